@@ -1,0 +1,39 @@
+/**
+ * A connector: an app's tables plus how to authenticate and read its errors and rate limits.
+ * The SDK's {@link SourceClient} applies these once for every connector.
+ *
+ * @module
+ */
+import type { Connection, TableDef } from "./table.ts";
+
+/** A source's own budget, as read from its rate-limit headers. */
+export interface RateLimitInfo {
+  limit?: number;
+  remaining?: number;
+  /** When the budget resets, epoch milliseconds. */
+  resetAt?: number;
+  /** Server-requested wait before the next call, milliseconds. */
+  retryAfterMs?: number;
+}
+
+/** How a connector reads a failed answer. */
+export interface ErrorReading {
+  /** The app's own message, user-safe. */
+  message: string;
+  /** True when the answer means the source's budget is spent (even if the status is 400/403). */
+  rateLimited?: boolean;
+}
+
+/** A connector declaration. */
+export interface ConnectorDef {
+  /** Connector id, also the default schema name, e.g. `github`. */
+  id: string;
+  description: string;
+  tables: TableDef[];
+  /** Headers that authenticate a request for this connection. */
+  authorize(connection: Connection): HeadersInit | Promise<HeadersInit>;
+  /** Reads the app's rate-limit headers. */
+  readRateLimit(headers: Headers): RateLimitInfo;
+  /** Reads an error answer (status ≥ 400, or an error inside a 200 for GraphQL). */
+  readError(status: number, body: unknown, headers: Headers): ErrorReading;
+}

@@ -1,0 +1,126 @@
+/**
+ * A table is a declaration, in the manner of a Steampipe table: typed columns, the columns the
+ * API can filter on with their operators, a `plan` that negotiates pushdown with the planner, and
+ * a `scan` that streams pages of rows for the plan it made.
+ *
+ * @module
+ */
+import type { Predicate, PredicateOp } from "./predicate.ts";
+import type { SourceClient } from "./http.ts";
+
+/** Column types, mapped to DuckDB types when rows are materialized. */
+export type ColumnType = "text" | "integer" | "double" | "boolean" | "timestamp" | "json";
+
+/** One column of a table. */
+export interface ColumnDef {
+  name: string;
+  type: ColumnType;
+  description: string;
+  /**
+   * Fetched by an extra call per row (e.g. GitHub's single-PR endpoint): only when the query
+   * selects or filters on it.
+   * @default false
+   */
+  detail?: boolean;
+}
+
+/** A column the API can filter on, with the operators it can express. */
+export interface KeyColumn {
+  column: string;
+  operators: PredicateOp[];
+  /**
+   * `required`: the API cannot list the table without a filter on this column.
+   * @default "optional"
+   */
+  require?: "required" | "optional";
+}
+
+/** A row as fetched: column name → value (timestamps as ISO-8601 strings, JSON as objects). */
+export type Row = Record<string, unknown>;
+
+/** Sort key offered to a table. */
+export interface SortKey {
+  column: string;
+  direction: "asc" | "desc";
+}
+
+/** What the planner offers a table: only conjuncts that touch this table alone. */
+export interface ScanOffer {
+  /** Conjuncts of the WHERE clause over this table's columns only. */
+  predicates: Predicate[];
+  /** Columns the query reads from this table (projection). */
+  columns: string[];
+  /** Offered only when the order is the query's final order. */
+  orderBy?: SortKey[];
+  /** Offered only with `orderBy` (or alone) when the query's LIMIT applies to this table alone. */
+  limit?: number;
+}
+
+/** What a table answers: the native request it will make and what it took. */
+export interface ScanPlan<S = unknown> {
+  /** The native request(s), human-readable, for EXPLAIN (e.g. `GET /repos/o/r/pulls?state=closed`). */
+  native: string[];
+  /** Predicates the native request applies (exactly, or as a superset DuckDB narrows). */
+  pushed: Predicate[];
+  /** Predicates left to DuckDB alone. */
+  residual: Predicate[];
+  /** Columns that will be fetched (always includes what the query reads). */
+  columns: string[];
+  /** Set when the source returns at most this many rows, already in the offered order. */
+  limit?: number;
+  /** Connector-private state handed back to `scan`. */
+  state: S;
+}
+
+/** Everything a scan may use: the connection's client, its config, and cancellation. */
+export interface ScanContext {
+  connection: Connection;
+  http: SourceClient;
+  signal: AbortSignal;
+}
+
+/** A connection of a tenant to an app, as the catalog stores it (credentials decrypted). */
+export interface Connection {
+  id: string;
+  tenantId: string;
+  /** Connector id, e.g. `github`. */
+  connector: string;
+  /** The schema its tables appear under in SQL, e.g. `github`. */
+  name: string;
+  baseUrl: string;
+  credentials: Record<string, string>;
+  /** Connector-specific settings (repos, team mapping, custom field ids…). */
+  config: Record<string, unknown>;
+}
+
+/** A table declaration. */
+export interface TableDef<S = unknown> {
+  name: string;
+  description: string;
+  columns: ColumnDef[];
+  keyColumns: KeyColumn[];
+  /** Negotiates pushdown: takes what the API can express, hands back the rest. */
+  plan(offer: ScanOffer, connection: Connection): ScanPlan<S>;
+  /** Streams pages of rows for a plan made by `plan`. */
+  scan(ctx: ScanContext, plan: ScanPlan<S>): AsyncIterable<Row[]>;
+}
+
+/**
+ * Declares a table, erasing its private plan state type so tables of one connector can share an
+ * array.
+ *
+ * @example
+ * ```ts
+ * import { defineTable } from "./table.ts";
+ * const t = defineTable<{ q: string }>({
+ *   name: "things", description: "Things", columns: [], keyColumns: [],
+ *   plan: (offer) => ({ native: ["GET /things"], pushed: [], residual: offer.predicates,
+ *     columns: offer.columns, state: { q: "" } }),
+ *   async *scan() { yield []; },
+ * });
+ * console.assert(t.name === "things");
+ * ```
+ */
+export function defineTable<S>(def: TableDef<S>): TableDef {
+  return def as unknown as TableDef;
+}
