@@ -84,8 +84,18 @@ export function matchesPredicate(p: Predicate, value: unknown): boolean {
   }
 }
 
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
+
 function compare(a: unknown, b: Scalar): number {
   if (typeof a === "number" && typeof b === "number") return a - b;
+  if (
+    typeof a === "string" && typeof b === "string" && ISO_TIMESTAMP.test(a) && ISO_TIMESTAMP.test(b)
+  ) {
+    // Timestamps compare as instants: "…06Z" and "…06.000Z" are equal, whatever their spelling.
+    const x = Date.parse(a.includes("T") || a.length <= 10 ? a : a.replace(" ", "T"));
+    const y = Date.parse(b.includes("T") || b.length <= 10 ? b : b.replace(" ", "T"));
+    if (!Number.isNaN(x) && !Number.isNaN(y)) return x - y;
+  }
   if (typeof a === "boolean" || typeof b === "boolean") return String(a) === String(b) ? 0 : 1;
   const x = String(a), y = String(b);
   return x < y ? -1 : x > y ? 1 : 0;

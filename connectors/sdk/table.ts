@@ -48,7 +48,10 @@ export interface SortKey {
 export interface ScanOffer {
   /** Conjuncts of the WHERE clause over this table's columns only. */
   predicates: Predicate[];
-  /** Columns the query reads from this table (projection). */
+  /**
+   * Columns the query reads from this table anywhere (select list, WHERE, JOIN, ORDER BY…):
+   * every column a row must carry.
+   */
   columns: string[];
   /** Offered only when the order is the query's final order. */
   orderBy?: SortKey[];

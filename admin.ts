@@ -1,0 +1,47 @@
+/**
+ * `deno task admin`: the admin CLI. It opens the catalog at `DATABASE_URL`, or the one a running
+ * local stack serves (`deno task start`, port `CATALOG_PORT`, default PORT + 32).
+ *
+ * @module
+ */
+import postgres from "postgres";
+import { runCli } from "./src/admin/cli.ts";
+import { Catalog, CatalogKeyStore, openCatalog } from "./src/catalog/mod.ts";
+import { loadConfig } from "./src/config.ts";
+import { KeyRing } from "./src/crypto/mod.ts";
+
+const config = loadConfig(Deno.env.toObject());
+const localUrl = `postgres://postgres@127.0.0.1:${
+  Deno.env.get("CATALOG_PORT") ?? config.port + 32
+}/postgres`;
+
+async function reachable(url: string): Promise<boolean> {
+  const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
+  try {
+    await sql`select 1`;
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
+Deno.exit(
+  await runCli(Deno.args, {
+    config,
+    async openCatalog() {
+      const url = config.databaseUrl ?? ((await reachable(localUrl)) ? localUrl : undefined);
+      if (!url) return undefined;
+      const db = await openCatalog({
+        databaseUrl: url,
+        maxConnections: config.databaseUrl ? 4 : 1,
+      });
+      const catalog = new Catalog(
+        db.db,
+        new KeyRing({ masterKey: config.masterKey, store: new CatalogKeyStore(db.db) }),
+      );
+      return { catalog, close: () => db.close() };
+    },
+  }),
+);

@@ -1,0 +1,50 @@
+/**
+ * Reading a GitHub connection's settings from the catalog, checked once per plan.
+ *
+ * @module
+ */
+import { OmniError } from "../../src/errors.ts";
+import type { Connection } from "../sdk/mod.ts";
+
+/** A GitHub connection's `config`. */
+export interface GithubConfig {
+  /** The organisation (or user) that owns the repositories. */
+  owner: string;
+  /** The repositories the table spans; every repo of the org when absent. */
+  repos?: string[];
+  /** Repository → team id, the source of the `team_id` column. */
+  teams: Record<string, string>;
+}
+
+/** GitHub's owner and repository name alphabet. */
+export const NAME_RE = /^[A-Za-z0-9._-]{1,100}$/;
+
+/** Reads and checks a connection's config; throws `SOURCE_ERROR` on a misconfiguration. */
+export function readGithubConfig(connection: Connection): GithubConfig {
+  const { owner, repos, teams } = connection.config;
+  const bad = (what: string) =>
+    new OmniError("SOURCE_ERROR", `${connection.name}: connection misconfigured (${what})`, {
+      details: { source: connection.name, connector: "github" },
+    });
+  if (typeof owner !== "string" || !NAME_RE.test(owner)) throw bad("config.owner");
+  if (
+    repos !== undefined &&
+    (!Array.isArray(repos) || !repos.every((r) => typeof r === "string" && NAME_RE.test(r)))
+  ) throw bad("config.repos");
+  const teamMap: Record<string, string> = {};
+  if (teams !== undefined) {
+    if (typeof teams !== "object" || teams === null || Array.isArray(teams)) {
+      throw bad("config.teams");
+    }
+    for (const [repo, team] of Object.entries(teams)) {
+      if (typeof team !== "string") throw bad(`config.teams.${repo}`);
+      teamMap[repo] = team;
+    }
+  }
+  return { owner, repos: repos as string[] | undefined, teams: teamMap };
+}
+
+/** The team a repository maps to, or null (own keys only: `constructor` is not a team). */
+export function teamOf(config: GithubConfig, repo: string): string | null {
+  return Object.hasOwn(config.teams, repo) ? config.teams[repo] : null;
+}

@@ -1,0 +1,54 @@
+/**
+ * Bounded parallelism for the connector's extra calls (details, emails, first pages).
+ *
+ * @module
+ */
+
+/** A counting semaphore: at most `size` tasks run at once. */
+export class Limiter {
+  #active = 0;
+  readonly #waiting: (() => void)[] = [];
+  constructor(readonly size: number) {}
+
+  /** Runs `task` when a slot is free. */
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#active >= this.size) await new Promise<void>((r) => this.#waiting.push(r));
+    this.#active++;
+    try {
+      return await task();
+    } finally {
+      this.#active--;
+      this.#waiting.shift()?.();
+    }
+  }
+}
+
+/**
+ * Maps `items` through `fn` with the limiter, keeping order. Waits for every task to settle
+ * before rethrowing the first failure, so nothing keeps running after the caller gave up.
+ */
+export async function mapLimited<T, R>(
+  items: readonly T[],
+  limiter: Limiter,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  let failed = false;
+  const settled = await Promise.allSettled(items.map((item) =>
+    limiter.run(async () => {
+      if (failed) throw SKIPPED; // a sibling failed: start nothing new
+      try {
+        return await fn(item);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    })
+  ));
+  const first = settled.find((s): s is PromiseRejectedResult =>
+    s.status === "rejected" && s.reason !== SKIPPED
+  );
+  if (first) throw first.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<R>).value);
+}
+
+const SKIPPED = Symbol("skipped");

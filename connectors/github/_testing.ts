@@ -1,0 +1,52 @@
+/**
+ * Shared fixtures of the GitHub connector's tests: the demo connection and a sandbox with the
+ * demo tokens.
+ *
+ * @module
+ */
+import type { Connection } from "../sdk/mod.ts";
+import { type GithubSandbox, type GithubSandboxOptions, startGithubSandbox } from "./sandbox.ts";
+
+/** The acme demo token, as the catalog seeds it. */
+export const ACME_TOKEN = "ghp_demo_acme_0123456789";
+/** The globex demo token. */
+export const GLOBEX_TOKEN = "ghp_demo_globex_0123456789";
+/** Acme's configured repos, in catalog order. */
+export const ACME_REPOS = ["mobile-app", "ios-app", "web-app", "web-dashboard"];
+/** Acme's repo → team mapping. */
+export const ACME_TEAMS: Record<string, string> = {
+  "mobile-app": "mobile",
+  "ios-app": "mobile",
+  "web-app": "web",
+  "web-dashboard": "web",
+};
+
+/** A sandbox with the demo tokens (plus any options). */
+export function demoSandbox(options: Partial<GithubSandboxOptions> = {}): Promise<GithubSandbox> {
+  return startGithubSandbox({
+    tokens: { [ACME_TOKEN]: ["acme"], [GLOBEX_TOKEN]: ["globex"] },
+    ...options,
+  });
+}
+
+/** The acme demo connection against a base URL; `config` overrides merge in. */
+export function acmeConnection(
+  baseUrl: string,
+  config: Record<string, unknown> = {},
+  token = ACME_TOKEN,
+): Connection {
+  return {
+    id: "c1",
+    tenantId: "acme",
+    connector: "github",
+    name: "github",
+    baseUrl,
+    credentials: { token },
+    config: { owner: "acme", repos: ACME_REPOS, teams: ACME_TEAMS, ...config },
+  };
+}
+
+/** Authorization header for raw sandbox calls. */
+export function auth(token = ACME_TOKEN): HeadersInit {
+  return { authorization: `Bearer ${token}` };
+}

@@ -1,0 +1,191 @@
+import assert from "node:assert/strict";
+import { OmniError } from "../../src/errors.ts";
+import { findTable, runScan, type ScanOffer } from "../sdk/mod.ts";
+import { acmeConnection, demoSandbox } from "./_testing.ts";
+import { github, readGithubError, readGithubRateLimit } from "./mod.ts";
+
+const table = findTable(github, "pull_requests");
+const OFFER: ScanOffer = {
+  predicates: [{ column: "repo", op: "=", value: "ios-app" }],
+  columns: ["pr_id"],
+};
+const FAST = { baseDelayMs: 1 };
+
+async function scanError(promise: Promise<unknown>): Promise<OmniError> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof OmniError, String(err));
+    return err;
+  }
+  assert.fail("expected an error");
+}
+
+Deno.test("github: sends the token as a bearer and reads GitHub's rate-limit headers", () => {
+  const info = readGithubRateLimit(
+    new Headers({
+      "x-ratelimit-limit": "5000",
+      "x-ratelimit-remaining": "12",
+      "x-ratelimit-reset": "1700000000",
+      "retry-after": "7",
+    }),
+  );
+  assert.deepEqual(info, {
+    limit: 5000,
+    remaining: 12,
+    resetAt: 1_700_000_000_000,
+    retryAfterMs: 7000,
+  });
+  assert.deepEqual(readGithubRateLimit(new Headers()), {
+    limit: undefined,
+    remaining: undefined,
+    resetAt: undefined,
+    retryAfterMs: undefined,
+  });
+});
+
+Deno.test("github: reads error bodies; 403 is a rate limit only when GitHub says so", () => {
+  const h = (remaining?: string) =>
+    new Headers(remaining ? { "x-ratelimit-remaining": remaining } : {});
+  assert.deepEqual(readGithubError(404, { message: "Not Found" }, h()), {
+    message: "Not Found",
+    rateLimited: false,
+  });
+  assert.equal(readGithubError(403, { message: "Forbidden" }, h("0")).rateLimited, true);
+  assert.equal(readGithubError(429, { message: "Too many" }, h("10")).rateLimited, false);
+  assert.equal(
+    readGithubError(403, { message: "You have exceeded a secondary rate limit." }, h("10"))
+      .rateLimited,
+    true,
+  );
+  assert.equal(
+    readGithubError(403, { message: "Resource not accessible by integration" }, h("10"))
+      .rateLimited,
+    false,
+  );
+  assert.equal(
+    readGithubError(502, "<html>bad gateway</html>", h()).message,
+    "<html>bad gateway</html>",
+  );
+  assert.equal(readGithubError(500, null, h()).message, "HTTP 500");
+});
+
+Deno.test("github: a bad token is a SOURCE_ERROR about credentials", async () => {
+  const gh = await demoSandbox();
+  try {
+    const err = await scanError(
+      runScan(github, table, acmeConnection(gh.url, {}, "ghp_wrong"), OFFER, FAST),
+    );
+    assert.equal(err.code, "SOURCE_ERROR");
+    assert.match(err.message, /credentials/);
+    assert.match(err.message, /Bad credentials/);
+    assert.ok(!err.message.includes("ghp_wrong"));
+  } finally {
+    await gh.close();
+  }
+});
+
+Deno.test("github: a repo the token cannot read is a SOURCE_ERROR (404)", async () => {
+  const gh = await demoSandbox();
+  try {
+    const conn = acmeConnection(gh.url, { owner: "globex", repos: ["platform-api"] });
+    const err = await scanError(
+      runScan(github, table, conn, { predicates: [], columns: [] }, FAST),
+    );
+    assert.equal(err.code, "SOURCE_ERROR");
+    assert.equal(err.details?.status, 404);
+  } finally {
+    await gh.close();
+  }
+});
+
+Deno.test("github: a spent rate limit is RATE_LIMIT_EXHAUSTED with a retry delay", async () => {
+  const gh = await demoSandbox({ ratePerHour: 1 });
+  try {
+    const conn = acmeConnection(gh.url);
+    await runScan(github, table, conn, OFFER, FAST);
+    const err = await scanError(runScan(github, table, conn, OFFER, FAST));
+    assert.equal(err.code, "RATE_LIMIT_EXHAUSTED");
+    assert.ok(
+      err.retryAfterMs !== undefined && err.retryAfterMs > 0 && err.retryAfterMs <= 3_600_000,
+    );
+    assert.equal(gh.requests.length, 2); // no retry on a spent budget
+  } finally {
+    await gh.close();
+  }
+});
+
+Deno.test("github: a 502 once is retried and succeeds", async () => {
+  const gh = await demoSandbox();
+  try {
+    gh.inject({ status: 502, times: 1, path: /\/pulls$/ });
+    const { rows, calls } = await runScan(github, table, acmeConnection(gh.url), OFFER, FAST);
+    assert.ok(rows.length > 0);
+    assert.equal(calls, 2);
+  } finally {
+    await gh.close();
+  }
+});
+
+Deno.test("github: a 500 three times is a SOURCE_ERROR", async () => {
+  const gh = await demoSandbox();
+  try {
+    gh.inject({ status: 500, times: 3 });
+    const err = await scanError(runScan(github, table, acmeConnection(gh.url), OFFER, FAST));
+    assert.equal(err.code, "SOURCE_ERROR");
+    assert.match(err.message, /HTTP 500/);
+    assert.equal(gh.requests.length, 3);
+  } finally {
+    await gh.close();
+  }
+});
+
+Deno.test("github: a malformed 200 body is a SOURCE_ERROR", async () => {
+  const gh = await demoSandbox();
+  try {
+    gh.inject({ body: "{not json" });
+    const err = await scanError(runScan(github, table, acmeConnection(gh.url), OFFER, FAST));
+    assert.equal(err.code, "SOURCE_ERROR");
+    assert.match(err.message, /malformed/);
+    gh.inject({ body: '{"message":"an object, not a list"}' });
+    const shape = await scanError(runScan(github, table, acmeConnection(gh.url), OFFER, FAST));
+    assert.equal(shape.code, "SOURCE_ERROR");
+    assert.match(shape.message, /unexpected reply/);
+  } finally {
+    await gh.close();
+  }
+});
+
+Deno.test("github: a failing detail call fails the scan and leaves nothing running", async () => {
+  const gh = await demoSandbox();
+  try {
+    gh.inject({ status: 404, times: 1, path: /\/pulls\/\d+$/ });
+    const err = await scanError(
+      runScan(github, table, acmeConnection(gh.url), { ...OFFER, columns: ["additions"] }, FAST),
+    );
+    assert.equal(err.code, "SOURCE_ERROR");
+  } finally {
+    await gh.close();
+  }
+});
+
+Deno.test("github: a 304 does not count against the rate limit", async () => {
+  const gh = await demoSandbox({ ratePerHour: 2 });
+  try {
+    const url = `${gh.url}/repos/acme/ios-app/pulls`;
+    const headers = { authorization: "Bearer ghp_demo_acme_0123456789" };
+    const first = await fetch(url, { headers });
+    await first.body?.cancel();
+    const etag = first.headers.get("etag")!;
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(url, { headers: { ...headers, "if-none-match": etag } });
+      await res.body?.cancel();
+      assert.equal(res.status, 304);
+    }
+    // One request of two spent: the connector's scan still gets its page.
+    const { rows } = await runScan(github, table, acmeConnection(gh.url), OFFER, FAST);
+    assert.ok(rows.length > 0);
+  } finally {
+    await gh.close();
+  }
+});

@@ -1,0 +1,93 @@
+/**
+ * The `pull_requests` table: the pull requests of the repositories a GitHub connection spans,
+ * with pushdown of repo, team, status, state, branch and base branch, ORDER BY created/updated
+ * with LIMIT, and sizes and emails fetched only when the query reads them.
+ *
+ * @module
+ */
+import { type ColumnDef, defineTable, type KeyColumn } from "../sdk/mod.ts";
+import { planPulls, type PullsPlanState } from "./_pull_requests_plan.ts";
+import { scanPulls } from "./_pull_requests_scan.ts";
+
+const COLUMNS: ColumnDef[] = [
+  { name: "pr_id", type: "integer", description: "The pull request's id (the API's `id`)." },
+  { name: "number", type: "integer", description: "The pull request's number in its repo." },
+  { name: "repo", type: "text", description: "Repository name (without the owner)." },
+  { name: "title", type: "text", description: "Title." },
+  { name: "author", type: "text", description: "Login of the user who opened it." },
+  {
+    name: "email",
+    type: "text",
+    description: "The author's public email (`GET /users/{login}`); often null.",
+  },
+  {
+    name: "status",
+    type: "text",
+    description: "`merged` when merged_at is set, else the API's state (`open` or `closed`).",
+  },
+  { name: "state", type: "text", description: "The API's state: `open` or `closed`." },
+  { name: "draft", type: "boolean", description: "Whether it is a draft." },
+  { name: "branch", type: "text", description: "Head branch (head.ref)." },
+  { name: "base_branch", type: "text", description: "Base branch it merges into (base.ref)." },
+  {
+    name: "team_id",
+    type: "text",
+    description: "Team owning the repo, from the connection's repo → team mapping.",
+  },
+  { name: "labels", type: "json", description: "Label names, a JSON array." },
+  { name: "created_at", type: "timestamp", description: "When it was opened." },
+  { name: "updated_at", type: "timestamp", description: "Last update." },
+  { name: "closed_at", type: "timestamp", description: "When it was closed (merged or not)." },
+  { name: "merged_at", type: "timestamp", description: "When it was merged; null if not." },
+  { name: "url", type: "text", description: "Web page of the pull request (html_url)." },
+  { name: "additions", type: "integer", description: "Lines added.", detail: true },
+  { name: "deletions", type: "integer", description: "Lines deleted.", detail: true },
+  { name: "changed_files", type: "integer", description: "Files changed.", detail: true },
+  { name: "commits", type: "integer", description: "Commits in the pull request.", detail: true },
+];
+
+const ALL_OPS: KeyColumn["operators"] = [
+  "=",
+  "!=",
+  "<",
+  "<=",
+  ">",
+  ">=",
+  "in",
+  "not in",
+  "is null",
+  "is not null",
+  "like",
+];
+
+const KEY_COLUMNS: KeyColumn[] = [
+  { column: "repo", operators: ALL_OPS },
+  { column: "team_id", operators: ALL_OPS },
+  { column: "status", operators: ["=", "!=", "in", "not in"] },
+  { column: "state", operators: ["=", "!=", "in", "not in"] },
+  { column: "branch", operators: ["="] },
+  { column: "base_branch", operators: ["="] },
+];
+
+/**
+ * The `pull_requests` table declaration.
+ *
+ * @example
+ * ```ts
+ * import { pullRequests } from "./pull_requests.ts";
+ * const plan = pullRequests.plan(
+ *   { predicates: [{ column: "repo", op: "=", value: "web" }], columns: ["pr_id"] },
+ *   { id: "c", tenantId: "t", connector: "github", name: "github", baseUrl: "https://api.github.com",
+ *     credentials: {}, config: { owner: "acme", repos: ["web", "api"] } },
+ * );
+ * console.assert(plan.native.length === 1 && plan.residual.length === 0);
+ * ```
+ */
+export const pullRequests = defineTable<PullsPlanState>({
+  name: "pull_requests",
+  description: "Pull requests of the connection's repositories (one owner, configured repos).",
+  columns: COLUMNS,
+  keyColumns: KEY_COLUMNS,
+  plan: planPulls,
+  scan: scanPulls,
+});

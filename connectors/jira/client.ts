@@ -1,0 +1,282 @@
+/**
+ * Jira Cloud REST v3 calls the connector makes, all through the SDK's {@link SourceClient}
+ * (auth, retries, error mapping): authentication headers, rate-limit and error reading, the
+ * connection's config, and the per-connection dictionaries (custom field ids, status names)
+ * cached for a few minutes.
+ *
+ * @module
+ */
+import { OmniError } from "../../src/errors.ts";
+import {
+  type Connection,
+  type ErrorReading,
+  type RateLimitInfo,
+  retryAfterMs,
+  type SourceClient,
+} from "../sdk/mod.ts";
+
+/** The `config` of a Jira connection. */
+export interface JiraConfig {
+  /** Project keys the connection spans. */
+  projects: string[];
+  /** Project key → team name, for the `team` column. @default {} */
+  projectTeams: Record<string, string>;
+  /** Custom field ids; discovered via `GET /rest/api/3/field` when absent. */
+  fields: { branch?: string; storyPoints?: string };
+}
+
+/**
+ * Reads and checks a connection's config.
+ *
+ * @example
+ * ```ts
+ * import { jiraConfig } from "./client.ts";
+ * const c = jiraConfig({ config: { projects: ["MOB"] } } as never);
+ * console.assert(c.projects[0] === "MOB" && Object.keys(c.projectTeams).length === 0);
+ * ```
+ */
+export function jiraConfig(connection: Pick<Connection, "config" | "name">): JiraConfig {
+  const c = connection.config ?? {};
+  const bad = (what: string) =>
+    new OmniError("SOURCE_ERROR", `${connection.name}: the Jira connection's config ${what}`);
+  const projects = c.projects;
+  if (
+    !Array.isArray(projects) || projects.length === 0 ||
+    !projects.every((p) => typeof p === "string" && p)
+  ) {
+    throw bad("needs `projects`: a non-empty list of project keys");
+  }
+  const teams = c.projectTeams ?? {};
+  if (
+    typeof teams !== "object" || Array.isArray(teams) ||
+    !Object.values(teams).every((t) => typeof t === "string")
+  ) {
+    throw bad("has an invalid `projectTeams` (project key → team)");
+  }
+  const fields = (c.fields ?? {}) as Record<string, unknown>;
+  const fieldId = (v: unknown, name: string) => {
+    if (v === undefined || v === null || v === "") return undefined;
+    if (typeof v !== "string" || !/^customfield_\d+$/.test(v)) {
+      throw bad(`has an invalid fields.${name} (customfield_NNNNN)`);
+    }
+    return v;
+  };
+  return {
+    projects: [...new Set(projects as string[])],
+    projectTeams: { ...(teams as Record<string, string>) },
+    fields: {
+      branch: fieldId(fields.branch, "branch"),
+      storyPoints: fieldId(fields.storyPoints, "storyPoints"),
+    },
+  };
+}
+
+/**
+ * `Authorization` for a Jira connection: Basic with `email` and `apiToken`, or Bearer with an
+ * OAuth `accessToken`.
+ */
+export function jiraAuthorize(connection: Connection): HeadersInit {
+  const { email, apiToken, accessToken } = connection.credentials ?? {};
+  if (accessToken) return { authorization: `Bearer ${accessToken}` };
+  if (!email || !apiToken) {
+    throw new OmniError(
+      "SOURCE_ERROR",
+      `${connection.name}: the Jira connection has no credentials (email and apiToken)`,
+    );
+  }
+  const bytes = new TextEncoder().encode(`${email}:${apiToken}`);
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return { authorization: `Basic ${btoa(bin)}` };
+}
+
+/** Reads Jira's rate-limit headers. */
+export function jiraRateLimit(headers: Headers): RateLimitInfo {
+  const info: RateLimitInfo = {};
+  const num = (name: string) => {
+    const v = headers.get(name);
+    if (v === null || v.trim() === "") return undefined;
+    const n = Number(v);
+    return Number.isFinite(n) ? n : undefined;
+  };
+  const limit = num("x-ratelimit-limit");
+  const remaining = num("x-ratelimit-remaining");
+  const reset = headers.get("x-ratelimit-reset");
+  const retry = retryAfterMs(headers);
+  if (limit !== undefined) info.limit = limit;
+  if (remaining !== undefined) info.remaining = remaining;
+  if (reset) {
+    const at = Date.parse(reset);
+    if (!Number.isNaN(at)) info.resetAt = at;
+  }
+  if (retry !== undefined) info.retryAfterMs = retry;
+  return info;
+}
+
+/** Reads Jira's error body `{errorMessages: [...], errors: {field: message}}`. */
+export function jiraReadError(status: number, body: unknown): ErrorReading {
+  const messages: string[] = [];
+  if (body && typeof body === "object") {
+    const b = body as { errorMessages?: unknown; errors?: unknown; message?: unknown };
+    if (Array.isArray(b.errorMessages)) messages.push(...b.errorMessages.map(String));
+    if (b.errors && typeof b.errors === "object") {
+      for (const [field, msg] of Object.entries(b.errors)) {
+        messages.push(`${field}: ${String(msg)}`);
+      }
+    }
+    if (!messages.length && typeof b.message === "string") messages.push(b.message);
+  } else if (typeof body === "string" && body.trim()) {
+    messages.push(body.trim().slice(0, 200));
+  }
+  return {
+    message: messages.length ? messages.join("; ") : `HTTP ${status}`,
+    rateLimited: status === 429,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-connection dictionaries
+
+const TTL_MS = 5 * 60_000;
+interface CacheEntry {
+  at: number;
+  value: Promise<unknown>;
+  resolved?: unknown;
+}
+const cache = new Map<string, CacheEntry>();
+
+function cacheKey(connection: Connection, what: string): string {
+  const c = connection;
+  return [what, c.tenantId, c.id, c.baseUrl, c.credentials?.email ?? ""].join("\u0000");
+}
+
+function cached<T>(connection: Connection, what: string, load: () => Promise<T>): Promise<T> {
+  const key = cacheKey(connection, what);
+  const hit = cache.get(key);
+  if (hit && Date.now() - hit.at < TTL_MS) return hit.value as Promise<T>;
+  const entry: CacheEntry = { at: Date.now(), value: load() };
+  cache.set(key, entry);
+  entry.value.then((v) => (entry.resolved = v), () => cache.delete(key));
+  return entry.value as Promise<T>;
+}
+
+/** A cached dictionary, read without I/O (planning uses it when warm), or undefined. */
+export function peekCached<T>(connection: Connection, what: "statuses" | "fields"): T | undefined {
+  const hit = cache.get(cacheKey(connection, what));
+  return hit && Date.now() - hit.at < TTL_MS ? hit.resolved as T | undefined : undefined;
+}
+
+/** Forgets every cached dictionary (tests). */
+export function clearJiraCaches(): void {
+  cache.clear();
+}
+
+/** Resolved custom field ids; `null` when the site has no such field. */
+export interface ResolvedFields {
+  branch: string | null;
+  storyPoints: string | null;
+}
+
+/**
+ * The custom field ids to use: the configured ones, else discovered from `GET /rest/api/3/field`
+ * ("Branch"; "Story point estimate" or "Story Points"), cached per connection.
+ */
+export async function resolveFieldIds(
+  http: SourceClient,
+  connection: Connection,
+  config: JiraConfig,
+): Promise<ResolvedFields> {
+  if (config.fields.branch && config.fields.storyPoints) {
+    return { branch: config.fields.branch, storyPoints: config.fields.storyPoints };
+  }
+  const discovered = await cached(connection, "fields", async () => {
+    const res = await http.get<unknown>("/rest/api/3/field");
+    if (!Array.isArray(res.body)) throw malformed(connection, "/rest/api/3/field");
+    const list = res.body as {
+      id?: string;
+      name?: string;
+      custom?: boolean;
+      schema?: { type?: string };
+    }[];
+    const find = (names: string[], type?: string) => {
+      for (const name of names) {
+        const hit = list.find((f) =>
+          f.custom && f.name?.toLowerCase() === name.toLowerCase() &&
+          (!type || f.schema?.type === type)
+        );
+        if (hit?.id) return hit.id;
+      }
+      return null;
+    };
+    return {
+      branch: find(["Branch"]),
+      storyPoints: find(["Story point estimate", "Story Points"], "number"),
+    } as ResolvedFields;
+  });
+  return {
+    branch: config.fields.branch ?? discovered.branch,
+    storyPoints: config.fields.storyPoints ?? discovered.storyPoints,
+  };
+}
+
+/** The site's status names (`GET /rest/api/3/status`), cached per connection. */
+export function knownStatuses(http: SourceClient, connection: Connection): Promise<string[]> {
+  return cached(connection, "statuses", async () => {
+    const res = await http.get<unknown>("/rest/api/3/status");
+    if (!Array.isArray(res.body)) throw malformed(connection, "/rest/api/3/status");
+    return (res.body as { name?: unknown }[])
+      .map((s) => s?.name)
+      .filter((n): n is string => typeof n === "string");
+  });
+}
+
+/** One page of `POST /rest/api/3/search/jql`. */
+export interface SearchPage {
+  issues: JiraIssue[];
+  nextPageToken?: string;
+  isLast?: boolean;
+}
+
+/** An issue as the search answers it (only the requested fields present). */
+export interface JiraIssue {
+  id: string;
+  key?: string;
+  fields?: Record<string, unknown>;
+}
+
+/** The search request body. */
+export interface SearchRequest {
+  jql: string;
+  fields: string[];
+  maxResults: number;
+  nextPageToken?: string;
+}
+
+/** Sends one search request and checks the answer's shape. */
+export async function searchPage(
+  http: SourceClient,
+  connection: Connection,
+  request: SearchRequest,
+): Promise<SearchPage> {
+  const body: Record<string, unknown> = {
+    jql: request.jql,
+    fields: request.fields,
+    maxResults: request.maxResults,
+  };
+  if (request.nextPageToken) body.nextPageToken = request.nextPageToken;
+  const res = await http.post<unknown>("/rest/api/3/search/jql", body);
+  const page = res.body as SearchPage | null;
+  if (!page || typeof page !== "object" || !Array.isArray(page.issues)) {
+    throw malformed(connection, "/rest/api/3/search/jql");
+  }
+  if (page.nextPageToken !== undefined && typeof page.nextPageToken !== "string") {
+    throw malformed(connection, "/rest/api/3/search/jql");
+  }
+  return page;
+}
+
+function malformed(connection: Connection, path: string): OmniError {
+  return new OmniError("SOURCE_ERROR", `${connection.name}: malformed reply from ${path}`, {
+    details: { source: connection.name, connector: "jira" },
+  });
+}

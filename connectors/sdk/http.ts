@@ -1,0 +1,322 @@
+/**
+ * The HTTP client every connector uses to call its app. It owns, once for all connectors:
+ * base-URL joining (so GitHub Enterprise or any Jira site works unchanged), authentication
+ * headers, retries with backoff on network errors and 5xx, reading rate-limit headers, and
+ * mapping every failure into the error vocabulary.
+ *
+ * @module
+ */
+import { OmniError } from "../../src/errors.ts";
+import type { ConnectorDef, RateLimitInfo } from "./connector.ts";
+import type { Connection } from "./table.ts";
+
+/** Options of {@link SourceClient}. */
+export interface SourceClientOptions {
+  /** The fetch to use (tests inject one). @default globalThis.fetch */
+  fetch?: typeof fetch;
+  /** Aborts every call: the query's deadline or cancellation. */
+  signal?: AbortSignal;
+  /** Retries after a network error or a 5xx. @default 2 */
+  maxRetries?: number;
+  /** First backoff delay; doubles each retry, with jitter. @default 200 */
+  baseDelayMs?: number;
+}
+
+/** An answer from the app, body already decoded. */
+export interface SourceResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+  url: string;
+}
+
+/** Query-string values; arrays repeat the key, undefined is skipped. */
+export type QueryParams = Record<string, string | number | boolean | undefined | string[]>;
+
+/** Per-request options. */
+export interface RequestOptions {
+  query?: QueryParams;
+  /** JSON-encoded when not a string. */
+  body?: unknown;
+  headers?: HeadersInit;
+}
+
+/** Counters a query reports under `sources[]`. */
+export interface SourceStats {
+  /** HTTP requests sent, retries included. */
+  calls: number;
+  retries: number;
+}
+
+/**
+ * A connection's HTTP client.
+ *
+ * @example
+ * ```ts ignore
+ * const client = new SourceClient(github, connection, { signal });
+ * const res = await client.get<unknown[]>("/repos/acme/web/pulls", { state: "open" });
+ * ```
+ */
+export class SourceClient {
+  readonly stats: SourceStats = { calls: 0, retries: 0 };
+  /** The most recent rate-limit reading from the app's headers. */
+  lastRateLimit?: RateLimitInfo;
+  readonly #connector: ConnectorDef;
+  readonly #connection: Connection;
+  readonly #fetch: typeof fetch;
+  readonly #signal?: AbortSignal;
+  readonly #maxRetries: number;
+  readonly #baseDelayMs: number;
+  readonly #base: URL;
+
+  constructor(connector: ConnectorDef, connection: Connection, options: SourceClientOptions = {}) {
+    this.#connector = connector;
+    this.#connection = connection;
+    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#signal = options.signal;
+    this.#maxRetries = options.maxRetries ?? 2;
+    this.#baseDelayMs = options.baseDelayMs ?? 200;
+    this.#base = new URL(
+      connection.baseUrl.endsWith("/") ? connection.baseUrl : connection.baseUrl + "/",
+    );
+  }
+
+  /**
+   * Resolves a path against the connection's base URL (keeping its path prefix, e.g.
+   * `/api/v3`), or checks that an absolute URL (a `Link` or `nextRecordsUrl`) stays on the
+   * app's origin, so credentials are never sent elsewhere.
+   */
+  url(pathOrUrl: string, query?: QueryParams): URL {
+    let url: URL;
+    if (/^https?:\/\//i.test(pathOrUrl)) {
+      url = new URL(pathOrUrl);
+      if (url.origin !== this.#base.origin) {
+        throw this.#error(
+          "SOURCE_ERROR",
+          `refused to follow a link to another origin (${url.origin})`,
+        );
+      }
+    } else {
+      url = new URL(pathOrUrl.replace(/^\/+/, ""), this.#base);
+    }
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (value === undefined) continue;
+      if (Array.isArray(value)) value.forEach((v) => url.searchParams.append(key, v));
+      else url.searchParams.set(key, String(value));
+    }
+    return url;
+  }
+
+  /** GET a path or URL; see {@link SourceClient.request}. */
+  get<T = unknown>(
+    pathOrUrl: string,
+    query?: QueryParams,
+    headers?: HeadersInit,
+  ): Promise<SourceResponse<T>> {
+    return this.request<T>("GET", pathOrUrl, { query, headers });
+  }
+
+  /** POST a JSON body; see {@link SourceClient.request}. */
+  post<T = unknown>(
+    pathOrUrl: string,
+    body: unknown,
+    headers?: HeadersInit,
+  ): Promise<SourceResponse<T>> {
+    return this.request<T>("POST", pathOrUrl, { body, headers });
+  }
+
+  /**
+   * Sends a request and returns the decoded JSON answer (or `null` for 204/304). Retries network
+   * errors and 5xx; throws an {@link OmniError} for anything else that is not a success.
+   */
+  async request<T = unknown>(
+    method: string,
+    pathOrUrl: string,
+    options: RequestOptions = {},
+  ): Promise<SourceResponse<T>> {
+    const url = this.url(pathOrUrl, options.query);
+    const headers = new Headers(await this.#connector.authorize(this.#connection));
+    headers.set("accept", headers.get("accept") ?? "application/json");
+    headers.set("user-agent", "OmniSQL");
+    for (const [k, v] of new Headers(options.headers)) headers.set(k, v);
+    let body: string | undefined;
+    if (options.body !== undefined) {
+      body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
+      if (!headers.has("content-type")) headers.set("content-type", "application/json");
+    }
+
+    for (let attempt = 0;; attempt++) {
+      this.stats.calls++;
+      let res: Response;
+      try {
+        res = await this.#fetch(url, { method, headers, body, signal: this.#signal });
+      } catch (err) {
+        if (this.#signal?.aborted) throw this.#aborted(err);
+        if (attempt < this.#maxRetries) {
+          await this.#backoff(attempt);
+          continue;
+        }
+        throw this.#error("SOURCE_ERROR", `could not reach the app: ${errMessage(err)}`, {
+          cause: err,
+        });
+      }
+      this.lastRateLimit = this.#connector.readRateLimit(res.headers);
+      if (res.status >= 500 && attempt < this.#maxRetries) {
+        await res.body?.cancel();
+        await this.#backoff(attempt, this.lastRateLimit.retryAfterMs);
+        continue;
+      }
+      const decoded = await this.#decode(res);
+      if (res.status >= 400) throw this.#failure(res, decoded);
+      if (res.status !== 204 && res.status !== 304 && decoded === MALFORMED) {
+        throw this.#error("SOURCE_ERROR", `malformed reply (HTTP ${res.status}, not JSON)`, {
+          status: res.status,
+        });
+      }
+      return {
+        status: res.status,
+        headers: res.headers,
+        body: (decoded === MALFORMED ? null : decoded) as T,
+        url: url.toString(),
+      };
+    }
+  }
+
+  async #decode(res: Response): Promise<unknown> {
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (err) {
+      if (this.#signal?.aborted) throw this.#aborted(err);
+      return MALFORMED;
+    }
+    if (text === "") return res.status === 204 || res.status === 304 ? null : MALFORMED;
+    try {
+      return JSON.parse(text);
+    } catch {
+      return res.status >= 400 ? text : MALFORMED;
+    }
+  }
+
+  #failure(res: Response, body: unknown): OmniError {
+    const reading = this.#connector.readError(
+      res.status,
+      body === MALFORMED ? null : body,
+      res.headers,
+    );
+    const limit = this.lastRateLimit ?? {};
+    if (reading.rateLimited || res.status === 429) {
+      const retryAfterMs = limit.retryAfterMs ??
+        (limit.resetAt ? Math.max(0, limit.resetAt - Date.now()) : 60_000);
+      return this.#error(
+        "RATE_LIMIT_EXHAUSTED",
+        `the app's rate limit is spent: ${reading.message}`,
+        { status: res.status, retryAfterMs, level: "source" },
+      );
+    }
+    if (res.status === 401) {
+      return this.#error(
+        "SOURCE_ERROR",
+        `the app rejected the connection's credentials: ${reading.message}`,
+        {
+          status: 401,
+        },
+      );
+    }
+    if (res.status === 403) {
+      return this.#error("SOURCE_ERROR", `the app denied access: ${reading.message}`, {
+        status: 403,
+      });
+    }
+    return this.#error("SOURCE_ERROR", `the app answered HTTP ${res.status}: ${reading.message}`, {
+      status: res.status,
+    });
+  }
+
+  #aborted(err: unknown): OmniError {
+    const reason = this.#signal?.reason;
+    if (reason instanceof OmniError) return reason;
+    return this.#error("SOURCE_TIMEOUT", "the app did not answer in time", { cause: err });
+  }
+
+  #error(
+    code: "SOURCE_ERROR" | "SOURCE_TIMEOUT" | "RATE_LIMIT_EXHAUSTED",
+    message: string,
+    extra: { status?: number; retryAfterMs?: number; level?: string; cause?: unknown } = {},
+  ): OmniError {
+    const source = this.#connection.name;
+    return new OmniError(code, `${source}: ${message}`, {
+      retryAfterMs: extra.retryAfterMs,
+      cause: extra.cause,
+      details: {
+        source,
+        connector: this.#connector.id,
+        ...(extra.status !== undefined ? { status: extra.status } : {}),
+        ...(extra.level ? { level: extra.level } : {}),
+      },
+    });
+  }
+
+  async #backoff(attempt: number, serverWaitMs?: number): Promise<void> {
+    this.stats.retries++;
+    const signal = this.#signal;
+    if (signal?.aborted) throw this.#aborted(signal.reason);
+    const exp = this.#baseDelayMs * 2 ** attempt;
+    const wait = Math.min(serverWaitMs ?? exp * (0.5 + Math.random()), 5_000);
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(this.#aborted(signal?.reason));
+      };
+      const timer = setTimeout(() => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      }, wait);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+}
+
+const MALFORMED = Symbol("malformed");
+
+function errMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Parses an RFC 8288 `Link` header into rel → URL.
+ *
+ * @example
+ * ```ts
+ * import { parseLinkHeader } from "./http.ts";
+ * const links = parseLinkHeader('<https://x/p?page=2>; rel="next", <https://x/p?page=5>; rel="last"');
+ * console.assert(links.next === "https://x/p?page=2" && links.last === "https://x/p?page=5");
+ * ```
+ */
+export function parseLinkHeader(header: string | null): Record<string, string> {
+  const links: Record<string, string> = {};
+  if (!header) return links;
+  for (const part of header.split(",")) {
+    const match = part.match(/<([^>]*)>\s*;\s*rel="?([^";]+)"?/);
+    if (match) { for (const rel of match[2].trim().split(/\s+/)) links[rel] = match[1]; }
+  }
+  return links;
+}
+
+/**
+ * Reads a `Retry-After` header (seconds or an HTTP date) as milliseconds.
+ *
+ * @example
+ * ```ts
+ * import { retryAfterMs } from "./http.ts";
+ * console.assert(retryAfterMs(new Headers({ "retry-after": "3" })) === 3000);
+ * ```
+ */
+export function retryAfterMs(headers: Headers): number | undefined {
+  const value = headers.get("retry-after");
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}

@@ -1,0 +1,18 @@
+/**
+ * The connector SDK: the contract every connector implements (tables as declarations,
+ * pushdown as a negotiation) and the machinery they share (HTTP, retries, error mapping,
+ * pagination helpers).
+ *
+ * @example
+ * ```ts
+ * import { describePredicate } from "./mod.ts";
+ * console.assert(describePredicate({ column: "repo", op: "=", value: "web" }) === "repo = 'web'");
+ * ```
+ *
+ * @module
+ */
+export * from "./predicate.ts";
+export * from "./table.ts";
+export * from "./connector.ts";
+export * from "./http.ts";
+export * from "./scan.ts";

@@ -1,0 +1,68 @@
+/**
+ * Running a table's scan to completion: plan, stream pages, count what it cost. The worker and
+ * the connector tests use the same function, so what tests measure is what queries do.
+ *
+ * @module
+ */
+import { OmniError } from "../../src/errors.ts";
+import type { ConnectorDef, RateLimitInfo } from "./connector.ts";
+import { SourceClient, type SourceClientOptions } from "./http.ts";
+import type { Connection, Row, ScanOffer, ScanPlan, TableDef } from "./table.ts";
+
+/** What a finished scan returns. */
+export interface ScanResult {
+  plan: ScanPlan;
+  rows: Row[];
+  /** Pages the table's scan yielded (list calls). */
+  pages: number;
+  /** HTTP requests sent, detail calls and retries included. */
+  calls: number;
+  /** The source's own budget after the scan, from its rate-limit headers. */
+  rateLimit?: RateLimitInfo;
+}
+
+/**
+ * Finds a connector's table by name, or throws `PLAN_FAILED`.
+ *
+ * @example
+ * ```ts ignore
+ * const table = findTable(github, "pull_requests");
+ * ```
+ */
+export function findTable(connector: ConnectorDef, name: string): TableDef {
+  const table = connector.tables.find((t) => t.name === name);
+  if (!table) throw new OmniError("PLAN_FAILED", `unknown table ${connector.id}.${name}`);
+  return table;
+}
+
+/**
+ * Plans and runs one table scan against the app, collecting every row.
+ *
+ * @example
+ * ```ts ignore
+ * const { rows, pages } = await runScan(github, findTable(github, "pull_requests"), connection,
+ *   { predicates: [{ column: "status", op: "=", value: "open" }], columns: ["pr_id"] });
+ * ```
+ */
+export async function runScan(
+  connector: ConnectorDef,
+  table: TableDef,
+  connection: Connection,
+  offer: ScanOffer,
+  options: SourceClientOptions & { plan?: ScanPlan } = {},
+): Promise<ScanResult> {
+  const plan = options.plan ?? table.plan(offer, connection);
+  const http = new SourceClient(connector, connection, options);
+  const signal = options.signal ?? new AbortController().signal;
+  const rows: Row[] = [];
+  let pages = 0;
+  for await (const page of table.scan({ connection, http, signal }, plan)) {
+    pages++;
+    for (const row of page) rows.push(row);
+    if (plan.limit !== undefined && rows.length >= plan.limit) {
+      rows.length = plan.limit;
+      break;
+    }
+  }
+  return { plan, rows, pages, calls: http.stats.calls, rateLimit: http.lastRateLimit };
+}

@@ -1,0 +1,45 @@
+/**
+ * `deno task start`: the whole product locally, with no set-up and no network — the apps'
+ * sandboxes, an embedded catalog, a worker per zone and the edge.
+ *
+ * @module
+ */
+import { startLocalStack } from "./edge/local_stack.ts";
+import { loadConfig } from "./src/config.ts";
+
+const config = loadConfig(Deno.env.toObject());
+const catalogPort = Number(Deno.env.get("CATALOG_PORT") ?? config.port + 32);
+const stack = await startLocalStack(config, {
+  catalogPort: config.databaseUrl ? undefined : catalogPort,
+  sandboxPorts: {
+    github: config.port + 10,
+    jiraAcme: config.port + 11,
+    jiraGlobex: config.port + 12,
+  },
+});
+
+console.log(`OmniSQL is running.
+
+  edge              ${stack.edgeUrl}   (POST /v1/query, GET /v1/catalog, GET /v1/whoami)
+${Object.entries(stack.workerUrls).map(([z, u]) => `  worker ${z.padEnd(10)} ${u}`).join("\n")}
+  github sandbox    ${stack.sandboxUrls.github}
+  jira sandboxes    ${stack.sandboxUrls.jiraAcme} (acme), ${stack.sandboxUrls.jiraGlobex} (globex)
+  catalog           ${
+  config.databaseUrl
+    ? "Postgres at DATABASE_URL"
+    : `embedded PGlite${stack.catalogUrl ? `, served at ${stack.catalogUrl}` : ""}`
+}
+
+Get a token and query:
+
+  T=$(deno task admin tokens mint --tenant acme --user dev@acme)
+  curl -s -X POST ${stack.edgeUrl}/v1/query -H "Authorization: Bearer $T" \\
+    -d '{"sql": "SELECT pr_id, title, status FROM github.pull_requests WHERE status = \\'merged\\' LIMIT 5"}'
+`);
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(signal, async () => {
+    await stack.close();
+    Deno.exit(0);
+  });
+}

@@ -1,0 +1,71 @@
+/**
+ * The edge → worker context token: a short-lived JWT the edge signs after it has authenticated
+ * the user, carrying the tenant, the user's attributes, the target zone and the trace id. A worker
+ * accepts no forwarded request without one, and only for its own zone.
+ *
+ * @module
+ */
+import { jwtVerify, SignJWT } from "jose";
+import { OmniError } from "../errors.ts";
+import type { UserClaims } from "./user_token.ts";
+
+/** What the edge vouches for. */
+export interface QueryContext {
+  user: UserClaims;
+  zone: string;
+  traceId: string;
+}
+
+const ISSUER = "omnisql-edge";
+
+/**
+ * Signs and verifies context tokens with a shared secret.
+ *
+ * @example
+ * ```ts
+ * import { ContextTokens } from "./context_token.ts";
+ * const tokens = new ContextTokens("secret");
+ * const jwt = await tokens.sign({ user: { sub: "u", tenant: "acme" }, zone: "us", traceId: "t" });
+ * const ctx = await tokens.verify(jwt, "us");
+ * console.assert(ctx.user.tenant === "acme");
+ * ```
+ */
+export class ContextTokens {
+  readonly #key: Uint8Array;
+
+  constructor(secret: string) {
+    if (secret.length < 16) throw new Error("the internal secret must be at least 16 characters");
+    this.#key = new TextEncoder().encode(secret);
+  }
+
+  /** Signs a context valid for 60 seconds, for one zone. */
+  sign(ctx: QueryContext): Promise<string> {
+    return new SignJWT({ user: ctx.user, trace_id: ctx.traceId })
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuer(ISSUER)
+      .setAudience(`omnisql-zone:${ctx.zone}`)
+      .setIssuedAt()
+      .setExpirationTime("60s")
+      .sign(this.#key);
+  }
+
+  /** Verifies a context for this worker's zone; anything else is `UNAUTHENTICATED`. */
+  async verify(token: string | undefined, zone: string): Promise<QueryContext> {
+    if (!token) throw new OmniError("UNAUTHENTICATED", "missing context token");
+    try {
+      const { payload } = await jwtVerify(token, this.#key, {
+        issuer: ISSUER,
+        audience: `omnisql-zone:${zone}`,
+        algorithms: ["HS256"],
+      });
+      const user = payload.user as UserClaims | undefined;
+      if (!user || typeof user.sub !== "string" || typeof user.tenant !== "string") {
+        throw new OmniError("UNAUTHENTICATED", "context token lacks a user");
+      }
+      return { user, zone, traceId: String(payload.trace_id ?? "") };
+    } catch (err) {
+      if (err instanceof OmniError) throw err;
+      throw new OmniError("UNAUTHENTICATED", `context token rejected for zone ${zone}`);
+    }
+  }
+}

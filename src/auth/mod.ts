@@ -1,0 +1,15 @@
+/**
+ * Authentication: user tokens (OIDC, or the built-in dev issuer) and the edge → worker context
+ * token.
+ *
+ * @example
+ * ```ts
+ * import { bearerToken } from "./mod.ts";
+ * console.assert(bearerToken("Bearer t") === "t");
+ * ```
+ *
+ * @module
+ */
+export * from "./user_token.ts";
+export * from "./dev_issuer.ts";
+export * from "./context_token.ts";

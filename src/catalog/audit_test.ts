@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import { sql } from "drizzle-orm";
+import { type AuditRecord, GENESIS_HASH } from "./audit.ts";
+import { executeRows, openCatalog } from "./db.ts";
+import { withCatalogs } from "./testing.ts";
+import type { Catalog } from "./store.ts";
+
+function record(tenantId: string, i: number): AuditRecord {
+  return {
+    tenantId,
+    userEmail: `dev@${tenantId}`,
+    zone: tenantId === "acme" ? "us" : "eu",
+    traceId: `trace-${i}`,
+    sql: `SELECT ${i}`,
+    tables: ["github.pull_requests"],
+    rows: i,
+    status: 200,
+    kind: "query",
+  };
+}
+
+async function appendMany(catalog: Catalog, tenantId: string, n: number): Promise<number[]> {
+  const ids: number[] = [];
+  for (let i = 0; i < n; i++) ids.push((await catalog.appendAudit(record(tenantId, i))).id);
+  return ids;
+}
+
+withCatalogs("appendAudit() chains each tenant's rows from 64 zeros", async ({ catalog }) => {
+  const first = await catalog.appendAudit(record("acme", 0));
+  assert.equal(first.prevHash, GENESIS_HASH);
+  assert.match(first.hash, /^[0-9a-f]{64}$/);
+  const other = await catalog.appendAudit(record("globex", 0));
+  assert.equal(other.prevHash, GENESIS_HASH);
+  const second = await catalog.appendAudit({
+    ...record("acme", 1),
+    status: 403,
+    errorCode: "ENTITLEMENT_DENIED",
+    rows: null,
+    kind: "admin",
+  });
+  assert.equal(second.prevHash, first.hash);
+  assert.equal(second.errorCode, "ENTITLEMENT_DENIED");
+  assert.deepEqual(second.tables, ["github.pull_requests"]);
+  assert.deepEqual(await catalog.verifyAudit("acme"), { ok: true, rows: 2 });
+  assert.deepEqual(await catalog.verifyAudit("globex"), { ok: true, rows: 1 });
+  assert.deepEqual(await catalog.verifyAudit("nobody"), { ok: true, rows: 0 });
+});
+
+withCatalogs("tailAudit() returns the newest rows, oldest first", async ({ catalog }) => {
+  const ids = await appendMany(catalog, "acme", 5);
+  await appendMany(catalog, "globex", 2);
+  const tail = await catalog.tailAudit("acme", 3);
+  assert.deepEqual(tail.map((r) => r.id), ids.slice(2));
+  assert.deepEqual(tail.map((r) => r.sql), ["SELECT 2", "SELECT 3", "SELECT 4"]);
+});
+
+withCatalogs("verifyAudit() detects an edited row", async ({ catalog, catalogDb }) => {
+  const ids = await appendMany(catalog, "acme", 5);
+  await catalogDb.db.execute(
+    sql`update audit_log set sql = 'SELECT nothing_to_see' where id = ${ids[2]}`,
+  );
+  const result = await catalog.verifyAudit("acme");
+  assert.equal(result.ok, false);
+  assert.ok(!result.ok && result.brokenAt === ids[2]);
+  assert.ok(!result.ok && /contents/.test(result.reason));
+});
+
+withCatalogs(
+  "verifyAudit() detects an edited row whose hash was recomputed",
+  async ({ catalog, catalogDb }) => {
+    const ids = await appendMany(catalog, "acme", 4);
+    await catalogDb.db.execute(sql`update audit_log set status = 500 where id = ${ids[1]}`);
+    const [row] = await catalog.tailAudit("acme", 3);
+    const { auditHash } = await import("./audit.ts");
+    await catalogDb.db.execute(
+      sql`update audit_log set hash = ${await auditHash(row)} where id = ${ids[1]}`,
+    );
+    const result = await catalog.verifyAudit("acme");
+    assert.ok(!result.ok && result.brokenAt === ids[2]);
+  },
+);
+
+withCatalogs("verifyAudit() detects a deleted row", async ({ catalog, catalogDb }) => {
+  const ids = await appendMany(catalog, "acme", 5);
+  await catalogDb.db.execute(sql`delete from audit_log where id = ${ids[1]}`);
+  const result = await catalog.verifyAudit("acme");
+  assert.equal(result.ok, false);
+  assert.ok(!result.ok && result.brokenAt === ids[2]);
+  assert.ok(!result.ok && /prev_hash/.test(result.reason));
+  // The first row too.
+  await catalogDb.db.execute(sql`delete from audit_log where id = ${ids[0]}`);
+  const again = await catalog.verifyAudit("acme");
+  assert.ok(!again.ok && again.brokenAt === ids[2]);
+});
+
+withCatalogs("concurrent appends keep every tenant's chain valid", async (t) => {
+  const { catalog } = t;
+  const writers = [catalog];
+  const extra: { close(): Promise<void> }[] = [];
+  if (t.kind === "postgres") {
+    // Two more pools on the same database: appends from several "processes" at once.
+    for (let i = 0; i < 2; i++) {
+      const other = await openCatalog({ databaseUrl: t.databaseUrl, maxConnections: 8 });
+      extra.push(other);
+      const { Catalog } = await import("./store.ts");
+      writers.push(new Catalog(other.db, catalog.keyRing));
+    }
+  }
+  try {
+    const jobs: Promise<unknown>[] = [];
+    for (let i = 0; i < 60; i++) {
+      const writer = writers[i % writers.length];
+      jobs.push(writer.appendAudit(record(i % 3 === 0 ? "globex" : "acme", i)));
+    }
+    await Promise.all(jobs);
+    assert.deepEqual(await catalog.verifyAudit("acme"), { ok: true, rows: 40 });
+    assert.deepEqual(await catalog.verifyAudit("globex"), { ok: true, rows: 20 });
+    const [{ n }] = await executeRows<{ n: number }>(
+      t.catalogDb.db,
+      sql`select count(distinct prev_hash)::int as n from audit_log where tenant_id = 'acme'`,
+    );
+    assert.equal(n, 40); // no two rows claim the same predecessor: no fork
+  } finally {
+    for (const e of extra) await e.close();
+  }
+});

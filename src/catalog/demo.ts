@@ -1,0 +1,148 @@
+/**
+ * The demo tenants, users, credentials and connection configs: one source for the seed, the
+ * connectors' sandboxes (which accept exactly these credentials) and the tests.
+ *
+ * @module
+ */
+
+/** URLs of the running sandboxes the demo connections point at. */
+export interface DemoSandboxes {
+  github: { url: string };
+  jira: { acme: { url: string }; globex: { url: string } };
+}
+
+/** Credentials and config of one demo connection (its URL comes from the sandboxes). */
+export interface DemoConnection {
+  credentials: Record<string, string>;
+  config: Record<string, unknown>;
+}
+
+/**
+ * The demo tenants.
+ *
+ * @example
+ * ```ts
+ * import { DEMO_TENANTS } from "./demo.ts";
+ * console.assert(DEMO_TENANTS.find((t) => t.id === "globex")?.zone === "eu");
+ * ```
+ */
+export const DEMO_TENANTS: readonly { id: string; name: string; zone: string }[] = [
+  { id: "acme", name: "Acme Corp", zone: "us" },
+  { id: "globex", name: "Globex Corporation", zone: "eu" },
+];
+
+/**
+ * The demo users, with the attributes policies read.
+ *
+ * @example
+ * ```ts
+ * import { DEMO_USERS } from "./demo.ts";
+ * console.assert(DEMO_USERS.find((u) => u.email === "qa@acme")?.teamId === "mobile");
+ * ```
+ */
+export const DEMO_USERS: readonly {
+  tenantId: string;
+  email: string;
+  role: string;
+  teamId: string | null;
+}[] = [
+  { tenantId: "acme", email: "dev@acme", role: "developer", teamId: "mobile" },
+  { tenantId: "acme", email: "qa@acme", role: "qa", teamId: "mobile" },
+  { tenantId: "acme", email: "webdev@acme", role: "developer", teamId: "web" },
+  { tenantId: "acme", email: "admin@acme", role: "admin", teamId: null },
+  { tenantId: "globex", email: "dev@globex", role: "developer", teamId: "platform" },
+];
+
+const JIRA_FIELDS = { branch: "customfield_10050", storyPoints: "customfield_10016" };
+
+/**
+ * The demo GitHub connections, by tenant.
+ *
+ * @example
+ * ```ts
+ * import { DEMO_GITHUB } from "./demo.ts";
+ * console.assert(DEMO_GITHUB.acme.credentials.token === "ghp_demo_acme_0123456789");
+ * ```
+ */
+export const DEMO_GITHUB: { acme: DemoConnection; globex: DemoConnection } = {
+  acme: {
+    credentials: { token: "ghp_demo_acme_0123456789" },
+    config: {
+      owner: "acme",
+      repos: ["mobile-app", "ios-app", "web-app", "web-dashboard"],
+      teams: {
+        "mobile-app": "mobile",
+        "ios-app": "mobile",
+        "web-app": "web",
+        "web-dashboard": "web",
+      },
+    },
+  },
+  globex: {
+    credentials: { token: "ghp_demo_globex_0123456789" },
+    config: {
+      owner: "globex",
+      repos: ["platform-api", "platform-ui"],
+      teams: { "platform-api": "platform", "platform-ui": "platform" },
+    },
+  },
+};
+
+/**
+ * The demo Jira connections, by tenant.
+ *
+ * @example
+ * ```ts
+ * import { DEMO_JIRA } from "./demo.ts";
+ * console.assert(DEMO_JIRA.globex.credentials.apiToken === "jira_demo_globex_token");
+ * ```
+ */
+export const DEMO_JIRA: { acme: DemoConnection; globex: DemoConnection } = {
+  acme: {
+    credentials: { email: "bot@acme.example", apiToken: "jira_demo_acme_token" },
+    config: {
+      projects: ["MOB", "WEB"],
+      projectTeams: { MOB: "mobile", WEB: "web" },
+      fields: JIRA_FIELDS,
+    },
+  },
+  globex: {
+    credentials: { email: "bot@globex.example", apiToken: "jira_demo_globex_token" },
+    config: { projects: ["PLT"], projectTeams: { PLT: "platform" }, fields: JIRA_FIELDS },
+  },
+};
+
+/**
+ * Acme's default `policy.yaml`: pull requests filtered to the user's team, contributor emails
+ * hashed for everyone but admins.
+ *
+ * @example
+ * ```ts
+ * import { DEMO_POLICY_ACME } from "./demo.ts";
+ * console.assert(DEMO_POLICY_ACME.includes("rls_by_team"));
+ * ```
+ */
+export const DEMO_POLICY_ACME: string = `policies:
+  - id: rls_by_team
+    rule: "SELECT * FROM github.pull_requests WHERE team_id = user.team_id"
+  - id: mask_contributor_email
+    rule: "MASK email WITH 'sha256' FOR ALL EXCEPT role:admin"
+`;
+
+/**
+ * Sandbox URLs that point nowhere (`.invalid`), for tests that need a seeded catalog but never
+ * call a source.
+ *
+ * @example
+ * ```ts
+ * import { PLACEHOLDER_SANDBOXES } from "./demo.ts";
+ * console.assert(PLACEHOLDER_SANDBOXES.github.url.endsWith(".invalid"));
+ * ```
+ */
+export const PLACEHOLDER_SANDBOXES: DemoSandboxes = {
+  github: { url: "http://github.sandbox.invalid" },
+  jira: {
+    acme: { url: "http://acme-jira.sandbox.invalid" },
+    globex: { url: "http://globex-jira.sandbox.invalid" },
+  },
+};

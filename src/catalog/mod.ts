@@ -1,0 +1,89 @@
+/**
+ * The catalog: tenants, users, connections, the connectors' tables, policies and the audit log,
+ * in Postgres through Drizzle (an embedded PGlite locally), with one query layer for both.
+ *
+ * - {@link openCatalog} opens and migrates the database; {@link serveCatalog} exposes an embedded
+ *   PGlite over TCP for the admin CLI.
+ * - {@link Catalog} holds the queries; connection credentials are encrypted with the tenant's key
+ *   (a `KeyRing` from `src/crypto`, stored through {@link CatalogKeyStore}).
+ * - {@link seedDemo} seeds the demo tenants from the constants in `demo.ts`.
+ * - Tests use `src/catalog/testing.ts` (`withCatalogs`, `openTestCatalog`), not exported here.
+ *
+ * @example
+ * ```ts
+ * import { Catalog, CatalogKeyStore, openCatalog, PLACEHOLDER_SANDBOXES, seedDemo } from "./mod.ts";
+ * import { generateMasterKey, KeyRing } from "../crypto/mod.ts";
+ * const { db, close } = await openCatalog({});
+ * const keyRing = new KeyRing({ masterKey: generateMasterKey(), store: new CatalogKeyStore(db) });
+ * const catalog = new Catalog(db, keyRing);
+ * await seedDemo(catalog, PLACEHOLDER_SANDBOXES);
+ * const [github] = await catalog.listConnections("acme");
+ * console.assert(github.credentials.token === "ghp_demo_acme_0123456789");
+ * await close();
+ * ```
+ *
+ * @module
+ */
+export {
+  type CatalogDatabase,
+  type CatalogDb,
+  type CatalogSchema,
+  executeRows,
+  MIGRATIONS_FOLDER,
+  openCatalog,
+  type OpenCatalogOptions,
+} from "./db.ts";
+export { type CatalogServer, serveCatalog, type ServeCatalogOptions } from "./serve.ts";
+export {
+  Catalog,
+  type ConnectionInput,
+  type ConnectorTables,
+  type NewTenant,
+  type PublicConnection,
+  type SyncResult,
+  type UserInput,
+} from "./store.ts";
+export {
+  appendAudit,
+  auditHash,
+  type AuditRecord,
+  type AuditVerification,
+  GENESIS_HASH,
+  tailAudit,
+  verifyAudit,
+} from "./audit.ts";
+export { CatalogKeyStore } from "./key_store.ts";
+export { seedDemo } from "./seed.ts";
+export {
+  DEMO_GITHUB,
+  DEMO_JIRA,
+  DEMO_POLICY_ACME,
+  DEMO_TENANTS,
+  DEMO_USERS,
+  type DemoConnection,
+  type DemoSandboxes,
+  PLACEHOLDER_SANDBOXES,
+} from "./demo.ts";
+export {
+  auditLog,
+  catalogTables,
+  connections,
+  policies,
+  tenantKeys,
+  tenants,
+  users,
+} from "./schema.ts";
+export type {
+  AuditRow,
+  CatalogColumn,
+  CatalogTableRow,
+  ConnectionRow,
+  NewAuditRow,
+  NewTenantRow,
+  NewUserRow,
+  PolicyRow,
+  TenantKeyRow,
+  TenantRow,
+  TenantSettings,
+  UserRow,
+} from "./schema.ts";

@@ -1,0 +1,218 @@
+/**
+ * The catalog's Drizzle schema: the single source of truth for the catalog tables. Row types are
+ * derived from it (`$inferSelect` / `$inferInsert`) and the migrations in `migrations/` are
+ * generated from it with `deno task db:generate`.
+ *
+ * @module
+ */
+import {
+  bigserial,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
+
+/** Per-tenant defaults stored in `tenants.settings`. */
+export interface TenantSettings {
+  /** Default `max_staleness_ms` of a query when the request does not set one. */
+  maxStalenessMs?: number;
+  /** Default time-to-live of cached results and source pages, in milliseconds. */
+  ttlMs?: number;
+  /** Rate-limit budgets: requests per window. */
+  rateLimits?: {
+    /** Requests per user per window. */
+    userPerMinute?: number;
+    /** Requests per tenant per window. */
+    tenantPerMinute?: number;
+    /** Calls per source (connector) per window. */
+    sourcePerMinute?: Record<string, number>;
+  };
+}
+
+/** One column of a catalog table, as stored in `catalog_tables.columns`. */
+export interface CatalogColumn {
+  name: string;
+  type: string;
+  description: string;
+}
+
+/**
+ * Tenants, with their residency zone.
+ *
+ * @example
+ * ```ts
+ * import { tenants } from "./schema.ts";
+ * const row: typeof tenants.$inferInsert = { id: "acme", name: "Acme", zone: "us" };
+ * console.assert(row.zone === "us");
+ * ```
+ */
+export const tenants = pgTable("tenants", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  /** Residency zone, e.g. `us` or `eu`. */
+  zone: text("zone").notNull(),
+  /** When true, the tenant's queries never use shared caches. */
+  directOnly: boolean("direct_only").notNull().default(false),
+  settings: jsonb("settings").$type<TenantSettings>().notNull().default({}),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+/**
+ * Tenants' data keys, wrapped with the master key (envelope encryption). Deleting a tenant's
+ * rows makes everything encrypted with them unreadable (crypto-shredding). Not a foreign key of
+ * `tenants`, so that shredding and off-boarding stay independent.
+ *
+ * @example
+ * ```ts
+ * import { tenantKeys } from "./schema.ts";
+ * const row: typeof tenantKeys.$inferInsert = { tenantId: "acme", version: 1, wrappedKey: "…" };
+ * console.assert(row.version === 1);
+ * ```
+ */
+export const tenantKeys = pgTable("tenant_keys", {
+  tenantId: text("tenant_id").notNull(),
+  version: integer("version").notNull(),
+  /** The data key wrapped by the master key, base64. */
+  wrappedKey: text("wrapped_key").notNull(),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  retiredAt: timestamp("retired_at", { withTimezone: true }),
+}, (t) => [primaryKey({ columns: [t.tenantId, t.version] })]);
+
+/**
+ * Users of a tenant, with the attributes policies read (`user.role`, `user.team_id`, …).
+ *
+ * @example
+ * ```ts
+ * import { users } from "./schema.ts";
+ * const row: typeof users.$inferInsert = { tenantId: "acme", email: "dev@acme", role: "developer" };
+ * console.assert(row.role === "developer");
+ * ```
+ */
+export const users = pgTable("users", {
+  tenantId: text("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+  email: text("email").notNull(),
+  role: text("role").notNull(),
+  teamId: text("team_id"),
+  attributes: jsonb("attributes").$type<Record<string, unknown>>().notNull().default({}),
+}, (t) => [primaryKey({ columns: [t.tenantId, t.email] })]);
+
+/**
+ * A tenant's connections to SaaS apps. `credentials_enc` holds a token of the tenant's key ring
+ * (the JSON of the credentials, encrypted); plaintext credentials are never stored.
+ *
+ * @example
+ * ```ts
+ * import { connections } from "./schema.ts";
+ * type ConnectionRow = typeof connections.$inferSelect;
+ * const name: keyof ConnectionRow = "credentialsEnc";
+ * console.assert(name === "credentialsEnc");
+ * ```
+ */
+export const connections = pgTable("connections", {
+  id: text("id").primaryKey(),
+  tenantId: text("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+  /** Connector id, e.g. `github`. */
+  connector: text("connector").notNull(),
+  /** Schema name of its tables in SQL, unique per tenant. */
+  name: text("name").notNull(),
+  baseUrl: text("base_url").notNull(),
+  credentialsEnc: text("credentials_enc").notNull(),
+  config: jsonb("config").$type<Record<string, unknown>>().notNull().default({}),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [uniqueIndex("connections_tenant_name_idx").on(t.tenantId, t.name)]);
+
+/**
+ * The tables each connector exposes, versioned: the version bumps when the columns change.
+ *
+ * @example
+ * ```ts
+ * import { catalogTables } from "./schema.ts";
+ * type CatalogTableRow = typeof catalogTables.$inferSelect;
+ * const name: keyof CatalogTableRow = "columns";
+ * console.assert(name === "columns");
+ * ```
+ */
+export const catalogTables = pgTable("catalog_tables", {
+  connector: text("connector").notNull(),
+  tableName: text("table_name").notNull(),
+  version: integer("version").notNull().default(1),
+  description: text("description").notNull(),
+  columns: jsonb("columns").$type<CatalogColumn[]>().notNull(),
+  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [primaryKey({ columns: [t.connector, t.tableName] })]);
+
+/**
+ * Versions of each tenant's `policy.yaml`; the highest version is in force.
+ *
+ * @example
+ * ```ts
+ * import { policies } from "./schema.ts";
+ * const row: typeof policies.$inferInsert = {
+ *   tenantId: "acme", version: 1, source: "policies: []", createdBy: "admin@acme",
+ * };
+ * console.assert(row.version === 1);
+ * ```
+ */
+export const policies = pgTable("policies", {
+  tenantId: text("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+  version: integer("version").notNull(),
+  source: text("source").notNull(),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  createdBy: text("created_by").notNull(),
+}, (t) => [primaryKey({ columns: [t.tenantId, t.version] })]);
+
+/**
+ * The audit log: one row per query or admin action, hash-chained per tenant. Not a foreign key
+ * of `tenants`: the audit trail outlives an off-boarded tenant.
+ *
+ * @example
+ * ```ts
+ * import { auditLog } from "./schema.ts";
+ * type AuditRow = typeof auditLog.$inferSelect;
+ * const name: keyof AuditRow = "prevHash";
+ * console.assert(name === "prevHash");
+ * ```
+ */
+export const auditLog = pgTable("audit_log", {
+  id: bigserial("id", { mode: "number" }).primaryKey(),
+  tenantId: text("tenant_id").notNull(),
+  userEmail: text("user_email").notNull(),
+  zone: text("zone").notNull(),
+  traceId: text("trace_id").notNull(),
+  sql: text("sql").notNull(),
+  tables: jsonb("tables").$type<string[]>().notNull().default([]),
+  rows: integer("rows"),
+  status: integer("status").notNull(),
+  errorCode: text("error_code"),
+  kind: text("kind").$type<"query" | "admin">().notNull(),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  prevHash: text("prev_hash").notNull(),
+  hash: text("hash").notNull(),
+}, (t) => [index("audit_log_tenant_id_idx").on(t.tenantId, t.id)]);
+
+/** A tenant row. */
+export type TenantRow = typeof tenants.$inferSelect;
+/** A tenant to insert. */
+export type NewTenantRow = typeof tenants.$inferInsert;
+/** A wrapped tenant key row. */
+export type TenantKeyRow = typeof tenantKeys.$inferSelect;
+/** A user row. */
+export type UserRow = typeof users.$inferSelect;
+/** A user to insert. */
+export type NewUserRow = typeof users.$inferInsert;
+/** A connection row (credentials encrypted). */
+export type ConnectionRow = typeof connections.$inferSelect;
+/** A catalog table row. */
+export type CatalogTableRow = typeof catalogTables.$inferSelect;
+/** A policy version row. */
+export type PolicyRow = typeof policies.$inferSelect;
+/** An audit log row. */
+export type AuditRow = typeof auditLog.$inferSelect;
+/** An audit row to insert. */
+export type NewAuditRow = typeof auditLog.$inferInsert;

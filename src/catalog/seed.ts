@@ -1,0 +1,60 @@
+/**
+ * Seeding the demo tenants into a catalog.
+ *
+ * @module
+ */
+import type { Catalog } from "./store.ts";
+import {
+  DEMO_GITHUB,
+  DEMO_JIRA,
+  DEMO_POLICY_ACME,
+  DEMO_TENANTS,
+  DEMO_USERS,
+  type DemoSandboxes,
+} from "./demo.ts";
+import { tenants } from "./schema.ts";
+
+/**
+ * Seeds the demo: tenants `acme` (zone `us`) and `globex` (zone `eu`), their users, a `github`
+ * and a `jira` connection each (pointing at the given sandboxes) and acme's default policy.
+ * Idempotent: running it again updates the connections' URLs, credentials and configs and the
+ * users, and leaves tenants' zones and any policy already stored alone.
+ *
+ * @example
+ * ```ts
+ * import { Catalog, CatalogKeyStore, openCatalog, PLACEHOLDER_SANDBOXES, seedDemo } from "./mod.ts";
+ * import { generateMasterKey, KeyRing } from "../crypto/mod.ts";
+ * const { db, close } = await openCatalog({});
+ * const catalog = new Catalog(db, new KeyRing({
+ *   masterKey: generateMasterKey(), store: new CatalogKeyStore(db),
+ * }));
+ * await seedDemo(catalog, PLACEHOLDER_SANDBOXES);
+ * console.assert((await catalog.listUsers("acme")).length === 4);
+ * await close();
+ * ```
+ */
+export async function seedDemo(catalog: Catalog, sandboxes: DemoSandboxes): Promise<void> {
+  for (const tenant of DEMO_TENANTS) {
+    await catalog.db.insert(tenants).values(tenant).onConflictDoNothing();
+  }
+  for (const user of DEMO_USERS) await catalog.upsertUser(user);
+  for (const tenantId of ["acme", "globex"] as const) {
+    await catalog.putConnection({
+      tenantId,
+      connector: "github",
+      name: "github",
+      baseUrl: sandboxes.github.url,
+      ...DEMO_GITHUB[tenantId],
+    });
+    await catalog.putConnection({
+      tenantId,
+      connector: "jira",
+      name: "jira",
+      baseUrl: sandboxes.jira[tenantId].url,
+      ...DEMO_JIRA[tenantId],
+    });
+  }
+  if (!await catalog.getPolicy("acme")) {
+    await catalog.putPolicy("acme", DEMO_POLICY_ACME, "seed");
+  }
+}

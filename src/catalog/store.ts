@@ -1,0 +1,441 @@
+/**
+ * The queries the servers and the admin CLI run against the catalog, over either driver.
+ *
+ * @module
+ */
+import { and, asc, desc, eq, sql } from "drizzle-orm";
+import type { Connection } from "../../connectors/sdk/table.ts";
+import { CryptoError, type KeyRing } from "../crypto/mod.ts";
+import { OmniError } from "../errors.ts";
+import type { CatalogDatabase } from "./db.ts";
+import {
+  type AuditRow,
+  type CatalogColumn,
+  type CatalogTableRow,
+  catalogTables,
+  type ConnectionRow,
+  connections,
+  policies,
+  type PolicyRow,
+  type TenantRow,
+  tenants,
+  type TenantSettings,
+  type UserRow,
+  users,
+} from "./schema.ts";
+import {
+  appendAudit,
+  type AuditRecord,
+  type AuditVerification,
+  tailAudit,
+  verifyAudit,
+} from "./audit.ts";
+import { canonicalJson } from "./_canonical_json.ts";
+
+/** A tenant to create. */
+export interface NewTenant {
+  /** Short stable id, e.g. `acme`. */
+  id: string;
+  name: string;
+  /** Residency zone, e.g. `us`. */
+  zone: string;
+  /** @default false */
+  directOnly?: boolean;
+  /** @default {} */
+  settings?: TenantSettings;
+}
+
+/** A user to create or replace. */
+export interface UserInput {
+  tenantId: string;
+  email: string;
+  role: string;
+  /** @default null */
+  teamId?: string | null;
+  /** @default {} */
+  attributes?: Record<string, unknown>;
+}
+
+/** A connection to add; credentials are encrypted with the tenant's key before storage. */
+export interface ConnectionInput {
+  tenantId: string;
+  /** Connector id, e.g. `github`. */
+  connector: string;
+  /** Schema name in SQL, unique per tenant. */
+  name: string;
+  baseUrl: string;
+  credentials: Record<string, string>;
+  /** @default {} */
+  config?: Record<string, unknown>;
+  /** @default a random UUID */
+  id?: string;
+}
+
+/** A connection without its credentials: safe to show to admins and to log. */
+export type PublicConnection = Omit<Connection, "credentials"> & { createdAt: Date };
+
+/** The tables one connector declares, as {@link Catalog.syncCatalogTables} takes them. */
+export interface ConnectorTables {
+  connector: string;
+  tables: { name: string; description: string; columns: CatalogColumn[] }[];
+}
+
+/** What {@link Catalog.syncCatalogTables} did. */
+export interface SyncResult {
+  created: string[];
+  /** Tables whose columns changed: their version was bumped. */
+  bumped: string[];
+  unchanged: string[];
+}
+
+/**
+ * The catalog: tenants, users, connections (credentials encrypted with the tenant's key), the
+ * connectors' tables, policies and the hash-chained audit log.
+ *
+ * @example
+ * ```ts
+ * import { Catalog, CatalogKeyStore, openCatalog } from "./mod.ts";
+ * import { generateMasterKey, KeyRing } from "../crypto/mod.ts";
+ * const { db, close } = await openCatalog({});
+ * const catalog = new Catalog(db, new KeyRing({
+ *   masterKey: generateMasterKey(), store: new CatalogKeyStore(db),
+ * }));
+ * await catalog.createTenant({ id: "acme", name: "Acme", zone: "us" });
+ * console.assert((await catalog.getTenant("acme"))?.zone === "us");
+ * await close();
+ * ```
+ */
+export class Catalog {
+  /** The Drizzle database. */
+  readonly db: CatalogDatabase;
+  /** The tenants' key ring (rotate and shred through it). */
+  readonly keyRing: KeyRing;
+
+  constructor(db: CatalogDatabase, keyRing: KeyRing) {
+    this.db = db;
+    this.keyRing = keyRing;
+  }
+
+  // --- tenants ---
+
+  /** The tenant, or `undefined`. */
+  async getTenant(id: string): Promise<TenantRow | undefined> {
+    const [row] = await this.db.select().from(tenants).where(eq(tenants.id, id));
+    return row;
+  }
+
+  /** All tenants, by id. */
+  listTenants(): Promise<TenantRow[]> {
+    return this.db.select().from(tenants).orderBy(asc(tenants.id));
+  }
+
+  /** Creates a tenant; `INVALID_REQUEST` when the id is taken. */
+  async createTenant(input: NewTenant): Promise<TenantRow> {
+    const [row] = await this.db
+      .insert(tenants)
+      .values({
+        id: input.id,
+        name: input.name,
+        zone: input.zone,
+        directOnly: input.directOnly ?? false,
+        settings: input.settings ?? {},
+      })
+      .onConflictDoNothing()
+      .returning();
+    if (!row) throw new OmniError("INVALID_REQUEST", `tenant ${input.id} already exists`);
+    return row;
+  }
+
+  /** Moves a tenant to another residency zone; `NOT_FOUND` when it does not exist. */
+  async setTenantZone(id: string, zone: string): Promise<TenantRow> {
+    const [row] = await this.db.update(tenants).set({ zone }).where(eq(tenants.id, id))
+      .returning();
+    if (!row) throw new OmniError("NOT_FOUND", `no tenant ${id}`);
+    return row;
+  }
+
+  /**
+   * Off-boards a tenant: shreds its keys (everything encrypted for it becomes unreadable), then
+   * deletes it with its users, connections and policies. The audit log is kept.
+   */
+  async offboardTenant(id: string): Promise<void> {
+    await this.keyRing.shred(id);
+    await this.db.delete(tenants).where(eq(tenants.id, id));
+  }
+
+  // --- users ---
+
+  /** The user, or `undefined`. */
+  async getUser(tenantId: string, email: string): Promise<UserRow | undefined> {
+    const [row] = await this.db.select().from(users)
+      .where(and(eq(users.tenantId, tenantId), eq(users.email, email)));
+    return row;
+  }
+
+  /** Creates or replaces a user. */
+  async upsertUser(input: UserInput): Promise<UserRow> {
+    const values = {
+      tenantId: input.tenantId,
+      email: input.email,
+      role: input.role,
+      teamId: input.teamId ?? null,
+      attributes: input.attributes ?? {},
+    };
+    const [row] = await this.db
+      .insert(users)
+      .values(values)
+      .onConflictDoUpdate({
+        target: [users.tenantId, users.email],
+        set: { role: values.role, teamId: values.teamId, attributes: values.attributes },
+      })
+      .returning();
+    return row;
+  }
+
+  /** The tenant's users, by email. */
+  listUsers(tenantId: string): Promise<UserRow[]> {
+    return this.db.select().from(users).where(eq(users.tenantId, tenantId))
+      .orderBy(asc(users.email));
+  }
+
+  // --- connections ---
+
+  /** Adds a connection; `INVALID_REQUEST` when the tenant already has one of that name. */
+  async addConnection(input: ConnectionInput): Promise<PublicConnection> {
+    const credentialsEnc = await this.#encryptCredentials(input.tenantId, input.credentials);
+    const [row] = await this.db
+      .insert(connections)
+      .values({
+        id: input.id ?? crypto.randomUUID(),
+        tenantId: input.tenantId,
+        connector: input.connector,
+        name: input.name,
+        baseUrl: input.baseUrl,
+        credentialsEnc,
+        config: input.config ?? {},
+      })
+      .onConflictDoNothing()
+      .returning();
+    if (!row) {
+      throw new OmniError(
+        "INVALID_REQUEST",
+        `tenant ${input.tenantId} already has a connection named ${input.name}`,
+      );
+    }
+    return toPublic(row);
+  }
+
+  /**
+   * Adds the connection, or replaces the connector, URL, credentials and config of the tenant's
+   * connection of that name (keeping its id).
+   */
+  async putConnection(input: ConnectionInput): Promise<PublicConnection> {
+    const credentialsEnc = await this.#encryptCredentials(input.tenantId, input.credentials);
+    const [row] = await this.db
+      .insert(connections)
+      .values({
+        id: input.id ?? crypto.randomUUID(),
+        tenantId: input.tenantId,
+        connector: input.connector,
+        name: input.name,
+        baseUrl: input.baseUrl,
+        credentialsEnc,
+        config: input.config ?? {},
+      })
+      .onConflictDoUpdate({
+        target: [connections.tenantId, connections.name],
+        set: {
+          connector: input.connector,
+          baseUrl: input.baseUrl,
+          credentialsEnc,
+          config: input.config ?? {},
+        },
+      })
+      .returning();
+    return toPublic(row);
+  }
+
+  /** Replaces a connection's credentials; `NOT_FOUND` when there is no such connection. */
+  async setConnectionCredentials(
+    tenantId: string,
+    name: string,
+    credentials: Record<string, string>,
+  ): Promise<void> {
+    const credentialsEnc = await this.#encryptCredentials(tenantId, credentials);
+    const updated = await this.db.update(connections).set({ credentialsEnc })
+      .where(and(eq(connections.tenantId, tenantId), eq(connections.name, name)))
+      .returning({ id: connections.id });
+    if (updated.length === 0) {
+      throw new OmniError("NOT_FOUND", `tenant ${tenantId} has no connection named ${name}`);
+    }
+  }
+
+  /**
+   * The tenant's connections with their credentials decrypted, by name. `SOURCE_ERROR` when the
+   * credentials cannot be decrypted (the tenant's keys were shredded).
+   */
+  async listConnections(tenantId: string): Promise<Connection[]> {
+    const rows = await this.db.select().from(connections)
+      .where(eq(connections.tenantId, tenantId)).orderBy(asc(connections.name));
+    return await Promise.all(rows.map((row) => this.#withCredentials(row)));
+  }
+
+  /** The tenant's connection of that name with credentials decrypted, or `undefined`. */
+  async getConnection(tenantId: string, name: string): Promise<Connection | undefined> {
+    const [row] = await this.db.select().from(connections)
+      .where(and(eq(connections.tenantId, tenantId), eq(connections.name, name)));
+    return row ? await this.#withCredentials(row) : undefined;
+  }
+
+  /** The tenant's connections without credentials, by name. */
+  async listConnectionsPublic(tenantId: string): Promise<PublicConnection[]> {
+    const rows = await this.db.select().from(connections)
+      .where(eq(connections.tenantId, tenantId)).orderBy(asc(connections.name));
+    return rows.map(toPublic);
+  }
+
+  // --- connector tables ---
+
+  /**
+   * Upserts the connectors' table declarations. A table's version is bumped when its columns
+   * change (names, types, descriptions or order); a new description alone does not bump it.
+   */
+  async syncCatalogTables(defs: ConnectorTables[]): Promise<SyncResult> {
+    const result: SyncResult = { created: [], bumped: [], unchanged: [] };
+    await this.db.transaction(async (tx) => {
+      const existing = new Map(
+        (await tx.select().from(catalogTables)).map((r) => [`${r.connector}.${r.tableName}`, r]),
+      );
+      for (const def of defs) {
+        for (const table of def.tables) {
+          const key = `${def.connector}.${table.name}`;
+          const columns = table.columns.map((c) => ({
+            name: c.name,
+            type: c.type,
+            description: c.description,
+          }));
+          const before = existing.get(key);
+          if (!before) {
+            await tx.insert(catalogTables).values({
+              connector: def.connector,
+              tableName: table.name,
+              version: 1,
+              description: table.description,
+              columns,
+            });
+            result.created.push(key);
+            continue;
+          }
+          const changed = canonicalJson(before.columns) !== canonicalJson(columns);
+          if (!changed && before.description === table.description) {
+            result.unchanged.push(key);
+            continue;
+          }
+          await tx.update(catalogTables)
+            .set({
+              description: table.description,
+              columns,
+              version: changed ? sql`${catalogTables.version} + 1` : before.version,
+              updatedAt: new Date(),
+            })
+            .where(and(
+              eq(catalogTables.connector, def.connector),
+              eq(catalogTables.tableName, table.name),
+            ));
+          (changed ? result.bumped : result.unchanged).push(key);
+        }
+      }
+    });
+    return result;
+  }
+
+  /** Every connector table, by connector and name. */
+  listCatalogTables(): Promise<CatalogTableRow[]> {
+    return this.db.select().from(catalogTables)
+      .orderBy(asc(catalogTables.connector), asc(catalogTables.tableName));
+  }
+
+  // --- policies ---
+
+  /** Stores a new version of the tenant's policy source; it is in force at once. */
+  async putPolicy(tenantId: string, source: string, by: string): Promise<PolicyRow> {
+    for (let attempt = 0;; attempt++) {
+      const [row] = await this.db
+        .insert(policies)
+        .values({
+          tenantId,
+          version: sql`(select coalesce(max(${policies.version}), 0) + 1 from ${policies}
+            where ${policies.tenantId} = ${tenantId})`,
+          source,
+          createdBy: by,
+        })
+        .onConflictDoNothing()
+        .returning();
+      if (row) return row;
+      if (attempt >= 10) {
+        throw new OmniError("INTERNAL", `could not store a policy version for ${tenantId}`);
+      }
+    }
+  }
+
+  /** The tenant's policy in force (its latest version), or `undefined`. */
+  async getPolicy(tenantId: string): Promise<PolicyRow | undefined> {
+    const [row] = await this.db.select().from(policies).where(eq(policies.tenantId, tenantId))
+      .orderBy(desc(policies.version)).limit(1);
+    return row;
+  }
+
+  // --- audit ---
+
+  /** Appends to the tenant's hash-chained audit log (safe under concurrent appends). */
+  appendAudit(record: AuditRecord): Promise<AuditRow> {
+    return appendAudit(this.db, record);
+  }
+
+  /** Checks the tenant's audit chain from the start. */
+  verifyAudit(tenantId: string): Promise<AuditVerification> {
+    return verifyAudit(this.db, tenantId);
+  }
+
+  /** The tenant's newest `n` audit rows, oldest first. */
+  tailAudit(tenantId: string, n: number): Promise<AuditRow[]> {
+    return tailAudit(this.db, tenantId, n);
+  }
+
+  async #encryptCredentials(
+    tenantId: string,
+    credentials: Record<string, string>,
+  ): Promise<string> {
+    return await this.keyRing.encrypt(tenantId, JSON.stringify(credentials));
+  }
+
+  async #withCredentials(row: ConnectionRow): Promise<Connection> {
+    let credentials: Record<string, string>;
+    try {
+      credentials = JSON.parse(await this.keyRing.decryptText(row.tenantId, row.credentialsEnc));
+    } catch (cause) {
+      const why = cause instanceof CryptoError && cause.reason === "KEY_UNAVAILABLE"
+        ? "the tenant's key no longer exists"
+        : "they do not decrypt";
+      throw new OmniError(
+        "SOURCE_ERROR",
+        `credentials of connection ${row.name} are unusable: ${why}`,
+        { cause, details: { connection: row.name } },
+      );
+    }
+    const { createdAt: _createdAt, ...rest } = toPublic(row);
+    return { ...rest, credentials };
+  }
+}
+
+function toPublic(row: ConnectionRow): PublicConnection {
+  return {
+    id: row.id,
+    tenantId: row.tenantId,
+    connector: row.connector,
+    name: row.name,
+    baseUrl: row.baseUrl,
+    config: row.config,
+    createdAt: row.createdAt,
+  };
+}

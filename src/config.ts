@@ -1,0 +1,81 @@
+/**
+ * Configuration, read once from an environment record by the entry points (`edge/main.ts`,
+ * `regions/main.ts`, the local stack and the admin CLI) and passed down; nothing under `src/`
+ * reads `Deno.env` itself.
+ *
+ * @module
+ */
+
+/** Everything the servers and the CLI are configured with. */
+export interface OmniConfig {
+  /** Edge port. @default 8000 */
+  port: number;
+  /** Residency zones served, e.g. `["us", "eu"]`. @default ["us", "eu"] */
+  zones: string[];
+  /** Base URL of each zone's worker (`ZONE_<NAME>_URL`). */
+  zoneUrls: Record<string, string>;
+  /** Postgres URL of the catalog; absent → embedded PGlite. */
+  databaseUrl?: string;
+  /** PGlite data directory; absent → in memory. */
+  pgliteDataDir?: string;
+  /** Base64 32-byte master key that wraps tenant data keys (a KMS in production). */
+  masterKey: string;
+  /** Shared secret for the edge → worker context token. */
+  internalSecret: string;
+  /** Expected `iss` of user tokens. */
+  oidcIssuer: string;
+  /** Expected `aud` of user tokens. */
+  oidcAudience: string;
+  /** JWKS URL of the issuer; absent → the built-in dev issuer's keys. */
+  oidcJwksUrl?: string;
+  /** Seed of the built-in dev issuer's signing key. */
+  devIssuerSecret: string;
+  /** Whether the built-in dev issuer is enabled (never in production). */
+  devIssuer: boolean;
+}
+
+/** Issuer name of the built-in dev issuer. */
+export const DEV_ISSUER = "https://dev-issuer.omnisql.local";
+
+/** Dev-only defaults; production sets every secret explicitly. */
+const DEV_MASTER_KEY = "b21uaXNxbC1kZXYtbWFzdGVyLWtleS0wMDAwMDAwMDA=";
+const DEV_INTERNAL_SECRET = "omnisql-dev-internal-context-secret";
+const DEV_ISSUER_SECRET = "omnisql-dev-issuer-secret";
+
+/**
+ * Builds the configuration from an environment record.
+ *
+ * @example
+ * ```ts
+ * import { loadConfig } from "./config.ts";
+ * const config = loadConfig({ PORT: "9000", ZONES: "us,eu" });
+ * console.assert(config.port === 9000 && config.zones.length === 2);
+ * ```
+ */
+export function loadConfig(env: Record<string, string | undefined>): OmniConfig {
+  const zones = (env.ZONES ?? "us,eu").split(",").map((z) => z.trim().toLowerCase()).filter(
+    Boolean,
+  );
+  const port = Number(env.PORT ?? 8000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad PORT ${env.PORT}`);
+  const zoneUrls: Record<string, string> = {};
+  zones.forEach((zone, i) => {
+    zoneUrls[zone] = env[`ZONE_${zone.toUpperCase()}_URL`] ??
+      `http://127.0.0.1:${port + 1 + i}`;
+  });
+  const devIssuer = env.OIDC_JWKS_URL === undefined && env.DEV_ISSUER !== "off";
+  return {
+    port,
+    zones,
+    zoneUrls,
+    databaseUrl: env.DATABASE_URL || undefined,
+    pgliteDataDir: env.PGLITE_DATA_DIR || undefined,
+    masterKey: env.OMNISQL_MASTER_KEY ?? DEV_MASTER_KEY,
+    internalSecret: env.OMNISQL_INTERNAL_SECRET ?? DEV_INTERNAL_SECRET,
+    oidcIssuer: env.OIDC_ISSUER ?? DEV_ISSUER,
+    oidcAudience: env.OIDC_AUDIENCE ?? "omnisql",
+    oidcJwksUrl: env.OIDC_JWKS_URL || undefined,
+    devIssuerSecret: env.DEV_ISSUER_SECRET ?? DEV_ISSUER_SECRET,
+    devIssuer,
+  };
+}

@@ -1,0 +1,272 @@
+/**
+ * Envelope encryption per tenant: a master key (a KMS in production) wraps one data key per
+ * tenant and version; data is encrypted with the tenant's current data key (AES-256-GCM).
+ *
+ * @module
+ */
+import { CryptoError } from "./crypto_error.ts";
+import type { KeyStore } from "./key_store.ts";
+import { fromBase64, fromBase64Url, toBase64, toBase64Url } from "./_base64.ts";
+
+/** Options of {@link KeyRing}. */
+export interface KeyRingOptions {
+  /** The master key: 32 random bytes, base64 (see {@link generateMasterKey}). */
+  masterKey: string;
+  /** Where wrapped data keys live (the catalog's `tenant_keys`, or memory). */
+  store: KeyStore;
+  /**
+   * How long an unwrapped key stays cached in this process. Bounds how long another process's
+   * `rotate` or `shred` takes to be seen here (this process's own take effect at once).
+   * @default 60000
+   */
+  cacheTtlMs?: number;
+}
+
+/** A tenant's unwrapped data key. */
+export interface DataKey {
+  version: number;
+  /** A non-extractable AES-GCM key. */
+  key: CryptoKey;
+}
+
+interface CachedKey {
+  key: CryptoKey;
+  expires: number;
+}
+
+interface TenantCache {
+  current?: { version: number; expires: number };
+  versions: Map<number, CachedKey>;
+}
+
+const TOKEN_PREFIX = "v1";
+const IV_BYTES = 12;
+
+/**
+ * Creates a random master key, base64: for development stacks and tests.
+ *
+ * @example
+ * ```ts
+ * import { generateMasterKey } from "./key_ring.ts";
+ * console.assert(atob(generateMasterKey()).length === 32);
+ * ```
+ */
+export function generateMasterKey(): string {
+  return toBase64(crypto.getRandomValues(new Uint8Array(32)));
+}
+
+/**
+ * Tenant keys and envelope encryption. Tokens look like `v1.<keyVersion>.<iv>.<ciphertext>`
+ * (unpadded base64url), authenticated with the tenant id and key version, so a token only
+ * decrypts for the tenant it was made for.
+ *
+ * @example
+ * ```ts
+ * import { generateMasterKey, KeyRing } from "./key_ring.ts";
+ * import { MemoryKeyStore } from "./key_store.ts";
+ * const ring = new KeyRing({ masterKey: generateMasterKey(), store: new MemoryKeyStore() });
+ * const token = await ring.encrypt("acme", "secret");
+ * console.assert(new TextDecoder().decode(await ring.decrypt("acme", token)) === "secret");
+ * ```
+ */
+export class KeyRing {
+  readonly #store: KeyStore;
+  readonly #ttlMs: number;
+  readonly #master: Promise<CryptoKey>;
+  readonly #cache = new Map<string, TenantCache>();
+  readonly #creating = new Map<string, Promise<DataKey>>();
+
+  /** Throws a {@link CryptoError} (`INVALID_MASTER_KEY`) unless the master key is 32 bytes. */
+  constructor(options: KeyRingOptions) {
+    let raw: Uint8Array<ArrayBuffer>;
+    try {
+      raw = fromBase64(options.masterKey);
+    } catch (cause) {
+      throw new CryptoError("INVALID_MASTER_KEY", "the master key is not base64", { cause });
+    }
+    if (raw.length !== 32) {
+      throw new CryptoError(
+        "INVALID_MASTER_KEY",
+        `the master key must be 32 bytes, got ${raw.length}`,
+      );
+    }
+    this.#store = options.store;
+    this.#ttlMs = options.cacheTtlMs ?? 60_000;
+    this.#master = crypto.subtle.importKey("raw", raw, "AES-KW", false, ["wrapKey", "unwrapKey"]);
+    this.#master.catch(() => {}); // surfaced on first use
+  }
+
+  /** The tenant's current data key, created (version 1) on first use. */
+  dataKey(tenantId: string): Promise<DataKey> {
+    const cached = this.#cache.get(tenantId);
+    const now = Date.now();
+    if (cached?.current && cached.current.expires > now) {
+      const key = cached.versions.get(cached.current.version);
+      if (key && key.expires > now) {
+        return Promise.resolve({ version: cached.current.version, key: key.key });
+      }
+    }
+    let pending = this.#creating.get(tenantId);
+    if (!pending) {
+      pending = this.#loadCurrent(tenantId).finally(() => this.#creating.delete(tenantId));
+      this.#creating.set(tenantId, pending);
+    }
+    return pending;
+  }
+
+  /** Encrypts with the tenant's current key; returns a token. */
+  async encrypt(tenantId: string, plaintext: Uint8Array | string): Promise<string> {
+    const { version, key } = await this.dataKey(tenantId);
+    const bytes = typeof plaintext === "string" ? new TextEncoder().encode(plaintext) : plaintext;
+    const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
+    const ciphertext = await crypto.subtle.encrypt(
+      { name: "AES-GCM", iv, additionalData: aad(tenantId, version) },
+      key,
+      bytes as Uint8Array<ArrayBuffer>,
+    );
+    return `${TOKEN_PREFIX}.${version}.${toBase64Url(iv)}.${
+      toBase64Url(new Uint8Array(ciphertext))
+    }`;
+  }
+
+  /**
+   * Decrypts a token made by {@link KeyRing.encrypt} for this tenant, with whichever key version
+   * made it. Throws a {@link CryptoError}: `KEY_UNAVAILABLE` once the tenant's keys are shredded,
+   * `MALFORMED_TOKEN`, or `DECRYPT_FAILED` when the token was altered or is another tenant's.
+   */
+  async decrypt(tenantId: string, token: string): Promise<Uint8Array> {
+    const parts = token.split(".");
+    const version = Number(parts[1]);
+    let iv: Uint8Array<ArrayBuffer>;
+    let ciphertext: Uint8Array<ArrayBuffer>;
+    try {
+      if (parts.length !== 4 || parts[0] !== TOKEN_PREFIX || !Number.isInteger(version)) {
+        throw new TypeError("bad shape");
+      }
+      iv = fromBase64Url(parts[2]);
+      ciphertext = fromBase64Url(parts[3]);
+      if (iv.length !== IV_BYTES) throw new TypeError("bad iv");
+    } catch (cause) {
+      throw new CryptoError("MALFORMED_TOKEN", "not an encryption token of OmniSQL", { cause });
+    }
+    const key = await this.#keyVersion(tenantId, version);
+    try {
+      const plain = await crypto.subtle.decrypt(
+        { name: "AES-GCM", iv, additionalData: aad(tenantId, version) },
+        key,
+        ciphertext,
+      );
+      return new Uint8Array(plain);
+    } catch (cause) {
+      throw new CryptoError(
+        "DECRYPT_FAILED",
+        `token does not authenticate for tenant ${tenantId}`,
+        { cause },
+      );
+    }
+  }
+
+  /** {@link KeyRing.decrypt}, decoded as UTF-8. */
+  async decryptText(tenantId: string, token: string): Promise<string> {
+    return new TextDecoder().decode(await this.decrypt(tenantId, token));
+  }
+
+  /**
+   * Creates a new key version, which becomes current; older versions are retired but still
+   * decrypt. Returns the new version.
+   */
+  async rotate(tenantId: string): Promise<number> {
+    this.#cache.delete(tenantId);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await this.#store.current(tenantId);
+      const version = (current?.version ?? 0) + 1;
+      if (await this.#store.insert(tenantId, { version, wrappedKey: await this.#newWrapped() })) {
+        return version;
+      }
+    }
+    throw new CryptoError("KEY_UNAVAILABLE", `could not rotate the key of tenant ${tenantId}`);
+  }
+
+  /**
+   * Deletes every key of the tenant (crypto-shredding): everything encrypted for it becomes
+   * unreadable. Returns how many key versions were deleted.
+   */
+  async shred(tenantId: string): Promise<number> {
+    this.#cache.delete(tenantId);
+    const n = await this.#store.deleteAll(tenantId);
+    this.#cache.delete(tenantId);
+    return n;
+  }
+
+  async #loadCurrent(tenantId: string): Promise<DataKey> {
+    let stored = await this.#store.current(tenantId);
+    if (!stored) {
+      const wrappedKey = await this.#newWrapped();
+      await this.#store.insert(tenantId, { version: 1, wrappedKey });
+      stored = await this.#store.current(tenantId);
+      if (!stored) {
+        throw new CryptoError("KEY_UNAVAILABLE", `no key for tenant ${tenantId}`);
+      }
+    }
+    const key = await this.#unwrap(stored.wrappedKey);
+    const expires = Date.now() + this.#ttlMs;
+    const entry = this.#tenantCache(tenantId);
+    entry.versions.set(stored.version, { key, expires });
+    entry.current = { version: stored.version, expires };
+    return { version: stored.version, key };
+  }
+
+  async #keyVersion(tenantId: string, version: number): Promise<CryptoKey> {
+    const cached = this.#cache.get(tenantId)?.versions.get(version);
+    if (cached && cached.expires > Date.now()) return cached.key;
+    const stored = await this.#store.get(tenantId, version);
+    if (!stored) {
+      throw new CryptoError(
+        "KEY_UNAVAILABLE",
+        `key version ${version} of tenant ${tenantId} does not exist (shredded?)`,
+      );
+    }
+    const key = await this.#unwrap(stored.wrappedKey);
+    this.#tenantCache(tenantId).versions.set(version, { key, expires: Date.now() + this.#ttlMs });
+    return key;
+  }
+
+  #tenantCache(tenantId: string): TenantCache {
+    let entry = this.#cache.get(tenantId);
+    if (!entry) this.#cache.set(tenantId, entry = { versions: new Map() });
+    return entry;
+  }
+
+  async #newWrapped(): Promise<string> {
+    const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, true, [
+      "encrypt",
+      "decrypt",
+    ]);
+    const wrapped = await crypto.subtle.wrapKey("raw", key, await this.#master, "AES-KW");
+    return toBase64(new Uint8Array(wrapped));
+  }
+
+  async #unwrap(wrappedKey: string): Promise<CryptoKey> {
+    try {
+      return await crypto.subtle.unwrapKey(
+        "raw",
+        fromBase64(wrappedKey),
+        await this.#master,
+        "AES-KW",
+        "AES-GCM",
+        false,
+        ["encrypt", "decrypt"],
+      );
+    } catch (cause) {
+      throw new CryptoError(
+        "KEY_UNAVAILABLE",
+        "a tenant key does not unwrap with this master key",
+        { cause },
+      );
+    }
+  }
+}
+
+function aad(tenantId: string, version: number): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(`omnisql/v1/${tenantId}/${version}`);
+}

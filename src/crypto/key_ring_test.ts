@@ -1,0 +1,113 @@
+import assert from "node:assert/strict";
+import { CryptoError, generateMasterKey, KeyRing, MemoryKeyStore } from "./mod.ts";
+
+function ring(store = new MemoryKeyStore(), masterKey = generateMasterKey()): KeyRing {
+  return new KeyRing({ masterKey, store });
+}
+
+Deno.test("encrypt() then decrypt() round-trips text and bytes", async () => {
+  const keys = ring();
+  const token = await keys.encrypt("acme", "hello, wörld");
+  assert.match(token, /^v1\.1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+  assert.equal(await keys.decryptText("acme", token), "hello, wörld");
+  const bytes = new Uint8Array([0, 1, 2, 255]);
+  assert.deepEqual(await keys.decrypt("acme", await keys.encrypt("acme", bytes)), bytes);
+});
+
+Deno.test("encrypt() never repeats a token for the same plaintext", async () => {
+  const keys = ring();
+  assert.notEqual(await keys.encrypt("acme", "x"), await keys.encrypt("acme", "x"));
+});
+
+Deno.test("dataKey() creates version 1 once and stores it wrapped", async () => {
+  const store = new MemoryKeyStore();
+  const keys = ring(store);
+  const [a, b] = await Promise.all([keys.dataKey("acme"), keys.dataKey("acme")]);
+  assert.equal(a.version, 1);
+  assert.equal(b.version, 1);
+  const stored = await store.current("acme");
+  assert.equal(stored?.version, 1);
+  assert.equal(atob(stored!.wrappedKey).length, 40); // AES-KW of a 32-byte key
+  assert.equal(a.key.extractable, false);
+});
+
+Deno.test("decrypt() refuses another tenant's token", async () => {
+  const keys = ring();
+  const token = await keys.encrypt("acme", "secret");
+  await keys.dataKey("globex");
+  await assert.rejects(
+    () => keys.decrypt("globex", token),
+    (err) => err instanceof CryptoError && err.reason === "DECRYPT_FAILED",
+  );
+});
+
+Deno.test("decrypt() detects a tampered token", async () => {
+  const keys = ring();
+  const token = await keys.encrypt("acme", "secret");
+  const parts = token.split(".");
+  const ct = parts[3];
+  parts[3] = (ct[0] === "A" ? "B" : "A") + ct.slice(1);
+  await assert.rejects(
+    () => keys.decrypt("acme", parts.join(".")),
+    (err) => err instanceof CryptoError && err.reason === "DECRYPT_FAILED",
+  );
+  await assert.rejects(
+    () => keys.decrypt("acme", "not-a-token"),
+    (err) => err instanceof CryptoError && err.reason === "MALFORMED_TOKEN",
+  );
+});
+
+Deno.test("rotate() makes a new current version and old tokens still decrypt", async () => {
+  const keys = ring();
+  const old = await keys.encrypt("acme", "before");
+  assert.equal(await keys.rotate("acme"), 2);
+  const fresh = await keys.encrypt("acme", "after");
+  assert.equal(fresh.split(".")[1], "2");
+  assert.equal(await keys.decryptText("acme", old), "before");
+  assert.equal(await keys.decryptText("acme", fresh), "after");
+});
+
+Deno.test("shred() makes every token of the tenant undecryptable, and only its tokens", async () => {
+  const keys = ring();
+  const acme = await keys.encrypt("acme", "secret");
+  const globex = await keys.encrypt("globex", "other");
+  assert.equal(await keys.shred("acme"), 1);
+  await assert.rejects(
+    () => keys.decrypt("acme", acme),
+    (err) => err instanceof CryptoError && err.reason === "KEY_UNAVAILABLE",
+  );
+  assert.equal(await keys.decryptText("globex", globex), "other");
+  // A later encrypt starts a new key, which cannot read the old data either.
+  await keys.encrypt("acme", "new");
+  await assert.rejects(() => keys.decrypt("acme", acme), CryptoError);
+});
+
+Deno.test("a key ring with another master key cannot unwrap the stored keys", async () => {
+  const store = new MemoryKeyStore();
+  const token = await ring(store).encrypt("acme", "secret");
+  await assert.rejects(
+    () => ring(store).decrypt("acme", token),
+    (err) => err instanceof CryptoError && err.reason === "KEY_UNAVAILABLE",
+  );
+});
+
+Deno.test("a second process sees a rotation once its cache expires", async () => {
+  const store = new MemoryKeyStore();
+  const masterKey = generateMasterKey();
+  const a = new KeyRing({ masterKey, store, cacheTtlMs: 0 });
+  const b = new KeyRing({ masterKey, store, cacheTtlMs: 0 });
+  assert.equal((await a.dataKey("acme")).version, 1);
+  await b.rotate("acme");
+  assert.equal((await a.dataKey("acme")).version, 2);
+});
+
+Deno.test("new KeyRing() rejects a master key that is not 32 bytes", () => {
+  assert.throws(
+    () => new KeyRing({ masterKey: btoa("short"), store: new MemoryKeyStore() }),
+    (err) => err instanceof CryptoError && err.reason === "INVALID_MASTER_KEY",
+  );
+  assert.throws(
+    () => new KeyRing({ masterKey: "%%%", store: new MemoryKeyStore() }),
+    CryptoError,
+  );
+});

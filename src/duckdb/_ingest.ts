@@ -1,0 +1,257 @@
+/**
+ * Turns fetched rows into an Arrow IPC stream with the declared column types, so DuckDB ingests
+ * them without guessing: the JSON route infers types from values (an all-positive first block
+ * makes a BIGINT column unsigned, ISO timestamps stay text) and inserts columns in alphabetical
+ * order, by position.
+ *
+ * @module
+ */
+import {
+  Bool,
+  type Data,
+  type DataType,
+  Field,
+  Float64,
+  Int64,
+  makeData,
+  RecordBatch,
+  Schema,
+  Struct,
+  Table,
+  tableToIPC,
+  TimestampMicrosecond,
+  Utf8,
+} from "apache-arrow";
+import type { ColumnDef, ColumnType, Row } from "../../connectors/sdk/table.ts";
+
+/** DuckDB's type for each column type. JSON is an extension (not built in): JSON text in VARCHAR. */
+export const DUCK_TYPES: Record<ColumnType, string> = {
+  text: "VARCHAR",
+  integer: "BIGINT",
+  double: "DOUBLE",
+  boolean: "BOOLEAN",
+  timestamp: "TIMESTAMP",
+  json: "VARCHAR",
+};
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** A value as a BIGINT, or null when it is not an integer in range. */
+export function toInt64(value: unknown): bigint | null {
+  let n: bigint | null = null;
+  if (typeof value === "bigint") n = value;
+  else if (typeof value === "number") {
+    n = Number.isFinite(value) ? BigInt(Math.round(value)) : null;
+  } else if (typeof value === "boolean") n = value ? 1n : 0n;
+  else if (typeof value === "string") {
+    const s = value.trim();
+    if (/^[+-]?\d+$/.test(s)) n = BigInt(s);
+    else if (s !== "" && Number.isFinite(Number(s))) n = BigInt(Math.round(Number(s)));
+  }
+  return n !== null && n >= INT64_MIN && n <= INT64_MAX ? n : null;
+}
+
+/** A value as a DOUBLE, or null. */
+export function toFloat64(value: unknown): number | null {
+  if (typeof value === "number") return value;
+  if (typeof value === "bigint") return Number(value);
+  if (typeof value === "boolean") return value ? 1 : 0;
+  if (typeof value === "string" && value.trim() !== "") {
+    const n = Number(value);
+    return Number.isNaN(n) && value.trim() !== "NaN" ? null : n;
+  }
+  return null;
+}
+
+const TRUE_WORDS = new Set(["true", "t", "1", "yes", "y"]);
+const FALSE_WORDS = new Set(["false", "f", "0", "no", "n"]);
+
+/** A value as a BOOLEAN, or null. */
+export function toBool(value: unknown): boolean | null {
+  if (typeof value === "boolean") return value;
+  if (typeof value === "number") return Number.isNaN(value) ? null : value !== 0;
+  if (typeof value === "bigint") return value !== 0n;
+  if (typeof value === "string") {
+    const s = value.trim().toLowerCase();
+    return TRUE_WORDS.has(s) ? true : FALSE_WORDS.has(s) ? false : null;
+  }
+  return null;
+}
+
+/** A value as VARCHAR text (objects as JSON), or null. */
+export function toText(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === "string") return value;
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
+  if (typeof value === "object") return toJsonText(value);
+  return String(value);
+}
+
+/** A value as JSON text (rows carry JSON columns as values), or null. */
+export function toJsonText(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  const text = JSON.stringify(value, (_k, v) => typeof v === "bigint" ? v.toString() : v);
+  return text === undefined ? null : text;
+}
+
+const ISO =
+  /^(\d{4,6})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
+
+/**
+ * A timestamp as microseconds since the epoch, in UTC: ISO-8601 strings (with `Z`, an offset or
+ * none, which means UTC), `Date`s, or epoch milliseconds. Unparseable values become null.
+ */
+export function toEpochMicros(value: unknown): bigint | null {
+  if (value instanceof Date) {
+    const ms = value.getTime();
+    return Number.isNaN(ms) ? null : BigInt(ms) * 1000n;
+  }
+  if (typeof value === "number") {
+    return Number.isFinite(value) ? BigInt(Math.round(value * 1000)) : null;
+  }
+  if (typeof value !== "string") return null;
+  const s = value.trim();
+  const m = ISO.exec(s);
+  if (!m) {
+    const ms = Date.parse(s);
+    return Number.isNaN(ms) ? null : BigInt(ms) * 1000n;
+  }
+  const [, y, mo, d, hh = "0", mi = "0", ss = "0", frac = "", zone] = m;
+  const month = Number(mo), day = Number(d), hour = Number(hh), minute = Number(mi);
+  const second = Number(ss);
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 24 || minute > 59 || second > 60) {
+    return null;
+  }
+  const date = new Date(0);
+  date.setUTCFullYear(Number(y), month - 1, day);
+  date.setUTCHours(hour, minute, second, 0);
+  let micros = BigInt(date.getTime()) * 1000n + BigInt((frac + "000000").slice(0, 6));
+  if (zone && zone !== "Z" && zone !== "z") {
+    const sign = zone[0] === "-" ? -1n : 1n;
+    const digits = zone.slice(1).replace(":", "");
+    const minutes = BigInt(Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || "0"));
+    micros -= sign * minutes * 60_000_000n;
+  }
+  return micros;
+}
+
+function validity(valid: Uint8Array, nullCount: number): Uint8Array | undefined {
+  return nullCount === 0 ? undefined : valid;
+}
+
+function int64Buffers(values: (bigint | null)[]) {
+  const data = new BigInt64Array(values.length);
+  const valid = new Uint8Array(Math.ceil(values.length / 8));
+  let nullCount = 0;
+  values.forEach((v, i) => {
+    if (v === null) nullCount++;
+    else {
+      data[i] = v;
+      valid[i >> 3] |= 1 << (i & 7);
+    }
+  });
+  return { length: values.length, nullCount, data, nullBitmap: validity(valid, nullCount) };
+}
+
+function float64Data(values: (number | null)[]): Data {
+  const data = new Float64Array(values.length);
+  const valid = new Uint8Array(Math.ceil(values.length / 8));
+  let nullCount = 0;
+  values.forEach((v, i) => {
+    if (v === null) nullCount++;
+    else {
+      data[i] = v;
+      valid[i >> 3] |= 1 << (i & 7);
+    }
+  });
+  const nullBitmap = validity(valid, nullCount);
+  return makeData({ type: new Float64(), length: values.length, nullCount, data, nullBitmap });
+}
+
+function boolData(values: (boolean | null)[]): Data {
+  const data = new Uint8Array(Math.ceil(values.length / 8));
+  const valid = new Uint8Array(data.length);
+  let nullCount = 0;
+  values.forEach((v, i) => {
+    if (v === null) nullCount++;
+    else {
+      if (v) data[i >> 3] |= 1 << (i & 7);
+      valid[i >> 3] |= 1 << (i & 7);
+    }
+  });
+  const nullBitmap = validity(valid, nullCount);
+  return makeData({ type: new Bool(), length: values.length, nullCount, data, nullBitmap });
+}
+
+const encoder = new TextEncoder();
+
+function utf8Data(values: (string | null)[]): Data {
+  const valueOffsets = new Int32Array(values.length + 1);
+  const valid = new Uint8Array(Math.ceil(values.length / 8));
+  let buffer = new Uint8Array(Math.max(64, values.length * 16));
+  let size = 0;
+  let nullCount = 0;
+  values.forEach((v, i) => {
+    if (v === null) nullCount++;
+    else {
+      valid[i >> 3] |= 1 << (i & 7);
+      // A UTF-16 code unit never needs more than 3 bytes of UTF-8.
+      const need = size + v.length * 3;
+      if (need > buffer.length) {
+        const grown = new Uint8Array(Math.max(need, buffer.length * 2));
+        grown.set(buffer.subarray(0, size));
+        buffer = grown;
+      }
+      size += encoder.encodeInto(v, buffer.subarray(size)).written;
+    }
+    valueOffsets[i + 1] = size;
+  });
+  return makeData({
+    type: new Utf8(),
+    length: values.length,
+    nullCount,
+    valueOffsets,
+    data: buffer.subarray(0, size),
+    nullBitmap: validity(valid, nullCount),
+  });
+}
+
+function columnData(column: ColumnDef, rows: readonly Row[]): Data {
+  const pick = <T>(convert: (v: unknown) => T | null): (T | null)[] =>
+    rows.map((row) => {
+      const v = row[column.name];
+      return v === null || v === undefined ? null : convert(v);
+    });
+  switch (column.type) {
+    case "integer":
+      return makeData({ type: new Int64(), ...int64Buffers(pick(toInt64)) });
+    case "double":
+      return float64Data(pick(toFloat64));
+    case "boolean":
+      return boolData(pick(toBool));
+    case "timestamp":
+      return makeData({ type: new TimestampMicrosecond(), ...int64Buffers(pick(toEpochMicros)) });
+    case "json":
+      return utf8Data(pick(toJsonText));
+    default:
+      return utf8Data(pick(toText));
+  }
+}
+
+/**
+ * Encodes rows as an Arrow IPC stream whose columns are, in order, the declared columns with
+ * their declared types; a key missing from a row is NULL, keys not declared are ignored.
+ */
+export function rowsToArrowIPC(columns: readonly ColumnDef[], rows: readonly Row[]): Uint8Array {
+  // Positional field names: DuckDB inserts by position, and names like "1" would reorder an
+  // object-keyed table.
+  const children = columns.map((c) => columnData(c, rows));
+  const fields = children.map((d, i) => new Field(`c${i}`, d.type as DataType, true));
+  const schema = new Schema(fields);
+  const batch = new RecordBatch(
+    schema,
+    makeData({ type: new Struct(fields), length: rows.length, nullCount: 0, children }),
+  );
+  return tableToIPC(new Table(schema, batch), "stream");
+}

@@ -1,0 +1,27 @@
+/**
+ * Trace ids: taken from `x-trace-id` when the caller sends a valid one, otherwise generated, and
+ * echoed on every answer.
+ *
+ * @module
+ */
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "./env.ts";
+
+const VALID = /^[\w.:-]{1,128}$/;
+
+/**
+ * Middleware that sets `c.var.traceId` and the `x-trace-id` response header.
+ *
+ * @example
+ * ```ts ignore
+ * app.use(traceId());
+ * ```
+ */
+export function traceId(): MiddlewareHandler<AppEnv> {
+  return async function traceIdMiddleware(c, next) {
+    const given = c.req.header("x-trace-id");
+    c.set("traceId", given && VALID.test(given) ? given : crypto.randomUUID());
+    await next();
+    c.header("x-trace-id", c.get("traceId"));
+  };
+}

@@ -1,0 +1,551 @@
+/**
+ * Builds the pushdown offer for each table a query reads: the columns it needs, the WHERE (and
+ * INNER JOIN ON) conjuncts that touch that table alone, and — for a plain single-table query —
+ * its ORDER BY and LIMIT. DuckDB re-applies the whole query over what is fetched, so an offer may
+ * be loose (a superset of rows) but must never drop a row the query needs.
+ *
+ * @module
+ */
+import type { ComparisonOp, Predicate, Scalar } from "../../connectors/sdk/predicate.ts";
+import type { ColumnDef, ColumnType, ScanOffer, SortKey } from "../../connectors/sdk/table.ts";
+import {
+  type Analysis,
+  analyze,
+  type Nullability,
+  type Occurrence,
+  type Scope,
+} from "./_analyze.ts";
+import { asArray, asNode, columnRefParts, identText, type Literal, literalOf } from "./_ast.ts";
+import type { ParsedQuery, TableRef } from "./parse.ts";
+
+/** A table of the query as the planner resolved it in the catalog. */
+export interface ResolvedTable {
+  /** Lower-case `schema.table`, e.g. `github.pull_requests`. */
+  key: string;
+  /** The table's columns. */
+  columns: ColumnDef[];
+}
+
+interface TableInfo {
+  key: string;
+  columns: Map<string, ColumnType>;
+  order: string[];
+  read: Set<string>;
+  predicates: Predicate[];
+  occurrences: Occurrence[];
+}
+
+/**
+ * Builds one {@link ScanOffer} per resolved table (keyed by `ResolvedTable.key`).
+ *
+ * - `columns`: every column of the table the query reads anywhere, in the table's column order
+ *   (over-approximated when a reference is ambiguous; may be empty, e.g. for `count(*)`).
+ * - `predicates`: top-level AND conjuncts of a WHERE (or an INNER JOIN's ON) of the SELECT whose
+ *   FROM holds the table, over that table alone, in the shapes a connector understands — only
+ *   when the table is referenced once in the whole query.
+ * - `orderBy`/`limit`: only for a plain single-table SELECT whose whole WHERE became predicates.
+ *   The planner must pass `limit` on only if the connector takes every predicate exactly (no
+ *   residual), and sorts the way DuckDB does (NULLS LAST).
+ *
+ * @example
+ * ```ts
+ * import { parseQuery } from "./parse.ts";
+ * import { buildOffers } from "./offers.ts";
+ * const parsed = parseQuery("SELECT pr_id FROM github.pull_requests WHERE status = 'merged'");
+ * const cols = ["pr_id", "status"].map((name) => ({ name, type: "text" as const, description: "" }));
+ * const offer = buildOffers(parsed, [{ key: "github.pull_requests", columns: cols }])
+ *   .get("github.pull_requests")!;
+ * console.assert(offer.columns.join() === "pr_id,status");
+ * console.assert(JSON.stringify(offer.predicates) ===
+ *   JSON.stringify([{ column: "status", op: "=", value: "merged" }]));
+ * ```
+ */
+export function buildOffers(parsed: ParsedQuery, tables: ResolvedTable[]): Map<string, ScanOffer> {
+  const analysis = analyze(parsed.ast);
+  const infos = new Map<string, TableInfo>();
+  for (const t of tables) {
+    const key = t.key.toLowerCase();
+    infos.set(key, {
+      key,
+      columns: new Map(t.columns.map((c) => [c.name.toLowerCase(), c.type])),
+      order: t.columns.map((c) => c.name.toLowerCase()),
+      read: new Set(),
+      predicates: [],
+      occurrences: [],
+    });
+  }
+  const infoOf = new Map<Occurrence, TableInfo>();
+  for (const occ of analysis.occurrences) {
+    const info = resolveRef(occ.ref, infos);
+    if (!info) continue;
+    infoOf.set(occ, info);
+    info.occurrences.push(occ);
+  }
+
+  collectColumns(analysis, infoOf);
+  const fullyOffered = collectPredicates(analysis, infoOf);
+
+  const offers = new Map<string, ScanOffer>();
+  for (const info of infos.values()) {
+    const offer: ScanOffer = {
+      predicates: info.predicates,
+      columns: info.order.filter((c) => info.read.has(c)),
+    };
+    offers.set(info.key, offer);
+  }
+  const topN = singleTableTopN(parsed, analysis, infoOf, fullyOffered);
+  if (topN) {
+    const offer = offers.get(topN.key)!;
+    if (topN.orderBy) offer.orderBy = topN.orderBy;
+    offer.limit = topN.limit;
+  }
+  return offers;
+}
+
+function resolveRef(ref: TableRef, infos: Map<string, TableInfo>): TableInfo | null {
+  if (ref.schema !== null) return infos.get(`${ref.schema}.${ref.table}`) ?? null;
+  // No schema: the planner resolved it; it is the one given table of that name.
+  const matches = [...infos.values()].filter((i) => i.key.split(".").pop() === ref.table);
+  return matches.length === 1 ? matches[0] : null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Columns
+
+function collectColumns(analysis: Analysis, infoOf: Map<Occurrence, TableInfo>) {
+  const readAll = (occ: Occurrence) => {
+    const info = infoOf.get(occ);
+    if (info) { for (const c of info.order) info.read.add(c); }
+  };
+  const readOne = (occ: Occurrence, column: string) => {
+    const info = infoOf.get(occ);
+    if (info?.columns.has(column)) info.read.add(column);
+  };
+  const hasColumn = (occ: Occurrence, column: string) =>
+    infoOf.get(occ)?.columns.has(column) ?? false;
+
+  for (const occ of analysis.occurrences) if (occ.renamed) readAll(occ);
+
+  for (const use of analysis.columns) {
+    const { qualifier, column, scope } = use;
+    if (qualifier.length === 0) {
+      if (column === "*") {
+        for (const occ of scope.tables) readAll(occ);
+        continue;
+      }
+      resolveUnqualified(scope, column, hasColumn, readOne, readAll);
+      continue;
+    }
+    const target = findQualified(scope, qualifier);
+    if (target === "other") continue;
+    if (target) {
+      for (const occ of target) column === "*" ? readAll(occ) : readOne(occ, column);
+      continue;
+    }
+    // Not a table in scope: struct access (`gh.labels.name`, `labels.name`). Over-fetch.
+    if (qualifier.length > 1) {
+      const t = findQualified(scope, qualifier.slice(0, 1));
+      if (t === "other") continue;
+      if (t) {
+        for (const occ of t) readOne(occ, qualifier[1]);
+        continue;
+      }
+    }
+    resolveUnqualified(scope, qualifier[0], hasColumn, readOne, readAll);
+  }
+}
+
+function resolveUnqualified(
+  scope: Scope,
+  column: string,
+  hasColumn: (occ: Occurrence, column: string) => boolean,
+  readOne: (occ: Occurrence, column: string) => void,
+  readAll: (occ: Occurrence) => void,
+) {
+  for (let s: Scope | null = scope; s; s = s.parent) {
+    const candidates = s.tables.filter((occ) => hasColumn(occ, column));
+    if (candidates.length > 0) {
+      for (const occ of candidates) readOne(occ, column);
+      return;
+    }
+    // `SELECT gh FROM github.pull_requests gh` reads the whole row as a struct.
+    const whole = s.tables.filter((occ) => occ.name === column);
+    if (whole.length > 0) {
+      for (const occ of whole) readAll(occ);
+      return;
+    }
+  }
+}
+
+/** The tables a qualifier names, innermost scope first; `other` for a subquery/CTE alias. */
+function findQualified(scope: Scope, qualifier: string[]): Occurrence[] | "other" | null {
+  for (let s: Scope | null = scope; s; s = s.parent) {
+    const found = matchQualifier(s, qualifier);
+    if (found) return found;
+  }
+  return null;
+}
+
+function matchQualifier(s: Scope, qualifier: string[]): Occurrence[] | "other" | null {
+  if (qualifier.length === 1) {
+    const [q] = qualifier;
+    const byName = s.tables.filter((occ) => occ.name === q);
+    if (byName.length > 0) return byName;
+    if (s.otherNames.includes(q)) return "other";
+    // Lenient: the table's own name even when aliased (DuckDB would reject it; harmless).
+    const byTable = s.tables.filter((occ) => occ.ref.table === q);
+    return byTable.length > 0 ? byTable : null;
+  }
+  if (qualifier.length === 2) {
+    const [schema, table] = qualifier;
+    const found = s.tables.filter((occ) => occ.ref.schema === schema && occ.ref.table === table);
+    return found.length > 0 ? found : null;
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Predicates
+
+/** Resolves a column reference in a conjunct to exactly one table of the conjunct's own FROM. */
+function resolveLocal(
+  scope: Scope,
+  node: unknown,
+  infoOf: Map<Occurrence, TableInfo>,
+): { occ: Occurrence; column: string } | null {
+  const parts = columnRefParts(node);
+  if (!parts || parts.column === "*") return null;
+  const n = asNode(node)!;
+  if (n.collate !== undefined && n.collate !== null) return null;
+  let candidates: Occurrence[];
+  if (parts.qualifier.length === 0) {
+    candidates = scope.tables.filter((occ) => infoOf.get(occ)?.columns.has(parts.column));
+  } else {
+    const found = matchQualifier(scope, parts.qualifier);
+    if (!found || found === "other") return null;
+    candidates = found;
+    if (parts.qualifier.length === 1 && scope.otherNames.includes(parts.qualifier[0])) return null;
+  }
+  if (candidates.length !== 1) return null;
+  const occ = candidates[0];
+  if (!infoOf.get(occ)?.columns.has(parts.column)) return null;
+  return { occ, column: parts.column };
+}
+
+const FLIP: Record<ComparisonOp, ComparisonOp> = {
+  "=": "=",
+  "!=": "!=",
+  "<": ">",
+  "<=": ">=",
+  ">": "<",
+  ">=": "<=",
+};
+
+function comparisonOp(op: string): ComparisonOp | null {
+  switch (op) {
+    case "=":
+    case "!=":
+    case "<":
+    case "<=":
+    case ">":
+    case ">=":
+      return op;
+    case "<>":
+      return "!=";
+    default:
+      return null;
+  }
+}
+
+/** Converts a literal to a value comparable with a column of `type` the way DuckDB would. */
+function valueFor(type: ColumnType, lit: Literal): Scalar | undefined {
+  switch (type) {
+    case "text":
+      return lit.kind === "string" ? lit.value : undefined;
+    case "integer":
+    case "double":
+      if (lit.kind === "number") return lit.value;
+      if (
+        lit.kind === "string" &&
+        /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(lit.value as string)
+      ) {
+        return Number(lit.value);
+      }
+      return undefined;
+    case "boolean":
+      return lit.kind === "boolean" ? lit.value : undefined;
+    case "timestamp":
+      return (lit.kind === "string" || lit.kind === "temporal") &&
+          /^\d{4}-\d{2}-\d{2}/.test(lit.value as string)
+        ? lit.value
+        : undefined;
+    default:
+      return undefined;
+  }
+}
+
+interface Candidate {
+  occ: Occurrence;
+  predicates: Predicate[];
+  /** `is null`: true only for rows an outer join did not null-extend. */
+  nullRejecting: boolean;
+}
+
+/** The predicates a conjunct means for exactly one table, or null when it is not offerable. */
+function conjunctPredicates(
+  scope: Scope,
+  expr: unknown,
+  infoOf: Map<Occurrence, TableInfo>,
+): Candidate | null {
+  const node = asNode(expr);
+  if (!node || node.type !== "binary_expr") return null;
+  const operator = String(node.operator).toUpperCase();
+  const typeOf = (occ: Occurrence, column: string) => infoOf.get(occ)!.columns.get(column)!;
+
+  const cmp = comparisonOp(operator);
+  if (cmp) {
+    let side = resolveLocal(scope, node.left, infoOf);
+    let lit = literalOf(node.right);
+    let op = cmp;
+    if (!side) {
+      side = resolveLocal(scope, node.right, infoOf);
+      lit = literalOf(node.left);
+      op = FLIP[cmp];
+    }
+    if (!side || !lit || lit.kind === "null") return null;
+    const value = valueFor(typeOf(side.occ, side.column), lit);
+    if (value === undefined) return null;
+    return {
+      occ: side.occ,
+      predicates: [{ column: side.column, op, value }],
+      nullRejecting: true,
+    };
+  }
+
+  const side = resolveLocal(scope, node.left, infoOf);
+  if (!side) return null;
+  const type = typeOf(side.occ, side.column);
+  const one = (p: Predicate, nullRejecting = true): Candidate => ({
+    occ: side.occ,
+    predicates: [p],
+    nullRejecting,
+  });
+  switch (operator) {
+    case "IN":
+    case "NOT IN": {
+      const list = asNode(node.right);
+      if (list?.type !== "expr_list") return null;
+      const values: Scalar[] = [];
+      for (const item of asArray(list.value)) {
+        const lit = literalOf(item);
+        if (!lit) return null;
+        // NULL in an IN list never matches: drop it. In NOT IN it makes the whole test unknown.
+        if (lit.kind === "null") {
+          if (operator === "NOT IN") return null;
+          continue;
+        }
+        const value = valueFor(type, lit);
+        if (value === undefined) return null;
+        values.push(value);
+      }
+      if (values.length === 0) return null;
+      return one({ column: side.column, op: operator === "IN" ? "in" : "not in", values });
+    }
+    case "IS":
+    case "IS NOT": {
+      if (asNode(node.right)?.type !== "null") return null;
+      return operator === "IS"
+        ? one({ column: side.column, op: "is null" }, false)
+        : one({ column: side.column, op: "is not null" });
+    }
+    case "LIKE": {
+      const lit = literalOf(node.right);
+      if (type !== "text" || lit?.kind !== "string") return null;
+      return one({ column: side.column, op: "like", pattern: lit.value as string });
+    }
+    case "BETWEEN": {
+      const bounds = asArray(asNode(node.right)?.value);
+      if (asNode(node.right)?.type !== "expr_list" || bounds.length !== 2) return null;
+      const [lo, hi] = bounds.map(literalOf);
+      if (!lo || !hi || lo.kind === "null" || hi.kind === "null") return null;
+      const low = valueFor(type, lo), high = valueFor(type, hi);
+      if (low === undefined || high === undefined) return null;
+      return {
+        occ: side.occ,
+        predicates: [
+          { column: side.column, op: ">=", value: low },
+          { column: side.column, op: "<=", value: high },
+        ],
+        nullRejecting: true,
+      };
+    }
+    default:
+      return null;
+  }
+}
+
+/** Fills each table's predicates; returns the scopes whose whole WHERE became predicates. */
+function collectPredicates(analysis: Analysis, infoOf: Map<Occurrence, TableInfo>): Set<Scope> {
+  const fully = new Set<Scope>();
+  for (const scope of analysis.scopes) {
+    let all = true;
+    for (const source of scope.filters) {
+      const cand = conjunctPredicates(scope, source.conjunct, infoOf);
+      const ok = cand !== null && offerable(cand, source.eligible.get(cand.occ), infoOf);
+      if (ok) infoOf.get(cand.occ)!.predicates.push(...cand.predicates);
+      if (!ok && source.origin === "where") all = false;
+    }
+    if (all) fully.add(scope);
+  }
+  return fully;
+}
+
+function offerable(
+  cand: Candidate,
+  nullability: Nullability | undefined,
+  infoOf: Map<Occurrence, TableInfo>,
+): boolean {
+  const info = infoOf.get(cand.occ);
+  if (!info || nullability === undefined || cand.occ.renamed) return false;
+  // One materialized table serves every reference: a filter valid for one is wrong for another.
+  if (info.occurrences.length !== 1) return false;
+  // On a FULL join's sides no pre-filter is offered.
+  if (nullability === "full") return false;
+  // On the nullable side of an outer join, a pre-filter that a NULL row passes (IS NULL) is
+  // wrong: removing the row there turns its match into a null-extended row that then passes.
+  if (nullability === "outer" && !cand.nullRejecting) return false;
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ORDER BY / LIMIT
+
+const SCALAR_FUNCTIONS = new Set([
+  "lower",
+  "upper",
+  "coalesce",
+  "concat",
+  "length",
+  "substr",
+  "substring",
+  "trim",
+  "ltrim",
+  "rtrim",
+  "replace",
+  "round",
+  "abs",
+  "ceil",
+  "floor",
+  "date_trunc",
+  "date_part",
+  "strftime",
+  "nullif",
+  "greatest",
+  "least",
+  "left",
+  "right",
+]);
+
+/** Whether an expression only maps one row to one value (no aggregate, subquery, unnest…). */
+function rowWise(x: unknown): boolean {
+  if (Array.isArray(x)) return x.every(rowWise);
+  const node = asNode(x);
+  if (!node) return true;
+  if (node.type === "function") {
+    const names = asArray(asNode(node.name)?.name).map(identText);
+    if (names.length !== 1 || !SCALAR_FUNCTIONS.has(names[0] ?? "")) return false;
+  }
+  if (node.type === "aggr_func" || node.type === "window_func" || node.ast !== undefined) {
+    return false;
+  }
+  return Object.values(node).every(rowWise);
+}
+
+function literalCount(x: unknown): number | null {
+  const lit = literalOf(x);
+  if (lit?.kind !== "number") return null;
+  const n = lit.value as number;
+  return Number.isSafeInteger(n) && n >= 0 ? n : null;
+}
+
+function singleTableTopN(
+  parsed: ParsedQuery,
+  analysis: Analysis,
+  infoOf: Map<Occurrence, TableInfo>,
+  fullyOffered: Set<Scope>,
+): { key: string; orderBy?: SortKey[]; limit: number } | null {
+  const sel = parsed.ast;
+  if (analysis.scopes.length !== 1 || analysis.occurrences.length !== 1) return null;
+  const [scope] = analysis.scopes;
+  const [occ] = analysis.occurrences;
+  const info = infoOf.get(occ);
+  if (!info || occ.renamed || scope.otherNames.length > 0 || !fullyOffered.has(scope)) return null;
+  if (asArray(sel.with).length > 0 || sel._next) return null;
+  if (asArray(sel.from).length !== 1) return null;
+  if (asNode(sel.distinct)?.type || sel.groupby || sel.having || sel.window) return null;
+  if (analysis.hasAggregateOrWindow || !rowWise(sel.columns)) return null;
+
+  const limitNode = asNode(sel.limit);
+  const values = asArray(limitNode?.value);
+  if (values.length === 0) return null;
+  // `OFFSET n` alone parses as { seperator: "offset", value: [n] }: no limit.
+  if (limitNode?.seperator === "offset" && values.length === 1) return null;
+  const limit = literalCount(values[0]);
+  if (limit === null) return null;
+  let total = limit;
+  if (values.length === 2) {
+    const offset = literalCount(values[1]);
+    if (offset === null) return null;
+    total = limit + offset;
+  }
+  if (!Number.isSafeInteger(total)) return null;
+
+  const order = asArray(sel.orderby);
+  if (order.length === 0) return { key: info.key, limit: total };
+  const orderBy: SortKey[] = [];
+  for (const raw of order) {
+    const item = asNode(raw);
+    if (!item || (item.nulls !== null && item.nulls !== undefined)) return null;
+    const column = sortColumn(item.expr, sel, scope, infoOf);
+    if (column === null) return null;
+    const type = String(item.type ?? "ASC").toUpperCase();
+    orderBy.push({ column, direction: type === "DESC" ? "desc" : "asc" });
+  }
+  return { key: info.key, orderBy, limit: total };
+}
+
+/** The table column an ORDER BY item sorts by, or null when it is anything else. */
+function sortColumn(
+  expr: unknown,
+  sel: Record<string, unknown>,
+  scope: Scope,
+  infoOf: Map<Occurrence, TableInfo>,
+): string | null {
+  const items = asArray(sel.columns).map(asNode);
+  // `ORDER BY 2`: the second output column.
+  const ordinal = literalOf(expr);
+  if (ordinal) {
+    if (ordinal.kind !== "number") return null;
+    const item = items[(ordinal.value as number) - 1];
+    return item ? plainColumn(item.expr, scope, infoOf) : null;
+  }
+  const parts = columnRefParts(expr);
+  if (!parts) return null;
+  if (parts.qualifier.length === 0) {
+    // An output name wins over an input column of the same name (SQL's ORDER BY rule).
+    const named = items.filter((i) =>
+      typeof i?.as === "string" && i.as.toLowerCase() === parts.column
+    );
+    if (named.length > 1) return null;
+    if (named.length === 1) return plainColumn(named[0]!.expr, scope, infoOf);
+  }
+  return plainColumn(expr, scope, infoOf);
+}
+
+function plainColumn(
+  expr: unknown,
+  scope: Scope,
+  infoOf: Map<Occurrence, TableInfo>,
+): string | null {
+  return resolveLocal(scope, expr, infoOf)?.column ?? null;
+}
