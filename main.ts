@@ -22,8 +22,8 @@ console.log(`OmniSQL is running.
 
   edge              ${stack.edgeUrl}   (POST /v1/query, GET /v1/catalog, GET /v1/whoami)
 ${Object.entries(stack.workerUrls).map(([z, u]) => `  worker ${z.padEnd(10)} ${u}`).join("\n")}
-  github sandbox    ${stack.sandboxUrls.github}
-  jira sandboxes    ${stack.sandboxUrls.jiraAcme} (acme), ${stack.sandboxUrls.jiraGlobex} (globex)
+  github sandbox    ${stack.sandboxes.urls.github.url}
+  jira sandboxes    ${stack.sandboxes.urls.jira.acme.url} (acme), ${stack.sandboxes.urls.jira.globex.url} (globex)
   catalog           ${
   config.databaseUrl
     ? "Postgres at DATABASE_URL"

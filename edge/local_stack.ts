@@ -7,8 +7,11 @@
  * @module
  */
 import { CONNECTORS } from "../connectors/mod.ts";
-import { startGithubSandbox } from "../connectors/github/sandbox.ts";
-import { startJiraSandbox } from "../connectors/jira/sandbox.ts";
+import {
+  type DemoSandboxOptions,
+  type DemoSandboxSet,
+  startDemoSandboxes,
+} from "../connectors/demo/sandboxes.ts";
 import { ContextTokens } from "../src/auth/context_token.ts";
 import { DevIssuer } from "../src/auth/dev_issuer.ts";
 import { createUserVerifier } from "../src/auth/user_token.ts";
@@ -19,7 +22,6 @@ import {
   seedDemo,
   serveCatalog,
 } from "../src/catalog/mod.ts";
-import { DEMO_GITHUB, DEMO_JIRA } from "../src/catalog/demo.ts";
 import type { OmniConfig } from "../src/config.ts";
 import { KeyRing } from "../src/crypto/mod.ts";
 import { DuckEngine } from "../src/duckdb/engine.ts";
@@ -32,7 +34,7 @@ export interface LocalStackOptions {
   /** Serve the embedded catalog over the Postgres protocol on this port (PGlite only). */
   catalogPort?: number;
   /** Fixed sandbox ports; 0 picks free ones. @default 0 */
-  sandboxPorts?: { github?: number; jiraAcme?: number; jiraGlobex?: number };
+  sandboxPorts?: DemoSandboxOptions["ports"];
   /** Injected latency on every sandbox answer, ms. @default 0 */
   sandboxLatencyMs?: number;
 }
@@ -41,16 +43,11 @@ export interface LocalStackOptions {
 export interface LocalStack {
   edgeUrl: string;
   workerUrls: Record<string, string>;
-  sandboxUrls: { github: string; jiraAcme: string; jiraGlobex: string };
   /** `DATABASE_URL` of the served embedded catalog, when served. */
   catalogUrl?: string;
   catalog: Catalog;
   devIssuer: DevIssuer;
-  sandboxes: {
-    github: Awaited<ReturnType<typeof startGithubSandbox>>;
-    jiraAcme: Awaited<ReturnType<typeof startJiraSandbox>>;
-    jiraGlobex: Awaited<ReturnType<typeof startJiraSandbox>>;
-  };
+  sandboxes: DemoSandboxSet;
   close(): Promise<void>;
 }
 
@@ -73,32 +70,11 @@ export async function startLocalStack(
     for (const fn of closers.reverse()) await fn();
   };
   try {
-    const latencyMs = options.sandboxLatencyMs ?? 0;
-    const github = await startGithubSandbox({
-      port: options.sandboxPorts?.github ?? 0,
-      latencyMs,
-      tokens: {
-        [DEMO_GITHUB.acme.credentials.token]: ["acme"],
-        [DEMO_GITHUB.globex.credentials.token]: ["globex"],
-      },
+    const sandboxes = await startDemoSandboxes({
+      ports: options.sandboxPorts,
+      latencyMs: options.sandboxLatencyMs,
     });
-    closers.push(() => github.close());
-    const jiraAcme = await startJiraSandbox({
-      port: options.sandboxPorts?.jiraAcme ?? 0,
-      latencyMs,
-      org: "acme",
-      email: DEMO_JIRA.acme.credentials.email,
-      apiToken: DEMO_JIRA.acme.credentials.apiToken,
-    });
-    closers.push(() => jiraAcme.close());
-    const jiraGlobex = await startJiraSandbox({
-      port: options.sandboxPorts?.jiraGlobex ?? 0,
-      latencyMs,
-      org: "globex",
-      email: DEMO_JIRA.globex.credentials.email,
-      apiToken: DEMO_JIRA.globex.credentials.apiToken,
-    });
-    closers.push(() => jiraGlobex.close());
+    closers.push(() => sandboxes.close());
 
     const catalogDb = await openCatalog({
       databaseUrl: config.databaseUrl,
@@ -109,10 +85,7 @@ export async function startLocalStack(
       catalogDb.db,
       new KeyRing({ masterKey: config.masterKey, store: new CatalogKeyStore(catalogDb.db) }),
     );
-    await seedDemo(catalog, {
-      github: { url: github.url },
-      jira: { acme: { url: jiraAcme.url }, globex: { url: jiraGlobex.url } },
-    });
+    await seedDemo(catalog, sandboxes.urls);
     await catalog.syncCatalogTables(
       Object.values(CONNECTORS).map((c) => ({
         connector: c.id,
@@ -168,11 +141,10 @@ export async function startLocalStack(
     return {
       edgeUrl: `http://127.0.0.1:${edge.addr.port}`,
       workerUrls,
-      sandboxUrls: { github: github.url, jiraAcme: jiraAcme.url, jiraGlobex: jiraGlobex.url },
       catalogUrl,
       catalog,
       devIssuer,
-      sandboxes: { github, jiraAcme, jiraGlobex },
+      sandboxes,
       close,
     };
   } catch (err) {

@@ -1,0 +1,83 @@
+/**
+ * Starting every app's sandbox with the demo data and the demo credentials, as the local stack
+ * and the end-to-end tests use them.
+ *
+ * @module
+ */
+import { DEMO_GITHUB, DEMO_JIRA, type DemoSandboxes } from "../../src/catalog/demo.ts";
+import { type GithubSandbox, startGithubSandbox } from "../github/sandbox.ts";
+import { type JiraSandbox, startJiraSandbox } from "../jira/sandbox.ts";
+
+/** Options of {@link startDemoSandboxes}. */
+export interface DemoSandboxOptions {
+  /** Fixed ports; 0 or absent picks free ones. */
+  ports?: { github?: number; jiraAcme?: number; jiraGlobex?: number };
+  /** Injected latency on every answer, ms. @default 0 */
+  latencyMs?: number;
+}
+
+/** The running sandboxes. */
+export interface DemoSandboxSet {
+  /** Their URLs, in the shape the demo seed takes. */
+  urls: DemoSandboxes;
+  github: GithubSandbox;
+  jiraAcme: JiraSandbox;
+  jiraGlobex: JiraSandbox;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the sandboxes of every demo connection.
+ *
+ * @example
+ * ```ts ignore
+ * const sandboxes = await startDemoSandboxes();
+ * await seedDemo(catalog, sandboxes.urls);
+ * await sandboxes.close();
+ * ```
+ */
+export async function startDemoSandboxes(
+  options: DemoSandboxOptions = {},
+): Promise<DemoSandboxSet> {
+  const started: { close(): Promise<void> }[] = [];
+  const closeAll = async () => {
+    for (const s of started.reverse()) await s.close();
+  };
+  try {
+    const latencyMs = options.latencyMs ?? 0;
+    const github = await startGithubSandbox({
+      port: options.ports?.github ?? 0,
+      latencyMs,
+      tokens: {
+        [DEMO_GITHUB.acme.credentials.token]: ["acme"],
+        [DEMO_GITHUB.globex.credentials.token]: ["globex"],
+      },
+    });
+    started.push(github);
+    const jira = (org: "acme" | "globex", port?: number) =>
+      startJiraSandbox({
+        port: port ?? 0,
+        latencyMs,
+        org,
+        email: DEMO_JIRA[org].credentials.email,
+        apiToken: DEMO_JIRA[org].credentials.apiToken,
+      });
+    const jiraAcme = await jira("acme", options.ports?.jiraAcme);
+    started.push(jiraAcme);
+    const jiraGlobex = await jira("globex", options.ports?.jiraGlobex);
+    started.push(jiraGlobex);
+    return {
+      urls: {
+        github: { url: github.url },
+        jira: { acme: { url: jiraAcme.url }, globex: { url: jiraGlobex.url } },
+      },
+      github,
+      jiraAcme,
+      jiraGlobex,
+      close: closeAll,
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
