@@ -15,13 +15,18 @@ import { OmniError } from "../src/errors.ts";
 import {
   type AppEnv,
   authenticate,
+  catalogListing,
   notFound,
-  readJsonBody,
+  queryRequest,
+  type QueryRunner,
+  rateLimit,
   renderErrors,
+  runQuery,
   traceId,
+  userAttributes,
+  whoami,
 } from "../src/http/mod.ts";
-import { MAX_BODY_BYTES, parseQueryRequest } from "../src/query/request.ts";
-import { type RateLimiter, spendEdgeBudgets } from "../src/ratelimit/mod.ts";
+import type { RateLimiter } from "../src/ratelimit/mod.ts";
 import { CONTEXT_HEADER } from "../regions/app.ts";
 
 /** What the edge is built from. */
@@ -49,7 +54,6 @@ export interface EdgeOptions {
  */
 export function createEdgeApp(options: EdgeOptions): Hono<AppEnv> {
   const { catalog } = options;
-  const fetchWorker = options.fetch ?? globalThis.fetch;
   const app = new Hono<AppEnv>();
   app.use(traceId());
   app.onError(renderErrors);
@@ -64,50 +68,44 @@ export function createEdgeApp(options: EdgeOptions): Hono<AppEnv> {
     app.get("/.well-known/jwks.json", (c) => c.json(jwks));
   }
 
-  app.use("/v1/*", authenticate(options.verifyUser));
-  // Attributes an issuer did not put in the token come from the tenant's user directory.
-  app.use("/v1/*", async function userAttributes(c, next) {
-    const user = c.get("user");
-    if (user.role === undefined) {
-      const row = await catalog.getUser(user.tenant, user.sub);
-      if (row) c.set("user", { ...user, role: row.role, team_id: row.teamId });
-    }
-    await next();
-  });
+  app.use(
+    "/v1/*",
+    authenticate(options.verifyUser),
+    userAttributes((tenant, email) => catalog.getUser(tenant, email)),
+  );
+  app.post(
+    "/v1/query",
+    queryRequest(),
+    rateLimit({ limiter: options.limiter }),
+    runQuery(forwardToZone(options)),
+  );
+  app.get("/v1/catalog", catalogListing(options));
+  app.get("/v1/whoami", whoami(options));
+  return app;
+}
 
-  async function tenantOf(tenantId: string) {
-    const tenant = await catalog.getTenant(tenantId);
-    if (!tenant) throw new OmniError("UNAUTHENTICATED", `unknown tenant ${tenantId}`);
-    return tenant;
-  }
-
-  app.post("/v1/query", async (c) => {
-    const user = c.get("user");
-    const request = parseQueryRequest(await readJsonBody(c, MAX_BODY_BYTES));
-    if (request.metadata.trace_id) c.set("traceId", request.metadata.trace_id);
-    const tenant = await tenantOf(user.tenant);
-    const budget = await spendEdgeBudgets(options.limiter, tenant.id, user.sub);
+/** Forwards a query to the tenant's zone worker; a zone that cannot answer is an error, never another zone. */
+function forwardToZone(options: EdgeOptions): QueryRunner {
+  const fetchWorker = options.fetch ?? globalThis.fetch;
+  return async function forwardQuery({ user, request, traceId, signal }) {
+    const tenant = await options.catalog.getTenant(user.tenant);
+    if (!tenant) throw new OmniError("UNAUTHENTICATED", `unknown tenant ${user.tenant}`);
     const workerUrl = options.zoneUrls[tenant.zone];
     if (!workerUrl) {
       throw new OmniError("REGION_UNAVAILABLE", `zone ${tenant.zone} has no worker configured`, {
         details: { zone: tenant.zone },
       });
     }
-    const context = await options.contextTokens.sign({
-      user,
-      zone: tenant.zone,
-      traceId: c.get("traceId"),
-    });
+    const context = await options.contextTokens.sign({ user, zone: tenant.zone, traceId });
     let res: Response;
     try {
       res = await fetchWorker(new URL("/internal/v1/query", workerUrl), {
         method: "POST",
         headers: { "content-type": "application/json", [CONTEXT_HEADER]: context },
         body: JSON.stringify(request),
-        signal: c.req.raw.signal,
+        signal,
       });
     } catch (err) {
-      // Residency: when the tenant's zone is down the answer is an error, never another zone.
       throw new OmniError("REGION_UNAVAILABLE", `zone ${tenant.zone} cannot serve now`, {
         retryAfterMs: 5_000,
         details: { zone: tenant.zone },
@@ -116,47 +114,6 @@ export function createEdgeApp(options: EdgeOptions): Hono<AppEnv> {
     }
     const body = await res.json().catch(() => null);
     if (!res.ok) throw OmniError.fromBody(body, res.status);
-    if (body && typeof body === "object" && "rate_limit_status" in body) {
-      const source = (body as { rate_limit_status: { remaining: number } }).rate_limit_status;
-      if (source.remaining < 0 || budget.remaining <= source.remaining) {
-        (body as Record<string, unknown>).rate_limit_status = budget;
-      }
-    }
-    return c.json(body);
-  });
-
-  app.get("/v1/catalog", async (c) => {
-    const user = c.get("user");
-    const connections = await catalog.listConnectionsPublic(user.tenant);
-    const tables = connections.flatMap((conn) => {
-      const connector = options.connectors[conn.connector];
-      return (connector?.tables ?? []).map((t) => ({
-        table: `${conn.name}.${t.name}`,
-        connector: conn.connector,
-        description: t.description,
-        columns: t.columns.map((col) => ({
-          name: col.name,
-          type: col.type,
-          description: col.description,
-          filterable: t.keyColumns.find((k) => k.column === col.name)?.operators ?? [],
-        })),
-      }));
-    });
-    return c.json({ tenant: user.tenant, tables });
-  });
-
-  app.get("/v1/whoami", async (c) => {
-    const user = c.get("user");
-    const tenant = await tenantOf(user.tenant);
-    return c.json({
-      user: user.sub,
-      tenant: tenant.id,
-      role: user.role ?? null,
-      team_id: user.team_id ?? null,
-      zone: tenant.zone,
-      endpoint_url: options.zoneUrls[tenant.zone] ?? null,
-    });
-  });
-
-  return app;
+    return body;
+  };
 }

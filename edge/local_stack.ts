@@ -25,6 +25,7 @@ import {
 import type { OmniConfig } from "../src/config.ts";
 import { KeyRing } from "../src/crypto/mod.ts";
 import { DuckEngine } from "../src/duckdb/engine.ts";
+import { QueryService } from "../src/query/service.ts";
 import { MemoryRateLimiter } from "../src/ratelimit/mod.ts";
 import { createWorkerApp } from "../regions/app.ts";
 import { createEdgeApp } from "./app.ts";
@@ -105,27 +106,38 @@ export async function startLocalStack(
 
     const contextTokens = new ContextTokens(config.internalSecret);
     const engine = await DuckEngine.shared();
+    const devIssuer = await DevIssuer.fromSecret(
+      config.devIssuerSecret,
+      config.oidcIssuer,
+      config.oidcAudience,
+    );
+    const verifyUser = createUserVerifier({
+      issuer: config.oidcIssuer,
+      audience: config.oidcAudience,
+      keys: config.oidcJwksUrl ? { jwksUrl: config.oidcJwksUrl } : { jwks: devIssuer.jwks() },
+    });
+    // Filled as each worker starts; the apps read it per request.
     const workerUrls: Record<string, string> = {};
     for (const zone of config.zones) {
-      const app = createWorkerApp({ zone, catalog, contextTokens, engine, connectors: CONNECTORS });
+      const service = new QueryService({ zone, catalog, engine, connectors: CONNECTORS });
+      const app = createWorkerApp({
+        service,
+        catalog,
+        connectors: CONNECTORS,
+        contextTokens,
+        verifyUser,
+        limiter: new MemoryRateLimiter(),
+        zoneUrls: workerUrls,
+      });
       const port = config.port === 0 ? 0 : Number(new URL(config.zoneUrls[zone]).port);
       const server = Deno.serve({ port, hostname: "127.0.0.1", onListen: () => {} }, app.fetch);
       closers.push(() => server.shutdown());
       workerUrls[zone] = `http://127.0.0.1:${server.addr.port}`;
     }
 
-    const devIssuer = await DevIssuer.fromSecret(
-      config.devIssuerSecret,
-      config.oidcIssuer,
-      config.oidcAudience,
-    );
     const edgeApp = createEdgeApp({
       catalog,
-      verifyUser: createUserVerifier({
-        issuer: config.oidcIssuer,
-        audience: config.oidcAudience,
-        keys: config.oidcJwksUrl ? { jwksUrl: config.oidcJwksUrl } : { jwks: devIssuer.jwks() },
-      }),
+      verifyUser,
       contextTokens,
       zoneUrls: workerUrls,
       limiter: new MemoryRateLimiter(),

@@ -1,38 +1,48 @@
 /**
- * The regional worker: it serves only tenants pinned to its zone, runs their queries (plan,
- * fetch through the connectors, join in DuckDB) and audits every one, success or failure.
+ * The regional worker. It serves only tenants pinned to its zone, through two doors built from
+ * the same middleware as the edge: `/internal/v1/query` for queries the edge forwards with a
+ * signed context, and the zone's own `POST /v1/query` (plus `/v1/catalog`, `/v1/whoami`) for
+ * clients that must not go through a global hop — authenticated and budgeted here.
  *
  * @module
  */
-import { Hono } from "hono";
-import { ContextTokens } from "../src/auth/context_token.ts";
-import type { Catalog } from "../src/catalog/store.ts";
-import type { ConnectorDef } from "../connectors/sdk/connector.ts";
-import type { DuckEngine } from "../src/duckdb/engine.ts";
-import { OmniError, toOmniError } from "../src/errors.ts";
+import { Hono, type MiddlewareHandler } from "hono";
+import type { ContextTokens } from "../src/auth/context_token.ts";
+import type { UserVerifier } from "../src/auth/user_token.ts";
 import {
   type AppEnv,
-  errorResponse,
+  authenticate,
+  catalogListing,
   notFound,
-  readJsonBody,
+  queryRequest,
+  type QueryRunner,
+  rateLimit,
   renderErrors,
+  runQuery,
   traceId,
+  userAttributes,
+  whoami,
 } from "../src/http/mod.ts";
-import { executeQuery } from "../src/query/execute.ts";
-import { MAX_BODY_BYTES, parseQueryRequest, type QueryRequest } from "../src/query/request.ts";
+import type { QueryService } from "../src/query/service.ts";
+import type { RateLimiter } from "../src/ratelimit/mod.ts";
+import type { ConnectorDef } from "../connectors/sdk/connector.ts";
+import type { Catalog } from "../src/catalog/store.ts";
 
 /** Header carrying the edge's signed context. */
 export const CONTEXT_HEADER = "x-omnisql-context";
 
 /** What a worker is built from. */
 export interface WorkerOptions {
-  zone: string;
+  service: QueryService;
   catalog: Catalog;
-  contextTokens: ContextTokens;
-  engine: DuckEngine;
   connectors: Record<string, ConnectorDef>;
-  /** Used for calls to the apps. @default globalThis.fetch */
-  fetch?: typeof fetch;
+  contextTokens: ContextTokens;
+  /** Verifies user tokens on the zone's own endpoint. */
+  verifyUser: UserVerifier;
+  /** Budgets of the zone's own endpoint. */
+  limiter: RateLimiter;
+  /** Base URL of each zone's endpoint (for whoami). */
+  zoneUrls: Record<string, string>;
 }
 
 /**
@@ -40,11 +50,12 @@ export interface WorkerOptions {
  *
  * @example
  * ```ts ignore
- * Deno.serve({ port: 8001 }, createWorkerApp({ zone: "us", catalog, contextTokens, engine, connectors }).fetch);
+ * Deno.serve({ port: 8001 }, createWorkerApp(options).fetch);
  * ```
  */
 export function createWorkerApp(options: WorkerOptions): Hono<AppEnv> {
-  const { zone, catalog } = options;
+  const { service, catalog } = options;
+  const zone = service.zone;
   const app = new Hono<AppEnv>();
   app.use(traceId());
   app.onError(renderErrors);
@@ -52,72 +63,44 @@ export function createWorkerApp(options: WorkerOptions): Hono<AppEnv> {
 
   app.get("/healthz", (c) => c.json({ ok: true, role: "worker", zone }));
 
-  app.post("/internal/v1/query", async (c) => {
-    const ctx = await options.contextTokens.verify(c.req.header(CONTEXT_HEADER), zone);
-    c.set("traceId", ctx.traceId || c.get("traceId"));
-    c.set("user", ctx.user);
-    const tenant = await catalog.getTenant(ctx.user.tenant);
-    if (!tenant) throw new OmniError("UNAUTHENTICATED", `unknown tenant ${ctx.user.tenant}`);
-    if (tenant.zone !== zone) {
-      // Residency: never execute another zone's tenant, never fall back.
-      throw new OmniError(
-        "ENTITLEMENT_DENIED",
-        `tenant ${tenant.id} is pinned to zone ${tenant.zone}; this worker serves zone ${zone}`,
-        { details: { tenant_zone: tenant.zone, worker_zone: zone } },
-      );
-    }
+  const execute: QueryRunner = ({ user, request, traceId, signal }) =>
+    service.run({ user, request, traceId, signal });
 
-    let request: QueryRequest | undefined;
-    try {
-      request = parseQueryRequest(await readJsonBody(c, MAX_BODY_BYTES));
-      const connections = await catalog.listConnections(tenant.id);
-      const result = await executeQuery(request, {
-        connections,
-        traceId: c.get("traceId"),
-        zone,
-        signal: c.req.raw.signal,
-      }, options);
-      const tables = result.sources.map((s) => s.table);
-      await catalog.appendAudit({
-        tenantId: tenant.id,
-        userEmail: ctx.user.sub,
-        zone,
-        traceId: c.get("traceId"),
-        sql: request.sql,
-        tables,
-        rows: "rows" in result ? result.rows.length : null,
-        status: 200,
-        errorCode: null,
-        kind: "query",
-      });
-      return c.json(result);
-    } catch (err) {
-      const error = toOmniError(err);
-      // An audit failure here must not hide the original error; it is logged by errorResponse.
-      await catalog.appendAudit({
-        tenantId: tenant.id,
-        userEmail: ctx.user.sub,
-        zone,
-        traceId: c.get("traceId"),
-        sql: request?.sql ?? "",
-        tables: [],
-        rows: null,
-        status: error.status,
-        errorCode: error.code,
-        kind: "query",
-      }).catch((auditErr) =>
-        console.error(
-          JSON.stringify({
-            level: "error",
-            msg: "audit failed",
-            trace_id: c.get("traceId"),
-            error: String(auditErr),
-          }),
-        )
-      );
-      return errorResponse(c, error);
-    }
-  });
+  app.post(
+    "/internal/v1/query",
+    edgeContext(options.contextTokens, zone),
+    queryRequest(),
+    runQuery(execute),
+  );
 
+  app.use(
+    "/v1/*",
+    authenticate(options.verifyUser),
+    userAttributes((tenant, email) => catalog.getUser(tenant, email)),
+  );
+  // Another zone's tenant is refused before anything is spent or run.
+  const admitted: MiddlewareHandler<AppEnv> = async function admitTenant(c, next) {
+    await service.admit(c.get("user"));
+    await next();
+  };
+  app.post(
+    "/v1/query",
+    admitted,
+    queryRequest(),
+    rateLimit({ limiter: options.limiter }),
+    runQuery(execute),
+  );
+  app.get("/v1/catalog", admitted, catalogListing(options));
+  app.get("/v1/whoami", whoami(options));
   return app;
+}
+
+/** Admits only requests carrying the edge's context token for this zone. */
+function edgeContext(tokens: ContextTokens, zone: string): MiddlewareHandler<AppEnv> {
+  return async function edgeContextMiddleware(c, next) {
+    const ctx = await tokens.verify(c.req.header(CONTEXT_HEADER), zone);
+    if (ctx.traceId) c.set("traceId", ctx.traceId);
+    c.set("user", ctx.user);
+    await next();
+  };
 }

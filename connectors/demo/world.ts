@@ -244,3 +244,275 @@ function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Linear and Salesforce: appended generators with their own PRNG streams, so the GitHub and Jira
+// data above never changes.
+
+/** A Linear workflow state. */
+export interface DemoLinearState {
+  name: string;
+  type: "backlog" | "unstarted" | "started" | "completed" | "canceled";
+}
+
+/** A Linear issue, as Linear's GraphQL API answers it. */
+export interface DemoLinearIssue {
+  id: string;
+  identifier: string;
+  number: number;
+  title: string;
+  description: string | null;
+  branchName: string;
+  estimate: number | null;
+  priority: number;
+  priorityLabel: string;
+  createdAt: string;
+  updatedAt: string;
+  startedAt: string | null;
+  completedAt: string | null;
+  canceledAt: string | null;
+  url: string;
+  state: DemoLinearState;
+  /** The team's key: the demo team id (`mobile`, `web`, `platform`). */
+  team: { key: string; name: string };
+  assignee: { name: string; email: string } | null;
+}
+
+/** One organisation's Linear workspace. */
+export interface DemoLinear {
+  workspace: string;
+  teams: { key: string; name: string }[];
+  issues: DemoLinearIssue[];
+}
+
+const LINEAR_STATES: DemoLinearState[] = [
+  { name: "Backlog", type: "backlog" },
+  { name: "Todo", type: "unstarted" },
+  { name: "In Progress", type: "started" },
+  { name: "In Review", type: "started" },
+  { name: "Done", type: "completed" },
+  { name: "Canceled", type: "canceled" },
+];
+const PRIORITY_LABELS = ["No priority", "Urgent", "High", "Medium", "Low"];
+
+/**
+ * The organisation's Linear workspace: one team per demo team (its key is the team id, so
+ * `github.pull_requests.team_id = linear.issues.team` joins), 30 issues per team. About a third
+ * of the issues carry the branch of one of the team's pull requests as `branchName` (teams that
+ * name branches after their tickets); the rest have Linear's generated `user/key-n-slug` name.
+ *
+ * @example
+ * ```ts
+ * import { demoLinear } from "./world.ts";
+ * const linear = demoLinear("acme");
+ * console.assert(linear.issues.length === 60 && linear.teams.map((t) => t.key).join() === "mobile,web");
+ * ```
+ */
+export function demoLinear(owner: string): DemoLinear {
+  const org = demoOrg(owner);
+  const rand = mulberry32(hash(`${owner}/linear`));
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+  const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const teams = [...new Set(org.repos.map((r) => r.team))].map((key) => ({
+    key,
+    name: `${key[0].toUpperCase()}${key.slice(1)}`,
+  }));
+  const issues: DemoLinearIssue[] = [];
+  for (const team of teams) {
+    const members = org.people.filter((p) => p.team === team.key);
+    const repos = new Set(org.repos.filter((r) => r.team === team.key).map((r) => r.name));
+    const branches = org.pulls.filter((p) => repos.has(p.repo) && p.head.startsWith("feature/"))
+      .map((p) => p.head);
+    for (let n = 1; n <= 30; n++) {
+      const identifier = `${team.key.toUpperCase()}-${n}`;
+      const thing = pick(THINGS);
+      const title = `${pick(VERBS)} ${thing}`;
+      const slug = thing.toLowerCase().replace(/[^a-z0-9]+/g, "-");
+      const created = EPOCH - int(3, 200) * DAY + int(0, 86_399_999);
+      const updated = created + int(0, 30) * DAY + int(0, 86_399_999);
+      const state = pick(LINEAR_STATES);
+      const assignee = rand() < 0.8 ? pick(members) : null;
+      const priority = int(0, 4);
+      const started = state.type === "started" || state.type === "completed"
+        ? created + int(0, 5) * DAY
+        : null;
+      const branchName = rand() < 0.35 && branches.length
+        ? pick(branches)
+        : `${(assignee ?? pick(members)).login.split("-")[0]}/${identifier.toLowerCase()}-${slug}`;
+      issues.push({
+        id: uuid(rand),
+        identifier,
+        number: n,
+        title,
+        description: rand() < 0.6 ? `${title} for the ${team.name} team.` : null,
+        branchName,
+        estimate: rand() < 0.7 ? pick([1, 2, 3, 5, 8]) : null,
+        priority,
+        priorityLabel: PRIORITY_LABELS[priority],
+        createdAt: iso(created),
+        updatedAt: iso(updated),
+        startedAt: started === null ? null : iso(started),
+        completedAt: state.type === "completed" ? iso(updated) : null,
+        canceledAt: state.type === "canceled" ? iso(updated) : null,
+        url: `https://linear.app/${owner}/issue/${identifier}/${slug}`,
+        state,
+        team,
+        assignee: assignee ? { name: assignee.name, email: assignee.email } : null,
+      });
+    }
+  }
+  return { workspace: owner, teams, issues };
+}
+
+/** A Salesforce user: the demo people, with their team as `Department`. */
+export interface DemoSfUser {
+  Id: string;
+  Name: string;
+  Email: string;
+  Department: string;
+}
+
+/** A Salesforce Account. */
+export interface DemoSfAccount {
+  Id: string;
+  Name: string;
+  Industry: string | null;
+  AnnualRevenue: number | null;
+  Type: string;
+  OwnerId: string;
+  CreatedDate: string;
+}
+
+/** A Salesforce Opportunity; `Jira_Issue_Key__c` is the org's custom field linking a ticket. */
+export interface DemoSfOpportunity {
+  Id: string;
+  AccountId: string;
+  Name: string;
+  Amount: number | null;
+  StageName: string;
+  CloseDate: string;
+  IsClosed: boolean;
+  IsWon: boolean;
+  Probability: number;
+  OwnerId: string;
+  CreatedDate: string;
+  Jira_Issue_Key__c: string | null;
+}
+
+/** One organisation's Salesforce org. */
+export interface DemoSalesforce {
+  users: DemoSfUser[];
+  accounts: DemoSfAccount[];
+  opportunities: DemoSfOpportunity[];
+}
+
+const COMPANIES = [
+  "Northwind",
+  "Contoso",
+  "Initech",
+  "Umbrella",
+  "Hooli",
+  "Stark",
+  "Wayne",
+  "Tyrell",
+  "Cyberdyne",
+  "Soylent",
+  "Vandelay",
+  "Wonka",
+];
+const SUFFIXES = ["Ltd", "Inc", "GmbH", "SA", "LLC", "Group"];
+const INDUSTRIES = ["Technology", "Finance", "Healthcare", "Retail", "Energy", "Education"];
+const ACCOUNT_TYPES = ["Customer - Direct", "Customer - Channel", "Prospect", "Partner"];
+const STAGES: { name: string; probability: number }[] = [
+  { name: "Prospecting", probability: 10 },
+  { name: "Qualification", probability: 20 },
+  { name: "Needs Analysis", probability: 40 },
+  { name: "Proposal/Price Quote", probability: 60 },
+  { name: "Negotiation/Review", probability: 80 },
+  { name: "Closed Won", probability: 100 },
+  { name: "Closed Lost", probability: 0 },
+];
+
+/**
+ * The organisation's Salesforce org: its people as users (team in `Department`), 12 accounts per
+ * team owned by the team's people, and 1–5 opportunities per account. About half of the
+ * opportunities carry a Jira issue key of the owner's team in the custom field
+ * `Jira_Issue_Key__c` (what Jira–Salesforce integrations add), so opportunities join
+ * `jira.issues` on `jira_issue_key = issue_key`.
+ *
+ * @example
+ * ```ts
+ * import { demoSalesforce } from "./world.ts";
+ * const sf = demoSalesforce("acme");
+ * console.assert(sf.accounts.length === 24 && sf.opportunities.some((o) => o.Jira_Issue_Key__c));
+ * ```
+ */
+export function demoSalesforce(owner: string): DemoSalesforce {
+  const org = demoOrg(owner);
+  const rand = mulberry32(hash(`${owner}/salesforce`));
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+  const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
+  const iso = (ms: number) => new Date(ms).toISOString().replace("Z", "+0000");
+  const orgPrefix = owner === "acme" ? "Dn" : "Gx";
+  const sfId = (prefix: string, n: number) =>
+    `${prefix}${orgPrefix}${n.toString(36).toUpperCase().padStart(10, "0")}AAA`;
+  const users: DemoSfUser[] = org.people.map((p, n) => ({
+    Id: sfId("005", n + 1),
+    Name: p.name,
+    Email: p.email,
+    Department: p.team,
+  }));
+  const accounts: DemoSfAccount[] = [];
+  const opportunities: DemoSfOpportunity[] = [];
+  const teams = [...new Set(org.people.map((p) => p.team))];
+  for (const team of teams) {
+    const owners = users.filter((u) => u.Department === team);
+    const keys = org.issues.filter((i) =>
+      org.projects.find((p) => p.key === i.project)?.team === team
+    )
+      .map((i) => i.key);
+    for (let a = 0; a < 12; a++) {
+      const created = EPOCH - int(100, 700) * DAY + int(0, 86_399) * 1000;
+      const account: DemoSfAccount = {
+        Id: sfId("001", accounts.length + 1),
+        Name: `${COMPANIES[(a + teams.indexOf(team) * 5) % COMPANIES.length]} ${
+          pick(SUFFIXES)
+        } (${team} ${a + 1})`,
+        Industry: rand() < 0.9 ? pick(INDUSTRIES) : null,
+        AnnualRevenue: rand() < 0.85 ? int(5, 900) * 100_000 : null,
+        Type: pick(ACCOUNT_TYPES),
+        OwnerId: pick(owners).Id,
+        CreatedDate: iso(created),
+      };
+      accounts.push(account);
+      for (let o = int(1, 5); o > 0; o--) {
+        const stage = pick(STAGES);
+        const closed = stage.name.startsWith("Closed");
+        const opened = created + int(1, 90) * DAY + int(0, 86_399) * 1000;
+        opportunities.push({
+          Id: sfId("006", opportunities.length + 1),
+          AccountId: account.Id,
+          Name: `${account.Name.split(" (")[0]} — ${pick(THINGS)}`,
+          Amount: rand() < 0.9 ? int(1, 500) * 1000 : null,
+          StageName: stage.name,
+          CloseDate: new Date(EPOCH + int(-120, 180) * DAY).toISOString().slice(0, 10),
+          IsClosed: closed,
+          IsWon: stage.name === "Closed Won",
+          Probability: stage.probability,
+          OwnerId: rand() < 0.7 ? account.OwnerId : pick(owners).Id,
+          CreatedDate: iso(opened),
+          Jira_Issue_Key__c: rand() < 0.5 && keys.length ? pick(keys) : null,
+        });
+      }
+    }
+  }
+  return { users, accounts, opportunities };
+}
+
+function uuid(rand: () => number): string {
+  const hex = Array.from({ length: 32 }, () => Math.floor(rand() * 16).toString(16)).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${
+    hex.slice(20)
+  }`;
+}

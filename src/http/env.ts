@@ -4,6 +4,14 @@
  * @module
  */
 import type { UserClaims } from "../auth/user_token.ts";
+import type { QueryRequest } from "../query/request.ts";
+
+/** The budget figures a response shows under `rate_limit_status`. */
+export interface BudgetStatus {
+  remaining: number;
+  reset_ms: number;
+  level?: string;
+}
 
 /** Hono environment of OmniSQL's apps. */
 export interface AppEnv {
@@ -12,5 +20,9 @@ export interface AppEnv {
     traceId: string;
     /** The authenticated user, once `authenticate` ran. */
     user: UserClaims;
+    /** The validated query request, once `queryRequest` ran. */
+    query: QueryRequest;
+    /** The caller's budget after this request, once `rateLimit` ran. */
+    budget: BudgetStatus;
   };
 }

@@ -1,6 +1,7 @@
 /**
- * The middleware edge and workers compose: trace ids, authentication, body reading and error
- * rendering.
+ * The middleware edge and workers compose: trace ids, authentication, user attributes, budgets,
+ * the query route, discovery routes and error rendering. Edge and workers build their pipelines
+ * from these, composed differently; no behaviour is written twice.
  *
  * @example
  * ```ts ignore
@@ -16,3 +17,7 @@ export * from "./errors.ts";
 export * from "./trace.ts";
 export * from "./authenticate.ts";
 export * from "./json_body.ts";
+export * from "./user_attributes.ts";
+export * from "./rate_limit.ts";
+export * from "./query_route.ts";
+export * from "./discovery.ts";

@@ -7,7 +7,9 @@
 import { OmniError } from "../errors.ts";
 import type { ConnectorDef, RateLimitInfo } from "../../connectors/sdk/connector.ts";
 import type { Connection } from "../../connectors/sdk/table.ts";
-import { runScan } from "../../connectors/sdk/scan.ts";
+import type { UserClaims } from "../auth/user_token.ts";
+import { OPEN_GUARD, type QueryGuard } from "./guard.ts";
+import { fetchFromApp, type SourceFetchContext, type SourceFetcher } from "./source_fetch.ts";
 import { parseQuery } from "../sql/parse.ts";
 import { planQuery, type PushdownSummary, summarisePlan } from "../sql/plan.ts";
 import type { DuckEngine } from "../duckdb/engine.ts";
@@ -43,6 +45,8 @@ export interface QueryResponse {
   trace_id: string;
   region: string;
   truncated: boolean;
+  /** Present (true) when some source's data is older than `max_staleness_ms` (`allow_stale`). */
+  stale?: boolean;
   timing: {
     total_ms: number;
     planning_ms: number;
@@ -68,13 +72,19 @@ export interface ExecuteDeps {
   connectors: Record<string, ConnectorDef>;
   /** Used for every call to the apps (tests inject one). @default globalThis.fetch */
   fetch?: typeof fetch;
+  /** How each source is fetched (caches, breakers, budgets around the app). @default fetchFromApp */
+  fetchSource?: SourceFetcher;
 }
 
 /** Who runs the query and where. */
 export interface ExecuteContext {
+  tenantId: string;
+  user: UserClaims;
   connections: Connection[];
   traceId: string;
   zone: string;
+  /** What the user may read. @default OPEN_GUARD */
+  guard?: QueryGuard;
   /** Aborted when the query's deadline passes or the caller goes away. */
   signal?: AbortSignal;
 }
@@ -96,8 +106,12 @@ export async function executeQuery(
   deps: ExecuteDeps,
 ): Promise<QueryResponse | ExplainResponse> {
   const started = performance.now();
+  const guard = ctx.guard ?? OPEN_GUARD;
   const parsed = parseQuery(request.sql);
-  const plan = planQuery(parsed, ctx.connections, deps.connectors);
+  const plan = planQuery(parsed, ctx.connections, deps.connectors, {
+    rowFilters: (key) => guard.rowFilters(key),
+  });
+  guard.check(plan.sources.map((s) => ({ key: s.key, columns: s.offer.columns })));
   const planningMs = performance.now() - started;
 
   if (parsed.explain) {
@@ -117,22 +131,21 @@ export async function executeQuery(
   const timeoutMs = request.metadata.timeout_ms ?? DEFAULT_TIMEOUT_MS;
   const deadline = AbortSignal.timeout(timeoutMs);
   const signal = ctx.signal ? AbortSignal.any([ctx.signal, deadline]) : deadline;
+  const fetchSource = deps.fetchSource ?? fetchFromApp;
+  const fetchCtx: SourceFetchContext = {
+    tenantId: ctx.tenantId,
+    user: ctx.user,
+    traceId: ctx.traceId,
+    zone: ctx.zone,
+    metadata: request.metadata,
+    signal,
+    fetch: deps.fetch,
+  };
   const fetchStarted = performance.now();
-  const fetchedAt = Date.now();
   const scans = await Promise.all(plan.sources.map(async (source) => {
     const t0 = performance.now();
     try {
-      const result = await runScan(
-        source.connector,
-        source.table,
-        source.connection,
-        source.offer,
-        {
-          plan: source.plan,
-          signal,
-          fetch: deps.fetch,
-        },
-      );
+      const result = await fetchSource(source, fetchCtx);
       return { source, result, ms: performance.now() - t0 };
     } catch (err) {
       if (err instanceof OmniError && err.code === "SOURCE_TIMEOUT") {
@@ -149,24 +162,32 @@ export async function executeQuery(
   }));
   const fetchMs = performance.now() - fetchStarted;
 
+  const securityStarted = performance.now();
+  const secured = await Promise.all(
+    scans.map(({ source, result }) => guard.apply(source.key, result.rows)),
+  );
+  const securityMs = performance.now() - securityStarted;
+
   const duckStarted = performance.now();
   const result = await deps.engine.run({
     sql: parsed.sql,
-    tables: scans.map(({ source, result }) => ({
+    tables: scans.map(({ source }, i) => ({
       schema: source.schema,
       name: source.table.name,
       columns: source.table.columns,
-      rows: result.rows,
+      rows: secured[i],
     })),
   });
   const duckMs = performance.now() - duckStarted;
-  const freshness = Date.now() - fetchedAt;
+  const now = Date.now();
+  const oldest = Math.min(now, ...scans.map(({ result }) => result.fetchedAt));
 
   return {
     columns: result.columns,
     rows: result.rows,
-    freshness_ms: freshness,
-    from_cache: false,
+    freshness_ms: now - oldest,
+    from_cache: scans.length > 0 && scans.every(({ result }) => result.fromCache),
+    ...(scans.some(({ result }) => result.stale) ? { stale: true } : {}),
     rate_limit_status: tightestSourceBudget(
       scans.map((s) => ({ key: s.source.key, info: s.result.rateLimit })),
     ),
@@ -177,7 +198,7 @@ export async function executeQuery(
       total_ms: round(performance.now() - started),
       planning_ms: round(planningMs),
       fetch_ms: round(fetchMs),
-      security_ms: 0,
+      security_ms: round(securityMs),
       duckdb_ms: round(duckMs),
     },
     sources: scans.map(({ source, result, ms }) => ({
@@ -185,8 +206,8 @@ export async function executeQuery(
       rows: result.rows.length,
       pages: result.pages,
       calls: result.calls,
-      from_cache: false,
-      freshness_ms: freshness,
+      from_cache: result.fromCache,
+      freshness_ms: now - result.fetchedAt,
       fetch_ms: round(ms),
       pushdown: summarisePlan(result.plan),
     })),

@@ -9,7 +9,7 @@
 import { OmniError } from "../errors.ts";
 import type { ConnectorDef } from "../../connectors/sdk/connector.ts";
 import type { Connection, ScanOffer, ScanPlan, TableDef } from "../../connectors/sdk/table.ts";
-import { describePredicate } from "../../connectors/sdk/predicate.ts";
+import { describePredicate, type Predicate } from "../../connectors/sdk/predicate.ts";
 import type { ParsedQuery } from "./parse.ts";
 import { buildOffers } from "./offers.ts";
 
@@ -35,6 +35,11 @@ export interface QueryPlan {
 export interface PlanOptions {
   /** Offer predicates, order and limit to the sources. Off only to compare results. @default true */
   pushdown?: boolean;
+  /**
+   * Row filters the user's policies put on a table (RLS): always offered, even with pushdown
+   * off, so the source can apply them.
+   */
+  rowFilters?: (key: string) => Predicate[];
 }
 
 /**
@@ -104,9 +109,15 @@ export function planQuery(
   for (const [key, r] of resolved) {
     const allColumns = r.table.columns.map((c) => c.name);
     const offered = offers.get(key) ?? { predicates: [], columns: allColumns };
-    const offer: ScanOffer = options.pushdown === false
+    const base: ScanOffer = options.pushdown === false
       ? { predicates: [], columns: allColumns }
       : offered;
+    const filters = options.rowFilters?.(key) ?? [];
+    const offer: ScanOffer = filters.length === 0 ? base : {
+      ...base,
+      predicates: [...base.predicates, ...filters],
+      columns: [...new Set([...base.columns, ...filters.map((f) => f.column)])],
+    };
     sources.push({ key, ...r, offer, plan: r.table.plan(offer, r.connection) });
   }
   return { parsed, sources };

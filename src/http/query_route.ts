@@ -1,0 +1,72 @@
+/**
+ * The `POST /v1/query` route, shared by the edge and the zones' own endpoints: validate the body,
+ * run the query (forward it, or execute it here), and answer with the caller's budget folded
+ * into `rate_limit_status`.
+ *
+ * @module
+ */
+import type { Handler, MiddlewareHandler } from "hono";
+import type { UserClaims } from "../auth/user_token.ts";
+import { MAX_BODY_BYTES, parseQueryRequest, type QueryRequest } from "../query/request.ts";
+import type { AppEnv, BudgetStatus } from "./env.ts";
+import { readJsonBody } from "./json_body.ts";
+
+/** Runs a validated query for a user; returns the response body. */
+export type QueryRunner = (input: {
+  user: UserClaims;
+  request: QueryRequest;
+  traceId: string;
+  signal: AbortSignal;
+}) => Promise<unknown>;
+
+/**
+ * Middleware that reads and validates the query body into `c.var.query`; the body's
+ * `metadata.trace_id`, when given, becomes the trace id.
+ *
+ * @example
+ * ```ts ignore
+ * app.post("/v1/query", queryRequest(), runQuery(runner));
+ * ```
+ */
+export function queryRequest(): MiddlewareHandler<AppEnv> {
+  return async function queryRequestMiddleware(c, next) {
+    const request = parseQueryRequest(await readJsonBody(c, MAX_BODY_BYTES));
+    if (request.metadata.trace_id) c.set("traceId", request.metadata.trace_id);
+    c.set("query", request);
+    await next();
+  };
+}
+
+/**
+ * The handler that runs the query and answers it.
+ *
+ * @example
+ * ```ts ignore
+ * app.post("/v1/query", queryRequest(), runQuery(({ request }) => service.run(...)));
+ * ```
+ */
+export function runQuery(run: QueryRunner): Handler<AppEnv> {
+  return async function runQueryHandler(c) {
+    const body = await run({
+      user: c.get("user"),
+      request: c.get("query"),
+      traceId: c.get("traceId"),
+      signal: c.req.raw.signal,
+    });
+    const budget = c.get("budget");
+    if (budget && isRecord(body) && "rate_limit_status" in body) {
+      body.rate_limit_status = tighter(budget, body.rate_limit_status as BudgetStatus);
+    }
+    return c.json(body as Record<string, unknown>);
+  };
+}
+
+/** The budget closer to running out; a source that reports none (remaining < 0) loses. */
+function tighter(caller: BudgetStatus, source: BudgetStatus | undefined): BudgetStatus {
+  if (!source || source.remaining < 0 || caller.remaining <= source.remaining) return caller;
+  return source;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}

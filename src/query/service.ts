@@ -1,0 +1,146 @@
+/**
+ * A zone's query service: everything a worker does for one query, whichever door it came in
+ * by (forwarded by the edge, or the zone's own endpoint). It refuses tenants of other zones,
+ * builds the user's guard, runs the query and audits it — success or failure. A query whose
+ * audit record cannot be written fails rather than returning data.
+ *
+ * @module
+ */
+import type { ConnectorDef } from "../../connectors/sdk/connector.ts";
+import type { UserClaims } from "../auth/user_token.ts";
+import type { Catalog } from "../catalog/store.ts";
+import type { DuckEngine } from "../duckdb/engine.ts";
+import { OmniError, toOmniError } from "../errors.ts";
+import { executeQuery, type ExplainResponse, type QueryResponse } from "./execute.ts";
+import { OPEN_GUARD, type SecurityProvider } from "./guard.ts";
+import type { QueryRequest } from "./request.ts";
+import { composeSourceFetch, type SourceMiddleware } from "./source_fetch.ts";
+
+/** What a query service is built from. */
+export interface QueryServiceOptions {
+  zone: string;
+  catalog: Catalog;
+  engine: DuckEngine;
+  connectors: Record<string, ConnectorDef>;
+  /** Middleware around every source fetch, outermost first. @default [] */
+  sourceMiddleware?: SourceMiddleware[];
+  /** Entitlements per user. @default everything readable */
+  security?: SecurityProvider;
+  /** Used for calls to the apps. @default globalThis.fetch */
+  fetch?: typeof fetch;
+}
+
+/** One query to run. */
+export interface QueryInput {
+  user: UserClaims;
+  request: QueryRequest;
+  traceId: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs queries for the tenants of one zone.
+ *
+ * @example
+ * ```ts ignore
+ * const service = new QueryService({ zone: "us", catalog, engine, connectors: CONNECTORS });
+ * const result = await service.run({ user, request: { sql, metadata: {} }, traceId });
+ * ```
+ */
+export class QueryService {
+  readonly zone: string;
+  readonly #options: QueryServiceOptions;
+  readonly #fetchSource;
+
+  constructor(options: QueryServiceOptions) {
+    this.zone = options.zone;
+    this.#options = options;
+    this.#fetchSource = composeSourceFetch(options.sourceMiddleware ?? []);
+  }
+
+  /** Throws unless the tenant exists and is pinned to this zone; returns its id. */
+  async admit(user: UserClaims): Promise<string> {
+    const tenant = await this.#options.catalog.getTenant(user.tenant);
+    if (!tenant) throw new OmniError("UNAUTHENTICATED", `unknown tenant ${user.tenant}`);
+    if (tenant.zone !== this.zone) {
+      // Residency: never execute another zone's tenant, never fall back.
+      throw new OmniError(
+        "ENTITLEMENT_DENIED",
+        `tenant ${tenant.id} is pinned to zone ${tenant.zone}; this endpoint serves zone ${this.zone}`,
+        { details: { tenant_zone: tenant.zone, endpoint_zone: this.zone } },
+      );
+    }
+    return tenant.id;
+  }
+
+  /** Runs one query and audits it. */
+  async run(input: QueryInput): Promise<QueryResponse | ExplainResponse> {
+    const tenantId = await this.admit(input.user);
+    const { catalog } = this.#options;
+    const audit = (
+      fields: { tables: string[]; rows: number | null; status: number; errorCode: string | null },
+    ) =>
+      catalog.appendAudit({
+        tenantId,
+        userEmail: input.user.sub,
+        zone: this.zone,
+        traceId: input.traceId,
+        sql: input.request.sql,
+        kind: "query",
+        ...fields,
+      });
+
+    let result: QueryResponse | ExplainResponse;
+    try {
+      const [connections, guard] = await Promise.all([
+        catalog.listConnections(tenantId),
+        this.#options.security?.guardFor(tenantId, input.user) ?? OPEN_GUARD,
+      ]);
+      result = await executeQuery(input.request, {
+        tenantId,
+        user: input.user,
+        connections,
+        traceId: input.traceId,
+        zone: this.zone,
+        guard,
+        signal: input.signal,
+      }, {
+        engine: this.#options.engine,
+        connectors: this.#options.connectors,
+        fetch: this.#options.fetch,
+        fetchSource: this.#fetchSource,
+      });
+    } catch (err) {
+      const error = toOmniError(err);
+      await audit({ tables: [], rows: null, status: error.status, errorCode: error.code }).catch(
+        (auditErr) => logAuditFailure(input.traceId, auditErr),
+      );
+      throw error;
+    }
+    try {
+      await audit({
+        tables: result.sources.map((s) => s.table),
+        rows: "rows" in result ? result.rows.length : null,
+        status: 200,
+        errorCode: null,
+      });
+    } catch (err) {
+      logAuditFailure(input.traceId, err);
+      throw new OmniError("INTERNAL", "the query could not be audited, so its result is withheld", {
+        cause: err,
+      });
+    }
+    return result;
+  }
+}
+
+function logAuditFailure(traceId: string, err: unknown) {
+  console.error(
+    JSON.stringify({
+      level: "error",
+      msg: "audit write failed",
+      trace_id: traceId,
+      error: String(err),
+    }),
+  );
+}

@@ -1,0 +1,89 @@
+/**
+ * Fetching one source for a query, as a chain of middleware around the connector's scan — the
+ * same shape as Hono's: caches, circuit breakers and source budgets each wrap the next fetcher,
+ * and the innermost one calls the app.
+ *
+ * @module
+ */
+import type { RateLimitInfo } from "../../connectors/sdk/connector.ts";
+import type { Row, ScanPlan } from "../../connectors/sdk/table.ts";
+import { runScan } from "../../connectors/sdk/scan.ts";
+import type { UserClaims } from "../auth/user_token.ts";
+import type { SourcePlan } from "../sql/plan.ts";
+import type { QueryMetadata } from "./request.ts";
+
+/** What a fetch hands back for one source. */
+export interface FetchedSource {
+  plan: ScanPlan;
+  rows: Row[];
+  pages: number;
+  calls: number;
+  /** Served from a cache rather than the app. */
+  fromCache: boolean;
+  /** When the data was fetched from the app, epoch ms (older than now for cached data). */
+  fetchedAt: number;
+  /** The source's budget after the fetch, from its rate-limit headers. */
+  rateLimit?: RateLimitInfo;
+  /** Set when stale data was served because `allow_stale` was asked for. */
+  stale?: boolean;
+}
+
+/** What every fetcher of a query knows. */
+export interface SourceFetchContext {
+  tenantId: string;
+  user: UserClaims;
+  traceId: string;
+  zone: string;
+  metadata: QueryMetadata;
+  /** The query's deadline and cancellation. */
+  signal: AbortSignal;
+  /** Used for calls to the apps. */
+  fetch?: typeof fetch;
+}
+
+/** Fetches one planned source. */
+export type SourceFetcher = (
+  source: SourcePlan,
+  ctx: SourceFetchContext,
+) => Promise<FetchedSource>;
+
+/** Wraps a fetcher with one behaviour (caching, breaking, budgeting…). */
+export type SourceMiddleware = (next: SourceFetcher) => SourceFetcher;
+
+/**
+ * The innermost fetcher: runs the connector's scan against the app.
+ *
+ * @example
+ * ```ts ignore
+ * const fetched = await fetchFromApp(source, ctx);
+ * ```
+ */
+export const fetchFromApp: SourceFetcher = async (source, ctx) => {
+  const fetchedAt = Date.now();
+  const result = await runScan(source.connector, source.table, source.connection, source.offer, {
+    plan: source.plan,
+    signal: ctx.signal,
+    fetch: ctx.fetch,
+  });
+  return { ...result, fromCache: false, fetchedAt };
+};
+
+/**
+ * Composes middleware around a fetcher; the first middleware is the outermost.
+ *
+ * @example
+ * ```ts
+ * import { composeSourceFetch, type SourceFetcher } from "./source_fetch.ts";
+ * const calls: string[] = [];
+ * const inner: SourceFetcher = () => { calls.push("app"); return Promise.reject(new Error("x")); };
+ * const fetcher = composeSourceFetch([(next) => (s, c) => { calls.push("outer"); return next(s, c); }], inner);
+ * await fetcher({} as never, {} as never).catch(() => {});
+ * console.assert(calls.join() === "outer,app");
+ * ```
+ */
+export function composeSourceFetch(
+  middleware: readonly SourceMiddleware[],
+  inner: SourceFetcher = fetchFromApp,
+): SourceFetcher {
+  return middleware.reduceRight((next, mw) => mw(next), inner);
+}
