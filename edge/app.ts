@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import type { ContextTokens } from "../src/auth/context_token.ts";
 import type { DevIssuer } from "../src/auth/dev_issuer.ts";
 import type { UserVerifier } from "../src/auth/user_token.ts";
@@ -73,8 +73,23 @@ export function createEdgeApp(options: EdgeOptions): Hono<AppEnv> {
     authenticate(options.verifyUser),
     userAttributes((tenant, email) => catalog.getUser(tenant, email)),
   );
+  // A direct-only tenant's policy forbids any traffic through a global hop.
+  const refuseDirectOnly: MiddlewareHandler<AppEnv> = async function refuseDirectOnly(c, next) {
+    const tenant = await catalog.getTenant(c.get("user").tenant);
+    if (tenant?.directOnly) {
+      const endpoint = options.zoneUrls[tenant.zone];
+      throw new OmniError(
+        "ENTITLEMENT_DENIED",
+        `tenant ${tenant.id} is direct-only: send its queries to the ${tenant.zone} zone endpoint` +
+          (endpoint ? ` ${endpoint}/v1/query` : ""),
+        { details: { zone: tenant.zone, endpoint_url: endpoint ?? null } },
+      );
+    }
+    await next();
+  };
   app.post(
     "/v1/query",
+    refuseDirectOnly,
     queryRequest(),
     rateLimit({ limiter: options.limiter }),
     runQuery(forwardToZone(options)),

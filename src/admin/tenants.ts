@@ -40,4 +40,19 @@ export function registerTenants(program: Command, ctx: CliContext): void {
       const t = await (await ctx.catalog()).setTenantZone(id, zone);
       ctx.out(o.json, t, () => `tenant ${t.id} is now pinned to zone ${t.zone}`);
     });
+  tenants.command("set-direct-only <id> <on|off>")
+    .description("require the tenant to use its zone's own endpoint instead of the global edge")
+    .option("--json", "JSON output")
+    .action(async (id, value, o) => {
+      if (value !== "on" && value !== "off") throw new CliError("say on or off");
+      const t = await (await ctx.catalog()).setTenantDirectOnly(id, value === "on");
+      ctx.out(
+        o.json,
+        t,
+        () =>
+          t.directOnly
+            ? `tenant ${t.id} must now query its zone endpoint directly`
+            : `tenant ${t.id} may query through the edge`,
+      );
+    });
 }

@@ -155,6 +155,16 @@ export class Catalog {
   }
 
   /**
+   * Marks a tenant direct-only (its policy forbids traffic through the global edge) or not.
+   */
+  async setTenantDirectOnly(id: string, directOnly: boolean): Promise<TenantRow> {
+    const [row] = await this.db.update(tenants).set({ directOnly }).where(eq(tenants.id, id))
+      .returning();
+    if (!row) throw new OmniError("NOT_FOUND", `no tenant ${id}`);
+    return row;
+  }
+
+  /**
    * Off-boards a tenant: shreds its keys (everything encrypted for it becomes unreadable), then
    * deletes it with its users, connections and policies. The audit log is kept.
    */
