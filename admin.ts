@@ -9,6 +9,7 @@ import { runCli } from "./src/admin/cli.ts";
 import { Catalog, CatalogKeyStore, openCatalog } from "./src/catalog/mod.ts";
 import { loadConfig } from "./src/config.ts";
 import { KeyRing } from "./src/crypto/mod.ts";
+import { readStackFile } from "./src/admin/stack_file.ts";
 
 const config = loadConfig(Deno.env.toObject());
 const localUrl = `postgres://postgres@127.0.0.1:${
@@ -31,7 +32,13 @@ Deno.exit(
   await runCli(Deno.args, {
     config,
     async openCatalog() {
-      const url = config.databaseUrl ?? ((await reachable(localUrl)) ? localUrl : undefined);
+      const started = (await readStackFile())?.catalogUrl;
+      const url = config.databaseUrl ??
+        ((await reachable(localUrl))
+          ? localUrl
+          : started && (await reachable(started))
+          ? started
+          : undefined);
       if (!url) return undefined;
       const db = await openCatalog({
         databaseUrl: url,

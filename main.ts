@@ -6,6 +6,7 @@
  */
 import { startLocalStack } from "./edge/local_stack.ts";
 import { loadConfig } from "./src/config.ts";
+import { removeStackFile, writeStackFile } from "./src/admin/stack_file.ts";
 
 const config = loadConfig(Deno.env.toObject());
 const catalogPort = Number(Deno.env.get("CATALOG_PORT") ?? config.port + 32);
@@ -18,9 +19,15 @@ const stack = await startLocalStack(config, {
   },
 });
 
+// Tells `deno task admin` where this stack's catalog is, whatever PORT it was started on.
+if (stack.catalogUrl) {
+  await writeStackFile({ edgeUrl: stack.edgeUrl, catalogUrl: stack.catalogUrl, pid: Deno.pid });
+}
+
 console.log(`OmniSQL is running.
 
   edge              ${stack.edgeUrl}   (POST /v1/query, GET /v1/catalog, GET /v1/whoami)
+  web console       ${stack.edgeUrl}/   (metrics: /metrics, API description: /openapi.json)
 ${Object.entries(stack.workerUrls).map(([z, u]) => `  worker ${z.padEnd(10)} ${u}`).join("\n")}
   github sandbox    ${stack.sandboxes.urls.github.url}
   jira sandboxes    ${stack.sandboxes.urls.jira.acme.url} (acme), ${stack.sandboxes.urls.jira.globex.url} (globex)
@@ -39,6 +46,7 @@ Get a token and query:
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, async () => {
+    await removeStackFile(Deno.pid);
     await stack.close();
     Deno.exit(0);
   });

@@ -4,7 +4,7 @@
  * @example
  * ```ts
  * import { CONNECTORS } from "./mod.ts";
- * console.assert("github" in CONNECTORS && "jira" in CONNECTORS);
+ * console.assert(["github", "jira", "linear", "salesforce"].every((id) => id in CONNECTORS));
  * ```
  *
  * @module
@@ -12,6 +12,8 @@
 import type { ConnectorDef } from "./sdk/connector.ts";
 import { github } from "./github/mod.ts";
 import { jira } from "./jira/mod.ts";
+import { linear } from "./linear/mod.ts";
+import { salesforce } from "./salesforce/mod.ts";
 
 /** The connectors, by id. */
-export const CONNECTORS: Record<string, ConnectorDef> = { github, jira };
+export const CONNECTORS: Record<string, ConnectorDef> = { github, jira, linear, salesforce };

@@ -17,17 +17,33 @@ import {
   authenticate,
   catalogListing,
   notFound,
+  passthroughToken,
   queryRequest,
   type QueryRunner,
   rateLimit,
+  type RateLimitOptions,
   renderErrors,
+  resultCache,
+  type ResultCacheOptions,
   runQuery,
   traceId,
   userAttributes,
   whoami,
 } from "../src/http/mod.ts";
 import type { RateLimiter } from "../src/ratelimit/mod.ts";
+import { forwardJobs } from "../src/jobs/mod.ts";
 import { CONTEXT_HEADER } from "../regions/app.ts";
+import { openApiRoute } from "../src/http/openapi.ts";
+import {
+  accessLog,
+  Logger,
+  Metrics,
+  metricsRoute,
+  recordQueries,
+  tracedFetch,
+  traceRequest,
+} from "../src/telemetry/mod.ts";
+import { webConsole } from "./console/mod.ts";
 
 /** What the edge is built from. */
 export interface EdgeOptions {
@@ -42,6 +58,14 @@ export interface EdgeOptions {
   devIssuer?: DevIssuer;
   /** Used to reach the workers. @default globalThis.fetch */
   fetch?: typeof fetch;
+  /** The edge's metrics, served at `/metrics`. @default a fresh registry */
+  metrics?: Metrics;
+  /** Where the access log goes. @default JSON lines on stdout/stderr */
+  logger?: Logger;
+  /** Per-tenant budgets (the catalog's settings). @default DEFAULT_BUDGETS */
+  budgetsFor?: RateLimitOptions["budgetsFor"];
+  /** The result cache of `/v1/query`. @default none */
+  resultCache?: ResultCacheOptions;
 }
 
 /**
@@ -58,6 +82,18 @@ export function createEdgeApp(options: EdgeOptions): Hono<AppEnv> {
   app.use(traceId());
   app.onError(renderErrors);
   app.notFound(notFound);
+  const metrics = options.metrics ?? new Metrics();
+  app.use(
+    traceRequest("edge"),
+    accessLog(options.logger ?? new Logger({ fields: { role: "edge" } })),
+  );
+  app.use(
+    "/v1/query",
+    recordQueries({ metrics, zoneOf: async (t) => (await catalog.getTenant(t))?.zone }),
+  );
+  app.get("/metrics", metricsRoute(metrics));
+  app.get("/openapi.json", openApiRoute({ role: "edge" }));
+  app.route("/", webConsole({ catalog, devIssuer: options.devIssuer }));
 
   app.get(
     "/healthz",
@@ -72,6 +108,7 @@ export function createEdgeApp(options: EdgeOptions): Hono<AppEnv> {
     "/v1/*",
     authenticate(options.verifyUser),
     userAttributes((tenant, email) => catalog.getUser(tenant, email)),
+    passthroughToken(),
   );
   // A direct-only tenant's policy forbids any traffic through a global hop.
   const refuseDirectOnly: MiddlewareHandler<AppEnv> = async function refuseDirectOnly(c, next) {
@@ -87,13 +124,19 @@ export function createEdgeApp(options: EdgeOptions): Hono<AppEnv> {
     }
     await next();
   };
+  // Async queries and their jobs live in the tenant's zone: forwarded there like queries.
+  const jobs = forwardJobs({ ...options, contextHeader: CONTEXT_HEADER });
   app.post(
     "/v1/query",
     refuseDirectOnly,
     queryRequest(),
-    rateLimit({ limiter: options.limiter }),
+    rateLimit({ limiter: options.limiter, budgetsFor: options.budgetsFor }),
+    resultCache(options.resultCache),
+    jobs.asyncQuery,
     runQuery(forwardToZone(options)),
   );
+  app.get("/v1/jobs/:id", refuseDirectOnly, jobs.status);
+  app.delete("/v1/jobs/:id", refuseDirectOnly, jobs.cancel);
   app.get("/v1/catalog", catalogListing(options));
   app.get("/v1/whoami", whoami(options));
   return app;
@@ -101,7 +144,7 @@ export function createEdgeApp(options: EdgeOptions): Hono<AppEnv> {
 
 /** Forwards a query to the tenant's zone worker; a zone that cannot answer is an error, never another zone. */
 function forwardToZone(options: EdgeOptions): QueryRunner {
-  const fetchWorker = options.fetch ?? globalThis.fetch;
+  const fetchWorker = tracedFetch(options.fetch ?? globalThis.fetch, "edge forward");
   return async function forwardQuery({ user, request, traceId, signal }) {
     const tenant = await options.catalog.getTenant(user.tenant);
     if (!tenant) throw new OmniError("UNAUTHENTICATED", `unknown tenant ${user.tenant}`);

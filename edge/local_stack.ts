@@ -26,9 +26,15 @@ import type { OmniConfig } from "../src/config.ts";
 import { KeyRing } from "../src/crypto/mod.ts";
 import { DuckEngine } from "../src/duckdb/engine.ts";
 import { QueryService } from "../src/query/service.ts";
-import { MemoryRateLimiter } from "../src/ratelimit/mod.ts";
+import { PolicySecurityProvider } from "../src/policy/mod.ts";
+import { edgeBudgetsOf, type RateLimiter, sourceBudget } from "../src/ratelimit/mod.ts";
+import { openZoneStores, sourceCache, tenantSettingsLookup } from "../src/cache/mod.ts";
+import { guardFingerprint } from "../src/http/mod.ts";
 import { createWorkerApp } from "../regions/app.ts";
+import { JobProgress, JobQueue, type JobQueueOptions } from "../src/jobs/mod.ts";
+import { type CircuitBreakerOptions, CircuitBreakers } from "../src/reliability/mod.ts";
 import { createEdgeApp } from "./app.ts";
+import { Metrics, openJobCount, sourceTelemetry } from "../src/telemetry/mod.ts";
 
 /** Options of {@link startLocalStack}. */
 export interface LocalStackOptions {
@@ -38,6 +44,18 @@ export interface LocalStackOptions {
   sandboxPorts?: DemoSandboxOptions["ports"];
   /** Injected latency on every sandbox answer, ms. @default 0 */
   sandboxLatencyMs?: number;
+  /**
+   * Makes the budget store of each server (edge and every worker); the bench passes one whose
+   * budgets never bind, so it measures throughput rather than the 120-a-minute default.
+   * @default a fresh MemoryRateLimiter per server
+   */
+  rateLimiter?: () => RateLimiter;
+  /** First segment of every cache and budget key in Redis (tests use a unique one). @default "omnisql" */
+  cachePrefix?: string;
+  /** Circuit breakers of every worker. @default CircuitBreakers' defaults */
+  breakers?: CircuitBreakerOptions;
+  /** Job runners' tuning (tests shorten polls and leases). @default JobQueue's defaults */
+  jobs?: Pick<JobQueueOptions, "pollMs" | "leaseMs" | "concurrency">;
 }
 
 /** A running local stack. */
@@ -49,6 +67,14 @@ export interface LocalStack {
   catalog: Catalog;
   devIssuer: DevIssuer;
   sandboxes: DemoSandboxSet;
+  /** Every zone's RLS/CLS guards (the tenants' policies in the catalog). */
+  security: PolicySecurityProvider;
+  /** Stops one zone's worker (its URL then refuses connections), to show no other zone serves. */
+  stopZone(zone: string): Promise<void>;
+  /** Each zone's async job queue and runner. */
+  jobs: Record<string, JobQueue>;
+  /** Each zone's circuit breakers (their states feed `/metrics`). */
+  breakers: Record<string, CircuitBreakers>;
   close(): Promise<void>;
 }
 
@@ -87,7 +113,7 @@ export async function startLocalStack(
       new KeyRing({ masterKey: config.masterKey, store: new CatalogKeyStore(catalogDb.db) }),
     );
     await seedDemo(catalog, sandboxes.urls);
-    await catalog.syncCatalogTables(
+    const synced = await catalog.syncCatalogTables(
       Object.values(CONNECTORS).map((c) => ({
         connector: c.id,
         tables: c.tables.map((t) => ({
@@ -97,6 +123,9 @@ export async function startLocalStack(
         })),
       })),
     );
+    for (const b of synced.breaking) {
+      console.warn(`catalog: not applied, breaking change to ${b.table}.${b.column}: ${b.change}`);
+    }
     let catalogUrl: string | undefined;
     if (catalogDb.pglite && options.catalogPort !== undefined) {
       const server = await serveCatalog(catalogDb.pglite, { port: options.catalogPort });
@@ -118,21 +147,78 @@ export async function startLocalStack(
     });
     // Filled as each worker starts; the apps read it per request.
     const workerUrls: Record<string, string> = {};
+    const security = new PolicySecurityProvider({ catalog, connectors: CONNECTORS });
+    const stopWorker: Record<string, () => Promise<void>> = {};
+    const jobQueues: Record<string, JobQueue> = {};
+    const breakers: Record<string, CircuitBreakers> = {};
+    // Caches and budgets: each zone's Upstash database when configured, else this process's memory.
+    const stores = openZoneStores({
+      zones: config.zones,
+      upstash: config.upstash,
+      keyRing: catalog.keyRing,
+      prefix: options.cachePrefix,
+    });
+    // A tenant that moves zone or is off-boarded leaves nothing cached behind, in any zone.
+    const untrack = catalog.onTenantLifecycle({
+      flushTenant: (id) => Promise.all(Object.values(stores.caches).map((c) => c.flush(id))),
+    });
+    closers.push(untrack);
+    const settings = tenantSettingsLookup(catalog);
+    const budgetsFor = async (tenantId: string) => edgeBudgetsOf(await settings(tenantId));
+    const resultCache = {
+      caches: stores.results,
+      tenant: (id: string) => catalog.getTenant(id),
+      fingerprint: guardFingerprint(security),
+    };
     for (const zone of config.zones) {
-      const service = new QueryService({ zone, catalog, engine, connectors: CONNECTORS });
+      const progress = new JobProgress();
+      breakers[zone] = new CircuitBreakers(options.breakers);
+      const metrics = new Metrics();
+      metrics.observeBreakers(() =>
+        breakers[zone].states().map((b) => ({
+          source: `${b.tenantId}/${b.source}`,
+          state: b.state,
+        }))
+      );
+      metrics.observeQueueDepth(() => openJobCount(catalog, zone));
+      const service = new QueryService({
+        zone,
+        catalog,
+        engine,
+        connectors: CONNECTORS,
+        security,
+        // Job progress outermost (cached sources count too); the breaker nearest the app.
+        sourceMiddleware: [
+          sourceTelemetry(metrics),
+          progress.middleware(),
+          sourceCache({ cache: stores.caches[zone], settings }),
+          sourceBudget({ limiter: stores.limiter(zone), settings }),
+          breakers[zone].middleware(),
+        ],
+      });
+      const jobs = new JobQueue({ catalog, service, progress, ...options.jobs });
+      jobQueues[zone] = jobs;
       const app = createWorkerApp({
         service,
         catalog,
         connectors: CONNECTORS,
         contextTokens,
         verifyUser,
-        limiter: new MemoryRateLimiter(),
+        limiter: options.rateLimiter?.() ?? stores.limiter(zone),
+        budgetsFor,
+        resultCache,
         zoneUrls: workerUrls,
+        jobs,
+        metrics,
       });
       const port = config.port === 0 ? 0 : Number(new URL(config.zoneUrls[zone]).port);
       const server = Deno.serve({ port, hostname: "127.0.0.1", onListen: () => {} }, app.fetch);
-      closers.push(() => server.shutdown());
+      let stopped: Promise<void> | undefined;
+      stopWorker[zone] = () => stopped ??= server.shutdown();
+      closers.push(stopWorker[zone]);
       workerUrls[zone] = `http://127.0.0.1:${server.addr.port}`;
+      jobs.start();
+      closers.push(() => jobs.stop());
     }
 
     const edgeApp = createEdgeApp({
@@ -140,7 +226,9 @@ export async function startLocalStack(
       verifyUser,
       contextTokens,
       zoneUrls: workerUrls,
-      limiter: new MemoryRateLimiter(),
+      limiter: options.rateLimiter?.() ?? stores.limiter(),
+      budgetsFor,
+      resultCache,
       connectors: CONNECTORS,
       devIssuer: config.devIssuer ? devIssuer : undefined,
     });
@@ -157,6 +245,10 @@ export async function startLocalStack(
       catalog,
       devIssuer,
       sandboxes,
+      security,
+      stopZone: async (zone) => await stopWorker[zone]?.(),
+      jobs: jobQueues,
+      breakers,
       close,
     };
   } catch (err) {

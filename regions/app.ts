@@ -14,10 +14,14 @@ import {
   authenticate,
   catalogListing,
   notFound,
+  passthroughToken,
   queryRequest,
   type QueryRunner,
   rateLimit,
+  type RateLimitOptions,
   renderErrors,
+  resultCache,
+  type ResultCacheOptions,
   runQuery,
   traceId,
   userAttributes,
@@ -27,6 +31,16 @@ import type { QueryService } from "../src/query/service.ts";
 import type { RateLimiter } from "../src/ratelimit/mod.ts";
 import type { ConnectorDef } from "../connectors/sdk/connector.ts";
 import type { Catalog } from "../src/catalog/store.ts";
+import { openApiRoute } from "../src/http/openapi.ts";
+import {
+  accessLog,
+  Logger,
+  Metrics,
+  metricsRoute,
+  recordQueries,
+  traceRequest,
+} from "../src/telemetry/mod.ts";
+import { asyncQuery, cancelJob, type JobQueue, jobStatus } from "../src/jobs/mod.ts";
 
 /** Header carrying the edge's signed context. */
 export const CONTEXT_HEADER = "x-omnisql-context";
@@ -43,6 +57,16 @@ export interface WorkerOptions {
   limiter: RateLimiter;
   /** Base URL of each zone's endpoint (for whoami). */
   zoneUrls: Record<string, string>;
+  /** The worker's metrics, served at `/metrics`. @default a fresh registry */
+  metrics?: Metrics;
+  /** Where the access log goes. @default JSON lines on stdout/stderr */
+  logger?: Logger;
+  /** The zone's async jobs; without it `metadata.async` queries run synchronously. */
+  jobs?: JobQueue;
+  /** Per-tenant budgets (the catalog's settings). @default DEFAULT_BUDGETS */
+  budgetsFor?: RateLimitOptions["budgetsFor"];
+  /** The result cache of `/v1/query`. @default none */
+  resultCache?: ResultCacheOptions;
 }
 
 /**
@@ -60,6 +84,14 @@ export function createWorkerApp(options: WorkerOptions): Hono<AppEnv> {
   app.use(traceId());
   app.onError(renderErrors);
   app.notFound(notFound);
+  const metrics = options.metrics ?? new Metrics();
+  const logger = options.logger ?? new Logger({ fields: { role: "worker", zone } });
+  app.use(traceRequest(`worker ${zone}`), accessLog(logger));
+  const countQueries = recordQueries({ metrics, zoneOf: () => zone });
+  app.use("/v1/query", countQueries);
+  app.use("/internal/v1/query", countQueries);
+  app.get("/metrics", metricsRoute(metrics));
+  app.get("/openapi.json", openApiRoute({ role: "worker", zone }));
 
   app.get("/healthz", (c) => c.json({ ok: true, role: "worker", zone }));
 
@@ -72,11 +104,24 @@ export function createWorkerApp(options: WorkerOptions): Hono<AppEnv> {
     queryRequest(),
     runQuery(execute),
   );
+  const jobs = options.jobs;
+  const asyncJobs: MiddlewareHandler<AppEnv> = jobs
+    ? asyncQuery(jobs)
+    : async function syncOnly(_c, next) {
+      await next();
+    };
+  if (jobs) {
+    const fromEdge = edgeContext(options.contextTokens, zone);
+    app.post("/internal/v1/jobs", fromEdge, queryRequest(), asyncQuery(jobs, { always: true }));
+    app.get("/internal/v1/jobs/:id", fromEdge, jobStatus(jobs));
+    app.delete("/internal/v1/jobs/:id", fromEdge, cancelJob(jobs));
+  }
 
   app.use(
     "/v1/*",
     authenticate(options.verifyUser),
     userAttributes((tenant, email) => catalog.getUser(tenant, email)),
+    passthroughToken(),
   );
   // Another zone's tenant is refused before anything is spent or run.
   const admitted: MiddlewareHandler<AppEnv> = async function admitTenant(c, next) {
@@ -87,9 +132,15 @@ export function createWorkerApp(options: WorkerOptions): Hono<AppEnv> {
     "/v1/query",
     admitted,
     queryRequest(),
-    rateLimit({ limiter: options.limiter }),
+    rateLimit({ limiter: options.limiter, budgetsFor: options.budgetsFor }),
+    resultCache(options.resultCache),
+    asyncJobs,
     runQuery(execute),
   );
+  if (jobs) {
+    app.get("/v1/jobs/:id", admitted, jobStatus(jobs));
+    app.delete("/v1/jobs/:id", admitted, cancelJob(jobs));
+  }
   app.get("/v1/catalog", admitted, catalogListing(options));
   app.get("/v1/whoami", whoami(options));
   return app;

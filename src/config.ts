@@ -32,6 +32,11 @@ export interface OmniConfig {
   devIssuerSecret: string;
   /** Whether the built-in dev issuer is enabled (never in production). */
   devIssuer: boolean;
+  /**
+   * Upstash Redis per zone for caches and budgets (`UPSTASH_REDIS_REST_URL_<ZONE>`,
+   * `UPSTASH_REDIS_REST_TOKEN_<ZONE>`); a zone without one uses in-process memory.
+   */
+  upstash: Record<string, { url: string; token: string }>;
 }
 
 /** Issuer name of the built-in dev issuer. */
@@ -77,5 +82,22 @@ export function loadConfig(env: Record<string, string | undefined>): OmniConfig 
     oidcJwksUrl: env.OIDC_JWKS_URL || undefined,
     devIssuerSecret: env.DEV_ISSUER_SECRET ?? DEV_ISSUER_SECRET,
     devIssuer,
+    upstash: upstashByZone(env, zones),
   };
+}
+
+function upstashByZone(
+  env: Record<string, string | undefined>,
+  zones: string[],
+): Record<string, { url: string; token: string }> {
+  const out: Record<string, { url: string; token: string }> = {};
+  for (const zone of zones) {
+    const url = env[`UPSTASH_REDIS_REST_URL_${zone.toUpperCase()}`];
+    const token = env[`UPSTASH_REDIS_REST_TOKEN_${zone.toUpperCase()}`];
+    if (url && token) out[zone] = { url, token };
+    else if (url || token) {
+      throw new Error(`set both UPSTASH_REDIS_REST_URL_${zone.toUpperCase()} and _TOKEN_`);
+    }
+  }
+  return out;
 }

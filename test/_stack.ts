@@ -5,15 +5,46 @@
  * @module
  */
 import { type LocalStack, startLocalStack } from "../edge/local_stack.ts";
+import postgres from "postgres";
 import { loadConfig } from "../src/config.ts";
 
-/** A local stack on free ports with the catalog on PGlite (or `DATABASE_URL` when asked). */
+/**
+ * A local stack on free ports with the catalog on PGlite, or — when asked — on a fresh database
+ * of the Postgres at `DATABASE_URL` (created here, dropped on close: stacks never share state).
+ */
 export async function startTestStack(options: { postgres?: boolean } = {}): Promise<LocalStack> {
   const env: Record<string, string> = { PORT: "0" };
-  if (options.postgres) {
-    env.DATABASE_URL = Deno.env.get("DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/test";
+  if (!options.postgres) return await startLocalStack(loadConfig(env));
+  const server = Deno.env.get("DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/test";
+  const name = `omnisql_s_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+  await maintenance(server, `CREATE DATABASE ${name}`);
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  env.DATABASE_URL = url.toString();
+  const drop = () => maintenance(server, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  let stack: LocalStack;
+  try {
+    stack = await startLocalStack(loadConfig(env));
+  } catch (err) {
+    await drop();
+    throw err;
   }
-  return await startLocalStack(loadConfig(env));
+  return {
+    ...stack,
+    async close() {
+      await stack.close();
+      await drop();
+    },
+  };
+}
+
+async function maintenance(serverUrl: string, statement: string): Promise<void> {
+  const client = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  try {
+    await client.unsafe(statement);
+  } finally {
+    await client.end({ timeout: 5 });
+  }
 }
 
 /** Mints a token for a demo user with the stack's dev issuer. */

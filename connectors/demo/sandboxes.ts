@@ -4,14 +4,30 @@
  *
  * @module
  */
-import { DEMO_GITHUB, DEMO_JIRA, type DemoSandboxes } from "../../src/catalog/demo.ts";
+import {
+  DEMO_GITHUB,
+  DEMO_JIRA,
+  DEMO_LINEAR,
+  DEMO_SALESFORCE,
+  type DemoSandboxes,
+} from "../../src/catalog/demo.ts";
 import { type GithubSandbox, startGithubSandbox } from "../github/sandbox.ts";
 import { type JiraSandbox, startJiraSandbox } from "../jira/sandbox.ts";
+import { type LinearSandbox, startLinearSandbox } from "../linear/sandbox.ts";
+import { type SalesforceSandbox, startSalesforceSandbox } from "../salesforce/sandbox.ts";
 
 /** Options of {@link startDemoSandboxes}. */
 export interface DemoSandboxOptions {
   /** Fixed ports; 0 or absent picks free ones. */
-  ports?: { github?: number; jiraAcme?: number; jiraGlobex?: number };
+  ports?: {
+    github?: number;
+    jiraAcme?: number;
+    jiraGlobex?: number;
+    linearAcme?: number;
+    linearGlobex?: number;
+    salesforceAcme?: number;
+    salesforceGlobex?: number;
+  };
   /** Injected latency on every answer, ms. @default 0 */
   latencyMs?: number;
 }
@@ -23,6 +39,10 @@ export interface DemoSandboxSet {
   github: GithubSandbox;
   jiraAcme: JiraSandbox;
   jiraGlobex: JiraSandbox;
+  linearAcme: LinearSandbox;
+  linearGlobex: LinearSandbox;
+  salesforceAcme: SalesforceSandbox;
+  salesforceGlobex: SalesforceSandbox;
   close(): Promise<void>;
 }
 
@@ -66,14 +86,46 @@ export async function startDemoSandboxes(
     started.push(jiraAcme);
     const jiraGlobex = await jira("globex", options.ports?.jiraGlobex);
     started.push(jiraGlobex);
+    const linear = (org: "acme" | "globex", port?: number) =>
+      startLinearSandbox({
+        port: port ?? 0,
+        latencyMs,
+        org,
+        apiKeys: [DEMO_LINEAR[org].credentials.apiKey],
+      });
+    const linearAcme = await linear("acme", options.ports?.linearAcme);
+    started.push(linearAcme);
+    const linearGlobex = await linear("globex", options.ports?.linearGlobex);
+    started.push(linearGlobex);
+    const salesforce = (org: "acme" | "globex", port?: number) => {
+      const { clientId, clientSecret, refreshToken } = DEMO_SALESFORCE[org].credentials;
+      return startSalesforceSandbox({
+        port: port ?? 0,
+        latencyMs,
+        org,
+        clientId,
+        clientSecret,
+        refreshTokens: refreshToken ? [refreshToken] : [],
+      });
+    };
+    const salesforceAcme = await salesforce("acme", options.ports?.salesforceAcme);
+    started.push(salesforceAcme);
+    const salesforceGlobex = await salesforce("globex", options.ports?.salesforceGlobex);
+    started.push(salesforceGlobex);
     return {
       urls: {
         github: { url: github.url },
         jira: { acme: { url: jiraAcme.url }, globex: { url: jiraGlobex.url } },
+        linear: { acme: { url: linearAcme.url }, globex: { url: linearGlobex.url } },
+        salesforce: { acme: { url: salesforceAcme.url }, globex: { url: salesforceGlobex.url } },
       },
       github,
       jiraAcme,
       jiraGlobex,
+      linearAcme,
+      linearGlobex,
+      salesforceAcme,
+      salesforceGlobex,
       close: closeAll,
     };
   } catch (err) {

@@ -2,7 +2,11 @@
  * The demo world behind the sandboxes: one deterministic set of people, repositories, pull
  * requests and Jira issues per organisation, generated from a seed so every run (and every test
  * computing expected rows) sees the same data. GitHub and Jira sandboxes each serve their slice;
- * branch names tie them together as they do in real teams (`feature/MOB-12-…`).
+ * branch names tie them together as they do in real teams (`feature/MOB-12-…`). Linear
+ * workspaces ({@link demoLinear}) and Salesforce orgs ({@link demoSalesforce}) come from their
+ * own PRNG streams, so adding them changed no GitHub or Jira row: Linear team keys are the demo
+ * team ids and some `branchName`s are PR branches; Salesforce records are owned by the teams'
+ * people (team in `User.Department`) and opportunities carry Jira keys in `Jira_Issue_Key__c`.
  *
  * @module
  */
@@ -103,6 +107,16 @@ const STATUSES: DemoIssue["status"][] = ["To Do", "In Progress", "In Review", "D
 const EPOCH = Date.UTC(2026, 0, 1);
 const DAY = 86_400_000;
 
+/** Options of {@link demoOrg}. */
+export interface DemoOrgOptions {
+  /**
+   * Multiplies the tickets per project (150) and the ticket-less pull requests per repository
+   * (8), for benchmarks that need thousands of rows; 1 gives exactly the demo data.
+   * @default 1
+   */
+  scale?: number;
+}
+
 /**
  * Builds one organisation's data deterministically.
  *
@@ -112,11 +126,14 @@ const DAY = 86_400_000;
  * const acme = demoOrg("acme");
  * console.assert(acme.pulls.length > 100 && acme.issues.length > 100);
  * console.assert(demoOrg("acme").pulls[7].title === acme.pulls[7].title);
+ * console.assert(demoOrg("acme", { scale: 2 }).issues.length === 2 * acme.issues.length);
  * ```
  */
-export function demoOrg(owner: string): DemoOrg {
+export function demoOrg(owner: string, options: DemoOrgOptions = {}): DemoOrg {
   const base = DEMO_ORGS[owner];
   if (!base) throw new Error(`no demo organisation ${owner}`);
+  const scale = options.scale ?? 1;
+  if (!Number.isInteger(scale) || scale < 1) throw new Error(`bad demo scale ${scale}`);
   const rand = mulberry32(hash(owner));
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
   const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
@@ -144,7 +161,7 @@ export function demoOrg(owner: string): DemoOrg {
   for (const project of base.projects) {
     const members = people.filter((p) => p.team === project.team);
     const perRepoNumber = new Map(project.repos.map((r) => [r, 0]));
-    for (let n = 1; n <= 150; n++) {
+    for (let n = 1; n <= 150 * scale; n++) {
       const key = `${project.key}-${n}`;
       const thing = pick(THINGS);
       const summary = `${pick(VERBS)} ${thing}`;
@@ -198,7 +215,7 @@ export function demoOrg(owner: string): DemoOrg {
     }
     // Pull requests with no ticket: chores and dependency bumps.
     for (const repo of project.repos) {
-      for (let i = 0; i < 8; i++) {
+      for (let i = 0; i < 8 * scale; i++) {
         const number = (perRepoNumber.get(repo) ?? 0) + 1;
         perRepoNumber.set(repo, number);
         const opened = EPOCH - int(1, 200) * DAY;

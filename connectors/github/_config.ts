@@ -14,14 +14,19 @@ export interface GithubConfig {
   repos?: string[];
   /** Repository → team id, the source of the `team_id` column. */
   teams: Record<string, string>;
+  /** List pages of this connection in flight at once, across its queries. @default 4 */
+  pageConcurrency: number;
 }
+
+/** List pages a connection has in flight at once unless its config says otherwise. */
+export const DEFAULT_PAGE_CONCURRENCY = 4;
 
 /** GitHub's owner and repository name alphabet. */
 export const NAME_RE = /^[A-Za-z0-9._-]{1,100}$/;
 
 /** Reads and checks a connection's config; throws `SOURCE_ERROR` on a misconfiguration. */
 export function readGithubConfig(connection: Connection): GithubConfig {
-  const { owner, repos, teams } = connection.config;
+  const { owner, repos, teams, pageConcurrency } = connection.config;
   const bad = (what: string) =>
     new OmniError("SOURCE_ERROR", `${connection.name}: connection misconfigured (${what})`, {
       details: { source: connection.name, connector: "github" },
@@ -41,7 +46,17 @@ export function readGithubConfig(connection: Connection): GithubConfig {
       teamMap[repo] = team;
     }
   }
-  return { owner, repos: repos as string[] | undefined, teams: teamMap };
+  if (
+    pageConcurrency !== undefined &&
+    !(Number.isInteger(pageConcurrency) && (pageConcurrency as number) >= 1 &&
+      (pageConcurrency as number) <= 32)
+  ) throw bad("config.pageConcurrency");
+  return {
+    owner,
+    repos: repos as string[] | undefined,
+    teams: teamMap,
+    pageConcurrency: (pageConcurrency as number | undefined) ?? DEFAULT_PAGE_CONCURRENCY,
+  };
 }
 
 /** The team a repository maps to, or null (own keys only: `constructor` is not a team). */

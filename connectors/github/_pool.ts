@@ -52,3 +52,16 @@ export async function mapLimited<T, R>(
 }
 
 const SKIPPED = Symbol("skipped");
+
+const perConnection = new Map<string, Limiter>();
+
+/**
+ * The limiter shared by every scan of one connection (in this process), so concurrent queries
+ * together keep at most `size` list pages of that connection in flight.
+ */
+export function connectionLimiter(connectionId: string, size: number): Limiter {
+  const key = `${connectionId}\u0000${size}`;
+  let limiter = perConnection.get(key);
+  if (!limiter) perConnection.set(key, limiter = new Limiter(size));
+  return limiter;
+}

@@ -1,6 +1,7 @@
 /**
  * Streaming `pull_requests` for a plan: list pages per repository (first pages of all repos at
- * once), an ordered LIMIT merged across repos or served by one search call, and the detail and
+ * once; once a first page's `Link` reveals `rel="last"`, the remaining pages at once by `page=`,
+ * bounded by the connection's `pageConcurrency`, yielded in order), an ordered LIMIT merged across repos or served by one search call, and the detail and
  * email calls only when the plan's columns need them.
  *
  * @module
@@ -8,7 +9,7 @@
 import { OmniError } from "../../src/errors.ts";
 import { matchesPredicate, type Row, type ScanContext, type ScanPlan } from "../sdk/mod.ts";
 import { type GithubConfig, teamOf } from "./_config.ts";
-import { Limiter, mapLimited } from "./_pool.ts";
+import { connectionLimiter, Limiter, mapLimited } from "./_pool.ts";
 import type { ListQuery, PullsPlanState } from "./_pull_requests_plan.ts";
 import {
   getPage,
@@ -63,13 +64,14 @@ export async function* scanPulls(
 class Scan {
   readonly #ctx: ScanContext;
   readonly #s: PullsPlanState;
-  readonly #lists = new Limiter(IN_FLIGHT);
+  readonly #lists: Limiter;
   readonly #extra = new Limiter(IN_FLIGHT);
   readonly #emails = new Map<string, Promise<string | null>>();
 
   constructor(ctx: ScanContext, state: PullsPlanState) {
     this.#ctx = ctx;
     this.#s = state;
+    this.#lists = connectionLimiter(ctx.connection.id, state.config.pageConcurrency);
   }
 
   get #owner(): string {
@@ -94,17 +96,30 @@ class Scan {
       )
     );
     firsts.forEach((p) => p.catch(() => {})); // awaited below, in order
+    const rest: Promise<GhPage<GhPull>>[] = [];
     try {
       for (const [i, repo] of repos.entries()) {
         let page = await firsts[i];
-        for (;;) {
-          yield await this.#rows(page.items, repo);
-          if (!page.next) break;
+        yield await this.#rows(page.items, repo);
+        const urls = pageUrls(page);
+        if (urls) {
+          rest.length = 0;
+          for (const url of urls) {
+            const p = this.#lists.run(() => getPage<GhPull>(this.#ctx.http, url));
+            p.catch(() => {}); // awaited below, in order
+            rest.push(p);
+          }
+          for (const p of rest) yield await this.#rows((await p).items, repo);
+          continue;
+        }
+        while (page.next) {
           page = await getPage<GhPull>(this.#ctx.http, page.next);
+          yield await this.#rows(page.items, repo);
         }
       }
     } finally {
-      await Promise.allSettled(firsts); // nothing left running when the consumer stops
+      // Nothing left running when the consumer stops.
+      await Promise.allSettled([...firsts, ...rest]);
     }
   }
 
@@ -206,6 +221,25 @@ class Scan {
     }
     return rows;
   }
+}
+
+/**
+ * The URLs of pages 2..last when the first page's links address pages by `page=` (GitHub's list
+ * endpoints do; a cursor-paginated answer has no usable `last`), else null.
+ */
+function pageUrls(first: GhPage<unknown>): string[] | null {
+  if (!first.next || !first.last) return null;
+  const next = new URL(first.next), last = new URL(first.last);
+  const lastPage = Number(last.searchParams.get("page"));
+  if (next.searchParams.get("page") !== "2" || !Number.isSafeInteger(lastPage) || lastPage < 2) {
+    return null;
+  }
+  const urls: string[] = [];
+  for (let n = 2; n <= lastPage; n++) {
+    last.searchParams.set("page", String(n));
+    urls.push(last.toString());
+  }
+  return urls;
 }
 
 /** A row from a list item (or a single-PR answer); detail columns null until filled. */

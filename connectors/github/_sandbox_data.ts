@@ -70,13 +70,13 @@ export function issueId(owner: string, repo: string, number: number): number {
   return 2_000_000_000 + repoIndex(owner, repo) * 100_000 + number;
 }
 
-/** Builds the data of the given organisations. */
-export function buildWorld(orgs: string[]): SbWorld {
+/** Builds the data of the given organisations (`scale` as in {@link demoOrg}). */
+export function buildWorld(orgs: string[], scale = 1): SbWorld {
   const repos: SbRepo[] = [];
   const pulls: SbPull[] = [];
   const people = new Map<string, DemoPerson & { id: number }>();
   for (const owner of orgs) {
-    const org = demoOrg(owner);
+    const org = demoOrg(owner, { scale });
     for (const r of org.repos) {
       repos.push({ owner, name: r.name, id: 700_000_000 + repoIndex(owner, r.name), team: r.team });
     }

@@ -61,7 +61,9 @@ export function answerRoute(
   world: SbWorld,
   owners: string[],
 ): Answer {
-  const readable = (r: SbRepo) => owners.includes(lower(r.owner));
+  // A grant is an owner (every repo) or one `owner/repo` (a user token scoped to that repo).
+  const readable = (r: SbRepo) =>
+    owners.includes(lower(r.owner)) || owners.includes(lower(`${r.owner}/${r.name}`));
   const findRepo = (owner: string, name: string) =>
     world.repos.find((r) => lower(r.owner) === lower(owner) && lower(r.name) === lower(name));
   switch (route.name) {

@@ -84,10 +84,12 @@ export interface GhUser {
   email: string | null;
 }
 
-/** One page of a list call, with the `Link rel="next"` URL when there is one. */
+/** One page of a list call, with the `Link rel="next"` (and `rel="last"`) URLs when present. */
 export interface GhPage<T> {
   items: T[];
   next?: string;
+  /** The last page's URL: with `page=` in it, every page is addressable at once. */
+  last?: string;
 }
 
 /**
@@ -139,7 +141,8 @@ export async function getPage<T>(
 ): Promise<GhPage<T>> {
   const res = await http.get<unknown>(pathOrUrl, query);
   if (!Array.isArray(res.body)) throw unexpected(res.url, "a JSON array");
-  return { items: res.body as T[], next: parseLinkHeader(res.headers.get("link")).next };
+  const links = parseLinkHeader(res.headers.get("link"));
+  return { items: res.body as T[], next: links.next, last: links.last };
 }
 
 /**

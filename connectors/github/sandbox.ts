@@ -37,6 +37,8 @@ export interface GithubSandboxOptions {
   ratePerHour?: number;
   /** Search requests per minute per token. @default 30 */
   searchPerMinute?: number;
+  /** Multiplies the demo data (benchmarks), as `demoOrg`'s `scale`. @default 1 */
+  scale?: number;
 }
 
 /** A failure injected into the next matching requests. */
@@ -53,6 +55,12 @@ export interface GithubFault {
   latencyMs?: number;
   /** Only requests whose path (after any `/api/v3`) matches. @default every request */
   path?: RegExp;
+  /** Only requests whose query string (e.g. `?page=2`) matches. @default any */
+  search?: RegExp;
+  /** Matching requests answered normally before the fault applies (fail page 2, not 1). @default 0 */
+  skip?: number;
+  /** Drop the connection mid-answer: headers and part of the body, then a reset. */
+  reset?: boolean;
 }
 
 /** A running sandbox. */
@@ -87,7 +95,7 @@ interface Bucket {
  * ```
  */
 export function startGithubSandbox(options: GithubSandboxOptions): Promise<GithubSandbox> {
-  const world = buildWorld(options.orgs ?? ["acme", "globex"]);
+  const world = buildWorld(options.orgs ?? ["acme", "globex"], options.scale);
   const tokens = new Map(Object.entries(options.tokens).map(([t, o]) => [t, o.map(lower)]));
   const limits: Record<Resource, { limit: number; windowMs: number }> = {
     core: { limit: options.ratePerHour ?? 5000, windowMs: 3_600_000 },
@@ -128,11 +136,15 @@ export function startGithubSandbox(options: GithubSandboxOptions): Promise<Githu
     });
     if (options.latencyMs) await delay(options.latencyMs);
 
-    const fault = faults.find((f) => f.left > 0 && (!f.path || f.path.test(path)));
+    const fault = faults.find((f) =>
+      f.left > 0 && (!f.path || f.path.test(path)) && (!f.search || f.search.test(url.search)) &&
+      skipped(f)
+    );
     if (fault) {
       fault.left--;
       faults = faults.filter((f) => f.left > 0);
       if (fault.latencyMs) await delay(fault.latencyMs);
+      if (fault.reset) return resetMidAnswer(headers);
       if (fault.status !== undefined || fault.body !== undefined) {
         const status = fault.status ?? 200;
         if (fault.retryAfterS !== undefined) headers.set("retry-after", String(fault.retryAfterS));
@@ -233,4 +245,24 @@ export function startGithubSandbox(options: GithubSandboxOptions): Promise<Githu
       faults.push({ ...fault, left: fault.times ?? 1 });
     },
   });
+}
+
+/** A 200 whose body breaks off after a few bytes: the client sees the connection reset. */
+function resetMidAnswer(headers: Headers): Response {
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode('[{"id": 1, "num'));
+    },
+    pull(controller) {
+      controller.error(new Error("connection reset (injected)"));
+    },
+  });
+  return new Response(body, { status: 200, headers });
+}
+
+/** Whether a matching fault applies now, or lets this request through (`skip`). */
+function skipped(fault: { skip?: number }): boolean {
+  if (!fault.skip) return true;
+  fault.skip--;
+  return false;
 }

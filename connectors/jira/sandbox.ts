@@ -25,6 +25,8 @@ export interface JiraSandboxOptions {
   latencyMs?: number;
   /** Requests allowed per minute before 429s. @default unlimited */
   ratePerMinute?: number;
+  /** Multiplies the demo data (benchmarks), as `demoOrg`'s `scale`. @default 1 */
+  scale?: number;
 }
 
 /** A fault the next matching requests get instead of (or before) their normal answer. */
@@ -41,6 +43,10 @@ export interface JiraSandboxFault {
   latencyMs?: number;
   /** Only requests whose path (with query) matches. @default every request */
   path?: RegExp;
+  /** Matching requests answered normally before the fault applies (fail page 2, not 1). @default 0 */
+  skip?: number;
+  /** Drop the connection mid-answer: headers and part of the body, then a reset. */
+  reset?: boolean;
 }
 
 /** A recorded request. */
@@ -106,8 +112,8 @@ export interface JiraSite {
  * console.assert(site.issues.length === site.org.issues.length);
  * ```
  */
-export function jiraSite(orgName: string, email: string): JiraSite {
-  const org = demoOrg(orgName);
+export function jiraSite(orgName: string, email: string, scale = 1): JiraSite {
+  const org = demoOrg(orgName, { scale });
   const issues: JqlIssue[] = org.issues.map((i) => ({
     id: i.id,
     key: i.key,
@@ -158,7 +164,7 @@ function botAccountId(email: string): string {
  * ```
  */
 export function startJiraSandbox(options: JiraSandboxOptions): Promise<JiraSandbox> {
-  const site = jiraSite(options.org, options.email);
+  const site = jiraSite(options.org, options.email, options.scale);
   const expectedAuth = "Basic " + base64(`${options.email}:${options.apiToken}`);
   const requests: JiraSandboxRequest[] = [];
   let faults: (JiraSandboxFault & { left: number })[] = [];
@@ -188,10 +194,20 @@ export function startJiraSandbox(options: JiraSandboxOptions): Promise<JiraSandb
       body === undefined ? { method: req.method, path } : { method: req.method, path, body },
     );
 
-    const fault = faults.find((f) => f.left > 0 && (!f.path || f.path.test(path)));
+    const fault = faults.find((f) => f.left > 0 && (!f.path || f.path.test(path)) && skipped(f));
     if (fault) fault.left--;
     const delay = (options.latencyMs ?? 0) + (fault?.latencyMs ?? 0);
     if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    if (fault?.reset) {
+      const broken = new ReadableStream<Uint8Array>({
+        start: (c) => c.enqueue(new TextEncoder().encode('{"issues": [{"id": "1')),
+        pull: (c) => c.error(new Error("connection reset (injected)")),
+      });
+      return new Response(broken, {
+        status: 200,
+        headers: { "content-type": "application/json;charset=UTF-8" },
+      });
+    }
     if (fault && (fault.status !== undefined || fault.body !== undefined)) {
       const status = fault.status ?? 200;
       const headers = new Headers({ "content-type": "application/json;charset=UTF-8" });
@@ -581,4 +597,11 @@ function decodeToken(token: string): { o: number; h: string } | undefined {
     // invalid token
   }
   return undefined;
+}
+
+/** Whether a matching fault applies now, or lets this request through (`skip`). */
+function skipped(fault: { skip?: number }): boolean {
+  if (!fault.skip) return true;
+  fault.skip--;
+  return false;
 }

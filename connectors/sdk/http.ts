@@ -1,8 +1,9 @@
 /**
  * The HTTP client every connector uses to call its app. It owns, once for all connectors:
  * base-URL joining (so GitHub Enterprise or any Jira site works unchanged), authentication
- * headers, retries with backoff on network errors and 5xx, reading rate-limit headers, and
- * mapping every failure into the error vocabulary.
+ * headers, retries with backoff on network errors, 5xx and rate-limit answers (honouring
+ * `Retry-After`/reset headers, never past the query's deadline, never a 4xx that will not change),
+ * reading rate-limit headers, and mapping every failure into the error vocabulary.
  *
  * @module
  */
@@ -16,10 +17,34 @@ export interface SourceClientOptions {
   fetch?: typeof fetch;
   /** Aborts every call: the query's deadline or cancellation. */
   signal?: AbortSignal;
-  /** Retries after a network error or a 5xx. @default 2 */
+  /** Retries after a network error, a 5xx or a rate-limit answer. @default 2 */
   maxRetries?: number;
   /** First backoff delay; doubles each retry, with jitter. @default 200 */
   baseDelayMs?: number;
+  /** The query's deadline, epoch ms: no retry waits past it. @default none */
+  deadline?: number;
+  /** Longest wait for a rate-limited source's budget to reset before retrying. @default 10000 */
+  maxRateLimitWaitMs?: number;
+  /**
+   * Conditional requests: GETs send `If-None-Match` with the validator stored for their URL, and
+   * a 304 answer comes back with its status and the stored body (GitHub does not charge a 304
+   * against the rate limit). @default none
+   */
+  conditional?: ConditionalStore;
+}
+
+/** A validator and the body it stands for. */
+export interface ConditionalEntry {
+  etag: string;
+  body: unknown;
+}
+
+/** Where a client keeps the ETags (and bodies) of its GETs, e.g. a source cache entry. */
+export interface ConditionalStore {
+  /** The entry last seen for a GET of this URL. */
+  lookup(url: string): ConditionalEntry | undefined;
+  /** Records a 200 answer that carried an ETag, or a 304 that confirmed a stored entry. */
+  store(url: string, entry: ConditionalEntry, status: 200 | 304): void;
 }
 
 /** An answer from the app, body already decoded. */
@@ -46,6 +71,8 @@ export interface SourceStats {
   /** HTTP requests sent, retries included. */
   calls: number;
   retries: number;
+  /** 304 answers served from the conditional store. */
+  notModified: number;
 }
 
 /**
@@ -58,7 +85,7 @@ export interface SourceStats {
  * ```
  */
 export class SourceClient {
-  readonly stats: SourceStats = { calls: 0, retries: 0 };
+  readonly stats: SourceStats = { calls: 0, retries: 0, notModified: 0 };
   /** The most recent rate-limit reading from the app's headers. */
   lastRateLimit?: RateLimitInfo;
   readonly #connector: ConnectorDef;
@@ -67,6 +94,9 @@ export class SourceClient {
   readonly #signal?: AbortSignal;
   readonly #maxRetries: number;
   readonly #baseDelayMs: number;
+  readonly #conditional?: ConditionalStore;
+  readonly #deadline: number;
+  readonly #maxRateLimitWaitMs: number;
   readonly #base: URL;
 
   constructor(connector: ConnectorDef, connection: Connection, options: SourceClientOptions = {}) {
@@ -76,6 +106,9 @@ export class SourceClient {
     this.#signal = options.signal;
     this.#maxRetries = options.maxRetries ?? 2;
     this.#baseDelayMs = options.baseDelayMs ?? 200;
+    this.#conditional = options.conditional;
+    this.#deadline = options.deadline ?? Infinity;
+    this.#maxRateLimitWaitMs = options.maxRateLimitWaitMs ?? 10_000;
     this.#base = new URL(
       connection.baseUrl.endsWith("/") ? connection.baseUrl : connection.baseUrl + "/",
     );
@@ -127,7 +160,8 @@ export class SourceClient {
 
   /**
    * Sends a request and returns the decoded JSON answer (or `null` for 204/304). Retries network
-   * errors and 5xx; throws an {@link OmniError} for anything else that is not a success.
+   * errors, 5xx and rate-limit answers whose wait fits before the deadline; throws an
+   * {@link OmniError} for anything else that is not a success.
    */
   async request<T = unknown>(
     method: string,
@@ -139,6 +173,10 @@ export class SourceClient {
     headers.set("accept", headers.get("accept") ?? "application/json");
     headers.set("user-agent", "OmniSQL");
     for (const [k, v] of new Headers(options.headers)) headers.set(k, v);
+    const conditional = method === "GET" ? this.#conditional?.lookup(url.toString()) : undefined;
+    if (conditional && !headers.has("if-none-match")) {
+      headers.set("if-none-match", conditional.etag);
+    }
     let body: string | undefined;
     if (options.body !== undefined) {
       body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
@@ -152,8 +190,9 @@ export class SourceClient {
         res = await this.#fetch(url, { method, headers, body, signal: this.#signal });
       } catch (err) {
         if (this.#signal?.aborted) throw this.#aborted(err);
-        if (attempt < this.#maxRetries) {
-          await this.#backoff(attempt);
+        const wait = this.#backoffMs(attempt);
+        if (attempt < this.#maxRetries && this.#fits(wait)) {
+          await this.#backoff(wait);
           continue;
         }
         throw this.#error("SOURCE_ERROR", `could not reach the app: ${errMessage(err)}`, {
@@ -162,16 +201,44 @@ export class SourceClient {
       }
       this.lastRateLimit = this.#connector.readRateLimit(res.headers);
       if (res.status >= 500 && attempt < this.#maxRetries) {
-        await res.body?.cancel();
-        await this.#backoff(attempt, this.lastRateLimit.retryAfterMs);
-        continue;
+        const wait = this.#backoffMs(attempt, this.lastRateLimit.retryAfterMs);
+        if (this.#fits(wait)) {
+          await res.body?.cancel();
+          await this.#backoff(wait);
+          continue;
+        }
       }
       const decoded = await this.#decode(res);
-      if (res.status >= 400) throw this.#failure(res, decoded);
+      if (res.status >= 400) {
+        const failure = this.#failure(res, decoded);
+        // A spent budget changes when it resets: wait for it if that fits before the deadline.
+        if (failure.code === "RATE_LIMIT_EXHAUSTED" && attempt < this.#maxRetries) {
+          const wait = failure.retryAfterMs ?? this.#backoffMs(attempt);
+          if (wait <= this.#maxRateLimitWaitMs && this.#fits(wait)) {
+            await this.#backoff(wait);
+            continue;
+          }
+        }
+        throw failure;
+      }
       if (res.status !== 204 && res.status !== 304 && decoded === MALFORMED) {
         throw this.#error("SOURCE_ERROR", `malformed reply (HTTP ${res.status}, not JSON)`, {
           status: res.status,
         });
+      }
+      if (res.status === 304 && conditional) {
+        this.stats.notModified++;
+        this.#conditional?.store(url.toString(), conditional, 304);
+        return {
+          status: 304,
+          headers: res.headers,
+          body: conditional.body as T,
+          url: url.toString(),
+        };
+      }
+      const etag = res.headers.get("etag");
+      if (method === "GET" && res.status === 200 && etag && decoded !== MALFORMED) {
+        this.#conditional?.store(url.toString(), { etag, body: decoded }, 200);
       }
       return {
         status: res.status,
@@ -257,12 +324,21 @@ export class SourceClient {
     });
   }
 
-  async #backoff(attempt: number, serverWaitMs?: number): Promise<void> {
+  /** The wait before retry `attempt`: the server's, else exponential with jitter, at most 5 s. */
+  #backoffMs(attempt: number, serverWaitMs?: number): number {
+    const exp = this.#baseDelayMs * 2 ** attempt;
+    return Math.min(serverWaitMs ?? exp * (0.5 + Math.random()), 5_000);
+  }
+
+  /** Whether waiting `wait` ms still leaves the retry before the deadline. */
+  #fits(wait: number): boolean {
+    return Date.now() + wait < this.#deadline;
+  }
+
+  async #backoff(wait: number): Promise<void> {
     this.stats.retries++;
     const signal = this.#signal;
     if (signal?.aborted) throw this.#aborted(signal.reason);
-    const exp = this.#baseDelayMs * 2 ** attempt;
-    const wait = Math.min(serverWaitMs ?? exp * (0.5 + Math.random()), 5_000);
     await new Promise<void>((resolve, reject) => {
       const onAbort = () => {
         clearTimeout(timer);

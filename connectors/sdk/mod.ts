@@ -16,3 +16,4 @@ export * from "./table.ts";
 export * from "./connector.ts";
 export * from "./http.ts";
 export * from "./scan.ts";
+export * from "./oauth.ts";

@@ -102,6 +102,12 @@ export interface TableDef<S = unknown> {
   description: string;
   columns: ColumnDef[];
   keyColumns: KeyColumn[];
+  /**
+   * Rows a scan with nothing pushed typically returns: the planner's estimate until it has
+   * learned one from real scans (it picks dependent joins with it).
+   * @default 1000
+   */
+  estimatedRows?: number;
   /** Negotiates pushdown: takes what the API can express, hands back the rest. */
   plan(offer: ScanOffer, connection: Connection): ScanPlan<S>;
   /** Streams pages of rows for a plan made by `plan`. */

@@ -14,6 +14,7 @@ import { CliError } from "./context.ts";
 import { registerAudit } from "./audit.ts";
 import { registerCatalog } from "./catalog.ts";
 import { registerConnections } from "./connections.ts";
+import { registerKeys } from "./keys.ts";
 import { registerPolicies } from "./policies.ts";
 import { registerTenants } from "./tenants.ts";
 import { registerTokens } from "./tokens.ts";
@@ -80,6 +81,7 @@ export function buildCli(deps: CliDeps): Command {
   registerAudit(program, ctx);
   registerCatalog(program, ctx);
   registerPolicies(program, ctx);
+  registerKeys(program, ctx);
   return program;
 }
 

@@ -1,10 +1,31 @@
 /**
- * `admin connections`: a tenant's connections to apps (credentials never shown).
+ * `admin connections`: a tenant's connections to apps — add, list, test (one tiny read through
+ * the connector: is the auth accepted, and what quota is left), and replace credentials.
+ * Credentials are read from a file, stdin or `--credential`, and are never printed.
  *
  * @module
  */
 import type { Command } from "commander";
-import type { CliContext } from "./context.ts";
+import { CONNECTORS } from "../../connectors/mod.ts";
+import { runScan } from "../../connectors/sdk/scan.ts";
+import { toOmniError } from "../errors.ts";
+import { auditedAction } from "./_admin_audit.ts";
+import { collectPair, readCredentials } from "./_credentials.ts";
+import { type CliContext, CliError } from "./context.ts";
+
+/** What `connections test` reports. */
+export interface ConnectionTestReport {
+  connection: string;
+  connector: string;
+  ok: boolean;
+  /** `ok`, or `failed` when the app refused the credentials. */
+  auth: "ok" | "failed" | "unknown";
+  /** The app's budget after the call, from its rate-limit headers. */
+  quota: { limit?: number; remaining?: number; reset_ms?: number } | null;
+  error?: { code: string; message: string };
+}
+
+const TEST_TIMEOUT_MS = 15_000;
 
 /**
  * Registers the `connections` commands.
@@ -16,7 +37,8 @@ import type { CliContext } from "./context.ts";
  */
 export function registerConnections(program: Command, ctx: CliContext): void {
   const connections = program.command("connections").description("connections to apps");
-  connections.command("list").requiredOption("--tenant <tenant>").option("--json", "JSON output")
+  connections.command("list").description("list a tenant's connections (no credentials)")
+    .requiredOption("--tenant <tenant>").option("--json", "JSON output")
     .action(async (o) => {
       const rows = await (await ctx.catalog()).listConnectionsPublic(o.tenant);
       ctx.out(
@@ -25,4 +47,154 @@ export function registerConnections(program: Command, ctx: CliContext): void {
         () => rows.map((c) => `${c.name}\t${c.connector}\t${c.baseUrl}`).join("\n"),
       );
     });
+
+  connections.command("add <name>").description("add a connection (its schema name in SQL)")
+    .requiredOption("--tenant <tenant>")
+    .requiredOption("--connector <id>", `one of: ${Object.keys(CONNECTORS).join(", ")}`)
+    .requiredOption("--base-url <url>", "the app's API base URL")
+    .option("--config-file <path>", "JSON object of connector settings (repos, custom fields…)")
+    .option("--credentials-file <path>", "JSON object of credentials; - reads stdin")
+    .option("--credential <key=value>", "one credential (repeatable)", collectPair)
+    .option("--by <who>", "who makes the change (audit)")
+    .option("--json", "JSON output")
+    .action(async (name, o) => {
+      if (!CONNECTORS[o.connector]) {
+        throw new CliError(
+          `unknown connector ${o.connector}; connectors: ${Object.keys(CONNECTORS).join(", ")}`,
+        );
+      }
+      try {
+        new URL(o.baseUrl);
+      } catch {
+        throw new CliError(`--base-url ${o.baseUrl} is not a URL`);
+      }
+      const credentials = await readCredentials(o.credentialsFile, o.credential);
+      if (!credentials) throw new CliError("give --credentials-file or --credential");
+      const config = o.configFile ? await readJsonObject(o.configFile) : {};
+      const catalog = await ctx.catalog();
+      if (!await catalog.getTenant(o.tenant)) throw new CliError(`no tenant ${o.tenant}`);
+      const conn = await auditedAction(
+        catalog,
+        {
+          tenantId: o.tenant,
+          command: `connections add ${name} --connector ${o.connector}`,
+          by: o.by,
+        },
+        () =>
+          catalog.addConnection({
+            tenantId: o.tenant,
+            connector: o.connector,
+            name,
+            baseUrl: o.baseUrl,
+            credentials,
+            config,
+          }),
+      );
+      ctx.out(o.json, conn, () => `added ${conn.name} (${conn.connector}) to ${o.tenant}`);
+    });
+
+  connections.command("set-credentials <name>").description("replace a connection's credentials")
+    .requiredOption("--tenant <tenant>")
+    .option("--credentials-file <path>", "JSON object of credentials; - reads stdin")
+    .option("--credential <key=value>", "one credential (repeatable)", collectPair)
+    .option("--by <who>", "who makes the change (audit)")
+    .option("--json", "JSON output")
+    .action(async (name, o) => {
+      const credentials = await readCredentials(o.credentialsFile, o.credential);
+      if (!credentials) throw new CliError("give --credentials-file or --credential");
+      const catalog = await ctx.catalog();
+      await auditedAction(
+        catalog,
+        { tenantId: o.tenant, command: `connections set-credentials ${name}`, by: o.by },
+        () => catalog.setConnectionCredentials(o.tenant, name, credentials),
+      );
+      ctx.out(
+        o.json,
+        { connection: name, tenant: o.tenant, updated: Object.keys(credentials).sort() },
+        () => `credentials of ${name} replaced (${Object.keys(credentials).sort().join(", ")})`,
+      );
+    });
+
+  connections.command("test <name>")
+    .description("read one row through the connector: reports auth and the quota left")
+    .requiredOption("--tenant <tenant>").option("--json", "JSON output")
+    .action(async (name, o) => {
+      const conn = await (await ctx.catalog()).getConnection(o.tenant, name);
+      if (!conn) throw new CliError(`tenant ${o.tenant} has no connection named ${name}`);
+      const report = await testConnection(conn);
+      ctx.out(o.json, report, () =>
+        [
+          `${name} (${conn.connector}): ${report.ok ? "OK" : "FAILED"}`,
+          `  auth   ${report.auth}`,
+          `  quota  ${
+            report.quota
+              ? `${report.quota.remaining ?? "?"} of ${report.quota.limit ?? "?"} left` +
+                (report.quota.reset_ms !== undefined
+                  ? `, resets in ${Math.ceil(report.quota.reset_ms / 1000)} s`
+                  : "")
+              : "not reported"
+          }`,
+          ...(report.error ? [`  error  ${report.error.code}: ${report.error.message}`] : []),
+        ].join("\n"));
+      if (!report.ok) throw new CliError(`connection ${name} failed its test`);
+    });
+}
+
+async function testConnection(
+  conn: NonNullable<
+    Awaited<ReturnType<Awaited<ReturnType<CliContext["catalog"]>>["getConnection"]>>
+  >,
+): Promise<ConnectionTestReport> {
+  const base = { connection: conn.name, connector: conn.connector };
+  const connector = CONNECTORS[conn.connector];
+  const table = connector?.tables[0];
+  if (!connector || !table) {
+    return {
+      ...base,
+      ok: false,
+      auth: "unknown",
+      quota: null,
+      error: { code: "INVALID_REQUEST", message: `no connector ${conn.connector} is installed` },
+    };
+  }
+  try {
+    const result = await runScan(connector, table, conn, {
+      predicates: [],
+      columns: [table.columns[0].name],
+      limit: 1,
+    }, { signal: AbortSignal.timeout(TEST_TIMEOUT_MS) });
+    const rl = result.rateLimit;
+    return {
+      ...base,
+      ok: true,
+      auth: "ok",
+      quota: rl
+        ? {
+          limit: rl.limit,
+          remaining: rl.remaining,
+          ...(rl.resetAt ? { reset_ms: Math.max(0, rl.resetAt - Date.now()) } : {}),
+        }
+        : null,
+    };
+  } catch (err) {
+    const error = toOmniError(err);
+    const status = error.details?.status;
+    return {
+      ...base,
+      ok: false,
+      auth: status === 401 || status === 403 ? "failed" : "unknown",
+      quota: null,
+      error: { code: error.code, message: error.message },
+    };
+  }
+}
+
+async function readJsonObject(path: string): Promise<Record<string, unknown>> {
+  try {
+    const value = JSON.parse(await Deno.readTextFile(path));
+    if (typeof value === "object" && value !== null && !Array.isArray(value)) return value;
+  } catch {
+    // reported below
+  }
+  throw new CliError(`${path} is not a readable JSON object`);
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Command } from "commander";
+import { auditedAction } from "./_admin_audit.ts";
 import { type CliContext, CliError } from "./context.ts";
 
 /**
@@ -28,7 +29,12 @@ export function registerTenants(program: Command, ctx: CliContext): void {
       if (!ctx.config.zones.includes(o.zone)) {
         throw new CliError(`unknown zone ${o.zone}; zones: ${ctx.config.zones.join(", ")}`);
       }
-      const t = await (await ctx.catalog()).createTenant({ id, name: o.name ?? id, zone: o.zone });
+      const catalog = await ctx.catalog();
+      const t = await auditedAction(
+        catalog,
+        { tenantId: id, command: `tenants create ${id} --zone ${o.zone}` },
+        () => catalog.createTenant({ id, name: o.name ?? id, zone: o.zone }),
+      );
       ctx.out(o.json, t, () => `created tenant ${t.id} in zone ${t.zone}`);
     });
   tenants.command("set-zone <id> <zone>").description("move a tenant to another residency zone")
@@ -37,7 +43,13 @@ export function registerTenants(program: Command, ctx: CliContext): void {
       if (!ctx.config.zones.includes(zone)) {
         throw new CliError(`unknown zone ${zone}; zones: ${ctx.config.zones.join(", ")}`);
       }
-      const t = await (await ctx.catalog()).setTenantZone(id, zone);
+      const catalog = await ctx.catalog();
+      // Flushes the tenant's caches (hooks registered on the catalog) and is audited.
+      const t = await auditedAction(
+        catalog,
+        { tenantId: id, command: `tenants set-zone ${id} ${zone}` },
+        () => catalog.setTenantZone(id, zone),
+      );
       ctx.out(o.json, t, () => `tenant ${t.id} is now pinned to zone ${t.zone}`);
     });
   tenants.command("set-direct-only <id> <on|off>")
@@ -53,6 +65,25 @@ export function registerTenants(program: Command, ctx: CliContext): void {
           t.directOnly
             ? `tenant ${t.id} must now query its zone endpoint directly`
             : `tenant ${t.id} may query through the edge`,
+      );
+    });
+  tenants.command("offboard <id>")
+    .description("cancel its jobs, shred its keys, delete its connections and data (audited)")
+    .option("--json", "JSON output")
+    .action(async (id, o) => {
+      const catalog = await ctx.catalog();
+      if (!await catalog.getTenant(id)) throw new CliError(`no tenant ${id}`);
+      const result = await auditedAction(
+        catalog,
+        { tenantId: id, command: `tenants offboard ${id}` },
+        () => catalog.offboardTenant(id),
+      );
+      ctx.out(
+        o.json,
+        { tenant: id, ...result },
+        () =>
+          `tenant ${id} off-boarded: ${result.keysShredded} key version(s) shredded, ` +
+          `${result.connectionsDeleted} connection(s) deleted, ${result.jobsCancelled} job(s) cancelled`,
       );
     });
 }

@@ -1,10 +1,12 @@
 /**
- * `admin users`: the tenant's user directory (roles, teams).
+ * `admin users`: the tenant's user directory — the role, team and attributes that policies read
+ * (`user.role`, `user.team_id`, `user.<attribute>`).
  *
  * @module
  */
 import type { Command } from "commander";
-import type { CliContext } from "./context.ts";
+import { auditedAction } from "./_admin_audit.ts";
+import { type CliContext, CliError } from "./context.ts";
 
 /**
  * Registers the `users` commands.
@@ -15,14 +17,55 @@ import type { CliContext } from "./context.ts";
  * ```
  */
 export function registerUsers(program: Command, ctx: CliContext): void {
-  const users = program.command("users").description("users and their attributes");
-  users.command("list").requiredOption("--tenant <tenant>").option("--json", "JSON output")
+  const users = program.command("users").description("users and the attributes policies read");
+  users.command("list").description("list a tenant's users")
+    .requiredOption("--tenant <tenant>").option("--json", "JSON output")
     .action(async (o) => {
       const rows = await (await ctx.catalog()).listUsers(o.tenant);
       ctx.out(
         o.json,
         rows,
         () => rows.map((u) => `${u.email}\t${u.role}\t${u.teamId ?? "-"}`).join("\n"),
+      );
+    });
+  users.command("set <email>")
+    .description("create or update a user's role, team and attributes")
+    .requiredOption("--tenant <tenant>")
+    .option("--role <role>", "role, e.g. developer, qa, admin (required for a new user)")
+    .option("--team <team>", "team id (`-` clears it)")
+    .option(
+      "--attr <key=value>",
+      "another attribute policies can read as user.<key> (repeatable)",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option("--by <who>", "who makes the change (audit)")
+    .option("--json", "JSON output")
+    .action(async (email, o) => {
+      const catalog = await ctx.catalog();
+      if (!await catalog.getTenant(o.tenant)) throw new CliError(`no tenant ${o.tenant}`);
+      const existing = await catalog.getUser(o.tenant, email);
+      const role = o.role ?? existing?.role;
+      if (!role) throw new CliError(`${email} is a new user: --role is required`);
+      const attributes: Record<string, unknown> = { ...(existing?.attributes ?? {}) };
+      for (const pair of (o.attr as string[] | undefined) ?? []) {
+        const at = pair.indexOf("=");
+        if (at <= 0) throw new CliError(`--attr takes key=value, got ${pair}`);
+        attributes[pair.slice(0, at)] = pair.slice(at + 1);
+      }
+      const teamId = o.team === undefined
+        ? existing?.teamId ?? null
+        : o.team === "-"
+        ? null
+        : o.team;
+      const user = await auditedAction(
+        catalog,
+        { tenantId: o.tenant, command: `users set ${email}`, by: o.by },
+        () => catalog.upsertUser({ tenantId: o.tenant, email, role, teamId, attributes }),
+      );
+      ctx.out(
+        o.json,
+        user,
+        () => `${user.email} in ${user.tenantId}: role ${user.role}, team ${user.teamId ?? "-"}`,
       );
     });
 }

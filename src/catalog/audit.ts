@@ -2,14 +2,17 @@
  * The audit log: append-only and hash-chained per tenant. Each row's `hash` is the SHA-256 (hex)
  * of its `prev_hash` followed by the canonical JSON of its fields (id included), and its
  * `prev_hash` is the previous row's `hash` for the same tenant (64 zeros for the first row); so
- * editing, deleting or reordering a row breaks the chain at or after that row. (Removing the
- * newest rows leaves a valid, shorter chain: anchor the latest hash elsewhere to detect that.)
+ * editing, deleting or reordering a row breaks the chain at or after that row. Each append also
+ * moves the tenant's chain head (`audit_heads`: last id, hash, row count) in the same
+ * transaction, so removing the newest rows — which leaves a valid but shorter chain — is detected
+ * too. The database refuses updates and deletes of audit rows and moving a head backwards
+ * (triggers of migration `0003_audit_append_only`).
  *
  * @module
  */
 import { and, asc, desc, eq, gt, sql } from "drizzle-orm";
 import { type CatalogDatabase, executeRows } from "./db.ts";
-import { auditLog, type AuditRow, type NewAuditRow } from "./schema.ts";
+import { auditHeads, auditLog, type AuditRow, type NewAuditRow } from "./schema.ts";
 import { canonicalJson } from "./_canonical_json.ts";
 
 /** What a caller records; id, time and hashes are filled in by {@link appendAudit}. */
@@ -73,6 +76,16 @@ export async function appendAudit(db: CatalogDatabase, record: AuditRecord): Pro
     };
     row.hash = await auditHash(row);
     const [inserted] = await tx.insert(auditLog).values(row).returning();
+    await tx.insert(auditHeads).values({
+      tenantId: row.tenantId,
+      lastId: row.id,
+      hash: row.hash,
+      rows: 1,
+    })
+      .onConflictDoUpdate({
+        target: auditHeads.tenantId,
+        set: { lastId: row.id, hash: row.hash, rows: sql`${auditHeads.rows} + 1` },
+      });
     return inserted;
   });
 }
@@ -119,8 +132,21 @@ export async function verifyAudit(
       lastId = row.id;
       count++;
     }
-    if (batch.length < VERIFY_BATCH) return { ok: true, rows: count };
+    if (batch.length < VERIFY_BATCH) break;
   }
+  const [head] = await db.select().from(auditHeads).where(eq(auditHeads.tenantId, tenantId));
+  if (!head && count === 0) return { ok: true, rows: 0 };
+  if (!head || head.hash !== prevHash || head.lastId !== lastId || head.rows !== count) {
+    return {
+      ok: false,
+      brokenAt: lastId,
+      reason: head
+        ? `the chain ends at row ${lastId} (${count} rows) but its head is row ${head.lastId} ` +
+          `(${head.rows} rows): the newest rows were removed or the head was altered`
+        : "the tenant's chain head is missing",
+    };
+  }
+  return { ok: true, rows: count };
 }
 
 /**

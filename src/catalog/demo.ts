@@ -9,6 +9,10 @@
 export interface DemoSandboxes {
   github: { url: string };
   jira: { acme: { url: string }; globex: { url: string } };
+  /** Each tenant's Linear workspace; absent: no `linear` connection is seeded. */
+  linear?: { acme: { url: string }; globex: { url: string } };
+  /** Each tenant's Salesforce org (My Domain URL); absent: no `salesforce` connection. */
+  salesforce?: { acme: { url: string }; globex: { url: string } };
 }
 
 /** Credentials and config of one demo connection (its URL comes from the sandboxes). */
@@ -113,8 +117,51 @@ export const DEMO_JIRA: { acme: DemoConnection; globex: DemoConnection } = {
 };
 
 /**
- * Acme's default `policy.yaml`: pull requests filtered to the user's team, contributor emails
- * hashed for everyone but admins.
+ * The demo Linear connections, by tenant: a personal API key each (sent as
+ * `Authorization: <key>`, without "Bearer", as Linear expects).
+ *
+ * @example
+ * ```ts
+ * import { DEMO_LINEAR } from "./demo.ts";
+ * console.assert(DEMO_LINEAR.acme.credentials.apiKey.startsWith("lin_api_"));
+ * ```
+ */
+export const DEMO_LINEAR: { acme: DemoConnection; globex: DemoConnection } = {
+  acme: { credentials: { apiKey: "lin_api_demo_acme_0123456789abcdef" }, config: {} },
+  globex: { credentials: { apiKey: "lin_api_demo_globex_0123456789abcdef" }, config: {} },
+};
+
+/**
+ * The demo Salesforce connections, by tenant: a connected app's client credentials each (acme)
+ * or a refresh token (globex), so both OAuth grants run in the demo.
+ *
+ * @example
+ * ```ts
+ * import { DEMO_SALESFORCE } from "./demo.ts";
+ * console.assert(DEMO_SALESFORCE.globex.credentials.refreshToken !== undefined);
+ * ```
+ */
+export const DEMO_SALESFORCE: { acme: DemoConnection; globex: DemoConnection } = {
+  acme: {
+    credentials: {
+      clientId: "3MVG9demo_acme_consumer_key",
+      clientSecret: "demo_acme_consumer_secret",
+    },
+    config: { apiVersion: "62.0", fields: { jiraIssueKey: "Jira_Issue_Key__c" } },
+  },
+  globex: {
+    credentials: {
+      clientId: "3MVG9demo_globex_consumer_key",
+      clientSecret: "demo_globex_consumer_secret",
+      refreshToken: "5Aep861demo_globex_refresh_token",
+    },
+    config: { apiVersion: "62.0", fields: { jiraIssueKey: "Jira_Issue_Key__c" } },
+  },
+};
+
+/**
+ * Acme's default `policy.yaml`: pull requests and Jira issues filtered to the user's team (admins
+ * see every team), emails hashed for everyone but admins, and authors hidden from QA.
  *
  * @example
  * ```ts
@@ -124,9 +171,15 @@ export const DEMO_JIRA: { acme: DemoConnection; globex: DemoConnection } = {
  */
 export const DEMO_POLICY_ACME: string = `policies:
   - id: rls_by_team
-    rule: "SELECT * FROM github.pull_requests WHERE team_id = user.team_id"
+    rule: "SELECT * FROM github.pull_requests WHERE team_id = user.team_id FOR ALL EXCEPT role:admin"
+  - id: rls_issues_by_team
+    rule: "SELECT * FROM jira.issues WHERE team = user.team_id FOR ALL EXCEPT role:admin"
   - id: mask_contributor_email
     rule: "MASK email WITH 'sha256' FOR ALL EXCEPT role:admin"
+  - id: mask_assignee_email
+    rule: "MASK jira.issues.assignee_email WITH 'sha256' FOR ALL EXCEPT role:admin"
+  - id: hide_author_from_qa
+    rule: "MASK author WITH 'redact' FOR role:qa"
 `;
 
 /**

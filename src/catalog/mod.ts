@@ -35,11 +35,13 @@ export {
 } from "./db.ts";
 export { type CatalogServer, serveCatalog, type ServeCatalogOptions } from "./serve.ts";
 export {
+  type BreakingChange,
   Catalog,
   type ConnectionInput,
   type ConnectorTables,
   type NewTenant,
   type PublicConnection,
+  type SyncOptions,
   type SyncResult,
   type UserInput,
 } from "./store.ts";

@@ -6,6 +6,7 @@
  * @module
  */
 import {
+  bigint,
   bigserial,
   boolean,
   index,
@@ -24,6 +25,10 @@ export interface TenantSettings {
   maxStalenessMs?: number;
   /** Default time-to-live of cached results and source pages, in milliseconds. */
   ttlMs?: number;
+  /** Longest deadline a query may ask for (`metadata.timeout_ms` is capped to it). @default 30000 */
+  maxTimeoutMs?: number;
+  /** Rows a query answers at most; more set `truncated`. @default 10000 */
+  maxRows?: number;
   /** Rate-limit budgets: requests per window. */
   rateLimits?: {
     /** Requests per user per window. */
@@ -196,6 +201,64 @@ export const auditLog = pgTable("audit_log", {
   hash: text("hash").notNull(),
 }, (t) => [index("audit_log_tenant_id_idx").on(t.tenantId, t.id)]);
 
+/**
+ * Async query jobs: a durable queue claimed with `FOR UPDATE SKIP LOCKED` by the worker of the
+ * job's zone. `result_enc` holds the query's answer encrypted with the tenant's key; a row
+ * expires (`expires_at`) with the tenant's TTL once finished.
+ *
+ * @example
+ * ```ts
+ * import { jobs } from "./schema.ts";
+ * type JobRow = typeof jobs.$inferSelect;
+ * const name: keyof JobRow = "resultEnc";
+ * console.assert(name === "resultEnc");
+ * ```
+ */
+export const jobs = pgTable("jobs", {
+  id: text("id").primaryKey(),
+  tenantId: text("tenant_id").notNull(),
+  userEmail: text("user_email").notNull(),
+  zone: text("zone").notNull(),
+  traceId: text("trace_id").notNull(),
+  status: text("status").$type<"queued" | "running" | "succeeded" | "failed" | "cancelled">()
+    .notNull(),
+  /** The query request (`sql` and `metadata`) and the user's claims it runs with. */
+  request: jsonb("request").$type<Record<string, unknown>>().notNull(),
+  claims: jsonb("claims").$type<Record<string, unknown>>().notNull(),
+  progress: jsonb("progress").$type<Record<string, number>>().notNull().default({}),
+  resultEnc: text("result_enc"),
+  error: jsonb("error").$type<Record<string, unknown>>(),
+  attempts: integer("attempts").notNull().default(0),
+  /** Which runner holds the job, and until when (a crashed runner's jobs are reclaimed). */
+  lockedBy: text("locked_by"),
+  leaseUntil: timestamp("lease_until", { withTimezone: true }),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  finishedAt: timestamp("finished_at", { withTimezone: true }),
+  expiresAt: timestamp("expires_at", { withTimezone: true }),
+}, (t) => [index("jobs_zone_status_idx").on(t.zone, t.status, t.createdAt)]);
+
+/**
+ * The head of each tenant's audit chain, moved in the same transaction as every append: removing
+ * the newest audit rows leaves a shorter chain that no longer ends at this head, so
+ * `audit verify` detects it. Protected like the log (no deletes; the head only moves forward).
+ *
+ * @example
+ * ```ts
+ * import { auditHeads } from "./schema.ts";
+ * const row: typeof auditHeads.$inferInsert = { tenantId: "acme", lastId: 1, hash: "…", rows: 1 };
+ * console.assert(row.rows === 1);
+ * ```
+ */
+export const auditHeads = pgTable("audit_heads", {
+  tenantId: text("tenant_id").primaryKey(),
+  /** Id of the tenant's newest audit row. */
+  lastId: bigint("last_id", { mode: "number" }).notNull(),
+  /** Its hash. */
+  hash: text("hash").notNull(),
+  /** How many rows the chain has. */
+  rows: bigint("rows", { mode: "number" }).notNull(),
+});
+
 /** A tenant row. */
 export type TenantRow = typeof tenants.$inferSelect;
 /** A tenant to insert. */
@@ -214,5 +277,9 @@ export type CatalogTableRow = typeof catalogTables.$inferSelect;
 export type PolicyRow = typeof policies.$inferSelect;
 /** An audit log row. */
 export type AuditRow = typeof auditLog.$inferSelect;
+/** The head of a tenant's audit chain. */
+export type AuditHeadRow = typeof auditHeads.$inferSelect;
 /** An audit row to insert. */
 export type NewAuditRow = typeof auditLog.$inferInsert;
+/** An async job row. */
+export type JobRow = typeof jobs.$inferSelect;

@@ -7,7 +7,9 @@ import type { Catalog } from "./store.ts";
 import {
   DEMO_GITHUB,
   DEMO_JIRA,
+  DEMO_LINEAR,
   DEMO_POLICY_ACME,
+  DEMO_SALESFORCE,
   DEMO_TENANTS,
   DEMO_USERS,
   type DemoSandboxes,
@@ -16,7 +18,8 @@ import { tenants } from "./schema.ts";
 
 /**
  * Seeds the demo: tenants `acme` (zone `us`) and `globex` (zone `eu`), their users, a `github`
- * and a `jira` connection each (pointing at the given sandboxes) and acme's default policy.
+ * and a `jira` connection each — plus `linear` and `salesforce` when those sandboxes are given —
+ * (pointing at the given sandboxes) and acme's default policy.
  * Idempotent: running it again updates the connections' URLs, credentials and configs and the
  * users, and leaves tenants' zones and any policy already stored alone.
  *
@@ -53,6 +56,24 @@ export async function seedDemo(catalog: Catalog, sandboxes: DemoSandboxes): Prom
       baseUrl: sandboxes.jira[tenantId].url,
       ...DEMO_JIRA[tenantId],
     });
+    if (sandboxes.linear) {
+      await catalog.putConnection({
+        tenantId,
+        connector: "linear",
+        name: "linear",
+        baseUrl: sandboxes.linear[tenantId].url,
+        ...DEMO_LINEAR[tenantId],
+      });
+    }
+    if (sandboxes.salesforce) {
+      await catalog.putConnection({
+        tenantId,
+        connector: "salesforce",
+        name: "salesforce",
+        baseUrl: sandboxes.salesforce[tenantId].url,
+        ...DEMO_SALESFORCE[tenantId],
+      });
+    }
   }
   if (!await catalog.getPolicy("acme")) {
     await catalog.putPolicy("acme", DEMO_POLICY_ACME, "seed");

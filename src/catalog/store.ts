@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { and, asc, desc, eq, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Connection } from "../../connectors/sdk/table.ts";
 import { CryptoError, type KeyRing } from "../crypto/mod.ts";
 import { OmniError } from "../errors.ts";
@@ -15,6 +15,7 @@ import {
   catalogTables,
   type ConnectionRow,
   connections,
+  jobs,
   policies,
   type PolicyRow,
   type TenantRow,
@@ -74,6 +75,21 @@ export interface ConnectionInput {
 /** A connection without its credentials: safe to show to admins and to log. */
 export type PublicConnection = Omit<Connection, "credentials"> & { createdAt: Date };
 
+/** What other modules do when a tenant moves zone or leaves (see `onTenantLifecycle`). */
+export interface TenantLifecycleHooks {
+  /** Drops everything cached for the tenant: after a zone change and an off-boarding. */
+  flushTenant?(tenantId: string): Promise<unknown> | unknown;
+  /** Cancels the tenant's running jobs in this process; returns how many. */
+  cancelJobs?(tenantId: string): Promise<number> | number;
+}
+
+/** What {@link Catalog.offboardTenant} did. */
+export interface OffboardResult {
+  jobsCancelled: number;
+  keysShredded: number;
+  connectionsDeleted: number;
+}
+
 /** The tables one connector declares, as {@link Catalog.syncCatalogTables} takes them. */
 export interface ConnectorTables {
   connector: string;
@@ -86,6 +102,26 @@ export interface SyncResult {
   /** Tables whose columns changed: their version was bumped. */
   bumped: string[];
   unchanged: string[];
+  /**
+   * Columns a new declaration removes or retypes. Unless `allowBreaking`, the tables they belong
+   * to were left as they were (listed here, not in `bumped`).
+   */
+  breaking: BreakingChange[];
+}
+
+/** A change of a table's declaration that can break a user's query. */
+export interface BreakingChange {
+  /** `connector.table`. */
+  table: string;
+  column: string;
+  /** `removed`, or `retyped integer → text`. */
+  change: string;
+}
+
+/** Options of {@link Catalog.syncCatalogTables}. */
+export interface SyncOptions {
+  /** Apply removals and retypings too (bumping the version). @default false */
+  allowBreaking?: boolean;
 }
 
 /**
@@ -108,6 +144,7 @@ export interface SyncResult {
 export class Catalog {
   /** The Drizzle database. */
   readonly db: CatalogDatabase;
+  readonly #hooks = new Set<TenantLifecycleHooks>();
   /** The tenants' key ring (rotate and shred through it). */
   readonly keyRing: KeyRing;
 
@@ -151,7 +188,35 @@ export class Catalog {
     const [row] = await this.db.update(tenants).set({ zone }).where(eq(tenants.id, id))
       .returning();
     if (!row) throw new OmniError("NOT_FOUND", `no tenant ${id}`);
+    // Data cached in the old zone must not outlive the move.
+    for (const hooks of this.#hooks) await hooks.flushTenant?.(id);
     return row;
+  }
+
+  /**
+   * Rotates the tenant's data key: a new version becomes current, and the connections'
+   * credentials are re-encrypted with it. Older versions stay until shredded, so tokens made
+   * with them (by this or another process, e.g. cache entries) keep decrypting: no downtime.
+   */
+  async rotateTenantKey(tenantId: string): Promise<{ version: number; reencrypted: number }> {
+    const version = await this.keyRing.rotate(tenantId);
+    const rows = await this.db.select().from(connections).where(eq(connections.tenantId, tenantId));
+    for (const row of rows) {
+      const plain = await this.keyRing.decrypt(tenantId, row.credentialsEnc);
+      const credentialsEnc = await this.keyRing.encrypt(tenantId, plain);
+      await this.db.update(connections).set({ credentialsEnc })
+        .where(and(eq(connections.id, row.id), eq(connections.credentialsEnc, row.credentialsEnc)));
+    }
+    return { version, reencrypted: rows.length };
+  }
+
+  /**
+   * Registers what other modules do when a tenant moves zone or is off-boarded (flush its caches,
+   * cancel its jobs). Returns a function that unregisters them.
+   */
+  onTenantLifecycle(hooks: TenantLifecycleHooks): () => void {
+    this.#hooks.add(hooks);
+    return () => this.#hooks.delete(hooks);
   }
 
   /**
@@ -165,12 +230,25 @@ export class Catalog {
   }
 
   /**
-   * Off-boards a tenant: shreds its keys (everything encrypted for it becomes unreadable), then
-   * deletes it with its users, connections and policies. The audit log is kept.
+   * Off-boards a tenant: cancels its jobs, shreds its keys (everything encrypted for it — caches,
+   * stored results, credentials — becomes unreadable), deletes it with its users, connections
+   * and policies, and flushes its caches. The audit log is kept (and the caller audits this).
    */
-  async offboardTenant(id: string): Promise<void> {
-    await this.keyRing.shred(id);
+  async offboardTenant(id: string): Promise<OffboardResult> {
+    let jobsCancelled = 0;
+    for (const hooks of this.#hooks) jobsCancelled += (await hooks.cancelJobs?.(id)) ?? 0;
+    // Jobs no process has claimed yet, or whose worker is elsewhere: cancelled in the catalog.
+    const cancelled = await this.db.update(jobs)
+      .set({ status: "cancelled", finishedAt: new Date() })
+      .where(and(eq(jobs.tenantId, id), inArray(jobs.status, ["queued", "running"])))
+      .returning({ id: jobs.id });
+    jobsCancelled += cancelled.length;
+    const keysShredded = await this.keyRing.shred(id);
+    const removedConnections = await this.db.delete(connections)
+      .where(eq(connections.tenantId, id)).returning({ id: connections.id });
     await this.db.delete(tenants).where(eq(tenants.id, id));
+    for (const hooks of this.#hooks) await hooks.flushTenant?.(id);
+    return { jobsCancelled, keysShredded, connectionsDeleted: removedConnections.length };
   }
 
   // --- users ---
@@ -308,10 +386,15 @@ export class Catalog {
 
   /**
    * Upserts the connectors' table declarations. A table's version is bumped when its columns
-   * change (names, types, descriptions or order); a new description alone does not bump it.
+   * change (names, types, descriptions or order); a new description alone does not bump it. A
+   * declaration that removes or retypes a column is detected and reported in `breaking`, and not
+   * applied unless `options.allowBreaking`.
    */
-  async syncCatalogTables(defs: ConnectorTables[]): Promise<SyncResult> {
-    const result: SyncResult = { created: [], bumped: [], unchanged: [] };
+  async syncCatalogTables(
+    defs: ConnectorTables[],
+    options: SyncOptions = {},
+  ): Promise<SyncResult> {
+    const result: SyncResult = { created: [], bumped: [], unchanged: [], breaking: [] };
     await this.db.transaction(async (tx) => {
       const existing = new Map(
         (await tx.select().from(catalogTables)).map((r) => [`${r.connector}.${r.tableName}`, r]),
@@ -340,6 +423,11 @@ export class Catalog {
           if (!changed && before.description === table.description) {
             result.unchanged.push(key);
             continue;
+          }
+          const breaking = breakingChanges(key, before.columns, columns);
+          if (breaking.length) {
+            result.breaking.push(...breaking);
+            if (!options.allowBreaking) continue;
           }
           await tx.update(catalogTables)
             .set({
@@ -436,6 +524,24 @@ export class Catalog {
     const { createdAt: _createdAt, ...rest } = toPublic(row);
     return { ...rest, credentials };
   }
+}
+
+/** Columns of `before` that `after` removes or retypes. */
+function breakingChanges(
+  table: string,
+  before: CatalogColumn[],
+  after: CatalogColumn[],
+): BreakingChange[] {
+  const next = new Map(after.map((c) => [c.name, c]));
+  const out: BreakingChange[] = [];
+  for (const col of before) {
+    const now = next.get(col.name);
+    if (!now) out.push({ table, column: col.name, change: "removed" });
+    else if (now.type !== col.type) {
+      out.push({ table, column: col.name, change: `retyped ${col.type} → ${now.type}` });
+    }
+  }
+  return out;
 }
 
 function toPublic(row: ConnectionRow): PublicConnection {

@@ -262,6 +262,44 @@ withCatalogs("syncCatalogTables() bumps a table's version only when its columns 
   assert.deepEqual(tables[0].columns, v2);
 }, { seed: false });
 
+withCatalogs("syncCatalogTables() reports removed and retyped columns and refuses them", async ({
+  catalog,
+}) => {
+  const v1 = [
+    { name: "id", type: "integer", description: "Id" },
+    { name: "title", type: "text", description: "Title" },
+    { name: "points", type: "integer", description: "Points" },
+  ];
+  const sync = (columns: typeof v1, options?: { allowBreaking?: boolean }) =>
+    catalog.syncCatalogTables([
+      { connector: "linear", tables: [{ name: "issues", description: "Issues", columns }] },
+    ], options);
+  await sync(v1);
+  const v2 = [
+    { name: "id", type: "text", description: "Id" },
+    { name: "points", type: "integer", description: "Points" },
+    { name: "team", type: "text", description: "Team" },
+  ];
+  const refused = await sync(v2);
+  assert.deepEqual(refused.breaking, [
+    { table: "linear.issues", column: "id", change: "retyped integer → text" },
+    { table: "linear.issues", column: "title", change: "removed" },
+  ]);
+  assert.deepEqual(refused.bumped, []);
+  let [row] = await catalog.listCatalogTables();
+  assert.deepEqual([row.version, row.columns], [1, v1], "a breaking change was applied");
+
+  // Adding a column is not breaking: applied, version bumped.
+  const added = await sync([...v1, { name: "team", type: "text", description: "Team" }]);
+  assert.deepEqual([added.breaking, added.bumped], [[], ["linear.issues"]]);
+
+  const forced = await sync(v2, { allowBreaking: true });
+  assert.equal(forced.breaking.length, 2);
+  assert.deepEqual(forced.bumped, ["linear.issues"]);
+  [row] = await catalog.listCatalogTables();
+  assert.deepEqual([row.version, row.columns], [3, v2]);
+}, { seed: false });
+
 withCatalogs(
   "putPolicy() adds versions and getPolicy() returns the latest",
   async ({ catalog }) => {

@@ -18,6 +18,8 @@ export * from "./trace.ts";
 export * from "./authenticate.ts";
 export * from "./json_body.ts";
 export * from "./user_attributes.ts";
+export * from "./passthrough_token.ts";
 export * from "./rate_limit.ts";
+export * from "./result_cache.ts";
 export * from "./query_route.ts";
 export * from "./discovery.ts";

@@ -12,8 +12,18 @@ import { OPEN_GUARD, type QueryGuard } from "./guard.ts";
 import { fetchFromApp, type SourceFetchContext, type SourceFetcher } from "./source_fetch.ts";
 import { parseQuery } from "../sql/parse.ts";
 import { planQuery, type PushdownSummary, summarisePlan } from "../sql/plan.ts";
+import { type RowEstimates, SHARED_ESTIMATES } from "./estimates.ts";
+import { fetchSources, type SourceScan } from "./fetch_sources.ts";
 import type { DuckEngine } from "../duckdb/engine.ts";
 import type { QueryRequest } from "./request.ts";
+import { phaseDone } from "../telemetry/tracing.ts";
+import {
+  checkNesting,
+  checkTableCount,
+  DEFAULT_LIMITS,
+  effectiveTimeoutMs,
+  type QueryLimits,
+} from "./limits.ts";
 
 /** Rate-limit figures shown to the caller. */
 export interface RateLimitStatus {
@@ -32,7 +42,18 @@ export interface SourceReport {
   from_cache: boolean;
   freshness_ms: number;
   fetch_ms: number;
-  pushdown: PushdownSummary;
+  /** Rows the planner expected before fetching. */
+  estimated_rows?: number;
+  pushdown: SourcePushdown;
+}
+
+/**
+ * A source's pushdown as reported: in a response, `native` lists the requests actually sent
+ * (when any were: a cached source shows the planned ones); `dependent` says how a dependent join
+ * fetched it.
+ */
+export interface SourcePushdown extends PushdownSummary {
+  dependent?: string;
 }
 
 /** The 200 answer of `POST /v1/query`. */
@@ -63,7 +84,12 @@ export interface ExplainResponse {
   trace_id: string;
   region: string;
   sql: string;
-  sources: { table: string; pushdown: PushdownSummary; offered_columns: string[] }[];
+  sources: {
+    table: string;
+    pushdown: SourcePushdown;
+    offered_columns: string[];
+    estimated_rows?: number;
+  }[];
 }
 
 /** What the executor needs. */
@@ -74,6 +100,10 @@ export interface ExecuteDeps {
   fetch?: typeof fetch;
   /** How each source is fetched (caches, breakers, budgets around the app). @default fetchFromApp */
   fetchSource?: SourceFetcher;
+  /** Offer predicates, order and limit to the sources (off only to compare results). @default true */
+  pushdown?: boolean;
+  /** Row estimates the planner learns from and plans with. @default SHARED_ESTIMATES */
+  estimates?: RowEstimates;
 }
 
 /** Who runs the query and where. */
@@ -87,6 +117,8 @@ export interface ExecuteContext {
   guard?: QueryGuard;
   /** Aborted when the query's deadline passes or the caller goes away. */
   signal?: AbortSignal;
+  /** The tenant's limits (deadline cap, rows, tables, nesting). @default DEFAULT_LIMITS */
+  limits?: QueryLimits;
 }
 
 /** Default deadline of a query. */
@@ -107,12 +139,21 @@ export async function executeQuery(
 ): Promise<QueryResponse | ExplainResponse> {
   const started = performance.now();
   const guard = ctx.guard ?? OPEN_GUARD;
+  const limits = ctx.limits ?? DEFAULT_LIMITS;
+  checkNesting(request.sql, limits);
   const parsed = parseQuery(request.sql);
+  checkTableCount(parsed.tables.length, limits);
+  const estimates = deps.estimates ?? SHARED_ESTIMATES;
   const plan = planQuery(parsed, ctx.connections, deps.connectors, {
     rowFilters: (key) => guard.rowFilters(key),
+    pushdownLimits: (key) => guard.pushdown?.(key),
+    pushdown: deps.pushdown,
+    estimate: (s) =>
+      estimates.estimate({ connectionId: s.connection.id, table: s.table, plan: s.plan }),
   });
   guard.check(plan.sources.map((s) => ({ key: s.key, columns: s.offer.columns })));
   const planningMs = performance.now() - started;
+  phaseDone("plan", started, { "omnisql.sources": plan.sources.length });
 
   if (parsed.explain) {
     return {
@@ -120,17 +161,31 @@ export async function executeQuery(
       trace_id: ctx.traceId,
       region: ctx.zone,
       sql: parsed.sql,
-      sources: plan.sources.map((s) => ({
-        table: s.key,
-        pushdown: summarisePlan(s.plan),
-        offered_columns: s.offer.columns,
-      })),
+      sources: plan.sources.map((s) => {
+        const dep = plan.dependent.find((d) => d.probe === s.key);
+        return {
+          table: s.key,
+          pushdown: {
+            ...summarisePlan(s.plan),
+            ...(dep
+              ? {
+                dependent: `${dep.probeColumn} ${dep.chunk === 1 ? "=" : "IN"} (distinct keys ` +
+                  `of ${dep.build}.${dep.buildColumn}, fetched first; ${dep.chunk} per request)`,
+              }
+              : {}),
+          },
+          offered_columns: s.offer.columns,
+          estimated_rows: s.estimatedRows,
+        };
+      }),
     };
   }
 
-  const timeoutMs = request.metadata.timeout_ms ?? DEFAULT_TIMEOUT_MS;
+  const timeoutMs = effectiveTimeoutMs(request.metadata.timeout_ms, limits);
   const deadline = AbortSignal.timeout(timeoutMs);
-  const signal = ctx.signal ? AbortSignal.any([ctx.signal, deadline]) : deadline;
+  // One failing source fails the query: the others' in-flight calls are aborted, not left running.
+  const failed = new AbortController();
+  const signal = AbortSignal.any([failed.signal, deadline, ...(ctx.signal ? [ctx.signal] : [])]);
   const fetchSource = deps.fetchSource ?? fetchFromApp;
   const fetchCtx: SourceFetchContext = {
     tenantId: ctx.tenantId,
@@ -139,15 +194,15 @@ export async function executeQuery(
     zone: ctx.zone,
     metadata: request.metadata,
     signal,
+    deadline: Date.now() + timeoutMs,
     fetch: deps.fetch,
   };
   const fetchStarted = performance.now();
-  const scans = await Promise.all(plan.sources.map(async (source) => {
-    const t0 = performance.now();
+  const scans = await fetchSources(plan, async (source, fetch) => {
     try {
-      const result = await fetchSource(source, fetchCtx);
-      return { source, result, ms: performance.now() - t0 };
+      return await fetchSource(source, { ...fetchCtx, fetch });
     } catch (err) {
+      if (!failed.signal.aborted) failed.abort(err);
       if (err instanceof OmniError && err.code === "SOURCE_TIMEOUT") {
         throw new OmniError(
           "SOURCE_TIMEOUT",
@@ -159,7 +214,7 @@ export async function executeQuery(
       }
       throw err;
     }
-  }));
+  }, { fetch: deps.fetch, estimates });
   const fetchMs = performance.now() - fetchStarted;
 
   const securityStarted = performance.now();
@@ -167,9 +222,11 @@ export async function executeQuery(
     scans.map(({ source, result }) => guard.apply(source.key, result.rows)),
   );
   const securityMs = performance.now() - securityStarted;
+  phaseDone("security", securityStarted);
 
   const duckStarted = performance.now();
   const result = await deps.engine.run({
+    maxRows: limits.maxRows,
     sql: parsed.sql,
     tables: scans.map(({ source }, i) => ({
       schema: source.schema,
@@ -179,6 +236,7 @@ export async function executeQuery(
     })),
   });
   const duckMs = performance.now() - duckStarted;
+  phaseDone("duckdb", duckStarted, { "omnisql.rows": result.rows.length });
   const now = Date.now();
   const oldest = Math.min(now, ...scans.map(({ result }) => result.fetchedAt));
 
@@ -201,7 +259,7 @@ export async function executeQuery(
       security_ms: round(securityMs),
       duckdb_ms: round(duckMs),
     },
-    sources: scans.map(({ source, result, ms }) => ({
+    sources: scans.map(({ source, result, ms, requests, dependent }: SourceScan) => ({
       table: source.key,
       rows: result.rows.length,
       pages: result.pages,
@@ -209,7 +267,12 @@ export async function executeQuery(
       from_cache: result.fromCache,
       freshness_ms: now - result.fetchedAt,
       fetch_ms: round(ms),
-      pushdown: summarisePlan(result.plan),
+      estimated_rows: source.estimatedRows,
+      pushdown: {
+        ...summarisePlan(result.plan),
+        ...(requests.length > 0 ? { native: requests } : {}),
+        ...(dependent ? { dependent } : {}),
+      },
     })),
   };
 }

@@ -1,10 +1,77 @@
 /**
- * The body of `POST /v1/query`, validated field by field so that a malformed request is a clear
- * `INVALID_REQUEST` naming the field, never a 500.
+ * The body of `POST /v1/query`, described once as a zod schema: the schema validates every
+ * request (a malformed one is a clear `INVALID_REQUEST` naming the field, never a 500) and the
+ * OpenAPI document (`src/http/openapi.ts`) is generated from it.
  *
  * @module
  */
+import { z } from "zod";
 import { OmniError } from "../errors.ts";
+
+/** Largest request body accepted, in bytes. */
+export const MAX_BODY_BYTES = 1_000_000;
+
+/** Longest timeout a caller may ask for. */
+export const MAX_TIMEOUT_MS = 120_000;
+
+/** Longest `max_staleness_ms` a caller may ask for: one day. */
+const MAX_STALENESS_MS = 86_400_000;
+
+const TRACE_ID = /^[\w.:-]{1,128}$/;
+
+// `null` reads as "not set", as it always has: clients serialise absent options as null.
+function optional<T extends z.ZodType>(schema: T) {
+  return schema.nullish().transform((v) => v ?? undefined);
+}
+
+function boundedNumber(key: string, min: number, max: number) {
+  const error = `\`metadata.${key}\` must be a number from ${min} to ${max}`;
+  return z.number({ error }).min(min, { error }).max(max, { error });
+}
+
+function flag(key: string, description: string) {
+  return optional(z.boolean({ error: `\`metadata.${key}\` must be true or false` }))
+    .describe(description);
+}
+
+/**
+ * Per-query options a caller may set (unknown keys are ignored).
+ *
+ * @example
+ * ```ts
+ * import { QueryMetadataSchema } from "./request.ts";
+ * console.assert(QueryMetadataSchema.parse({ timeout_ms: 500 }).timeout_ms === 500);
+ * ```
+ */
+export const QueryMetadataSchema = z.object({
+  trace_id: optional(
+    z.string({ error: "`metadata.trace_id` must be a string" }).regex(TRACE_ID, {
+      error: "`metadata.trace_id` must be 1–128 characters of letters, digits, . _ : -",
+    }),
+  ).describe("Correlates this query across edge, worker, sources and logs; echoed back."),
+  max_staleness_ms: optional(boundedNumber("max_staleness_ms", 0, MAX_STALENESS_MS))
+    .describe("Oldest data the caller accepts, in ms; 0 = live."),
+  timeout_ms: optional(boundedNumber("timeout_ms", 1, MAX_TIMEOUT_MS))
+    .describe("Deadline for the whole query, in ms."),
+  async: flag("async", "Run as a job: 202 with a job id."),
+  allow_stale: flag("allow_stale", "Accept stale data when no fresh fetch is possible."),
+}, { error: "`metadata` must be an object" });
+
+/**
+ * The body of `POST /v1/query`.
+ *
+ * @example
+ * ```ts
+ * import { QueryRequestSchema } from "./request.ts";
+ * console.assert(!QueryRequestSchema.safeParse({ sql: 5 }).success);
+ * ```
+ */
+export const QueryRequestSchema = z.object({
+  sql: z.string({ error: "`sql` must be a string" }).min(1, { error: "`sql` is empty" })
+    .refine((s) => s.trim() !== "", { error: "`sql` is empty" })
+    .describe("One read-only SQL statement (SELECT, WITH … SELECT, or EXPLAIN of one)."),
+  metadata: optional(QueryMetadataSchema).describe("Per-query options."),
+});
 
 /** Per-query options a caller may set. */
 export interface QueryMetadata {
@@ -25,14 +92,8 @@ export interface QueryRequest {
   metadata: QueryMetadata;
 }
 
-/** Largest request body accepted, in bytes. */
-export const MAX_BODY_BYTES = 1_000_000;
-
-/** Longest timeout a caller may ask for. */
-export const MAX_TIMEOUT_MS = 120_000;
-
 /**
- * Validates a decoded JSON body.
+ * Validates a decoded JSON body against {@link QueryRequestSchema}.
  *
  * @example
  * ```ts
@@ -42,52 +103,27 @@ export const MAX_TIMEOUT_MS = 120_000;
  * ```
  */
 export function parseQueryRequest(body: unknown): QueryRequest {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw invalid("the body must be a JSON object with a `sql` string");
+  if (!isPlainObject(body)) {
+    throw invalid("the body must be a JSON object with a `sql` string", []);
   }
-  const { sql, metadata } = body as Record<string, unknown>;
-  if (typeof sql !== "string") throw invalid("`sql` must be a string");
-  if (sql.trim() === "") throw invalid("`sql` is empty");
-  if (
-    metadata !== undefined &&
-    (typeof metadata !== "object" || metadata === null || Array.isArray(metadata))
-  ) {
-    throw invalid("`metadata` must be an object");
+  const parsed = QueryRequestSchema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw invalid(issue.message, issue.path);
   }
-  const m = (metadata ?? {}) as Record<string, unknown>;
-  const out: QueryMetadata = {};
-  if (m.trace_id !== undefined) {
-    if (typeof m.trace_id !== "string" || !/^[\w.:-]{1,128}$/.test(m.trace_id)) {
-      throw invalid("`metadata.trace_id` must be 1–128 characters of letters, digits, . _ : -");
-    }
-    out.trace_id = m.trace_id;
+  const metadata: QueryMetadata = {};
+  for (const [key, value] of Object.entries(parsed.data.metadata ?? {})) {
+    if (value !== undefined) Object.assign(metadata, { [key]: value });
   }
-  out.max_staleness_ms = optionalNumber(m, "max_staleness_ms", 0, 86_400_000);
-  out.timeout_ms = optionalNumber(m, "timeout_ms", 1, MAX_TIMEOUT_MS);
-  out.async = optionalBoolean(m, "async");
-  out.allow_stale = optionalBoolean(m, "allow_stale");
-  for (const key of Object.keys(out) as (keyof QueryMetadata)[]) {
-    if (out[key] === undefined) delete out[key];
-  }
-  return { sql, metadata: out };
+  return { sql: parsed.data.sql, metadata };
 }
 
-function optionalNumber(m: Record<string, unknown>, key: string, min: number, max: number) {
-  const v = m[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) {
-    throw invalid(`\`metadata.${key}\` must be a number from ${min} to ${max}`);
-  }
-  return v;
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function optionalBoolean(m: Record<string, unknown>, key: string) {
-  const v = m[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "boolean") throw invalid(`\`metadata.${key}\` must be true or false`);
-  return v;
-}
-
-function invalid(message: string): OmniError {
-  return new OmniError("INVALID_REQUEST", message);
+function invalid(message: string, path: PropertyKey[]): OmniError {
+  return new OmniError("INVALID_REQUEST", message, {
+    ...(path.length ? { details: { field: path.map(String).join(".") } } : {}),
+  });
 }

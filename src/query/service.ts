@@ -9,12 +9,15 @@
 import type { ConnectorDef } from "../../connectors/sdk/connector.ts";
 import type { UserClaims } from "../auth/user_token.ts";
 import type { Catalog } from "../catalog/store.ts";
+import type { TenantRow } from "../catalog/schema.ts";
 import type { DuckEngine } from "../duckdb/engine.ts";
 import { OmniError, toOmniError } from "../errors.ts";
 import { executeQuery, type ExplainResponse, type QueryResponse } from "./execute.ts";
 import { OPEN_GUARD, type SecurityProvider } from "./guard.ts";
+import { withPassthrough } from "../policy/passthrough.ts";
 import type { QueryRequest } from "./request.ts";
 import { composeSourceFetch, type SourceMiddleware } from "./source_fetch.ts";
+import { DEFAULT_LIMITS, limitsFor, type QueryLimits } from "./limits.ts";
 
 /** What a query service is built from. */
 export interface QueryServiceOptions {
@@ -24,6 +27,8 @@ export interface QueryServiceOptions {
   connectors: Record<string, ConnectorDef>;
   /** Middleware around every source fetch, outermost first. @default [] */
   sourceMiddleware?: SourceMiddleware[];
+  /** Input limits before each tenant's settings apply. @default DEFAULT_LIMITS */
+  limits?: QueryLimits;
   /** Entitlements per user. @default everything readable */
   security?: SecurityProvider;
   /** Used for calls to the apps. @default globalThis.fetch */
@@ -60,6 +65,10 @@ export class QueryService {
 
   /** Throws unless the tenant exists and is pinned to this zone; returns its id. */
   async admit(user: UserClaims): Promise<string> {
+    return (await this.#admitTenant(user)).id;
+  }
+
+  async #admitTenant(user: UserClaims): Promise<TenantRow> {
     const tenant = await this.#options.catalog.getTenant(user.tenant);
     if (!tenant) throw new OmniError("UNAUTHENTICATED", `unknown tenant ${user.tenant}`);
     if (tenant.zone !== this.zone) {
@@ -70,12 +79,13 @@ export class QueryService {
         { details: { tenant_zone: tenant.zone, endpoint_zone: this.zone } },
       );
     }
-    return tenant.id;
+    return tenant;
   }
 
   /** Runs one query and audits it. */
   async run(input: QueryInput): Promise<QueryResponse | ExplainResponse> {
-    const tenantId = await this.admit(input.user);
+    const tenant = await this.#admitTenant(input.user);
+    const tenantId = tenant.id;
     const { catalog } = this.#options;
     const audit = (
       fields: { tables: string[]; rows: number | null; status: number; errorCode: string | null },
@@ -99,11 +109,12 @@ export class QueryService {
       result = await executeQuery(input.request, {
         tenantId,
         user: input.user,
-        connections,
+        connections: withPassthrough(connections, input.user),
         traceId: input.traceId,
         zone: this.zone,
         guard,
         signal: input.signal,
+        limits: limitsFor(tenant.settings, this.#options.limits ?? DEFAULT_LIMITS),
       }, {
         engine: this.#options.engine,
         connectors: this.#options.connectors,

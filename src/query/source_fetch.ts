@@ -8,6 +8,7 @@
 import type { RateLimitInfo } from "../../connectors/sdk/connector.ts";
 import type { Row, ScanPlan } from "../../connectors/sdk/table.ts";
 import { runScan } from "../../connectors/sdk/scan.ts";
+import type { ConditionalStore } from "../../connectors/sdk/http.ts";
 import type { UserClaims } from "../auth/user_token.ts";
 import type { SourcePlan } from "../sql/plan.ts";
 import type { QueryMetadata } from "./request.ts";
@@ -37,8 +38,12 @@ export interface SourceFetchContext {
   metadata: QueryMetadata;
   /** The query's deadline and cancellation. */
   signal: AbortSignal;
+  /** When the query's deadline passes, epoch ms: retries never wait past it. */
+  deadline?: number;
   /** Used for calls to the apps. */
   fetch?: typeof fetch;
+  /** ETags (and bodies) to revalidate with, set per source by the source cache. */
+  conditional?: ConditionalStore;
 }
 
 /** Fetches one planned source. */
@@ -63,7 +68,9 @@ export const fetchFromApp: SourceFetcher = async (source, ctx) => {
   const result = await runScan(source.connector, source.table, source.connection, source.offer, {
     plan: source.plan,
     signal: ctx.signal,
+    deadline: ctx.deadline,
     fetch: ctx.fetch,
+    conditional: ctx.conditional,
   });
   return { ...result, fromCache: false, fetchedAt };
 };

@@ -1,6 +1,7 @@
 /**
- * The edge's hierarchical budgets: a request must fit the user's and the tenant's budget.
- * A refusal is `RATE_LIMIT_EXHAUSTED` naming the level, with the wait.
+ * The edge's hierarchical budgets: a request must fit the user's, the tenant's and the global
+ * budget. A refusal is `RATE_LIMIT_EXHAUSTED` naming the level, with the wait; the levels are
+ * spent narrowest first, so a user refused on their own budget costs the tenant nothing.
  *
  * @module
  */
@@ -9,21 +10,34 @@ import type { Budget, LimitResult, RateLimiter } from "./limiter.ts";
 
 /** Budgets per level. */
 export interface EdgeBudgets {
-  /** @default 120 requests a minute */
+  /** @default 60 requests a minute */
   user: Budget;
   /** @default 1000 requests a minute */
   tenant: Budget;
+  /** Every tenant together: the deployment's capacity. @default 10000 requests a minute */
+  global?: Budget;
 }
 
 /** Defaults when the tenant's settings name none. */
-export const DEFAULT_BUDGETS: EdgeBudgets = {
-  user: { tokens: 120, windowMs: 60_000 },
+export const DEFAULT_BUDGETS: Required<EdgeBudgets> = {
+  user: { tokens: 60, windowMs: 60_000 },
   tenant: { tokens: 1000, windowMs: 60_000 },
+  global: { tokens: 10_000, windowMs: 60_000 },
 };
 
+/** A wait longer than this suggests `async: true` in the refusal. */
+const LONG_WAIT_MS = 10_000;
+
+/** The budget figures a response shows, and which level they belong to. */
+export interface BudgetReading {
+  remaining: number;
+  reset_ms: number;
+  level: string;
+}
+
 /**
- * Spends one request from the tenant's and the user's budgets; throws when either is spent.
- * Returns the tighter of the two, for the response's `rate_limit_status`.
+ * Spends one request from the user's, the tenant's and the global budget; throws when one is
+ * spent. Returns the tightest of them, for the response's `rate_limit_status`.
  *
  * @example
  * ```ts
@@ -37,23 +51,16 @@ export async function spendEdgeBudgets(
   tenant: string,
   user: string,
   budgets: EdgeBudgets = DEFAULT_BUDGETS,
-): Promise<{ remaining: number; reset_ms: number; level: string }> {
+): Promise<BudgetReading> {
   const levels: [string, string, Budget][] = [
-    ["tenant", `tenant:${tenant}`, budgets.tenant],
     ["user", `user:${tenant}:${user}`, budgets.user],
+    ["tenant", `tenant:${tenant}`, budgets.tenant],
+    ["global", "global", budgets.global ?? DEFAULT_BUDGETS.global],
   ];
   let tightest: { level: string; result: LimitResult } | undefined;
   for (const [level, key, budget] of levels) {
     const result = await limiter.limit(key, budget);
-    if (!result.success) {
-      const waitMs = Math.max(0, result.reset - Date.now());
-      throw new OmniError(
-        "RATE_LIMIT_EXHAUSTED",
-        `the ${level} budget of ${budget.tokens} queries per ${budget.windowMs / 1000} s is spent` +
-          (waitMs > 10_000 ? "; retry later or send the query with metadata.async = true" : ""),
-        { retryAfterMs: waitMs, details: { level, limit: budget.tokens } },
-      );
-    }
+    if (!result.success) throw budgetSpent(level, budget, result.reset - Date.now());
     if (!tightest || result.remaining < tightest.result.remaining) tightest = { level, result };
   }
   const t = tightest!;
@@ -62,4 +69,33 @@ export async function spendEdgeBudgets(
     reset_ms: Math.max(0, t.result.reset - Date.now()),
     level: t.level,
   };
+}
+
+/**
+ * The refusal of a spent budget: 429 `RATE_LIMIT_EXHAUSTED` naming the level, with the wait
+ * (`Retry-After`) and, when the wait is long, the suggestion to run the query as a job.
+ *
+ * @example
+ * ```ts
+ * import { budgetSpent } from "./budgets.ts";
+ * const err = budgetSpent("source", { tokens: 10, windowMs: 60_000 }, 30_000);
+ * console.assert(err.status === 429 && err.retryAfterMs === 30_000);
+ * ```
+ */
+export function budgetSpent(
+  level: string,
+  budget: Budget | undefined,
+  waitMs: number,
+  what = budget ? `the ${level} budget of ${budget.tokens} per ${budget.windowMs / 1000} s` : "",
+): OmniError {
+  const wait = Math.max(0, Math.ceil(waitMs));
+  return new OmniError(
+    "RATE_LIMIT_EXHAUSTED",
+    `${what || `the ${level} budget`} is spent; retry in ${Math.ceil(wait / 1000)} s` +
+      (wait > LONG_WAIT_MS ? ", or send the query with metadata.async = true" : ""),
+    {
+      retryAfterMs: wait,
+      details: { level, ...(budget ? { limit: budget.tokens, window_ms: budget.windowMs } : {}) },
+    },
+  );
 }

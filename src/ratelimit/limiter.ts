@@ -1,7 +1,8 @@
 /**
- * Budgets: a limiter answers whether one more request fits a key's budget (user, tenant, source)
- * and how much is left. The in-process limiter serves a single process (`deno task start`); the
- * Upstash-backed one shares budgets across processes.
+ * Budgets: a limiter answers whether one more request fits a key's budget (global, tenant, user,
+ * source) and how much is left. The in-process limiter serves a single process
+ * (`deno task start`); the Upstash-backed one (`UpstashRateLimiter`) shares budgets across
+ * processes.
  *
  * @module
  */
@@ -17,7 +18,11 @@ export interface LimitResult {
 
 /** A budget store. */
 export interface RateLimiter {
-  limit(key: string, budget: Budget): Promise<LimitResult>;
+  /**
+   * Spends `cost` (default 1) of a key's budget. The spend is counted even when it does not fit,
+   * so a caller charging after the fact (an app's calls) brings the next refusal forward.
+   */
+  limit(key: string, budget: Budget, cost?: number): Promise<LimitResult>;
 }
 
 /** A budget: `tokens` requests per `windowMs`. */
@@ -46,7 +51,7 @@ export class MemoryRateLimiter implements RateLimiter {
     this.#now = now;
   }
 
-  limit(key: string, budget: Budget): Promise<LimitResult> {
+  limit(key: string, budget: Budget, cost = 1): Promise<LimitResult> {
     const now = this.#now();
     const start = now - (now % budget.windowMs);
     let window = this.#windows.get(key);
@@ -55,8 +60,8 @@ export class MemoryRateLimiter implements RateLimiter {
       this.#windows.set(key, window);
       if (this.#windows.size > 100_000) this.#evict(start);
     }
-    const success = window.used < budget.tokens;
-    if (success) window.used++;
+    window.used += cost;
+    const success = window.used <= budget.tokens;
     return Promise.resolve({
       success,
       limit: budget.tokens,

@@ -1,5 +1,7 @@
 /**
- * Rate limiting: budgets per user, tenant and source.
+ * Rate limiting: budgets per user, tenant and the whole deployment at the edge (and at a zone's
+ * own endpoint), and per source in the worker. Limiters: this process's memory (one process
+ * only) or Upstash Redis shared by every process.
  *
  * @example
  * ```ts
@@ -12,3 +14,6 @@
  */
 export * from "./limiter.ts";
 export * from "./budgets.ts";
+export * from "./tenant_budgets.ts";
+export * from "./upstash_limiter.ts";
+export * from "./source_budget.ts";

@@ -10,8 +10,13 @@ import { OmniError } from "../errors.ts";
 import type { ConnectorDef } from "../../connectors/sdk/connector.ts";
 import type { Connection, ScanOffer, ScanPlan, TableDef } from "../../connectors/sdk/table.ts";
 import { describePredicate, type Predicate } from "../../connectors/sdk/predicate.ts";
+import type { GuardPushdown } from "../query/guard.ts";
 import type { ParsedQuery } from "./parse.ts";
 import { buildOffers } from "./offers.ts";
+import { analyze, type Occurrence } from "./_analyze.ts";
+import { checkColumns } from "./_columns.ts";
+import { closest } from "./_closest.ts";
+import { equiJoins } from "./_joins.ts";
 
 /** One table a query reads, resolved and planned. */
 export interface SourcePlan {
@@ -23,13 +28,37 @@ export interface SourcePlan {
   table: TableDef;
   offer: ScanOffer;
   plan: ScanPlan;
+  /** Rows the planner expects this scan to return (set when an estimator was given). */
+  estimatedRows?: number;
+}
+
+/**
+ * A dependent join the planner chose: fetch `build` first, then fetch `probe` with
+ * `probeColumn IN (distinct non-null buildColumn values)`, `chunk` values per request.
+ */
+export interface DependentJoin {
+  build: string;
+  buildColumn: string;
+  probe: string;
+  probeColumn: string;
+  /** Values per native request: 1 when the API filters on one value at a time (`=` only). */
+  chunk: number;
 }
 
 /** A planned query. */
 export interface QueryPlan {
   parsed: ParsedQuery;
   sources: SourcePlan[];
+  /** Dependent joins chosen, at most one per probe; a probe is never itself a build. */
+  dependent: DependentJoin[];
 }
+
+/** Values per request when a key column takes `IN` (kept well under JQL/SOQL/URL size limits). */
+export const IN_CHUNK = 50;
+/** A dependent join is never planned for more build rows than this. */
+export const MAX_DEPENDENT_KEYS = 500;
+/** Rows a native request is assumed to return per page when estimating calls. */
+const ROWS_PER_CALL = 100;
 
 /** Options of {@link planQuery}. */
 export interface PlanOptions {
@@ -40,6 +69,16 @@ export interface PlanOptions {
    * off, so the source can apply them.
    */
   rowFilters?: (key: string) => Predicate[];
+  /**
+   * What the user's policies forbid pushing to a table's source (masked columns, rows filtered
+   * after the fetch): predicates, order and limit that would leak or cut are not offered.
+   */
+  pushdownLimits?: (key: string) => GuardPushdown | undefined;
+  /**
+   * Expected rows of a planned scan. When given, each source gets `estimatedRows` and the
+   * planner considers dependent joins (never with pushdown off).
+   */
+  estimate?: (source: SourcePlan) => number;
 }
 
 /**
@@ -101,6 +140,13 @@ export function planQuery(
     resolved.set(key, { schema: ref.schema.toLowerCase(), ...found });
   }
 
+  const analysis = analyze(parsed.ast);
+  const columnsOf = (occ: Occurrence) =>
+    occ.ref.schema === null
+      ? undefined
+      : resolved.get(`${occ.ref.schema}.${occ.ref.table}`)?.table.columns;
+  checkColumns(parsed.ast, analysis, columnsOf);
+
   const offers = buildOffers(
     parsed,
     [...resolved].map(([key, r]) => ({ key, columns: r.table.columns })),
@@ -109,18 +155,114 @@ export function planQuery(
   for (const [key, r] of resolved) {
     const allColumns = r.table.columns.map((c) => c.name);
     const offered = offers.get(key) ?? { predicates: [], columns: allColumns };
-    const base: ScanOffer = options.pushdown === false
-      ? { predicates: [], columns: allColumns }
+    const required = r.table.keyColumns.filter((k) => k.require === "required");
+    const unrestricted: ScanOffer = options.pushdown === false
+      ? {
+        // A required filter is part of what the API needs to list at all: kept even when off.
+        predicates: offered.predicates.filter((p) => required.some((k) => k.column === p.column)),
+        columns: allColumns,
+      }
       : offered;
+    const limits = options.pushdownLimits?.(key);
+    const base = limits ? restrictOffer(unrestricted, limits) : unrestricted;
     const filters = options.rowFilters?.(key) ?? [];
     const offer: ScanOffer = filters.length === 0 ? base : {
       ...base,
       predicates: [...base.predicates, ...filters],
       columns: [...new Set([...base.columns, ...filters.map((f) => f.column)])],
     };
+    for (const k of required) {
+      if (!offer.predicates.some((p) => p.column === k.column && k.operators.includes(p.op))) {
+        const ops = k.operators.map((op) => op.toUpperCase()).join(", ");
+        throw new OmniError(
+          "PLAN_FAILED",
+          `${key} cannot be listed without a filter on ${k.column}: add WHERE ${k.column} ` +
+            `with one of ${ops} (on that table alone, not under OR)`,
+          { details: { table: key, column: k.column, operators: k.operators } },
+        );
+      }
+    }
     sources.push({ key, ...r, offer, plan: r.table.plan(offer, r.connection) });
   }
-  return { parsed, sources };
+  const dependent: DependentJoin[] = [];
+  if (options.estimate) {
+    for (const s of sources) s.estimatedRows = options.estimate(s);
+    if (options.pushdown !== false) {
+      // Keys of a masked column would carry real values to the other app: never a dependent join.
+      const masked = (side: { key: string; column: string }) =>
+        options.pushdownLimits?.(side.key)?.unpushable.includes(side.column) ?? false;
+      const joins = equiJoins(analysis, columnsOf)
+        .filter((j) => !masked(j.left) && !masked(j.right));
+      dependent.push(...chooseDependentJoins(sources, joins));
+    }
+  }
+  return { parsed, sources, dependent };
+}
+
+/**
+ * Picks dependent joins by estimated cost (calls, plus rows at a hundredth of a call each):
+ * pushing the build side's keys into the probe must beat fetching the probe as planned.
+ */
+function chooseDependentJoins(
+  sources: SourcePlan[],
+  joins: ReturnType<typeof equiJoins>,
+): DependentJoin[] {
+  const byKey = new Map(sources.map((s) => [s.key, s]));
+  const candidates: (DependentJoin & { cost: number; saved: number })[] = [];
+  for (const j of joins) {
+    for (const [build, probe] of [[j.left, j.right], [j.right, j.left]]) {
+      const b = byKey.get(build.key), p = byKey.get(probe.key);
+      if (!b || !p || b.estimatedRows === undefined || p.estimatedRows === undefined) continue;
+      if (p.plan.limit !== undefined || b.estimatedRows > MAX_DEPENDENT_KEYS) continue;
+      const key = p.table.keyColumns.find((k) => k.column === probe.column);
+      const chunk = key?.operators.includes("in") ? IN_CHUNK : key?.operators.includes("=") ? 1 : 0;
+      if (chunk === 0) continue;
+      const perScan = Math.max(1, p.plan.native.filter((l) => !l.includes("(per ")).length);
+      const full = Math.max(perScan, Math.ceil(p.estimatedRows / ROWS_PER_CALL)) +
+        p.estimatedRows / ROWS_PER_CALL;
+      const keyed = Math.ceil(b.estimatedRows / chunk) * perScan +
+        Math.min(b.estimatedRows, p.estimatedRows) / ROWS_PER_CALL;
+      if (keyed >= full) continue;
+      candidates.push({
+        build: build.key,
+        buildColumn: build.column,
+        probe: probe.key,
+        probeColumn: probe.column,
+        chunk,
+        cost: keyed,
+        saved: full - keyed,
+      });
+    }
+  }
+  candidates.sort((x, y) => y.saved - x.saved);
+  const chosen: DependentJoin[] = [];
+  for (const { cost: _c, saved: _s, ...c } of candidates) {
+    const taken = chosen.some((d) =>
+      d.probe === c.probe || d.probe === c.build || d.build === c.probe
+    );
+    if (!taken) chosen.push(c);
+  }
+  return chosen;
+}
+
+/**
+ * An offer without what a guard forbids: predicates on masked columns (the source would filter
+ * real values, and row counts would reveal them), order on them, and — once anything is held
+ * back, or when the guard filters rows after the fetch — the limit (the source would stop early).
+ */
+function restrictOffer(offer: ScanOffer, limits: GuardPushdown): ScanOffer {
+  const hidden = new Set(limits.unpushable.map((c) => c.toLowerCase()));
+  const predicates = offer.predicates.filter((p) => !hidden.has(p.column.toLowerCase()));
+  const orderLeaks = offer.orderBy?.some((k) => hidden.has(k.column.toLowerCase())) ?? false;
+  const keepLimit = limits.limit && !orderLeaks && predicates.length === offer.predicates.length;
+  const { orderBy: _orderBy, limit: _limit, ...rest } = offer;
+  return {
+    ...rest,
+    predicates,
+    columns: [...new Set([...offer.columns, ...limits.columns])],
+    ...(keepLimit && offer.orderBy ? { orderBy: offer.orderBy } : {}),
+    ...(keepLimit && offer.limit !== undefined ? { limit: offer.limit } : {}),
+  };
 }
 
 /** What a response's `sources[].pushdown` and EXPLAIN show for one source. */
@@ -148,28 +290,4 @@ export function summarisePlan(plan: ScanPlan): PushdownSummary {
     columns: plan.columns,
     ...(plan.limit !== undefined ? { limit: plan.limit } : {}),
   };
-}
-
-function closest(word: string, candidates: string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const c of candidates) {
-    const d = levenshtein(word, c);
-    if (d < bestDistance) [best, bestDistance] = [c, d];
-  }
-  return best !== undefined && bestDistance <= Math.max(3, Math.floor(word.length / 3))
-    ? best
-    : undefined;
-}
-
-function levenshtein(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = row;
-  }
-  return prev[b.length];
 }

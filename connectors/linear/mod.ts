@@ -1,0 +1,30 @@
+/**
+ * The Linear connector: a declarative connector, entirely described by `linear.yaml` and run by
+ * the manifest runtime (`connectors/manifest/`). `linear.issues` reads Linear's GraphQL `issues`
+ * connection; predicates become an `IssueFilter` sent as a GraphQL variable. Its sandbox
+ * (`./sandbox.ts`) serves the demo world over the same protocol.
+ *
+ * Connection: base URL `https://api.linear.app`; credentials `{apiKey}` (sent as
+ * `Authorization: <key>`) or `{accessToken}` (Bearer).
+ *
+ * @example
+ * ```ts
+ * import { linear } from "./mod.ts";
+ * console.assert(linear.id === "linear" && linear.tables[0].name === "issues");
+ * ```
+ *
+ * @module
+ */
+import { loadManifest, type Manifest, manifestConnector } from "../manifest/mod.ts";
+import type { ConnectorDef } from "../sdk/mod.ts";
+
+const MANIFEST_URL = new URL("./linear.yaml", import.meta.url);
+
+/** Linear's manifest, validated. */
+export const LINEAR_MANIFEST: Manifest = loadManifest(
+  Deno.readTextFileSync(MANIFEST_URL),
+  "connectors/linear/linear.yaml",
+);
+
+/** The Linear connector. */
+export const linear: ConnectorDef = manifestConnector(LINEAR_MANIFEST);

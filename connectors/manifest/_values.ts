@@ -1,0 +1,132 @@
+/**
+ * Reading records: JSON paths (`state.name`, `errors[].message`) and conversion of API values to
+ * column values (timestamps as ISO-8601 UTC, numbers checked).
+ *
+ * @module
+ */
+import type { ColumnType } from "../sdk/mod.ts";
+
+/**
+ * The values at a JSON path: `a.b` reads a field, `a[].b` maps over a list, `.` is the value
+ * itself. Missing steps give no values.
+ *
+ * @example
+ * ```ts
+ * import { readPath } from "./_values.ts";
+ * const body = { errors: [{ extensions: { code: "RATELIMITED" } }] };
+ * console.assert(readPath(body, "errors[].extensions.code")[0] === "RATELIMITED");
+ * ```
+ */
+export function readPath(value: unknown, path: string): unknown[] {
+  if (path === ".") return [value];
+  let current: unknown[] = [value];
+  for (const step of path.split(".")) {
+    const spread = step.endsWith("[]");
+    const key = spread ? step.slice(0, -2) : step;
+    const next: unknown[] = [];
+    for (const v of current) {
+      if (v === null || typeof v !== "object" || Array.isArray(v)) continue;
+      const got = (v as Record<string, unknown>)[key];
+      if (got === undefined) continue;
+      if (spread) {
+        if (Array.isArray(got)) next.push(...got);
+      } else next.push(got);
+    }
+    current = next;
+  }
+  return current;
+}
+
+/** The single value at a path (`undefined` when absent). */
+export function readOne(value: unknown, path: string): unknown {
+  return readPath(value, path)[0];
+}
+
+/**
+ * Converts an API value to a column value of a type; anything that does not fit is NULL.
+ *
+ * @example
+ * ```ts
+ * import { toColumnValue } from "./_values.ts";
+ * console.assert(toColumnValue("2026-01-02T03:04:05Z", "timestamp") === "2026-01-02T03:04:05.000Z");
+ * console.assert(toColumnValue(1700000000, "timestamp", "epoch_s") === "2023-11-14T22:13:20.000Z");
+ * console.assert(toColumnValue("x", "integer") === null);
+ * ```
+ */
+export function toColumnValue(
+  value: unknown,
+  type: ColumnType,
+  format: "iso" | "epoch_s" | "epoch_ms" = "iso",
+): unknown {
+  if (value === undefined || value === null) return null;
+  switch (type) {
+    case "json":
+      return value;
+    case "text":
+      if (typeof value === "string") return value;
+      if (typeof value === "number" || typeof value === "boolean") return String(value);
+      return JSON.stringify(value);
+    case "integer": {
+      const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+      return typeof n === "number" && Number.isInteger(n) ? n : null;
+    }
+    case "double": {
+      const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+      return typeof n === "number" && Number.isFinite(n) ? n : null;
+    }
+    case "boolean":
+      if (typeof value === "boolean") return value;
+      return value === "true" ? true : value === "false" ? false : null;
+    case "timestamp": {
+      let ms: number;
+      if (typeof value === "number") ms = format === "epoch_s" ? value * 1000 : value;
+      else if (typeof value === "string") {
+        ms = /^\d+$/.test(value) && format !== "iso"
+          ? Number(value) * (format === "epoch_s" ? 1000 : 1)
+          : Date.parse(value.replace(/([+-]\d{2})(\d{2})$/, "$1:$2"));
+      } else return null;
+      return Number.isFinite(ms) ? new Date(ms).toISOString() : null;
+    }
+  }
+}
+
+/** Whether a SQL literal may be sent as a value of a column type. */
+export function literalFits(value: unknown, type: ColumnType): boolean {
+  switch (type) {
+    case "text":
+      return typeof value === "string";
+    case "integer":
+      return typeof value === "number" && Number.isInteger(value);
+    case "double":
+      return typeof value === "number" && Number.isFinite(value);
+    case "boolean":
+      return typeof value === "boolean";
+    case "timestamp":
+      return typeof value === "string" && !Number.isNaN(Date.parse(value));
+    case "json":
+      return false;
+  }
+}
+
+/**
+ * Fills `{config.x}` and `{credentials.x}` placeholders; a missing value is an error naming it.
+ *
+ * @example
+ * ```ts
+ * import { fillTemplate } from "./_values.ts";
+ * console.assert(fillTemplate("/pages/{config.page}/x", { config: { page: "a b" } }) === "/pages/a%20b/x");
+ * ```
+ */
+export function fillTemplate(
+  template: string,
+  scope: { config?: Record<string, unknown> },
+  encode: (s: string) => string = encodeURIComponent,
+): string {
+  return template.replace(/\{config\.([A-Za-z0-9_]+)\}/g, (_, key: string) => {
+    const v = scope.config?.[key];
+    if (typeof v !== "string" && typeof v !== "number") {
+      throw new Error(`the connection's config lacks ${key}`);
+    }
+    return encode(String(v));
+  });
+}

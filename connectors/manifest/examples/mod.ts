@@ -1,0 +1,19 @@
+/**
+ * Example manifests shipped with the runtime: `statuspage.yaml`, a REST API with an API key and
+ * offset pagination, proving that a new app needs no code.
+ *
+ * @example
+ * ```ts
+ * import { STATUSPAGE_MANIFEST } from "./mod.ts";
+ * console.assert(STATUSPAGE_MANIFEST.api.style === "rest");
+ * ```
+ *
+ * @module
+ */
+import { loadManifest, type Manifest } from "../manifest.ts";
+
+/** The status-page example, validated. */
+export const STATUSPAGE_MANIFEST: Manifest = loadManifest(
+  Deno.readTextFileSync(new URL("./statuspage.yaml", import.meta.url)),
+  "connectors/manifest/examples/statuspage.yaml",
+);

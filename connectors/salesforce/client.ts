@@ -1,0 +1,229 @@
+/**
+ * Salesforce REST calls the connector makes: the OAuth 2.0 token (client credentials or refresh
+ * token, shared and single-flighted through the SDK's {@link OAuthTokens}), `GET
+ * /services/data/vNN.0/query?q=SOQL` and its `nextRecordsUrl` batches, the `Sforce-Limit-Info`
+ * budget, and Salesforce's error arrays. An `INVALID_SESSION_ID` refreshes the token once and
+ * retries; `REQUEST_LIMIT_EXCEEDED` is a spent budget.
+ *
+ * @module
+ */
+import { OmniError } from "../../src/errors.ts";
+import {
+  type Connection,
+  type ErrorReading,
+  type OAuthGrant,
+  oauthKey,
+  OAuthTokens,
+  type RateLimitInfo,
+  SourceClient,
+  type SourceResponse,
+} from "../sdk/mod.ts";
+import type { ConnectorDef } from "../sdk/mod.ts";
+
+/** The `config` of a Salesforce connection. */
+export interface SalesforceConfig {
+  /** REST API version. @default "62.0" */
+  apiVersion: string;
+  /** API name of the Opportunity custom field holding a Jira issue key. @default "Jira_Issue_Key__c" */
+  jiraIssueKeyField: string;
+  /** `Sforce-Query-Options: batchSize` hint (200–2000). @default 2000 */
+  batchSize: number;
+}
+
+/**
+ * Reads a connection's config.
+ *
+ * @example
+ * ```ts
+ * import { salesforceConfig } from "./client.ts";
+ * console.assert(salesforceConfig({ name: "sf", config: {} }).apiVersion === "62.0");
+ * ```
+ */
+export function salesforceConfig(
+  connection: Pick<Connection, "config" | "name">,
+): SalesforceConfig {
+  const c = connection.config ?? {};
+  const bad = (what: string) =>
+    new OmniError("SOURCE_ERROR", `${connection.name}: the Salesforce connection's config ${what}`);
+  const apiVersion = c.apiVersion ?? "62.0";
+  if (typeof apiVersion !== "string" || !/^\d{2,3}\.0$/.test(apiVersion)) {
+    throw bad("has an invalid apiVersion (e.g. 62.0)");
+  }
+  const fields = (c.fields ?? {}) as Record<string, unknown>;
+  const jira = fields.jiraIssueKey ?? "Jira_Issue_Key__c";
+  if (typeof jira !== "string" || !/^[A-Za-z][A-Za-z0-9_]*__c$/.test(jira)) {
+    throw bad(
+      "has an invalid fields.jiraIssueKey (a custom field API name, e.g. Jira_Issue_Key__c)",
+    );
+  }
+  const batchSize = c.batchSize ?? 2000;
+  if (typeof batchSize !== "number" || batchSize < 200 || batchSize > 2000) {
+    throw bad("has an invalid batchSize (200–2000)");
+  }
+  return { apiVersion, jiraIssueKeyField: jira, batchSize };
+}
+
+/** Tokens of every Salesforce connection of this process. */
+export const salesforceTokens: OAuthTokens = new OAuthTokens({ defaultTtlMs: 30 * 60_000 });
+
+/** The OAuth grant of a connection: refresh token when it has one, else client credentials. */
+export function salesforceGrant(connection: Connection): OAuthGrant {
+  const { clientId, clientSecret, refreshToken } = connection.credentials ?? {};
+  if (!clientId || (!refreshToken && !clientSecret)) {
+    throw new OmniError(
+      "SOURCE_ERROR",
+      `${connection.name}: the Salesforce connection has no credentials (clientId with clientSecret or refreshToken)`,
+      { details: { source: connection.name, connector: "salesforce" } },
+    );
+  }
+  const base = connection.baseUrl.replace(/\/+$/, "");
+  return {
+    tokenUrl: `${base}/services/oauth2/token`,
+    grantType: refreshToken ? "refresh_token" : "client_credentials",
+    clientId,
+    ...(clientSecret ? { clientSecret } : {}),
+    ...(refreshToken ? { refreshToken } : {}),
+  };
+}
+
+/** `Authorization: Bearer <access token>`, obtaining or reusing the connection's token. */
+export async function salesforceAuthorize(connection: Connection): Promise<HeadersInit> {
+  const token = await salesforceTokens.get(oauthKey(connection), salesforceGrant(connection));
+  return { authorization: `Bearer ${token.accessToken}` };
+}
+
+/**
+ * Reads `Sforce-Limit-Info: api-usage=USED/LIMIT` (a rolling 24-hour budget).
+ *
+ * @example
+ * ```ts
+ * import { salesforceRateLimit } from "./client.ts";
+ * const r = salesforceRateLimit(new Headers({ "sforce-limit-info": "api-usage=18/15000" }));
+ * console.assert(r.limit === 15000 && r.remaining === 14982);
+ * ```
+ */
+export function salesforceRateLimit(headers: Headers): RateLimitInfo {
+  const m = headers.get("sforce-limit-info")?.match(/api-usage=(\d+)\/(\d+)/);
+  if (!m) return {};
+  const used = Number(m[1]), limit = Number(m[2]);
+  return { limit, remaining: Math.max(0, limit - used) };
+}
+
+/**
+ * Reads Salesforce's error array `[{message, errorCode, fields?}]`.
+ *
+ * @example
+ * ```ts
+ * import { salesforceReadError } from "./client.ts";
+ * const r = salesforceReadError(403, [{ message: "TotalRequests Limit exceeded.", errorCode: "REQUEST_LIMIT_EXCEEDED" }]);
+ * console.assert(r.rateLimited === true && r.message.startsWith("REQUEST_LIMIT_EXCEEDED"));
+ * ```
+ */
+export function salesforceReadError(status: number, body: unknown): ErrorReading {
+  const list = Array.isArray(body) ? body : body && typeof body === "object" ? [body] : [];
+  const parts: string[] = [];
+  let rateLimited = status === 429;
+  for (const e of list as Record<string, unknown>[]) {
+    const code = typeof e?.errorCode === "string"
+      ? e.errorCode
+      : typeof e?.error === "string"
+      ? e.error
+      : "";
+    const msg = typeof e?.message === "string"
+      ? e.message
+      : typeof e?.error_description === "string"
+      ? e.error_description
+      : "";
+    if (code === "REQUEST_LIMIT_EXCEEDED") rateLimited = true;
+    if (code || msg) parts.push(code && msg ? `${code}: ${msg}` : code || msg);
+  }
+  if (!parts.length && typeof body === "string" && body.trim()) {
+    parts.push(body.trim().slice(0, 200));
+  }
+  return { message: parts.length ? parts.join("; ") : `HTTP ${status}`, rateLimited };
+}
+
+/** One batch of a SOQL query. */
+export interface QueryPage {
+  totalSize: number;
+  done: boolean;
+  nextRecordsUrl?: string;
+  records: Record<string, unknown>[];
+}
+
+function isInvalidSession(err: unknown): boolean {
+  return err instanceof OmniError && err.details?.status === 401;
+}
+
+/**
+ * GETs a query batch (the first with `q`, the next ones by `nextRecordsUrl`), refreshing the
+ * token once if the session is refused, and checks the answer's shape.
+ */
+export async function queryPage(
+  connector: ConnectorDef,
+  http: SourceClient,
+  connection: Connection,
+  signal: AbortSignal,
+  target: { soql: string } | { next: string },
+): Promise<QueryPage> {
+  const config = salesforceConfig(connection);
+  const key = oauthKey(connection);
+  const res = await salesforceTokens.withToken(
+    key,
+    salesforceGrant(connection),
+    async (token) => {
+      const client = clientFor(connector, http, connection, signal, token.instanceUrl);
+      try {
+        return "soql" in target
+          ? await client.get(`/services/data/v${config.apiVersion}/query`, { q: target.soql }, {
+            "sforce-query-options": `batchSize=${config.batchSize}`,
+          })
+          : await client.get(target.next);
+      } finally {
+        if (client !== http) {
+          http.stats.calls += client.stats.calls;
+          http.stats.retries += client.stats.retries;
+          http.lastRateLimit = client.lastRateLimit;
+        }
+      }
+    },
+    isInvalidSession,
+  );
+  return checkPage(connection, res);
+}
+
+/** The client for the org's instance URL: the connection's own when it is on the same origin. */
+function clientFor(
+  connector: ConnectorDef,
+  http: SourceClient,
+  connection: Connection,
+  signal: AbortSignal,
+  instanceUrl?: string,
+): SourceClient {
+  if (!instanceUrl) return http;
+  let same = false;
+  try {
+    same = new URL(instanceUrl).origin === new URL(connection.baseUrl).origin;
+  } catch {
+    same = false;
+  }
+  if (same) return http;
+  return new SourceClient(connector, { ...connection, baseUrl: instanceUrl }, { signal });
+}
+
+function checkPage(connection: Connection, res: SourceResponse): QueryPage {
+  const b = res.body as Partial<QueryPage> | null;
+  const ok = b && typeof b === "object" && Array.isArray(b.records) &&
+    typeof b.done === "boolean" &&
+    (b.nextRecordsUrl === undefined || b.nextRecordsUrl === null ||
+      typeof b.nextRecordsUrl === "string") &&
+    (b.done || typeof b.nextRecordsUrl === "string");
+  if (!ok) {
+    throw new OmniError(
+      "SOURCE_ERROR",
+      `${connection.name}: malformed reply from the query endpoint (HTTP ${res.status})`,
+      { details: { source: connection.name, connector: "salesforce", status: res.status } },
+    );
+  }
+  return b as QueryPage;
+}

@@ -1,0 +1,37 @@
+/**
+ * The Salesforce connector: `accounts` and `opportunities` over the REST API's SOQL query
+ * endpoint, with an OAuth 2.0 token per connection (client credentials or refresh token,
+ * refreshed once on `INVALID_SESSION_ID`), `nextRecordsUrl` batches, the `Sforce-Limit-Info`
+ * budget and SOQL pushdown (WHERE, field list, ORDER BY, LIMIT). Its sandbox (`./sandbox.ts`)
+ * serves the demo world over the same protocol.
+ *
+ * Connection: base URL = the org's My Domain (`https://acme.my.salesforce.com`, where the token
+ * endpoint lives); credentials `{clientId, clientSecret}` or `{clientId, clientSecret?,
+ * refreshToken}`; config `{apiVersion?: "62.0", fields?: {jiraIssueKey?: "Jira_Issue_Key__c"},
+ * batchSize?: 2000}`.
+ *
+ * @example
+ * ```ts
+ * import { salesforce } from "./mod.ts";
+ * console.assert(salesforce.tables.map((t) => t.name).join() === "accounts,opportunities");
+ * ```
+ *
+ * @module
+ */
+import type { ConnectorDef } from "../sdk/mod.ts";
+import { salesforceAuthorize, salesforceRateLimit, salesforceReadError } from "./client.ts";
+import { accountsTable } from "./accounts.ts";
+import { opportunitiesTable } from "./opportunities.ts";
+
+/** The Salesforce connector. */
+export const salesforce: ConnectorDef = {
+  id: "salesforce",
+  description: "Salesforce (REST API, SOQL): accounts and opportunities of the org.",
+  tables: [accountsTable(() => salesforce), opportunitiesTable(() => salesforce)],
+  authorize: salesforceAuthorize,
+  readRateLimit: salesforceRateLimit,
+  readError: (status, body) => salesforceReadError(status, body),
+};
+
+export { salesforceTokens } from "./client.ts";
+export type { SalesforceConfig } from "./client.ts";

@@ -1,0 +1,140 @@
+import assert from "node:assert/strict";
+import { OmniError } from "../../src/errors.ts";
+import type { ConnectorDef } from "./connector.ts";
+import { retryAfterMs, SourceClient } from "./http.ts";
+import type { Connection } from "./table.ts";
+
+const connector: ConnectorDef = {
+  id: "fake",
+  description: "a fake app",
+  tables: [],
+  authorize: () => ({ authorization: "Bearer t" }),
+  readRateLimit: (headers) => ({ retryAfterMs: retryAfterMs(headers) }),
+  readError: (_status, body) => ({ message: JSON.stringify(body) }),
+};
+const connection: Connection = {
+  id: "c1",
+  tenantId: "acme",
+  connector: "fake",
+  name: "fake",
+  baseUrl: "http://app.invalid",
+  credentials: {},
+  config: {},
+};
+
+/** A fetch answering from a script, recording each call. */
+function scripted(answers: (() => Response)[]) {
+  const calls: string[] = [];
+  const fetch = ((input: URL | RequestInfo) => {
+    calls.push(String(input));
+    const next = answers.shift();
+    if (!next) throw new Error("no more answers");
+    return Promise.resolve(next());
+  }) as typeof globalThis.fetch;
+  return { fetch, calls };
+}
+const ok = () => Response.json({ ok: true });
+const status = (code: number, headers: Record<string, string> = {}) => () =>
+  Response.json({ message: `HTTP ${code}` }, { status: code, headers });
+
+async function failure(p: Promise<unknown>): Promise<OmniError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof OmniError, String(err));
+    return err;
+  }
+  assert.fail("expected a failure");
+}
+
+Deno.test("request() retries a 5xx and returns the later success", async () => {
+  const { fetch, calls } = scripted([status(503), ok]);
+  const client = new SourceClient(connector, connection, { fetch, baseDelayMs: 1 });
+  const res = await client.get("/things");
+  assert.deepEqual(res.body, { ok: true });
+  assert.equal(calls.length, 2);
+  assert.equal(client.stats.retries, 1);
+});
+
+Deno.test("request() retries a network error", async () => {
+  let first = true;
+  const fetch = (() => {
+    if (first) {
+      first = false;
+      return Promise.reject(new TypeError("connection reset by peer"));
+    }
+    return Promise.resolve(ok());
+  }) as typeof globalThis.fetch;
+  const client = new SourceClient(connector, connection, { fetch, baseDelayMs: 1 });
+  assert.deepEqual((await client.get("/things")).body, { ok: true });
+});
+
+Deno.test("request() waits out a 429's Retry-After and retries when it fits the deadline", async () => {
+  const { fetch, calls } = scripted([status(429, { "retry-after": "0" }), ok]);
+  const client = new SourceClient(connector, connection, {
+    fetch,
+    deadline: Date.now() + 10_000,
+  });
+  assert.deepEqual((await client.get("/things")).body, { ok: true });
+  assert.equal(calls.length, 2);
+});
+
+Deno.test("request() does not wait for a rate-limit reset past the deadline", async () => {
+  const { fetch, calls } = scripted([status(429, { "retry-after": "30" }), ok]);
+  const client = new SourceClient(connector, connection, {
+    fetch,
+    deadline: Date.now() + 1_000,
+  });
+  const err = await failure(client.get("/things"));
+  assert.equal(err.code, "RATE_LIMIT_EXHAUSTED");
+  assert.equal(err.retryAfterMs, 30_000);
+  assert.equal(calls.length, 1);
+});
+
+Deno.test("request() does not retry a 5xx when the backoff would pass the deadline", async () => {
+  const { fetch, calls } = scripted([status(502), ok]);
+  const client = new SourceClient(connector, connection, {
+    fetch,
+    baseDelayMs: 4_000,
+    deadline: Date.now() + 500,
+  });
+  const err = await failure(client.get("/things"));
+  assert.equal(err.code, "SOURCE_ERROR");
+  assert.equal(err.details?.status, 502);
+  assert.equal(calls.length, 1);
+});
+
+Deno.test("request() never retries a 4xx that will not change", async () => {
+  for (const code of [400, 401, 403, 404]) {
+    const { fetch, calls } = scripted([status(code), ok]);
+    const client = new SourceClient(connector, connection, { fetch, baseDelayMs: 1 });
+    const err = await failure(client.get("/things"));
+    assert.equal(err.code, "SOURCE_ERROR");
+    assert.equal(calls.length, 1, `HTTP ${code} was retried`);
+  }
+});
+
+Deno.test("request() gives up after maxRetries", async () => {
+  const { fetch, calls } = scripted([status(500), status(500), status(500), ok]);
+  const client = new SourceClient(connector, connection, { fetch, baseDelayMs: 1, maxRetries: 2 });
+  const err = await failure(client.get("/things"));
+  assert.equal(err.code, "SOURCE_ERROR");
+  assert.equal(calls.length, 3);
+});
+
+Deno.test("request() answers SOURCE_TIMEOUT when the query's signal aborts a wait", async () => {
+  const controller = new AbortController();
+  const { fetch } = scripted([status(503, { "retry-after": "3" }), ok]);
+  const client = new SourceClient(connector, connection, { fetch, signal: controller.signal });
+  const pending = failure(client.get("/things"));
+  setTimeout(() => controller.abort(), 10);
+  assert.equal((await pending).code, "SOURCE_TIMEOUT");
+});
+
+Deno.test("request() maps a truncated JSON body to SOURCE_ERROR", async () => {
+  const { fetch } = scripted([() => new Response('{"items": [1, 2', { status: 200 })]);
+  const client = new SourceClient(connector, connection, { fetch });
+  const err = await failure(client.get("/things"));
+  assert.equal(err.code, "SOURCE_ERROR");
+  assert.match(err.message, /malformed/);
+});

@@ -1,0 +1,79 @@
+/**
+ * The result cache: whole query answers, keyed by tenant + the user's effective entitlements (the
+ * guard's fingerprint: two users whose row or column rules differ never share an entry) +
+ * normalised SQL. An entry records when its oldest data was fetched, so a hit's `freshness_ms`
+ * stays the age of that data, and a hit is served only while that age is within the query's
+ * `max_staleness_ms`.
+ *
+ * @module
+ */
+import { sha256Hex } from "./_hash.ts";
+import { normalizeSql } from "./_normalize_sql.ts";
+import type { TenantCache } from "./tenant_cache.ts";
+
+/** A cached answer. */
+export interface CachedResult {
+  /** The 200 body as it was answered (its `trace_id` and `timing` belong to the first query). */
+  body: Record<string, unknown>;
+  /** When the oldest data in it was fetched from its app, epoch ms. */
+  oldestDataAt: number;
+  /** When each source's data was fetched, epoch ms, in `body.sources` order. */
+  sourceFetchedAt: number[];
+}
+
+/**
+ * Caches query answers in a zone's {@link TenantCache}.
+ *
+ * @example
+ * ```ts ignore
+ * const results = new ResultCache(zoneCache);
+ * await results.put("acme", fingerprint, sql, body, 60_000);
+ * const hit = await results.get("acme", fingerprint, sql);
+ * ```
+ */
+export class ResultCache {
+  readonly #cache: TenantCache;
+
+  constructor(cache: TenantCache) {
+    this.#cache = cache;
+  }
+
+  /** The residency zone this cache lives in. */
+  get zone(): string {
+    return this.#cache.zone;
+  }
+
+  /** The cached answer, whatever its age (the caller compares it with its staleness bound). */
+  async get(tenantId: string, fingerprint: string, sql: string): Promise<CachedResult | undefined> {
+    return await this.#cache.get<CachedResult>(tenantId, await this.#key(fingerprint, sql));
+  }
+
+  /**
+   * Stores a 200 body. Its life is the tenant's TTL counted from when its oldest data was
+   * fetched, so no data outlives the TTL; stale answers (`allow_stale`) are never stored.
+   */
+  async put(
+    tenantId: string,
+    fingerprint: string,
+    sql: string,
+    body: Record<string, unknown>,
+    ttlMs: number,
+    now = Date.now(),
+  ): Promise<void> {
+    if (body.stale === true || !Array.isArray(body.rows)) return;
+    const freshness = typeof body.freshness_ms === "number" ? body.freshness_ms : 0;
+    const sources = Array.isArray(body.sources) ? body.sources as Record<string, unknown>[] : [];
+    const entry: CachedResult = {
+      body,
+      oldestDataAt: now - freshness,
+      sourceFetchedAt: sources.map((s) =>
+        now - (typeof s.freshness_ms === "number" ? s.freshness_ms : freshness)
+      ),
+    };
+    await this.#cache.set(tenantId, await this.#key(fingerprint, sql), entry, ttlMs - freshness);
+  }
+
+  async #key(fingerprint: string, sql: string): Promise<string> {
+    return `r:${await sha256Hex(`${fingerprint}\n${normalizeSql(sql)}`)}`;
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * The source cache: what one connection's table returned for one pushed request, in the worker's
+ * zone, encrypted with the tenant's key. As a {@link SourceMiddleware} around the app fetch it
+ *
+ * - serves a query from an entry whose data is within the query's `max_staleness_ms` (`0`
+ *   bypasses it): the exact same request, or — Steampipe's subset rule — an entry fetched with a
+ *   looser pushed filter and more columns, filtering the rows locally;
+ * - makes identical concurrent fetches (same connection, table, request, columns) one fetch;
+ * - revalidates with the ETags it stored (`If-None-Match`: a 304 costs GitHub's budget nothing
+ *   and the stored body is reused), so a revalidated entry's age starts again;
+ * - when the app cannot be fetched now (budget spent, app down, timeout), answers `STALE_DATA`
+ *   with the age it has, or — with `metadata.allow_stale` — the stale rows, marked stale.
+ *
+ * Entries live at most the tenant's TTL from when their data was fetched.
+ *
+ * @module
+ */
+import type { ConditionalEntry, ConditionalStore } from "../../connectors/sdk/http.ts";
+import type { Row } from "../../connectors/sdk/table.ts";
+import { OmniError } from "../errors.ts";
+import type { SourceFetchContext, SourceMiddleware } from "../query/source_fetch.ts";
+import type { FetchedSource } from "../query/source_fetch.ts";
+import type { SourcePlan } from "../sql/plan.ts";
+import { sha256Hex } from "./_hash.ts";
+import { SingleFlight } from "./_single_flight.ts";
+import { type EntryShape, filterRows, predicateId, subsetRemainder } from "./_subset.ts";
+import { freshnessOf, type TenantSettingsLookup } from "./freshness.ts";
+import type { TenantCache } from "./tenant_cache.ts";
+
+/** Options of {@link sourceCache}. */
+export interface SourceCacheOptions {
+  /** The zone's tenant cache. */
+  cache: TenantCache;
+  /** The tenant's settings (TTL, default `max_staleness_ms`). */
+  settings: TenantSettingsLookup;
+  /** Entries remembered per connection and table for the subset rule. @default 32 */
+  maxIndexed?: number;
+}
+
+/** One cached fetch. */
+interface Entry extends EntryShape {
+  rows: Row[];
+  pages: number;
+  fetchedAt: number;
+  /** ETag and body per GET URL, for revalidation. */
+  etags: Record<string, ConditionalEntry>;
+}
+
+/** What the per-table index remembers of an entry. */
+interface IndexItem extends EntryShape {
+  key: string;
+  fetchedAt: number;
+  expiresAt: number;
+}
+
+/** Errors after which cached data may stand in for the app. */
+const UNAVAILABLE = new Set(["RATE_LIMIT_EXHAUSTED", "SOURCE_ERROR", "SOURCE_TIMEOUT"]);
+
+/**
+ * Builds the source-cache middleware.
+ *
+ * @example
+ * ```ts ignore
+ * const service = new QueryService({ ...options,
+ *   sourceMiddleware: [sourceCache({ cache: zoneCache, settings }), sourceBudget({ limiter })] });
+ * ```
+ */
+export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
+  const { cache } = options;
+  const maxIndexed = options.maxIndexed ?? 32;
+  const flights = new SingleFlight<FetchedSource>();
+
+  return (next) =>
+    async function cachedSourceFetch(source, ctx) {
+      const now = Date.now();
+      const { ttlMs, maxStalenessMs: defaultStaleness } = freshnessOf(
+        await options.settings(ctx.tenantId),
+      );
+      const maxStaleness = Math.min(ctx.metadata.max_staleness_ms ?? defaultStaleness, ttlMs);
+      const keys = await cacheKeys(source);
+      const exact = await cache.get<Entry>(ctx.tenantId, keys.entry);
+      const usable = (fetchedAt: number) => now - fetchedAt <= maxStaleness;
+
+      if (maxStaleness > 0) {
+        if (exact && usable(exact.fetchedAt)) return served(source, exact, exact.rows);
+        const hit = await findSuperset(ctx.tenantId, source, keys.index, usable);
+        if (hit) return hit;
+      }
+
+      const flight = flights.run(`${ctx.tenantId}\n${keys.entry}`, async () => {
+        const recorder = new EtagRecorder(exact?.etags ?? {});
+        const fetched = await next(source, { ...ctx, conditional: recorder });
+        await store(ctx.tenantId, keys, fetched, recorder.etags, ttlMs);
+        return fetched;
+      });
+      try {
+        const fetched = await flight.promise;
+        return flight.joined ? { ...fetched, rows: [...fetched.rows] } : fetched;
+      } catch (err) {
+        if (!(err instanceof OmniError) || !UNAVAILABLE.has(err.code)) throw err;
+        const fallback = exact ?? await newestSuperset(ctx.tenantId, source, keys.index);
+        if (!fallback) throw err;
+        return staleOrRefuse(source, ctx, fallback, maxStaleness, err);
+      }
+    };
+
+  async function findSuperset(
+    tenantId: string,
+    source: SourcePlan,
+    indexKey: string,
+    usable: (fetchedAt: number) => boolean,
+  ): Promise<FetchedSource | undefined> {
+    const found = await newestSuperset(tenantId, source, indexKey, usable);
+    return found ? served(source, found.entry, found.rows) : undefined;
+  }
+
+  async function newestSuperset(
+    tenantId: string,
+    source: SourcePlan,
+    indexKey: string,
+    usable: (fetchedAt: number) => boolean = () => true,
+  ): Promise<{ entry: Entry; rows: Row[] } | undefined> {
+    const index = await cache.get<IndexItem[]>(tenantId, indexKey) ?? [];
+    const now = Date.now();
+    const candidates = index
+      .filter((item) => item.expiresAt > now && usable(item.fetchedAt))
+      .sort((a, b) => b.fetchedAt - a.fetchedAt);
+    for (const item of candidates) {
+      const remainder = subsetRemainder(item, source.plan.pushed, source.offer.columns);
+      if (!remainder) continue;
+      const entry = await cache.get<Entry>(tenantId, item.key);
+      if (!entry) continue;
+      return { entry, rows: filterRows(entry.rows, remainder) };
+    }
+    return undefined;
+  }
+
+  async function store(
+    tenantId: string,
+    keys: { entry: string; index: string },
+    fetched: FetchedSource,
+    etags: Record<string, ConditionalEntry>,
+    ttlMs: number,
+  ): Promise<void> {
+    const life = fetched.fetchedAt + ttlMs - Date.now();
+    if (life <= 0) return;
+    const shape: EntryShape = {
+      pushed: fetched.plan.pushed.map(predicateId),
+      columns: fetched.plan.columns,
+    };
+    const entry: Entry = {
+      ...shape,
+      rows: fetched.rows,
+      pages: fetched.pages,
+      fetchedAt: fetched.fetchedAt,
+      etags,
+    };
+    await cache.set(tenantId, keys.entry, entry, life);
+    // A limited fetch holds only some of the rows: it may serve its exact request, never a subset.
+    if (fetched.plan.limit !== undefined) return;
+    const now = Date.now();
+    const index = (await cache.get<IndexItem[]>(tenantId, keys.index) ?? [])
+      .filter((item) => item.key !== keys.entry && item.expiresAt > now)
+      .concat({ ...shape, key: keys.entry, fetchedAt: fetched.fetchedAt, expiresAt: now + life })
+      .sort((a, b) => b.fetchedAt - a.fetchedAt)
+      .slice(0, maxIndexed);
+    const indexLife = Math.max(...index.map((item) => item.expiresAt)) - now;
+    await cache.set(tenantId, keys.index, index, indexLife);
+  }
+}
+
+function served(source: SourcePlan, entry: Entry, rows: Row[]): FetchedSource {
+  return {
+    plan: source.plan,
+    rows: rows === entry.rows ? [...rows] : rows,
+    pages: 0,
+    calls: 0,
+    fromCache: true,
+    fetchedAt: entry.fetchedAt,
+  };
+}
+
+function staleOrRefuse(
+  source: SourcePlan,
+  ctx: SourceFetchContext,
+  fallback: Entry | { entry: Entry; rows: Row[] },
+  maxStaleness: number,
+  cause: OmniError,
+): FetchedSource {
+  const entry = "entry" in fallback ? fallback.entry : fallback;
+  const rows = fallback.rows;
+  const age = Date.now() - entry.fetchedAt;
+  if (ctx.metadata.allow_stale) return { ...served(source, entry, rows), stale: true };
+  throw new OmniError(
+    "STALE_DATA",
+    `${source.key} cannot be fetched now (${cause.code}) and its newest cached data is ` +
+      `${Math.round(age / 1000)} s old, older than max_staleness_ms ${maxStaleness}; ` +
+      "send metadata.allow_stale = true to accept it",
+    {
+      retryAfterMs: cause.retryAfterMs,
+      details: {
+        source: source.key,
+        available_age_ms: age,
+        max_staleness_ms: maxStaleness,
+        reason: cause.code,
+      },
+      cause,
+    },
+  );
+}
+
+/**
+ * The cache keys of a source: the entry (connection + its configuration, table, pushed request,
+ * fetched columns, limit) and the per-table index. Hashed: no query values in key names.
+ */
+async function cacheKeys(source: SourcePlan): Promise<{ entry: string; index: string }> {
+  const c = source.connection;
+  const table = JSON.stringify([
+    c.id,
+    c.baseUrl,
+    canonical(c.config),
+    canonical(c.credentials),
+    source.table.name,
+  ]);
+  const request = JSON.stringify([
+    source.plan.native,
+    source.plan.pushed.map(predicateId).sort(),
+    [...source.plan.columns].sort(),
+    source.plan.limit ?? null,
+  ]);
+  return {
+    entry: `s:e:${await sha256Hex(`${table}\n${request}`)}`,
+    index: `s:i:${await sha256Hex(table)}`,
+  };
+}
+
+function canonical(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_k, v) =>
+      v && typeof v === "object" && !Array.isArray(v)
+        ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0))
+        : v,
+  );
+}
+
+/** Lends a fetch the stored ETags and records what it confirmed or learned. */
+class EtagRecorder implements ConditionalStore {
+  readonly etags: Record<string, ConditionalEntry> = {};
+  readonly #previous: Record<string, ConditionalEntry>;
+
+  constructor(previous: Record<string, ConditionalEntry>) {
+    this.#previous = previous;
+  }
+
+  lookup(url: string): ConditionalEntry | undefined {
+    return this.#previous[url];
+  }
+
+  store(url: string, entry: ConditionalEntry): void {
+    this.etags[url] = entry;
+  }
+}

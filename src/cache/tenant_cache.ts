@@ -1,0 +1,103 @@
+/**
+ * A zone's cache, scoped and encrypted per tenant: every value is sealed with the tenant's data
+ * key (so shredding the key makes the tenant's entries unreadable, wherever they live) and bound
+ * to its key name (a value copied under another key does not decrypt as a hit). Every key of a
+ * tenant shares one prefix, so a flush is one prefix delete.
+ *
+ * The cache never fails a query: a store or decryption failure reads as a miss and a failed
+ * write is dropped, each logged.
+ *
+ * @module
+ */
+import type { KeyRing } from "../crypto/key_ring.ts";
+import type { KvStore } from "./kv_store.ts";
+
+/** Options of {@link TenantCache}. */
+export interface TenantCacheOptions {
+  /** Where sealed values live: the zone's Upstash database, or memory. */
+  store: KvStore;
+  /** The tenants' keys (`catalog.keyRing`). */
+  keyRing: KeyRing;
+  /** The residency zone this store belongs to. */
+  zone: string;
+  /** First segment of every key (tests use a unique one). @default "omnisql" */
+  prefix?: string;
+}
+
+interface Sealed {
+  /** The key this value was written under. */
+  k: string;
+  v: unknown;
+}
+
+/**
+ * A tenant-scoped, encrypted key-value cache of one zone.
+ *
+ * @example
+ * ```ts
+ * import { TenantCache } from "./tenant_cache.ts";
+ * import { MemoryKvStore } from "./memory_store.ts";
+ * import { generateMasterKey, KeyRing, MemoryKeyStore } from "../crypto/mod.ts";
+ * const keyRing = new KeyRing({ masterKey: generateMasterKey(), store: new MemoryKeyStore() });
+ * const cache = new TenantCache({ store: new MemoryKvStore(), keyRing, zone: "us" });
+ * await cache.set("acme", "r:1", { rows: [1] }, 60_000);
+ * console.assert((await cache.get<{ rows: number[] }>("acme", "r:1"))?.rows[0] === 1);
+ * console.assert((await cache.get("globex", "r:1")) === undefined);
+ * ```
+ */
+export class TenantCache {
+  readonly zone: string;
+  readonly #store: KvStore;
+  readonly #keyRing: KeyRing;
+  readonly #prefix: string;
+
+  constructor(options: TenantCacheOptions) {
+    if (!/^[\w-]+$/.test(options.zone)) throw new Error(`bad zone name ${options.zone}`);
+    this.zone = options.zone;
+    this.#store = options.store;
+    this.#keyRing = options.keyRing;
+    this.#prefix = options.prefix ?? "omnisql";
+  }
+
+  /** The stored value, or `undefined` (absent, expired, unreadable). */
+  async get<T>(tenantId: string, key: string): Promise<T | undefined> {
+    const full = this.#key(tenantId, key);
+    try {
+      const token = await this.#store.get(full);
+      if (token === null) return undefined;
+      const sealed = JSON.parse(await this.#keyRing.decryptText(tenantId, token)) as Sealed;
+      return sealed.k === full ? sealed.v as T : undefined;
+    } catch (err) {
+      warn("cache read failed; treated as a miss", this.zone, err);
+      return undefined;
+    }
+  }
+
+  /** Stores a value for at most `ttlMs`; nothing is stored when `ttlMs` ≤ 0. */
+  async set(tenantId: string, key: string, value: unknown, ttlMs: number): Promise<void> {
+    if (!(ttlMs > 0)) return;
+    const full = this.#key(tenantId, key);
+    try {
+      const token = await this.#keyRing.encrypt(
+        tenantId,
+        JSON.stringify({ k: full, v: value } satisfies Sealed),
+      );
+      await this.#store.set(full, token, ttlMs);
+    } catch (err) {
+      warn("cache write failed; dropped", this.zone, err);
+    }
+  }
+
+  /** Deletes every entry of a tenant in this zone; returns how many. */
+  flush(tenantId: string): Promise<number> {
+    return this.#store.deletePrefix(this.#key(tenantId, ""));
+  }
+
+  #key(tenantId: string, key: string): string {
+    return `${this.#prefix}:${this.zone}:${encodeURIComponent(tenantId)}:${key}`;
+  }
+}
+
+function warn(msg: string, zone: string, err: unknown) {
+  console.warn(JSON.stringify({ level: "warn", msg, zone, error: String(err) }));
+}

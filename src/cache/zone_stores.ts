@@ -1,0 +1,74 @@
+/**
+ * The stores of a deployment's zones, as the servers build them: each zone's caches on its own
+ * Upstash database when one is configured (`UPSTASH_REDIS_REST_URL_<ZONE>`/`_TOKEN_<ZONE>`),
+ * otherwise in this process's memory — which serves a single process only (`deno task start`).
+ *
+ * @module
+ */
+import type { KeyRing } from "../crypto/key_ring.ts";
+import { MemoryRateLimiter, type RateLimiter, UpstashRateLimiter } from "../ratelimit/mod.ts";
+import { MemoryKvStore } from "./memory_store.ts";
+import { ResultCache } from "./result_cache.ts";
+import { TenantCache } from "./tenant_cache.ts";
+import { upstashClient, type UpstashCredentials, UpstashKvStore } from "./upstash_store.ts";
+
+/** Options of {@link openZoneStores}. */
+export interface ZoneStoresOptions {
+  zones: string[];
+  /** Upstash database per zone; a zone without one uses memory. */
+  upstash: Record<string, UpstashCredentials>;
+  /** The tenants' keys (`catalog.keyRing`). */
+  keyRing: KeyRing;
+  /** First segment of every key (tests use a unique one). @default "omnisql" */
+  prefix?: string;
+}
+
+/** A deployment's zone stores. */
+export interface ZoneStores {
+  /** Each zone's tenant cache (source cache entries live here). */
+  caches: Record<string, TenantCache>;
+  /** Each zone's result cache. */
+  results: Record<string, ResultCache>;
+  /**
+   * A budget limiter on the zone's database, or — without a zone — on the first zone that has
+   * one (the edge's budgets hold no tenant data); a fresh in-process one where none is configured.
+   */
+  limiter(zone?: string): RateLimiter;
+}
+
+/**
+ * Opens the stores of every zone.
+ *
+ * @example
+ * ```ts
+ * import { openZoneStores } from "./zone_stores.ts";
+ * import { generateMasterKey, KeyRing, MemoryKeyStore } from "../crypto/mod.ts";
+ * const keyRing = new KeyRing({ masterKey: generateMasterKey(), store: new MemoryKeyStore() });
+ * const stores = openZoneStores({ zones: ["us", "eu"], upstash: {}, keyRing });
+ * console.assert(stores.caches.eu.zone === "eu");
+ * ```
+ */
+export function openZoneStores(options: ZoneStoresOptions): ZoneStores {
+  const prefix = options.prefix ?? "omnisql";
+  const caches: Record<string, TenantCache> = {};
+  const results: Record<string, ResultCache> = {};
+  for (const zone of options.zones) {
+    const upstash = options.upstash[zone];
+    const store = upstash ? new UpstashKvStore(upstash) : new MemoryKvStore();
+    caches[zone] = new TenantCache({ store, keyRing: options.keyRing, zone, prefix });
+    results[zone] = new ResultCache(caches[zone]);
+  }
+  return {
+    caches,
+    results,
+    limiter(zone) {
+      const name = zone ?? options.zones.find((z) => options.upstash[z]);
+      const upstash = name ? options.upstash[name] : undefined;
+      if (!upstash) return new MemoryRateLimiter();
+      return new UpstashRateLimiter({
+        redis: upstashClient(upstash),
+        prefix: `${prefix}:rl:${zone ?? "edge"}`,
+      });
+    },
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * Progress of running jobs, counted by a source-fetch middleware: every source a job's query
+ * starts and finishes, with its pages and rows. Queries are told apart by trace id; queries no
+ * job tracks pass through untouched.
+ *
+ * @module
+ */
+import type { SourceMiddleware } from "../query/source_fetch.ts";
+import type { JobProgressCounts } from "./store.ts";
+
+/**
+ * The progress counters of the jobs a worker runs.
+ *
+ * @example
+ * ```ts
+ * import { JobProgress } from "./progress.ts";
+ * const progress = new JobProgress();
+ * const stop = progress.track("trace-1", (counts) => console.log(counts.sources_done));
+ * stop();
+ * ```
+ */
+export class JobProgress {
+  readonly #tracked = new Map<
+    string,
+    { counts: JobProgressCounts; onChange: (c: JobProgressCounts) => void }
+  >();
+
+  /** Counts the sources of the query with this trace id; returns a function that stops it. */
+  track(traceId: string, onChange: (counts: JobProgressCounts) => void): () => void {
+    const entry = {
+      counts: { sources_done: 0, sources_total: 0, pages: 0, rows: 0 },
+      onChange,
+    };
+    this.#tracked.set(traceId, entry);
+    return () => {
+      if (this.#tracked.get(traceId) === entry) this.#tracked.delete(traceId);
+    };
+  }
+
+  /** The counts so far of a tracked query. */
+  counts(traceId: string): JobProgressCounts | undefined {
+    const entry = this.#tracked.get(traceId);
+    return entry && { ...entry.counts };
+  }
+
+  /** The middleware that counts; put it outermost so cached sources count too. */
+  middleware(): SourceMiddleware {
+    return (next) => async (source, ctx) => {
+      const entry = this.#tracked.get(ctx.traceId);
+      if (!entry) return await next(source, ctx);
+      entry.counts.sources_total++;
+      entry.onChange({ ...entry.counts });
+      const result = await next(source, ctx);
+      entry.counts.sources_done++;
+      entry.counts.pages += result.pages;
+      entry.counts.rows += result.rows.length;
+      entry.onChange({ ...entry.counts });
+      return result;
+    };
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * A zone's async jobs: submission, the owner's view and cancellation, and the runner that takes
+ * queued jobs of the zone from the catalog and runs them through the zone's `QueryService` —
+ * so a job gets the same admission, security, caching and audit as a synchronous query.
+ *
+ * A job survives its worker: it is queued in the catalog, a running job's lease is renewed while
+ * it runs, a worker that stops puts its jobs back in the queue, and a worker that died loses its
+ * jobs to the next runner once their lease expires.
+ *
+ * @module
+ */
+import type { UserClaims } from "../auth/user_token.ts";
+import type { Catalog } from "../catalog/store.ts";
+import { OmniError, toOmniError } from "../errors.ts";
+import type { QueryRequest } from "../query/request.ts";
+import type { QueryService } from "../query/service.ts";
+import type { JobProgress } from "./progress.ts";
+import { type ClaimedJob, JobStore, type JobView } from "./store.ts";
+
+/** Options of {@link JobQueue}. */
+export interface JobQueueOptions {
+  catalog: Catalog;
+  service: QueryService;
+  /** The progress counters the service's source middleware feeds. */
+  progress?: JobProgress;
+  /** Jobs run at once by this worker. @default 2 */
+  concurrency?: number;
+  /** How often the queue is polled when idle, ms. @default 1000 */
+  pollMs?: number;
+  /** How long a claim lasts without renewal, ms. @default 30000 */
+  leaseMs?: number;
+  /** Claims of one job before it is failed (a job that keeps killing workers). @default 3 */
+  maxAttempts?: number;
+}
+
+/** The answer to an async submission (`202`). */
+export interface JobSubmitted {
+  job_id: string;
+  status: "queued";
+  status_url: string;
+  trace_id: string;
+}
+
+const SHUTDOWN = "worker shutting down";
+
+/**
+ * A zone's job queue and runner.
+ *
+ * @example
+ * ```ts ignore
+ * const jobs = new JobQueue({ catalog, service, progress });
+ * jobs.start();
+ * const { job_id } = await jobs.submit(user, { sql: "SELECT 1", metadata: {} }, "trace-1");
+ * await jobs.stop();
+ * ```
+ */
+export class JobQueue {
+  readonly store: JobStore;
+  readonly #service: QueryService;
+  readonly #progress?: JobProgress;
+  readonly #concurrency: number;
+  readonly #pollMs: number;
+  readonly #leaseMs: number;
+  readonly #maxAttempts: number;
+  readonly #runnerId = `${crypto.randomUUID()}`;
+  readonly #active = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  #timer?: ReturnType<typeof setTimeout>;
+  #running = false;
+  #filling = false;
+
+  constructor(options: JobQueueOptions) {
+    this.store = new JobStore(options.catalog);
+    this.#service = options.service;
+    this.#progress = options.progress;
+    this.#concurrency = options.concurrency ?? 2;
+    this.#pollMs = options.pollMs ?? 1_000;
+    this.#leaseMs = options.leaseMs ?? 30_000;
+    this.#maxAttempts = options.maxAttempts ?? 3;
+    if (!(this.#concurrency >= 1)) throw new RangeError("concurrency must be at least 1");
+    if (!(this.#leaseMs >= 100)) throw new RangeError("leaseMs must be at least 100");
+  }
+
+  /** The zone this queue serves. */
+  get zone(): string {
+    return this.#service.zone;
+  }
+
+  /** Queues a query for the user (a tenant of this zone); runs it soon. */
+  async submit(user: UserClaims, request: QueryRequest, traceId: string): Promise<JobSubmitted> {
+    const tenantId = await this.#service.admit(user);
+    const { async: _, ...metadata } = request.metadata;
+    const id = await this.store.enqueue({
+      zone: this.zone,
+      tenantId,
+      user,
+      request: { sql: request.sql, metadata },
+      traceId,
+    });
+    this.#fill();
+    return { job_id: id, status: "queued", status_url: `/v1/jobs/${id}`, trace_id: traceId };
+  }
+
+  /** The user's job; `NOT_FOUND` when it is not theirs, never existed or expired. */
+  async get(user: UserClaims, id: string): Promise<JobView> {
+    return found(id, await this.store.view(id, user));
+  }
+
+  /** Cancels the user's job, aborting its in-flight source calls if it runs here. */
+  async cancel(user: UserClaims, id: string): Promise<JobView> {
+    const view = found(id, await this.store.cancel(id, user));
+    this.#active.get(id)?.controller.abort(cancelled());
+    return view;
+  }
+
+  /** Starts taking jobs (including those a previous worker left). */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    const tick = () => {
+      if (!this.#running) return;
+      this.#fill();
+      this.store.purgeExpired().catch((err) => log("job purge failed", err));
+      this.#timer = setTimeout(tick, this.#pollMs);
+    };
+    tick();
+  }
+
+  /** Stops taking jobs; running ones are aborted and put back in the queue for the next worker. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    clearTimeout(this.#timer);
+    for (const { controller } of this.#active.values()) controller.abort(new Error(SHUTDOWN));
+    await Promise.all([...this.#active.values()].map((a) => a.done));
+  }
+
+  /** Claims jobs until the runner is full or the queue is empty. */
+  #fill(): void {
+    if (!this.#running || this.#filling) return;
+    this.#filling = true;
+    (async () => {
+      try {
+        while (this.#running && this.#active.size < this.#concurrency) {
+          const job = await this.store.claim(this.zone, this.#runnerId, this.#leaseMs);
+          if (!job) break;
+          if (!this.#running) {
+            await this.store.release(job.id, this.#runnerId);
+            break;
+          }
+          this.#launch(job);
+        }
+      } catch (err) {
+        log("job claim failed", err);
+      } finally {
+        this.#filling = false;
+      }
+    })();
+  }
+
+  #launch(job: ClaimedJob): void {
+    const controller = new AbortController();
+    const done = this.#run(job, controller).catch((err) => log("job update failed", err)).finally(
+      () => {
+        this.#active.delete(job.id);
+        this.#fill();
+      },
+    );
+    this.#active.set(job.id, { controller, done });
+  }
+
+  async #run(job: ClaimedJob, controller: AbortController): Promise<void> {
+    if (job.attempts > this.#maxAttempts) {
+      await this.store.fail(job, this.#runnerId, {
+        code: "REGION_UNAVAILABLE",
+        message: `the job was interrupted ${job.attempts - 1} times and was given up`,
+      }).catch((err) => log("job update failed", err));
+      return;
+    }
+    let latest: Parameters<JobStore["heartbeat"]>[3];
+    const untrack = this.#progress?.track(job.traceId, (counts) => {
+      latest = counts;
+      void beat();
+    });
+    const beat = async () => {
+      try {
+        const state = await this.store.heartbeat(job.id, this.#runnerId, this.#leaseMs, latest);
+        if (state === "cancelled") controller.abort(cancelled());
+        if (state === "lost") controller.abort(new Error("lease lost"));
+      } catch (err) {
+        log("job heartbeat failed", err);
+      }
+    };
+    const heartbeat = setInterval(beat, Math.max(50, Math.floor(this.#leaseMs / 3)));
+    try {
+      const result = await this.#service.run({
+        user: job.user,
+        request: job.request,
+        traceId: job.traceId,
+        signal: controller.signal,
+      });
+      await this.store.succeed(job, this.#runnerId, result);
+    } catch (err) {
+      const reason = controller.signal.reason;
+      if (controller.signal.aborted && reason instanceof Error && reason.message === SHUTDOWN) {
+        await this.store.release(job.id, this.#runnerId);
+      } else if (!controller.signal.aborted || reason instanceof OmniError) {
+        // A cancelled job's row already says so: #finish only touches running jobs.
+        await this.store.fail(job, this.#runnerId, toOmniError(err).toBody().error);
+      }
+    } finally {
+      clearInterval(heartbeat);
+      untrack?.();
+    }
+  }
+}
+
+function found(id: string, view: JobView | undefined): JobView {
+  if (!view) throw new OmniError("NOT_FOUND", `no job ${id}`);
+  return view;
+}
+
+function cancelled(): OmniError {
+  return new OmniError("INVALID_REQUEST", "the job was cancelled by its owner");
+}
+
+function log(msg: string, err: unknown) {
+  console.error(JSON.stringify({ level: "error", msg, error: String(err) }));
+}

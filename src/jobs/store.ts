@@ -1,0 +1,251 @@
+/**
+ * The durable job queue: a `jobs` table in the catalog, claimed with
+ * `SELECT … FOR UPDATE SKIP LOCKED` so several runners of a zone never take the same job, on
+ * Postgres and on the embedded PGlite alike. A runner holds a job under a lease it renews; a job
+ * whose runner died (lease expired) is claimed again. Results are stored encrypted with the
+ * tenant's key and expire with the tenant's TTL.
+ *
+ * @module
+ */
+import { and, asc, eq, inArray, isNotNull, lt, or, sql } from "drizzle-orm";
+import type { UserClaims } from "../auth/user_token.ts";
+import type { Catalog } from "../catalog/store.ts";
+import { type JobRow, jobs } from "../catalog/schema.ts";
+import type { QueryRequest } from "../query/request.ts";
+import type { ErrorBody } from "../errors.ts";
+
+/** A job's life: queued → running → succeeded | failed | cancelled. */
+export type JobStatus = JobRow["status"];
+
+/** What a job has done so far. */
+export interface JobProgressCounts {
+  sources_done: number;
+  sources_total: number;
+  pages: number;
+  rows: number;
+}
+
+/** A job as its owner sees it (`GET /v1/jobs/:id`). */
+export interface JobView {
+  job_id: string;
+  status: JobStatus;
+  trace_id: string;
+  created_at: string;
+  finished_at?: string;
+  expires_at?: string;
+  progress: JobProgressCounts;
+  /** The query's answer, once succeeded. */
+  result?: unknown;
+  /** Why it failed or was cancelled. */
+  error?: ErrorBody["error"];
+}
+
+/** A claimed job, ready to run. */
+export interface ClaimedJob {
+  id: string;
+  tenantId: string;
+  traceId: string;
+  user: UserClaims;
+  request: QueryRequest;
+  attempts: number;
+}
+
+/** Default lifetime of a finished job's row and result: the tenant's TTL when it sets none. */
+export const DEFAULT_JOB_TTL_MS = 15 * 60_000;
+
+const EMPTY_PROGRESS: JobProgressCounts = { sources_done: 0, sources_total: 0, pages: 0, rows: 0 };
+
+/**
+ * The jobs table's operations.
+ *
+ * @example
+ * ```ts ignore
+ * const store = new JobStore(catalog);
+ * const id = await store.enqueue({ zone: "us", tenantId: "acme", user, request, traceId });
+ * const job = await store.claim("us", "runner-1", 30_000);
+ * ```
+ */
+export class JobStore {
+  readonly #catalog: Catalog;
+
+  constructor(catalog: Catalog) {
+    this.#catalog = catalog;
+  }
+
+  /** Queues a job; returns its id. */
+  async enqueue(input: {
+    zone: string;
+    tenantId: string;
+    user: UserClaims;
+    request: QueryRequest;
+    traceId: string;
+  }): Promise<string> {
+    const id = crypto.randomUUID();
+    await this.#catalog.db.insert(jobs).values({
+      id,
+      tenantId: input.tenantId,
+      userEmail: input.user.sub,
+      zone: input.zone,
+      traceId: input.traceId,
+      status: "queued",
+      request: input.request as unknown as Record<string, unknown>,
+      claims: input.user,
+      progress: { ...EMPTY_PROGRESS },
+    });
+    return id;
+  }
+
+  /** Takes the oldest queued job of the zone (or one whose runner's lease expired). */
+  async claim(zone: string, runnerId: string, leaseMs: number): Promise<ClaimedJob | undefined> {
+    const row = await this.#catalog.db.transaction(async (tx) => {
+      const [candidate] = await tx.select({ id: jobs.id }).from(jobs)
+        .where(and(
+          eq(jobs.zone, zone),
+          or(
+            eq(jobs.status, "queued"),
+            and(eq(jobs.status, "running"), lt(jobs.leaseUntil, sql`now()`)),
+          ),
+        ))
+        .orderBy(asc(jobs.createdAt))
+        .limit(1)
+        .for("update", { skipLocked: true });
+      if (!candidate) return undefined;
+      const [claimed] = await tx.update(jobs).set({
+        status: "running",
+        lockedBy: runnerId,
+        leaseUntil: inMs(leaseMs),
+        attempts: sql`${jobs.attempts} + 1`,
+      }).where(eq(jobs.id, candidate.id)).returning();
+      return claimed;
+    });
+    if (!row) return undefined;
+    return {
+      id: row.id,
+      tenantId: row.tenantId,
+      traceId: row.traceId,
+      user: row.claims as UserClaims,
+      request: row.request as unknown as QueryRequest,
+      attempts: row.attempts,
+    };
+  }
+
+  /**
+   * Renews a runner's lease and records progress; answers what became of the job meanwhile
+   * (`cancelled` by its owner, or `lost` to another runner after the lease expired).
+   */
+  async heartbeat(
+    id: string,
+    runnerId: string,
+    leaseMs: number,
+    progress?: JobProgressCounts,
+  ): Promise<"running" | "cancelled" | "lost"> {
+    const [row] = await this.#catalog.db.update(jobs).set({
+      leaseUntil: inMs(leaseMs),
+      ...(progress ? { progress: { ...progress } } : {}),
+    }).where(and(eq(jobs.id, id), eq(jobs.lockedBy, runnerId), eq(jobs.status, "running")))
+      .returning({ id: jobs.id });
+    if (row) return "running";
+    const [now] = await this.#catalog.db.select({ status: jobs.status }).from(jobs)
+      .where(eq(jobs.id, id));
+    return now?.status === "cancelled" ? "cancelled" : "lost";
+  }
+
+  /** Stores a finished job's answer, encrypted with the tenant's key. */
+  async succeed(job: ClaimedJob, runnerId: string, result: unknown): Promise<void> {
+    const token = await this.#catalog.keyRing.encrypt(job.tenantId, JSON.stringify(result));
+    const ttlMs = await this.#ttlMs(job.tenantId);
+    await this.#finish(job.id, runnerId, { status: "succeeded", resultEnc: token }, ttlMs);
+  }
+
+  /** Records why a job failed. */
+  async fail(job: ClaimedJob, runnerId: string, error: ErrorBody["error"]): Promise<void> {
+    const ttlMs = await this.#ttlMs(job.tenantId);
+    await this.#finish(job.id, runnerId, { status: "failed", error: { ...error } }, ttlMs);
+  }
+
+  /** Puts a job its runner is giving up (shutting down) back in the queue. */
+  async release(id: string, runnerId: string): Promise<void> {
+    await this.#catalog.db.update(jobs).set({ status: "queued", lockedBy: null, leaseUntil: null })
+      .where(and(eq(jobs.id, id), eq(jobs.lockedBy, runnerId), eq(jobs.status, "running")));
+  }
+
+  /** Cancels the owner's unfinished job; returns its view, or undefined when not theirs. */
+  async cancel(id: string, user: UserClaims): Promise<JobView | undefined> {
+    const owned = await this.#owned(id, user);
+    if (!owned) return undefined;
+    const ttlMs = await this.#ttlMs(owned.tenantId);
+    await this.#catalog.db.update(jobs).set({
+      status: "cancelled",
+      error: { code: "INVALID_REQUEST", message: "the job was cancelled by its owner" },
+      finishedAt: sql`now()`,
+      expiresAt: inMs(ttlMs),
+    }).where(and(eq(jobs.id, id), inArray(jobs.status, ["queued", "running"])));
+    return await this.view(id, user);
+  }
+
+  /** The owner's job, or undefined when it does not exist, expired or is someone else's. */
+  async view(id: string, user: UserClaims): Promise<JobView | undefined> {
+    const row = await this.#owned(id, user);
+    if (!row) return undefined;
+    const view: JobView = {
+      job_id: row.id,
+      status: row.status,
+      trace_id: row.traceId,
+      created_at: row.createdAt.toISOString(),
+      progress: { ...EMPTY_PROGRESS, ...row.progress },
+    };
+    if (row.finishedAt) view.finished_at = row.finishedAt.toISOString();
+    if (row.expiresAt) view.expires_at = row.expiresAt.toISOString();
+    if (row.status === "succeeded" && row.resultEnc) {
+      view.result = JSON.parse(
+        await this.#catalog.keyRing.decryptText(row.tenantId, row.resultEnc),
+      );
+    }
+    if (row.error) view.error = row.error as ErrorBody["error"];
+    return view;
+  }
+
+  /** Deletes finished jobs past their expiry; returns how many. */
+  async purgeExpired(): Promise<number> {
+    const gone = await this.#catalog.db.delete(jobs)
+      .where(and(isNotNull(jobs.expiresAt), lt(jobs.expiresAt, sql`now()`)))
+      .returning({ id: jobs.id });
+    return gone.length;
+  }
+
+  async #owned(id: string, user: UserClaims): Promise<JobRow | undefined> {
+    const [row] = await this.#catalog.db.select().from(jobs).where(and(
+      eq(jobs.id, id),
+      eq(jobs.tenantId, user.tenant),
+      eq(jobs.userEmail, user.sub),
+    ));
+    if (!row || (row.expiresAt && row.expiresAt.getTime() <= Date.now())) return undefined;
+    return row;
+  }
+
+  async #finish(
+    id: string,
+    runnerId: string,
+    fields: Partial<Pick<JobRow, "status" | "resultEnc" | "error">>,
+    ttlMs: number,
+  ): Promise<void> {
+    await this.#catalog.db.update(jobs).set({
+      ...fields,
+      lockedBy: null,
+      leaseUntil: null,
+      finishedAt: sql`now()`,
+      expiresAt: inMs(ttlMs),
+    }).where(and(eq(jobs.id, id), eq(jobs.lockedBy, runnerId), eq(jobs.status, "running")));
+  }
+
+  async #ttlMs(tenantId: string): Promise<number> {
+    const tenant = await this.#catalog.getTenant(tenantId);
+    const ttl = tenant?.settings.ttlMs;
+    return typeof ttl === "number" && ttl > 0 ? ttl : DEFAULT_JOB_TTL_MS;
+  }
+}
+
+/** `now() + ms`, computed by the database so every runner shares one clock. */
+function inMs(ms: number) {
+  return sql`now() + (${String(Math.round(ms))})::int * interval '1 millisecond'`;
+}

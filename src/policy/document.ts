@@ -1,0 +1,171 @@
+/**
+ * A tenant's `policy.yaml`: parsed and validated against the tables the tenant can query and the
+ * user attributes it knows. Any bad rule rejects the whole document (`INVALID_REQUEST` naming the
+ * rule), so a policy is applied entirely or not at all.
+ *
+ * @module
+ */
+import { parse as parseYaml } from "yaml";
+import type { ConnectorDef } from "../../connectors/sdk/connector.ts";
+import type { ColumnType } from "../../connectors/sdk/table.ts";
+import { OmniError } from "../errors.ts";
+import { namesOf } from "./_expr.ts";
+import { parseRule, type Rule } from "./rule.ts";
+
+/** User attributes every tenant has: from the verified token and the tenant's directory. */
+export const BUILTIN_ATTRIBUTES: readonly string[] = ["role", "team_id", "email", "sub", "tenant"];
+
+/** What rules may name: tables (`schema.table` → column types) and user attributes. */
+export interface PolicySchema {
+  tables: Map<string, Map<string, ColumnType>>;
+  attributes: Set<string>;
+}
+
+/** A validated policy. */
+export interface PolicyDocument {
+  rules: Rule[];
+}
+
+/**
+ * The schema of a tenant: every connector's tables under the connector's id, and under the name
+ * of each of the tenant's connections to it.
+ *
+ * @example
+ * ```ts
+ * import { CONNECTORS } from "../../connectors/mod.ts";
+ * import { policySchema } from "./document.ts";
+ * const schema = policySchema(CONNECTORS);
+ * console.assert(schema.tables.get("github.pull_requests")?.get("email") === "text");
+ * ```
+ */
+export function policySchema(
+  connectors: Record<string, ConnectorDef>,
+  connections: readonly { name: string; connector: string }[] = [],
+  attributes: Iterable<string> = [],
+): PolicySchema {
+  const tables = new Map<string, Map<string, ColumnType>>();
+  const add = (schema: string, connector: ConnectorDef) => {
+    for (const t of connector.tables) {
+      tables.set(
+        `${schema}.${t.name}`.toLowerCase(),
+        new Map(t.columns.map((c) => [c.name.toLowerCase(), c.type])),
+      );
+    }
+  };
+  for (const c of Object.values(connectors)) add(c.id, c);
+  for (const conn of connections) {
+    const connector = connectors[conn.connector];
+    if (connector) add(conn.name, connector);
+  }
+  const attrs = new Set(BUILTIN_ATTRIBUTES);
+  for (const a of attributes) attrs.add(a.toLowerCase());
+  return { tables, attributes: attrs };
+}
+
+/**
+ * Parses and validates a `policy.yaml`:
+ *
+ * ```yaml
+ * policies:
+ *   - id: rls_by_team
+ *     rule: "SELECT * FROM github.pull_requests WHERE team_id = user.team_id"
+ *   - id: mask_email
+ *     rule: "MASK email WITH 'sha256' FOR ALL EXCEPT role:admin"
+ * ```
+ *
+ * Throws `INVALID_REQUEST` naming the first bad rule (unknown table, column or attribute, bad
+ * syntax, duplicate id).
+ *
+ * @example
+ * ```ts
+ * import { CONNECTORS } from "../../connectors/mod.ts";
+ * import { parsePolicy, policySchema } from "./document.ts";
+ * const doc = parsePolicy(
+ *   'policies:\n  - id: m\n    rule: "MASK author WITH \'redact\' FOR role:qa"\n',
+ *   policySchema(CONNECTORS),
+ * );
+ * console.assert(doc.rules[0].kind === "mask");
+ * ```
+ */
+export function parsePolicy(source: string, schema: PolicySchema): PolicyDocument {
+  let raw: unknown;
+  try {
+    raw = parseYaml(source);
+  } catch (cause) {
+    throw invalid(`policy.yaml is not valid YAML: ${(cause as Error).message}`);
+  }
+  const list = raw === null || raw === undefined
+    ? []
+    : isRecord(raw) && Array.isArray(raw.policies)
+    ? raw.policies
+    : isRecord(raw) && (raw.policies === null || raw.policies === undefined) &&
+        Object.keys(raw).length <= 1
+    ? []
+    : undefined;
+  if (!list) throw invalid("policy.yaml must be a mapping with a `policies:` list");
+  const rules: Rule[] = [];
+  const ids = new Set<string>();
+  list.forEach((entry: unknown, i: number) => {
+    const where = `policies[${i}]`;
+    if (!isRecord(entry) || typeof entry.rule !== "string") {
+      throw invalid(`${where}: each policy needs a \`rule\` string`, where);
+    }
+    const id = typeof entry.id === "string" && entry.id.trim() ? entry.id.trim() : where;
+    if (ids.has(id)) throw invalid(`rule ${id}: duplicate id`, id);
+    ids.add(id);
+    let rule: Rule;
+    try {
+      rule = parseRule(id, entry.rule);
+    } catch (err) {
+      throw invalid(`rule ${id}: ${(err as Error).message}`, id);
+    }
+    const problem = check(rule, schema);
+    if (problem) throw invalid(`rule ${id}: ${problem}`, id);
+    rules.push(rule);
+  });
+  return { rules };
+}
+
+function check(rule: Rule, schema: PolicySchema): string | undefined {
+  const knownTables = () => [...schema.tables.keys()].sort().join(", ");
+  switch (rule.kind) {
+    case "rls":
+    case "deny": {
+      const columns = schema.tables.get(rule.table);
+      if (!columns) return `unknown table ${rule.table} (tables: ${knownTables()})`;
+      if (rule.kind === "deny") return undefined;
+      const names = namesOf(rule.where);
+      for (const c of names.columns) {
+        if (!columns.has(c)) return `unknown column ${c} in ${rule.table}`;
+      }
+      for (const a of names.attrs) {
+        if (!schema.attributes.has(a)) {
+          return `unknown user attribute user.${a} (attributes: ${
+            [...schema.attributes].sort().join(", ")
+          })`;
+        }
+      }
+      return undefined;
+    }
+    case "mask":
+    case "block": {
+      const { table, column } = rule.target;
+      if (table) {
+        const columns = schema.tables.get(table);
+        if (!columns) return `unknown table ${table} (tables: ${knownTables()})`;
+        return columns.has(column) ? undefined : `unknown column ${column} in ${table}`;
+      }
+      return [...schema.tables.values()].some((cols) => cols.has(column))
+        ? undefined
+        : `no table has a column ${column}`;
+    }
+  }
+}
+
+function invalid(message: string, rule?: string): OmniError {
+  return new OmniError("INVALID_REQUEST", message, rule ? { details: { rule } } : undefined);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,172 @@
+import assert from "node:assert/strict";
+import { CONNECTORS } from "../../connectors/mod.ts";
+import type { UserClaims } from "../auth/user_token.ts";
+import { OmniError } from "../errors.ts";
+import { compilePolicy, parsePolicy, parseRule, policySchema } from "./mod.ts";
+import { withPassthrough, withPassthroughClaim } from "./passthrough.ts";
+
+const schema = policySchema(CONNECTORS);
+const PR = "github.pull_requests";
+
+function guard(yaml: string, user: UserClaims, version = 1) {
+  return compilePolicy(parsePolicy(yaml, schema), { tenantId: "acme", version, schema })
+    .guardFor(user);
+}
+
+const policy = (...rules: string[]) =>
+  `policies:\n${rules.map((r, i) => `  - id: r${i}\n    rule: "${r}"\n`).join("")}`;
+
+const dev: UserClaims = { sub: "dev@acme", tenant: "acme", role: "developer", team_id: "mobile" };
+const rows = [
+  { pr_id: 1, team_id: "mobile", author: "ana", email: "ana@acme.example", additions: 3 },
+  { pr_id: 2, team_id: "web", author: "ben", email: null, additions: 5 },
+  { pr_id: 3, team_id: null, author: "cy", email: "cy@acme.example", additions: 7 },
+];
+
+Deno.test("parseRule() reads the four rule forms and their subjects", () => {
+  const rls = parseRule(
+    "a",
+    `SELECT * FROM ${PR} WHERE team_id = user.team_id FOR ALL EXCEPT role:admin`,
+  );
+  assert.equal(rls.kind, "rls");
+  assert.deepEqual(rls.subjects, { all: true, roles: ["admin"] });
+  const mask = parseRule(
+    "b",
+    "MASK github.pull_requests.author WITH redact FOR role:qa, role:intern",
+  );
+  assert.ok(mask.kind === "mask" && mask.mask === "redact" && mask.target.table === PR);
+  assert.deepEqual(mask.subjects, { all: false, roles: ["qa", "intern"] });
+  assert.equal(parseRule("c", "BLOCK email FOR role:qa").kind, "block");
+  assert.equal(parseRule("d", "DENY TABLE jira.issues").kind, "deny");
+  assert.throws(() => parseRule("e", "GRANT ALL"), /SELECT \* FROM, MASK, BLOCK or DENY/);
+  assert.throws(() => parseRule("f", `SELECT * FROM ${PR} WHERE team_id =`), /column \d+/);
+});
+
+Deno.test("parsePolicy() rejects the whole document naming the bad rule", () => {
+  const cases: [string, RegExp][] = [
+    [`SELECT * FROM github.nope WHERE a = 1`, /rule r1: unknown table github\.nope/],
+    [`SELECT * FROM ${PR} WHERE colour = 'red'`, /rule r1: unknown column colour/],
+    [
+      `SELECT * FROM ${PR} WHERE team_id = user.department`,
+      /unknown user attribute user\.department/,
+    ],
+    ["MASK nothing WITH 'sha256'", /no table has a column nothing/],
+    ["MASK email WITH 'rot13'", /unknown mask/],
+  ];
+  for (const [rule, message] of cases) {
+    assert.throws(
+      () => parsePolicy(policy("MASK email WITH 'sha256'", rule), schema),
+      (err: unknown) =>
+        err instanceof OmniError && err.code === "INVALID_REQUEST" && message.test(err.message),
+    );
+  }
+  assert.throws(() => parsePolicy("policies: {}", schema), /policies/);
+  // Attributes of the tenant's directory are known.
+  const withDept = policySchema(CONNECTORS, [], ["department"]);
+  parsePolicy(policy(`SELECT * FROM ${PR} WHERE team_id = user.department`), withDept);
+});
+
+Deno.test("a row rule is offered to the source and always enforced on the rows", () => {
+  const g = guard(policy(`SELECT * FROM ${PR} WHERE team_id = user.team_id`), dev);
+  assert.deepEqual(g.rowFilters(PR), [{ column: "team_id", op: "=", value: "mobile" }]);
+  assert.deepEqual((g.apply(PR, rows) as typeof rows).map((r) => r.pr_id), [1]);
+  assert.deepEqual(g.pushdown?.(PR), { unpushable: [], columns: ["team_id"], limit: true });
+});
+
+Deno.test("a user lacking the attribute a rule needs sees no rows", () => {
+  const noTeam = { sub: "x@acme", tenant: "acme", role: "developer", team_id: null };
+  const g = guard(policy(`SELECT * FROM ${PR} WHERE team_id = user.team_id`), noTeam);
+  assert.deepEqual(g.apply(PR, rows), []);
+  const negated = guard(policy(`SELECT * FROM ${PR} WHERE NOT team_id != user.team_id`), noTeam);
+  assert.deepEqual(negated.apply(PR, rows), []);
+});
+
+Deno.test("rules with OR are enforced on rows and keep the source's LIMIT off", () => {
+  const g = guard(
+    policy(`SELECT * FROM ${PR} WHERE team_id = user.team_id OR additions > 6`),
+    dev,
+  );
+  assert.deepEqual(g.rowFilters(PR), []);
+  assert.deepEqual((g.apply(PR, rows) as typeof rows).map((r) => r.pr_id), [1, 3]);
+  assert.equal(g.pushdown?.(PR).limit, false);
+  const admin = guard(
+    policy(`SELECT * FROM ${PR} WHERE team_id = user.team_id OR user.role = 'admin'`),
+    { sub: "a", tenant: "acme", role: "admin" },
+  );
+  assert.equal((admin.apply(PR, rows) as unknown[]).length, 3);
+});
+
+Deno.test("masks replace values before DuckDB and make the column unpushable", () => {
+  const g = guard(
+    policy("MASK email WITH 'sha256' FOR ALL EXCEPT role:admin", "MASK author WITH 'redact'"),
+    dev,
+  );
+  const out = g.apply(PR, rows) as typeof rows;
+  assert.match(String(out[0].email), /^[0-9a-f]{8}\*{4}@acme\.example$/);
+  assert.equal(out[1].email, null);
+  assert.deepEqual(out.map((r) => r.author), ["[HIDDEN]", "[HIDDEN]", "[HIDDEN]"]);
+  assert.deepEqual(g.pushdown?.(PR).unpushable.sort(), ["author", "email"]);
+  const admin = guard(policy("MASK email WITH 'sha256' FOR ALL EXCEPT role:admin"), {
+    sub: "a",
+    tenant: "acme",
+    role: "admin",
+  });
+  assert.equal((admin.apply(PR, rows) as typeof rows)[0].email, "ana@acme.example");
+  const numbers = guard(policy("MASK additions WITH 'hash'"), dev);
+  assert.equal((numbers.apply(PR, rows) as typeof rows)[0].additions, null);
+});
+
+Deno.test("check() refuses denied tables and blocked columns, naming them", () => {
+  const g = guard(policy("BLOCK email FOR role:developer", "DENY TABLE jira.issues"), dev);
+  assert.throws(
+    () => g.check([{ key: PR, columns: ["pr_id", "email"] }]),
+    (e: unknown) => e instanceof OmniError && e.status === 403 && /column email/.test(e.message),
+  );
+  assert.throws(() => g.check([{ key: "jira.issues", columns: ["issue_key"] }]), /jira\.issues/);
+  g.check([{ key: PR, columns: ["pr_id"] }]);
+  assert.equal((g.apply(PR, rows) as typeof rows)[0].email, null);
+});
+
+Deno.test("fingerprints are equal for equal entitlements only", () => {
+  const yaml = policy(
+    `SELECT * FROM ${PR} WHERE team_id = user.team_id`,
+    "MASK author WITH 'redact' FOR role:qa",
+  );
+  const fp = (u: Partial<UserClaims>, version = 1) =>
+    guard(yaml, { sub: "s", tenant: "acme", ...u }, version).fingerprint;
+  const base = { role: "developer", team_id: "mobile" };
+  assert.equal(fp({ ...base, sub: "one" }), fp({ ...base, sub: "two" }));
+  assert.notEqual(fp(base), fp({ ...base, team_id: "web" }));
+  assert.notEqual(fp(base), fp({ ...base, role: "qa" }));
+  assert.notEqual(fp(base), fp(base, 2));
+  assert.notEqual(
+    fp({ ...base, sub: "one", passthrough_token: "t1" }),
+    fp({ ...base, sub: "two", passthrough_token: "t2" }),
+  );
+});
+
+Deno.test("passthrough connections use the user's token or refuse", () => {
+  const conn = {
+    id: "1",
+    tenantId: "acme",
+    connector: "github",
+    name: "github",
+    baseUrl: "http://gh",
+    credentials: { token: "stored" },
+    config: { passthrough: true },
+  };
+  const user = withPassthroughClaim(
+    { sub: "ana", tenant: "acme", passthrough_token: "forged" },
+    "mine",
+  );
+  const [c] = withPassthrough([conn], user);
+  assert.equal(c.credentials.token, "mine");
+  assert.equal(c.config.passthroughUser, "ana");
+  const bare = withPassthroughClaim(
+    { sub: "ana", tenant: "acme", passthrough_token: "forged" },
+    undefined,
+  );
+  assert.throws(() => withPassthrough([conn], bare), /x-omnisql-passthrough-token/);
+  const [plain] = withPassthrough([{ ...conn, config: {} }], bare);
+  assert.equal(plain.credentials.token, "stored");
+});

@@ -1,0 +1,155 @@
+/**
+ * Every input limit of a query in one place, with the checks that enforce the ones no other
+ * module owns. Each refusal is an `INVALID_REQUEST` naming the limit and the value it saw, so a
+ * caller knows what to change.
+ *
+ * | limit | default | where it is enforced |
+ * |---|---|---|
+ * | request body | 1 MB | `readJsonBody` (`src/http/json_body.ts`) |
+ * | SQL text | 100 000 characters | `parseQuery` (`src/sql/parse.ts`) |
+ * | nesting depth | 128 levels of parentheses | {@link checkNesting}, before parsing |
+ * | tables per query | 16 | {@link checkTableCount}, after parsing |
+ * | result rows | 10 000, tenant `settings.maxRows` | DuckDB stops converting; `truncated: true` |
+ * | deadline | 30 s, tenant `settings.maxTimeoutMs` | {@link effectiveTimeoutMs} |
+ *
+ * @module
+ */
+import { OmniError } from "../errors.ts";
+import { MAX_SQL_LENGTH } from "../sql/parse.ts";
+import { DEFAULT_MAX_ROWS } from "../duckdb/engine.ts";
+import { MAX_BODY_BYTES, MAX_TIMEOUT_MS } from "./request.ts";
+
+export { MAX_BODY_BYTES, MAX_SQL_LENGTH, MAX_TIMEOUT_MS };
+
+/** The limits applied to one query; a tenant's settings may lower or raise some of them. */
+export interface QueryLimits {
+  /** Deepest nesting of parentheses in the SQL text. @default 128 */
+  maxNestingDepth: number;
+  /** Base-table references in one query (joins, subqueries and CTE bodies included). @default 16 */
+  maxTables: number;
+  /** Rows a query answers at most; the rest is cut and `truncated` is set. @default 10000 */
+  maxRows: number;
+  /** Deadline when the request sets none, ms. @default 30000 */
+  defaultTimeoutMs: number;
+  /** Longest deadline a request may ask for, ms. @default 30000 */
+  maxTimeoutMs: number;
+}
+
+/**
+ * The defaults of {@link QueryLimits}.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_LIMITS } from "./limits.ts";
+ * console.assert(DEFAULT_LIMITS.maxTables === 16);
+ * ```
+ */
+export const DEFAULT_LIMITS: Readonly<QueryLimits> = Object.freeze({
+  maxNestingDepth: 128,
+  maxTables: 16,
+  maxRows: DEFAULT_MAX_ROWS,
+  defaultTimeoutMs: 30_000,
+  maxTimeoutMs: 30_000,
+});
+
+/** The per-tenant overrides `tenants.settings` may carry. */
+export interface TenantLimitSettings {
+  maxTimeoutMs?: number;
+  maxRows?: number;
+}
+
+/**
+ * The limits for one tenant: the defaults, overridden by the tenant's settings.
+ *
+ * @example
+ * ```ts
+ * import { limitsFor } from "./limits.ts";
+ * console.assert(limitsFor({ maxTimeoutMs: 5_000 }).maxTimeoutMs === 5_000);
+ * ```
+ */
+export function limitsFor(
+  settings: TenantLimitSettings | undefined,
+  base: Readonly<QueryLimits> = DEFAULT_LIMITS,
+): QueryLimits {
+  const positive = (v: unknown): v is number => typeof v === "number" && v > 0 && isFinite(v);
+  const maxTimeoutMs = positive(settings?.maxTimeoutMs)
+    ? Math.min(settings.maxTimeoutMs, MAX_TIMEOUT_MS)
+    : base.maxTimeoutMs;
+  return {
+    ...base,
+    maxTimeoutMs,
+    defaultTimeoutMs: Math.min(base.defaultTimeoutMs, maxTimeoutMs),
+    maxRows: positive(settings?.maxRows) ? Math.floor(settings.maxRows) : base.maxRows,
+  };
+}
+
+/**
+ * The deadline of a query: what the request asked for, capped by the tenant's limit.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_LIMITS, effectiveTimeoutMs } from "./limits.ts";
+ * console.assert(effectiveTimeoutMs(90_000, DEFAULT_LIMITS) === 30_000);
+ * console.assert(effectiveTimeoutMs(undefined, DEFAULT_LIMITS) === 30_000);
+ * ```
+ */
+export function effectiveTimeoutMs(requested: number | undefined, limits: QueryLimits): number {
+  return Math.min(requested ?? limits.defaultTimeoutMs, limits.maxTimeoutMs);
+}
+
+/**
+ * Refuses SQL nested deeper than the limit, before the parser's recursion can meet it: quoted
+ * strings, quoted identifiers and comments are skipped.
+ *
+ * @example
+ * ```ts
+ * import { checkNesting, DEFAULT_LIMITS } from "./limits.ts";
+ * checkNesting("SELECT ((1))", DEFAULT_LIMITS);
+ * let refused = false;
+ * try { checkNesting("SELECT " + "(".repeat(500), DEFAULT_LIMITS); } catch { refused = true; }
+ * console.assert(refused);
+ * ```
+ */
+export function checkNesting(sql: string, limits: Pick<QueryLimits, "maxNestingDepth">): void {
+  let depth = 0;
+  for (let i = 0; i < sql.length; i++) {
+    const ch = sql[i];
+    if (ch === "'" || ch === '"') {
+      const end = sql.indexOf(ch, i + 1);
+      i = end < 0 ? sql.length : end;
+    } else if (ch === "-" && sql[i + 1] === "-") {
+      const end = sql.indexOf("\n", i);
+      i = end < 0 ? sql.length : end;
+    } else if (ch === "/" && sql[i + 1] === "*") {
+      const end = sql.indexOf("*/", i + 2);
+      i = end < 0 ? sql.length : end + 1;
+    } else if (ch === "(" && ++depth > limits.maxNestingDepth) {
+      throw new OmniError(
+        "INVALID_REQUEST",
+        `sql is nested too deeply: more than ${limits.maxNestingDepth} levels of parentheses`,
+        { details: { limit: "max_nesting_depth", max: limits.maxNestingDepth } },
+      );
+    } else if (ch === ")") {
+      depth = Math.max(0, depth - 1);
+    }
+  }
+}
+
+/**
+ * Refuses a query that reads more tables than the limit.
+ *
+ * @example
+ * ```ts
+ * import { checkTableCount, DEFAULT_LIMITS } from "./limits.ts";
+ * checkTableCount(2, DEFAULT_LIMITS);
+ * ```
+ */
+export function checkTableCount(count: number, limits: Pick<QueryLimits, "maxTables">): void {
+  if (count > limits.maxTables) {
+    throw new OmniError(
+      "INVALID_REQUEST",
+      `the query reads ${count} tables; at most ${limits.maxTables} are allowed`,
+      { details: { limit: "max_tables", max: limits.maxTables, tables: count } },
+    );
+  }
+}

@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import { OmniError } from "../errors.ts";
+import { parseQueryRequest } from "./request.ts";
+
+function refused(body: unknown, message: RegExp, field?: string) {
+  assert.throws(() => parseQueryRequest(body), (err) => {
+    assert.ok(err instanceof OmniError);
+    assert.equal(err.code, "INVALID_REQUEST");
+    assert.match(err.message, message);
+    assert.equal(err.details?.field, field);
+    return true;
+  });
+}
+
+Deno.test("parseQueryRequest() keeps the sql and the metadata that was set", () => {
+  const req = parseQueryRequest({
+    sql: "SELECT 1",
+    metadata: { trace_id: "t-1", max_staleness_ms: 0, timeout_ms: 500, async: false, x: 1 },
+  });
+  assert.deepEqual(req, {
+    sql: "SELECT 1",
+    metadata: { trace_id: "t-1", max_staleness_ms: 0, timeout_ms: 500, async: false },
+  });
+});
+
+Deno.test("parseQueryRequest() treats absent and null options alike", () => {
+  assert.deepEqual(parseQueryRequest({ sql: "SELECT 1" }).metadata, {});
+  assert.deepEqual(
+    parseQueryRequest({ sql: "SELECT 1", metadata: { timeout_ms: null, async: null } }).metadata,
+    {},
+  );
+});
+
+Deno.test("parseQueryRequest() names the field it refuses", () => {
+  refused([], /JSON object/);
+  refused("SELECT 1", /JSON object/);
+  refused({}, /`sql` must be a string/, "sql");
+  refused({ sql: 5 }, /`sql` must be a string/, "sql");
+  refused({ sql: "  " }, /`sql` is empty/, "sql");
+  refused({ sql: "SELECT 1", metadata: [] }, /`metadata` must be an object/, "metadata");
+  refused(
+    { sql: "SELECT 1", metadata: { timeout_ms: 0 } },
+    /metadata.timeout_ms/,
+    "metadata.timeout_ms",
+  );
+  refused(
+    { sql: "SELECT 1", metadata: { max_staleness_ms: "5" } },
+    /metadata.max_staleness_ms` must be a number from 0/,
+    "metadata.max_staleness_ms",
+  );
+  refused(
+    { sql: "SELECT 1", metadata: { async: "yes" } },
+    /metadata.async` must be true/,
+    "metadata.async",
+  );
+  refused(
+    { sql: "SELECT 1", metadata: { trace_id: "a b" } },
+    /metadata.trace_id/,
+    "metadata.trace_id",
+  );
+});

@@ -1,0 +1,179 @@
+/**
+ * A circuit breaker per connection, as a source-fetch middleware. After `failureThreshold`
+ * consecutive failures of a source (`SOURCE_ERROR` from a 5xx, a network error or a malformed
+ * reply, or `SOURCE_TIMEOUT`) the breaker opens: queries fail fast with `SOURCE_ERROR` naming the
+ * source and when it will be probed again, instead of waiting on an app that is down. After
+ * `openMs` it half-opens: one query probes the app (others still fail fast); success closes it,
+ * failure opens it again. Answers that say the request itself is wrong (a 4xx such as bad
+ * credentials or an unknown repo) and cancellations neither count nor reset the count.
+ *
+ * @module
+ */
+import { OmniError } from "../errors.ts";
+import type { SourceMiddleware } from "../query/source_fetch.ts";
+
+/** Options of {@link CircuitBreakers}. */
+export interface CircuitBreakerOptions {
+  /** Consecutive failures that open a breaker. @default 5 */
+  failureThreshold?: number;
+  /** How long a breaker stays open before a probe, ms. @default 30000 */
+  openMs?: number;
+  /** The clock, epoch ms (tests move it). @default Date.now */
+  now?: () => number;
+}
+
+/** A breaker's state. */
+export type BreakerStatus = "closed" | "open" | "half_open";
+
+/** One breaker as `/metrics` shows it. */
+export interface BreakerState {
+  /** The connection's id. */
+  connectionId: string;
+  /** The connection's schema name, e.g. `github`. */
+  source: string;
+  tenantId: string;
+  state: BreakerStatus;
+  /** Consecutive failures counted so far. */
+  failures: number;
+  /** When an open breaker lets a probe through, epoch ms. */
+  halfOpenAt?: number;
+  /** Times this breaker opened. */
+  opened: number;
+}
+
+interface Breaker extends BreakerState {
+  probing: boolean;
+}
+
+/**
+ * The breakers of one worker, one per connection, and the middleware that applies them.
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreakers } from "./circuit_breaker.ts";
+ * const breakers = new CircuitBreakers({ failureThreshold: 3, openMs: 10_000 });
+ * const middleware = breakers.middleware(); // put it in QueryServiceOptions.sourceMiddleware
+ * console.assert(typeof middleware === "function" && breakers.states().length === 0);
+ * ```
+ */
+export class CircuitBreakers {
+  readonly #threshold: number;
+  readonly #openMs: number;
+  readonly #now: () => number;
+  readonly #breakers = new Map<string, Breaker>();
+
+  constructor(options: CircuitBreakerOptions = {}) {
+    this.#threshold = options.failureThreshold ?? 5;
+    this.#openMs = options.openMs ?? 30_000;
+    this.#now = options.now ?? Date.now;
+    if (!(this.#threshold >= 1)) throw new RangeError("failureThreshold must be at least 1");
+    if (!(this.#openMs >= 0)) throw new RangeError("openMs must not be negative");
+  }
+
+  /** Every breaker's state, for `/metrics`. */
+  states(): BreakerState[] {
+    return [...this.#breakers.values()].map((breaker) => {
+      const { probing: _, ...state } = breaker;
+      return { ...state, state: this.#current(breaker) };
+    });
+  }
+
+  /** The source-fetch middleware applying the breakers. */
+  middleware(): SourceMiddleware {
+    return (next) => async (source, ctx) => {
+      const breaker = this.#breakerFor(source.connection);
+      this.#admit(breaker, source.key);
+      try {
+        const result = await next(source, ctx);
+        this.#succeeded(breaker);
+        return result;
+      } catch (err) {
+        // A cancelled query, or one failed by another source, says nothing about this one.
+        const cancelled = ctx.signal.aborted && !isTimeout(ctx.signal.reason);
+        if (isSourceFailure(err) && !cancelled) this.#failed(breaker);
+        else breaker.probing = false;
+        throw err;
+      }
+    };
+  }
+
+  #breakerFor(connection: { id: string; name: string; tenantId: string }): Breaker {
+    let breaker = this.#breakers.get(connection.id);
+    if (!breaker) {
+      breaker = {
+        connectionId: connection.id,
+        source: connection.name,
+        tenantId: connection.tenantId,
+        state: "closed",
+        failures: 0,
+        opened: 0,
+        probing: false,
+      };
+      this.#breakers.set(connection.id, breaker);
+    }
+    return breaker;
+  }
+
+  #current(breaker: Breaker): BreakerStatus {
+    if (breaker.state === "open" && this.#now() >= (breaker.halfOpenAt ?? 0)) return "half_open";
+    return breaker.state;
+  }
+
+  /** Lets a call through, or fails fast. */
+  #admit(breaker: Breaker, key: string): void {
+    const state = this.#current(breaker);
+    if (state === "closed") return;
+    if (state === "half_open" && !breaker.probing) {
+      breaker.state = "half_open";
+      breaker.probing = true;
+      return;
+    }
+    const halfOpenAt = Math.max(breaker.halfOpenAt ?? 0, this.#now());
+    throw new OmniError(
+      "SOURCE_ERROR",
+      `${key}: the source failed ${breaker.failures} times in a row; calls are paused until ` +
+        `${new Date(halfOpenAt).toISOString()}, when one probe will be let through`,
+      {
+        retryAfterMs: Math.max(0, halfOpenAt - this.#now()),
+        details: {
+          source: breaker.source,
+          table: key,
+          breaker: "open",
+          half_open_at: new Date(halfOpenAt).toISOString(),
+        },
+      },
+    );
+  }
+
+  #succeeded(breaker: Breaker): void {
+    breaker.state = "closed";
+    breaker.failures = 0;
+    breaker.probing = false;
+    delete breaker.halfOpenAt;
+  }
+
+  #failed(breaker: Breaker): void {
+    breaker.failures++;
+    const wasProbe = breaker.probing;
+    breaker.probing = false;
+    if (wasProbe || breaker.failures >= this.#threshold) {
+      if (breaker.state !== "open") breaker.opened++;
+      breaker.state = "open";
+      breaker.halfOpenAt = this.#now() + this.#openMs;
+    }
+  }
+}
+
+/** A failure of the source itself, not of the request (4xx) nor a spent budget. */
+function isSourceFailure(err: unknown): boolean {
+  if (!(err instanceof OmniError)) return false;
+  if (err.code === "SOURCE_TIMEOUT") return true;
+  if (err.code !== "SOURCE_ERROR" || err.details?.breaker === "open") return false;
+  const status = err.details?.status;
+  return typeof status !== "number" || status >= 500;
+}
+
+/** Whether an abort reason is a deadline passing (rather than a cancellation). */
+function isTimeout(reason: unknown): boolean {
+  return reason instanceof DOMException && reason.name === "TimeoutError";
+}

@@ -1,0 +1,190 @@
+/**
+ * Prometheus metrics of one app (the edge, or one zone's worker), kept in its own prom-client
+ * registry so that apps sharing a process (the local stack) never mix their figures.
+ *
+ * Other parts record through the small {@link MetricsRecorder} interface (`cacheHit`,
+ * `rateLimitRefused`…) and feed gauges through callbacks registered at wiring time
+ * (`observeBreakers`, `observeQueueDepth`), so none of them depends on prom-client.
+ *
+ * @module
+ */
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/** The state of one circuit breaker, as the breaker-state gauge shows it. */
+export interface BreakerReading {
+  /** What the breaker guards, e.g. `acme/github` or a connector id. */
+  source: string;
+  state: "closed" | "half_open" | "open";
+}
+
+/** What parts of OmniSQL record; {@link NO_METRICS} when nothing is collected. */
+export interface MetricsRecorder {
+  /** One finished query: `status` is `ok` or the error code. */
+  query(labels: { status: string; tenant: string; zone: string }, seconds: number): void;
+  /** One HTTP call to an app: `status` is the HTTP status, or `network` when none came back. */
+  connectorRequest(connector: string, status: string): void;
+  /** One failed source fetch, by error code. */
+  connectorError(connector: string, code: string): void;
+  /** A cache answered (`kind`: `result`, `source`…). */
+  cacheHit(kind: string): void;
+  /** A cache had nothing usable. */
+  cacheMiss(kind: string): void;
+  /** A budget refused a query (`level`: `user`, `tenant`, `source`…). */
+  rateLimitRefused(level: string): void;
+}
+
+/** A recorder that records nothing, for code run without metrics. */
+export const NO_METRICS: MetricsRecorder = {
+  query() {},
+  connectorRequest() {},
+  connectorError() {},
+  cacheHit() {},
+  cacheMiss() {},
+  rateLimitRefused() {},
+};
+
+/** Upper bounds of the latency histogram, in seconds: cached answers to slow federated joins. */
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120];
+
+const BREAKER_VALUE = { closed: 0, half_open: 1, open: 2 } as const;
+
+/**
+ * The metrics of one app.
+ *
+ * @example
+ * ```ts
+ * import { Metrics } from "./metrics.ts";
+ * const metrics = new Metrics();
+ * metrics.query({ status: "ok", tenant: "acme", zone: "us" }, 0.12);
+ * console.assert((await metrics.render()).includes("omnisql_queries_total"));
+ * ```
+ */
+export class Metrics implements MetricsRecorder {
+  /** The prom-client registry of this app. */
+  readonly registry: Registry = new Registry();
+  readonly #queries;
+  readonly #latency;
+  readonly #connectorRequests;
+  readonly #connectorErrors;
+  readonly #cacheHits;
+  readonly #cacheMisses;
+  readonly #refusals;
+  readonly #breakerSources: (() => BreakerReading[] | Promise<BreakerReading[]>)[] = [];
+  readonly #queueDepths: (() => number | Promise<number>)[] = [];
+
+  constructor() {
+    const registers = [this.registry];
+    this.#queries = new Counter({
+      name: "omnisql_queries_total",
+      help: "Queries answered, by status (ok or error code), tenant and zone.",
+      labelNames: ["status", "tenant", "zone"] as const,
+      registers,
+    });
+    this.#latency = new Histogram({
+      name: "omnisql_query_latency_seconds",
+      help: "Time to answer a query, in seconds.",
+      labelNames: ["zone"] as const,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.#connectorRequests = new Counter({
+      name: "omnisql_connector_requests_total",
+      help: "HTTP calls to apps, by connector and HTTP status (network: no answer).",
+      labelNames: ["connector", "status"] as const,
+      registers,
+    });
+    this.#connectorErrors = new Counter({
+      name: "omnisql_connector_errors_total",
+      help: "Source fetches that failed, by connector and error code.",
+      labelNames: ["connector", "code"] as const,
+      registers,
+    });
+    this.#cacheHits = new Counter({
+      name: "omnisql_cache_hits_total",
+      help: "Cache lookups that answered, by cache kind.",
+      labelNames: ["kind"] as const,
+      registers,
+    });
+    this.#cacheMisses = new Counter({
+      name: "omnisql_cache_misses_total",
+      help: "Cache lookups that found nothing usable, by cache kind.",
+      labelNames: ["kind"] as const,
+      registers,
+    });
+    this.#refusals = new Counter({
+      name: "omnisql_rate_limit_refusals_total",
+      help: "Queries refused because a budget was spent, by level.",
+      labelNames: ["level"] as const,
+      registers,
+    });
+    const breakerSources = this.#breakerSources;
+    new Gauge({
+      name: "omnisql_breaker_state",
+      help: "Circuit breaker state per source: 0 closed, 1 half-open, 2 open.",
+      labelNames: ["source"] as const,
+      registers,
+      async collect() {
+        this.reset();
+        for (const read of breakerSources) {
+          for (const b of await read()) this.set({ source: b.source }, BREAKER_VALUE[b.state]);
+        }
+      },
+    });
+    const queueDepths = this.#queueDepths;
+    new Gauge({
+      name: "omnisql_async_queue_depth",
+      help: "Async query jobs waiting or running.",
+      registers,
+      async collect() {
+        let depth = 0;
+        for (const read of queueDepths) depth += await read();
+        this.set(depth);
+      },
+    });
+  }
+
+  query(labels: { status: string; tenant: string; zone: string }, seconds: number): void {
+    this.#queries.inc(labels);
+    this.#latency.observe({ zone: labels.zone }, seconds);
+  }
+
+  connectorRequest(connector: string, status: string): void {
+    this.#connectorRequests.inc({ connector, status });
+  }
+
+  connectorError(connector: string, code: string): void {
+    this.#connectorErrors.inc({ connector, code });
+  }
+
+  cacheHit(kind: string): void {
+    this.#cacheHits.inc({ kind });
+  }
+
+  cacheMiss(kind: string): void {
+    this.#cacheMisses.inc({ kind });
+  }
+
+  rateLimitRefused(level: string): void {
+    this.#refusals.inc({ level });
+  }
+
+  /** Registers where the breaker-state gauge reads the breakers from, at scrape time. */
+  observeBreakers(read: () => BreakerReading[] | Promise<BreakerReading[]>): void {
+    this.#breakerSources.push(read);
+  }
+
+  /** Registers where the async-queue-depth gauge reads from, at scrape time (summed). */
+  observeQueueDepth(read: () => number | Promise<number>): void {
+    this.#queueDepths.push(read);
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** The content type of {@link render}'s text. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

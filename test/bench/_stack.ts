@@ -1,0 +1,158 @@
+/**
+ * The stack the bench measures: `startLocalStack` as `deno task start` builds it (so caches,
+ * policies and other features wired there are measured as they land), with budgets that never
+ * bind, plus a `bench` tenant whose GitHub and Jira connections point at bench-only sandboxes
+ * serving a scaled demo world (thousands of rows, several pages) with a fixed latency.
+ *
+ * @module
+ */
+import { type LocalStack, startLocalStack } from "../../edge/local_stack.ts";
+import { type GithubSandbox, startGithubSandbox } from "../../connectors/github/sandbox.ts";
+import { type JiraSandbox, startJiraSandbox } from "../../connectors/jira/sandbox.ts";
+import { DEMO_GITHUB, DEMO_JIRA } from "../../src/catalog/demo.ts";
+import { loadConfig } from "../../src/config.ts";
+import {
+  type Budget,
+  type LimitResult,
+  MemoryRateLimiter,
+  type RateLimiter,
+} from "../../src/ratelimit/mod.ts";
+
+/** The bench tenant's credentials for its own sandboxes. */
+export const BENCH = {
+  tenant: "bench",
+  user: "analyst@bench",
+  githubToken: "ghp_bench_0123456789",
+  jiraEmail: "bot@bench.example",
+  jiraToken: "jira_bench_token",
+  owner: "acme",
+  jiraPageSize: 100,
+} as const;
+
+/** A running bench stack. */
+export interface BenchStack {
+  stack: LocalStack;
+  edgeUrl: string;
+  /** Tokens: `dev@acme` on the demo data, the bench analyst on the scaled data. */
+  tokens: { dev: string; bench: string };
+  big: { github: GithubSandbox; jira: JiraSandbox; latencyMs: number; scale: number };
+  close(): Promise<void>;
+}
+
+/** Spends budgets like the real limiter (same work per request) but never refuses. */
+class UnboundLimiter implements RateLimiter {
+  readonly #inner = new MemoryRateLimiter();
+  limit(key: string, budget: Budget): Promise<LimitResult> {
+    return this.#inner.limit(key, { tokens: Number.MAX_SAFE_INTEGER, windowMs: budget.windowMs });
+  }
+}
+
+/** Starts the stack, the scaled sandboxes and the bench tenant. */
+export async function startBenchStack(
+  options: { scale: number; latencyMs: number },
+): Promise<BenchStack> {
+  const stack = await startLocalStack(loadConfig({ PORT: "0" }), {
+    rateLimiter: () => new UnboundLimiter(),
+  });
+  const closers: (() => Promise<void>)[] = [() => stack.close()];
+  const close = async () => {
+    for (const fn of closers.reverse()) await fn().catch(() => {});
+  };
+  try {
+    const github = await startGithubSandbox({
+      orgs: [BENCH.owner],
+      scale: options.scale,
+      latencyMs: options.latencyMs,
+      tokens: { [BENCH.githubToken]: [BENCH.owner] },
+      // GitHub's 5000/hour would stop a bench of thousands of detail calls: not what we measure.
+      ratePerHour: 100_000_000,
+      searchPerMinute: 1_000_000,
+    });
+    closers.push(() => github.close());
+    const jira = await startJiraSandbox({
+      org: BENCH.owner,
+      scale: options.scale,
+      latencyMs: options.latencyMs,
+      email: BENCH.jiraEmail,
+      apiToken: BENCH.jiraToken,
+    });
+    closers.push(() => jira.close());
+
+    const { catalog } = stack;
+    if (!await catalog.getTenant(BENCH.tenant)) {
+      await catalog.createTenant({ id: BENCH.tenant, name: "Bench Corp", zone: "us" });
+    }
+    await catalog.upsertUser({
+      tenantId: BENCH.tenant,
+      email: BENCH.user,
+      role: "admin",
+      teamId: null,
+    });
+    await catalog.putConnection({
+      tenantId: BENCH.tenant,
+      connector: "github",
+      name: "github",
+      baseUrl: github.url,
+      credentials: { token: BENCH.githubToken },
+      config: DEMO_GITHUB.acme.config,
+    });
+    await catalog.putConnection({
+      tenantId: BENCH.tenant,
+      connector: "jira",
+      name: "jira",
+      baseUrl: jira.url,
+      credentials: { email: BENCH.jiraEmail, apiToken: BENCH.jiraToken },
+      config: DEMO_JIRA.acme.config,
+    });
+
+    const mint = async (tenant: string, user: string) => {
+      const row = await catalog.getUser(tenant, user);
+      return await stack.devIssuer.mint({
+        sub: user,
+        tenant,
+        ...(row ? { role: row.role, team_id: row.teamId } : {}),
+      });
+    };
+    return {
+      stack,
+      edgeUrl: stack.edgeUrl,
+      tokens: { dev: await mint("acme", "dev@acme"), bench: await mint(BENCH.tenant, BENCH.user) },
+      big: { github, jira, latencyMs: options.latencyMs, scale: options.scale },
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** Posts one query to the edge; returns the decoded body, status and client-side wall time. */
+export async function postQuery(
+  edgeUrl: string,
+  token: string,
+  body: unknown,
+): Promise<{ status: number; body: Record<string, unknown>; ms: number }> {
+  const t0 = performance.now();
+  const res = await fetch(`${edgeUrl}/v1/query`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
+  const decoded = await res.json();
+  return { status: res.status, body: decoded, ms: performance.now() - t0 };
+}
+
+/** Samples this process's RSS while a scenario runs; `stop()` gives the peak in MB. */
+export function sampleRss(everyMs = 50): { stop(): number } {
+  let peak = Deno.memoryUsage().rss;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, Deno.memoryUsage().rss);
+  }, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      peak = Math.max(peak, Deno.memoryUsage().rss);
+      return Math.round(peak / 1024 / 1024);
+    },
+  };
+}

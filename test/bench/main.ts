@@ -1,0 +1,178 @@
+/**
+ * `deno task bench`: starts the local stack plus bench-only scaled sandboxes, runs the
+ * scenarios, and writes a markdown report, its JSON and an SVG chart.
+ *
+ * ```sh
+ * deno task bench                       # full run (≤ 10 min), docs/bench/latest.md + .json + .svg
+ * deno task bench --quick               # < 2 min: shorter loads, 20 ms sandboxes, 2 repeats
+ * deno task bench --out /tmp/b.md       # report path (JSON and SVG beside it)
+ * deno task bench --only cached,duckdb  # a subset: cached, federated, duckdb
+ * deno task bench --profile /tmp/prof   # include the summary of a --cpu-prof profile
+ * ```
+ *
+ * @module
+ */
+import { sampleRss, startBenchStack } from "./_stack.ts";
+import { type Driver, hasWrk } from "./_drivers.ts";
+import { runCached } from "./cached.ts";
+import { runFederated } from "./federated.ts";
+import { runDuck } from "./duckdb.ts";
+import { type BenchReport, renderMarkdown } from "./report.ts";
+import { latencyChart } from "./svg.ts";
+import { summariseProfile } from "./cpu_profile.ts";
+
+const SCENARIOS = ["cached", "federated", "duckdb"] as const;
+
+/** Settings of each mode. */
+const MODES = {
+  quick: {
+    repeats: 2,
+    levels: [1, 8, 32],
+    loadMs: 2_000,
+    latencyMs: 20,
+    scale: 4,
+    duckRepeats: 2,
+    limitMs: 180_000,
+  },
+  full: {
+    repeats: 5,
+    levels: [1, 4, 16, 64],
+    loadMs: 5_000,
+    latencyMs: 100,
+    scale: 4,
+    duckRepeats: 5,
+    limitMs: 600_000,
+  },
+};
+
+interface Args {
+  quick: boolean;
+  out: string;
+  json: string;
+  only: Set<string>;
+  profile?: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args = argv[0] === "--" ? argv.slice(1) : argv;
+  const value = (name: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const out = value("--out") ?? "docs/bench/latest.md";
+  const only = new Set((value("--only") ?? SCENARIOS.join(",")).split(","));
+  for (const s of only) {
+    if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`unknown scenario ${s}`);
+  }
+  return {
+    quick: args.includes("--quick"),
+    out,
+    json: value("--json") ?? out.replace(/\.md$/, "") + ".json",
+    only,
+    profile: value("--profile"),
+  };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(Deno.args);
+  const mode = args.quick ? MODES.quick : MODES.full;
+  // The bench stops itself, whatever happens.
+  const watchdog = setTimeout(() => {
+    console.error(`bench: over its ${mode.limitMs / 1000} s limit, stopping`);
+    Deno.exit(1);
+  }, mode.limitMs);
+  const log = (s: string) => console.error(s);
+  const drivers: Driver[] = (await hasWrk()) ? ["wrk", "deno"] : ["deno"];
+  const report: BenchReport = {
+    date: new Date().toISOString(),
+    command: `deno task bench ${Deno.args.join(" ")}`.trim(),
+    mode: args.quick ? "quick" : "full",
+    machine: {
+      cores: navigator.hardwareConcurrency,
+      memoryGb: Math.round(Deno.systemMemoryInfo().total / 1024 / 1024 / 1024 * 10) / 10,
+      deno: Deno.version.deno,
+      v8: Deno.version.v8,
+      os: `${Deno.build.os} ${Deno.osRelease()}`,
+      loadavgStart: Deno.loadavg(),
+    },
+    settings: {
+      repeats: mode.repeats,
+      levels: mode.levels,
+      loadMs: mode.loadMs,
+      latencyMs: mode.latencyMs,
+      scale: mode.scale,
+      drivers,
+    },
+    peakRssMb: {},
+    errors: [],
+  };
+  log(`bench (${report.mode}): starting the stack`);
+  const rss = sampleRss();
+  const bench = await startBenchStack({ scale: mode.scale, latencyMs: mode.latencyMs });
+  report.peakRssMb["stack start"] = rss.stop();
+  try {
+    if (args.only.has("cached")) {
+      log("scenario 1: cached single-source query");
+      const s = sampleRss();
+      try {
+        report.cached = await runCached(bench, {
+          levels: mode.levels,
+          drivers,
+          durationMs: mode.loadMs,
+          repeats: Math.min(mode.repeats, 3),
+          log,
+        });
+      } catch (err) {
+        report.errors.push(`scenario 1: ${err instanceof Error ? err.message : err}`);
+      }
+      report.peakRssMb["1. cached query"] = s.stop();
+    }
+    if (args.only.has("federated")) {
+      log("scenarios 2–4: federated joins, naive script, pushdown");
+      const s = sampleRss();
+      try {
+        report.federated = await runFederated(bench, {
+          repeats: mode.repeats,
+          warmLoadMs: mode.loadMs,
+          driver: drivers[0],
+          log,
+        });
+      } catch (err) {
+        report.errors.push(`scenarios 2–4: ${err instanceof Error ? err.message : err}`);
+      }
+      report.peakRssMb["2–4. federated joins"] = s.stop();
+    }
+  } finally {
+    await bench.close();
+  }
+  if (args.only.has("duckdb")) {
+    log("scenario 5: DuckDB-WASM vs native");
+    const s = sampleRss();
+    try {
+      report.duckdb = await runDuck({ rows: 100_000, repeats: mode.duckRepeats });
+    } catch (err) {
+      report.errors.push(`scenario 5: ${err instanceof Error ? err.message : err}`);
+    }
+    report.peakRssMb["5. DuckDB 100k×100k"] = s.stop();
+  }
+  if (args.profile) report.profile = await summariseProfile(args.profile);
+  report.machine.loadavgEnd = Deno.loadavg();
+
+  const dir = args.out.includes("/") ? args.out.slice(0, args.out.lastIndexOf("/")) : ".";
+  await Deno.mkdir(dir, { recursive: true });
+  let chart: string | undefined;
+  if (report.cached) {
+    const svgPath = args.out.replace(/\.md$/, "") + "-latency.svg";
+    await Deno.writeTextFile(
+      svgPath,
+      latencyChart(report.cached.levels, "Scenario 1: latency vs concurrency"),
+    );
+    chart = svgPath.slice(svgPath.lastIndexOf("/") + 1);
+  }
+  await Deno.writeTextFile(args.out, renderMarkdown(report, chart));
+  await Deno.writeTextFile(args.json, JSON.stringify(report, null, 2) + "\n");
+  clearTimeout(watchdog);
+  log(`bench: wrote ${args.out} and ${args.json}`);
+}
+
+if (import.meta.main) await main();

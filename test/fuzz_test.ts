@@ -1,0 +1,191 @@
+/**
+ * Fuzz: random and mutated SQL, JSON bodies and headers against the edge, seeded and bounded in
+ * time (`FUZZ_MS`, default 10 s; `FUZZ_SEED` replays a run). The only answers allowed are 2xx and
+ * the vocabulary's codes with their own status; the process keeps answering and its memory stays
+ * bounded.
+ */
+import assert from "node:assert/strict";
+import { ERROR_STATUS } from "../src/errors.ts";
+import {
+  cloneTenant,
+  envMs,
+  prng,
+  rssMb,
+  startReliabilityStack,
+  UNBOUNDED_BUDGETS,
+  VOCABULARY,
+} from "./_reliability.ts";
+import { tokenFor } from "./_stack.ts";
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+
+const SEEDS = [
+  "SELECT pr_id, title FROM github.pull_requests WHERE status = 'merged' LIMIT 5",
+  "SELECT gh.pr_id, ji.issue_key FROM github.pull_requests gh JOIN jira.issues ji ON gh.branch = ji.branch_name WHERE ji.status = 'In Progress'",
+  "SELECT author, count(*) AS n FROM github.pull_requests GROUP BY author ORDER BY n DESC",
+  "WITH t AS (SELECT issue_key, story_points FROM jira.issues) SELECT * FROM t WHERE story_points > 3",
+  "EXPLAIN SELECT * FROM jira.issues WHERE status != 'Done'",
+  "SELECT 1",
+];
+const TOKENS = [
+  "SELECT",
+  "FROM",
+  "WHERE",
+  "JOIN",
+  "ON",
+  "(",
+  ")",
+  ",",
+  "'",
+  '"',
+  ";",
+  "--",
+  "/*",
+  "*/",
+  "*",
+  "UNION",
+  "DROP TABLE x",
+  "github.pull_requests",
+  "jira.issues",
+  "nope.nothing",
+  "NULL",
+  "1e308",
+  "\u0000",
+  "\u{1F600}",
+  "$1",
+  "::",
+  "INSERT",
+  "COPY",
+  "read_csv('/etc/passwd')",
+  "EXPLAIN",
+];
+
+Deno.test("fuzzed requests get 2xx or a vocabulary error, never a 500", opts, async () => {
+  const seed = Number(Deno.env.get("FUZZ_SEED") ?? 20_240_607);
+  const budgetMs = envMs("FUZZ_MS", 10_000);
+  const rand = prng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+  const int = (n: number) => Math.floor(rand() * n);
+
+  const mutate = (text: string): string => {
+    let out = text;
+    for (let i = 0, n = 1 + int(4); i < n; i++) {
+      const at = int(out.length + 1);
+      switch (int(5)) {
+        case 0:
+          out = out.slice(0, at) + out.slice(at + 1 + int(8));
+          break;
+        case 1:
+          out = out.slice(0, at) + pick(TOKENS) + " " + out.slice(at);
+          break;
+        case 2:
+          out = out.slice(0, at) + String.fromCharCode(int(0x3000)) + out.slice(at);
+          break;
+        case 3:
+          out = out + " " + out.slice(int(out.length));
+          break;
+        default:
+          out = "(".repeat(int(3000)) + out;
+      }
+    }
+    return out;
+  };
+  const randomSql = () =>
+    rand() < 0.6
+      ? mutate(pick(SEEDS))
+      : Array.from({ length: 1 + int(12) }, () => pick(TOKENS)).join(" ");
+  const randomJson = (depth = 0): unknown => {
+    switch (depth > 3 ? int(4) : int(7)) {
+      case 0:
+        return null;
+      case 1:
+        return rand() * 1e12 - 5e11;
+      case 2:
+        return randomSql();
+      case 3:
+        return rand() < 0.5;
+      case 4:
+        return Array.from({ length: int(4) }, () => randomJson(depth + 1));
+      default:
+        return Object.fromEntries(
+          Array.from({ length: int(4) }, () => [
+            pick(["sql", "metadata", "timeout_ms", "async", "trace_id", "x"]),
+            randomJson(depth + 1),
+          ]),
+        );
+    }
+  };
+  const randomBody = (): string => {
+    const metadata = {
+      max_staleness_ms: pick([undefined, 0, 60_000, -1, "x", null]),
+      timeout_ms: pick([undefined, 1, 2_000, 10_000, 1e9, "soon"]),
+      trace_id: pick([undefined, "fuzz", "bad id!", "x".repeat(200)]),
+      async: pick([undefined, false, "yes"]),
+    };
+    switch (int(4)) {
+      case 0:
+        return JSON.stringify({ sql: randomSql(), metadata });
+      case 1:
+        return JSON.stringify(randomJson());
+      case 2:
+        return mutate(JSON.stringify({ sql: pick(SEEDS), metadata }));
+      default:
+        return JSON.stringify({ sql: pick(SEEDS), metadata });
+    }
+  };
+
+  const stack = await startReliabilityStack();
+  try {
+    const tenant = await cloneTenant(stack, "acme", { rateLimits: UNBOUNDED_BUDGETS });
+    const token = await tokenFor(stack, tenant, "admin@acme");
+    const randomHeaders = (): Record<string, string> => {
+      const h: Record<string, string> = { "content-type": "application/json" };
+      const auth = int(10);
+      if (auth < 7) h.authorization = `Bearer ${token}`;
+      else if (auth === 7) h.authorization = `Bearer ${mutate(token).replace(/[^\x21-\x7e]/g, "x")}`;
+      else if (auth === 8) h.authorization = pick(["Basic abc", "Bearer", "", "Bearer a.b.c"]);
+      if (rand() < 0.2) h["content-type"] = pick(["text/plain", "application/x-www-form", ""]);
+      if (rand() < 0.2) h["x-trace-id"] = pick(["t-1", "\t", "x".repeat(300)]);
+      return h;
+    };
+
+    const started = Date.now();
+    let rssBaseline = 0;
+    let sent = 0;
+    const bad: string[] = [];
+    while (Date.now() - started < budgetMs) {
+      const method = rand() < 0.9 ? "POST" : pick(["GET", "DELETE", "PUT"]);
+      const path = rand() < 0.9
+        ? "/v1/query"
+        : pick(["/v1/jobs/" + mutate("abc"), "/v1/catalog", "/v1/%ZZ", "/v1/query/../x"]);
+      const body = method === "POST" || method === "PUT" ? randomBody() : undefined;
+      const res = await fetch(stack.edgeUrl + path, { method, headers: randomHeaders(), body });
+      const text = await res.text();
+      sent++;
+      if (sent === 20) rssBaseline = rssMb();
+      if (res.status < 300) continue;
+      let code: string | undefined;
+      try {
+        code = JSON.parse(text)?.error?.code;
+      } catch { /* not JSON: reported below */ }
+      const ok = code !== undefined && VOCABULARY.has(code) &&
+        ERROR_STATUS[code as keyof typeof ERROR_STATUS] === res.status;
+      if (!ok) {
+        bad.push(`${res.status} ${text.slice(0, 200)} ← ${method} ${path} ${body?.slice(0, 200)}`);
+      }
+    }
+    assert.deepEqual(bad, [], `seed ${seed}: answers outside the vocabulary`);
+    const health = await fetch(`${stack.edgeUrl}/healthz`);
+    assert.equal(health.status, 200, "the edge stopped answering");
+    await health.body?.cancel();
+    const growth = rssMb() - rssBaseline;
+    console.log(
+      `fuzz: seed ${seed}, ${sent} requests in ${Date.now() - started} ms, RSS +${
+        growth.toFixed(0)
+      } MB`,
+    );
+    assert.ok(growth < 512, `RSS grew ${growth.toFixed(0)} MB over the run`);
+  } finally {
+    await stack.close();
+  }
+});

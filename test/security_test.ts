@@ -1,0 +1,515 @@
+/**
+ * Security end to end, through the edge of a local stack on real Postgres: the seed's token
+ * table, an adversarial suite of SQL that tries to read forbidden rows and unmasked values,
+ * policies applied by the admin CLI (BLOCK, DENY, bad rules), zone changes flushing caches,
+ * off-boarding (crypto-shredding, tokens refused), residency with a zone down, passthrough
+ * tokens, and audit verification.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { demoOrg } from "../connectors/demo/world.ts";
+import { startGithubSandbox } from "../connectors/github/sandbox.ts";
+import { runCli } from "../src/admin/cli.ts";
+import type { LocalStack } from "../edge/local_stack.ts";
+import { KeyRing } from "../src/crypto/mod.ts";
+import { CatalogKeyStore } from "../src/catalog/mod.ts";
+import { loadConfig } from "../src/config.ts";
+import { PASSTHROUGH_HEADER } from "../src/policy/passthrough.ts";
+import { postQuery, startTestStack, tokenFor } from "./_stack.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+type Rows = Record<string, unknown>[];
+
+const ACME = demoOrg("acme");
+const REAL_EMAILS = [
+  ...new Set(ACME.people.flatMap((p) => [p.email, p.publicEmail]).filter((e) => e !== null)),
+] as string[];
+const LOGINS = ACME.people.map((p) => p.login);
+const MARKERS = {
+  web: ["web-app", "web-dashboard", "WEB-", "-web-acme", ".web@"],
+  mobile: ["mobile-app", "ios-app", "MOB-", "-mobile-acme", ".mobile@"],
+};
+const IVAN = "ivan.mobile@acme.example";
+const md5 = (s: string) => createHash("md5").update(s).digest("hex");
+
+/** Every forbidden substring (and exact team value) a user's rows must never contain. */
+function forbiddenFor(user: string): { substrings: string[]; exact: string[] } {
+  const otherTeam = user === "webdev@acme" ? "mobile" : "web";
+  const substrings = [...REAL_EMAILS, ...MARKERS[otherTeam as "web" | "mobile"]];
+  if (user === "qa@acme") substrings.push(...LOGINS);
+  return { substrings, exact: [otherTeam] };
+}
+
+function assertNoLeak(user: string, sql: string, rows: Rows): void {
+  const { substrings, exact } = forbiddenFor(user);
+  for (const row of rows) {
+    for (const [column, value] of Object.entries(row)) {
+      const text = typeof value === "string" ? value : JSON.stringify(value) ?? "";
+      const leak = substrings.find((s) => text.includes(s)) ??
+        exact.find((e) => text === e);
+      assert.equal(leak, undefined, `${user} saw ${JSON.stringify(leak)} in ${column}: ${sql}`);
+    }
+  }
+}
+
+interface Case {
+  user: "dev@acme" | "qa@acme" | "webdev@acme";
+  sql: string;
+  /** Extra assertions on the rows. */
+  check?: (rows: Rows) => void;
+}
+
+const none = (rows: Rows) => assert.equal(rows.length, 0, JSON.stringify(rows.slice(0, 2)));
+const count = (n: number) => (rows: Rows) => assert.equal(Number(rows[0].n), n);
+const allMasked = (column: string) => (rows: Rows) => {
+  assert.ok(rows.some((r) => r[column] !== null));
+  for (const r of rows) {
+    if (r[column] !== null) assert.match(String(r[column]), /^[0-9a-f]{8}\*{4}@acme\.example$/);
+  }
+};
+const allHidden = (column: string) => (rows: Rows) => {
+  assert.ok(rows.length > 0);
+  for (const r of rows) assert.equal(r[column], "[HIDDEN]");
+};
+
+const PR = "github.pull_requests";
+const CASES: Case[] = [
+  // Masked emails: aliases, expressions, functions, set operations, joins, windows, probes.
+  { user: "dev@acme", sql: `SELECT * FROM ${PR}`, check: allMasked("email") },
+  { user: "dev@acme", sql: `SELECT email AS e, author FROM ${PR}`, check: allMasked("e") },
+  { user: "dev@acme", sql: `SELECT lower(email) AS l, upper(email) AS u FROM ${PR}` },
+  {
+    user: "dev@acme",
+    sql: `SELECT md5(email) AS h FROM ${PR} WHERE email IS NOT NULL`,
+    check: (rows) => {
+      const real = new Set(REAL_EMAILS.map(md5));
+      for (const r of rows) assert.ok(!real.has(String(r.h)));
+    },
+  },
+  {
+    user: "dev@acme",
+    sql: `WITH x AS (SELECT * FROM ${PR}) SELECT * FROM x`,
+    check: allMasked("email"),
+  },
+  {
+    user: "dev@acme",
+    sql: `SELECT * FROM (SELECT email, team_id FROM ${PR}) s WHERE team_id <> 'mobile'`,
+    check: none,
+  },
+  { user: "dev@acme", sql: `SELECT email FROM ${PR} UNION SELECT assignee_email FROM jira.issues` },
+  {
+    user: "dev@acme",
+    sql: `SELECT count(*) AS n FROM ${PR} WHERE email = '${IVAN}'`,
+    check: count(0),
+  },
+  {
+    user: "dev@acme",
+    sql: `SELECT count(*) AS n FROM ${PR} WHERE email LIKE 'ivan%'`,
+    check: count(0),
+  },
+  { user: "dev@acme", sql: `SELECT email, count(*) AS n FROM ${PR} GROUP BY email` },
+  { user: "dev@acme", sql: `SELECT count(DISTINCT email) AS n FROM ${PR}` },
+  { user: "dev@acme", sql: `SELECT email, row_number() OVER (ORDER BY email) AS rn FROM ${PR}` },
+  { user: "dev@acme", sql: `SELECT string_agg(email, ',') AS s FROM ${PR}` },
+  { user: "dev@acme", sql: `SELECT max(email) AS a, min(email) AS b FROM ${PR}` },
+  {
+    user: "dev@acme",
+    sql: `SELECT substr(email, 1, 12) AS s, replace(email, '*', '') AS r FROM ${PR}`,
+  },
+  {
+    user: "dev@acme",
+    sql: `SELECT g.email, j.assignee_email FROM ${PR} g JOIN jira.issues j ` +
+      `ON g.email = j.assignee_email`,
+  },
+  {
+    user: "dev@acme",
+    sql: `SELECT a.email, b.author FROM ${PR} a JOIN ${PR} b ON a.pr_id = b.pr_id`,
+  },
+  {
+    user: "dev@acme",
+    sql: `SELECT CASE WHEN email LIKE 'ivan%' THEN 1 ELSE 0 END AS hit FROM ${PR}`,
+    check: (rows) => assert.ok(rows.every((r) => Number(r.hit) === 0)),
+  },
+  {
+    user: "dev@acme",
+    sql: `SELECT count(*) AS n FROM jira.issues WHERE assignee_email = '${IVAN}'`,
+    check: count(0),
+  },
+  {
+    user: "dev@acme",
+    sql: `SELECT assignee_email FROM jira.issues`,
+    check: allMasked("assignee_email"),
+  },
+  // Row-level security: bypass attempts.
+  { user: "dev@acme", sql: `SELECT * FROM ${PR} WHERE team_id = 'web'`, check: none },
+  { user: "dev@acme", sql: `SELECT * FROM ${PR} WHERE team_id = 'mobile' OR 1=1` },
+  {
+    user: "dev@acme",
+    sql: `SELECT * FROM ${PR} WHERE repo IN ('web-app', 'web-dashboard')`,
+    check: none,
+  },
+  { user: "dev@acme", sql: `SELECT * FROM GitHub.Pull_Requests` },
+  { user: "dev@acme", sql: `SELECT * FROM "github"."pull_requests"` },
+  { user: "dev@acme", sql: `SELECT * FROM jira.issues` },
+  {
+    user: "dev@acme",
+    sql: `SELECT * FROM jira.issues WHERE team = 'web' OR project = 'WEB'`,
+    check: none,
+  },
+  {
+    user: "dev@acme",
+    sql:
+      `SELECT j.issue_key, g.repo FROM jira.issues j LEFT JOIN ${PR} g ON g.branch = j.branch_name`,
+  },
+  {
+    user: "dev@acme",
+    sql: `SELECT team_id, count(*) AS n FROM ${PR} GROUP BY team_id`,
+    check: (rows) => assert.deepEqual(rows.map((r) => r.team_id), ["mobile"]),
+  },
+  { user: "dev@acme", sql: `SELECT * FROM ${PR} ORDER BY created_at DESC LIMIT 5` },
+  {
+    user: "dev@acme",
+    sql: `SELECT x.repo FROM (SELECT repo FROM ${PR} UNION ALL SELECT project FROM jira.issues) x`,
+  },
+  { user: "dev@acme", sql: `SELECT * FROM ${PR} WHERE NOT (team_id = 'mobile')`, check: none },
+  // QA: author redacted, emails masked.
+  { user: "qa@acme", sql: `SELECT author FROM ${PR}`, check: allHidden("author") },
+  {
+    user: "qa@acme",
+    sql: `SELECT length(author) AS l FROM ${PR}`,
+    check: (rows) => assert.ok(rows.every((r) => Number(r.l) === 8)),
+  },
+  {
+    user: "qa@acme",
+    sql: `SELECT count(*) AS n FROM ${PR} WHERE author = 'ivan-mobile-acme'`,
+    check: count(0),
+  },
+  {
+    user: "qa@acme",
+    sql: `SELECT author, count(*) AS n FROM ${PR} GROUP BY author`,
+    check: (rows) => assert.deepEqual(rows.map((r) => r.author), ["[HIDDEN]"]),
+  },
+  { user: "qa@acme", sql: `SELECT author || '!' AS a, upper(author) AS u FROM ${PR}` },
+  { user: "qa@acme", sql: `SELECT DISTINCT author FROM ${PR}`, check: allHidden("author") },
+  {
+    user: "qa@acme",
+    sql: `SELECT a.author FROM ${PR} a JOIN ${PR} b ON a.author = b.author LIMIT 5`,
+  },
+  { user: "qa@acme", sql: `SELECT * FROM ${PR}`, check: allHidden("author") },
+  {
+    user: "qa@acme",
+    sql: `SELECT email FROM ${PR} WHERE email IS NOT NULL`,
+    check: allMasked("email"),
+  },
+  { user: "qa@acme", sql: `SELECT author FROM ${PR} WHERE author LIKE '%mobile%'`, check: none },
+  // Web developer: web rows only.
+  { user: "webdev@acme", sql: `SELECT * FROM ${PR}` },
+  { user: "webdev@acme", sql: `SELECT * FROM ${PR} WHERE team_id = 'mobile'`, check: none },
+  { user: "webdev@acme", sql: `SELECT * FROM jira.issues WHERE project = 'MOB'`, check: none },
+  {
+    user: "webdev@acme",
+    sql: `SELECT repo, count(*) AS n FROM ${PR} GROUP BY repo ORDER BY repo`,
+    check: (rows) => assert.deepEqual(rows.map((r) => r.repo), ["web-app", "web-dashboard"]),
+  },
+];
+
+async function cli(stack: LocalStack, args: string[]): Promise<{ code: number; out: string[] }> {
+  const out: string[] = [];
+  const code = await runCli(args, {
+    config: loadConfig({ PORT: "0" }),
+    openCatalog: () => Promise.resolve({ catalog: stack.catalog, close: () => Promise.resolve() }),
+    print: (line) => out.push(line),
+  });
+  return { code, out };
+}
+
+Deno.test("security: RLS, CLS, policies, off-boarding, residency, audit", opts, async (t) => {
+  const stack = await startTestStack({ postgres: true });
+  const tokens: Record<string, string> = {};
+  for (const u of ["dev@acme", "qa@acme", "webdev@acme", "admin@acme"]) {
+    tokens[u] = await tokenFor(stack, "acme", u);
+  }
+  const query = async (user: string, sql: string, headers?: Record<string, string>) => {
+    const res = headers
+      ? await fetch(`${stack.edgeUrl}/v1/query`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${tokens[user]}`, ...headers },
+        body: JSON.stringify({ sql }),
+      }).then(async (r) => ({ status: r.status, body: await r.json() }))
+      : await postQuery(stack.edgeUrl, tokens[user], { sql });
+    return res as { status: number; body: Record<string, unknown> };
+  };
+  const rowsOf = async (user: string, sql: string) => {
+    const res = await query(user, sql);
+    assert.equal(res.status, 200, `${user}: ${sql}: ${JSON.stringify(res.body)}`);
+    return res.body.rows as Rows;
+  };
+  try {
+    await t.step("the seed's token table holds", async () => {
+      const sql = `SELECT repo, team_id, author, email FROM ${PR}`;
+      const dev = await rowsOf("dev@acme", sql);
+      assert.deepEqual([...new Set(dev.map((r) => r.team_id))], ["mobile"]);
+      assert.ok(dev.some((r) => LOGINS.includes(String(r.author))));
+      const qa = await rowsOf("qa@acme", sql);
+      assert.equal(qa.length, dev.length);
+      assert.ok(qa.every((r) => r.author === "[HIDDEN]"));
+      allMasked("email")(qa);
+      const web = await rowsOf("webdev@acme", sql);
+      assert.deepEqual([...new Set(web.map((r) => r.team_id))], ["web"]);
+      const admin = await rowsOf("admin@acme", sql);
+      assert.deepEqual([...new Set(admin.map((r) => r.team_id))].sort(), ["mobile", "web"]);
+      assert.equal(admin.length, dev.length + web.length);
+      assert.ok(admin.some((r) => REAL_EMAILS.includes(String(r.email))));
+    });
+
+    await t.step(`${CASES.length} adversarial queries reveal nothing forbidden`, async () => {
+      assert.ok(CASES.length >= 40);
+      for (const c of CASES) {
+        const rows = await rowsOf(c.user, c.sql);
+        assertNoLeak(c.user, c.sql, rows);
+        c.check?.(rows);
+      }
+    });
+
+    await t.step("probes on masked columns tell nothing through row counts", async () => {
+      const n = async (user: string, where: string) =>
+        Number((await rowsOf(user, `SELECT count(*) AS n FROM ${PR} WHERE ${where}`))[0].n);
+      assert.equal(
+        await n("dev@acme", `email != '${IVAN}'`),
+        await n("dev@acme", `email != 'x@y'`),
+      );
+      assert.equal(await n("dev@acme", `email > 'ivan'`), await n("dev@acme", `email > 'ivan'`));
+      assert.equal(
+        await n("qa@acme", "author != 'ivan-mobile-acme'"),
+        await n("qa@acme", "author != 'nobody'"),
+      );
+      // ORDER BY + LIMIT on a masked column orders masked values, not real ones.
+      const masked = (await rowsOf("dev@acme", `SELECT email FROM ${PR} WHERE email IS NOT NULL`))
+        .map((r) => String(r.email)).sort();
+      const top = await rowsOf(
+        "dev@acme",
+        `SELECT email FROM ${PR} WHERE email IS NOT NULL ORDER BY email LIMIT 3`,
+      );
+      assert.deepEqual(top.map((r) => r.email), masked.slice(0, 3));
+      const minId = Number((await rowsOf("qa@acme", `SELECT min(pr_id) AS m FROM ${PR}`))[0].m);
+      const first = await rowsOf(
+        "qa@acme",
+        `SELECT pr_id FROM ${PR} ORDER BY author, pr_id LIMIT 1`,
+      );
+      assert.equal(Number(first[0].pr_id), minId);
+    });
+
+    await t.step("EXPLAIN shows the row rule pushed and no masked predicate sent", async () => {
+      const res = await query("dev@acme", `EXPLAIN SELECT * FROM ${PR} WHERE email = '${IVAN}'`);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      const [source] = res.body.sources as { pushdown: { pushed: string[]; native: string[] } }[];
+      assert.ok(source.pushdown.pushed.includes("team_id = 'mobile'"));
+      assert.ok(!JSON.stringify(source.pushdown).includes(IVAN));
+    });
+
+    await t.step("policies apply validates, BLOCK and DENY answer 403 naming them", async () => {
+      const bad = await Deno.makeTempFile({ suffix: ".yaml" });
+      const good = await Deno.makeTempFile({ suffix: ".yaml" });
+      try {
+        const before = (await stack.catalog.getPolicy("acme"))?.version;
+        for (
+          const rule of [
+            "SELECT * FROM github.nope WHERE team_id = user.team_id",
+            "SELECT * FROM github.pull_requests WHERE colour = 'red'",
+            "SELECT * FROM github.pull_requests WHERE team_id = user.department",
+            "MASK email WITH 'rot13'",
+          ]
+        ) {
+          await Deno.writeTextFile(bad, `policies:\n  - id: broken\n    rule: "${rule}"\n`);
+          const res = await cli(stack, ["policies", "apply", bad, "--tenant", "acme"]);
+          assert.equal(res.code, 2, rule);
+        }
+        assert.equal((await stack.catalog.getPolicy("acme"))?.version, before);
+        const source = (await stack.catalog.getPolicy("acme"))!.source +
+          `  - id: block_email_qa\n    rule: "BLOCK email FOR role:qa"\n` +
+          `  - id: deny_jira_qa\n    rule: "DENY TABLE jira.issues FOR role:qa"\n`;
+        await Deno.writeTextFile(good, source);
+        const diff = await cli(stack, ["policies", "diff", good, "--tenant", "acme"]);
+        assert.match(diff.out.join("\n"), /\+ block_email_qa/);
+        const applied = await cli(stack, ["policies", "apply", good, "--tenant", "acme"]);
+        assert.equal(applied.code, 0, applied.out.join("\n"));
+        stack.security.forget("acme");
+        const blocked = await query("qa@acme", `SELECT e FROM (SELECT email AS e FROM ${PR}) s`);
+        assert.equal(blocked.status, 403);
+        assert.match(JSON.stringify(blocked.body), /email.*block_email_qa/);
+        const star = await query("qa@acme", `SELECT * FROM ${PR}`);
+        assert.equal(star.status, 403);
+        const denied = await query("qa@acme", "SELECT count(*) FROM jira.issues");
+        assert.equal(denied.status, 403);
+        assert.match(JSON.stringify(denied.body), /jira\.issues/);
+        assert.equal((await query("qa@acme", `SELECT title FROM ${PR}`)).status, 200);
+        assert.equal((await query("dev@acme", `SELECT email FROM ${PR}`)).status, 200);
+        const audit = await stack.catalog.tailAudit("acme", 10);
+        assert.ok(
+          audit.some((r) => r.kind === "admin" && r.sql.startsWith("admin policies apply")),
+        );
+        assert.ok(audit.some((r) => r.kind === "admin" && r.status === 400));
+      } finally {
+        await Deno.remove(bad);
+        await Deno.remove(good);
+      }
+    });
+
+    await t.step("a zone change is audited and flushes the tenant's caches", async () => {
+      const flushed: string[] = [];
+      const off = stack.catalog.onTenantLifecycle({ flushTenant: (id) => flushed.push(id) });
+      try {
+        await stack.catalog.createTenant({ id: "initech", name: "Initech", zone: "us" });
+        const res = await cli(stack, ["tenants", "set-zone", "initech", "eu"]);
+        assert.equal(res.code, 0, res.out.join("\n"));
+        assert.deepEqual(flushed, ["initech"]);
+        const [row] = await stack.catalog.tailAudit("initech", 1);
+        assert.equal(row.kind, "admin");
+        assert.equal(row.sql, "admin tenants set-zone initech eu");
+      } finally {
+        off();
+      }
+    });
+
+    await t.step("off-boarding shreds every encrypted item and refuses the tokens", async () => {
+      const globex = await tokenFor(stack, "globex", "dev@globex");
+      const ok = await postQuery(stack.edgeUrl, globex, {
+        sql: "SELECT count(*) AS n FROM jira.issues",
+      });
+      assert.equal(ok.status, 200, JSON.stringify(ok.body));
+      // A stored async result.
+      const submitted = await postQuery(stack.edgeUrl, globex, {
+        sql: "SELECT count(*) AS n FROM jira.issues",
+        metadata: { async: true },
+      });
+      assert.equal(submitted.status, 202, JSON.stringify(submitted.body));
+      const jobId = String(submitted.body.job_id);
+      for (let i = 0; i < 100; i++) {
+        const job = await fetch(`${stack.edgeUrl}/v1/jobs/${jobId}`, {
+          headers: { authorization: `Bearer ${globex}` },
+        }).then((r) => r.json());
+        if (job.status === "succeeded") break;
+        assert.ok(["queued", "running"].includes(job.status), JSON.stringify(job));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const [stored] = (await stack.catalog.db.query.jobs.findMany())
+        .filter((j) => j.id === jobId);
+      assert.ok(stored.resultEnc);
+      // What stays behind: the stored result, its credentials as stored, and stand-ins for cache
+      // entries another process holds (everything for the tenant is encrypted with its key ring).
+      const encrypted = (await stack.catalog.db.query.connections.findMany())
+        .filter((c) => c.tenantId === "globex").map((c) => c.credentialsEnc);
+      const connectionCount = encrypted.length;
+      encrypted.push(stored.resultEnc);
+      assert.ok(connectionCount >= 2);
+      encrypted.push(await stack.catalog.keyRing.encrypt("globex", "cached rows"));
+      await stack.catalog.keyRing.rotate("globex");
+      encrypted.push(await stack.catalog.keyRing.encrypt("globex", "a stored result"));
+      const res = await cli(stack, ["tenants", "offboard", "globex", "--json"]);
+      assert.equal(res.code, 0, res.out.join("\n"));
+      const summary = JSON.parse(res.out.join("\n"));
+      assert.equal(summary.keysShredded, 2);
+      assert.equal(summary.connectionsDeleted, connectionCount);
+      assert.deepEqual(await stack.catalog.listConnectionsPublic("globex"), []);
+      // Another process with the same master key cannot decrypt anything either.
+      const other = new KeyRing({
+        masterKey: loadConfig({}).masterKey,
+        store: new CatalogKeyStore(stack.catalog.db),
+      });
+      for (const token of encrypted) {
+        await assert.rejects(
+          stack.catalog.keyRing.decrypt("globex", token),
+          /KEY_UNAVAILABLE|shredded|no longer/i,
+        );
+        await assert.rejects(other.decrypt("globex", token));
+      }
+      const refused = await postQuery(stack.edgeUrl, globex, { sql: "SELECT 1" });
+      assert.equal(refused.status, 401);
+      const [row] = await stack.catalog.tailAudit("globex", 1);
+      assert.equal(row.sql, "admin tenants offboard globex");
+      assert.equal(row.status, 200);
+      assert.equal((await stack.catalog.verifyAudit("globex")).ok, true);
+    });
+
+    await t.step("an eu tenant with its zone down gets 503, never the us worker", async () => {
+      await stack.catalog.upsertUser({ tenantId: "initech", email: "ops@initech", role: "admin" });
+      const token = await tokenFor(stack, "initech", "ops@initech");
+      const before = stack.sandboxes.github.requests.length;
+      await stack.stopZone("eu");
+      const res = await postQuery(stack.edgeUrl, token, { sql: "SELECT 1 AS one" });
+      assert.equal(res.status, 503, JSON.stringify(res.body));
+      assert.equal((res.body.error as { code: string }).code, "REGION_UNAVAILABLE");
+      // Nothing ran anywhere: no query was audited for the tenant, no app was called.
+      const audit = await stack.catalog.tailAudit("initech", 10);
+      assert.ok(audit.every((r) => r.kind === "admin"));
+      assert.equal(stack.sandboxes.github.requests.length, before);
+      // And the us worker itself refuses the tenant outright.
+      const direct = await postQuery(stack.workerUrls.us, token, { sql: "SELECT 1 AS one" });
+      assert.equal(direct.status, 403);
+    });
+
+    await t.step("every query and admin action is on a verifiable chain", async () => {
+      const verified = await cli(stack, ["audit", "verify", "--tenant", "acme"]);
+      assert.equal(verified.code, 0, verified.out.join("\n"));
+      const rows = await stack.catalog.tailAudit("acme", 1000);
+      assert.ok(rows.filter((r) => r.kind === "query").length >= CASES.length);
+      assert.ok(rows.some((r) => r.status === 403 && r.errorCode === "ENTITLEMENT_DENIED"));
+    });
+  } finally {
+    await stack.close();
+  }
+});
+
+Deno.test("passthrough: the app sees the user's own token and its ACLs apply", opts, async () => {
+  const gh = await startGithubSandbox({
+    tokens: { ghu_ana: ["acme/mobile-app"], ghu_ben: ["acme/web-app", "acme/web-dashboard"] },
+  });
+  const stack = await startTestStack();
+  try {
+    await stack.catalog.createTenant({ id: "hooli", name: "Hooli", zone: "us" });
+    await stack.catalog.upsertUser({ tenantId: "hooli", email: "ana@hooli", role: "developer" });
+    await stack.catalog.upsertUser({ tenantId: "hooli", email: "ben@hooli", role: "developer" });
+    await stack.catalog.addConnection({
+      tenantId: "hooli",
+      connector: "github",
+      name: "github",
+      baseUrl: gh.url,
+      credentials: { token: "ghp_stored_but_unused" },
+      config: { owner: "acme", passthrough: true, teams: {} },
+    });
+    const sql = `SELECT DISTINCT repo FROM ${PR} ORDER BY repo`;
+    const as = async (user: string, header?: string) => {
+      const res = await fetch(`${stack.edgeUrl}/v1/query`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${await tokenFor(stack, "hooli", user)}`,
+          ...(header ? { [PASSTHROUGH_HEADER]: header } : {}),
+        },
+        body: JSON.stringify({ sql }),
+      });
+      return { status: res.status, body: await res.json() };
+    };
+    const ana = await as("ana@hooli", "ghu_ana");
+    assert.equal(ana.status, 200, JSON.stringify(ana.body));
+    assert.deepEqual(ana.body.rows.map((r: { repo: string }) => r.repo), ["mobile-app"]);
+    const ben = await as("ben@hooli", "ghu_ben");
+    assert.deepEqual(ben.body.rows.map((r: { repo: string }) => r.repo), [
+      "web-app",
+      "web-dashboard",
+    ]);
+    // Without a token the stored credentials are never used instead.
+    const missing = await as("ana@hooli");
+    assert.equal(missing.status, 403);
+    assert.match(missing.body.error.message, new RegExp(PASSTHROUGH_HEADER));
+    // Ana again, after Ben: her answer is hers, not a cached copy of his.
+    const again = await as("ana@hooli", "ghu_ana");
+    assert.deepEqual(again.body.rows.map((r: { repo: string }) => r.repo), ["mobile-app"]);
+    // The token never reaches the audit log.
+    const audit = await stack.catalog.tailAudit("hooli", 10);
+    assert.ok(!JSON.stringify(audit).includes("ghu_"));
+  } finally {
+    await stack.close();
+    await gh.close();
+  }
+});
