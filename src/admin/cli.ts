@@ -19,8 +19,15 @@ import { registerPolicies } from "./policies.ts";
 import { registerTenants } from "./tenants.ts";
 import { registerTokens } from "./tokens.ts";
 import { registerUsers } from "./users.ts";
+import { registerJobs } from "./jobs.ts";
 
 export { CliError };
+
+/** What every `--help` ends with: the contract scripts rely on. */
+const EXIT_CODES = `
+Output: human-readable, or JSON on stdout with --json (errors go to stderr).
+Exit codes: 0 ok · 1 bad usage (unknown command, missing or bad option) · 2 the operation failed.
+Catalog: DATABASE_URL, else the one a running \`deno task start\` serves.`;
 
 /** How the CLI reaches the catalog (opened lazily: `tokens mint` may not need it). */
 export interface CliDeps {
@@ -69,6 +76,7 @@ export function buildCli(deps: CliDeps): Command {
   const program = new Command("admin")
     .description("OmniSQL administration")
     .showHelpAfterError()
+    .addHelpText("after", EXIT_CODES)
     .hook("postAction", async () => {
       await opened?.close();
       opened = undefined;
@@ -81,6 +89,7 @@ export function buildCli(deps: CliDeps): Command {
   registerAudit(program, ctx);
   registerCatalog(program, ctx);
   registerPolicies(program, ctx);
+  registerJobs(program, ctx);
   registerKeys(program, ctx);
   return program;
 }

@@ -8,6 +8,7 @@
 import type { Command } from "commander";
 import { CONNECTORS } from "../../connectors/mod.ts";
 import { runScan } from "../../connectors/sdk/scan.ts";
+import type { Connection } from "../../connectors/sdk/table.ts";
 import { toOmniError } from "../errors.ts";
 import { auditedAction } from "./_admin_audit.ts";
 import { collectPair, readCredentials } from "./_credentials.ts";
@@ -140,11 +141,7 @@ export function registerConnections(program: Command, ctx: CliContext): void {
     });
 }
 
-async function testConnection(
-  conn: NonNullable<
-    Awaited<ReturnType<Awaited<ReturnType<CliContext["catalog"]>>["getConnection"]>>
-  >,
-): Promise<ConnectionTestReport> {
+async function testConnection(conn: Connection): Promise<ConnectionTestReport> {
   const base = { connection: conn.name, connector: conn.connector };
   const connector = CONNECTORS[conn.connector];
   const table = connector?.tables[0];
