@@ -142,8 +142,9 @@ Deno.test("fuzzed requests get 2xx or a vocabulary error, never a 500", opts, as
       const h: Record<string, string> = { "content-type": "application/json" };
       const auth = int(10);
       if (auth < 7) h.authorization = `Bearer ${token}`;
-      else if (auth === 7) h.authorization = `Bearer ${mutate(token).replace(/[^\x21-\x7e]/g, "x")}`;
-      else if (auth === 8) h.authorization = pick(["Basic abc", "Bearer", "", "Bearer a.b.c"]);
+      else if (auth === 7) {
+        h.authorization = `Bearer ${mutate(token).replace(/[^\x21-\x7e]/g, "x")}`;
+      } else if (auth === 8) h.authorization = pick(["Basic abc", "Bearer", "", "Bearer a.b.c"]);
       if (rand() < 0.2) h["content-type"] = pick(["text/plain", "application/x-www-form", ""]);
       if (rand() < 0.2) h["x-trace-id"] = pick(["t-1", "\t", "x".repeat(300)]);
       return h;

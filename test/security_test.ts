@@ -372,6 +372,24 @@ Deno.test("security: RLS, CLS, policies, off-boarding, residency, audit", opts, 
       }
     });
 
+    await t.step("keys rotate re-encrypts credentials; older tokens still decrypt", async () => {
+      const before = await stack.catalog.keyRing.encrypt("acme", "made before the rotation");
+      const res = await cli(stack, ["keys", "rotate", "--tenant", "acme", "--json"]);
+      assert.equal(res.code, 0, res.out.join("\n"));
+      const rotated = JSON.parse(res.out.join("\n"));
+      assert.ok(rotated.version >= 2 && rotated.reencrypted >= 2);
+      const stored = (await stack.catalog.db.query.connections.findMany())
+        .filter((c) => c.tenantId === "acme");
+      assert.ok(stored.every((c) => c.credentialsEnc.startsWith(`v1.${rotated.version}.`)));
+      assert.equal(
+        await stack.catalog.keyRing.decryptText("acme", before),
+        "made before the rotation",
+      );
+      const [row] = await stack.catalog.tailAudit("acme", 1);
+      assert.equal(row.sql, "admin keys rotate");
+      assert.equal((await query("dev@acme", `SELECT count(*) AS n FROM ${PR}`)).status, 200);
+    });
+
     await t.step("off-boarding shreds every encrypted item and refuses the tokens", async () => {
       const globex = await tokenFor(stack, "globex", "dev@globex");
       const ok = await postQuery(stack.edgeUrl, globex, {

@@ -21,7 +21,8 @@ export interface SourceClientOptions {
   maxRetries?: number;
   /** First backoff delay; doubles each retry, with jitter. @default 200 */
   baseDelayMs?: number;
-  /** The query's deadline, epoch ms: no retry waits past it. @default none */
+  /** The query's deadline, epoch ms: no retry waits past it, and without one a rate-limit answer
+   * is not waited out. @default none */
   deadline?: number;
   /** Longest wait for a rate-limited source's budget to reset before retrying. @default 10000 */
   maxRateLimitWaitMs?: number;
@@ -212,7 +213,11 @@ export class SourceClient {
       if (res.status >= 400) {
         const failure = this.#failure(res, decoded);
         // A spent budget changes when it resets: wait for it if that fits before the deadline.
-        if (failure.code === "RATE_LIMIT_EXHAUSTED" && attempt < this.#maxRetries) {
+        // Only a caller with a deadline has told us how long a wait it can afford.
+        if (
+          failure.code === "RATE_LIMIT_EXHAUSTED" && attempt < this.#maxRetries &&
+          this.#deadline !== Infinity
+        ) {
           const wait = failure.retryAfterMs ?? this.#backoffMs(attempt);
           if (wait <= this.#maxRateLimitWaitMs && this.#fits(wait)) {
             await this.#backoff(wait);

@@ -4,9 +4,11 @@ import { executeRows, openCatalog } from "./db.ts";
 import { openTestCatalog, withCatalogs } from "./testing.ts";
 
 const TABLES = [
+  "audit_heads",
   "audit_log",
   "catalog_tables",
   "connections",
+  "jobs",
   "policies",
   "tenant_keys",
   "tenants",

@@ -1,0 +1,139 @@
+/**
+ * The admin CLI as scripts use it: `deno task admin …` in a subprocess, against a fresh Postgres
+ * catalog of its own (seeded with the demo, its connections pointing at live sandboxes).
+ */
+import assert from "node:assert/strict";
+import { startDemoSandboxes } from "../../connectors/demo/sandboxes.ts";
+import { openTestCatalog } from "../catalog/testing.ts";
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+Deno.test("deno task admin: help, exit codes, JSON, and changes to tenants, users, connections", async (t) => {
+  const sandboxes = await startDemoSandboxes();
+  const db = await openTestCatalog("postgres", { seed: sandboxes.urls });
+  const admin = async (...args: string[]): Promise<Run> => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "-q", "admin", ...args],
+      cwd: new URL("../../", import.meta.url),
+      env: { DATABASE_URL: db.databaseUrl!, OMNISQL_MASTER_KEY: db.masterKey, NO_COLOR: "1" },
+      stdin: "null",
+    }).output();
+    const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+    return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+  };
+  const json = (run: Run) => {
+    assert.equal(run.code, 0, run.stderr);
+    return JSON.parse(run.stdout);
+  };
+  try {
+    await t.step("--help works at every level and documents the exit codes", async () => {
+      const top = await admin("--help");
+      assert.equal(top.code, 0);
+      for (
+        const noun of ["tenants", "users", "connections", "tokens", "audit", "catalog", "jobs"]
+      ) {
+        assert.match(top.stdout, new RegExp(`^  ${noun} `, "m"));
+      }
+      assert.match(top.stdout, /Exit codes: 0 ok · 1 bad usage .* 2 the operation failed/);
+      const verb = await admin("connections", "test", "--help");
+      assert.equal(verb.code, 0);
+      assert.match(verb.stdout, /--tenant <tenant>/);
+    });
+
+    await t.step(
+      "bad usage exits 1, a failed operation exits 2, each with a clear error",
+      async () => {
+        const unknown = await admin("nonsense");
+        assert.equal(unknown.code, 1);
+        assert.match(unknown.stderr, /unknown command 'nonsense'/);
+        const missing = await admin("tenants", "create", "initech");
+        assert.equal(missing.code, 1);
+        assert.match(missing.stderr, /--zone/);
+        const zone = await admin("tenants", "create", "initech", "--zone", "mars");
+        assert.equal(zone.code, 2);
+        assert.match(zone.stderr, /unknown zone mars; zones: us, eu/);
+      },
+    );
+
+    await t.step("tenants and users change and list as JSON", async () => {
+      assert.equal(
+        json(await admin("tenants", "create", "initech", "--zone", "eu", "--json")).zone,
+        "eu",
+      );
+      const tenants = json(await admin("tenants", "list", "--json"));
+      assert.deepEqual(tenants.map((x: { id: string }) => x.id).sort(), [
+        "acme",
+        "globex",
+        "initech",
+      ]);
+      const user = json(
+        await admin(
+          "users",
+          "set",
+          "bob@initech",
+          "--tenant",
+          "initech",
+          "--role",
+          "developer",
+          "--team",
+          "web",
+          "--attr",
+          "region=emea",
+          "--json",
+        ),
+      );
+      assert.deepEqual([user.role, user.teamId, user.attributes.region], [
+        "developer",
+        "web",
+        "emea",
+      ]);
+      const newUser = await admin("users", "set", "eve@initech", "--tenant", "initech");
+      assert.equal(newUser.code, 2);
+      assert.match(newUser.stderr, /--role is required/);
+    });
+
+    await t.step(
+      "connections test reports auth and quota; bad credentials fail it, unprinted",
+      async () => {
+        const ok = json(await admin("connections", "test", "github", "--tenant", "acme", "--json"));
+        assert.equal(ok.ok, true);
+        assert.equal(ok.auth, "ok");
+        assert.equal(typeof ok.quota?.remaining, "number");
+
+        const set = await admin(
+          "connections",
+          "set-credentials",
+          "github",
+          "--tenant",
+          "acme",
+          "--credential",
+          "token=ghp_wrong_secret_value",
+        );
+        assert.equal(set.code, 0, set.stderr);
+        assert.ok(!set.stdout.includes("ghp_wrong_secret_value"));
+        const bad = await admin("connections", "test", "github", "--tenant", "acme", "--json");
+        assert.equal(bad.code, 2);
+        const report = JSON.parse(bad.stdout);
+        assert.equal(report.auth, "failed");
+        assert.equal(report.error.code, "SOURCE_ERROR");
+        const listed = await admin("connections", "list", "--tenant", "acme", "--json");
+        assert.ok(!listed.stdout.includes("ghp_"), "credentials never listed");
+      },
+    );
+
+    await t.step("jobs list and the audit log of the admin changes", async () => {
+      assert.deepEqual(json(await admin("jobs", "list", "--tenant", "acme", "--json")), []);
+      const audit = json(await admin("audit", "tail", "--tenant", "acme", "--json"));
+      assert.ok(
+        audit.some((r: { sql: string }) => r.sql === "admin connections set-credentials github"),
+      );
+    });
+  } finally {
+    await db.close();
+    await sandboxes.close();
+  }
+});

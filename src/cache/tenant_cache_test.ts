@@ -1,0 +1,52 @@
+import assert from "node:assert/strict";
+import { generateMasterKey, KeyRing, MemoryKeyStore } from "../crypto/mod.ts";
+import { MemoryKvStore } from "./memory_store.ts";
+import { TenantCache } from "./tenant_cache.ts";
+
+function setup() {
+  const store = new MemoryKvStore();
+  const keyRing = new KeyRing({ masterKey: generateMasterKey(), store: new MemoryKeyStore() });
+  return { store, keyRing, cache: new TenantCache({ store, keyRing, zone: "us", prefix: "t" }) };
+}
+
+Deno.test("TenantCache stores values encrypted, readable only by their tenant", async () => {
+  const { store, cache } = setup();
+  await cache.set("acme", "k", { title: "Fix the secret login flow" }, 60_000);
+  assert.deepEqual(await cache.get("acme", "k"), { title: "Fix the secret login flow" });
+  assert.equal(await cache.get("globex", "k"), undefined);
+  const raw = await store.get("t:us:acme:k");
+  assert.ok(raw && !raw.includes("secret"));
+});
+
+Deno.test("TenantCache treats a value moved under another key as a miss", async () => {
+  const { store, cache } = setup();
+  await cache.set("acme", "a", "A", 60_000);
+  await store.set("t:us:acme:b", (await store.get("t:us:acme:a"))!, 60_000);
+  assert.equal(await cache.get("acme", "b"), undefined);
+});
+
+Deno.test("TenantCache flush deletes one tenant's entries; shredded keys read as misses", async () => {
+  const { keyRing, cache } = setup();
+  await cache.set("acme", "a", 1, 60_000);
+  await cache.set("globex", "a", 2, 60_000);
+  assert.equal(await cache.flush("acme"), 1);
+  assert.equal(await cache.get("acme", "a"), undefined);
+  assert.equal(await cache.get("globex", "a"), 2);
+  await keyRing.shred("globex");
+  assert.equal(await cache.get("globex", "a"), undefined);
+});
+
+Deno.test("TenantCache entries expire with their TTL", async () => {
+  let now = 0;
+  const keyRing = new KeyRing({ masterKey: generateMasterKey(), store: new MemoryKeyStore() });
+  const cache = new TenantCache({
+    store: new MemoryKvStore({ now: () => now }),
+    keyRing,
+    zone: "us",
+  });
+  await cache.set("acme", "a", 1, 1000);
+  now = 999;
+  assert.equal(await cache.get("acme", "a"), 1);
+  now = 1000;
+  assert.equal(await cache.get("acme", "a"), undefined);
+});
