@@ -8,6 +8,7 @@
  * | request body | 1 MB | `readJsonBody` (`src/http/json_body.ts`) |
  * | SQL text | 100 000 characters | `parseQuery` (`src/sql/parse.ts`) |
  * | nesting depth | 128 levels of parentheses | {@link checkNesting}, before parsing |
+ * | NUL characters | none | {@link checkNesting}, before parsing |
  * | tables per query | 16 | {@link checkTableCount}, after parsing |
  * | result rows | 10 000, tenant `settings.maxRows` | DuckDB stops converting; `truncated: true` |
  * | deadline | 30 s, tenant `settings.maxTimeoutMs` | {@link effectiveTimeoutMs} |
@@ -98,8 +99,9 @@ export function effectiveTimeoutMs(requested: number | undefined, limits: QueryL
 }
 
 /**
- * Refuses SQL nested deeper than the limit, before the parser's recursion can meet it: quoted
- * strings, quoted identifiers and comments are skipped.
+ * Refuses SQL nested deeper than the limit, before the parser's recursion can meet it (quoted
+ * strings, quoted identifiers and comments are skipped), and SQL containing NUL, which no
+ * Postgres text column (the audit log) can hold.
  *
  * @example
  * ```ts
@@ -111,6 +113,11 @@ export function effectiveTimeoutMs(requested: number | undefined, limits: QueryL
  * ```
  */
 export function checkNesting(sql: string, limits: Pick<QueryLimits, "maxNestingDepth">): void {
+  if (sql.includes("\u0000")) {
+    throw new OmniError("INVALID_REQUEST", "sql contains a NUL character", {
+      details: { limit: "no_nul", offset: sql.indexOf("\u0000") },
+    });
+  }
   let depth = 0;
   for (let i = 0; i < sql.length; i++) {
     const ch = sql[i];

@@ -95,7 +95,8 @@ export class QueryService {
         userEmail: input.user.sub,
         zone: this.zone,
         traceId: input.traceId,
-        sql: input.request.sql,
+        // Postgres text cannot hold NUL: such SQL is refused, and its audit row shows U+FFFD.
+        sql: input.request.sql.replaceAll("\u0000", "\uFFFD"),
         kind: "query",
         ...fields,
       });
