@@ -14,6 +14,7 @@ import type { ConnectorDef } from "../connectors/sdk/connector.ts";
 import { OmniError } from "../src/errors.ts";
 import {
   type AppEnv,
+  auditOutcome,
   authenticate,
   catalogListing,
   notFound,
@@ -128,6 +129,10 @@ export function createEdgeApp(options: EdgeOptions): Hono<AppEnv> {
   const jobs = forwardJobs({ ...options, contextHeader: CONTEXT_HEADER });
   app.post(
     "/v1/query",
+    auditOutcome({
+      append: (r) => catalog.appendAudit(r),
+      zoneOf: async (t) => (await catalog.getTenant(t))?.zone,
+    }),
     refuseDirectOnly,
     queryRequest(),
     rateLimit({ limiter: options.limiter, budgetsFor: options.budgetsFor }),
@@ -145,7 +150,7 @@ export function createEdgeApp(options: EdgeOptions): Hono<AppEnv> {
 /** Forwards a query to the tenant's zone worker; a zone that cannot answer is an error, never another zone. */
 function forwardToZone(options: EdgeOptions): QueryRunner {
   const fetchWorker = tracedFetch(options.fetch ?? globalThis.fetch, "edge forward");
-  return async function forwardQuery({ user, request, traceId, signal }) {
+  return async function forwardQuery({ user, request, traceId, signal, markAudited }) {
     const tenant = await options.catalog.getTenant(user.tenant);
     if (!tenant) throw new OmniError("UNAUTHENTICATED", `unknown tenant ${user.tenant}`);
     const workerUrl = options.zoneUrls[tenant.zone];
@@ -170,6 +175,8 @@ function forwardToZone(options: EdgeOptions): QueryRunner {
         cause: err,
       });
     }
+    // The zone's query service has the query now, and audits it.
+    markAudited();
     const body = await res.json().catch(() => null);
     if (!res.ok) throw OmniError.fromBody(body, res.status);
     return body;

@@ -11,6 +11,7 @@ import type { ContextTokens } from "../src/auth/context_token.ts";
 import type { UserVerifier } from "../src/auth/user_token.ts";
 import {
   type AppEnv,
+  auditOutcome,
   authenticate,
   catalogListing,
   notFound,
@@ -95,8 +96,10 @@ export function createWorkerApp(options: WorkerOptions): Hono<AppEnv> {
 
   app.get("/healthz", (c) => c.json({ ok: true, role: "worker", zone }));
 
-  const execute: QueryRunner = ({ user, request, traceId, signal }) =>
-    service.run({ user, request, traceId, signal });
+  const execute: QueryRunner = ({ user, request, traceId, signal, markAudited }) => {
+    markAudited();
+    return service.run({ user, request, traceId, signal });
+  };
 
   app.post(
     "/internal/v1/query",
@@ -130,6 +133,7 @@ export function createWorkerApp(options: WorkerOptions): Hono<AppEnv> {
   };
   app.post(
     "/v1/query",
+    auditOutcome({ append: (r) => catalog.appendAudit(r), zoneOf: () => zone }),
     admitted,
     queryRequest(),
     rateLimit({ limiter: options.limiter, budgetsFor: options.budgetsFor }),

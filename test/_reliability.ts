@@ -5,16 +5,17 @@
  * @module
  */
 import { eq } from "drizzle-orm";
-import { type LocalStack, type LocalStackOptions, startLocalStack } from "../edge/local_stack.ts";
+import type { LocalStack, LocalStackOptions } from "../edge/local_stack.ts";
 import { auditLog, type TenantSettings } from "../src/catalog/schema.ts";
-import { loadConfig } from "../src/config.ts";
+import { startTestStack } from "./_stack.ts";
 
-/** Starts a stack for a reliability suite. */
-export async function startReliabilityStack(options: LocalStackOptions = {}): Promise<LocalStack> {
-  const env: Record<string, string> = { PORT: "0" };
-  const databaseUrl = Deno.env.get("DATABASE_URL");
-  if (databaseUrl) env.DATABASE_URL = databaseUrl;
-  return await startLocalStack(loadConfig(env), options);
+/**
+ * Starts a stack for a reliability suite: on a fresh database of the Postgres at `DATABASE_URL`
+ * when set (as in CI), else on PGlite. Stacks never share a catalog, so one suite's job runners,
+ * seeds and tenants never touch another's.
+ */
+export function startReliabilityStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  return startTestStack({ postgres: Deno.env.has("DATABASE_URL"), stack: options });
 }
 
 /** The audit rows written for one trace id. */

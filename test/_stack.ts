@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type LocalStack, startLocalStack } from "../edge/local_stack.ts";
+import { type LocalStack, type LocalStackOptions, startLocalStack } from "../edge/local_stack.ts";
 import postgres from "postgres";
 import { loadConfig } from "../src/config.ts";
 
@@ -12,9 +12,11 @@ import { loadConfig } from "../src/config.ts";
  * A local stack on free ports with the catalog on PGlite, or — when asked — on a fresh database
  * of the Postgres at `DATABASE_URL` (created here, dropped on close: stacks never share state).
  */
-export async function startTestStack(options: { postgres?: boolean } = {}): Promise<LocalStack> {
+export async function startTestStack(
+  options: { postgres?: boolean; stack?: LocalStackOptions } = {},
+): Promise<LocalStack> {
   const env: Record<string, string> = { PORT: "0" };
-  if (!options.postgres) return await startLocalStack(loadConfig(env));
+  if (!options.postgres) return await startLocalStack(loadConfig(env), options.stack);
   const server = Deno.env.get("DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/test";
   const name = `omnisql_s_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
   await maintenance(server, `CREATE DATABASE ${name}`);
@@ -24,7 +26,7 @@ export async function startTestStack(options: { postgres?: boolean } = {}): Prom
   const drop = () => maintenance(server, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   let stack: LocalStack;
   try {
-    stack = await startLocalStack(loadConfig(env));
+    stack = await startLocalStack(loadConfig(env), options.stack);
   } catch (err) {
     await drop();
     throw err;

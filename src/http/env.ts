@@ -24,5 +24,9 @@ export interface AppEnv {
     query: QueryRequest;
     /** The caller's budget after this request, once `rateLimit` ran. */
     budget: BudgetStatus;
+    /** Set once a component that audits the query itself (a zone's query service) has it. */
+    audited: boolean;
+    /** What an answer produced here without a worker (a result-cache hit) returned, for audit. */
+    answerSummary: { tables: string[]; rows: number };
   };
 }

@@ -23,3 +23,4 @@ export * from "./rate_limit.ts";
 export * from "./result_cache.ts";
 export * from "./query_route.ts";
 export * from "./discovery.ts";
+export * from "./audit_outcome.ts";

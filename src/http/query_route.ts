@@ -17,6 +17,8 @@ export type QueryRunner = (input: {
   request: QueryRequest;
   traceId: string;
   signal: AbortSignal;
+  /** Call once the query has reached a component that audits it (a zone's query service). */
+  markAudited: () => void;
 }) => Promise<unknown>;
 
 /**
@@ -52,6 +54,7 @@ export function runQuery(run: QueryRunner): Handler<AppEnv> {
       request: c.get("query"),
       traceId: c.get("traceId"),
       signal: c.req.raw.signal,
+      markAudited: () => c.set("audited", true),
     });
     const budget = c.get("budget");
     if (budget && isRecord(body) && "rate_limit_status" in body) {

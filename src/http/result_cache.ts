@@ -80,6 +80,12 @@ export function resultCache(options?: ResultCacheOptions): MiddlewareHandler<App
       const hit = await cache.get(user.tenant, fingerprint, request.sql);
       if (hit && Date.now() - hit.oldestDataAt <= maxStaleness) {
         const budget = c.get("budget");
+        c.set("answerSummary", {
+          tables: Array.isArray(hit.body.sources)
+            ? (hit.body.sources as { table?: string }[]).map((s) => String(s.table))
+            : [],
+          rows: Array.isArray(hit.body.rows) ? hit.body.rows.length : 0,
+        });
         return c.json(answerFromCache(hit, c.get("traceId"), budget, performance.now() - started));
       }
     }

@@ -84,10 +84,9 @@ export class QueryService {
 
   /** Runs one query and audits it. */
   async run(input: QueryInput): Promise<QueryResponse | ExplainResponse> {
-    const tenant = await this.#admitTenant(input.user);
-    const tenantId = tenant.id;
     const { catalog } = this.#options;
     const audit = (
+      tenantId: string,
       fields: { tables: string[]; rows: number | null; status: number; errorCode: string | null },
     ) =>
       catalog.appendAudit({
@@ -100,6 +99,24 @@ export class QueryService {
         kind: "query",
         ...fields,
       });
+
+    let tenant;
+    try {
+      tenant = await this.#admitTenant(input.user);
+    } catch (err) {
+      // A refused attempt on a known tenant is on record too.
+      const error = toOmniError(err);
+      if (error.code === "ENTITLEMENT_DENIED") {
+        await audit(input.user.tenant, {
+          tables: [],
+          rows: null,
+          status: error.status,
+          errorCode: error.code,
+        }).catch((auditErr) => logAuditFailure(input.traceId, auditErr));
+      }
+      throw error;
+    }
+    const tenantId = tenant.id;
 
     let result: QueryResponse | ExplainResponse;
     try {
@@ -124,13 +141,14 @@ export class QueryService {
       });
     } catch (err) {
       const error = toOmniError(err);
-      await audit({ tables: [], rows: null, status: error.status, errorCode: error.code }).catch(
-        (auditErr) => logAuditFailure(input.traceId, auditErr),
-      );
+      await audit(tenantId, { tables: [], rows: null, status: error.status, errorCode: error.code })
+        .catch(
+          (auditErr) => logAuditFailure(input.traceId, auditErr),
+        );
       throw error;
     }
     try {
-      await audit({
+      await audit(tenantId, {
         tables: result.sources.map((s) => s.table),
         rows: "rows" in result ? result.rows.length : null,
         status: 200,
