@@ -107,7 +107,9 @@ export function createEdgeApp(options: EdgeOptions): Hono<AppEnv> {
 
   app.use(
     "/v1/*",
-    authenticate(options.verifyUser),
+    authenticate(options.verifyUser, {
+      tenantExists: async (t) => (await catalog.getTenant(t)) !== undefined,
+    }),
     userAttributes((tenant, email) => catalog.getUser(tenant, email)),
     passthroughToken(),
   );

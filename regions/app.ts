@@ -122,7 +122,9 @@ export function createWorkerApp(options: WorkerOptions): Hono<AppEnv> {
 
   app.use(
     "/v1/*",
-    authenticate(options.verifyUser),
+    authenticate(options.verifyUser, {
+      tenantExists: async (t) => (await catalog.getTenant(t)) !== undefined,
+    }),
     userAttributes((tenant, email) => catalog.getUser(tenant, email)),
     passthroughToken(),
   );

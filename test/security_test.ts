@@ -458,9 +458,11 @@ Deno.test("security: RLS, CLS, policies, off-boarding, residency, audit", opts, 
       const res = await postQuery(stack.edgeUrl, token, { sql: "SELECT 1 AS one" });
       assert.equal(res.status, 503, JSON.stringify(res.body));
       assert.equal((res.body.error as { code: string }).code, "REGION_UNAVAILABLE");
-      // Nothing ran anywhere: no query was audited for the tenant, no app was called.
-      const audit = await stack.catalog.tailAudit("initech", 10);
-      assert.ok(audit.every((r) => r.kind === "admin"));
+      // Nothing ran anywhere: no app was called, and the refusal itself is on record.
+      const [last] = await stack.catalog.tailAudit("initech", 1);
+      assert.equal(last.kind, "query");
+      assert.equal(last.status, 503);
+      assert.equal(last.errorCode, "REGION_UNAVAILABLE");
       assert.equal(stack.sandboxes.github.requests.length, before);
       // And the us worker itself refuses the tenant outright.
       const direct = await postQuery(stack.workerUrls.us, token, { sql: "SELECT 1 AS one" });
