@@ -525,6 +525,26 @@ Deno.test("passthrough: the app sees the user's own token and its ACLs apply", o
     // Ana again, after Ben: her answer is hers, not a cached copy of his.
     const again = await as("ana@hooli", "ghu_ana");
     assert.deepEqual(again.body.rows.map((r: { repo: string }) => r.repo), ["mobile-app"]);
+    // An async job runs with the user's token, which is stored only encrypted meanwhile.
+    const submitted = await fetch(`${stack.edgeUrl}/v1/query`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${await tokenFor(stack, "hooli", "ana@hooli")}`,
+        [PASSTHROUGH_HEADER]: "ghu_ana",
+      },
+      body: JSON.stringify({ sql, metadata: { async: true, max_staleness_ms: 0 } }),
+    }).then((r) => r.json());
+    const jobs = await stack.catalog.db.query.jobs.findMany();
+    assert.ok(jobs.length > 0 && !JSON.stringify(jobs).includes("ghu_ana"));
+    let job: { status: string; result?: { rows: { repo: string }[] } } = { status: "queued" };
+    for (let i = 0; i < 100 && ["queued", "running"].includes(job.status); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      job = await fetch(`${stack.edgeUrl}/v1/jobs/${submitted.job_id}`, {
+        headers: { authorization: `Bearer ${await tokenFor(stack, "hooli", "ana@hooli")}` },
+      }).then((r) => r.json());
+    }
+    assert.equal(job.status, "succeeded", JSON.stringify(job));
+    assert.deepEqual(job.result?.rows.map((r) => r.repo), ["mobile-app"]);
     // The token never reaches the audit log.
     const audit = await stack.catalog.tailAudit("hooli", 10);
     assert.ok(!JSON.stringify(audit).includes("ghu_"));

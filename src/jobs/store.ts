@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { PASSTHROUGH_CLAIM } from "../policy/passthrough.ts";
 import { and, asc, eq, inArray, isNotNull, lt, or, sql } from "drizzle-orm";
 import type { UserClaims } from "../auth/user_token.ts";
 import type { Catalog } from "../catalog/store.ts";
@@ -14,6 +15,7 @@ import { type JobRow, jobs } from "../catalog/schema.ts";
 import type { QueryRequest } from "../query/request.ts";
 import type { ErrorBody } from "../errors.ts";
 
+const SEALED_TOKEN = `${PASSTHROUGH_CLAIM}_sealed`;
 /** A job's life: queued → running → succeeded | failed | cancelled. */
 export type JobStatus = JobRow["status"];
 
@@ -81,6 +83,7 @@ export class JobStore {
     traceId: string;
   }): Promise<string> {
     const id = crypto.randomUUID();
+    const claims = await this.#sealClaims(input.tenantId, input.user);
     await this.#catalog.db.insert(jobs).values({
       id,
       tenantId: input.tenantId,
@@ -89,10 +92,25 @@ export class JobStore {
       traceId: input.traceId,
       status: "queued",
       request: input.request as unknown as Record<string, unknown>,
-      claims: input.user,
+      claims,
       progress: { ...EMPTY_PROGRESS },
     });
     return id;
+  }
+
+  // A user's own app token (passthrough) is a credential: stored only encrypted with the tenant key.
+  async #sealClaims(tenantId: string, user: UserClaims): Promise<Record<string, unknown>> {
+    const { [PASSTHROUGH_CLAIM]: token, ...rest } = user;
+    if (typeof token !== "string") return rest;
+    return { ...rest, [SEALED_TOKEN]: await this.#catalog.keyRing.encrypt(tenantId, token) };
+  }
+
+  async #openClaims(tenantId: string, stored: Record<string, unknown>): Promise<UserClaims> {
+    const { [SEALED_TOKEN]: sealed, ...rest } = stored;
+    const claims = rest as unknown as UserClaims;
+    if (typeof sealed !== "string") return claims;
+    const token = await this.#catalog.keyRing.decryptText(tenantId, sealed);
+    return { ...claims, [PASSTHROUGH_CLAIM]: token };
   }
 
   /** Takes the oldest queued job of the zone (or one whose runner's lease expired). */
@@ -123,7 +141,7 @@ export class JobStore {
       id: row.id,
       tenantId: row.tenantId,
       traceId: row.traceId,
-      user: row.claims as UserClaims,
+      user: await this.#openClaims(row.tenantId, row.claims),
       request: row.request as unknown as QueryRequest,
       attempts: row.attempts,
     };
