@@ -5,10 +5,8 @@
  * data in Redis.
  */
 import assert from "node:assert/strict";
-import { eq } from "drizzle-orm";
 import { startLocalStack } from "../edge/local_stack.ts";
 import { DEMO_GITHUB } from "../src/catalog/demo.ts";
-import { tenants } from "../src/catalog/schema.ts";
 import { loadConfig } from "../src/config.ts";
 import { postQuery, tokenFor } from "./_stack.ts";
 import { replyText, startUpstashBridge } from "./_upstash_bridge.ts";
@@ -30,9 +28,9 @@ Deno.test("freshness and budgets against real Redis", opts, async (t) => {
   );
   const gh = stack.sandboxes.github;
   // Globex's users may run 2 queries a minute: set before any globex query reads its settings.
-  await stack.catalog.db.update(tenants)
-    .set({ settings: { budgets: { user: { tokens: 2, windowMs: 60_000 } } } as never })
-    .where(eq(tenants.id, "globex"));
+  await stack.catalog.setTenantSettings("globex", {
+    budgets: { user: { tokens: 2, windowMs: 60_000 } },
+  });
   try {
     const dev = await tokenFor(stack, "acme", "dev@acme");
     const webdev = await tokenFor(stack, "acme", "webdev@acme");

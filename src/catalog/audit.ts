@@ -46,49 +46,145 @@ const VERIFY_BATCH = 1000;
  * ```
  */
 export async function appendAudit(db: CatalogDatabase, record: AuditRecord): Promise<AuditRow> {
+  const [row] = await appendAuditBatch(db, [record]);
+  return row;
+}
+
+/**
+ * Appends several rows of ONE tenant's chain in one transaction (group commit): one lock, one
+ * head move, ids and hashes in the given order. Rows of another tenant are refused.
+ *
+ * @example
+ * ```ts
+ * import { openCatalog } from "./db.ts";
+ * import { appendAuditBatch } from "./audit.ts";
+ * const { db, close } = await openCatalog({});
+ * const rec = { tenantId: "acme", userEmail: "u", zone: "us", traceId: "t", sql: "SELECT 1",
+ *   tables: [], rows: 1, status: 200, kind: "query" };
+ * const [a, b] = await appendAuditBatch(db, [rec, rec]);
+ * console.assert(b.prevHash === a.hash);
+ * await close();
+ * ```
+ */
+export async function appendAuditBatch(
+  db: CatalogDatabase,
+  records: AuditRecord[],
+): Promise<AuditRow[]> {
+  if (records.length === 0) return [];
+  const tenantId = records[0].tenantId;
+  if (records.some((r) => r.tenantId !== tenantId)) {
+    throw new Error("an audit batch holds one tenant's rows");
+  }
   return await db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${record.tenantId}))::text`);
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${tenantId}))::text`);
     const [last] = await tx
       .select({ hash: auditLog.hash })
       .from(auditLog)
-      .where(eq(auditLog.tenantId, record.tenantId))
+      .where(eq(auditLog.tenantId, tenantId))
       .orderBy(desc(auditLog.id))
       .limit(1);
-    const [{ id }] = await executeRows<{ id: string }>(
+    const ids = await executeRows<{ id: string }>(
       tx,
-      sql`select nextval(pg_get_serial_sequence('audit_log', 'id'))::text as id`,
+      sql`select n.id::text as id from (
+            select nextval(pg_get_serial_sequence('audit_log', 'id')) as id
+            from generate_series(1, ${records.length})
+          ) n order by n.id`,
     );
-    const row: AuditRow = {
-      id: Number(id),
-      tenantId: record.tenantId,
-      userEmail: record.userEmail,
-      zone: record.zone,
-      traceId: record.traceId,
-      sql: record.sql,
-      tables: record.tables ?? [],
-      rows: record.rows ?? null,
-      status: record.status,
-      errorCode: record.errorCode ?? null,
-      kind: record.kind,
-      createdAt: new Date(),
-      prevHash: last?.hash ?? GENESIS_HASH,
-      hash: "",
-    };
-    row.hash = await auditHash(row);
-    const [inserted] = await tx.insert(auditLog).values(row).returning();
+    let prevHash = last?.hash ?? GENESIS_HASH;
+    const rows: AuditRow[] = [];
+    const createdAt = new Date();
+    for (const [i, record] of records.entries()) {
+      const row: AuditRow = {
+        id: Number(ids[i].id),
+        tenantId,
+        userEmail: record.userEmail,
+        zone: record.zone,
+        traceId: record.traceId,
+        sql: record.sql,
+        tables: record.tables ?? [],
+        rows: record.rows ?? null,
+        status: record.status,
+        errorCode: record.errorCode ?? null,
+        kind: record.kind,
+        createdAt,
+        prevHash,
+        hash: "",
+      };
+      row.hash = await auditHash(row);
+      prevHash = row.hash;
+      rows.push(row);
+    }
+    const inserted = await tx.insert(auditLog).values(rows).returning();
+    const head = rows[rows.length - 1];
     await tx.insert(auditHeads).values({
-      tenantId: row.tenantId,
-      lastId: row.id,
-      hash: row.hash,
-      rows: 1,
+      tenantId,
+      lastId: head.id,
+      hash: head.hash,
+      rows: rows.length,
     })
       .onConflictDoUpdate({
         target: auditHeads.tenantId,
-        set: { lastId: row.id, hash: row.hash, rows: sql`${auditHeads.rows} + 1` },
+        set: { lastId: head.id, hash: head.hash, rows: sql`${auditHeads.rows} + ${rows.length}` },
       });
-    return inserted;
+    return inserted.sort((a, b) => a.id - b.id);
   });
 }
+
+/**
+ * Batches concurrent appends per tenant: while one tenant's transaction is in flight, the
+ * records that arrive wait and go together in the next one. Each caller's promise settles when
+ * its own row is committed (or its batch failed), so "audited before answering" still holds.
+ *
+ * @example
+ * ```ts ignore
+ * const writer = new AuditWriter(db);
+ * await Promise.all([writer.append(a), writer.append(b)]); // one transaction
+ * ```
+ */
+export class AuditWriter {
+  readonly #db: CatalogDatabase;
+  readonly #queues = new Map<
+    string,
+    { record: AuditRecord; resolve: (row: AuditRow) => void; reject: (err: unknown) => void }[]
+  >();
+  readonly #flushing = new Set<string>();
+
+  constructor(db: CatalogDatabase) {
+    this.#db = db;
+  }
+
+  /** Appends a record; settles once it is committed. */
+  append(record: AuditRecord): Promise<AuditRow> {
+    return new Promise((resolve, reject) => {
+      const queue = this.#queues.get(record.tenantId) ?? [];
+      queue.push({ record, resolve, reject });
+      this.#queues.set(record.tenantId, queue);
+      if (!this.#flushing.has(record.tenantId)) void this.#flush(record.tenantId);
+    });
+  }
+
+  async #flush(tenantId: string): Promise<void> {
+    this.#flushing.add(tenantId);
+    try {
+      for (;;) {
+        const queue = this.#queues.get(tenantId) ?? [];
+        if (queue.length === 0) break;
+        const batch = queue.splice(0, MAX_BATCH);
+        try {
+          const rows = await appendAuditBatch(this.#db, batch.map((w) => w.record));
+          batch.forEach((w, i) => w.resolve(rows[i]));
+        } catch (err) {
+          batch.forEach((w) => w.reject(err));
+        }
+      }
+    } finally {
+      this.#flushing.delete(tenantId);
+      this.#queues.delete(tenantId);
+    }
+  }
+}
+
+const MAX_BATCH = 200;
 
 /**
  * Walks the tenant's chain from the first row and reports the first row where it breaks.

@@ -29,6 +29,13 @@ export interface TenantSettings {
   maxTimeoutMs?: number;
   /** Rows a query answers at most; more set `truncated`. @default 10000 */
   maxRows?: number;
+  /** Budgets as `{tokens, windowMs}` per level; win over `rateLimits` where both are set. */
+  budgets?: {
+    user?: { tokens: number; windowMs: number };
+    tenant?: { tokens: number; windowMs: number };
+    /** The tenant's quota per connection, counted in app calls. */
+    source?: { tokens: number; windowMs: number };
+  };
   /** Rate-limit budgets: requests per window. */
   rateLimits?: {
     /** Requests per user per window. */

@@ -25,13 +25,14 @@ import {
   users,
 } from "./schema.ts";
 import {
-  appendAudit,
   type AuditRecord,
   type AuditVerification,
+  AuditWriter,
   tailAudit,
   verifyAudit,
 } from "./audit.ts";
 import { canonicalJson } from "./_canonical_json.ts";
+import { ReadCache } from "./_read_cache.ts";
 
 /** A tenant to create. */
 export interface NewTenant {
@@ -148,15 +149,33 @@ export class Catalog {
   /** The tenants' key ring (rotate and shred through it). */
   readonly keyRing: KeyRing;
 
-  constructor(db: CatalogDatabase, keyRing: KeyRing) {
+  readonly #reads: ReadCache;
+  readonly #audit: AuditWriter;
+
+  /**
+   * @param readCacheTtlMs How long query-path reads (tenant, user, connections, policy) are
+   * remembered; writes through this instance clear them at once. @default 1000
+   */
+  constructor(db: CatalogDatabase, keyRing: KeyRing, readCacheTtlMs = 1000) {
     this.db = db;
     this.keyRing = keyRing;
+    this.#reads = new ReadCache(readCacheTtlMs);
+    this.#audit = new AuditWriter(db);
+  }
+
+  /** Drops remembered reads (after a write this instance did not make). */
+  forgetReads(): void {
+    this.#reads.clear();
   }
 
   // --- tenants ---
 
   /** The tenant, or `undefined`. */
-  async getTenant(id: string): Promise<TenantRow | undefined> {
+  getTenant(id: string): Promise<TenantRow | undefined> {
+    return this.#reads.get(`tenant:${id}`, () => this.#readTenant(id));
+  }
+
+  async #readTenant(id: string): Promise<TenantRow | undefined> {
     const [row] = await this.db.select().from(tenants).where(eq(tenants.id, id));
     return row;
   }
@@ -168,29 +187,39 @@ export class Catalog {
 
   /** Creates a tenant; `INVALID_REQUEST` when the id is taken. */
   async createTenant(input: NewTenant): Promise<TenantRow> {
-    const [row] = await this.db
-      .insert(tenants)
-      .values({
-        id: input.id,
-        name: input.name,
-        zone: input.zone,
-        directOnly: input.directOnly ?? false,
-        settings: input.settings ?? {},
-      })
-      .onConflictDoNothing()
-      .returning();
-    if (!row) throw new OmniError("INVALID_REQUEST", `tenant ${input.id} already exists`);
-    return row;
+    try {
+      const [row] = await this.db
+        .insert(tenants)
+        .values({
+          id: input.id,
+          name: input.name,
+          zone: input.zone,
+          directOnly: input.directOnly ?? false,
+          settings: input.settings ?? {},
+        })
+        .onConflictDoNothing()
+        .returning();
+      if (!row) throw new OmniError("INVALID_REQUEST", `tenant ${input.id} already exists`);
+      return row;
+    } finally {
+      // Writes are seen at once by this instance's reads.
+      this.#reads.clear();
+    }
   }
 
   /** Moves a tenant to another residency zone; `NOT_FOUND` when it does not exist. */
   async setTenantZone(id: string, zone: string): Promise<TenantRow> {
-    const [row] = await this.db.update(tenants).set({ zone }).where(eq(tenants.id, id))
-      .returning();
-    if (!row) throw new OmniError("NOT_FOUND", `no tenant ${id}`);
-    // Data cached in the old zone must not outlive the move.
-    for (const hooks of this.#hooks) await hooks.flushTenant?.(id);
-    return row;
+    try {
+      const [row] = await this.db.update(tenants).set({ zone }).where(eq(tenants.id, id))
+        .returning();
+      if (!row) throw new OmniError("NOT_FOUND", `no tenant ${id}`);
+      // Data cached in the old zone must not outlive the move.
+      for (const hooks of this.#hooks) await hooks.flushTenant?.(id);
+      return row;
+    } finally {
+      // Writes are seen at once by this instance's reads.
+      this.#reads.clear();
+    }
   }
 
   /**
@@ -199,15 +228,24 @@ export class Catalog {
    * with them (by this or another process, e.g. cache entries) keep decrypting: no downtime.
    */
   async rotateTenantKey(tenantId: string): Promise<{ version: number; reencrypted: number }> {
-    const version = await this.keyRing.rotate(tenantId);
-    const rows = await this.db.select().from(connections).where(eq(connections.tenantId, tenantId));
-    for (const row of rows) {
-      const plain = await this.keyRing.decrypt(tenantId, row.credentialsEnc);
-      const credentialsEnc = await this.keyRing.encrypt(tenantId, plain);
-      await this.db.update(connections).set({ credentialsEnc })
-        .where(and(eq(connections.id, row.id), eq(connections.credentialsEnc, row.credentialsEnc)));
+    try {
+      const version = await this.keyRing.rotate(tenantId);
+      const rows = await this.db.select().from(connections).where(
+        eq(connections.tenantId, tenantId),
+      );
+      for (const row of rows) {
+        const plain = await this.keyRing.decrypt(tenantId, row.credentialsEnc);
+        const credentialsEnc = await this.keyRing.encrypt(tenantId, plain);
+        await this.db.update(connections).set({ credentialsEnc })
+          .where(
+            and(eq(connections.id, row.id), eq(connections.credentialsEnc, row.credentialsEnc)),
+          );
+      }
+      return { version, reencrypted: rows.length };
+    } finally {
+      // Writes are seen at once by this instance's reads.
+      this.#reads.clear();
     }
-    return { version, reencrypted: rows.length };
   }
 
   /**
@@ -219,14 +257,31 @@ export class Catalog {
     return () => this.#hooks.delete(hooks);
   }
 
+  /** Replaces a tenant's settings (budgets, TTL, default staleness, limits). */
+  async setTenantSettings(id: string, settings: TenantSettings): Promise<TenantRow> {
+    try {
+      const [row] = await this.db.update(tenants).set({ settings }).where(eq(tenants.id, id))
+        .returning();
+      if (!row) throw new OmniError("NOT_FOUND", `no tenant ${id}`);
+      return row;
+    } finally {
+      this.#reads.clear();
+    }
+  }
+
   /**
    * Marks a tenant direct-only (its policy forbids traffic through the global edge) or not.
    */
   async setTenantDirectOnly(id: string, directOnly: boolean): Promise<TenantRow> {
-    const [row] = await this.db.update(tenants).set({ directOnly }).where(eq(tenants.id, id))
-      .returning();
-    if (!row) throw new OmniError("NOT_FOUND", `no tenant ${id}`);
-    return row;
+    try {
+      const [row] = await this.db.update(tenants).set({ directOnly }).where(eq(tenants.id, id))
+        .returning();
+      if (!row) throw new OmniError("NOT_FOUND", `no tenant ${id}`);
+      return row;
+    } finally {
+      // Writes are seen at once by this instance's reads.
+      this.#reads.clear();
+    }
   }
 
   /**
@@ -235,26 +290,35 @@ export class Catalog {
    * and policies, and flushes its caches. The audit log is kept (and the caller audits this).
    */
   async offboardTenant(id: string): Promise<OffboardResult> {
-    let jobsCancelled = 0;
-    for (const hooks of this.#hooks) jobsCancelled += (await hooks.cancelJobs?.(id)) ?? 0;
-    // Jobs no process has claimed yet, or whose worker is elsewhere: cancelled in the catalog.
-    const cancelled = await this.db.update(jobs)
-      .set({ status: "cancelled", finishedAt: new Date() })
-      .where(and(eq(jobs.tenantId, id), inArray(jobs.status, ["queued", "running"])))
-      .returning({ id: jobs.id });
-    jobsCancelled += cancelled.length;
-    const keysShredded = await this.keyRing.shred(id);
-    const removedConnections = await this.db.delete(connections)
-      .where(eq(connections.tenantId, id)).returning({ id: connections.id });
-    await this.db.delete(tenants).where(eq(tenants.id, id));
-    for (const hooks of this.#hooks) await hooks.flushTenant?.(id);
-    return { jobsCancelled, keysShredded, connectionsDeleted: removedConnections.length };
+    try {
+      let jobsCancelled = 0;
+      for (const hooks of this.#hooks) jobsCancelled += (await hooks.cancelJobs?.(id)) ?? 0;
+      // Jobs no process has claimed yet, or whose worker is elsewhere: cancelled in the catalog.
+      const cancelled = await this.db.update(jobs)
+        .set({ status: "cancelled", finishedAt: new Date() })
+        .where(and(eq(jobs.tenantId, id), inArray(jobs.status, ["queued", "running"])))
+        .returning({ id: jobs.id });
+      jobsCancelled += cancelled.length;
+      const keysShredded = await this.keyRing.shred(id);
+      const removedConnections = await this.db.delete(connections)
+        .where(eq(connections.tenantId, id)).returning({ id: connections.id });
+      await this.db.delete(tenants).where(eq(tenants.id, id));
+      for (const hooks of this.#hooks) await hooks.flushTenant?.(id);
+      return { jobsCancelled, keysShredded, connectionsDeleted: removedConnections.length };
+    } finally {
+      // Writes are seen at once by this instance's reads.
+      this.#reads.clear();
+    }
   }
 
   // --- users ---
 
   /** The user, or `undefined`. */
-  async getUser(tenantId: string, email: string): Promise<UserRow | undefined> {
+  getUser(tenantId: string, email: string): Promise<UserRow | undefined> {
+    return this.#reads.get(`user:${tenantId}:${email}`, () => this.#readUser(tenantId, email));
+  }
+
+  async #readUser(tenantId: string, email: string): Promise<UserRow | undefined> {
     const [row] = await this.db.select().from(users)
       .where(and(eq(users.tenantId, tenantId), eq(users.email, email)));
     return row;
@@ -262,22 +326,27 @@ export class Catalog {
 
   /** Creates or replaces a user. */
   async upsertUser(input: UserInput): Promise<UserRow> {
-    const values = {
-      tenantId: input.tenantId,
-      email: input.email,
-      role: input.role,
-      teamId: input.teamId ?? null,
-      attributes: input.attributes ?? {},
-    };
-    const [row] = await this.db
-      .insert(users)
-      .values(values)
-      .onConflictDoUpdate({
-        target: [users.tenantId, users.email],
-        set: { role: values.role, teamId: values.teamId, attributes: values.attributes },
-      })
-      .returning();
-    return row;
+    try {
+      const values = {
+        tenantId: input.tenantId,
+        email: input.email,
+        role: input.role,
+        teamId: input.teamId ?? null,
+        attributes: input.attributes ?? {},
+      };
+      const [row] = await this.db
+        .insert(users)
+        .values(values)
+        .onConflictDoUpdate({
+          target: [users.tenantId, users.email],
+          set: { role: values.role, teamId: values.teamId, attributes: values.attributes },
+        })
+        .returning();
+      return row;
+    } finally {
+      // Writes are seen at once by this instance's reads.
+      this.#reads.clear();
+    }
   }
 
   /** The tenant's users, by email. */
@@ -290,27 +359,32 @@ export class Catalog {
 
   /** Adds a connection; `INVALID_REQUEST` when the tenant already has one of that name. */
   async addConnection(input: ConnectionInput): Promise<PublicConnection> {
-    const credentialsEnc = await this.#encryptCredentials(input.tenantId, input.credentials);
-    const [row] = await this.db
-      .insert(connections)
-      .values({
-        id: input.id ?? crypto.randomUUID(),
-        tenantId: input.tenantId,
-        connector: input.connector,
-        name: input.name,
-        baseUrl: input.baseUrl,
-        credentialsEnc,
-        config: input.config ?? {},
-      })
-      .onConflictDoNothing()
-      .returning();
-    if (!row) {
-      throw new OmniError(
-        "INVALID_REQUEST",
-        `tenant ${input.tenantId} already has a connection named ${input.name}`,
-      );
+    try {
+      const credentialsEnc = await this.#encryptCredentials(input.tenantId, input.credentials);
+      const [row] = await this.db
+        .insert(connections)
+        .values({
+          id: input.id ?? crypto.randomUUID(),
+          tenantId: input.tenantId,
+          connector: input.connector,
+          name: input.name,
+          baseUrl: input.baseUrl,
+          credentialsEnc,
+          config: input.config ?? {},
+        })
+        .onConflictDoNothing()
+        .returning();
+      if (!row) {
+        throw new OmniError(
+          "INVALID_REQUEST",
+          `tenant ${input.tenantId} already has a connection named ${input.name}`,
+        );
+      }
+      return toPublic(row);
+    } finally {
+      // Writes are seen at once by this instance's reads.
+      this.#reads.clear();
     }
-    return toPublic(row);
   }
 
   /**
@@ -318,29 +392,34 @@ export class Catalog {
    * connection of that name (keeping its id).
    */
   async putConnection(input: ConnectionInput): Promise<PublicConnection> {
-    const credentialsEnc = await this.#encryptCredentials(input.tenantId, input.credentials);
-    const [row] = await this.db
-      .insert(connections)
-      .values({
-        id: input.id ?? crypto.randomUUID(),
-        tenantId: input.tenantId,
-        connector: input.connector,
-        name: input.name,
-        baseUrl: input.baseUrl,
-        credentialsEnc,
-        config: input.config ?? {},
-      })
-      .onConflictDoUpdate({
-        target: [connections.tenantId, connections.name],
-        set: {
+    try {
+      const credentialsEnc = await this.#encryptCredentials(input.tenantId, input.credentials);
+      const [row] = await this.db
+        .insert(connections)
+        .values({
+          id: input.id ?? crypto.randomUUID(),
+          tenantId: input.tenantId,
           connector: input.connector,
+          name: input.name,
           baseUrl: input.baseUrl,
           credentialsEnc,
           config: input.config ?? {},
-        },
-      })
-      .returning();
-    return toPublic(row);
+        })
+        .onConflictDoUpdate({
+          target: [connections.tenantId, connections.name],
+          set: {
+            connector: input.connector,
+            baseUrl: input.baseUrl,
+            credentialsEnc,
+            config: input.config ?? {},
+          },
+        })
+        .returning();
+      return toPublic(row);
+    } finally {
+      // Writes are seen at once by this instance's reads.
+      this.#reads.clear();
+    }
   }
 
   /** Replaces a connection's credentials; `NOT_FOUND` when there is no such connection. */
@@ -349,12 +428,17 @@ export class Catalog {
     name: string,
     credentials: Record<string, string>,
   ): Promise<void> {
-    const credentialsEnc = await this.#encryptCredentials(tenantId, credentials);
-    const updated = await this.db.update(connections).set({ credentialsEnc })
-      .where(and(eq(connections.tenantId, tenantId), eq(connections.name, name)))
-      .returning({ id: connections.id });
-    if (updated.length === 0) {
-      throw new OmniError("NOT_FOUND", `tenant ${tenantId} has no connection named ${name}`);
+    try {
+      const credentialsEnc = await this.#encryptCredentials(tenantId, credentials);
+      const updated = await this.db.update(connections).set({ credentialsEnc })
+        .where(and(eq(connections.tenantId, tenantId), eq(connections.name, name)))
+        .returning({ id: connections.id });
+      if (updated.length === 0) {
+        throw new OmniError("NOT_FOUND", `tenant ${tenantId} has no connection named ${name}`);
+      }
+    } finally {
+      // Writes are seen at once by this instance's reads.
+      this.#reads.clear();
     }
   }
 
@@ -362,7 +446,11 @@ export class Catalog {
    * The tenant's connections with their credentials decrypted, by name. `SOURCE_ERROR` when the
    * credentials cannot be decrypted (the tenant's keys were shredded).
    */
-  async listConnections(tenantId: string): Promise<Connection[]> {
+  listConnections(tenantId: string): Promise<Connection[]> {
+    return this.#reads.get(`connections:${tenantId}`, () => this.#readConnections(tenantId));
+  }
+
+  async #readConnections(tenantId: string): Promise<Connection[]> {
     const rows = await this.db.select().from(connections)
       .where(eq(connections.tenantId, tenantId)).orderBy(asc(connections.name));
     return await Promise.all(rows.map((row) => this.#withCredentials(row)));
@@ -457,27 +545,36 @@ export class Catalog {
 
   /** Stores a new version of the tenant's policy source; it is in force at once. */
   async putPolicy(tenantId: string, source: string, by: string): Promise<PolicyRow> {
-    for (let attempt = 0;; attempt++) {
-      const [row] = await this.db
-        .insert(policies)
-        .values({
-          tenantId,
-          version: sql`(select coalesce(max(${policies.version}), 0) + 1 from ${policies}
-            where ${policies.tenantId} = ${tenantId})`,
-          source,
-          createdBy: by,
-        })
-        .onConflictDoNothing()
-        .returning();
-      if (row) return row;
-      if (attempt >= 10) {
-        throw new OmniError("INTERNAL", `could not store a policy version for ${tenantId}`);
+    try {
+      for (let attempt = 0;; attempt++) {
+        const [row] = await this.db
+          .insert(policies)
+          .values({
+            tenantId,
+            version: sql`(select coalesce(max(${policies.version}), 0) + 1 from ${policies}
+              where ${policies.tenantId} = ${tenantId})`,
+            source,
+            createdBy: by,
+          })
+          .onConflictDoNothing()
+          .returning();
+        if (row) return row;
+        if (attempt >= 10) {
+          throw new OmniError("INTERNAL", `could not store a policy version for ${tenantId}`);
+        }
       }
+    } finally {
+      // Writes are seen at once by this instance's reads.
+      this.#reads.clear();
     }
   }
 
   /** The tenant's policy in force (its latest version), or `undefined`. */
-  async getPolicy(tenantId: string): Promise<PolicyRow | undefined> {
+  getPolicy(tenantId: string): Promise<PolicyRow | undefined> {
+    return this.#reads.get(`policy:${tenantId}`, () => this.#readPolicy(tenantId));
+  }
+
+  async #readPolicy(tenantId: string): Promise<PolicyRow | undefined> {
     const [row] = await this.db.select().from(policies).where(eq(policies.tenantId, tenantId))
       .orderBy(desc(policies.version)).limit(1);
     return row;
@@ -487,7 +584,7 @@ export class Catalog {
 
   /** Appends to the tenant's hash-chained audit log (safe under concurrent appends). */
   appendAudit(record: AuditRecord): Promise<AuditRow> {
-    return appendAudit(this.db, record);
+    return this.#audit.append(record);
   }
 
   /** Checks the tenant's audit chain from the start. */
