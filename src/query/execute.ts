@@ -206,10 +206,9 @@ export async function executeQuery(
       if (err instanceof OmniError && err.code === "SOURCE_TIMEOUT") {
         throw new OmniError(
           "SOURCE_TIMEOUT",
-          `${source.key} did not answer within ${timeoutMs} ms`,
-          {
-            details: { source: source.key, timeout_ms: timeoutMs },
-          },
+          `${source.key} did not answer within ${timeoutMs} ms; a query this slow can run as ` +
+            "a job: send it with metadata.async = true and poll GET /v1/jobs/{id}",
+          { details: { source: source.key, timeout_ms: timeoutMs, async_available: true } },
         );
       }
       throw err;
