@@ -12,9 +12,7 @@ import {
   type DemoSandboxSet,
   startDemoSandboxes,
 } from "../connectors/demo/sandboxes.ts";
-import { ContextTokens } from "../src/auth/context_token.ts";
 import { DevIssuer } from "../src/auth/dev_issuer.ts";
-import { createUserVerifier } from "../src/auth/user_token.ts";
 import {
   Catalog,
   CatalogKeyStore,
@@ -25,16 +23,12 @@ import {
 import type { OmniConfig } from "../src/config.ts";
 import { KeyRing } from "../src/crypto/mod.ts";
 import { DuckEngine } from "../src/duckdb/engine.ts";
-import { QueryService } from "../src/query/service.ts";
-import { PolicySecurityProvider } from "../src/policy/mod.ts";
-import { edgeBudgetsOf, type RateLimiter, sourceBudget } from "../src/ratelimit/mod.ts";
-import { openZoneStores, sourceCache, tenantSettingsLookup } from "../src/cache/mod.ts";
-import { guardFingerprint } from "../src/http/mod.ts";
-import { createWorkerApp } from "../regions/app.ts";
-import { JobProgress, JobQueue, type JobQueueOptions } from "../src/jobs/mod.ts";
-import { type CircuitBreakerOptions, CircuitBreakers } from "../src/reliability/mod.ts";
+import type { PolicySecurityProvider } from "../src/policy/mod.ts";
+import type { RateLimiter } from "../src/ratelimit/mod.ts";
+import type { JobQueue, JobQueueOptions } from "../src/jobs/mod.ts";
+import type { CircuitBreakerOptions, CircuitBreakers } from "../src/reliability/mod.ts";
 import { createEdgeApp } from "./app.ts";
-import { Metrics, openJobCount, sourceTelemetry } from "../src/telemetry/mod.ts";
+import { buildZoneWorker, openServing } from "../regions/serving.ts";
 
 /** Options of {@link startLocalStack}. */
 export interface LocalStackOptions {
@@ -133,104 +127,51 @@ export async function startLocalStack(
       catalogUrl = server.url;
     }
 
-    const contextTokens = new ContextTokens(config.internalSecret);
     const engine = await DuckEngine.shared();
-    const devIssuer = await DevIssuer.fromSecret(
-      config.devIssuerSecret,
-      config.oidcIssuer,
-      config.oidcAudience,
-    );
-    const verifyUser = createUserVerifier({
-      issuer: config.oidcIssuer,
-      audience: config.oidcAudience,
-      keys: config.oidcJwksUrl ? { jwksUrl: config.oidcJwksUrl } : { jwks: devIssuer.jwks() },
+    const serving = await openServing(config, catalog, CONNECTORS, {
+      cachePrefix: options.cachePrefix,
     });
+    closers.push(() => serving.close());
+    const devIssuer = serving.devIssuer ??
+      await DevIssuer.fromSecret(config.devIssuerSecret, config.oidcIssuer, config.oidcAudience);
     // Filled as each worker starts; the apps read it per request.
     const workerUrls: Record<string, string> = {};
-    const security = new PolicySecurityProvider({ catalog, connectors: CONNECTORS });
     const stopWorker: Record<string, () => Promise<void>> = {};
     const jobQueues: Record<string, JobQueue> = {};
     const breakers: Record<string, CircuitBreakers> = {};
-    // Caches and budgets: each zone's Upstash database when configured, else this process's memory.
-    const stores = openZoneStores({
-      zones: config.zones,
-      upstash: config.upstash,
-      keyRing: catalog.keyRing,
-      prefix: options.cachePrefix,
-    });
-    // A tenant that moves zone or is off-boarded leaves nothing cached behind, in any zone.
-    const untrack = catalog.onTenantLifecycle({
-      flushTenant: (id) => Promise.all(Object.values(stores.caches).map((c) => c.flush(id))),
-    });
-    closers.push(untrack);
-    const settings = tenantSettingsLookup(catalog);
-    const budgetsFor = async (tenantId: string) => edgeBudgetsOf(await settings(tenantId));
-    const resultCache = {
-      caches: stores.results,
-      tenant: (id: string) => catalog.getTenant(id),
-      fingerprint: guardFingerprint(security),
-    };
     for (const zone of config.zones) {
-      const progress = new JobProgress();
-      breakers[zone] = new CircuitBreakers(options.breakers);
-      const metrics = new Metrics();
-      metrics.observeBreakers(() =>
-        breakers[zone].states().map((b) => ({
-          source: `${b.tenantId}/${b.source}`,
-          state: b.state,
-        }))
-      );
-      metrics.observeQueueDepth(() => openJobCount(catalog, zone));
-      const service = new QueryService({
-        zone,
-        catalog,
+      const worker = buildZoneWorker(serving, zone, {
         engine,
-        connectors: CONNECTORS,
-        security,
-        // Job progress outermost (cached sources count too); the breaker nearest the app.
-        sourceMiddleware: [
-          sourceTelemetry(metrics),
-          progress.middleware(),
-          sourceCache({ cache: stores.caches[zone], settings }),
-          sourceBudget({ limiter: stores.limiter(zone), settings }),
-          breakers[zone].middleware(),
-        ],
-      });
-      const jobs = new JobQueue({ catalog, service, progress, ...options.jobs });
-      jobQueues[zone] = jobs;
-      const app = createWorkerApp({
-        service,
-        catalog,
-        connectors: CONNECTORS,
-        contextTokens,
-        verifyUser,
-        limiter: options.rateLimiter?.() ?? stores.limiter(zone),
-        budgetsFor,
-        resultCache,
         zoneUrls: workerUrls,
-        jobs,
-        metrics,
+        limiter: options.rateLimiter?.(),
+        breakers: options.breakers,
+        jobs: options.jobs,
       });
+      jobQueues[zone] = worker.jobs;
+      breakers[zone] = worker.breakers;
       const port = config.port === 0 ? 0 : Number(new URL(config.zoneUrls[zone]).port);
-      const server = Deno.serve({ port, hostname: "127.0.0.1", onListen: () => {} }, app.fetch);
+      const server = Deno.serve(
+        { port, hostname: "127.0.0.1", onListen: () => {} },
+        worker.app.fetch,
+      );
       let stopped: Promise<void> | undefined;
       stopWorker[zone] = () => stopped ??= server.shutdown();
       closers.push(stopWorker[zone]);
       workerUrls[zone] = `http://127.0.0.1:${server.addr.port}`;
-      jobs.start();
-      closers.push(() => jobs.stop());
+      worker.jobs.start();
+      closers.push(() => worker.jobs.stop());
     }
 
     const edgeApp = createEdgeApp({
       catalog,
-      verifyUser,
-      contextTokens,
+      verifyUser: serving.verifyUser,
+      contextTokens: serving.contextTokens,
       zoneUrls: workerUrls,
-      limiter: options.rateLimiter?.() ?? stores.limiter(),
-      budgetsFor,
-      resultCache,
+      limiter: options.rateLimiter?.() ?? serving.stores.limiter(),
+      budgetsFor: serving.budgetsFor,
+      resultCache: serving.resultCache,
       connectors: CONNECTORS,
-      devIssuer: config.devIssuer ? devIssuer : undefined,
+      devIssuer: serving.devIssuer,
     });
     const edge = Deno.serve(
       { port: config.port, hostname: "127.0.0.1", onListen: () => {} },
@@ -245,7 +186,7 @@ export async function startLocalStack(
       catalog,
       devIssuer,
       sandboxes,
-      security,
+      security: serving.security,
       stopZone: async (zone) => await stopWorker[zone]?.(),
       jobs: jobQueues,
       breakers,

@@ -7,19 +7,13 @@
  * @module
  */
 import { CONNECTORS } from "../connectors/mod.ts";
-import { ContextTokens } from "../src/auth/context_token.ts";
-import { DevIssuer } from "../src/auth/dev_issuer.ts";
-import { createUserVerifier } from "../src/auth/user_token.ts";
-import { openZoneStores, tenantSettingsLookup } from "../src/cache/mod.ts";
 import { Catalog, CatalogKeyStore, openCatalog } from "../src/catalog/mod.ts";
 import { loadConfig } from "../src/config.ts";
 import { KeyRing } from "../src/crypto/mod.ts";
-import { guardFingerprint } from "../src/http/mod.ts";
-import { PolicySecurityProvider } from "../src/policy/mod.ts";
-import { edgeBudgetsOf } from "../src/ratelimit/mod.ts";
 import { Logger } from "../src/telemetry/mod.ts";
-import { createEdgeApp } from "./app.ts";
 import { requireProductionEnv } from "../regions/_production_env.ts";
+import { openServing } from "../regions/serving.ts";
+import { createEdgeApp } from "./app.ts";
 
 const env = Deno.env.toObject();
 const config = loadConfig(env);
@@ -31,36 +25,17 @@ const catalog = new Catalog(
   catalogDb.db,
   new KeyRing({ masterKey: config.masterKey, store: new CatalogKeyStore(catalogDb.db) }),
 );
-const devIssuer = config.devIssuer
-  ? await DevIssuer.fromSecret(config.devIssuerSecret, config.oidcIssuer, config.oidcAudience)
-  : undefined;
-const verifyUser = createUserVerifier({
-  issuer: config.oidcIssuer,
-  audience: config.oidcAudience,
-  keys: config.oidcJwksUrl ? { jwksUrl: config.oidcJwksUrl } : { jwks: devIssuer!.jwks() },
-});
-const stores = openZoneStores({
-  zones: config.zones,
-  upstash: config.upstash,
-  keyRing: catalog.keyRing,
-});
-const settings = tenantSettingsLookup(catalog);
-const security = new PolicySecurityProvider({ catalog, connectors: CONNECTORS });
-
+const serving = await openServing(config, catalog, CONNECTORS);
 const app = createEdgeApp({
   catalog,
-  verifyUser,
-  contextTokens: new ContextTokens(config.internalSecret),
+  verifyUser: serving.verifyUser,
+  contextTokens: serving.contextTokens,
   zoneUrls: config.zoneUrls,
-  limiter: stores.limiter(),
-  budgetsFor: async (tenantId) => edgeBudgetsOf(await settings(tenantId)),
-  resultCache: {
-    caches: stores.results,
-    tenant: (id) => catalog.getTenant(id),
-    fingerprint: guardFingerprint(security),
-  },
+  limiter: serving.stores.limiter(),
+  budgetsFor: serving.budgetsFor,
+  resultCache: serving.resultCache,
   connectors: CONNECTORS,
-  devIssuer,
+  devIssuer: serving.devIssuer,
   logger,
 });
 

@@ -8,23 +8,13 @@
  * @module
  */
 import { CONNECTORS } from "../connectors/mod.ts";
-import { ContextTokens } from "../src/auth/context_token.ts";
-import { DevIssuer } from "../src/auth/dev_issuer.ts";
-import { createUserVerifier } from "../src/auth/user_token.ts";
-import { openZoneStores, sourceCache, tenantSettingsLookup } from "../src/cache/mod.ts";
 import { Catalog, CatalogKeyStore, openCatalog } from "../src/catalog/mod.ts";
 import { loadConfig } from "../src/config.ts";
 import { KeyRing } from "../src/crypto/mod.ts";
 import { DuckEngine } from "../src/duckdb/engine.ts";
-import { guardFingerprint } from "../src/http/mod.ts";
-import { JobProgress, JobQueue } from "../src/jobs/mod.ts";
-import { PolicySecurityProvider } from "../src/policy/mod.ts";
-import { QueryService } from "../src/query/service.ts";
-import { edgeBudgetsOf, sourceBudget } from "../src/ratelimit/mod.ts";
-import { CircuitBreakers } from "../src/reliability/mod.ts";
-import { Logger, Metrics, openJobCount, sourceTelemetry } from "../src/telemetry/mod.ts";
+import { Logger } from "../src/telemetry/mod.ts";
 import { requireProductionEnv } from "./_production_env.ts";
-import { createWorkerApp } from "./app.ts";
+import { buildZoneWorker, openServing } from "./serving.ts";
 
 const env = Deno.env.toObject();
 const zone = (env.ZONE ?? "").trim().toLowerCase();
@@ -40,55 +30,10 @@ const catalog = new Catalog(
   catalogDb.db,
   new KeyRing({ masterKey: config.masterKey, store: new CatalogKeyStore(catalogDb.db) }),
 );
-const devIssuer = config.devIssuer
-  ? await DevIssuer.fromSecret(config.devIssuerSecret, config.oidcIssuer, config.oidcAudience)
-  : undefined;
-const verifyUser = createUserVerifier({
-  issuer: config.oidcIssuer,
-  audience: config.oidcAudience,
-  keys: config.oidcJwksUrl ? { jwksUrl: config.oidcJwksUrl } : { jwks: devIssuer!.jwks() },
-});
-const stores = openZoneStores({ zones: [zone], upstash: config.upstash, keyRing: catalog.keyRing });
-const settings = tenantSettingsLookup(catalog);
-const security = new PolicySecurityProvider({ catalog, connectors: CONNECTORS });
-const metrics = new Metrics();
-const breakers = new CircuitBreakers();
-metrics.observeBreakers(() =>
-  breakers.states().map((b) => ({ source: `${b.tenantId}/${b.source}`, state: b.state }))
-);
-metrics.observeQueueDepth(() => openJobCount(catalog, zone));
-const progress = new JobProgress();
-const service = new QueryService({
-  zone,
-  catalog,
+const serving = await openServing(config, catalog, CONNECTORS, { zones: [zone] });
+const { app, jobs } = buildZoneWorker(serving, zone, {
   engine: await DuckEngine.shared(),
-  connectors: CONNECTORS,
-  security,
-  sourceMiddleware: [
-    sourceTelemetry(metrics),
-    progress.middleware(),
-    sourceCache({ cache: stores.caches[zone], settings }),
-    sourceBudget({ limiter: stores.limiter(zone), settings }),
-    breakers.middleware(),
-  ],
-});
-const jobs = new JobQueue({ catalog, service, progress });
-const app = createWorkerApp({
-  service,
-  catalog,
-  connectors: CONNECTORS,
-  contextTokens: new ContextTokens(config.internalSecret),
-  verifyUser,
-  limiter: stores.limiter(zone),
-  budgetsFor: async (tenantId) => edgeBudgetsOf(await settings(tenantId)),
-  resultCache: {
-    caches: stores.results,
-    tenant: (id) => catalog.getTenant(id),
-    fingerprint: guardFingerprint(security),
-  },
   zoneUrls: config.zoneUrls,
-  jobs,
-  metrics,
   logger,
 });
 

@@ -1,0 +1,181 @@
+/**
+ * The parts every deployment shape assembles the same way — the production edge, a production
+ * zone worker, and the local stack that runs them all in one process: identity, the tenants'
+ * caches and budgets, policies, and a zone's worker with its query service, source middleware
+ * and job runner. Each entry point only adds where it listens.
+ *
+ * @module
+ */
+import type { ConnectorDef } from "../connectors/sdk/connector.ts";
+import { ContextTokens } from "../src/auth/context_token.ts";
+import { DevIssuer } from "../src/auth/dev_issuer.ts";
+import { createUserVerifier, type UserVerifier } from "../src/auth/user_token.ts";
+import { openZoneStores, sourceCache, tenantSettingsLookup } from "../src/cache/mod.ts";
+import type { Catalog } from "../src/catalog/store.ts";
+import type { OmniConfig } from "../src/config.ts";
+import type { DuckEngine } from "../src/duckdb/engine.ts";
+import { guardFingerprint, type ResultCacheOptions } from "../src/http/mod.ts";
+import { JobProgress, JobQueue, type JobQueueOptions } from "../src/jobs/mod.ts";
+import { PolicySecurityProvider } from "../src/policy/mod.ts";
+import { QueryService } from "../src/query/service.ts";
+import {
+  type EdgeBudgets,
+  edgeBudgetsOf,
+  type RateLimiter,
+  sourceBudget,
+} from "../src/ratelimit/mod.ts";
+import { type CircuitBreakerOptions, CircuitBreakers } from "../src/reliability/mod.ts";
+import { type Logger, Metrics, openJobCount, sourceTelemetry } from "../src/telemetry/mod.ts";
+import { createWorkerApp } from "./app.ts";
+
+/** What edge and workers share, built once per process. */
+export interface Serving {
+  catalog: Catalog;
+  connectors: Record<string, ConnectorDef>;
+  contextTokens: ContextTokens;
+  verifyUser: UserVerifier;
+  /** The dev issuer, when enabled by config. */
+  devIssuer?: DevIssuer;
+  security: PolicySecurityProvider;
+  stores: ReturnType<typeof openZoneStores>;
+  budgetsFor: (tenantId: string) => Promise<EdgeBudgets>;
+  resultCache: ResultCacheOptions;
+  settings: ReturnType<typeof tenantSettingsLookup>;
+  /** Stops tracking tenant lifecycle events. */
+  close(): void;
+}
+
+/**
+ * Builds what edge and workers share from the configuration and an open catalog.
+ *
+ * @example
+ * ```ts ignore
+ * const serving = await openServing(config, catalog, CONNECTORS);
+ * ```
+ */
+export async function openServing(
+  config: OmniConfig,
+  catalog: Catalog,
+  connectors: Record<string, ConnectorDef>,
+  options: { cachePrefix?: string; zones?: string[] } = {},
+): Promise<Serving> {
+  const devIssuer = config.devIssuer
+    ? await DevIssuer.fromSecret(config.devIssuerSecret, config.oidcIssuer, config.oidcAudience)
+    : undefined;
+  if (!config.oidcJwksUrl && !devIssuer) {
+    throw new Error("set OIDC_JWKS_URL, or enable the dev issuer for local use");
+  }
+  const verifyUser = createUserVerifier({
+    issuer: config.oidcIssuer,
+    audience: config.oidcAudience,
+    keys: config.oidcJwksUrl ? { jwksUrl: config.oidcJwksUrl } : { jwks: devIssuer!.jwks() },
+  });
+  const security = new PolicySecurityProvider({ catalog, connectors });
+  // Caches and budgets: each zone's Upstash database when configured, else this process's memory.
+  const stores = openZoneStores({
+    zones: options.zones ?? config.zones,
+    upstash: config.upstash,
+    keyRing: catalog.keyRing,
+    prefix: options.cachePrefix,
+  });
+  // A tenant that moves zone or is off-boarded leaves nothing cached behind, in any zone.
+  const untrack = catalog.onTenantLifecycle({
+    flushTenant: (id) => Promise.all(Object.values(stores.caches).map((c) => c.flush(id))),
+  });
+  const settings = tenantSettingsLookup(catalog);
+  return {
+    catalog,
+    connectors,
+    contextTokens: new ContextTokens(config.internalSecret),
+    verifyUser,
+    devIssuer,
+    security,
+    stores,
+    settings,
+    budgetsFor: async (tenantId) => edgeBudgetsOf(await settings(tenantId)),
+    resultCache: {
+      caches: stores.results,
+      tenant: (id) => catalog.getTenant(id),
+      fingerprint: guardFingerprint(security),
+    },
+    close: untrack,
+  };
+}
+
+/** Options of {@link buildZoneWorker}. */
+export interface ZoneWorkerOptions {
+  engine: DuckEngine;
+  /** Base URL of each zone's endpoint, read per request (for whoami). */
+  zoneUrls: Record<string, string>;
+  /** Budgets of the zone's own endpoint. @default the zone's store */
+  limiter?: RateLimiter;
+  breakers?: CircuitBreakerOptions;
+  jobs?: Pick<JobQueueOptions, "pollMs" | "leaseMs" | "concurrency">;
+  logger?: Logger;
+}
+
+/** A zone's worker, ready to serve. */
+export interface ZoneWorker {
+  app: ReturnType<typeof createWorkerApp>;
+  service: QueryService;
+  jobs: JobQueue;
+  breakers: CircuitBreakers;
+  metrics: Metrics;
+}
+
+/**
+ * Builds a zone's worker: its query service with the source middleware (telemetry outermost,
+ * then job progress so cached sources count too, the source cache, the source budget, and the
+ * circuit breaker nearest the app), its job queue and its HTTP app.
+ *
+ * @example
+ * ```ts ignore
+ * const worker = buildZoneWorker(serving, "eu", { engine, zoneUrls: config.zoneUrls });
+ * Deno.serve({ port: 8002 }, worker.app.fetch);
+ * worker.jobs.start();
+ * ```
+ */
+export function buildZoneWorker(
+  serving: Serving,
+  zone: string,
+  options: ZoneWorkerOptions,
+): ZoneWorker {
+  const { catalog, stores, settings } = serving;
+  const progress = new JobProgress();
+  const breakers = new CircuitBreakers(options.breakers);
+  const metrics = new Metrics();
+  metrics.observeBreakers(() =>
+    breakers.states().map((b) => ({ source: `${b.tenantId}/${b.source}`, state: b.state }))
+  );
+  metrics.observeQueueDepth(() => openJobCount(catalog, zone));
+  const service = new QueryService({
+    zone,
+    catalog,
+    engine: options.engine,
+    connectors: serving.connectors,
+    security: serving.security,
+    sourceMiddleware: [
+      sourceTelemetry(metrics),
+      progress.middleware(),
+      sourceCache({ cache: stores.caches[zone], settings }),
+      sourceBudget({ limiter: stores.limiter(zone), settings }),
+      breakers.middleware(),
+    ],
+  });
+  const jobs = new JobQueue({ catalog, service, progress, ...options.jobs });
+  const app = createWorkerApp({
+    service,
+    catalog,
+    connectors: serving.connectors,
+    contextTokens: serving.contextTokens,
+    verifyUser: serving.verifyUser,
+    limiter: options.limiter ?? stores.limiter(zone),
+    budgetsFor: serving.budgetsFor,
+    resultCache: serving.resultCache,
+    zoneUrls: options.zoneUrls,
+    jobs,
+    metrics,
+    logger: options.logger,
+  });
+  return { app, service, jobs, breakers, metrics };
+}
