@@ -30,10 +30,10 @@ import {
   traceId,
   userAttributes,
   whoami,
+  zoneForwarder,
 } from "../src/http/mod.ts";
 import type { RateLimiter } from "../src/ratelimit/mod.ts";
 import { forwardJobs } from "../src/jobs/mod.ts";
-import { CONTEXT_HEADER } from "../regions/app.ts";
 import { openApiRoute } from "../src/http/openapi.ts";
 import {
   accessLog,
@@ -128,7 +128,7 @@ export function createEdgeApp(options: EdgeOptions): Hono<AppEnv> {
     await next();
   };
   // Async queries and their jobs live in the tenant's zone: forwarded there like queries.
-  const jobs = forwardJobs({ ...options, contextHeader: CONTEXT_HEADER });
+  const jobs = forwardJobs(options);
   app.post(
     "/v1/query",
     auditOutcome({
@@ -140,7 +140,7 @@ export function createEdgeApp(options: EdgeOptions): Hono<AppEnv> {
     rateLimit({ limiter: options.limiter, budgetsFor: options.budgetsFor }),
     resultCache(options.resultCache),
     jobs.asyncQuery,
-    runQuery(forwardToZone(options)),
+    runQuery(forwardQuery(options)),
   );
   app.get("/v1/jobs/:id", refuseDirectOnly, jobs.status);
   app.delete("/v1/jobs/:id", refuseDirectOnly, jobs.cancel);
@@ -149,38 +149,22 @@ export function createEdgeApp(options: EdgeOptions): Hono<AppEnv> {
   return app;
 }
 
-/** Forwards a query to the tenant's zone worker; a zone that cannot answer is an error, never another zone. */
-function forwardToZone(options: EdgeOptions): QueryRunner {
-  const fetchWorker = tracedFetch(options.fetch ?? globalThis.fetch, "edge forward");
+/** Forwards a query to the tenant's zone worker, which runs and audits it. */
+function forwardQuery(options: EdgeOptions): QueryRunner {
+  const toZone = zoneForwarder({
+    ...options,
+    fetch: tracedFetch(options.fetch ?? globalThis.fetch, "edge forward"),
+  });
   return async function forwardQuery({ user, request, traceId, signal, markAudited }) {
-    const tenant = await options.catalog.getTenant(user.tenant);
-    if (!tenant) throw new OmniError("UNAUTHENTICATED", `unknown tenant ${user.tenant}`);
-    const workerUrl = options.zoneUrls[tenant.zone];
-    if (!workerUrl) {
-      throw new OmniError("REGION_UNAVAILABLE", `zone ${tenant.zone} has no worker configured`, {
-        details: { zone: tenant.zone },
-      });
-    }
-    const context = await options.contextTokens.sign({ user, zone: tenant.zone, traceId });
-    let res: Response;
-    try {
-      res = await fetchWorker(new URL("/internal/v1/query", workerUrl), {
-        method: "POST",
-        headers: { "content-type": "application/json", [CONTEXT_HEADER]: context },
-        body: JSON.stringify(request),
-        signal,
-      });
-    } catch (err) {
-      throw new OmniError("REGION_UNAVAILABLE", `zone ${tenant.zone} cannot serve now`, {
-        retryAfterMs: 5_000,
-        details: { zone: tenant.zone },
-        cause: err,
-      });
-    }
-    // The zone's query service has the query now, and audits it.
-    markAudited();
-    const body = await res.json().catch(() => null);
-    if (!res.ok) throw OmniError.fromBody(body, res.status);
+    const { body } = await toZone({
+      user,
+      traceId,
+      method: "POST",
+      path: "/internal/v1/query",
+      body: request,
+      signal,
+      delivered: markAudited,
+    });
     return body;
   };
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import { Hono, type MiddlewareHandler } from "hono";
-import type { ContextTokens } from "../src/auth/context_token.ts";
+import { CONTEXT_HEADER, type ContextTokens } from "../src/auth/context_token.ts";
 import type { UserVerifier } from "../src/auth/user_token.ts";
 import {
   type AppEnv,
@@ -42,9 +42,6 @@ import {
   traceRequest,
 } from "../src/telemetry/mod.ts";
 import { asyncQuery, cancelJob, type JobQueue, jobStatus } from "../src/jobs/mod.ts";
-
-/** Header carrying the edge's signed context. */
-export const CONTEXT_HEADER = "x-omnisql-context";
 
 /** What a worker is built from. */
 export interface WorkerOptions {

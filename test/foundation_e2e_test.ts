@@ -4,9 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { demoOrg } from "../connectors/demo/world.ts";
-import { ContextTokens } from "../src/auth/context_token.ts";
+import { CONTEXT_HEADER, ContextTokens } from "../src/auth/context_token.ts";
 import { loadConfig } from "../src/config.ts";
-import { CONTEXT_HEADER } from "../regions/app.ts";
 import { postQuery, startTestStack, tokenFor } from "./_stack.ts";
 
 const acme = demoOrg("acme");

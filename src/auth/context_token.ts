@@ -18,6 +18,9 @@ export interface QueryContext {
 
 const ISSUER = "omnisql-edge";
 
+/** The header that carries the edge's signed context to a worker. */
+export const CONTEXT_HEADER = "x-omnisql-context";
+
 /**
  * Signs and verifies context tokens with a shared secret.
  *

@@ -24,3 +24,4 @@ export * from "./result_cache.ts";
 export * from "./query_route.ts";
 export * from "./discovery.ts";
 export * from "./audit_outcome.ts";
+export * from "./zone_forward.ts";

@@ -7,10 +7,8 @@
  * @module
  */
 import type { Context, Handler, MiddlewareHandler } from "hono";
-import type { ContextTokens } from "../auth/context_token.ts";
-import type { Catalog } from "../catalog/store.ts";
-import { OmniError } from "../errors.ts";
 import type { AppEnv } from "../http/env.ts";
+import { zoneForwarder, type ZoneForwardOptions } from "../http/zone_forward.ts";
 import type { JobQueue } from "./queue.ts";
 
 /**
@@ -63,18 +61,6 @@ export function cancelJob(jobs: JobQueue): Handler<AppEnv> {
   };
 }
 
-/** What the edge needs to forward job requests to a zone. */
-export interface ForwardJobsOptions {
-  catalog: Catalog;
-  contextTokens: ContextTokens;
-  /** Base URL of each zone's worker. */
-  zoneUrls: Record<string, string>;
-  /** The header carrying the signed context. */
-  contextHeader: string;
-  /** @default globalThis.fetch */
-  fetch?: typeof fetch;
-}
-
 /**
  * The edge's job routes: each forwards to the tenant's zone worker's internal job routes
  * (`POST /internal/v1/jobs`, `GET`/`DELETE /internal/v1/jobs/:id`) and answers with the
@@ -82,48 +68,28 @@ export interface ForwardJobsOptions {
  *
  * @example
  * ```ts ignore
- * const jobs = forwardJobs({ catalog, contextTokens, zoneUrls, contextHeader: CONTEXT_HEADER });
+ * const jobs = forwardJobs({ catalog, contextTokens, zoneUrls });
  * app.post("/v1/query", queryRequest(), rateLimit({ limiter }), jobs.asyncQuery, runQuery(forward));
  * app.get("/v1/jobs/:id", jobs.status);
  * app.delete("/v1/jobs/:id", jobs.cancel);
  * ```
  */
-export function forwardJobs(options: ForwardJobsOptions): {
+export function forwardJobs(options: ZoneForwardOptions): {
   asyncQuery: MiddlewareHandler<AppEnv>;
   status: Handler<AppEnv>;
   cancel: Handler<AppEnv>;
 } {
-  const fetchWorker = options.fetch ?? globalThis.fetch;
+  const toZone = zoneForwarder(options);
   const forward = async (c: Context<AppEnv>, method: string, path: string, body?: unknown) => {
-    const user = c.get("user");
-    const traceId = c.get("traceId");
-    const tenant = await options.catalog.getTenant(user.tenant);
-    if (!tenant) throw new OmniError("UNAUTHENTICATED", `unknown tenant ${user.tenant}`);
-    const workerUrl = options.zoneUrls[tenant.zone];
-    if (!workerUrl) {
-      throw new OmniError("REGION_UNAVAILABLE", `zone ${tenant.zone} has no worker configured`, {
-        details: { zone: tenant.zone },
-      });
-    }
-    const context = await options.contextTokens.sign({ user, zone: tenant.zone, traceId });
-    let res: Response;
-    try {
-      res = await fetchWorker(new URL(path, workerUrl), {
-        method,
-        headers: { "content-type": "application/json", [options.contextHeader]: context },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: c.req.raw.signal,
-      });
-    } catch (err) {
-      throw new OmniError("REGION_UNAVAILABLE", `zone ${tenant.zone} cannot serve now`, {
-        retryAfterMs: 5_000,
-        details: { zone: tenant.zone },
-        cause: err,
-      });
-    }
-    const answer = await res.json().catch(() => null);
-    if (!res.ok) throw OmniError.fromBody(answer, res.status);
-    return c.json(answer, res.status as 200);
+    const answer = await toZone({
+      user: c.get("user"),
+      traceId: c.get("traceId"),
+      method,
+      path,
+      body,
+      signal: c.req.raw.signal,
+    });
+    return c.json(answer.body, answer.status as 200);
   };
   const jobPath = (c: Context<AppEnv>) =>
     `/internal/v1/jobs/${encodeURIComponent(c.req.param("id") ?? "")}`;
