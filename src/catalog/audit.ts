@@ -60,7 +60,7 @@ export async function appendAudit(db: CatalogDatabase, record: AuditRecord): Pro
  * import { appendAuditBatch } from "./audit.ts";
  * const { db, close } = await openCatalog({});
  * const rec = { tenantId: "acme", userEmail: "u", zone: "us", traceId: "t", sql: "SELECT 1",
- *   tables: [], rows: 1, status: 200, kind: "query" };
+ *   tables: [], rows: 1, status: 200, kind: "query" as const };
  * const [a, b] = await appendAuditBatch(db, [rec, rec]);
  * console.assert(b.prevHash === a.hash);
  * await close();
