@@ -138,7 +138,7 @@ export function createEdgeApp(options: EdgeOptions): Hono<AppEnv> {
     refuseDirectOnly,
     queryRequest(),
     rateLimit({ limiter: options.limiter, budgetsFor: options.budgetsFor }),
-    resultCache(options.resultCache),
+    resultCache(options.resultCache, metrics),
     jobs.asyncQuery,
     runQuery(forwardQuery(options)),
   );

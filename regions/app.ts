@@ -136,7 +136,7 @@ export function createWorkerApp(options: WorkerOptions): Hono<AppEnv> {
     admitted,
     queryRequest(),
     rateLimit({ limiter: options.limiter, budgetsFor: options.budgetsFor }),
-    resultCache(options.resultCache),
+    resultCache(options.resultCache, metrics),
     asyncJobs,
     runQuery(execute),
   );

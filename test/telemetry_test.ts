@@ -111,6 +111,21 @@ Deno.test("a query is one trace, counted in /metrics, and leaves no secret or ro
         assert.match(worker, /^# TYPE omnisql_breaker_state gauge$/m);
       });
 
+      await t.step("/metrics counts the edge's result-cache hits and misses", async () => {
+        const ask = () =>
+          postQuery(stack.edgeUrl, token, { sql: JOIN, metadata: { max_staleness_ms: 60_000 } });
+        // The first step's live answer was stored: this repeat is a hit.
+        assert.equal((await ask()).body.from_cache, true);
+        const miss = await postQuery(stack.edgeUrl, token, {
+          sql: "SELECT count(*) AS n FROM jira.issues",
+          metadata: { max_staleness_ms: 60_000 },
+        });
+        assert.equal(miss.body.from_cache, false);
+        const edge = await (await fetch(`${stack.edgeUrl}/metrics`)).text();
+        assert.match(edge, /^omnisql_cache_hits_total\{kind="result"\} 1$/m);
+        assert.match(edge, /^omnisql_cache_misses_total\{kind="result"\} \d+$/m);
+      });
+
       return token;
     } finally {
       await stack.close();

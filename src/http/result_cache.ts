@@ -13,6 +13,7 @@ import type { UserClaims } from "../auth/user_token.ts";
 import type { TenantSettings } from "../catalog/schema.ts";
 import { type CachedResult, freshnessOf, type ResultCache } from "../cache/mod.ts";
 import type { SecurityProvider } from "../query/guard.ts";
+import { type MetricsRecorder, NO_METRICS } from "../telemetry/metrics.ts";
 import type { AppEnv } from "./env.ts";
 
 /** Computes the key part that stands for a user's effective entitlements. */
@@ -26,6 +27,8 @@ export interface ResultCacheOptions {
   tenant: (tenantId: string) => Promise<{ zone: string; settings: TenantSettings } | undefined>;
   /** The user's entitlements fingerprint. @default guardFingerprint() (per user) */
   fingerprint?: FingerprintOf;
+  /** Counts hits and misses. @default NO_METRICS */
+  metrics?: Pick<MetricsRecorder, "cacheHit" | "cacheMiss">;
 }
 
 /**
@@ -57,7 +60,10 @@ export function guardFingerprint(security?: SecurityProvider): FingerprintOf {
  *   resultCache({ caches, tenant: (id) => catalog.getTenant(id) }), runQuery(runner));
  * ```
  */
-export function resultCache(options?: ResultCacheOptions): MiddlewareHandler<AppEnv> {
+export function resultCache(
+  options?: ResultCacheOptions,
+  metrics: Pick<MetricsRecorder, "cacheHit" | "cacheMiss"> = options?.metrics ?? NO_METRICS,
+): MiddlewareHandler<AppEnv> {
   if (!options) {
     return async function noResultCache(_c, next) {
       await next();
@@ -78,7 +84,9 @@ export function resultCache(options?: ResultCacheOptions): MiddlewareHandler<App
     const fingerprint = await fingerprintOf(user.tenant, user);
     if (maxStaleness > 0) {
       const hit = await cache.get(user.tenant, fingerprint, request.sql);
-      if (hit && Date.now() - hit.oldestDataAt <= maxStaleness) {
+      const fresh = hit != null && Date.now() - hit.oldestDataAt <= maxStaleness;
+      metrics[fresh ? "cacheHit" : "cacheMiss"]("result");
+      if (hit && fresh) {
         const budget = c.get("budget");
         c.set("answerSummary", {
           tables: Array.isArray(hit.body.sources)
