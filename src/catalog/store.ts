@@ -163,6 +163,24 @@ export class Catalog {
     this.#audit = new AuditWriter(db);
   }
 
+  /** Runs a write; this instance's remembered reads are dropped once it is done. */
+  async #write<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } finally {
+      this.#reads.clear();
+    }
+  }
+
+  async #updateTenant(
+    id: string,
+    values: Partial<typeof tenants.$inferInsert>,
+  ): Promise<TenantRow> {
+    const [row] = await this.db.update(tenants).set(values).where(eq(tenants.id, id)).returning();
+    if (!row) throw new OmniError("NOT_FOUND", `no tenant ${id}`);
+    return row;
+  }
+
   /** Drops remembered reads (after a write this instance did not make). */
   forgetReads(): void {
     this.#reads.clear();
@@ -187,7 +205,7 @@ export class Catalog {
 
   /** Creates a tenant; `INVALID_REQUEST` when the id is taken. */
   async createTenant(input: NewTenant): Promise<TenantRow> {
-    try {
+    return await this.#write(async () => {
       const [row] = await this.db
         .insert(tenants)
         .values({
@@ -201,25 +219,17 @@ export class Catalog {
         .returning();
       if (!row) throw new OmniError("INVALID_REQUEST", `tenant ${input.id} already exists`);
       return row;
-    } finally {
-      // Writes are seen at once by this instance's reads.
-      this.#reads.clear();
-    }
+    });
   }
 
   /** Moves a tenant to another residency zone; `NOT_FOUND` when it does not exist. */
   async setTenantZone(id: string, zone: string): Promise<TenantRow> {
-    try {
-      const [row] = await this.db.update(tenants).set({ zone }).where(eq(tenants.id, id))
-        .returning();
-      if (!row) throw new OmniError("NOT_FOUND", `no tenant ${id}`);
+    return await this.#write(async () => {
+      const row = await this.#updateTenant(id, { zone });
       // Data cached in the old zone must not outlive the move.
       for (const hooks of this.#hooks) await hooks.flushTenant?.(id);
       return row;
-    } finally {
-      // Writes are seen at once by this instance's reads.
-      this.#reads.clear();
-    }
+    });
   }
 
   /**
@@ -228,7 +238,7 @@ export class Catalog {
    * with them (by this or another process, e.g. cache entries) keep decrypting: no downtime.
    */
   async rotateTenantKey(tenantId: string): Promise<{ version: number; reencrypted: number }> {
-    try {
+    return await this.#write(async () => {
       const version = await this.keyRing.rotate(tenantId);
       const rows = await this.db.select().from(connections).where(
         eq(connections.tenantId, tenantId),
@@ -242,10 +252,7 @@ export class Catalog {
           );
       }
       return { version, reencrypted: rows.length };
-    } finally {
-      // Writes are seen at once by this instance's reads.
-      this.#reads.clear();
-    }
+    });
   }
 
   /**
@@ -259,29 +266,14 @@ export class Catalog {
 
   /** Replaces a tenant's settings (budgets, TTL, default staleness, limits). */
   async setTenantSettings(id: string, settings: TenantSettings): Promise<TenantRow> {
-    try {
-      const [row] = await this.db.update(tenants).set({ settings }).where(eq(tenants.id, id))
-        .returning();
-      if (!row) throw new OmniError("NOT_FOUND", `no tenant ${id}`);
-      return row;
-    } finally {
-      this.#reads.clear();
-    }
+    return await this.#write(() => this.#updateTenant(id, { settings }));
   }
 
   /**
    * Marks a tenant direct-only (its policy forbids traffic through the global edge) or not.
    */
   async setTenantDirectOnly(id: string, directOnly: boolean): Promise<TenantRow> {
-    try {
-      const [row] = await this.db.update(tenants).set({ directOnly }).where(eq(tenants.id, id))
-        .returning();
-      if (!row) throw new OmniError("NOT_FOUND", `no tenant ${id}`);
-      return row;
-    } finally {
-      // Writes are seen at once by this instance's reads.
-      this.#reads.clear();
-    }
+    return await this.#write(() => this.#updateTenant(id, { directOnly }));
   }
 
   /**
@@ -290,7 +282,7 @@ export class Catalog {
    * and policies, and flushes its caches. The audit log is kept (and the caller audits this).
    */
   async offboardTenant(id: string): Promise<OffboardResult> {
-    try {
+    return await this.#write(async () => {
       let jobsCancelled = 0;
       for (const hooks of this.#hooks) jobsCancelled += (await hooks.cancelJobs?.(id)) ?? 0;
       // Jobs no process has claimed yet, or whose worker is elsewhere: cancelled in the catalog.
@@ -305,10 +297,7 @@ export class Catalog {
       await this.db.delete(tenants).where(eq(tenants.id, id));
       for (const hooks of this.#hooks) await hooks.flushTenant?.(id);
       return { jobsCancelled, keysShredded, connectionsDeleted: removedConnections.length };
-    } finally {
-      // Writes are seen at once by this instance's reads.
-      this.#reads.clear();
-    }
+    });
   }
 
   // --- users ---
@@ -326,7 +315,7 @@ export class Catalog {
 
   /** Creates or replaces a user. */
   async upsertUser(input: UserInput): Promise<UserRow> {
-    try {
+    return await this.#write(async () => {
       const values = {
         tenantId: input.tenantId,
         email: input.email,
@@ -343,10 +332,7 @@ export class Catalog {
         })
         .returning();
       return row;
-    } finally {
-      // Writes are seen at once by this instance's reads.
-      this.#reads.clear();
-    }
+    });
   }
 
   /** The tenant's users, by email. */
@@ -359,7 +345,7 @@ export class Catalog {
 
   /** Adds a connection; `INVALID_REQUEST` when the tenant already has one of that name. */
   async addConnection(input: ConnectionInput): Promise<PublicConnection> {
-    try {
+    return await this.#write(async () => {
       const credentialsEnc = await this.#encryptCredentials(input.tenantId, input.credentials);
       const [row] = await this.db
         .insert(connections)
@@ -381,10 +367,7 @@ export class Catalog {
         );
       }
       return toPublic(row);
-    } finally {
-      // Writes are seen at once by this instance's reads.
-      this.#reads.clear();
-    }
+    });
   }
 
   /**
@@ -392,7 +375,7 @@ export class Catalog {
    * connection of that name (keeping its id).
    */
   async putConnection(input: ConnectionInput): Promise<PublicConnection> {
-    try {
+    return await this.#write(async () => {
       const credentialsEnc = await this.#encryptCredentials(input.tenantId, input.credentials);
       const [row] = await this.db
         .insert(connections)
@@ -416,10 +399,7 @@ export class Catalog {
         })
         .returning();
       return toPublic(row);
-    } finally {
-      // Writes are seen at once by this instance's reads.
-      this.#reads.clear();
-    }
+    });
   }
 
   /** Replaces a connection's credentials; `NOT_FOUND` when there is no such connection. */
@@ -428,7 +408,7 @@ export class Catalog {
     name: string,
     credentials: Record<string, string>,
   ): Promise<void> {
-    try {
+    return await this.#write(async () => {
       const credentialsEnc = await this.#encryptCredentials(tenantId, credentials);
       const updated = await this.db.update(connections).set({ credentialsEnc })
         .where(and(eq(connections.tenantId, tenantId), eq(connections.name, name)))
@@ -436,10 +416,7 @@ export class Catalog {
       if (updated.length === 0) {
         throw new OmniError("NOT_FOUND", `tenant ${tenantId} has no connection named ${name}`);
       }
-    } finally {
-      // Writes are seen at once by this instance's reads.
-      this.#reads.clear();
-    }
+    });
   }
 
   /**
@@ -545,7 +522,7 @@ export class Catalog {
 
   /** Stores a new version of the tenant's policy source; it is in force at once. */
   async putPolicy(tenantId: string, source: string, by: string): Promise<PolicyRow> {
-    try {
+    return await this.#write(async () => {
       for (let attempt = 0;; attempt++) {
         const [row] = await this.db
           .insert(policies)
@@ -563,10 +540,7 @@ export class Catalog {
           throw new OmniError("INTERNAL", `could not store a policy version for ${tenantId}`);
         }
       }
-    } finally {
-      // Writes are seen at once by this instance's reads.
-      this.#reads.clear();
-    }
+    });
   }
 
   /** The tenant's policy in force (its latest version), or `undefined`. */
