@@ -75,3 +75,50 @@ export async function postQuery(
   });
   return { status: res.status, body: await res.json(), headers: res.headers };
 }
+
+/** The fields every 200 answer of `POST /v1/query` carries (DESIGN.md's contract). */
+export const RESPONSE_KEYS = [
+  "columns",
+  "rows",
+  "freshness_ms",
+  "from_cache",
+  "rate_limit_status",
+  "trace_id",
+  "region",
+  "timing",
+  "sources",
+] as const;
+
+/** Asserts a body has every field of the query answer's contract. */
+export function assertAnswerShape(body: Record<string, unknown>): void {
+  for (const key of RESPONSE_KEYS) {
+    if (!(key in body)) throw new Error(`response lacks ${key}: ${JSON.stringify(body)}`);
+  }
+}
+
+/** The error a refused query answered with. */
+export interface AnsweredError {
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+/**
+ * Posts a query that must be refused with `status` and `code` (and a trace id); returns the error.
+ */
+export async function expectQueryError(
+  url: string,
+  token: string | undefined,
+  body: unknown,
+  status: number,
+  code: string,
+): Promise<AnsweredError> {
+  const res = await postQuery(url, token, body);
+  if (res.status !== status) {
+    throw new Error(`expected ${status}, got ${res.status}: ${JSON.stringify(res.body)}`);
+  }
+  const error = res.body.error as AnsweredError;
+  if (error?.code !== code) throw new Error(`expected ${code}, got ${JSON.stringify(res.body)}`);
+  if (typeof res.body.trace_id !== "string") throw new Error("error answer without trace_id");
+  return error;
+}

@@ -4,23 +4,19 @@
  */
 import assert from "node:assert/strict";
 import type { LocalStack } from "../edge/local_stack.ts";
-import { postQuery, startTestStack, tokenFor } from "./_stack.ts";
+import {
+  assertAnswerShape,
+  expectQueryError,
+  postQuery,
+  startTestStack,
+  tokenFor,
+} from "./_stack.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
 async function contractSuite(t: Deno.TestContext, url: string, token: string, stack: LocalStack) {
-  const expectError = async (
-    tok: string | undefined,
-    body: unknown,
-    status: number,
-    code: string,
-  ) => {
-    const res = await postQuery(url, tok, body);
-    assert.equal(res.status, status, JSON.stringify(res.body));
-    assert.equal((res.body.error as { code: string }).code, code);
-    assert.equal(typeof res.body.trace_id, "string");
-    return res;
-  };
+  const expectError = (tok: string | undefined, body: unknown, status: number, code: string) =>
+    expectQueryError(url, tok, body, status, code);
   await t.step("authentication failures are 401 UNAUTHENTICATED", async () => {
     await expectError(undefined, { sql: "SELECT 1" }, 401, "UNAUTHENTICATED");
     await expectError("not-a-token", { sql: "SELECT 1" }, 401, "UNAUTHENTICATED");
@@ -41,19 +37,7 @@ async function contractSuite(t: Deno.TestContext, url: string, token: string, st
       metadata: { trace_id: "contract-trace-1", max_staleness_ms: 0 },
     });
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    for (
-      const key of [
-        "columns",
-        "rows",
-        "freshness_ms",
-        "from_cache",
-        "rate_limit_status",
-        "trace_id",
-        "region",
-        "timing",
-        "sources",
-      ]
-    ) assert.ok(key in res.body, `response lacks ${key}`);
+    assertAnswerShape(res.body);
     assert.equal(res.body.trace_id, "contract-trace-1");
     assert.deepEqual(res.body.columns, ["number", "repo"]);
     const budget = res.body.rate_limit_status as { remaining: number; reset_ms: number };

@@ -6,7 +6,13 @@ import assert from "node:assert/strict";
 import { demoOrg } from "../connectors/demo/world.ts";
 import { CONTEXT_HEADER, ContextTokens } from "../src/auth/context_token.ts";
 import { loadConfig } from "../src/config.ts";
-import { postQuery, startTestStack, tokenFor } from "./_stack.ts";
+import {
+  assertAnswerShape,
+  expectQueryError,
+  postQuery,
+  startTestStack,
+  tokenFor,
+} from "./_stack.ts";
 
 const acme = demoOrg("acme");
 const globex = demoOrg("globex");
@@ -21,21 +27,7 @@ Deno.test("the seed queries answer with the rows the demo data implies", opts, a
     const run = async (sql: string) => {
       const res = await postQuery(stack.edgeUrl, token, { sql, metadata: { max_staleness_ms: 0 } });
       assert.equal(res.status, 200, JSON.stringify(res.body));
-      for (
-        const key of [
-          "columns",
-          "rows",
-          "freshness_ms",
-          "from_cache",
-          "rate_limit_status",
-          "trace_id",
-          "region",
-          "timing",
-          "sources",
-        ]
-      ) {
-        assert.ok(key in res.body, `response lacks ${key}`);
-      }
+      assertAnswerShape(res.body);
       assert.equal(res.body.region, "us");
       return res.body as {
         columns: string[];
@@ -195,16 +187,8 @@ Deno.test("bad tokens and bad SQL get the vocabulary's errors, never a 500", opt
       code: string,
       message?: RegExp,
     ) => {
-      const res = await postQuery(stack.edgeUrl, tok, body);
-      assert.equal(res.status, status, JSON.stringify(res.body));
-      const error = res.body.error as {
-        code: string;
-        message: string;
-        details?: Record<string, unknown>;
-      };
-      assert.equal(error.code, code);
+      const error = await expectQueryError(stack.edgeUrl, tok, body, status, code);
       if (message) assert.match(error.message, message);
-      assert.ok(typeof res.body.trace_id === "string");
       return error;
     };
     await t.step("missing, forged and expired tokens are 401", async () => {
