@@ -24,13 +24,18 @@ if (stack.catalogUrl) {
   await writeStackFile({ edgeUrl: stack.edgeUrl, catalogUrl: stack.catalogUrl, pid: Deno.pid });
 }
 
+const urls = stack.sandboxes.urls;
+const perTenant = (u: { acme: { url: string }; globex: { url: string } }) =>
+  `${u.acme.url} (acme), ${u.globex.url} (globex)`;
 console.log(`OmniSQL is running.
 
   edge              ${stack.edgeUrl}   (POST /v1/query, GET /v1/catalog, GET /v1/whoami)
   web console       ${stack.edgeUrl}/   (metrics: /metrics, API description: /openapi.json)
 ${Object.entries(stack.workerUrls).map(([z, u]) => `  worker ${z.padEnd(10)} ${u}`).join("\n")}
   github sandbox    ${stack.sandboxes.urls.github.url}
-  jira sandboxes    ${stack.sandboxes.urls.jira.acme.url} (acme), ${stack.sandboxes.urls.jira.globex.url} (globex)
+  jira sandboxes    ${perTenant(urls.jira)}${
+  urls.linear ? `\n  linear sandboxes  ${perTenant(urls.linear)}` : ""
+}${urls.salesforce ? `\n  salesforce        ${perTenant(urls.salesforce)}` : ""}
   catalog           ${
   config.databaseUrl
     ? "Postgres at DATABASE_URL"
@@ -41,7 +46,7 @@ Get a token and query:
 
   T=$(deno task admin tokens mint --tenant acme --user dev@acme)
   curl -s -X POST ${stack.edgeUrl}/v1/query -H "Authorization: Bearer $T" \\
-    -d '{"sql": "SELECT pr_id, title, status FROM github.pull_requests WHERE status = \\'merged\\' LIMIT 5"}'
+    -d '{"sql": "SELECT repo, status, count(*) AS prs FROM github.pull_requests GROUP BY repo, status"}'
 `);
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
