@@ -75,27 +75,24 @@ export async function appendAuditBatch(
   if (records.some((r) => r.tenantId !== tenantId)) {
     throw new Error("an audit batch holds one tenant's rows");
   }
+  // Four round trips: the lock, the chain's end with fresh ids, the rows with the head, commit.
   return await db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${tenantId}))::text`);
-    const [last] = await tx
-      .select({ hash: auditLog.hash })
-      .from(auditLog)
-      .where(eq(auditLog.tenantId, tenantId))
-      .orderBy(desc(auditLog.id))
-      .limit(1);
-    const ids = await executeRows<{ id: string }>(
+    const [end] = await executeRows<{ last: string | null; ids: unknown }>(
       tx,
-      sql`select n.id::text as id from (
-            select nextval(pg_get_serial_sequence('audit_log', 'id')) as id
-            from generate_series(1, ${records.length})
-          ) n order by n.id`,
+      sql`select
+            (select hash from audit_log where tenant_id = ${tenantId}
+              order by id desc limit 1) as last,
+            array(select nextval(pg_get_serial_sequence('audit_log', 'id'))::text
+              from generate_series(1, ${records.length})) as ids`,
     );
-    let prevHash = last?.hash ?? GENESIS_HASH;
+    const ids = idList(end.ids).sort((a, b) => a - b);
+    let prevHash = end.last ?? GENESIS_HASH;
     const rows: AuditRow[] = [];
     const createdAt = new Date();
     for (const [i, record] of records.entries()) {
       const row: AuditRow = {
-        id: Number(ids[i].id),
+        id: ids[i],
         tenantId,
         userEmail: record.userEmail,
         zone: record.zone,
@@ -114,20 +111,23 @@ export async function appendAuditBatch(
       prevHash = row.hash;
       rows.push(row);
     }
-    const inserted = await tx.insert(auditLog).values(rows).returning();
     const head = rows[rows.length - 1];
-    await tx.insert(auditHeads).values({
-      tenantId,
-      lastId: head.id,
-      hash: head.hash,
-      rows: rows.length,
-    })
-      .onConflictDoUpdate({
-        target: auditHeads.tenantId,
-        set: { lastId: head.id, hash: head.hash, rows: sql`${auditHeads.rows} + ${rows.length}` },
-      });
-    return inserted.sort((a, b) => a.id - b.id);
+    // The rows and the head move in one statement (a data-modifying CTE always runs in full).
+    await tx.execute(sql`with appended as (${tx.insert(auditLog).values(rows).getSQL()})
+      insert into audit_heads (tenant_id, last_id, hash, rows)
+      values (${tenantId}, ${head.id}, ${head.hash}, ${rows.length})
+      on conflict (tenant_id) do update set
+        last_id = excluded.last_id, hash = excluded.hash, rows = audit_heads.rows + excluded.rows`);
+    return rows;
   });
+}
+
+/** Ids from a text[] column, whichever form the driver gives it in. */
+function idList(value: unknown): number[] {
+  const items = Array.isArray(value)
+    ? value
+    : String(value ?? "").replace(/^\{|\}$/g, "").split(",").filter(Boolean);
+  return items.map((v) => Number(v));
 }
 
 /**
