@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { demoOrg } from "../connectors/demo/world.ts";
 import { CONTEXT_HEADER, ContextTokens } from "../src/auth/context_token.ts";
+import { AUDITED_HEADER } from "../src/http/mod.ts";
 import { loadConfig } from "../src/config.ts";
 import {
   assertAnswerShape,
@@ -151,15 +152,23 @@ Deno.test("the us worker refuses globex, whatever the context token says", opts,
         },
         body,
       });
-      return { status: res.status, body: await res.json() };
+      return {
+        status: res.status,
+        body: await res.json(),
+        audited: res.headers.get(AUDITED_HEADER),
+      };
     };
     const before = stack.sandboxes.github.requests.length;
     const forUs = await send("us");
     assert.equal(forUs.status, 403);
     assert.equal(forUs.body.error.code, "ENTITLEMENT_DENIED");
     assert.match(forUs.body.error.message, /zone eu/);
+    // The refusal reached the query service, which audited it; the edge needn't audit it again.
+    assert.equal(forUs.audited, "1");
     const forEu = await send("eu");
     assert.equal(forEu.status, 401);
+    // Refused before the query service: the edge must audit it itself.
+    assert.equal(forEu.audited, null);
     const noToken = await fetch(`${stack.workerUrls.us}/internal/v1/query`, {
       method: "POST",
       body,

@@ -12,13 +12,16 @@ export class Limiter {
 
   /** Runs `task` when a slot is free. */
   async run<T>(task: () => Promise<T>): Promise<T> {
+    // A finishing task hands its slot straight to the next waiter, so no newcomer can take it
+    // in between and exceed the size.
     if (this.#active >= this.size) await new Promise<void>((r) => this.#waiting.push(r));
-    this.#active++;
+    else this.#active++;
     try {
       return await task();
     } finally {
-      this.#active--;
-      this.#waiting.shift()?.();
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#active--;
     }
   }
 }

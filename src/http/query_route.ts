@@ -11,6 +11,12 @@ import { MAX_BODY_BYTES, parseQueryRequest, type QueryRequest } from "../query/r
 import type { AppEnv, BudgetStatus } from "./env.ts";
 import { readJsonBody } from "./json_body.ts";
 
+/**
+ * Set on an answer whose query reached a component that audits it (a zone's query service), so
+ * a forwarding edge knows the query is on record and need not audit it itself.
+ */
+export const AUDITED_HEADER = "x-omnisql-audited";
+
 /** Runs a validated query for a user; returns the response body. */
 export type QueryRunner = (input: {
   user: UserClaims;
@@ -54,7 +60,10 @@ export function runQuery(run: QueryRunner): Handler<AppEnv> {
       request: c.get("query"),
       traceId: c.get("traceId"),
       signal: c.req.raw.signal,
-      markAudited: () => c.set("audited", true),
+      markAudited: () => {
+        c.set("audited", true);
+        c.header(AUDITED_HEADER, "1");
+      },
     });
     const budget = c.get("budget");
     if (budget && isRecord(body) && "rate_limit_status" in body) {

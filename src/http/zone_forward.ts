@@ -9,6 +9,7 @@ import { CONTEXT_HEADER, type ContextTokens } from "../auth/context_token.ts";
 import type { UserClaims } from "../auth/user_token.ts";
 import type { Catalog } from "../catalog/store.ts";
 import { OmniError } from "../errors.ts";
+import { AUDITED_HEADER } from "./query_route.ts";
 
 /** What forwarding needs. */
 export interface ZoneForwardOptions {
@@ -29,7 +30,7 @@ export interface ZoneRequest {
   path: string;
   body?: unknown;
   signal?: AbortSignal;
-  /** Called once the worker has the request (and audits what it does with it). */
+  /** Called when the worker's answer says its query service audited the request. */
   delivered?: () => void;
 }
 
@@ -76,7 +77,8 @@ export function zoneForwarder(
         cause: err,
       });
     }
-    request.delivered?.();
+    // Only an answer the worker's query service produced is on record already.
+    if (res.headers.get(AUDITED_HEADER) === "1") request.delivered?.();
     const body = await res.json().catch(() => null);
     if (!res.ok) throw OmniError.fromBody(body, res.status);
     return { status: res.status, body };
