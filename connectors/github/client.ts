@@ -63,25 +63,11 @@ export interface GhSearchItem {
   pull_request?: { url: string; html_url: string; merged_at: string | null };
 }
 
-/** The answer of `GET /search/issues`. */
-export interface GhSearchResult {
-  total_count: number;
-  incomplete_results: boolean;
-  items: GhSearchItem[];
-}
-
 /** A repository as `GET /orgs/{org}/repos` lists it. */
 export interface GhRepo {
   id: number;
   name: string;
   full_name: string;
-}
-
-/** A user as `GET /users/{login}` returns it. */
-export interface GhUser {
-  login: string;
-  id: number;
-  email: string | null;
 }
 
 /** One page of a list call, with the `Link rel="next"` (and `rel="last"`) URLs when present. */

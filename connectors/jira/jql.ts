@@ -50,12 +50,6 @@ export interface JqlConfig {
   projectTeams: Record<string, string>;
 }
 
-/** Custom field ids (`customfield_10050`); absent when not yet discovered. */
-export interface JiraFieldIds {
-  branch?: string;
-  storyPoints?: string;
-}
-
 /** One JQL clause the plan decided to send, before rendering. */
 export type JqlClause =
   | {

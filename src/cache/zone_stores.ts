@@ -58,17 +58,22 @@ export function openZoneStores(options: ZoneStoresOptions): ZoneStores {
     caches[zone] = new TenantCache({ store, keyRing: options.keyRing, zone, prefix });
     results[zone] = new ResultCache(caches[zone]);
   }
+  // One limiter per zone (and one for the edge), however often asked for.
+  const limiters = new Map<string, RateLimiter>();
   return {
     caches,
     results,
     limiter(zone) {
+      const key = zone ?? "edge";
+      let limiter = limiters.get(key);
+      if (limiter) return limiter;
       const name = zone ?? options.zones.find((z) => options.upstash[z]);
       const upstash = name ? options.upstash[name] : undefined;
-      if (!upstash) return new MemoryRateLimiter();
-      return new UpstashRateLimiter({
-        redis: upstashClient(upstash),
-        prefix: `${prefix}:rl:${zone ?? "edge"}`,
-      });
+      limiter = upstash
+        ? new UpstashRateLimiter({ redis: upstashClient(upstash), prefix: `${prefix}:rl:${key}` })
+        : new MemoryRateLimiter();
+      limiters.set(key, limiter);
+      return limiter;
     },
   };
 }

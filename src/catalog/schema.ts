@@ -284,8 +284,6 @@ export type CatalogTableRow = typeof catalogTables.$inferSelect;
 export type PolicyRow = typeof policies.$inferSelect;
 /** An audit log row. */
 export type AuditRow = typeof auditLog.$inferSelect;
-/** The head of a tenant's audit chain. */
-export type AuditHeadRow = typeof auditHeads.$inferSelect;
 /** An audit row to insert. */
 export type NewAuditRow = typeof auditLog.$inferInsert;
 /** An async job row. */

@@ -8,7 +8,7 @@
 import { z } from "zod";
 import type { Handler } from "hono";
 import { ERROR_STATUS } from "../errors.ts";
-import { QueryRequestSchema } from "../query/request.ts";
+import { QueryRequestSchema, TRACE_ID } from "../query/request.ts";
 import {
   CatalogListingSchema,
   ErrorBodySchema,
@@ -94,7 +94,7 @@ function queryOperation(summary: string, security: Record<string, string[]>[]) {
       in: "header",
       required: false,
       description: "A trace id to use (also accepted as `metadata.trace_id`).",
-      schema: { type: "string", pattern: "^[\\w.:-]{1,128}$" },
+      schema: { type: "string", pattern: TRACE_ID.source },
     }],
     requestBody: {
       required: true,

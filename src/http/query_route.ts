@@ -7,7 +7,12 @@
  */
 import type { Handler, MiddlewareHandler } from "hono";
 import type { UserClaims } from "../auth/user_token.ts";
-import { MAX_BODY_BYTES, parseQueryRequest, type QueryRequest } from "../query/request.ts";
+import {
+  isPlainObject,
+  MAX_BODY_BYTES,
+  parseQueryRequest,
+  type QueryRequest,
+} from "../query/request.ts";
 import type { AppEnv, BudgetStatus } from "./env.ts";
 import { readJsonBody } from "./json_body.ts";
 
@@ -66,7 +71,7 @@ export function runQuery(run: QueryRunner): Handler<AppEnv> {
       },
     });
     const budget = c.get("budget");
-    if (budget && isRecord(body) && "rate_limit_status" in body) {
+    if (budget && isPlainObject(body) && "rate_limit_status" in body) {
       body.rate_limit_status = tighter(budget, body.rate_limit_status as BudgetStatus);
     }
     return c.json(body as Record<string, unknown>);
@@ -77,8 +82,4 @@ export function runQuery(run: QueryRunner): Handler<AppEnv> {
 function tighter(caller: BudgetStatus, source: BudgetStatus | undefined): BudgetStatus {
   if (!source || source.remaining < 0 || caller.remaining <= source.remaining) return caller;
   return source;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

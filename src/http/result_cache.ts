@@ -14,6 +14,7 @@ import type { TenantSettings } from "../catalog/schema.ts";
 import { type CachedResult, freshnessOf, type ResultCache } from "../cache/mod.ts";
 import type { SecurityProvider } from "../query/guard.ts";
 import { type MetricsRecorder, NO_METRICS } from "../telemetry/metrics.ts";
+import { isPlainObject } from "../query/request.ts";
 import type { AppEnv } from "./env.ts";
 
 /** Computes the key part that stands for a user's effective entitlements. */
@@ -27,8 +28,6 @@ export interface ResultCacheOptions {
   tenant: (tenantId: string) => Promise<{ zone: string; settings: TenantSettings } | undefined>;
   /** The user's entitlements fingerprint. @default guardFingerprint() (per user) */
   fingerprint?: FingerprintOf;
-  /** Counts hits and misses. @default NO_METRICS */
-  metrics?: Pick<MetricsRecorder, "cacheHit" | "cacheMiss">;
 }
 
 /**
@@ -62,7 +61,7 @@ export function guardFingerprint(security?: SecurityProvider): FingerprintOf {
  */
 export function resultCache(
   options?: ResultCacheOptions,
-  metrics: Pick<MetricsRecorder, "cacheHit" | "cacheMiss"> = options?.metrics ?? NO_METRICS,
+  metrics: Pick<MetricsRecorder, "cacheHit" | "cacheMiss"> = NO_METRICS,
 ): MiddlewareHandler<AppEnv> {
   if (!options) {
     return async function noResultCache(_c, next) {
@@ -101,7 +100,7 @@ export function resultCache(
     await next();
     if (c.res.status !== 200) return;
     const body = await c.res.clone().json().catch(() => undefined);
-    if (isRecord(body)) await cache.put(user.tenant, fingerprint, request.sql, body, ttlMs);
+    if (isPlainObject(body)) await cache.put(user.tenant, fingerprint, request.sql, body, ttlMs);
   };
 }
 
@@ -138,8 +137,4 @@ function answerFromCache(
       fetch_ms: 0,
     })),
   };
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

@@ -5,9 +5,8 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
+import { TRACE_ID } from "../query/request.ts";
 import type { AppEnv } from "./env.ts";
-
-const VALID = /^[\w.:-]{1,128}$/;
 
 /**
  * Middleware that sets `c.var.traceId` and the `x-trace-id` response header.
@@ -20,7 +19,7 @@ const VALID = /^[\w.:-]{1,128}$/;
 export function traceId(): MiddlewareHandler<AppEnv> {
   return async function traceIdMiddleware(c, next) {
     const given = c.req.header("x-trace-id");
-    c.set("traceId", given && VALID.test(given) ? given : crypto.randomUUID());
+    c.set("traceId", given && TRACE_ID.test(given) ? given : crypto.randomUUID());
     await next();
     c.header("x-trace-id", c.get("traceId"));
   };

@@ -37,12 +37,6 @@ export class JobProgress {
     };
   }
 
-  /** The counts so far of a tracked query. */
-  counts(traceId: string): JobProgressCounts | undefined {
-    const entry = this.#tracked.get(traceId);
-    return entry && { ...entry.counts };
-  }
-
   /** The middleware that counts; put it outermost so cached sources count too. */
   middleware(): SourceMiddleware {
     return (next) => async (source, ctx) => {

@@ -121,9 +121,6 @@ export interface ExecuteContext {
   limits?: QueryLimits;
 }
 
-/** Default deadline of a query. */
-export const DEFAULT_TIMEOUT_MS = 30_000;
-
 /**
  * Runs a validated query request for a tenant.
  *

@@ -17,7 +17,8 @@ export const MAX_TIMEOUT_MS = 120_000;
 /** Longest `max_staleness_ms` a caller may ask for: one day. */
 const MAX_STALENESS_MS = 86_400_000;
 
-const TRACE_ID = /^[\w.:-]{1,128}$/;
+/** What a trace id may look like, wherever one comes from (header or body). */
+export const TRACE_ID: RegExp = /^[\w.:-]{1,128}$/;
 
 // `null` reads as "not set", as it always has: clients serialise absent options as null.
 function optional<T extends z.ZodType>(schema: T) {
@@ -118,7 +119,16 @@ export function parseQueryRequest(body: unknown): QueryRequest {
   return { sql: parsed.data.sql, metadata };
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
+/**
+ * Whether a decoded JSON value is an object (not an array or null).
+ *
+ * @example
+ * ```ts
+ * import { isPlainObject } from "./request.ts";
+ * console.assert(isPlainObject({}) && !isPlainObject([]) && !isPlainObject(null));
+ * ```
+ */
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 

@@ -82,7 +82,7 @@ export class CircuitBreakers {
   middleware(): SourceMiddleware {
     return (next) => async (source, ctx) => {
       const breaker = this.#breakerFor(source.connection);
-      this.#admit(breaker, source.key);
+      const probe = this.#admit(breaker, source.key);
       try {
         const result = await next(source, ctx);
         this.#succeeded(breaker);
@@ -91,7 +91,8 @@ export class CircuitBreakers {
         // A cancelled query, or one failed by another source, says nothing about this one.
         const cancelled = ctx.signal.aborted && !isTimeout(ctx.signal.reason);
         if (isSourceFailure(err) && !cancelled) this.#failed(breaker);
-        else breaker.probing = false;
+        // Only the probe's own end frees the half-open slot; other calls leave it alone.
+        else if (probe) breaker.probing = false;
         throw err;
       }
     };
@@ -120,13 +121,14 @@ export class CircuitBreakers {
   }
 
   /** Lets a call through, or fails fast. */
-  #admit(breaker: Breaker, key: string): void {
+  /** Lets a call through or throws; true when the call is the half-open probe. */
+  #admit(breaker: Breaker, key: string): boolean {
     const state = this.#current(breaker);
-    if (state === "closed") return;
+    if (state === "closed") return false;
     if (state === "half_open" && !breaker.probing) {
       breaker.state = "half_open";
       breaker.probing = true;
-      return;
+      return true;
     }
     const halfOpenAt = Math.max(breaker.halfOpenAt ?? 0, this.#now());
     throw new OmniError(
@@ -168,7 +170,7 @@ export class CircuitBreakers {
 function isSourceFailure(err: unknown): boolean {
   if (!(err instanceof OmniError)) return false;
   if (err.code === "SOURCE_TIMEOUT") return true;
-  if (err.code !== "SOURCE_ERROR" || err.details?.breaker === "open") return false;
+  if (err.code !== "SOURCE_ERROR") return false;
   const status = err.details?.status;
   return typeof status !== "number" || status >= 500;
 }

@@ -116,3 +116,33 @@ Deno.test("a success resets the count of consecutive failures", async () => {
   await codeOf(b.call());
   assert.equal(b.breakers.states()[0].state, "closed");
 });
+
+Deno.test("a slow call admitted before the breaker opened does not free the half-open probe's slot", async () => {
+  const b = setup(2);
+  // A call admitted while closed, still in flight, that will end with a 4xx.
+  let finishSlow!: () => void;
+  b.set(() =>
+    new Promise((_, reject) => {
+      finishSlow = () =>
+        reject(new OmniError("SOURCE_ERROR", "HTTP 404", { details: { status: 404 } }));
+    })
+  );
+  const slow = codeOf(b.call());
+  b.set(() => Promise.reject(down()));
+  await codeOf(b.call());
+  await codeOf(b.call()); // two failures: open
+  b.advance(5_000);
+  // The probe goes through and hangs.
+  let finishProbe!: () => void;
+  b.set(() => new Promise((resolve) => (finishProbe = () => resolve(fetched))));
+  const probe = b.call();
+  finishSlow();
+  await slow;
+  // The slow call's 4xx must not let a second probe through while the first is in flight.
+  const second = await codeOf(b.call()) as OmniError;
+  assert.equal(second.details?.breaker, "open");
+  finishProbe();
+  assert.equal(await codeOf(probe), "ok");
+  b.set(() => Promise.resolve(fetched));
+  assert.equal(await codeOf(b.call()), "ok");
+});

@@ -47,11 +47,6 @@ export class Logger {
     this.#fields = options.fields ?? {};
   }
 
-  /** A logger adding `fields` to every line. */
-  child(fields: Record<string, unknown>): Logger {
-    return new Logger({ sink: this.#sink, fields: { ...this.#fields, ...fields } });
-  }
-
   debug(msg: string, fields?: Record<string, unknown>): void {
     this.#write("debug", msg, fields);
   }
