@@ -9,7 +9,6 @@ import { OmniError } from "../../src/errors.ts";
 import {
   type ColumnDef,
   type Connection,
-  type ConnectorDef,
   defineTable,
   type KeyColumn,
   type Row,
@@ -45,7 +44,6 @@ const OPS: Record<SoqlKind, KeyColumn["operators"]> = {
 
 /** Declares a table over a Salesforce object. */
 export function salesforceTable(
-  connector: () => ConnectorDef,
   spec: { name: string; object: string; description: string; columns: SfColumn[] },
 ): TableDef {
   const byName = new Map(spec.columns.map((c) => [c.name, c]));
@@ -83,7 +81,7 @@ export function salesforceTable(
     },
     async *scan(ctx: ScanContext, plan: ScanPlan<SfPlanState>): AsyncIterable<Row[]> {
       const wanted = plan.columns.map((c) => byName.get(c)!);
-      let page = await queryPage(connector(), ctx.http, ctx.connection, ctx.signal, {
+      let page = await queryPage(ctx.http, ctx.connection, {
         soql: plan.state.soql,
       });
       const seen = new Set<string>();
@@ -94,7 +92,7 @@ export function salesforceTable(
           throw new OmniError("SOURCE_ERROR", `${ctx.connection.name}: the query's batches loop`);
         }
         seen.add(page.nextRecordsUrl);
-        page = await queryPage(connector(), ctx.http, ctx.connection, ctx.signal, {
+        page = await queryPage(ctx.http, ctx.connection, {
           next: page.nextRecordsUrl,
         });
       }

@@ -18,7 +18,6 @@ import {
   SourceClient,
   type SourceResponse,
 } from "../sdk/mod.ts";
-import type { ConnectorDef } from "../sdk/mod.ts";
 
 /** The `config` of a Salesforce connection. */
 export interface SalesforceConfig {
@@ -160,10 +159,8 @@ function isInvalidSession(err: unknown): boolean {
  * token once if the session is refused, and checks the answer's shape.
  */
 export async function queryPage(
-  connector: ConnectorDef,
   http: SourceClient,
   connection: Connection,
-  signal: AbortSignal,
   target: { soql: string } | { next: string },
 ): Promise<QueryPage> {
   const config = salesforceConfig(connection);
@@ -172,7 +169,7 @@ export async function queryPage(
     key,
     salesforceGrant(connection),
     async (token) => {
-      const client = clientFor(connector, http, connection, signal, token.instanceUrl);
+      const client = clientFor(http, connection, token.instanceUrl);
       try {
         return "soql" in target
           ? await client.get(`/services/data/v${config.apiVersion}/query`, { q: target.soql }, {
@@ -180,11 +177,8 @@ export async function queryPage(
           })
           : await client.get(target.next);
       } finally {
-        if (client !== http) {
-          http.stats.calls += client.stats.calls;
-          http.stats.retries += client.stats.retries;
-          http.lastRateLimit = client.lastRateLimit;
-        }
+        // Counters are shared; the latest budget reading is the instance's.
+        if (client !== http) http.lastRateLimit = client.lastRateLimit;
       }
     },
     isInvalidSession,
@@ -194,10 +188,8 @@ export async function queryPage(
 
 /** The client for the org's instance URL: the connection's own when it is on the same origin. */
 function clientFor(
-  connector: ConnectorDef,
   http: SourceClient,
   connection: Connection,
-  signal: AbortSignal,
   instanceUrl?: string,
 ): SourceClient {
   if (!instanceUrl) return http;
@@ -208,7 +200,7 @@ function clientFor(
     same = false;
   }
   if (same) return http;
-  return new SourceClient(connector, { ...connection, baseUrl: instanceUrl }, { signal });
+  return http.withBaseUrl(instanceUrl);
 }
 
 function checkPage(connection: Connection, res: SourceResponse): QueryPage {

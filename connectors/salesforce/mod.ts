@@ -20,14 +20,14 @@
  */
 import type { ConnectorDef } from "../sdk/mod.ts";
 import { salesforceAuthorize, salesforceRateLimit, salesforceReadError } from "./client.ts";
-import { accountsTable } from "./accounts.ts";
-import { opportunitiesTable } from "./opportunities.ts";
+import { accounts } from "./accounts.ts";
+import { opportunities } from "./opportunities.ts";
 
 /** The Salesforce connector. */
 export const salesforce: ConnectorDef = {
   id: "salesforce",
   description: "Salesforce (REST API, SOQL): accounts and opportunities of the org.",
-  tables: [accountsTable(() => salesforce), opportunitiesTable(() => salesforce)],
+  tables: [accounts, opportunities],
   authorize: salesforceAuthorize,
   readRateLimit: salesforceRateLimit,
   readError: (status, body) => salesforceReadError(status, body),

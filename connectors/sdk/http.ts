@@ -86,7 +86,7 @@ export interface SourceStats {
  * ```
  */
 export class SourceClient {
-  readonly stats: SourceStats = { calls: 0, retries: 0, notModified: 0 };
+  readonly stats: SourceStats;
   /** The most recent rate-limit reading from the app's headers. */
   lastRateLimit?: RateLimitInfo;
   readonly #connector: ConnectorDef;
@@ -100,7 +100,16 @@ export class SourceClient {
   readonly #maxRateLimitWaitMs: number;
   readonly #base: URL;
 
-  constructor(connector: ConnectorDef, connection: Connection, options: SourceClientOptions = {}) {
+  readonly #options: SourceClientOptions;
+
+  constructor(
+    connector: ConnectorDef,
+    connection: Connection,
+    options: SourceClientOptions = {},
+    stats: SourceStats = { calls: 0, retries: 0, notModified: 0 },
+  ) {
+    this.stats = stats;
+    this.#options = options;
     this.#connector = connector;
     this.#connection = connection;
     this.#fetch = options.fetch ?? globalThis.fetch;
@@ -113,6 +122,26 @@ export class SourceClient {
     this.#base = new URL(
       connection.baseUrl.endsWith("/") ? connection.baseUrl : connection.baseUrl + "/",
     );
+  }
+
+  /**
+   * The same client (options, deadline, counters) for another base URL of the same app, e.g.
+   * the `instance_url` an OAuth token answer names.
+   *
+   * @example
+   * ```ts ignore
+   * const instance = http.withBaseUrl(token.instanceUrl);
+   * ```
+   */
+  withBaseUrl(baseUrl: string): SourceClient {
+    const client = new SourceClient(
+      this.#connector,
+      { ...this.#connection, baseUrl },
+      this.#options,
+      this.stats,
+    );
+    client.lastRateLimit = this.lastRateLimit;
+    return client;
   }
 
   /**
