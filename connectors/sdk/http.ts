@@ -101,6 +101,7 @@ export class SourceClient {
   readonly #base: URL;
 
   readonly #options: SourceClientOptions;
+  readonly #followed = new Set<string>();
 
   constructor(
     connector: ConnectorDef,
@@ -199,6 +200,15 @@ export class SourceClient {
     options: RequestOptions = {},
   ): Promise<SourceResponse<T>> {
     const url = this.url(pathOrUrl, options.query);
+    if (/^https?:\/\//i.test(pathOrUrl)) {
+      // An absolute URL is a link the app handed out (next page): following one twice would
+      // page forever.
+      const key = `${method} ${url}`;
+      if (this.#followed.has(key)) {
+        throw this.#error("SOURCE_ERROR", "the app sent the same next-page link twice");
+      }
+      this.#followed.add(key);
+    }
     const headers = new Headers(await this.#connector.authorize(this.#connection));
     headers.set("accept", headers.get("accept") ?? "application/json");
     headers.set("user-agent", "OmniSQL");
