@@ -98,12 +98,8 @@ export function createWorkerApp(options: WorkerOptions): Hono<AppEnv> {
     return service.run({ user, request, traceId, signal });
   };
 
-  app.post(
-    "/internal/v1/query",
-    edgeContext(options.contextTokens, zone),
-    queryRequest(),
-    runQuery(execute),
-  );
+  const fromEdge = edgeContext(options.contextTokens, zone);
+  app.post("/internal/v1/query", fromEdge, queryRequest(), runQuery(execute));
   const jobs = options.jobs;
   const asyncJobs: MiddlewareHandler<AppEnv> = jobs
     ? asyncQuery(jobs)
@@ -111,7 +107,6 @@ export function createWorkerApp(options: WorkerOptions): Hono<AppEnv> {
       await next();
     };
   if (jobs) {
-    const fromEdge = edgeContext(options.contextTokens, zone);
     app.post("/internal/v1/jobs", fromEdge, queryRequest(), asyncQuery(jobs, { always: true }));
     app.get("/internal/v1/jobs/:id", fromEdge, jobStatus(jobs));
     app.delete("/internal/v1/jobs/:id", fromEdge, cancelJob(jobs));

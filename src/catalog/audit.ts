@@ -97,7 +97,8 @@ export async function appendAuditBatch(
         userEmail: record.userEmail,
         zone: record.zone,
         traceId: record.traceId,
-        sql: record.sql,
+        // Postgres text cannot hold NUL (such SQL is refused anyway): its record shows U+FFFD.
+        sql: record.sql.replaceAll("\u0000", "\uFFFD"),
         tables: record.tables ?? [],
         rows: record.rows ?? null,
         status: record.status,

@@ -8,7 +8,8 @@
  */
 import type { MiddlewareHandler } from "hono";
 import type { AuditRecord } from "../catalog/audit.ts";
-import { OmniError, toOmniError } from "../errors.ts";
+import { toOmniError } from "../errors.ts";
+import { auditWithheld, logAuditFailure } from "../query/service.ts";
 import type { AppEnv } from "./env.ts";
 import { errorResponse } from "./errors.ts";
 
@@ -44,7 +45,7 @@ export function auditOutcome(options: AuditOutcomeOptions): MiddlewareHandler<Ap
         userEmail: user.sub,
         zone: (await options.zoneOf(user.tenant)) ?? "unknown",
         traceId: c.get("traceId"),
-        sql: (c.get("query")?.sql ?? "").replaceAll("\u0000", "\uFFFD"),
+        sql: c.get("query")?.sql ?? "",
         tables: summary?.tables ?? [],
         rows: ok ? summary?.rows ?? null : null,
         status: c.res.status,
@@ -52,20 +53,8 @@ export function auditOutcome(options: AuditOutcomeOptions): MiddlewareHandler<Ap
         kind: "query",
       });
     } catch (err) {
-      console.error(JSON.stringify({
-        level: "error",
-        msg: "audit write failed",
-        trace_id: c.get("traceId"),
-        error: String(err),
-      }));
-      if (ok) {
-        c.res = errorResponse(
-          c,
-          new OmniError("INTERNAL", "the query could not be audited, so its result is withheld", {
-            cause: err,
-          }),
-        );
-      }
+      if (ok) c.res = errorResponse(c, auditWithheld(c.get("traceId"), err));
+      else logAuditFailure(c.get("traceId"), err);
     }
   };
 }

@@ -94,8 +94,7 @@ export class QueryService {
         userEmail: input.user.sub,
         zone: this.zone,
         traceId: input.traceId,
-        // Postgres text cannot hold NUL: such SQL is refused, and its audit row shows U+FFFD.
-        sql: input.request.sql.replaceAll("\u0000", "\uFFFD"),
+        sql: input.request.sql,
         kind: "query",
         ...fields,
       });
@@ -155,16 +154,37 @@ export class QueryService {
         errorCode: null,
       });
     } catch (err) {
-      logAuditFailure(input.traceId, err);
-      throw new OmniError("INTERNAL", "the query could not be audited, so its result is withheld", {
-        cause: err,
-      });
+      throw auditWithheld(input.traceId, err);
     }
     return result;
   }
 }
 
-function logAuditFailure(traceId: string, err: unknown) {
+/**
+ * The error that withholds an answer whose audit record could not be written (and logs why).
+ *
+ * @example
+ * ```ts
+ * import { auditWithheld } from "./service.ts";
+ * console.assert(auditWithheld("t", new Error("db down")).code === "INTERNAL");
+ * ```
+ */
+export function auditWithheld(traceId: string, cause: unknown): OmniError {
+  logAuditFailure(traceId, cause);
+  return new OmniError("INTERNAL", "the query could not be audited, so its result is withheld", {
+    cause,
+  });
+}
+
+/**
+ * Logs an audit record that could not be written.
+ *
+ * @example
+ * ```ts ignore
+ * await audit(record).catch((err) => logAuditFailure(traceId, err));
+ * ```
+ */
+export function logAuditFailure(traceId: string, err: unknown): void {
   console.error(
     JSON.stringify({
       level: "error",
