@@ -8,6 +8,7 @@
  */
 import { type JWK, SignJWT } from "jose";
 import type { UserClaims } from "./user_token.ts";
+import { sha256Hex } from "../crypto/sha256.ts";
 
 // PKCS#8 header of an Ed25519 private key; the 32-byte seed follows.
 const ED25519_PKCS8_PREFIX = [
@@ -69,7 +70,7 @@ export class DevIssuer {
       "sign",
     ]);
     const { d: _d, key_ops: _ops, ...pub } = await crypto.subtle.exportKey("jwk", privateKey);
-    const kid = (await thumbprint(pub.x ?? "")).slice(0, 16);
+    const kid = (await sha256Hex(pub.x ?? "")).slice(0, 16);
     return new DevIssuer(issuer, audience, privateKey, { ...pub, kid, alg: "EdDSA", use: "sig" });
   }
 
@@ -90,9 +91,4 @@ export class DevIssuer {
       .setExpirationTime(`${options.ttlSeconds ?? 3600}s`)
       .sign(this.#privateKey);
   }
-}
-
-async function thumbprint(x: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(x));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { sha256Hex } from "./_hash.ts";
+import { sha256Hex } from "../crypto/sha256.ts";
 import { normalizeSql } from "./_normalize_sql.ts";
 import type { TenantCache } from "./tenant_cache.ts";
 

@@ -21,7 +21,7 @@ import { OmniError } from "../errors.ts";
 import type { SourceFetchContext, SourceMiddleware } from "../query/source_fetch.ts";
 import type { FetchedSource } from "../query/source_fetch.ts";
 import type { SourcePlan } from "../sql/plan.ts";
-import { sha256Hex } from "./_hash.ts";
+import { sha256Hex } from "../crypto/sha256.ts";
 import { SingleFlight } from "./_single_flight.ts";
 import { type EntryShape, filterRows, predicateId, subsetRemainder } from "./_subset.ts";
 import { freshnessOf, type TenantSettingsLookup } from "./freshness.ts";

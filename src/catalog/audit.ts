@@ -14,6 +14,7 @@ import { and, asc, desc, eq, gt, sql } from "drizzle-orm";
 import { type CatalogDatabase, executeRows } from "./db.ts";
 import { auditHeads, auditLog, type AuditRow, type NewAuditRow } from "./schema.ts";
 import { canonicalJson } from "./_canonical_json.ts";
+import { sha256Hex } from "../crypto/sha256.ts";
 
 /** What a caller records; id, time and hashes are filled in by {@link appendAudit}. */
 export type AuditRecord = Omit<NewAuditRow, "id" | "createdAt" | "prevHash" | "hash">;
@@ -301,7 +302,5 @@ export async function auditHash(row: Omit<AuditRow, "hash">): Promise<string> {
     kind: row.kind,
     createdAt: row.createdAt.toISOString(),
   };
-  const bytes = new TextEncoder().encode(row.prevHash + canonicalJson(fields));
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  return await sha256Hex(row.prevHash + canonicalJson(fields));
 }

@@ -23,6 +23,7 @@
  */
 import postgres from "postgres";
 import { generateMasterKey, KeyRing } from "../crypto/mod.ts";
+import { sha256Hex } from "../crypto/sha256.ts";
 import { type CatalogDb, MIGRATIONS_FOLDER, openCatalog } from "./db.ts";
 import { type DemoSandboxes, PLACEHOLDER_SANDBOXES } from "./demo.ts";
 import { CatalogKeyStore } from "./key_store.ts";
@@ -207,7 +208,5 @@ async function migrationsHash(): Promise<string> {
   for (const name of names) {
     text += `${name}\n${await Deno.readTextFile(`${MIGRATIONS_FOLDER}/${name}`)}\n`;
   }
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest).slice(0, 8), (b) => b.toString(16).padStart(2, "0"))
-    .join("");
+  return (await sha256Hex(text)).slice(0, 16);
 }
