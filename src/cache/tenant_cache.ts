@@ -11,6 +11,7 @@
  */
 import type { KeyRing } from "../crypto/key_ring.ts";
 import type { KvStore } from "./kv_store.ts";
+import { processLog } from "../telemetry/log.ts";
 
 /** Options of {@link TenantCache}. */
 export interface TenantCacheOptions {
@@ -99,5 +100,5 @@ export class TenantCache {
 }
 
 function warn(msg: string, zone: string, err: unknown) {
-  console.warn(JSON.stringify({ level: "warn", msg, zone, error: String(err) }));
+  processLog.warn(msg, { zone, error: String(err) });
 }

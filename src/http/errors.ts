@@ -8,6 +8,7 @@ import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { OmniError, toOmniError } from "../errors.ts";
 import type { AppEnv } from "./env.ts";
+import { processLog } from "../telemetry/log.ts";
 
 /**
  * Builds the JSON answer for an error.
@@ -20,12 +21,10 @@ import type { AppEnv } from "./env.ts";
 export function errorResponse(c: Context<AppEnv>, err: unknown): Response {
   const error = err instanceof HTTPException ? fromHttpException(err) : toOmniError(err);
   if (error.code === "INTERNAL") {
-    console.error(JSON.stringify({
-      level: "error",
-      msg: "unhandled error",
+    processLog.error("unhandled error", {
       trace_id: c.get("traceId"),
       error: String(error.cause instanceof Error ? error.cause.stack : error.cause),
-    }));
+    });
   }
   const headers: Record<string, string> = {};
   if (error.retryAfterMs !== undefined) {

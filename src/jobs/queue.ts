@@ -16,6 +16,7 @@ import type { QueryRequest } from "../query/request.ts";
 import type { QueryService } from "../query/service.ts";
 import type { JobProgress } from "./progress.ts";
 import { type ClaimedJob, JobStore, type JobView } from "./store.ts";
+import { processLog } from "../telemetry/log.ts";
 
 /** Options of {@link JobQueue}. */
 export interface JobQueueOptions {
@@ -223,5 +224,5 @@ function cancelled(): OmniError {
 }
 
 function log(msg: string, err: unknown) {
-  console.error(JSON.stringify({ level: "error", msg, error: String(err) }));
+  processLog.error(msg, { error: String(err) });
 }

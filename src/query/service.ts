@@ -18,6 +18,7 @@ import { withPassthrough } from "../policy/passthrough.ts";
 import type { QueryRequest } from "./request.ts";
 import { composeSourceFetch, type SourceMiddleware } from "./source_fetch.ts";
 import { DEFAULT_LIMITS, limitsFor, type QueryLimits } from "./limits.ts";
+import { processLog } from "../telemetry/log.ts";
 
 /** What a query service is built from. */
 export interface QueryServiceOptions {
@@ -185,12 +186,5 @@ export function auditWithheld(traceId: string, cause: unknown): OmniError {
  * ```
  */
 export function logAuditFailure(traceId: string, err: unknown): void {
-  console.error(
-    JSON.stringify({
-      level: "error",
-      msg: "audit write failed",
-      trace_id: traceId,
-      error: String(err),
-    }),
-  );
+  processLog.error("audit write failed", { trace_id: traceId, error: String(err) });
 }

@@ -13,6 +13,7 @@
 import { Ratelimit } from "@upstash/ratelimit";
 import type { Redis } from "@upstash/redis";
 import type { Budget, LimitResult, RateLimiter } from "./limiter.ts";
+import { processLog } from "../telemetry/log.ts";
 
 /** Options of {@link UpstashRateLimiter}. */
 export interface UpstashRateLimiterOptions {
@@ -46,12 +47,10 @@ export class UpstashRateLimiter implements RateLimiter {
       const r = await this.#limiter(budget).limit(key, { rate: cost });
       return { success: r.success, limit: r.limit, remaining: r.remaining, reset: r.reset };
     } catch (err) {
-      console.warn(JSON.stringify({
-        level: "warn",
-        msg: "budget store unavailable; request allowed (fail open)",
+      processLog.warn("budget store unavailable; request allowed (fail open)", {
         key: key.split(":")[0],
         error: String(err),
-      }));
+      });
       const now = Date.now();
       return {
         success: true,

@@ -77,3 +77,13 @@ export class Logger {
     this.#sink(JSON.stringify(line), level);
   }
 }
+
+/**
+ * The process's logger for parts built without one of their own.
+ *
+ * @example
+ * ```ts ignore
+ * processLog.error("audit write failed", { trace_id: traceId, error: String(err) });
+ * ```
+ */
+export const processLog: Logger = new Logger();
