@@ -334,7 +334,7 @@ export function renderMarkdown(r: BenchReport, chart?: string): string {
       "",
       "| engine | ingest ms | join + group-by ms | total ms |",
       "| --- | ---: | ---: | ---: |",
-      `| DuckDB-WASM (\`DuckEngine.run\`) | ${fmt(d.wasm.ingestMs)} | ${fmt(d.wasm.queryMs)} | ${
+      `| DuckDB-WASM (\`EnginePool.run\`) | ${fmt(d.wasm.ingestMs)} | ${fmt(d.wasm.queryMs)} | ${
         fmt(d.wasm.totalMs)
       } |`,
     );
