@@ -461,11 +461,8 @@ class EngineProcess {
       `--v8-flags=--max-old-space-size=${Math.max(256, memoryLimitMb)}`,
       ENTRY.pathname,
     ];
-    // Engines run at a lower priority than the process that answers: a runaway query may use
-    // its core, never the time `/healthz` and other tenants' answers need.
-    const niced = NICE !== undefined;
-    this.#child = new Deno.Command(niced ? NICE! : deno, {
-      args: niced ? ["-n", "10", deno, ...args] : args,
+    this.#child = new Deno.Command(deno, {
+      args,
       stdin: "piped",
       stdout: "piped",
       stderr: "inherit",
@@ -478,9 +475,13 @@ class EngineProcess {
     this.exited = this.#child.status.then(() => {
       this.dead = true;
     });
-    this.ready = this.#frames.next().then((frame) => {
+    this.ready = this.#frames.next().then(async (frame) => {
       if (frame?.header.type !== "ready") throw new Error("the engine did not start");
       this.baselineRss = this.rss();
+      // Queries run at a lower priority than the process that answers: a runaway may use its
+      // core, never the time `/healthz` and other tenants' answers need. Start-up is not
+      // lowered, so a replacement is ready as soon as possible.
+      await lowerPriority(this.#child.pid);
       this.started = true;
     });
     this.ready.catch(() => this.kill());
@@ -524,13 +525,14 @@ class EngineProcess {
   }
 }
 
-const NICE = (() => {
-  for (const path of ["/usr/bin/nice", "/bin/nice"]) {
-    try {
-      if (Deno.statSync(path).isFile) return path;
-    } catch {
-      // not here
-    }
+async function lowerPriority(pid: number): Promise<void> {
+  try {
+    await new Deno.Command("renice", {
+      args: ["-n", "10", "-p", String(pid)],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+  } catch {
+    // no renice here: the engine keeps the default priority
   }
-  return undefined;
-})();
+}
