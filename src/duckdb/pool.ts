@@ -66,6 +66,9 @@ export interface PoolStats {
 }
 
 const PAGE = 4096;
+// Mild on purpose: enough for the answering process to win a contended core, not so much that
+// engines starve behind unrelated work on a shared machine.
+const ENGINE_NICE = 5;
 // Whatever `maxRows` keeps, a result this large is refused in the engine, not shipped here.
 const MAX_RESULT_BYTES = 256 * 2 ** 20;
 // The watchdog's look at a busy engine's resident memory.
@@ -528,7 +531,7 @@ class EngineProcess {
 async function lowerPriority(pid: number): Promise<void> {
   try {
     await new Deno.Command("renice", {
-      args: ["-n", "10", "-p", String(pid)],
+      args: ["-n", String(ENGINE_NICE), "-p", String(pid)],
       stdout: "null",
       stderr: "null",
     }).output();
