@@ -8,7 +8,7 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import type { ContextTokens } from "../src/auth/context_token.ts";
 import type { DevIssuer } from "../src/auth/dev_issuer.ts";
-import type { UserVerifier } from "../src/auth/user_token.ts";
+import type { UserClaims, UserVerifier } from "../src/auth/user_token.ts";
 import type { Catalog } from "../src/catalog/store.ts";
 import type { ConnectorDef } from "../connectors/sdk/connector.ts";
 import { OmniError } from "../src/errors.ts";
@@ -67,6 +67,8 @@ export interface EdgeOptions {
   budgetsFor?: RateLimitOptions["budgetsFor"];
   /** The result cache of `/v1/query`. @default none */
   resultCache?: ResultCacheOptions;
+  /** Refuses tokens whose claims the tenant's policy would misread. @default no check */
+  checkClaims?: (user: UserClaims) => Promise<void>;
 }
 
 /**
@@ -110,7 +112,9 @@ export function createEdgeApp(options: EdgeOptions): Hono<AppEnv> {
     authenticate(options.verifyUser, {
       tenantExists: async (t) => (await catalog.getTenant(t)) !== undefined,
     }),
-    userAttributes((tenant, email) => catalog.getUser(tenant, email)),
+    userAttributes((tenant, email) => catalog.getUser(tenant, email), {
+      checkClaims: options.checkClaims,
+    }),
     passthroughToken(),
   );
   // A direct-only tenant's policy forbids any traffic through a global hop.

@@ -170,6 +170,7 @@ export async function startLocalStack(
       limiter: options.rateLimiter?.() ?? serving.stores.limiter(),
       budgetsFor: serving.budgetsFor,
       resultCache: serving.resultCache,
+      checkClaims: serving.checkClaims,
       connectors: CONNECTORS,
       devIssuer: serving.devIssuer,
     });

@@ -34,6 +34,7 @@ const app = createEdgeApp({
   limiter: serving.stores.limiter(),
   budgetsFor: serving.budgetsFor,
   resultCache: serving.resultCache,
+  checkClaims: serving.checkClaims,
   connectors: CONNECTORS,
   devIssuer: serving.devIssuer,
   logger,

@@ -8,7 +8,7 @@
  */
 import { Hono, type MiddlewareHandler } from "hono";
 import { CONTEXT_HEADER, type ContextTokens } from "../src/auth/context_token.ts";
-import type { UserVerifier } from "../src/auth/user_token.ts";
+import type { UserClaims, UserVerifier } from "../src/auth/user_token.ts";
 import {
   type AppEnv,
   auditOutcome,
@@ -65,6 +65,8 @@ export interface WorkerOptions {
   budgetsFor?: RateLimitOptions["budgetsFor"];
   /** The result cache of `/v1/query`. @default none */
   resultCache?: ResultCacheOptions;
+  /** Refuses tokens whose claims the tenant's policy would misread. @default no check */
+  checkClaims?: (user: UserClaims) => Promise<void>;
 }
 
 /**
@@ -117,7 +119,9 @@ export function createWorkerApp(options: WorkerOptions): Hono<AppEnv> {
     authenticate(options.verifyUser, {
       tenantExists: async (t) => (await catalog.getTenant(t)) !== undefined,
     }),
-    userAttributes((tenant, email) => catalog.getUser(tenant, email)),
+    userAttributes((tenant, email) => catalog.getUser(tenant, email), {
+      checkClaims: options.checkClaims,
+    }),
     passthroughToken(),
   );
   // Another zone's tenant is refused before anything is spent or run.

@@ -9,7 +9,7 @@
 import type { ConnectorDef } from "../connectors/sdk/connector.ts";
 import { ContextTokens } from "../src/auth/context_token.ts";
 import { DevIssuer } from "../src/auth/dev_issuer.ts";
-import { createUserVerifier, type UserVerifier } from "../src/auth/user_token.ts";
+import { createUserVerifier, type UserClaims, type UserVerifier } from "../src/auth/user_token.ts";
 import { openZoneStores, sourceCache, tenantSettingsLookup } from "../src/cache/mod.ts";
 import type { Catalog } from "../src/catalog/store.ts";
 import type { OmniConfig } from "../src/config.ts";
@@ -41,6 +41,8 @@ export interface Serving {
   budgetsFor: (tenantId: string) => Promise<EdgeBudgets>;
   resultCache: ResultCacheOptions;
   settings: ReturnType<typeof tenantSettingsLookup>;
+  /** Refuses a token whose claims the tenant's policy would misread (`UNAUTHENTICATED`). */
+  checkClaims: (user: UserClaims) => Promise<void>;
   /** Stops tracking tenant lifecycle events. */
   close(): void;
 }
@@ -92,6 +94,7 @@ export async function openServing(
     security,
     stores,
     settings,
+    checkClaims: (user) => security.checkClaims(user.tenant, user),
     budgetsFor: async (tenantId) => edgeBudgetsOf(await settings(tenantId)),
     resultCache: {
       caches: stores.results,
@@ -172,6 +175,7 @@ export function buildZoneWorker(
     limiter: options.limiter ?? stores.limiter(zone),
     budgetsFor: serving.budgetsFor,
     resultCache: serving.resultCache,
+    checkClaims: serving.checkClaims,
     zoneUrls: options.zoneUrls,
     jobs,
     metrics,

@@ -272,6 +272,52 @@ Deno.test("security: RLS, CLS, policies, off-boarding, residency, audit", opts, 
       }
     });
 
+    await t.step(
+      "claims fail closed: a role or team of another type or value is a 401",
+      async () => {
+        const sql = `SELECT author FROM ${PR} LIMIT 1`;
+        const bad: [Record<string, unknown>, string][] = [
+          [{ role: ["qa"] }, "role"],
+          [{ role: "QA" }, "role"],
+          [{ role: null }, "role"],
+          [{ role: 1 }, "role"],
+          [{ role: "qa", team_id: ["mobile", "web"] }, "team_id"],
+        ];
+        for (const [claims, name] of bad) {
+          const token = await stack.devIssuer.mint({ sub: "qa@acme", tenant: "acme", ...claims });
+          // Every door: the edge, the zone's own endpoint, an async job, EXPLAIN.
+          for (
+            const [url, body] of [
+              [stack.edgeUrl, { sql }],
+              [stack.workerUrls.us, { sql }],
+              [stack.edgeUrl, { sql, metadata: { async: true } }],
+              [stack.edgeUrl, { sql: `EXPLAIN ${sql}` }],
+            ] as const
+          ) {
+            const res = await postQuery(url, token, body);
+            assert.equal(
+              res.status,
+              401,
+              `${JSON.stringify(claims)} ${url}: ${JSON.stringify(res.body)}`,
+            );
+            const error = res.body.error as { code: string; message: string };
+            assert.equal(error.code, "UNAUTHENTICATED");
+            assert.match(error.message, new RegExp(`claim ${name}`));
+          }
+        }
+        // The same user with the role as a string still gets the qa masks.
+        const ok = await stack.devIssuer.mint({
+          sub: "qa@acme",
+          tenant: "acme",
+          role: "qa",
+          team_id: "mobile",
+        });
+        const res = await postQuery(stack.edgeUrl, ok, { sql });
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        assert.equal((res.body.rows as Rows)[0].author, "[HIDDEN]");
+      },
+    );
+
     await t.step("probes on masked columns tell nothing through row counts", async () => {
       const n = async (user: string, where: string) =>
         Number((await rowsOf(user, `SELECT count(*) AS n FROM ${PR} WHERE ${where}`))[0].n);

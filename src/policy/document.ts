@@ -19,6 +19,18 @@ export const BUILTIN_ATTRIBUTES: readonly string[] = ["role", "team_id", "email"
 export interface PolicySchema {
   tables: Map<string, Map<string, ColumnType>>;
   attributes: Set<string>;
+  /** The roles of the tenant's user directory (a policy's own roles are known too). */
+  roles: Set<string>;
+}
+
+/** What a tenant adds to the connectors' tables in {@link policySchema}. */
+export interface TenantSchemaParts {
+  /** The tenant's connections: their tables are named by connection too. @default none */
+  connections?: readonly { name: string; connector: string }[];
+  /** User attributes of the tenant's directory. @default none */
+  attributes?: Iterable<string>;
+  /** Roles of the tenant's directory. @default none */
+  roles?: Iterable<string>;
 }
 
 /** A validated policy. */
@@ -28,21 +40,23 @@ export interface PolicyDocument {
 
 /**
  * The schema of a tenant: every connector's tables under the connector's id, and under the name
- * of each of the tenant's connections to it.
+ * of each of the tenant's connections to it; the directory's attributes and roles.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CONNECTORS } from "../../connectors/mod.ts";
  * import { policySchema } from "./document.ts";
- * const schema = policySchema(CONNECTORS);
- * console.assert(schema.tables.get("github.pull_requests")?.get("email") === "text");
+ * const schema = policySchema(CONNECTORS, { roles: ["qa"] });
+ * assert.equal(schema.tables.get("github.pull_requests")?.get("email"), "text");
+ * assert.ok(schema.roles.has("qa"));
  * ```
  */
 export function policySchema(
   connectors: Record<string, ConnectorDef>,
-  connections: readonly { name: string; connector: string }[] = [],
-  attributes: Iterable<string> = [],
+  tenant: TenantSchemaParts = {},
 ): PolicySchema {
+  const { connections = [], attributes = [], roles = [] } = tenant;
   const tables = new Map<string, Map<string, ColumnType>>();
   const add = (schema: string, connector: ConnectorDef) => {
     for (const t of connector.tables) {
@@ -59,7 +73,7 @@ export function policySchema(
   }
   const attrs = new Set(BUILTIN_ATTRIBUTES);
   for (const a of attributes) attrs.add(a.toLowerCase());
-  return { tables, attributes: attrs };
+  return { tables, attributes: attrs, roles: new Set(roles) };
 }
 
 /**

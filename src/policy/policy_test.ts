@@ -5,7 +5,7 @@ import { OmniError } from "../errors.ts";
 import { compilePolicy, parsePolicy, parseRule, policySchema } from "./mod.ts";
 import { withPassthrough, withPassthroughClaim } from "./passthrough.ts";
 
-const schema = policySchema(CONNECTORS);
+const schema = policySchema(CONNECTORS, { roles: ["developer", "qa", "admin"] });
 const PR = "github.pull_requests";
 
 function guard(yaml: string, user: UserClaims, version = 1) {
@@ -62,7 +62,7 @@ Deno.test("parsePolicy() rejects the whole document naming the bad rule", () => 
   }
   assert.throws(() => parsePolicy("policies: {}", schema), /policies/);
   // Attributes of the tenant's directory are known.
-  const withDept = policySchema(CONNECTORS, [], ["department"]);
+  const withDept = policySchema(CONNECTORS, { attributes: ["department"] });
   parsePolicy(policy(`SELECT * FROM ${PR} WHERE team_id = user.department`), withDept);
 });
 
@@ -169,4 +169,46 @@ Deno.test("passthrough connections use the user's token or refuse", () => {
   assert.throws(() => withPassthrough([conn], bare), /x-omnisql-passthrough-token/);
   const [plain] = withPassthrough([{ ...conn, config: {} }], bare);
   assert.equal(plain.credentials.token, "stored");
+});
+
+Deno.test("guardFor() refuses a role or team claim of another type or an unknown value", () => {
+  const yaml = policy(
+    `SELECT * FROM ${PR} WHERE team_id = user.team_id FOR ALL EXCEPT role:admin`,
+    "MASK author WITH 'redact' FOR role:qa",
+    `SELECT * FROM ${PR} WHERE additions < user.level FOR role:qa`,
+  );
+  const withLevel = policySchema(CONNECTORS, { roles: ["qa"], attributes: ["level"] });
+  const compiled = compilePolicy(parsePolicy(yaml, withLevel), {
+    tenantId: "acme",
+    version: 1,
+    schema: withLevel,
+  });
+  const qa = { sub: "qa@acme", tenant: "acme", team_id: "mobile", level: 5 };
+  // A known role and a missing one pass; the policy's own roles are known without a directory.
+  compiled.guardFor({ ...qa, role: "qa" });
+  compiled.guardFor({ ...qa, role: "admin" });
+  compiled.guardFor(qa);
+  const bad: [Record<string, unknown>, string][] = [
+    [{ role: ["qa"] }, "role"],
+    [{ role: "QA" }, "role"],
+    [{ role: null }, "role"],
+    [{ role: 1 }, "role"],
+    [{ role: "intern" }, "role"],
+    [{ role: "qa", team_id: ["mobile"] }, "team_id"],
+    [{ role: "qa", team_id: 7 }, "team_id"],
+    [{ role: "qa", email: { a: 1 } }, "email"],
+    [{ role: "qa", level: [1] }, "level"],
+  ];
+  for (const [claims, name] of bad) {
+    const user = { ...qa, ...claims } as UserClaims;
+    for (const call of [() => compiled.guardFor(user), () => compiled.checkClaims(user)]) {
+      assert.throws(
+        call,
+        (err: unknown) =>
+          err instanceof OmniError && err.code === "UNAUTHENTICATED" &&
+          err.message.includes(`claim ${name}`) && err.details?.claim === name,
+        JSON.stringify(claims),
+      );
+    }
+  }
 });

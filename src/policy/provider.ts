@@ -56,6 +56,14 @@ export class PolicySecurityProvider implements SecurityProvider {
     return (await this.policy(tenantId)).guardFor(user);
   }
 
+  /**
+   * Throws `UNAUTHENTICATED` naming a claim of the user's token that the tenant's policy would
+   * misread (a role it does not know, a claim of the wrong type).
+   */
+  async checkClaims(tenantId: string, user: UserClaims): Promise<void> {
+    (await this.policy(tenantId)).checkClaims(user);
+  }
+
   /** The tenant's compiled policy in force (cached briefly). */
   policy(tenantId: string): Promise<CompiledPolicy> {
     const now = Date.now();
@@ -111,9 +119,9 @@ export async function tenantPolicySchema(
     catalog.listConnectionsPublic(tenantId),
     catalog.listUsers(tenantId),
   ]);
-  return policySchema(
-    connectors,
+  return policySchema(connectors, {
     connections,
-    users.flatMap((u) => Object.keys(u.attributes ?? {})),
-  );
+    attributes: users.flatMap((u) => Object.keys(u.attributes ?? {})),
+    roles: users.map((u) => u.role),
+  });
 }
