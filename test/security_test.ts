@@ -214,6 +214,24 @@ const CASES: Case[] = [
   },
 ];
 
+/** Submits an async query and polls its job until it ends. */
+async function submitAndWait(
+  url: string,
+  token: string,
+  sql: string,
+): Promise<Record<string, unknown>> {
+  const submitted = await postQuery(url, token, { sql, metadata: { async: true } });
+  assert.equal(submitted.status, 202, JSON.stringify(submitted.body));
+  let job: Record<string, unknown> = { status: "queued" };
+  for (let i = 0; i < 100 && ["queued", "running"].includes(String(job.status)); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    job = await fetch(`${url}/v1/jobs/${submitted.body.job_id}`, {
+      headers: { authorization: `Bearer ${token}` },
+    }).then((r) => r.json());
+  }
+  return job;
+}
+
 async function cli(stack: LocalStack, args: string[]): Promise<{ code: number; out: string[] }> {
   const out: string[] = [];
   const code = await runCli(args, {
@@ -317,6 +335,43 @@ Deno.test("security: RLS, CLS, policies, off-boarding, residency, audit", opts, 
         assert.equal((res.body.rows as Rows)[0].author, "[HIDDEN]");
       },
     );
+
+    await t.step("engine settings and system functions are refused at every door", async () => {
+      // A user of its own: these requests must not spend the budgets of the users below.
+      const token = await stack.devIssuer.mint({
+        sub: "fn-probe@acme",
+        tenant: "acme",
+        role: "developer",
+        team_id: "mobile",
+      });
+      const attacks = [
+        "SELECT current_setting('secret_directory') AS s",
+        "SELECT current_setting('memory_limit') AS s",
+        `SELECT title FROM ${PR} WHERE title <> "current_setting"('memory_limit')`,
+        `SELECT x FROM (SELECT CAST(current_setting('memory_limit') AS VARCHAR) AS x) s`,
+        `WITH c AS (SELECT getenv('HOME') AS h) SELECT * FROM c`,
+        "SELECT current_catalog",
+        "SELECT * FROM duckdb_settings()",
+      ];
+      for (const sql of attacks) {
+        for (
+          const [url, body] of [
+            [stack.edgeUrl, { sql }],
+            [stack.workerUrls.us, { sql }],
+            [stack.edgeUrl, { sql: `EXPLAIN ${sql}` }],
+          ] as const
+        ) {
+          const res = await postQuery(url, token, body);
+          assert.equal(res.status, 400, `${url} ${body.sql}: ${JSON.stringify(res.body)}`);
+          assert.equal((res.body.error as { code: string }).code, "PLAN_FAILED");
+          assert.ok(!JSON.stringify(res.body).includes("GiB"), JSON.stringify(res.body));
+        }
+        // An async job fails the same way and stores no answer.
+        const job = await submitAndWait(stack.edgeUrl, token, sql);
+        assert.equal(job.status, "failed", JSON.stringify(job));
+        assert.equal((job.error as { code: string }).code, "PLAN_FAILED");
+      }
+    });
 
     await t.step("probes on masked columns tell nothing through row counts", async () => {
       const n = async (user: string, where: string) =>

@@ -8,6 +8,7 @@ import NodeSqlParser from "node-sql-parser";
 import { OmniError } from "../errors.ts";
 import { analyze } from "./_analyze.ts";
 import { asNode, type Node } from "./_ast.ts";
+import { checkFunctions } from "./functions.ts";
 import { planFailedAt, scan, unmask, type Word } from "./_lex.ts";
 
 /** Longest SQL text accepted, in characters. */
@@ -103,8 +104,8 @@ const parser = new (NodeSqlParser as any).Parser() as {
 /**
  * Parses one read-only query. Throws `INVALID_REQUEST` for an empty or oversized text, several
  * statements, `EXPLAIN ANALYZE` or anything but a read-only query, and `PLAN_FAILED` (with the
- * line and column) when the SQL does not parse, names a three-part table or calls a table
- * function in FROM.
+ * line and column) when the SQL does not parse, names a three-part table, calls a table
+ * function in FROM or calls a function that is not on the allow-list ({@link checkFunctions}).
  *
  * @example
  * ```ts
@@ -176,6 +177,7 @@ export function parseQuery(sql: string): ParsedQuery {
     );
   }
   const { tables } = analyze(ast);
+  checkFunctions(ast);
   return { explain, sql: cleanSql(sql.slice(bodyStart)), ast, tables };
 }
 
