@@ -229,3 +229,39 @@ Deno.test("parseQuery() refuses engine settings, catalog, file and system functi
       `CURRENT_TIMESTAMP, string_agg(title, ',') FROM ${PR} GROUP BY 1, 2, 4, 5, 7, 8, 9`,
   );
 });
+
+/** Deep shapes of every kind, each far past the limits. */
+const DEEP_SHAPES: Record<string, string> = {
+  "5000 NOT": "SELECT " + "NOT ".repeat(5000) + "TRUE",
+  "8000 NOT": "SELECT " + "NOT ".repeat(8000) + "TRUE",
+  "5000 unary minus": "SELECT " + "- ".repeat(5000) + "1",
+  "5000 unary plus, no spaces": "SELECT " + "+".repeat(5000) + "1",
+  "mixed prefixes": "SELECT " + "NOT -~".repeat(2000) + "1",
+  "8000 + terms": "SELECT " + Array(8000).fill("1").join(" + "),
+  "8000 ANDs": "SELECT 1 WHERE " + Array(8000).fill("TRUE").join(" AND "),
+  "8000 ORs": "SELECT 1 WHERE " + Array(8000).fill("FALSE").join(" OR "),
+  "5000 ||": "SELECT " + Array(5000).fill("'a'").join(" || "),
+  "2000 CASE": "SELECT " + "CASE WHEN TRUE THEN ".repeat(2000) + "1" + " END".repeat(2000),
+  "2000 calls": "SELECT " + "abs(".repeat(2000) + "1" + ")".repeat(2000),
+  "3000 brackets": "SELECT " + "[".repeat(3000) + "1" + "]".repeat(3000),
+  "3000 braces": "SELECT " + "{'a': ".repeat(3000) + "1" + "}".repeat(3000),
+  "NOT (… 5000": "SELECT " + "NOT (".repeat(5000) + "TRUE" + ")".repeat(5000),
+  "deep subqueries": "SELECT " + "(SELECT ".repeat(1000) + "1" + ")".repeat(1000),
+  "100 CASE × 100 NOT": "SELECT " + ("CASE WHEN " + "NOT ".repeat(100)).repeat(100) + "TRUE" +
+    " THEN 1 END".repeat(100),
+};
+
+Deno.test("parseQuery() answers every deep shape with INVALID_REQUEST naming the limit", () => {
+  for (const [name, sql] of Object.entries(DEEP_SHAPES)) {
+    const err = fails(sql, "INVALID_REQUEST", /nest/);
+    assert.match(String(err.details?.limit), /^max_(nesting|expression)_depth$/, name);
+    assert.equal(typeof err.details?.max, "number", name);
+  }
+  // Below the limits the same shapes parse.
+  parseQuery("SELECT " + "NOT ".repeat(100) + "TRUE");
+  parseQuery("SELECT " + "- ".repeat(100) + "1");
+  parseQuery("SELECT 1 WHERE " + Array(400).fill("TRUE").join(" AND "));
+  parseQuery("SELECT " + "abs(".repeat(120) + "1" + ")".repeat(120));
+  parseQuery("SELECT 1 WHERE 1 IN (" + Array(20_000).fill("1").join(",") + ")");
+  parseQuery("SELECT 1 - 2 - 3 + " + Array(300).fill("4").join(" - "));
+});
