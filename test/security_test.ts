@@ -373,6 +373,37 @@ Deno.test("security: RLS, CLS, policies, off-boarding, residency, audit", opts, 
       }
     });
 
+    await t.step("masks are keyed: no guess or unmasked column computes them", async () => {
+      const probe = await stack.devIssuer.mint({
+        sub: "mask-probe@acme",
+        tenant: "acme",
+        role: "qa",
+        team_id: "mobile",
+      });
+      const guess = `SELECT count(*) AS n FROM ${PR} WHERE email IS NOT NULL AND ` +
+        `substr(email, 1, 8) = substr(sha256('${IVAN}'), 1, 8)`;
+      const join = `SELECT g.email, j.assignee_email FROM ${PR} g JOIN jira.issues j ` +
+        `ON substr(g.email, 1, 8) = substr(sha256(j.assignee_email), 1, 8)`;
+      const unkeyed = createHash("sha256").update(IVAN).digest("hex").slice(0, 8);
+      for (const url of [stack.edgeUrl, stack.workerUrls.us]) {
+        const n = await postQuery(url, probe, { sql: guess });
+        assert.equal(n.status, 200, JSON.stringify(n.body));
+        assert.equal(Number((n.body.rows as Rows)[0].n), 0);
+        const rows = await postQuery(url, probe, { sql: join });
+        assert.equal(rows.status, 200, JSON.stringify(rows.body));
+        assert.deepEqual(rows.body.rows, []);
+        const masked = await postQuery(url, probe, {
+          sql: `SELECT DISTINCT email FROM ${PR} WHERE email IS NOT NULL`,
+        });
+        const emails = (masked.body.rows as Rows).map((r) => String(r.email));
+        assert.ok(emails.length > 0);
+        assert.ok(emails.every((e) => !e.startsWith(unkeyed)), JSON.stringify(emails));
+      }
+      const job = await submitAndWait(stack.edgeUrl, probe, guess);
+      assert.equal(job.status, "succeeded", JSON.stringify(job));
+      assert.equal(Number((job.result as { rows: Rows }).rows[0].n), 0);
+    });
+
     await t.step("probes on masked columns tell nothing through row counts", async () => {
       const n = async (user: string, where: string) =>
         Number((await rowsOf(user, `SELECT count(*) AS n FROM ${PR} WHERE ${where}`))[0].n);

@@ -37,6 +37,7 @@ interface CachedKey {
 interface TenantCache {
   current?: { version: number; expires: number };
   versions: Map<number, CachedKey>;
+  mask?: { key: Uint8Array; expires: number };
 }
 
 const TOKEN_PREFIX = "v1";
@@ -169,6 +170,29 @@ export class KeyRing {
   /** {@link KeyRing.decrypt}, decoded as UTF-8. */
   async decryptText(tenantId: string, token: string): Promise<string> {
     return new TextDecoder().decode(await this.decrypt(tenantId, token));
+  }
+
+  /**
+   * The tenant's mask key: 32 bytes for HMAC masks, derived from the tenant's first data key
+   * version, so masks stay equal across rotations; shredding the tenant's keys retires it (a key
+   * made afterwards derives another one). Derived as the AES-GCM encryption of a fixed label
+   * under a fixed IV: a pseudorandom function of the key that reveals nothing about it (the IV is
+   * never used with any other plaintext under this label, which tokens' random IVs cannot meet).
+   */
+  async maskKey(tenantId: string): Promise<Uint8Array> {
+    const cached = this.#cache.get(tenantId)?.mask;
+    if (cached && cached.expires > Date.now()) return cached.key;
+    await this.dataKey(tenantId); // creates version 1 for a new tenant
+    const key = await this.#keyVersion(tenantId, 1);
+    const derived = new Uint8Array(
+      await crypto.subtle.encrypt(
+        { name: "AES-GCM", iv: new Uint8Array(IV_BYTES), additionalData: aad(tenantId, 1) },
+        key,
+        new TextEncoder().encode("omnisql/mask-key/v1/" + "\0".repeat(12)),
+      ),
+    ).slice(0, 32);
+    this.#tenantCache(tenantId).mask = { key: derived, expires: Date.now() + this.#ttlMs };
+    return derived;
   }
 
   /**

@@ -111,3 +111,15 @@ Deno.test("new KeyRing() rejects a master key that is not 32 bytes", () => {
     CryptoError,
   );
 });
+
+Deno.test("maskKey() is stable across rotations, per tenant, and gone after a shred", async () => {
+  const ring = new KeyRing({ masterKey: generateMasterKey(), store: new MemoryKeyStore() });
+  const first = await ring.maskKey("acme");
+  assert.equal(first.length, 32);
+  await ring.rotate("acme");
+  assert.deepEqual(await ring.maskKey("acme"), first);
+  assert.notDeepEqual(await ring.maskKey("globex"), first);
+  await ring.shred("acme");
+  // A key made after the shred derives another mask key: old masks cannot be recomputed.
+  assert.notDeepEqual(await ring.maskKey("acme"), first);
+});

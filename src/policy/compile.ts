@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import type { Predicate, Scalar } from "../../connectors/sdk/predicate.ts";
 import type { ColumnType, Row } from "../../connectors/sdk/table.ts";
 import { checkClaims, type ClaimRules } from "../auth/claims.ts";
@@ -27,9 +27,20 @@ export interface CompiledPolicy {
    * The guard of one user (cheap: rules are parsed once, bound per user). Throws
    * `UNAUTHENTICATED` for a claim of a bad type or an unknown role ({@link checkClaims}).
    */
-  guardFor(user: UserClaims): QueryGuard;
+  guardFor(user: UserClaims, options?: GuardOptions): QueryGuard;
+  /** Whether the policy has hash masks, whose guards need the tenant's mask key. */
+  needsMaskKey: boolean;
   /** Throws `UNAUTHENTICATED` naming a claim this policy would misread. */
   checkClaims(user: UserClaims): void;
+}
+
+/** What a guard needs besides the user. */
+export interface GuardOptions {
+  /**
+   * The tenant's mask key (`KeyRing.maskKey`), required when {@link CompiledPolicy.needsMaskKey}:
+   * hash masks are HMACs with it. @default none
+   */
+  maskKey?: Uint8Array;
 }
 
 type ColumnRule = { kind: "block"; rule: string } | { kind: "mask"; mask: MaskKind; rule: string };
@@ -68,14 +79,20 @@ export function compilePolicy(
     r.subjects.roles.forEach((role) => roles.add(role));
   }
   const claimRules: ClaimRules = { roles, attributes: attrNames };
+  const needsMaskKey = doc.rules.some((r) => r.kind === "mask" && r.mask === "sha256");
   return {
     tenantId,
     version,
+    needsMaskKey,
     checkClaims(user) {
       checkClaims(user, claimRules);
     },
-    guardFor(user) {
+    guardFor(user, options = {}) {
       checkClaims(user, claimRules);
+      const { maskKey } = options;
+      if (needsMaskKey && !maskKey) {
+        throw new OmniError("INTERNAL", `the policy of ${tenantId} masks with a hash: no mask key`);
+      }
       const attrs = (name: string): Scalar => attribute(user, name);
       const role = typeof user.role === "string" ? user.role : null;
       const applies = doc.rules.filter((r) => appliesTo(r.subjects, role));
@@ -85,10 +102,12 @@ export function compilePolicy(
         version,
         role,
         attrs: [...attrNames].sort().map((a) => [a, attrs(a)]),
+        // Masks differ under another key (after off-boarding and a new key): so do results.
+        maskKey: maskKey ? createHmac("sha256", maskKey).update("fingerprint").digest("hex") : null,
         // Passthrough fetches with the user's own token: nobody else's results may be reused.
         ...(typeof user.passthrough_token === "string" ? { user: user.sub } : {}),
       });
-      return buildGuard(applies, attrs, schema, fingerprint);
+      return buildGuard(applies, attrs, schema, fingerprint, maskKey);
     },
   };
 }
@@ -98,6 +117,7 @@ function buildGuard(
   attrs: (name: string) => Scalar,
   schema: PolicySchema,
   fingerprint: string,
+  maskKey: Uint8Array | undefined,
 ): QueryGuard {
   const denied = new Map<string, string>();
   const rowRules = new Map<string, { rule: string; where: Expr }[]>();
@@ -195,7 +215,7 @@ function buildGuard(
           if (!(column in masked)) continue;
           masked[column] = rule.kind === "block"
             ? null
-            : maskValue(rule.mask, typeOf(key, column), masked[column]);
+            : maskValue(rule.mask, typeOf(key, column), masked[column], maskKey);
         }
         out.push(masked);
       }

@@ -21,7 +21,7 @@ export {
   policySchema,
 } from "./document.ts";
 export { maskValue, REDACTED } from "./mask.ts";
-export { type CompiledPolicy, compilePolicy } from "./compile.ts";
+export { type CompiledPolicy, compilePolicy, type GuardOptions } from "./compile.ts";
 export {
   type PolicyProviderOptions,
   PolicySecurityProvider,

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { CONNECTORS } from "../../connectors/mod.ts";
 import type { UserClaims } from "../auth/user_token.ts";
 import { OmniError } from "../errors.ts";
@@ -8,9 +9,11 @@ import { withPassthrough, withPassthroughClaim } from "./passthrough.ts";
 const schema = policySchema(CONNECTORS, { roles: ["developer", "qa", "admin"] });
 const PR = "github.pull_requests";
 
-function guard(yaml: string, user: UserClaims, version = 1) {
+const MASK_KEY = new Uint8Array(32).fill(1);
+
+function guard(yaml: string, user: UserClaims, version = 1, maskKey = MASK_KEY) {
   return compilePolicy(parsePolicy(yaml, schema), { tenantId: "acme", version, schema })
-    .guardFor(user);
+    .guardFor(user, { maskKey });
 }
 
 const policy = (...rules: string[]) =>
@@ -114,6 +117,30 @@ Deno.test("masks replace values before DuckDB and make the column unpushable", (
   assert.equal((admin.apply(PR, rows) as typeof rows)[0].email, "ana@acme.example");
   const numbers = guard(policy("MASK additions WITH 'hash'"), dev);
   assert.equal((numbers.apply(PR, rows) as typeof rows)[0].additions, null);
+});
+
+Deno.test("hash masks are keyed: not the SHA-256 of the value, equal within a key", () => {
+  const yaml = policy("MASK email WITH 'sha256' FOR ALL EXCEPT role:admin");
+  const masked = (key: Uint8Array<ArrayBuffer>) =>
+    String((guard(yaml, dev, 1, key).apply(PR, rows) as typeof rows)[0].email);
+  const unkeyed = createHash("sha256").update("ana@acme.example").digest("hex");
+  // The guess attack: substr(sha256('ana@acme.example'), 1, 8) no longer matches the mask.
+  assert.ok(!masked(MASK_KEY).startsWith(unkeyed.slice(0, 8)));
+  assert.equal(masked(MASK_KEY), masked(MASK_KEY));
+  assert.notEqual(masked(MASK_KEY), masked(new Uint8Array(32).fill(2)));
+  // The fingerprint changes with the key, so cached answers are never shared across keys.
+  assert.notEqual(
+    guard(yaml, dev, 1, MASK_KEY).fingerprint,
+    guard(yaml, dev, 1, new Uint8Array(32).fill(2)).fingerprint,
+  );
+  // A hash mask without a key is refused, never computed unkeyed.
+  const compiled = compilePolicy(parsePolicy(yaml, schema), {
+    tenantId: "acme",
+    version: 1,
+    schema,
+  });
+  assert.ok(compiled.needsMaskKey);
+  assert.throws(() => compiled.guardFor(dev), /mask key/);
 });
 
 Deno.test("check() refuses denied tables and blocked columns, naming them", () => {

@@ -15,7 +15,7 @@ import { parsePolicy, type PolicySchema, policySchema } from "./document.ts";
 
 /** Options of {@link PolicySecurityProvider}. */
 export interface PolicyProviderOptions {
-  catalog: Pick<Catalog, "getPolicy" | "listConnectionsPublic" | "listUsers">;
+  catalog: Pick<Catalog, "getPolicy" | "listConnectionsPublic" | "listUsers" | "keyRing">;
   connectors: Record<string, ConnectorDef>;
   /**
    * How long a compiled policy is used before the catalog is asked for the version in force
@@ -53,7 +53,13 @@ export class PolicySecurityProvider implements SecurityProvider {
 
   /** The user's guard under the tenant's policy in force. */
   async guardFor(tenantId: string, user: UserClaims): Promise<QueryGuard> {
-    return (await this.policy(tenantId)).guardFor(user);
+    const policy = await this.policy(tenantId);
+    // Asked of the key ring on every guard (it caches briefly), never kept with the compiled
+    // policy: a shredded tenant's mask key must not outlive its keys in this process.
+    const maskKey = policy.needsMaskKey
+      ? await this.#options.catalog.keyRing.maskKey(tenantId)
+      : undefined;
+    return policy.guardFor(user, { maskKey });
   }
 
   /**
