@@ -404,6 +404,41 @@ Deno.test("security: RLS, CLS, policies, off-boarding, residency, audit", opts, 
       assert.equal(Number((job.result as { rows: Rows }).rows[0].n), 0);
     });
 
+    await t.step("source requests never show what the user may not read", async () => {
+      const probe = await stack.devIssuer.mint({
+        sub: "meta-probe@acme",
+        tenant: "acme",
+        role: "qa",
+        team_id: "mobile",
+      });
+      const sql = `SELECT pr_id, author, email FROM ${PR} WHERE email IS NOT NULL`;
+      const leaks = (body: unknown) => {
+        const text = JSON.stringify(body);
+        return [...LOGINS, ...REAL_EMAILS].filter((v) => text.includes(v));
+      };
+      // The edge (then its cached answer), the zone's own endpoint, an async job's stored result.
+      for (const url of [stack.edgeUrl, stack.edgeUrl, stack.workerUrls.us]) {
+        const res = await postQuery(url, probe, { sql, metadata: { max_staleness_ms: 60_000 } });
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        assert.deepEqual(leaks(res.body), [], JSON.stringify(res.body.sources));
+        const native = (res.body.sources as { pushdown: { native?: string[] } }[])
+          .flatMap((s) => s.pushdown.native ?? []);
+        if (!res.body.from_cache) {
+          assert.ok(native.some((n) => n === "GET /users/{author}"), JSON.stringify(native));
+        }
+      }
+      const job = await submitAndWait(stack.edgeUrl, probe, sql);
+      assert.equal(job.status, "succeeded", JSON.stringify(job));
+      assert.deepEqual(leaks(job), []);
+      // An admin, who may read authors, sees the requests as sent.
+      const admin = await postQuery(stack.edgeUrl, tokens["admin@acme"], {
+        sql: `SELECT author, email FROM ${PR}`,
+        metadata: { max_staleness_ms: 0 },
+      });
+      assert.ok(JSON.stringify(admin.body.sources).includes("GET /users/"));
+      assert.ok(!JSON.stringify(admin.body.sources).includes("{author}"));
+    });
+
     await t.step("probes on masked columns tell nothing through row counts", async () => {
       const n = async (user: string, where: string) =>
         Number((await rowsOf(user, `SELECT count(*) AS n FROM ${PR} WHERE ${where}`))[0].n);

@@ -14,6 +14,7 @@ import { parseQuery } from "../sql/parse.ts";
 import { planQuery, type PushdownSummary, summarisePlan } from "../sql/plan.ts";
 import { type RowEstimates, SHARED_ESTIMATES } from "./estimates.ts";
 import { fetchSources, type SourceScan } from "./fetch_sources.ts";
+import { requestRedactor, visiblePushdown } from "../policy/visible_requests.ts";
 import type { DuckEngine } from "../duckdb/engine.ts";
 import type { QueryRequest } from "./request.ts";
 import { phaseDone } from "../telemetry/tracing.ts";
@@ -232,6 +233,14 @@ export async function executeQuery(
     })),
   });
   const duckMs = performance.now() - duckStarted;
+  const redact = requestRedactor(
+    guard,
+    scans.map(({ source, result }, i) => ({
+      key: source.key,
+      fetched: result.rows,
+      visible: secured[i],
+    })),
+  );
   phaseDone("duckdb", duckStarted, { "omnisql.rows": result.rows.length });
   const now = Date.now();
   const oldest = Math.min(now, ...scans.map(({ result }) => result.fetchedAt));
@@ -264,11 +273,12 @@ export async function executeQuery(
       freshness_ms: now - result.fetchedAt,
       fetch_ms: round(ms),
       estimated_rows: source.estimatedRows,
-      pushdown: {
+      // Requests and predicates can carry values the user may not read: shown templated.
+      pushdown: visiblePushdown({
         ...summarisePlan(result.plan),
         ...(requests.length > 0 ? { native: requests } : {}),
         ...(dependent ? { dependent } : {}),
-      },
+      }, redact),
     })),
   };
 }
