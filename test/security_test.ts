@@ -439,6 +439,48 @@ Deno.test("security: RLS, CLS, policies, off-boarding, residency, audit", opts, 
       assert.ok(!JSON.stringify(admin.body.sources).includes("{author}"));
     });
 
+    await t.step(
+      "rules follow the data: a GitHub connection named gh2 is governed too",
+      async () => {
+        const github = (await stack.catalog.listConnections("acme")).find((c) =>
+          c.name === "github"
+        )!;
+        await stack.catalog.addConnection({
+          tenantId: "acme",
+          connector: "github",
+          name: "gh2",
+          baseUrl: github.baseUrl,
+          credentials: github.credentials,
+          config: github.config,
+        });
+        const probe = await stack.devIssuer.mint({
+          sub: "gh2-probe@acme",
+          tenant: "acme",
+          role: "developer",
+          team_id: "mobile",
+        });
+        const sql = "SELECT repo, team_id, email FROM gh2.pull_requests";
+        let res = await postQuery(stack.edgeUrl, probe, { sql });
+        for (let i = 0; i < 30 && res.status === 403; i++) {
+          // The policy in force is recompiled with the new connection within its refresh time.
+          await new Promise((r) => setTimeout(r, 200));
+          res = await postQuery(stack.edgeUrl, probe, { sql });
+        }
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        const rows = res.body.rows as Rows;
+        assert.ok(rows.length > 0);
+        assertNoLeak("dev@acme", sql, rows);
+        allMasked("email")(rows);
+        for (const url of [stack.workerUrls.us, stack.edgeUrl]) {
+          const other = await postQuery(url, probe, {
+            sql: "SELECT count(*) AS n FROM gh2.pull_requests WHERE team_id = 'web'",
+          });
+          assert.equal(other.status, 200, JSON.stringify(other.body));
+          assert.equal(Number((other.body.rows as Rows)[0].n), 0);
+        }
+      },
+    );
+
     await t.step("probes on masked columns tell nothing through row counts", async () => {
       const n = async (user: string, where: string) =>
         Number((await rowsOf(user, `SELECT count(*) AS n FROM ${PR} WHERE ${where}`))[0].n);

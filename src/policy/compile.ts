@@ -14,7 +14,7 @@ import type { UserClaims } from "../auth/user_token.ts";
 import { OmniError } from "../errors.ts";
 import type { GuardPushdown, QueryGuard, TableRead } from "../query/guard.ts";
 import { bindExpr, evalExpr, type Expr, namesOf, pushableConjuncts } from "./_expr.ts";
-import type { PolicyDocument, PolicySchema } from "./document.ts";
+import { type PolicyDocument, type PolicySchema, tablesCovered } from "./document.ts";
 import { maskValue } from "./mask.ts";
 import type { MaskKind, Rule, Subjects } from "./rule.ts";
 
@@ -107,7 +107,7 @@ export function compilePolicy(
         // Passthrough fetches with the user's own token: nobody else's results may be reused.
         ...(typeof user.passthrough_token === "string" ? { user: user.sub } : {}),
       });
-      return buildGuard(applies, attrs, schema, fingerprint, maskKey);
+      return buildGuard(applies, attrs, schema, fingerprint, maskKey, doc.rules.length > 0);
     },
   };
 }
@@ -118,6 +118,7 @@ function buildGuard(
   schema: PolicySchema,
   fingerprint: string,
   maskKey: Uint8Array | undefined,
+  governed: boolean,
 ): QueryGuard {
   const denied = new Map<string, string>();
   const rowRules = new Map<string, { rule: string; where: Expr }[]>();
@@ -132,12 +133,15 @@ function buildGuard(
   for (const r of rules) {
     switch (r.kind) {
       case "deny":
-        if (!denied.has(r.table)) denied.set(r.table, r.id);
+        for (const t of tablesCovered(schema, r.table)) if (!denied.has(t)) denied.set(t, r.id);
         break;
       case "rls": {
-        const list = rowRules.get(r.table) ?? [];
-        list.push({ rule: r.id, where: bindExpr(r.where, attrs) });
-        rowRules.set(r.table, list);
+        const where = bindExpr(r.where, attrs);
+        for (const t of tablesCovered(schema, r.table)) {
+          const list = rowRules.get(t) ?? [];
+          list.push({ rule: r.id, where });
+          rowRules.set(t, list);
+        }
         break;
       }
       case "mask":
@@ -146,7 +150,7 @@ function buildGuard(
           ? { kind: "block", rule: r.id }
           : { kind: "mask", mask: r.mask, rule: r.id };
         const tables = r.target.table
-          ? [r.target.table]
+          ? tablesCovered(schema, r.target.table)
           : [...schema.tables].filter(([, cols]) => cols.has(r.target.column)).map(([t]) => t);
         for (const t of tables) setColumn(t, r.target.column, rule);
       }
@@ -160,6 +164,15 @@ function buildGuard(
     fingerprint,
     check(reads: TableRead[]) {
       for (const read of reads) {
+        // A table the compiled policy has not seen (a connection added a moment ago) is refused
+        // until the policy is recompiled with it: its rules might cover it.
+        if (governed && !schema.tables.has(read.key)) {
+          throw new OmniError(
+            "ENTITLEMENT_DENIED",
+            `table ${read.key} is not yet covered by the policy in force; retry in a few seconds`,
+            { details: { table: read.key } },
+          );
+        }
         const rule = denied.get(read.key);
         if (rule) {
           throw new OmniError(

@@ -21,6 +21,38 @@ export interface PolicySchema {
   attributes: Set<string>;
   /** The roles of the tenant's user directory (a policy's own roles are known too). */
   roles: Set<string>;
+  /** Connector id → the names of the tenant's connections to it. */
+  connections: Map<string, string[]>;
+}
+
+/**
+ * The tables a rule's `schema.table` covers: a rule for `<connector>.<table>` covers that table
+ * on every connection of the connector, whatever the connection is named (a rule follows the
+ * data, so adding or renaming a connection never widens access); a rule for
+ * `<connection>.<table>` covers that one connection.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CONNECTORS } from "../../connectors/mod.ts";
+ * import { policySchema, tablesCovered } from "./document.ts";
+ * const schema = policySchema(CONNECTORS, { connections: [{ name: "gh2", connector: "github" }] });
+ * assert.deepEqual(tablesCovered(schema, "github.pull_requests"), [
+ *   "github.pull_requests",
+ *   "gh2.pull_requests",
+ * ]);
+ * assert.deepEqual(tablesCovered(schema, "gh2.pull_requests"), ["gh2.pull_requests"]);
+ * ```
+ */
+export function tablesCovered(schema: PolicySchema, table: string): string[] {
+  const dot = table.indexOf(".");
+  const [prefix, name] = [table.slice(0, dot), table.slice(dot + 1)];
+  const keys = new Set([table]);
+  for (const connection of schema.connections.get(prefix) ?? []) {
+    const key = `${connection}.${name}`.toLowerCase();
+    if (schema.tables.has(key)) keys.add(key);
+  }
+  return [...keys];
 }
 
 /** What a tenant adds to the connectors' tables in {@link policySchema}. */
@@ -73,7 +105,14 @@ export function policySchema(
   }
   const attrs = new Set(BUILTIN_ATTRIBUTES);
   for (const a of attributes) attrs.add(a.toLowerCase());
-  return { tables, attributes: attrs, roles: new Set(roles) };
+  const byConnector = new Map<string, string[]>();
+  for (const conn of connections) {
+    if (!connectors[conn.connector]) continue;
+    const names = byConnector.get(conn.connector) ?? [];
+    names.push(conn.name.toLowerCase());
+    byConnector.set(conn.connector, names);
+  }
+  return { tables, attributes: attrs, roles: new Set(roles), connections: byConnector };
 }
 
 /**

@@ -239,3 +239,41 @@ Deno.test("guardFor() refuses a role or team claim of another type or an unknown
     }
   }
 });
+
+Deno.test("a rule for connector.table covers every connection of that connector", () => {
+  const withGh2 = policySchema(CONNECTORS, {
+    roles: ["developer", "qa"],
+    connections: [{ name: "github", connector: "github" }, { name: "gh2", connector: "github" }],
+  });
+  const compiled = compilePolicy(
+    parsePolicy(
+      policy(
+        `SELECT * FROM ${PR} WHERE team_id = user.team_id`,
+        "MASK github.pull_requests.author WITH 'redact'",
+        "DENY TABLE github.pull_requests FOR role:qa",
+        "MASK gh2.pull_requests.title WITH 'redact'",
+      ),
+      withGh2,
+    ),
+    { tenantId: "acme", version: 1, schema: withGh2 },
+  );
+  const g = compiled.guardFor(dev);
+  const out = g.apply("gh2.pull_requests", rows) as typeof rows;
+  assert.deepEqual(out.map((r) => r.pr_id), [1]);
+  assert.equal(out[0].author, "[HIDDEN]");
+  assert.equal(g.rowFilters("gh2.pull_requests")[0].column, "team_id");
+  // A rule naming one connection covers that one only.
+  const titled = [{ pr_id: 1, team_id: "mobile", title: "t" }];
+  assert.equal((g.apply("gh2.pull_requests", titled) as typeof titled)[0].title, "[HIDDEN]");
+  assert.equal((g.apply(PR, titled) as typeof titled)[0].title, "t");
+  const qa = compiled.guardFor({ ...dev, role: "qa" });
+  assert.throws(
+    () => qa.check([{ key: "gh2.pull_requests", columns: ["pr_id"] }]),
+    /you may not read table gh2\.pull_requests/,
+  );
+  // A table the compiled policy has not seen (a connection added since) is refused.
+  assert.throws(
+    () => g.check([{ key: "gh3.pull_requests", columns: ["pr_id"] }]),
+    /not yet covered by the policy/,
+  );
+});

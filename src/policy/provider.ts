@@ -45,6 +45,7 @@ export class PolicySecurityProvider implements SecurityProvider {
   readonly #options: PolicyProviderOptions;
   readonly #ttlMs: number;
   readonly #entries = new Map<string, Entry>();
+  readonly #signatures = new Map<string, string>();
 
   constructor(options: PolicyProviderOptions) {
     this.#options = options;
@@ -91,8 +92,18 @@ export class PolicySecurityProvider implements SecurityProvider {
     const row = await catalog.getPolicy(tenantId);
     const version = row?.version ?? 0;
     const before = await previous?.catch(() => undefined);
-    if (before && before.version === version) return before;
+    // Recompiled when the tenant's connections or directory change, not only its policy: a rule
+    // for github.pull_requests must cover a GitHub connection added or renamed since.
     const schema = await tenantPolicySchema(catalog, tenantId, connectors);
+    const signature = JSON.stringify([
+      [...schema.connections].sort(),
+      [...schema.roles].sort(),
+      [...schema.attributes].sort(),
+    ]);
+    if (before && before.version === version && this.#signatures.get(tenantId) === signature) {
+      return before;
+    }
+    this.#signatures.set(tenantId, signature);
     if (!row) return compilePolicy({ rules: [] }, { tenantId, version, schema });
     try {
       return compilePolicy(parsePolicy(row.source, schema), { tenantId, version, schema });
