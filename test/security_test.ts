@@ -481,6 +481,46 @@ Deno.test("security: RLS, CLS, policies, off-boarding, residency, audit", opts, 
       },
     );
 
+    await t.step("the demo policy covers all four connectors", async () => {
+      const probe = await stack.devIssuer.mint({
+        sub: "cover-probe@acme",
+        tenant: "acme",
+        role: "developer",
+        team_id: "mobile",
+      });
+      const checks: [string, (rows: Rows) => void][] = [
+        [
+          "SELECT DISTINCT team, assignee_email FROM linear.issues",
+          (rows) => {
+            assert.deepEqual([...new Set(rows.map((r) => r.team))], ["mobile"]);
+            allMasked("assignee_email")(rows);
+          },
+        ],
+        [
+          "SELECT DISTINCT owner_department, owner_email FROM salesforce.accounts",
+          (rows) => {
+            assert.deepEqual([...new Set(rows.map((r) => r.owner_department))], ["mobile"]);
+            allMasked("owner_email")(rows);
+          },
+        ],
+        [
+          "SELECT DISTINCT owner_department, owner_email FROM salesforce.opportunities",
+          (rows) => {
+            assert.deepEqual([...new Set(rows.map((r) => r.owner_department))], ["mobile"]);
+            allMasked("owner_email")(rows);
+          },
+        ],
+      ];
+      for (const [sql, check] of checks) {
+        for (const url of [stack.edgeUrl, stack.workerUrls.us]) {
+          const res = await postQuery(url, probe, { sql });
+          assert.equal(res.status, 200, `${sql}: ${JSON.stringify(res.body)}`);
+          assertNoLeak("dev@acme", sql, res.body.rows as Rows);
+          check(res.body.rows as Rows);
+        }
+      }
+    });
+
     await t.step("probes on masked columns tell nothing through row counts", async () => {
       const n = async (user: string, where: string) =>
         Number((await rowsOf(user, `SELECT count(*) AS n FROM ${PR} WHERE ${where}`))[0].n);
