@@ -86,6 +86,35 @@ export function loadConfig(env: Record<string, string | undefined>): OmniConfig 
   };
 }
 
+/**
+ * The public development defaults a configuration still uses, by variable name: the master key,
+ * the internal context secret and the dev issuer (its secret is public, and it serves
+ * `/dev/token`). Anything but the local stack on its embedded catalog must use none of them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { devDefaultsInUse, loadConfig } from "./config.ts";
+ * assert.deepEqual(devDefaultsInUse(loadConfig({})), [
+ *   "OMNISQL_MASTER_KEY",
+ *   "OMNISQL_INTERNAL_SECRET",
+ *   "DEV_ISSUER",
+ * ]);
+ * assert.deepEqual(devDefaultsInUse(loadConfig({
+ *   OMNISQL_MASTER_KEY: btoa("k".repeat(32)),
+ *   OMNISQL_INTERNAL_SECRET: "s3cret",
+ *   OIDC_JWKS_URL: "https://idp.example/jwks",
+ * })), []);
+ * ```
+ */
+export function devDefaultsInUse(config: OmniConfig): string[] {
+  const used: string[] = [];
+  if (config.masterKey === DEV_MASTER_KEY) used.push("OMNISQL_MASTER_KEY");
+  if (config.internalSecret === DEV_INTERNAL_SECRET) used.push("OMNISQL_INTERNAL_SECRET");
+  if (config.devIssuer) used.push("DEV_ISSUER");
+  return used;
+}
+
 function upstashByZone(
   env: Record<string, string | undefined>,
   zones: string[],
