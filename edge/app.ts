@@ -67,6 +67,8 @@ export interface EdgeOptions {
   budgetsFor?: RateLimitOptions["budgetsFor"];
   /** The result cache of `/v1/query`. @default none */
   resultCache?: ResultCacheOptions;
+  /** The bearer token `/metrics` requires. @default none: `/metrics` is open (local stack) */
+  metricsToken?: string;
   /** Refuses tokens whose claims the tenant's policy would misread. @default no check */
   checkClaims?: (user: UserClaims) => Promise<void>;
 }
@@ -94,7 +96,7 @@ export function createEdgeApp(options: EdgeOptions): Hono<AppEnv> {
     "/v1/query",
     recordQueries({ metrics, zoneOf: async (t) => (await catalog.getTenant(t))?.zone }),
   );
-  app.get("/metrics", metricsRoute(metrics));
+  app.get("/metrics", metricsRoute(metrics, { token: options.metricsToken }));
   app.get("/openapi.json", openApiRoute({ role: "edge" }));
   app.route("/", webConsole({ catalog, devIssuer: options.devIssuer }));
 

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { Metrics } from "../src/telemetry/mod.ts";
 import { CONNECTORS } from "../connectors/mod.ts";
 import {
   type DemoSandboxOptions,
@@ -171,6 +172,8 @@ export async function startLocalStack(
       budgetsFor: serving.budgetsFor,
       resultCache: serving.resultCache,
       checkClaims: serving.checkClaims,
+      metricsToken: serving.metricsToken,
+      metrics: new Metrics({ tenantLabels: serving.metricsTenantLabels }),
       connectors: CONNECTORS,
       devIssuer: serving.devIssuer,
     });

@@ -10,7 +10,7 @@ import { CONNECTORS } from "../connectors/mod.ts";
 import { Catalog, CatalogKeyStore, openCatalog } from "../src/catalog/mod.ts";
 import { loadConfig } from "../src/config.ts";
 import { KeyRing } from "../src/crypto/mod.ts";
-import { Logger } from "../src/telemetry/mod.ts";
+import { Logger, Metrics } from "../src/telemetry/mod.ts";
 import { requireProductionEnv } from "../regions/_production_env.ts";
 import { openServing } from "../regions/serving.ts";
 import { createEdgeApp } from "./app.ts";
@@ -35,6 +35,8 @@ const app = createEdgeApp({
   budgetsFor: serving.budgetsFor,
   resultCache: serving.resultCache,
   checkClaims: serving.checkClaims,
+  metricsToken: serving.metricsToken,
+  metrics: new Metrics({ tenantLabels: serving.metricsTenantLabels }),
   connectors: CONNECTORS,
   devIssuer: serving.devIssuer,
   logger,

@@ -29,8 +29,13 @@ export function requireProductionEnv(
   config: OmniConfig,
   role: string,
 ): void {
-  const missing = ["DATABASE_URL", "OMNISQL_MASTER_KEY", "OMNISQL_INTERNAL_SECRET", "OIDC_JWKS_URL"]
-    .filter((name) => !env[name]);
+  const missing = [
+    "DATABASE_URL",
+    "OMNISQL_MASTER_KEY",
+    "OMNISQL_INTERNAL_SECRET",
+    "OIDC_JWKS_URL",
+    "OMNISQL_METRICS_TOKEN",
+  ].filter((name) => !env[name]);
   const defaults = devDefaultsInUse(config).filter((name) => !missing.includes(name));
   if (missing.length || defaults.length) {
     throw new Error(

@@ -65,6 +65,8 @@ export interface WorkerOptions {
   budgetsFor?: RateLimitOptions["budgetsFor"];
   /** The result cache of `/v1/query`. @default none */
   resultCache?: ResultCacheOptions;
+  /** The bearer token `/metrics` requires. @default none: `/metrics` is open (local stack) */
+  metricsToken?: string;
   /** Refuses tokens whose claims the tenant's policy would misread. @default no check */
   checkClaims?: (user: UserClaims) => Promise<void>;
 }
@@ -90,7 +92,7 @@ export function createWorkerApp(options: WorkerOptions): Hono<AppEnv> {
   const countQueries = recordQueries({ metrics, zoneOf: () => zone });
   app.use("/v1/query", countQueries);
   app.use("/internal/v1/query", countQueries);
-  app.get("/metrics", metricsRoute(metrics));
+  app.get("/metrics", metricsRoute(metrics, { token: options.metricsToken }));
   app.get("/openapi.json", openApiRoute({ role: "worker", zone }));
 
   app.get("/healthz", (c) => c.json({ ok: true, role: "worker", zone }));

@@ -7,12 +7,14 @@ const PRODUCTION = {
   OMNISQL_MASTER_KEY: btoa("m".repeat(32)),
   OMNISQL_INTERNAL_SECRET: "a-real-secret",
   OIDC_JWKS_URL: "https://idp.example/.well-known/jwks.json",
+  OMNISQL_METRICS_TOKEN: "scrape-token",
 };
 
 Deno.test("production entry points refuse every public dev default and the dev issuer", () => {
   requireProductionEnv(PRODUCTION, loadConfig(PRODUCTION), "edge");
   const refused: [Record<string, string>, RegExp][] = [
     [{ ...PRODUCTION, OMNISQL_MASTER_KEY: "" }, /set OMNISQL_MASTER_KEY/],
+    [{ ...PRODUCTION, OMNISQL_METRICS_TOKEN: "" }, /set OMNISQL_METRICS_TOKEN/],
     // The public dev values, set explicitly, are refused like missing ones.
     [
       { ...PRODUCTION, OMNISQL_MASTER_KEY: "b21uaXNxbC1kZXYtbWFzdGVyLWtleS0wMDAwMDAwMDA=" },

@@ -41,6 +41,10 @@ export interface Serving {
   budgetsFor: (tenantId: string) => Promise<EdgeBudgets>;
   resultCache: ResultCacheOptions;
   settings: ReturnType<typeof tenantSettingsLookup>;
+  /** The bearer token `/metrics` requires (none: open, local stack only). */
+  metricsToken?: string;
+  /** Whether metrics carry tenant ids. */
+  metricsTenantLabels: boolean;
   /** Refuses a token whose claims the tenant's policy would misread (`UNAUTHENTICATED`). */
   checkClaims: (user: UserClaims) => Promise<void>;
   /** Stops tracking tenant lifecycle events. */
@@ -95,6 +99,8 @@ export async function openServing(
     stores,
     settings,
     checkClaims: (user) => security.checkClaims(user.tenant, user),
+    metricsToken: config.metricsToken,
+    metricsTenantLabels: config.metricsTenantLabels,
     budgetsFor: async (tenantId) => edgeBudgetsOf(await settings(tenantId)),
     resultCache: {
       caches: stores.results,
@@ -146,9 +152,9 @@ export function buildZoneWorker(
   const { catalog, stores, settings } = serving;
   const progress = new JobProgress();
   const breakers = new CircuitBreakers(options.breakers);
-  const metrics = new Metrics();
+  const metrics = new Metrics({ tenantLabels: serving.metricsTenantLabels });
   metrics.observeBreakers(() =>
-    breakers.states().map((b) => ({ source: `${b.tenantId}/${b.source}`, state: b.state }))
+    breakers.states().map((b) => ({ tenant: b.tenantId, source: b.source, state: b.state }))
   );
   metrics.observeQueueDepth(() => openJobCount(catalog, zone));
   const service = new QueryService({
@@ -176,6 +182,7 @@ export function buildZoneWorker(
     budgetsFor: serving.budgetsFor,
     resultCache: serving.resultCache,
     checkClaims: serving.checkClaims,
+    metricsToken: serving.metricsToken,
     zoneUrls: options.zoneUrls,
     jobs,
     metrics,

@@ -37,6 +37,10 @@ export interface OmniConfig {
    * `UPSTASH_REDIS_REST_TOKEN_<ZONE>`); a zone without one uses in-process memory.
    */
   upstash: Record<string, { url: string; token: string }>;
+  /** Bearer token `/metrics` requires (`OMNISQL_METRICS_TOKEN`); absent → open (local only). */
+  metricsToken?: string;
+  /** Whether metrics carry tenant ids (`OMNISQL_METRICS_TENANT_LABELS=on`). @default false */
+  metricsTenantLabels: boolean;
 }
 
 /** Issuer name of the built-in dev issuer. */
@@ -83,6 +87,8 @@ export function loadConfig(env: Record<string, string | undefined>): OmniConfig 
     devIssuerSecret: env.DEV_ISSUER_SECRET ?? DEV_ISSUER_SECRET,
     devIssuer,
     upstash: upstashByZone(env, zones),
+    metricsToken: env.OMNISQL_METRICS_TOKEN || undefined,
+    metricsTenantLabels: env.OMNISQL_METRICS_TENANT_LABELS === "on",
   };
 }
 
