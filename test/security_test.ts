@@ -521,6 +521,49 @@ Deno.test("security: RLS, CLS, policies, off-boarding, residency, audit", opts, 
       }
     });
 
+    await t.step("policies explain shows what a user gets for every table", async () => {
+      const res = await cli(stack, [
+        "policies",
+        "explain",
+        "--tenant",
+        "acme",
+        "--user",
+        "qa@acme",
+        "--json",
+      ]);
+      assert.equal(res.code, 0, res.out.join("\n"));
+      const { tables } = JSON.parse(res.out.join("\n")) as {
+        tables: {
+          table: string;
+          access: string;
+          rows: { rule: string; attributes: Record<string, unknown> }[];
+          columns: { column: string; effect: string }[];
+        }[];
+      };
+      const pr = tables.find((t) => t.table === PR)!;
+      assert.deepEqual(pr.rows.map((r) => [r.rule, r.attributes]), [
+        ["rls_by_team", { team_id: "mobile" }],
+      ]);
+      assert.deepEqual(pr.columns.map((c) => `${c.column}:${c.effect}`), [
+        "author:redact",
+        "email:sha256",
+      ]);
+      for (const table of ["jira.issues", "linear.issues", "salesforce.accounts"]) {
+        const t = tables.find((t) => t.table === table)!;
+        assert.equal(t.rows.length, 1, table);
+        assert.ok(t.columns.some((c) => c.effect === "sha256"), table);
+      }
+      const human = await cli(stack, [
+        "policies",
+        "explain",
+        "--tenant",
+        "acme",
+        "--user",
+        "qa@acme",
+      ]);
+      assert.match(human.out.join("\n"), /author: redact \(hide_author_from_qa\)/);
+    });
+
     await t.step("probes on masked columns tell nothing through row counts", async () => {
       const n = async (user: string, where: string) =>
         Number((await rowsOf(user, `SELECT count(*) AS n FROM ${PR} WHERE ${where}`))[0].n);

@@ -32,6 +32,20 @@ export interface CompiledPolicy {
   needsMaskKey: boolean;
   /** Throws `UNAUTHENTICATED` naming a claim this policy would misread. */
   checkClaims(user: UserClaims): void;
+  /** What the user gets for every table of the tenant (`admin policies explain`). */
+  explain(user: UserClaims): TableEntitlement[];
+}
+
+/** What one user gets for one table, as `admin policies explain` shows it. */
+export interface TableEntitlement {
+  table: string;
+  access: "read" | "denied";
+  /** The `DENY TABLE` rule, when denied. */
+  rule?: string;
+  /** Row rules (all apply), with the user's attribute values they compare with. */
+  rows: { rule: string; text: string; attributes: Record<string, Scalar> }[];
+  /** Masked and blocked columns (the strongest rule per column). */
+  columns: { column: string; effect: "block" | MaskKind; rule: string }[];
 }
 
 /** What a guard needs besides the user. */
@@ -107,21 +121,68 @@ export function compilePolicy(
         // Passthrough fetches with the user's own token: nobody else's results may be reused.
         ...(typeof user.passthrough_token === "string" ? { user: user.sub } : {}),
       });
-      return buildGuard(applies, attrs, schema, fingerprint, maskKey, doc.rules.length > 0);
+      return buildGuard(
+        entitlements(applies, attrs, schema),
+        schema,
+        fingerprint,
+        maskKey,
+        doc.rules.length > 0,
+      );
+    },
+    explain(user) {
+      checkClaims(user, claimRules);
+      const role = typeof user.role === "string" ? user.role : null;
+      const attrs = (name: string): Scalar => attribute(user, name);
+      const { denied, rowRules, columnRules } = entitlements(
+        doc.rules.filter((r) => appliesTo(r.subjects, role)),
+        attrs,
+        schema,
+      );
+      return [...schema.tables.keys()].sort().map((table): TableEntitlement => {
+        const deny = denied.get(table);
+        if (deny) return { table, access: "denied", rule: deny, rows: [], columns: [] };
+        return {
+          table,
+          access: "read",
+          rows: (rowRules.get(table) ?? []).map((r) => ({
+            rule: r.rule,
+            text: r.text,
+            attributes: Object.fromEntries(r.attrs.map((a) => [a, attrs(a)])),
+          })),
+          columns: [...(columnRules.get(table) ?? [])].sort(([a], [b]) => a.localeCompare(b))
+            .map(([column, c]) => ({
+              column,
+              effect: c.kind === "block" ? "block" : c.mask,
+              rule: c.rule,
+            })),
+        };
+      });
     },
   };
 }
 
-function buildGuard(
+/** A row rule bound to one user: the predicate and the attributes it read. */
+interface RowRule {
+  rule: string;
+  text: string;
+  where: Expr;
+  attrs: string[];
+}
+
+/** What the rules that apply to one user decide, per table key. */
+interface Entitlements {
+  denied: Map<string, string>;
+  rowRules: Map<string, RowRule[]>;
+  columnRules: Map<string, Map<string, ColumnRule>>;
+}
+
+function entitlements(
   rules: Rule[],
   attrs: (name: string) => Scalar,
   schema: PolicySchema,
-  fingerprint: string,
-  maskKey: Uint8Array | undefined,
-  governed: boolean,
-): QueryGuard {
+): Entitlements {
   const denied = new Map<string, string>();
-  const rowRules = new Map<string, { rule: string; where: Expr }[]>();
+  const rowRules = new Map<string, RowRule[]>();
   const columnRules = new Map<string, Map<string, ColumnRule>>();
   const setColumn = (table: string, column: string, rule: ColumnRule) => {
     let cols = columnRules.get(table);
@@ -139,7 +200,7 @@ function buildGuard(
         const where = bindExpr(r.where, attrs);
         for (const t of tablesCovered(schema, r.table)) {
           const list = rowRules.get(t) ?? [];
-          list.push({ rule: r.id, where });
+          list.push({ rule: r.id, text: r.text, where, attrs: [...namesOf(r.where).attrs] });
           rowRules.set(t, list);
         }
         break;
@@ -156,7 +217,16 @@ function buildGuard(
       }
     }
   }
+  return { denied, rowRules, columnRules };
+}
 
+function buildGuard(
+  { denied, rowRules, columnRules }: Entitlements,
+  schema: PolicySchema,
+  fingerprint: string,
+  maskKey: Uint8Array | undefined,
+  governed: boolean,
+): QueryGuard {
   const typeOf = (key: string, column: string): ColumnType =>
     schema.tables.get(key)?.get(column) ?? "text";
 
