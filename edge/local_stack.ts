@@ -106,6 +106,7 @@ export async function startLocalStack(
     const catalog = new Catalog(
       catalogDb.db,
       new KeyRing({ masterKey: config.masterKey, store: new CatalogKeyStore(catalogDb.db) }),
+      { auditKey: config.auditKey },
     );
     await seedDemo(catalog, sandboxes.urls);
     const synced = await catalog.syncCatalogTables(

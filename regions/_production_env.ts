@@ -35,6 +35,7 @@ export function requireProductionEnv(
     "OMNISQL_INTERNAL_SECRET",
     "OIDC_JWKS_URL",
     "OMNISQL_METRICS_TOKEN",
+    "OMNISQL_AUDIT_KEY",
   ].filter((name) => !env[name]);
   const defaults = devDefaultsInUse(config).filter((name) => !missing.includes(name));
   if (missing.length || defaults.length) {

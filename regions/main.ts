@@ -29,6 +29,7 @@ const catalogDb = await openCatalog({ databaseUrl: config.databaseUrl });
 const catalog = new Catalog(
   catalogDb.db,
   new KeyRing({ masterKey: config.masterKey, store: new CatalogKeyStore(catalogDb.db) }),
+  { auditKey: config.auditKey },
 );
 const serving = await openServing(config, catalog, CONNECTORS, { zones: [zone] });
 const { app, jobs } = buildZoneWorker(serving, zone, {

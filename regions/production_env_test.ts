@@ -8,6 +8,7 @@ const PRODUCTION = {
   OMNISQL_INTERNAL_SECRET: "a-real-secret",
   OIDC_JWKS_URL: "https://idp.example/.well-known/jwks.json",
   OMNISQL_METRICS_TOKEN: "scrape-token",
+  OMNISQL_AUDIT_KEY: "an-audit-key-the-database-never-holds",
 };
 
 Deno.test("production entry points refuse every public dev default and the dev issuer", () => {

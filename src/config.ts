@@ -37,6 +37,8 @@ export interface OmniConfig {
    * `UPSTASH_REDIS_REST_TOKEN_<ZONE>`); a zone without one uses in-process memory.
    */
   upstash: Record<string, { url: string; token: string }>;
+  /** Key of the audit chain's HMACs (`OMNISQL_AUDIT_KEY`); absent → unkeyed (local only). */
+  auditKey?: string;
   /** Bearer token `/metrics` requires (`OMNISQL_METRICS_TOKEN`); absent → open (local only). */
   metricsToken?: string;
   /** Whether metrics carry tenant ids (`OMNISQL_METRICS_TENANT_LABELS=on`). @default false */
@@ -88,6 +90,7 @@ export function loadConfig(env: Record<string, string | undefined>): OmniConfig 
     devIssuer,
     upstash: upstashByZone(env, zones),
     metricsToken: env.OMNISQL_METRICS_TOKEN || undefined,
+    auditKey: env.OMNISQL_AUDIT_KEY || undefined,
     metricsTenantLabels: env.OMNISQL_METRICS_TENANT_LABELS === "on",
   };
 }

@@ -37,6 +37,7 @@ export { type CatalogServer, serveCatalog, type ServeCatalogOptions } from "./se
 export {
   type BreakingChange,
   Catalog,
+  type CatalogOptions,
   type ConnectionInput,
   type ConnectorTables,
   type NewTenant,
@@ -48,6 +49,7 @@ export {
 export {
   appendAudit,
   auditHash,
+  type AuditKeyOptions,
   type AuditRecord,
   type AuditVerification,
   GENESIS_HASH,
