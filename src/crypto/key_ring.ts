@@ -16,8 +16,10 @@ export interface KeyRingOptions {
   store: KeyStore;
   /**
    * How long an unwrapped key stays cached in this process. Bounds how long another process's
-   * `rotate` or `shred` takes to be seen here (this process's own take effect at once).
-   * @default 60000
+   * `rotate` or `shred` takes to be seen here (this process's own take effect at once): an
+   * off-boarding must stop every process within a second, at the cost of one key read per active
+   * tenant and second.
+   * @default 1000
    */
   cacheTtlMs?: number;
 }
@@ -92,7 +94,7 @@ export class KeyRing {
       );
     }
     this.#store = options.store;
-    this.#ttlMs = options.cacheTtlMs ?? 60_000;
+    this.#ttlMs = options.cacheTtlMs ?? 1000;
     this.#master = crypto.subtle.importKey("raw", raw, "AES-KW", false, ["wrapKey", "unwrapKey"]);
     this.#master.catch(() => {}); // surfaced on first use
   }
