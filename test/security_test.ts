@@ -564,6 +564,36 @@ Deno.test("security: RLS, CLS, policies, off-boarding, residency, audit", opts, 
       assert.match(human.out.join("\n"), /author: redact \(hide_author_from_qa\)/);
     });
 
+    await t.step("an unruled classified column gets its class's rules (fail closed)", async () => {
+      // The demo policy hides `author` from QA by name; Jira's and Linear's `assignee` are the
+      // same class of data (pii.person), so they are hidden from QA too.
+      const probe = await stack.devIssuer.mint({
+        sub: "class-probe@acme",
+        tenant: "acme",
+        role: "qa",
+        team_id: "mobile",
+      });
+      for (const table of ["jira.issues", "linear.issues"]) {
+        const res = await postQuery(stack.edgeUrl, probe, {
+          sql: `SELECT assignee FROM ${table} WHERE assignee IS NOT NULL`,
+        });
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        allHidden("assignee")(res.body.rows as Rows);
+      }
+      const explained = await cli(stack, [
+        "policies",
+        "explain",
+        "--tenant",
+        "acme",
+        "--user",
+        "qa@acme",
+      ]);
+      assert.match(
+        explained.out.join("\n"),
+        /assignee: redact \(hide_author_from_qa \(default for pii\.person\)\)/,
+      );
+    });
+
     await t.step("probes on masked columns tell nothing through row counts", async () => {
       const n = async (user: string, where: string) =>
         Number((await rowsOf(user, `SELECT count(*) AS n FROM ${PR} WHERE ${where}`))[0].n);

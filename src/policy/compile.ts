@@ -93,6 +93,7 @@ export function compilePolicy(
     r.subjects.roles.forEach((role) => roles.add(role));
   }
   const claimRules: ClaimRules = { roles, attributes: attrNames };
+  const assignments = columnAssignments(doc, schema);
   const needsMaskKey = doc.rules.some((r) => r.kind === "mask" && r.mask === "sha256");
   return {
     tenantId,
@@ -122,7 +123,7 @@ export function compilePolicy(
         ...(typeof user.passthrough_token === "string" ? { user: user.sub } : {}),
       });
       return buildGuard(
-        entitlements(applies, attrs, schema),
+        entitlements(applies, attrs, schema, assignments),
         schema,
         fingerprint,
         maskKey,
@@ -137,6 +138,7 @@ export function compilePolicy(
         doc.rules.filter((r) => appliesTo(r.subjects, role)),
         attrs,
         schema,
+        assignments,
       );
       return [...schema.tables.keys()].sort().map((table): TableEntitlement => {
         const deny = denied.get(table);
@@ -176,10 +178,66 @@ interface Entitlements {
   columnRules: Map<string, Map<string, ColumnRule>>;
 }
 
+/** A column a mask or block rule covers, and how the rule is named for it. */
+interface Assignment {
+  table: string;
+  column: string;
+  label: string;
+}
+
+/**
+ * The columns each mask or block rule covers: the columns it names (in every table with a bare
+ * name, on every connection of a connector), every column of the class it targets — and, failing
+ * closed, every classified column no rule names: a column of class C that no rule covers gets
+ * every rule that covers some other column of class C (the strongest of them that applies to a
+ * user wins), so a new connection or connector never brings an unmasked email.
+ */
+function columnAssignments(doc: PolicyDocument, schema: PolicySchema): Map<string, Assignment[]> {
+  const out = new Map<string, Assignment[]>();
+  const covered = new Set<string>();
+  const rulesOfClass = new Map<string, string[]>();
+  const classOf = (table: string, column: string) => schema.classes.get(table)?.get(column);
+  for (const r of doc.rules) {
+    if (r.kind !== "mask" && r.kind !== "block") continue;
+    const targets: [string, string][] = [];
+    const target = r.target;
+    if ("classification" in target) {
+      for (const [table, cols] of schema.classes) {
+        for (const [column, c] of cols) {
+          if (c === target.classification) targets.push([table, column]);
+        }
+      }
+    } else {
+      const tables = target.table
+        ? tablesCovered(schema, target.table)
+        : [...schema.tables].filter(([, cols]) => cols.has(target.column)).map(([t]) => t);
+      for (const table of tables) targets.push([table, target.column]);
+    }
+    out.set(r.id, targets.map(([table, column]) => ({ table, column, label: r.id })));
+    for (const [table, column] of targets) {
+      covered.add(`${table}\n${column}`);
+      const c = classOf(table, column);
+      if (c && !rulesOfClass.get(c)?.includes(r.id)) {
+        rulesOfClass.set(c, [...(rulesOfClass.get(c) ?? []), r.id]);
+      }
+    }
+  }
+  for (const [table, cols] of schema.classes) {
+    for (const [column, c] of cols) {
+      if (covered.has(`${table}\n${column}`)) continue;
+      for (const id of rulesOfClass.get(c) ?? []) {
+        out.get(id)!.push({ table, column, label: `${id} (default for ${c})` });
+      }
+    }
+  }
+  return out;
+}
+
 function entitlements(
   rules: Rule[],
   attrs: (name: string) => Scalar,
   schema: PolicySchema,
+  assignments: Map<string, Assignment[]>,
 ): Entitlements {
   const denied = new Map<string, string>();
   const rowRules = new Map<string, RowRule[]>();
@@ -207,13 +265,15 @@ function entitlements(
       }
       case "mask":
       case "block": {
-        const rule: ColumnRule = r.kind === "block"
-          ? { kind: "block", rule: r.id }
-          : { kind: "mask", mask: r.mask, rule: r.id };
-        const tables = r.target.table
-          ? tablesCovered(schema, r.target.table)
-          : [...schema.tables].filter(([, cols]) => cols.has(r.target.column)).map(([t]) => t);
-        for (const t of tables) setColumn(t, r.target.column, rule);
+        for (const { table, column, label } of assignments.get(r.id) ?? []) {
+          setColumn(
+            table,
+            column,
+            r.kind === "block"
+              ? { kind: "block", rule: label }
+              : { kind: "mask", mask: r.mask, rule: label },
+          );
+        }
       }
     }
   }

@@ -23,6 +23,8 @@ export interface PolicySchema {
   roles: Set<string>;
   /** Connector id → the names of the tenant's connections to it. */
   connections: Map<string, string[]>;
+  /** Table → column → data class, for the columns the connectors classify. */
+  classes: Map<string, Map<string, string>>;
 }
 
 /**
@@ -90,12 +92,18 @@ export function policySchema(
 ): PolicySchema {
   const { connections = [], attributes = [], roles = [] } = tenant;
   const tables = new Map<string, Map<string, ColumnType>>();
+  const classes = new Map<string, Map<string, string>>();
   const add = (schema: string, connector: ConnectorDef) => {
     for (const t of connector.tables) {
-      tables.set(
-        `${schema}.${t.name}`.toLowerCase(),
-        new Map(t.columns.map((c) => [c.name.toLowerCase(), c.type])),
-      );
+      const key = `${schema}.${t.name}`.toLowerCase();
+      tables.set(key, new Map(t.columns.map((c) => [c.name.toLowerCase(), c.type])));
+      const classified = t.columns.filter((c) => c.classification);
+      if (classified.length > 0) {
+        classes.set(
+          key,
+          new Map(classified.map((c) => [c.name.toLowerCase(), String(c.classification)])),
+        );
+      }
     }
   };
   for (const c of Object.values(connectors)) add(c.id, c);
@@ -112,7 +120,7 @@ export function policySchema(
     names.push(conn.name.toLowerCase());
     byConnector.set(conn.connector, names);
   }
-  return { tables, attributes: attrs, roles: new Set(roles), connections: byConnector };
+  return { tables, attributes: attrs, roles: new Set(roles), connections: byConnector, classes };
 }
 
 /**
@@ -202,6 +210,12 @@ function check(rule: Rule, schema: PolicySchema): string | undefined {
     }
     case "mask":
     case "block": {
+      if ("classification" in rule.target) {
+        const wanted = rule.target.classification;
+        return [...schema.classes.values()].some((cols) => [...cols.values()].includes(wanted))
+          ? undefined
+          : `no column is classified ${wanted} (a rule must match something)`;
+      }
       const { table, column } = rule.target;
       if (table) {
         const columns = schema.tables.get(table);

@@ -37,7 +37,8 @@ Deno.test("parseRule() reads the four rule forms and their subjects", () => {
     "b",
     "MASK github.pull_requests.author WITH redact FOR role:qa, role:intern",
   );
-  assert.ok(mask.kind === "mask" && mask.mask === "redact" && mask.target.table === PR);
+  assert.ok(mask.kind === "mask" && mask.mask === "redact");
+  assert.deepEqual(mask.target, { table: PR, column: "author" });
   assert.deepEqual(mask.subjects, { all: false, roles: ["qa", "intern"] });
   assert.equal(parseRule("c", "BLOCK email FOR role:qa").kind, "block");
   assert.equal(parseRule("d", "DENY TABLE jira.issues").kind, "deny");
@@ -275,5 +276,48 @@ Deno.test("a rule for connector.table covers every connection of that connector"
   assert.throws(
     () => g.check([{ key: "gh3.pull_requests", columns: ["pr_id"] }]),
     /not yet covered by the policy/,
+  );
+});
+
+Deno.test("rules may target a data class; an unruled classified column fails closed", () => {
+  const classes = policySchema(CONNECTORS, { roles: ["developer", "qa", "admin"] });
+  const byClass = compilePolicy(
+    parsePolicy(policy("MASK CLASS pii.email WITH 'sha256' FOR ALL EXCEPT role:admin"), classes),
+    { tenantId: "acme", version: 1, schema: classes },
+  );
+  const g = byClass.guardFor(dev, { maskKey: MASK_KEY });
+  for (const [table, column] of [[PR, "email"], ["linear.issues", "assignee_email"]]) {
+    assert.ok(g.pushdown?.(table).unpushable.includes(column), `${table}.${column}`);
+  }
+  // A policy that names only github's email column still covers every other email column: the
+  // strongest rule of the class that applies to the user (here the mask), never nothing.
+  const named = compilePolicy(
+    parsePolicy(
+      policy(
+        "MASK github.pull_requests.email WITH 'sha256' FOR ALL EXCEPT role:admin",
+        "BLOCK email FOR role:qa",
+      ),
+      classes,
+    ),
+    { tenantId: "acme", version: 1, schema: classes },
+  );
+  const issues = [{ assignee_email: "ana@acme.example", team: "mobile" }];
+  const devView = named.guardFor(dev, { maskKey: MASK_KEY }).apply("linear.issues", issues);
+  assert.match(String((devView as typeof issues)[0].assignee_email), /^[0-9a-f]{8}\*{4}@/);
+  assert.throws(
+    () =>
+      named.guardFor({ ...dev, role: "qa" }, { maskKey: MASK_KEY })
+        .check([{ key: "salesforce.accounts", columns: ["owner_email"] }]),
+    /owner_email.*default for pii\.email/,
+  );
+  const admin = named.guardFor({ ...dev, role: "admin" }, { maskKey: MASK_KEY });
+  assert.equal(
+    (admin.apply("linear.issues", issues) as typeof issues)[0].assignee_email,
+    "ana@acme.example",
+  );
+  // A class no column has matches nothing: the rule is refused.
+  assert.throws(
+    () => parsePolicy(policy("MASK CLASS pii.passport WITH 'redact'"), classes),
+    /no column is classified pii\.passport/,
   );
 });
