@@ -16,6 +16,7 @@ import {
 import { DevIssuer } from "../src/auth/dev_issuer.ts";
 import {
   Catalog,
+  type CatalogDatabase,
   CatalogKeyStore,
   openCatalog,
   seedDemo,
@@ -68,6 +69,8 @@ export interface LocalStack {
   stopZone(zone: string): Promise<void>;
   /** Each zone's async job queue and runner. */
   jobs: Record<string, JobQueue>;
+  /** The zones with a store of their own (`ZONE_<NAME>_DATABASE_URL`): where their jobs live. */
+  zoneStores: Record<string, CatalogDatabase>;
   /** Each zone's circuit breakers (their states feed `/metrics`). */
   breakers: Record<string, CircuitBreakers>;
   close(): Promise<void>;
@@ -140,10 +143,18 @@ export async function startLocalStack(
     const workerUrls: Record<string, string> = {};
     const stopWorker: Record<string, () => Promise<void>> = {};
     const jobQueues: Record<string, JobQueue> = {};
+    const zoneStores: Record<string, CatalogDatabase> = {};
     const breakers: Record<string, CircuitBreakers> = {};
     for (const zone of config.zones) {
+      const zoneUrl = config.zoneDatabaseUrls[zone];
+      const zoneDb = zoneUrl ? await openCatalog({ databaseUrl: zoneUrl }) : undefined;
+      if (zoneDb) {
+        closers.push(() => zoneDb.close());
+        zoneStores[zone] = zoneDb.db;
+      }
       const worker = buildZoneWorker(serving, zone, {
         engine,
+        zoneDb: zoneDb?.db,
         zoneUrls: workerUrls,
         limiter: options.rateLimiter?.(),
         breakers: options.breakers,
@@ -194,6 +205,7 @@ export async function startLocalStack(
       security: serving.security,
       stopZone: async (zone) => await stopWorker[zone]?.(),
       jobs: jobQueues,
+      zoneStores,
       breakers,
       close,
     };

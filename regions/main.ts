@@ -3,7 +3,8 @@
  * configured only by env: `ZONE` (which zone it serves), `PORT`, `DATABASE_URL`,
  * `OMNISQL_MASTER_KEY`, `OMNISQL_INTERNAL_SECRET`, the OIDC variables (for the zone's own
  * endpoint), `UPSTASH_REDIS_REST_URL_<ZONE>`/`_TOKEN_<ZONE>` (the zone's cache and budgets) and
- * `ZONE_<Z>_URL` (endpoints shown by whoami). See docs/DEPLOY.md.
+ * `ZONE_<Z>_URL` (endpoints shown by whoami), and `ZONE_<ZONE>_DATABASE_URL` (the zone's own
+ * store for async jobs and results; the catalog when unset). See docs/DEPLOY.md.
  *
  * @module
  */
@@ -31,11 +32,16 @@ const catalog = new Catalog(
   new KeyRing({ masterKey: config.masterKey, store: new CatalogKeyStore(catalogDb.db) }),
   { auditKey: config.auditKey },
 );
+// The zone's own store for its tenants' async jobs (SQL and results), when it has one.
+const zoneDb = config.zoneDatabaseUrls[zone]
+  ? await openCatalog({ databaseUrl: config.zoneDatabaseUrls[zone] })
+  : undefined;
 const serving = await openServing(config, catalog, CONNECTORS, { zones: [zone] });
 const { app, jobs } = buildZoneWorker(serving, zone, {
   engine: await DuckEngine.shared(),
   zoneUrls: config.zoneUrls,
   logger,
+  zoneDb: zoneDb?.db,
 });
 
 const server = Deno.serve({
@@ -49,6 +55,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     await jobs.stop();
     await server.shutdown();
     await catalogDb.close();
+    await zoneDb?.close();
     Deno.exit(0);
   });
 }

@@ -12,6 +12,7 @@ import { DevIssuer } from "../src/auth/dev_issuer.ts";
 import { createUserVerifier, type UserClaims, type UserVerifier } from "../src/auth/user_token.ts";
 import { openZoneStores, sourceCache, tenantSettingsLookup } from "../src/cache/mod.ts";
 import type { Catalog } from "../src/catalog/store.ts";
+import type { CatalogDatabase } from "../src/catalog/db.ts";
 import type { OmniConfig } from "../src/config.ts";
 import type { DuckEngine } from "../src/duckdb/engine.ts";
 import { guardFingerprint, type ResultCacheOptions } from "../src/http/mod.ts";
@@ -120,6 +121,8 @@ export interface ZoneWorkerOptions {
   limiter?: RateLimiter;
   breakers?: CircuitBreakerOptions;
   jobs?: Pick<JobQueueOptions, "pollMs" | "leaseMs" | "concurrency">;
+  /** The zone's own store for jobs and results. @default the catalog's database */
+  zoneDb?: CatalogDatabase;
   logger?: Logger;
 }
 
@@ -156,7 +159,8 @@ export function buildZoneWorker(
   metrics.observeBreakers(() =>
     breakers.states().map((b) => ({ tenant: b.tenantId, source: b.source, state: b.state }))
   );
-  metrics.observeQueueDepth(() => openJobCount(catalog, zone));
+  const store = { db: options.zoneDb ?? catalog.db };
+  metrics.observeQueueDepth(() => openJobCount(store, zone));
   const service = new QueryService({
     zone,
     catalog,
@@ -171,7 +175,12 @@ export function buildZoneWorker(
       breakers.middleware(),
     ],
   });
-  const jobs = new JobQueue({ catalog, service, progress, ...options.jobs });
+  const jobs = new JobQueue({ catalog, db: store.db, service, progress, ...options.jobs });
+  // Off-boarding cancels the tenant's jobs in this zone's own store too (the catalog cancels
+  // the ones it holds itself).
+  if (options.zoneDb) {
+    catalog.onTenantLifecycle({ cancelJobs: (tenantId) => jobs.store.cancelTenant(tenantId) });
+  }
   const app = createWorkerApp({
     service,
     catalog,

@@ -16,6 +16,11 @@ export interface OmniConfig {
   zoneUrls: Record<string, string>;
   /** Postgres URL of the catalog; absent → embedded PGlite. */
   databaseUrl?: string;
+  /**
+   * Each zone's own store (`ZONE_<NAME>_DATABASE_URL`), where its tenants' async jobs (SQL and
+   * encrypted results) live; a zone without one uses the catalog (one database locally).
+   */
+  zoneDatabaseUrls: Record<string, string>;
   /** PGlite data directory; absent → in memory. */
   pgliteDataDir?: string;
   /** Base64 32-byte master key that wraps tenant data keys (a KMS in production). */
@@ -75,11 +80,17 @@ export function loadConfig(env: Record<string, string | undefined>): OmniConfig 
       `http://127.0.0.1:${port + 1 + i}`;
   });
   const devIssuer = env.OIDC_JWKS_URL === undefined && env.DEV_ISSUER !== "off";
+  const zoneDatabaseUrls: Record<string, string> = {};
+  for (const zone of zones) {
+    const url = env[`ZONE_${zone.toUpperCase()}_DATABASE_URL`];
+    if (url) zoneDatabaseUrls[zone] = url;
+  }
   return {
     port,
     zones,
     zoneUrls,
     databaseUrl: env.DATABASE_URL || undefined,
+    zoneDatabaseUrls,
     pgliteDataDir: env.PGLITE_DATA_DIR || undefined,
     masterKey: env.OMNISQL_MASTER_KEY ?? DEV_MASTER_KEY,
     internalSecret: env.OMNISQL_INTERNAL_SECRET ?? DEV_INTERNAL_SECRET,

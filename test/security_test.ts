@@ -875,3 +875,36 @@ Deno.test("passthrough: the app sees the user's own token and its ACLs apply", o
     await gh.close();
   }
 });
+
+Deno.test(
+  "a zone with its own store keeps its tenants' async SQL and results there",
+  opts,
+  async () => {
+    const stack = await startTestStack({ postgres: true, zoneDatabases: ["us"] });
+    try {
+      const token = await tokenFor(stack, "acme", "dev@acme");
+      const sql = "SELECT count(*) AS n FROM github.pull_requests";
+      const job = await submitAndWait(stack.edgeUrl, token, sql);
+      assert.equal(job.status, "succeeded", JSON.stringify(job));
+      // Nothing of the job is in the central catalog; the zone's database holds it, encrypted.
+      assert.deepEqual(await stack.catalog.db.query.jobs.findMany(), []);
+      const [stored] = await stack.zoneStores.us.query.jobs.findMany();
+      assert.equal(stored.tenantId, "acme");
+      assert.ok(
+        stored.resultEnc?.startsWith("v1."),
+        "the result is encrypted with the tenant's key",
+      );
+      // Off-boarding cancels the zone's jobs too.
+      const again = await postQuery(stack.edgeUrl, token, {
+        sql,
+        metadata: { async: true, max_staleness_ms: 0 },
+      });
+      assert.equal(again.status, 202);
+      await stack.catalog.offboardTenant("acme");
+      const statuses = (await stack.zoneStores.us.query.jobs.findMany()).map((j) => j.status);
+      assert.ok(!statuses.includes("queued") && !statuses.includes("running"), String(statuses));
+    } finally {
+      await stack.close();
+    }
+  },
+);
