@@ -264,9 +264,10 @@ export async function executeQuery(
       security_ms: round(securityMs),
       duckdb_ms: round(duckMs),
     },
-    sources: scans.map(({ source, result, ms, requests, dependent }: SourceScan) => ({
+    sources: scans.map(({ source, result, ms, requests, dependent }: SourceScan, i) => ({
       table: source.key,
-      rows: result.rows.length,
+      // The rows the user may see: a count of the rows a row rule hid would say how many exist.
+      rows: secured[i].length,
       pages: result.pages,
       calls: result.calls,
       from_cache: result.fromCache,
