@@ -10,6 +10,7 @@ import type { ContextTokens } from "../src/auth/context_token.ts";
 import type { DevIssuer } from "../src/auth/dev_issuer.ts";
 import type { UserClaims, UserVerifier } from "../src/auth/user_token.ts";
 import type { Catalog } from "../src/catalog/store.ts";
+import { digestAuditAppender } from "../src/catalog/zone_audit.ts";
 import type { ConnectorDef } from "../connectors/sdk/connector.ts";
 import { OmniError } from "../src/errors.ts";
 import {
@@ -138,7 +139,9 @@ export function createEdgeApp(options: EdgeOptions): Hono<AppEnv> {
   app.post(
     "/v1/query",
     auditOutcome({
-      append: (r) => catalog.appendAudit(r),
+      // The edge is global: the SQL text of a query it answers or refuses stays out of the
+      // central catalog (its digest is recorded).
+      append: digestAuditAppender(catalog),
       zoneOf: async (t) => (await catalog.getTenant(t))?.zone,
     }),
     refuseDirectOnly,

@@ -32,6 +32,7 @@ import type { QueryService } from "../src/query/service.ts";
 import type { RateLimiter } from "../src/ratelimit/mod.ts";
 import type { ConnectorDef } from "../connectors/sdk/connector.ts";
 import type { Catalog } from "../src/catalog/store.ts";
+import type { AuditAppender } from "../src/catalog/zone_audit.ts";
 import { openApiRoute } from "../src/http/openapi.ts";
 import {
   accessLog,
@@ -65,6 +66,8 @@ export interface WorkerOptions {
   budgetsFor?: RateLimitOptions["budgetsFor"];
   /** The result cache of `/v1/query`. @default none */
   resultCache?: ResultCacheOptions;
+  /** Where query records go (the zone's store keeps SQL text). @default the catalog */
+  appendAudit?: AuditAppender;
   /** The bearer token `/metrics` requires. @default none: `/metrics` is open (local stack) */
   metricsToken?: string;
   /** Refuses tokens whose claims the tenant's policy would misread. @default no check */
@@ -133,7 +136,10 @@ export function createWorkerApp(options: WorkerOptions): Hono<AppEnv> {
   };
   app.post(
     "/v1/query",
-    auditOutcome({ append: (r) => catalog.appendAudit(r), zoneOf: () => zone }),
+    auditOutcome({
+      append: options.appendAudit ?? ((r) => catalog.appendAudit(r)),
+      zoneOf: () => zone,
+    }),
     admitted,
     queryRequest(),
     rateLimit({ limiter: options.limiter, budgetsFor: options.budgetsFor }),

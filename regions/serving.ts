@@ -12,6 +12,7 @@ import { DevIssuer } from "../src/auth/dev_issuer.ts";
 import { createUserVerifier, type UserClaims, type UserVerifier } from "../src/auth/user_token.ts";
 import { openZoneStores, sourceCache, tenantSettingsLookup } from "../src/cache/mod.ts";
 import type { Catalog } from "../src/catalog/store.ts";
+import { zoneAuditAppender } from "../src/catalog/zone_audit.ts";
 import type { CatalogDatabase } from "../src/catalog/db.ts";
 import type { OmniConfig } from "../src/config.ts";
 import type { DuckEngine } from "../src/duckdb/engine.ts";
@@ -161,9 +162,12 @@ export function buildZoneWorker(
   );
   const store = { db: options.zoneDb ?? catalog.db };
   metrics.observeQueueDepth(() => openJobCount(store, zone));
+  // A zone with its own store keeps its queries' SQL text there; the catalog gets digests.
+  const appendAudit = zoneAuditAppender(catalog, options.zoneDb);
   const service = new QueryService({
     zone,
     catalog,
+    appendAudit,
     engine: options.engine,
     connectors: serving.connectors,
     security: serving.security,
@@ -192,6 +196,7 @@ export function buildZoneWorker(
     resultCache: serving.resultCache,
     checkClaims: serving.checkClaims,
     metricsToken: serving.metricsToken,
+    appendAudit,
     zoneUrls: options.zoneUrls,
     jobs,
     metrics,

@@ -877,7 +877,7 @@ Deno.test("passthrough: the app sees the user's own token and its ACLs apply", o
 });
 
 Deno.test(
-  "a zone with its own store keeps its tenants' async SQL and results there",
+  "a zone with its own store keeps its tenants' async SQL, results and audit SQL text there",
   opts,
   async () => {
     const stack = await startTestStack({ postgres: true, zoneDatabases: ["us"] });
@@ -894,6 +894,18 @@ Deno.test(
         stored.resultEnc?.startsWith("v1."),
         "the result is encrypted with the tenant's key",
       );
+      // The SQL text of its queries too: the zone's chain holds it, the catalog only digests.
+      const marker = "SELECT 'zone-marker' AS m, count(*) AS n FROM jira.issues";
+      assert.equal((await postQuery(stack.edgeUrl, token, { sql: marker })).status, 200);
+      assert.equal((await postQuery(stack.workerUrls.us, token, { sql: marker })).status, 200);
+      const central = await stack.catalog.tailAudit("acme", 100);
+      assert.ok(central.length >= 3);
+      assert.ok(central.every((r) => r.sql.startsWith("sha256:")), JSON.stringify(central));
+      const zoneChain = stack.catalog.zoneAudit(stack.zoneStores.us);
+      const inZone = await zoneChain.tail("acme", 100);
+      assert.ok(inZone.some((r) => r.sql === marker) && inZone.some((r) => r.sql === sql));
+      assert.equal((await zoneChain.verify("acme")).ok, true);
+      assert.equal((await stack.catalog.verifyAudit("acme")).ok, true);
       // Off-boarding cancels the zone's jobs too.
       const again = await postQuery(stack.edgeUrl, token, {
         sql,

@@ -22,6 +22,22 @@ import { sha256Hex } from "../crypto/sha256.ts";
 /** What a caller records; id, time and hashes are filled in by {@link appendAudit}. */
 export type AuditRecord = Omit<NewAuditRow, "id" | "createdAt" | "prevHash" | "hash">;
 
+/**
+ * What a central record holds instead of a query's SQL text when the text must stay in the
+ * tenant's zone: `sha256:` + the hex digest of the text (an auditor holding the text can match
+ * it; nobody can read it back).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sqlDigest } from "./audit.ts";
+ * assert.match(await sqlDigest("SELECT 1"), /^sha256:[0-9a-f]{64}$/);
+ * ```
+ */
+export async function sqlDigest(sql: string): Promise<string> {
+  return `sha256:${await sha256Hex(sql)}`;
+}
+
 /** The result of {@link verifyAudit}. */
 export type AuditVerification =
   | { ok: true; rows: number }

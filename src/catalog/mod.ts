@@ -45,6 +45,7 @@ export {
   type SyncOptions,
   type SyncResult,
   type UserInput,
+  type ZoneAuditLog,
 } from "./store.ts";
 export {
   appendAudit,
@@ -53,10 +54,12 @@ export {
   type AuditRecord,
   type AuditVerification,
   GENESIS_HASH,
+  sqlDigest,
   tailAudit,
   verifyAudit,
 } from "./audit.ts";
 export { CatalogKeyStore } from "./key_store.ts";
+export { type AuditAppender, digestAuditAppender, zoneAuditAppender } from "./zone_audit.ts";
 export { seedDemo } from "./seed.ts";
 export {
   DEMO_GITHUB,

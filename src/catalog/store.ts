@@ -125,6 +125,13 @@ export interface SyncOptions {
   allowBreaking?: boolean;
 }
 
+/** An audit chain in a zone's own store (see {@link Catalog.zoneAudit}). */
+export interface ZoneAuditLog {
+  append(record: AuditRecord): Promise<AuditRow>;
+  verify(tenantId: string): Promise<AuditVerification>;
+  tail(tenantId: string, n: number): Promise<AuditRow[]>;
+}
+
 /** Options of {@link Catalog}. */
 export interface CatalogOptions {
   /**
@@ -576,6 +583,20 @@ export class Catalog {
   /** Checks the tenant's audit chain from the start (with this catalog's audit key). */
   verifyAudit(tenantId: string): Promise<AuditVerification> {
     return verifyAudit(this.db, tenantId, { auditKey: this.#auditKey });
+  }
+
+  /**
+   * The audit chain kept in a zone's own store (`ZONE_<NAME>_DATABASE_URL`), where the SQL text
+   * of the zone's queries lives; hashed like this catalog's chain, with the same audit key.
+   */
+  zoneAudit(db: CatalogDatabase): ZoneAuditLog {
+    const auditKey = this.#auditKey;
+    const writer = new AuditWriter(db, { auditKey });
+    return {
+      append: (record) => writer.append(record),
+      verify: (tenantId) => verifyAudit(db, tenantId, { auditKey }),
+      tail: (tenantId, n) => tailAudit(db, tenantId, n),
+    };
   }
 
   /** The tenant's newest `n` audit rows, oldest first. */
