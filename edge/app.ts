@@ -10,6 +10,7 @@ import type { ContextTokens } from "../src/auth/context_token.ts";
 import type { DevIssuer } from "../src/auth/dev_issuer.ts";
 import type { UserClaims, UserVerifier } from "../src/auth/user_token.ts";
 import type { Catalog } from "../src/catalog/store.ts";
+import type { SecurityProvider } from "../src/query/guard.ts";
 import { digestAuditAppender } from "../src/catalog/zone_audit.ts";
 import type { ConnectorDef } from "../connectors/sdk/connector.ts";
 import { OmniError } from "../src/errors.ts";
@@ -68,6 +69,8 @@ export interface EdgeOptions {
   budgetsFor?: RateLimitOptions["budgetsFor"];
   /** The result cache of `/v1/query`. @default none */
   resultCache?: ResultCacheOptions;
+  /** The tenants' policies, for what `/v1/catalog` lists. @default everything listed */
+  security?: SecurityProvider;
   /** The bearer token `/metrics` requires. @default none: `/metrics` is open (local stack) */
   metricsToken?: string;
   /** Refuses tokens whose claims the tenant's policy would misread. @default no check */

@@ -185,6 +185,7 @@ export async function startLocalStack(
       resultCache: serving.resultCache,
       checkClaims: serving.checkClaims,
       metricsToken: serving.metricsToken,
+      security: serving.security,
       metrics: new Metrics({ tenantLabels: serving.metricsTenantLabels }),
       connectors: CONNECTORS,
       devIssuer: serving.devIssuer,

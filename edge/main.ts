@@ -37,6 +37,7 @@ const app = createEdgeApp({
   resultCache: serving.resultCache,
   checkClaims: serving.checkClaims,
   metricsToken: serving.metricsToken,
+  security: serving.security,
   metrics: new Metrics({ tenantLabels: serving.metricsTenantLabels }),
   connectors: CONNECTORS,
   devIssuer: serving.devIssuer,

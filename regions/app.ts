@@ -32,6 +32,7 @@ import type { QueryService } from "../src/query/service.ts";
 import type { RateLimiter } from "../src/ratelimit/mod.ts";
 import type { ConnectorDef } from "../connectors/sdk/connector.ts";
 import type { Catalog } from "../src/catalog/store.ts";
+import type { SecurityProvider } from "../src/query/guard.ts";
 import type { AuditAppender } from "../src/catalog/zone_audit.ts";
 import { openApiRoute } from "../src/http/openapi.ts";
 import {
@@ -68,6 +69,8 @@ export interface WorkerOptions {
   resultCache?: ResultCacheOptions;
   /** Where query records go (the zone's store keeps SQL text). @default the catalog */
   appendAudit?: AuditAppender;
+  /** The tenants' policies, for what `/v1/catalog` lists. @default everything listed */
+  security?: SecurityProvider;
   /** The bearer token `/metrics` requires. @default none: `/metrics` is open (local stack) */
   metricsToken?: string;
   /** Refuses tokens whose claims the tenant's policy would misread. @default no check */

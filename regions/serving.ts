@@ -196,6 +196,7 @@ export function buildZoneWorker(
     resultCache: serving.resultCache,
     checkClaims: serving.checkClaims,
     metricsToken: serving.metricsToken,
+    security: serving.security,
     appendAudit,
     zoneUrls: options.zoneUrls,
     jobs,

@@ -667,6 +667,30 @@ Deno.test("security: RLS, CLS, policies, off-boarding, residency, audit", opts, 
         assert.match(JSON.stringify(denied.body), /jira\.issues/);
         assert.equal((await query("qa@acme", `SELECT title FROM ${PR}`)).status, 200);
         assert.equal((await query("dev@acme", `SELECT email FROM ${PR}`)).status, 200);
+        // The catalog lists only what each user may read, at the edge and the zone endpoint.
+        for (const url of [stack.edgeUrl, stack.workerUrls.us]) {
+          const listing = async (user: string) => {
+            const res = await fetch(`${url}/v1/catalog`, {
+              headers: { authorization: `Bearer ${tokens[user]}` },
+            });
+            assert.equal(res.status, 200);
+            return (await res.json()).tables as {
+              table: string;
+              columns: { name: string; masked?: boolean }[];
+            }[];
+          };
+          const qa = await listing("qa@acme");
+          assert.ok(!qa.some((t) => t.table === "jira.issues"));
+          const qaPr = qa.find((t) => t.table === PR)!;
+          assert.ok(!qaPr.columns.some((c) => c.name === "email"));
+          assert.equal(qaPr.columns.find((c) => c.name === "author")?.masked, true);
+          const dev = await listing("dev@acme");
+          assert.equal(
+            dev.find((t) => t.table === PR)!.columns.find((c) => c.name === "email")
+              ?.masked,
+            true,
+          );
+        }
         const audit = await stack.catalog.tailAudit("acme", 10);
         assert.ok(
           audit.some((r) => r.kind === "admin" && r.sql.startsWith("admin policies apply")),
