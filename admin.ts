@@ -47,6 +47,7 @@ Deno.exit(
       const catalog = new Catalog(
         db.db,
         new KeyRing({ masterKey: config.masterKey, store: new CatalogKeyStore(db.db) }),
+        { auditKey: config.auditKey },
       );
       return { catalog, close: () => db.close() };
     },

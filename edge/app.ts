@@ -8,8 +8,10 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import type { ContextTokens } from "../src/auth/context_token.ts";
 import type { DevIssuer } from "../src/auth/dev_issuer.ts";
-import type { UserVerifier } from "../src/auth/user_token.ts";
+import type { UserClaims, UserVerifier } from "../src/auth/user_token.ts";
 import type { Catalog } from "../src/catalog/store.ts";
+import type { SecurityProvider } from "../src/query/guard.ts";
+import { digestAuditAppender } from "../src/catalog/zone_audit.ts";
 import type { ConnectorDef } from "../connectors/sdk/connector.ts";
 import { OmniError } from "../src/errors.ts";
 import {
@@ -67,6 +69,12 @@ export interface EdgeOptions {
   budgetsFor?: RateLimitOptions["budgetsFor"];
   /** The result cache of `/v1/query`. @default none */
   resultCache?: ResultCacheOptions;
+  /** The tenants' policies, for what `/v1/catalog` lists. @default everything listed */
+  security?: SecurityProvider;
+  /** The bearer token `/metrics` requires. @default none: `/metrics` is open (local stack) */
+  metricsToken?: string;
+  /** Refuses tokens whose claims the tenant's policy would misread. @default no check */
+  checkClaims?: (user: UserClaims) => Promise<void>;
 }
 
 /**
@@ -92,7 +100,7 @@ export function createEdgeApp(options: EdgeOptions): Hono<AppEnv> {
     "/v1/query",
     recordQueries({ metrics, zoneOf: async (t) => (await catalog.getTenant(t))?.zone }),
   );
-  app.get("/metrics", metricsRoute(metrics));
+  app.get("/metrics", metricsRoute(metrics, { token: options.metricsToken }));
   app.get("/openapi.json", openApiRoute({ role: "edge" }));
   app.route("/", webConsole({ catalog, devIssuer: options.devIssuer }));
 
@@ -110,7 +118,9 @@ export function createEdgeApp(options: EdgeOptions): Hono<AppEnv> {
     authenticate(options.verifyUser, {
       tenantExists: async (t) => (await catalog.getTenant(t)) !== undefined,
     }),
-    userAttributes((tenant, email) => catalog.getUser(tenant, email)),
+    userAttributes((tenant, email) => catalog.getUser(tenant, email), {
+      checkClaims: options.checkClaims,
+    }),
     passthroughToken(),
   );
   // A direct-only tenant's policy forbids any traffic through a global hop.
@@ -132,7 +142,9 @@ export function createEdgeApp(options: EdgeOptions): Hono<AppEnv> {
   app.post(
     "/v1/query",
     auditOutcome({
-      append: (r) => catalog.appendAudit(r),
+      // The edge is global: the SQL text of a query it answers or refuses stays out of the
+      // central catalog (its digest is recorded).
+      append: digestAuditAppender(catalog),
       zoneOf: async (t) => (await catalog.getTenant(t))?.zone,
     }),
     refuseDirectOnly,

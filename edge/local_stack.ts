@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { Metrics } from "../src/telemetry/mod.ts";
 import { CONNECTORS } from "../connectors/mod.ts";
 import {
   type DemoSandboxOptions,
@@ -15,6 +16,7 @@ import {
 import { DevIssuer } from "../src/auth/dev_issuer.ts";
 import {
   Catalog,
+  type CatalogDatabase,
   CatalogKeyStore,
   openCatalog,
   seedDemo,
@@ -71,6 +73,8 @@ export interface LocalStack {
   stopZone(zone: string): Promise<void>;
   /** Each zone's async job queue and runner. */
   jobs: Record<string, JobQueue>;
+  /** The zones with a store of their own (`ZONE_<NAME>_DATABASE_URL`): where their jobs live. */
+  zoneStores: Record<string, CatalogDatabase>;
   /** Each zone's circuit breakers (their states feed `/metrics`). */
   breakers: Record<string, CircuitBreakers>;
   /** Each zone's DuckDB engine pool. */
@@ -111,6 +115,7 @@ export async function startLocalStack(
     const catalog = new Catalog(
       catalogDb.db,
       new KeyRing({ masterKey: config.masterKey, store: new CatalogKeyStore(catalogDb.db) }),
+      { auditKey: config.auditKey },
     );
     await seedDemo(catalog, sandboxes.urls);
     const synced = await catalog.syncCatalogTables(
@@ -143,11 +148,19 @@ export async function startLocalStack(
     const workerUrls: Record<string, string> = {};
     const stopWorker: Record<string, () => Promise<void>> = {};
     const jobQueues: Record<string, JobQueue> = {};
+    const zoneStores: Record<string, CatalogDatabase> = {};
     const breakers: Record<string, CircuitBreakers> = {};
     const engines: Record<string, EnginePool> = {};
     for (const zone of config.zones) {
+      const zoneUrl = config.zoneDatabaseUrls[zone];
+      const zoneDb = zoneUrl ? await openCatalog({ databaseUrl: zoneUrl }) : undefined;
+      if (zoneDb) {
+        closers.push(() => zoneDb.close());
+        zoneStores[zone] = zoneDb.db;
+      }
       const worker = buildZoneWorker(serving, zone, {
         engines: options.engines,
+        zoneDb: zoneDb?.db,
         zoneUrls: workerUrls,
         limiter: options.rateLimiter?.(),
         breakers: options.breakers,
@@ -179,6 +192,10 @@ export async function startLocalStack(
       limiter: options.rateLimiter?.() ?? serving.stores.limiter(),
       budgetsFor: serving.budgetsFor,
       resultCache: serving.resultCache,
+      checkClaims: serving.checkClaims,
+      metricsToken: serving.metricsToken,
+      security: serving.security,
+      metrics: new Metrics({ tenantLabels: serving.metricsTenantLabels }),
       connectors: CONNECTORS,
       devIssuer: serving.devIssuer,
     });
@@ -198,6 +215,7 @@ export async function startLocalStack(
       security: serving.security,
       stopZone: async (zone) => await stopWorker[zone]?.(),
       jobs: jobQueues,
+      zoneStores,
       breakers,
       engines,
       close,

@@ -10,7 +10,7 @@ import { CONNECTORS } from "../connectors/mod.ts";
 import { Catalog, CatalogKeyStore, openCatalog } from "../src/catalog/mod.ts";
 import { loadConfig } from "../src/config.ts";
 import { KeyRing } from "../src/crypto/mod.ts";
-import { Logger } from "../src/telemetry/mod.ts";
+import { Logger, Metrics } from "../src/telemetry/mod.ts";
 import { requireProductionEnv } from "../regions/_production_env.ts";
 import { openServing } from "../regions/serving.ts";
 import { createEdgeApp } from "./app.ts";
@@ -24,6 +24,7 @@ const catalogDb = await openCatalog({ databaseUrl: config.databaseUrl });
 const catalog = new Catalog(
   catalogDb.db,
   new KeyRing({ masterKey: config.masterKey, store: new CatalogKeyStore(catalogDb.db) }),
+  { auditKey: config.auditKey },
 );
 const serving = await openServing(config, catalog, CONNECTORS);
 const app = createEdgeApp({
@@ -34,6 +35,10 @@ const app = createEdgeApp({
   limiter: serving.stores.limiter(),
   budgetsFor: serving.budgetsFor,
   resultCache: serving.resultCache,
+  checkClaims: serving.checkClaims,
+  metricsToken: serving.metricsToken,
+  security: serving.security,
+  metrics: new Metrics({ tenantLabels: serving.metricsTenantLabels }),
   connectors: CONNECTORS,
   devIssuer: serving.devIssuer,
   logger,

@@ -8,7 +8,7 @@
  */
 import { Hono, type MiddlewareHandler } from "hono";
 import { CONTEXT_HEADER, type ContextTokens } from "../src/auth/context_token.ts";
-import type { UserVerifier } from "../src/auth/user_token.ts";
+import type { UserClaims, UserVerifier } from "../src/auth/user_token.ts";
 import {
   type AppEnv,
   auditOutcome,
@@ -32,6 +32,8 @@ import type { QueryService } from "../src/query/service.ts";
 import type { RateLimiter } from "../src/ratelimit/mod.ts";
 import type { ConnectorDef } from "../connectors/sdk/connector.ts";
 import type { Catalog } from "../src/catalog/store.ts";
+import type { SecurityProvider } from "../src/query/guard.ts";
+import type { AuditAppender } from "../src/catalog/zone_audit.ts";
 import { openApiRoute } from "../src/http/openapi.ts";
 import {
   accessLog,
@@ -65,6 +67,14 @@ export interface WorkerOptions {
   budgetsFor?: RateLimitOptions["budgetsFor"];
   /** The result cache of `/v1/query`. @default none */
   resultCache?: ResultCacheOptions;
+  /** Where query records go (the zone's store keeps SQL text). @default the catalog */
+  appendAudit?: AuditAppender;
+  /** The tenants' policies, for what `/v1/catalog` lists. @default everything listed */
+  security?: SecurityProvider;
+  /** The bearer token `/metrics` requires. @default none: `/metrics` is open (local stack) */
+  metricsToken?: string;
+  /** Refuses tokens whose claims the tenant's policy would misread. @default no check */
+  checkClaims?: (user: UserClaims) => Promise<void>;
 }
 
 /**
@@ -88,7 +98,7 @@ export function createWorkerApp(options: WorkerOptions): Hono<AppEnv> {
   const countQueries = recordQueries({ metrics, zoneOf: () => zone });
   app.use("/v1/query", countQueries);
   app.use("/internal/v1/query", countQueries);
-  app.get("/metrics", metricsRoute(metrics));
+  app.get("/metrics", metricsRoute(metrics, { token: options.metricsToken }));
   app.get("/openapi.json", openApiRoute({ role: "worker", zone }));
 
   app.get("/healthz", (c) => c.json({ ok: true, role: "worker", zone }));
@@ -117,7 +127,9 @@ export function createWorkerApp(options: WorkerOptions): Hono<AppEnv> {
     authenticate(options.verifyUser, {
       tenantExists: async (t) => (await catalog.getTenant(t)) !== undefined,
     }),
-    userAttributes((tenant, email) => catalog.getUser(tenant, email)),
+    userAttributes((tenant, email) => catalog.getUser(tenant, email), {
+      checkClaims: options.checkClaims,
+    }),
     passthroughToken(),
   );
   // Another zone's tenant is refused before anything is spent or run.
@@ -127,7 +139,10 @@ export function createWorkerApp(options: WorkerOptions): Hono<AppEnv> {
   };
   app.post(
     "/v1/query",
-    auditOutcome({ append: (r) => catalog.appendAudit(r), zoneOf: () => zone }),
+    auditOutcome({
+      append: options.appendAudit ?? ((r) => catalog.appendAudit(r)),
+      zoneOf: () => zone,
+    }),
     admitted,
     queryRequest(),
     rateLimit({ limiter: options.limiter, budgetsFor: options.budgetsFor }),

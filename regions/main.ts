@@ -3,7 +3,8 @@
  * configured only by env: `ZONE` (which zone it serves), `PORT`, `DATABASE_URL`,
  * `OMNISQL_MASTER_KEY`, `OMNISQL_INTERNAL_SECRET`, the OIDC variables (for the zone's own
  * endpoint), `UPSTASH_REDIS_REST_URL_<ZONE>`/`_TOKEN_<ZONE>` (the zone's cache and budgets) and
- * `ZONE_<Z>_URL` (endpoints shown by whoami). See docs/DEPLOY.md.
+ * `ZONE_<Z>_URL` (endpoints shown by whoami), and `ZONE_<ZONE>_DATABASE_URL` (the zone's own
+ * store for async jobs and results; the catalog when unset). See docs/DEPLOY.md.
  *
  * @module
  */
@@ -28,9 +29,18 @@ const catalogDb = await openCatalog({ databaseUrl: config.databaseUrl });
 const catalog = new Catalog(
   catalogDb.db,
   new KeyRing({ masterKey: config.masterKey, store: new CatalogKeyStore(catalogDb.db) }),
+  { auditKey: config.auditKey },
 );
+// The zone's own store for its tenants' async jobs (SQL and results), when it has one.
+const zoneDb = config.zoneDatabaseUrls[zone]
+  ? await openCatalog({ databaseUrl: config.zoneDatabaseUrls[zone] })
+  : undefined;
 const serving = await openServing(config, catalog, CONNECTORS, { zones: [zone] });
-const worker = buildZoneWorker(serving, zone, { zoneUrls: config.zoneUrls, logger });
+const worker = buildZoneWorker(serving, zone, {
+  zoneUrls: config.zoneUrls,
+  logger,
+  zoneDb: zoneDb?.db,
+});
 await worker.engines.warm();
 
 const server = Deno.serve({
@@ -44,6 +54,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     await server.shutdown();
     await worker.close();
     await catalogDb.close();
+    await zoneDb?.close();
     Deno.exit(0);
   });
 }

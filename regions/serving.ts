@@ -9,9 +9,11 @@
 import type { ConnectorDef } from "../connectors/sdk/connector.ts";
 import { ContextTokens } from "../src/auth/context_token.ts";
 import { DevIssuer } from "../src/auth/dev_issuer.ts";
-import { createUserVerifier, type UserVerifier } from "../src/auth/user_token.ts";
+import { createUserVerifier, type UserClaims, type UserVerifier } from "../src/auth/user_token.ts";
 import { openZoneStores, sourceCache, tenantSettingsLookup } from "../src/cache/mod.ts";
 import type { Catalog } from "../src/catalog/store.ts";
+import { zoneAuditAppender } from "../src/catalog/zone_audit.ts";
+import type { CatalogDatabase } from "../src/catalog/db.ts";
 import type { OmniConfig } from "../src/config.ts";
 import { EnginePool, type EnginePoolOptions } from "../src/duckdb/pool.ts";
 import { guardFingerprint, type ResultCacheOptions } from "../src/http/mod.ts";
@@ -44,6 +46,12 @@ export interface Serving {
   settings: ReturnType<typeof tenantSettingsLookup>;
   /** The deployment's engine pool settings and memory limits. */
   engines: OmniConfig["engines"];
+  /** The bearer token `/metrics` requires (none: open, local stack only). */
+  metricsToken?: string;
+  /** Whether metrics carry tenant ids. */
+  metricsTenantLabels: boolean;
+  /** Refuses a token whose claims the tenant's policy would misread (`UNAUTHENTICATED`). */
+  checkClaims: (user: UserClaims) => Promise<void>;
   /** Stops tracking tenant lifecycle events. */
   close(): void;
 }
@@ -96,6 +104,9 @@ export async function openServing(
     stores,
     settings,
     engines: config.engines,
+    checkClaims: (user) => security.checkClaims(user.tenant, user),
+    metricsToken: config.metricsToken,
+    metricsTenantLabels: config.metricsTenantLabels,
     budgetsFor: async (tenantId) => edgeBudgetsOf(await settings(tenantId)),
     resultCache: {
       caches: stores.results,
@@ -116,6 +127,8 @@ export interface ZoneWorkerOptions {
   limiter?: RateLimiter;
   breakers?: CircuitBreakerOptions;
   jobs?: Pick<JobQueueOptions, "pollMs" | "leaseMs" | "concurrency">;
+  /** The zone's own store for jobs and results. @default the catalog's database */
+  zoneDb?: CatalogDatabase;
   logger?: Logger;
 }
 
@@ -152,11 +165,14 @@ export function buildZoneWorker(
   const { catalog, stores, settings } = serving;
   const progress = new JobProgress();
   const breakers = new CircuitBreakers(options.breakers);
-  const metrics = new Metrics();
+  const metrics = new Metrics({ tenantLabels: serving.metricsTenantLabels });
   metrics.observeBreakers(() =>
-    breakers.states().map((b) => ({ source: `${b.tenantId}/${b.source}`, state: b.state }))
+    breakers.states().map((b) => ({ tenant: b.tenantId, source: b.source, state: b.state }))
   );
-  metrics.observeQueueDepth(() => openJobCount(catalog, zone));
+  const store = { db: options.zoneDb ?? catalog.db };
+  metrics.observeQueueDepth(() => openJobCount(store, zone));
+  // A zone with its own store keeps its queries' SQL text there; the catalog gets digests.
+  const appendAudit = zoneAuditAppender(catalog, options.zoneDb);
   const engines = new EnginePool({
     size: serving.engines.size,
     queueLimit: serving.engines.queueLimit,
@@ -167,6 +183,7 @@ export function buildZoneWorker(
   const service = new QueryService({
     zone,
     catalog,
+    appendAudit,
     engine: engines,
     limits: {
       ...DEFAULT_LIMITS,
@@ -183,7 +200,12 @@ export function buildZoneWorker(
       breakers.middleware(),
     ],
   });
-  const jobs = new JobQueue({ catalog, service, progress, ...options.jobs });
+  const jobs = new JobQueue({ catalog, db: store.db, service, progress, ...options.jobs });
+  // Off-boarding cancels the tenant's jobs in this zone's own store too (the catalog cancels
+  // the ones it holds itself).
+  if (options.zoneDb) {
+    catalog.onTenantLifecycle({ cancelJobs: (tenantId) => jobs.store.cancelTenant(tenantId) });
+  }
   const app = createWorkerApp({
     service,
     catalog,
@@ -193,6 +215,10 @@ export function buildZoneWorker(
     limiter: options.limiter ?? stores.limiter(zone),
     budgetsFor: serving.budgetsFor,
     resultCache: serving.resultCache,
+    checkClaims: serving.checkClaims,
+    metricsToken: serving.metricsToken,
+    security: serving.security,
+    appendAudit,
     zoneUrls: options.zoneUrls,
     jobs,
     metrics,

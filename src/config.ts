@@ -16,6 +16,11 @@ export interface OmniConfig {
   zoneUrls: Record<string, string>;
   /** Postgres URL of the catalog; absent → embedded PGlite. */
   databaseUrl?: string;
+  /**
+   * Each zone's own store (`ZONE_<NAME>_DATABASE_URL`), where its tenants' async jobs (SQL and
+   * encrypted results) live; a zone without one uses the catalog (one database locally).
+   */
+  zoneDatabaseUrls: Record<string, string>;
   /** PGlite data directory; absent → in memory. */
   pgliteDataDir?: string;
   /** Base64 32-byte master key that wraps tenant data keys (a KMS in production). */
@@ -39,6 +44,12 @@ export interface OmniConfig {
   upstash: Record<string, { url: string; token: string }>;
   /** Each zone worker's DuckDB engine pool and the memory a query may use there. */
   engines: EngineConfig;
+  /** Key of the audit chain's HMACs (`OMNISQL_AUDIT_KEY`); absent → unkeyed (local only). */
+  auditKey?: string;
+  /** Bearer token `/metrics` requires (`OMNISQL_METRICS_TOKEN`); absent → open (local only). */
+  metricsToken?: string;
+  /** Whether metrics carry tenant ids (`OMNISQL_METRICS_TENANT_LABELS=on`). @default false */
+  metricsTenantLabels: boolean;
 }
 
 /** A zone worker's engines (`OMNISQL_ENGINES`, `OMNISQL_ENGINE_QUEUE`, `OMNISQL_*_MEMORY_MB`). */
@@ -83,11 +94,17 @@ export function loadConfig(env: Record<string, string | undefined>): OmniConfig 
       `http://127.0.0.1:${port + 1 + i}`;
   });
   const devIssuer = env.OIDC_JWKS_URL === undefined && env.DEV_ISSUER !== "off";
+  const zoneDatabaseUrls: Record<string, string> = {};
+  for (const zone of zones) {
+    const url = env[`ZONE_${zone.toUpperCase()}_DATABASE_URL`];
+    if (url) zoneDatabaseUrls[zone] = url;
+  }
   return {
     port,
     zones,
     zoneUrls,
     databaseUrl: env.DATABASE_URL || undefined,
+    zoneDatabaseUrls,
     pgliteDataDir: env.PGLITE_DATA_DIR || undefined,
     masterKey: env.OMNISQL_MASTER_KEY ?? DEV_MASTER_KEY,
     internalSecret: env.OMNISQL_INTERNAL_SECRET ?? DEV_INTERNAL_SECRET,
@@ -103,6 +120,9 @@ export function loadConfig(env: Record<string, string | undefined>): OmniConfig 
       memoryLimitMb: positiveInt(env, "OMNISQL_QUERY_MEMORY_MB", 512),
       jobMemoryLimitMb: positiveInt(env, "OMNISQL_JOB_MEMORY_MB", 2048),
     },
+    metricsToken: env.OMNISQL_METRICS_TOKEN || undefined,
+    auditKey: env.OMNISQL_AUDIT_KEY || undefined,
+    metricsTenantLabels: env.OMNISQL_METRICS_TENANT_LABELS === "on",
   };
 }
 
@@ -116,6 +136,35 @@ function positiveInt(
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
   return value;
+}
+
+/**
+ * The public development defaults a configuration still uses, by variable name: the master key,
+ * the internal context secret and the dev issuer (its secret is public, and it serves
+ * `/dev/token`). Anything but the local stack on its embedded catalog must use none of them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { devDefaultsInUse, loadConfig } from "./config.ts";
+ * assert.deepEqual(devDefaultsInUse(loadConfig({})), [
+ *   "OMNISQL_MASTER_KEY",
+ *   "OMNISQL_INTERNAL_SECRET",
+ *   "DEV_ISSUER",
+ * ]);
+ * assert.deepEqual(devDefaultsInUse(loadConfig({
+ *   OMNISQL_MASTER_KEY: btoa("k".repeat(32)),
+ *   OMNISQL_INTERNAL_SECRET: "s3cret",
+ *   OIDC_JWKS_URL: "https://idp.example/jwks",
+ * })), []);
+ * ```
+ */
+export function devDefaultsInUse(config: OmniConfig): string[] {
+  const used: string[] = [];
+  if (config.masterKey === DEV_MASTER_KEY) used.push("OMNISQL_MASTER_KEY");
+  if (config.internalSecret === DEV_INTERNAL_SECRET) used.push("OMNISQL_INTERNAL_SECRET");
+  if (config.devIssuer) used.push("DEV_ISSUER");
+  return used;
 }
 
 function upstashByZone(

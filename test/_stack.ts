@@ -13,17 +13,34 @@ import { loadConfig } from "../src/config.ts";
  * of the Postgres at `DATABASE_URL` (created here, dropped on close: stacks never share state).
  */
 export async function startTestStack(
-  options: { postgres?: boolean; stack?: LocalStackOptions } = {},
+  options: {
+    postgres?: boolean;
+    stack?: LocalStackOptions;
+    /** Zones given a store of their own (a fresh database each, `ZONE_<Z>_DATABASE_URL`). */
+    zoneDatabases?: string[];
+  } = {},
 ): Promise<LocalStack> {
   const env: Record<string, string> = { PORT: "0" };
   if (!options.postgres) return await startLocalStack(loadConfig(env), options.stack);
   const server = Deno.env.get("DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/test";
-  const name = `omnisql_s_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
-  await maintenance(server, `CREATE DATABASE ${name}`);
-  const url = new URL(server);
-  url.pathname = `/${name}`;
-  env.DATABASE_URL = url.toString();
-  const drop = () => maintenance(server, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  const names: string[] = [];
+  const fresh = async () => {
+    const name = `omnisql_s_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+    await maintenance(server, `CREATE DATABASE ${name}`);
+    names.push(name);
+    const url = new URL(server);
+    url.pathname = `/${name}`;
+    return url.toString();
+  };
+  env.DATABASE_URL = await fresh();
+  for (const zone of options.zoneDatabases ?? []) {
+    env[`ZONE_${zone.toUpperCase()}_DATABASE_URL`] = await fresh();
+  }
+  const drop = async () => {
+    for (const name of names) {
+      await maintenance(server, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    }
+  };
   let stack: LocalStack;
   try {
     stack = await startLocalStack(loadConfig(env), options.stack);

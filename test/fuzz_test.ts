@@ -15,7 +15,7 @@ import {
   UNBOUNDED_BUDGETS,
   VOCABULARY,
 } from "./_reliability.ts";
-import { tokenFor } from "./_stack.ts";
+import { postQuery, tokenFor } from "./_stack.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
@@ -60,6 +60,12 @@ const TOKENS = [
   "EXPLAIN",
 ];
 
+function assertDepthLimit(error: unknown): void {
+  const e = error as { code?: string; details?: { limit?: string } } | undefined;
+  assert.equal(e?.code, "INVALID_REQUEST", JSON.stringify(error));
+  assert.match(String(e?.details?.limit), /^max_(nesting|expression)_depth$/);
+}
+
 Deno.test("fuzzed requests get 2xx or a vocabulary error, never a 500", opts, async () => {
   const seed = Number(Deno.env.get("FUZZ_SEED") ?? 20_240_607);
   const budgetMs = envMs("FUZZ_MS", 10_000);
@@ -90,8 +96,39 @@ Deno.test("fuzzed requests get 2xx or a vocabulary error, never a 500", opts, as
     }
     return out;
   };
+  /** Nesting of every kind the parser or our tree walks recurse on, mixed, up to 8,000 deep. */
+  const deepSql = (): string => {
+    const n = 1 + int(8000);
+    const terms = (op: string, leaf: string) => Array(n).fill(leaf).join(op);
+    switch (int(9)) {
+      case 0:
+        return "SELECT " + "NOT ".repeat(n) + "TRUE";
+      case 1:
+        return "SELECT " + pick(["- ", "+", "~", "-+ "]).repeat(n) + "1";
+      case 2:
+        return "SELECT " + terms(pick([" + ", " * ", " || "]), "1");
+      case 3:
+        return "SELECT 1 WHERE " + terms(pick([" AND ", " OR "]), "TRUE");
+      case 4:
+        return "SELECT " + "CASE WHEN TRUE THEN ".repeat(n) + "1" + " END".repeat(n);
+      case 5:
+        return "SELECT " + `${pick(["abs", "lower", "coalesce"])}(`.repeat(n) + "1" +
+          ")".repeat(n);
+      case 6:
+        return "SELECT " + pick(["[", "{'a': ", "(", "(SELECT "]).repeat(n) + "1";
+      case 7:
+        return "SELECT " +
+          Array.from({ length: n }, () => pick(["NOT ", "- ", "(", "CASE WHEN ", "abs("]))
+            .join("") +
+          "1";
+      default:
+        return pick(SEEDS).replace("SELECT ", "SELECT " + "NOT ".repeat(n) + "TRUE AS x, ");
+    }
+  };
   const randomSql = () =>
-    rand() < 0.6
+    rand() < 0.15
+      ? deepSql()
+      : rand() < 0.6
       ? mutate(pick(SEEDS))
       : Array.from({ length: 1 + int(12) }, () => pick(TOKENS)).join(" ");
   const randomJson = (depth = 0): unknown => {
@@ -149,6 +186,40 @@ Deno.test("fuzzed requests get 2xx or a vocabulary error, never a 500", opts, as
       if (rand() < 0.2) h["x-trace-id"] = pick(["t-1", "\t", "x".repeat(300)]);
       return h;
     };
+
+    // The deep shapes that used to overflow the stack, through every door: edge, the zone's own
+    // endpoint and EXPLAIN answer 400 naming the limit; an async job fails with the same error.
+    const deep = [
+      "SELECT " + "NOT ".repeat(5000) + "TRUE",
+      "SELECT " + "- ".repeat(5000) + "1",
+      "SELECT " + Array(8000).fill("1").join(" + "),
+      "SELECT 1 WHERE " + Array(8000).fill("TRUE").join(" AND "),
+      "SELECT " + "CASE WHEN TRUE THEN ".repeat(2000) + "1" + " END".repeat(2000),
+    ];
+    for (const sql of deep) {
+      for (
+        const [url, body] of [
+          [stack.edgeUrl, { sql }],
+          [stack.workerUrls.us, { sql }],
+          [stack.edgeUrl, { sql: `EXPLAIN ${sql}` }],
+        ] as const
+      ) {
+        const res = await postQuery(url, token, body);
+        assert.equal(res.status, 400, `${sql.slice(0, 40)}…: ${JSON.stringify(res.body)}`);
+        assertDepthLimit(res.body.error);
+      }
+      const submitted = await postQuery(stack.edgeUrl, token, { sql, metadata: { async: true } });
+      assert.equal(submitted.status, 202, JSON.stringify(submitted.body));
+      let job: Record<string, unknown> = { status: "queued" };
+      for (let i = 0; i < 100 && ["queued", "running"].includes(String(job.status)); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        job = await fetch(`${stack.edgeUrl}/v1/jobs/${submitted.body.job_id}`, {
+          headers: { authorization: `Bearer ${token}` },
+        }).then((r) => r.json());
+      }
+      assert.equal(job.status, "failed", JSON.stringify(job));
+      assertDepthLimit(job.error);
+    }
 
     const started = Date.now();
     let rssBaseline = 0;

@@ -214,6 +214,24 @@ const CASES: Case[] = [
   },
 ];
 
+/** Submits an async query and polls its job until it ends. */
+async function submitAndWait(
+  url: string,
+  token: string,
+  sql: string,
+): Promise<Record<string, unknown>> {
+  const submitted = await postQuery(url, token, { sql, metadata: { async: true } });
+  assert.equal(submitted.status, 202, JSON.stringify(submitted.body));
+  let job: Record<string, unknown> = { status: "queued" };
+  for (let i = 0; i < 100 && ["queued", "running"].includes(String(job.status)); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    job = await fetch(`${url}/v1/jobs/${submitted.body.job_id}`, {
+      headers: { authorization: `Bearer ${token}` },
+    }).then((r) => r.json());
+  }
+  return job;
+}
+
 async function cli(stack: LocalStack, args: string[]): Promise<{ code: number; out: string[] }> {
   const out: string[] = [];
   const code = await runCli(args, {
@@ -270,6 +288,310 @@ Deno.test("security: RLS, CLS, policies, off-boarding, residency, audit", opts, 
         assertNoLeak(c.user, c.sql, rows);
         c.check?.(rows);
       }
+    });
+
+    await t.step(
+      "claims fail closed: a role or team of another type or value is a 401",
+      async () => {
+        const sql = `SELECT author FROM ${PR} LIMIT 1`;
+        const bad: [Record<string, unknown>, string][] = [
+          [{ role: ["qa"] }, "role"],
+          [{ role: "QA" }, "role"],
+          [{ role: null }, "role"],
+          [{ role: 1 }, "role"],
+          [{ role: "qa", team_id: ["mobile", "web"] }, "team_id"],
+        ];
+        for (const [claims, name] of bad) {
+          const token = await stack.devIssuer.mint({ sub: "qa@acme", tenant: "acme", ...claims });
+          // Every door: the edge, the zone's own endpoint, an async job, EXPLAIN.
+          for (
+            const [url, body] of [
+              [stack.edgeUrl, { sql }],
+              [stack.workerUrls.us, { sql }],
+              [stack.edgeUrl, { sql, metadata: { async: true } }],
+              [stack.edgeUrl, { sql: `EXPLAIN ${sql}` }],
+            ] as const
+          ) {
+            const res = await postQuery(url, token, body);
+            assert.equal(
+              res.status,
+              401,
+              `${JSON.stringify(claims)} ${url}: ${JSON.stringify(res.body)}`,
+            );
+            const error = res.body.error as { code: string; message: string };
+            assert.equal(error.code, "UNAUTHENTICATED");
+            assert.match(error.message, new RegExp(`claim ${name}`));
+          }
+        }
+        // The same user with the role as a string still gets the qa masks.
+        const ok = await stack.devIssuer.mint({
+          sub: "qa@acme",
+          tenant: "acme",
+          role: "qa",
+          team_id: "mobile",
+        });
+        const res = await postQuery(stack.edgeUrl, ok, { sql });
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        assert.equal((res.body.rows as Rows)[0].author, "[HIDDEN]");
+      },
+    );
+
+    await t.step("engine settings and system functions are refused at every door", async () => {
+      // A user of its own: these requests must not spend the budgets of the users below.
+      const token = await stack.devIssuer.mint({
+        sub: "fn-probe@acme",
+        tenant: "acme",
+        role: "developer",
+        team_id: "mobile",
+      });
+      const attacks = [
+        "SELECT current_setting('secret_directory') AS s",
+        "SELECT current_setting('memory_limit') AS s",
+        `SELECT title FROM ${PR} WHERE title <> "current_setting"('memory_limit')`,
+        `SELECT x FROM (SELECT CAST(current_setting('memory_limit') AS VARCHAR) AS x) s`,
+        `WITH c AS (SELECT getenv('HOME') AS h) SELECT * FROM c`,
+        "SELECT current_catalog",
+        "SELECT * FROM duckdb_settings()",
+      ];
+      for (const sql of attacks) {
+        for (
+          const [url, body] of [
+            [stack.edgeUrl, { sql }],
+            [stack.workerUrls.us, { sql }],
+            [stack.edgeUrl, { sql: `EXPLAIN ${sql}` }],
+          ] as const
+        ) {
+          const res = await postQuery(url, token, body);
+          assert.equal(res.status, 400, `${url} ${body.sql}: ${JSON.stringify(res.body)}`);
+          assert.equal((res.body.error as { code: string }).code, "PLAN_FAILED");
+          assert.ok(!JSON.stringify(res.body).includes("GiB"), JSON.stringify(res.body));
+        }
+        // An async job fails the same way and stores no answer.
+        const job = await submitAndWait(stack.edgeUrl, token, sql);
+        assert.equal(job.status, "failed", JSON.stringify(job));
+        assert.equal((job.error as { code: string }).code, "PLAN_FAILED");
+      }
+    });
+
+    await t.step("masks are keyed: no guess or unmasked column computes them", async () => {
+      const probe = await stack.devIssuer.mint({
+        sub: "mask-probe@acme",
+        tenant: "acme",
+        role: "qa",
+        team_id: "mobile",
+      });
+      const guess = `SELECT count(*) AS n FROM ${PR} WHERE email IS NOT NULL AND ` +
+        `substr(email, 1, 8) = substr(sha256('${IVAN}'), 1, 8)`;
+      const join = `SELECT g.email, j.assignee_email FROM ${PR} g JOIN jira.issues j ` +
+        `ON substr(g.email, 1, 8) = substr(sha256(j.assignee_email), 1, 8)`;
+      const unkeyed = createHash("sha256").update(IVAN).digest("hex").slice(0, 8);
+      for (const url of [stack.edgeUrl, stack.workerUrls.us]) {
+        const n = await postQuery(url, probe, { sql: guess });
+        assert.equal(n.status, 200, JSON.stringify(n.body));
+        assert.equal(Number((n.body.rows as Rows)[0].n), 0);
+        const rows = await postQuery(url, probe, { sql: join });
+        assert.equal(rows.status, 200, JSON.stringify(rows.body));
+        assert.deepEqual(rows.body.rows, []);
+        const masked = await postQuery(url, probe, {
+          sql: `SELECT DISTINCT email FROM ${PR} WHERE email IS NOT NULL`,
+        });
+        const emails = (masked.body.rows as Rows).map((r) => String(r.email));
+        assert.ok(emails.length > 0);
+        assert.ok(emails.every((e) => !e.startsWith(unkeyed)), JSON.stringify(emails));
+      }
+      const job = await submitAndWait(stack.edgeUrl, probe, guess);
+      assert.equal(job.status, "succeeded", JSON.stringify(job));
+      assert.equal(Number((job.result as { rows: Rows }).rows[0].n), 0);
+    });
+
+    await t.step("source requests never show what the user may not read", async () => {
+      const probe = await stack.devIssuer.mint({
+        sub: "meta-probe@acme",
+        tenant: "acme",
+        role: "qa",
+        team_id: "mobile",
+      });
+      const sql = `SELECT pr_id, author, email FROM ${PR} WHERE email IS NOT NULL`;
+      const leaks = (body: unknown) => {
+        const text = JSON.stringify(body);
+        return [...LOGINS, ...REAL_EMAILS].filter((v) => text.includes(v));
+      };
+      // The edge (then its cached answer), the zone's own endpoint, an async job's stored result.
+      for (const url of [stack.edgeUrl, stack.edgeUrl, stack.workerUrls.us]) {
+        const res = await postQuery(url, probe, { sql, metadata: { max_staleness_ms: 60_000 } });
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        assert.deepEqual(leaks(res.body), [], JSON.stringify(res.body.sources));
+        const native = (res.body.sources as { pushdown: { native?: string[] } }[])
+          .flatMap((s) => s.pushdown.native ?? []);
+        if (!res.body.from_cache) {
+          assert.ok(native.some((n) => n === "GET /users/{author}"), JSON.stringify(native));
+        }
+      }
+      const job = await submitAndWait(stack.edgeUrl, probe, sql);
+      assert.equal(job.status, "succeeded", JSON.stringify(job));
+      assert.deepEqual(leaks(job), []);
+      // An admin, who may read authors, sees the requests as sent.
+      const admin = await postQuery(stack.edgeUrl, tokens["admin@acme"], {
+        sql: `SELECT author, email FROM ${PR}`,
+        metadata: { max_staleness_ms: 0 },
+      });
+      assert.ok(JSON.stringify(admin.body.sources).includes("GET /users/"));
+      assert.ok(!JSON.stringify(admin.body.sources).includes("{author}"));
+    });
+
+    await t.step(
+      "rules follow the data: a GitHub connection named gh2 is governed too",
+      async () => {
+        const github = (await stack.catalog.listConnections("acme")).find((c) =>
+          c.name === "github"
+        )!;
+        await stack.catalog.addConnection({
+          tenantId: "acme",
+          connector: "github",
+          name: "gh2",
+          baseUrl: github.baseUrl,
+          credentials: github.credentials,
+          config: github.config,
+        });
+        const probe = await stack.devIssuer.mint({
+          sub: "gh2-probe@acme",
+          tenant: "acme",
+          role: "developer",
+          team_id: "mobile",
+        });
+        const sql = "SELECT repo, team_id, email FROM gh2.pull_requests";
+        let res = await postQuery(stack.edgeUrl, probe, { sql });
+        for (let i = 0; i < 30 && res.status === 403; i++) {
+          // The policy in force is recompiled with the new connection within its refresh time.
+          await new Promise((r) => setTimeout(r, 200));
+          res = await postQuery(stack.edgeUrl, probe, { sql });
+        }
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        const rows = res.body.rows as Rows;
+        assert.ok(rows.length > 0);
+        assertNoLeak("dev@acme", sql, rows);
+        allMasked("email")(rows);
+        for (const url of [stack.workerUrls.us, stack.edgeUrl]) {
+          const other = await postQuery(url, probe, {
+            sql: "SELECT count(*) AS n FROM gh2.pull_requests WHERE team_id = 'web'",
+          });
+          assert.equal(other.status, 200, JSON.stringify(other.body));
+          assert.equal(Number((other.body.rows as Rows)[0].n), 0);
+        }
+      },
+    );
+
+    await t.step("the demo policy covers all four connectors", async () => {
+      const probe = await stack.devIssuer.mint({
+        sub: "cover-probe@acme",
+        tenant: "acme",
+        role: "developer",
+        team_id: "mobile",
+      });
+      const checks: [string, (rows: Rows) => void][] = [
+        [
+          "SELECT DISTINCT team, assignee_email FROM linear.issues",
+          (rows) => {
+            assert.deepEqual([...new Set(rows.map((r) => r.team))], ["mobile"]);
+            allMasked("assignee_email")(rows);
+          },
+        ],
+        [
+          "SELECT DISTINCT owner_department, owner_email FROM salesforce.accounts",
+          (rows) => {
+            assert.deepEqual([...new Set(rows.map((r) => r.owner_department))], ["mobile"]);
+            allMasked("owner_email")(rows);
+          },
+        ],
+        [
+          "SELECT DISTINCT owner_department, owner_email FROM salesforce.opportunities",
+          (rows) => {
+            assert.deepEqual([...new Set(rows.map((r) => r.owner_department))], ["mobile"]);
+            allMasked("owner_email")(rows);
+          },
+        ],
+      ];
+      for (const [sql, check] of checks) {
+        for (const url of [stack.edgeUrl, stack.workerUrls.us]) {
+          const res = await postQuery(url, probe, { sql });
+          assert.equal(res.status, 200, `${sql}: ${JSON.stringify(res.body)}`);
+          assertNoLeak("dev@acme", sql, res.body.rows as Rows);
+          check(res.body.rows as Rows);
+        }
+      }
+    });
+
+    await t.step("policies explain shows what a user gets for every table", async () => {
+      const res = await cli(stack, [
+        "policies",
+        "explain",
+        "--tenant",
+        "acme",
+        "--user",
+        "qa@acme",
+        "--json",
+      ]);
+      assert.equal(res.code, 0, res.out.join("\n"));
+      const { tables } = JSON.parse(res.out.join("\n")) as {
+        tables: {
+          table: string;
+          access: string;
+          rows: { rule: string; attributes: Record<string, unknown> }[];
+          columns: { column: string; effect: string }[];
+        }[];
+      };
+      const pr = tables.find((t) => t.table === PR)!;
+      assert.deepEqual(pr.rows.map((r) => [r.rule, r.attributes]), [
+        ["rls_by_team", { team_id: "mobile" }],
+      ]);
+      assert.deepEqual(pr.columns.map((c) => `${c.column}:${c.effect}`), [
+        "author:redact",
+        "email:sha256",
+      ]);
+      for (const table of ["jira.issues", "linear.issues", "salesforce.accounts"]) {
+        const t = tables.find((t) => t.table === table)!;
+        assert.equal(t.rows.length, 1, table);
+        assert.ok(t.columns.some((c) => c.effect === "sha256"), table);
+      }
+      const human = await cli(stack, [
+        "policies",
+        "explain",
+        "--tenant",
+        "acme",
+        "--user",
+        "qa@acme",
+      ]);
+      assert.match(human.out.join("\n"), /author: redact \(hide_author_from_qa\)/);
+    });
+
+    await t.step("an unruled classified column gets its class's rules (fail closed)", async () => {
+      // The demo policy hides `author` from QA by name; Jira's and Linear's `assignee` are the
+      // same class of data (pii.person), so they are hidden from QA too.
+      const probe = await stack.devIssuer.mint({
+        sub: "class-probe@acme",
+        tenant: "acme",
+        role: "qa",
+        team_id: "mobile",
+      });
+      for (const table of ["jira.issues", "linear.issues"]) {
+        const res = await postQuery(stack.edgeUrl, probe, {
+          sql: `SELECT assignee FROM ${table} WHERE assignee IS NOT NULL`,
+        });
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        allHidden("assignee")(res.body.rows as Rows);
+      }
+      const explained = await cli(stack, [
+        "policies",
+        "explain",
+        "--tenant",
+        "acme",
+        "--user",
+        "qa@acme",
+      ]);
+      assert.match(
+        explained.out.join("\n"),
+        /assignee: redact \(hide_author_from_qa \(default for pii\.person\)\)/,
+      );
     });
 
     await t.step("probes on masked columns tell nothing through row counts", async () => {
@@ -345,6 +667,30 @@ Deno.test("security: RLS, CLS, policies, off-boarding, residency, audit", opts, 
         assert.match(JSON.stringify(denied.body), /jira\.issues/);
         assert.equal((await query("qa@acme", `SELECT title FROM ${PR}`)).status, 200);
         assert.equal((await query("dev@acme", `SELECT email FROM ${PR}`)).status, 200);
+        // The catalog lists only what each user may read, at the edge and the zone endpoint.
+        for (const url of [stack.edgeUrl, stack.workerUrls.us]) {
+          const listing = async (user: string) => {
+            const res = await fetch(`${url}/v1/catalog`, {
+              headers: { authorization: `Bearer ${tokens[user]}` },
+            });
+            assert.equal(res.status, 200);
+            return (await res.json()).tables as {
+              table: string;
+              columns: { name: string; masked?: boolean }[];
+            }[];
+          };
+          const qa = await listing("qa@acme");
+          assert.ok(!qa.some((t) => t.table === "jira.issues"));
+          const qaPr = qa.find((t) => t.table === PR)!;
+          assert.ok(!qaPr.columns.some((c) => c.name === "email"));
+          assert.equal(qaPr.columns.find((c) => c.name === "author")?.masked, true);
+          const dev = await listing("dev@acme");
+          assert.equal(
+            dev.find((t) => t.table === PR)!.columns.find((c) => c.name === "email")
+              ?.masked,
+            true,
+          );
+        }
         const audit = await stack.catalog.tailAudit("acme", 10);
         assert.ok(
           audit.some((r) => r.kind === "admin" && r.sql.startsWith("admin policies apply")),
@@ -553,3 +899,48 @@ Deno.test("passthrough: the app sees the user's own token and its ACLs apply", o
     await gh.close();
   }
 });
+
+Deno.test(
+  "a zone with its own store keeps its tenants' async SQL, results and audit SQL text there",
+  opts,
+  async () => {
+    const stack = await startTestStack({ postgres: true, zoneDatabases: ["us"] });
+    try {
+      const token = await tokenFor(stack, "acme", "dev@acme");
+      const sql = "SELECT count(*) AS n FROM github.pull_requests";
+      const job = await submitAndWait(stack.edgeUrl, token, sql);
+      assert.equal(job.status, "succeeded", JSON.stringify(job));
+      // Nothing of the job is in the central catalog; the zone's database holds it, encrypted.
+      assert.deepEqual(await stack.catalog.db.query.jobs.findMany(), []);
+      const [stored] = await stack.zoneStores.us.query.jobs.findMany();
+      assert.equal(stored.tenantId, "acme");
+      assert.ok(
+        stored.resultEnc?.startsWith("v1."),
+        "the result is encrypted with the tenant's key",
+      );
+      // The SQL text of its queries too: the zone's chain holds it, the catalog only digests.
+      const marker = "SELECT 'zone-marker' AS m, count(*) AS n FROM jira.issues";
+      assert.equal((await postQuery(stack.edgeUrl, token, { sql: marker })).status, 200);
+      assert.equal((await postQuery(stack.workerUrls.us, token, { sql: marker })).status, 200);
+      const central = await stack.catalog.tailAudit("acme", 100);
+      assert.ok(central.length >= 3);
+      assert.ok(central.every((r) => r.sql.startsWith("sha256:")), JSON.stringify(central));
+      const zoneChain = stack.catalog.zoneAudit(stack.zoneStores.us);
+      const inZone = await zoneChain.tail("acme", 100);
+      assert.ok(inZone.some((r) => r.sql === marker) && inZone.some((r) => r.sql === sql));
+      assert.equal((await zoneChain.verify("acme")).ok, true);
+      assert.equal((await stack.catalog.verifyAudit("acme")).ok, true);
+      // Off-boarding cancels the zone's jobs too.
+      const again = await postQuery(stack.edgeUrl, token, {
+        sql,
+        metadata: { async: true, max_staleness_ms: 0 },
+      });
+      assert.equal(again.status, 202);
+      await stack.catalog.offboardTenant("acme");
+      const statuses = (await stack.zoneStores.us.query.jobs.findMany()).map((j) => j.status);
+      assert.ok(!statuses.includes("queued") && !statuses.includes("running"), String(statuses));
+    } finally {
+      await stack.close();
+    }
+  },
+);

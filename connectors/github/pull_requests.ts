@@ -14,11 +14,17 @@ const COLUMNS: ColumnDef[] = [
   { name: "number", type: "integer", description: "The pull request's number in its repo." },
   { name: "repo", type: "text", description: "Repository name (without the owner)." },
   { name: "title", type: "text", description: "Title." },
-  { name: "author", type: "text", description: "Login of the user who opened it." },
+  {
+    name: "author",
+    type: "text",
+    description: "Login of the user who opened it.",
+    classification: "pii.person",
+  },
   {
     name: "email",
     type: "text",
     description: "The author's public email (`GET /users/{login}`); often null.",
+    classification: "pii.email",
   },
   {
     name: "status",

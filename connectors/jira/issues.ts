@@ -35,11 +35,17 @@ export const ISSUE_COLUMNS: ColumnDef[] = [
     type: "text",
     description: "Status category key: new, indeterminate or done.",
   },
-  { name: "assignee", type: "text", description: "Assignee's display name; NULL when unassigned." },
+  {
+    name: "assignee",
+    type: "text",
+    description: "Assignee's display name; NULL when unassigned.",
+    classification: "pii.person",
+  },
   {
     name: "assignee_email",
     type: "text",
     description: "Assignee's email; NULL when unassigned or hidden by their privacy settings.",
+    classification: "pii.email",
   },
   { name: "assignee_account_id", type: "text", description: "Assignee's Atlassian account id." },
   {

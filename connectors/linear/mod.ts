@@ -16,7 +16,7 @@
  * @module
  */
 import { loadManifest, type Manifest, manifestConnector } from "../manifest/mod.ts";
-import type { ConnectorDef } from "../sdk/mod.ts";
+import type { Classification, ConnectorDef } from "../sdk/mod.ts";
 
 const MANIFEST_URL = new URL("./linear.yaml", import.meta.url);
 
@@ -26,5 +26,23 @@ export const LINEAR_MANIFEST: Manifest = loadManifest(
   "connectors/linear/linear.yaml",
 );
 
+/** What Linear's columns hold, for policies that target data classes. */
+const CLASSIFICATIONS: Record<string, Record<string, Classification>> = {
+  issues: { assignee: "pii.person", assignee_email: "pii.email" },
+};
+
 /** The Linear connector. */
-export const linear: ConnectorDef = manifestConnector(LINEAR_MANIFEST);
+export const linear: ConnectorDef = classify(manifestConnector(LINEAR_MANIFEST));
+
+function classify(connector: ConnectorDef): ConnectorDef {
+  return {
+    ...connector,
+    tables: connector.tables.map((table) => ({
+      ...table,
+      columns: table.columns.map((c) => {
+        const classification = CLASSIFICATIONS[table.name]?.[c.name];
+        return classification ? { ...c, classification } : c;
+      }),
+    })),
+  };
+}

@@ -14,6 +14,7 @@ export const OWNER_COLUMNS: SfColumn[] = [
     field: "Owner.Name",
     kind: "text",
     description: "Owner's name.",
+    classification: "pii.person",
   },
   {
     name: "owner_email",
@@ -21,6 +22,7 @@ export const OWNER_COLUMNS: SfColumn[] = [
     field: "Owner.Email",
     kind: "text",
     description: "Owner's email.",
+    classification: "pii.email",
   },
   {
     name: "owner_department",

@@ -56,7 +56,12 @@ export function salesforceTable(
   return defineTable<SfPlanState>({
     name: spec.name,
     description: spec.description,
-    columns: spec.columns.map(({ name, type, description }) => ({ name, type, description })),
+    columns: spec.columns.map(({ name, type, description, classification }) => ({
+      name,
+      type,
+      description,
+      ...(classification ? { classification } : {}),
+    })),
     keyColumns: spec.columns.map((c) => ({ column: c.name, operators: OPS[c.kind] })),
     plan(offer, connection): ScanPlan<SfPlanState> {
       for (const c of [...offer.columns, ...offer.predicates.map((p) => p.column)]) {

@@ -1,9 +1,12 @@
 /**
- * `admin audit`: tail and verify the hash-chained audit log.
+ * `admin audit`: tail and verify the hash-chained audit log (and, given the tenant's zone store
+ * in `ZONE_<NAME>_DATABASE_URL`, the zone's chain that holds the queries' SQL text).
  *
  * @module
  */
 import type { Command } from "commander";
+import type { AuditVerification } from "../catalog/audit.ts";
+import { openCatalog } from "../catalog/db.ts";
 import { type CliContext, CliError } from "./context.ts";
 
 /**
@@ -33,15 +36,39 @@ export function registerAudit(program: Command, ctx: CliContext): void {
     });
   audit.command("verify").requiredOption("--tenant <tenant>").option("--json", "JSON output")
     .action(async (o) => {
-      const result = await (await ctx.catalog()).verifyAudit(o.tenant);
+      const catalog = await ctx.catalog();
+      const result = await catalog.verifyAudit(o.tenant);
+      // The zone's own chain (the SQL text), when this CLI is given the zone's store.
+      const zone = (await catalog.getTenant(o.tenant))?.zone;
+      const zoneUrl = zone ? ctx.config.zoneDatabaseUrls[zone] : undefined;
+      let zoneResult: AuditVerification | undefined;
+      if (zoneUrl) {
+        const zoneDb = await openCatalog({ databaseUrl: zoneUrl, maxConnections: 1 });
+        try {
+          zoneResult = await catalog.zoneAudit(zoneDb.db).verify(o.tenant);
+        } finally {
+          await zoneDb.close();
+        }
+      }
       ctx.out(
         o.json,
-        result,
+        zoneResult ? { ...result, zone_chain: { zone, ...zoneResult } } : result,
         () =>
-          result.ok
-            ? `audit chain of ${o.tenant} is intact`
-            : `audit chain BROKEN: ${JSON.stringify(result)}`,
+          [
+            result.ok
+              ? `audit chain of ${o.tenant} is intact`
+              : `audit chain BROKEN: ${JSON.stringify(result)}`,
+            ...(zoneResult
+              ? [
+                zoneResult.ok
+                  ? `zone ${zone} chain of ${o.tenant} is intact`
+                  : `zone ${zone} chain BROKEN: ${JSON.stringify(zoneResult)}`,
+              ]
+              : []),
+          ].join("\n"),
       );
-      if (!result.ok) throw new CliError("audit chain verification failed");
+      if (!result.ok || (zoneResult && !zoneResult.ok)) {
+        throw new CliError("audit chain verification failed");
+      }
     });
 }

@@ -8,7 +8,7 @@
  */
 import { Command, CommanderError } from "commander";
 import type { Catalog } from "../catalog/store.ts";
-import type { OmniConfig } from "../config.ts";
+import { devDefaultsInUse, type OmniConfig } from "../config.ts";
 import type { CliContext } from "./context.ts";
 import { CliError } from "./context.ts";
 import { registerAudit } from "./audit.ts";
@@ -53,6 +53,14 @@ export function buildCli(deps: CliDeps): Command {
   const optionalCatalog = async () => {
     if (!tried) {
       tried = true;
+      // A deployment's catalog must never see tenant keys wrapped with the public dev key; only
+      // the local stack's embedded catalog (reached without DATABASE_URL) may use it.
+      if (deps.config.databaseUrl && devDefaultsInUse(deps.config).includes("OMNISQL_MASTER_KEY")) {
+        throw new CliError(
+          "DATABASE_URL is set but OMNISQL_MASTER_KEY is not (or is the public dev key): " +
+            "refusing to wrap or unwrap tenant keys with it",
+        );
+      }
       opened = await deps.openCatalog();
     }
     return opened?.catalog;

@@ -5,6 +5,8 @@
 import assert from "node:assert/strict";
 import { startDemoSandboxes } from "../../connectors/demo/sandboxes.ts";
 import { openTestCatalog } from "../catalog/testing.ts";
+import { loadConfig } from "../config.ts";
+import { runCli } from "./cli.ts";
 
 interface Run {
   code: number;
@@ -136,4 +138,23 @@ Deno.test("deno task admin: help, exit codes, JSON, and changes to tenants, user
     await db.close();
     await sandboxes.close();
   }
+});
+
+Deno.test("the admin CLI refuses a deployment's catalog with the public dev master key", async () => {
+  let opened = false;
+  const lines: string[] = [];
+  const run = (env: Record<string, string>) =>
+    runCli(["tenants", "list"], {
+      config: loadConfig(env),
+      openCatalog: () => {
+        opened = true;
+        return Promise.resolve(undefined);
+      },
+      print: (line) => lines.push(line),
+    });
+  assert.equal(await run({ DATABASE_URL: "postgres://db.example/omnisql" }), 2);
+  assert.equal(opened, false, "the catalog is not even opened");
+  // The local stack's embedded catalog (no DATABASE_URL) keeps working with the dev defaults.
+  await run({});
+  assert.equal(opened, true);
 });

@@ -1,13 +1,13 @@
 /**
  * `admin policies`: the tenant's row- and column-level policies — apply a `policy.yaml` (validated
  * against the tenant's tables and user attributes; nothing is stored when any rule is bad), show
- * the version in force, and diff a file against it.
+ * the version in force, diff a file against it, and explain what one user gets for every table.
  *
  * @module
  */
 import type { Command } from "commander";
 import { CONNECTORS } from "../../connectors/mod.ts";
-import { parsePolicy, tenantPolicySchema } from "../policy/mod.ts";
+import { compilePolicy, parsePolicy, tenantPolicySchema } from "../policy/mod.ts";
 import { auditedAction } from "./_admin_audit.ts";
 import { type CliContext, CliError } from "./context.ts";
 
@@ -46,6 +46,51 @@ export function registerPolicies(program: Command, ctx: CliContext): void {
         o.json,
         { tenant: o.tenant, version: row.version, rules: row.rules },
         () => `applied policy version ${row.version} to ${o.tenant} (${row.rules} rules)`,
+      );
+    });
+  policies.command("explain").description("what a user of the directory gets for every table")
+    .requiredOption("--tenant <tenant>").requiredOption("--user <email>")
+    .option("--json", "JSON output")
+    .action(async (o) => {
+      const catalog = await ctx.catalog();
+      const user = await catalog.getUser(o.tenant, o.user);
+      if (!user) throw new CliError(`no user ${o.user} in the directory of ${o.tenant}`);
+      const schema = await tenantPolicySchema(catalog, o.tenant, CONNECTORS);
+      const current = await catalog.getPolicy(o.tenant);
+      const policy = compilePolicy(current ? parsePolicy(current.source, schema) : { rules: [] }, {
+        tenantId: o.tenant,
+        version: current?.version ?? 0,
+        schema,
+      });
+      const tables = policy.explain({
+        ...(user.attributes ?? {}),
+        sub: user.email,
+        tenant: o.tenant,
+        role: user.role,
+        team_id: user.teamId,
+      });
+      ctx.out(
+        o.json,
+        { tenant: o.tenant, user: o.user, role: user.role, version: policy.version, tables },
+        () =>
+          [
+            `${o.user} (role ${user.role}, team ${user.teamId ?? "-"}) under policy version ` +
+            `${policy.version} of ${o.tenant}:`,
+            ...tables.flatMap((t) =>
+              t.access === "denied" ? [`${t.table}: denied (${t.rule})`] : [
+                `${t.table}: ${t.rows.length ? "rows where every row rule holds" : "every row"}${
+                  t.columns.length ? "" : ", every column"
+                }`,
+                ...t.rows.map((r) =>
+                  `  row rule ${r.rule}: ${r.text} with ${
+                    Object.entries(r.attributes).map(([a, v]) => `user.${a} = ${JSON.stringify(v)}`)
+                      .join(", ") || "no attributes"
+                  }`
+                ),
+                ...t.columns.map((c) => `  ${c.column}: ${c.effect} (${c.rule})`),
+              ]
+            ),
+          ].join("\n"),
       );
     });
   policies.command("diff <file>").description("compare a policy.yaml with the one in force")

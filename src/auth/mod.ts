@@ -13,3 +13,4 @@
 export * from "./user_token.ts";
 export * from "./dev_issuer.ts";
 export * from "./context_token.ts";
+export * from "./claims.ts";

@@ -1,6 +1,8 @@
 /**
  * The audit log: append-only and hash-chained per tenant. Each row's `hash` is the SHA-256 (hex)
- * of its `prev_hash` followed by the canonical JSON of its fields (id included), and its
+ * of its `prev_hash` followed by the canonical JSON of its fields (id included) — keyed, as
+ * `hmac:` + HMAC-SHA-256 hex, when the deployment has an audit key (`OMNISQL_AUDIT_KEY`, which the
+ * database never holds), so the table's owner cannot rewrite the chain consistently — and its
  * `prev_hash` is the previous row's `hash` for the same tenant (64 zeros for the first row); so
  * editing, deleting or reordering a row breaks the chain at or after that row. Each append also
  * moves the tenant's chain head (`audit_heads`: last id, hash, row count) in the same
@@ -14,10 +16,27 @@ import { and, asc, desc, eq, gt, sql } from "drizzle-orm";
 import { type CatalogDatabase, executeRows } from "./db.ts";
 import { auditHeads, auditLog, type AuditRow, type NewAuditRow } from "./schema.ts";
 import { canonicalJson } from "./_canonical_json.ts";
+import { createHmac } from "node:crypto";
 import { sha256Hex } from "../crypto/sha256.ts";
 
 /** What a caller records; id, time and hashes are filled in by {@link appendAudit}. */
 export type AuditRecord = Omit<NewAuditRow, "id" | "createdAt" | "prevHash" | "hash">;
+
+/**
+ * What a central record holds instead of a query's SQL text when the text must stay in the
+ * tenant's zone: `sha256:` + the hex digest of the text (an auditor holding the text can match
+ * it; nobody can read it back).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sqlDigest } from "./audit.ts";
+ * assert.match(await sqlDigest("SELECT 1"), /^sha256:[0-9a-f]{64}$/);
+ * ```
+ */
+export async function sqlDigest(sql: string): Promise<string> {
+  return `sha256:${await sha256Hex(sql)}`;
+}
 
 /** The result of {@link verifyAudit}. */
 export type AuditVerification =
@@ -28,6 +47,15 @@ export type AuditVerification =
 export const GENESIS_HASH: string = "0".repeat(64);
 
 const VERIFY_BATCH = 1000;
+
+/** How keyed hashes begin, so a verifier tells keyed rows from unkeyed ones. */
+const KEYED = "hmac:";
+
+/** The audit key, when the deployment has one: every hash of the chain is an HMAC with it. */
+export interface AuditKeyOptions {
+  /** `OMNISQL_AUDIT_KEY`. @default none: unkeyed SHA-256 (the local stack) */
+  auditKey?: string;
+}
 
 /**
  * Appends a row to the tenant's chain. Safe under concurrent appends for one tenant, across
@@ -46,8 +74,12 @@ const VERIFY_BATCH = 1000;
  * await close();
  * ```
  */
-export async function appendAudit(db: CatalogDatabase, record: AuditRecord): Promise<AuditRow> {
-  const [row] = await appendAuditBatch(db, [record]);
+export async function appendAudit(
+  db: CatalogDatabase,
+  record: AuditRecord,
+  options: AuditKeyOptions = {},
+): Promise<AuditRow> {
+  const [row] = await appendAuditBatch(db, [record], options);
   return row;
 }
 
@@ -70,6 +102,7 @@ export async function appendAudit(db: CatalogDatabase, record: AuditRecord): Pro
 export async function appendAuditBatch(
   db: CatalogDatabase,
   records: AuditRecord[],
+  options: AuditKeyOptions = {},
 ): Promise<AuditRow[]> {
   if (records.length === 0) return [];
   const tenantId = records[0].tenantId;
@@ -109,7 +142,7 @@ export async function appendAuditBatch(
         prevHash,
         hash: "",
       };
-      row.hash = await auditHash(row);
+      row.hash = await auditHash(row, options.auditKey);
       prevHash = row.hash;
       rows.push(row);
     }
@@ -150,9 +183,11 @@ export class AuditWriter {
     { record: AuditRecord; resolve: (row: AuditRow) => void; reject: (err: unknown) => void }[]
   >();
   readonly #flushing = new Set<string>();
+  readonly #options: AuditKeyOptions;
 
-  constructor(db: CatalogDatabase) {
+  constructor(db: CatalogDatabase, options: AuditKeyOptions = {}) {
     this.#db = db;
+    this.#options = options;
   }
 
   /** Appends a record; settles once it is committed. */
@@ -173,7 +208,11 @@ export class AuditWriter {
         if (queue.length === 0) break;
         const batch = queue.splice(0, MAX_BATCH);
         try {
-          const rows = await appendAuditBatch(this.#db, batch.map((w) => w.record));
+          const rows = await appendAuditBatch(
+            this.#db,
+            batch.map((w) => w.record),
+            this.#options,
+          );
           batch.forEach((w, i) => w.resolve(rows[i]));
         } catch (err) {
           batch.forEach((w) => w.reject(err));
@@ -203,7 +242,9 @@ const MAX_BATCH = 200;
 export async function verifyAudit(
   db: CatalogDatabase,
   tenantId: string,
+  options: AuditKeyOptions = {},
 ): Promise<AuditVerification> {
+  const { auditKey } = options;
   let prevHash = GENESIS_HASH;
   let lastId = 0;
   let count = 0;
@@ -223,8 +264,29 @@ export async function verifyAudit(
             "deleted, inserted or edited",
         };
       }
-      if (row.hash !== await auditHash(row)) {
-        return { ok: false, brokenAt: row.id, reason: "the row's contents do not match its hash" };
+      // With the key, every row must be keyed: an unkeyed row is one rewritten without it.
+      if (auditKey && !row.hash.startsWith(KEYED)) {
+        return {
+          ok: false,
+          brokenAt: row.id,
+          reason: "the row's hash is not keyed with the audit key: the chain was rewritten by " +
+            "someone without OMNISQL_AUDIT_KEY (or written before the key was set)",
+        };
+      }
+      if (!auditKey && row.hash.startsWith(KEYED)) {
+        return {
+          ok: false,
+          brokenAt: row.id,
+          reason: "the chain is keyed: set OMNISQL_AUDIT_KEY (the servers' audit key) to verify it",
+        };
+      }
+      if (row.hash !== await auditHash(row, auditKey)) {
+        return {
+          ok: false,
+          brokenAt: row.id,
+          reason: "the row's contents do not match its hash" +
+            (auditKey ? " (edited, or verified with another audit key)" : ""),
+        };
       }
       prevHash = row.hash;
       lastId = row.id;
@@ -274,7 +336,8 @@ export async function tailAudit(
 }
 
 /**
- * The hash of an audit row: SHA-256 hex of `prev_hash` + the canonical JSON of its other fields.
+ * The hash of an audit row: SHA-256 hex of `prev_hash` + the canonical JSON of its other fields;
+ * with an audit key, `hmac:` + the HMAC-SHA-256 hex of the same text.
  *
  * @example
  * ```ts
@@ -287,7 +350,7 @@ export async function tailAudit(
  * console.assert(hash.length === 64);
  * ```
  */
-export async function auditHash(row: Omit<AuditRow, "hash">): Promise<string> {
+export async function auditHash(row: Omit<AuditRow, "hash">, auditKey?: string): Promise<string> {
   const fields = {
     id: row.id,
     tenantId: row.tenantId,
@@ -302,5 +365,7 @@ export async function auditHash(row: Omit<AuditRow, "hash">): Promise<string> {
     kind: row.kind,
     createdAt: row.createdAt.toISOString(),
   };
-  return await sha256Hex(row.prevHash + canonicalJson(fields));
+  const text = row.prevHash + canonicalJson(fields);
+  if (auditKey) return KEYED + createHmac("sha256", auditKey).update(text).digest("hex");
+  return await sha256Hex(text);
 }

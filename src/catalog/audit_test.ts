@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { type SQL, sql } from "drizzle-orm";
-import { type AuditRecord, GENESIS_HASH } from "./audit.ts";
+import { auditHash, type AuditRecord, GENESIS_HASH } from "./audit.ts";
 import { executeRows, openCatalog } from "./db.ts";
 import { withCatalogs } from "./testing.ts";
-import type { Catalog } from "./store.ts";
+import { Catalog } from "./store.ts";
 
 function record(tenantId: string, i: number): AuditRecord {
   return {
@@ -167,3 +167,44 @@ withCatalogs("concurrent appends keep every tenant's chain valid", async (t) => 
     for (const e of extra) await e.close();
   }
 });
+
+withCatalogs(
+  "a keyed chain detects a rewrite by the table's owner that an unkeyed one cannot",
+  async ({ catalog }) => {
+    const keyed = new Catalog(catalog.db, catalog.keyRing, { auditKey: "the-servers-audit-key" });
+    const ids: number[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await keyed.appendAudit(record("acme", i))).id);
+    assert.deepEqual(await keyed.verifyAudit("acme"), { ok: true, rows: 3 });
+    // The owner edits a row and recomputes every hash after it, and the head, consistently —
+    // with the only function they have: unkeyed SHA-256.
+    await rewriteChain(catalog, "acme", ids[1], "SELECT 'nothing to see'");
+    const unkeyedView = await catalog.verifyAudit("acme");
+    assert.equal(unkeyedView.ok, true, "an unkeyed chain accepts a consistent rewrite");
+    const verdict = await keyed.verifyAudit("acme");
+    assert.equal(verdict.ok, false);
+    assert.equal(!verdict.ok && verdict.brokenAt, ids[0]);
+    assert.match(!verdict.ok ? verdict.reason : "", /not keyed with the audit key/);
+    // Another key does not verify either; nor does no key at all a keyed chain.
+    const fresh = new Catalog(catalog.db, catalog.keyRing, { auditKey: "the-servers-audit-key" });
+    await fresh.appendAudit(record("globex", 0));
+    const wrongKey = new Catalog(catalog.db, catalog.keyRing, { auditKey: "a-guess" });
+    assert.equal((await wrongKey.verifyAudit("globex")).ok, false);
+    assert.match(JSON.stringify(await catalog.verifyAudit("globex")), /set OMNISQL_AUDIT_KEY/);
+  },
+);
+
+/** Rewrites one row's SQL and recomputes the chain after it with unkeyed SHA-256. */
+async function rewriteChain(catalog: Catalog, tenantId: string, id: number, text: string) {
+  await tamper(catalog, sql`update audit_log set sql = ${text} where id = ${id}`);
+  const rows = await catalog.tailAudit(tenantId, 1000);
+  let prev = GENESIS_HASH;
+  for (const row of rows) {
+    const hash = await auditHash({ ...row, prevHash: prev });
+    await tamper(
+      catalog,
+      sql`update audit_log set prev_hash = ${prev}, hash = ${hash} where id = ${row.id}`,
+    );
+    prev = hash;
+  }
+  await tamper(catalog, sql`update audit_heads set hash = ${prev} where tenant_id = ${tenantId}`);
+}

@@ -160,8 +160,9 @@ export const DEMO_SALESFORCE: { acme: DemoConnection; globex: DemoConnection } =
 };
 
 /**
- * Acme's default `policy.yaml`: pull requests and Jira issues filtered to the user's team (admins
- * see every team), emails hashed for everyone but admins, and authors hidden from QA.
+ * Acme's default `policy.yaml`, covering all four connectors: pull requests, Jira and Linear
+ * issues, Salesforce accounts and opportunities filtered to the user's team (admins see every
+ * team), every email column hashed for everyone but admins, and authors hidden from QA.
  *
  * @example
  * ```ts
@@ -178,6 +179,18 @@ export const DEMO_POLICY_ACME: string = `policies:
     rule: "MASK email WITH 'sha256' FOR ALL EXCEPT role:admin"
   - id: mask_assignee_email
     rule: "MASK jira.issues.assignee_email WITH 'sha256' FOR ALL EXCEPT role:admin"
+  - id: rls_linear_by_team
+    rule: "SELECT * FROM linear.issues WHERE team = user.team_id FOR ALL EXCEPT role:admin"
+  - id: rls_accounts_by_team
+    rule: "SELECT * FROM salesforce.accounts WHERE owner_department = user.team_id FOR ALL EXCEPT role:admin"
+  - id: rls_opportunities_by_team
+    rule: "SELECT * FROM salesforce.opportunities WHERE owner_department = user.team_id FOR ALL EXCEPT role:admin"
+  - id: mask_linear_assignee_email
+    rule: "MASK linear.issues.assignee_email WITH 'sha256' FOR ALL EXCEPT role:admin"
+  - id: mask_account_owner_email
+    rule: "MASK salesforce.accounts.owner_email WITH 'sha256' FOR ALL EXCEPT role:admin"
+  - id: mask_opportunity_owner_email
+    rule: "MASK salesforce.opportunities.owner_email WITH 'sha256' FOR ALL EXCEPT role:admin"
   - id: hide_author_from_qa
     rule: "MASK author WITH 'redact' FOR role:qa"
 `;

@@ -37,6 +37,7 @@ export { type CatalogServer, serveCatalog, type ServeCatalogOptions } from "./se
 export {
   type BreakingChange,
   Catalog,
+  type CatalogOptions,
   type ConnectionInput,
   type ConnectorTables,
   type NewTenant,
@@ -44,17 +45,21 @@ export {
   type SyncOptions,
   type SyncResult,
   type UserInput,
+  type ZoneAuditLog,
 } from "./store.ts";
 export {
   appendAudit,
   auditHash,
+  type AuditKeyOptions,
   type AuditRecord,
   type AuditVerification,
   GENESIS_HASH,
+  sqlDigest,
   tailAudit,
   verifyAudit,
 } from "./audit.ts";
 export { CatalogKeyStore } from "./key_store.ts";
+export { type AuditAppender, digestAuditAppender, zoneAuditAppender } from "./zone_audit.ts";
 export { seedDemo } from "./seed.ts";
 export {
   DEMO_GITHUB,

@@ -125,6 +125,27 @@ export interface SyncOptions {
   allowBreaking?: boolean;
 }
 
+/** An audit chain in a zone's own store (see {@link Catalog.zoneAudit}). */
+export interface ZoneAuditLog {
+  append(record: AuditRecord): Promise<AuditRow>;
+  verify(tenantId: string): Promise<AuditVerification>;
+  tail(tenantId: string, n: number): Promise<AuditRow[]>;
+}
+
+/** Options of {@link Catalog}. */
+export interface CatalogOptions {
+  /**
+   * How long query-path reads (tenant, user, connections, policy) are remembered; writes through
+   * this instance clear them at once. @default 1000
+   */
+  readCacheTtlMs?: number;
+  /**
+   * The audit key (`OMNISQL_AUDIT_KEY`): audit hashes are HMACs with it, so whoever owns the
+   * table cannot rewrite the chain consistently. @default none: unkeyed SHA-256 (local stack)
+   */
+  auditKey?: string;
+}
+
 /**
  * The catalog: tenants, users, connections (credentials encrypted with the tenant's key), the
  * connectors' tables, policies and the hash-chained audit log.
@@ -151,16 +172,14 @@ export class Catalog {
 
   readonly #reads: ReadCache;
   readonly #audit: AuditWriter;
+  readonly #auditKey: string | undefined;
 
-  /**
-   * @param readCacheTtlMs How long query-path reads (tenant, user, connections, policy) are
-   * remembered; writes through this instance clear them at once. @default 1000
-   */
-  constructor(db: CatalogDatabase, keyRing: KeyRing, readCacheTtlMs = 1000) {
+  constructor(db: CatalogDatabase, keyRing: KeyRing, options: CatalogOptions = {}) {
     this.db = db;
     this.keyRing = keyRing;
-    this.#reads = new ReadCache(readCacheTtlMs);
-    this.#audit = new AuditWriter(db);
+    this.#reads = new ReadCache(options.readCacheTtlMs ?? 1000);
+    this.#auditKey = options.auditKey;
+    this.#audit = new AuditWriter(db, { auditKey: options.auditKey });
   }
 
   /** Runs a write; this instance's remembered reads are dropped once it is done. */
@@ -561,9 +580,23 @@ export class Catalog {
     return this.#audit.append(record);
   }
 
-  /** Checks the tenant's audit chain from the start. */
+  /** Checks the tenant's audit chain from the start (with this catalog's audit key). */
   verifyAudit(tenantId: string): Promise<AuditVerification> {
-    return verifyAudit(this.db, tenantId);
+    return verifyAudit(this.db, tenantId, { auditKey: this.#auditKey });
+  }
+
+  /**
+   * The audit chain kept in a zone's own store (`ZONE_<NAME>_DATABASE_URL`), where the SQL text
+   * of the zone's queries lives; hashed like this catalog's chain, with the same audit key.
+   */
+  zoneAudit(db: CatalogDatabase): ZoneAuditLog {
+    const auditKey = this.#auditKey;
+    const writer = new AuditWriter(db, { auditKey });
+    return {
+      append: (record) => writer.append(record),
+      verify: (tenantId) => verifyAudit(db, tenantId, { auditKey }),
+      tail: (tenantId, n) => tailAudit(db, tenantId, n),
+    };
   }
 
   /** The tenant's newest `n` audit rows, oldest first. */

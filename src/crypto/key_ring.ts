@@ -16,8 +16,10 @@ export interface KeyRingOptions {
   store: KeyStore;
   /**
    * How long an unwrapped key stays cached in this process. Bounds how long another process's
-   * `rotate` or `shred` takes to be seen here (this process's own take effect at once).
-   * @default 60000
+   * `rotate` or `shred` takes to be seen here (this process's own take effect at once): an
+   * off-boarding must stop every process within a second, at the cost of one key read per active
+   * tenant and second.
+   * @default 1000
    */
   cacheTtlMs?: number;
 }
@@ -37,6 +39,7 @@ interface CachedKey {
 interface TenantCache {
   current?: { version: number; expires: number };
   versions: Map<number, CachedKey>;
+  mask?: { key: Uint8Array; expires: number };
 }
 
 const TOKEN_PREFIX = "v1";
@@ -91,7 +94,7 @@ export class KeyRing {
       );
     }
     this.#store = options.store;
-    this.#ttlMs = options.cacheTtlMs ?? 60_000;
+    this.#ttlMs = options.cacheTtlMs ?? 1000;
     this.#master = crypto.subtle.importKey("raw", raw, "AES-KW", false, ["wrapKey", "unwrapKey"]);
     this.#master.catch(() => {}); // surfaced on first use
   }
@@ -169,6 +172,29 @@ export class KeyRing {
   /** {@link KeyRing.decrypt}, decoded as UTF-8. */
   async decryptText(tenantId: string, token: string): Promise<string> {
     return new TextDecoder().decode(await this.decrypt(tenantId, token));
+  }
+
+  /**
+   * The tenant's mask key: 32 bytes for HMAC masks, derived from the tenant's first data key
+   * version, so masks stay equal across rotations; shredding the tenant's keys retires it (a key
+   * made afterwards derives another one). Derived as the AES-GCM encryption of a fixed label
+   * under a fixed IV: a pseudorandom function of the key that reveals nothing about it (the IV is
+   * never used with any other plaintext under this label, which tokens' random IVs cannot meet).
+   */
+  async maskKey(tenantId: string): Promise<Uint8Array> {
+    const cached = this.#cache.get(tenantId)?.mask;
+    if (cached && cached.expires > Date.now()) return cached.key;
+    await this.dataKey(tenantId); // creates version 1 for a new tenant
+    const key = await this.#keyVersion(tenantId, 1);
+    const derived = new Uint8Array(
+      await crypto.subtle.encrypt(
+        { name: "AES-GCM", iv: new Uint8Array(IV_BYTES), additionalData: aad(tenantId, 1) },
+        key,
+        new TextEncoder().encode("omnisql/mask-key/v1/" + "\0".repeat(12)),
+      ),
+    ).slice(0, 32);
+    this.#tenantCache(tenantId).mask = { key: derived, expires: Date.now() + this.#ttlMs };
+    return derived;
   }
 
   /**

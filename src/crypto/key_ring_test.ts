@@ -111,3 +111,30 @@ Deno.test("new KeyRing() rejects a master key that is not 32 bytes", () => {
     CryptoError,
   );
 });
+
+Deno.test("maskKey() is stable across rotations, per tenant, and gone after a shred", async () => {
+  const ring = new KeyRing({ masterKey: generateMasterKey(), store: new MemoryKeyStore() });
+  const first = await ring.maskKey("acme");
+  assert.equal(first.length, 32);
+  await ring.rotate("acme");
+  assert.deepEqual(await ring.maskKey("acme"), first);
+  assert.notDeepEqual(await ring.maskKey("globex"), first);
+  await ring.shred("acme");
+  // A key made after the shred derives another mask key: old masks cannot be recomputed.
+  assert.notDeepEqual(await ring.maskKey("acme"), first);
+});
+
+Deno.test("another process's shred is seen within a second at the default cache time", async () => {
+  const store = new MemoryKeyStore();
+  const masterKey = generateMasterKey();
+  const a = new KeyRing({ masterKey, store });
+  const b = new KeyRing({ masterKey, store });
+  const token = await a.encrypt("acme", "cached rows");
+  assert.equal(await b.decryptText("acme", token), "cached rows"); // b caches the key
+  const maskKey = await b.maskKey("acme");
+  await a.shred("acme");
+  await new Promise((r) => setTimeout(r, 1_050));
+  await assert.rejects(b.decrypt("acme", token), CryptoError);
+  // The mask key is gone too: b derives another one (from a new key), not the shredded one.
+  assert.notDeepEqual(await b.maskKey("acme"), maskKey);
+});

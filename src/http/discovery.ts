@@ -7,6 +7,7 @@
 import type { Handler } from "hono";
 import type { ConnectorDef } from "../../connectors/sdk/connector.ts";
 import type { Catalog } from "../catalog/store.ts";
+import type { SecurityProvider } from "../query/guard.ts";
 import { OmniError } from "../errors.ts";
 import type { AppEnv } from "./env.ts";
 
@@ -16,11 +17,17 @@ export interface DiscoveryOptions {
   connectors: Record<string, ConnectorDef>;
   /** Base URL of each zone's endpoint. */
   zoneUrls: Record<string, string>;
+  /**
+   * The tenants' policies: `/v1/catalog` then lists only what the user may read (no denied
+   * table, no blocked column; masked columns marked). @default everything listed
+   */
+  security?: SecurityProvider;
 }
 
 /**
  * `GET /v1/catalog`: the tenant's connections' tables with typed, described columns and the
- * operators each column can be filtered on at the source.
+ * operators each column can be filtered on at the source — only the tables and columns the
+ * user may read, masked columns marked `masked: true`.
  *
  * @example
  * ```ts ignore
@@ -30,20 +37,39 @@ export interface DiscoveryOptions {
 export function catalogListing(options: DiscoveryOptions): Handler<AppEnv> {
   return async function catalogListingHandler(c) {
     const user = c.get("user");
-    const connections = await options.catalog.listConnectionsPublic(user.tenant);
+    const [connections, guard] = await Promise.all([
+      options.catalog.listConnectionsPublic(user.tenant),
+      options.security?.guardFor(user.tenant, user),
+    ]);
+    const readable = (key: string, columns: string[]) => {
+      try {
+        guard?.check([{ key, columns }]);
+        return true;
+      } catch {
+        return false;
+      }
+    };
     const tables = connections.flatMap((conn) => {
       const connector = options.connectors[conn.connector];
-      return (connector?.tables ?? []).map((t) => ({
-        table: `${conn.name}.${t.name}`,
-        connector: conn.connector,
-        description: t.description,
-        columns: t.columns.map((col) => ({
-          name: col.name,
-          type: col.type,
-          description: col.description,
-          filterable: t.keyColumns.find((k) => k.column === col.name)?.operators ?? [],
-        })),
-      }));
+      return (connector?.tables ?? []).flatMap((t) => {
+        const key = `${conn.name}.${t.name}`.toLowerCase();
+        if (!readable(key, [])) return [];
+        const masked = new Set(guard?.pushdown?.(key).unpushable ?? []);
+        return [{
+          table: `${conn.name}.${t.name}`,
+          connector: conn.connector,
+          description: t.description,
+          columns: t.columns.filter((col) => readable(key, [col.name])).map((col) => ({
+            name: col.name,
+            type: col.type,
+            description: col.description,
+            filterable: masked.has(col.name.toLowerCase())
+              ? []
+              : t.keyColumns.find((k) => k.column === col.name)?.operators ?? [],
+            ...(masked.has(col.name.toLowerCase()) ? { masked: true } : {}),
+          })),
+        }];
+      });
     });
     return c.json({ tenant: user.tenant, tables });
   };

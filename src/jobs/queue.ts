@@ -11,6 +11,7 @@
  */
 import type { UserClaims } from "../auth/user_token.ts";
 import type { Catalog } from "../catalog/store.ts";
+import type { CatalogDatabase } from "../catalog/db.ts";
 import { OmniError, toOmniError } from "../errors.ts";
 import type { QueryRequest } from "../query/request.ts";
 import type { QueryService } from "../query/service.ts";
@@ -21,6 +22,11 @@ import { processLog } from "../telemetry/log.ts";
 /** Options of {@link JobQueue}. */
 export interface JobQueueOptions {
   catalog: Catalog;
+  /**
+   * The zone's store, where jobs and their results live (`ZONE_<NAME>_DATABASE_URL`): a
+   * tenant's async SQL and results stay in its zone. @default the catalog's database
+   */
+  db?: CatalogDatabase;
   service: QueryService;
   /** The progress counters the service's source middleware feeds. */
   progress?: JobProgress;
@@ -70,7 +76,7 @@ export class JobQueue {
   #filling = false;
 
   constructor(options: JobQueueOptions) {
-    this.store = new JobStore(options.catalog);
+    this.store = new JobStore(options.catalog, options.db);
     this.#service = options.service;
     this.#progress = options.progress;
     this.#concurrency = options.concurrency ?? 2;

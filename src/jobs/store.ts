@@ -1,5 +1,6 @@
 /**
- * The durable job queue: a `jobs` table in the catalog, claimed with
+ * The durable job queue: a `jobs` table in the zone's store (its own database, or the catalog's),
+ * claimed with
  * `SELECT … FOR UPDATE SKIP LOCKED` so several runners of a zone never take the same job, on
  * Postgres and on the embedded PGlite alike. A runner holds a job under a lease it renews; a job
  * whose runner died (lease expired) is claimed again. Results are stored encrypted with the
@@ -11,6 +12,7 @@ import { PASSTHROUGH_CLAIM } from "../policy/passthrough.ts";
 import { and, asc, eq, inArray, isNotNull, lt, or, sql } from "drizzle-orm";
 import type { UserClaims } from "../auth/user_token.ts";
 import type { Catalog } from "../catalog/store.ts";
+import type { CatalogDatabase } from "../catalog/db.ts";
 import { type JobRow, jobs } from "../catalog/schema.ts";
 import type { QueryRequest } from "../query/request.ts";
 import type { ErrorBody } from "../errors.ts";
@@ -69,9 +71,15 @@ const EMPTY_PROGRESS: JobProgressCounts = { sources_done: 0, sources_total: 0, p
  */
 export class JobStore {
   readonly #catalog: Catalog;
+  readonly #db: CatalogDatabase;
 
-  constructor(catalog: Catalog) {
+  /**
+   * @param db The zone's store, where the jobs (their SQL, claims and encrypted results) live:
+   * the zone's own database (`ZONE_<NAME>_DATABASE_URL`), else the catalog's.
+   */
+  constructor(catalog: Catalog, db: CatalogDatabase = catalog.db) {
     this.#catalog = catalog;
+    this.#db = db;
   }
 
   /** Queues a job; returns its id. */
@@ -84,7 +92,7 @@ export class JobStore {
   }): Promise<string> {
     const id = crypto.randomUUID();
     const claims = await this.#sealClaims(input.tenantId, input.user);
-    await this.#catalog.db.insert(jobs).values({
+    await this.#db.insert(jobs).values({
       id,
       tenantId: input.tenantId,
       userEmail: input.user.sub,
@@ -115,7 +123,7 @@ export class JobStore {
 
   /** Takes the oldest queued job of the zone (or one whose runner's lease expired). */
   async claim(zone: string, runnerId: string, leaseMs: number): Promise<ClaimedJob | undefined> {
-    const row = await this.#catalog.db.transaction(async (tx) => {
+    const row = await this.#db.transaction(async (tx) => {
       const [candidate] = await tx.select({ id: jobs.id }).from(jobs)
         .where(and(
           eq(jobs.zone, zone),
@@ -157,13 +165,13 @@ export class JobStore {
     leaseMs: number,
     progress?: JobProgressCounts,
   ): Promise<"running" | "cancelled" | "lost"> {
-    const [row] = await this.#catalog.db.update(jobs).set({
+    const [row] = await this.#db.update(jobs).set({
       leaseUntil: inMs(leaseMs),
       ...(progress ? { progress: { ...progress } } : {}),
     }).where(and(eq(jobs.id, id), eq(jobs.lockedBy, runnerId), eq(jobs.status, "running")))
       .returning({ id: jobs.id });
     if (row) return "running";
-    const [now] = await this.#catalog.db.select({ status: jobs.status }).from(jobs)
+    const [now] = await this.#db.select({ status: jobs.status }).from(jobs)
       .where(eq(jobs.id, id));
     return now?.status === "cancelled" ? "cancelled" : "lost";
   }
@@ -183,7 +191,7 @@ export class JobStore {
 
   /** Puts a job its runner is giving up (shutting down) back in the queue. */
   async release(id: string, runnerId: string): Promise<void> {
-    await this.#catalog.db.update(jobs).set({ status: "queued", lockedBy: null, leaseUntil: null })
+    await this.#db.update(jobs).set({ status: "queued", lockedBy: null, leaseUntil: null })
       .where(and(eq(jobs.id, id), eq(jobs.lockedBy, runnerId), eq(jobs.status, "running")));
   }
 
@@ -192,13 +200,22 @@ export class JobStore {
     const owned = await this.#owned(id, user);
     if (!owned) return undefined;
     const ttlMs = await this.#ttlMs(owned.tenantId);
-    await this.#catalog.db.update(jobs).set({
+    await this.#db.update(jobs).set({
       status: "cancelled",
       error: { code: "INVALID_REQUEST", message: "the job was cancelled by its owner" },
       finishedAt: sql`now()`,
       expiresAt: inMs(ttlMs),
     }).where(and(eq(jobs.id, id), inArray(jobs.status, ["queued", "running"])));
     return await this.view(id, user);
+  }
+
+  /** Cancels every unfinished job of a tenant (off-boarding); returns how many. */
+  async cancelTenant(tenantId: string): Promise<number> {
+    const cancelled = await this.#db.update(jobs)
+      .set({ status: "cancelled", finishedAt: sql`now()` })
+      .where(and(eq(jobs.tenantId, tenantId), inArray(jobs.status, ["queued", "running"])))
+      .returning({ id: jobs.id });
+    return cancelled.length;
   }
 
   /** The owner's job, or undefined when it does not exist, expired or is someone else's. */
@@ -225,14 +242,14 @@ export class JobStore {
 
   /** Deletes finished jobs past their expiry; returns how many. */
   async purgeExpired(): Promise<number> {
-    const gone = await this.#catalog.db.delete(jobs)
+    const gone = await this.#db.delete(jobs)
       .where(and(isNotNull(jobs.expiresAt), lt(jobs.expiresAt, sql`now()`)))
       .returning({ id: jobs.id });
     return gone.length;
   }
 
   async #owned(id: string, user: UserClaims): Promise<JobRow | undefined> {
-    const [row] = await this.#catalog.db.select().from(jobs).where(and(
+    const [row] = await this.#db.select().from(jobs).where(and(
       eq(jobs.id, id),
       eq(jobs.tenantId, user.tenant),
       eq(jobs.userEmail, user.sub),
@@ -247,7 +264,7 @@ export class JobStore {
     fields: Partial<Pick<JobRow, "status" | "resultEnc" | "error">>,
     ttlMs: number,
   ): Promise<void> {
-    await this.#catalog.db.update(jobs).set({
+    await this.#db.update(jobs).set({
       ...fields,
       lockedBy: null,
       leaseUntil: null,

@@ -6,14 +6,15 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import type { Predicate, Scalar } from "../../connectors/sdk/predicate.ts";
 import type { ColumnType, Row } from "../../connectors/sdk/table.ts";
+import { checkClaims, type ClaimRules } from "../auth/claims.ts";
 import type { UserClaims } from "../auth/user_token.ts";
 import { OmniError } from "../errors.ts";
 import type { GuardPushdown, QueryGuard, TableRead } from "../query/guard.ts";
 import { bindExpr, evalExpr, type Expr, namesOf, pushableConjuncts } from "./_expr.ts";
-import type { PolicyDocument, PolicySchema } from "./document.ts";
+import { type PolicyDocument, type PolicySchema, tablesCovered } from "./document.ts";
 import { maskValue } from "./mask.ts";
 import type { MaskKind, Rule, Subjects } from "./rule.ts";
 
@@ -22,8 +23,38 @@ export interface CompiledPolicy {
   tenantId: string;
   /** The policy version in force (0: the tenant has none). */
   version: number;
-  /** The guard of one user (cheap: rules are parsed once, bound per user). */
-  guardFor(user: UserClaims): QueryGuard;
+  /**
+   * The guard of one user (cheap: rules are parsed once, bound per user). Throws
+   * `UNAUTHENTICATED` for a claim of a bad type or an unknown role ({@link checkClaims}).
+   */
+  guardFor(user: UserClaims, options?: GuardOptions): QueryGuard;
+  /** Whether the policy has hash masks, whose guards need the tenant's mask key. */
+  needsMaskKey: boolean;
+  /** Throws `UNAUTHENTICATED` naming a claim this policy would misread. */
+  checkClaims(user: UserClaims): void;
+  /** What the user gets for every table of the tenant (`admin policies explain`). */
+  explain(user: UserClaims): TableEntitlement[];
+}
+
+/** What one user gets for one table, as `admin policies explain` shows it. */
+export interface TableEntitlement {
+  table: string;
+  access: "read" | "denied";
+  /** The `DENY TABLE` rule, when denied. */
+  rule?: string;
+  /** Row rules (all apply), with the user's attribute values they compare with. */
+  rows: { rule: string; text: string; attributes: Record<string, Scalar> }[];
+  /** Masked and blocked columns (the strongest rule per column). */
+  columns: { column: string; effect: "block" | MaskKind; rule: string }[];
+}
+
+/** What a guard needs besides the user. */
+export interface GuardOptions {
+  /**
+   * The tenant's mask key (`KeyRing.maskKey`), required when {@link CompiledPolicy.needsMaskKey}:
+   * hash masks are HMACs with it. @default none
+   */
+  maskKey?: Uint8Array;
 }
 
 type ColumnRule = { kind: "block"; rule: string } | { kind: "mask"; mask: MaskKind; rule: string };
@@ -36,6 +67,7 @@ const STRENGTH: Record<string, number> = { block: 4, null: 3, redact: 2, sha256:
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CONNECTORS } from "../../connectors/mod.ts";
  * import { parsePolicy, policySchema } from "./document.ts";
  * import { compilePolicy } from "./compile.ts";
@@ -45,8 +77,8 @@ const STRENGTH: Record<string, number> = { block: 4, null: 3, redact: 2, sha256:
  *   schema,
  * );
  * const guard = compilePolicy(doc, { tenantId: "acme", version: 1, schema })
- *   .guardFor({ sub: "dev@acme", tenant: "acme", role: "developer", team_id: "mobile" });
- * console.assert(guard.rowFilters("github.pull_requests")[0].column === "team_id");
+ *   .guardFor({ sub: "dev@acme", tenant: "acme", team_id: "mobile" });
+ * assert.equal(guard.rowFilters("github.pull_requests")[0].column, "team_id");
  * ```
  */
 export function compilePolicy(
@@ -55,13 +87,27 @@ export function compilePolicy(
 ): CompiledPolicy {
   const { tenantId, version, schema } = options;
   const attrNames = new Set<string>();
+  const roles = new Set(schema.roles);
   for (const r of doc.rules) {
     if (r.kind === "rls") namesOf(r.where).attrs.forEach((a) => attrNames.add(a));
+    r.subjects.roles.forEach((role) => roles.add(role));
   }
+  const claimRules: ClaimRules = { roles, attributes: attrNames };
+  const assignments = columnAssignments(doc, schema);
+  const needsMaskKey = doc.rules.some((r) => r.kind === "mask" && r.mask === "sha256");
   return {
     tenantId,
     version,
-    guardFor(user) {
+    needsMaskKey,
+    checkClaims(user) {
+      checkClaims(user, claimRules);
+    },
+    guardFor(user, options = {}) {
+      checkClaims(user, claimRules);
+      const { maskKey } = options;
+      if (needsMaskKey && !maskKey) {
+        throw new OmniError("INTERNAL", `the policy of ${tenantId} masks with a hash: no mask key`);
+      }
       const attrs = (name: string): Scalar => attribute(user, name);
       const role = typeof user.role === "string" ? user.role : null;
       const applies = doc.rules.filter((r) => appliesTo(r.subjects, role));
@@ -71,22 +117,130 @@ export function compilePolicy(
         version,
         role,
         attrs: [...attrNames].sort().map((a) => [a, attrs(a)]),
+        // Masks differ under another key (after off-boarding and a new key): so do results.
+        maskKey: maskKey ? createHmac("sha256", maskKey).update("fingerprint").digest("hex") : null,
         // Passthrough fetches with the user's own token: nobody else's results may be reused.
         ...(typeof user.passthrough_token === "string" ? { user: user.sub } : {}),
       });
-      return buildGuard(applies, attrs, schema, fingerprint);
+      return buildGuard(
+        entitlements(applies, attrs, schema, assignments),
+        schema,
+        fingerprint,
+        maskKey,
+        doc.rules.length > 0,
+      );
+    },
+    explain(user) {
+      checkClaims(user, claimRules);
+      const role = typeof user.role === "string" ? user.role : null;
+      const attrs = (name: string): Scalar => attribute(user, name);
+      const { denied, rowRules, columnRules } = entitlements(
+        doc.rules.filter((r) => appliesTo(r.subjects, role)),
+        attrs,
+        schema,
+        assignments,
+      );
+      return [...schema.tables.keys()].sort().map((table): TableEntitlement => {
+        const deny = denied.get(table);
+        if (deny) return { table, access: "denied", rule: deny, rows: [], columns: [] };
+        return {
+          table,
+          access: "read",
+          rows: (rowRules.get(table) ?? []).map((r) => ({
+            rule: r.rule,
+            text: r.text,
+            attributes: Object.fromEntries(r.attrs.map((a) => [a, attrs(a)])),
+          })),
+          columns: [...(columnRules.get(table) ?? [])].sort(([a], [b]) => a.localeCompare(b))
+            .map(([column, c]) => ({
+              column,
+              effect: c.kind === "block" ? "block" : c.mask,
+              rule: c.rule,
+            })),
+        };
+      });
     },
   };
 }
 
-function buildGuard(
+/** A row rule bound to one user: the predicate and the attributes it read. */
+interface RowRule {
+  rule: string;
+  text: string;
+  where: Expr;
+  attrs: string[];
+}
+
+/** What the rules that apply to one user decide, per table key. */
+interface Entitlements {
+  denied: Map<string, string>;
+  rowRules: Map<string, RowRule[]>;
+  columnRules: Map<string, Map<string, ColumnRule>>;
+}
+
+/** A column a mask or block rule covers, and how the rule is named for it. */
+interface Assignment {
+  table: string;
+  column: string;
+  label: string;
+}
+
+/**
+ * The columns each mask or block rule covers: the columns it names (in every table with a bare
+ * name, on every connection of a connector), every column of the class it targets — and, failing
+ * closed, every classified column no rule names: a column of class C that no rule covers gets
+ * every rule that covers some other column of class C (the strongest of them that applies to a
+ * user wins), so a new connection or connector never brings an unmasked email.
+ */
+function columnAssignments(doc: PolicyDocument, schema: PolicySchema): Map<string, Assignment[]> {
+  const out = new Map<string, Assignment[]>();
+  const covered = new Set<string>();
+  const rulesOfClass = new Map<string, string[]>();
+  const classOf = (table: string, column: string) => schema.classes.get(table)?.get(column);
+  for (const r of doc.rules) {
+    if (r.kind !== "mask" && r.kind !== "block") continue;
+    const targets: [string, string][] = [];
+    const target = r.target;
+    if ("classification" in target) {
+      for (const [table, cols] of schema.classes) {
+        for (const [column, c] of cols) {
+          if (c === target.classification) targets.push([table, column]);
+        }
+      }
+    } else {
+      const tables = target.table
+        ? tablesCovered(schema, target.table)
+        : [...schema.tables].filter(([, cols]) => cols.has(target.column)).map(([t]) => t);
+      for (const table of tables) targets.push([table, target.column]);
+    }
+    out.set(r.id, targets.map(([table, column]) => ({ table, column, label: r.id })));
+    for (const [table, column] of targets) {
+      covered.add(`${table}\n${column}`);
+      const c = classOf(table, column);
+      if (c && !rulesOfClass.get(c)?.includes(r.id)) {
+        rulesOfClass.set(c, [...(rulesOfClass.get(c) ?? []), r.id]);
+      }
+    }
+  }
+  for (const [table, cols] of schema.classes) {
+    for (const [column, c] of cols) {
+      if (covered.has(`${table}\n${column}`)) continue;
+      for (const id of rulesOfClass.get(c) ?? []) {
+        out.get(id)!.push({ table, column, label: `${id} (default for ${c})` });
+      }
+    }
+  }
+  return out;
+}
+
+function entitlements(
   rules: Rule[],
   attrs: (name: string) => Scalar,
   schema: PolicySchema,
-  fingerprint: string,
-): QueryGuard {
+  assignments: Map<string, Assignment[]>,
+): Entitlements {
   const denied = new Map<string, string>();
-  const rowRules = new Map<string, { rule: string; where: Expr }[]>();
+  const rowRules = new Map<string, RowRule[]>();
   const columnRules = new Map<string, Map<string, ColumnRule>>();
   const setColumn = (table: string, column: string, rule: ColumnRule) => {
     let cols = columnRules.get(table);
@@ -98,27 +252,41 @@ function buildGuard(
   for (const r of rules) {
     switch (r.kind) {
       case "deny":
-        if (!denied.has(r.table)) denied.set(r.table, r.id);
+        for (const t of tablesCovered(schema, r.table)) if (!denied.has(t)) denied.set(t, r.id);
         break;
       case "rls": {
-        const list = rowRules.get(r.table) ?? [];
-        list.push({ rule: r.id, where: bindExpr(r.where, attrs) });
-        rowRules.set(r.table, list);
+        const where = bindExpr(r.where, attrs);
+        for (const t of tablesCovered(schema, r.table)) {
+          const list = rowRules.get(t) ?? [];
+          list.push({ rule: r.id, text: r.text, where, attrs: [...namesOf(r.where).attrs] });
+          rowRules.set(t, list);
+        }
         break;
       }
       case "mask":
       case "block": {
-        const rule: ColumnRule = r.kind === "block"
-          ? { kind: "block", rule: r.id }
-          : { kind: "mask", mask: r.mask, rule: r.id };
-        const tables = r.target.table
-          ? [r.target.table]
-          : [...schema.tables].filter(([, cols]) => cols.has(r.target.column)).map(([t]) => t);
-        for (const t of tables) setColumn(t, r.target.column, rule);
+        for (const { table, column, label } of assignments.get(r.id) ?? []) {
+          setColumn(
+            table,
+            column,
+            r.kind === "block"
+              ? { kind: "block", rule: label }
+              : { kind: "mask", mask: r.mask, rule: label },
+          );
+        }
       }
     }
   }
+  return { denied, rowRules, columnRules };
+}
 
+function buildGuard(
+  { denied, rowRules, columnRules }: Entitlements,
+  schema: PolicySchema,
+  fingerprint: string,
+  maskKey: Uint8Array | undefined,
+  governed: boolean,
+): QueryGuard {
   const typeOf = (key: string, column: string): ColumnType =>
     schema.tables.get(key)?.get(column) ?? "text";
 
@@ -126,6 +294,15 @@ function buildGuard(
     fingerprint,
     check(reads: TableRead[]) {
       for (const read of reads) {
+        // A table the compiled policy has not seen (a connection added a moment ago) is refused
+        // until the policy is recompiled with it: its rules might cover it.
+        if (governed && !schema.tables.has(read.key)) {
+          throw new OmniError(
+            "ENTITLEMENT_DENIED",
+            `table ${read.key} is not yet covered by the policy in force; retry in a few seconds`,
+            { details: { table: read.key } },
+          );
+        }
         const rule = denied.get(read.key);
         if (rule) {
           throw new OmniError(
@@ -181,7 +358,7 @@ function buildGuard(
           if (!(column in masked)) continue;
           masked[column] = rule.kind === "block"
             ? null
-            : maskValue(rule.mask, typeOf(key, column), masked[column]);
+            : maskValue(rule.mask, typeOf(key, column), masked[column], maskKey);
         }
         out.push(masked);
       }

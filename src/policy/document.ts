@@ -19,6 +19,52 @@ export const BUILTIN_ATTRIBUTES: readonly string[] = ["role", "team_id", "email"
 export interface PolicySchema {
   tables: Map<string, Map<string, ColumnType>>;
   attributes: Set<string>;
+  /** The roles of the tenant's user directory (a policy's own roles are known too). */
+  roles: Set<string>;
+  /** Connector id → the names of the tenant's connections to it. */
+  connections: Map<string, string[]>;
+  /** Table → column → data class, for the columns the connectors classify. */
+  classes: Map<string, Map<string, string>>;
+}
+
+/**
+ * The tables a rule's `schema.table` covers: a rule for `<connector>.<table>` covers that table
+ * on every connection of the connector, whatever the connection is named (a rule follows the
+ * data, so adding or renaming a connection never widens access); a rule for
+ * `<connection>.<table>` covers that one connection.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CONNECTORS } from "../../connectors/mod.ts";
+ * import { policySchema, tablesCovered } from "./document.ts";
+ * const schema = policySchema(CONNECTORS, { connections: [{ name: "gh2", connector: "github" }] });
+ * assert.deepEqual(tablesCovered(schema, "github.pull_requests"), [
+ *   "github.pull_requests",
+ *   "gh2.pull_requests",
+ * ]);
+ * assert.deepEqual(tablesCovered(schema, "gh2.pull_requests"), ["gh2.pull_requests"]);
+ * ```
+ */
+export function tablesCovered(schema: PolicySchema, table: string): string[] {
+  const dot = table.indexOf(".");
+  const [prefix, name] = [table.slice(0, dot), table.slice(dot + 1)];
+  const keys = new Set([table]);
+  for (const connection of schema.connections.get(prefix) ?? []) {
+    const key = `${connection}.${name}`.toLowerCase();
+    if (schema.tables.has(key)) keys.add(key);
+  }
+  return [...keys];
+}
+
+/** What a tenant adds to the connectors' tables in {@link policySchema}. */
+export interface TenantSchemaParts {
+  /** The tenant's connections: their tables are named by connection too. @default none */
+  connections?: readonly { name: string; connector: string }[];
+  /** User attributes of the tenant's directory. @default none */
+  attributes?: Iterable<string>;
+  /** Roles of the tenant's directory. @default none */
+  roles?: Iterable<string>;
 }
 
 /** A validated policy. */
@@ -28,28 +74,36 @@ export interface PolicyDocument {
 
 /**
  * The schema of a tenant: every connector's tables under the connector's id, and under the name
- * of each of the tenant's connections to it.
+ * of each of the tenant's connections to it; the directory's attributes and roles.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CONNECTORS } from "../../connectors/mod.ts";
  * import { policySchema } from "./document.ts";
- * const schema = policySchema(CONNECTORS);
- * console.assert(schema.tables.get("github.pull_requests")?.get("email") === "text");
+ * const schema = policySchema(CONNECTORS, { roles: ["qa"] });
+ * assert.equal(schema.tables.get("github.pull_requests")?.get("email"), "text");
+ * assert.ok(schema.roles.has("qa"));
  * ```
  */
 export function policySchema(
   connectors: Record<string, ConnectorDef>,
-  connections: readonly { name: string; connector: string }[] = [],
-  attributes: Iterable<string> = [],
+  tenant: TenantSchemaParts = {},
 ): PolicySchema {
+  const { connections = [], attributes = [], roles = [] } = tenant;
   const tables = new Map<string, Map<string, ColumnType>>();
+  const classes = new Map<string, Map<string, string>>();
   const add = (schema: string, connector: ConnectorDef) => {
     for (const t of connector.tables) {
-      tables.set(
-        `${schema}.${t.name}`.toLowerCase(),
-        new Map(t.columns.map((c) => [c.name.toLowerCase(), c.type])),
-      );
+      const key = `${schema}.${t.name}`.toLowerCase();
+      tables.set(key, new Map(t.columns.map((c) => [c.name.toLowerCase(), c.type])));
+      const classified = t.columns.filter((c) => c.classification);
+      if (classified.length > 0) {
+        classes.set(
+          key,
+          new Map(classified.map((c) => [c.name.toLowerCase(), String(c.classification)])),
+        );
+      }
     }
   };
   for (const c of Object.values(connectors)) add(c.id, c);
@@ -59,7 +113,14 @@ export function policySchema(
   }
   const attrs = new Set(BUILTIN_ATTRIBUTES);
   for (const a of attributes) attrs.add(a.toLowerCase());
-  return { tables, attributes: attrs };
+  const byConnector = new Map<string, string[]>();
+  for (const conn of connections) {
+    if (!connectors[conn.connector]) continue;
+    const names = byConnector.get(conn.connector) ?? [];
+    names.push(conn.name.toLowerCase());
+    byConnector.set(conn.connector, names);
+  }
+  return { tables, attributes: attrs, roles: new Set(roles), connections: byConnector, classes };
 }
 
 /**
@@ -149,6 +210,12 @@ function check(rule: Rule, schema: PolicySchema): string | undefined {
     }
     case "mask":
     case "block": {
+      if ("classification" in rule.target) {
+        const wanted = rule.target.classification;
+        return [...schema.classes.values()].some((cols) => [...cols.values()].includes(wanted))
+          ? undefined
+          : `no column is classified ${wanted} (a rule must match something)`;
+      }
       const { table, column } = rule.target;
       if (table) {
         const columns = schema.tables.get(table);

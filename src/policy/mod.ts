@@ -21,7 +21,12 @@ export {
   policySchema,
 } from "./document.ts";
 export { maskValue, REDACTED } from "./mask.ts";
-export { type CompiledPolicy, compilePolicy } from "./compile.ts";
+export {
+  type CompiledPolicy,
+  compilePolicy,
+  type GuardOptions,
+  type TableEntitlement,
+} from "./compile.ts";
 export {
   type PolicyProviderOptions,
   PolicySecurityProvider,

@@ -1,16 +1,19 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { CONNECTORS } from "../../connectors/mod.ts";
 import type { UserClaims } from "../auth/user_token.ts";
 import { OmniError } from "../errors.ts";
 import { compilePolicy, parsePolicy, parseRule, policySchema } from "./mod.ts";
 import { withPassthrough, withPassthroughClaim } from "./passthrough.ts";
 
-const schema = policySchema(CONNECTORS);
+const schema = policySchema(CONNECTORS, { roles: ["developer", "qa", "admin"] });
 const PR = "github.pull_requests";
 
-function guard(yaml: string, user: UserClaims, version = 1) {
+const MASK_KEY = new Uint8Array(32).fill(1);
+
+function guard(yaml: string, user: UserClaims, version = 1, maskKey = MASK_KEY) {
   return compilePolicy(parsePolicy(yaml, schema), { tenantId: "acme", version, schema })
-    .guardFor(user);
+    .guardFor(user, { maskKey });
 }
 
 const policy = (...rules: string[]) =>
@@ -34,7 +37,8 @@ Deno.test("parseRule() reads the four rule forms and their subjects", () => {
     "b",
     "MASK github.pull_requests.author WITH redact FOR role:qa, role:intern",
   );
-  assert.ok(mask.kind === "mask" && mask.mask === "redact" && mask.target.table === PR);
+  assert.ok(mask.kind === "mask" && mask.mask === "redact");
+  assert.deepEqual(mask.target, { table: PR, column: "author" });
   assert.deepEqual(mask.subjects, { all: false, roles: ["qa", "intern"] });
   assert.equal(parseRule("c", "BLOCK email FOR role:qa").kind, "block");
   assert.equal(parseRule("d", "DENY TABLE jira.issues").kind, "deny");
@@ -62,7 +66,7 @@ Deno.test("parsePolicy() rejects the whole document naming the bad rule", () => 
   }
   assert.throws(() => parsePolicy("policies: {}", schema), /policies/);
   // Attributes of the tenant's directory are known.
-  const withDept = policySchema(CONNECTORS, [], ["department"]);
+  const withDept = policySchema(CONNECTORS, { attributes: ["department"] });
   parsePolicy(policy(`SELECT * FROM ${PR} WHERE team_id = user.department`), withDept);
 });
 
@@ -114,6 +118,30 @@ Deno.test("masks replace values before DuckDB and make the column unpushable", (
   assert.equal((admin.apply(PR, rows) as typeof rows)[0].email, "ana@acme.example");
   const numbers = guard(policy("MASK additions WITH 'hash'"), dev);
   assert.equal((numbers.apply(PR, rows) as typeof rows)[0].additions, null);
+});
+
+Deno.test("hash masks are keyed: not the SHA-256 of the value, equal within a key", () => {
+  const yaml = policy("MASK email WITH 'sha256' FOR ALL EXCEPT role:admin");
+  const masked = (key: Uint8Array<ArrayBuffer>) =>
+    String((guard(yaml, dev, 1, key).apply(PR, rows) as typeof rows)[0].email);
+  const unkeyed = createHash("sha256").update("ana@acme.example").digest("hex");
+  // The guess attack: substr(sha256('ana@acme.example'), 1, 8) no longer matches the mask.
+  assert.ok(!masked(MASK_KEY).startsWith(unkeyed.slice(0, 8)));
+  assert.equal(masked(MASK_KEY), masked(MASK_KEY));
+  assert.notEqual(masked(MASK_KEY), masked(new Uint8Array(32).fill(2)));
+  // The fingerprint changes with the key, so cached answers are never shared across keys.
+  assert.notEqual(
+    guard(yaml, dev, 1, MASK_KEY).fingerprint,
+    guard(yaml, dev, 1, new Uint8Array(32).fill(2)).fingerprint,
+  );
+  // A hash mask without a key is refused, never computed unkeyed.
+  const compiled = compilePolicy(parsePolicy(yaml, schema), {
+    tenantId: "acme",
+    version: 1,
+    schema,
+  });
+  assert.ok(compiled.needsMaskKey);
+  assert.throws(() => compiled.guardFor(dev), /mask key/);
 });
 
 Deno.test("check() refuses denied tables and blocked columns, naming them", () => {
@@ -169,4 +197,127 @@ Deno.test("passthrough connections use the user's token or refuse", () => {
   assert.throws(() => withPassthrough([conn], bare), /x-omnisql-passthrough-token/);
   const [plain] = withPassthrough([{ ...conn, config: {} }], bare);
   assert.equal(plain.credentials.token, "stored");
+});
+
+Deno.test("guardFor() refuses a role or team claim of another type or an unknown value", () => {
+  const yaml = policy(
+    `SELECT * FROM ${PR} WHERE team_id = user.team_id FOR ALL EXCEPT role:admin`,
+    "MASK author WITH 'redact' FOR role:qa",
+    `SELECT * FROM ${PR} WHERE additions < user.level FOR role:qa`,
+  );
+  const withLevel = policySchema(CONNECTORS, { roles: ["qa"], attributes: ["level"] });
+  const compiled = compilePolicy(parsePolicy(yaml, withLevel), {
+    tenantId: "acme",
+    version: 1,
+    schema: withLevel,
+  });
+  const qa = { sub: "qa@acme", tenant: "acme", team_id: "mobile", level: 5 };
+  // A known role and a missing one pass; the policy's own roles are known without a directory.
+  compiled.guardFor({ ...qa, role: "qa" });
+  compiled.guardFor({ ...qa, role: "admin" });
+  compiled.guardFor(qa);
+  const bad: [Record<string, unknown>, string][] = [
+    [{ role: ["qa"] }, "role"],
+    [{ role: "QA" }, "role"],
+    [{ role: null }, "role"],
+    [{ role: 1 }, "role"],
+    [{ role: "intern" }, "role"],
+    [{ role: "qa", team_id: ["mobile"] }, "team_id"],
+    [{ role: "qa", team_id: 7 }, "team_id"],
+    [{ role: "qa", email: { a: 1 } }, "email"],
+    [{ role: "qa", level: [1] }, "level"],
+  ];
+  for (const [claims, name] of bad) {
+    const user = { ...qa, ...claims } as UserClaims;
+    for (const call of [() => compiled.guardFor(user), () => compiled.checkClaims(user)]) {
+      assert.throws(
+        call,
+        (err: unknown) =>
+          err instanceof OmniError && err.code === "UNAUTHENTICATED" &&
+          err.message.includes(`claim ${name}`) && err.details?.claim === name,
+        JSON.stringify(claims),
+      );
+    }
+  }
+});
+
+Deno.test("a rule for connector.table covers every connection of that connector", () => {
+  const withGh2 = policySchema(CONNECTORS, {
+    roles: ["developer", "qa"],
+    connections: [{ name: "github", connector: "github" }, { name: "gh2", connector: "github" }],
+  });
+  const compiled = compilePolicy(
+    parsePolicy(
+      policy(
+        `SELECT * FROM ${PR} WHERE team_id = user.team_id`,
+        "MASK github.pull_requests.author WITH 'redact'",
+        "DENY TABLE github.pull_requests FOR role:qa",
+        "MASK gh2.pull_requests.title WITH 'redact'",
+      ),
+      withGh2,
+    ),
+    { tenantId: "acme", version: 1, schema: withGh2 },
+  );
+  const g = compiled.guardFor(dev);
+  const out = g.apply("gh2.pull_requests", rows) as typeof rows;
+  assert.deepEqual(out.map((r) => r.pr_id), [1]);
+  assert.equal(out[0].author, "[HIDDEN]");
+  assert.equal(g.rowFilters("gh2.pull_requests")[0].column, "team_id");
+  // A rule naming one connection covers that one only.
+  const titled = [{ pr_id: 1, team_id: "mobile", title: "t" }];
+  assert.equal((g.apply("gh2.pull_requests", titled) as typeof titled)[0].title, "[HIDDEN]");
+  assert.equal((g.apply(PR, titled) as typeof titled)[0].title, "t");
+  const qa = compiled.guardFor({ ...dev, role: "qa" });
+  assert.throws(
+    () => qa.check([{ key: "gh2.pull_requests", columns: ["pr_id"] }]),
+    /you may not read table gh2\.pull_requests/,
+  );
+  // A table the compiled policy has not seen (a connection added since) is refused.
+  assert.throws(
+    () => g.check([{ key: "gh3.pull_requests", columns: ["pr_id"] }]),
+    /not yet covered by the policy/,
+  );
+});
+
+Deno.test("rules may target a data class; an unruled classified column fails closed", () => {
+  const classes = policySchema(CONNECTORS, { roles: ["developer", "qa", "admin"] });
+  const byClass = compilePolicy(
+    parsePolicy(policy("MASK CLASS pii.email WITH 'sha256' FOR ALL EXCEPT role:admin"), classes),
+    { tenantId: "acme", version: 1, schema: classes },
+  );
+  const g = byClass.guardFor(dev, { maskKey: MASK_KEY });
+  for (const [table, column] of [[PR, "email"], ["linear.issues", "assignee_email"]]) {
+    assert.ok(g.pushdown?.(table).unpushable.includes(column), `${table}.${column}`);
+  }
+  // A policy that names only github's email column still covers every other email column: the
+  // strongest rule of the class that applies to the user (here the mask), never nothing.
+  const named = compilePolicy(
+    parsePolicy(
+      policy(
+        "MASK github.pull_requests.email WITH 'sha256' FOR ALL EXCEPT role:admin",
+        "BLOCK email FOR role:qa",
+      ),
+      classes,
+    ),
+    { tenantId: "acme", version: 1, schema: classes },
+  );
+  const issues = [{ assignee_email: "ana@acme.example", team: "mobile" }];
+  const devView = named.guardFor(dev, { maskKey: MASK_KEY }).apply("linear.issues", issues);
+  assert.match(String((devView as typeof issues)[0].assignee_email), /^[0-9a-f]{8}\*{4}@/);
+  assert.throws(
+    () =>
+      named.guardFor({ ...dev, role: "qa" }, { maskKey: MASK_KEY })
+        .check([{ key: "salesforce.accounts", columns: ["owner_email"] }]),
+    /owner_email.*default for pii\.email/,
+  );
+  const admin = named.guardFor({ ...dev, role: "admin" }, { maskKey: MASK_KEY });
+  assert.equal(
+    (admin.apply("linear.issues", issues) as typeof issues)[0].assignee_email,
+    "ana@acme.example",
+  );
+  // A class no column has matches nothing: the rule is refused.
+  assert.throws(
+    () => parsePolicy(policy("MASK CLASS pii.passport WITH 'redact'"), classes),
+    /no column is classified pii\.passport/,
+  );
 });

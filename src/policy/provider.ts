@@ -15,7 +15,7 @@ import { parsePolicy, type PolicySchema, policySchema } from "./document.ts";
 
 /** Options of {@link PolicySecurityProvider}. */
 export interface PolicyProviderOptions {
-  catalog: Pick<Catalog, "getPolicy" | "listConnectionsPublic" | "listUsers">;
+  catalog: Pick<Catalog, "getPolicy" | "listConnectionsPublic" | "listUsers" | "keyRing">;
   connectors: Record<string, ConnectorDef>;
   /**
    * How long a compiled policy is used before the catalog is asked for the version in force
@@ -45,6 +45,7 @@ export class PolicySecurityProvider implements SecurityProvider {
   readonly #options: PolicyProviderOptions;
   readonly #ttlMs: number;
   readonly #entries = new Map<string, Entry>();
+  readonly #signatures = new Map<string, string>();
 
   constructor(options: PolicyProviderOptions) {
     this.#options = options;
@@ -53,7 +54,21 @@ export class PolicySecurityProvider implements SecurityProvider {
 
   /** The user's guard under the tenant's policy in force. */
   async guardFor(tenantId: string, user: UserClaims): Promise<QueryGuard> {
-    return (await this.policy(tenantId)).guardFor(user);
+    const policy = await this.policy(tenantId);
+    // Asked of the key ring on every guard (it caches briefly), never kept with the compiled
+    // policy: a shredded tenant's mask key must not outlive its keys in this process.
+    const maskKey = policy.needsMaskKey
+      ? await this.#options.catalog.keyRing.maskKey(tenantId)
+      : undefined;
+    return policy.guardFor(user, { maskKey });
+  }
+
+  /**
+   * Throws `UNAUTHENTICATED` naming a claim of the user's token that the tenant's policy would
+   * misread (a role it does not know, a claim of the wrong type).
+   */
+  async checkClaims(tenantId: string, user: UserClaims): Promise<void> {
+    (await this.policy(tenantId)).checkClaims(user);
   }
 
   /** The tenant's compiled policy in force (cached briefly). */
@@ -77,8 +92,18 @@ export class PolicySecurityProvider implements SecurityProvider {
     const row = await catalog.getPolicy(tenantId);
     const version = row?.version ?? 0;
     const before = await previous?.catch(() => undefined);
-    if (before && before.version === version) return before;
+    // Recompiled when the tenant's connections or directory change, not only its policy: a rule
+    // for github.pull_requests must cover a GitHub connection added or renamed since.
     const schema = await tenantPolicySchema(catalog, tenantId, connectors);
+    const signature = JSON.stringify([
+      [...schema.connections].sort(),
+      [...schema.roles].sort(),
+      [...schema.attributes].sort(),
+    ]);
+    if (before && before.version === version && this.#signatures.get(tenantId) === signature) {
+      return before;
+    }
+    this.#signatures.set(tenantId, signature);
     if (!row) return compilePolicy({ rules: [] }, { tenantId, version, schema });
     try {
       return compilePolicy(parsePolicy(row.source, schema), { tenantId, version, schema });
@@ -111,9 +136,9 @@ export async function tenantPolicySchema(
     catalog.listConnectionsPublic(tenantId),
     catalog.listUsers(tenantId),
   ]);
-  return policySchema(
-    connectors,
+  return policySchema(connectors, {
     connections,
-    users.flatMap((u) => Object.keys(u.attributes ?? {})),
-  );
+    attributes: users.flatMap((u) => Object.keys(u.attributes ?? {})),
+    roles: users.map((u) => u.role),
+  });
 }

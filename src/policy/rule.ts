@@ -7,7 +7,8 @@
  *   `user.<attribute>` (`=`, `!=`, `<`, `<=`, `>`, `>=`, `IN`, `LIKE`, `IS NULL`, `AND`, `OR`,
  *   `NOT`, parentheses).
  * - `MASK <column> WITH '<sha256|hash|redact|null>'` — column-level masking. `<column>` is a bare
- *   name (every table with that column) or `schema.table.column`.
+ *   name (every table with that column), `schema.table.column`, or `CLASS <class>` (every column
+ *   the connectors classify so, e.g. `CLASS pii.email`).
  * - `BLOCK <column>` — reading the column is refused (`ENTITLEMENT_DENIED`).
  * - `DENY TABLE <schema.table>` — reading the table is refused.
  *
@@ -33,13 +34,16 @@ export interface ColumnRef {
   column: string;
 }
 
+/** What a column rule targets: named columns, or every column of a data class. */
+export type ColumnTarget = ColumnRef | { classification: string };
+
 /** A parsed rule. */
 export type Rule =
   & { id: string; text: string; subjects: Subjects }
   & (
     | { kind: "rls"; table: string; where: Expr }
-    | { kind: "mask"; target: ColumnRef; mask: MaskKind }
-    | { kind: "block"; target: ColumnRef }
+    | { kind: "mask"; target: ColumnTarget; mask: MaskKind }
+    | { kind: "block"; target: ColumnTarget }
     | { kind: "deny"; table: string }
   );
 
@@ -70,7 +74,7 @@ export function parseRule(id: string, text: string): Rule {
     cur.expectKeyword("WHERE");
     body = { id, text, subjects: ALL, kind: "rls", table, where: parseExpr(cur) };
   } else if (cur.acceptKeyword("MASK")) {
-    const target = columnRef(cur);
+    const target = columnTarget(cur);
     cur.expectKeyword("WITH");
     const t = cur.next();
     const mask = MASKS[t.text.toLowerCase()];
@@ -83,7 +87,7 @@ export function parseRule(id: string, text: string): Rule {
     }
     body = { id, text, subjects: ALL, kind: "mask", target, mask };
   } else if (cur.acceptKeyword("BLOCK")) {
-    body = { id, text, subjects: ALL, kind: "block", target: columnRef(cur) };
+    body = { id, text, subjects: ALL, kind: "block", target: columnTarget(cur) };
   } else if (cur.acceptKeyword("DENY")) {
     cur.expectKeyword("TABLE");
     body = { id, text, subjects: ALL, kind: "deny", table: tableName(cur) };
@@ -123,6 +127,17 @@ function tableName(cur: Cursor): string {
     throw new Error(`expected a table as schema.table at column ${t.at}`);
   }
   return t.text.toLowerCase();
+}
+
+function columnTarget(cur: Cursor): ColumnTarget {
+  if (cur.acceptKeyword("CLASS")) {
+    const t = cur.next();
+    if (t.kind !== "word" || !/^[a-z]+(\.[a-z_]+)+$/i.test(t.text)) {
+      throw new Error(`expected a data class such as pii.email at column ${t.at}`);
+    }
+    return { classification: t.text.toLowerCase() };
+  }
+  return columnRef(cur);
 }
 
 function columnRef(cur: Cursor): ColumnRef {

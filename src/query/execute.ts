@@ -14,6 +14,7 @@ import { parseQuery } from "../sql/parse.ts";
 import { planQuery, type PushdownSummary, summarisePlan } from "../sql/plan.ts";
 import { type RowEstimates, SHARED_ESTIMATES } from "./estimates.ts";
 import { fetchSources, type SourceScan } from "./fetch_sources.ts";
+import { requestRedactor, visiblePushdown } from "../policy/visible_requests.ts";
 import type { QueryEngine } from "../duckdb/engine.ts";
 import type { QueryRequest } from "./request.ts";
 import { phaseDone } from "../telemetry/tracing.ts";
@@ -243,6 +244,14 @@ export async function executeQuery(
     throw err;
   });
   const duckMs = performance.now() - duckStarted;
+  const redact = requestRedactor(
+    guard,
+    scans.map(({ source, result }, i) => ({
+      key: source.key,
+      fetched: result.rows,
+      visible: secured[i],
+    })),
+  );
   phaseDone("duckdb", duckStarted, { "omnisql.rows": result.rows.length });
   const now = Date.now();
   const oldest = Math.min(now, ...scans.map(({ result }) => result.fetchedAt));
@@ -266,20 +275,22 @@ export async function executeQuery(
       security_ms: round(securityMs),
       duckdb_ms: round(duckMs),
     },
-    sources: scans.map(({ source, result, ms, requests, dependent }: SourceScan) => ({
+    sources: scans.map(({ source, result, ms, requests, dependent }: SourceScan, i) => ({
       table: source.key,
-      rows: result.rows.length,
+      // The rows the user may see: a count of the rows a row rule hid would say how many exist.
+      rows: secured[i].length,
       pages: result.pages,
       calls: result.calls,
       from_cache: result.fromCache,
       freshness_ms: now - result.fetchedAt,
       fetch_ms: round(ms),
       estimated_rows: source.estimatedRows,
-      pushdown: {
+      // Requests and predicates can carry values the user may not read: shown templated.
+      pushdown: visiblePushdown({
         ...summarisePlan(result.plan),
         ...(requests.length > 0 ? { native: requests } : {}),
         ...(dependent ? { dependent } : {}),
-      },
+      }, redact),
     })),
   };
 }

@@ -7,7 +7,8 @@
  * |---|---|---|
  * | request body | 1 MB | `readJsonBody` (`src/http/json_body.ts`) |
  * | SQL text | 100 000 characters | `parseQuery` (`src/sql/parse.ts`) |
- * | nesting depth | 128 levels of parentheses | {@link checkNesting}, before parsing |
+ * | nesting depth | 128 levels of brackets, CASE, NOT, signs | {@link checkNesting}, before parsing |
+ * | expression depth | 512 AST levels (chains of AND, OR, +) | `parseQuery`, before any tree walk |
  * | NUL characters | none | {@link checkNesting}, before parsing |
  * | tables per query | 16 | {@link checkTableCount}, after parsing |
  * | result rows | 10 000, tenant `settings.maxRows` | DuckDB stops converting; `truncated: true` |
@@ -18,6 +19,7 @@
  */
 import { OmniError } from "../errors.ts";
 import { MAX_SQL_LENGTH } from "../sql/parse.ts";
+import { checkNestingDepth, MAX_NESTING_DEPTH } from "../sql/nesting.ts";
 import { DEFAULT_MAX_ROWS } from "../duckdb/engine.ts";
 import { MAX_BODY_BYTES, MAX_TIMEOUT_MS } from "./request.ts";
 
@@ -25,7 +27,7 @@ export { MAX_BODY_BYTES, MAX_SQL_LENGTH, MAX_TIMEOUT_MS };
 
 /** The limits applied to one query; a tenant's settings may lower or raise some of them. */
 export interface QueryLimits {
-  /** Deepest nesting of parentheses in the SQL text. @default 128 */
+  /** Deepest nesting of brackets, CASE and prefix operators in the SQL text. @default 128 */
   maxNestingDepth: number;
   /** Base-table references in one query (joins, subqueries and CTE bodies included). @default 16 */
   maxTables: number;
@@ -51,7 +53,7 @@ export interface QueryLimits {
  * ```
  */
 export const DEFAULT_LIMITS: Readonly<QueryLimits> = Object.freeze({
-  maxNestingDepth: 128,
+  maxNestingDepth: MAX_NESTING_DEPTH,
   maxTables: 16,
   maxRows: DEFAULT_MAX_ROWS,
   defaultTimeoutMs: 30_000,
@@ -116,17 +118,18 @@ export function effectiveTimeoutMs(requested: number | undefined, limits: QueryL
 }
 
 /**
- * Refuses SQL nested deeper than the limit, before the parser's recursion can meet it (quoted
- * strings, quoted identifiers and comments are skipped), and SQL containing NUL, which no
- * Postgres text column (the audit log) can hold.
+ * Refuses SQL nested deeper than the limit before the parser's recursion can meet it — every kind
+ * of nesting counts: parentheses, brackets, `CASE` and prefix operators (`NOT`, unary signs; see
+ * `nestingDepth` in `src/sql/nesting.ts`) — and SQL containing NUL, which no Postgres text column
+ * (the audit log) can hold.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkNesting, DEFAULT_LIMITS } from "./limits.ts";
  * checkNesting("SELECT ((1))", DEFAULT_LIMITS);
- * let refused = false;
- * try { checkNesting("SELECT " + "(".repeat(500), DEFAULT_LIMITS); } catch { refused = true; }
- * console.assert(refused);
+ * assert.throws(() => checkNesting("SELECT " + "(".repeat(500), DEFAULT_LIMITS), /too deeply/);
+ * assert.throws(() => checkNesting("SELECT " + "NOT ".repeat(5000) + "TRUE", DEFAULT_LIMITS));
  * ```
  */
 export function checkNesting(sql: string, limits: Pick<QueryLimits, "maxNestingDepth">): void {
@@ -135,28 +138,7 @@ export function checkNesting(sql: string, limits: Pick<QueryLimits, "maxNestingD
       details: { limit: "no_nul", offset: sql.indexOf("\u0000") },
     });
   }
-  let depth = 0;
-  for (let i = 0; i < sql.length; i++) {
-    const ch = sql[i];
-    if (ch === "'" || ch === '"') {
-      const end = sql.indexOf(ch, i + 1);
-      i = end < 0 ? sql.length : end;
-    } else if (ch === "-" && sql[i + 1] === "-") {
-      const end = sql.indexOf("\n", i);
-      i = end < 0 ? sql.length : end;
-    } else if (ch === "/" && sql[i + 1] === "*") {
-      const end = sql.indexOf("*/", i + 2);
-      i = end < 0 ? sql.length : end + 1;
-    } else if (ch === "(" && ++depth > limits.maxNestingDepth) {
-      throw new OmniError(
-        "INVALID_REQUEST",
-        `sql is nested too deeply: more than ${limits.maxNestingDepth} levels of parentheses`,
-        { details: { limit: "max_nesting_depth", max: limits.maxNestingDepth } },
-      );
-    } else if (ch === ")") {
-      depth = Math.max(0, depth - 1);
-    }
-  }
+  checkNestingDepth(sql, limits.maxNestingDepth);
 }
 
 /**

@@ -9,6 +9,7 @@
 import type { ConnectorDef } from "../../connectors/sdk/connector.ts";
 import type { UserClaims } from "../auth/user_token.ts";
 import type { Catalog } from "../catalog/store.ts";
+import type { AuditRecord } from "../catalog/audit.ts";
 import type { TenantRow } from "../catalog/schema.ts";
 import type { QueryEngine } from "../duckdb/engine.ts";
 import { OmniError, toOmniError } from "../errors.ts";
@@ -34,6 +35,11 @@ export interface QueryServiceOptions {
   security?: SecurityProvider;
   /** Used for calls to the apps. @default globalThis.fetch */
   fetch?: typeof fetch;
+  /**
+   * Where query records go (`zoneAuditAppender` of `src/catalog/zone_audit.ts` keeps the SQL
+   * text in the zone's own store). @default the catalog's chain, SQL text included
+   */
+  appendAudit?: (record: AuditRecord) => Promise<unknown>;
 }
 
 /** One query to run. */
@@ -90,7 +96,7 @@ export class QueryService {
       tenantId: string,
       fields: { tables: string[]; rows: number | null; status: number; errorCode: string | null },
     ) =>
-      catalog.appendAudit({
+      (this.#options.appendAudit ?? ((r: AuditRecord) => catalog.appendAudit(r)))({
         tenantId,
         userEmail: input.user.sub,
         zone: this.zone,

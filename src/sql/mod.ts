@@ -26,4 +26,5 @@
  * @module
  */
 export { MAX_SQL_LENGTH, type ParsedQuery, parseQuery, type TableRef } from "./parse.ts";
+export { ALLOWED_FUNCTIONS, checkFunctions } from "./functions.ts";
 export { buildOffers, type ResolvedTable } from "./offers.ts";

@@ -8,6 +8,8 @@ import NodeSqlParser from "node-sql-parser";
 import { OmniError } from "../errors.ts";
 import { analyze } from "./_analyze.ts";
 import { asNode, type Node } from "./_ast.ts";
+import { checkFunctions } from "./functions.ts";
+import { checkExpressionDepth, checkNestingDepth, MAX_NESTING_DEPTH } from "./nesting.ts";
 import { planFailedAt, scan, unmask, type Word } from "./_lex.ts";
 
 /** Longest SQL text accepted, in characters. */
@@ -103,8 +105,8 @@ const parser = new (NodeSqlParser as any).Parser() as {
 /**
  * Parses one read-only query. Throws `INVALID_REQUEST` for an empty or oversized text, several
  * statements, `EXPLAIN ANALYZE` or anything but a read-only query, and `PLAN_FAILED` (with the
- * line and column) when the SQL does not parse, names a three-part table or calls a table
- * function in FROM.
+ * line and column) when the SQL does not parse, names a three-part table, calls a table
+ * function in FROM or calls a function that is not on the allow-list ({@link checkFunctions}).
  *
  * @example
  * ```ts
@@ -156,10 +158,13 @@ export function parseQuery(sql: string): ParsedQuery {
     throw planFailedAt(sql, first.start, `expected SELECT, WITH or VALUES, got ${first.text}`);
   }
 
+  // Bound the parser's recursion before it runs, and ours before any walk of the tree.
+  checkNestingDepth(sql);
   let parsed: unknown;
   try {
     parsed = parser.astify(body, { database: "PostgresQL" });
   } catch (err) {
+    if (err instanceof RangeError) throw tooDeep(err);
     // node-sql-parser trims the text before parsing: its offsets start after leading whitespace.
     throw parseError(sql, err, body.length - body.trimStart().length);
   }
@@ -167,16 +172,35 @@ export function parseQuery(sql: string): ParsedQuery {
   if (statements.length !== 1) {
     throw new OmniError("INVALID_REQUEST", "only one statement is allowed per query");
   }
-  const ast = asNode(unmask(statements[0], scanned.sentinel));
-  if (!ast) throw new OmniError("PLAN_FAILED", "SQL does not parse: empty statement");
-  if (ast.type !== "select") {
-    throw new OmniError(
-      "INVALID_REQUEST",
-      `only read-only queries (SELECT …) are allowed; got ${String(ast.type).toUpperCase()}`,
-    );
+  checkExpressionDepth(statements[0]);
+  let ast: Node;
+  let tables: TableRef[];
+  try {
+    const node = asNode(unmask(statements[0], scanned.sentinel));
+    if (!node) throw new OmniError("PLAN_FAILED", "SQL does not parse: empty statement");
+    ast = node;
+    if (ast.type !== "select") {
+      throw new OmniError(
+        "INVALID_REQUEST",
+        `only read-only queries (SELECT …) are allowed; got ${String(ast.type).toUpperCase()}`,
+      );
+    }
+    tables = analyze(ast).tables;
+    checkFunctions(ast);
+  } catch (err) {
+    // The limits above should make this unreachable; a shape they miss is still a 400.
+    if (err instanceof RangeError) throw tooDeep(err);
+    throw err;
   }
-  const { tables } = analyze(ast);
   return { explain, sql: cleanSql(sql.slice(bodyStart)), ast, tables };
+}
+
+function tooDeep(cause: RangeError): OmniError {
+  return new OmniError(
+    "INVALID_REQUEST",
+    `sql is nested too deeply to parse (at most ${MAX_NESTING_DEPTH} levels)`,
+    { details: { limit: "max_nesting_depth", max: MAX_NESTING_DEPTH }, cause },
+  );
 }
 
 function cleanSql(text: string): string {

@@ -176,3 +176,92 @@ Deno.test("parseQuery() rejects DuckDB joins the parser misreads and file names 
   fails("SELECT * FROM 'secrets.csv'", "PLAN_FAILED", /not a table name/);
   fails('SELECT * FROM "/etc/passwd"', "PLAN_FAILED", /not a table name/);
 });
+
+Deno.test("parseQuery() refuses engine settings, catalog, file and system functions anywhere", () => {
+  const PR = "github.pull_requests";
+  const refused: [string, string][] = [
+    ["SELECT current_setting('secret_directory')", "current_setting"],
+    ["SELECT current_setting('memory_limit') AS m", "current_setting"],
+    [`SELECT "current_setting"('memory_limit')`, "current_setting"],
+    ["SELECT CURRENT_SETTING('memory_limit')", "current_setting"],
+    ["SELECT main.current_setting('memory_limit')", "current_setting"],
+    ["SELECT 'memory_limit'.current_setting()", "current_setting"],
+    ["SELECT getenv('HOME')", "getenv"],
+    ["SELECT getvariable('x')", "getvariable"],
+    ["SELECT version()", "version"],
+    ["SELECT current_database()", "current_database"],
+    ["SELECT write_log('x')", "write_log"],
+    ["SELECT nextval('s')", "nextval"],
+    [`SELECT pr_id FROM ${PR} WHERE title = current_setting('a')`, "current_setting"],
+    [`SELECT pr_id FROM ${PR} ORDER BY length(current_setting('a'))`, "current_setting"],
+    [`SELECT CAST(current_setting('a') AS VARCHAR) AS s`, "current_setting"],
+    [`SELECT (SELECT current_setting('a')) AS s`, "current_setting"],
+    [`SELECT * FROM (SELECT current_setting('a') AS s) x`, "current_setting"],
+    [`WITH c AS (SELECT current_setting('a') AS s) SELECT * FROM c`, "current_setting"],
+    [`SELECT 1 AS a UNION SELECT length(current_setting('a'))`, "current_setting"],
+    [`SELECT pr_id FROM ${PR} WHERE EXISTS (SELECT 1 WHERE getenv('x') IS NULL)`, "getenv"],
+    [`SELECT CASE WHEN true THEN current_setting('a') END AS c`, "current_setting"],
+    [`SELECT count(*) FILTER (WHERE getenv('x') = 'y') AS n FROM ${PR}`, "getenv"],
+    [`SELECT sum(pr_id) OVER (PARTITION BY getenv('x')) AS n FROM ${PR}`, "getenv"],
+    [`SELECT stats(title) FROM ${PR}`, "stats"],
+    ["SELECT current_catalog", "current_catalog"],
+    ["SELECT current_schema AS s", "current_schema"],
+    ["SELECT current_role", "current_role"],
+  ];
+  for (const [sql, name] of refused) {
+    const err = fails(sql, "PLAN_FAILED", new RegExp(`function ${name}`));
+    assert.equal(err.details?.function, name, sql);
+  }
+  for (
+    const sql of [
+      "SELECT * FROM duckdb_settings()",
+      "SELECT * FROM read_csv('/etc/passwd')",
+      "SELECT * FROM glob('*')",
+      "SELECT * FROM pragma_database_list()",
+      `SELECT * FROM ${PR} g, (SELECT * FROM duckdb_functions()) f`,
+    ]
+  ) fails(sql, "PLAN_FAILED", /table functions are not allowed|function/);
+  // What queries need stays callable.
+  parseQuery(
+    `SELECT lower(author), coalesce(email, '-'), count(*) AS n, max(merged_at), ` +
+      `date_trunc('day', created_at), row_number() OVER (ORDER BY pr_id), ` +
+      `trim(both 'x' from title), position('a' in title), extract(year from created_at), ` +
+      `CURRENT_TIMESTAMP, string_agg(title, ',') FROM ${PR} GROUP BY 1, 2, 4, 5, 7, 8, 9`,
+  );
+});
+
+/** Deep shapes of every kind, each far past the limits. */
+const DEEP_SHAPES: Record<string, string> = {
+  "5000 NOT": "SELECT " + "NOT ".repeat(5000) + "TRUE",
+  "8000 NOT": "SELECT " + "NOT ".repeat(8000) + "TRUE",
+  "5000 unary minus": "SELECT " + "- ".repeat(5000) + "1",
+  "5000 unary plus, no spaces": "SELECT " + "+".repeat(5000) + "1",
+  "mixed prefixes": "SELECT " + "NOT -~".repeat(2000) + "1",
+  "8000 + terms": "SELECT " + Array(8000).fill("1").join(" + "),
+  "8000 ANDs": "SELECT 1 WHERE " + Array(8000).fill("TRUE").join(" AND "),
+  "8000 ORs": "SELECT 1 WHERE " + Array(8000).fill("FALSE").join(" OR "),
+  "5000 ||": "SELECT " + Array(5000).fill("'a'").join(" || "),
+  "2000 CASE": "SELECT " + "CASE WHEN TRUE THEN ".repeat(2000) + "1" + " END".repeat(2000),
+  "2000 calls": "SELECT " + "abs(".repeat(2000) + "1" + ")".repeat(2000),
+  "3000 brackets": "SELECT " + "[".repeat(3000) + "1" + "]".repeat(3000),
+  "3000 braces": "SELECT " + "{'a': ".repeat(3000) + "1" + "}".repeat(3000),
+  "NOT (… 5000": "SELECT " + "NOT (".repeat(5000) + "TRUE" + ")".repeat(5000),
+  "deep subqueries": "SELECT " + "(SELECT ".repeat(1000) + "1" + ")".repeat(1000),
+  "100 CASE × 100 NOT": "SELECT " + ("CASE WHEN " + "NOT ".repeat(100)).repeat(100) + "TRUE" +
+    " THEN 1 END".repeat(100),
+};
+
+Deno.test("parseQuery() answers every deep shape with INVALID_REQUEST naming the limit", () => {
+  for (const [name, sql] of Object.entries(DEEP_SHAPES)) {
+    const err = fails(sql, "INVALID_REQUEST", /nest/);
+    assert.match(String(err.details?.limit), /^max_(nesting|expression)_depth$/, name);
+    assert.equal(typeof err.details?.max, "number", name);
+  }
+  // Below the limits the same shapes parse.
+  parseQuery("SELECT " + "NOT ".repeat(100) + "TRUE");
+  parseQuery("SELECT " + "- ".repeat(100) + "1");
+  parseQuery("SELECT 1 WHERE " + Array(400).fill("TRUE").join(" AND "));
+  parseQuery("SELECT " + "abs(".repeat(120) + "1" + ")".repeat(120));
+  parseQuery("SELECT 1 WHERE 1 IN (" + Array(20_000).fill("1").join(",") + ")");
+  parseQuery("SELECT 1 - 2 - 3 + " + Array(300).fill("4").join(" - "));
+});

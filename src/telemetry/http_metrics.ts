@@ -54,16 +54,40 @@ function levelOf(error: OmniError): string {
   return typeof level === "string" ? level : "unknown";
 }
 
+/** Options of {@link metricsRoute}. */
+export interface MetricsRouteOptions {
+  /**
+   * The scrape token (`OMNISQL_METRICS_TOKEN`): with it, `/metrics` answers only requests that
+   * carry `Authorization: Bearer <token>` (401 otherwise). @default open (the local stack only)
+   */
+  token?: string;
+}
+
 /**
- * `GET /metrics`: the app's metrics in the Prometheus text exposition format.
+ * `GET /metrics`: the app's metrics in the Prometheus text exposition format, behind the scrape
+ * token when one is configured.
  *
  * @example
  * ```ts ignore
- * app.get("/metrics", metricsRoute(metrics));
+ * app.get("/metrics", metricsRoute(metrics, { token: config.metricsToken }));
  * ```
  */
-export function metricsRoute(metrics: Metrics): Handler<AppEnv> {
+export function metricsRoute(metrics: Metrics, options: MetricsRouteOptions = {}): Handler<AppEnv> {
+  const expected = options.token ? new TextEncoder().encode(`Bearer ${options.token}`) : undefined;
   return async function metricsHandler(c) {
+    if (
+      expected &&
+      !sameBytes(new TextEncoder().encode(c.req.header("authorization") ?? ""), expected)
+    ) {
+      throw new OmniError("UNAUTHENTICATED", "/metrics needs the scrape token (Bearer)");
+    }
     return c.body(await metrics.render(), 200, { "content-type": metrics.contentType });
   };
+}
+
+/** Compares in time independent of where the bytes differ. */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < b.length; i++) diff |= (a[i] ?? 0) ^ b[i];
+  return diff === 0;
 }

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { OmniError } from "../errors.ts";
 import type { AppEnv } from "../http/env.ts";
 import { renderErrors } from "../http/errors.ts";
-import { recordQueries } from "./http_metrics.ts";
+import { metricsRoute, recordQueries } from "./http_metrics.ts";
 import { Metrics } from "./metrics.ts";
 
 function appThatThrows(metrics: Metrics, err?: OmniError) {
@@ -19,7 +19,7 @@ function appThatThrows(metrics: Metrics, err?: OmniError) {
 }
 
 Deno.test("recordQueries() counts answered queries as ok with tenant and zone", async () => {
-  const metrics = new Metrics();
+  const metrics = new Metrics({ tenantLabels: true });
   await appThatThrows(metrics).request("/v1/query", { method: "POST" });
   const text = await metrics.render();
   assert.match(text, /^omnisql_queries_total\{status="ok",tenant="globex",zone="eu"\} 1$/m);
@@ -27,7 +27,7 @@ Deno.test("recordQueries() counts answered queries as ok with tenant and zone", 
 });
 
 Deno.test("recordQueries() counts a spent budget by its level and the query by its code", async () => {
-  const metrics = new Metrics();
+  const metrics = new Metrics({ tenantLabels: true });
   const refused = new OmniError("RATE_LIMIT_EXHAUSTED", "spent", { details: { level: "tenant" } });
   const res = await appThatThrows(metrics, refused).request("/v1/query", { method: "POST" });
   assert.equal(res.status, 429);
@@ -43,10 +43,34 @@ Deno.test("Metrics gauges read breakers and queue depth at scrape time", async (
   const metrics = new Metrics();
   let depth = 3;
   metrics.observeQueueDepth(() => depth);
-  metrics.observeBreakers(() => [{ source: "acme/github", state: "open" }]);
+  metrics.observeBreakers(() => [{ tenant: "acme", source: "github", state: "open" }]);
   assert.match(await metrics.render(), /^omnisql_async_queue_depth 3$/m);
   depth = 0;
   const text = await metrics.render();
   assert.match(text, /^omnisql_async_queue_depth 0$/m);
-  assert.match(text, /^omnisql_breaker_state\{source="acme\/github"\} 2$/m);
+  assert.match(text, /^omnisql_breaker_state\{source="github"\} 2$/m);
+});
+
+Deno.test("Metrics carry no tenant id unless configured", async () => {
+  const metrics = new Metrics();
+  await appThatThrows(metrics).request("/v1/query", { method: "POST" });
+  metrics.observeBreakers(() => [{ tenant: "globex", source: "github", state: "open" }]);
+  const text = await metrics.render();
+  assert.ok(!text.includes("globex"), text);
+  assert.match(text, /^omnisql_queries_total\{status="ok",zone="eu"\} 1$/m);
+  const labelled = new Metrics({ tenantLabels: true });
+  labelled.observeBreakers(() => [{ tenant: "globex", source: "github", state: "open" }]);
+  assert.match(await labelled.render(), /^omnisql_breaker_state\{source="globex\/github"\} 2$/m);
+});
+
+Deno.test("metricsRoute() with a scrape token answers 401 without it", async () => {
+  const app = new Hono<AppEnv>();
+  app.onError(renderErrors);
+  app.get("/metrics", metricsRoute(new Metrics(), { token: "scrape-secret" }));
+  assert.equal((await app.request("/metrics")).status, 401);
+  const wrong = await app.request("/metrics", { headers: { authorization: "Bearer nope" } });
+  assert.equal(wrong.status, 401);
+  const ok = await app.request("/metrics", { headers: { authorization: "Bearer scrape-secret" } });
+  assert.equal(ok.status, 200);
+  assert.match(await ok.text(), /omnisql_queries_total/);
 });

@@ -1,11 +1,11 @@
 /**
  * The async-queue-depth gauge's reading: a zone's jobs waiting or running, counted in the
- * catalog where the job queue keeps them.
+ * zone's store where the job queue keeps them.
  *
  * @module
  */
 import { and, count, eq, inArray } from "drizzle-orm";
-import type { Catalog } from "../catalog/store.ts";
+import type { CatalogDatabase } from "../catalog/db.ts";
 import { jobs } from "../catalog/schema.ts";
 
 /**
@@ -16,8 +16,8 @@ import { jobs } from "../catalog/schema.ts";
  * metrics.observeQueueDepth(() => openJobCount(catalog, "us"));
  * ```
  */
-export async function openJobCount(catalog: Catalog, zone: string): Promise<number> {
-  const [row] = await catalog.db.select({ n: count() }).from(jobs)
+export async function openJobCount(store: { db: CatalogDatabase }, zone: string): Promise<number> {
+  const [row] = await store.db.select({ n: count() }).from(jobs)
     .where(and(eq(jobs.zone, zone), inArray(jobs.status, ["queued", "running"])));
   return Number(row?.n ?? 0);
 }

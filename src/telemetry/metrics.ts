@@ -12,8 +12,10 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
 /** The state of one circuit breaker, as the breaker-state gauge shows it. */
 export interface BreakerReading {
-  /** What the breaker guards, e.g. `acme/github` or a connector id. */
+  /** What the breaker guards, e.g. a connection name or a connector id. */
   source: string;
+  /** The tenant whose source it is; shown only with {@link MetricsOptions.tenantLabels}. */
+  tenant?: string;
   state: "closed" | "half_open" | "open";
 }
 
@@ -26,6 +28,16 @@ export interface EnginePoolReading {
   timeouts: number;
   memoryKills: number;
   replacements: number;
+}
+
+/** Options of {@link Metrics}. */
+export interface MetricsOptions {
+  /**
+   * Label series with tenant ids. A scrape then lists every tenant by name, which whoever reads
+   * the metrics may not be entitled to know: off unless configured
+   * (`OMNISQL_METRICS_TENANT_LABELS=on`). @default false
+   */
+  tenantLabels?: boolean;
 }
 
 /** What parts of OmniSQL record; {@link NO_METRICS} when nothing is collected. */
@@ -65,7 +77,7 @@ const BREAKER_VALUE = { closed: 0, half_open: 1, open: 2 } as const;
  * @example
  * ```ts
  * import { Metrics } from "./metrics.ts";
- * const metrics = new Metrics();
+ * const metrics = new Metrics({ tenantLabels: true });
  * metrics.query({ status: "ok", tenant: "acme", zone: "us" }, 0.12);
  * console.assert((await metrics.render()).includes("omnisql_queries_total"));
  * ```
@@ -82,13 +94,17 @@ export class Metrics implements MetricsRecorder {
   readonly #refusals;
   readonly #breakerSources: (() => BreakerReading[] | Promise<BreakerReading[]>)[] = [];
   readonly #queueDepths: (() => number | Promise<number>)[] = [];
+  readonly #tenantLabels: boolean;
 
-  constructor() {
+  constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
+    const tenantLabels = this.#tenantLabels = options.tenantLabels ?? false;
     this.#queries = new Counter({
       name: "omnisql_queries_total",
-      help: "Queries answered, by status (ok or error code), tenant and zone.",
-      labelNames: ["status", "tenant", "zone"] as const,
+      help: tenantLabels
+        ? "Queries answered, by status (ok or error code), tenant and zone."
+        : "Queries answered, by status (ok or error code) and zone.",
+      labelNames: tenantLabels ? ["status", "tenant", "zone"] : ["status", "zone"],
       registers,
     });
     this.#latency = new Histogram({
@@ -136,9 +152,15 @@ export class Metrics implements MetricsRecorder {
       registers,
       async collect() {
         this.reset();
+        // Without tenant labels several tenants' breakers share a source: the worst state shows.
+        const states = new Map<string, number>();
         for (const read of breakerSources) {
-          for (const b of await read()) this.set({ source: b.source }, BREAKER_VALUE[b.state]);
+          for (const b of await read()) {
+            const source = tenantLabels && b.tenant ? `${b.tenant}/${b.source}` : b.source;
+            states.set(source, Math.max(states.get(source) ?? 0, BREAKER_VALUE[b.state]));
+          }
         }
+        for (const [source, value] of states) this.set({ source }, value);
       },
     });
     const queueDepths = this.#queueDepths;
@@ -155,7 +177,8 @@ export class Metrics implements MetricsRecorder {
   }
 
   query(labels: { status: string; tenant: string; zone: string }, seconds: number): void {
-    this.#queries.inc(labels);
+    const { status, tenant, zone } = labels;
+    this.#queries.inc(this.#tenantLabels ? { status, tenant, zone } : { status, zone });
     this.#latency.observe({ zone: labels.zone }, seconds);
   }
 

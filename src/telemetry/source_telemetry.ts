@@ -32,12 +32,11 @@ export function sourceTelemetry(metrics: MetricsRecorder): SourceMiddleware {
           "omnisql.trace_id": ctx.traceId,
         },
       }, async (span) => {
-        const fetch = tracedFetch(
-          ctx.fetch ?? globalThis.fetch,
-          `${connector} call`,
-          { "omnisql.connector": connector },
-          (status) => metrics.connectorRequest(connector, status),
-        );
+        const fetch = tracedFetch(ctx.fetch ?? globalThis.fetch, `${connector} call`, {
+          attributes: { "omnisql.connector": connector },
+          onResponse: (status) => metrics.connectorRequest(connector, status),
+          recordPath: false,
+        });
         try {
           const fetched = await next(source, { ...ctx, fetch });
           span.setAttributes({

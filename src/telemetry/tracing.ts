@@ -148,21 +148,36 @@ export function traceRequest(role: string): MiddlewareHandler<AppEnv> {
   };
 }
 
+/** Options of {@link tracedFetch}. */
+export interface TracedFetchOptions {
+  /** Attributes every span gets. @default none */
+  attributes?: Attributes;
+  /** Told each call's status (or `network` when it failed to connect). @default none */
+  onResponse?: (status: string) => void;
+  /**
+   * Whether the URL path is recorded. A source app's paths carry data (`/users/{login}`, issue
+   * keys) a trace reader may not be entitled to, so connector calls record only method and host.
+   * @default true
+   */
+  recordPath?: boolean;
+}
+
 /**
  * Wraps a `fetch` so that every call is a client span and carries the W3C `traceparent` of
- * that span. Only the host and path are recorded: query strings can quote a user's filters.
+ * that span. Only the host and (unless told not to) the path are recorded: query strings can
+ * quote a user's filters.
  *
  * @example
  * ```ts ignore
- * const fetchWorker = tracedFetch(fetch, "omnisql.forward", { "omnisql.zone": "eu" });
+ * const fetchWorker = tracedFetch(fetch, "omnisql.forward", { attributes: { "omnisql.zone": "eu" } });
  * ```
  */
 export function tracedFetch(
   inner: typeof fetch,
   name: string,
-  attributes: Attributes = {},
-  onResponse?: (status: string) => void,
+  options: TracedFetchOptions = {},
 ): typeof fetch {
+  const { attributes = {}, onResponse, recordPath = true } = options;
   return function tracedFetchCall(input, init) {
     const request = input instanceof Request ? input : undefined;
     const url = new URL(request ? request.url : String(input));
@@ -173,7 +188,7 @@ export function tracedFetch(
         ...attributes,
         "http.request.method": method,
         "server.address": url.host,
-        "url.path": url.pathname,
+        ...(recordPath ? { "url.path": url.pathname } : {}),
       },
     }, async (span) => {
       const headers = new Headers(init?.headers ?? request?.headers);

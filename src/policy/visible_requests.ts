@@ -1,0 +1,123 @@
+/**
+ * What a user may see of the requests a query sent to its sources. A request can carry values
+ * the user may not read: GitHub's `GET /users/{login}` detail fetch names every author, also for
+ * a user who sees authors as `[HIDDEN]`; a dependent join sends the build side's keys; a row rule
+ * applied after the fetch leaves the hidden rows' values in the requests that fetched them. This
+ * is the one place that decides: every token of a request line (path segment, query value, quoted
+ * literal) equal to a value the user may not read — a value of a masked or blocked column, or a
+ * value only rows hidden by a row rule hold — is shown templated as `{column}`.
+ *
+ * @module
+ */
+import type { Row } from "../../connectors/sdk/table.ts";
+import type { QueryGuard } from "../query/guard.ts";
+
+/** One source of a query: its rows as fetched, and as the guard let the user see them. */
+export interface GuardedRows {
+  key: string;
+  /** The rows as the source returned them. */
+  fetched: readonly Row[];
+  /** The same rows after the guard (filtered, masked). */
+  visible: readonly Row[];
+}
+
+/** Turns a request line into what the user may see of it. */
+export type RequestRedactor = (line: string) => string;
+
+// Values shorter than this are not templated: they say nothing about a hidden row and are too
+// common as URL fragments (`per_page=10`, `state=all`).
+const MIN_SECRET_LENGTH = 3;
+const DELIMITERS = /([\s/?&=,:+'"()[\]{}]+)/;
+
+/**
+ * Builds the redactor of one query's request lines from its sources' rows and the user's guard.
+ * Text values are what can be hidden; numbers and booleans of hidden rows are shown (an id says
+ * nothing its row does not).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { requestRedactor } from "./visible_requests.ts";
+ * import { OPEN_GUARD } from "../query/guard.ts";
+ * const guard = { ...OPEN_GUARD, pushdown: () => ({ unpushable: ["author"], columns: [], limit: true }) };
+ * const redact = requestRedactor(guard, [{
+ *   key: "github.pull_requests",
+ *   fetched: [{ author: "ivan-mobile" }],
+ *   visible: [{ author: "[HIDDEN]" }],
+ * }]);
+ * assert.equal(redact("GET /users/ivan-mobile"), "GET /users/{author}");
+ * assert.equal(redact("GET /repos/acme/app/pulls?state=all"), "GET /repos/acme/app/pulls?state=all");
+ * ```
+ */
+export function requestRedactor(guard: QueryGuard, sources: GuardedRows[]): RequestRedactor {
+  const visibleValues = new Set<string>();
+  for (const { key, visible } of sources) {
+    const hidden = new Set(guard.pushdown?.(key).unpushable ?? []);
+    for (const row of visible) {
+      for (const [column, value] of Object.entries(row)) {
+        if (typeof value === "string" && !hidden.has(column.toLowerCase())) {
+          visibleValues.add(value);
+        }
+      }
+    }
+  }
+  const secrets = new Map<string, string>();
+  for (const { fetched } of sources) {
+    for (const row of fetched) {
+      for (const [column, value] of Object.entries(row)) {
+        if (typeof value !== "string" || value.length < MIN_SECRET_LENGTH) continue;
+        // Hidden: a masked or blocked column's value, or one only rows hidden by a row rule hold.
+        if (!visibleValues.has(value)) secrets.set(value, column.toLowerCase());
+      }
+    }
+  }
+  if (secrets.size === 0) return (line) => line;
+  return function redactRequest(line) {
+    return line.split(DELIMITERS).map((token) => {
+      const column = secrets.get(token) ?? secrets.get(decoded(token));
+      return column === undefined ? token : `{${column}}`;
+    }).join("");
+  };
+}
+
+/** A pushdown summary's text fields (native requests, pushed and residual predicates). */
+export interface PushdownText {
+  native?: string[];
+  pushed?: string[];
+  residual?: string[];
+}
+
+/**
+ * A source's pushdown summary as the user may see it: its native requests and its pushed and
+ * residual predicates (a dependent join pushes the other side's keys) through the redactor.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { visiblePushdown } from "./visible_requests.ts";
+ * const shown = visiblePushdown(
+ *   { native: ["GET /users/ivan"], pushed: ["login = 'ivan'"], columns: ["login"] },
+ *   (line) => line.replaceAll("ivan", "{login}"),
+ * );
+ * assert.deepEqual(shown.native, ["GET /users/{login}"]);
+ * assert.deepEqual(shown.pushed, ["login = '{login}'"]);
+ * assert.deepEqual(shown.columns, ["login"]);
+ * ```
+ */
+export function visiblePushdown<T extends PushdownText>(summary: T, redact: RequestRedactor): T {
+  return {
+    ...summary,
+    ...(summary.native ? { native: summary.native.map(redact) } : {}),
+    ...(summary.pushed ? { pushed: summary.pushed.map(redact) } : {}),
+    ...(summary.residual ? { residual: summary.residual.map(redact) } : {}),
+  };
+}
+
+function decoded(token: string): string {
+  if (!token.includes("%")) return token;
+  try {
+    return decodeURIComponent(token);
+  } catch {
+    return token;
+  }
+}
