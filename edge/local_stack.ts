@@ -182,7 +182,10 @@ export async function startLocalStack(
       worker.jobs.start();
       closers.push(() => worker.jobs.stop());
     }
+    // Engines take about a second to start: `deno task start` waits for them; tests start one
+    // per zone meanwhile, so a first query rarely waits for it.
     if (options.warmEngines) await Promise.all(Object.values(engines).map((e) => e.warm()));
+    else for (const pool of Object.values(engines)) void pool.warm(1);
 
     const edgeApp = createEdgeApp({
       catalog,

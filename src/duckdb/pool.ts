@@ -100,6 +100,8 @@ export class EnginePool implements QueryEngine {
   readonly #queueLimit: number;
   readonly #onEvent?: (event: PoolEvent) => void;
   readonly #engines = new Set<EngineProcess>();
+  /** Engines started for one query that needs more memory than the pool's (async jobs). */
+  readonly #oneOffs = new Set<EngineProcess>();
   readonly #idle: EngineProcess[] = [];
   readonly #engineWaiters: (() => void)[] = [];
   readonly #queue: Waiter[] = [];
@@ -166,10 +168,13 @@ export class EnginePool implements QueryEngine {
       const limit = options.memoryLimitMb ?? this.#memoryLimitMb;
       if (limit > this.#memoryLimitMb) {
         const oneOff = this.#spawn(limit, false);
+        this.#oneOffs.add(oneOff);
         try {
           return await this.#runOn(oneOff, request, maxRows, limit, signal);
         } finally {
           oneOff.kill();
+          await oneOff.exited;
+          this.#oneOffs.delete(oneOff);
         }
       }
       const engine = await this.#takeEngine(signal);
@@ -186,7 +191,7 @@ export class EnginePool implements QueryEngine {
     for (const waiter of this.#queue.splice(0)) {
       waiter.reject(new OmniError("REGION_UNAVAILABLE", "the zone is shutting down"));
     }
-    const exits = [...this.#engines].map((engine) => {
+    const exits = [...this.#engines, ...this.#oneOffs].map((engine) => {
       engine.kill();
       return engine.exited;
     });
