@@ -9,6 +9,7 @@
  * @module
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { PoolStats } from "../duckdb/pool.ts";
 
 /** The state of one circuit breaker, as the breaker-state gauge shows it. */
 export interface BreakerReading {
@@ -17,17 +18,6 @@ export interface BreakerReading {
   /** The tenant whose source it is; shown only with {@link MetricsOptions.tenantLabels}. */
   tenant?: string;
   state: "closed" | "half_open" | "open";
-}
-
-/** An engine pool's figures at scrape time (the shape of `EnginePool.stats()`). */
-export interface EnginePoolReading {
-  size: number;
-  busy: number;
-  queued: number;
-  processes: number;
-  timeouts: number;
-  memoryKills: number;
-  replacements: number;
 }
 
 /** Options of {@link Metrics}. */
@@ -216,9 +206,9 @@ export class Metrics implements MetricsRecorder {
    * Registers an engine pool whose figures are read at scrape time: its size, busy engines,
    * queue length, and the totals of deadline stops, memory stops and replaced engines.
    */
-  observeEnginePool(zone: string, read: () => EnginePoolReading): void {
+  observeEnginePool(zone: string, read: () => PoolStats): void {
     const registers = [this.registry];
-    const gauges: [keyof EnginePoolReading, string, string][] = [
+    const gauges: [keyof PoolStats, string, string][] = [
       ["size", "omnisql_engine_pool_size", "Queries the zone's engine pool runs at once."],
       ["busy", "omnisql_engine_busy", "Engines running a query now."],
       ["queued", "omnisql_engine_queue_length", "Queries waiting for an engine."],
@@ -235,7 +225,7 @@ export class Metrics implements MetricsRecorder {
         },
       });
     }
-    const totals: [keyof EnginePoolReading, string, string][] = [
+    const totals: [keyof PoolStats, string, string][] = [
       ["timeouts", "omnisql_engine_timeouts_total", "Queries their deadline stopped in an engine."],
       ["memoryKills", "omnisql_engine_memory_kills_total", "Engines stopped above memory caps."],
       ["replacements", "omnisql_engine_replacements_total", "Engine processes replaced."],
