@@ -27,33 +27,50 @@ export interface SourceClientOptions {
   /** Longest wait for a rate-limited source's budget to reset before retrying. @default 10000 */
   maxRateLimitWaitMs?: number;
   /**
-   * Conditional requests: GETs send `If-None-Match` with the validator stored for their URL, and
-   * a 304 answer comes back with its status and the stored body (GitHub does not charge a 304
-   * against the rate limit). @default none
+   * Conditional requests: GETs send `If-None-Match` (or `If-Modified-Since`) with the validator
+   * stored for their URL, and a 304 answer is rebuilt into the 200 it confirms — body and
+   * headers (next-page links included) — whatever headers the 304 itself carries. GitHub does
+   * not charge a 304 against the rate limit; they are counted apart, in `stats.revalidated`.
+   * @default none
    */
   conditional?: ConditionalStore;
 }
 
-/** A validator and the body it stands for. */
+/**
+ * A validator of one GET URL and everything needed to rebuild the 200 answer it stands for: the
+ * decoded body and the headers a page is read from (`Link`, rate-limit readings…).
+ */
 export interface ConditionalEntry {
-  etag: string;
+  /** The answer's `ETag`, sent back as `If-None-Match`. */
+  etag?: string;
+  /** The answer's `Last-Modified`, sent back as `If-Modified-Since` when there is no ETag. */
+  lastModified?: string;
+  /** The 200's decoded body. */
   body: unknown;
+  /** The 200's headers, lower-case names, minus per-connection noise (cookies, dates, lengths). */
+  headers: Record<string, string>;
 }
 
-/** Where a client keeps the ETags (and bodies) of its GETs, e.g. a source cache entry. */
+/**
+ * Where a client keeps the validators of its GETs, per request URL, so any later fetch of the
+ * same URL — another cache entry, another column set — can revalidate it.
+ */
 export interface ConditionalStore {
   /** The entry last seen for a GET of this URL. */
-  lookup(url: string): ConditionalEntry | undefined;
-  /** Records a 200 answer that carried an ETag, or a 304 that confirmed a stored entry. */
-  store(url: string, entry: ConditionalEntry, status: 200 | 304): void;
+  lookup(url: string): Promise<ConditionalEntry | undefined> | ConditionalEntry | undefined;
+  /** Records a 200 answer that carried a validator, or a 304 that confirmed a stored entry. */
+  store(url: string, entry: ConditionalEntry, status: 200 | 304): Promise<void> | void;
 }
 
 /** An answer from the app, body already decoded. */
 export interface SourceResponse<T = unknown> {
+  /** The status; a 304 rebuilt from the conditional store reads as the 200 it confirms. */
   status: number;
   headers: Headers;
   body: T;
   url: string;
+  /** Set when the app answered 304 and this is the stored 200 it confirmed. */
+  revalidated?: boolean;
 }
 
 /** Query-string values; arrays repeat the key, undefined is skipped. */
@@ -69,11 +86,11 @@ export interface RequestOptions {
 
 /** Counters a query reports under `sources[]`. */
 export interface SourceStats {
-  /** HTTP requests sent, retries included. */
+  /** HTTP requests sent that the app answered with anything but a 304, retries included. */
   calls: number;
   retries: number;
-  /** 304 answers served from the conditional store. */
-  notModified: number;
+  /** 304 answers rebuilt from the conditional store: sent, but not charged by the app. */
+  revalidated: number;
 }
 
 /**
@@ -107,7 +124,7 @@ export class SourceClient {
     connector: ConnectorDef,
     connection: Connection,
     options: SourceClientOptions = {},
-    stats: SourceStats = { calls: 0, retries: 0, notModified: 0 },
+    stats: SourceStats = { calls: 0, retries: 0, revalidated: 0 },
   ) {
     this.stats = stats;
     this.#options = options;
@@ -213,10 +230,11 @@ export class SourceClient {
     headers.set("accept", headers.get("accept") ?? "application/json");
     headers.set("user-agent", "OmniSQL");
     for (const [k, v] of new Headers(options.headers)) headers.set(k, v);
-    const conditional = method === "GET" ? this.#conditional?.lookup(url.toString()) : undefined;
-    if (conditional && !headers.has("if-none-match")) {
-      headers.set("if-none-match", conditional.etag);
-    }
+    const conditional = method === "GET" && this.#conditional && !headers.has("if-none-match")
+      ? await this.#conditional.lookup(url.toString())
+      : undefined;
+    if (conditional?.etag) headers.set("if-none-match", conditional.etag);
+    else if (conditional?.lastModified) headers.set("if-modified-since", conditional.lastModified);
     let body: string | undefined;
     if (options.body !== undefined) {
       body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
@@ -224,11 +242,11 @@ export class SourceClient {
     }
 
     for (let attempt = 0;; attempt++) {
-      this.stats.calls++;
       let res: Response;
       try {
         res = await this.#fetch(url, { method, headers, body, signal: this.#signal });
       } catch (err) {
+        this.stats.calls++;
         if (this.#signal?.aborted) throw this.#aborted(err);
         const wait = this.#backoffMs(attempt);
         if (attempt < this.#maxRetries && this.#fits(wait)) {
@@ -239,6 +257,11 @@ export class SourceClient {
           cause: err,
         });
       }
+      if (res.status === 304 && conditional) {
+        await res.body?.cancel();
+        return await this.#rebuild(url, res, conditional);
+      }
+      this.stats.calls++;
       this.lastRateLimit = this.#connector.readRateLimit(res.headers);
       if (res.status >= 500 && attempt < this.#maxRetries) {
         const wait = this.#backoffMs(attempt, this.lastRateLimit.retryAfterMs);
@@ -270,19 +293,9 @@ export class SourceClient {
           status: res.status,
         });
       }
-      if (res.status === 304 && conditional) {
-        this.stats.notModified++;
-        this.#conditional?.store(url.toString(), conditional, 304);
-        return {
-          status: 304,
-          headers: res.headers,
-          body: conditional.body as T,
-          url: url.toString(),
-        };
-      }
-      const etag = res.headers.get("etag");
-      if (method === "GET" && res.status === 200 && etag && decoded !== MALFORMED) {
-        this.#conditional?.store(url.toString(), { etag, body: decoded }, 200);
+      if (method === "GET" && res.status === 200 && decoded !== MALFORMED && this.#conditional) {
+        const entry = validatorOf(res.headers, decoded);
+        if (entry) await this.#conditional.store(url.toString(), entry, 200);
       }
       return {
         status: res.status,
@@ -291,6 +304,21 @@ export class SourceClient {
         url: url.toString(),
       };
     }
+  }
+
+  /**
+   * The 200 a 304 confirms: its body and headers as stored. Only the budget is read from the
+   * 304 when it carries one (it is the newer reading); a 304 without `Link` still pages on.
+   */
+  async #rebuild<T>(url: URL, res: Response, entry: ConditionalEntry): Promise<SourceResponse<T>> {
+    this.stats.revalidated++;
+    const headers = new Headers(entry.headers);
+    const fresh = this.#connector.readRateLimit(res.headers);
+    this.lastRateLimit = Object.values(fresh).some((v) => v !== undefined)
+      ? fresh
+      : this.#connector.readRateLimit(headers);
+    await this.#conditional?.store(url.toString(), entry, 304);
+    return { status: 200, headers, body: entry.body as T, url: url.toString(), revalidated: true };
   }
 
   async #decode(res: Response): Promise<unknown> {
@@ -398,6 +426,45 @@ export class SourceClient {
 }
 
 const MALFORMED = Symbol("malformed");
+
+/** Headers never worth storing with a validator: per-answer noise, or secrets. */
+const UNSTORED = new Set([
+  "set-cookie",
+  "date",
+  "content-length",
+  "content-encoding",
+  "transfer-encoding",
+  "connection",
+  "keep-alive",
+]);
+
+/**
+ * The validator of a 200 answer, with what rebuilds it, or undefined when it carries neither
+ * `ETag` nor `Last-Modified`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { validatorOf } from "./http.ts";
+ * const entry = validatorOf(new Headers({ etag: 'W/"1"', link: '<https://x/?page=2>; rel="next"',
+ *   date: "Thu, 03 Dec 2026 10:00:00 GMT" }), [1]);
+ * assert.deepEqual(entry, { etag: 'W/"1"', body: [1],
+ *   headers: { etag: 'W/"1"', link: '<https://x/?page=2>; rel="next"' } });
+ * ```
+ */
+export function validatorOf(headers: Headers, body: unknown): ConditionalEntry | undefined {
+  const etag = headers.get("etag") ?? undefined;
+  const lastModified = headers.get("last-modified") ?? undefined;
+  if (!etag && !lastModified) return undefined;
+  const kept: Record<string, string> = {};
+  for (const [name, value] of headers) if (!UNSTORED.has(name)) kept[name] = value;
+  return {
+    ...(etag ? { etag } : {}),
+    ...(lastModified ? { lastModified } : {}),
+    body,
+    headers: kept,
+  };
+}
 
 function errMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

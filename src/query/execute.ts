@@ -38,7 +38,10 @@ export interface SourceReport {
   table: string;
   rows: number;
   pages: number;
+  /** Requests the app charged. */
   calls: number;
+  /** Requests the app answered 304 (not charged): pages rebuilt from stored validators. */
+  revalidated: number;
   from_cache: boolean;
   freshness_ms: number;
   fetch_ms: number;
@@ -260,6 +263,7 @@ export async function executeQuery(
       rows: result.rows.length,
       pages: result.pages,
       calls: result.calls,
+      revalidated: result.revalidated ?? 0,
       from_cache: result.fromCache,
       freshness_ms: now - result.fetchedAt,
       fetch_ms: round(ms),
