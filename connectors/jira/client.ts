@@ -7,13 +7,7 @@
  * @module
  */
 import { OmniError } from "../../src/errors.ts";
-import {
-  type Connection,
-  type ErrorReading,
-  type RateLimitInfo,
-  retryAfterMs,
-  type SourceClient,
-} from "../sdk/mod.ts";
+import { type AppProtocol, type Connection, type SourceClient } from "../sdk/mod.ts";
 
 /** The `config` of a Jira connection. */
 export interface JiraConfig {
@@ -90,49 +84,21 @@ export function jiraAuthorize(connection: Connection): HeadersInit {
   return { authorization: `Basic ${btoa(bin)}` };
 }
 
-/** Reads Jira's rate-limit headers. */
-export function jiraRateLimit(headers: Headers): RateLimitInfo {
-  const info: RateLimitInfo = {};
-  const num = (name: string) => {
-    const v = headers.get(name);
-    if (v === null || v.trim() === "") return undefined;
-    const n = Number(v);
-    return Number.isFinite(n) ? n : undefined;
-  };
-  const limit = num("x-ratelimit-limit");
-  const remaining = num("x-ratelimit-remaining");
-  const reset = headers.get("x-ratelimit-reset");
-  const retry = retryAfterMs(headers);
-  if (limit !== undefined) info.limit = limit;
-  if (remaining !== undefined) info.remaining = remaining;
-  if (reset) {
-    const at = Date.parse(reset);
-    if (!Number.isNaN(at)) info.resetAt = at;
-  }
-  if (retry !== undefined) info.retryAfterMs = retry;
-  return info;
-}
-
-/** Reads Jira's error body `{errorMessages: [...], errors: {field: message}}`. */
-export function jiraReadError(status: number, body: unknown): ErrorReading {
-  const messages: string[] = [];
-  if (body && typeof body === "object") {
-    const b = body as { errorMessages?: unknown; errors?: unknown; message?: unknown };
-    if (Array.isArray(b.errorMessages)) messages.push(...b.errorMessages.map(String));
-    if (b.errors && typeof b.errors === "object") {
-      for (const [field, msg] of Object.entries(b.errors)) {
-        messages.push(`${field}: ${String(msg)}`);
-      }
-    }
-    if (!messages.length && typeof b.message === "string") messages.push(b.message);
-  } else if (typeof body === "string" && body.trim()) {
-    messages.push(body.trim().slice(0, 200));
-  }
-  return {
-    message: messages.length ? messages.join("; ") : `HTTP ${status}`,
-    rateLimited: status === 429,
-  };
-}
+/**
+ * How Jira Cloud's answers read: `X-RateLimit-*` headers with an ISO-8601 reset, `Retry-After`
+ * (on 429 and some 503s), and errors `{errorMessages: [...], errors: {field: message}}`.
+ */
+export const JIRA_PROTOCOL: AppProtocol = {
+  rateLimit: {
+    buckets: [{
+      limit: "x-ratelimit-limit",
+      remaining: "x-ratelimit-remaining",
+      reset: "x-ratelimit-reset",
+    }],
+    resetUnit: "iso",
+  },
+  errors: { messages: ["errorMessages[]", "errors.*", "message"] },
+};
 
 // ---------------------------------------------------------------------------------------------
 // Per-connection dictionaries

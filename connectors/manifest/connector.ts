@@ -11,24 +11,19 @@ import {
   type ConnectorDef,
   defineTable,
   type Predicate,
+  protocolReaders,
   type QueryParams,
   type Row,
   type ScanContext,
   type ScanOffer,
   type ScanPlan,
+  type SourceClient,
   type SourceResponse,
   type TableDef,
 } from "../sdk/mod.ts";
 import { parseLinkHeader } from "../sdk/http.ts";
 import type { ColumnSpec, Manifest, TableSpec } from "./manifest.ts";
-import {
-  authHeaders,
-  authQuery,
-  graphqlFailure,
-  readError,
-  readRateLimit,
-  sourceError,
-} from "./_source.ts";
+import { authHeaders, authQuery, manifestProtocol } from "./_source.ts";
 import {
   andFilters,
   type FilterValue,
@@ -37,7 +32,8 @@ import {
   selectionSet,
 } from "./_graphql.ts";
 import { predicateParams } from "./_rest.ts";
-import { fillTemplate, readOne, readPath, toColumnValue } from "./_values.ts";
+import { fillTemplate, toColumnValue } from "./_values.ts";
+import { readOne, readPath } from "../sdk/json_path.ts";
 
 /** Plan state of a manifest table. */
 export interface ManifestPlanState {
@@ -71,8 +67,7 @@ export function manifestConnector(manifest: Manifest): ConnectorDef {
     description: manifest.description,
     tables: manifest.tables.map((t) => manifestTable(manifest, t)),
     authorize: (connection) => authHeaders(manifest, connection),
-    readRateLimit: (headers) => readRateLimit(manifest, headers),
-    readError: (status, body) => readError(manifest, status, body),
+    ...protocolReaders(manifestProtocol(manifest)),
   };
 }
 
@@ -262,18 +257,18 @@ async function* graphqlPages(
     });
     const body = res.body as Record<string, unknown> | null;
     if (body && typeof body === "object" && Array.isArray(body.errors) && body.errors.length) {
-      throw graphqlFailure(manifest, connection, http, res.status, body);
+      throw http.failure(res.status, body, res.headers);
     }
     const conn = readOne(body, `data.${g.field}`) as Record<string, unknown> | undefined;
     const nodes = conn?.nodes;
     const info = conn?.pageInfo as { hasNextPage?: unknown; endCursor?: unknown } | undefined;
     if (!Array.isArray(nodes) || !info || typeof info.hasNextPage !== "boolean") {
-      throw malformed(manifest, connection, res.status, `data.${g.field}`);
+      throw malformed(http, res.status, `data.${g.field}`);
     }
     yield nodes;
     if (!info.hasNextPage) return;
     if (typeof info.endCursor !== "string" || info.endCursor === "" || info.endCursor === after) {
-      throw malformed(manifest, connection, res.status, `data.${g.field}.pageInfo.endCursor`);
+      throw malformed(http, res.status, `data.${g.field}.pageInfo.endCursor`);
     }
     after = info.endCursor;
   }
@@ -291,14 +286,14 @@ async function* restPages(
   try {
     path = fillTemplate(req.path, connection);
   } catch (err) {
-    throw sourceError(manifest, connection, "SOURCE_ERROR", (err as Error).message);
+    throw http.error("SOURCE_ERROR", (err as Error).message);
   }
   const staticQuery: QueryParams = {};
   for (const [k, v] of Object.entries(req.query)) {
     try {
       staticQuery[k] = fillTemplate(v, connection, (s) => s);
     } catch (err) {
-      throw sourceError(manifest, connection, "SOURCE_ERROR", (err as Error).message);
+      throw http.error("SOURCE_ERROR", (err as Error).message);
     }
   }
   const base: QueryParams = {
@@ -312,7 +307,7 @@ async function* restPages(
     const res = await http.get(target, query);
     const records = readPath(res.body, req.records);
     const list = req.records === "." ? res.body : records[0];
-    if (!Array.isArray(list)) throw malformed(manifest, connection, res.status, req.records);
+    if (!Array.isArray(list)) throw malformed(http, res.status, req.records);
     return { res, list: list as unknown[] };
   };
   switch (p.style) {
@@ -355,10 +350,10 @@ async function* restPages(
         const next = readOne(res.body, p.cursor_path);
         if (next === undefined || next === null || next === "" || list.length === 0) return;
         if (typeof next !== "string" && typeof next !== "number") {
-          throw malformed(manifest, connection, res.status, p.cursor_path);
+          throw malformed(http, res.status, p.cursor_path);
         }
         cursor = String(next);
-        if (seen.has(cursor)) throw malformed(manifest, connection, res.status, p.cursor_path);
+        if (seen.has(cursor)) throw malformed(http, res.status, p.cursor_path);
         seen.add(cursor);
         if (ctx.signal.aborted) return;
       }
@@ -388,17 +383,8 @@ function pathWith(path: string, query: Record<string, string>): string {
   return qs ? `${path}${path.includes("?") ? "&" : "?"}${qs}` : path;
 }
 
-function malformed(
-  manifest: Manifest,
-  connection: Connection,
-  status: number,
-  where: string,
-): OmniError {
-  return sourceError(
-    manifest,
-    connection,
-    "SOURCE_ERROR",
-    `malformed reply (HTTP ${status}): no valid ${where}`,
-    { status },
-  );
+function malformed(http: SourceClient, status: number, where: string): OmniError {
+  return http.error("SOURCE_ERROR", `malformed reply (HTTP ${status}): no valid ${where}`, {
+    status,
+  });
 }

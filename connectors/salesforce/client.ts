@@ -9,12 +9,11 @@
  */
 import { OmniError } from "../../src/errors.ts";
 import {
+  type AppProtocol,
   type Connection,
-  type ErrorReading,
   type OAuthGrant,
   oauthKey,
   OAuthTokens,
-  type RateLimitInfo,
   SourceClient,
   type SourceResponse,
 } from "../sdk/mod.ts";
@@ -92,55 +91,21 @@ export async function salesforceAuthorize(connection: Connection): Promise<Heade
 }
 
 /**
- * Reads `Sforce-Limit-Info: api-usage=USED/LIMIT` (a rolling 24-hour budget).
- *
- * @example
- * ```ts
- * import { salesforceRateLimit } from "./client.ts";
- * const r = salesforceRateLimit(new Headers({ "sforce-limit-info": "api-usage=18/15000" }));
- * console.assert(r.limit === 15000 && r.remaining === 14982);
- * ```
+ * How Salesforce's answers read: `Sforce-Limit-Info: api-usage=USED/LIMIT` (a rolling 24-hour
+ * budget), error arrays `[{message, errorCode, fields?}]` (`REQUEST_LIMIT_EXCEEDED` is a spent
+ * budget), and the token endpoint's `{error, error_description}`.
  */
-export function salesforceRateLimit(headers: Headers): RateLimitInfo {
-  const m = headers.get("sforce-limit-info")?.match(/api-usage=(\d+)\/(\d+)/);
-  if (!m) return {};
-  const used = Number(m[1]), limit = Number(m[2]);
-  return { limit, remaining: Math.max(0, limit - used) };
-}
-
-/**
- * Reads Salesforce's error array `[{message, errorCode, fields?}]`.
- *
- * @example
- * ```ts
- * import { salesforceReadError } from "./client.ts";
- * const r = salesforceReadError(403, [{ message: "TotalRequests Limit exceeded.", errorCode: "REQUEST_LIMIT_EXCEEDED" }]);
- * console.assert(r.rateLimited === true && r.message.startsWith("REQUEST_LIMIT_EXCEEDED"));
- * ```
- */
-export function salesforceReadError(status: number, body: unknown): ErrorReading {
-  const list = Array.isArray(body) ? body : body && typeof body === "object" ? [body] : [];
-  const parts: string[] = [];
-  let rateLimited = status === 429;
-  for (const e of list as Record<string, unknown>[]) {
-    const code = typeof e?.errorCode === "string"
-      ? e.errorCode
-      : typeof e?.error === "string"
-      ? e.error
-      : "";
-    const msg = typeof e?.message === "string"
-      ? e.message
-      : typeof e?.error_description === "string"
-      ? e.error_description
-      : "";
-    if (code === "REQUEST_LIMIT_EXCEEDED") rateLimited = true;
-    if (code || msg) parts.push(code && msg ? `${code}: ${msg}` : code || msg);
-  }
-  if (!parts.length && typeof body === "string" && body.trim()) {
-    parts.push(body.trim().slice(0, 200));
-  }
-  return { message: parts.length ? parts.join("; ") : `HTTP ${status}`, rateLimited };
-}
+export const SALESFORCE_PROTOCOL: AppProtocol = {
+  rateLimit: {
+    buckets: [],
+    usage: { header: "sforce-limit-info", pattern: /api-usage=(\d+)\/(\d+)/ },
+  },
+  errors: {
+    messages: ["[].message", "message", "error_description"],
+    codes: ["[].errorCode", "errorCode", "error"],
+    rateLimitedCodes: ["REQUEST_LIMIT_EXCEEDED"],
+  },
+};
 
 /** One batch of a SOQL query. */
 export interface QueryPage {

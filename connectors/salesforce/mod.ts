@@ -18,8 +18,8 @@
  *
  * @module
  */
-import type { ConnectorDef } from "../sdk/mod.ts";
-import { salesforceAuthorize, salesforceRateLimit, salesforceReadError } from "./client.ts";
+import { type ConnectorDef, protocolReaders } from "../sdk/mod.ts";
+import { SALESFORCE_PROTOCOL, salesforceAuthorize } from "./client.ts";
 import { accounts } from "./accounts.ts";
 import { opportunities } from "./opportunities.ts";
 
@@ -29,8 +29,7 @@ export const salesforce: ConnectorDef = {
   description: "Salesforce (REST API, SOQL): accounts and opportunities of the org.",
   tables: [accounts, opportunities],
   authorize: salesforceAuthorize,
-  readRateLimit: salesforceRateLimit,
-  readError: (status, body) => salesforceReadError(status, body),
+  ...protocolReaders(SALESFORCE_PROTOCOL),
 };
 
 export { salesforceTokens } from "./client.ts";

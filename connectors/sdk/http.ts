@@ -9,6 +9,7 @@
  */
 import { OmniError } from "../../src/errors.ts";
 import type { ConnectorDef, RateLimitInfo } from "./connector.ts";
+import { sourceError, type SourceErrorCode, type SourceErrorExtra } from "./errors.ts";
 import type { Connection } from "./table.ts";
 
 /** Options of {@link SourceClient}. */
@@ -172,7 +173,7 @@ export class SourceClient {
     if (/^https?:\/\//i.test(pathOrUrl)) {
       url = new URL(pathOrUrl);
       if (url.origin !== this.#base.origin) {
-        throw this.#error(
+        throw this.error(
           "SOURCE_ERROR",
           `refused to follow a link to another origin (${url.origin})`,
         );
@@ -222,7 +223,7 @@ export class SourceClient {
       // page forever.
       const key = `${method} ${url}`;
       if (this.#followed.has(key)) {
-        throw this.#error("SOURCE_ERROR", "the app sent the same next-page link twice");
+        throw this.error("SOURCE_ERROR", "the app sent the same next-page link twice");
       }
       this.#followed.add(key);
     }
@@ -253,8 +254,9 @@ export class SourceClient {
           await this.#backoff(wait);
           continue;
         }
-        throw this.#error("SOURCE_ERROR", `could not reach the app: ${errMessage(err)}`, {
+        throw this.error("SOURCE_ERROR", `could not reach the app: ${errMessage(err)}`, {
           cause: err,
+          transient: true,
         });
       }
       if (res.status === 304 && conditional) {
@@ -273,7 +275,11 @@ export class SourceClient {
       }
       const decoded = await this.#decode(res);
       if (res.status >= 400) {
-        const failure = this.#failure(res, decoded);
+        const failure = this.failure(
+          res.status,
+          decoded === MALFORMED ? null : decoded,
+          res.headers,
+        );
         // A spent budget changes when it resets: wait for it if that fits before the deadline.
         // Only a caller with a deadline has told us how long a wait it can afford.
         if (
@@ -289,8 +295,10 @@ export class SourceClient {
         throw failure;
       }
       if (res.status !== 204 && res.status !== 304 && decoded === MALFORMED) {
-        throw this.#error("SOURCE_ERROR", `malformed reply (HTTP ${res.status}, not JSON)`, {
+        // A reply cut short or mangled on the way (a proxy's page) may be whole next time.
+        throw this.error("SOURCE_ERROR", `malformed reply (HTTP ${res.status}, not JSON)`, {
           status: res.status,
+          transient: true,
         });
       }
       if (method === "GET" && res.status === 200 && decoded !== MALFORMED && this.#conditional) {
@@ -337,63 +345,58 @@ export class SourceClient {
     }
   }
 
-  #failure(res: Response, body: unknown): OmniError {
-    const reading = this.#connector.readError(
-      res.status,
-      body === MALFORMED ? null : body,
-      res.headers,
-    );
+  /**
+   * The error a failed answer means: a spent budget (`RATE_LIMIT_EXHAUSTED`, with when to retry),
+   * else `SOURCE_ERROR` with the app's status and message. Also for errors an app reports inside
+   * a 2xx (GraphQL).
+   *
+   * @example
+   * ```ts ignore
+   * if (body.errors?.length) throw http.failure(res.status, body, res.headers);
+   * ```
+   */
+  failure(status: number, body: unknown, headers: Headers): OmniError {
+    const reading = this.#connector.readError(status, body, headers);
     const limit = this.lastRateLimit ?? {};
-    if (reading.rateLimited || res.status === 429) {
+    const upstream = { status, upstreamMessage: reading.message };
+    if (reading.rateLimited || status === 429) {
       const retryAfterMs = limit.retryAfterMs ??
         (limit.resetAt ? Math.max(0, limit.resetAt - Date.now()) : 60_000);
-      return this.#error(
+      return this.error(
         "RATE_LIMIT_EXHAUSTED",
         `the app's rate limit is spent: ${reading.message}`,
-        { status: res.status, retryAfterMs, level: "source" },
+        { ...upstream, retryAfterMs, level: "source" },
       );
     }
-    if (res.status === 401) {
-      return this.#error(
-        "SOURCE_ERROR",
-        `the app rejected the connection's credentials: ${reading.message}`,
-        {
-          status: 401,
-        },
-      );
-    }
-    if (res.status === 403) {
-      return this.#error("SOURCE_ERROR", `the app denied access: ${reading.message}`, {
-        status: 403,
-      });
-    }
-    return this.#error("SOURCE_ERROR", `the app answered HTTP ${res.status}: ${reading.message}`, {
-      status: res.status,
-    });
+    const what = status === 401
+      ? "the app rejected the connection's credentials"
+      : status === 403
+      ? "the app denied access"
+      : `the app answered HTTP ${status}`;
+    return this.error("SOURCE_ERROR", `${what}: ${reading.message}`, upstream);
   }
 
   #aborted(err: unknown): OmniError {
     const reason = this.#signal?.reason;
     if (reason instanceof OmniError) return reason;
-    return this.#error("SOURCE_TIMEOUT", "the app did not answer in time", { cause: err });
+    return this.error("SOURCE_TIMEOUT", "the app did not answer in time", { cause: err });
   }
 
-  #error(
-    code: "SOURCE_ERROR" | "SOURCE_TIMEOUT" | "RATE_LIMIT_EXHAUSTED",
-    message: string,
-    extra: { status?: number; retryAfterMs?: number; level?: string; cause?: unknown } = {},
-  ): OmniError {
-    const source = this.#connection.name;
-    return new OmniError(code, `${source}: ${message}`, {
-      retryAfterMs: extra.retryAfterMs,
-      cause: extra.cause,
-      details: {
-        source,
-        connector: this.#connector.id,
-        ...(extra.status !== undefined ? { status: extra.status } : {}),
-        ...(extra.level ? { level: extra.level } : {}),
-      },
-    });
+  /**
+   * An error of this source, shaped as every source error is (see {@link sourceError}).
+   *
+   * @example
+   * ```ts ignore
+   * throw http.error("SOURCE_ERROR", "malformed reply: no data.issues", { transient: true });
+   * ```
+   */
+  error(code: SourceErrorCode, message: string, extra: SourceErrorExtra = {}): OmniError {
+    return sourceError(
+      { source: this.#connection.name, connector: this.#connector.id },
+      code,
+      message,
+      extra,
+    );
   }
 
   /** The wait before retry `attempt`: the server's, else exponential with jitter, at most 5 s. */
@@ -488,22 +491,4 @@ export function parseLinkHeader(header: string | null): Record<string, string> {
     if (match) { for (const rel of match[2].trim().split(/\s+/)) links[rel] = match[1]; }
   }
   return links;
-}
-
-/**
- * Reads a `Retry-After` header (seconds or an HTTP date) as milliseconds.
- *
- * @example
- * ```ts
- * import { retryAfterMs } from "./http.ts";
- * console.assert(retryAfterMs(new Headers({ "retry-after": "3" })) === 3000);
- * ```
- */
-export function retryAfterMs(headers: Headers): number | undefined {
-  const value = headers.get("retry-after");
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }

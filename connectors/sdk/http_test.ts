@@ -1,12 +1,8 @@
 import assert from "node:assert/strict";
 import { OmniError } from "../../src/errors.ts";
 import type { ConnectorDef } from "./connector.ts";
-import {
-  type ConditionalEntry,
-  type ConditionalStore,
-  retryAfterMs,
-  SourceClient,
-} from "./http.ts";
+import { type ConditionalEntry, type ConditionalStore, SourceClient } from "./http.ts";
+import { retryAfterMs } from "./protocol.ts";
 import type { Connection } from "./table.ts";
 
 const connector: ConnectorDef = {

@@ -15,5 +15,8 @@ export * from "./predicate.ts";
 export * from "./table.ts";
 export * from "./connector.ts";
 export * from "./http.ts";
+export * from "./protocol.ts";
+export * from "./errors.ts";
+export * from "./json_path.ts";
 export * from "./scan.ts";
 export * from "./oauth.ts";

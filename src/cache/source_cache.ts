@@ -9,14 +9,17 @@
  * - revalidates with the validators stored per request URL ({@link UrlValidators}: a 304 costs
  *   GitHub's budget nothing and rebuilds the page it confirms), whichever entry or column set
  *   first fetched the URL, so a revalidated entry's age starts again;
- * - when the app cannot be fetched now (budget spent, app down, timeout), answers `STALE_DATA`
- *   with the age it has, or — with `metadata.allow_stale` — the stale rows, marked stale.
+ * - when the app cannot be fetched now (budget spent, app down, timeout: a transient failure),
+ *   answers `STALE_DATA` with the age it has, or — with `metadata.allow_stale` — the stale rows,
+ *   marked stale. A permanent refusal (400, 401, 403 without a spent budget, 404, 410, 422, a
+ *   misconfigured connection) is the app's `SOURCE_ERROR`, never hidden behind cached data.
  *
  * Entries live at most the tenant's TTL from when their data was fetched.
  *
  * @module
  */
 import type { Row } from "../../connectors/sdk/table.ts";
+import { isTransient } from "../../connectors/sdk/errors.ts";
 import { OmniError } from "../errors.ts";
 import type { SourceFetchContext, SourceMiddleware } from "../query/source_fetch.ts";
 import type { FetchedSource } from "../query/source_fetch.ts";
@@ -51,9 +54,6 @@ interface IndexItem extends EntryShape {
   fetchedAt: number;
   expiresAt: number;
 }
-
-/** Errors after which cached data may stand in for the app. */
-const UNAVAILABLE = new Set(["RATE_LIMIT_EXHAUSTED", "SOURCE_ERROR", "SOURCE_TIMEOUT"]);
 
 /**
  * Builds the source-cache middleware.
@@ -101,7 +101,7 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
         const fetched = await flight.promise;
         return flight.joined ? { ...fetched, rows: [...fetched.rows] } : fetched;
       } catch (err) {
-        if (!(err instanceof OmniError) || !UNAVAILABLE.has(err.code)) throw err;
+        if (!(err instanceof OmniError) || !isTransient(err)) throw err;
         const fallback = exact ?? await newestSuperset(ctx.tenantId, source, keys.index);
         if (!fallback) throw err;
         return staleOrRefuse(source, ctx, fallback, maxStaleness, err);

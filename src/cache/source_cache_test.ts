@@ -6,6 +6,7 @@ import { generateMasterKey, KeyRing, MemoryKeyStore } from "../crypto/mod.ts";
 import type { SourcePlan } from "../sql/plan.ts";
 import { composeSourceFetch, type SourceFetchContext } from "../query/source_fetch.ts";
 import type { QueryMetadata } from "../query/request.ts";
+import { OmniError } from "../errors.ts";
 import { MemoryKvStore } from "./memory_store.ts";
 import { sourceCache } from "./source_cache.ts";
 import { TenantCache } from "./tenant_cache.ts";
@@ -61,6 +62,55 @@ Deno.test("sourceCache: validators stored by one column set revalidate another's
     assert.equal(second.rows.length, first.rows.length);
     assert.equal(gh.requests.length - requests, first.calls, "every URL was asked again, once");
   } finally {
+    await gh.close();
+  }
+});
+
+Deno.test("sourceCache: a permanent 404 is the app's SOURCE_ERROR even with older data cached", async () => {
+  const gh = await demoSandbox();
+  try {
+    const fetcher = cachedFetcher();
+    const plan = source(gh.url, { predicates: [], columns: ["pr_id"] });
+    await fetcher(plan, context({ max_staleness_ms: 0 }));
+    for (const status of [400, 401, 403, 404, 410, 422]) {
+      gh.inject({ status, times: 100 });
+      const err = await fetcher(plan, context({ max_staleness_ms: 0, allow_stale: true })).then(
+        () => assert.fail(`HTTP ${status} was hidden behind cached data`),
+        (e) => e,
+      );
+      gh.reset();
+      assert.ok(err instanceof OmniError, String(err));
+      assert.equal(err.code, "SOURCE_ERROR", err.message);
+      assert.equal(err.details?.status, status);
+      assert.equal(err.details?.transient, false);
+      const says = { 401: "credentials", 403: "denied access" }[status as 401 | 403];
+      assert.match(err.message, new RegExp(says ?? `HTTP ${status}`));
+      assert.equal(typeof err.details?.upstream_message, "string");
+    }
+  } finally {
+    await gh.close();
+  }
+});
+
+Deno.test("sourceCache: a transient 503 falls back to cached data: STALE_DATA, or stale rows when allowed", async () => {
+  const gh = await demoSandbox();
+  try {
+    const fetcher = cachedFetcher();
+    const plan = source(gh.url, { predicates: [], columns: ["pr_id"] });
+    const fresh = await fetcher(plan, context({ max_staleness_ms: 0 }));
+    gh.inject({ status: 503, times: 100 });
+    const refused = await fetcher(plan, context({ max_staleness_ms: 0 })).then(
+      () => assert.fail("served stale data unasked"),
+      (e) => e,
+    );
+    assert.ok(refused instanceof OmniError);
+    assert.equal(refused.code, "STALE_DATA");
+    assert.equal(refused.details?.reason, "SOURCE_ERROR");
+    const stale = await fetcher(plan, context({ max_staleness_ms: 0, allow_stale: true }));
+    assert.equal(stale.stale, true);
+    assert.equal(stale.rows.length, fresh.rows.length);
+  } finally {
+    gh.reset();
     await gh.close();
   }
 });
