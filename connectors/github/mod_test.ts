@@ -146,7 +146,7 @@ Deno.test("github: a malformed 200 body is a SOURCE_ERROR", async () => {
     gh.inject({ body: '{"message":"an object, not a list"}' });
     const shape = await scanError(runScan(github, table, acmeConnection(gh.url), OFFER, FAST));
     assert.equal(shape.code, "SOURCE_ERROR");
-    assert.match(shape.message, /unexpected reply/);
+    assert.match(shape.message, /malformed reply/);
   } finally {
     await gh.close();
   }

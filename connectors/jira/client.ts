@@ -7,7 +7,13 @@
  * @module
  */
 import { OmniError } from "../../src/errors.ts";
-import { type AppProtocol, type Connection, type SourceClient } from "../sdk/mod.ts";
+import {
+  type AppProtocol,
+  type Connection,
+  type PageStyle,
+  paginate,
+  type SourceClient,
+} from "../sdk/mod.ts";
 
 /** The `config` of a Jira connection. */
 export interface JiraConfig {
@@ -157,7 +163,7 @@ export async function resolveFieldIds(
   }
   const discovered = await cached(connection, "fields", async () => {
     const res = await http.get<unknown>("/rest/api/3/field");
-    if (!Array.isArray(res.body)) throw malformed(connection, "/rest/api/3/field");
+    if (!Array.isArray(res.body)) throw malformed(http, "/rest/api/3/field");
     const list = res.body as {
       id?: string;
       name?: string;
@@ -189,18 +195,11 @@ export async function resolveFieldIds(
 export function knownStatuses(http: SourceClient, connection: Connection): Promise<string[]> {
   return cached(connection, "statuses", async () => {
     const res = await http.get<unknown>("/rest/api/3/status");
-    if (!Array.isArray(res.body)) throw malformed(connection, "/rest/api/3/status");
+    if (!Array.isArray(res.body)) throw malformed(http, "/rest/api/3/status");
     return (res.body as { name?: unknown }[])
       .map((s) => s?.name)
       .filter((n): n is string => typeof n === "string");
   });
-}
-
-/** One page of `POST /rest/api/3/search/jql`. */
-export interface SearchPage {
-  issues: JiraIssue[];
-  nextPageToken?: string;
-  isLast?: boolean;
 }
 
 /** An issue as the search answers it (only the requested fields present). */
@@ -215,34 +214,36 @@ export interface SearchRequest {
   jql: string;
   fields: string[];
   maxResults: number;
-  nextPageToken?: string;
 }
 
-/** Sends one search request and checks the answer's shape. */
-export async function searchPage(
+/** `POST /rest/api/3/search/jql` pages by `nextPageToken` in the body, until `isLast`. */
+const SEARCH_PAGES: PageStyle = {
+  style: "token",
+  items: "issues",
+  field: "nextPageToken",
+  next: "nextPageToken",
+  last: "isLast",
+};
+
+/**
+ * The pages of a JQL search, first to last.
+ *
+ * @example
+ * ```ts ignore
+ * for await (const issues of searchPages(http, { jql: "project = MOB", fields: ["key"], maxResults: 100 })) {}
+ * ```
+ */
+export async function* searchPages(
   http: SourceClient,
-  connection: Connection,
   request: SearchRequest,
-): Promise<SearchPage> {
-  const body: Record<string, unknown> = {
-    jql: request.jql,
-    fields: request.fields,
-    maxResults: request.maxResults,
-  };
-  if (request.nextPageToken) body.nextPageToken = request.nextPageToken;
-  const res = await http.post<unknown>("/rest/api/3/search/jql", body);
-  const page = res.body as SearchPage | null;
-  if (!page || typeof page !== "object" || !Array.isArray(page.issues)) {
-    throw malformed(connection, "/rest/api/3/search/jql");
+  signal?: AbortSignal,
+): AsyncGenerator<JiraIssue[]> {
+  const first = { method: "POST" as const, url: "/rest/api/3/search/jql", body: { ...request } };
+  for await (const page of paginate(http, SEARCH_PAGES, first, { signal })) {
+    yield page.items as JiraIssue[];
   }
-  if (page.nextPageToken !== undefined && typeof page.nextPageToken !== "string") {
-    throw malformed(connection, "/rest/api/3/search/jql");
-  }
-  return page;
 }
 
-function malformed(connection: Connection, path: string): OmniError {
-  return new OmniError("SOURCE_ERROR", `${connection.name}: malformed reply from ${path}`, {
-    details: { source: connection.name, connector: "jira" },
-  });
+function malformed(http: SourceClient, path: string): OmniError {
+  return http.error("SOURCE_ERROR", `malformed reply from ${path}`);
 }

@@ -20,7 +20,7 @@ import {
   peekCached,
   type ResolvedFields,
   resolveFieldIds,
-  searchPage,
+  searchPages,
 } from "./client.ts";
 import { applyKnownStatuses, dropUnknownValue, type JqlQuery, planJql, renderJql } from "./jql.ts";
 
@@ -172,41 +172,35 @@ export const issues = defineTable<IssuesState>({
     }
     const fields = apiFields(plan.state.fields, ids);
     const wanted = new Set(plan.columns);
-    let token: string | undefined;
     let emitted = 0;
     let retries = 0;
     for (;;) {
-      if (ctx.signal.aborted) return;
-      let page;
+      let pages = 0;
       try {
-        page = await searchPage(http, connection, {
-          jql: renderJql(query, ids),
-          fields,
-          maxResults: plan.state.maxResults,
-          nextPageToken: token,
-        });
+        const request = { jql: renderJql(query, ids), fields, maxResults: plan.state.maxResults };
+        for await (const issues of searchPages(http, request, ctx.signal)) {
+          pages++;
+          let rows = issues.map((issue) => toRow(issue, ids, config.projectTeams, wanted));
+          if (plan.limit !== undefined && emitted + rows.length > plan.limit) {
+            rows = rows.slice(0, plan.limit - emitted);
+          }
+          emitted += rows.length;
+          yield rows;
+          if (plan.limit !== undefined && emitted >= plan.limit) return;
+        }
+        return;
       } catch (err) {
         // Jira refuses a query naming a value it does not know (a status renamed since we cached
         // the list, an issue key or account that does not exist). No issue carries that value:
         // drop it and ask again.
-        const unknown = token === undefined && retries < MAX_UNKNOWN_VALUE_RETRIES
+        const unknown = pages === 0 && retries < MAX_UNKNOWN_VALUE_RETRIES
           ? unknownValues(err, query)
           : [];
         if (unknown.length === 0) throw err;
         retries++;
         for (const u of unknown) query = dropUnknownValue(query, u.field, u.value);
         if (query.none) return;
-        continue;
       }
-      let rows = page.issues.map((issue) => toRow(issue, ids, config.projectTeams, wanted));
-      if (plan.limit !== undefined && emitted + rows.length > plan.limit) {
-        rows = rows.slice(0, plan.limit - emitted);
-      }
-      emitted += rows.length;
-      yield rows;
-      if (plan.limit !== undefined && emitted >= plan.limit) return;
-      if (page.isLast === true || !page.nextPageToken) return;
-      token = page.nextPageToken;
     }
   },
 });

@@ -14,7 +14,10 @@ import {
   type OAuthGrant,
   oauthKey,
   OAuthTokens,
-  SourceClient,
+  type PageRequest,
+  type PageStyle,
+  paginate,
+  type SourceClient,
   type SourceResponse,
 } from "../sdk/mod.ts";
 
@@ -107,48 +110,54 @@ export const SALESFORCE_PROTOCOL: AppProtocol = {
   },
 };
 
-/** One batch of a SOQL query. */
-export interface QueryPage {
-  totalSize: number;
-  done: boolean;
-  nextRecordsUrl?: string;
-  records: Record<string, unknown>[];
-}
+/** A SOQL query's batches: records in `records`, the next batch at `nextRecordsUrl` until `done`. */
+const QUERY_BATCHES: PageStyle = {
+  style: "next_url",
+  items: "records",
+  next: "nextRecordsUrl",
+  done: "done",
+};
 
 function isInvalidSession(err: unknown): boolean {
   return err instanceof OmniError && err.details?.status === 401;
 }
 
 /**
- * GETs a query batch (the first with `q`, the next ones by `nextRecordsUrl`), refreshing the
- * token once if the session is refused, and checks the answer's shape.
+ * The batches of a SOQL query (`GET /services/data/vNN.0/query?q=…`, then each `nextRecordsUrl`),
+ * each request on the org's instance URL with the connection's token, refreshed once if the
+ * session is refused.
+ *
+ * @example
+ * ```ts ignore
+ * for await (const records of queryBatches(http, connection, "SELECT Id FROM Account")) {}
+ * ```
  */
-export async function queryPage(
+export async function* queryBatches(
   http: SourceClient,
   connection: Connection,
-  target: { soql: string } | { next: string },
-): Promise<QueryPage> {
+  soql: string,
+  signal?: AbortSignal,
+): AsyncGenerator<Record<string, unknown>[]> {
   const config = salesforceConfig(connection);
   const key = oauthKey(connection);
-  const res = await salesforceTokens.withToken(
-    key,
-    salesforceGrant(connection),
-    async (token) => {
+  const send = (request: PageRequest): Promise<SourceResponse> =>
+    salesforceTokens.withToken(key, salesforceGrant(connection), async (token) => {
       const client = clientFor(http, connection, token.instanceUrl);
       try {
-        return "soql" in target
-          ? await client.get(`/services/data/v${config.apiVersion}/query`, { q: target.soql }, {
-            "sforce-query-options": `batchSize=${config.batchSize}`,
-          })
-          : await client.get(target.next);
+        return await client.get(request.url, request.query, request.headers);
       } finally {
         // Counters are shared; the latest budget reading is the instance's.
         if (client !== http) http.lastRateLimit = client.lastRateLimit;
       }
-    },
-    isInvalidSession,
-  );
-  return checkPage(connection, res);
+    }, isInvalidSession);
+  const first: PageRequest = {
+    url: `/services/data/v${config.apiVersion}/query`,
+    query: { q: soql },
+    headers: { "sforce-query-options": `batchSize=${config.batchSize}` },
+  };
+  for await (const page of paginate(http, QUERY_BATCHES, first, { signal, send })) {
+    yield page.items as Record<string, unknown>[];
+  }
 }
 
 /** The client for the org's instance URL: the connection's own when it is on the same origin. */
@@ -166,21 +175,4 @@ function clientFor(
   }
   if (same) return http;
   return http.withBaseUrl(instanceUrl);
-}
-
-function checkPage(connection: Connection, res: SourceResponse): QueryPage {
-  const b = res.body as Partial<QueryPage> | null;
-  const ok = b && typeof b === "object" && Array.isArray(b.records) &&
-    typeof b.done === "boolean" &&
-    (b.nextRecordsUrl === undefined || b.nextRecordsUrl === null ||
-      typeof b.nextRecordsUrl === "string") &&
-    (b.done || typeof b.nextRecordsUrl === "string");
-  if (!ok) {
-    throw new OmniError(
-      "SOURCE_ERROR",
-      `${connection.name}: malformed reply from the query endpoint (HTTP ${res.status})`,
-      { details: { source: connection.name, connector: "salesforce", status: res.status } },
-    );
-  }
-  return b as QueryPage;
 }

@@ -119,7 +119,6 @@ export class SourceClient {
   readonly #base: URL;
 
   readonly #options: SourceClientOptions;
-  readonly #followed = new Set<string>();
 
   constructor(
     connector: ConnectorDef,
@@ -218,15 +217,6 @@ export class SourceClient {
     options: RequestOptions = {},
   ): Promise<SourceResponse<T>> {
     const url = this.url(pathOrUrl, options.query);
-    if (/^https?:\/\//i.test(pathOrUrl)) {
-      // An absolute URL is a link the app handed out (next page): following one twice would
-      // page forever.
-      const key = `${method} ${url}`;
-      if (this.#followed.has(key)) {
-        throw this.error("SOURCE_ERROR", "the app sent the same next-page link twice");
-      }
-      this.#followed.add(key);
-    }
     const headers = new Headers(await this.#connector.authorize(this.#connection));
     headers.set("accept", headers.get("accept") ?? "application/json");
     headers.set("user-agent", "OmniSQL");
@@ -471,24 +461,4 @@ export function validatorOf(headers: Headers, body: unknown): ConditionalEntry |
 
 function errMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/**
- * Parses an RFC 8288 `Link` header into rel → URL.
- *
- * @example
- * ```ts
- * import { parseLinkHeader } from "./http.ts";
- * const links = parseLinkHeader('<https://x/p?page=2>; rel="next", <https://x/p?page=5>; rel="last"');
- * console.assert(links.next === "https://x/p?page=2" && links.last === "https://x/p?page=5");
- * ```
- */
-export function parseLinkHeader(header: string | null): Record<string, string> {
-  const links: Record<string, string> = {};
-  if (!header) return links;
-  for (const part of header.split(",")) {
-    const match = part.match(/<([^>]*)>\s*;\s*rel="?([^";]+)"?/);
-    if (match) { for (const rel of match[2].trim().split(/\s+/)) links[rel] = match[1]; }
-  }
-  return links;
 }

@@ -140,17 +140,6 @@ Deno.test("request() maps a truncated JSON body to SOURCE_ERROR", async () => {
   assert.match(err.message, /malformed/);
 });
 
-Deno.test("request() refuses to follow the same next-page link twice, so a looping app cannot page forever", async () => {
-  const { fetch, calls } = scripted([ok, ok, ok]);
-  const client = new SourceClient(connector, connection, { fetch });
-  await client.get("http://app.invalid/items?page=2");
-  await client.get("/items", { page: 2 }); // a path the connector built: not a followed link
-  const err = await failure(client.get("http://app.invalid/items?page=2"));
-  assert.equal(err.code, "SOURCE_ERROR");
-  assert.match(err.message, /same next-page link twice/);
-  assert.equal(calls.length, 2);
-});
-
 /** A conditional store in memory, counting writes. */
 function memoryValidators() {
   const entries = new Map<string, ConditionalEntry>();

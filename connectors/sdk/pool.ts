@@ -1,10 +1,28 @@
 /**
- * Bounded parallelism for the connector's extra calls (details, emails, first pages).
+ * Bounded parallelism for a connector's calls: a semaphore per scan (detail calls, first pages of
+ * partitions) and one per connection shared by every scan of this process, so concurrent queries
+ * together stay within a source's concurrency budget.
  *
  * @module
  */
 
-/** A counting semaphore: at most `size` tasks run at once. */
+/**
+ * A counting semaphore: at most `size` tasks run at once.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Limiter } from "./pool.ts";
+ * const limiter = new Limiter(2);
+ * let active = 0, peak = 0;
+ * await Promise.all([1, 2, 3, 4].map(() => limiter.run(async () => {
+ *   peak = Math.max(peak, ++active);
+ *   await new Promise((r) => setTimeout(r, 1));
+ *   active--;
+ * })));
+ * assert.equal(peak, 2);
+ * ```
+ */
 export class Limiter {
   #active = 0;
   readonly #waiting: (() => void)[] = [];
@@ -29,6 +47,13 @@ export class Limiter {
 /**
  * Maps `items` through `fn` with the limiter, keeping order. Waits for every task to settle
  * before rethrowing the first failure, so nothing keeps running after the caller gave up.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Limiter, mapLimited } from "./pool.ts";
+ * assert.deepEqual(await mapLimited([1, 2, 3], new Limiter(2), (n) => Promise.resolve(n * 2)), [2, 4, 6]);
+ * ```
  */
 export async function mapLimited<T, R>(
   items: readonly T[],
@@ -61,6 +86,13 @@ const perConnection = new Map<string, Limiter>();
 /**
  * The limiter shared by every scan of one connection (in this process), so concurrent queries
  * together keep at most `size` list pages of that connection in flight.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { connectionLimiter } from "./pool.ts";
+ * assert.equal(connectionLimiter("c1", 4), connectionLimiter("c1", 4));
+ * ```
  */
 export function connectionLimiter(connectionId: string, size: number): Limiter {
   const key = `${connectionId}\u0000${size}`;
