@@ -1,27 +1,10 @@
 import assert from "node:assert/strict";
-import { OmniError } from "../../src/errors.ts";
 import type { ConnectorDef } from "./connector.ts";
 import { type ConditionalEntry, type ConditionalStore, SourceClient } from "./http.ts";
-import { retryAfterMs } from "./protocol.ts";
-import type { Connection } from "./table.ts";
+import { failure, FAKE_CONNECTION, FAKE_CONNECTOR } from "./_testing.ts";
 
-const connector: ConnectorDef = {
-  id: "fake",
-  description: "a fake app",
-  tables: [],
-  authorize: () => ({ authorization: "Bearer t" }),
-  readRateLimit: (headers) => ({ retryAfterMs: retryAfterMs(headers) }),
-  readError: (_status, body) => ({ message: JSON.stringify(body) }),
-};
-const connection: Connection = {
-  id: "c1",
-  tenantId: "acme",
-  connector: "fake",
-  name: "fake",
-  baseUrl: "http://app.invalid",
-  credentials: {},
-  config: {},
-};
+const connector = FAKE_CONNECTOR;
+const connection = FAKE_CONNECTION;
 
 /** A fetch answering from a script, recording each call. */
 function scripted(answers: (() => Response)[]) {
@@ -37,16 +20,6 @@ function scripted(answers: (() => Response)[]) {
 const ok = () => Response.json({ ok: true });
 const status = (code: number, headers: Record<string, string> = {}) => () =>
   Response.json({ message: `HTTP ${code}` }, { status: code, headers });
-
-async function failure(p: Promise<unknown>): Promise<OmniError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof OmniError, String(err));
-    return err;
-  }
-  assert.fail("expected a failure");
-}
 
 Deno.test("request() retries a 5xx and returns the later success", async () => {
   const { fetch, calls } = scripted([status(503), ok]);

@@ -1,28 +1,8 @@
 import assert from "node:assert/strict";
-import { OmniError } from "../../src/errors.ts";
-import type { ConnectorDef } from "./connector.ts";
 import { SourceClient } from "./http.ts";
+import { failure, FAKE_CONNECTION, FAKE_CONNECTOR } from "./_testing.ts";
 import { Limiter } from "./pool.ts";
 import { type PageRequest, type PageStyle, paginate } from "./paginate.ts";
-import type { Connection } from "./table.ts";
-
-const connector: ConnectorDef = {
-  id: "fake",
-  description: "a fake app",
-  tables: [],
-  authorize: () => ({}),
-  readRateLimit: () => ({}),
-  readError: (_status, body) => ({ message: JSON.stringify(body) }),
-};
-const connection: Connection = {
-  id: "c1",
-  tenantId: "acme",
-  connector: "fake",
-  name: "fake",
-  baseUrl: "http://app.invalid",
-  credentials: {},
-  config: {},
-};
 
 /** An app answering from `answer(url, body)`, recording each request. */
 function app(answer: (url: URL, body: Record<string, unknown> | undefined) => Response) {
@@ -33,7 +13,7 @@ function app(answer: (url: URL, body: Record<string, unknown> | undefined) => Re
     requests.push({ url, body });
     return Promise.resolve(answer(url, body));
   }) as typeof globalThis.fetch;
-  return { http: new SourceClient(connector, connection, { fetch }), requests };
+  return { http: new SourceClient(FAKE_CONNECTOR, FAKE_CONNECTION, { fetch }), requests };
 }
 
 async function collect(
@@ -46,16 +26,6 @@ async function collect(
   const options = limiter ? { limiter, parallel: true } : {};
   for await (const page of paginate(http, style, first, options)) out.push(...page.items);
   return out;
-}
-
-async function failure(p: Promise<unknown>): Promise<OmniError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof OmniError, String(err));
-    return err;
-  }
-  assert.fail("expected a failure");
 }
 
 const ITEMS = [1, 2, 3, 4, 5];
