@@ -160,14 +160,19 @@ class Scan {
     return await this.#enrich(merged.slice(0, limit));
   }
 
-  /** An ordered LIMIT from search: one page of rows per search call. */
-  async search(): Promise<Row[][]> {
-    const { fill, ...query } = this.#s.search!;
-    let left = this.#s.topN!.limit;
+  /**
+   * Rows from search: one page of rows per search call, each result filled by a single-PR call
+   * when the plan needs fields search lacks, and rechecked (a `head:` match is a prefix match).
+   * Undefined when more results would need filling than the plan allows: lists are cheaper.
+   */
+  async search(): Promise<Row[][] | undefined> {
+    const { fill, maxFill, ...query } = this.#s.search!;
+    let left = this.#s.topN?.limit ?? Infinity;
     const pages: Row[][] = [];
-    for await (const found of searchPages(this.#ctx.http, query)) {
-      const items = found.filter((i) => i.pull_request).slice(0, left);
-      left -= items.length;
+    for await (const { items: found, total } of searchPages(this.#ctx.http, query)) {
+      if (maxFill !== undefined && total > maxFill) return undefined;
+      // Without a recheck that may drop rows, a page needs no more fills than rows wanted.
+      const items = found.filter((i) => i.pull_request).slice(0, maxFill ? undefined : left);
       const rows = fill
         ? await mapLimited(items, this.#extra, async (item) => {
           const { owner, repo } = repoOfItem(item);
@@ -175,7 +180,9 @@ class Scan {
           return withDetail(pullRow(pr, repo, this.#s.config), pr);
         })
         : items.map((item) => searchRow(item, this.#s.config));
-      pages.push(await this.#enrich(rows, fill));
+      const kept = this.#filter(rows).slice(0, left);
+      left -= kept.length;
+      pages.push(await this.#enrich(kept, fill));
       if (left <= 0) break;
     }
     return pages;

@@ -186,20 +186,25 @@ export async function getUserEmail(http: SourceClient, login: string): Promise<s
 }
 
 /**
- * The pages of `GET /search/issues` (paged by `Link`, records in `items`).
+ * The pages of `GET /search/issues` (paged by `Link`, records in `items`), each with the
+ * search's `total_count`.
  *
  * @example
  * ```ts ignore
- * for await (const items of searchPages(http, { q: "is:pr repo:acme/web", per_page: 5 })) {}
+ * for await (const { items, total } of searchPages(http, { q: "is:pr repo:acme/web", per_page: 5 })) {}
  * ```
  */
 export async function* searchPages(
   http: SourceClient,
   query: QueryParams,
-): AsyncGenerator<GhSearchItem[]> {
+): AsyncGenerator<{ items: GhSearchItem[]; total: number }> {
   const style: PageStyle = { style: "link", items: "items" };
   for await (const page of paginate(http, style, { url: "/search/issues", query })) {
-    yield page.items as GhSearchItem[];
+    const total = (page.response.body as { total_count?: unknown }).total_count;
+    yield {
+      items: page.items as GhSearchItem[],
+      total: typeof total === "number" ? total : Infinity,
+    };
   }
 }
 

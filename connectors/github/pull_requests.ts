@@ -60,6 +60,11 @@ const ALL_OPS: KeyColumn["operators"] = [
   "like",
 ];
 
+/**
+ * What GitHub's list and search endpoints can filter on. `branch` only by `=`, through search's
+ * `head:` (which finds forks' pull requests too; the list's `head` takes `owner:branch` and
+ * misses them): a prefix match, rechecked on each filled row.
+ */
 const KEY_COLUMNS: KeyColumn[] = [
   { column: "repo", operators: ALL_OPS },
   { column: "team_id", operators: ALL_OPS },
