@@ -17,6 +17,7 @@ import {
   protocolReaders,
   type RateLimitInfo,
 } from "../sdk/mod.ts";
+import { GITHUB_CONNECTION } from "./_config.ts";
 import { pullRequests } from "./pull_requests.ts";
 
 export { pullRequests } from "./pull_requests.ts";
@@ -88,6 +89,7 @@ export const github: ConnectorDef = {
   id: "github",
   description: "GitHub pull requests (REST API v3, github.com or Enterprise Server).",
   tables: [pullRequests],
+  connection: GITHUB_CONNECTION,
   authorize(connection) {
     const token = connection.credentials.token;
     return {

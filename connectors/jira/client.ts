@@ -10,6 +10,7 @@ import { OmniError } from "../../src/errors.ts";
 import {
   type AppProtocol,
   type Connection,
+  type ConnectionSchema,
   type PageStyle,
   paginate,
   type SourceClient,
@@ -24,6 +25,47 @@ export interface JiraConfig {
   /** Custom field ids; discovered via `GET /rest/api/3/field` when absent. */
   fields: { branch?: string; storyPoints?: string };
 }
+
+/** What a Jira connection holds (`connections describe jira`). */
+export const JIRA_CONNECTION: ConnectionSchema = {
+  baseUrl: "https://SITE.atlassian.net, or https://api.atlassian.com/ex/jira/CLOUD_ID for OAuth",
+  config: [
+    {
+      name: "projects",
+      type: "string[]",
+      required: true,
+      description: "Project keys the issues table spans.",
+    },
+    { name: "projectTeams", type: "object", description: "Project key → team (the team column)." },
+    {
+      name: "fields",
+      type: "object",
+      description: "Custom field ids {branch, storyPoints} (customfield_N); discovered via " +
+        "GET /rest/api/3/field when absent.",
+    },
+  ],
+  credentials: [
+    [
+      { name: "email", type: "string", required: true, description: "The Atlassian account." },
+      { name: "apiToken", type: "string", required: true, description: "Its API token (Basic)." },
+    ],
+    [{
+      name: "accessToken",
+      type: "string",
+      required: true,
+      description: "An OAuth 2.0 (3LO) access token (Bearer).",
+    }],
+  ],
+  example: {
+    baseUrl: "https://acme.atlassian.net",
+    config: {
+      projects: ["MOB", "WEB"],
+      projectTeams: { MOB: "mobile", WEB: "web" },
+      fields: { branch: "customfield_10100", storyPoints: "customfield_10016" },
+    },
+    credentials: { email: "bot@acme.com", apiToken: "ATATT…" },
+  },
+};
 
 /**
  * Reads and checks a connection's config.

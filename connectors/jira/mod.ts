@@ -15,7 +15,7 @@
  * @module
  */
 import { type ConnectorDef, protocolReaders } from "../sdk/mod.ts";
-import { JIRA_PROTOCOL, jiraAuthorize } from "./client.ts";
+import { JIRA_CONNECTION, JIRA_PROTOCOL, jiraAuthorize } from "./client.ts";
 import { issues } from "./issues.ts";
 
 /** The Jira Cloud connector. */
@@ -23,6 +23,7 @@ export const jira: ConnectorDef = {
   id: "jira",
   description: "Jira Cloud (REST v3): issues of the configured projects, searched with JQL.",
   tables: [issues],
+  connection: JIRA_CONNECTION,
   authorize: jiraAuthorize,
   ...protocolReaders(JIRA_PROTOCOL),
 };

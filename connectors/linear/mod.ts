@@ -26,5 +26,14 @@ export const LINEAR_MANIFEST: Manifest = loadManifest(
   "connectors/linear/linear.yaml",
 );
 
+const connector = manifestConnector(LINEAR_MANIFEST);
+
 /** The Linear connector. */
-export const linear: ConnectorDef = manifestConnector(LINEAR_MANIFEST);
+export const linear: ConnectorDef = {
+  ...connector,
+  connection: {
+    ...connector.connection!,
+    baseUrl: "https://api.linear.app (the GraphQL endpoint is /graphql under it)",
+    example: { ...connector.connection!.example, baseUrl: "https://api.linear.app" },
+  },
+};

@@ -23,7 +23,7 @@ import {
   type TableDef,
 } from "../sdk/mod.ts";
 import type { ColumnSpec, Manifest, TableSpec } from "./manifest.ts";
-import { authHeaders, authQuery, manifestProtocol } from "./_source.ts";
+import { authHeaders, authQuery, manifestConnectionSchema, manifestProtocol } from "./_source.ts";
 import {
   andFilters,
   type FilterValue,
@@ -66,6 +66,7 @@ export function manifestConnector(manifest: Manifest): ConnectorDef {
     id: manifest.id,
     description: manifest.description,
     tables: manifest.tables.map((t) => manifestTable(manifest, t)),
+    connection: manifestConnectionSchema(manifest),
     authorize: (connection) => authHeaders(manifest, connection),
     ...protocolReaders(manifestProtocol(manifest)),
   };

@@ -11,6 +11,7 @@ import { OmniError } from "../../src/errors.ts";
 import {
   type AppProtocol,
   type Connection,
+  type ConnectionSchema,
   type OAuthGrant,
   oauthKey,
   OAuthTokens,
@@ -30,6 +31,47 @@ export interface SalesforceConfig {
   /** `Sforce-Query-Options: batchSize` hint (200–2000). @default 2000 */
   batchSize: number;
 }
+
+/** What a Salesforce connection holds (`connections describe salesforce`). */
+export const SALESFORCE_CONNECTION: ConnectionSchema = {
+  baseUrl: "The org's My Domain, e.g. https://acme.my.salesforce.com (its token endpoint)",
+  config: [
+    { name: "apiVersion", type: "string", description: 'REST API version (default "62.0").' },
+    {
+      name: "fields",
+      type: "object",
+      description: "{jiraIssueKey}: the Opportunity custom field holding a Jira key " +
+        "(default Jira_Issue_Key__c).",
+    },
+    { name: "batchSize", type: "number", description: "Query batch size hint, 200–2000." },
+  ],
+  credentials: [
+    [
+      { name: "clientId", type: "string", required: true, description: "Connected app key." },
+      {
+        name: "clientSecret",
+        type: "string",
+        required: true,
+        description: "Its secret (client credentials flow).",
+      },
+    ],
+    [
+      { name: "clientId", type: "string", required: true, description: "Connected app key." },
+      {
+        name: "refreshToken",
+        type: "string",
+        required: true,
+        description: "A refresh token (refresh token flow).",
+      },
+      { name: "clientSecret", type: "string", description: "Its secret, when the app has one." },
+    ],
+  ],
+  example: {
+    baseUrl: "https://acme.my.salesforce.com",
+    config: { apiVersion: "62.0", fields: { jiraIssueKey: "Jira_Issue_Key__c" } },
+    credentials: { clientId: "3MVG9…", clientSecret: "…" },
+  },
+};
 
 /**
  * Reads a connection's config.

@@ -19,7 +19,7 @@
  * @module
  */
 import { type ConnectorDef, protocolReaders } from "../sdk/mod.ts";
-import { SALESFORCE_PROTOCOL, salesforceAuthorize } from "./client.ts";
+import { SALESFORCE_CONNECTION, SALESFORCE_PROTOCOL, salesforceAuthorize } from "./client.ts";
 import { accounts } from "./accounts.ts";
 import { opportunities } from "./opportunities.ts";
 
@@ -28,6 +28,7 @@ export const salesforce: ConnectorDef = {
   id: "salesforce",
   description: "Salesforce (REST API, SOQL): accounts and opportunities of the org.",
   tables: [accounts, opportunities],
+  connection: SALESFORCE_CONNECTION,
   authorize: salesforceAuthorize,
   ...protocolReaders(SALESFORCE_PROTOCOL),
 };

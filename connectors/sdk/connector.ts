@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { ConnectionSchema } from "./connection_schema.ts";
 import type { Connection, TableDef } from "./table.ts";
 
 /** A source's own budget, as read from its rate-limit headers. */
@@ -30,6 +31,8 @@ export interface ConnectorDef {
   id: string;
   description: string;
   tables: TableDef[];
+  /** What a connection holds: base URL, config and credentials, with an example. */
+  connection?: ConnectionSchema;
   /** Headers that authenticate a request for this connection. */
   authorize(connection: Connection): HeadersInit | Promise<HeadersInit>;
   /** Reads the app's rate-limit headers. */

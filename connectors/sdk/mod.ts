@@ -20,6 +20,7 @@ export * from "./errors.ts";
 export * from "./pool.ts";
 export * from "./paginate.ts";
 export * from "./link_header.ts";
+export * from "./connection_schema.ts";
 export * from "./json_path.ts";
 export * from "./scan.ts";
 export * from "./oauth.ts";
