@@ -410,3 +410,31 @@ Deno.test("pull_requests: a branch search with too many results to fill falls ba
     await gh.close();
   }
 });
+
+Deno.test("pull_requests: branch IN (keys) with sizes: one list scan, a detail call only per matching PR", async () => {
+  const gh = await demoSandbox();
+  try {
+    const keys = [
+      ...new Set(acme.pulls.filter((p) => p.head.startsWith("feature/MOB-1")).map((p) => p.head)),
+    ];
+    assert.ok(keys.length > 5);
+    const matching = acme.pulls.filter((p) => keys.includes(p.head));
+    const { rows, calls, plan } = await runScan(
+      github,
+      table,
+      acmeConnection(gh.url),
+      offer({
+        predicates: [{ column: "branch", op: "in", values: keys }],
+        columns: ["pr_id", "additions"],
+      }),
+    );
+    assert.deepEqual(ids(rows), matching.map(idOf).sort((a, b) => a - b));
+    assert.ok(rows.every((r) => typeof r.additions === "number"));
+    const lists = plan.native.filter((l) => l.includes("/pulls?")).length;
+    const details = gh.requests.filter((r) => /\/pulls\/\d+$/.test(r.path)).length;
+    assert.equal(details, matching.length, "a detail call per matching pull request only");
+    assert.ok(calls <= details + lists * 3, `calls: ${calls}`);
+  } finally {
+    await gh.close();
+  }
+});

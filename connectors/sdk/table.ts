@@ -33,6 +33,12 @@ export interface KeyColumn {
    * @default "optional"
    */
   require?: "required" | "optional";
+  /**
+   * Most values one request takes for `in` (a dependent join sends larger key sets in chunks of
+   * this size). A connector that checks the values on its rows rather than in the request takes
+   * any number in one scan. @default 50
+   */
+  maxValues?: number;
 }
 
 /** A row as fetched: column name → value (timestamps as ISO-8601 strings, JSON as objects). */

@@ -215,7 +215,11 @@ function chooseDependentJoins(
       if (!b || !p || b.estimatedRows === undefined || p.estimatedRows === undefined) continue;
       if (p.plan.limit !== undefined || b.estimatedRows > MAX_DEPENDENT_KEYS) continue;
       const key = p.table.keyColumns.find((k) => k.column === probe.column);
-      const chunk = key?.operators.includes("in") ? IN_CHUNK : key?.operators.includes("=") ? 1 : 0;
+      const chunk = key?.operators.includes("in")
+        ? key.maxValues ?? IN_CHUNK
+        : key?.operators.includes("=")
+        ? 1
+        : 0;
       if (chunk === 0) continue;
       const perScan = Math.max(1, p.plan.native.filter((l) => !l.includes("(per ")).length);
       const full = Math.max(perScan, Math.ceil(p.estimatedRows / ROWS_PER_CALL)) +
