@@ -9,6 +9,7 @@ import { OmniError } from "../../src/errors.ts";
 import {
   type ColumnDef,
   defineTable,
+  mergePartitions,
   type Row,
   type ScanContext,
   type ScanPlan,
@@ -172,38 +173,73 @@ export const issues = defineTable<IssuesState>({
     }
     const fields = apiFields(plan.state.fields, ids);
     const wanted = new Set(plan.columns);
+    const search = (q: JqlQuery) =>
+      searchRows(
+        ctx,
+        q,
+        { ids, fields, maxResults: plan.state.maxResults },
+        (issue) => toRow(issue, ids, config.projectTeams, wanted),
+      );
+    if (plan.limit === undefined && query.orderBy.length === 0 && query.projects.length > 1) {
+      // Projects are independent partitions: searched in parallel, pages merged as they come.
+      const partitions = query.projects.map((project) => () =>
+        search({ ...query, projects: [project] })
+      );
+      yield* mergePartitions(partitions, PROJECT_CONCURRENCY);
+      return;
+    }
     let emitted = 0;
-    let retries = 0;
-    for (;;) {
-      let pages = 0;
-      try {
-        const request = { jql: renderJql(query, ids), fields, maxResults: plan.state.maxResults };
-        for await (const issues of searchPages(http, request, ctx.signal)) {
-          pages++;
-          let rows = issues.map((issue) => toRow(issue, ids, config.projectTeams, wanted));
-          if (plan.limit !== undefined && emitted + rows.length > plan.limit) {
-            rows = rows.slice(0, plan.limit - emitted);
-          }
-          emitted += rows.length;
-          yield rows;
-          if (plan.limit !== undefined && emitted >= plan.limit) return;
-        }
-        return;
-      } catch (err) {
-        // Jira refuses a query naming a value it does not know (a status renamed since we cached
-        // the list, an issue key or account that does not exist). No issue carries that value:
-        // drop it and ask again.
-        const unknown = pages === 0 && retries < MAX_UNKNOWN_VALUE_RETRIES
-          ? unknownValues(err, query)
-          : [];
-        if (unknown.length === 0) throw err;
-        retries++;
-        for (const u of unknown) query = dropUnknownValue(query, u.field, u.value);
-        if (query.none) return;
+    for await (let rows of search(query)) {
+      if (plan.limit !== undefined && emitted + rows.length > plan.limit) {
+        rows = rows.slice(0, plan.limit - emitted);
       }
+      emitted += rows.length;
+      yield rows;
+      if (plan.limit !== undefined && emitted >= plan.limit) return;
     }
   },
 });
+
+/** Projects of one scan searched at once. */
+const PROJECT_CONCURRENCY = 4;
+
+/**
+ * The rows of one JQL search, page by page. Jira refuses a query naming a value it does not know
+ * (a status renamed since we cached the list, an issue key or account that does not exist): no
+ * issue carries that value, so it is dropped and the search asked again.
+ */
+async function* searchRows(
+  ctx: ScanContext,
+  start: JqlQuery,
+  request: { ids: ResolvedFields; fields: string[]; maxResults: number },
+  toRowOf: (issue: JiraIssue) => Row,
+): AsyncGenerator<Row[]> {
+  let query = start;
+  let retries = 0;
+  for (;;) {
+    let pages = 0;
+    try {
+      const body = {
+        jql: renderJql(query, request.ids),
+        fields: request.fields,
+        maxResults: request.maxResults,
+      };
+      for await (const issues of searchPages(ctx.http, body, ctx.signal)) {
+        pages++;
+        yield issues.map(toRowOf);
+      }
+      return;
+    } catch (err) {
+      const unknown = pages === 0 && retries < MAX_UNKNOWN_VALUE_RETRIES
+        ? unknownValues(err, query)
+        : [];
+      if (unknown.length === 0) throw err;
+      retries++;
+      for (const u of unknown) query = dropUnknownValue(query, u.field, u.value);
+      if (query.none) return;
+    }
+  }
+}
 
 function fieldIds(
   configured: { branch?: string; storyPoints?: string },

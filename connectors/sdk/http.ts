@@ -347,7 +347,8 @@ export class SourceClient {
    */
   failure(status: number, body: unknown, headers: Headers): OmniError {
     const reading = this.#connector.readError(status, body, headers);
-    const limit = this.lastRateLimit ?? {};
+    // This answer's own budget: with requests in parallel, the latest reading may be another's.
+    const limit = this.#connector.readRateLimit(headers);
     const upstream = { status, upstreamMessage: reading.message };
     if (reading.rateLimited || status === 429) {
       const retryAfterMs = limit.retryAfterMs ??

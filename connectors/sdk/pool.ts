@@ -100,3 +100,63 @@ export function connectionLimiter(connectionId: string, size: number): Limiter {
   if (!limiter) perConnection.set(key, limiter = new Limiter(size));
   return limiter;
 }
+
+/**
+ * Streams independent partitions of a scan (repositories, projects, teams…) in parallel, at
+ * most `concurrency` at a time, yielding each page as soon as it arrives (in no fixed order). A
+ * failing partition fails the whole; when the consumer stops, the partitions still running are
+ * closed and awaited, so nothing keeps calling the app.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mergePartitions } from "./pool.ts";
+ * async function* pages(name: string, n: number) {
+ *   for (let i = 0; i < n; i++) yield `${name}${i}`;
+ * }
+ * const out: string[] = [];
+ * for await (const page of mergePartitions([() => pages("a", 2), () => pages("b", 3)], 2)) {
+ *   out.push(page);
+ * }
+ * assert.deepEqual(out.sort(), ["a0", "a1", "b0", "b1", "b2"]);
+ * ```
+ */
+export async function* mergePartitions<T>(
+  partitions: readonly (() => AsyncIterable<T>)[],
+  concurrency: number,
+): AsyncGenerator<T> {
+  type Step = { index: number; result: IteratorResult<T> };
+  const active = new Map<number, { it: AsyncIterator<T>; next: Promise<Step> }>();
+  let started = 0;
+  const pull = (index: number, it: AsyncIterator<T>) => {
+    const next = it.next().then((result) => ({ index, result }));
+    next.catch(() => {}); // raced below; a failure is rethrown there
+    active.set(index, { it, next });
+  };
+  const startMore = () => {
+    while (active.size < Math.max(1, concurrency) && started < partitions.length) {
+      const index = started++;
+      pull(index, partitions[index]()[Symbol.asyncIterator]());
+    }
+  };
+  try {
+    startMore();
+    while (active.size > 0) {
+      const { index, result } = await Promise.race([...active.values()].map((a) => a.next));
+      const { it } = active.get(index)!;
+      if (result.done) {
+        active.delete(index);
+        startMore();
+        continue;
+      }
+      pull(index, it);
+      yield result.value;
+    }
+  } finally {
+    // Stop what still runs: wait for each pending page, then close its partition.
+    await Promise.allSettled([...active.values()].map(async ({ it, next }) => {
+      await next.catch(() => {});
+      await it.return?.();
+    }));
+  }
+}
