@@ -25,43 +25,38 @@ Deno.test("mergePartitions() runs at most `concurrency` partitions at once and y
   assert.equal(peak, 2);
 });
 
-Deno.test("mergePartitions() fails with a failing partition and closes the others", async () => {
-  let closed = 0;
-  async function* slow() {
+/** A partition that pages forever, counting in `closed` when it is closed. */
+function endless(closed: { count: number }) {
+  return async function* () {
     try {
       for (;;) {
         await tick(1);
         yield 1;
       }
     } finally {
-      closed++;
+      closed.count++;
     }
-  }
+  };
+}
+
+Deno.test("mergePartitions() fails with a failing partition and closes the others", async () => {
+  const closed = { count: 0 };
   async function* failing(): AsyncGenerator<number> {
     await tick(5);
-    if (closed >= 0) throw new Error("app down");
+    if (closed.count >= 0) throw new Error("app down");
     yield 0;
   }
   await assert.rejects(async () => {
-    for await (const _ of mergePartitions([slow, failing], 2)) {
+    for await (const _ of mergePartitions([endless(closed), failing], 2)) {
       // consume
     }
   }, /app down/);
-  assert.equal(closed, 1);
+  assert.equal(closed.count, 1);
 });
 
 Deno.test("mergePartitions() closes running partitions when the consumer stops early", async () => {
-  let closed = 0;
-  async function* endless() {
-    try {
-      for (;;) {
-        await tick(1);
-        yield 1;
-      }
-    } finally {
-      closed++;
-    }
-  }
-  for await (const _ of mergePartitions([endless, endless, endless], 3)) break;
-  assert.equal(closed, 3);
+  const closed = { count: 0 };
+  const parts = [endless(closed), endless(closed), endless(closed)];
+  for await (const _ of mergePartitions(parts, 3)) break;
+  assert.equal(closed.count, 3);
 });
