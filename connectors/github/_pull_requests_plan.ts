@@ -232,6 +232,7 @@ export function planPulls(offer: ScanOffer, connection: Connection): ScanPlan<Pu
     residual,
     columns,
     limit: wanted,
+    ...(detail && !search ? { perRowCalls: 1 } : {}),
     state,
   };
 }

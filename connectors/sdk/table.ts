@@ -77,6 +77,11 @@ export interface ScanPlan<S = unknown> {
   columns: string[];
   /** Set when the source returns at most this many rows, already in the offered order. */
   limit?: number;
+  /**
+   * Extra calls each returned row costs (a detail call per row): what a dependent join saves
+   * by letting fewer rows through. @default 0
+   */
+  perRowCalls?: number;
   /** Connector-private state handed back to `scan`. */
   state: S;
 }
