@@ -37,7 +37,7 @@ export interface UrlValidatorsOptions {
  * const cache = new TenantCache({ store: new MemoryKvStore(), keyRing, zone: "us" });
  * const connection = { id: "c1", baseUrl: "https://api.github.com", credentials: { token: "t" } };
  * const one = new UrlValidators({ cache, tenantId: "acme", connection, ttlMs: 60_000 });
- * await one.store("https://api.github.com/x", { etag: 'W/"1"', body: [1], headers: {} }, 200);
+ * await one.store("https://api.github.com/x", { etag: 'W/"1"', body: [1], headers: {} });
  * const other = new UrlValidators({ cache, tenantId: "acme", connection, ttlMs: 60_000 });
  * assert.equal((await other.lookup("https://api.github.com/x"))?.etag, 'W/"1"');
  * ```
