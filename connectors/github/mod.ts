@@ -35,6 +35,8 @@ export const GITHUB_PROTOCOL: AppProtocol = {
       reset: "x-ratelimit-reset",
     }],
     resetUnit: "epoch_s",
+    // Search has its own budget (30 a minute): not the connection's.
+    resource: { header: "x-ratelimit-resource", main: "core" },
   },
   errors: {
     messages: ["message", "errors[].message"],

@@ -185,3 +185,19 @@ Deno.test("github: a 304 does not count against the rate limit", async () => {
     await gh.close();
   }
 });
+
+Deno.test("github: a search answer's budget is a side budget, never the connection's", () => {
+  const search = readGithubRateLimit(
+    new Headers({
+      "x-ratelimit-limit": "30",
+      "x-ratelimit-remaining": "1",
+      "x-ratelimit-reset": "10",
+      "x-ratelimit-resource": "search",
+    }),
+  );
+  assert.equal(search.side, true);
+  const core = readGithubRateLimit(
+    new Headers({ "x-ratelimit-remaining": "4000", "x-ratelimit-resource": "core" }),
+  );
+  assert.deepEqual(core, { remaining: 4000 });
+});

@@ -15,6 +15,11 @@ export interface RateLimitInfo {
   resetAt?: number;
   /** Server-requested wait before the next call, milliseconds. */
   retryAfterMs?: number;
+  /**
+   * The reading is of a side budget (GitHub's search budget, 30 a minute), not the connection's
+   * main one: it explains its own answer, but is not reported as the source's budget.
+   */
+  side?: boolean;
 }
 
 /** How a connector reads a failed answer. */

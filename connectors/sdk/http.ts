@@ -254,9 +254,10 @@ export class SourceClient {
         return await this.#rebuild(url, res, conditional);
       }
       this.stats.calls++;
-      this.lastRateLimit = this.#connector.readRateLimit(res.headers);
+      const budget = this.#connector.readRateLimit(res.headers);
+      this.#noteBudget(budget);
       if (res.status >= 500 && attempt < this.#maxRetries) {
-        const wait = this.#backoffMs(attempt, this.lastRateLimit.retryAfterMs);
+        const wait = this.#backoffMs(attempt, budget.retryAfterMs);
         if (this.#fits(wait)) {
           await res.body?.cancel();
           await this.#backoff(wait);
@@ -312,11 +313,18 @@ export class SourceClient {
     this.stats.revalidated++;
     const headers = new Headers(entry.headers);
     const fresh = this.#connector.readRateLimit(res.headers);
-    this.lastRateLimit = Object.values(fresh).some((v) => v !== undefined)
-      ? fresh
-      : this.#connector.readRateLimit(headers);
+    this.#noteBudget(
+      Object.values(fresh).some((v) => v !== undefined)
+        ? fresh
+        : this.#connector.readRateLimit(headers),
+    );
     await this.#conditional?.store(url.toString(), entry, 304);
     return { status: 200, headers, body: entry.body as T, url: url.toString(), revalidated: true };
+  }
+
+  /** Keeps a reading as the source's budget, unless it is of a side budget (GitHub search). */
+  #noteBudget(reading: RateLimitInfo): void {
+    if (!reading.side) this.lastRateLimit = reading;
   }
 
   async #decode(res: Response): Promise<unknown> {

@@ -187,3 +187,22 @@ Deno.test("request() stores no validator for an answer without one, and no cooki
   assert.deepEqual([...entries.keys()], ["http://app.invalid/b"]);
   assert.equal(entries.get("http://app.invalid/b")!.headers["set-cookie"], undefined);
 });
+
+Deno.test("request() keeps the main budget as the source's when an answer reads a side budget", async () => {
+  const answers = [
+    () => Response.json([], { headers: { "x-left": "90", "x-res": "core" } }),
+    () => Response.json([], { headers: { "x-left": "2", "x-res": "search" } }),
+  ];
+  const fetch = (() => Promise.resolve(answers.shift()!())) as typeof globalThis.fetch;
+  const sided: ConnectorDef = {
+    ...connector,
+    readRateLimit: (h) => ({
+      remaining: Number(h.get("x-left")),
+      ...(h.get("x-res") === "search" ? { side: true } : {}),
+    }),
+  };
+  const client = new SourceClient(sided, connection, { fetch });
+  await client.get("/a");
+  await client.get("/search");
+  assert.deepEqual(client.lastRateLimit, { remaining: 90 });
+});

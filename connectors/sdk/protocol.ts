@@ -31,6 +31,11 @@ export interface RateLimitHeaders {
    * name and a pattern whose two groups are the used count and the limit.
    */
   usage?: { header: string; pattern: RegExp };
+  /**
+   * A header naming which budget an answer's headers are of, and the name of the connection's
+   * main one (GitHub: `x-ratelimit-resource`, `core`): readings of any other are side budgets.
+   */
+  resource?: { header: string; main: string };
 }
 
 /** Where an app's error bodies keep their message and codes. */
@@ -121,6 +126,8 @@ export function readRateLimit(spec: RateLimitHeaders, headers: Headers): RateLim
     const retry = retryAfterMs(headers);
     if (retry !== undefined) out.retryAfterMs = retry;
   }
+  const resource = spec.resource ? headers.get(spec.resource.header) : null;
+  if (resource && resource !== spec.resource!.main) out.side = true;
   return out;
 }
 
