@@ -95,14 +95,41 @@ Deno.test("planner end to end against the sandboxes", opts, async (t) => {
       assert.equal(fullGh.pushdown.dependent, undefined); // nothing learned yet: both fetched whole
       const plan = await h.explain(JOIN_ONE_ISSUE);
       const explained = plan.sources.find((s) => s.table === "github.pull_requests")!;
-      assert.match(explained.pushdown.dependent ?? "", /branch = .*jira\.issues\.branch_name/);
+      assert.match(explained.pushdown.dependent ?? "", /branch IN .*jira\.issues\.branch_name/);
       const second = await h.run(JOIN_ONE_ISSUE);
       assert.deepEqual(second.rows, first.rows);
       const gh = second.sources.find((s) => s.table === "github.pull_requests")!;
       assert.match(gh.pushdown.dependent ?? "", /1 distinct keys of jira\.issues\.branch_name/);
       assert.ok(gh.rows < fullGh.rows, `${gh.rows} rows with keys vs ${fullGh.rows} without`);
-      assert.ok(gh.pushdown.native.every((l) => l.includes("head=acme%3Afeature%2FMOB-3")));
+      // One search by branch (forks' pull requests included) and a fill per result.
+      assert.match(gh.pushdown.native[0], /^GET \/search\/issues\?q=.*head%3Afeature%2FMOB-3/);
+      assert.ok(gh.calls <= 3, `calls: ${gh.calls}`);
     });
+
+    await t.step(
+      "a semi-join: every Jira branch goes to GitHub in one scan; detail calls only for matches",
+      async () => {
+        const sql = "SELECT ji.issue_key, gh.additions FROM jira.issues ji " +
+          "JOIN github.pull_requests gh ON ji.branch_name = gh.branch";
+        const first = await h.run(sql); // teaches the planner both sides' sizes
+        const second = await h.run(sql);
+        assert.deepEqual(
+          second.rows.map((r) => JSON.stringify(r)).sort(),
+          first.rows.map((r) => JSON.stringify(r)).sort(),
+        );
+        const gh = second.sources.find((s) => s.table === "github.pull_requests")!;
+        const all = (await h.run("SELECT count(*) AS n FROM github.pull_requests")).rows[0];
+        const full = { rows: Number(all.n) };
+        assert.match(gh.pushdown.dependent ?? "", /branch IN \(\d+ distinct keys of jira/);
+        const lists = gh.pushdown.native.filter((l) => /\/pulls\?/.test(l)).length;
+        // One detail call per pull request whose branch a ticket names, none for the rest.
+        assert.ok(gh.rows < full.rows, `${gh.rows} of ${full.rows} pull requests`);
+        assert.ok(
+          gh.calls + (gh.revalidated ?? 0) <= lists * 3 + gh.rows,
+          `${gh.calls} calls for ${gh.rows} rows`,
+        );
+      },
+    );
   } finally {
     await h.close();
   }

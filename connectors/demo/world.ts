@@ -31,6 +31,8 @@ export interface DemoPull {
   state: "open" | "closed";
   draft: boolean;
   head: string;
+  /** Owner of the fork the head branch lives in; absent when it is in the repo itself. */
+  headOwner?: string;
   base: string;
   createdAt: string;
   updatedAt: string;
@@ -193,14 +195,17 @@ export function demoOrg(owner: string, options: DemoOrgOptions = {}): DemoOrg {
       const closedUnmerged = !merged && rand() < 0.15;
       const closedAt = merged || closedUnmerged ? opened + int(1, 9) * DAY : null;
       const additions = int(1, 900);
+      const author = pick(members).login;
       pulls.push({
         repo,
         number,
         title: `${key}: ${summary}`,
-        author: pick(members).login,
+        author,
         state: closedAt ? "closed" : "open",
         draft: !closedAt && rand() < 0.1,
         head: branch,
+        // Some members open pull requests from their own forks (no draw: the world stays put).
+        ...(number % 9 === 4 ? { headOwner: author } : {}),
         base: "main",
         createdAt: iso(opened),
         updatedAt: iso(closedAt ?? opened + int(0, 5) * DAY),

@@ -4,7 +4,7 @@
  * @module
  */
 import { OmniError } from "../../src/errors.ts";
-import type { Connection } from "../sdk/mod.ts";
+import type { Connection, ConnectionSchema } from "../sdk/mod.ts";
 
 /** A GitHub connection's `config`. */
 export interface GithubConfig {
@@ -17,6 +17,45 @@ export interface GithubConfig {
   /** List pages of this connection in flight at once, across its queries. @default 4 */
   pageConcurrency: number;
 }
+
+/** What a GitHub connection holds (`connections describe github`). */
+export const GITHUB_CONNECTION: ConnectionSchema = {
+  baseUrl: "https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server",
+  config: [
+    {
+      name: "owner",
+      type: "string",
+      required: true,
+      description: "The organisation (or user) owning the repositories.",
+    },
+    {
+      name: "repos",
+      type: "string[]",
+      description: "Repositories the table spans; every repo of the org when absent.",
+    },
+    { name: "teams", type: "object", description: "Repository → team id (the team_id column)." },
+    {
+      name: "pageConcurrency",
+      type: "number",
+      description: "List pages in flight at once, 1–32 (default 4).",
+    },
+  ],
+  credentials: [[{
+    name: "token",
+    type: "string",
+    required: true,
+    description: "A personal access token or app installation token (sent as Bearer).",
+  }]],
+  example: {
+    baseUrl: "https://api.github.com",
+    config: {
+      owner: "acme",
+      repos: ["web-app", "mobile-app"],
+      teams: { "web-app": "web", "mobile-app": "mobile" },
+    },
+    credentials: { token: "ghp_…" },
+  },
+};
 
 /** List pages a connection has in flight at once unless its config says otherwise. */
 export const DEFAULT_PAGE_CONCURRENCY = 4;

@@ -21,6 +21,11 @@ export const DETAIL_COLUMNS = ["additions", "deletions", "changed_files", "commi
 export const SEARCH_MISSING = ["pr_id", "draft", "branch", "base_branch"] as const;
 /** Largest LIMIT served from search when the rows must be filled by single-PR calls. */
 export const SEARCH_FILL_MAX = 10;
+/**
+ * Most search results a branch filter fills by single-PR calls before lists are cheaper: past
+ * this, the scan lists the repositories instead.
+ */
+export const BRANCH_FILL_MAX = 20;
 
 type Status = "open" | "closed" | "merged";
 const STATUSES: readonly Status[] = ["open", "closed", "merged"];
@@ -28,10 +33,13 @@ const apiState = (s: Status): "open" | "closed" => (s === "open" ? "open" : "clo
 /** Values safe as a search qualifier without quoting. */
 const QUALIFIER_RE = /^[A-Za-z0-9._/-]{1,100}$/;
 
-/** Query parameters of `GET /repos/{o}/{r}/pulls`, in the order they are sent. */
+/**
+ * Query parameters of `GET /repos/{o}/{r}/pulls`, in the order they are sent. No `head`: it
+ * takes `owner:branch`, so it would miss pull requests from forks; a branch filter is applied
+ * to each listed row's `head.ref` instead (or found by search).
+ */
 export interface ListQuery extends QueryParams {
   state: "open" | "closed" | "all";
-  head?: string;
   base?: string;
   sort?: "created" | "updated";
   direction?: "asc" | "desc";
@@ -56,10 +64,17 @@ export interface PullsPlanState {
   /** The predicates cannot hold for any row: no calls at all. */
   empty: boolean;
   list: ListQuery;
-  /** Pushed predicates the list request applies only as a superset; rechecked on each row. */
+  /**
+   * Pushed predicates the requests apply only as a superset (or not at all: `branch`), rechecked
+   * on each row.
+   */
   local: Predicate[];
-  /** Set when one search call (plus fills) serves an ordered LIMIT better than lists. */
-  search?: SearchQuery & { fill: boolean };
+  /**
+   * Set when search (plus fills) serves the scan better than lists: an ordered LIMIT, or one
+   * branch (`head:` finds forks' pull requests too; a prefix match, so rows are rechecked).
+   * `maxFill`: more results than this to fill and the scan lists instead.
+   */
+  search?: SearchQuery & { fill: boolean; maxFill?: number };
   /** An ordered LIMIT served exactly (`ORDER BY created_at|updated_at … LIMIT n`). */
   topN?: { column: "created_at" | "updated_at"; direction: "asc" | "desc"; limit: number };
   /** An unordered LIMIT served exactly. */
@@ -88,6 +103,7 @@ export function planPulls(offer: ScanOffer, connection: Connection): ScanPlan<Pu
   const residual: Predicate[] = [];
   const repoPreds: Predicate[] = [];
   const statusPreds: Predicate[] = [];
+  const branchPreds: Predicate[] = [];
   let allowed = new Set<Status>(STATUSES);
   let head: string | undefined, base: string | undefined, empty = false;
 
@@ -105,12 +121,20 @@ export function planPulls(offer: ScanOffer, connection: Connection): ScanPlan<Pu
         statusPreds.push(p);
         pushed.push(p);
       }
-    } else if ((p.column === "branch" || p.column === "base_branch") && equalsString(p)) {
+    } else if (p.column === "branch" && branchValues(p)) {
+      // Checked on every row's head.ref, whichever repository (fork or not) the branch is in.
+      const values = branchValues(p)!;
+      if (values.length === 0) empty = true;
+      if (values.length === 1) {
+        if (head !== undefined && head !== values[0]) empty = true;
+        head = values[0];
+      }
+      branchPreds.push(p);
+      pushed.push(p);
+    } else if (p.column === "base_branch" && equalsString(p)) {
       const value = equalsString(p)!;
-      const prev = p.column === "branch" ? head : base;
-      if (prev !== undefined && prev !== value) empty = true;
-      if (p.column === "branch") head = value;
-      else base = value;
+      if (base !== undefined && base !== value) empty = true;
+      base = value;
       pushed.push(p);
     } else residual.push(p);
   }
@@ -147,15 +171,30 @@ export function planPulls(offer: ScanOffer, connection: Connection): ScanPlan<Pu
 
   const list: ListQuery = {
     state: states.size === 1 ? [...states][0] : "all",
-    head: head === undefined ? undefined : `${config.owner}:${head}`,
     base,
     sort: topN ? (topN.column === "created_at" ? "created" : "updated") : undefined,
     direction: topN?.direction,
-    per_page: wanted !== undefined && listExact ? Math.max(1, Math.min(wanted, 100)) : 100,
+    per_page: wanted !== undefined && listExact && branchPreds.length === 0
+      ? Math.max(1, Math.min(wanted, 100))
+      : 100,
   };
 
   let search: PullsPlanState["search"];
-  if (topN && !empty) {
+  if (head !== undefined && !empty) {
+    // One branch: search finds its pull requests in every repo, forks' included; each result
+    // is filled (head.ref, pr_id) and rechecked. Lists when search cannot say it.
+    const q = searchQuery(config, repos, repoPreds, allowed, head, base);
+    if (q !== undefined) {
+      search = {
+        q,
+        sort: topN?.column === "updated_at" ? "updated" : "created",
+        order: topN?.direction ?? "desc",
+        per_page: 100,
+        fill: true,
+        maxFill: BRANCH_FILL_MAX,
+      };
+    }
+  } else if (topN && !empty) {
     const fill = SEARCH_MISSING.some((c) => columns.includes(c)) || detail;
     const q = searchQuery(config, repos, repoPreds, allowed, head, base);
     const reposInCalls = repos?.length ?? Infinity;
@@ -180,7 +219,7 @@ export function planPulls(offer: ScanOffer, connection: Connection): ScanPlan<Pu
     repoFilter: repos ? [] : repoPreds,
     empty,
     list,
-    local: listExact ? [] : statusPreds,
+    local: [...(listExact ? [] : statusPreds), ...branchPreds],
     search,
     topN,
     limit,
@@ -193,8 +232,18 @@ export function planPulls(offer: ScanOffer, connection: Connection): ScanPlan<Pu
     residual,
     columns,
     limit: wanted,
+    ...(detail && !search ? { perRowCalls: 1 } : {}),
     state,
   };
+}
+
+/** The branches a predicate allows, when it is `=` or `IN` of strings. */
+function branchValues(p: Predicate): string[] | undefined {
+  if (p.op === "=" && typeof p.value === "string") return [p.value];
+  if (p.op === "in" && p.values.every((v) => typeof v === "string")) {
+    return [...new Set(p.values as string[])];
+  }
+  return undefined;
 }
 
 function equalsString(p: Predicate): string | undefined {
@@ -214,7 +263,8 @@ function searchQuery(
   head: string | undefined,
   base: string | undefined,
 ): string | undefined {
-  if (head !== undefined) return undefined; // `head:` is a prefix match in search
+  // `head:` is a prefix match in search: the scan rechecks each filled row's branch.
+  if (head !== undefined && !QUALIFIER_RE.test(head)) return undefined;
   if (base !== undefined && !QUALIFIER_RE.test(base)) return undefined;
   let scope: string[];
   if (repos) scope = repos.map((r) => `repo:${config.owner}/${r}`);
@@ -230,8 +280,13 @@ function searchQuery(
     "open,closed,merged": "",
   } as Record<string, string>)[key];
   if (status === undefined) return undefined; // open or merged: no single qualifier
-  const q = ["is:pr", ...scope, status, base === undefined ? "" : `base:${base}`]
-    .filter(Boolean).join(" ");
+  const q = [
+    "is:pr",
+    ...scope,
+    status,
+    head === undefined ? "" : `head:${head}`,
+    base === undefined ? "" : `base:${base}`,
+  ].filter(Boolean).join(" ");
   return q.length <= 256 ? q : undefined;
 }
 
@@ -241,18 +296,27 @@ function nativeLines(s: PullsPlanState): string[] {
   const template = `/repos/${encodeURIComponent(owner)}/{repo}/pulls`;
   const perRow = `GET ${template}/{number}`;
   if (s.search) {
-    const { fill: _fill, ...query } = s.search;
+    const { fill: _fill, maxFill, ...query } = s.search;
     lines.push(requestLine("/search/issues", query));
     if (s.search.fill) lines.push(`${perRow} (per result)`);
-  } else {
-    if (s.repos) {
-      for (const repo of s.repos) lines.push(requestLine(pullsPath(owner, repo), s.list));
-    } else {
-      lines.push(requestLine(`/orgs/${encodeURIComponent(owner)}/repos`, { per_page: 100 }));
-      lines.push(requestLine(template, s.list) + " (per repo)");
+    if (maxFill !== undefined) {
+      // One line, marked "(per …)": the lists are a fallback, not requests the plan counts on.
+      const list = requestLine(`/repos/${encodeURIComponent(owner)}/{repo}/pulls`, s.list);
+      lines.push(`(more than ${maxFill} results: ${list} (per repo) instead, branch per row)`);
     }
+  } else {
+    lines.push(...listLines(s));
     if (s.detail) lines.push(`${perRow} (per row)`);
   }
   if (s.email) lines.push("GET /users/{login} (per distinct author)");
   return lines;
+}
+
+function listLines(s: PullsPlanState): string[] {
+  const owner = s.config.owner;
+  if (s.repos) return s.repos.map((repo) => requestLine(pullsPath(owner, repo), s.list));
+  return [
+    requestLine(`/orgs/${encodeURIComponent(owner)}/repos`, { per_page: 100 }),
+    requestLine(`/repos/${encodeURIComponent(owner)}/{repo}/pulls`, s.list) + " (per repo)",
+  ];
 }

@@ -1,27 +1,34 @@
 /**
- * Streaming `pull_requests` for a plan: list pages per repository (first pages of all repos at
- * once; once a first page's `Link` reveals `rel="last"`, the remaining pages at once by `page=`,
- * bounded by the connection's `pageConcurrency`, yielded in order), an ordered LIMIT merged across repos or served by one search call, and the detail and
+ * Streaming `pull_requests` for a plan: list pages per repository through the SDK's `Link`
+ * pagination (first pages of all repos at once; the remaining pages at once when the first
+ * page's `rel="last"` numbers them; all within the connection's `pageConcurrency`, yielded in
+ * order), an ordered LIMIT merged across repos or served by one search call, and the detail and
  * email calls only when the plan's columns need them.
  *
  * @module
  */
 import { OmniError } from "../../src/errors.ts";
-import { matchesPredicate, type Row, type ScanContext, type ScanPlan } from "../sdk/mod.ts";
-import { type GithubConfig, teamOf } from "./_config.ts";
-import { connectionLimiter, Limiter, mapLimited } from "./_pool.ts";
-import type { ListQuery, PullsPlanState } from "./_pull_requests_plan.ts";
 import {
-  getPage,
+  connectionLimiter,
+  Limiter,
+  mapLimited,
+  matchesPredicate,
+  type Row,
+  type ScanContext,
+  type ScanPlan,
+} from "../sdk/mod.ts";
+import { type GithubConfig, teamOf } from "./_config.ts";
+import type { PullsPlanState } from "./_pull_requests_plan.ts";
+import {
   getPull,
   getUserEmail,
-  type GhPage,
   type GhPull,
   type GhPullDetail,
   type GhSearchItem,
   listOrgRepos,
+  listPages,
   pullsPath,
-  searchIssues,
+  searchPages,
 } from "./client.ts";
 
 /** At most this many extra calls (details, emails) or first pages in flight. */
@@ -88,38 +95,33 @@ class Scan {
     );
   }
 
-  /** All pages of all repos: first pages fetched at once, yielded in repo order. */
+  /**
+   * All pages of all repos: every repo's first page requested at once (partitions in parallel,
+   * within the connection's page budget), then each repo's remaining pages at once; yielded in
+   * repo order.
+   */
   async *all(repos: string[]): AsyncGenerator<Row[]> {
-    const firsts = repos.map((repo) =>
-      this.#lists.run(() =>
-        getPage<GhPull>(this.#ctx.http, pullsPath(this.#owner, repo), this.#s.list)
-      )
-    );
-    firsts.forEach((p) => p.catch(() => {})); // awaited below, in order
-    const rest: Promise<GhPage<GhPull>>[] = [];
+    const partitions = repos.map((repo) => {
+      const path = pullsPath(this.#owner, repo);
+      const pages = listPages<GhPull>(this.#ctx.http, path, this.#s.list, {
+        signal: this.#ctx.signal,
+        limiter: this.#lists,
+        parallel: true,
+      });
+      const first = pages.next();
+      first.catch(() => {}); // awaited below, in order
+      return { repo, pages, first };
+    });
     try {
-      for (const [i, repo] of repos.entries()) {
-        let page = await firsts[i];
-        yield await this.#rows(page.items, repo);
-        const urls = pageUrls(page);
-        if (urls) {
-          rest.length = 0;
-          for (const url of urls) {
-            const p = this.#lists.run(() => getPage<GhPull>(this.#ctx.http, url));
-            p.catch(() => {}); // awaited below, in order
-            rest.push(p);
-          }
-          for (const p of rest) yield await this.#rows((await p).items, repo);
-          continue;
-        }
-        while (page.next) {
-          page = await getPage<GhPull>(this.#ctx.http, page.next);
-          yield await this.#rows(page.items, repo);
+      for (const { repo, pages, first } of partitions) {
+        for (let page = await first; !page.done; page = await pages.next()) {
+          yield await this.#rows(page.value, repo);
         }
       }
     } finally {
       // Nothing left running when the consumer stops.
-      await Promise.allSettled([...firsts, ...rest]);
+      await Promise.allSettled(partitions.map((p) => p.first));
+      await Promise.allSettled(partitions.map((p) => p.pages.return(undefined)));
     }
   }
 
@@ -127,17 +129,14 @@ class Scan {
   async *sequential(repos: string[], limit: number): AsyncGenerator<Row[]> {
     let left = limit;
     for (const repo of repos) {
-      let next: string | undefined = pullsPath(this.#owner, repo);
-      let query: ListQuery | undefined = this.#s.list;
-      while (next && left > 0) {
-        const page: GhPage<GhPull> = await getPage<GhPull>(this.#ctx.http, next, query);
-        const rows = this.#filter(page.items.map((p) => pullRow(p, repo, this.#s.config)));
+      const path = pullsPath(this.#owner, repo);
+      for await (const pulls of listPages<GhPull>(this.#ctx.http, path, this.#s.list)) {
+        const rows = this.#filter(pulls.map((p) => pullRow(p, repo, this.#s.config)));
         const taken = rows.slice(0, left);
         left -= taken.length;
         yield await this.#enrich(taken);
-        [next, query] = [page.next, undefined]; // a Link URL carries the query
+        if (left <= 0) return;
       }
-      if (left <= 0) return;
     }
   }
 
@@ -146,12 +145,12 @@ class Scan {
     const { column, direction, limit } = this.#s.topN!;
     const perRepo = await mapLimited(repos, this.#lists, async (repo) => {
       const rows: Row[] = [];
-      let page = await getPage<GhPull>(this.#ctx.http, pullsPath(this.#owner, repo), this.#s.list);
-      for (;;) {
-        rows.push(...this.#filter(page.items.map((p) => pullRow(p, repo, this.#s.config))));
-        if (rows.length >= limit || !page.next) return rows.slice(0, limit);
-        page = await getPage<GhPull>(this.#ctx.http, page.next);
+      const path = pullsPath(this.#owner, repo);
+      for await (const pulls of listPages<GhPull>(this.#ctx.http, path, this.#s.list)) {
+        rows.push(...this.#filter(pulls.map((p) => pullRow(p, repo, this.#s.config))));
+        if (rows.length >= limit) break;
       }
+      return rows.slice(0, limit);
     });
     const sign = direction === "asc" ? 1 : -1;
     const key = (r: Row) => String(r[column]);
@@ -161,15 +160,19 @@ class Scan {
     return await this.#enrich(merged.slice(0, limit));
   }
 
-  /** An ordered LIMIT from search: one page of rows per search call. */
-  async search(): Promise<Row[][]> {
-    const { fill, ...query } = this.#s.search!;
-    let left = this.#s.topN!.limit;
+  /**
+   * Rows from search: one page of rows per search call, each result filled by a single-PR call
+   * when the plan needs fields search lacks, and rechecked (a `head:` match is a prefix match).
+   * Undefined when more results would need filling than the plan allows: lists are cheaper.
+   */
+  async search(): Promise<Row[][] | undefined> {
+    const { fill, maxFill, ...query } = this.#s.search!;
+    let left = this.#s.topN?.limit ?? Infinity;
     const pages: Row[][] = [];
-    let page = await searchIssues(this.#ctx.http, "/search/issues", query);
-    for (;;) {
-      const items = page.items.filter((i) => i.pull_request).slice(0, left);
-      left -= items.length;
+    for await (const { items: found, total } of searchPages(this.#ctx.http, query)) {
+      if (maxFill !== undefined && total > maxFill) return undefined;
+      // Without a recheck that may drop rows, a page needs no more fills than rows wanted.
+      const items = found.filter((i) => i.pull_request).slice(0, maxFill ? undefined : left);
       const rows = fill
         ? await mapLimited(items, this.#extra, async (item) => {
           const { owner, repo } = repoOfItem(item);
@@ -177,10 +180,12 @@ class Scan {
           return withDetail(pullRow(pr, repo, this.#s.config), pr);
         })
         : items.map((item) => searchRow(item, this.#s.config));
-      pages.push(await this.#enrich(rows, fill));
-      if (left <= 0 || !page.next) return pages;
-      page = await searchIssues(this.#ctx.http, page.next);
+      const kept = this.#filter(rows).slice(0, left);
+      left -= kept.length;
+      pages.push(await this.#enrich(kept, fill));
+      if (left <= 0) break;
     }
+    return pages;
   }
 
   #filter(rows: Row[]): Row[] {
@@ -221,25 +226,6 @@ class Scan {
     }
     return rows;
   }
-}
-
-/**
- * The URLs of pages 2..last when the first page's links address pages by `page=` (GitHub's list
- * endpoints do; a cursor-paginated answer has no usable `last`), else null.
- */
-function pageUrls(first: GhPage<unknown>): string[] | null {
-  if (!first.next || !first.last) return null;
-  const next = new URL(first.next), last = new URL(first.last);
-  const lastPage = Number(last.searchParams.get("page"));
-  if (next.searchParams.get("page") !== "2" || !Number.isSafeInteger(lastPage) || lastPage < 2) {
-    return null;
-  }
-  const urls: string[] = [];
-  for (let n = 2; n <= lastPage; n++) {
-    last.searchParams.set("page", String(n));
-    urls.push(last.toString());
-  }
-  return urls;
 }
 
 /** A row from a list item (or a single-PR answer); detail columns null until filled. */

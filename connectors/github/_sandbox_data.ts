@@ -185,13 +185,22 @@ export class Shapes {
     });
   }
 
-  #ref(s: SbPull, ref: string) {
+  #ref(s: SbPull, ref: string, fork?: string) {
+    const owner = fork ?? s.repo.owner;
     return {
-      label: `${s.repo.owner}:${ref}`,
+      label: `${owner}:${ref}`,
       ref,
-      sha: sha(`${s.repo.owner}/${s.repo.name}@${ref}#${s.pull.number}`),
-      user: this.account(s.repo.owner, "Organization"),
-      repo: this.repo(s.repo),
+      sha: sha(`${owner}/${s.repo.name}@${ref}#${s.pull.number}`),
+      user: fork ? this.account(fork) : this.account(s.repo.owner, "Organization"),
+      // A fork's head names the fork, not the repository the pull request is in.
+      repo: fork
+        ? {
+          ...this.repo(s.repo),
+          full_name: `${fork}/${s.repo.name}`,
+          owner: this.account(fork),
+          fork: true,
+        }
+        : this.repo(s.repo),
     };
   }
 
@@ -229,7 +238,7 @@ export class Shapes {
       review_comments_url: `${api}/pulls/${pull.number}/comments`,
       comments_url: `${api}/issues/${pull.number}/comments`,
       statuses_url: `${api}/statuses/${sha(`${full}@${pull.head}#${pull.number}`)}`,
-      head: this.#ref(s, pull.head),
+      head: this.#ref(s, pull.head, pull.headOwner),
       base: this.#ref(s, pull.base),
       author_association: "MEMBER",
       auto_merge: null,

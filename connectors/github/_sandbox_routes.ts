@@ -137,7 +137,8 @@ function listPulls(url: URL, shapes: Shapes, world: SbWorld, repo: SbRepo): Answ
     const colon = head.indexOf(":");
     const [user, ref] = colon >= 0 ? [head.slice(0, colon), head.slice(colon + 1)] : [null, head];
     pulls = pulls.filter((x) =>
-      (user === null || lower(user) === lower(repo.owner)) && x.pull.head === ref
+      (user === null || lower(user) === lower(x.pull.headOwner ?? repo.owner)) &&
+      x.pull.head === ref
     );
   }
   if (base !== null) pulls = pulls.filter((x) => x.pull.base === base);

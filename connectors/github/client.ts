@@ -5,8 +5,14 @@
  *
  * @module
  */
-import { OmniError } from "../../src/errors.ts";
-import { parseLinkHeader, type QueryParams, type SourceClient } from "../sdk/mod.ts";
+import type { OmniError } from "../../src/errors.ts";
+import {
+  type PageStyle,
+  paginate,
+  type PaginateOptions,
+  type QueryParams,
+  type SourceClient,
+} from "../sdk/mod.ts";
 
 /** A GitHub account as embedded in other objects (`user`, `owner`). */
 export interface GhAccount {
@@ -70,14 +76,6 @@ export interface GhRepo {
   full_name: string;
 }
 
-/** One page of a list call, with the `Link rel="next"` (and `rel="last"`) URLs when present. */
-export interface GhPage<T> {
-  items: T[];
-  next?: string;
-  /** The last page's URL: with `page=` in it, every page is addressable at once. */
-  last?: string;
-}
-
 /**
  * The path of a repository's pull requests, segments URL-encoded.
  *
@@ -112,23 +110,28 @@ export function requestLine(path: string, query: QueryParams = {}): string {
   return `GET ${path}${qs ? `?${qs}` : ""}`;
 }
 
+/** GitHub's list endpoints page by `Link` header; their answers are JSON arrays. */
+const LIST: PageStyle = { style: "link", items: "." };
+
 /**
- * GETs one page of a list endpoint (a path with a query, or a `Link` URL) and reads its `next`.
+ * The pages of a list endpoint (`GET /repos/{o}/{r}/pulls`, `/orgs/{org}/repos`…), first to
+ * last. With `options.parallel`, pages 2..last are requested at once once the first page's
+ * `rel="last"` link numbers them.
  *
  * @example
  * ```ts ignore
- * const page = await getPage<GhPull>(http, "/repos/acme/web/pulls", { state: "all" });
+ * for await (const pulls of listPages<GhPull>(http, pullsPath("acme", "web"), { state: "all" })) {}
  * ```
  */
-export async function getPage<T>(
+export async function* listPages<T>(
   http: SourceClient,
-  pathOrUrl: string,
-  query?: QueryParams,
-): Promise<GhPage<T>> {
-  const res = await http.get<unknown>(pathOrUrl, query);
-  if (!Array.isArray(res.body)) throw unexpected(res.url, "a JSON array");
-  const links = parseLinkHeader(res.headers.get("link"));
-  return { items: res.body as T[], next: links.next, last: links.last };
+  path: string,
+  query: QueryParams,
+  options: PaginateOptions = {},
+): AsyncGenerator<T[]> {
+  for await (const page of paginate(http, LIST, { url: path, query }, options)) {
+    yield page.items as T[];
+  }
 }
 
 /**
@@ -141,14 +144,8 @@ export async function getPage<T>(
  */
 export async function listOrgRepos(http: SourceClient, org: string): Promise<GhRepo[]> {
   const repos: GhRepo[] = [];
-  let page = await getPage<GhRepo>(http, `/orgs/${encodeURIComponent(org)}/repos`, {
-    per_page: 100,
-  });
-  repos.push(...page.items);
-  while (page.next) {
-    page = await getPage<GhRepo>(http, page.next);
-    repos.push(...page.items);
-  }
+  const path = `/orgs/${encodeURIComponent(org)}/repos`;
+  for await (const page of listPages<GhRepo>(http, path, { per_page: 100 })) repos.push(...page);
   return repos;
 }
 
@@ -168,7 +165,7 @@ export async function getPull(
 ): Promise<GhPullDetail> {
   const res = await http.get<unknown>(`${pullsPath(owner, repo)}/${number}`);
   if (!isObject(res.body) || typeof res.body.number !== "number") {
-    throw unexpected(res.url, "a pull request object");
+    throw unexpected(http, res.url, "a pull request object");
   }
   return res.body as unknown as GhPullDetail;
 }
@@ -183,42 +180,38 @@ export async function getPull(
  */
 export async function getUserEmail(http: SourceClient, login: string): Promise<string | null> {
   const res = await http.get<unknown>(`/users/${encodeURIComponent(login)}`);
-  if (!isObject(res.body)) throw unexpected(res.url, "a user object");
+  if (!isObject(res.body)) throw unexpected(http, res.url, "a user object");
   const email = res.body.email;
   return typeof email === "string" && email !== "" ? email : null;
 }
 
 /**
- * One page of `GET /search/issues`.
+ * The pages of `GET /search/issues` (paged by `Link`, records in `items`), each with the
+ * search's `total_count`.
  *
  * @example
  * ```ts ignore
- * const page = await searchIssues(http, "/search/issues", { q: "is:pr repo:acme/web", per_page: 5 });
+ * for await (const { items, total } of searchPages(http, { q: "is:pr repo:acme/web", per_page: 5 })) {}
  * ```
  */
-export async function searchIssues(
+export async function* searchPages(
   http: SourceClient,
-  pathOrUrl: string,
-  query?: QueryParams,
-): Promise<GhPage<GhSearchItem> & { total: number }> {
-  const res = await http.get<unknown>(pathOrUrl, query);
-  if (!isObject(res.body) || !Array.isArray(res.body.items)) {
-    throw unexpected(res.url, "a search result");
+  query: QueryParams,
+): AsyncGenerator<{ items: GhSearchItem[]; total: number }> {
+  const style: PageStyle = { style: "link", items: "items" };
+  for await (const page of paginate(http, style, { url: "/search/issues", query })) {
+    const total = (page.response.body as { total_count?: unknown }).total_count;
+    yield {
+      items: page.items as GhSearchItem[],
+      total: typeof total === "number" ? total : Infinity,
+    };
   }
-  return {
-    items: res.body.items as GhSearchItem[],
-    total: typeof res.body.total_count === "number" ? res.body.total_count : 0,
-    next: parseLinkHeader(res.headers.get("link")).next,
-  };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function unexpected(url: string, what: string): OmniError {
-  const path = new URL(url).pathname;
-  return new OmniError("SOURCE_ERROR", `github: unexpected reply from ${path} (not ${what})`, {
-    details: { connector: "github" },
-  });
+function unexpected(http: SourceClient, url: string, what: string): OmniError {
+  return http.error("SOURCE_ERROR", `unexpected reply from ${new URL(url).pathname} (not ${what})`);
 }

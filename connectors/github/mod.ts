@@ -11,78 +11,87 @@
  * @module
  */
 import {
+  type AppProtocol,
   type ConnectorDef,
   type ErrorReading,
+  protocolReaders,
   type RateLimitInfo,
-  retryAfterMs,
 } from "../sdk/mod.ts";
+import { GITHUB_CONNECTION } from "./_config.ts";
 import { pullRequests } from "./pull_requests.ts";
 
 export { pullRequests } from "./pull_requests.ts";
 
 /**
- * Reads GitHub's rate-limit headers (`x-ratelimit-reset` is epoch seconds).
- *
- * @example
- * ```ts
- * import { readGithubRateLimit } from "./mod.ts";
- * const info = readGithubRateLimit(new Headers({ "x-ratelimit-remaining": "0", "x-ratelimit-reset": "10" }));
- * console.assert(info.remaining === 0 && info.resetAt === 10_000);
- * ```
+ * How GitHub's answers read: `x-ratelimit-*` headers (reset in epoch seconds), `Retry-After` on
+ * secondary limits, errors `{message, documentation_url}` (422 adds `errors[]`), and a 403/429 is
+ * a spent budget when `x-ratelimit-remaining` is 0 or the message says "rate limit".
  */
-export function readGithubRateLimit(headers: Headers): RateLimitInfo {
-  const num = (name: string) => {
-    const v = headers.get(name);
-    const n = v === null || v.trim() === "" ? NaN : Number(v);
-    return Number.isFinite(n) ? n : undefined;
-  };
-  const reset = num("x-ratelimit-reset");
-  return {
-    limit: num("x-ratelimit-limit"),
-    remaining: num("x-ratelimit-remaining"),
-    resetAt: reset === undefined ? undefined : reset * 1000,
-    retryAfterMs: retryAfterMs(headers),
-  };
-}
+export const GITHUB_PROTOCOL: AppProtocol = {
+  rateLimit: {
+    buckets: [{
+      limit: "x-ratelimit-limit",
+      remaining: "x-ratelimit-remaining",
+      reset: "x-ratelimit-reset",
+    }],
+    resetUnit: "epoch_s",
+    // Search has its own budget (30 a minute): not the connection's.
+    resource: { header: "x-ratelimit-resource", main: "core" },
+  },
+  errors: {
+    messages: ["message", "errors[].message"],
+    codes: ["errors[].code"],
+    rateLimitedStatuses: [403, 429],
+    rateLimitedMessage: /rate limit/i,
+  },
+};
+
+const readers = protocolReaders(GITHUB_PROTOCOL);
 
 /**
- * Reads a GitHub error answer `{message, documentation_url}`; a 403/429 is a spent budget when
- * `x-ratelimit-remaining` is 0 or the message says "rate limit" (secondary limits).
+ * Reads GitHub's rate-limit headers.
  *
  * @example
  * ```ts
- * import { readGithubError } from "./mod.ts";
- * const r = readGithubError(403, { message: "API rate limit exceeded for user ID 1." }, new Headers());
- * console.assert(r.rateLimited === true);
+ * import assert from "node:assert/strict";
+ * import { readGithubRateLimit } from "./mod.ts";
+ * const info = readGithubRateLimit(new Headers({ "x-ratelimit-remaining": "0", "x-ratelimit-reset": "10" }));
+ * assert.deepEqual(info, { remaining: 0, resetAt: 10_000 });
  * ```
  */
-export function readGithubError(status: number, body: unknown, headers: Headers): ErrorReading {
-  let message = `HTTP ${status}`;
-  if (typeof body === "object" && body !== null && "message" in body) {
-    message = String((body as { message: unknown }).message);
-  } else if (typeof body === "string" && body.trim() !== "") {
-    message = body.trim().slice(0, 200);
-  }
-  const rateLimited = (status === 403 || status === 429) &&
-    (headers.get("x-ratelimit-remaining") === "0" || /rate limit/i.test(message));
-  return { message, rateLimited };
-}
+export const readGithubRateLimit: (headers: Headers) => RateLimitInfo = readers.readRateLimit;
+
+/**
+ * Reads a GitHub error answer.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readGithubError } from "./mod.ts";
+ * const r = readGithubError(403, { message: "API rate limit exceeded for user ID 1." }, new Headers());
+ * assert.equal(r.rateLimited, true);
+ * ```
+ */
+export const readGithubError: (status: number, body: unknown, headers: Headers) => ErrorReading =
+  readers.readError;
 
 /**
  * The GitHub connector declaration.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { github } from "./mod.ts";
  * const headers = new Headers(await github.authorize({ id: "c", tenantId: "t", connector: "github",
  *   name: "github", baseUrl: "https://api.github.com", credentials: { token: "t0k" }, config: {} }));
- * console.assert(headers.get("authorization") === "Bearer t0k");
+ * assert.equal(headers.get("authorization"), "Bearer t0k");
  * ```
  */
 export const github: ConnectorDef = {
   id: "github",
   description: "GitHub pull requests (REST API v3, github.com or Enterprise Server).",
   tables: [pullRequests],
+  connection: GITHUB_CONNECTION,
   authorize(connection) {
     const token = connection.credentials.token;
     return {

@@ -36,12 +36,7 @@ Deno.test("github: sends the token as a bearer and reads GitHub's rate-limit hea
     resetAt: 1_700_000_000_000,
     retryAfterMs: 7000,
   });
-  assert.deepEqual(readGithubRateLimit(new Headers()), {
-    limit: undefined,
-    remaining: undefined,
-    resetAt: undefined,
-    retryAfterMs: undefined,
-  });
+  assert.deepEqual(readGithubRateLimit(new Headers()), {});
 });
 
 Deno.test("github: reads error bodies; 403 is a rate limit only when GitHub says so", () => {
@@ -52,7 +47,8 @@ Deno.test("github: reads error bodies; 403 is a rate limit only when GitHub says
     rateLimited: false,
   });
   assert.equal(readGithubError(403, { message: "Forbidden" }, h("0")).rateLimited, true);
-  assert.equal(readGithubError(429, { message: "Too many" }, h("10")).rateLimited, false);
+  // 429 means "too many requests" whatever the headers say.
+  assert.equal(readGithubError(429, { message: "Too many" }, h("10")).rateLimited, true);
   assert.equal(
     readGithubError(403, { message: "You have exceeded a secondary rate limit." }, h("10"))
       .rateLimited,
@@ -150,7 +146,7 @@ Deno.test("github: a malformed 200 body is a SOURCE_ERROR", async () => {
     gh.inject({ body: '{"message":"an object, not a list"}' });
     const shape = await scanError(runScan(github, table, acmeConnection(gh.url), OFFER, FAST));
     assert.equal(shape.code, "SOURCE_ERROR");
-    assert.match(shape.message, /unexpected reply/);
+    assert.match(shape.message, /malformed reply/);
   } finally {
     await gh.close();
   }
@@ -188,4 +184,20 @@ Deno.test("github: a 304 does not count against the rate limit", async () => {
   } finally {
     await gh.close();
   }
+});
+
+Deno.test("github: a search answer's budget is a side budget, never the connection's", () => {
+  const search = readGithubRateLimit(
+    new Headers({
+      "x-ratelimit-limit": "30",
+      "x-ratelimit-remaining": "1",
+      "x-ratelimit-reset": "10",
+      "x-ratelimit-resource": "search",
+    }),
+  );
+  assert.equal(search.side, true);
+  const core = readGithubRateLimit(
+    new Headers({ "x-ratelimit-remaining": "4000", "x-ratelimit-resource": "core" }),
+  );
+  assert.deepEqual(core, { remaining: 4000 });
 });

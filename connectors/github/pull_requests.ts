@@ -7,6 +7,9 @@
  */
 import { type ColumnDef, defineTable, type KeyColumn } from "../sdk/mod.ts";
 import { planPulls, type PullsPlanState } from "./_pull_requests_plan.ts";
+
+/** Keys of a dependent join a branch filter takes in one scan (a set lookup per row). */
+const MAX_DEPENDENT_KEYS = 1000;
 import { scanPulls } from "./_pull_requests_scan.ts";
 
 const COLUMNS: ColumnDef[] = [
@@ -66,12 +69,19 @@ const ALL_OPS: KeyColumn["operators"] = [
   "like",
 ];
 
+/**
+ * What GitHub's list and search endpoints can filter on. `branch =` through search's `head:`
+ * (which finds forks' pull requests too; the list's `head` takes `owner:branch` and misses them),
+ * a prefix match rechecked on each filled row; `branch IN` on the lists, checked on each row's
+ * `head.ref` before any detail or email call — so a dependent join sends all its keys in one
+ * scan, and only the pull requests they match cost a detail call (a semi-join).
+ */
 const KEY_COLUMNS: KeyColumn[] = [
   { column: "repo", operators: ALL_OPS },
   { column: "team_id", operators: ALL_OPS },
   { column: "status", operators: ["=", "!=", "in", "not in"] },
   { column: "state", operators: ["=", "!=", "in", "not in"] },
-  { column: "branch", operators: ["="] },
+  { column: "branch", operators: ["=", "in"], maxValues: MAX_DEPENDENT_KEYS },
   { column: "base_branch", operators: ["="] },
 ];
 

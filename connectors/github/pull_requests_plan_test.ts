@@ -101,11 +101,25 @@ const cases: Case[] = [
     residual: [],
   },
   {
-    name: "branch and base_branch",
+    name: "branch and base_branch: one search finds forks' pull requests too, lists as fallback",
     offer: { predicates: [P("branch", "feature/x"), P("base_branch", "main"), P("title", "t")] },
-    native: all("state=all&head=acme%3Afeature%2Fx&base=main&per_page=100"),
+    native: [
+      "GET /search/issues?q=is%3Apr+repo%3Aacme%2Fmobile-app+repo%3Aacme%2Fios-app+" +
+      "repo%3Aacme%2Fweb-app+repo%3Aacme%2Fweb-dashboard+head%3Afeature%2Fx+base%3Amain" +
+      "&sort=created&order=desc&per_page=100",
+      "GET /repos/acme/{repo}/pulls/{number} (per result)",
+      "(more than 20 results: GET /repos/acme/{repo}/pulls?state=all&base=main&per_page=100 " +
+      "(per repo) instead, branch per row)",
+    ],
     pushed: [0, 1],
     residual: [2],
+  },
+  {
+    name: "branch IN (…): lists, branch checked per row (no head=: it misses forks)",
+    offer: { predicates: [{ column: "branch", op: "in", values: ["feature/x", "feature/y"] }] },
+    native: all("state=all&per_page=100"),
+    pushed: [0],
+    residual: [],
   },
   {
     name: "two different branches: no calls",
@@ -256,19 +270,19 @@ Deno.test("plan: hostile branch and base values are encoded and change no other 
         orderBy: [{ column: "created_at", direction: "desc" }],
         limit: 5,
       }, conn);
+      // Never in a search query: a branch that is not a plain qualifier is checked on lists.
       assert.equal(plan.native.length, 1, value);
       const line = plan.native[0];
       assert.ok(!/[\s"\\#]/.test(line.slice(4)), `unencoded: ${JSON.stringify(line)}`);
       const url = new URL(line.slice(4), "https://api.github.com");
       assert.equal(url.pathname, "/repos/acme/web-app/pulls");
       const params = [...url.searchParams];
-      const key = column === "branch" ? "head" : "base";
       assert.deepEqual(params, [
         ["state", "all"],
-        [key, column === "branch" ? `acme:${value}` : value],
+        ...(column === "branch" ? [] : [["base", value]]),
         ["sort", "created"],
         ["direction", "desc"],
-        ["per_page", "5"],
+        ["per_page", column === "branch" ? "100" : "5"],
       ]);
     }
   }

@@ -358,3 +358,83 @@ Deno.test("pull_requests: a spent search budget falls back to per-repo lists", a
     await gh.close();
   }
 });
+
+Deno.test("pull_requests: branch = x finds pull requests from forks, by search and by lists", async () => {
+  const gh = await demoSandbox();
+  try {
+    const forked = acme.pulls.filter((p) => p.headOwner !== undefined);
+    assert.ok(forked.length > 3, "the demo world has pull requests from forks");
+    const conn = acmeConnection(gh.url);
+    for (const p of forked.slice(0, 3)) {
+      const branch = acme.pulls.filter((q) => q.head === p.head);
+      const searched = await runScan(
+        github,
+        table,
+        conn,
+        offer({ predicates: [P("branch", p.head)] }),
+      );
+      assert.ok(searched.plan.native[0].startsWith("GET /search/issues"), searched.plan.native[0]);
+      assert.deepEqual(ids(searched.rows), branch.map(idOf).sort((a, b) => a - b), p.head);
+      assert.ok(searched.calls <= 1 + branch.length, `calls: ${searched.calls}`);
+      const listed = await runScan(
+        github,
+        table,
+        conn,
+        offer({ predicates: [{ column: "branch", op: "in", values: [p.head, "feature/none"] }] }),
+      );
+      assert.deepEqual(ids(listed.rows), ids(searched.rows));
+      assert.ok(listed.rows.every((r) => r.branch === p.head));
+    }
+  } finally {
+    await gh.close();
+  }
+});
+
+Deno.test("pull_requests: a branch search with too many results to fill falls back to lists", async () => {
+  const gh = await demoSandbox();
+  try {
+    // `head:feature/` is a prefix of every ticket branch: far more results than fills allowed.
+    const { rows, plan } = await runScan(
+      github,
+      table,
+      acmeConnection(gh.url),
+      offer({ predicates: [P("branch", "feature/")] }),
+    );
+    assert.ok(plan.native[0].startsWith("GET /search/issues"));
+    assert.equal(rows.length, 0, "no branch is named exactly feature/");
+    const searches = gh.requests.filter((r) => r.path === "/search/issues").length;
+    const fills = gh.requests.filter((r) => /\/pulls\/\d+$/.test(r.path)).length;
+    assert.equal(searches, 1);
+    assert.equal(fills, 0);
+  } finally {
+    await gh.close();
+  }
+});
+
+Deno.test("pull_requests: branch IN (keys) with sizes: one list scan, a detail call only per matching PR", async () => {
+  const gh = await demoSandbox();
+  try {
+    const keys = [
+      ...new Set(acme.pulls.filter((p) => p.head.startsWith("feature/MOB-1")).map((p) => p.head)),
+    ];
+    assert.ok(keys.length > 5);
+    const matching = acme.pulls.filter((p) => keys.includes(p.head));
+    const { rows, calls, plan } = await runScan(
+      github,
+      table,
+      acmeConnection(gh.url),
+      offer({
+        predicates: [{ column: "branch", op: "in", values: keys }],
+        columns: ["pr_id", "additions"],
+      }),
+    );
+    assert.deepEqual(ids(rows), matching.map(idOf).sort((a, b) => a - b));
+    assert.ok(rows.every((r) => typeof r.additions === "number"));
+    const lists = plan.native.filter((l) => l.includes("/pulls?")).length;
+    const details = gh.requests.filter((r) => /\/pulls\/\d+$/.test(r.path)).length;
+    assert.equal(details, matching.length, "a detail call per matching pull request only");
+    assert.ok(calls <= details + lists * 3, `calls: ${calls}`);
+  } finally {
+    await gh.close();
+  }
+});

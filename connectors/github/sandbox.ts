@@ -208,6 +208,8 @@ export function startGithubSandbox(options: GithubSandboxOptions): Promise<Githu
       if (inm && inm.split(",").some((t) => t.trim() === etag || t.trim() === etag.slice(2))) {
         for (const [k, v] of Object.entries(rateHeaders(b, resource))) headers.set(k, v);
         headers.delete("content-type");
+        // GitHub is reported to send no `Link` on a 304: a client must page from what it stored.
+        headers.delete("link");
         return new Response(null, { status: 304, headers }); // costs nothing
       }
     }

@@ -58,12 +58,19 @@ Deno.test("sandbox: pulls list filters, sorts and defaults like GitHub", async (
     const u = upd.map((p: { updated_at: string }) => p.updated_at);
     assert.deepEqual(u, [...u].sort()); // sort=updated defaults to asc
     const pr = mobile[3];
-    const head = (await getJson(
-      `${gh.url}/repos/acme/mobile-app/pulls?state=all&head=${
-        encodeURIComponent(`acme:${pr.head}`)
-      }`,
-    )).body;
+    const byHead = async (owner: string) =>
+      (await getJson(
+        `${gh.url}/repos/acme/mobile-app/pulls?state=all&head=${
+          encodeURIComponent(`${owner}:${pr.head}`)
+        }`,
+      )).body;
+    // `head` takes the owner of the repository the branch is in: a fork's, not the base's.
+    assert.ok(pr.headOwner, "mobile-app #4 comes from a fork");
+    assert.deepEqual(await byHead("acme"), []);
+    const head = await byHead(pr.headOwner!);
     assert.deepEqual(head.map((p: { number: number }) => p.number), [pr.number]);
+    assert.equal(head[0].head.label, `${pr.headOwner}:${pr.head}`);
+    assert.equal(head[0].head.repo.fork, true);
     assert.equal(head[0].id, pullRequestId("acme", "mobile-app", pr.number));
     assert.equal(head[0].head.ref, pr.head);
     assert.equal(head[0].additions, undefined); // list items lack sizes

@@ -8,10 +8,11 @@
  */
 import { OmniError } from "../../src/errors.ts";
 import {
+  type AppProtocol,
   type Connection,
-  type ErrorReading,
-  type RateLimitInfo,
-  retryAfterMs,
+  type ConnectionSchema,
+  type PageStyle,
+  paginate,
   type SourceClient,
 } from "../sdk/mod.ts";
 
@@ -24,6 +25,47 @@ export interface JiraConfig {
   /** Custom field ids; discovered via `GET /rest/api/3/field` when absent. */
   fields: { branch?: string; storyPoints?: string };
 }
+
+/** What a Jira connection holds (`connections describe jira`). */
+export const JIRA_CONNECTION: ConnectionSchema = {
+  baseUrl: "https://SITE.atlassian.net, or https://api.atlassian.com/ex/jira/CLOUD_ID for OAuth",
+  config: [
+    {
+      name: "projects",
+      type: "string[]",
+      required: true,
+      description: "Project keys the issues table spans.",
+    },
+    { name: "projectTeams", type: "object", description: "Project key → team (the team column)." },
+    {
+      name: "fields",
+      type: "object",
+      description: "Custom field ids {branch, storyPoints} (customfield_N); discovered via " +
+        "GET /rest/api/3/field when absent.",
+    },
+  ],
+  credentials: [
+    [
+      { name: "email", type: "string", required: true, description: "The Atlassian account." },
+      { name: "apiToken", type: "string", required: true, description: "Its API token (Basic)." },
+    ],
+    [{
+      name: "accessToken",
+      type: "string",
+      required: true,
+      description: "An OAuth 2.0 (3LO) access token (Bearer).",
+    }],
+  ],
+  example: {
+    baseUrl: "https://acme.atlassian.net",
+    config: {
+      projects: ["MOB", "WEB"],
+      projectTeams: { MOB: "mobile", WEB: "web" },
+      fields: { branch: "customfield_10100", storyPoints: "customfield_10016" },
+    },
+    credentials: { email: "bot@acme.com", apiToken: "ATATT…" },
+  },
+};
 
 /**
  * Reads and checks a connection's config.
@@ -90,49 +132,21 @@ export function jiraAuthorize(connection: Connection): HeadersInit {
   return { authorization: `Basic ${btoa(bin)}` };
 }
 
-/** Reads Jira's rate-limit headers. */
-export function jiraRateLimit(headers: Headers): RateLimitInfo {
-  const info: RateLimitInfo = {};
-  const num = (name: string) => {
-    const v = headers.get(name);
-    if (v === null || v.trim() === "") return undefined;
-    const n = Number(v);
-    return Number.isFinite(n) ? n : undefined;
-  };
-  const limit = num("x-ratelimit-limit");
-  const remaining = num("x-ratelimit-remaining");
-  const reset = headers.get("x-ratelimit-reset");
-  const retry = retryAfterMs(headers);
-  if (limit !== undefined) info.limit = limit;
-  if (remaining !== undefined) info.remaining = remaining;
-  if (reset) {
-    const at = Date.parse(reset);
-    if (!Number.isNaN(at)) info.resetAt = at;
-  }
-  if (retry !== undefined) info.retryAfterMs = retry;
-  return info;
-}
-
-/** Reads Jira's error body `{errorMessages: [...], errors: {field: message}}`. */
-export function jiraReadError(status: number, body: unknown): ErrorReading {
-  const messages: string[] = [];
-  if (body && typeof body === "object") {
-    const b = body as { errorMessages?: unknown; errors?: unknown; message?: unknown };
-    if (Array.isArray(b.errorMessages)) messages.push(...b.errorMessages.map(String));
-    if (b.errors && typeof b.errors === "object") {
-      for (const [field, msg] of Object.entries(b.errors)) {
-        messages.push(`${field}: ${String(msg)}`);
-      }
-    }
-    if (!messages.length && typeof b.message === "string") messages.push(b.message);
-  } else if (typeof body === "string" && body.trim()) {
-    messages.push(body.trim().slice(0, 200));
-  }
-  return {
-    message: messages.length ? messages.join("; ") : `HTTP ${status}`,
-    rateLimited: status === 429,
-  };
-}
+/**
+ * How Jira Cloud's answers read: `X-RateLimit-*` headers with an ISO-8601 reset, `Retry-After`
+ * (on 429 and some 503s), and errors `{errorMessages: [...], errors: {field: message}}`.
+ */
+export const JIRA_PROTOCOL: AppProtocol = {
+  rateLimit: {
+    buckets: [{
+      limit: "x-ratelimit-limit",
+      remaining: "x-ratelimit-remaining",
+      reset: "x-ratelimit-reset",
+    }],
+    resetUnit: "iso",
+  },
+  errors: { messages: ["errorMessages[]", "errors.*", "message"] },
+};
 
 // ---------------------------------------------------------------------------------------------
 // Per-connection dictionaries
@@ -191,7 +205,7 @@ export async function resolveFieldIds(
   }
   const discovered = await cached(connection, "fields", async () => {
     const res = await http.get<unknown>("/rest/api/3/field");
-    if (!Array.isArray(res.body)) throw malformed(connection, "/rest/api/3/field");
+    if (!Array.isArray(res.body)) throw malformed(http, "/rest/api/3/field");
     const list = res.body as {
       id?: string;
       name?: string;
@@ -223,18 +237,11 @@ export async function resolveFieldIds(
 export function knownStatuses(http: SourceClient, connection: Connection): Promise<string[]> {
   return cached(connection, "statuses", async () => {
     const res = await http.get<unknown>("/rest/api/3/status");
-    if (!Array.isArray(res.body)) throw malformed(connection, "/rest/api/3/status");
+    if (!Array.isArray(res.body)) throw malformed(http, "/rest/api/3/status");
     return (res.body as { name?: unknown }[])
       .map((s) => s?.name)
       .filter((n): n is string => typeof n === "string");
   });
-}
-
-/** One page of `POST /rest/api/3/search/jql`. */
-export interface SearchPage {
-  issues: JiraIssue[];
-  nextPageToken?: string;
-  isLast?: boolean;
 }
 
 /** An issue as the search answers it (only the requested fields present). */
@@ -249,34 +256,36 @@ export interface SearchRequest {
   jql: string;
   fields: string[];
   maxResults: number;
-  nextPageToken?: string;
 }
 
-/** Sends one search request and checks the answer's shape. */
-export async function searchPage(
+/** `POST /rest/api/3/search/jql` pages by `nextPageToken` in the body, until `isLast`. */
+const SEARCH_PAGES: PageStyle = {
+  style: "token",
+  items: "issues",
+  field: "nextPageToken",
+  next: "nextPageToken",
+  last: "isLast",
+};
+
+/**
+ * The pages of a JQL search, first to last.
+ *
+ * @example
+ * ```ts ignore
+ * for await (const issues of searchPages(http, { jql: "project = MOB", fields: ["key"], maxResults: 100 })) {}
+ * ```
+ */
+export async function* searchPages(
   http: SourceClient,
-  connection: Connection,
   request: SearchRequest,
-): Promise<SearchPage> {
-  const body: Record<string, unknown> = {
-    jql: request.jql,
-    fields: request.fields,
-    maxResults: request.maxResults,
-  };
-  if (request.nextPageToken) body.nextPageToken = request.nextPageToken;
-  const res = await http.post<unknown>("/rest/api/3/search/jql", body);
-  const page = res.body as SearchPage | null;
-  if (!page || typeof page !== "object" || !Array.isArray(page.issues)) {
-    throw malformed(connection, "/rest/api/3/search/jql");
+  signal?: AbortSignal,
+): AsyncGenerator<JiraIssue[]> {
+  const first = { method: "POST" as const, url: "/rest/api/3/search/jql", body: { ...request } };
+  for await (const page of paginate(http, SEARCH_PAGES, first, { signal })) {
+    yield page.items as JiraIssue[];
   }
-  if (page.nextPageToken !== undefined && typeof page.nextPageToken !== "string") {
-    throw malformed(connection, "/rest/api/3/search/jql");
-  }
-  return page;
 }
 
-function malformed(connection: Connection, path: string): OmniError {
-  return new OmniError("SOURCE_ERROR", `${connection.name}: malformed reply from ${path}`, {
-    details: { source: connection.name, connector: "jira" },
-  });
+function malformed(http: SourceClient, path: string): OmniError {
+  return http.error("SOURCE_ERROR", `malformed reply from ${path}`);
 }

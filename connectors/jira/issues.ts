@@ -9,6 +9,7 @@ import { OmniError } from "../../src/errors.ts";
 import {
   type ColumnDef,
   defineTable,
+  mergePartitions,
   type Row,
   type ScanContext,
   type ScanPlan,
@@ -20,7 +21,7 @@ import {
   peekCached,
   type ResolvedFields,
   resolveFieldIds,
-  searchPage,
+  searchPages,
 } from "./client.ts";
 import { applyKnownStatuses, dropUnknownValue, type JqlQuery, planJql, renderJql } from "./jql.ts";
 
@@ -178,44 +179,73 @@ export const issues = defineTable<IssuesState>({
     }
     const fields = apiFields(plan.state.fields, ids);
     const wanted = new Set(plan.columns);
-    let token: string | undefined;
+    const search = (q: JqlQuery) =>
+      searchRows(
+        ctx,
+        q,
+        { ids, fields, maxResults: plan.state.maxResults },
+        (issue) => toRow(issue, ids, config.projectTeams, wanted),
+      );
+    if (plan.limit === undefined && query.orderBy.length === 0 && query.projects.length > 1) {
+      // Projects are independent partitions: searched in parallel, pages merged as they come.
+      const partitions = query.projects.map((project) => () =>
+        search({ ...query, projects: [project] })
+      );
+      yield* mergePartitions(partitions, PROJECT_CONCURRENCY);
+      return;
+    }
     let emitted = 0;
-    let retries = 0;
-    for (;;) {
-      if (ctx.signal.aborted) return;
-      let page;
-      try {
-        page = await searchPage(http, connection, {
-          jql: renderJql(query, ids),
-          fields,
-          maxResults: plan.state.maxResults,
-          nextPageToken: token,
-        });
-      } catch (err) {
-        // Jira refuses a query naming a value it does not know (a status renamed since we cached
-        // the list, an issue key or account that does not exist). No issue carries that value:
-        // drop it and ask again.
-        const unknown = token === undefined && retries < MAX_UNKNOWN_VALUE_RETRIES
-          ? unknownValues(err, query)
-          : [];
-        if (unknown.length === 0) throw err;
-        retries++;
-        for (const u of unknown) query = dropUnknownValue(query, u.field, u.value);
-        if (query.none) return;
-        continue;
-      }
-      let rows = page.issues.map((issue) => toRow(issue, ids, config.projectTeams, wanted));
+    for await (let rows of search(query)) {
       if (plan.limit !== undefined && emitted + rows.length > plan.limit) {
         rows = rows.slice(0, plan.limit - emitted);
       }
       emitted += rows.length;
       yield rows;
       if (plan.limit !== undefined && emitted >= plan.limit) return;
-      if (page.isLast === true || !page.nextPageToken) return;
-      token = page.nextPageToken;
     }
   },
 });
+
+/** Projects of one scan searched at once. */
+const PROJECT_CONCURRENCY = 4;
+
+/**
+ * The rows of one JQL search, page by page. Jira refuses a query naming a value it does not know
+ * (a status renamed since we cached the list, an issue key or account that does not exist): no
+ * issue carries that value, so it is dropped and the search asked again.
+ */
+async function* searchRows(
+  ctx: ScanContext,
+  start: JqlQuery,
+  request: { ids: ResolvedFields; fields: string[]; maxResults: number },
+  toRowOf: (issue: JiraIssue) => Row,
+): AsyncGenerator<Row[]> {
+  let query = start;
+  let retries = 0;
+  for (;;) {
+    let pages = 0;
+    try {
+      const body = {
+        jql: renderJql(query, request.ids),
+        fields: request.fields,
+        maxResults: request.maxResults,
+      };
+      for await (const issues of searchPages(ctx.http, body, ctx.signal)) {
+        pages++;
+        yield issues.map(toRowOf);
+      }
+      return;
+    } catch (err) {
+      const unknown = pages === 0 && retries < MAX_UNKNOWN_VALUE_RETRIES
+        ? unknownValues(err, query)
+        : [];
+      if (unknown.length === 0) throw err;
+      retries++;
+      for (const u of unknown) query = dropUnknownValue(query, u.field, u.value);
+      if (query.none) return;
+    }
+  }
+}
 
 function fieldIds(
   configured: { branch?: string; storyPoints?: string },

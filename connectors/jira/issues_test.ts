@@ -210,6 +210,7 @@ Deno.test("issues: a status renamed after caching is dropped after Jira's 400", 
     await scan(sb, { predicates: [{ column: "status", op: "=", value: "Done" }] }); // warms the cache
     sb.inject({
       status: 400,
+      times: 2, // each project's search (partitions run in parallel)
       path: /search\/jql/,
       body: JSON.stringify({
         errorMessages: ["The value 'Done' does not exist for the field 'status'."],
@@ -221,17 +222,20 @@ Deno.test("issues: a status renamed after caching is dropped after Jira's 400", 
   });
 });
 
-Deno.test("issues: pages through 300 issues 100 at a time until the token is absent", async () => {
+Deno.test("issues: pages each project (in parallel) 100 at a time until the token is absent", async () => {
   await withSandbox(async (sb) => {
     const { rows, pages } = await scan(sb, { columns: ["issue_key"] });
     assert.equal(rows.length, 300);
     assert.equal(new Set(keys(rows)).size, 300);
-    assert.equal(pages, 3);
+    assert.equal(pages, 4); // 150 issues in each of two projects: 100 + 50, twice
     const bodies = searches(sb).map((r) => r.body as Record<string, unknown>);
-    assert.equal(bodies.length, 3);
-    assert.equal(bodies[0].nextPageToken, undefined);
-    assert.equal(typeof bodies[1].nextPageToken, "string");
-    assert.notEqual(bodies[1].nextPageToken, bodies[2].nextPageToken);
+    assert.equal(bodies.length, 4);
+    for (const project of ["MOB", "WEB"]) {
+      const own = bodies.filter((b) => String(b.jql).startsWith(`project in ("${project}")`));
+      assert.equal(own.length, 2, project);
+      assert.equal(own[0].nextPageToken, undefined);
+      assert.equal(typeof own[1].nextPageToken, "string");
+    }
     assert.ok(bodies.every((b) => b.maxResults === 100));
   });
   await withSandbox(async (sb) => {

@@ -14,8 +14,8 @@
  *
  * @module
  */
-import type { ConnectorDef } from "../sdk/mod.ts";
-import { jiraAuthorize, jiraRateLimit, jiraReadError } from "./client.ts";
+import { type ConnectorDef, protocolReaders } from "../sdk/mod.ts";
+import { JIRA_CONNECTION, JIRA_PROTOCOL, jiraAuthorize } from "./client.ts";
 import { issues } from "./issues.ts";
 
 /** The Jira Cloud connector. */
@@ -23,9 +23,9 @@ export const jira: ConnectorDef = {
   id: "jira",
   description: "Jira Cloud (REST v3): issues of the configured projects, searched with JQL.",
   tables: [issues],
+  connection: JIRA_CONNECTION,
   authorize: jiraAuthorize,
-  readRateLimit: jiraRateLimit,
-  readError: (status, body) => jiraReadError(status, body),
+  ...protocolReaders(JIRA_PROTOCOL),
 };
 
 export { issues } from "./issues.ts";

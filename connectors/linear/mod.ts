@@ -31,8 +31,17 @@ const CLASSIFICATIONS: Record<string, Record<string, Classification>> = {
   issues: { assignee: "pii.person", assignee_email: "pii.email" },
 };
 
+const connector = classify(manifestConnector(LINEAR_MANIFEST));
+
 /** The Linear connector. */
-export const linear: ConnectorDef = classify(manifestConnector(LINEAR_MANIFEST));
+export const linear: ConnectorDef = {
+  ...connector,
+  connection: {
+    ...connector.connection!,
+    baseUrl: "https://api.linear.app (the GraphQL endpoint is /graphql under it)",
+    example: { ...connector.connection!.example, baseUrl: "https://api.linear.app" },
+  },
+};
 
 function classify(connector: ConnectorDef): ConnectorDef {
   return {

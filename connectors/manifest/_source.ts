@@ -1,20 +1,12 @@
 /**
- * How a manifest reads an app's answers: auth headers, rate-limit headers and error bodies, and
- * the errors the runtime raises itself (GraphQL errors inside an HTTP 200, malformed replies), in
- * the same shape as the SDK's {@link SourceClient}.
+ * How a manifest reads an app's answers: auth headers, and its rate-limit headers and error
+ * bodies as the SDK's protocol declaration (the SDK reads them; nothing is parsed here).
  *
  * @module
  */
 import { OmniError } from "../../src/errors.ts";
-import {
-  type Connection,
-  type ErrorReading,
-  type RateLimitInfo,
-  retryAfterMs,
-  type SourceClient,
-} from "../sdk/mod.ts";
+import type { AppProtocol, Connection, ConnectionSchema, SettingSpec } from "../sdk/mod.ts";
 import type { AuthSpec, Manifest } from "./manifest.ts";
-import { readPath } from "./_values.ts";
 
 /** The auth spec a connection uses: the first whose credential it has. */
 export function pickAuth(manifest: Manifest, connection: Connection): AuthSpec | undefined {
@@ -57,118 +49,90 @@ export function authQuery(manifest: Manifest, connection: Connection): Record<st
 }
 
 /**
- * Reads the rate-limit headers a manifest names. With several budgets (requests, complexity),
- * the one with the smallest remaining share is reported.
+ * The manifest's `rate_limit` and `errors` sections as the SDK's protocol declaration, which
+ * reads them exactly as it reads the hand-written connectors'.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { manifestProtocol } from "./_source.ts";
+ * const protocol = manifestProtocol({
+ *   rate_limit: { buckets: [{ remaining: "x-left" }], reset_unit: "epoch_ms", retry_after: true },
+ *   errors: { messages: ["errors[].message"], codes: ["errors[].extensions.code"],
+ *     rate_limited: ["RATELIMITED"] },
+ * });
+ * assert.equal(protocol.rateLimit.resetUnit, "epoch_ms");
+ * assert.deepEqual(protocol.errors.rateLimitedCodes, ["RATELIMITED"]);
+ * ```
  */
-export function readRateLimit(manifest: Manifest, headers: Headers): RateLimitInfo {
-  const spec = manifest.rate_limit;
-  const num = (name?: string) => {
-    if (!name) return undefined;
-    const v = headers.get(name);
-    if (v === null || v.trim() === "") return undefined;
-    const n = Number(v);
-    return Number.isFinite(n) ? n : undefined;
-  };
-  let best: RateLimitInfo | undefined;
-  let bestShare = Infinity;
-  for (const b of spec.buckets) {
-    const info: RateLimitInfo = {};
-    const limit = num(b.limit);
-    const remaining = num(b.remaining);
-    if (limit !== undefined) info.limit = limit;
-    if (remaining !== undefined) info.remaining = remaining;
-    const resetRaw = b.reset ? headers.get(b.reset) : null;
-    if (resetRaw) {
-      const n = Number(resetRaw);
-      const at = spec.reset_unit === "iso"
-        ? Date.parse(resetRaw)
-        : spec.reset_unit === "epoch_ms"
-        ? n
-        : spec.reset_unit === "epoch_s"
-        ? n * 1000
-        : Date.now() + n * 1000;
-      if (Number.isFinite(at)) info.resetAt = at;
-    }
-    if (Object.keys(info).length === 0) continue;
-    const share = remaining === undefined ? 1 : limit ? remaining / limit : remaining;
-    if (!best || share < bestShare) {
-      best = info;
-      bestShare = share;
-    }
-  }
-  const out: RateLimitInfo = { ...best };
-  if (spec.retry_after) {
-    const retry = retryAfterMs(headers);
-    if (retry !== undefined) out.retryAfterMs = retry;
-  }
-  return out;
-}
-
-/** The codes of an error body, by the manifest's code paths. */
-export function errorCodes(manifest: Manifest, body: unknown): string[] {
-  return manifest.errors.codes.flatMap((p) => readPath(body, p)).filter((c) =>
-    typeof c === "string"
-  ) as string[];
-}
-
-/** Reads an error body by the manifest's message and code paths. */
-export function readError(manifest: Manifest, status: number, body: unknown): ErrorReading {
-  const messages = manifest.errors.messages.flatMap((p) => readPath(body, p))
-    .filter((m) => typeof m === "string" && m !== "") as string[];
-  const codes = errorCodes(manifest, body);
-  const rateLimited = status === 429 || codes.some((c) => manifest.errors.rate_limited.includes(c));
-  let message = messages.join("; ");
-  if (!message && typeof body === "string" && body.trim()) message = body.trim().slice(0, 200);
-  if (!message) message = `HTTP ${status}`;
-  if (codes.length) message = `${message} (${[...new Set(codes)].join(", ")})`;
-  return { message, rateLimited };
-}
-
-/** An error raised by the runtime itself, shaped as the SDK's {@link SourceClient} shapes them. */
-export function sourceError(
-  manifest: Manifest,
-  connection: Connection,
-  code: "SOURCE_ERROR" | "RATE_LIMIT_EXHAUSTED",
-  message: string,
-  extra: { status?: number; retryAfterMs?: number } = {},
-): OmniError {
-  return new OmniError(code, `${connection.name}: ${message}`, {
-    retryAfterMs: extra.retryAfterMs,
-    details: {
-      source: connection.name,
-      connector: manifest.id,
-      ...(extra.status !== undefined ? { status: extra.status } : {}),
-      ...(code === "RATE_LIMIT_EXHAUSTED" ? { level: "source" } : {}),
+export function manifestProtocol(manifest: Pick<Manifest, "rate_limit" | "errors">): AppProtocol {
+  const { rate_limit: rl, errors } = manifest;
+  return {
+    rateLimit: { buckets: rl.buckets, resetUnit: rl.reset_unit, retryAfter: rl.retry_after },
+    errors: {
+      messages: errors.messages,
+      codes: errors.codes,
+      rateLimitedCodes: errors.rate_limited,
     },
-  });
+  };
 }
 
-/** GraphQL errors inside a 2xx answer, as the error the SDK would raise for them. */
-export function graphqlFailure(
-  manifest: Manifest,
-  connection: Connection,
-  http: SourceClient,
-  status: number,
-  body: unknown,
-): OmniError {
-  const reading = readError(manifest, status, body);
-  if (reading.rateLimited) {
-    const limit = http.lastRateLimit ?? {};
-    const retryAfterMs = limit.retryAfterMs ??
-      (limit.resetAt ? Math.max(0, limit.resetAt - Date.now()) : 60_000);
-    return sourceError(
-      manifest,
-      connection,
-      "RATE_LIMIT_EXHAUSTED",
-      `the app's rate limit is spent: ${reading.message}`,
-      { status, retryAfterMs },
-    );
+const AUTH_SAYS: Record<AuthSpec["style"], (a: AuthSpec) => string> = {
+  header: (a) => `sent as the ${(a as { header: string }).header} header`,
+  bearer: () => "sent as a Bearer token",
+  api_key_header: (a) => `an API key sent as the ${(a as { header: string }).header} header`,
+  api_key_query: (a) => `an API key sent as the ?${(a as { param: string }).param}= parameter`,
+};
+
+/**
+ * What a connection of a manifest's app holds: one credential per auth style it lists, and the
+ * `{config.x}` settings its requests name.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { manifestConnectionSchema } from "./_source.ts";
+ * import { validateManifest } from "./manifest.ts";
+ * const schema = manifestConnectionSchema(validateManifest({
+ *   id: "demo", version: 1, description: "d", api: { style: "rest" },
+ *   auth: [{ style: "bearer", credential: "token" }],
+ *   tables: [{ name: "things", description: "t", request: { path: "/sites/{config.site}/things" },
+ *     columns: [{ name: "id", type: "integer", description: "Id.", path: "id" }] }],
+ * }));
+ * assert.deepEqual(schema.config.map((s) => s.name), ["site"]);
+ * assert.deepEqual(schema.example.credentials, { token: "…" });
+ * ```
+ */
+export function manifestConnectionSchema(manifest: Manifest): ConnectionSchema {
+  const names = new Set<string>();
+  for (const t of manifest.tables) {
+    const templates = [t.request?.path ?? "", ...Object.values(t.request?.query ?? {})];
+    for (const text of templates) {
+      for (const m of text.matchAll(/\{config\.([A-Za-z0-9_]+)\}/g)) names.add(m[1]);
+    }
   }
-  return sourceError(
-    manifest,
-    connection,
-    "SOURCE_ERROR",
-    `the app answered with errors: ${reading.message}`,
-    { status },
-  );
+  const config: SettingSpec[] = [...names].map((name) => ({
+    name,
+    type: "string",
+    required: true,
+    description: "Named in the app's request paths or queries.",
+  }));
+  const credentials = manifest.auth.map((a): SettingSpec[] => [{
+    name: a.credential,
+    type: "string",
+    required: true,
+    description: AUTH_SAYS[a.style](a),
+  }]);
+  return {
+    baseUrl: manifest.api.style === "graphql"
+      ? `The API's origin (the GraphQL endpoint is ${manifest.api.path} under it)`
+      : "The API's base URL (request paths are relative to it)",
+    config,
+    credentials,
+    example: {
+      baseUrl: "https://api.example.com",
+      config: Object.fromEntries(config.map((c) => [c.name, "…"])),
+      credentials: credentials.length ? { [credentials[0][0].name]: "…" } : {},
+    },
+  };
 }

@@ -1,46 +1,10 @@
 /**
- * Reading records: JSON paths (`state.name`, `errors[].message`) and conversion of API values to
- * column values (timestamps as ISO-8601 UTC, numbers checked).
+ * Conversion of API values to column values (timestamps as ISO-8601 UTC, numbers checked), and
+ * the templates of paths and queries.
  *
  * @module
  */
 import type { ColumnType } from "../sdk/mod.ts";
-
-/**
- * The values at a JSON path: `a.b` reads a field, `a[].b` maps over a list, `.` is the value
- * itself. Missing steps give no values.
- *
- * @example
- * ```ts
- * import { readPath } from "./_values.ts";
- * const body = { errors: [{ extensions: { code: "RATELIMITED" } }] };
- * console.assert(readPath(body, "errors[].extensions.code")[0] === "RATELIMITED");
- * ```
- */
-export function readPath(value: unknown, path: string): unknown[] {
-  if (path === ".") return [value];
-  let current: unknown[] = [value];
-  for (const step of path.split(".")) {
-    const spread = step.endsWith("[]");
-    const key = spread ? step.slice(0, -2) : step;
-    const next: unknown[] = [];
-    for (const v of current) {
-      if (v === null || typeof v !== "object" || Array.isArray(v)) continue;
-      const got = (v as Record<string, unknown>)[key];
-      if (got === undefined) continue;
-      if (spread) {
-        if (Array.isArray(got)) next.push(...got);
-      } else next.push(got);
-    }
-    current = next;
-  }
-  return current;
-}
-
-/** The single value at a path (`undefined` when absent). */
-export function readOne(value: unknown, path: string): unknown {
-  return readPath(value, path)[0];
-}
 
 /**
  * Converts an API value to a column value of a type; anything that does not fit is NULL.

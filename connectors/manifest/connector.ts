@@ -10,25 +10,20 @@ import {
   type Connection,
   type ConnectorDef,
   defineTable,
+  type PageRequest,
+  type PageStyle,
+  paginate,
   type Predicate,
+  protocolReaders,
   type QueryParams,
   type Row,
   type ScanContext,
   type ScanOffer,
   type ScanPlan,
-  type SourceResponse,
   type TableDef,
 } from "../sdk/mod.ts";
-import { parseLinkHeader } from "../sdk/http.ts";
 import type { ColumnSpec, Manifest, TableSpec } from "./manifest.ts";
-import {
-  authHeaders,
-  authQuery,
-  graphqlFailure,
-  readError,
-  readRateLimit,
-  sourceError,
-} from "./_source.ts";
+import { authHeaders, authQuery, manifestConnectionSchema, manifestProtocol } from "./_source.ts";
 import {
   andFilters,
   type FilterValue,
@@ -37,7 +32,8 @@ import {
   selectionSet,
 } from "./_graphql.ts";
 import { predicateParams } from "./_rest.ts";
-import { fillTemplate, readOne, readPath, toColumnValue } from "./_values.ts";
+import { fillTemplate, toColumnValue } from "./_values.ts";
+import { readOne, readPath } from "../sdk/json_path.ts";
 
 /** Plan state of a manifest table. */
 export interface ManifestPlanState {
@@ -70,9 +66,9 @@ export function manifestConnector(manifest: Manifest): ConnectorDef {
     id: manifest.id,
     description: manifest.description,
     tables: manifest.tables.map((t) => manifestTable(manifest, t)),
+    connection: manifestConnectionSchema(manifest),
     authorize: (connection) => authHeaders(manifest, connection),
-    readRateLimit: (headers) => readRateLimit(manifest, headers),
-    readError: (status, body) => readError(manifest, status, body),
+    ...protocolReaders(manifestProtocol(manifest)),
   };
 }
 
@@ -241,6 +237,7 @@ function toRow(record: unknown, wanted: ColumnSpec[]): Row {
   return row;
 }
 
+/** Pages of a GraphQL table: its connection field paged by `first`/`after` (the SDK's loop). */
 async function* graphqlPages(
   manifest: Manifest,
   spec: TableSpec,
@@ -248,37 +245,22 @@ async function* graphqlPages(
   plan: ScanPlan<ManifestPlanState>,
   wanted: ColumnSpec[],
 ): AsyncIterable<unknown[]> {
-  const { http, connection } = ctx;
   const g = spec.graphql!;
   const query = graphqlDocument(g, wanted.map((c) => c.path));
-  const extra = authQuery(manifest, connection);
-  let after: string | null = null;
-  for (;;) {
-    if (ctx.signal.aborted) return;
-    const variables: Record<string, unknown> = { first: plan.state.pageSize, after };
-    if (plan.state.filter) variables.filter = plan.state.filter;
-    const res: SourceResponse = await http.request("POST", pathWith(manifest.api.path, extra), {
-      body: { query, variables },
-    });
-    const body = res.body as Record<string, unknown> | null;
-    if (body && typeof body === "object" && Array.isArray(body.errors) && body.errors.length) {
-      throw graphqlFailure(manifest, connection, http, res.status, body);
-    }
-    const conn = readOne(body, `data.${g.field}`) as Record<string, unknown> | undefined;
-    const nodes = conn?.nodes;
-    const info = conn?.pageInfo as { hasNextPage?: unknown; endCursor?: unknown } | undefined;
-    if (!Array.isArray(nodes) || !info || typeof info.hasNextPage !== "boolean") {
-      throw malformed(manifest, connection, res.status, `data.${g.field}`);
-    }
-    yield nodes;
-    if (!info.hasNextPage) return;
-    if (typeof info.endCursor !== "string" || info.endCursor === "" || info.endCursor === after) {
-      throw malformed(manifest, connection, res.status, `data.${g.field}.pageInfo.endCursor`);
-    }
-    after = info.endCursor;
+  const variables: Record<string, unknown> = { first: plan.state.pageSize, after: null };
+  if (plan.state.filter) variables.filter = plan.state.filter;
+  const first: PageRequest = {
+    method: "POST",
+    url: pathWith(manifest.api.path, authQuery(manifest, ctx.connection)),
+    body: { query, variables },
+  };
+  const style: PageStyle = { style: "graphql", connection: `data.${g.field}` };
+  for await (const page of paginate(ctx.http, style, first, { signal: ctx.signal })) {
+    yield page.items;
   }
 }
 
+/** Pages of a REST table in the manifest's pagination style (the SDK's loop). */
 async function* restPages(
   manifest: Manifest,
   spec: TableSpec,
@@ -288,117 +270,49 @@ async function* restPages(
   const { http, connection } = ctx;
   const req = spec.request!;
   let path: string;
+  const query: QueryParams = {};
   try {
     path = fillTemplate(req.path, connection);
-  } catch (err) {
-    throw sourceError(manifest, connection, "SOURCE_ERROR", (err as Error).message);
-  }
-  const staticQuery: QueryParams = {};
-  for (const [k, v] of Object.entries(req.query)) {
-    try {
-      staticQuery[k] = fillTemplate(v, connection, (s) => s);
-    } catch (err) {
-      throw sourceError(manifest, connection, "SOURCE_ERROR", (err as Error).message);
+    for (const [k, v] of Object.entries(req.query)) {
+      query[k] = fillTemplate(v, connection, (s) => s);
     }
+  } catch (err) {
+    throw http.error("SOURCE_ERROR", (err as Error).message);
   }
-  const base: QueryParams = {
-    ...staticQuery,
-    ...plan.state.params,
-    ...authQuery(manifest, connection),
-  };
+  const auth = authQuery(manifest, connection);
+  Object.assign(query, plan.state.params, auth);
   const p = spec.pagination;
   const size = plan.state.pageSize;
-  const fetchPage = async (target: string, query?: QueryParams) => {
-    const res = await http.get(target, query);
-    const records = readPath(res.body, req.records);
-    const list = req.records === "." ? res.body : records[0];
-    if (!Array.isArray(list)) throw malformed(manifest, connection, res.status, req.records);
-    return { res, list: list as unknown[] };
-  };
+  const items = req.records;
+  let style: PageStyle;
   switch (p.style) {
-    case "none": {
-      yield (await fetchPage(path, base)).list;
-      return;
-    }
-    case "offset": {
-      for (let offset = 0;; offset += size) {
-        const { list } = await fetchPage(path, {
-          ...base,
-          [p.limit_param]: size,
-          [p.offset_param]: offset,
-        });
-        if (list.length) yield list;
-        if (list.length < size || ctx.signal.aborted) return;
-      }
-    }
-    case "page": {
-      for (let page = p.first_page;; page++) {
-        const { list } = await fetchPage(path, {
-          ...base,
-          [p.limit_param]: size,
-          [p.page_param]: page,
-        });
-        if (list.length) yield list;
-        if (list.length < size || ctx.signal.aborted) return;
-      }
-    }
-    case "cursor": {
-      let cursor: string | undefined;
-      const seen = new Set<string>();
-      for (;;) {
-        const { res, list } = await fetchPage(path, {
-          ...base,
-          [p.limit_param]: size,
-          ...(cursor ? { [p.cursor_param]: cursor } : {}),
-        });
-        if (list.length) yield list;
-        const next = readOne(res.body, p.cursor_path);
-        if (next === undefined || next === null || next === "" || list.length === 0) return;
-        if (typeof next !== "string" && typeof next !== "number") {
-          throw malformed(manifest, connection, res.status, p.cursor_path);
-        }
-        cursor = String(next);
-        if (seen.has(cursor)) throw malformed(manifest, connection, res.status, p.cursor_path);
-        seen.add(cursor);
-        if (ctx.signal.aborted) return;
-      }
-    }
-    case "link": {
-      let target: string = path;
-      let query: QueryParams | undefined = { ...base, [p.limit_param]: size };
-      const seen = new Set<string>();
-      for (;;) {
-        const { res, list } = await fetchPage(target, query);
-        if (list.length) yield list;
-        const next = parseLinkHeader(res.headers.get("link")).next;
-        if (!next || seen.has(next) || ctx.signal.aborted) return;
-        seen.add(next);
-        target = next;
-        // The next link carries the query; only an API key in the query is added again.
-        query = Object.keys(authQuery(manifest, connection)).length
-          ? authQuery(manifest, connection)
-          : undefined;
-      }
-    }
+    case "none":
+      style = { style: "none", items };
+      break;
+    case "offset":
+      style = { style: "offset", items, param: p.offset_param, size };
+      Object.assign(query, { [p.limit_param]: size, [p.offset_param]: 0 });
+      break;
+    case "page":
+      style = { style: "page", items, param: p.page_param, size, first: p.first_page };
+      Object.assign(query, { [p.limit_param]: size, [p.page_param]: p.first_page });
+      break;
+    case "cursor":
+      style = { style: "cursor", items, param: p.cursor_param, next: p.cursor_path };
+      query[p.limit_param] = size;
+      break;
+    case "link":
+      // The next link carries the query; only an API key in the query is added again.
+      style = { style: "link", items, ...(Object.keys(auth).length ? { query: auth } : {}) };
+      query[p.limit_param] = size;
+      break;
+  }
+  for await (const page of paginate(http, style, { url: path, query }, { signal: ctx.signal })) {
+    yield page.items;
   }
 }
 
 function pathWith(path: string, query: Record<string, string>): string {
   const qs = new URLSearchParams(query).toString();
   return qs ? `${path}${path.includes("?") ? "&" : "?"}${qs}` : path;
-}
-
-function malformed(
-  manifest: Manifest,
-  connection: Connection,
-  status: number,
-  where: string,
-): OmniError {
-  return sourceError(
-    manifest,
-    connection,
-    "SOURCE_ERROR",
-    `malformed reply (HTTP ${status}): no valid ${where}`,
-    { status },
-  );
 }

@@ -1,7 +1,7 @@
 /**
  * One Salesforce object as a table: columns mapped to SOQL fields (relationship paths like
- * `Owner.Email` included), pushdown through {@link planSoql}, and a scan that follows
- * `nextRecordsUrl` to the last batch.
+ * `Owner.Email` included), pushdown through {@link planSoql}, and a scan over the query's
+ * batches (the SDK follows `nextRecordsUrl` to the last one).
  *
  * @module
  */
@@ -16,7 +16,7 @@ import {
   type ScanPlan,
   type TableDef,
 } from "../sdk/mod.ts";
-import { queryPage, salesforceConfig } from "./client.ts";
+import { queryBatches, salesforceConfig } from "./client.ts";
 import { planSoql, renderSoql, type SoqlField, type SoqlKind } from "./soql.ts";
 
 /** A column of a Salesforce table. */
@@ -86,20 +86,10 @@ export function salesforceTable(
     },
     async *scan(ctx: ScanContext, plan: ScanPlan<SfPlanState>): AsyncIterable<Row[]> {
       const wanted = plan.columns.map((c) => byName.get(c)!);
-      let page = await queryPage(ctx.http, ctx.connection, {
-        soql: plan.state.soql,
-      });
-      const seen = new Set<string>();
-      for (;;) {
-        yield page.records.map((r) => toRow(r, wanted, plan.state.paths));
-        if (page.done || !page.nextRecordsUrl || ctx.signal.aborted) return;
-        if (seen.has(page.nextRecordsUrl)) {
-          throw new OmniError("SOURCE_ERROR", `${ctx.connection.name}: the query's batches loop`);
-        }
-        seen.add(page.nextRecordsUrl);
-        page = await queryPage(ctx.http, ctx.connection, {
-          next: page.nextRecordsUrl,
-        });
+      for await (
+        const records of queryBatches(ctx.http, ctx.connection, plan.state.soql, ctx.signal)
+      ) {
+        yield records.map((r) => toRow(r, wanted, plan.state.paths));
       }
     },
   });

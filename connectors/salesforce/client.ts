@@ -9,13 +9,16 @@
  */
 import { OmniError } from "../../src/errors.ts";
 import {
+  type AppProtocol,
   type Connection,
-  type ErrorReading,
+  type ConnectionSchema,
   type OAuthGrant,
   oauthKey,
   OAuthTokens,
-  type RateLimitInfo,
-  SourceClient,
+  type PageRequest,
+  type PageStyle,
+  paginate,
+  type SourceClient,
   type SourceResponse,
 } from "../sdk/mod.ts";
 
@@ -28,6 +31,47 @@ export interface SalesforceConfig {
   /** `Sforce-Query-Options: batchSize` hint (200–2000). @default 2000 */
   batchSize: number;
 }
+
+/** What a Salesforce connection holds (`connections describe salesforce`). */
+export const SALESFORCE_CONNECTION: ConnectionSchema = {
+  baseUrl: "The org's My Domain, e.g. https://acme.my.salesforce.com (its token endpoint)",
+  config: [
+    { name: "apiVersion", type: "string", description: 'REST API version (default "62.0").' },
+    {
+      name: "fields",
+      type: "object",
+      description: "{jiraIssueKey}: the Opportunity custom field holding a Jira key " +
+        "(default Jira_Issue_Key__c).",
+    },
+    { name: "batchSize", type: "number", description: "Query batch size hint, 200–2000." },
+  ],
+  credentials: [
+    [
+      { name: "clientId", type: "string", required: true, description: "Connected app key." },
+      {
+        name: "clientSecret",
+        type: "string",
+        required: true,
+        description: "Its secret (client credentials flow).",
+      },
+    ],
+    [
+      { name: "clientId", type: "string", required: true, description: "Connected app key." },
+      {
+        name: "refreshToken",
+        type: "string",
+        required: true,
+        description: "A refresh token (refresh token flow).",
+      },
+      { name: "clientSecret", type: "string", description: "Its secret, when the app has one." },
+    ],
+  ],
+  example: {
+    baseUrl: "https://acme.my.salesforce.com",
+    config: { apiVersion: "62.0", fields: { jiraIssueKey: "Jira_Issue_Key__c" } },
+    credentials: { clientId: "3MVG9…", clientSecret: "…" },
+  },
+};
 
 /**
  * Reads a connection's config.
@@ -92,98 +136,70 @@ export async function salesforceAuthorize(connection: Connection): Promise<Heade
 }
 
 /**
- * Reads `Sforce-Limit-Info: api-usage=USED/LIMIT` (a rolling 24-hour budget).
- *
- * @example
- * ```ts
- * import { salesforceRateLimit } from "./client.ts";
- * const r = salesforceRateLimit(new Headers({ "sforce-limit-info": "api-usage=18/15000" }));
- * console.assert(r.limit === 15000 && r.remaining === 14982);
- * ```
+ * How Salesforce's answers read: `Sforce-Limit-Info: api-usage=USED/LIMIT` (a rolling 24-hour
+ * budget), error arrays `[{message, errorCode, fields?}]` (`REQUEST_LIMIT_EXCEEDED` is a spent
+ * budget), and the token endpoint's `{error, error_description}`.
  */
-export function salesforceRateLimit(headers: Headers): RateLimitInfo {
-  const m = headers.get("sforce-limit-info")?.match(/api-usage=(\d+)\/(\d+)/);
-  if (!m) return {};
-  const used = Number(m[1]), limit = Number(m[2]);
-  return { limit, remaining: Math.max(0, limit - used) };
-}
+export const SALESFORCE_PROTOCOL: AppProtocol = {
+  rateLimit: {
+    buckets: [],
+    usage: { header: "sforce-limit-info", pattern: /api-usage=(\d+)\/(\d+)/ },
+  },
+  errors: {
+    messages: ["[].message", "message", "error_description"],
+    codes: ["[].errorCode", "errorCode", "error"],
+    rateLimitedCodes: ["REQUEST_LIMIT_EXCEEDED"],
+  },
+};
 
-/**
- * Reads Salesforce's error array `[{message, errorCode, fields?}]`.
- *
- * @example
- * ```ts
- * import { salesforceReadError } from "./client.ts";
- * const r = salesforceReadError(403, [{ message: "TotalRequests Limit exceeded.", errorCode: "REQUEST_LIMIT_EXCEEDED" }]);
- * console.assert(r.rateLimited === true && r.message.startsWith("REQUEST_LIMIT_EXCEEDED"));
- * ```
- */
-export function salesforceReadError(status: number, body: unknown): ErrorReading {
-  const list = Array.isArray(body) ? body : body && typeof body === "object" ? [body] : [];
-  const parts: string[] = [];
-  let rateLimited = status === 429;
-  for (const e of list as Record<string, unknown>[]) {
-    const code = typeof e?.errorCode === "string"
-      ? e.errorCode
-      : typeof e?.error === "string"
-      ? e.error
-      : "";
-    const msg = typeof e?.message === "string"
-      ? e.message
-      : typeof e?.error_description === "string"
-      ? e.error_description
-      : "";
-    if (code === "REQUEST_LIMIT_EXCEEDED") rateLimited = true;
-    if (code || msg) parts.push(code && msg ? `${code}: ${msg}` : code || msg);
-  }
-  if (!parts.length && typeof body === "string" && body.trim()) {
-    parts.push(body.trim().slice(0, 200));
-  }
-  return { message: parts.length ? parts.join("; ") : `HTTP ${status}`, rateLimited };
-}
-
-/** One batch of a SOQL query. */
-export interface QueryPage {
-  totalSize: number;
-  done: boolean;
-  nextRecordsUrl?: string;
-  records: Record<string, unknown>[];
-}
+/** A SOQL query's batches: records in `records`, the next batch at `nextRecordsUrl` until `done`. */
+const QUERY_BATCHES: PageStyle = {
+  style: "next_url",
+  items: "records",
+  next: "nextRecordsUrl",
+  done: "done",
+};
 
 function isInvalidSession(err: unknown): boolean {
   return err instanceof OmniError && err.details?.status === 401;
 }
 
 /**
- * GETs a query batch (the first with `q`, the next ones by `nextRecordsUrl`), refreshing the
- * token once if the session is refused, and checks the answer's shape.
+ * The batches of a SOQL query (`GET /services/data/vNN.0/query?q=…`, then each `nextRecordsUrl`),
+ * each request on the org's instance URL with the connection's token, refreshed once if the
+ * session is refused.
+ *
+ * @example
+ * ```ts ignore
+ * for await (const records of queryBatches(http, connection, "SELECT Id FROM Account")) {}
+ * ```
  */
-export async function queryPage(
+export async function* queryBatches(
   http: SourceClient,
   connection: Connection,
-  target: { soql: string } | { next: string },
-): Promise<QueryPage> {
+  soql: string,
+  signal?: AbortSignal,
+): AsyncGenerator<Record<string, unknown>[]> {
   const config = salesforceConfig(connection);
   const key = oauthKey(connection);
-  const res = await salesforceTokens.withToken(
-    key,
-    salesforceGrant(connection),
-    async (token) => {
+  const send = (request: PageRequest): Promise<SourceResponse> =>
+    salesforceTokens.withToken(key, salesforceGrant(connection), async (token) => {
       const client = clientFor(http, connection, token.instanceUrl);
       try {
-        return "soql" in target
-          ? await client.get(`/services/data/v${config.apiVersion}/query`, { q: target.soql }, {
-            "sforce-query-options": `batchSize=${config.batchSize}`,
-          })
-          : await client.get(target.next);
+        return await client.get(request.url, request.query, request.headers);
       } finally {
         // Counters are shared; the latest budget reading is the instance's.
         if (client !== http) http.lastRateLimit = client.lastRateLimit;
       }
-    },
-    isInvalidSession,
-  );
-  return checkPage(connection, res);
+    }, isInvalidSession);
+  const first: PageRequest = {
+    url: `/services/data/v${config.apiVersion}/query`,
+    query: { q: soql },
+    headers: { "sforce-query-options": `batchSize=${config.batchSize}` },
+  };
+  for await (const page of paginate(http, QUERY_BATCHES, first, { signal, send })) {
+    yield page.items as Record<string, unknown>[];
+  }
 }
 
 /** The client for the org's instance URL: the connection's own when it is on the same origin. */
@@ -201,21 +217,4 @@ function clientFor(
   }
   if (same) return http;
   return http.withBaseUrl(instanceUrl);
-}
-
-function checkPage(connection: Connection, res: SourceResponse): QueryPage {
-  const b = res.body as Partial<QueryPage> | null;
-  const ok = b && typeof b === "object" && Array.isArray(b.records) &&
-    typeof b.done === "boolean" &&
-    (b.nextRecordsUrl === undefined || b.nextRecordsUrl === null ||
-      typeof b.nextRecordsUrl === "string") &&
-    (b.done || typeof b.nextRecordsUrl === "string");
-  if (!ok) {
-    throw new OmniError(
-      "SOURCE_ERROR",
-      `${connection.name}: malformed reply from the query endpoint (HTTP ${res.status})`,
-      { details: { source: connection.name, connector: "salesforce", status: res.status } },
-    );
-  }
-  return b as QueryPage;
 }

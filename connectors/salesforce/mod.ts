@@ -18,8 +18,8 @@
  *
  * @module
  */
-import type { ConnectorDef } from "../sdk/mod.ts";
-import { salesforceAuthorize, salesforceRateLimit, salesforceReadError } from "./client.ts";
+import { type ConnectorDef, protocolReaders } from "../sdk/mod.ts";
+import { SALESFORCE_CONNECTION, SALESFORCE_PROTOCOL, salesforceAuthorize } from "./client.ts";
 import { accounts } from "./accounts.ts";
 import { opportunities } from "./opportunities.ts";
 
@@ -28,9 +28,9 @@ export const salesforce: ConnectorDef = {
   id: "salesforce",
   description: "Salesforce (REST API, SOQL): accounts and opportunities of the org.",
   tables: [accounts, opportunities],
+  connection: SALESFORCE_CONNECTION,
   authorize: salesforceAuthorize,
-  readRateLimit: salesforceRateLimit,
-  readError: (status, body) => salesforceReadError(status, body),
+  ...protocolReaders(SALESFORCE_PROTOCOL),
 };
 
 export { salesforceTokens } from "./client.ts";

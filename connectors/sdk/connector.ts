@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { ConnectionSchema } from "./connection_schema.ts";
 import type { Connection, TableDef } from "./table.ts";
 
 /** A source's own budget, as read from its rate-limit headers. */
@@ -14,6 +15,11 @@ export interface RateLimitInfo {
   resetAt?: number;
   /** Server-requested wait before the next call, milliseconds. */
   retryAfterMs?: number;
+  /**
+   * The reading is of a side budget (GitHub's search budget, 30 a minute), not the connection's
+   * main one: it explains its own answer, but is not reported as the source's budget.
+   */
+  side?: boolean;
 }
 
 /** How a connector reads a failed answer. */
@@ -30,6 +36,8 @@ export interface ConnectorDef {
   id: string;
   description: string;
   tables: TableDef[];
+  /** What a connection holds: base URL, config and credentials, with an example. */
+  connection?: ConnectionSchema;
   /** Headers that authenticate a request for this connection. */
   authorize(connection: Connection): HeadersInit | Promise<HeadersInit>;
   /** Reads the app's rate-limit headers. */

@@ -9,6 +9,7 @@
  */
 import { OmniError } from "../../src/errors.ts";
 import type { ConnectorDef, RateLimitInfo } from "./connector.ts";
+import { sourceError, type SourceErrorCode, type SourceErrorExtra } from "./errors.ts";
 import type { Connection } from "./table.ts";
 
 /** Options of {@link SourceClient}. */
@@ -27,33 +28,50 @@ export interface SourceClientOptions {
   /** Longest wait for a rate-limited source's budget to reset before retrying. @default 10000 */
   maxRateLimitWaitMs?: number;
   /**
-   * Conditional requests: GETs send `If-None-Match` with the validator stored for their URL, and
-   * a 304 answer comes back with its status and the stored body (GitHub does not charge a 304
-   * against the rate limit). @default none
+   * Conditional requests: GETs send `If-None-Match` (or `If-Modified-Since`) with the validator
+   * stored for their URL, and a 304 answer is rebuilt into the 200 it confirms — body and
+   * headers (next-page links included) — whatever headers the 304 itself carries. GitHub does
+   * not charge a 304 against the rate limit; they are counted apart, in `stats.revalidated`.
+   * @default none
    */
   conditional?: ConditionalStore;
 }
 
-/** A validator and the body it stands for. */
+/**
+ * A validator of one GET URL and everything needed to rebuild the 200 answer it stands for: the
+ * decoded body and the headers a page is read from (`Link`, rate-limit readings…).
+ */
 export interface ConditionalEntry {
-  etag: string;
+  /** The answer's `ETag`, sent back as `If-None-Match`. */
+  etag?: string;
+  /** The answer's `Last-Modified`, sent back as `If-Modified-Since` when there is no ETag. */
+  lastModified?: string;
+  /** The 200's decoded body. */
   body: unknown;
+  /** The 200's headers, lower-case names, minus per-connection noise (cookies, dates, lengths). */
+  headers: Record<string, string>;
 }
 
-/** Where a client keeps the ETags (and bodies) of its GETs, e.g. a source cache entry. */
+/**
+ * Where a client keeps the validators of its GETs, per request URL, so any later fetch of the
+ * same URL — another cache entry, another column set — can revalidate it.
+ */
 export interface ConditionalStore {
   /** The entry last seen for a GET of this URL. */
-  lookup(url: string): ConditionalEntry | undefined;
-  /** Records a 200 answer that carried an ETag, or a 304 that confirmed a stored entry. */
-  store(url: string, entry: ConditionalEntry, status: 200 | 304): void;
+  lookup(url: string): Promise<ConditionalEntry | undefined> | ConditionalEntry | undefined;
+  /** Records a 200 answer that carried a validator, or a 304 that confirmed a stored entry. */
+  store(url: string, entry: ConditionalEntry, status: 200 | 304): Promise<void> | void;
 }
 
 /** An answer from the app, body already decoded. */
 export interface SourceResponse<T = unknown> {
+  /** The status; a 304 rebuilt from the conditional store reads as the 200 it confirms. */
   status: number;
   headers: Headers;
   body: T;
   url: string;
+  /** Set when the app answered 304 and this is the stored 200 it confirmed. */
+  revalidated?: boolean;
 }
 
 /** Query-string values; arrays repeat the key, undefined is skipped. */
@@ -69,11 +87,11 @@ export interface RequestOptions {
 
 /** Counters a query reports under `sources[]`. */
 export interface SourceStats {
-  /** HTTP requests sent, retries included. */
+  /** HTTP requests sent that the app answered with anything but a 304, retries included. */
   calls: number;
   retries: number;
-  /** 304 answers served from the conditional store. */
-  notModified: number;
+  /** 304 answers rebuilt from the conditional store: sent, but not charged by the app. */
+  revalidated: number;
 }
 
 /**
@@ -101,13 +119,12 @@ export class SourceClient {
   readonly #base: URL;
 
   readonly #options: SourceClientOptions;
-  readonly #followed = new Set<string>();
 
   constructor(
     connector: ConnectorDef,
     connection: Connection,
     options: SourceClientOptions = {},
-    stats: SourceStats = { calls: 0, retries: 0, notModified: 0 },
+    stats: SourceStats = { calls: 0, retries: 0, revalidated: 0 },
   ) {
     this.stats = stats;
     this.#options = options;
@@ -155,7 +172,7 @@ export class SourceClient {
     if (/^https?:\/\//i.test(pathOrUrl)) {
       url = new URL(pathOrUrl);
       if (url.origin !== this.#base.origin) {
-        throw this.#error(
+        throw this.error(
           "SOURCE_ERROR",
           `refused to follow a link to another origin (${url.origin})`,
         );
@@ -200,23 +217,15 @@ export class SourceClient {
     options: RequestOptions = {},
   ): Promise<SourceResponse<T>> {
     const url = this.url(pathOrUrl, options.query);
-    if (/^https?:\/\//i.test(pathOrUrl)) {
-      // An absolute URL is a link the app handed out (next page): following one twice would
-      // page forever.
-      const key = `${method} ${url}`;
-      if (this.#followed.has(key)) {
-        throw this.#error("SOURCE_ERROR", "the app sent the same next-page link twice");
-      }
-      this.#followed.add(key);
-    }
     const headers = new Headers(await this.#connector.authorize(this.#connection));
     headers.set("accept", headers.get("accept") ?? "application/json");
     headers.set("user-agent", "OmniSQL");
     for (const [k, v] of new Headers(options.headers)) headers.set(k, v);
-    const conditional = method === "GET" ? this.#conditional?.lookup(url.toString()) : undefined;
-    if (conditional && !headers.has("if-none-match")) {
-      headers.set("if-none-match", conditional.etag);
-    }
+    const conditional = method === "GET" && this.#conditional && !headers.has("if-none-match")
+      ? await this.#conditional.lookup(url.toString())
+      : undefined;
+    if (conditional?.etag) headers.set("if-none-match", conditional.etag);
+    else if (conditional?.lastModified) headers.set("if-modified-since", conditional.lastModified);
     let body: string | undefined;
     if (options.body !== undefined) {
       body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
@@ -224,24 +233,31 @@ export class SourceClient {
     }
 
     for (let attempt = 0;; attempt++) {
-      this.stats.calls++;
       let res: Response;
       try {
         res = await this.#fetch(url, { method, headers, body, signal: this.#signal });
       } catch (err) {
+        this.stats.calls++;
         if (this.#signal?.aborted) throw this.#aborted(err);
         const wait = this.#backoffMs(attempt);
         if (attempt < this.#maxRetries && this.#fits(wait)) {
           await this.#backoff(wait);
           continue;
         }
-        throw this.#error("SOURCE_ERROR", `could not reach the app: ${errMessage(err)}`, {
+        throw this.error("SOURCE_ERROR", `could not reach the app: ${errMessage(err)}`, {
           cause: err,
+          transient: true,
         });
       }
-      this.lastRateLimit = this.#connector.readRateLimit(res.headers);
+      if (res.status === 304 && conditional) {
+        await res.body?.cancel();
+        return await this.#rebuild(url, res, conditional);
+      }
+      this.stats.calls++;
+      const budget = this.#connector.readRateLimit(res.headers);
+      this.#noteBudget(budget);
       if (res.status >= 500 && attempt < this.#maxRetries) {
-        const wait = this.#backoffMs(attempt, this.lastRateLimit.retryAfterMs);
+        const wait = this.#backoffMs(attempt, budget.retryAfterMs);
         if (this.#fits(wait)) {
           await res.body?.cancel();
           await this.#backoff(wait);
@@ -250,7 +266,11 @@ export class SourceClient {
       }
       const decoded = await this.#decode(res);
       if (res.status >= 400) {
-        const failure = this.#failure(res, decoded);
+        const failure = this.failure(
+          res.status,
+          decoded === MALFORMED ? null : decoded,
+          res.headers,
+        );
         // A spent budget changes when it resets: wait for it if that fits before the deadline.
         // Only a caller with a deadline has told us how long a wait it can afford.
         if (
@@ -266,23 +286,15 @@ export class SourceClient {
         throw failure;
       }
       if (res.status !== 204 && res.status !== 304 && decoded === MALFORMED) {
-        throw this.#error("SOURCE_ERROR", `malformed reply (HTTP ${res.status}, not JSON)`, {
+        // A reply cut short or mangled on the way (a proxy's page) may be whole next time.
+        throw this.error("SOURCE_ERROR", `malformed reply (HTTP ${res.status}, not JSON)`, {
           status: res.status,
+          transient: true,
         });
       }
-      if (res.status === 304 && conditional) {
-        this.stats.notModified++;
-        this.#conditional?.store(url.toString(), conditional, 304);
-        return {
-          status: 304,
-          headers: res.headers,
-          body: conditional.body as T,
-          url: url.toString(),
-        };
-      }
-      const etag = res.headers.get("etag");
-      if (method === "GET" && res.status === 200 && etag && decoded !== MALFORMED) {
-        this.#conditional?.store(url.toString(), { etag, body: decoded }, 200);
+      if (method === "GET" && res.status === 200 && decoded !== MALFORMED && this.#conditional) {
+        const entry = validatorOf(res.headers, decoded);
+        if (entry) await this.#conditional.store(url.toString(), entry, 200);
       }
       return {
         status: res.status,
@@ -291,6 +303,28 @@ export class SourceClient {
         url: url.toString(),
       };
     }
+  }
+
+  /**
+   * The 200 a 304 confirms: its body and headers as stored. Only the budget is read from the
+   * 304 when it carries one (it is the newer reading); a 304 without `Link` still pages on.
+   */
+  async #rebuild<T>(url: URL, res: Response, entry: ConditionalEntry): Promise<SourceResponse<T>> {
+    this.stats.revalidated++;
+    const headers = new Headers(entry.headers);
+    const fresh = this.#connector.readRateLimit(res.headers);
+    this.#noteBudget(
+      Object.values(fresh).some((v) => v !== undefined)
+        ? fresh
+        : this.#connector.readRateLimit(headers),
+    );
+    await this.#conditional?.store(url.toString(), entry, 304);
+    return { status: 200, headers, body: entry.body as T, url: url.toString(), revalidated: true };
+  }
+
+  /** Keeps a reading as the source's budget, unless it is of a side budget (GitHub search). */
+  #noteBudget(reading: RateLimitInfo): void {
+    if (!reading.side) this.lastRateLimit = reading;
   }
 
   async #decode(res: Response): Promise<unknown> {
@@ -309,63 +343,59 @@ export class SourceClient {
     }
   }
 
-  #failure(res: Response, body: unknown): OmniError {
-    const reading = this.#connector.readError(
-      res.status,
-      body === MALFORMED ? null : body,
-      res.headers,
-    );
-    const limit = this.lastRateLimit ?? {};
-    if (reading.rateLimited || res.status === 429) {
+  /**
+   * The error a failed answer means: a spent budget (`RATE_LIMIT_EXHAUSTED`, with when to retry),
+   * else `SOURCE_ERROR` with the app's status and message. Also for errors an app reports inside
+   * a 2xx (GraphQL).
+   *
+   * @example
+   * ```ts ignore
+   * if (body.errors?.length) throw http.failure(res.status, body, res.headers);
+   * ```
+   */
+  failure(status: number, body: unknown, headers: Headers): OmniError {
+    const reading = this.#connector.readError(status, body, headers);
+    // This answer's own budget: with requests in parallel, the latest reading may be another's.
+    const limit = this.#connector.readRateLimit(headers);
+    const upstream = { status, upstreamMessage: reading.message };
+    if (reading.rateLimited || status === 429) {
       const retryAfterMs = limit.retryAfterMs ??
         (limit.resetAt ? Math.max(0, limit.resetAt - Date.now()) : 60_000);
-      return this.#error(
+      return this.error(
         "RATE_LIMIT_EXHAUSTED",
         `the app's rate limit is spent: ${reading.message}`,
-        { status: res.status, retryAfterMs, level: "source" },
+        { ...upstream, retryAfterMs, level: "source" },
       );
     }
-    if (res.status === 401) {
-      return this.#error(
-        "SOURCE_ERROR",
-        `the app rejected the connection's credentials: ${reading.message}`,
-        {
-          status: 401,
-        },
-      );
-    }
-    if (res.status === 403) {
-      return this.#error("SOURCE_ERROR", `the app denied access: ${reading.message}`, {
-        status: 403,
-      });
-    }
-    return this.#error("SOURCE_ERROR", `the app answered HTTP ${res.status}: ${reading.message}`, {
-      status: res.status,
-    });
+    const what = status === 401
+      ? "the app rejected the connection's credentials"
+      : status === 403
+      ? "the app denied access"
+      : `the app answered HTTP ${status}`;
+    return this.error("SOURCE_ERROR", `${what}: ${reading.message}`, upstream);
   }
 
   #aborted(err: unknown): OmniError {
     const reason = this.#signal?.reason;
     if (reason instanceof OmniError) return reason;
-    return this.#error("SOURCE_TIMEOUT", "the app did not answer in time", { cause: err });
+    return this.error("SOURCE_TIMEOUT", "the app did not answer in time", { cause: err });
   }
 
-  #error(
-    code: "SOURCE_ERROR" | "SOURCE_TIMEOUT" | "RATE_LIMIT_EXHAUSTED",
-    message: string,
-    extra: { status?: number; retryAfterMs?: number; level?: string; cause?: unknown } = {},
-  ): OmniError {
-    const source = this.#connection.name;
-    return new OmniError(code, `${source}: ${message}`, {
-      retryAfterMs: extra.retryAfterMs,
-      cause: extra.cause,
-      details: {
-        source,
-        connector: this.#connector.id,
-        ...(extra.status !== undefined ? { status: extra.status } : {}),
-        ...(extra.level ? { level: extra.level } : {}),
-      },
-    });
+  /**
+   * An error of this source, shaped as every source error is (see {@link sourceError}).
+   *
+   * @example
+   * ```ts ignore
+   * throw http.error("SOURCE_ERROR", "malformed reply: no data.issues", { transient: true });
+   * ```
+   */
+  error(code: SourceErrorCode, message: string, extra: SourceErrorExtra = {}): OmniError {
+    return sourceError(
+      { source: this.#connection.name, connector: this.#connector.id },
+      code,
+      message,
+      extra,
+    );
   }
 
   /** The wait before retry `attempt`: the server's, else exponential with jitter, at most 5 s. */
@@ -399,44 +429,45 @@ export class SourceClient {
 
 const MALFORMED = Symbol("malformed");
 
+/** Headers never worth storing with a validator: per-answer noise, or secrets. */
+const UNSTORED = new Set([
+  "set-cookie",
+  "date",
+  "content-length",
+  "content-encoding",
+  "transfer-encoding",
+  "connection",
+  "keep-alive",
+]);
+
+/**
+ * The validator of a 200 answer, with what rebuilds it, or undefined when it carries neither
+ * `ETag` nor `Last-Modified`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { validatorOf } from "./http.ts";
+ * const entry = validatorOf(new Headers({ etag: 'W/"1"', link: '<https://x/?page=2>; rel="next"',
+ *   date: "Thu, 03 Dec 2026 10:00:00 GMT" }), [1]);
+ * assert.deepEqual(entry, { etag: 'W/"1"', body: [1],
+ *   headers: { etag: 'W/"1"', link: '<https://x/?page=2>; rel="next"' } });
+ * ```
+ */
+export function validatorOf(headers: Headers, body: unknown): ConditionalEntry | undefined {
+  const etag = headers.get("etag") ?? undefined;
+  const lastModified = headers.get("last-modified") ?? undefined;
+  if (!etag && !lastModified) return undefined;
+  const kept: Record<string, string> = {};
+  for (const [name, value] of headers) if (!UNSTORED.has(name)) kept[name] = value;
+  return {
+    ...(etag ? { etag } : {}),
+    ...(lastModified ? { lastModified } : {}),
+    body,
+    headers: kept,
+  };
+}
+
 function errMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/**
- * Parses an RFC 8288 `Link` header into rel → URL.
- *
- * @example
- * ```ts
- * import { parseLinkHeader } from "./http.ts";
- * const links = parseLinkHeader('<https://x/p?page=2>; rel="next", <https://x/p?page=5>; rel="last"');
- * console.assert(links.next === "https://x/p?page=2" && links.last === "https://x/p?page=5");
- * ```
- */
-export function parseLinkHeader(header: string | null): Record<string, string> {
-  const links: Record<string, string> = {};
-  if (!header) return links;
-  for (const part of header.split(",")) {
-    const match = part.match(/<([^>]*)>\s*;\s*rel="?([^";]+)"?/);
-    if (match) { for (const rel of match[2].trim().split(/\s+/)) links[rel] = match[1]; }
-  }
-  return links;
-}
-
-/**
- * Reads a `Retry-After` header (seconds or an HTTP date) as milliseconds.
- *
- * @example
- * ```ts
- * import { retryAfterMs } from "./http.ts";
- * console.assert(retryAfterMs(new Headers({ "retry-after": "3" })) === 3000);
- * ```
- */
-export function retryAfterMs(headers: Headers): number | undefined {
-  const value = headers.get("retry-after");
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }

@@ -1,26 +1,10 @@
 import assert from "node:assert/strict";
-import { OmniError } from "../../src/errors.ts";
 import type { ConnectorDef } from "./connector.ts";
-import { retryAfterMs, SourceClient } from "./http.ts";
-import type { Connection } from "./table.ts";
+import { type ConditionalEntry, type ConditionalStore, SourceClient } from "./http.ts";
+import { failure, FAKE_CONNECTION, FAKE_CONNECTOR } from "./_testing.ts";
 
-const connector: ConnectorDef = {
-  id: "fake",
-  description: "a fake app",
-  tables: [],
-  authorize: () => ({ authorization: "Bearer t" }),
-  readRateLimit: (headers) => ({ retryAfterMs: retryAfterMs(headers) }),
-  readError: (_status, body) => ({ message: JSON.stringify(body) }),
-};
-const connection: Connection = {
-  id: "c1",
-  tenantId: "acme",
-  connector: "fake",
-  name: "fake",
-  baseUrl: "http://app.invalid",
-  credentials: {},
-  config: {},
-};
+const connector = FAKE_CONNECTOR;
+const connection = FAKE_CONNECTION;
 
 /** A fetch answering from a script, recording each call. */
 function scripted(answers: (() => Response)[]) {
@@ -36,16 +20,6 @@ function scripted(answers: (() => Response)[]) {
 const ok = () => Response.json({ ok: true });
 const status = (code: number, headers: Record<string, string> = {}) => () =>
   Response.json({ message: `HTTP ${code}` }, { status: code, headers });
-
-async function failure(p: Promise<unknown>): Promise<OmniError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof OmniError, String(err));
-    return err;
-  }
-  assert.fail("expected a failure");
-}
 
 Deno.test("request() retries a 5xx and returns the later success", async () => {
   const { fetch, calls } = scripted([status(503), ok]);
@@ -139,13 +113,96 @@ Deno.test("request() maps a truncated JSON body to SOURCE_ERROR", async () => {
   assert.match(err.message, /malformed/);
 });
 
-Deno.test("request() refuses to follow the same next-page link twice, so a looping app cannot page forever", async () => {
-  const { fetch, calls } = scripted([ok, ok, ok]);
-  const client = new SourceClient(connector, connection, { fetch });
-  await client.get("http://app.invalid/items?page=2");
-  await client.get("/items", { page: 2 }); // a path the connector built: not a followed link
-  const err = await failure(client.get("http://app.invalid/items?page=2"));
-  assert.equal(err.code, "SOURCE_ERROR");
-  assert.match(err.message, /same next-page link twice/);
-  assert.equal(calls.length, 2);
+/** A conditional store in memory, counting writes. */
+function memoryValidators() {
+  const entries = new Map<string, ConditionalEntry>();
+  const store: ConditionalStore = {
+    lookup: (url) => entries.get(url),
+    store: (url, entry) => void entries.set(url, entry),
+  };
+  return { entries, store };
+}
+
+Deno.test("request() rebuilds a 304 without Link into the stored 200, links and body included", async () => {
+  const link = '<http://app.invalid/things?page=2>; rel="next"';
+  const sent: Headers[] = [];
+  const answers = [
+    () =>
+      Response.json([1, 2], {
+        headers: { etag: 'W/"a"', link, "x-remaining": "9" },
+      }),
+    () => new Response(null, { status: 304, headers: { etag: 'W/"a"', "x-remaining": "8" } }),
+  ];
+  const fetch = ((_input: URL | RequestInfo, init?: RequestInit) => {
+    sent.push(new Headers(init?.headers));
+    return Promise.resolve(answers.shift()!());
+  }) as typeof globalThis.fetch;
+  const { store } = memoryValidators();
+  const remaining: ConnectorDef = {
+    ...connector,
+    readRateLimit: (h) => h.has("x-remaining") ? { remaining: Number(h.get("x-remaining")) } : {},
+  };
+  const client = new SourceClient(remaining, connection, { fetch, conditional: store });
+  await client.get("/things");
+  const again = await client.get("/things");
+  assert.equal(sent[1].get("if-none-match"), 'W/"a"');
+  assert.equal(again.status, 200);
+  assert.equal(again.revalidated, true);
+  assert.deepEqual(again.body, [1, 2]);
+  assert.equal(again.headers.get("link"), link);
+  assert.deepEqual(client.lastRateLimit, { remaining: 8 }, "the 304's budget is the newer one");
+  assert.deepEqual(client.stats, { calls: 1, retries: 0, revalidated: 1 });
+});
+
+Deno.test("request() revalidates a Last-Modified-only answer with If-Modified-Since", async () => {
+  const sent: Headers[] = [];
+  const lastModified = "Wed, 02 Dec 2026 10:00:00 GMT";
+  const answers = [
+    () => Response.json({ v: 1 }, { headers: { "last-modified": lastModified } }),
+    () => new Response(null, { status: 304 }),
+  ];
+  const fetch = ((_input: URL | RequestInfo, init?: RequestInit) => {
+    sent.push(new Headers(init?.headers));
+    return Promise.resolve(answers.shift()!());
+  }) as typeof globalThis.fetch;
+  const { store } = memoryValidators();
+  const client = new SourceClient(connector, connection, { fetch, conditional: store });
+  await client.get("/thing");
+  const again = await client.get("/thing");
+  assert.equal(sent[0].get("if-modified-since"), null);
+  assert.equal(sent[1].get("if-modified-since"), lastModified);
+  assert.equal(sent[1].get("if-none-match"), null);
+  assert.deepEqual(again.body, { v: 1 });
+});
+
+Deno.test("request() stores no validator for an answer without one, and no cookies with one", async () => {
+  const { fetch } = scripted([
+    ok,
+    () => Response.json({}, { headers: { etag: '"x"', "set-cookie": "s=1" } }),
+  ]);
+  const { entries, store } = memoryValidators();
+  const client = new SourceClient(connector, connection, { fetch, conditional: store });
+  await client.get("/a");
+  await client.get("/b");
+  assert.deepEqual([...entries.keys()], ["http://app.invalid/b"]);
+  assert.equal(entries.get("http://app.invalid/b")!.headers["set-cookie"], undefined);
+});
+
+Deno.test("request() keeps the main budget as the source's when an answer reads a side budget", async () => {
+  const answers = [
+    () => Response.json([], { headers: { "x-left": "90", "x-res": "core" } }),
+    () => Response.json([], { headers: { "x-left": "2", "x-res": "search" } }),
+  ];
+  const fetch = (() => Promise.resolve(answers.shift()!())) as typeof globalThis.fetch;
+  const sided: ConnectorDef = {
+    ...connector,
+    readRateLimit: (h) => ({
+      remaining: Number(h.get("x-left")),
+      ...(h.get("x-res") === "search" ? { side: true } : {}),
+    }),
+  };
+  const client = new SourceClient(sided, connection, { fetch });
+  await client.get("/a");
+  await client.get("/search");
+  assert.deepEqual(client.lastRateLimit, { remaining: 90 });
 });

@@ -15,8 +15,10 @@ export interface ScanResult {
   rows: Row[];
   /** Pages the table's scan yielded (list calls). */
   pages: number;
-  /** HTTP requests sent, detail calls and retries included. */
+  /** HTTP requests the app charged (every answer but a 304), detail calls and retries included. */
   calls: number;
+  /** Requests the app answered 304: rebuilt from stored validators, not charged. */
+  revalidated: number;
   /** The source's own budget after the scan, from its rate-limit headers. */
   rateLimit?: RateLimitInfo;
 }
@@ -64,5 +66,12 @@ export async function runScan(
       break;
     }
   }
-  return { plan, rows, pages, calls: http.stats.calls, rateLimit: http.lastRateLimit };
+  return {
+    plan,
+    rows,
+    pages,
+    calls: http.stats.calls,
+    revalidated: http.stats.revalidated,
+    rateLimit: http.lastRateLimit,
+  };
 }

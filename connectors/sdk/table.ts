@@ -43,6 +43,12 @@ export interface KeyColumn {
    * @default "optional"
    */
   require?: "required" | "optional";
+  /**
+   * Most values one request takes for `in` (a dependent join sends larger key sets in chunks of
+   * this size). A connector that checks the values on its rows rather than in the request takes
+   * any number in one scan. @default 50
+   */
+  maxValues?: number;
 }
 
 /** A row as fetched: column name → value (timestamps as ISO-8601 strings, JSON as objects). */
@@ -81,6 +87,11 @@ export interface ScanPlan<S = unknown> {
   columns: string[];
   /** Set when the source returns at most this many rows, already in the offered order. */
   limit?: number;
+  /**
+   * Extra calls each returned row costs (a detail call per row): what a dependent join saves
+   * by letting fewer rows through. @default 0
+   */
+  perRowCalls?: number;
   /** Connector-private state handed back to `scan`. */
   state: S;
 }

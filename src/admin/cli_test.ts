@@ -127,12 +127,81 @@ Deno.test("deno task admin: help, exit codes, JSON, and changes to tenants, user
       },
     );
 
+    await t.step("connections describe, update and remove", async () => {
+      const help = await admin("connections", "update", "--help");
+      assert.equal(help.code, 0, help.stderr);
+      assert.match(help.stdout, /--base-url <url>/);
+      assert.match(help.stdout, /--config-file <path>/);
+      for (const id of ["github", "jira", "linear", "salesforce"]) {
+        const described = await admin("connections", "describe", id);
+        assert.equal(described.code, 0, described.stderr);
+        assert.match(described.stdout, /^config \(--config-file/m);
+        assert.match(described.stdout, /^credentials \(--credentials-file/m);
+        assert.match(described.stdout, /connections add \w+ --tenant TENANT --connector/);
+      }
+      const schema = json(await admin("connections", "describe", "github", "--json"));
+      assert.deepEqual(schema.config.map((s: { name: string }) => s.name).slice(0, 2), [
+        "owner",
+        "repos",
+      ]);
+
+      const before = json(await admin("connections", "list", "--tenant", "acme", "--json"))
+        .find((c: { name: string }) => c.name === "jira");
+      const dir = await Deno.makeTempDir();
+      try {
+        const bad = `${dir}/bad.json`;
+        await Deno.writeTextFile(bad, JSON.stringify({ projects: [] }));
+        const refused = await admin(
+          "connections",
+          "update",
+          "jira",
+          "--tenant",
+          "acme",
+          "--config-file",
+          bad,
+        );
+        assert.equal(refused.code, 2);
+        assert.match(refused.stderr, /projects/);
+        const good = `${dir}/good.json`;
+        await Deno.writeTextFile(good, JSON.stringify({ ...before.config, projects: ["MOB"] }));
+        const updated = json(
+          await admin(
+            "connections",
+            "update",
+            "jira",
+            "--tenant",
+            "acme",
+            "--config-file",
+            good,
+            "--base-url",
+            before.baseUrl.replace("127.0.0.1", "localhost"),
+            "--json",
+          ),
+        );
+        assert.deepEqual(updated.config.projects, ["MOB"]);
+        assert.equal(updated.baseUrl, before.baseUrl.replace("127.0.0.1", "localhost"));
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+      const nothing = await admin("connections", "update", "jira", "--tenant", "acme");
+      assert.equal(nothing.code, 2);
+      assert.match(nothing.stderr, /--base-url and\/or --config-file/);
+
+      assert.equal((await admin("connections", "remove", "jira", "--tenant", "acme")).code, 0);
+      const left = json(await admin("connections", "list", "--tenant", "acme", "--json"));
+      assert.ok(!left.some((c: { name: string }) => c.name === "jira"));
+      const again = await admin("connections", "remove", "jira", "--tenant", "acme");
+      assert.equal(again.code, 2);
+      assert.match(again.stderr, /no connection named jira/);
+    });
+
     await t.step("jobs list and the audit log of the admin changes", async () => {
       assert.deepEqual(json(await admin("jobs", "list", "--tenant", "acme", "--json")), []);
       const audit = json(await admin("audit", "tail", "--tenant", "acme", "--json"));
       assert.ok(
         audit.some((r: { sql: string }) => r.sql === "admin connections set-credentials github"),
       );
+      assert.ok(audit.some((r: { sql: string }) => r.sql === "admin connections remove jira"));
     });
   } finally {
     await db.close();

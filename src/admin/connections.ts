@@ -1,15 +1,17 @@
 /**
- * `admin connections`: a tenant's connections to apps — add, list, test (one tiny read through
- * the connector: is the auth accepted, and what quota is left), and replace credentials.
+ * `admin connections`: a tenant's connections to apps — add, list, update (base URL, config),
+ * remove, test (one tiny read through the connector: is the auth accepted, and what quota is
+ * left), replace credentials, and describe a connector's config and credential formats.
  * Credentials are read from a file, stdin or `--credential`, and are never printed.
  *
  * @module
  */
 import type { Command } from "commander";
 import { CONNECTORS } from "../../connectors/mod.ts";
+import { describeConnectionSchema } from "../../connectors/sdk/connection_schema.ts";
 import { runScan } from "../../connectors/sdk/scan.ts";
 import type { Connection } from "../../connectors/sdk/table.ts";
-import { toOmniError } from "../errors.ts";
+import { OmniError, toOmniError } from "../errors.ts";
 import { auditedAction } from "./_admin_audit.ts";
 import { collectPair, readCredentials } from "./_credentials.ts";
 import { type CliContext, CliError } from "./context.ts";
@@ -64,14 +66,11 @@ export function registerConnections(program: Command, ctx: CliContext): void {
           `unknown connector ${o.connector}; connectors: ${Object.keys(CONNECTORS).join(", ")}`,
         );
       }
-      try {
-        new URL(o.baseUrl);
-      } catch {
-        throw new CliError(`--base-url ${o.baseUrl} is not a URL`);
-      }
+      checkUrl(o.baseUrl);
       const credentials = await readCredentials(o.credentialsFile, o.credential);
       if (!credentials) throw new CliError("give --credentials-file or --credential");
       const config = o.configFile ? await readJsonObject(o.configFile) : {};
+      checkConfig(o.connector, name, config);
       const catalog = await ctx.catalog();
       if (!await catalog.getTenant(o.tenant)) throw new CliError(`no tenant ${o.tenant}`);
       const conn = await auditedAction(
@@ -92,6 +91,79 @@ export function registerConnections(program: Command, ctx: CliContext): void {
           }),
       );
       ctx.out(o.json, conn, () => `added ${conn.name} (${conn.connector}) to ${o.tenant}`);
+    });
+
+  connections.command("update <name>")
+    .description("change a connection's base URL and/or config (credentials stay)")
+    .requiredOption("--tenant <tenant>")
+    .option("--base-url <url>", "the app's API base URL")
+    .option("--config-file <path>", "JSON object of connector settings; replaces the config")
+    .option("--by <who>", "who makes the change (audit)")
+    .option("--json", "JSON output")
+    .addHelpText(
+      "after",
+      "\nSee `connections describe <connector>` for each connector's config settings.",
+    )
+    .action(async (name, o) => {
+      if (o.baseUrl === undefined && o.configFile === undefined) {
+        throw new CliError("give --base-url and/or --config-file");
+      }
+      if (o.baseUrl !== undefined) checkUrl(o.baseUrl);
+      const config = o.configFile ? await readJsonObject(o.configFile) : undefined;
+      const catalog = await ctx.catalog();
+      const current = await catalog.getConnection(o.tenant, name);
+      if (!current) throw new CliError(`tenant ${o.tenant} has no connection named ${name}`);
+      if (config) checkConfig(current.connector, name, config);
+      const changed = [o.baseUrl !== undefined ? "--base-url" : "", config ? "--config-file" : ""]
+        .filter(Boolean).join(" ");
+      const conn = await auditedAction(
+        catalog,
+        { tenantId: o.tenant, command: `connections update ${name} ${changed}`, by: o.by },
+        () => catalog.updateConnection(o.tenant, name, { baseUrl: o.baseUrl, config }),
+      );
+      ctx.out(o.json, conn, () => `updated ${conn.name} (${conn.connector}): ${conn.baseUrl}`);
+    });
+
+  connections.command("remove <name>").description(
+    "remove a connection (its schema leaves the tenant's SQL)",
+  )
+    .requiredOption("--tenant <tenant>")
+    .option("--by <who>", "who makes the change (audit)")
+    .option("--json", "JSON output")
+    .action(async (name, o) => {
+      const catalog = await ctx.catalog();
+      if (!await catalog.getConnection(o.tenant, name)) {
+        throw new CliError(`tenant ${o.tenant} has no connection named ${name}`);
+      }
+      await auditedAction(
+        catalog,
+        { tenantId: o.tenant, command: `connections remove ${name}`, by: o.by },
+        () => catalog.removeConnection(o.tenant, name),
+      );
+      ctx.out(
+        o.json,
+        { connection: name, tenant: o.tenant, removed: true },
+        () => `removed ${name} from ${o.tenant}`,
+      );
+    });
+
+  connections.command("describe <connector>")
+    .description("a connector's base URL, config and credential formats, with an example")
+    .option("--json", "JSON output")
+    .action((id, o) => {
+      const connector = CONNECTORS[id];
+      if (!connector) {
+        throw new CliError(
+          `unknown connector ${id}; connectors: ${Object.keys(CONNECTORS).join(", ")}`,
+        );
+      }
+      const schema = connector.connection;
+      if (!schema) throw new CliError(`connector ${id} does not describe its connections`);
+      ctx.out(
+        o.json,
+        { connector: id, description: connector.description, ...schema },
+        () => `${connector.description}\n${describeConnectionSchema(id, schema)}`,
+      );
     });
 
   connections.command("set-credentials <name>").description("replace a connection's credentials")
@@ -194,4 +266,46 @@ async function readJsonObject(path: string): Promise<Record<string, unknown>> {
     // reported below
   }
   throw new CliError(`${path} is not a readable JSON object`);
+}
+
+function checkUrl(url: string): void {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // reported below
+  }
+  if (parsed?.protocol !== "https:" && parsed?.protocol !== "http:") {
+    throw new CliError(`--base-url ${url} is not an http(s) URL`);
+  }
+}
+
+/**
+ * Refuses a config the connector would refuse at query time: each table plans an empty scan
+ * with it (planning reads and checks the config, and sends nothing).
+ */
+function checkConfig(connectorId: string, name: string, config: Record<string, unknown>): void {
+  const connector = CONNECTORS[connectorId];
+  if (!connector) return;
+  const conn: Connection = {
+    id: "check",
+    tenantId: "check",
+    connector: connectorId,
+    name,
+    baseUrl: "https://config.check.invalid",
+    credentials: {},
+    config,
+  };
+  for (const table of connector.tables) {
+    try {
+      table.plan({ predicates: [], columns: [table.columns[0].name] }, conn);
+    } catch (err) {
+      if (err instanceof OmniError && err.code === "SOURCE_ERROR") {
+        throw new CliError(
+          `${err.message}; see \`deno task admin connections describe ${connectorId}\``,
+        );
+      }
+      throw err;
+    }
+  }
 }

@@ -24,3 +24,4 @@ export * from "./freshness.ts";
 export * from "./result_cache.ts";
 export * from "./source_cache.ts";
 export * from "./zone_stores.ts";
+export * from "./validators.ts";

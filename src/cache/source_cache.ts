@@ -6,17 +6,20 @@
  *   bypasses it): the exact same request, or — Steampipe's subset rule — an entry fetched with a
  *   looser pushed filter and more columns, filtering the rows locally;
  * - makes identical concurrent fetches (same connection, table, request, columns) one fetch;
- * - revalidates with the ETags it stored (`If-None-Match`: a 304 costs GitHub's budget nothing
- *   and the stored body is reused), so a revalidated entry's age starts again;
- * - when the app cannot be fetched now (budget spent, app down, timeout), answers `STALE_DATA`
- *   with the age it has, or — with `metadata.allow_stale` — the stale rows, marked stale.
+ * - revalidates with the validators stored per request URL ({@link UrlValidators}: a 304 costs
+ *   GitHub's budget nothing and rebuilds the page it confirms), whichever entry or column set
+ *   first fetched the URL, so a revalidated entry's age starts again;
+ * - when the app cannot be fetched now (budget spent, app down, timeout: a transient failure),
+ *   answers `STALE_DATA` with the age it has, or — with `metadata.allow_stale` — the stale rows,
+ *   marked stale. A permanent refusal (400, 401, 403 without a spent budget, 404, 410, 422, a
+ *   misconfigured connection) is the app's `SOURCE_ERROR`, never hidden behind cached data.
  *
  * Entries live at most the tenant's TTL from when their data was fetched.
  *
  * @module
  */
-import type { ConditionalEntry, ConditionalStore } from "../../connectors/sdk/http.ts";
 import type { Row } from "../../connectors/sdk/table.ts";
+import { isTransient } from "../../connectors/sdk/errors.ts";
 import { OmniError } from "../errors.ts";
 import type { SourceFetchContext, SourceMiddleware } from "../query/source_fetch.ts";
 import type { FetchedSource } from "../query/source_fetch.ts";
@@ -26,6 +29,7 @@ import { SingleFlight } from "./_single_flight.ts";
 import { type EntryShape, filterRows, predicateId, subsetRemainder } from "./_subset.ts";
 import { freshnessOf, type TenantSettingsLookup } from "./freshness.ts";
 import type { TenantCache } from "./tenant_cache.ts";
+import { UrlValidators } from "./validators.ts";
 
 /** Options of {@link sourceCache}. */
 export interface SourceCacheOptions {
@@ -42,8 +46,6 @@ interface Entry extends EntryShape {
   rows: Row[];
   pages: number;
   fetchedAt: number;
-  /** ETag and body per GET URL, for revalidation. */
-  etags: Record<string, ConditionalEntry>;
 }
 
 /** What the per-table index remembers of an entry. */
@@ -52,9 +54,6 @@ interface IndexItem extends EntryShape {
   fetchedAt: number;
   expiresAt: number;
 }
-
-/** Errors after which cached data may stand in for the app. */
-const UNAVAILABLE = new Set(["RATE_LIMIT_EXHAUSTED", "SOURCE_ERROR", "SOURCE_TIMEOUT"]);
 
 /**
  * Builds the source-cache middleware.
@@ -88,16 +87,21 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
       }
 
       const flight = flights.run(`${ctx.tenantId}\n${keys.entry}`, async () => {
-        const recorder = new EtagRecorder(exact?.etags ?? {});
-        const fetched = await next(source, { ...ctx, conditional: recorder });
-        await store(ctx.tenantId, keys, fetched, recorder.etags, ttlMs);
+        const conditional = new UrlValidators({
+          cache,
+          tenantId: ctx.tenantId,
+          connection: source.connection,
+          ttlMs,
+        });
+        const fetched = await next(source, { ...ctx, conditional });
+        await store(ctx.tenantId, keys, fetched, ttlMs);
         return fetched;
       });
       try {
         const fetched = await flight.promise;
         return flight.joined ? { ...fetched, rows: [...fetched.rows] } : fetched;
       } catch (err) {
-        if (!(err instanceof OmniError) || !UNAVAILABLE.has(err.code)) throw err;
+        if (!(err instanceof OmniError) || !isTransient(err)) throw err;
         const fallback = exact ?? await newestSuperset(ctx.tenantId, source, keys.index);
         if (!fallback) throw err;
         return staleOrRefuse(source, ctx, fallback, maxStaleness, err);
@@ -139,7 +143,6 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
     tenantId: string,
     keys: { entry: string; index: string },
     fetched: FetchedSource,
-    etags: Record<string, ConditionalEntry>,
     ttlMs: number,
   ): Promise<void> {
     const life = fetched.fetchedAt + ttlMs - Date.now();
@@ -153,7 +156,6 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
       rows: fetched.rows,
       pages: fetched.pages,
       fetchedAt: fetched.fetchedAt,
-      etags,
     };
     await cache.set(tenantId, keys.entry, entry, life);
     // A limited fetch holds only some of the rows: it may serve its exact request, never a subset.
@@ -175,6 +177,7 @@ function served(source: SourcePlan, entry: Entry, rows: Row[]): FetchedSource {
     rows: rows === entry.rows ? [...rows] : rows,
     pages: 0,
     calls: 0,
+    revalidated: 0,
     fromCache: true,
     fetchedAt: entry.fetchedAt,
   };
@@ -242,22 +245,4 @@ function canonical(value: unknown): string {
         ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0))
         : v,
   );
-}
-
-/** Lends a fetch the stored ETags and records what it confirmed or learned. */
-class EtagRecorder implements ConditionalStore {
-  readonly etags: Record<string, ConditionalEntry> = {};
-  readonly #previous: Record<string, ConditionalEntry>;
-
-  constructor(previous: Record<string, ConditionalEntry>) {
-    this.#previous = previous;
-  }
-
-  lookup(url: string): ConditionalEntry | undefined {
-    return this.#previous[url];
-  }
-
-  store(url: string, entry: ConditionalEntry): void {
-    this.etags[url] = entry;
-  }
 }

@@ -439,6 +439,42 @@ export class Catalog {
   }
 
   /**
+   * Changes a connection's base URL and/or config (credentials stay); `NOT_FOUND` when there is
+   * no such connection.
+   */
+  async updateConnection(
+    tenantId: string,
+    name: string,
+    change: { baseUrl?: string; config?: Record<string, unknown> },
+  ): Promise<PublicConnection> {
+    return await this.#write(async () => {
+      const set: Partial<typeof connections.$inferInsert> = {};
+      if (change.baseUrl !== undefined) set.baseUrl = change.baseUrl;
+      if (change.config !== undefined) set.config = change.config;
+      const where = and(eq(connections.tenantId, tenantId), eq(connections.name, name));
+      const [row] = Object.keys(set).length
+        ? await this.db.update(connections).set(set).where(where).returning()
+        : await this.db.select().from(connections).where(where);
+      if (!row) {
+        throw new OmniError("NOT_FOUND", `tenant ${tenantId} has no connection named ${name}`);
+      }
+      return toPublic(row);
+    });
+  }
+
+  /** Removes a connection; `NOT_FOUND` when there is no such connection. */
+  async removeConnection(tenantId: string, name: string): Promise<void> {
+    return await this.#write(async () => {
+      const removed = await this.db.delete(connections)
+        .where(and(eq(connections.tenantId, tenantId), eq(connections.name, name)))
+        .returning({ id: connections.id });
+      if (removed.length === 0) {
+        throw new OmniError("NOT_FOUND", `tenant ${tenantId} has no connection named ${name}`);
+      }
+    });
+  }
+
+  /**
    * The tenant's connections with their credentials decrypted, by name. `SOURCE_ERROR` when the
    * credentials cannot be decrypted (the tenant's keys were shredded).
    */

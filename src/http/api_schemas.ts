@@ -64,7 +64,10 @@ export const QueryResponseSchema = z.object({
     table: z.string(),
     rows: z.number(),
     pages: z.number(),
-    calls: z.number(),
+    calls: z.number().describe("Requests the app charged."),
+    revalidated: z.number().describe(
+      "Requests the app answered 304 Not Modified: pages rebuilt from stored validators, not charged.",
+    ),
     from_cache: z.boolean(),
     freshness_ms: z.number(),
     fetch_ms: z.number(),

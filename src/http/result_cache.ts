@@ -133,6 +133,7 @@ function answerFromCache(
       from_cache: true,
       freshness_ms: now - (hit.sourceFetchedAt[i] ?? hit.oldestDataAt),
       calls: 0,
+      revalidated: 0,
       pages: 0,
       fetch_ms: 0,
     })),

@@ -39,7 +39,10 @@ export interface SourceReport {
   table: string;
   rows: number;
   pages: number;
+  /** Requests the app charged. */
   calls: number;
+  /** Requests the app answered 304 (not charged): pages rebuilt from stored validators. */
+  revalidated: number;
   from_cache: boolean;
   freshness_ms: number;
   fetch_ms: number;
@@ -281,6 +284,7 @@ export async function executeQuery(
       rows: secured[i].length,
       pages: result.pages,
       calls: result.calls,
+      revalidated: result.revalidated ?? 0,
       from_cache: result.fromCache,
       freshness_ms: now - result.fetchedAt,
       fetch_ms: round(ms),

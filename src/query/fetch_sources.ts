@@ -152,6 +152,7 @@ async function probe(
       rows,
       pages: results.reduce((n, r) => n + r.pages, 0),
       calls: results.reduce((n, r) => n + r.calls, 0),
+      revalidated: results.reduce((n, r) => n + (r.revalidated ?? 0), 0),
       fromCache: results.every((r) => r.fromCache),
       fetchedAt: Math.min(...results.map((r) => r.fetchedAt)),
       rateLimit: results.findLast((r) => r.rateLimit)?.rateLimit,

@@ -18,7 +18,10 @@ export interface FetchedSource {
   plan: ScanPlan;
   rows: Row[];
   pages: number;
+  /** Requests the app charged (every answer but a 304). */
   calls: number;
+  /** Requests answered 304 and rebuilt from stored validators. @default 0 */
+  revalidated?: number;
   /** Served from a cache rather than the app. */
   fromCache: boolean;
   /** When the data was fetched from the app, epoch ms (older than now for cached data). */
@@ -42,7 +45,7 @@ export interface SourceFetchContext {
   deadline?: number;
   /** Used for calls to the apps. */
   fetch?: typeof fetch;
-  /** ETags (and bodies) to revalidate with, set per source by the source cache. */
+  /** Validators per GET URL (and what rebuilds each page), set by the source cache. */
   conditional?: ConditionalStore;
 }
 

@@ -213,16 +213,25 @@ function chooseDependentJoins(
     for (const [build, probe] of [[j.left, j.right], [j.right, j.left]]) {
       const b = byKey.get(build.key), p = byKey.get(probe.key);
       if (!b || !p || b.estimatedRows === undefined || p.estimatedRows === undefined) continue;
-      if (p.plan.limit !== undefined || b.estimatedRows > MAX_DEPENDENT_KEYS) continue;
+      if (p.plan.limit !== undefined) continue;
       const key = p.table.keyColumns.find((k) => k.column === probe.column);
-      const chunk = key?.operators.includes("in") ? IN_CHUNK : key?.operators.includes("=") ? 1 : 0;
-      if (chunk === 0) continue;
+      const chunk = key?.operators.includes("in")
+        ? key.maxValues ?? IN_CHUNK
+        : key?.operators.includes("=")
+        ? 1
+        : 0;
+      // More keys than a few requests carry are not worth sending, unless one request (a
+      // probe that checks keys on its rows) takes them all.
+      if (chunk === 0 || b.estimatedRows > Math.max(MAX_DEPENDENT_KEYS, chunk)) continue;
       const perScan = Math.max(1, p.plan.native.filter((l) => !l.includes("(per ")).length);
+      // Detail calls per returned row are paid only for the rows the keys let through.
+      const perRow = ROWS_PER_CALL * (p.plan.perRowCalls ?? 0) + 1;
       const full = Math.max(perScan, Math.ceil(p.estimatedRows / ROWS_PER_CALL)) +
-        p.estimatedRows / ROWS_PER_CALL;
+        p.estimatedRows * perRow / ROWS_PER_CALL;
       const keyed = Math.ceil(b.estimatedRows / chunk) * perScan +
-        Math.min(b.estimatedRows, p.estimatedRows) / ROWS_PER_CALL;
-      if (keyed >= full) continue;
+        Math.min(b.estimatedRows, p.estimatedRows) * perRow / ROWS_PER_CALL;
+      // The matched rows are at most min(build, probe): with per-row calls a tie is a saving.
+      if (keyed > full || (keyed === full && !p.plan.perRowCalls)) continue;
       candidates.push({
         build: build.key,
         buildColumn: build.column,

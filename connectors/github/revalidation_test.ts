@@ -1,0 +1,46 @@
+import assert from "node:assert/strict";
+import { demoOrg } from "../demo/world.ts";
+import { type ConditionalEntry, type ConditionalStore, findTable, runScan } from "../sdk/mod.ts";
+import { acmeConnection, demoSandbox } from "./_testing.ts";
+import { github } from "./mod.ts";
+
+const table = findTable(github, "pull_requests");
+
+/** Pages of `size` rows instead of 100, so a list takes several pages and `Link`s. */
+function smallPages(size: number): typeof fetch {
+  return (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    if (url.searchParams.get("per_page") === "100") url.searchParams.set("per_page", String(size));
+    return fetch(url, init);
+  };
+}
+
+function memoryValidators(): ConditionalStore {
+  const entries = new Map<string, ConditionalEntry>();
+  return { lookup: (url) => entries.get(url), store: (url, e) => void entries.set(url, e) };
+}
+
+Deno.test("pull_requests: a list revalidated by 304s without Link still yields every page", async () => {
+  const gh = await demoSandbox();
+  try {
+    const repo = "mobile-app";
+    const expected = demoOrg("acme").pulls.filter((p) => p.repo === repo).length;
+    const offer = {
+      predicates: [{ column: "repo", op: "=" as const, value: repo }],
+      columns: ["pr_id"],
+    };
+    const conditional = memoryValidators();
+    const options = { fetch: smallPages(5), conditional };
+    const first = await runScan(github, table, acmeConnection(gh.url), offer, options);
+    assert.ok(first.pages > 2, `pages: ${first.pages}`);
+    assert.equal(first.rows.length, expected);
+    const again = await runScan(github, table, acmeConnection(gh.url), offer, options);
+    assert.equal(again.rows.length, expected, "a 304 without Link truncated the list");
+    assert.deepEqual(again.rows, first.rows);
+    assert.equal(again.calls, 0);
+    assert.equal(again.revalidated, first.calls);
+    assert.equal(again.pages, first.pages);
+  } finally {
+    await gh.close();
+  }
+});

@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { mergePartitions } from "./pool.ts";
+
+const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+Deno.test("mergePartitions() runs at most `concurrency` partitions at once and yields every page", async () => {
+  let running = 0, peak = 0;
+  const partition = (name: string, pages: number) =>
+    async function* () {
+      running++;
+      peak = Math.max(peak, running);
+      try {
+        for (let i = 0; i < pages; i++) {
+          await tick(2);
+          yield `${name}${i}`;
+        }
+      } finally {
+        running--;
+      }
+    };
+  const out: string[] = [];
+  const parts = ["a", "b", "c", "d"].map((n) => partition(n, 3));
+  for await (const page of mergePartitions(parts, 2)) out.push(page);
+  assert.equal(out.length, 12);
+  assert.equal(peak, 2);
+});
+
+/** A partition that pages forever, counting in `closed` when it is closed. */
+function endless(closed: { count: number }) {
+  return async function* () {
+    try {
+      for (;;) {
+        await tick(1);
+        yield 1;
+      }
+    } finally {
+      closed.count++;
+    }
+  };
+}
+
+Deno.test("mergePartitions() fails with a failing partition and closes the others", async () => {
+  const closed = { count: 0 };
+  async function* failing(): AsyncGenerator<number> {
+    await tick(5);
+    if (closed.count >= 0) throw new Error("app down");
+    yield 0;
+  }
+  await assert.rejects(async () => {
+    for await (const _ of mergePartitions([endless(closed), failing], 2)) {
+      // consume
+    }
+  }, /app down/);
+  assert.equal(closed.count, 1);
+});
+
+Deno.test("mergePartitions() closes running partitions when the consumer stops early", async () => {
+  const closed = { count: 0 };
+  const parts = [endless(closed), endless(closed), endless(closed)];
+  for await (const _ of mergePartitions(parts, 3)) break;
+  assert.equal(closed.count, 3);
+});

@@ -1,0 +1,116 @@
+import assert from "node:assert/strict";
+import { github } from "../../connectors/github/mod.ts";
+import { acmeConnection, demoSandbox } from "../../connectors/github/_testing.ts";
+import { findTable, type ScanOffer } from "../../connectors/sdk/mod.ts";
+import { generateMasterKey, KeyRing, MemoryKeyStore } from "../crypto/mod.ts";
+import type { SourcePlan } from "../sql/plan.ts";
+import { composeSourceFetch, type SourceFetchContext } from "../query/source_fetch.ts";
+import type { QueryMetadata } from "../query/request.ts";
+import { OmniError } from "../errors.ts";
+import { MemoryKvStore } from "./memory_store.ts";
+import { sourceCache } from "./source_cache.ts";
+import { TenantCache } from "./tenant_cache.ts";
+
+const table = findTable(github, "pull_requests");
+
+function cachedFetcher() {
+  const keyRing = new KeyRing({ masterKey: generateMasterKey(), store: new MemoryKeyStore() });
+  const cache = new TenantCache({ store: new MemoryKvStore(), keyRing, zone: "us" });
+  return composeSourceFetch([
+    sourceCache({ cache, settings: () => Promise.resolve(undefined) }),
+  ]);
+}
+
+function source(baseUrl: string, offer: ScanOffer): SourcePlan {
+  const connection = acmeConnection(baseUrl);
+  return {
+    key: "github.pull_requests",
+    schema: "github",
+    connection,
+    connector: github,
+    table,
+    offer,
+    plan: table.plan(offer, connection),
+  };
+}
+
+function context(metadata: QueryMetadata): SourceFetchContext {
+  return {
+    tenantId: "acme",
+    user: { sub: "dev@acme.test", tenant: "acme" },
+    traceId: "t",
+    zone: "us",
+    metadata,
+    signal: new AbortController().signal,
+  };
+}
+
+Deno.test("sourceCache: validators stored by one column set revalidate another's fetch", async () => {
+  const gh = await demoSandbox();
+  try {
+    const fetcher = cachedFetcher();
+    const narrow = source(gh.url, { predicates: [], columns: ["pr_id"] });
+    const wide = source(gh.url, { predicates: [], columns: ["pr_id", "title", "author"] });
+    const first = await fetcher(narrow, context({ max_staleness_ms: 0 }));
+    assert.ok(first.calls > 0);
+    assert.equal(first.revalidated ?? 0, 0);
+    const requests = gh.requests.length;
+    const second = await fetcher(wide, context({ max_staleness_ms: 0 }));
+    assert.equal(second.fromCache, false);
+    assert.equal(second.calls, 0, "the other column set paid full price");
+    assert.equal(second.revalidated, first.calls);
+    assert.equal(second.rows.length, first.rows.length);
+    assert.equal(gh.requests.length - requests, first.calls, "every URL was asked again, once");
+  } finally {
+    await gh.close();
+  }
+});
+
+Deno.test("sourceCache: a permanent 404 is the app's SOURCE_ERROR even with older data cached", async () => {
+  const gh = await demoSandbox();
+  try {
+    const fetcher = cachedFetcher();
+    const plan = source(gh.url, { predicates: [], columns: ["pr_id"] });
+    await fetcher(plan, context({ max_staleness_ms: 0 }));
+    for (const status of [400, 401, 403, 404, 410, 422]) {
+      gh.inject({ status, times: 100 });
+      const err = await fetcher(plan, context({ max_staleness_ms: 0, allow_stale: true })).then(
+        () => assert.fail(`HTTP ${status} was hidden behind cached data`),
+        (e) => e,
+      );
+      gh.reset();
+      assert.ok(err instanceof OmniError, String(err));
+      assert.equal(err.code, "SOURCE_ERROR", err.message);
+      assert.equal(err.details?.status, status);
+      assert.equal(err.details?.transient, false);
+      const says = { 401: "credentials", 403: "denied access" }[status as 401 | 403];
+      assert.match(err.message, new RegExp(says ?? `HTTP ${status}`));
+      assert.equal(typeof err.details?.upstream_message, "string");
+    }
+  } finally {
+    await gh.close();
+  }
+});
+
+Deno.test("sourceCache: a transient 503 falls back to cached data: STALE_DATA, or stale rows when allowed", async () => {
+  const gh = await demoSandbox();
+  try {
+    const fetcher = cachedFetcher();
+    const plan = source(gh.url, { predicates: [], columns: ["pr_id"] });
+    const fresh = await fetcher(plan, context({ max_staleness_ms: 0 }));
+    gh.inject({ status: 503, times: 100 });
+    const refused = await fetcher(plan, context({ max_staleness_ms: 0 })).then(
+      () => assert.fail("served stale data unasked"),
+      (e) => e,
+    );
+    assert.ok(refused instanceof OmniError);
+    assert.equal(refused.code, "STALE_DATA");
+    assert.equal(refused.details?.reason, "SOURCE_ERROR");
+    const stale = await fetcher(plan, context({ max_staleness_ms: 0, allow_stale: true }));
+    assert.equal(stale.stale, true);
+    assert.equal(stale.rows.length, fresh.rows.length);
+  } finally {
+    gh.reset();
+    await gh.close();
+  }
+});
