@@ -7,7 +7,7 @@
  */
 import type { Predicate } from "../sdk/mod.ts";
 import type { ColumnSpec, GraphqlComparator, GraphqlTableSpec } from "./manifest.ts";
-import { literalFits } from "./_values.ts";
+import { literalFits, wholeMilliseconds } from "./_values.ts";
 
 /** A GraphQL filter input value (JSON). */
 export type FilterValue = { [key: string]: unknown };
@@ -80,9 +80,11 @@ const COMPARATOR: Partial<Record<Predicate["op"], GraphqlComparator>> = {
  * console.assert(JSON.stringify(piece?.filter) === '{"team":{"key":{"eq":"web"}}}');
  * ```
  */
-export function predicateFilter(column: ColumnSpec, p: Predicate): FilterPiece | null {
+export function predicateFilter(column: ColumnSpec, predicate: Predicate): FilterPiece | null {
   const f = column.filter;
   if (!f) return null;
+  const p = column.type === "timestamp" ? wholeMilliseconds(predicate) : predicate;
+  if (!p) return null;
   const has = (c: GraphqlComparator) => f.ops.includes(c);
   let comparator: Record<string, unknown> | null = null;
   let exact = true;

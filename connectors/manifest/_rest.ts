@@ -6,7 +6,7 @@
  */
 import type { Predicate, QueryParams } from "../sdk/mod.ts";
 import type { ColumnSpec, RestFilterSpec } from "./manifest.ts";
-import { literalFits } from "./_values.ts";
+import { literalFits, wholeMilliseconds } from "./_values.ts";
 
 /** One predicate as query parameters, and whether the API applies it exactly. */
 export interface ParamPiece {
@@ -30,8 +30,10 @@ export interface ParamPiece {
 export function predicateParams(
   filters: RestFilterSpec[],
   column: ColumnSpec,
-  p: Predicate,
+  predicate: Predicate,
 ): ParamPiece | null {
+  const p = column.type === "timestamp" ? wholeMilliseconds(predicate) : predicate;
+  if (!p) return null;
   const text = (v: unknown) => String(v);
   for (const f of filters) {
     if (f.column !== p.column) continue;

@@ -31,6 +31,8 @@ export interface ParsedQuery {
   ast: Node;
   /** Every base-table reference, anywhere in the query, in order of appearance. */
   tables: TableRef[];
+  /** Every literal token exactly as written (strings, quoted names, numbers), in order. */
+  literals: string[];
 }
 
 const READ_ONLY = new Set(["SELECT", "WITH", "VALUES", "(", "FROM", "TABLE"]);
@@ -176,7 +178,13 @@ export function parseQuery(sql: string): ParsedQuery {
     );
   }
   const { tables } = analyze(ast);
-  return { explain, sql: cleanSql(sql.slice(bodyStart)), ast, tables };
+  return {
+    explain,
+    sql: cleanSql(sql.slice(bodyStart)),
+    ast,
+    tables,
+    literals: scanned.literals,
+  };
 }
 
 function cleanSql(text: string): string {
