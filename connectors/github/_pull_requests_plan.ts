@@ -97,7 +97,7 @@ export function planPulls(offer: ScanOffer, connection: Connection): ScanPlan<Pu
       pushed.push(p);
     } else if (p.column === "status" || p.column === "state") {
       const matched = STATUSES.filter((s) =>
-        matchesPredicate(p, p.column === "status" ? s : apiState(s))
+        matchesPredicate(p, p.column === "status" ? s : apiState(s), "text")
       );
       allowed = new Set(matched.filter((s) => allowed.has(s)));
       if (new Set(matched.map(apiState)).size === 2) residual.push(p); // cannot narrow `state=`
@@ -118,7 +118,7 @@ export function planPulls(offer: ScanOffer, connection: Connection): ScanPlan<Pu
 
   const valueOf = (column: string, repo: string) => column === "repo" ? repo : teamOf(config, repo);
   const keep = (repo: string) =>
-    repoPreds.every((p) => matchesPredicate(p, valueOf(p.column, repo)));
+    repoPreds.every((p) => matchesPredicate(p, valueOf(p.column, repo), "text"));
   const repos = config.repos ? config.repos.filter(keep) : null;
   if (repos?.length === 0) empty = true;
 

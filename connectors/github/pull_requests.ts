@@ -60,13 +60,16 @@ const ALL_OPS: KeyColumn["operators"] = [
   "like",
 ];
 
+// Exact: repo and team are decided per repository from the connection's own list (with DuckDB's
+// text semantics), status/state by the list's `state` plus a local check, branches by GitHub's
+// exact `head`/`base` match.
 const KEY_COLUMNS: KeyColumn[] = [
-  { column: "repo", operators: ALL_OPS },
-  { column: "team_id", operators: ALL_OPS },
-  { column: "status", operators: ["=", "!=", "in", "not in"] },
-  { column: "state", operators: ["=", "!=", "in", "not in"] },
-  { column: "branch", operators: ["="] },
-  { column: "base_branch", operators: ["="] },
+  { column: "repo", operators: ALL_OPS, exact: ALL_OPS },
+  { column: "team_id", operators: ALL_OPS, exact: ALL_OPS },
+  { column: "status", operators: ["=", "!=", "in", "not in"], exact: ["=", "!=", "in", "not in"] },
+  { column: "state", operators: ["=", "!=", "in", "not in"], exact: ["=", "!=", "in", "not in"] },
+  { column: "branch", operators: ["="], exact: ["="] },
+  { column: "base_branch", operators: ["="], exact: ["="] },
 ];
 
 /**
