@@ -19,9 +19,10 @@
 const MS = 1000n, SECOND = 1_000_000n, DAY = 86_400_000_000n;
 
 // DuckDB's cast grammar (checked against DuckDB 1.4): `Y-M-D`, then optionally `T` or a space
-// and `HH:MM[:SS[.fraction]]`, then optionally `Z`, ` UTC` or an offset `±HH[[:]MM]`.
+// and `HH:MM[:SS[.fraction]]`; after seconds (only then), optionally `Z`, ` UTC` or an offset
+// `±HH[[:]MM]`.
 const LITERAL =
-  /^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?(?:Z| ?UTC|[+-]\d{2}(?::?\d{2})?)?\s*$/;
+  /^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?(?:Z| UTC|[+-]\d{2}(?::?\d{2})?)?)?)?\s*$/;
 
 /**
  * Microseconds since the epoch of a timestamp literal as DuckDB casts it to `TIMESTAMP` (offset

@@ -8,6 +8,7 @@ import NodeSqlParser from "node-sql-parser";
 import { OmniError } from "../errors.ts";
 import { analyze } from "./_analyze.ts";
 import { asNode, type Node } from "./_ast.ts";
+import { fixBooleanPrecedence } from "./_precedence.ts";
 import { planFailedAt, scan, unmask, type Word } from "./_lex.ts";
 
 /** Longest SQL text accepted, in characters. */
@@ -169,7 +170,7 @@ export function parseQuery(sql: string): ParsedQuery {
   if (statements.length !== 1) {
     throw new OmniError("INVALID_REQUEST", "only one statement is allowed per query");
   }
-  const ast = asNode(unmask(statements[0], scanned.sentinel));
+  const ast = asNode(fixBooleanPrecedence(unmask(statements[0], scanned.sentinel)));
   if (!ast) throw new OmniError("PLAN_FAILED", "SQL does not parse: empty statement");
   if (ast.type !== "select") {
     throw new OmniError(
