@@ -15,7 +15,7 @@
  */
 import { CONNECTORS } from "../connectors/mod.ts";
 import { runScan } from "../connectors/sdk/scan.ts";
-import type { Row } from "../connectors/sdk/table.ts";
+import type { Connection, Row } from "../connectors/sdk/table.ts";
 import { MemoryKvStore, ResultCache, sourceCache, TenantCache } from "../src/cache/mod.ts";
 import { generateMasterKey, KeyRing, MemoryKeyStore } from "../src/crypto/mod.ts";
 import { DuckEngine, type MaterializedTable } from "../src/duckdb/engine.ts";
@@ -36,6 +36,8 @@ export type Outcome =
 export interface DifferentialHarness {
   /** Every table of every connection, fetched whole. */
   tables: GenTable[];
+  /** The connections to the sandboxes (acme's GitHub, Jira, Linear, Salesforce). */
+  connections: Connection[];
   /** Answers through the stack; `cached` reads the caches (else live: `max_staleness_ms: 0`). */
   stack(sql: string, cached: boolean): Promise<Outcome>;
   /** Answers with DuckDB alone over the snapshot. */
@@ -135,7 +137,14 @@ export async function startDifferentialHarness(): Promise<DifferentialHarness> {
       }
     };
 
-    return { tables, stack, truth, resetBudgets, close: () => h.close() };
+    return {
+      tables,
+      connections: h.connections,
+      stack,
+      truth,
+      resetBudgets,
+      close: () => h.close(),
+    };
   } catch (err) {
     await h.close();
     throw err;

@@ -73,13 +73,14 @@ export interface PullsPlanState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { planPulls } from "./_pull_requests_plan.ts";
  * const plan = planPulls(
  *   { predicates: [{ column: "status", op: "=", value: "open" }], columns: ["pr_id"] },
  *   { id: "c", tenantId: "t", connector: "github", name: "github", baseUrl: "https://api.github.com",
  *     credentials: {}, config: { owner: "acme", repos: ["web"] } },
  * );
- * console.assert(plan.native[0] === "GET /repos/acme/web/pulls?state=open&per_page=100");
+ * assert.ok(plan.native[0] === "GET /repos/acme/web/pulls?state=open&per_page=100");
  * ```
  */
 export function planPulls(offer: ScanOffer, connection: Connection): ScanPlan<PullsPlanState> {

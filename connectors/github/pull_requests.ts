@@ -77,13 +77,14 @@ const KEY_COLUMNS: KeyColumn[] = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pullRequests } from "./pull_requests.ts";
  * const plan = pullRequests.plan(
  *   { predicates: [{ column: "repo", op: "=", value: "web" }], columns: ["pr_id"] },
  *   { id: "c", tenantId: "t", connector: "github", name: "github", baseUrl: "https://api.github.com",
  *     credentials: {}, config: { owner: "acme", repos: ["web", "api"] } },
  * );
- * console.assert(plan.native.length === 1 && plan.residual.length === 0);
+ * assert.ok(plan.native.length === 1 && plan.residual.length === 0);
  * ```
  */
 export const pullRequests = defineTable<PullsPlanState>({

@@ -92,13 +92,14 @@ const MAX_UNKNOWN_VALUE_RETRIES = 20;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { issues } from "./issues.ts";
  * const plan = issues.plan(
  *   { predicates: [{ column: "status", op: "!=", value: "Done" }], columns: ["issue_key", "status"] },
  *   { id: "c", tenantId: "t", connector: "jira", name: "jira", baseUrl: "https://x.atlassian.net",
  *     credentials: {}, config: { projects: ["MOB", "WEB"] } },
  * );
- * console.assert(plan.native[0] ===
+ * assert.ok(plan.native[0] ===
  *   'POST /rest/api/3/search/jql jql=project in ("MOB", "WEB") AND status != "Done" fields=key,status');
  * ```
  */

@@ -18,8 +18,9 @@ export type FilterValue = { [key: string]: unknown };
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { selectionSet } from "./_graphql.ts";
- * console.assert(selectionSet(["id", "state.name", "state.type"]) === "id state { name type }");
+ * assert.ok(selectionSet(["id", "state.name", "state.type"]) === "id state { name type }");
  * ```
  */
 export function selectionSet(paths: string[]): string {
@@ -73,11 +74,12 @@ const COMPARATOR: Partial<Record<Predicate["op"], GraphqlComparator>> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { predicateFilter } from "./_graphql.ts";
  * const col = { name: "team", type: "text" as const, description: "", path: "team.key",
  *   filter: { field: "team.key", ops: ["eq" as const, "in" as const] } };
  * const piece = predicateFilter(col, { column: "team", op: "=", value: "web" });
- * console.assert(JSON.stringify(piece?.filter) === '{"team":{"key":{"eq":"web"}}}');
+ * assert.ok(JSON.stringify(piece?.filter) === '{"team":{"key":{"eq":"web"}}}');
  * ```
  */
 export function predicateFilter(column: ColumnSpec, predicate: Predicate): FilterPiece | null {

@@ -20,11 +20,12 @@ export interface ParamPiece {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { predicateParams } from "./_rest.ts";
  * const col = { name: "status", type: "text" as const, description: "", path: "status" };
  * const filters = [{ column: "status", op: "in" as const, param: "status", join: ",", exact: true }];
  * const piece = predicateParams(filters, col, { column: "status", op: "in", values: ["a", "b"] });
- * console.assert(piece?.params.status === "a,b");
+ * assert.ok(piece?.params.status === "a,b");
  * ```
  */
 export function predicateParams(

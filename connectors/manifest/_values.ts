@@ -13,9 +13,10 @@ import { literalTimestampMicros, millisecondBound } from "../sdk/timestamp.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readPath } from "./_values.ts";
  * const body = { errors: [{ extensions: { code: "RATELIMITED" } }] };
- * console.assert(readPath(body, "errors[].extensions.code")[0] === "RATELIMITED");
+ * assert.ok(readPath(body, "errors[].extensions.code")[0] === "RATELIMITED");
  * ```
  */
 export function readPath(value: unknown, path: string): unknown[] {
@@ -48,10 +49,11 @@ export function readOne(value: unknown, path: string): unknown {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toColumnValue } from "./_values.ts";
- * console.assert(toColumnValue("2026-01-02T03:04:05Z", "timestamp") === "2026-01-02T03:04:05.000Z");
- * console.assert(toColumnValue(1700000000, "timestamp", "epoch_s") === "2023-11-14T22:13:20.000Z");
- * console.assert(toColumnValue("x", "integer") === null);
+ * assert.ok(toColumnValue("2026-01-02T03:04:05Z", "timestamp") === "2026-01-02T03:04:05.000Z");
+ * assert.ok(toColumnValue(1700000000, "timestamp", "epoch_s") === "2023-11-14T22:13:20.000Z");
+ * assert.ok(toColumnValue("x", "integer") === null);
  * ```
  */
 export function toColumnValue(
@@ -140,8 +142,9 @@ export function wholeMilliseconds(p: Predicate): Predicate | null {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fillTemplate } from "./_values.ts";
- * console.assert(fillTemplate("/pages/{config.page}/x", { config: { page: "a b" } }) === "/pages/a%20b/x");
+ * assert.ok(fillTemplate("/pages/{config.page}/x", { config: { page: "a b" } }) === "/pages/a%20b/x");
  * ```
  */
 export function fillTemplate(

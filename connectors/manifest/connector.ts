@@ -54,6 +54,7 @@ export interface ManifestPlanState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { manifestConnector } from "./connector.ts";
  * import { validateManifest } from "./manifest.ts";
  * const c = manifestConnector(validateManifest({
@@ -62,7 +63,7 @@ export interface ManifestPlanState {
  *   tables: [{ name: "things", description: "t", request: { path: "/things" },
  *     columns: [{ name: "id", type: "integer", description: "Id.", path: "id" }] }],
  * }));
- * console.assert(c.tables[0].name === "things");
+ * assert.ok(c.tables[0].name === "things");
  * ```
  */
 export function manifestConnector(manifest: Manifest): ConnectorDef {

@@ -27,8 +27,9 @@ export interface SoqlField {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { soqlString } from "./soql.ts";
- * console.assert(soqlString("O'Brien \\ Co") === "'O\\'Brien \\\\ Co'");
+ * assert.ok(soqlString("O'Brien \\ Co") === "'O\\'Brien \\\\ Co'");
  * ```
  */
 export function soqlString(value: string): string {
@@ -80,10 +81,11 @@ export interface SoqlCondition {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { soqlCondition } from "./soql.ts";
  * const f = { column: "name", field: "Name", kind: "text" as const };
- * console.assert(soqlCondition(f, { column: "name", op: "=", value: "a'b" })?.soql === "Name = 'a\\'b'");
- * console.assert(soqlCondition(f, { column: "name", op: "!=", value: "x" }) === null);
+ * assert.ok(soqlCondition(f, { column: "name", op: "=", value: "a'b" })?.soql === "Name = 'a\\'b'");
+ * assert.ok(soqlCondition(f, { column: "name", op: "!=", value: "x" }) === null);
  * ```
  */
 export function soqlCondition(f: SoqlField, p: Predicate): SoqlCondition | null {
@@ -226,6 +228,7 @@ export interface SoqlPlan {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { planSoql, renderSoql } from "./soql.ts";
  * const fields = [
  *   { column: "id", field: "Id", kind: "id" as const },
@@ -233,7 +236,7 @@ export interface SoqlPlan {
  * ];
  * const plan = planSoql(fields, { predicates: [{ column: "amount", op: ">", value: 5 }],
  *   columns: ["id"], orderBy: [{ column: "amount", direction: "desc" }], limit: 3 });
- * console.assert(renderSoql("Opportunity", plan) ===
+ * assert.ok(renderSoql("Opportunity", plan) ===
  *   "SELECT Id, Amount FROM Opportunity WHERE Amount > 5 ORDER BY Amount DESC NULLS LAST LIMIT 3");
  * ```
  */

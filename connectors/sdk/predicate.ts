@@ -34,8 +34,9 @@ export type Predicate =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { describePredicate } from "./predicate.ts";
- * console.assert(describePredicate({ column: "status", op: "=", value: "merged" }) === "status = 'merged'");
+ * assert.ok(describePredicate({ column: "status", op: "=", value: "merged" }) === "status = 'merged'");
  * ```
  */
 export function describePredicate(p: Predicate): string {

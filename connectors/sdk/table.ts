@@ -132,6 +132,7 @@ export interface TableDef<S = unknown> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defineTable } from "./table.ts";
  * const t = defineTable<{ q: string }>({
  *   name: "things", description: "Things", columns: [], keyColumns: [],
@@ -139,7 +140,7 @@ export interface TableDef<S = unknown> {
  *     columns: offer.columns, state: { q: "" } }),
  *   async *scan() { yield []; },
  * });
- * console.assert(t.name === "things");
+ * assert.ok(t.name === "things");
  * ```
  */
 export function defineTable<S>(def: TableDef<S>): TableDef {

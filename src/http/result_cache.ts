@@ -39,9 +39,10 @@ export interface ResultCacheOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { guardFingerprint } from "./result_cache.ts";
  * const fp = guardFingerprint();
- * console.assert(await fp("acme", { sub: "a", tenant: "acme" }) !== await fp("acme", { sub: "b", tenant: "acme" }));
+ * assert.ok(await fp("acme", { sub: "a", tenant: "acme" }) !== await fp("acme", { sub: "b", tenant: "acme" }));
  * ```
  */
 export function guardFingerprint(security?: SecurityProvider): FingerprintOf {

@@ -50,14 +50,15 @@ interface TableInfo {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseQuery } from "./parse.ts";
  * import { buildOffers } from "./offers.ts";
  * const parsed = parseQuery("SELECT pr_id FROM github.pull_requests WHERE status = 'merged'");
  * const cols = ["pr_id", "status"].map((name) => ({ name, type: "text" as const, description: "" }));
  * const offer = buildOffers(parsed, [{ key: "github.pull_requests", columns: cols }])
  *   .get("github.pull_requests")!;
- * console.assert(offer.columns.join() === "pr_id,status");
- * console.assert(JSON.stringify(offer.predicates) ===
+ * assert.ok(offer.columns.join() === "pr_id,status");
+ * assert.ok(JSON.stringify(offer.predicates) ===
  *   JSON.stringify([{ column: "status", op: "=", value: "merged" }]));
  * ```
  */

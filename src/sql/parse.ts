@@ -111,10 +111,11 @@ const parser = new (NodeSqlParser as any).Parser() as {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseQuery } from "./parse.ts";
  * const q = parseQuery("EXPLAIN SELECT gh.pr_id FROM github.pull_requests gh;");
- * console.assert(q.explain && q.sql === "SELECT gh.pr_id FROM github.pull_requests gh");
- * console.assert(q.tables[0].schema === "github" && q.tables[0].alias === "gh");
+ * assert.ok(q.explain && q.sql === "SELECT gh.pr_id FROM github.pull_requests gh");
+ * assert.ok(q.tables[0].schema === "github" && q.tables[0].alias === "gh");
  * ```
  */
 export function parseQuery(sql: string): ParsedQuery {
