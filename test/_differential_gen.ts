@@ -87,8 +87,9 @@ export class QueryGenerator {
     if (roll < 0.58) return this.#boundary();
     if (roll < 0.66) return this.#groupBy();
     if (roll < 0.78) return this.#join();
-    if (roll < 0.9) return this.#subquery();
-    return this.#cte();
+    if (roll < 0.88) return this.#subquery();
+    if (roll < 0.94) return this.#cte();
+    return this.#union();
   }
 
   #table(): GenTable {
@@ -122,23 +123,33 @@ export class QueryGenerator {
     const { from, ref } = this.#naming(t, r.pick(["t", "x", "src"]));
     const cols = this.#usable(t);
     const star = r.chance(0.15);
-    const selected = star ? t.columns.map((c) => c.name) : this.#someColumns(cols, t.key);
-    const select = star ? "*" : selected.map((c) => `${ref}${c}`).join(", ");
-    const where = this.#where(t, cols, ref, r.int(1, 2));
+    const chosen = star ? t.columns.map((c) => c.name) : this.#someColumns(cols, t.key);
+    // Output aliases: ORDER BY may then name the alias or the position.
+    const aliased = !star && r.chance(0.2);
+    const selected = aliased ? chosen.map((c) => `${c}_out`) : chosen;
+    const select = star
+      ? "*"
+      : chosen.map((c) => `${ref}${c}${aliased ? ` AS ${c}_out` : ""}`).join(", ");
+    // Sometimes no WHERE at all: a bare ORDER BY … LIMIT is a top-N the apps take themselves.
+    const where = this.#where(t, cols, ref, r.pick([0, 1, 1, 1, 2, 2]));
     let sql = `SELECT ${select} FROM ${from}${where ? ` WHERE ${where}` : ""}`;
     const orderColumns: string[] = [];
     let unlimited: string | undefined;
     if (r.chance(0.55)) {
-      const sortable = selected.filter((c) => cols.some((x) => x.name === c));
+      const sortable = chosen.filter((c) => cols.some((x) => x.name === c));
       const n = Math.min(sortable.length, r.int(1, 2));
       const keys: string[] = [];
       for (let i = 0; i < n; i++) {
         const c = r.pick(sortable);
-        if (orderColumns.includes(c)) continue;
-        orderColumns.push(c);
+        const out = aliased ? `${c}_out` : c;
+        if (orderColumns.includes(out)) continue;
+        orderColumns.push(out);
         const dir = r.pick(["", " ASC", " DESC"]);
         const nulls = r.chance(0.15) ? r.pick([" NULLS FIRST", " NULLS LAST"]) : "";
-        keys.push(`${r.chance(0.3) ? "" : ref}${c}${dir}${nulls}`);
+        const name = aliased
+          ? (r.chance(0.5) ? out : String(selected.indexOf(out) + 1))
+          : `${r.chance(0.3) ? "" : ref}${c}`;
+        keys.push(`${name}${dir}${nulls}`);
       }
       if (keys.length > 0) sql += ` ORDER BY ${keys.join(", ")}`;
     }
@@ -286,6 +297,19 @@ export class QueryGenerator {
     return { sql, orderColumns: [], tables: [`${t.schema}.${t.name}`], family: "cte" };
   }
 
+  /** Two filtered branches over tables sharing a join key, combined by a set operation. */
+  #union(): GenQuery {
+    const r = this.#r;
+    const [lt, lc, rt, rc] = r.pick(JOINS);
+    const left = this.#tables.get(lt)!, right = this.#tables.get(rt)!;
+    const lw = this.#where(left, this.#usable(left), "", r.int(0, 2));
+    const rw = this.#where(right, this.#usable(right), "", r.int(0, 2));
+    const op = r.pick(["UNION", "UNION ALL", "INTERSECT", "EXCEPT"]);
+    const sql = `SELECT ${lc} AS v FROM ${lt}${lw ? ` WHERE ${lw}` : ""} ${op} ` +
+      `SELECT ${rc} AS v FROM ${rt}${rw ? ` WHERE ${rw}` : ""}`;
+    return { sql, orderColumns: [], tables: [lt, rt], family: "set operation" };
+  }
+
   #someColumns(cols: ColumnDef[], key: string): string[] {
     const r = this.#r;
     const out = new Set<string>([key]);
@@ -324,7 +348,11 @@ export class QueryGenerator {
 
   #predicate(t: GenTable, c: ColumnDef, ref: string): string {
     const r = this.#r;
-    const col = `${ref}${c.name}`;
+    // Identifiers match case-insensitively in DuckDB, quoted or not.
+    const name = r.chance(0.9)
+      ? c.name
+      : r.pick([c.name.toUpperCase(), `"${c.name.toUpperCase()}"`]);
+    const col = `${ref}${name}`;
     const sample = () => t.rows[r.int(0, t.rows.length - 1)]?.[c.name] ?? null;
     if (r.chance(0.08)) return `${col} IS ${r.chance(0.5) ? "" : "NOT "}NULL`;
     const lit = () => this.#literal(c, sample());
@@ -345,7 +373,12 @@ export class QueryGenerator {
         // Literal first sometimes: `'x' < col` must flip the operator.
         p = r.chance(0.15) ? `${lit()} ${op} ${col}` : `${col} ${op} ${lit()}`;
     }
-    if (c.type === "text" && r.chance(0.2)) p = `${col} LIKE ${this.#likePattern(sample())}`;
+    if (c.type === "text" && r.chance(0.2)) {
+      p = `${col} ${r.pick(["LIKE", "LIKE", "LIKE", "NOT LIKE", "ILIKE"])} ${
+        this.#likePattern(sample())
+      }`;
+    }
+    if (op === "between" && r.chance(0.2)) p = p.replace(" BETWEEN ", " NOT BETWEEN ");
     if (r.chance(0.05)) p = `NOT (${p})`;
     return p;
   }
