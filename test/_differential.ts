@@ -29,7 +29,14 @@ import { startPlannerHarness } from "./_planner.ts";
 
 /** An answer, or the error code/message a query failed with. */
 export type Outcome =
-  | { ok: true; columns: string[]; rows: Record<string, unknown>[]; fromCache?: boolean }
+  | {
+    ok: true;
+    columns: string[];
+    rows: Record<string, unknown>[];
+    fromCache?: boolean;
+    /** Some source was fetched by a dependent join (keys pushed from another source). */
+    dependent?: boolean;
+  }
   | { ok: false; error: string };
 
 /** What the differential tests work with. */
@@ -114,7 +121,13 @@ export async function startDifferentialHarness(): Promise<DifferentialHarness> {
           res as unknown as Record<string, unknown>,
           900_000,
         );
-        return { ok: true, columns: res.columns, rows: res.rows, fromCache: res.from_cache };
+        return {
+          ok: true,
+          columns: res.columns,
+          rows: res.rows,
+          fromCache: res.from_cache,
+          dependent: res.sources.some((x) => x.pushdown.dependent?.includes("fetched first")),
+        };
       } catch (err) {
         return { ok: false, error: errorText(err) };
       }

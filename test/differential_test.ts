@@ -19,6 +19,8 @@ const opts = { sanitizeResources: false, sanitizeOps: false };
 
 /** Queries DuckDB itself refused (both sides must fail alike; too many would make a weak run). */
 const invalid: string[] = [];
+/** How often the paths under test were taken (a run that never took one proves nothing of it). */
+const stats = { fromCache: 0, dependent: 0 };
 
 /** Regression cases: SQL and, where the issue stated it, the true answer. */
 const REGRESSIONS: { sql: string; truth?: Record<string, unknown>[] }[] = [
@@ -75,6 +77,8 @@ async function checkOne(
   shape: { orderColumns: string[]; unlimited?: string; tables?: string[] },
 ): Promise<string | undefined> {
   const [got, want] = [await h.stack(sql, cached), await h.truth(sql, shape.tables)];
+  if (got.ok && got.fromCache) stats.fromCache++;
+  if (got.ok && got.dependent) stats.dependent++;
   if (!want.ok) invalid.push(`${sql}\n  ${want.error}`);
   const unlimitedTruth = shape.unlimited ? await h.truth(shape.unlimited, shape.tables) : undefined;
   return compare(got, want, { orderColumns: shape.orderColumns, unlimitedTruth });
@@ -128,6 +132,7 @@ Deno.test(
     const h = await startDifferentialHarness();
     const started = performance.now();
     invalid.length = 0;
+    stats.fromCache = stats.dependent = 0;
     const failures: string[] = [];
     const families = new Map<string, number>();
     let cachedRuns = 0;
@@ -155,7 +160,8 @@ Deno.test(
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     console.log(
       `differential: seed ${seed}, ${count} queries (${cachedRuns} cached) in ${seconds} s, ` +
-        `${failures.length} mismatches, ${invalid.length} invalid for DuckDB too; ` +
+        `${failures.length} mismatches, ${invalid.length} invalid for DuckDB too, ` +
+        `${stats.fromCache} answered from caches, ${stats.dependent} with a dependent join; ` +
         [...families].map(([f, n]) => `${f} ${n}`).join(", "),
     );
     if (Deno.env.get("DIFF_VERBOSE")) console.log(invalid.slice(0, 20).join("\n"));

@@ -14,7 +14,21 @@ const isLogical = (n: Node | null): boolean =>
   n !== null && n.type === "binary_expr" &&
   (String(n.operator).toUpperCase() === "AND" || String(n.operator).toUpperCase() === "OR");
 
-/** Rebuilds every AND/OR chain of an AST with DuckDB's precedence, in place; returns the AST. */
+/**
+ * Rebuilds every AND/OR chain of an AST with DuckDB's precedence, in place; returns the AST.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fixBooleanPrecedence } from "./_precedence.ts";
+ * const leaf = (name: string) => ({ type: "column_ref", column: name });
+ * // `a OR b AND c` as node-sql-parser hands it over: `(a OR b) AND c`.
+ * const parsed = { type: "binary_expr", operator: "AND", right: leaf("c"),
+ *   left: { type: "binary_expr", operator: "OR", left: leaf("a"), right: leaf("b") } };
+ * const fixed = fixBooleanPrecedence(parsed) as { operator: string };
+ * assert.equal(fixed.operator, "OR");
+ * ```
+ */
 export function fixBooleanPrecedence<T>(ast: T): T {
   const visit = (x: unknown): unknown => {
     if (Array.isArray(x)) {
