@@ -41,6 +41,7 @@ const JOINS: [string, string, string, string, boolean][] = [
   ["salesforce.opportunities", "jira_issue_key", "jira.issues", "issue_key", true],
   ["salesforce.opportunities", "account_id", "salesforce.accounts", "id", true],
   ["jira.issues", "team", "linear.issues", "team", false],
+  ["jira.issues", "branch_name", "linear.issues", "branch_name", true],
   ["github.pull_requests", "team_id", "salesforce.accounts", "owner_department", false],
 ];
 
@@ -233,10 +234,18 @@ export class QueryGenerator {
     const r = this.#r;
     const [lt, lc, rt, rc, oneToMany] = r.pick(JOINS);
     const left = this.#tables.get(lt)!, right = this.#tables.get(rt)!;
-    const kind = r.pick(["JOIN", "JOIN", "INNER JOIN", "LEFT JOIN"]);
+    const kind = r.pick(["JOIN", "JOIN", "INNER JOIN", "LEFT JOIN", "RIGHT JOIN", "FULL JOIN"]);
     const lw = this.#where(left, this.#usable(left), "a.", r.int(0, 2));
     const rw = this.#where(right, this.#usable(right), "b.", r.int(0, 2));
-    const onExtra = kind === "LEFT JOIN" && rw && r.chance(0.5);
+    // USING when both sides name the key alike; the key is then also named unqualified.
+    if (lc === rc && r.chance(0.5)) {
+      const same = this.#predicate(left, left.columns.find((c) => c.name === lc)!, "");
+      const where = [same, lw, rw].filter(Boolean).join(" AND ");
+      const sql = `SELECT count(*) AS n, count(DISTINCT b.${right.key}) AS d FROM ${lt} a ` +
+        `${kind} ${rt} b USING (${lc}) WHERE ${where}`;
+      return { sql, orderColumns: [], tables: [lt, rt], family: "join" };
+    }
+    const onExtra = kind !== "JOIN" && kind !== "INNER JOIN" && rw && r.chance(0.5);
     const on = `a.${lc} = b.${rc}${onExtra ? ` AND ${rw}` : ""}`;
     const where = [lw, onExtra ? "" : rw].filter(Boolean).join(r.chance(0.85) ? " AND " : " OR ");
     const from = `${lt} a ${kind} ${rt} b ON ${on}${where ? ` WHERE ${where}` : ""}`;
