@@ -283,6 +283,8 @@ function valueFor(type: ColumnType, lit: Literal): Scalar | undefined {
       const text = lit.value as string;
       if (!(type === "integer" ? INTEGER_TEXT : DOUBLE_TEXT).test(text)) return undefined;
       const n = Number(text);
+      // `'1e400'` overflows: DuckDB refuses it, and a JS Infinity is no value to push.
+      if (!Number.isFinite(n)) return undefined;
       return type === "integer" && !Number.isSafeInteger(n) ? undefined : n;
     }
     case "boolean":
