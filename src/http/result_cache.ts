@@ -111,12 +111,22 @@ export function resultCache(
   };
 }
 
+/** Parsed keys of recent SQL texts: a repeated query (the cached path) is not parsed again. */
+const KEYS_REMEMBERED = 1024;
+const recentKeys = new Map<string, string | undefined>();
+
 function cacheKeyOf(sql: string): string | undefined {
+  if (recentKeys.has(sql)) return recentKeys.get(sql);
+  let key: string | undefined;
   try {
-    return queryCacheKey(parseQuery(sql));
+    key = queryCacheKey(parseQuery(sql));
   } catch {
-    return undefined;
+    key = undefined;
   }
+  // The key is a pure function of the text, so remembering it by the exact text is safe.
+  if (recentKeys.size >= KEYS_REMEMBERED) recentKeys.delete(recentKeys.keys().next().value!);
+  recentKeys.set(sql, key);
+  return key;
 }
 
 function answerFromCache(
