@@ -17,6 +17,7 @@ const stack = await startLocalStack(config, {
     jiraAcme: config.port + 11,
     jiraGlobex: config.port + 12,
   },
+  warmEngines: true,
 });
 
 // Tells `deno task admin` where this stack's catalog is, whatever PORT it was started on.

@@ -22,7 +22,7 @@ import {
 } from "../src/catalog/mod.ts";
 import type { OmniConfig } from "../src/config.ts";
 import { KeyRing } from "../src/crypto/mod.ts";
-import { DuckEngine } from "../src/duckdb/engine.ts";
+import type { EnginePool, EnginePoolOptions } from "../src/duckdb/pool.ts";
 import type { PolicySecurityProvider } from "../src/policy/mod.ts";
 import type { RateLimiter } from "../src/ratelimit/mod.ts";
 import type { JobQueue, JobQueueOptions } from "../src/jobs/mod.ts";
@@ -50,6 +50,10 @@ export interface LocalStackOptions {
   breakers?: CircuitBreakerOptions;
   /** Job runners' tuning (tests shorten polls and leases). @default JobQueue's defaults */
   jobs?: Pick<JobQueueOptions, "pollMs" | "leaseMs" | "concurrency">;
+  /** Every zone's engine pool (tests use small ones). @default from the config */
+  engines?: Omit<EnginePoolOptions, "onEvent">;
+  /** Start the engines before answering, as `deno task start` does. @default false */
+  warmEngines?: boolean;
 }
 
 /** A running local stack. */
@@ -69,6 +73,8 @@ export interface LocalStack {
   jobs: Record<string, JobQueue>;
   /** Each zone's circuit breakers (their states feed `/metrics`). */
   breakers: Record<string, CircuitBreakers>;
+  /** Each zone's DuckDB engine pool. */
+  engines: Record<string, EnginePool>;
   close(): Promise<void>;
 }
 
@@ -127,7 +133,6 @@ export async function startLocalStack(
       catalogUrl = server.url;
     }
 
-    const engine = await DuckEngine.shared();
     const serving = await openServing(config, catalog, CONNECTORS, {
       cachePrefix: options.cachePrefix,
     });
@@ -139,9 +144,10 @@ export async function startLocalStack(
     const stopWorker: Record<string, () => Promise<void>> = {};
     const jobQueues: Record<string, JobQueue> = {};
     const breakers: Record<string, CircuitBreakers> = {};
+    const engines: Record<string, EnginePool> = {};
     for (const zone of config.zones) {
       const worker = buildZoneWorker(serving, zone, {
-        engine,
+        engines: options.engines,
         zoneUrls: workerUrls,
         limiter: options.rateLimiter?.(),
         breakers: options.breakers,
@@ -149,6 +155,8 @@ export async function startLocalStack(
       });
       jobQueues[zone] = worker.jobs;
       breakers[zone] = worker.breakers;
+      engines[zone] = worker.engines;
+      closers.push(() => worker.engines.close());
       const port = config.port === 0 ? 0 : Number(new URL(config.zoneUrls[zone]).port);
       const server = Deno.serve(
         { port, hostname: "127.0.0.1", onListen: () => {} },
@@ -161,6 +169,7 @@ export async function startLocalStack(
       worker.jobs.start();
       closers.push(() => worker.jobs.stop());
     }
+    if (options.warmEngines) await Promise.all(Object.values(engines).map((e) => e.warm()));
 
     const edgeApp = createEdgeApp({
       catalog,
@@ -190,6 +199,7 @@ export async function startLocalStack(
       stopZone: async (zone) => await stopWorker[zone]?.(),
       jobs: jobQueues,
       breakers,
+      engines,
       close,
     };
   } catch (err) {

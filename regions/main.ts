@@ -11,7 +11,6 @@ import { CONNECTORS } from "../connectors/mod.ts";
 import { Catalog, CatalogKeyStore, openCatalog } from "../src/catalog/mod.ts";
 import { loadConfig } from "../src/config.ts";
 import { KeyRing } from "../src/crypto/mod.ts";
-import { DuckEngine } from "../src/duckdb/engine.ts";
 import { Logger } from "../src/telemetry/mod.ts";
 import { requireProductionEnv } from "./_production_env.ts";
 import { buildZoneWorker, openServing } from "./serving.ts";
@@ -31,22 +30,19 @@ const catalog = new Catalog(
   new KeyRing({ masterKey: config.masterKey, store: new CatalogKeyStore(catalogDb.db) }),
 );
 const serving = await openServing(config, catalog, CONNECTORS, { zones: [zone] });
-const { app, jobs } = buildZoneWorker(serving, zone, {
-  engine: await DuckEngine.shared(),
-  zoneUrls: config.zoneUrls,
-  logger,
-});
+const worker = buildZoneWorker(serving, zone, { zoneUrls: config.zoneUrls, logger });
+await worker.engines.warm();
 
 const server = Deno.serve({
   port: config.port,
   onListen: ({ hostname, port }) => logger.info("listening", { url: `http://${hostname}:${port}` }),
-}, app.fetch);
-jobs.start();
+}, worker.app.fetch);
+worker.jobs.start();
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, async () => {
-    await jobs.stop();
     await server.shutdown();
+    await worker.close();
     await catalogDb.close();
     Deno.exit(0);
   });

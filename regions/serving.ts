@@ -13,11 +13,12 @@ import { createUserVerifier, type UserVerifier } from "../src/auth/user_token.ts
 import { openZoneStores, sourceCache, tenantSettingsLookup } from "../src/cache/mod.ts";
 import type { Catalog } from "../src/catalog/store.ts";
 import type { OmniConfig } from "../src/config.ts";
-import type { DuckEngine } from "../src/duckdb/engine.ts";
+import { EnginePool, type EnginePoolOptions } from "../src/duckdb/pool.ts";
 import { guardFingerprint, type ResultCacheOptions } from "../src/http/mod.ts";
 import { JobProgress, JobQueue, type JobQueueOptions } from "../src/jobs/mod.ts";
 import { PolicySecurityProvider } from "../src/policy/mod.ts";
 import { QueryService } from "../src/query/service.ts";
+import { DEFAULT_LIMITS } from "../src/query/limits.ts";
 import {
   type EdgeBudgets,
   edgeBudgetsOf,
@@ -41,6 +42,8 @@ export interface Serving {
   budgetsFor: (tenantId: string) => Promise<EdgeBudgets>;
   resultCache: ResultCacheOptions;
   settings: ReturnType<typeof tenantSettingsLookup>;
+  /** The deployment's engine pool settings and memory limits. */
+  engines: OmniConfig["engines"];
   /** Stops tracking tenant lifecycle events. */
   close(): void;
 }
@@ -92,6 +95,7 @@ export async function openServing(
     security,
     stores,
     settings,
+    engines: config.engines,
     budgetsFor: async (tenantId) => edgeBudgetsOf(await settings(tenantId)),
     resultCache: {
       caches: stores.results,
@@ -104,7 +108,8 @@ export async function openServing(
 
 /** Options of {@link buildZoneWorker}. */
 export interface ZoneWorkerOptions {
-  engine: DuckEngine;
+  /** Overrides of the zone's engine pool (tests use small ones). @default from the config */
+  engines?: Omit<EnginePoolOptions, "onEvent">;
   /** Base URL of each zone's endpoint, read per request (for whoami). */
   zoneUrls: Record<string, string>;
   /** Budgets of the zone's own endpoint. @default the zone's store */
@@ -121,6 +126,10 @@ export interface ZoneWorker {
   jobs: JobQueue;
   breakers: CircuitBreakers;
   metrics: Metrics;
+  /** The zone's DuckDB engines (started lazily; {@link EnginePool.warm} starts them now). */
+  engines: EnginePool;
+  /** Stops the job runner and the engines. */
+  close(): Promise<void>;
 }
 
 /**
@@ -130,7 +139,7 @@ export interface ZoneWorker {
  *
  * @example
  * ```ts ignore
- * const worker = buildZoneWorker(serving, "eu", { engine, zoneUrls: config.zoneUrls });
+ * const worker = buildZoneWorker(serving, "eu", { zoneUrls: config.zoneUrls });
  * Deno.serve({ port: 8002 }, worker.app.fetch);
  * worker.jobs.start();
  * ```
@@ -148,10 +157,22 @@ export function buildZoneWorker(
     breakers.states().map((b) => ({ source: `${b.tenantId}/${b.source}`, state: b.state }))
   );
   metrics.observeQueueDepth(() => openJobCount(catalog, zone));
+  const engines = new EnginePool({
+    size: serving.engines.size,
+    queueLimit: serving.engines.queueLimit,
+    memoryLimitMb: serving.engines.memoryLimitMb,
+    ...options.engines,
+  });
+  metrics.observeEnginePool(zone, () => engines.stats());
   const service = new QueryService({
     zone,
     catalog,
-    engine: options.engine,
+    engine: engines,
+    limits: {
+      ...DEFAULT_LIMITS,
+      memoryLimitMb: serving.engines.memoryLimitMb,
+      jobMemoryLimitMb: serving.engines.jobMemoryLimitMb,
+    },
     connectors: serving.connectors,
     security: serving.security,
     sourceMiddleware: [
@@ -177,5 +198,9 @@ export function buildZoneWorker(
     metrics,
     logger: options.logger,
   });
-  return { app, service, jobs, breakers, metrics };
+  const close = async () => {
+    await jobs.stop();
+    await engines.close();
+  };
+  return { app, service, jobs, breakers, metrics, engines, close };
 }

@@ -37,6 +37,20 @@ export interface OmniConfig {
    * `UPSTASH_REDIS_REST_TOKEN_<ZONE>`); a zone without one uses in-process memory.
    */
   upstash: Record<string, { url: string; token: string }>;
+  /** Each zone worker's DuckDB engine pool and the memory a query may use there. */
+  engines: EngineConfig;
+}
+
+/** A zone worker's engines (`OMNISQL_ENGINES`, `OMNISQL_ENGINE_QUEUE`, `OMNISQL_*_MEMORY_MB`). */
+export interface EngineConfig {
+  /** Queries a zone worker runs in DuckDB at once. @default the number of CPU cores */
+  size: number;
+  /** Queries waiting for an engine before a zone answers 503. @default 64 */
+  queueLimit: number;
+  /** Memory one interactive query may use, MiB (tenants may lower it). @default 512 */
+  memoryLimitMb: number;
+  /** Memory an async job's query may use, MiB (tenants may lower it). @default 2048 */
+  jobMemoryLimitMb: number;
 }
 
 /** Issuer name of the built-in dev issuer. */
@@ -83,7 +97,25 @@ export function loadConfig(env: Record<string, string | undefined>): OmniConfig 
     devIssuerSecret: env.DEV_ISSUER_SECRET ?? DEV_ISSUER_SECRET,
     devIssuer,
     upstash: upstashByZone(env, zones),
+    engines: {
+      size: positiveInt(env, "OMNISQL_ENGINES", navigator.hardwareConcurrency || 2),
+      queueLimit: positiveInt(env, "OMNISQL_ENGINE_QUEUE", 64),
+      memoryLimitMb: positiveInt(env, "OMNISQL_QUERY_MEMORY_MB", 512),
+      jobMemoryLimitMb: positiveInt(env, "OMNISQL_JOB_MEMORY_MB", 2048),
+    },
   };
+}
+
+function positiveInt(
+  env: Record<string, string | undefined>,
+  name: string,
+  fallback: number,
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
+  return value;
 }
 
 function upstashByZone(

@@ -18,7 +18,8 @@ import { runScan } from "../connectors/sdk/scan.ts";
 import type { Connection, Row } from "../connectors/sdk/table.ts";
 import { MemoryKvStore, ResultCache, sourceCache, TenantCache } from "../src/cache/mod.ts";
 import { generateMasterKey, KeyRing, MemoryKeyStore } from "../src/crypto/mod.ts";
-import { DuckEngine, type MaterializedTable } from "../src/duckdb/engine.ts";
+import type { MaterializedTable } from "../src/duckdb/engine.ts";
+import { EnginePool } from "../src/duckdb/pool.ts";
 import { RowEstimates } from "../src/query/estimates.ts";
 import { executeQuery, type QueryResponse } from "../src/query/execute.ts";
 import { composeSourceFetch } from "../src/query/source_fetch.ts";
@@ -60,12 +61,19 @@ const FINGERPRINT = "differential";
 /** Starts the sandboxes, snapshots every table and builds both answerers. */
 export async function startDifferentialHarness(): Promise<DifferentialHarness> {
   const h = await startPlannerHarness();
+  // The truth's own engine process, apart from the one the stack runs in.
+  const engine = new EnginePool({ size: 1 });
+  const stackEngine = new EnginePool({ size: 1 });
+  const closeAll = async () => {
+    await engine.close();
+    await stackEngine.close();
+    await h.close();
+  };
   const resetBudgets = () => {
     const s = h.sandboxes;
     for (const box of [s.github, s.jiraAcme, s.linearAcme, s.salesforceAcme]) box.reset();
   };
   try {
-    const engine = await DuckEngine.shared();
     const tables: GenTable[] = [];
     for (const connection of h.connections) {
       const connector = CONNECTORS[connection.connector];
@@ -112,7 +120,7 @@ export async function startDifferentialHarness(): Promise<DifferentialHarness> {
             traceId: "differential",
             zone: "us",
           },
-          { engine, connectors: CONNECTORS, fetchSource, estimates },
+          { engine: stackEngine, connectors: CONNECTORS, fetchSource, estimates },
         ) as QueryResponse;
         await results.put(
           TENANT,
@@ -143,7 +151,9 @@ export async function startDifferentialHarness(): Promise<DifferentialHarness> {
         rows: t.rows,
       }));
       try {
-        const res = await engine.run({ sql, tables: materialized, maxRows: 10_000 });
+        const res = await engine.run({ sql, tables: materialized, maxRows: 10_000 }, {
+          tenantId: "truth",
+        });
         return { ok: true, columns: res.columns, rows: res.rows };
       } catch (err) {
         return { ok: false, error: errorText(err) };
@@ -156,10 +166,10 @@ export async function startDifferentialHarness(): Promise<DifferentialHarness> {
       stack,
       truth,
       resetBudgets,
-      close: () => h.close(),
+      close: closeAll,
     };
   } catch (err) {
-    await h.close();
+    await closeAll();
     throw err;
   }
 }

@@ -9,7 +9,7 @@ import { CONNECTORS } from "../connectors/mod.ts";
 import { type DemoSandboxSet, startDemoSandboxes } from "../connectors/demo/sandboxes.ts";
 import type { Connection } from "../connectors/sdk/table.ts";
 import { DEMO_GITHUB, DEMO_JIRA, DEMO_LINEAR, DEMO_SALESFORCE } from "../src/catalog/demo.ts";
-import { DuckEngine } from "../src/duckdb/engine.ts";
+import { EnginePool } from "../src/duckdb/pool.ts";
 import { RowEstimates } from "../src/query/estimates.ts";
 import { executeQuery, type ExplainResponse, type QueryResponse } from "../src/query/execute.ts";
 
@@ -67,7 +67,7 @@ export async function startPlannerHarness(): Promise<PlannerHarness> {
       ...DEMO_SALESFORCE.acme,
     });
   }
-  const engine = await DuckEngine.shared();
+  const engine = new EnginePool({ size: 1 });
   const estimates = new RowEstimates();
   const exec = (sql: string, pushdown: boolean) =>
     executeQuery({ sql, metadata: { max_staleness_ms: 0 } }, {
@@ -83,6 +83,9 @@ export async function startPlannerHarness(): Promise<PlannerHarness> {
     estimates,
     run: async (sql, options = {}) => await exec(sql, options.pushdown ?? true) as QueryResponse,
     explain: async (sql) => await exec(`EXPLAIN ${sql}`, true) as ExplainResponse,
-    close: () => sandboxes.close(),
+    close: async () => {
+      await engine.close();
+      await sandboxes.close();
+    },
   };
 }

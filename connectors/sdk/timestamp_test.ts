@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DuckEngine } from "../../src/duckdb/engine.ts";
+import { EnginePool } from "../../src/duckdb/pool.ts";
 import {
   canonicalTimestamp,
   literalTimestampMicros,
@@ -35,16 +35,20 @@ Deno.test(
   "literalTimestampMicros() reads each spelling as DuckDB's TIMESTAMP cast does",
   opts,
   async () => {
-    const engine = await DuckEngine.shared();
+    const engine = new EnginePool({ size: 1 });
     let agreed = 0;
-    for (const text of SPELLINGS) {
-      const ours = literalTimestampMicros(text);
-      if (ours === undefined) continue; // not pushed: DuckDB decides alone, whatever it says
-      const sql = `SELECT CAST('${text}' AS TIMESTAMP) AS t`;
-      const res = await engine.run({ tables: [], sql });
-      const theirs = rowTimestampMicros(res.rows[0].t);
-      assert.equal(canonicalTimestamp(ours), canonicalTimestamp(theirs!), text);
-      agreed++;
+    try {
+      for (const text of SPELLINGS) {
+        const ours = literalTimestampMicros(text);
+        if (ours === undefined) continue; // not pushed: DuckDB decides alone, whatever it says
+        const sql = `SELECT CAST('${text}' AS TIMESTAMP) AS t`;
+        const res = await engine.run({ tables: [], sql }, { tenantId: "test" });
+        const theirs = rowTimestampMicros(res.rows[0].t);
+        assert.equal(canonicalTimestamp(ours), canonicalTimestamp(theirs!), text);
+        agreed++;
+      }
+    } finally {
+      await engine.close();
     }
     assert.ok(agreed >= 12, `only ${agreed} spellings read`);
     // What DuckDB refuses or reads specially is never pushed.

@@ -56,6 +56,9 @@ export interface ArrowInsertOptions {
 /** A connection of the blocking build: statements run synchronously on the calling thread. */
 export interface DuckConnection {
   query(sql: string): ArrowTableLike;
+  /** The blocking build's own handles, behind `query` (see {@link queryIPC}). */
+  readonly _bindings: { runQuery(conn: number, sql: string): Uint8Array };
+  readonly _conn: number;
   prepare(sql: string): { close(): void };
   insertArrowFromIPCStream(buffer: Uint8Array, options: ArrowInsertOptions): unknown;
   close(): void;
@@ -93,4 +96,14 @@ export async function instantiateDuckDB(): Promise<DuckDatabase> {
   const db = await duckdb.createDuckDB(bundles, new duckdb.VoidLogger(), duckdb.NODE_RUNTIME);
   await db.instantiate(() => {});
   return db;
+}
+
+/**
+ * Runs a statement and returns its result as DuckDB wrote it: an Arrow IPC file, copied out of
+ * the wasm heap. `query` would decode that same buffer into JS objects; an engine process only
+ * forwards it, so it skips the decoding (and a re-encoding that Arrow JS gets wrong for duplicate
+ * column names and intervals).
+ */
+export function queryIPC(conn: DuckConnection, sql: string): Uint8Array {
+  return conn._bindings.runQuery(conn._conn, sql);
 }

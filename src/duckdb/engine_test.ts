@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import type { ColumnDef } from "../../connectors/sdk/table.ts";
 import { OmniError } from "../errors.ts";
-import { DuckEngine, type MaterializedTable } from "./mod.ts";
+import { EnginePool, type MaterializedTable } from "./mod.ts";
 
-// The engine is a process-wide singleton holding a wasm instance: its resources outlive a test.
+// One pool for the file: its engine processes outlive each test; the last test closes it.
 const opts = { sanitizeResources: false, sanitizeOps: false };
+const engine = new EnginePool({ size: 2 });
 
 const col = (name: string, type: ColumnDef["type"]): ColumnDef => ({ name, type, description: "" });
 
@@ -37,9 +38,8 @@ const ISSUES: MaterializedTable = {
   ],
 };
 
-async function run(sql: string, tables = [PULLS, ISSUES], maxRows?: number) {
-  const engine = await DuckEngine.shared();
-  return engine.run({ tables, sql, maxRows });
+function run(sql: string, tables = [PULLS, ISSUES], maxRows?: number) {
+  return engine.run({ tables, sql, maxRows }, { tenantId: "t" });
 }
 
 async function rejects(sql: string, codes: string[], tables = [PULLS, ISSUES]) {
@@ -51,12 +51,6 @@ async function rejects(sql: string, codes: string[], tables = [PULLS, ISSUES]) {
   assert.ok(codes.includes(err.code), `${sql}: ${err.code} ${err.message}`);
   return err;
 }
-
-Deno.test("shared() instantiates once and returns the same engine", opts, async () => {
-  const [a, b] = await Promise.all([DuckEngine.shared(), DuckEngine.shared()]);
-  assert.equal(a, b);
-  assert.equal(await DuckEngine.shared(), a);
-});
 
 Deno.test("run() round-trips every column type, nulls and awkward strings", opts, async () => {
   const table: MaterializedTable = {
@@ -309,7 +303,6 @@ Deno.test("run() works with empty tables and no tables", opts, async () => {
 });
 
 Deno.test("overlapping runs each see only their own rows under the same names", opts, async () => {
-  const engine = await DuckEngine.shared();
   const tableWith = (tag: string, n: number): MaterializedTable => ({
     ...PULLS,
     rows: Array.from({ length: n }, (_, i) => ({ pr_id: i, author: tag })),
@@ -318,26 +311,25 @@ Deno.test("overlapping runs each see only their own rows under the same names", 
     engine.run({
       tables: [tableWith(tag, 1000 * (i + 1))],
       sql: "SELECT min(author) AS lo, max(author) AS hi, count(*) AS n, " +
-        "(SELECT count(*) FROM duckdb_databases() WHERE NOT internal) AS dbs " +
+        "(SELECT count(*) FROM duckdb_tables()) AS tables " +
         "FROM github.pull_requests",
-    })
+    }, { tenantId: `tenant-${tag}` })
   );
   const results = await Promise.all(runs);
   assert.deepEqual(results.map((r) => r.rows[0]), [
-    { lo: "a", hi: "a", n: 1000, dbs: 2 },
-    { lo: "b", hi: "b", n: 2000, dbs: 2 },
-    { lo: "c", hi: "c", n: 3000, dbs: 2 },
-    { lo: "d", hi: "d", n: 4000, dbs: 2 },
+    { lo: "a", hi: "a", n: 1000, tables: 1 },
+    { lo: "b", hi: "b", n: 2000, tables: 1 },
+    { lo: "c", hi: "c", n: 3000, tables: 1 },
+    { lo: "d", hi: "d", n: 4000, tables: 1 },
   ]);
   // Nothing is left behind: a later run does not see the earlier tables.
   await rejects("SELECT * FROM github.pull_requests", ["PLAN_FAILED"], []);
 });
 
 Deno.test("a failing run cleans up and does not disturb the next", opts, async () => {
-  const engine = await DuckEngine.shared();
   const [bad, good] = await Promise.allSettled([
-    engine.run({ tables: [PULLS], sql: "SELECT nope FROM github.pull_requests" }),
-    engine.run({ tables: [ISSUES], sql: "SELECT count(*) AS n FROM jira.issues" }),
+    run("SELECT nope FROM github.pull_requests", [PULLS]),
+    run("SELECT count(*) AS n FROM jira.issues", [ISSUES]),
   ]);
   assert.equal(bad.status, "rejected");
   assert.equal(good.status, "fulfilled");
@@ -412,7 +404,7 @@ Deno.test("user SQL cannot reach files, the network, extensions or settings", op
   );
   assert.deepEqual(rows, [{ ext: false, locked: true, autoload: false }]);
   const dbs = await run("SELECT database_name FROM duckdb_databases() ORDER BY 1", []);
-  assert.equal(dbs.rows.length, 4); // memory, system, temp and this run's own database
+  assert.deepEqual(dbs.rows.map((r) => r.database_name), ["memory", "system", "temp"]);
   const leaked = await run(
     "SELECT count(*) AS n FROM duckdb_tables() WHERE database_name = 'memory'",
     [],
@@ -428,4 +420,13 @@ Deno.test("reads of DuckDB's catalog functions stay inside the run's database", 
     { schema_name: "github", table_name: "pull_requests" },
     { schema_name: "jira", table_name: "issues" },
   ]);
+});
+
+Deno.test("close() ends every engine process", opts, async () => {
+  await engine.close();
+  assert.equal(engine.stats().processes, 0);
+  await assert.rejects(
+    run("SELECT 1", []),
+    (err: unknown) => err instanceof OmniError && err.code === "REGION_UNAVAILABLE",
+  );
 });

@@ -81,6 +81,8 @@ const QUERY_ERRORS = [
   "REGION_UNAVAILABLE",
   "SOURCE_ERROR",
   "SOURCE_TIMEOUT",
+  "QUERY_TIMEOUT",
+  "RESOURCE_EXHAUSTED",
 ] as (keyof typeof ERROR_STATUS)[];
 
 function queryOperation(summary: string, security: Record<string, string[]>[]) {

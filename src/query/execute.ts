@@ -14,7 +14,7 @@ import { parseQuery } from "../sql/parse.ts";
 import { planQuery, type PushdownSummary, summarisePlan } from "../sql/plan.ts";
 import { type RowEstimates, SHARED_ESTIMATES } from "./estimates.ts";
 import { fetchSources, type SourceScan } from "./fetch_sources.ts";
-import type { DuckEngine } from "../duckdb/engine.ts";
+import type { QueryEngine } from "../duckdb/engine.ts";
 import type { QueryRequest } from "./request.ts";
 import { phaseDone } from "../telemetry/tracing.ts";
 import {
@@ -94,7 +94,7 @@ export interface ExplainResponse {
 
 /** What the executor needs. */
 export interface ExecuteDeps {
-  engine: DuckEngine;
+  engine: QueryEngine;
   connectors: Record<string, ConnectorDef>;
   /** Used for every call to the apps (tests inject one). @default globalThis.fetch */
   fetch?: typeof fetch;
@@ -179,7 +179,9 @@ export async function executeQuery(
   }
 
   const timeoutMs = effectiveTimeoutMs(request.metadata.timeout_ms, limits);
-  const deadline = AbortSignal.timeout(timeoutMs);
+  // The deadline runs from the query's start: planning, fetching, the wait for an engine and
+  // DuckDB all count.
+  const deadline = AbortSignal.timeout(Math.max(1, timeoutMs - (performance.now() - started)));
   // One failing source fails the query: the others' in-flight calls are aborted, not left running.
   const failed = new AbortController();
   const signal = AbortSignal.any([failed.signal, deadline, ...(ctx.signal ? [ctx.signal] : [])]);
@@ -230,6 +232,15 @@ export async function executeQuery(
       columns: source.table.columns,
       rows: secured[i],
     })),
+  }, {
+    tenantId: ctx.tenantId,
+    signal: AbortSignal.any([deadline, ...(ctx.signal ? [ctx.signal] : [])]),
+    memoryLimitMb: request.metadata.async ? limits.jobMemoryLimitMb : limits.memoryLimitMb,
+  }).catch((err: unknown) => {
+    if (err instanceof OmniError && err.code === "QUERY_TIMEOUT") {
+      throw queryTimeout(timeoutMs, performance.now() - started);
+    }
+    throw err;
   });
   const duckMs = performance.now() - duckStarted;
   phaseDone("duckdb", duckStarted, { "omnisql.rows": result.rows.length });
@@ -271,6 +282,28 @@ export async function executeQuery(
       },
     })),
   };
+}
+
+/**
+ * The answer to a query its deadline stopped (queued for an engine or running in DuckDB).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { queryTimeout } from "./execute.ts";
+ * const err = queryTimeout(3000, 3012.4);
+ * assert.deepEqual([err.status, err.details?.elapsed_ms], [504, 3012]);
+ * ```
+ */
+export function queryTimeout(timeoutMs: number, elapsedMs: number): OmniError {
+  const elapsed = Math.round(elapsedMs);
+  return new OmniError(
+    "QUERY_TIMEOUT",
+    `the query was stopped after ${elapsed} ms: its deadline is ${timeoutMs} ms ` +
+      "(metadata.timeout_ms, capped by the tenant's limit); narrow it, or run it as a job with " +
+      "metadata.async = true and poll GET /v1/jobs/{id}",
+    { details: { timeout_ms: timeoutMs, elapsed_ms: elapsed, async_available: true } },
+  );
 }
 
 /** The source budget closest to running out, as the caller sees it. */

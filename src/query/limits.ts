@@ -11,7 +11,8 @@
  * | NUL characters | none | {@link checkNesting}, before parsing |
  * | tables per query | 16 | {@link checkTableCount}, after parsing |
  * | result rows | 10 000, tenant `settings.maxRows` | DuckDB stops converting; `truncated: true` |
- * | deadline | 30 s, tenant `settings.maxTimeoutMs` | {@link effectiveTimeoutMs} |
+ * | deadline | 30 s, tenant `settings.maxTimeoutMs` | {@link effectiveTimeoutMs}; the engine pool stops DuckDB |
+ * | engine memory | 512 MiB (jobs 2 GiB), tenant `settings.maxMemoryMb` / `jobMemoryMb` | the engine pool |
  *
  * @module
  */
@@ -34,6 +35,10 @@ export interface QueryLimits {
   defaultTimeoutMs: number;
   /** Longest deadline a request may ask for, ms. @default 30000 */
   maxTimeoutMs: number;
+  /** Memory one interactive query may use in the engine, MiB. @default 512 */
+  memoryLimitMb: number;
+  /** Memory an async job's query may use in the engine, MiB. @default 2048 */
+  jobMemoryLimitMb: number;
 }
 
 /**
@@ -51,12 +56,18 @@ export const DEFAULT_LIMITS: Readonly<QueryLimits> = Object.freeze({
   maxRows: DEFAULT_MAX_ROWS,
   defaultTimeoutMs: 30_000,
   maxTimeoutMs: 30_000,
+  memoryLimitMb: 512,
+  jobMemoryLimitMb: 2048,
 });
 
 /** The per-tenant overrides `tenants.settings` may carry. */
 export interface TenantLimitSettings {
   maxTimeoutMs?: number;
   maxRows?: number;
+  /** Lowers (never raises) the deployment's memory limit of an interactive query, MiB. */
+  maxMemoryMb?: number;
+  /** Lowers (never raises) the deployment's memory limit of an async job, MiB. */
+  jobMemoryMb?: number;
 }
 
 /**
@@ -81,6 +92,12 @@ export function limitsFor(
     maxTimeoutMs,
     defaultTimeoutMs: Math.min(base.defaultTimeoutMs, maxTimeoutMs),
     maxRows: positive(settings?.maxRows) ? Math.floor(settings.maxRows) : base.maxRows,
+    memoryLimitMb: positive(settings?.maxMemoryMb)
+      ? Math.min(settings.maxMemoryMb, base.memoryLimitMb)
+      : base.memoryLimitMb,
+    jobMemoryLimitMb: positive(settings?.jobMemoryMb)
+      ? Math.min(settings.jobMemoryMb, base.jobMemoryLimitMb)
+      : base.jobMemoryLimitMb,
   };
 }
 

@@ -10,7 +10,7 @@ import type { ConnectorDef } from "../../connectors/sdk/connector.ts";
 import type { UserClaims } from "../auth/user_token.ts";
 import type { Catalog } from "../catalog/store.ts";
 import type { TenantRow } from "../catalog/schema.ts";
-import type { DuckEngine } from "../duckdb/engine.ts";
+import type { QueryEngine } from "../duckdb/engine.ts";
 import { OmniError, toOmniError } from "../errors.ts";
 import { executeQuery, type ExplainResponse, type QueryResponse } from "./execute.ts";
 import { OPEN_GUARD, type SecurityProvider } from "./guard.ts";
@@ -24,7 +24,7 @@ import { processLog } from "../telemetry/log.ts";
 export interface QueryServiceOptions {
   zone: string;
   catalog: Catalog;
-  engine: DuckEngine;
+  engine: QueryEngine;
   connectors: Record<string, ConnectorDef>;
   /** Middleware around every source fetch, outermost first. @default [] */
   sourceMiddleware?: SourceMiddleware[];

@@ -17,6 +17,17 @@ export interface BreakerReading {
   state: "closed" | "half_open" | "open";
 }
 
+/** An engine pool's figures at scrape time (the shape of `EnginePool.stats()`). */
+export interface EnginePoolReading {
+  size: number;
+  busy: number;
+  queued: number;
+  processes: number;
+  timeouts: number;
+  memoryKills: number;
+  replacements: number;
+}
+
 /** What parts of OmniSQL record; {@link NO_METRICS} when nothing is collected. */
 export interface MetricsRecorder {
   /** One finished query: `status` is `ok` or the error code. */
@@ -176,6 +187,48 @@ export class Metrics implements MetricsRecorder {
   /** Registers where the async-queue-depth gauge reads from, at scrape time (summed). */
   observeQueueDepth(read: () => number | Promise<number>): void {
     this.#queueDepths.push(read);
+  }
+
+  /**
+   * Registers an engine pool whose figures are read at scrape time: its size, busy engines,
+   * queue length, and the totals of deadline stops, memory stops and replaced engines.
+   */
+  observeEnginePool(zone: string, read: () => EnginePoolReading): void {
+    const registers = [this.registry];
+    const gauges: [keyof EnginePoolReading, string, string][] = [
+      ["size", "omnisql_engine_pool_size", "Queries the zone's engine pool runs at once."],
+      ["busy", "omnisql_engine_busy", "Engines running a query now."],
+      ["queued", "omnisql_engine_queue_length", "Queries waiting for an engine."],
+      ["processes", "omnisql_engine_processes", "Engine processes started (busy, idle, spare)."],
+    ];
+    for (const [key, name, help] of gauges) {
+      new Gauge({
+        name,
+        help,
+        labelNames: ["zone"] as const,
+        registers,
+        collect() {
+          this.set({ zone }, read()[key]);
+        },
+      });
+    }
+    const totals: [keyof EnginePoolReading, string, string][] = [
+      ["timeouts", "omnisql_engine_timeouts_total", "Queries their deadline stopped in an engine."],
+      ["memoryKills", "omnisql_engine_memory_kills_total", "Engines stopped above memory caps."],
+      ["replacements", "omnisql_engine_replacements_total", "Engine processes replaced."],
+    ];
+    for (const [key, name, help] of totals) {
+      new Counter({
+        name,
+        help,
+        labelNames: ["zone"] as const,
+        registers,
+        collect() {
+          this.reset();
+          this.inc({ zone }, read()[key]);
+        },
+      });
+    }
   }
 
   /** The Prometheus text exposition of every metric. */

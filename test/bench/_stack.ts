@@ -53,6 +53,7 @@ export async function startBenchStack(
 ): Promise<BenchStack> {
   const stack = await startLocalStack(loadConfig({ PORT: "0" }), {
     rateLimiter: () => new UnboundLimiter(),
+    warmEngines: true,
   });
   const closers: (() => Promise<void>)[] = [() => stack.close()];
   const close = async () => {

@@ -1,11 +1,11 @@
 /**
- * Scenario 5: DuckDB-WASM as the worker uses it (`DuckEngine.run`: ingest two 100k-row tables,
+ * Scenario 5: DuckDB-WASM as the worker uses it (`EnginePool.run`, an engine process: ingest two 100k-row tables,
  * hash join, GROUP BY of 1,000 groups) against native DuckDB (`@duckdb/node-api`) doing the same
  * from the same JS rows, when it loads here.
  *
  * @module
  */
-import { DuckEngine } from "../../src/duckdb/engine.ts";
+import { EnginePool } from "../../src/duckdb/pool.ts";
 import { type Spread, spread } from "./_stats.ts";
 
 /** Scenario 5's result. */
@@ -24,7 +24,8 @@ export async function runDuck(options: { rows: number; repeats: number }): Promi
   const n = options.rows;
   const a = Array.from({ length: n }, (_, i) => ({ id: i, grp: i % 1000, v: (i % 97) / 7 }));
   const b = Array.from({ length: n }, (_, i) => ({ id: n - 1 - i, w: (i % 89) / 3 }));
-  const engine = await DuckEngine.shared();
+  const engine = new EnginePool({ size: 1, memoryLimitMb: 2048 });
+  await engine.warm();
   const wasm = { ingest: [] as number[], query: [] as number[], total: [] as number[] };
   for (let r = 0; r < options.repeats; r++) {
     const t0 = performance.now();
@@ -52,12 +53,13 @@ export async function runDuck(options: { rows: number; repeats: number }): Promi
           rows: b,
         },
       ],
-    });
+    }, { tenantId: "bench" });
     wasm.total.push(performance.now() - t0);
     wasm.ingest.push(result.timing.ingest_ms);
     wasm.query.push(result.timing.query_ms);
     if (result.rows.length !== 1000) throw new Error(`wasm gave ${result.rows.length} groups`);
   }
+  await engine.close();
   const out: DuckResult = {
     rows: n,
     wasm: {

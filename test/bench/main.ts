@@ -6,7 +6,7 @@
  * deno task bench                       # full run (≤ 10 min), docs/bench/latest.md + .json + .svg
  * deno task bench --quick               # < 2 min: shorter loads, 20 ms sandboxes, 2 repeats
  * deno task bench --out /tmp/b.md       # report path (JSON and SVG beside it)
- * deno task bench --only cached,duckdb  # a subset: cached, federated, duckdb
+ * deno task bench --only cached,duckdb  # a subset: cached, federated, isolation, duckdb
  * deno task bench --profile /tmp/prof   # include the summary of a --cpu-prof profile
  * ```
  *
@@ -17,11 +17,12 @@ import { type Driver, hasWrk } from "./_drivers.ts";
 import { runCached } from "./cached.ts";
 import { runFederated } from "./federated.ts";
 import { runDuck } from "./duckdb.ts";
+import { runIsolation } from "./isolation.ts";
 import { type BenchReport, renderMarkdown } from "./report.ts";
 import { latencyChart } from "./svg.ts";
 import { summariseProfile } from "./cpu_profile.ts";
 
-const SCENARIOS = ["cached", "federated", "duckdb"] as const;
+const SCENARIOS = ["cached", "federated", "isolation", "duckdb"] as const;
 
 /** Settings of each mode. */
 const MODES = {
@@ -141,6 +142,14 @@ async function main(): Promise<void> {
         report.errors.push(`scenarios 2–4: ${err instanceof Error ? err.message : err}`);
       }
       report.peakRssMb["2–4. federated joins"] = s.stop();
+    }
+    if (args.only.has("isolation")) {
+      log("isolation: runaway queries vs /healthz, another tenant and the cache");
+      try {
+        report.isolation = await runIsolation(bench, { repeats: 10 });
+      } catch (err) {
+        report.errors.push(`isolation: ${err instanceof Error ? err.message : err}`);
+      }
     }
   } finally {
     await bench.close();

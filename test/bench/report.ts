@@ -6,6 +6,7 @@
  */
 import type { CachedLevel, CachedResult } from "./cached.ts";
 import type { DuckResult } from "./duckdb.ts";
+import type { IsolationResult } from "./isolation.ts";
 import type { FederatedResult } from "./federated.ts";
 import { fmt, num } from "./_stats.ts";
 import { profileMarkdown, type ProfileSummary } from "./cpu_profile.ts";
@@ -35,6 +36,7 @@ export interface BenchReport {
   cached?: CachedResult;
   federated?: FederatedResult[];
   duckdb?: DuckResult;
+  isolation?: IsolationResult;
   /** Peak RSS of the process serving edge, workers and sandboxes, per scenario (MB). */
   peakRssMb: Record<string, number>;
   profile?: ProfileSummary;
@@ -95,6 +97,30 @@ export function targets(r: BenchReport): Target[] {
           (best.p99.median > 20 ? `; P99 over by ${num(best.p99.median - 20)} ms` : ""),
       });
     }
+  }
+  if (joins.length) {
+    const duck = Math.max(...joins.map((f) => f.omni.duckdbMs.median));
+    out.push({
+      name: "DuckDB step on the seed joins (P50, worst join)",
+      goal: "≤ 10 ms",
+      measured: `${num(duck)} ms`,
+      met: duck <= 10,
+      note: duck <= 10 ? "" : `misses by ${num(duck - 10)} ms`,
+    });
+  }
+  if (r.isolation) {
+    const iso = r.isolation;
+    const late = iso.deadlineToAnswerMs.max;
+    const ok = iso.duringRunaways.healthzP99 <= 50 && late <= 500 &&
+      iso.runawayStatus.every((s) => s === 504);
+    out.push({
+      name: "Isolation: /healthz P99 during two runaways; runaway answered after its deadline",
+      goal: "≤ 50 ms; ≤ 500 ms, 504",
+      measured: `${num(iso.duringRunaways.healthzP99)} ms; ${num(late)} ms (worst), ` +
+        iso.runawayStatus.join("/"),
+      met: ok,
+      note: "",
+    });
   }
   const warm = joins.filter((f) => f.warm);
   if (warm.length) {
@@ -334,7 +360,7 @@ export function renderMarkdown(r: BenchReport, chart?: string): string {
       "",
       "| engine | ingest ms | join + group-by ms | total ms |",
       "| --- | ---: | ---: | ---: |",
-      `| DuckDB-WASM (\`DuckEngine.run\`) | ${fmt(d.wasm.ingestMs)} | ${fmt(d.wasm.queryMs)} | ${
+      `| DuckDB-WASM (\`EnginePool.run\`) | ${fmt(d.wasm.ingestMs)} | ${fmt(d.wasm.queryMs)} | ${
         fmt(d.wasm.totalMs)
       } |`,
     );
@@ -352,6 +378,30 @@ export function renderMarkdown(r: BenchReport, chart?: string): string {
       p("", `Native DuckDB did not run here: ${d.nativeError}.`);
     }
     p("");
+  }
+
+  if (r.isolation) {
+    const iso = r.isolation;
+    const row = (label: string, x: IsolationResult["alone"]) =>
+      `| ${label} | ${num(x.healthzP50)} | ${num(x.healthzP99)} | ${fmt(x.otherTenantMs)} | ${
+        fmt(x.cachedMs)
+      } |`;
+    p(
+      "## Isolation: runaway queries in the engine pool",
+      "",
+      `Two runaway queries of \`acme\` (a recursive CTE that never ends, \`timeout_ms\` ` +
+        `${iso.timeoutMs}) hold the engines the tenant may use; meanwhile other requests are ` +
+        "timed (ms).",
+      "",
+      "| while | /healthz P50 | /healthz P99 | another tenant's live query | a cached query |",
+      "| --- | ---: | ---: | ---: | ---: |",
+      row("alone", iso.alone),
+      row("two runaways run", iso.duringRunaways),
+      "",
+      `Runaways answered HTTP ${iso.runawayStatus.join(", ")}, ` +
+        `${fmt(iso.deadlineToAnswerMs, "ms")} after their deadline.`,
+      "",
+    );
   }
 
   p(

@@ -1,0 +1,199 @@
+/**
+ * One locked-down DuckDB-WASM instance, as an engine process runs it: load the query's tables
+ * from Arrow IPC, run the user's SQL unchanged, hand the result back as Arrow IPC, drop the tables.
+ * It serves one query at a time; only an engine process (`engine_process.ts`) uses it.
+ *
+ * @module
+ */
+import { OmniError } from "../errors.ts";
+import { type DuckConnection, instantiateDuckDB, queryIPC } from "./_bindings.ts";
+import { assertReadOnly, cleanMessage, duckMessage, quoteIdent } from "./_sql.ts";
+
+/** A table to load: its SQL name and DuckDB column types; its rows come as one Arrow IPC blob. */
+export interface TableShape {
+  schema: string;
+  name: string;
+  columns: { name: string; duckType: string }[];
+}
+
+/** One query for the instance. */
+export interface InstanceQuery {
+  sql: string;
+  /** Bytes of Arrow IPC a result may have; a larger one is refused (`RESOURCE_EXHAUSTED`). */
+  maxResultBytes: number;
+  tables: TableShape[];
+}
+
+/** The instance's answer: the result as an Arrow IPC file, and timings. */
+export interface InstanceResult {
+  ipc: Uint8Array;
+  ingest_ms: number;
+  query_ms: number;
+}
+
+/**
+ * The settings every instance starts with, then locked: tables arrive as in-memory Arrow
+ * buffers, so nothing ever needs extensions, files or the network.
+ */
+function lockdown(memoryLimitMb: number): string {
+  return [
+    "SET autoload_known_extensions = false",
+    "SET autoinstall_known_extensions = false",
+    "SET allow_community_extensions = false",
+    "SET enable_external_access = false",
+    `SET memory_limit = '${Math.max(16, Math.floor(memoryLimitMb))}MB'`,
+    "SET lock_configuration = true",
+  ].join("; ");
+}
+
+// Objects that outlive a query would be seen by the next one: there must be none.
+const LEFTOVERS = `SELECT (
+  (SELECT count(*) FROM duckdb_tables() WHERE NOT internal) +
+  (SELECT count(*) FROM duckdb_views() WHERE NOT internal) +
+  (SELECT count(*) FROM duckdb_sequences()) +
+  (SELECT count(*) FROM duckdb_schemas() WHERE NOT internal AND schema_name <> 'main') +
+  (SELECT count(*) FROM duckdb_databases() WHERE NOT internal AND database_name <> 'memory')
+)::INTEGER AS n`;
+
+/**
+ * A DuckDB-WASM instance serving one query at a time.
+ *
+ * @example
+ * ```ts ignore
+ * // Only inside an engine process: the blocking build computes on the calling thread.
+ * const instance = await DuckInstance.open({ memoryLimitMb: 512 });
+ * ```
+ */
+export class DuckInstance {
+  readonly #conn: DuckConnection;
+  #loaded: string[] = [];
+
+  private constructor(conn: DuckConnection) {
+    this.#conn = conn;
+  }
+
+  /**
+   * Instantiates DuckDB-WASM (about 0.8 s) with its heap capped at `heapLimitMb`, and locks it
+   * down with DuckDB's own `memory_limit`.
+   */
+  static async open(
+    options: { memoryLimitMb: number; heapLimitMb: number },
+  ): Promise<DuckInstance> {
+    capWasmMemory(options.heapLimitMb);
+    const db = await instantiateDuckDB();
+    const conn = db.connect();
+    conn.query(lockdown(options.memoryLimitMb));
+    return new DuckInstance(conn);
+  }
+
+  /**
+   * Loads the tables, checks the SQL is one read-only statement, runs it and serialises the
+   * result. Throws `OmniError`: `PLAN_FAILED` for SQL DuckDB rejects, `INVALID_REQUEST` for
+   * anything but one read-only query, `RESOURCE_EXHAUSTED` when DuckDB runs out of memory.
+   */
+  async run(query: InstanceQuery, blobs: readonly Uint8Array[]): Promise<InstanceResult> {
+    const ingestStart = performance.now();
+    try {
+      this.#createTables(query.tables);
+      for (let i = 0; i < query.tables.length; i++) {
+        const { schema, name } = query.tables[i];
+        if (blobs[i]?.byteLength) {
+          await this.#conn.insertArrowFromIPCStream(blobs[i], { schema, name, create: false });
+        }
+      }
+    } catch (err) {
+      throw engineError(err, "INTERNAL", "loading tables failed: ");
+    }
+    const ingest_ms = performance.now() - ingestStart;
+
+    const queryStart = performance.now();
+    assertReadOnly(this.#conn, query.sql);
+    let ipc: Uint8Array;
+    try {
+      ipc = queryIPC(this.#conn, query.sql);
+    } catch (err) {
+      throw engineError(err, "PLAN_FAILED", "", query.sql);
+    }
+    if (ipc.byteLength > query.maxResultBytes) {
+      throw new OmniError(
+        "RESOURCE_EXHAUSTED",
+        `the result is ${Math.ceil(ipc.byteLength / 2 ** 20)} MiB, more than the ` +
+          `${Math.floor(query.maxResultBytes / 2 ** 20)} MiB an answer may carry`,
+      );
+    }
+    return { ipc, ingest_ms, query_ms: performance.now() - queryStart };
+  }
+
+  /**
+   * Drops every table the last query loaded, so the next query sees none of them. Returns false
+   * when the instance cannot prove it is clean (its process should then be replaced).
+   */
+  cleanUp(): boolean {
+    const drops = this.#loaded.map((s) => `DROP SCHEMA IF EXISTS ${quoteIdent(s)} CASCADE`);
+    this.#loaded = [];
+    try {
+      // One call: the drops, then a count of anything a query could have left behind.
+      const left = this.#conn.query([...drops, LEFTOVERS].join("; "));
+      return Number(left.getChildAt(0)?.get(0)) === 0;
+    } catch {
+      return false;
+    }
+  }
+
+  #createTables(tables: readonly TableShape[]): void {
+    const statements: string[] = [];
+    const schemas = new Set<string>();
+    const names = new Set<string>();
+    for (const table of tables) {
+      const key = `${table.schema}.${table.name}`.toLowerCase();
+      if (names.has(key)) throw new OmniError("INTERNAL", `table ${key} materialized twice`);
+      names.add(key);
+      if (table.columns.length === 0) {
+        throw new OmniError("INTERNAL", `table ${key} has no columns`);
+      }
+      const schema = quoteIdent(table.schema);
+      if (!schemas.has(table.schema.toLowerCase())) {
+        schemas.add(table.schema.toLowerCase());
+        this.#loaded.push(table.schema);
+        statements.push(`CREATE SCHEMA ${schema}`);
+      }
+      const columns = table.columns.map((c) => `${quoteIdent(c.name)} ${c.duckType}`);
+      statements.push(`CREATE TABLE ${schema}.${quoteIdent(table.name)} (${columns.join(", ")})`);
+    }
+    // One call for all of them: DuckDB-WASM costs about 1 ms per call, whatever the statement.
+    if (statements.length > 0) this.#conn.query(statements.join("; "));
+  }
+}
+
+/**
+ * Caps every wasm memory this process creates from now on. DuckDB's `memory_limit` covers its
+ * buffers, not every allocation (a 2 GB `repeat()` goes around it); with the heap capped, such an
+ * allocation fails at once inside DuckDB ("Out of Memory Error") instead of growing the process
+ * for seconds. Emscripten creates the heap from JS with a 4 GiB maximum, which this lowers.
+ */
+function capWasmMemory(heapLimitMb: number): void {
+  const maxPages = Math.max(256, Math.floor(heapLimitMb * 16)); // 64 KiB pages
+  const Original = WebAssembly.Memory;
+  class CappedMemory extends Original {
+    constructor(descriptor: WebAssembly.MemoryDescriptor) {
+      const maximum = Math.min(descriptor.maximum ?? maxPages, maxPages);
+      super({ ...descriptor, initial: Math.min(descriptor.initial, maximum), maximum });
+    }
+  }
+  (WebAssembly as { Memory: typeof WebAssembly.Memory }).Memory = CappedMemory;
+}
+
+/** DuckDB's out-of-memory errors are the caller's limit, not a bad plan. */
+function engineError(
+  err: unknown,
+  code: "INTERNAL" | "PLAN_FAILED",
+  prefix: string,
+  sql?: string,
+): OmniError {
+  if (err instanceof OmniError) return err;
+  const message = cleanMessage(duckMessage(err), { sql });
+  if (/^Out of Memory Error/i.test(message)) {
+    return new OmniError("RESOURCE_EXHAUSTED", message, { cause: err });
+  }
+  return new OmniError(code, prefix + message, { cause: err });
+}

@@ -1,0 +1,118 @@
+/**
+ * The frames an engine process and its pool exchange over the child's stdin and stdout. A frame
+ * is a small JSON header (SQL, table shapes, timings, errors: never row data) followed by binary
+ * blobs (Arrow IPC streams) whose lengths the header lists:
+ *
+ * `u32 LE header length | header JSON | blob 1 | blob 2 | …`
+ *
+ * @module
+ */
+
+/** A decoded frame: its header and its blobs, in order. */
+export interface Frame<H> {
+  header: H;
+  blobs: Uint8Array[];
+}
+
+interface Envelope<H> {
+  h: H;
+  /** Byte length of each blob that follows the header. */
+  b: number[];
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * Encodes a frame into one buffer, so it leaves in a single write.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeFrame, FrameReader } from "./_wire.ts";
+ * const bytes = encodeFrame({ sql: "SELECT 1" }, [new Uint8Array([1, 2, 3])]);
+ * const stream = ReadableStream.from([bytes.subarray(0, 5), bytes.subarray(5)]);
+ * const frame = await new FrameReader<{ sql: string }>(stream).next();
+ * assert.deepEqual(frame?.header.sql, "SELECT 1");
+ * assert.deepEqual([...frame!.blobs[0]], [1, 2, 3]);
+ * ```
+ */
+export function encodeFrame<H>(header: H, blobs: readonly Uint8Array[] = []): Uint8Array {
+  const json = encoder.encode(JSON.stringify({ h: header, b: blobs.map((b) => b.byteLength) }));
+  let total = 4 + json.byteLength;
+  for (const blob of blobs) total += blob.byteLength;
+  const out = new Uint8Array(total);
+  new DataView(out.buffer).setUint32(0, json.byteLength, true);
+  out.set(json, 4);
+  let at = 4 + json.byteLength;
+  for (const blob of blobs) {
+    out.set(blob, at);
+    at += blob.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Reads whole frames from a byte stream, whatever the chunking.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeFrame, FrameReader } from "./_wire.ts";
+ * const reader = new FrameReader<number>(ReadableStream.from([encodeFrame(7)]));
+ * assert.deepEqual((await reader.next())?.header, 7);
+ * assert.deepEqual(await reader.next(), undefined); // the stream ended
+ * ```
+ */
+export class FrameReader<H> {
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #buffer: Uint8Array = new Uint8Array(0);
+
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.#reader = stream.getReader();
+  }
+
+  /** The next frame, or `undefined` when the stream ended cleanly between frames. */
+  async next(): Promise<Frame<H> | undefined> {
+    const head = await this.#take(4, true);
+    if (!head) return undefined;
+    const length = new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true);
+    const envelope = JSON.parse(decoder.decode(await this.#take(length))) as Envelope<H>;
+    const blobs: Uint8Array[] = [];
+    for (const size of envelope.b) blobs.push((await this.#take(size))!);
+    return { header: envelope.h, blobs };
+  }
+
+  /** Releases the stream (pending reads end). */
+  async cancel(): Promise<void> {
+    await this.#reader.cancel().catch(() => {});
+  }
+
+  async #take(n: number, endOk = false): Promise<Uint8Array | undefined> {
+    // Chunks are gathered first and joined once: a large blob arrives in many small reads.
+    const chunks: Uint8Array[] = this.#buffer.byteLength > 0 ? [this.#buffer] : [];
+    let have = this.#buffer.byteLength;
+    while (have < n) {
+      const { value, done } = await this.#reader.read();
+      if (done) {
+        if (endOk && have === 0) return undefined;
+        throw new Error("engine stream ended inside a frame");
+      }
+      chunks.push(value);
+      have += value.byteLength;
+    }
+    const joined = chunks.length === 1 ? chunks[0] : concat(chunks, have);
+    this.#buffer = joined.subarray(n);
+    return joined.subarray(0, n);
+  }
+}
+
+function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
+}

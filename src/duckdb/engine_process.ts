@@ -1,0 +1,80 @@
+/**
+ * The engine process: one DuckDB-WASM instance in an OS process of its own, serving one query at
+ * a time over its stdin and stdout (frames of `_wire.ts`). An engine pool (`pool.ts`) starts it
+ * and may kill it at any moment (deadline, memory cap): nothing here is ever waited for by
+ * anyone but the query it runs.
+ *
+ * Frames out, in order: `ready` once; then per query its `result` (or `error`), then `idle` once
+ * the query's tables are dropped. When the tables cannot be proven dropped the process exits
+ * instead of saying `idle`, and the pool replaces it.
+ *
+ * @module
+ */
+import { OmniError } from "../errors.ts";
+import { DuckInstance, type InstanceQuery } from "./_instance.ts";
+import { encodeFrame, FrameReader } from "./_wire.ts";
+
+/** A frame an engine process sends. */
+export type EngineReply =
+  | { type: "ready" }
+  | { type: "result"; ingest_ms: number; query_ms: number }
+  | { type: "error"; code: string; message: string; details?: Record<string, unknown> }
+  | { type: "idle" };
+
+/** The environment variable carrying an engine's DuckDB `memory_limit`, in MiB. */
+export const MEMORY_LIMIT_ENV = "OMNISQL_ENGINE_MEMORY_MB";
+
+/**
+ * The wasm heap an engine may grow to for a DuckDB `memory_limit`: room for what DuckDB
+ * allocates outside its buffer manager (expression results, the result's Arrow copy).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { heapLimitMb } from "./engine_process.ts";
+ * assert.deepEqual(heapLimitMb(512), 704);
+ * ```
+ */
+export function heapLimitMb(memoryLimitMb: number): number {
+  return Math.ceil(memoryLimitMb * 1.25 + 64);
+}
+
+async function serve(): Promise<void> {
+  const memoryLimitMb = Number(Deno.env.get(MEMORY_LIMIT_ENV) ?? 512);
+  const instance = await DuckInstance.open({
+    memoryLimitMb,
+    heapLimitMb: heapLimitMb(memoryLimitMb),
+  });
+  const out = Deno.stdout;
+  const send = async (reply: EngineReply, blobs: Uint8Array[] = []) => {
+    const bytes = encodeFrame(reply, blobs);
+    let written = 0;
+    while (written < bytes.byteLength) written += await out.write(bytes.subarray(written));
+  };
+  await send({ type: "ready" });
+  const requests = new FrameReader<InstanceQuery>(Deno.stdin.readable);
+  for (;;) {
+    const frame = await requests.next();
+    if (!frame) return; // the pool closed our stdin: leave quietly
+    try {
+      const result = await instance.run(frame.header, frame.blobs);
+      await send({ type: "result", ingest_ms: result.ingest_ms, query_ms: result.query_ms }, [
+        result.ipc,
+      ]);
+    } catch (err) {
+      const known = err instanceof OmniError
+        ? err
+        : new OmniError("INTERNAL", "the engine failed", { cause: err });
+      await send({
+        type: "error",
+        code: known.code,
+        message: known.message,
+        ...(known.details ? { details: known.details } : {}),
+      });
+    }
+    if (!instance.cleanUp()) Deno.exit(3);
+    await send({ type: "idle" });
+  }
+}
+
+if (import.meta.main) await serve();

@@ -1,0 +1,541 @@
+/**
+ * The engine pool: DuckDB-WASM runs in OS processes of its own (`engine_process.ts`), never on
+ * the thread that plans, fetches and answers. An engine that passes its query's deadline or its
+ * memory cap is killed (SIGKILL: the only stop that is sure for a thread busy in wasm) and
+ * replaced from a warm spare, so a runaway query costs its own caller only.
+ *
+ * Fair share: one tenant holds at most `max(1, size − 1)` engines at once, so another tenant
+ * always finds one; the wait for an engine counts against the query's deadline, and a full queue
+ * is refused at once (503 with `Retry-After`), never waited on forever.
+ *
+ * @module
+ */
+import { tableFromIPC } from "apache-arrow";
+import { type ErrorCode, OmniError } from "../errors.ts";
+import type { ArrowTableLike } from "./_bindings.ts";
+import { tableToRows } from "./_convert.ts";
+import { DUCK_TYPES, rowsToArrowIPC } from "./_ingest.ts";
+import type { InstanceQuery } from "./_instance.ts";
+import { encodeFrame, FrameReader } from "./_wire.ts";
+import { type EngineReply, MEMORY_LIMIT_ENV } from "./engine_process.ts";
+import { DEFAULT_MAX_ROWS, type QueryEngine, type QueryResult, type RunInput } from "./engine.ts";
+
+/** How a pool is sized and bounded. */
+export interface EnginePoolOptions {
+  /** Queries run at once (one engine each). @default the number of CPU cores */
+  size?: number;
+  /** Engines kept started beyond the busy ones, so a replacement never waits. @default 1 */
+  spares?: number;
+  /** DuckDB's `memory_limit` in every pooled engine, MiB. @default 1024 */
+  memoryLimitMb?: number;
+  /** Queries waiting for an engine at most; more are refused with 503. @default 64 */
+  queueLimit?: number;
+  /** Called when the pool's figures change (for metrics). */
+  onEvent?: (event: PoolEvent) => void;
+}
+
+/** Per-query options of {@link EnginePool.run}. */
+export interface PoolRunOptions {
+  /** Who runs it: fair share counts engines per tenant. */
+  tenantId: string;
+  /**
+   * Stops the query wherever it is: waiting (it leaves the queue) or running (its engine is
+   * killed and replaced). The rejection is the signal's reason when it is an `OmniError`,
+   * else a `QUERY_TIMEOUT`.
+   */
+  signal?: AbortSignal;
+  /**
+   * The query's memory limit, MiB. At most the pool's: enforced on the engine's resident memory.
+   * Above it (async jobs): the query gets a one-off engine with that DuckDB `memory_limit`.
+   */
+  memoryLimitMb?: number;
+}
+
+/** Something that happened in a pool, for metrics. */
+export type PoolEvent = "timeout" | "memory" | "replaced" | "refused";
+
+/** A pool's figures at one moment. */
+export interface PoolStats {
+  size: number;
+  busy: number;
+  queued: number;
+  processes: number;
+  timeouts: number;
+  memoryKills: number;
+  replacements: number;
+}
+
+const PAGE = 4096;
+// Mild on purpose: enough for the answering process to win a contended core, not so much that
+// engines starve behind unrelated work on a shared machine.
+const ENGINE_NICE = 5;
+// Whatever `maxRows` keeps, a result this large is refused in the engine, not shipped here.
+const MAX_RESULT_BYTES = 256 * 2 ** 20;
+// The watchdog's look at a busy engine's resident memory.
+const WATCH_MS = 25;
+// An engine whose resident memory stays this far above where it started is retired: the wasm
+// heap never gives memory back.
+const RETIRE_GROWTH_MB = 256;
+
+/**
+ * A pool of engine processes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { EnginePool } from "./pool.ts";
+ * const pool = new EnginePool({ size: 2 });
+ * try {
+ *   const result = await pool.run({ tables: [], sql: "SELECT 42 AS x" }, { tenantId: "acme" });
+ *   assert.deepEqual(result.rows, [{ x: 42 }]);
+ * } finally {
+ *   await pool.close();
+ * }
+ * ```
+ */
+export class EnginePool implements QueryEngine {
+  readonly size: number;
+  readonly #spares: number;
+  readonly #memoryLimitMb: number;
+  readonly #queueLimit: number;
+  readonly #onEvent?: (event: PoolEvent) => void;
+  readonly #engines = new Set<EngineProcess>();
+  readonly #idle: EngineProcess[] = [];
+  readonly #engineWaiters: (() => void)[] = [];
+  readonly #queue: Waiter[] = [];
+  readonly #busyByTenant = new Map<string, number>();
+  #busy = 0;
+  #closed = false;
+  #timeouts = 0;
+  #memoryKills = 0;
+  #replacements = 0;
+  #startFailures = 0;
+  #restartAt = 0;
+  #restartTimer?: ReturnType<typeof setTimeout>;
+
+  constructor(options: EnginePoolOptions = {}) {
+    this.size = Math.max(1, Math.floor(options.size ?? navigator.hardwareConcurrency ?? 2));
+    this.#spares = Math.max(0, Math.floor(options.spares ?? 1));
+    this.#memoryLimitMb = options.memoryLimitMb ?? 1024;
+    this.#queueLimit = options.queueLimit ?? 64;
+    this.#onEvent = options.onEvent;
+  }
+
+  /** The most engines one tenant may hold at once. */
+  get perTenant(): number {
+    return Math.max(1, this.size - 1);
+  }
+
+  /**
+   * Starts engines ahead of the first query (`count`, default one plus the spares); resolves
+   * when they are ready.
+   */
+  async warm(count = 1 + this.#spares): Promise<void> {
+    const starting: Promise<void>[] = [];
+    while (this.#engines.size < Math.min(count, this.size + this.#spares)) {
+      starting.push(this.#spawn().ready.then(() => {}, () => {}));
+    }
+    await Promise.all(starting);
+  }
+
+  /** The pool's figures now. */
+  stats(): PoolStats {
+    return {
+      size: this.size,
+      busy: this.#busy,
+      queued: this.#queue.length,
+      processes: this.#engines.size,
+      timeouts: this.#timeouts,
+      memoryKills: this.#memoryKills,
+      replacements: this.#replacements,
+    };
+  }
+
+  /** Runs one query on an engine of its own; see {@link PoolRunOptions} for how it stops. */
+  async run(input: RunInput, options: PoolRunOptions): Promise<QueryResult> {
+    const maxRows = input.maxRows ?? DEFAULT_MAX_ROWS;
+    if (!Number.isInteger(maxRows) || maxRows < 0) {
+      throw new OmniError("INTERNAL", `maxRows must be a non-negative integer, got ${maxRows}`);
+    }
+    const signal = options.signal;
+    if (signal?.aborted) throw stopReason(signal);
+    // Rows become Arrow IPC before an engine is taken: the engine's time is the scarce one.
+    const request = encodeRequest(input);
+    await this.#acquireSlot(options.tenantId, signal);
+    try {
+      const limit = options.memoryLimitMb ?? this.#memoryLimitMb;
+      if (limit > this.#memoryLimitMb) {
+        const oneOff = this.#spawn(limit, false);
+        try {
+          return await this.#runOn(oneOff, request, maxRows, limit, signal);
+        } finally {
+          oneOff.kill();
+        }
+      }
+      const engine = await this.#takeEngine(signal);
+      return await this.#runOn(engine, request, maxRows, limit, signal);
+    } finally {
+      this.#releaseSlot(options.tenantId);
+    }
+  }
+
+  /** Kills every engine and refuses what waits; resolves when every process has exited. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#restartTimer);
+    for (const waiter of this.#queue.splice(0)) {
+      waiter.reject(new OmniError("REGION_UNAVAILABLE", "the zone is shutting down"));
+    }
+    const exits = [...this.#engines].map((engine) => {
+      engine.kill();
+      return engine.exited;
+    });
+    this.#engines.clear();
+    this.#idle.length = 0;
+    for (const wake of this.#engineWaiters.splice(0)) wake();
+    await Promise.all(exits);
+  }
+
+  async #runOn(
+    engine: EngineProcess,
+    request: EncodedRequest,
+    maxRows: number,
+    limitMb: number,
+    signal: AbortSignal | undefined,
+  ): Promise<QueryResult> {
+    await engine.ready;
+    const capBytes = engine.baselineRss + limitMb * 1024 * 1024 * 1.25;
+    let stoppedBy: OmniError | undefined;
+    const stop = (reason: OmniError, event: PoolEvent) => {
+      if (stoppedBy) return;
+      stoppedBy = reason;
+      this.#count(event);
+      engine.kill();
+    };
+    const onAbort = () => stop(stopReason(signal!), "timeout");
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const watchdog = setInterval(() => {
+      if (engine.rss() > capBytes) stop(memoryExhausted(limitMb), "memory");
+    }, WATCH_MS);
+    try {
+      const reply = await engine.query(request);
+      if (stoppedBy) throw stoppedBy;
+      if (reply.header.type === "error") {
+        const { code, message, details } = reply.header;
+        if (code === "RESOURCE_EXHAUSTED") throw memoryExhausted(limitMb, message);
+        throw new OmniError(code as ErrorCode, message, { details });
+      }
+      if (reply.header.type !== "result") throw new Error(`unexpected ${reply.header.type}`);
+      const table = tableFromIPC(reply.blobs[0]) as unknown as ArrowTableLike;
+      const converted = tableToRows(table, maxRows);
+      return {
+        ...converted,
+        timing: { ingest_ms: reply.header.ingest_ms, query_ms: reply.header.query_ms },
+      };
+    } catch (err) {
+      if (stoppedBy) throw stoppedBy;
+      if (err instanceof OmniError) throw err;
+      throw new OmniError("INTERNAL", "the query engine stopped while running this query", {
+        cause: err,
+      });
+    } finally {
+      clearInterval(watchdog);
+      signal?.removeEventListener("abort", onAbort);
+      if (engine.pooled) this.#afterQuery(engine);
+    }
+  }
+
+  /** An engine back from a query: idle again once it says so, or replaced. */
+  #afterQuery(engine: EngineProcess): void {
+    if (engine.dead || this.#closed) return;
+    engine.idle.then((clean) => {
+      if (this.#closed || engine.dead) return;
+      const grownMb = (engine.rss() - engine.baselineRss) / (1024 * 1024);
+      if (!clean || grownMb > RETIRE_GROWTH_MB) {
+        engine.kill();
+        return;
+      }
+      this.#idle.push(engine);
+      this.#engineWaiters.shift()?.();
+    });
+  }
+
+  async #takeEngine(signal: AbortSignal | undefined): Promise<EngineProcess> {
+    for (;;) {
+      if (this.#closed) throw new OmniError("REGION_UNAVAILABLE", "the zone is shutting down");
+      const engine = this.#idle.shift();
+      this.#topUp();
+      if (engine) return engine;
+      await new Promise<void>((resolve, reject) => {
+        const wake = () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        };
+        const onAbort = () => {
+          const at = this.#engineWaiters.indexOf(wake);
+          if (at >= 0) this.#engineWaiters.splice(at, 1);
+          reject(stopReason(signal!));
+        };
+        signal?.addEventListener("abort", onAbort, { once: true });
+        this.#engineWaiters.push(wake);
+      });
+    }
+  }
+
+  /** Keeps `spares` engines started beyond the busy ones, within `size + spares` in all. */
+  #topUp(): void {
+    if (this.#closed) return;
+    if (this.#restartAt > Date.now()) return;
+    const wanted = Math.min(this.size + this.#spares, this.#busy + this.#spares);
+    while (this.#engines.size < wanted) this.#spawn();
+  }
+
+  #spawn(memoryLimitMb = this.#memoryLimitMb, pooled = true): EngineProcess {
+    const engine = new EngineProcess(memoryLimitMb, pooled);
+    if (!pooled) return engine;
+    this.#engines.add(engine);
+    engine.ready.then(() => {
+      if (this.#closed || engine.dead) return;
+      this.#idle.push(engine);
+      this.#engineWaiters.shift()?.();
+    }, () => {});
+    engine.exited.then(() => {
+      const known = this.#engines.delete(engine);
+      const at = this.#idle.indexOf(engine);
+      if (at >= 0) this.#idle.splice(at, 1);
+      if (!known || this.#closed) return;
+      this.#replacements++;
+      this.#onEvent?.("replaced");
+      // An engine that died before it was ready (a broken install): back off, never spin.
+      this.#startFailures = engine.started ? 0 : this.#startFailures + 1;
+      const delay = Math.min(5_000, 100 * 2 ** this.#startFailures) * Number(!engine.started);
+      this.#restartAt = Date.now() + delay;
+      if (delay === 0) this.#topUp();
+      else this.#restartTimer = setTimeout(() => this.#topUp(), delay);
+    });
+    return engine;
+  }
+
+  #acquireSlot(tenantId: string, signal: AbortSignal | undefined): Promise<void> {
+    if (this.#closed) {
+      return Promise.reject(new OmniError("REGION_UNAVAILABLE", "the zone is shutting down"));
+    }
+    // Waiters are all over their share (a freed slot goes to the first one that is not), so a
+    // tenant under its share passes them.
+    if (this.#canTake(tenantId) && !this.#queue.some((w) => this.#canTake(w.tenantId))) {
+      this.#take(tenantId);
+      return Promise.resolve();
+    }
+    if (this.#queue.length >= this.#queueLimit) {
+      this.#onEvent?.("refused");
+      return Promise.reject(
+        new OmniError(
+          "REGION_UNAVAILABLE",
+          `every query engine of this zone is busy and ${this.#queueLimit} queries are waiting; ` +
+            "retry shortly",
+          { retryAfterMs: 1000, details: { reason: "engine_queue_full" } },
+        ),
+      );
+    }
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = {
+        tenantId,
+        resolve: () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        },
+        reject,
+      };
+      const onAbort = () => {
+        const at = this.#queue.indexOf(waiter);
+        if (at >= 0) this.#queue.splice(at, 1);
+        reject(stopReason(signal!));
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#queue.push(waiter);
+    });
+  }
+
+  #canTake(tenantId: string): boolean {
+    return this.#busy < this.size && (this.#busyByTenant.get(tenantId) ?? 0) < this.perTenant;
+  }
+
+  #take(tenantId: string): void {
+    this.#busy++;
+    this.#busyByTenant.set(tenantId, (this.#busyByTenant.get(tenantId) ?? 0) + 1);
+  }
+
+  #releaseSlot(tenantId: string): void {
+    this.#busy--;
+    const held = (this.#busyByTenant.get(tenantId) ?? 1) - 1;
+    if (held > 0) this.#busyByTenant.set(tenantId, held);
+    else this.#busyByTenant.delete(tenantId);
+    // The first waiter whose tenant is under its share goes next (FIFO among the eligible).
+    const next = this.#queue.findIndex((w) => this.#canTake(w.tenantId));
+    if (next >= 0) {
+      const [waiter] = this.#queue.splice(next, 1);
+      this.#take(waiter.tenantId);
+      waiter.resolve();
+    }
+  }
+
+  #count(event: PoolEvent): void {
+    if (event === "timeout") this.#timeouts++;
+    if (event === "memory") this.#memoryKills++;
+    this.#onEvent?.(event);
+  }
+}
+
+interface Waiter {
+  tenantId: string;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+interface EncodedRequest {
+  bytes: Uint8Array;
+}
+
+function encodeRequest(input: RunInput): EncodedRequest {
+  const header: InstanceQuery = {
+    sql: input.sql,
+    maxResultBytes: MAX_RESULT_BYTES,
+    tables: input.tables.map((t) => ({
+      schema: t.schema,
+      name: t.name,
+      columns: t.columns.map((c) => ({ name: c.name, duckType: DUCK_TYPES[c.type] })),
+    })),
+  };
+  const blobs = input.tables.map((t) =>
+    t.rows.length === 0 || t.columns.length === 0
+      ? new Uint8Array(0)
+      : rowsToArrowIPC(t.columns, t.rows)
+  );
+  return { bytes: encodeFrame(header, blobs) };
+}
+
+/** The answer to a query above its memory limit: which limit, and what to do instead. */
+function memoryExhausted(limitMb: number, engineSaid?: string): OmniError {
+  return new OmniError(
+    "RESOURCE_EXHAUSTED",
+    `the query needed more than its memory limit of ${limitMb} MiB and was stopped` +
+      (engineSaid ? ` (${engineSaid})` : "") + "; narrow it (filters, fewer columns, LIMIT) or " +
+      "run it as a job with metadata.async = true, which may use more memory",
+    { details: { memory_limit_mb: limitMb, async_available: true } },
+  );
+}
+
+function stopReason(signal: AbortSignal): OmniError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof OmniError) return reason;
+  return new OmniError("QUERY_TIMEOUT", "the query passed its deadline and was stopped");
+}
+
+const ENTRY = new URL("./engine_process.ts", import.meta.url);
+const CONFIG = new URL("../../deno.json", import.meta.url);
+
+/** One engine process and the frames it sends. */
+class EngineProcess {
+  readonly pooled: boolean;
+  readonly ready: Promise<void>;
+  readonly exited: Promise<void>;
+  baselineRss = 0;
+  started = false;
+  dead = false;
+  /** Resolves when the last query's tables are dropped (`true`), or the process is gone. */
+  idle: Promise<boolean> = Promise.resolve(true);
+  readonly #child: Deno.ChildProcess;
+  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #frames: FrameReader<EngineReply>;
+  readonly #statm: string;
+
+  constructor(memoryLimitMb: number, pooled: boolean) {
+    this.pooled = pooled;
+    const deno = Deno.execPath();
+    const args = [
+      "run",
+      "--quiet",
+      "--no-prompt",
+      `--config=${CONFIG.pathname}`,
+      "--allow-read",
+      "--allow-env",
+      "--allow-sys=cpus",
+      // The JS heap holds only frames and results; the wasm heap is bounded by memory_limit.
+      `--v8-flags=--max-old-space-size=${Math.max(256, memoryLimitMb)}`,
+      ENTRY.pathname,
+    ];
+    this.#child = new Deno.Command(deno, {
+      args,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+      env: { [MEMORY_LIMIT_ENV]: String(memoryLimitMb), NO_COLOR: "1" },
+      clearEnv: true,
+    }).spawn();
+    this.#statm = `/proc/${this.#child.pid}/statm`;
+    this.#stdin = this.#child.stdin.getWriter();
+    this.#frames = new FrameReader<EngineReply>(this.#child.stdout);
+    this.exited = this.#child.status.then(() => {
+      this.dead = true;
+    });
+    this.ready = this.#frames.next().then(async (frame) => {
+      if (frame?.header.type !== "ready") throw new Error("the engine did not start");
+      this.baselineRss = this.rss();
+      // Queries run at a lower priority than the process that answers: a runaway may use its
+      // core, never the time `/healthz` and other tenants' answers need. Start-up is not
+      // lowered, so a replacement is ready as soon as possible.
+      await lowerPriority(this.#child.pid);
+      this.started = true;
+    });
+    this.ready.catch(() => this.kill());
+  }
+
+  /** Sends one query and resolves with its `result` or `error` frame; `idle` follows. */
+  async query(request: EncodedRequest): Promise<{ header: EngineReply; blobs: Uint8Array[] }> {
+    let settleIdle!: (clean: boolean) => void;
+    this.idle = new Promise((resolve) => settleIdle = resolve);
+    const exited = this.exited.then(() => {
+      settleIdle(false);
+      throw new Error("the engine exited");
+    });
+    await Promise.race([this.#stdin.write(request.bytes), exited]);
+    const reply = await Promise.race([this.#frames.next(), exited]);
+    if (!reply) throw new Error("the engine closed its output");
+    // The `idle` frame comes after the tables are dropped; nothing waits on it but the pool.
+    Promise.race([this.#frames.next(), exited]).then(
+      (frame) => settleIdle(frame?.header.type === "idle"),
+      () => settleIdle(false),
+    );
+    return reply;
+  }
+
+  /** Resident memory of the process, bytes (0 when it cannot be read). */
+  rss(): number {
+    try {
+      return Number(Deno.readTextFileSync(this.#statm).split(" ")[1]) * PAGE;
+    } catch {
+      return 0;
+    }
+  }
+
+  kill(): void {
+    if (this.dead) return;
+    try {
+      this.#child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
+
+async function lowerPriority(pid: number): Promise<void> {
+  try {
+    await new Deno.Command("renice", {
+      args: ["-n", String(ENGINE_NICE), "-p", String(pid)],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+  } catch {
+    // no renice here: the engine keeps the default priority
+  }
+}

@@ -1,0 +1,265 @@
+import assert from "node:assert/strict";
+import { OmniError } from "../errors.ts";
+import { EnginePool, type PoolRunOptions } from "./pool.ts";
+import type { MaterializedTable } from "./engine.ts";
+
+// Each test owns its pool and closes it; engine processes are children of this process.
+const RUNAWAY =
+  "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t) SELECT count(*) AS c FROM t";
+
+const numbers = (n: number, tag = "x"): MaterializedTable => ({
+  schema: "demo",
+  name: "numbers",
+  columns: [
+    { name: "n", type: "integer", description: "" },
+    { name: "tag", type: "text", description: "" },
+  ],
+  rows: Array.from({ length: n }, (_, i) => ({ n: i, tag })),
+});
+
+function errorOf(promise: Promise<unknown>): Promise<OmniError> {
+  return promise.then(
+    () => assert.fail("expected the query to fail"),
+    (err: unknown) => {
+      assert.ok(err instanceof OmniError, `not an OmniError: ${err}`);
+      return err;
+    },
+  );
+}
+
+/** The engine processes this test process has started (children running `engine_process`). */
+function enginePids(): number[] {
+  const pids: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const cmdline = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`);
+      if (ppid === Deno.pid && cmdline.includes("engine_process")) pids.push(Number(entry.name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+function alive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves once `check` holds, polling (engines start and stop asynchronously). */
+async function eventually(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail(`never: ${what}`);
+}
+
+/** Aborts when told to, with a reason the pool hands back as is. */
+function stopper(reason = new OmniError("QUERY_TIMEOUT", "deadline")) {
+  const controller = new AbortController();
+  return { signal: controller.signal, stop: () => controller.abort(reason) };
+}
+
+Deno.test("a deadline stops a runaway query mid-DuckDB and kills its engine", async () => {
+  const pool = new EnginePool({ size: 2 });
+  try {
+    await pool.warm();
+    const before = new Set(enginePids());
+    const { signal, stop } = stopper();
+    const running = pool.run({ tables: [], sql: RUNAWAY }, { tenantId: "acme", signal });
+    await eventually(() => pool.stats().busy === 1, "the runaway is running");
+    await new Promise((r) => setTimeout(r, 300)); // well inside DuckDB by now
+    stop();
+    const err = await errorOf(running);
+    assert.equal(err.code, "QUERY_TIMEOUT");
+    assert.equal(pool.stats().timeouts, 1);
+    // The engine that ran it is gone (no orphan keeps spinning) and another took its place.
+    await eventually(() => [...before].some((pid) => !alive(pid)), "the runaway's engine died");
+    await eventually(() => pool.stats().replacements >= 1, "a replacement started");
+    const after = await pool.run({
+      tables: [numbers(3)],
+      sql: "SELECT sum(n) AS s FROM demo.numbers",
+    }, {
+      tenantId: "acme",
+    });
+    assert.deepEqual(after.rows, [{ s: 3 }]);
+  } finally {
+    await pool.close();
+  }
+  assert.deepEqual(enginePids(), []);
+});
+
+Deno.test("cancelling stops the engine work with the caller's own reason", async () => {
+  const pool = new EnginePool({ size: 1 });
+  try {
+    const cancelled = new OmniError("INVALID_REQUEST", "the job was cancelled by its owner");
+    const { signal, stop } = stopper(cancelled);
+    const running = pool.run({ tables: [], sql: RUNAWAY }, { tenantId: "acme", signal });
+    await eventually(() => pool.stats().busy === 1, "the runaway is running");
+    await new Promise((r) => setTimeout(r, 200));
+    stop();
+    assert.equal(await errorOf(running), cancelled);
+    const next = await pool.run({ tables: [], sql: "SELECT 1 AS one" }, { tenantId: "acme" });
+    assert.deepEqual(next.rows, [{ one: 1 }]);
+  } finally {
+    await pool.close();
+  }
+});
+
+Deno.test("a query above its memory limit gets RESOURCE_EXHAUSTED and the engine recovers", async () => {
+  const pool = new EnginePool({ size: 1, memoryLimitMb: 256 });
+  try {
+    for (
+      const sql of [
+        "SELECT length(repeat('x', 2000000000)) AS n",
+        "WITH RECURSIVE t(n, s) AS (SELECT 1, 'x' UNION ALL SELECT n + 1, s || s FROM t " +
+        "WHERE n < 40) SELECT max(length(s)) AS m FROM t",
+      ]
+    ) {
+      const err = await errorOf(pool.run({ tables: [], sql }, { tenantId: "acme" }));
+      assert.equal(err.code, "RESOURCE_EXHAUSTED", err.message);
+      assert.equal(err.status, 422);
+      assert.equal(err.details?.memory_limit_mb, 256);
+      assert.match(err.message, /256 MiB.*async/);
+    }
+    const next = await pool.run({
+      tables: [numbers(10)],
+      sql: "SELECT count(*) AS c FROM demo.numbers",
+    }, {
+      tenantId: "acme",
+    });
+    assert.deepEqual(next.rows, [{ c: 10 }]);
+  } finally {
+    await pool.close();
+  }
+});
+
+Deno.test("an engine whose memory grew is replaced rather than reused", async () => {
+  const pool = new EnginePool({ size: 1, spares: 0, memoryLimitMb: 1024 });
+  try {
+    await pool.warm();
+    const [first] = enginePids();
+    // Leaves the wasm heap grown (it never shrinks): about 450 MB of strings held at once.
+    await pool.run({
+      tables: [],
+      sql: "SELECT count(DISTINCT s) AS d FROM (SELECT repeat(i::VARCHAR, 600000) AS s " +
+        "FROM range(300) t(i))",
+    }, { tenantId: "acme" });
+    await eventually(() => !alive(first), "the grown engine was retired");
+    const next = await pool.run({ tables: [], sql: "SELECT 2 AS two" }, { tenantId: "acme" });
+    assert.deepEqual(next.rows, [{ two: 2 }]);
+  } finally {
+    await pool.close();
+  }
+});
+
+Deno.test("fair share: one tenant never holds every engine; another tenant is served", async () => {
+  const pool = new EnginePool({ size: 2 });
+  try {
+    assert.equal(pool.perTenant, 1);
+    const a1 = stopper(), a2 = stopper();
+    const runaway1 = pool.run({ tables: [], sql: RUNAWAY }, {
+      tenantId: "acme",
+      signal: a1.signal,
+    });
+    const runaway2 = pool.run({ tables: [], sql: RUNAWAY }, {
+      tenantId: "acme",
+      signal: a2.signal,
+    });
+    await eventually(() => pool.stats().busy === 1 && pool.stats().queued === 1, "acme waits");
+    const other = await pool.run({
+      tables: [numbers(5)],
+      sql: "SELECT max(n) AS m FROM demo.numbers",
+    }, {
+      tenantId: "globex",
+    });
+    assert.deepEqual(other.rows, [{ m: 4 }]);
+    assert.equal(pool.stats().queued, 1, "acme's second query still waits for acme's first");
+    // The waiting one leaves the queue when its deadline passes, without ever running.
+    a2.stop();
+    assert.equal((await errorOf(runaway2)).code, "QUERY_TIMEOUT");
+    assert.equal(pool.stats().timeouts, 0, "it never reached an engine");
+    a1.stop();
+    assert.equal((await errorOf(runaway1)).code, "QUERY_TIMEOUT");
+  } finally {
+    await pool.close();
+  }
+});
+
+Deno.test("a full queue is refused at once with 503 and Retry-After", async () => {
+  const pool = new EnginePool({ size: 1, queueLimit: 1 });
+  try {
+    const a = stopper(), b = stopper();
+    const options = (tenantId: string, signal: AbortSignal): PoolRunOptions => ({
+      tenantId,
+      signal,
+    });
+    const running = pool.run({ tables: [], sql: RUNAWAY }, options("acme", a.signal));
+    await eventually(() => pool.stats().busy === 1, "the runaway is running");
+    const waiting = pool.run({ tables: [], sql: "SELECT 1" }, options("globex", b.signal));
+    await eventually(() => pool.stats().queued === 1, "one query waits");
+    const refused = await errorOf(
+      pool.run({ tables: [], sql: "SELECT 1" }, { tenantId: "initech" }),
+    );
+    assert.equal(refused.code, "REGION_UNAVAILABLE");
+    assert.equal(refused.status, 503);
+    assert.ok((refused.retryAfterMs ?? 0) > 0);
+    assert.equal(refused.details?.reason, "engine_queue_full");
+    a.stop();
+    await errorOf(running);
+    // Once the engine is replaced, the waiting query runs.
+    assert.deepEqual((await waiting as { rows: unknown[] }).rows, [{ 1: 1 }]);
+  } finally {
+    await pool.close();
+  }
+});
+
+Deno.test("no query ever sees another query's tables, one after another or at once", async () => {
+  const pool = new EnginePool({ size: 2 });
+  const sql = "SELECT min(tag) AS lo, max(tag) AS hi, count(*) AS n, " +
+    "(SELECT count(*) FROM duckdb_tables()) AS tables, " +
+    "(SELECT count(*) FROM duckdb_schemas() WHERE NOT internal) AS schemas FROM demo.numbers";
+  try {
+    const tags = Array.from({ length: 12 }, (_, i) => `tenant-${i}`);
+    const results = await Promise.all(
+      tags.map((tag, i) => pool.run({ tables: [numbers(10 + i, tag)], sql }, { tenantId: tag })),
+    );
+    results.forEach((r, i) => {
+      assert.deepEqual(r.rows, [{ lo: tags[i], hi: tags[i], n: 10 + i, tables: 1, schemas: 1 }]);
+    });
+    const empty = await errorOf(pool.run({ tables: [], sql: "SELECT * FROM demo.numbers" }, {
+      tenantId: "acme",
+    }));
+    assert.equal(empty.code, "PLAN_FAILED");
+    const left = await pool.run({
+      tables: [],
+      sql: "SELECT (SELECT count(*) FROM duckdb_tables()) AS t, " +
+        "(SELECT count(*) FROM duckdb_schemas() WHERE schema_name = 'demo') AS s",
+    }, { tenantId: "acme" });
+    assert.deepEqual(left.rows, [{ t: 0, s: 0 }]);
+  } finally {
+    await pool.close();
+  }
+});
+
+Deno.test("a query that needs more memory than the pool's gets an engine of its own", async () => {
+  const pool = new EnginePool({ size: 1, spares: 0, memoryLimitMb: 128 });
+  try {
+    const big = "SELECT length(repeat('x', 300000000)) AS n";
+    const refused = await errorOf(pool.run({ tables: [], sql: big }, { tenantId: "acme" }));
+    assert.equal(refused.code, "RESOURCE_EXHAUSTED");
+    const job = await pool.run({ tables: [], sql: big }, { tenantId: "acme", memoryLimitMb: 1024 });
+    assert.deepEqual(job.rows, [{ n: 300000000 }]);
+  } finally {
+    await pool.close();
+  }
+  assert.deepEqual(enginePids(), []);
+});
