@@ -15,7 +15,7 @@
  */
 import { CONNECTORS } from "../connectors/mod.ts";
 import { runScan } from "../connectors/sdk/scan.ts";
-import type { Connection, Row } from "../connectors/sdk/table.ts";
+import type { Connection } from "../connectors/sdk/table.ts";
 import { MemoryKvStore, ResultCache, sourceCache, TenantCache } from "../src/cache/mod.ts";
 import { generateMasterKey, KeyRing, MemoryKeyStore } from "../src/crypto/mod.ts";
 import type { MaterializedTable } from "../src/duckdb/engine.ts";
@@ -257,9 +257,4 @@ function diff(a: string[], b: string[]): string {
   return `${a.length} vs ${b.length} rows; extra ${JSON.stringify(extra)}; missing ${
     JSON.stringify(missing)
   }`;
-}
-
-/** Rows of a snapshot table, for tests that pick values. */
-export function rowsOf(h: DifferentialHarness, key: string): Row[] {
-  return h.tables.find((t) => `${t.schema}.${t.name}` === key)?.rows ?? [];
 }
