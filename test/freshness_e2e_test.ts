@@ -56,6 +56,32 @@ Deno.test("freshness and budgets against real Redis", opts, async (t) => {
       assert.equal(live.body.from_cache, false);
     });
 
+    await t.step("queries that differ in a literal never share a cached result", async () => {
+      // Issue 20: the old text key lowercased what followed a quote inside a comment.
+      const done = "SELECT count(*) AS n FROM jira.issues /* it's */ WHERE status = 'Done'";
+      const first = await query(dev, done, { max_staleness_ms: 0 });
+      assert.equal(first.status, 200, JSON.stringify(first.body));
+      assert.ok((first.body.rows as { n: number }[])[0].n > 0);
+      const upper = await query(dev, done.replace("'Done'", "'DONE'"), {
+        max_staleness_ms: 60_000,
+      });
+      assert.equal(upper.body.from_cache, false);
+      assert.deepEqual(upper.body.rows, [{ n: 0 }]);
+      const dollar = await query(dev, done.replace("'Done'", () => "$$DONE$$"), {
+        max_staleness_ms: 60_000,
+      });
+      assert.equal(dollar.body.from_cache, false);
+      assert.deepEqual(dollar.body.rows, [{ n: 0 }]);
+      // The same query written differently (case, spacing, comments) is the same entry.
+      const again = await query(
+        dev,
+        "select count(*) as n\n from jira.issues where status = 'Done' -- it's",
+        { max_staleness_ms: 60_000 },
+      );
+      assert.equal(again.body.from_cache, true);
+      assert.deepEqual(again.body.rows, first.body.rows);
+    });
+
     await t.step("users whose entitlements differ never share a cached result", async () => {
       const sql = "SELECT pr_id, team_id FROM github.pull_requests";
       const mobile = await query(dev, sql, { max_staleness_ms: 0 });

@@ -88,13 +88,14 @@ export interface PullsPlanState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { planPulls } from "./_pull_requests_plan.ts";
  * const plan = planPulls(
  *   { predicates: [{ column: "status", op: "=", value: "open" }], columns: ["pr_id"] },
  *   { id: "c", tenantId: "t", connector: "github", name: "github", baseUrl: "https://api.github.com",
  *     credentials: {}, config: { owner: "acme", repos: ["web"] } },
  * );
- * console.assert(plan.native[0] === "GET /repos/acme/web/pulls?state=open&per_page=100");
+ * assert.ok(plan.native[0] === "GET /repos/acme/web/pulls?state=open&per_page=100");
  * ```
  */
 export function planPulls(offer: ScanOffer, connection: Connection): ScanPlan<PullsPlanState> {
@@ -113,7 +114,7 @@ export function planPulls(offer: ScanOffer, connection: Connection): ScanPlan<Pu
       pushed.push(p);
     } else if (p.column === "status" || p.column === "state") {
       const matched = STATUSES.filter((s) =>
-        matchesPredicate(p, p.column === "status" ? s : apiState(s))
+        matchesPredicate(p, p.column === "status" ? s : apiState(s), "text")
       );
       allowed = new Set(matched.filter((s) => allowed.has(s)));
       if (new Set(matched.map(apiState)).size === 2) residual.push(p); // cannot narrow `state=`
@@ -142,7 +143,7 @@ export function planPulls(offer: ScanOffer, connection: Connection): ScanPlan<Pu
 
   const valueOf = (column: string, repo: string) => column === "repo" ? repo : teamOf(config, repo);
   const keep = (repo: string) =>
-    repoPreds.every((p) => matchesPredicate(p, valueOf(p.column, repo)));
+    repoPreds.every((p) => matchesPredicate(p, valueOf(p.column, repo), "text"));
   const repos = config.repos ? config.repos.filter(keep) : null;
   if (repos?.length === 0) empty = true;
 

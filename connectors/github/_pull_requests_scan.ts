@@ -91,7 +91,7 @@ class Scan {
     const value = (column: string, repo: string) =>
       column === "repo" ? repo : teamOf(this.#s.config, repo);
     return listed.map((r) => r.name).filter((repo) =>
-      this.#s.repoFilter.every((p) => matchesPredicate(p, value(p.column, repo)))
+      this.#s.repoFilter.every((p) => matchesPredicate(p, value(p.column, repo), "text"))
     );
   }
 
@@ -192,7 +192,7 @@ class Scan {
     const local = this.#s.local;
     return local.length === 0
       ? rows
-      : rows.filter((row) => local.every((p) => matchesPredicate(p, row[p.column])));
+      : rows.filter((row) => local.every((p) => matchesPredicate(p, row[p.column], "text")));
   }
 
   async #rows(items: GhPull[], repo: string): Promise<Row[]> {

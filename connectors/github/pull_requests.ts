@@ -76,13 +76,21 @@ const ALL_OPS: KeyColumn["operators"] = [
  * `head.ref` before any detail or email call — so a dependent join sends all its keys in one
  * scan, and only the pull requests they match cost a detail call (a semi-join).
  */
+// Exact (for LIMIT pushdown): repo and team are decided per repository from the connection's own
+// list, status/state by the list's `state` plus a local check, branches by `head.ref` checked
+// on each row, base by GitHub's exact `base` match.
 const KEY_COLUMNS: KeyColumn[] = [
-  { column: "repo", operators: ALL_OPS },
-  { column: "team_id", operators: ALL_OPS },
-  { column: "status", operators: ["=", "!=", "in", "not in"] },
-  { column: "state", operators: ["=", "!=", "in", "not in"] },
-  { column: "branch", operators: ["=", "in"], maxValues: MAX_DEPENDENT_KEYS },
-  { column: "base_branch", operators: ["="] },
+  { column: "repo", operators: ALL_OPS, exact: ALL_OPS },
+  { column: "team_id", operators: ALL_OPS, exact: ALL_OPS },
+  { column: "status", operators: ["=", "!=", "in", "not in"], exact: ["=", "!=", "in", "not in"] },
+  { column: "state", operators: ["=", "!=", "in", "not in"], exact: ["=", "!=", "in", "not in"] },
+  {
+    column: "branch",
+    operators: ["=", "in"],
+    exact: ["=", "in"],
+    maxValues: MAX_DEPENDENT_KEYS,
+  },
+  { column: "base_branch", operators: ["="], exact: ["="] },
 ];
 
 /**
@@ -90,13 +98,14 @@ const KEY_COLUMNS: KeyColumn[] = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pullRequests } from "./pull_requests.ts";
  * const plan = pullRequests.plan(
  *   { predicates: [{ column: "repo", op: "=", value: "web" }], columns: ["pr_id"] },
  *   { id: "c", tenantId: "t", connector: "github", name: "github", baseUrl: "https://api.github.com",
  *     credentials: {}, config: { owner: "acme", repos: ["web", "api"] } },
  * );
- * console.assert(plan.native.length === 1 && plan.residual.length === 0);
+ * assert.ok(plan.native.length === 1 && plan.residual.length === 0);
  * ```
  */
 export const pullRequests = defineTable<PullsPlanState>({

@@ -99,13 +99,14 @@ const MAX_UNKNOWN_VALUE_RETRIES = 20;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { issues } from "./issues.ts";
  * const plan = issues.plan(
  *   { predicates: [{ column: "status", op: "!=", value: "Done" }], columns: ["issue_key", "status"] },
  *   { id: "c", tenantId: "t", connector: "jira", name: "jira", baseUrl: "https://x.atlassian.net",
  *     credentials: {}, config: { projects: ["MOB", "WEB"] } },
  * );
- * console.assert(plan.native[0] ===
+ * assert.ok(plan.native[0] ===
  *   'POST /rest/api/3/search/jql jql=project in ("MOB", "WEB") AND status != "Done" fields=key,status');
  * ```
  */
@@ -113,22 +114,58 @@ export const issues = defineTable<IssuesState>({
   name: "issues",
   description: "Jira issues of the connection's projects (Jira Cloud REST v3, JQL search).",
   columns: ISSUE_COLUMNS,
+  // `exact`: what JQL selects exactly as DuckDB would. Status names match case-insensitively,
+  // keys also by old keys of moved issues, branch by word search, email only via the assignee,
+  // and times at minute precision in the user's zone (widened by a day): those are widenings.
   keyColumns: [
-    { column: "project", operators: ["=", "!=", "in", "not in", "is null", "is not null"] },
-    { column: "team", operators: ["=", "!=", "in", "not in", "is null", "is not null"] },
+    {
+      column: "project",
+      operators: ["=", "!=", "in", "not in", "is null", "is not null"],
+      exact: ["=", "!=", "in", "not in", "is null", "is not null"],
+    },
+    {
+      column: "team",
+      operators: ["=", "!=", "in", "not in", "is null", "is not null"],
+      exact: ["=", "!=", "in", "not in", "is null", "is not null"],
+    },
     { column: "status", operators: ["=", "!=", "in", "not in"] },
-    { column: "status_category", operators: ["=", "!=", "in", "not in"] },
+    {
+      column: "status_category",
+      operators: ["=", "!=", "in", "not in"],
+      exact: ["=", "!=", "in", "not in"],
+    },
     { column: "issue_key", operators: ["=", "in"] },
-    { column: "assignee_account_id", operators: ["=", "in", "is null", "is not null"] },
-    { column: "assignee", operators: ["is null", "is not null"] },
+    {
+      column: "assignee_account_id",
+      operators: ["=", "in", "is null", "is not null"],
+      exact: ["=", "in", "is null", "is not null"],
+    },
+    {
+      column: "assignee",
+      operators: ["is null", "is not null"],
+      exact: ["is null", "is not null"],
+    },
     { column: "assignee_email", operators: ["is not null"] },
-    { column: "branch_name", operators: ["=", "is null", "is not null"] },
+    {
+      column: "branch_name",
+      operators: ["=", "is null", "is not null"],
+      exact: ["is null", "is not null"],
+    },
     {
       column: "story_points",
       operators: ["=", "!=", "<", "<=", ">", ">=", "in", "not in", "is null", "is not null"],
+      exact: ["=", "<", "<=", ">", ">=", "in", "is null", "is not null"],
     },
-    { column: "created", operators: ["<", "<=", ">", ">=", "=", "is null", "is not null"] },
-    { column: "updated", operators: ["<", "<=", ">", ">=", "=", "is null", "is not null"] },
+    {
+      column: "created",
+      operators: ["<", "<=", ">", ">=", "=", "is null", "is not null"],
+      exact: ["is null", "is not null"],
+    },
+    {
+      column: "updated",
+      operators: ["<", "<=", ">", ">=", "=", "is null", "is not null"],
+      exact: ["is null", "is not null"],
+    },
   ],
 
   plan(offer, connection): ScanPlan<IssuesState> {

@@ -7,7 +7,7 @@
  */
 import type { Predicate } from "../sdk/mod.ts";
 import type { ColumnSpec, GraphqlComparator, GraphqlTableSpec } from "./manifest.ts";
-import { literalFits } from "./_values.ts";
+import { literalFits, wholeMilliseconds } from "./_values.ts";
 
 /** A GraphQL filter input value (JSON). */
 export type FilterValue = { [key: string]: unknown };
@@ -18,8 +18,9 @@ export type FilterValue = { [key: string]: unknown };
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { selectionSet } from "./_graphql.ts";
- * console.assert(selectionSet(["id", "state.name", "state.type"]) === "id state { name type }");
+ * assert.ok(selectionSet(["id", "state.name", "state.type"]) === "id state { name type }");
  * ```
  */
 export function selectionSet(paths: string[]): string {
@@ -73,16 +74,19 @@ const COMPARATOR: Partial<Record<Predicate["op"], GraphqlComparator>> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { predicateFilter } from "./_graphql.ts";
  * const col = { name: "team", type: "text" as const, description: "", path: "team.key",
  *   filter: { field: "team.key", ops: ["eq" as const, "in" as const] } };
  * const piece = predicateFilter(col, { column: "team", op: "=", value: "web" });
- * console.assert(JSON.stringify(piece?.filter) === '{"team":{"key":{"eq":"web"}}}');
+ * assert.ok(JSON.stringify(piece?.filter) === '{"team":{"key":{"eq":"web"}}}');
  * ```
  */
-export function predicateFilter(column: ColumnSpec, p: Predicate): FilterPiece | null {
+export function predicateFilter(column: ColumnSpec, predicate: Predicate): FilterPiece | null {
   const f = column.filter;
   if (!f) return null;
+  const p = column.type === "timestamp" ? wholeMilliseconds(predicate) : predicate;
+  if (!p) return null;
   const has = (c: GraphqlComparator) => f.ops.includes(c);
   let comparator: Record<string, unknown> | null = null;
   let exact = true;

@@ -6,7 +6,7 @@
  */
 import type { Predicate, QueryParams } from "../sdk/mod.ts";
 import type { ColumnSpec, RestFilterSpec } from "./manifest.ts";
-import { literalFits } from "./_values.ts";
+import { literalFits, wholeMilliseconds } from "./_values.ts";
 
 /** One predicate as query parameters, and whether the API applies it exactly. */
 export interface ParamPiece {
@@ -20,18 +20,21 @@ export interface ParamPiece {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { predicateParams } from "./_rest.ts";
  * const col = { name: "status", type: "text" as const, description: "", path: "status" };
  * const filters = [{ column: "status", op: "in" as const, param: "status", join: ",", exact: true }];
  * const piece = predicateParams(filters, col, { column: "status", op: "in", values: ["a", "b"] });
- * console.assert(piece?.params.status === "a,b");
+ * assert.ok(piece?.params.status === "a,b");
  * ```
  */
 export function predicateParams(
   filters: RestFilterSpec[],
   column: ColumnSpec,
-  p: Predicate,
+  predicate: Predicate,
 ): ParamPiece | null {
+  const p = column.type === "timestamp" ? wholeMilliseconds(predicate) : predicate;
+  if (!p) return null;
   const text = (v: unknown) => String(v);
   for (const f of filters) {
     if (f.column !== p.column) continue;

@@ -4,17 +4,19 @@
  *
  * @module
  */
-import type { ColumnType } from "../sdk/mod.ts";
+import type { ColumnType, Predicate } from "../sdk/mod.ts";
+import { literalTimestampMicros, millisecondBound } from "../sdk/timestamp.ts";
 
 /**
  * Converts an API value to a column value of a type; anything that does not fit is NULL.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toColumnValue } from "./_values.ts";
- * console.assert(toColumnValue("2026-01-02T03:04:05Z", "timestamp") === "2026-01-02T03:04:05.000Z");
- * console.assert(toColumnValue(1700000000, "timestamp", "epoch_s") === "2023-11-14T22:13:20.000Z");
- * console.assert(toColumnValue("x", "integer") === null);
+ * assert.ok(toColumnValue("2026-01-02T03:04:05Z", "timestamp") === "2026-01-02T03:04:05.000Z");
+ * assert.ok(toColumnValue(1700000000, "timestamp", "epoch_s") === "2023-11-14T22:13:20.000Z");
+ * assert.ok(toColumnValue("x", "integer") === null);
  * ```
  */
 export function toColumnValue(
@@ -65,11 +67,37 @@ export function literalFits(value: unknown, type: ColumnType): boolean {
       return typeof value === "number" && Number.isFinite(value);
     case "boolean":
       return typeof value === "boolean";
-    case "timestamp":
-      return typeof value === "string" && !Number.isNaN(Date.parse(value));
+    case "timestamp": {
+      // Only whole milliseconds: what APIs compare with (see `wholeMilliseconds`).
+      const micros = typeof value === "string" ? literalTimestampMicros(value) : undefined;
+      return micros !== undefined && micros % 1000n === 0n;
+    }
     case "json":
       return false;
   }
+}
+
+/**
+ * A predicate on a timestamp column with every literal in whole milliseconds (what APIs take),
+ * selecting exactly the same millisecond values — `< 12:00:00.000001` becomes
+ * `<= 12:00:00.000` — or null when no such predicate exists (`= 12:00:00.000001`). Other
+ * predicates are returned as they are.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { wholeMilliseconds } from "./_values.ts";
+ * assert.deepEqual(
+ *   wholeMilliseconds({ column: "t", op: ">", value: "2025-01-01T00:00:00.000001Z" }),
+ *   { column: "t", op: ">=", value: "2025-01-01T00:00:00.001Z" },
+ * );
+ * ```
+ */
+export function wholeMilliseconds(p: Predicate): Predicate | null {
+  if (!("value" in p) || typeof p.value !== "string") return p;
+  const bound = millisecondBound(p.op, p.value);
+  if (bound?.kind !== "compare") return null;
+  return { column: p.column, op: bound.op, value: new Date(bound.ms).toISOString() };
 }
 
 /**
@@ -77,8 +105,9 @@ export function literalFits(value: unknown, type: ColumnType): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fillTemplate } from "./_values.ts";
- * console.assert(fillTemplate("/pages/{config.page}/x", { config: { page: "a b" } }) === "/pages/a%20b/x");
+ * assert.ok(fillTemplate("/pages/{config.page}/x", { config: { page: "a b" } }) === "/pages/a%20b/x");
  * ```
  */
 export function fillTemplate(

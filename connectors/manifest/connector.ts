@@ -50,6 +50,7 @@ export interface ManifestPlanState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { manifestConnector } from "./connector.ts";
  * import { validateManifest } from "./manifest.ts";
  * const c = manifestConnector(validateManifest({
@@ -58,7 +59,7 @@ export interface ManifestPlanState {
  *   tables: [{ name: "things", description: "t", request: { path: "/things" },
  *     columns: [{ name: "id", type: "integer", description: "Id.", path: "id" }] }],
  * }));
- * console.assert(c.tables[0].name === "things");
+ * assert.ok(c.tables[0].name === "things");
  * ```
  */
 export function manifestConnector(manifest: Manifest): ConnectorDef {
@@ -81,7 +82,8 @@ function manifestTable(manifest: Manifest, spec: TableSpec): TableDef {
     columns: spec.columns.map(({ name, type, description }) => ({ name, type, description })),
     keyColumns: spec.columns.flatMap((c) => {
       const ops = graphql ? graphqlOps(c) : restOps(spec, c);
-      return ops.length ? [{ column: c.name, operators: ops }] : [];
+      const exact = graphql ? graphqlExactOps(ops) : restOps(spec, c, true);
+      return ops.length ? [{ column: c.name, operators: ops, exact }] : [];
     }),
 
     plan(offer: ScanOffer, connection: Connection): ScanPlan<ManifestPlanState> {
@@ -175,10 +177,16 @@ function graphqlOps(c: ColumnSpec): Predicate["op"][] {
   return out;
 }
 
-function restOps(spec: TableSpec, c: ColumnSpec): Predicate["op"][] {
+// GraphQL comparators select what SQL does, except `neq`/`nin` (they keep NULLs) and the string
+// searches LIKE maps to (their case handling is the app's).
+function graphqlExactOps(ops: Predicate["op"][]): Predicate["op"][] {
+  return ops.filter((op) => op !== "!=" && op !== "not in" && op !== "like");
+}
+
+function restOps(spec: TableSpec, c: ColumnSpec, exactOnly = false): Predicate["op"][] {
   const ops = new Set<Predicate["op"]>();
   for (const f of spec.request?.filters ?? []) {
-    if (f.column !== c.name) continue;
+    if (f.column !== c.name || (exactOnly && !f.exact)) continue;
     ops.add(f.op);
     if (f.op === "in") ops.add("=");
   }

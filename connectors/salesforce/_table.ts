@@ -42,6 +42,17 @@ const OPS: Record<SoqlKind, KeyColumn["operators"]> = {
   date: ["=", "<", "<=", ">", ">=", "is null", "is not null"],
 };
 
+// What SOQL applies exactly: text compares case-insensitively, `!=`/`NOT IN` keep NULLs, and
+// datetimes hold whole seconds (a finer bound is widened, and the plan then reports it inexact).
+const EXACT: Record<SoqlKind, KeyColumn["operators"]> = {
+  id: ["is null", "is not null"],
+  text: ["is null", "is not null"],
+  number: ["=", "<", "<=", ">", ">=", "in", "is null", "is not null"],
+  boolean: ["=", "!="],
+  datetime: ["=", "<", "<=", ">", ">=", "is null", "is not null"],
+  date: ["=", "<", "<=", ">", ">=", "is null", "is not null"],
+};
+
 /** Declares a table over a Salesforce object. */
 export function salesforceTable(
   spec: { name: string; object: string; description: string; columns: SfColumn[] },
@@ -62,7 +73,11 @@ export function salesforceTable(
       description,
       ...(classification ? { classification } : {}),
     })),
-    keyColumns: spec.columns.map((c) => ({ column: c.name, operators: OPS[c.kind] })),
+    keyColumns: spec.columns.map((c) => ({
+      column: c.name,
+      operators: OPS[c.kind],
+      exact: EXACT[c.kind],
+    })),
     plan(offer, connection): ScanPlan<SfPlanState> {
       for (const c of [...offer.columns, ...offer.predicates.map((p) => p.column)]) {
         if (!byName.has(c)) {

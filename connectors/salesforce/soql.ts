@@ -5,7 +5,8 @@
  *
  * @module
  */
-import type { Predicate, Scalar, ScanOffer, SortKey } from "../sdk/mod.ts";
+import type { ComparisonOp, Predicate, Scalar, ScanOffer, SortKey } from "../sdk/mod.ts";
+import { millisecondBound } from "../sdk/timestamp.ts";
 
 /** How a column's SOQL field compares. */
 export type SoqlKind = "id" | "text" | "number" | "boolean" | "datetime" | "date";
@@ -26,8 +27,9 @@ export interface SoqlField {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { soqlString } from "./soql.ts";
- * console.assert(soqlString("O'Brien \\ Co") === "'O\\'Brien \\\\ Co'");
+ * assert.ok(soqlString("O'Brien \\ Co") === "'O\\'Brien \\\\ Co'");
  * ```
  */
 export function soqlString(value: string): string {
@@ -79,10 +81,11 @@ export interface SoqlCondition {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { soqlCondition } from "./soql.ts";
  * const f = { column: "name", field: "Name", kind: "text" as const };
- * console.assert(soqlCondition(f, { column: "name", op: "=", value: "a'b" })?.soql === "Name = 'a\\'b'");
- * console.assert(soqlCondition(f, { column: "name", op: "!=", value: "x" }) === null);
+ * assert.ok(soqlCondition(f, { column: "name", op: "=", value: "a'b" })?.soql === "Name = 'a\\'b'");
+ * assert.ok(soqlCondition(f, { column: "name", op: "!=", value: "x" }) === null);
  * ```
  */
 export function soqlCondition(f: SoqlField, p: Predicate): SoqlCondition | null {
@@ -134,7 +137,10 @@ function literal(f: SoqlField, v: Scalar): string | null {
     case "text":
       return typeof v === "string" ? soqlString(v) : null;
     case "number":
-      return typeof v === "number" && Number.isFinite(v) ? String(v) : null;
+      // SOQL refuses exponent form (`1e21`, `1e-7`): such a number stays with DuckDB.
+      return typeof v === "number" && Number.isFinite(v) && !/e/i.test(String(v))
+        ? String(v)
+        : null;
     case "boolean":
       return typeof v === "boolean" ? String(v) : null;
     default:
@@ -142,10 +148,13 @@ function literal(f: SoqlField, v: Scalar): string | null {
   }
 }
 
-function instant(v: Scalar): number | null {
-  if (typeof v !== "string") return null;
-  const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : v);
-  return Number.isNaN(ms) ? null : ms;
+/**
+ * The comparison on whole milliseconds equivalent to `op v` (a canonical timestamp literal that
+ * may carry microseconds), or null when it is not a plain comparison SOQL can carry.
+ */
+function msComparison(op: ComparisonOp, v: Scalar): { op: ComparisonOp; ms: number } | null {
+  const bound = typeof v === "string" ? millisecondBound(op, v) : undefined;
+  return bound?.kind === "compare" ? bound : null;
 }
 
 /** `2026-01-02T03:04:05Z` (SOQL takes no milliseconds). */
@@ -153,10 +162,12 @@ function soqlDateTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
-function datetimeCondition(f: SoqlField, op: string, v: Scalar): SoqlCondition | null {
-  const ms = instant(v);
-  if (ms === null) return null;
-  if (ms % 1000 === 0) return { soql: `${f.field} ${op} ${soqlDateTime(ms)}`, exact: true };
+function datetimeCondition(f: SoqlField, rawOp: ComparisonOp, v: Scalar): SoqlCondition | null {
+  const bound = msComparison(rawOp, v);
+  if (!bound) return null;
+  const { op, ms } = bound;
+  // SOQL's `!=` keeps NULLs that SQL drops: a superset.
+  if (ms % 1000 === 0) return { soql: `${f.field} ${op} ${soqlDateTime(ms)}`, exact: op !== "!=" };
   // Salesforce keeps whole seconds: widen to the enclosing second.
   const floor = ms - (((ms % 1000) + 1000) % 1000);
   switch (op) {
@@ -172,9 +183,10 @@ function datetimeCondition(f: SoqlField, op: string, v: Scalar): SoqlCondition |
 }
 
 /** A date field holds midnight UTC of its day in the column. */
-function dateCondition(f: SoqlField, op: string, v: Scalar): SoqlCondition | null {
-  const ms = instant(v);
-  if (ms === null) return null;
+function dateCondition(f: SoqlField, rawOp: ComparisonOp, v: Scalar): SoqlCondition | null {
+  const bound = msComparison(rawOp, v);
+  if (!bound) return null;
+  const { op, ms } = bound;
   const DAY = 86_400_000;
   const day = (x: number) => new Date(x).toISOString().slice(0, 10);
   const floor = Math.floor(ms / DAY) * DAY;
@@ -216,6 +228,7 @@ export interface SoqlPlan {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { planSoql, renderSoql } from "./soql.ts";
  * const fields = [
  *   { column: "id", field: "Id", kind: "id" as const },
@@ -223,7 +236,7 @@ export interface SoqlPlan {
  * ];
  * const plan = planSoql(fields, { predicates: [{ column: "amount", op: ">", value: 5 }],
  *   columns: ["id"], orderBy: [{ column: "amount", direction: "desc" }], limit: 3 });
- * console.assert(renderSoql("Opportunity", plan) ===
+ * assert.ok(renderSoql("Opportunity", plan) ===
  *   "SELECT Id, Amount FROM Opportunity WHERE Amount > 5 ORDER BY Amount DESC NULLS LAST LIMIT 3");
  * ```
  */

@@ -6,7 +6,14 @@
  * @module
  */
 
-/** A literal value in a predicate. Timestamps arrive as ISO-8601 strings. */
+import type { ColumnType } from "./table.ts";
+import { literalTimestampMicros, rowTimestampMicros } from "./timestamp.ts";
+
+/**
+ * A literal value in a predicate, already typed the way DuckDB casts it for the column: text
+ * exactly as written, numbers exact, booleans, and timestamps in one canonical ISO-8601 spelling
+ * (`2025-01-06T12:39:44.000Z`, microseconds when present; see `timestamp.ts`).
+ */
 export type Scalar = string | number | boolean | null;
 
 /** Comparison operators a table may accept on a column. */
@@ -27,8 +34,9 @@ export type Predicate =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { describePredicate } from "./predicate.ts";
- * console.assert(describePredicate({ column: "status", op: "=", value: "merged" }) === "status = 'merged'");
+ * assert.ok(describePredicate({ column: "status", op: "=", value: "merged" }) === "status = 'merged'");
  * ```
  */
 export function describePredicate(p: Predicate): string {
@@ -48,17 +56,26 @@ export function describePredicate(p: Predicate): string {
 }
 
 /**
- * Whether a row value satisfies a predicate, with SQL semantics (a NULL never matches a
- * comparison). Used where the SDK must filter fetched rows itself, e.g. a looser native filter.
+ * Whether a row value satisfies a predicate. With the column's `type`, DuckDB's semantics: text
+ * compares by code point and case-sensitively, LIKE has no escape character and `_` is one code
+ * point, timestamps compare to the microsecond; a row this function cannot judge with certainty
+ * (a value of another type) is *kept* — it is a pre-filter, and DuckDB re-applies the query's
+ * own WHERE. Without a type, values are compared by their JavaScript shapes (ISO-8601 strings as
+ * instants). A NULL never matches a comparison.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { matchesPredicate } from "./predicate.ts";
- * console.assert(matchesPredicate({ column: "n", op: ">", value: 2 }, 3));
- * console.assert(!matchesPredicate({ column: "n", op: "=", value: 2 }, null));
+ * assert.ok(matchesPredicate({ column: "n", op: ">", value: 2 }, 3));
+ * assert.ok(!matchesPredicate({ column: "n", op: "=", value: 2 }, null));
+ * const at = { column: "t", op: "<", value: "2025-01-06T12:39:44.000001Z" } as const;
+ * assert.ok(matchesPredicate(at, "2025-01-06T12:39:44.000Z", "timestamp"));
+ * assert.ok(!matchesPredicate({ column: "s", op: "=", value: "done" }, "Done", "text"));
  * ```
  */
-export function matchesPredicate(p: Predicate, value: unknown): boolean {
+export function matchesPredicate(p: Predicate, value: unknown, type?: ColumnType): boolean {
+  if (type !== undefined) return evaluatePredicate(p, value, type) ?? true;
   if (p.op === "is null") return value === null || value === undefined;
   if (p.op === "is not null") return value !== null && value !== undefined;
   if (value === null || value === undefined) return false;
@@ -70,18 +87,121 @@ export function matchesPredicate(p: Predicate, value: unknown): boolean {
     case "like":
       return likeToRegExp(p.pattern).test(String(value));
     case "=":
-      return p.value !== null && compare(value, p.value) === 0;
     case "!=":
-      return p.value !== null && compare(value, p.value) !== 0;
     case "<":
-      return p.value !== null && compare(value, p.value) < 0;
     case "<=":
-      return p.value !== null && compare(value, p.value) <= 0;
     case ">":
-      return p.value !== null && compare(value, p.value) > 0;
     case ">=":
-      return p.value !== null && compare(value, p.value) >= 0;
+      return p.value !== null && holds(p.op, compare(value, p.value));
   }
+}
+
+/**
+ * DuckDB's verdict on a row value for a predicate over a column of `type`: true or false, or
+ * `undefined` when the value or literal is not of a shape whose verdict is certain.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { evaluatePredicate } from "./predicate.ts";
+ * assert.equal(evaluatePredicate({ column: "s", op: "<", value: "\uffff" }, "🚀", "text"), false);
+ * assert.equal(evaluatePredicate({ column: "s", op: "like", pattern: "_" }, "🚀", "text"), true);
+ * assert.equal(evaluatePredicate({ column: "n", op: "=", value: "3" }, 3, "integer"), undefined);
+ * ```
+ */
+export function evaluatePredicate(
+  p: Predicate,
+  value: unknown,
+  type: ColumnType,
+): boolean | undefined {
+  const isNull = value === null || value === undefined;
+  if (p.op === "is null") return isNull;
+  if (p.op === "is not null") return !isNull;
+  if (isNull) return false;
+  const cmp = (literal: Scalar): number | undefined =>
+    literal === null ? undefined : typedCompare(type, value, literal);
+  switch (p.op) {
+    case "like":
+      return type === "text" && typeof value === "string"
+        ? likeToRegExp(p.pattern).test(value)
+        : undefined;
+    case "in":
+    case "not in": {
+      // NULL in a list: `IN` ignores it, `NOT IN` is never true.
+      if (p.op === "not in" && p.values.includes(null)) return false;
+      let found = false;
+      for (const v of p.values) {
+        if (v === null) continue;
+        const c = cmp(v);
+        if (c === undefined) return undefined;
+        if (c === 0) found = true;
+      }
+      return p.op === "in" ? found : !found;
+    }
+    case "=":
+    case "!=":
+    case "<":
+    case "<=":
+    case ">":
+    case ">=": {
+      const c = cmp(p.value);
+      return c === undefined ? undefined : holds(p.op, c);
+    }
+  }
+}
+
+function holds(op: "=" | "!=" | "<" | "<=" | ">" | ">=", c: number): boolean {
+  switch (op) {
+    case "=":
+      return c === 0;
+    case "!=":
+      return c !== 0;
+    case "<":
+      return c < 0;
+    case "<=":
+      return c <= 0;
+    case ">":
+      return c > 0;
+    case ">=":
+      return c >= 0;
+  }
+}
+
+/** Compares a row value with a typed literal as DuckDB would, or undefined when unsure. */
+function typedCompare(type: ColumnType, value: unknown, literal: Scalar): number | undefined {
+  switch (type) {
+    case "text":
+      return typeof value === "string" && typeof literal === "string"
+        ? codePointCompare(value, literal)
+        : undefined;
+    case "integer":
+      if (typeof value !== "number" || !Number.isSafeInteger(value)) return undefined;
+      return typeof literal === "number" ? Math.sign(value - literal) : undefined;
+    case "double":
+      if (typeof value !== "number" || !Number.isFinite(value)) return undefined;
+      return typeof literal === "number" ? Math.sign(value - literal) : undefined;
+    case "boolean":
+      return typeof value === "boolean" && typeof literal === "boolean"
+        ? Number(value) - Number(literal)
+        : undefined;
+    case "timestamp": {
+      const a = rowTimestampMicros(value);
+      const b = typeof literal === "string" ? literalTimestampMicros(literal) : undefined;
+      return a === undefined || b === undefined ? undefined : a < b ? -1 : a > b ? 1 : 0;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Code point order: DuckDB compares VARCHARs by their UTF-8 bytes, which is the same. */
+function codePointCompare(a: string, b: string): number {
+  if (a === b) return 0;
+  const x = [...a], y = [...b];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    if (x[i] !== y[i]) return x[i].codePointAt(0)! < y[i].codePointAt(0)! ? -1 : 1;
+  }
+  return x.length - y.length < 0 ? -1 : 1;
 }
 
 const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
@@ -91,16 +211,16 @@ function compare(a: unknown, b: Scalar): number {
   if (
     typeof a === "string" && typeof b === "string" && ISO_TIMESTAMP.test(a) && ISO_TIMESTAMP.test(b)
   ) {
-    // Timestamps compare as instants: "…06Z" and "…06.000Z" are equal, whatever their spelling.
-    const x = Date.parse(a.includes("T") || a.length <= 10 ? a : a.replace(" ", "T"));
-    const y = Date.parse(b.includes("T") || b.length <= 10 ? b : b.replace(" ", "T"));
-    if (!Number.isNaN(x) && !Number.isNaN(y)) return x - y;
+    // Timestamps compare as instants, to the microsecond, whatever their spelling.
+    const x = rowTimestampMicros(a), y = rowTimestampMicros(b);
+    if (x !== undefined && y !== undefined) return x < y ? -1 : x > y ? 1 : 0;
   }
   if (typeof a === "boolean" || typeof b === "boolean") return String(a) === String(b) ? 0 : 1;
   const x = String(a), y = String(b);
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
+/** LIKE as DuckDB reads it: `%` any run, `_` one code point, no escape character. */
 function likeToRegExp(pattern: string): RegExp {
   let re = "";
   for (const ch of pattern) {
@@ -108,5 +228,5 @@ function likeToRegExp(pattern: string): RegExp {
     else if (ch === "_") re += "[\\s\\S]";
     else re += ch.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   }
-  return new RegExp(`^${re}$`);
+  return new RegExp(`^${re}$`, "u");
 }

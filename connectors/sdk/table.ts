@@ -39,6 +39,14 @@ export interface KeyColumn {
   column: string;
   operators: PredicateOp[];
   /**
+   * The operators the API applies *exactly* as DuckDB would, for every literal the planner
+   * offers — same rows, no more. The others are pushed as widenings (case-insensitive matching,
+   * coarser time precision, NULLs kept) that DuckDB narrows. A LIMIT or top-N reaches the API
+   * only when every pushed predicate is exact, so a widening can never cut the answer short.
+   * @default [] (nothing declared exact: no LIMIT is pushed past a filter on this column)
+   */
+  exact?: PredicateOp[];
+  /**
    * `required`: the API cannot list the table without a filter on this column.
    * @default "optional"
    */
@@ -85,7 +93,11 @@ export interface ScanPlan<S = unknown> {
   residual: Predicate[];
   /** Columns that will be fetched (always includes what the query reads). */
   columns: string[];
-  /** Set when the source returns at most this many rows, already in the offered order. */
+  /**
+   * Set when the source returns at most this many rows, already in the offered order. The
+   * planner keeps it only when nothing is residual and every pushed predicate is declared exact
+   * (`KeyColumn.exact`); otherwise it plans again without order and limit.
+   */
   limit?: number;
   /**
    * Extra calls each returned row costs (a detail call per row): what a dependent join saves
@@ -141,6 +153,7 @@ export interface TableDef<S = unknown> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defineTable } from "./table.ts";
  * const t = defineTable<{ q: string }>({
  *   name: "things", description: "Things", columns: [], keyColumns: [],
@@ -148,9 +161,30 @@ export interface TableDef<S = unknown> {
  *     columns: offer.columns, state: { q: "" } }),
  *   async *scan() { yield []; },
  * });
- * console.assert(t.name === "things");
+ * assert.ok(t.name === "things");
  * ```
  */
 export function defineTable<S>(def: TableDef<S>): TableDef {
   return def as unknown as TableDef;
+}
+
+/**
+ * Whether a plan's rows are exactly the rows its offer selects: nothing left to DuckDB, and every
+ * pushed predicate declared exact for its column and operator. Only then may a LIMIT cut it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { planIsExact } from "./table.ts";
+ * const keys = [{ column: "status", operators: ["=" as const], exact: [] }];
+ * const plan = { native: [], residual: [], columns: [], state: null,
+ *   pushed: [{ column: "status", op: "=" as const, value: "Done" }] };
+ * assert.equal(planIsExact(plan, keys), false);
+ * ```
+ */
+export function planIsExact(plan: ScanPlan, keyColumns: readonly KeyColumn[]): boolean {
+  return plan.residual.length === 0 &&
+    plan.pushed.every((p) =>
+      keyColumns.some((k) => k.column === p.column && (k.exact ?? []).includes(p.op))
+    );
 }

@@ -1,10 +1,15 @@
 /**
  * Steampipe's subset rule for the source cache: an entry fetched with a looser pushed filter (a
  * subset of the query's pushed predicates) and more columns (a superset of what the query reads)
- * holds every row the query needs; the query's extra predicates are then applied locally.
+ * holds every row the query needs; the query's extra predicates are then applied locally, with
+ * DuckDB's semantics for each column's type. That local filter may only ever keep too much —
+ * a row it cannot judge with certainty is kept — because DuckDB re-applies the query's whole
+ * WHERE afterwards; the differential suite (`test/differential_test.ts`) checks it end to end.
+ *
+ * @module
  */
 import { matchesPredicate, type Predicate } from "../../connectors/sdk/predicate.ts";
-import type { Row } from "../../connectors/sdk/table.ts";
+import type { ColumnType, Row } from "../../connectors/sdk/table.ts";
 
 /** A canonical text of a predicate (values of IN lists sorted), for set comparisons. */
 export function predicateId(p: Predicate): string {
@@ -48,8 +53,17 @@ export function subsetRemainder(
   return extra.every((p) => have.has(p.column)) ? extra : undefined;
 }
 
-/** The rows that satisfy every predicate. */
-export function filterRows(rows: Row[], predicates: Predicate[]): Row[] {
+/**
+ * The rows that may satisfy every predicate, judged with DuckDB's semantics for each column's
+ * declared type (a row that cannot be judged with certainty is kept).
+ */
+export function filterRows(
+  rows: Row[],
+  predicates: Predicate[],
+  types: Readonly<Record<string, ColumnType>>,
+): Row[] {
   if (predicates.length === 0) return rows;
-  return rows.filter((row) => predicates.every((p) => matchesPredicate(p, row[p.column])));
+  return rows.filter((row) =>
+    predicates.every((p) => matchesPredicate(p, row[p.column], types[p.column] ?? "json"))
+  );
 }

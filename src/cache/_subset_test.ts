@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { Predicate } from "../../connectors/sdk/predicate.ts";
 import { filterRows, predicateId, subsetRemainder } from "./_subset.ts";
-import { normalizeSql } from "./_normalize_sql.ts";
+import type { Row } from "../../connectors/sdk/table.ts";
 
 const open: Predicate = { column: "status", op: "=", value: "open" };
 const mobile: Predicate = { column: "team_id", op: "=", value: "mobile" };
@@ -25,13 +25,27 @@ Deno.test("predicateId() ignores the order of IN values; filterRows() applies pr
     predicateId({ column: "s", op: "in", values: ["b", "a"] }),
   );
   const rows = [{ status: "open" }, { status: "closed" }];
-  assert.deepEqual(filterRows(rows, [open]), [{ status: "open" }]);
+  assert.deepEqual(filterRows(rows, [open], { status: "text" }), [{ status: "open" }]);
 });
 
-Deno.test("normalizeSql() folds case and spacing but keeps literals exact", () => {
-  assert.equal(
-    normalizeSql("SELECT  pr_id\nFROM github.pull_requests WHERE title = 'Fix  It';"),
-    "select pr_id from github.pull_requests where title = 'Fix  It'",
-  );
-  assert.notEqual(normalizeSql("SELECT 'A'"), normalizeSql("SELECT 'a'"));
+Deno.test("filterRows() judges as DuckDB does: case, code points, microseconds, offsets", () => {
+  const types = { s: "text", t: "timestamp", n: "integer" } as const;
+  const keep = (p: Predicate, row: Row) => filterRows([row], [p], types).length === 1;
+  // Text is case-sensitive and compared by code point (UTF-16 order would differ here).
+  assert.ok(!keep({ column: "s", op: "=", value: "done" }, { s: "Done" }));
+  assert.ok(keep({ column: "s", op: "!=", value: "done" }, { s: "Done" }));
+  assert.ok(keep({ column: "s", op: ">", value: "\uffff" }, { s: "🚀" }));
+  // LIKE has no escape character; `_` is one code point.
+  assert.ok(!keep({ column: "s", op: "like", pattern: "a\\_c" }, { s: "a_c" }));
+  assert.ok(keep({ column: "s", op: "like", pattern: "_" }, { s: "🚀" }));
+  // Timestamps to the microsecond; a row's own offset is applied.
+  const at = "2025-01-06T12:39:44.000001Z";
+  assert.ok(keep({ column: "t", op: "<", value: at }, { t: "2025-01-06T12:39:44.000Z" }));
+  assert.ok(keep({ column: "t", op: "<", value: at }, { t: "2025-01-06T14:39:44.000+02:00" }));
+  assert.ok(!keep({ column: "t", op: "=", value: at }, { t: "2025-01-06T12:39:44.000Z" }));
+  // NULL: only IS NULL keeps it; NOT IN with a NULL keeps nothing.
+  assert.ok(!keep({ column: "n", op: "!=", value: 1 }, { n: null }));
+  assert.ok(!keep({ column: "n", op: "not in", values: [1, null] }, { n: 2 }));
+  // A value of another type than declared: not judged, kept (DuckDB re-applies the WHERE).
+  assert.ok(keep({ column: "n", op: "=", value: 1 }, { n: "2" }));
 });

@@ -1,14 +1,14 @@
 /**
  * The result cache: whole query answers, keyed by tenant + the user's effective entitlements (the
  * guard's fingerprint: two users whose row or column rules differ never share an entry) +
- * normalised SQL. An entry records when its oldest data was fetched, so a hit's `freshness_ms`
+ * the query's key from its parse tree (`queryCacheKey` in `src/sql/cache_key.ts`), never its
+ * text. An entry records when its oldest data was fetched, so a hit's `freshness_ms`
  * stays the age of that data, and a hit is served only while that age is within the query's
  * `max_staleness_ms`.
  *
  * @module
  */
 import { sha256Hex } from "../crypto/sha256.ts";
-import { normalizeSql } from "./_normalize_sql.ts";
 import type { TenantCache } from "./tenant_cache.ts";
 
 /** A cached answer. */
@@ -27,8 +27,9 @@ export interface CachedResult {
  * @example
  * ```ts ignore
  * const results = new ResultCache(zoneCache);
- * await results.put("acme", fingerprint, sql, body, 60_000);
- * const hit = await results.get("acme", fingerprint, sql);
+ * const query = queryCacheKey(parseQuery(sql));
+ * await results.put("acme", fingerprint, query, body, 60_000);
+ * const hit = await results.get("acme", fingerprint, query);
  * ```
  */
 export class ResultCache {
@@ -43,9 +44,16 @@ export class ResultCache {
     return this.#cache.zone;
   }
 
-  /** The cached answer, whatever its age (the caller compares it with its staleness bound). */
-  async get(tenantId: string, fingerprint: string, sql: string): Promise<CachedResult | undefined> {
-    return await this.#cache.get<CachedResult>(tenantId, await this.#key(fingerprint, sql));
+  /**
+   * The cached answer, whatever its age (the caller compares it with its staleness bound).
+   * `query` is the query's `queryCacheKey`.
+   */
+  async get(
+    tenantId: string,
+    fingerprint: string,
+    query: string,
+  ): Promise<CachedResult | undefined> {
+    return await this.#cache.get<CachedResult>(tenantId, await this.#key(fingerprint, query));
   }
 
   /**
@@ -55,7 +63,7 @@ export class ResultCache {
   async put(
     tenantId: string,
     fingerprint: string,
-    sql: string,
+    query: string,
     body: Record<string, unknown>,
     ttlMs: number,
     now = Date.now(),
@@ -70,10 +78,10 @@ export class ResultCache {
         now - (typeof s.freshness_ms === "number" ? s.freshness_ms : freshness)
       ),
     };
-    await this.#cache.set(tenantId, await this.#key(fingerprint, sql), entry, ttlMs - freshness);
+    await this.#cache.set(tenantId, await this.#key(fingerprint, query), entry, ttlMs - freshness);
   }
 
-  async #key(fingerprint: string, sql: string): Promise<string> {
-    return `r:${await sha256Hex(`${fingerprint}\n${normalizeSql(sql)}`)}`;
+  async #key(fingerprint: string, query: string): Promise<string> {
+    return `r:${await sha256Hex(`${fingerprint}\n${query}`)}`;
   }
 }

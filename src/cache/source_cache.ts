@@ -134,7 +134,8 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
       if (!remainder) continue;
       const entry = await cache.get<Entry>(tenantId, item.key);
       if (!entry) continue;
-      return { entry, rows: filterRows(entry.rows, remainder) };
+      const types = Object.fromEntries(source.table.columns.map((c) => [c.name, c.type]));
+      return { entry, rows: filterRows(entry.rows, remainder, types) };
     }
     return undefined;
   }

@@ -15,6 +15,8 @@ import { type CachedResult, freshnessOf, type ResultCache } from "../cache/mod.t
 import type { SecurityProvider } from "../query/guard.ts";
 import { type MetricsRecorder, NO_METRICS } from "../telemetry/metrics.ts";
 import { isPlainObject } from "../query/request.ts";
+import { parseQuery } from "../sql/parse.ts";
+import { queryCacheKey } from "../sql/cache_key.ts";
 import type { AppEnv } from "./env.ts";
 
 /** Computes the key part that stands for a user's effective entitlements. */
@@ -37,9 +39,10 @@ export interface ResultCacheOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { guardFingerprint } from "./result_cache.ts";
  * const fp = guardFingerprint();
- * console.assert(await fp("acme", { sub: "a", tenant: "acme" }) !== await fp("acme", { sub: "b", tenant: "acme" }));
+ * assert.ok(await fp("acme", { sub: "a", tenant: "acme" }) !== await fp("acme", { sub: "b", tenant: "acme" }));
  * ```
  */
 export function guardFingerprint(security?: SecurityProvider): FingerprintOf {
@@ -80,9 +83,13 @@ export function resultCache(
 
     const { ttlMs, maxStalenessMs } = freshnessOf(tenant.settings);
     const maxStaleness = Math.min(request.metadata.max_staleness_ms ?? maxStalenessMs, ttlMs);
+    // The key comes from the parse tree; SQL that does not parse is never cached (the worker
+    // answers it with PLAN_FAILED).
+    const query = cacheKeyOf(request.sql);
+    if (query === undefined) return await next();
     const fingerprint = await fingerprintOf(user.tenant, user);
     if (maxStaleness > 0) {
-      const hit = await cache.get(user.tenant, fingerprint, request.sql);
+      const hit = await cache.get(user.tenant, fingerprint, query);
       const fresh = hit != null && Date.now() - hit.oldestDataAt <= maxStaleness;
       metrics[fresh ? "cacheHit" : "cacheMiss"]("result");
       if (hit && fresh) {
@@ -100,8 +107,26 @@ export function resultCache(
     await next();
     if (c.res.status !== 200) return;
     const body = await c.res.clone().json().catch(() => undefined);
-    if (isPlainObject(body)) await cache.put(user.tenant, fingerprint, request.sql, body, ttlMs);
+    if (isPlainObject(body)) await cache.put(user.tenant, fingerprint, query, body, ttlMs);
   };
+}
+
+/** Parsed keys of recent SQL texts: a repeated query (the cached path) is not parsed again. */
+const KEYS_REMEMBERED = 1024;
+const recentKeys = new Map<string, string | undefined>();
+
+function cacheKeyOf(sql: string): string | undefined {
+  if (recentKeys.has(sql)) return recentKeys.get(sql);
+  let key: string | undefined;
+  try {
+    key = queryCacheKey(parseQuery(sql));
+  } catch {
+    key = undefined;
+  }
+  // The key is a pure function of the text, so remembering it by the exact text is safe.
+  if (recentKeys.size >= KEYS_REMEMBERED) recentKeys.delete(recentKeys.keys().next().value!);
+  recentKeys.set(sql, key);
+  return key;
 }
 
 function answerFromCache(

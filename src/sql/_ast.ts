@@ -53,8 +53,11 @@ export function columnRefParts(x: unknown): ColumnRefParts | null {
   return { qualifier, column };
 }
 
-/** What kind of literal a value came from; decides which column types it may compare with. */
-export type LiteralKind = "string" | "temporal" | "number" | "boolean" | "null";
+/**
+ * What kind of literal a value came from; decides which column types it may compare with and how
+ * DuckDB casts it (`date`: `DATE '…'`, `timestamp`: `TIMESTAMP '…'` or a cast to it).
+ */
+export type LiteralKind = "string" | "date" | "timestamp" | "number" | "boolean" | "null";
 
 /** A literal read from the AST. */
 export interface Literal {
@@ -63,7 +66,23 @@ export interface Literal {
 }
 
 const TEXT_TYPES = new Set(["TEXT", "VARCHAR", "STRING", "CHAR", "BPCHAR"]);
-const TEMPORAL_TYPES = new Set(["DATE", "TIMESTAMP", "TIMESTAMPTZ", "DATETIME"]);
+// TIMESTAMPTZ is not here: it applies an offset the TIMESTAMP columns' cast ignores.
+const TEMPORAL_TYPES: Record<string, "date" | "timestamp"> = {
+  DATE: "date",
+  TIMESTAMP: "timestamp",
+  DATETIME: "timestamp",
+};
+
+/**
+ * Whether a number as node-sql-parser spells it is exactly the number written: the parser keeps
+ * the digit count but rounds past ~17 significant digits (`3.0000000000000001` arrives as
+ * `3.0000000000000000`), and a double holds any 15 significant decimal digits exactly.
+ */
+function exactNumberText(raw: string): boolean {
+  if (/e/i.test(raw)) return true; // a DOUBLE in DuckDB too: both read it as the nearest double
+  // Trailing zeros count: the parser's rounding leaves them (`3.0000000000000000`).
+  return raw.replace(/^[-+]/, "").replace(".", "").replace(/^0+/, "").length <= 15;
+}
 
 /**
  * Reads a literal: a single-quoted string (with `''` unescaped; backslashes kept, as DuckDB
@@ -82,6 +101,7 @@ export function literalOf(x: unknown): Literal | null {
       const raw = node.value;
       const num = typeof raw === "number" ? raw : typeof raw === "string" ? Number(raw) : NaN;
       if (!Number.isFinite(num)) return null;
+      if (typeof raw === "string" && !exactNumberText(raw)) return null;
       // A huge integer literal loses precision as a JS number: not offered.
       if (typeof raw === "string" && !/[.eE]/.test(raw) && !Number.isSafeInteger(num)) return null;
       if (typeof raw === "number" && Number.isInteger(raw) && !Number.isSafeInteger(raw)) {
@@ -95,7 +115,7 @@ export function literalOf(x: unknown): Literal | null {
       return { kind: "null", value: null };
     case "date":
     case "timestamp":
-      return typeof node.value === "string" ? { kind: "temporal", value: node.value } : null;
+      return typeof node.value === "string" ? { kind: node.type, value: node.value } : null;
     case "unary_expr": {
       if (node.operator !== "-") return null;
       const inner = literalOf(node.expr);
@@ -111,7 +131,9 @@ export function literalOf(x: unknown): Literal | null {
       const type = String(target.dataType ?? "").toUpperCase();
       const lit = literalOf(inner);
       if (!lit) return null;
-      if (TEMPORAL_TYPES.has(type)) return { kind: "temporal", value: lit.value };
+      if (Object.hasOwn(TEMPORAL_TYPES, type)) {
+        return { kind: TEMPORAL_TYPES[type], value: lit.value };
+      }
       if (TEXT_TYPES.has(type)) return lit;
       return null;
     }

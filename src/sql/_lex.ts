@@ -30,6 +30,12 @@ export interface Scan {
   masked: string;
   /** A private-use character that does not occur in the text. */
   sentinel: string;
+  /**
+   * Every literal token exactly as written, in order: quoted strings and identifiers, dollar
+   * strings, numbers. node-sql-parser rounds long numbers (`3.0000000000000001` parses as
+   * `3.0000000000000000`), so what must tell two queries apart keeps these too.
+   */
+  literals: string[];
 }
 
 /** Line and column (both 1-based) of an offset. */
@@ -64,6 +70,7 @@ const WORD_PART = /[A-Za-z0-9_$\u0080-\uffff]/;
 export function scan(sql: string): Scan {
   const words: Word[] = [];
   const backslashes: number[] = [];
+  const literals: string[] = [];
   let secondStatementAt: number | null = null;
   let afterSemicolon = false;
   let i = 0;
@@ -98,7 +105,9 @@ export function scan(sql: string): Scan {
     if (ch === "'" || ch === '"') {
       const isEscapeString = ch === "'" && i > 0 && /[eE]/.test(sql[i - 1]) &&
         (i < 2 || !WORD_PART.test(sql[i - 2]));
+      const start = i;
       i = skipQuoted(sql, i, ch, isEscapeString, backslashes);
+      literals.push(sql.slice(isEscapeString ? start - 1 : start, i));
       continue;
     }
     if (ch === "$") {
@@ -106,9 +115,17 @@ export function scan(sql: string): Scan {
       if (tag) {
         const close = sql.indexOf(tag[0], i + tag[0].length);
         if (close < 0) throw planFailedAt(sql, i, "unterminated dollar-quoted string");
+        literals.push(sql.slice(i, close + tag[0].length));
         i = close + tag[0].length;
         continue;
       }
+    }
+    const number = /[0-9.]/.test(ch) &&
+      /^(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d+)?/.exec(sql.slice(i, i + 400));
+    if (number && (i === 0 || !WORD_PART.test(sql[i - 1]))) {
+      literals.push(number[0]);
+      i += number[0].length;
+      continue;
     }
     if (WORD_START.test(ch)) {
       const start = i;
@@ -132,7 +149,7 @@ export function scan(sql: string): Scan {
     for (const at of backslashes) chars[at] = sentinel;
     masked = chars.join("");
   }
-  return { words, secondStatementAt, masked, sentinel };
+  return { words, secondStatementAt, masked, sentinel, literals };
 }
 
 /** Puts back the backslashes {@link scan} masked, in every string of a parsed AST (in place). */

@@ -60,6 +60,7 @@ const SCALAR = [
   "trim",
   "ltrim",
   "rtrim",
+  "repeat",
   "replace",
   "translate",
   "reverse",

@@ -8,6 +8,7 @@
  */
 import type { ComparisonOp, Predicate, Scalar } from "../../connectors/sdk/predicate.ts";
 import type { ColumnDef, ColumnType, ScanOffer, SortKey } from "../../connectors/sdk/table.ts";
+import { canonicalTimestamp, literalTimestampMicros } from "../../connectors/sdk/timestamp.ts";
 import {
   type Analysis,
   analyze,
@@ -49,14 +50,15 @@ interface TableInfo {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseQuery } from "./parse.ts";
  * import { buildOffers } from "./offers.ts";
  * const parsed = parseQuery("SELECT pr_id FROM github.pull_requests WHERE status = 'merged'");
  * const cols = ["pr_id", "status"].map((name) => ({ name, type: "text" as const, description: "" }));
  * const offer = buildOffers(parsed, [{ key: "github.pull_requests", columns: cols }])
  *   .get("github.pull_requests")!;
- * console.assert(offer.columns.join() === "pr_id,status");
- * console.assert(JSON.stringify(offer.predicates) ===
+ * assert.ok(offer.columns.join() === "pr_id,status");
+ * assert.ok(JSON.stringify(offer.predicates) ===
  *   JSON.stringify([{ column: "status", op: "=", value: "merged" }]));
  * ```
  */
@@ -191,14 +193,15 @@ function matchQualifier(s: Scope, qualifier: string[]): Occurrence[] | "other" |
     const [q] = qualifier;
     const byName = s.tables.filter((occ) => occ.name === q);
     if (byName.length > 0) return byName;
-    if (s.otherNames.includes(q)) return "other";
-    // Lenient: the table's own name even when aliased (DuckDB would reject it; harmless).
-    const byTable = s.tables.filter((occ) => occ.ref.table === q);
-    return byTable.length > 0 ? byTable : null;
+    return s.otherNames.includes(q) ? "other" : null;
   }
   if (qualifier.length === 2) {
+    // DuckDB's rule: an alias hides the table's own name — `FROM jira.issues l` cannot be named
+    // `issues` or `jira.issues`, so such a reference binds to an outer query's table instead.
     const [schema, table] = qualifier;
-    const found = s.tables.filter((occ) => occ.ref.schema === schema && occ.ref.table === table);
+    const found = s.tables.filter((occ) =>
+      occ.ref.alias === null && occ.ref.schema === schema && occ.ref.table === table
+    );
     return found.length > 0 ? found : null;
   }
   return null;
@@ -257,28 +260,44 @@ function comparisonOp(op: string): ComparisonOp | null {
   }
 }
 
-/** Converts a literal to a value comparable with a column of `type` the way DuckDB would. */
+// DuckDB's string → DOUBLE cast: decimal or exponent notation, surrounding spaces allowed; no hex,
+// no `inf`/`nan` (those are not pushed).
+const DOUBLE_TEXT = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/;
+// DuckDB's string → BIGINT cast rounds `'3.5'` to 4: only plain integers are pushed.
+const INTEGER_TEXT = /^\s*[-+]?\d+\s*$/;
+const DATE_TEXT = /^\s*\d{4}-\d{1,2}-\d{1,2}\s*$/;
+
+/**
+ * The value DuckDB compares a column of `type` with when the query writes `lit`, typed and
+ * normalised (timestamps cast as DuckDB casts them: offsets ignored, microseconds kept), or
+ * undefined when the pair is not one whose DuckDB reading is certain — then nothing is pushed.
+ */
 function valueFor(type: ColumnType, lit: Literal): Scalar | undefined {
   switch (type) {
     case "text":
       return lit.kind === "string" ? lit.value : undefined;
     case "integer":
-    case "double":
+    case "double": {
       if (lit.kind === "number") return lit.value;
-      if (
-        lit.kind === "string" &&
-        /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(lit.value as string)
-      ) {
-        return Number(lit.value);
-      }
-      return undefined;
+      if (lit.kind !== "string") return undefined;
+      const text = lit.value as string;
+      if (!(type === "integer" ? INTEGER_TEXT : DOUBLE_TEXT).test(text)) return undefined;
+      const n = Number(text);
+      // `'1e400'` overflows: DuckDB refuses it, and a JS Infinity is no value to push.
+      if (!Number.isFinite(n)) return undefined;
+      return type === "integer" && !Number.isSafeInteger(n) ? undefined : n;
+    }
     case "boolean":
       return lit.kind === "boolean" ? lit.value : undefined;
-    case "timestamp":
-      return (lit.kind === "string" || lit.kind === "temporal") &&
-          /^\d{4}-\d{2}-\d{2}/.test(lit.value as string)
-        ? lit.value
-        : undefined;
+    case "timestamp": {
+      if (lit.kind !== "string" && lit.kind !== "timestamp" && lit.kind !== "date") {
+        return undefined;
+      }
+      const text = lit.value as string;
+      if (lit.kind === "date" && !DATE_TEXT.test(text)) return undefined;
+      const micros = literalTimestampMicros(text);
+      return micros === undefined ? undefined : canonicalTimestamp(micros);
+    }
     default:
       return undefined;
   }

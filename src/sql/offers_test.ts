@@ -148,9 +148,9 @@ Deno.test("buildOffers(): supported conjunct shapes become predicates", () => {
     { column: "title", op: "like", pattern: "fix%" },
     { column: "number", op: ">=", value: 1 },
     { column: "number", op: "<=", value: 9 },
-    { column: "created_at", op: ">=", value: "2024-01-01" },
-    { column: "updated_at", op: "<", value: "2024-02-01 00:00:00" },
-    { column: "merged_at", op: ">", value: "2023-01-01" },
+    { column: "created_at", op: ">=", value: "2024-01-01T00:00:00.000Z" },
+    { column: "updated_at", op: "<", value: "2024-02-01T00:00:00.000Z" },
+    { column: "merged_at", op: ">", value: "2023-01-01T00:00:00.000Z" },
     { column: "author", op: "!=", value: "bot" },
     { column: "pr_id", op: "=", value: 42 },
   ]);
@@ -387,4 +387,56 @@ Deno.test("buildOffers(): a whole-row reference and struct access over-fetch ins
   assert.deepEqual(row["github.pull_requests"].columns, GH.columns.map((c) => c.name));
   const struct = offers("SELECT gh.title.x, author.login FROM github.pull_requests gh", [GH]);
   assert.deepEqual(struct["github.pull_requests"].columns, ["title", "author"]);
+});
+
+Deno.test("buildOffers(): literals are typed and normalised as DuckDB casts them", () => {
+  const pred = (where: string) =>
+    offers(`SELECT pr_id FROM github.pull_requests WHERE ${where}`, [GH])["github.pull_requests"]
+      .predicates;
+  // A TIMESTAMP column ignores the literal's offset and keeps its microseconds.
+  assert.deepEqual(pred("created_at < '2025-12-29T09:40:04.142+02:00'"), [
+    { column: "created_at", op: "<", value: "2025-12-29T09:40:04.142Z" },
+  ]);
+  assert.deepEqual(pred("created_at < '2025-01-06T12:39:44.000001Z'"), [
+    { column: "created_at", op: "<", value: "2025-01-06T12:39:44.000001Z" },
+  ]);
+  assert.deepEqual(pred("created_at = '2025-1-6 12:39:44 UTC'"), [
+    { column: "created_at", op: "=", value: "2025-01-06T12:39:44.000Z" },
+  ]);
+  assert.deepEqual(pred("created_at >= '2025-01-06T12:39:44-0330'"), [
+    { column: "created_at", op: ">=", value: "2025-01-06T12:39:44.000Z" },
+  ]);
+  // Spellings whose reading is not certain, numbers the parser rounds, and `'3.5'` on an
+  // integer column (DuckDB rounds it to 4) are not pushed.
+  for (
+    const where of [
+      "created_at > '2025-02-30'",
+      "created_at > 'epoch'",
+      "additions = '3.5'",
+      "additions != 3.0000000000000001",
+      "additions = '0x10'",
+    ]
+  ) assert.deepEqual(pred(where), [], where);
+  assert.deepEqual(pred("additions = ' 3 '"), [{ column: "additions", op: "=", value: 3 }]);
+});
+
+Deno.test("buildOffers(): names bind by DuckDB's rules: an alias hides the table's name", () => {
+  // Inside the subquery `issues` is not the aliased linear.issues: it is the outer jira.issues.
+  const o = offers(
+    `SELECT count(*) AS n FROM jira.issues WHERE EXISTS
+      (SELECT 1 FROM linear.issues l WHERE issues.team = 'web')`,
+    [JIRA, LINEAR],
+  );
+  assert.deepEqual(o["linear.issues"].predicates, []);
+  assert.deepEqual(o["jira.issues"].predicates, []);
+  assert.deepEqual(o["jira.issues"].columns, ["team"]);
+  // Unaliased, the inner table is the one named.
+  const inner = offers(
+    `SELECT count(*) AS n FROM jira.issues WHERE EXISTS
+      (SELECT 1 FROM linear.issues WHERE issues.team = 'web')`,
+    [JIRA, LINEAR],
+  );
+  assert.deepEqual(inner["linear.issues"].predicates, [
+    { column: "team", op: "=", value: "web" },
+  ]);
 });

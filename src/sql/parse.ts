@@ -10,6 +10,7 @@ import { analyze } from "./_analyze.ts";
 import { asNode, type Node } from "./_ast.ts";
 import { checkFunctions } from "./functions.ts";
 import { checkExpressionDepth, checkNestingDepth, MAX_NESTING_DEPTH } from "./nesting.ts";
+import { fixBooleanPrecedence } from "./_precedence.ts";
 import { planFailedAt, scan, unmask, type Word } from "./_lex.ts";
 
 /** Longest SQL text accepted, in characters. */
@@ -33,6 +34,8 @@ export interface ParsedQuery {
   ast: Node;
   /** Every base-table reference, anywhere in the query, in order of appearance. */
   tables: TableRef[];
+  /** Every literal token exactly as written (strings, quoted names, numbers), in order. */
+  literals: string[];
 }
 
 const READ_ONLY = new Set(["SELECT", "WITH", "VALUES", "(", "FROM", "TABLE"]);
@@ -110,10 +113,11 @@ const parser = new (NodeSqlParser as any).Parser() as {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseQuery } from "./parse.ts";
  * const q = parseQuery("EXPLAIN SELECT gh.pr_id FROM github.pull_requests gh;");
- * console.assert(q.explain && q.sql === "SELECT gh.pr_id FROM github.pull_requests gh");
- * console.assert(q.tables[0].schema === "github" && q.tables[0].alias === "gh");
+ * assert.ok(q.explain && q.sql === "SELECT gh.pr_id FROM github.pull_requests gh");
+ * assert.ok(q.tables[0].schema === "github" && q.tables[0].alias === "gh");
  * ```
  */
 export function parseQuery(sql: string): ParsedQuery {
@@ -176,7 +180,7 @@ export function parseQuery(sql: string): ParsedQuery {
   let ast: Node;
   let tables: TableRef[];
   try {
-    const node = asNode(unmask(statements[0], scanned.sentinel));
+    const node = asNode(fixBooleanPrecedence(unmask(statements[0], scanned.sentinel)));
     if (!node) throw new OmniError("PLAN_FAILED", "SQL does not parse: empty statement");
     ast = node;
     if (ast.type !== "select") {
@@ -192,7 +196,13 @@ export function parseQuery(sql: string): ParsedQuery {
     if (err instanceof RangeError) throw tooDeep(err);
     throw err;
   }
-  return { explain, sql: cleanSql(sql.slice(bodyStart)), ast, tables };
+  return {
+    explain,
+    sql: cleanSql(sql.slice(bodyStart)),
+    ast,
+    tables,
+    literals: scanned.literals,
+  };
 }
 
 function tooDeep(cause: RangeError): OmniError {

@@ -8,7 +8,13 @@
  */
 import { OmniError } from "../errors.ts";
 import type { ConnectorDef } from "../../connectors/sdk/connector.ts";
-import type { Connection, ScanOffer, ScanPlan, TableDef } from "../../connectors/sdk/table.ts";
+import {
+  type Connection,
+  planIsExact,
+  type ScanOffer,
+  type ScanPlan,
+  type TableDef,
+} from "../../connectors/sdk/table.ts";
 import { describePredicate, type Predicate } from "../../connectors/sdk/predicate.ts";
 import type { GuardPushdown } from "../query/guard.ts";
 import type { ParsedQuery } from "./parse.ts";
@@ -166,13 +172,15 @@ export function planQuery(
     const limits = options.pushdownLimits?.(key);
     const base = limits ? restrictOffer(unrestricted, limits) : unrestricted;
     const filters = options.rowFilters?.(key) ?? [];
-    const offer: ScanOffer = filters.length === 0 ? base : {
+    const withFilters: ScanOffer = filters.length === 0 ? base : {
       ...base,
       predicates: [...base.predicates, ...filters],
       columns: [...new Set([...base.columns, ...filters.map((f) => f.column)])],
     };
     for (const k of required) {
-      if (!offer.predicates.some((p) => p.column === k.column && k.operators.includes(p.op))) {
+      if (
+        !withFilters.predicates.some((p) => p.column === k.column && k.operators.includes(p.op))
+      ) {
         const ops = k.operators.map((op) => op.toUpperCase()).join(", ");
         throw new OmniError(
           "PLAN_FAILED",
@@ -182,7 +190,17 @@ export function planQuery(
         );
       }
     }
-    sources.push({ key, ...r, offer, plan: r.table.plan(offer, r.connection) });
+    // Exactness drives LIMIT: a limit over a widened (or residual) filter would cut rows before
+    // DuckDB narrows them. Then the offer itself loses order and limit, so that a dependent
+    // join re-planning from it cannot bring the limit back.
+    let offer = withFilters;
+    let plan = r.table.plan(offer, r.connection);
+    if (plan.limit !== undefined && !planIsExact(plan, r.table.keyColumns)) {
+      const { orderBy: _orderBy, limit: _limit, ...unlimited } = offer;
+      offer = unlimited;
+      plan = r.table.plan(offer, r.connection);
+    }
+    sources.push({ key, ...r, offer, plan });
   }
   const dependent: DependentJoin[] = [];
   if (options.estimate) {
