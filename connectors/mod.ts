@@ -3,8 +3,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CONNECTORS } from "./mod.ts";
- * console.assert(["github", "jira", "linear", "salesforce"].every((id) => id in CONNECTORS));
+ * assert.ok(["github", "jira", "linear", "salesforce"].every((id) => id in CONNECTORS));
  * ```
  *
  * @module

@@ -77,9 +77,10 @@ const DEV_ISSUER_SECRET = "omnisql-dev-issuer-secret";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadConfig } from "./config.ts";
  * const config = loadConfig({ PORT: "9000", ZONES: "us,eu" });
- * console.assert(config.port === 9000 && config.zones.length === 2);
+ * assert.ok(config.port === 9000 && config.zones.length === 2);
  * ```
  */
 export function loadConfig(env: Record<string, string | undefined>): OmniConfig {

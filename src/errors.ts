@@ -51,9 +51,10 @@ export interface ErrorBody {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { OmniError } from "./errors.ts";
  * const err = new OmniError("PLAN_FAILED", "unknown table nope.nothing");
- * console.assert(err.status === 400);
+ * assert.ok(err.status === 400);
  * ```
  */
 export class OmniError extends Error {
@@ -104,8 +105,9 @@ export class OmniError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toOmniError } from "./errors.ts";
- * console.assert(toOmniError(new TypeError("boom")).code === "INTERNAL");
+ * assert.ok(toOmniError(new TypeError("boom")).code === "INTERNAL");
  * ```
  */
 export function toOmniError(err: unknown): OmniError {

@@ -124,11 +124,12 @@ export interface DemoOrgOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { demoOrg } from "./world.ts";
  * const acme = demoOrg("acme");
- * console.assert(acme.pulls.length > 100 && acme.issues.length > 100);
- * console.assert(demoOrg("acme").pulls[7].title === acme.pulls[7].title);
- * console.assert(demoOrg("acme", { scale: 2 }).issues.length === 2 * acme.issues.length);
+ * assert.ok(acme.pulls.length > 100 && acme.issues.length > 100);
+ * assert.ok(demoOrg("acme").pulls[7].title === acme.pulls[7].title);
+ * assert.ok(demoOrg("acme", { scale: 2 }).issues.length === 2 * acme.issues.length);
  * ```
  */
 export function demoOrg(owner: string, options: DemoOrgOptions = {}): DemoOrg {
@@ -325,9 +326,10 @@ const PRIORITY_LABELS = ["No priority", "Urgent", "High", "Medium", "Low"];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { demoLinear } from "./world.ts";
  * const linear = demoLinear("acme");
- * console.assert(linear.issues.length === 60 && linear.teams.map((t) => t.key).join() === "mobile,web");
+ * assert.ok(linear.issues.length === 60 && linear.teams.map((t) => t.key).join() === "mobile,web");
  * ```
  */
 export function demoLinear(owner: string): DemoLinear {
@@ -465,9 +467,10 @@ const STAGES: { name: string; probability: number }[] = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { demoSalesforce } from "./world.ts";
  * const sf = demoSalesforce("acme");
- * console.assert(sf.accounts.length === 24 && sf.opportunities.some((o) => o.Jira_Issue_Key__c));
+ * assert.ok(sf.accounts.length === 24 && sf.opportunities.some((o) => o.Jira_Issue_Key__c));
  * ```
  */
 export function demoSalesforce(owner: string): DemoSalesforce {

@@ -49,8 +49,9 @@ function repoIndex(owner: string, repo: string): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pullRequestId } from "./_sandbox_data.ts";
- * console.assert(pullRequestId("acme", "mobile-app", 1) !== pullRequestId("acme", "ios-app", 1));
+ * assert.ok(pullRequestId("acme", "mobile-app", 1) !== pullRequestId("acme", "ios-app", 1));
  * ```
  */
 export function pullRequestId(owner: string, repo: string, number: number): number {
@@ -62,8 +63,9 @@ export function pullRequestId(owner: string, repo: string, number: number): numb
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { issueId, pullRequestId } from "./_sandbox_data.ts";
- * console.assert(issueId("acme", "web-app", 3) !== pullRequestId("acme", "web-app", 3));
+ * assert.ok(issueId("acme", "web-app", 3) !== pullRequestId("acme", "web-app", 3));
  * ```
  */
 export function issueId(owner: string, repo: string, number: number): number {

@@ -81,8 +81,9 @@ export interface GhRepo {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pullsPath } from "./client.ts";
- * console.assert(pullsPath("acme", "web-app") === "/repos/acme/web-app/pulls");
+ * assert.ok(pullsPath("acme", "web-app") === "/repos/acme/web-app/pulls");
  * ```
  */
 export function pullsPath(owner: string, repo: string): string {
@@ -95,8 +96,9 @@ export function pullsPath(owner: string, repo: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestLine } from "./client.ts";
- * console.assert(requestLine("/x", { head: "a:b c" }) === "GET /x?head=a%3Ab+c");
+ * assert.ok(requestLine("/x", { head: "a:b c" }) === "GET /x?head=a%3Ab+c");
  * ```
  */
 export function requestLine(path: string, query: QueryParams = {}): string {

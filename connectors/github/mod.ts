@@ -4,8 +4,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { github } from "./mod.ts";
- * console.assert(github.tables.some((t) => t.name === "pull_requests"));
+ * assert.ok(github.tables.some((t) => t.name === "pull_requests"));
  * ```
  *
  * @module

@@ -204,9 +204,10 @@ const OPERATOR_LIST =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseJql } from "./_jql_eval.ts";
  * const q = parseJql('project in ("MOB") AND status != Done ORDER BY created DESC');
- * console.assert(q.orderBy[0].direction === "desc");
+ * assert.ok(q.orderBy[0].direction === "desc");
  * ```
  */
 export function parseJql(text: string): JqlQuery {

@@ -72,9 +72,10 @@ export const JIRA_CONNECTION: ConnectionSchema = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { jiraConfig } from "./client.ts";
  * const c = jiraConfig({ config: { projects: ["MOB"] } } as never);
- * console.assert(c.projects[0] === "MOB" && Object.keys(c.projectTeams).length === 0);
+ * assert.ok(c.projects[0] === "MOB" && Object.keys(c.projectTeams).length === 0);
  * ```
  */
 export function jiraConfig(connection: Pick<Connection, "config" | "name">): JiraConfig {

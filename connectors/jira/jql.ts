@@ -14,9 +14,10 @@ import type { Predicate, Scalar, ScanOffer } from "../sdk/mod.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { quoteJql } from "./jql.ts";
- * console.assert(quoteJql('x" OR project = SECRET') === '"x\\" OR project = SECRET"');
- * console.assert(quoteJql("a\nb") === '"a\\nb"');
+ * assert.ok(quoteJql('x" OR project = SECRET') === '"x\\" OR project = SECRET"');
+ * assert.ok(quoteJql("a\nb") === '"a\\nb"');
  * ```
  */
 export function quoteJql(value: string): string {
@@ -113,12 +114,13 @@ const STOP_WORDS = new Set(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { planJql, renderJql } from "./jql.ts";
  * const p = planJql(
  *   { predicates: [{ column: "status", op: "!=", value: "Done" }], columns: ["issue_key"] },
  *   { projects: ["MOB", "WEB"], projectTeams: {} },
  * );
- * console.assert(renderJql(p.query, {}) === 'project in ("MOB", "WEB") AND status != "Done"');
+ * assert.ok(renderJql(p.query, {}) === 'project in ("MOB", "WEB") AND status != "Done"');
  * ```
  */
 export function planJql(offer: ScanOffer, config: JqlConfig): JqlPushdown {
@@ -385,10 +387,11 @@ function jqlMinute(ms: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { applyKnownStatuses } from "./jql.ts";
  * const q = applyKnownStatuses({ projects: ["MOB"], orderBy: [], none: false,
  *   clauses: [{ kind: "values", field: "status", values: ["Nope"], negate: false }] }, ["Done"]);
- * console.assert(q.none);
+ * assert.ok(q.none);
  * ```
  */
 export function applyKnownStatuses(query: JqlQuery, statuses: string[]): JqlQuery {
@@ -445,11 +448,12 @@ function customRef(id: string | undefined, name: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderJql } from "./jql.ts";
  * const jql = renderJql({ projects: ["MOB"], none: false, orderBy: [{ field: "created", direction: "DESC" }],
  *   clauses: [{ kind: "compare", field: "storyPoints", op: ">=", value: 5 }] },
  *   { storyPoints: "customfield_10016" });
- * console.assert(jql === 'project in ("MOB") AND cf[10016] >= 5 ORDER BY created DESC');
+ * assert.ok(jql === 'project in ("MOB") AND cf[10016] >= 5 ORDER BY created DESC');
  * ```
  */
 export function renderJql(

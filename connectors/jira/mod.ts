@@ -8,8 +8,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { jira } from "./mod.ts";
- * console.assert(jira.tables.some((t) => t.name === "issues"));
+ * assert.ok(jira.tables.some((t) => t.name === "issues"));
  * ```
  *
  * @module

@@ -107,9 +107,10 @@ export interface JiraSite {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { jiraSite } from "./sandbox.ts";
  * const site = jiraSite("acme", "bot@acme.example");
- * console.assert(site.issues.length === site.org.issues.length);
+ * assert.ok(site.issues.length === site.org.issues.length);
  * ```
  */
 export function jiraSite(orgName: string, email: string, scale = 1): JiraSite {

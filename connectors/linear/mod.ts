@@ -9,8 +9,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { linear } from "./mod.ts";
- * console.assert(linear.id === "linear" && linear.tables[0].name === "issues");
+ * assert.ok(linear.id === "linear" && linear.tables[0].name === "issues");
  * ```
  *
  * @module

@@ -145,8 +145,9 @@ const DATE_FIELDS = new Set(["createdAt", "updatedAt", "startedAt", "completedAt
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { matchesLinearFilter } from "./sandbox.ts";
- * console.assert(matchesLinearFilter({ team: { key: "web" } }, { team: { key: { in: ["web"] } } }));
+ * assert.ok(matchesLinearFilter({ team: { key: "web" } }, { team: { key: { in: ["web"] } } }));
  * ```
  */
 export function matchesLinearFilter(obj: unknown, filter: Record<string, unknown>): boolean {

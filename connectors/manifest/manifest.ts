@@ -201,11 +201,12 @@ const HEADER_RE = /^[A-Za-z0-9-]+$/;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadManifest } from "./manifest.ts";
  * try {
  *   loadManifest("id: x\nversion: 1\ndescription: d\napi: {style: soap}\ntables: []", "x.yaml");
  * } catch (err) {
- *   console.assert((err as { path: string }).path === "api.style");
+ *   assert.ok((err as { path: string }).path === "api.style");
  * }
  * ```
  */
@@ -224,10 +225,11 @@ export function loadManifest(text: string, source?: string): Manifest {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validateManifest } from "./manifest.ts";
  * const m = validateManifest({ id: "x", version: 1, description: "d", api: { style: "rest" },
  *   tables: [] });
- * console.assert(m.rate_limit.reset_unit === "epoch_s");
+ * assert.ok(m.rate_limit.reset_unit === "epoch_s");
  * ```
  */
 export function validateManifest(raw: unknown, source?: string): Manifest {

@@ -5,6 +5,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadManifest, manifestConnector } from "./mod.ts";
  * const connector = manifestConnector(loadManifest(`
  * id: status
@@ -20,7 +21,7 @@
  *     columns:
  *       - { name: id, type: text, path: id, description: Incident id. }
  * `));
- * console.assert(connector.id === "status" && connector.tables[0].name === "incidents");
+ * assert.ok(connector.id === "status" && connector.tables[0].name === "incidents");
  * ```
  *
  * @module

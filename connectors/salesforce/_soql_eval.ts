@@ -140,11 +140,12 @@ export interface SoqlQuery {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseSoql } from "./_soql_eval.ts";
  * const q = parseSoql("SELECT Id FROM Account WHERE Name = 'a\\'b' LIMIT 2", {
  *   Account: { fields: { Id: "id", Name: "string" }, relations: {} },
  * });
- * console.assert(q.limit === 2 && q.where?.k === "cmp");
+ * assert.ok(q.limit === 2 && q.where?.k === "cmp");
  * ```
  */
 export function parseSoql(text: string, schema: Record<string, ObjectSchema>): SoqlQuery {

@@ -12,8 +12,9 @@ import { OWNER_COLUMNS } from "./_owner.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { accounts } from "./accounts.ts";
- * console.assert(accounts.name === "accounts");
+ * assert.ok(accounts.name === "accounts");
  * ```
  */
 export const accounts: TableDef = salesforceTable({

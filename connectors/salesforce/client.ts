@@ -78,8 +78,9 @@ export const SALESFORCE_CONNECTION: ConnectionSchema = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { salesforceConfig } from "./client.ts";
- * console.assert(salesforceConfig({ name: "sf", config: {} }).apiVersion === "62.0");
+ * assert.ok(salesforceConfig({ name: "sf", config: {} }).apiVersion === "62.0");
  * ```
  */
 export function salesforceConfig(

@@ -12,8 +12,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { salesforce } from "./mod.ts";
- * console.assert(salesforce.tables.map((t) => t.name).join() === "accounts,opportunities");
+ * assert.ok(salesforce.tables.map((t) => t.name).join() === "accounts,opportunities");
  * ```
  *
  * @module

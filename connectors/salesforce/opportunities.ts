@@ -14,8 +14,9 @@ import { salesforceConfig } from "./client.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { opportunities } from "./opportunities.ts";
- * console.assert(opportunities.name === "opportunities");
+ * assert.ok(opportunities.name === "opportunities");
  * ```
  */
 export const opportunities: TableDef = salesforceTable({

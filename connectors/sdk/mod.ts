@@ -5,8 +5,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { describePredicate } from "./mod.ts";
- * console.assert(describePredicate({ column: "repo", op: "=", value: "web" }) === "repo = 'web'");
+ * assert.ok(describePredicate({ column: "repo", op: "=", value: "web" }) === "repo = 'web'");
  * ```
  *
  * @module

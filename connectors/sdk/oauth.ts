@@ -54,6 +54,7 @@ interface Entry {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { OAuthTokens } from "./oauth.ts";
  * let calls = 0;
  * const tokens = new OAuthTokens({
@@ -65,7 +66,7 @@ interface Entry {
  * const grant = { tokenUrl: "https://x/token", grantType: "client_credentials" as const,
  *   clientId: "id", clientSecret: "s" };
  * const [a, b] = await Promise.all([tokens.get("c1", grant), tokens.get("c1", grant)]);
- * console.assert(a.accessToken === "at" && b === a && calls === 1);
+ * assert.ok(a.accessToken === "at" && b === a && calls === 1);
  * ```
  */
 export class OAuthTokens {
@@ -197,10 +198,11 @@ function tokenError(message: string): OmniError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { oauthKey } from "./oauth.ts";
  * const c = { id: "c", tenantId: "t", connector: "x", name: "x", baseUrl: "https://x",
  *   credentials: { clientId: "a" }, config: {} };
- * console.assert(oauthKey(c) !== oauthKey({ ...c, credentials: { clientId: "b" } }));
+ * assert.ok(oauthKey(c) !== oauthKey({ ...c, credentials: { clientId: "b" } }));
  * ```
  */
 export function oauthKey(connection: Connection): string {

@@ -15,8 +15,9 @@ export interface QueryTemplate {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TEMPLATES } from "./templates.ts";
- * console.assert(TEMPLATES.some((t) => t.sql.includes("JOIN jira.issues")));
+ * assert.ok(TEMPLATES.some((t) => t.sql.includes("JOIN jira.issues")));
  * ```
  */
 export const TEMPLATES: readonly QueryTemplate[] = [

@@ -26,11 +26,12 @@ export const CONTEXT_HEADER = "x-omnisql-context";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ContextTokens } from "./context_token.ts";
  * const tokens = new ContextTokens("an-internal-secret-of-32-chars!!");
  * const jwt = await tokens.sign({ user: { sub: "u", tenant: "acme" }, zone: "us", traceId: "t" });
  * const ctx = await tokens.verify(jwt, "us");
- * console.assert(ctx.user.tenant === "acme");
+ * assert.ok(ctx.user.tenant === "acme");
  * ```
  */
 export class ContextTokens {

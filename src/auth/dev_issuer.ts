@@ -41,10 +41,11 @@ export interface MintOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DevIssuer } from "./dev_issuer.ts";
  * const issuer = await DevIssuer.fromSecret("s3cret", "https://dev", "omnisql");
  * const jwt = await issuer.mint({ sub: "dev@acme", tenant: "acme", role: "developer", team_id: "mobile" });
- * console.assert(jwt.split(".").length === 3);
+ * assert.ok(jwt.split(".").length === 3);
  * ```
  */
 export class DevIssuer {

@@ -4,8 +4,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bearerToken } from "./mod.ts";
- * console.assert(bearerToken("Bearer t") === "t");
+ * assert.ok(bearerToken("Bearer t") === "t");
  * ```
  *
  * @module

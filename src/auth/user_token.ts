@@ -37,12 +37,13 @@ export type UserVerifier = (token: string | undefined) => Promise<UserClaims>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createUserVerifier } from "./user_token.ts";
  * import { DevIssuer } from "./dev_issuer.ts";
  * const issuer = await DevIssuer.fromSecret("s", "https://dev", "omnisql");
  * const verify = createUserVerifier({ issuer: "https://dev", audience: "omnisql", keys: { jwks: issuer.jwks() } });
  * const claims = await verify(await issuer.mint({ sub: "dev@acme", tenant: "acme" }));
- * console.assert(claims.tenant === "acme");
+ * assert.ok(claims.tenant === "acme");
  * ```
  */
 export function createUserVerifier(options: UserVerifierOptions): UserVerifier {
@@ -81,9 +82,10 @@ function describeJoseError(err: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bearerToken } from "./user_token.ts";
- * console.assert(bearerToken("Bearer abc") === "abc");
- * console.assert(bearerToken("Basic abc") === undefined);
+ * assert.ok(bearerToken("Bearer abc") === "abc");
+ * assert.ok(bearerToken("Basic abc") === undefined);
  * ```
  */
 export function bearerToken(header: string | undefined | null): string | undefined {

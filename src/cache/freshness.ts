@@ -29,9 +29,10 @@ export type TenantSettingsLookup = (tenantId: string) => Promise<TenantSettings 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { freshnessOf } from "./freshness.ts";
- * console.assert(freshnessOf({ ttlMs: 60_000 }).ttlMs === 60_000);
- * console.assert(freshnessOf(undefined).ttlMs === 15 * 60_000);
+ * assert.ok(freshnessOf({ ttlMs: 60_000 }).ttlMs === 60_000);
+ * assert.ok(freshnessOf(undefined).ttlMs === 15 * 60_000);
  * ```
  */
 export function freshnessOf(settings: TenantSettings | undefined): Freshness {
@@ -49,9 +50,10 @@ export function freshnessOf(settings: TenantSettings | undefined): Freshness {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tenantSettingsLookup } from "./freshness.ts";
  * const lookup = tenantSettingsLookup({ getTenant: () => Promise.resolve({ settings: { ttlMs: 5 } }) });
- * console.assert((await lookup("acme"))?.ttlMs === 5);
+ * assert.ok((await lookup("acme"))?.ttlMs === 5);
  * ```
  */
 export function tenantSettingsLookup(

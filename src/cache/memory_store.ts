@@ -19,11 +19,12 @@ export interface MemoryKvStoreOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MemoryKvStore } from "./memory_store.ts";
  * const store = new MemoryKvStore();
  * await store.set("a:1", "x", 60_000);
- * console.assert((await store.get("a:1")) === "x");
- * console.assert((await store.deletePrefix("a:")) === 1);
+ * assert.ok((await store.get("a:1")) === "x");
+ * assert.ok((await store.deletePrefix("a:")) === 1);
  * ```
  */
 export class MemoryKvStore implements KvStore {

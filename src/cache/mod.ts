@@ -6,12 +6,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MemoryKvStore, TenantCache } from "./mod.ts";
  * import { generateMasterKey, KeyRing, MemoryKeyStore } from "../crypto/mod.ts";
  * const keyRing = new KeyRing({ masterKey: generateMasterKey(), store: new MemoryKeyStore() });
  * const cache = new TenantCache({ store: new MemoryKvStore(), keyRing, zone: "eu" });
  * await cache.set("globex", "k", "v", 1000);
- * console.assert((await cache.get("globex", "k")) === "v");
+ * assert.ok((await cache.get("globex", "k")) === "v");
  * ```
  *
  * @module

@@ -36,14 +36,15 @@ interface Sealed {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TenantCache } from "./tenant_cache.ts";
  * import { MemoryKvStore } from "./memory_store.ts";
  * import { generateMasterKey, KeyRing, MemoryKeyStore } from "../crypto/mod.ts";
  * const keyRing = new KeyRing({ masterKey: generateMasterKey(), store: new MemoryKeyStore() });
  * const cache = new TenantCache({ store: new MemoryKvStore(), keyRing, zone: "us" });
  * await cache.set("acme", "r:1", { rows: [1] }, 60_000);
- * console.assert((await cache.get<{ rows: number[] }>("acme", "r:1"))?.rows[0] === 1);
- * console.assert((await cache.get("globex", "r:1")) === undefined);
+ * assert.ok((await cache.get<{ rows: number[] }>("acme", "r:1"))?.rows[0] === 1);
+ * assert.ok((await cache.get("globex", "r:1")) === undefined);
  * ```
  */
 export class TenantCache {

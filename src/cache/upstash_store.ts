@@ -26,9 +26,10 @@ export interface UpstashKvStoreOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { upstashClient } from "./upstash_store.ts";
  * const redis = upstashClient({ url: "https://eu1.upstash.io", token: "t" });
- * console.assert(typeof redis.get === "function");
+ * assert.ok(typeof redis.get === "function");
  * ```
  */
 export function upstashClient(credentials: UpstashCredentials, timeoutMs = 1000): Redis {

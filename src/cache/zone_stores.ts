@@ -41,11 +41,12 @@ export interface ZoneStores {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { openZoneStores } from "./zone_stores.ts";
  * import { generateMasterKey, KeyRing, MemoryKeyStore } from "../crypto/mod.ts";
  * const keyRing = new KeyRing({ masterKey: generateMasterKey(), store: new MemoryKeyStore() });
  * const stores = openZoneStores({ zones: ["us", "eu"], upstash: {}, keyRing });
- * console.assert(stores.caches.eu.zone === "eu");
+ * assert.ok(stores.caches.eu.zone === "eu");
  * ```
  */
 export function openZoneStores(options: ZoneStoresOptions): ZoneStores {

@@ -63,6 +63,7 @@ export interface AuditKeyOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { openCatalog } from "./db.ts";
  * import { appendAudit, GENESIS_HASH } from "./audit.ts";
  * const { db, close } = await openCatalog({});
@@ -70,7 +71,7 @@ export interface AuditKeyOptions {
  *   tenantId: "acme", userEmail: "dev@acme", zone: "us", traceId: "t1",
  *   sql: "SELECT 1", tables: [], rows: 1, status: 200, kind: "query",
  * });
- * console.assert(row.prevHash === GENESIS_HASH);
+ * assert.ok(row.prevHash === GENESIS_HASH);
  * await close();
  * ```
  */
@@ -89,13 +90,14 @@ export async function appendAudit(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { openCatalog } from "./db.ts";
  * import { appendAuditBatch } from "./audit.ts";
  * const { db, close } = await openCatalog({});
  * const rec = { tenantId: "acme", userEmail: "u", zone: "us", traceId: "t", sql: "SELECT 1",
  *   tables: [], rows: 1, status: 200, kind: "query" as const };
  * const [a, b] = await appendAuditBatch(db, [rec, rec]);
- * console.assert(b.prevHash === a.hash);
+ * assert.ok(b.prevHash === a.hash);
  * await close();
  * ```
  */
@@ -232,10 +234,11 @@ const MAX_BATCH = 200;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { openCatalog } from "./db.ts";
  * import { verifyAudit } from "./audit.ts";
  * const { db, close } = await openCatalog({});
- * console.assert((await verifyAudit(db, "acme")).ok); // an empty chain is valid
+ * assert.ok((await verifyAudit(db, "acme")).ok); // an empty chain is valid
  * await close();
  * ```
  */
@@ -314,10 +317,11 @@ export async function verifyAudit(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { openCatalog } from "./db.ts";
  * import { tailAudit } from "./audit.ts";
  * const { db, close } = await openCatalog({});
- * console.assert((await tailAudit(db, "acme", 10)).length === 0);
+ * assert.ok((await tailAudit(db, "acme", 10)).length === 0);
  * await close();
  * ```
  */
@@ -341,13 +345,14 @@ export async function tailAudit(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { auditHash, GENESIS_HASH } from "./audit.ts";
  * const hash = await auditHash({
  *   id: 1, tenantId: "acme", userEmail: "dev@acme", zone: "us", traceId: "t", sql: "SELECT 1",
  *   tables: [], rows: 1, status: 200, errorCode: null, kind: "query",
  *   createdAt: new Date(0), prevHash: GENESIS_HASH,
  * });
- * console.assert(hash.length === 64);
+ * assert.ok(hash.length === 64);
  * ```
  */
 export async function auditHash(row: Omit<AuditRow, "hash">, auditKey?: string): Promise<string> {

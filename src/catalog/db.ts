@@ -71,9 +71,10 @@ export const MIGRATIONS_FOLDER: string = fileURLToPath(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { openCatalog } from "./db.ts";
  * const catalogDb = await openCatalog({}); // in-memory PGlite
- * console.assert(catalogDb.kind === "pglite");
+ * assert.ok(catalogDb.kind === "pglite");
  * await catalogDb.close();
  * ```
  */
@@ -122,11 +123,12 @@ export async function openCatalog(options: OpenCatalogOptions = {}): Promise<Cat
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sql } from "drizzle-orm";
  * import { executeRows, openCatalog } from "./db.ts";
  * const { db, close } = await openCatalog({});
  * const [row] = await executeRows<{ n: number }>(db, sql`select 1 as n`);
- * console.assert(row.n === 1);
+ * assert.ok(row.n === 1);
  * await close();
  * ```
  */

@@ -26,8 +26,9 @@ export interface DemoConnection {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEMO_TENANTS } from "./demo.ts";
- * console.assert(DEMO_TENANTS.find((t) => t.id === "globex")?.zone === "eu");
+ * assert.ok(DEMO_TENANTS.find((t) => t.id === "globex")?.zone === "eu");
  * ```
  */
 export const DEMO_TENANTS: readonly { id: string; name: string; zone: string }[] = [
@@ -40,8 +41,9 @@ export const DEMO_TENANTS: readonly { id: string; name: string; zone: string }[]
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEMO_USERS } from "./demo.ts";
- * console.assert(DEMO_USERS.find((u) => u.email === "qa@acme")?.teamId === "mobile");
+ * assert.ok(DEMO_USERS.find((u) => u.email === "qa@acme")?.teamId === "mobile");
  * ```
  */
 export const DEMO_USERS: readonly {
@@ -64,8 +66,9 @@ const JIRA_FIELDS = { branch: "customfield_10050", storyPoints: "customfield_100
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEMO_GITHUB } from "./demo.ts";
- * console.assert(DEMO_GITHUB.acme.credentials.token === "ghp_demo_acme_0123456789");
+ * assert.ok(DEMO_GITHUB.acme.credentials.token === "ghp_demo_acme_0123456789");
  * ```
  */
 export const DEMO_GITHUB: { acme: DemoConnection; globex: DemoConnection } = {
@@ -97,8 +100,9 @@ export const DEMO_GITHUB: { acme: DemoConnection; globex: DemoConnection } = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEMO_JIRA } from "./demo.ts";
- * console.assert(DEMO_JIRA.globex.credentials.apiToken === "jira_demo_globex_token");
+ * assert.ok(DEMO_JIRA.globex.credentials.apiToken === "jira_demo_globex_token");
  * ```
  */
 export const DEMO_JIRA: { acme: DemoConnection; globex: DemoConnection } = {
@@ -122,8 +126,9 @@ export const DEMO_JIRA: { acme: DemoConnection; globex: DemoConnection } = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEMO_LINEAR } from "./demo.ts";
- * console.assert(DEMO_LINEAR.acme.credentials.apiKey.startsWith("lin_api_"));
+ * assert.ok(DEMO_LINEAR.acme.credentials.apiKey.startsWith("lin_api_"));
  * ```
  */
 export const DEMO_LINEAR: { acme: DemoConnection; globex: DemoConnection } = {
@@ -137,8 +142,9 @@ export const DEMO_LINEAR: { acme: DemoConnection; globex: DemoConnection } = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEMO_SALESFORCE } from "./demo.ts";
- * console.assert(DEMO_SALESFORCE.globex.credentials.refreshToken !== undefined);
+ * assert.ok(DEMO_SALESFORCE.globex.credentials.refreshToken !== undefined);
  * ```
  */
 export const DEMO_SALESFORCE: { acme: DemoConnection; globex: DemoConnection } = {
@@ -166,8 +172,9 @@ export const DEMO_SALESFORCE: { acme: DemoConnection; globex: DemoConnection } =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEMO_POLICY_ACME } from "./demo.ts";
- * console.assert(DEMO_POLICY_ACME.includes("rls_by_team"));
+ * assert.ok(DEMO_POLICY_ACME.includes("rls_by_team"));
  * ```
  */
 export const DEMO_POLICY_ACME: string = `policies:
@@ -201,8 +208,9 @@ export const DEMO_POLICY_ACME: string = `policies:
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PLACEHOLDER_SANDBOXES } from "./demo.ts";
- * console.assert(PLACEHOLDER_SANDBOXES.github.url.endsWith(".invalid"));
+ * assert.ok(PLACEHOLDER_SANDBOXES.github.url.endsWith(".invalid"));
  * ```
  */
 export const PLACEHOLDER_SANDBOXES: DemoSandboxes = {

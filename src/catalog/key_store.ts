@@ -14,12 +14,13 @@ import { tenantKeys } from "./schema.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { openCatalog } from "./db.ts";
  * import { CatalogKeyStore } from "./key_store.ts";
  * import { generateMasterKey, KeyRing } from "../crypto/mod.ts";
  * const { db, close } = await openCatalog({});
  * const ring = new KeyRing({ masterKey: generateMasterKey(), store: new CatalogKeyStore(db) });
- * console.assert((await ring.dataKey("acme")).version === 1);
+ * assert.ok((await ring.dataKey("acme")).version === 1);
  * await close();
  * ```
  */

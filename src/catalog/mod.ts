@@ -11,6 +11,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Catalog, CatalogKeyStore, openCatalog, PLACEHOLDER_SANDBOXES, seedDemo } from "./mod.ts";
  * import { generateMasterKey, KeyRing } from "../crypto/mod.ts";
  * const { db, close } = await openCatalog({});
@@ -18,7 +19,7 @@
  * const catalog = new Catalog(db, keyRing);
  * await seedDemo(catalog, PLACEHOLDER_SANDBOXES);
  * const [github] = await catalog.listConnections("acme");
- * console.assert(github.credentials.token === "ghp_demo_acme_0123456789");
+ * assert.ok(github.credentials.token === "ghp_demo_acme_0123456789");
  * await close();
  * ```
  *

@@ -59,9 +59,10 @@ export interface CatalogColumn {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tenants } from "./schema.ts";
  * const row: typeof tenants.$inferInsert = { id: "acme", name: "Acme", zone: "us" };
- * console.assert(row.zone === "us");
+ * assert.ok(row.zone === "us");
  * ```
  */
 export const tenants = pgTable("tenants", {
@@ -82,9 +83,10 @@ export const tenants = pgTable("tenants", {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tenantKeys } from "./schema.ts";
  * const row: typeof tenantKeys.$inferInsert = { tenantId: "acme", version: 1, wrappedKey: "…" };
- * console.assert(row.version === 1);
+ * assert.ok(row.version === 1);
  * ```
  */
 export const tenantKeys = pgTable("tenant_keys", {
@@ -101,9 +103,10 @@ export const tenantKeys = pgTable("tenant_keys", {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { users } from "./schema.ts";
  * const row: typeof users.$inferInsert = { tenantId: "acme", email: "dev@acme", role: "developer" };
- * console.assert(row.role === "developer");
+ * assert.ok(row.role === "developer");
  * ```
  */
 export const users = pgTable("users", {
@@ -120,10 +123,11 @@ export const users = pgTable("users", {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { connections } from "./schema.ts";
  * type ConnectionRow = typeof connections.$inferSelect;
  * const name: keyof ConnectionRow = "credentialsEnc";
- * console.assert(name === "credentialsEnc");
+ * assert.ok(name === "credentialsEnc");
  * ```
  */
 export const connections = pgTable("connections", {
@@ -144,10 +148,11 @@ export const connections = pgTable("connections", {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { catalogTables } from "./schema.ts";
  * type CatalogTableRow = typeof catalogTables.$inferSelect;
  * const name: keyof CatalogTableRow = "columns";
- * console.assert(name === "columns");
+ * assert.ok(name === "columns");
  * ```
  */
 export const catalogTables = pgTable("catalog_tables", {
@@ -164,11 +169,12 @@ export const catalogTables = pgTable("catalog_tables", {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { policies } from "./schema.ts";
  * const row: typeof policies.$inferInsert = {
  *   tenantId: "acme", version: 1, source: "policies: []", createdBy: "admin@acme",
  * };
- * console.assert(row.version === 1);
+ * assert.ok(row.version === 1);
  * ```
  */
 export const policies = pgTable("policies", {
@@ -185,10 +191,11 @@ export const policies = pgTable("policies", {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { auditLog } from "./schema.ts";
  * type AuditRow = typeof auditLog.$inferSelect;
  * const name: keyof AuditRow = "prevHash";
- * console.assert(name === "prevHash");
+ * assert.ok(name === "prevHash");
  * ```
  */
 export const auditLog = pgTable("audit_log", {
@@ -215,10 +222,11 @@ export const auditLog = pgTable("audit_log", {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { jobs } from "./schema.ts";
  * type JobRow = typeof jobs.$inferSelect;
  * const name: keyof JobRow = "resultEnc";
- * console.assert(name === "resultEnc");
+ * assert.ok(name === "resultEnc");
  * ```
  */
 export const jobs = pgTable("jobs", {
@@ -251,9 +259,10 @@ export const jobs = pgTable("jobs", {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { auditHeads } from "./schema.ts";
  * const row: typeof auditHeads.$inferInsert = { tenantId: "acme", lastId: 1, hash: "…", rows: 1 };
- * console.assert(row.rows === 1);
+ * assert.ok(row.rows === 1);
  * ```
  */
 export const auditHeads = pgTable("audit_heads", {

@@ -25,6 +25,7 @@ import { tenants } from "./schema.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Catalog, CatalogKeyStore, openCatalog, PLACEHOLDER_SANDBOXES, seedDemo } from "./mod.ts";
  * import { generateMasterKey, KeyRing } from "../crypto/mod.ts";
  * const { db, close } = await openCatalog({});
@@ -32,7 +33,7 @@ import { tenants } from "./schema.ts";
  *   masterKey: generateMasterKey(), store: new CatalogKeyStore(db),
  * }));
  * await seedDemo(catalog, PLACEHOLDER_SANDBOXES);
- * console.assert((await catalog.listUsers("acme")).length === 4);
+ * assert.ok((await catalog.listUsers("acme")).length === 4);
  * await close();
  * ```
  */

@@ -152,6 +152,7 @@ export interface CatalogOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Catalog, CatalogKeyStore, openCatalog } from "./mod.ts";
  * import { generateMasterKey, KeyRing } from "../crypto/mod.ts";
  * const { db, close } = await openCatalog({});
@@ -159,7 +160,7 @@ export interface CatalogOptions {
  *   masterKey: generateMasterKey(), store: new CatalogKeyStore(db),
  * }));
  * await catalog.createTenant({ id: "acme", name: "Acme", zone: "us" });
- * console.assert((await catalog.getTenant("acme"))?.zone === "us");
+ * assert.ok((await catalog.getTenant("acme"))?.zone === "us");
  * await close();
  * ```
  */

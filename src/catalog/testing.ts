@@ -75,10 +75,12 @@ export interface TestCatalog {
  *
  * @example
  * ```ts ignore
+ * // Not run: it opens a catalog on a real driver.
+ * import assert from "node:assert/strict";
  * import { openTestCatalog } from "./testing.ts";
  * const t = await openTestCatalog("pglite", { seed: false });
  * try {
- *   console.assert((await t.catalog.listTenants()).length === 0);
+ *   assert.ok((await t.catalog.listTenants()).length === 0);
  * } finally {
  *   await t.close();
  * }
@@ -131,9 +133,11 @@ export async function openTestCatalog(
  *
  * @example
  * ```ts ignore
+ * // Not run: it registers tests, which only a test module may do.
+ * import assert from "node:assert/strict";
  * import { withCatalogs } from "./testing.ts";
  * withCatalogs("getTenant() finds a seeded tenant", async ({ catalog }) => {
- *   console.assert((await catalog.getTenant("acme"))?.zone === "us");
+ *   assert.ok((await catalog.getTenant("acme"))?.zone === "us");
  * });
  * ```
  */

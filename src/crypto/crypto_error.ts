@@ -21,9 +21,10 @@ export type CryptoErrorReason =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CryptoError } from "./crypto_error.ts";
  * const err = new CryptoError("KEY_UNAVAILABLE", "key acme/v1 was shredded");
- * console.assert(err.reason === "KEY_UNAVAILABLE");
+ * assert.ok(err.reason === "KEY_UNAVAILABLE");
  * ```
  */
 export class CryptoError extends Error {

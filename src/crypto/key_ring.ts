@@ -50,8 +50,9 @@ const IV_BYTES = 12;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { generateMasterKey } from "./key_ring.ts";
- * console.assert(atob(generateMasterKey()).length === 32);
+ * assert.ok(atob(generateMasterKey()).length === 32);
  * ```
  */
 export function generateMasterKey(): string {
@@ -65,11 +66,12 @@ export function generateMasterKey(): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { generateMasterKey, KeyRing } from "./key_ring.ts";
  * import { MemoryKeyStore } from "./key_store.ts";
  * const ring = new KeyRing({ masterKey: generateMasterKey(), store: new MemoryKeyStore() });
  * const token = await ring.encrypt("acme", "secret");
- * console.assert(new TextDecoder().decode(await ring.decrypt("acme", token)) === "secret");
+ * assert.ok(new TextDecoder().decode(await ring.decrypt("acme", token)) === "secret");
  * ```
  */
 export class KeyRing {

@@ -32,10 +32,11 @@ export interface KeyStore {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MemoryKeyStore } from "./key_store.ts";
  * const store = new MemoryKeyStore();
  * await store.insert("acme", { version: 1, wrappedKey: "AAAA" });
- * console.assert((await store.current("acme"))?.version === 1);
+ * assert.ok((await store.current("acme"))?.version === 1);
  * ```
  */
 export class MemoryKeyStore implements KeyStore {

@@ -7,10 +7,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { generateMasterKey, KeyRing, MemoryKeyStore } from "./mod.ts";
  * const ring = new KeyRing({ masterKey: generateMasterKey(), store: new MemoryKeyStore() });
  * const token = await ring.encrypt("acme", "hello");
- * console.assert(await ring.decryptText("acme", token) === "hello");
+ * assert.ok(await ring.decryptText("acme", token) === "hello");
  * ```
  *
  * @module

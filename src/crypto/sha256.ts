@@ -10,8 +10,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sha256Hex } from "./sha256.ts";
- * console.assert((await sha256Hex("abc")).startsWith("ba7816bf"));
+ * assert.ok((await sha256Hex("abc")).startsWith("ba7816bf"));
  * ```
  */
 export async function sha256Hex(text: string): Promise<string> {

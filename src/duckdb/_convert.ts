@@ -12,9 +12,10 @@ import type { ArrowTableLike, ArrowTypeLike, ArrowVectorLike } from "./_bindings
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { JsonValue } from "./_convert.ts";
  * const v: JsonValue = { ids: [1, "9007199254740993"], at: "2024-01-02T00:00:00.000Z" };
- * console.assert(JSON.stringify(v).includes("ids"));
+ * assert.ok(JSON.stringify(v).includes("ids"));
  * ```
  */
 export type JsonValue = null | boolean | number | string | JsonValue[] | {

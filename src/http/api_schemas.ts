@@ -24,8 +24,9 @@ const Pushdown = z.object({
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RateLimitStatusSchema } from "./api_schemas.ts";
- * console.assert(RateLimitStatusSchema.safeParse({ remaining: 1, reset_ms: 0 }).success);
+ * assert.ok(RateLimitStatusSchema.safeParse({ remaining: 1, reset_ms: 0 }).success);
  * ```
  */
 export const RateLimitStatusSchema = z.object({
@@ -39,8 +40,9 @@ export const RateLimitStatusSchema = z.object({
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { QueryResponseSchema } from "./api_schemas.ts";
- * console.assert("rows" in QueryResponseSchema.shape);
+ * assert.ok("rows" in QueryResponseSchema.shape);
  * ```
  */
 export const QueryResponseSchema = z.object({
@@ -81,8 +83,9 @@ export const QueryResponseSchema = z.object({
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ExplainResponseSchema } from "./api_schemas.ts";
- * console.assert("sources" in ExplainResponseSchema.shape);
+ * assert.ok("sources" in ExplainResponseSchema.shape);
  * ```
  */
 export const ExplainResponseSchema = z.object({
@@ -103,8 +106,9 @@ export const ExplainResponseSchema = z.object({
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ErrorBodySchema } from "./api_schemas.ts";
- * console.assert(ErrorBodySchema.safeParse({ error: { code: "PLAN_FAILED", message: "x" } }).success);
+ * assert.ok(ErrorBodySchema.safeParse({ error: { code: "PLAN_FAILED", message: "x" } }).success);
  * ```
  */
 export const ErrorBodySchema = z.object({
@@ -122,8 +126,9 @@ export const ErrorBodySchema = z.object({
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CatalogListingSchema } from "./api_schemas.ts";
- * console.assert(CatalogListingSchema.safeParse({ tenant: "acme", tables: [] }).success);
+ * assert.ok(CatalogListingSchema.safeParse({ tenant: "acme", tables: [] }).success);
  * ```
  */
 export const CatalogListingSchema = z.object({
@@ -146,8 +151,9 @@ export const CatalogListingSchema = z.object({
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { WhoamiSchema } from "./api_schemas.ts";
- * console.assert("zone" in WhoamiSchema.shape);
+ * assert.ok("zone" in WhoamiSchema.shape);
  * ```
  */
 export const WhoamiSchema = z.object({

@@ -134,9 +134,10 @@ function getJson(summary: string, schema: unknown, security: Record<string, stri
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { buildOpenApi } from "./openapi.ts";
  * const doc = buildOpenApi({ role: "edge" });
- * console.assert(doc.openapi === "3.1.0" && "/v1/query" in doc.paths);
+ * assert.ok(doc.openapi === "3.1.0" && "/v1/query" in doc.paths);
  * ```
  */
 export function buildOpenApi(options: OpenApiOptions): OpenApiDocument {

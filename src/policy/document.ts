@@ -139,13 +139,14 @@ export function policySchema(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CONNECTORS } from "../../connectors/mod.ts";
  * import { parsePolicy, policySchema } from "./document.ts";
  * const doc = parsePolicy(
  *   'policies:\n  - id: m\n    rule: "MASK author WITH \'redact\' FOR role:qa"\n',
  *   policySchema(CONNECTORS),
  * );
- * console.assert(doc.rules[0].kind === "mask");
+ * assert.ok(doc.rules[0].kind === "mask");
  * ```
  */
 export function parsePolicy(source: string, schema: PolicySchema): PolicyDocument {

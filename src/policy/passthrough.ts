@@ -29,11 +29,12 @@ export const PASSTHROUGH_CLAIM = "passthrough_token";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { withPassthrough } from "./passthrough.ts";
  * const [c] = withPassthrough([{ id: "1", tenantId: "acme", connector: "github", name: "github",
  *   baseUrl: "http://gh", credentials: { token: "bot" }, config: { passthrough: true } }],
  *   { sub: "ana@acme", tenant: "acme", passthrough_token: "ana-token" });
- * console.assert(c.credentials.token === "ana-token");
+ * assert.ok(c.credentials.token === "ana-token");
  * ```
  */
 export function withPassthrough(connections: Connection[], user: UserClaims): Connection[] {
@@ -62,9 +63,10 @@ export function withPassthrough(connections: Connection[], user: UserClaims): Co
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { withPassthroughClaim } from "./passthrough.ts";
  * const user = withPassthroughClaim({ sub: "ana", tenant: "acme" }, "tok");
- * console.assert(user.passthrough_token === "tok");
+ * assert.ok(user.passthrough_token === "tok");
  * ```
  */
 export function withPassthroughClaim(user: UserClaims, header: string | undefined): UserClaims {

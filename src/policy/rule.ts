@@ -59,9 +59,10 @@ const MASKS: Record<string, MaskKind> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseRule } from "./rule.ts";
  * const rule = parseRule("mask_email", "MASK email WITH 'sha256' FOR ALL EXCEPT role:admin");
- * console.assert(rule.kind === "mask" && rule.subjects.roles[0] === "admin");
+ * assert.ok(rule.kind === "mask" && rule.subjects.roles[0] === "admin");
  * ```
  */
 export function parseRule(id: string, text: string): Rule {

@@ -32,15 +32,16 @@ export interface RowEstimatesOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RowEstimates } from "./estimates.ts";
  * const estimates = new RowEstimates();
  * const table = { name: "t", description: "", columns: [], keyColumns: [], plan: () => { throw 0; },
  *   scan: () => { throw 0; } };
  * const plan = (value: string) => ({ native: [`GET /t?k=${value}`], columns: [], residual: [],
  *   pushed: [{ column: "k", op: "=" as const, value }], state: null });
- * console.assert(estimates.estimate({ connectionId: "c", table, plan: plan("a") }) === 1000);
+ * assert.ok(estimates.estimate({ connectionId: "c", table, plan: plan("a") }) === 1000);
  * estimates.record({ connectionId: "c", table, plan: plan("a") }, 3);
- * console.assert(estimates.estimate({ connectionId: "c", table, plan: plan("b") }) === 3);
+ * assert.ok(estimates.estimate({ connectionId: "c", table, plan: plan("b") }) === 3);
  * ```
  */
 export class RowEstimates {

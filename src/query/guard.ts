@@ -59,8 +59,9 @@ export interface SecurityProvider {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { OPEN_GUARD } from "./guard.ts";
- * console.assert(OPEN_GUARD.rowFilters("github.pull_requests").length === 0);
+ * assert.ok(OPEN_GUARD.rowFilters("github.pull_requests").length === 0);
  * ```
  */
 export const OPEN_GUARD: QueryGuard = {

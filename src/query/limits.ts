@@ -48,8 +48,9 @@ export interface QueryLimits {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_LIMITS } from "./limits.ts";
- * console.assert(DEFAULT_LIMITS.maxTables === 16);
+ * assert.ok(DEFAULT_LIMITS.maxTables === 16);
  * ```
  */
 export const DEFAULT_LIMITS: Readonly<QueryLimits> = Object.freeze({
@@ -77,8 +78,9 @@ export interface TenantLimitSettings {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { limitsFor } from "./limits.ts";
- * console.assert(limitsFor({ maxTimeoutMs: 5_000 }).maxTimeoutMs === 5_000);
+ * assert.ok(limitsFor({ maxTimeoutMs: 5_000 }).maxTimeoutMs === 5_000);
  * ```
  */
 export function limitsFor(
@@ -108,9 +110,10 @@ export function limitsFor(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_LIMITS, effectiveTimeoutMs } from "./limits.ts";
- * console.assert(effectiveTimeoutMs(90_000, DEFAULT_LIMITS) === 30_000);
- * console.assert(effectiveTimeoutMs(undefined, DEFAULT_LIMITS) === 30_000);
+ * assert.ok(effectiveTimeoutMs(90_000, DEFAULT_LIMITS) === 30_000);
+ * assert.ok(effectiveTimeoutMs(undefined, DEFAULT_LIMITS) === 30_000);
  * ```
  */
 export function effectiveTimeoutMs(requested: number | undefined, limits: QueryLimits): number {

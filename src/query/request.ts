@@ -40,8 +40,9 @@ function flag(key: string, description: string) {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { QueryMetadataSchema } from "./request.ts";
- * console.assert(QueryMetadataSchema.parse({ timeout_ms: 500 }).timeout_ms === 500);
+ * assert.ok(QueryMetadataSchema.parse({ timeout_ms: 500 }).timeout_ms === 500);
  * ```
  */
 export const QueryMetadataSchema = z.object({
@@ -63,8 +64,9 @@ export const QueryMetadataSchema = z.object({
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { QueryRequestSchema } from "./request.ts";
- * console.assert(!QueryRequestSchema.safeParse({ sql: 5 }).success);
+ * assert.ok(!QueryRequestSchema.safeParse({ sql: 5 }).success);
  * ```
  */
 export const QueryRequestSchema = z.object({
@@ -98,9 +100,10 @@ export interface QueryRequest {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseQueryRequest } from "./request.ts";
  * const req = parseQueryRequest({ sql: "SELECT 1", metadata: { max_staleness_ms: 0 } });
- * console.assert(req.metadata.max_staleness_ms === 0);
+ * assert.ok(req.metadata.max_staleness_ms === 0);
  * ```
  */
 export function parseQueryRequest(body: unknown): QueryRequest {
@@ -124,8 +127,9 @@ export function parseQueryRequest(body: unknown): QueryRequest {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isPlainObject } from "./request.ts";
- * console.assert(isPlainObject({}) && !isPlainObject([]) && !isPlainObject(null));
+ * assert.ok(isPlainObject({}) && !isPlainObject([]) && !isPlainObject(null));
  * ```
  */
 export function isPlainObject(v: unknown): v is Record<string, unknown> {

@@ -172,8 +172,9 @@ export class QueryService {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { auditWithheld } from "./service.ts";
- * console.assert(auditWithheld("t", new Error("db down")).code === "INTERNAL");
+ * assert.ok(auditWithheld("t", new Error("db down")).code === "INTERNAL");
  * ```
  */
 export function auditWithheld(traceId: string, cause: unknown): OmniError {

@@ -83,12 +83,13 @@ export const fetchFromApp: SourceFetcher = async (source, ctx) => {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { composeSourceFetch, type SourceFetcher } from "./source_fetch.ts";
  * const calls: string[] = [];
  * const inner: SourceFetcher = () => { calls.push("app"); return Promise.reject(new Error("x")); };
  * const fetcher = composeSourceFetch([(next) => (s, c) => { calls.push("outer"); return next(s, c); }], inner);
  * await fetcher({} as never, {} as never).catch(() => {});
- * console.assert(calls.join() === "outer,app");
+ * assert.ok(calls.join() === "outer,app");
  * ```
  */
 export function composeSourceFetch(

@@ -41,9 +41,10 @@ export interface BudgetReading {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MemoryRateLimiter, spendEdgeBudgets } from "./mod.ts";
  * const status = await spendEdgeBudgets(new MemoryRateLimiter(), "acme", "dev@acme");
- * console.assert(status.level === "user");
+ * assert.ok(status.level === "user");
  * ```
  */
 export async function spendEdgeBudgets(
@@ -77,9 +78,10 @@ export async function spendEdgeBudgets(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { budgetSpent } from "./budgets.ts";
  * const err = budgetSpent("source", { tokens: 10, windowMs: 60_000 }, 30_000);
- * console.assert(err.status === 429 && err.retryAfterMs === 30_000);
+ * assert.ok(err.status === 429 && err.retryAfterMs === 30_000);
  * ```
  */
 export function budgetSpent(

@@ -36,11 +36,12 @@ export interface Budget {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MemoryRateLimiter } from "./limiter.ts";
  * const limiter = new MemoryRateLimiter();
  * const budget = { tokens: 1, windowMs: 60_000 };
- * console.assert((await limiter.limit("u", budget)).success);
- * console.assert(!(await limiter.limit("u", budget)).success);
+ * assert.ok((await limiter.limit("u", budget)).success);
+ * assert.ok(!(await limiter.limit("u", budget)).success);
  * ```
  */
 export class MemoryRateLimiter implements RateLimiter {

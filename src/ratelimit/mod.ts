@@ -5,9 +5,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MemoryRateLimiter } from "./mod.ts";
  * const r = await new MemoryRateLimiter().limit("k", { tokens: 5, windowMs: 1000 });
- * console.assert(r.remaining === 4);
+ * assert.ok(r.remaining === 4);
  * ```
  *
  * @module

@@ -50,9 +50,10 @@ function isBudget(v: unknown): v is Budget {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { edgeBudgetsOf } from "./tenant_budgets.ts";
  * const b = edgeBudgetsOf({ rateLimits: { userPerMinute: 10 } });
- * console.assert(b.user.tokens === 10 && b.tenant.tokens === 1000);
+ * assert.ok(b.user.tokens === 10 && b.tenant.tokens === 1000);
  * ```
  */
 export function edgeBudgetsOf(
@@ -71,9 +72,10 @@ export function edgeBudgetsOf(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sourceBudgetOf } from "./tenant_budgets.ts";
- * console.assert(sourceBudgetOf({ rateLimits: { sourcePerMinute: { github: 30 } } }, "github")?.tokens === 30);
- * console.assert(sourceBudgetOf({}, "github") === undefined);
+ * assert.ok(sourceBudgetOf({ rateLimits: { sourcePerMinute: { github: 30 } } }, "github")?.tokens === 30);
+ * assert.ok(sourceBudgetOf({}, "github") === undefined);
  * ```
  */
 export function sourceBudgetOf(

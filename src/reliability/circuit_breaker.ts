@@ -50,10 +50,11 @@ interface Breaker extends BreakerState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CircuitBreakers } from "./circuit_breaker.ts";
  * const breakers = new CircuitBreakers({ failureThreshold: 3, openMs: 10_000 });
  * const middleware = breakers.middleware(); // put it in QueryServiceOptions.sourceMiddleware
- * console.assert(typeof middleware === "function" && breakers.states().length === 0);
+ * assert.ok(typeof middleware === "function" && breakers.states().length === 0);
  * ```
  */
 export class CircuitBreakers {

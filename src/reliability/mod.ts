@@ -5,9 +5,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CircuitBreakers } from "./mod.ts";
  * const breakers = new CircuitBreakers();
- * console.assert(breakers.states().length === 0);
+ * assert.ok(breakers.states().length === 0);
  * ```
  *
  * @module

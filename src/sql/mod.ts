@@ -9,6 +9,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { buildOffers, parseQuery } from "./mod.ts";
  * const parsed = parseQuery(
  *   "SELECT gh.pr_id, ji.issue_key FROM github.pull_requests gh " +
@@ -19,8 +20,8 @@
  *   { key: "github.pull_requests", columns: ["pr_id", "status", "branch"].map(col) },
  *   { key: "jira.issues", columns: ["issue_key", "status", "branch_name"].map(col) },
  * ]);
- * console.assert(offers.get("github.pull_requests")!.predicates.length === 1);
- * console.assert(offers.get("jira.issues")!.predicates.length === 0);
+ * assert.ok(offers.get("github.pull_requests")!.predicates.length === 1);
+ * assert.ok(offers.get("jira.issues")!.predicates.length === 0);
  * ```
  *
  * @module

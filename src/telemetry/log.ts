@@ -31,11 +31,12 @@ const defaultSink: LogSink = (line, level) =>
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Logger } from "./log.ts";
  * const lines: string[] = [];
  * const log = new Logger({ sink: (l) => lines.push(l), fields: { role: "edge" } });
  * log.info("request", { status: 200, token: "eyJ…" });
- * console.assert(JSON.parse(lines[0]).token === "[redacted]");
+ * assert.ok(JSON.parse(lines[0]).token === "[redacted]");
  * ```
  */
 export class Logger {

@@ -66,10 +66,11 @@ const BREAKER_VALUE = { closed: 0, half_open: 1, open: 2 } as const;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Metrics } from "./metrics.ts";
  * const metrics = new Metrics({ tenantLabels: true });
  * metrics.query({ status: "ok", tenant: "acme", zone: "us" }, 0.12);
- * console.assert((await metrics.render()).includes("omnisql_queries_total"));
+ * assert.ok((await metrics.render()).includes("omnisql_queries_total"));
  * ```
  */
 export class Metrics implements MetricsRecorder {

@@ -27,11 +27,12 @@ export interface SpanCapture {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { captureSpans } from "./testing.ts";
  * import { tracer } from "./tracing.ts";
  * const capture = captureSpans();
  * tracer().startSpan("x").end();
- * console.assert(capture.spans().some((s) => s.name === "x"));
+ * assert.ok(capture.spans().some((s) => s.name === "x"));
  * await capture.stop();
  * ```
  */

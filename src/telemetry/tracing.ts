@@ -58,9 +58,10 @@ export function tracer(): Tracer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { withSpan } from "./tracing.ts";
  * const n = await withSpan("omnisql.example", { attributes: { n: 1 } }, () => Promise.resolve(1));
- * console.assert(n === 1);
+ * assert.ok(n === 1);
  * ```
  */
 export function withSpan<T>(

@@ -4,8 +4,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { STATUSPAGE_MANIFEST } from "./mod.ts";
- * console.assert(STATUSPAGE_MANIFEST.api.style === "rest");
+ * assert.ok(STATUSPAGE_MANIFEST.api.style === "rest");
  * ```
  *
  * @module

@@ -25,8 +25,9 @@ export interface Incident {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { statuspageIncidents } from "./statuspage_sandbox.ts";
- * console.assert(statuspageIncidents().length === 57);
+ * assert.ok(statuspageIncidents().length === 57);
  * ```
  */
 export function statuspageIncidents(): Incident[] {
