@@ -53,7 +53,7 @@ export interface LocalStackOptions {
   /** Job runners' tuning (tests shorten polls and leases). @default JobQueue's defaults */
   jobs?: Pick<JobQueueOptions, "pollMs" | "leaseMs" | "concurrency">;
   /** Every zone's engine pool (tests use small ones). @default from the config */
-  engines?: Omit<EnginePoolOptions, "onEvent">;
+  engines?: EnginePoolOptions;
   /** Start the engines before answering, as `deno task start` does. @default false */
   warmEngines?: boolean;
 }

@@ -120,7 +120,7 @@ export async function openServing(
 /** Options of {@link buildZoneWorker}. */
 export interface ZoneWorkerOptions {
   /** Overrides of the zone's engine pool (tests use small ones). @default from the config */
-  engines?: Omit<EnginePoolOptions, "onEvent">;
+  engines?: EnginePoolOptions;
   /** Base URL of each zone's endpoint, read per request (for whoami). */
   zoneUrls: Record<string, string>;
   /** Budgets of the zone's own endpoint. @default the zone's store */

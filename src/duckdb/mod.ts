@@ -50,10 +50,4 @@ export {
   type QueryResult,
   type RunInput,
 } from "./engine.ts";
-export {
-  EnginePool,
-  type EnginePoolOptions,
-  type PoolEvent,
-  type PoolRunOptions,
-  type PoolStats,
-} from "./pool.ts";
+export { EnginePool, type EnginePoolOptions, type PoolRunOptions, type PoolStats } from "./pool.ts";

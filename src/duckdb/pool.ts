@@ -30,8 +30,6 @@ export interface EnginePoolOptions {
   memoryLimitMb?: number;
   /** Queries waiting for an engine at most; more are refused with 503. @default 64 */
   queueLimit?: number;
-  /** Called when the pool's figures change (for metrics). */
-  onEvent?: (event: PoolEvent) => void;
 }
 
 /** Per-query options of {@link EnginePool.run}. */
@@ -50,9 +48,6 @@ export interface PoolRunOptions {
    */
   memoryLimitMb?: number;
 }
-
-/** Something that happened in a pool, for metrics. */
-export type PoolEvent = "timeout" | "memory" | "replaced" | "refused";
 
 /** A pool's figures at one moment. */
 export interface PoolStats {
@@ -98,7 +93,6 @@ export class EnginePool implements QueryEngine {
   readonly #spares: number;
   readonly #memoryLimitMb: number;
   readonly #queueLimit: number;
-  readonly #onEvent?: (event: PoolEvent) => void;
   readonly #engines = new Set<EngineProcess>();
   /** Engines started for one query that needs more memory than the pool's (async jobs). */
   readonly #oneOffs = new Set<EngineProcess>();
@@ -120,7 +114,6 @@ export class EnginePool implements QueryEngine {
     this.#spares = Math.max(0, Math.floor(options.spares ?? 1));
     this.#memoryLimitMb = options.memoryLimitMb ?? 1024;
     this.#queueLimit = options.queueLimit ?? 64;
-    this.#onEvent = options.onEvent;
   }
 
   /** The most engines one tenant may hold at once. */
@@ -211,10 +204,11 @@ export class EnginePool implements QueryEngine {
     await engine.ready;
     const capBytes = engine.baselineRss + limitMb * 1024 * 1024 * 1.25;
     let stoppedBy: OmniError | undefined;
-    const stop = (reason: OmniError, event: PoolEvent) => {
+    const stop = (reason: OmniError, cause: "timeout" | "memory") => {
       if (stoppedBy) return;
       stoppedBy = reason;
-      this.#count(event);
+      if (cause === "timeout") this.#timeouts++;
+      else this.#memoryKills++;
       engine.kill();
     };
     const onAbort = () => stop(stopReason(signal!), "timeout");
@@ -310,7 +304,6 @@ export class EnginePool implements QueryEngine {
       if (at >= 0) this.#idle.splice(at, 1);
       if (!known || this.#closed) return;
       this.#replacements++;
-      this.#onEvent?.("replaced");
       // An engine that died before it was ready (a broken install): back off, never spin.
       this.#startFailures = engine.started ? 0 : this.#startFailures + 1;
       const delay = Math.min(5_000, 100 * 2 ** this.#startFailures) * Number(!engine.started);
@@ -332,7 +325,6 @@ export class EnginePool implements QueryEngine {
       return Promise.resolve();
     }
     if (this.#queue.length >= this.#queueLimit) {
-      this.#onEvent?.("refused");
       return Promise.reject(
         new OmniError(
           "REGION_UNAVAILABLE",
@@ -382,12 +374,6 @@ export class EnginePool implements QueryEngine {
       this.#take(waiter.tenantId);
       waiter.resolve();
     }
-  }
-
-  #count(event: PoolEvent): void {
-    if (event === "timeout") this.#timeouts++;
-    if (event === "memory") this.#memoryKills++;
-    this.#onEvent?.(event);
   }
 }
 
