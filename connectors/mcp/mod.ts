@@ -47,6 +47,7 @@ export const mcp: ConnectorDef = {
     }
     return tables;
   },
+  configProblems: (config) => readMcpConfig(config).problems,
   connection: {
     baseUrl: "the server's MCP endpoint, e.g. https://mcp.example.com/mcp",
     config: [

@@ -43,6 +43,8 @@ export interface ConnectorDef {
    * it for every query. @default the connector's `tables`
    */
   tablesFor?(connection: Pick<Connection, "name" | "config">): TableDef[];
+  /** What is wrong with a connection's config, checked when an admin sets it. @default none */
+  configProblems?(config: Record<string, unknown>): string[];
   /** What a connection holds: base URL, config and credentials, with an example. */
   connection?: ConnectionSchema;
   /** Headers that authenticate a request for this connection. */

@@ -5,7 +5,7 @@
  * @module
  */
 import { OmniError } from "../../src/errors.ts";
-import { type ConnectorDef, connectionTables, type RateLimitInfo } from "./connector.ts";
+import { connectionTables, type ConnectorDef, type RateLimitInfo } from "./connector.ts";
 import { SourceClient, type SourceClientOptions } from "./http.ts";
 import type { Connection, Row, ScanOffer, ScanPlan, TableDef } from "./table.ts";
 

@@ -9,6 +9,7 @@
 import type { Command } from "commander";
 import { CONNECTORS } from "../../connectors/mod.ts";
 import { describeConnectionSchema } from "../../connectors/sdk/connection_schema.ts";
+import { connectionTables } from "../../connectors/sdk/connector.ts";
 import { runScan } from "../../connectors/sdk/scan.ts";
 import type { Connection } from "../../connectors/sdk/table.ts";
 import { OmniError, toOmniError } from "../errors.ts";
@@ -216,7 +217,7 @@ export function registerConnections(program: Command, ctx: CliContext): void {
 async function testConnection(conn: Connection): Promise<ConnectionTestReport> {
   const base = { connection: conn.name, connector: conn.connector };
   const connector = CONNECTORS[conn.connector];
-  const table = connector?.tables[0];
+  const table = connector ? connectionTables(connector, conn)[0] : undefined;
   if (!connector || !table) {
     return {
       ...base,
@@ -296,7 +297,15 @@ function checkConfig(connectorId: string, name: string, config: Record<string, u
     credentials: {},
     config,
   };
-  for (const table of connector.tables) {
+  const problems = connector.configProblems?.(config) ?? [];
+  if (problems.length) {
+    throw new CliError(
+      `config of ${name}: ${
+        problems.join("; ")
+      }; see \`deno task admin connections describe ${connectorId}\``,
+    );
+  }
+  for (const table of connectionTables(connector, conn)) {
     try {
       table.plan({ predicates: [], columns: [table.columns[0].name] }, conn);
     } catch (err) {
