@@ -23,6 +23,7 @@ import {
   type Tool,
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
+import { OAuthError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import { OmniError } from "../../src/errors.ts";
 import type { Connection, ConnectorDef, SourceClient, SourceResponse } from "../sdk/mod.ts";
 import { SourceClient as HttpClient } from "../sdk/mod.ts";
@@ -94,13 +95,17 @@ export class McpSession {
     });
   }
 
-  /** Performs the handshake (charged to the connection's budget). */
+  /** Performs the handshake (charged to the connection's budget), OAuth included. */
   async connect(): Promise<void> {
     this.#spend(this.#background);
-    await current.run(
-      this.#background,
-      () => this.#client.connect(this.#transport, { timeout: REQUEST_TIMEOUT_MS }),
-    );
+    try {
+      await current.run(
+        this.#background,
+        () => this.#client.connect(this.#transport, { timeout: REQUEST_TIMEOUT_MS }),
+      );
+    } catch (err) {
+      throw mapError(this.#background, err);
+    }
   }
 
   /** The server's tools by name: read once, and again after the server says they changed. */
@@ -249,14 +254,15 @@ function mapError(http: SourceClient, err: unknown): OmniError {
       cause: err,
     });
   }
-  // A body that is not JSON, or JSON that is not JSON-RPC: the SDK's parsers throw.
   const message = err instanceof Error ? err.message : String(err);
-  if (err instanceof Error && err.name === "UnauthorizedError") {
-    return http.error("SOURCE_ERROR", `the MCP server rejected the credentials: ${message}`, {
-      status: 401,
-      cause: err,
-    });
+  if (err instanceof OAuthError || (err instanceof Error && err.name === "UnauthorizedError")) {
+    return http.error(
+      "SOURCE_ERROR",
+      `the MCP server's authorization refused the connection's credentials: ${message}`,
+      { status: 401, cause: err },
+    );
   }
+  // A body that is not JSON, or JSON that is not JSON-RPC: the SDK's parsers throw.
   return http.error(
     "SOURCE_ERROR",
     `malformed reply from the MCP server: ${message.slice(0, 200)}`,

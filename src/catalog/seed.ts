@@ -83,7 +83,14 @@ export async function seedDemo(catalog: Catalog, sandboxes: DemoSandboxes): Prom
         connector: "mcp",
         name: "support",
         baseUrl: sandboxes.support[tenantId].url,
-        ...DEMO_SUPPORT[tenantId],
+        credentials: DEMO_SUPPORT[tenantId].credentials,
+        // The desk is its own authorization server: the OAuth client's issuer is its origin.
+        config: DEMO_SUPPORT[tenantId].credentials.clientId
+          ? {
+            ...DEMO_SUPPORT[tenantId].config,
+            oauth: { issuer: new URL(sandboxes.support[tenantId].url).origin },
+          }
+          : DEMO_SUPPORT[tenantId].config,
       });
     }
   }

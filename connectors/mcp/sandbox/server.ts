@@ -49,6 +49,8 @@ export interface SupportSandboxFault {
   retryAfterS?: number;
   /** The JSON-RPC method it hits. @default "tools/call" */
   method?: string;
+  /** Answer a JSON-RPC error to the request (its id) instead of `body`. */
+  rpcError?: { code: number; message: string };
 }
 
 /** A recorded JSON-RPC request. */
@@ -261,9 +263,14 @@ export function startSupportSandbox(options: SupportSandboxOptions): Promise<Sup
         fault.left--;
         const headers = new Headers({ "content-type": "application/json" });
         if (fault.retryAfterS !== undefined) headers.set("retry-after", String(fault.retryAfterS));
+        const id = (parsed as { id?: unknown }).id ?? null;
         return new Response(
           fault.body ??
-            JSON.stringify({ jsonrpc: "2.0", error: { code: -32603, message: "injected fault" } }),
+            JSON.stringify({
+              jsonrpc: "2.0",
+              id,
+              error: fault.rpcError ?? { code: -32603, message: "injected fault" },
+            }),
           { status: fault.status ?? 200, headers },
         );
       }
