@@ -11,7 +11,7 @@
  * @module
  */
 import type { Tool } from "@modelcontextprotocol/sdk/types.js";
-import type { ColumnType, Connection, SourceClient } from "../sdk/mod.ts";
+import { type ColumnType, type Connection, SourceClient } from "../sdk/mod.ts";
 import type { ArgumentMapping, ColumnMapping, TableMapping } from "./mapping.ts";
 import { mcpSession } from "./client.ts";
 import { mcp } from "./mod.ts";
@@ -169,13 +169,14 @@ function typeOf(schema: Schema | undefined): string | undefined {
  *
  * @example
  * ```ts ignore
- * const tables = await discoverTables(connection, new SourceClient(mcp, connection));
+ * const tables = await discoverTables(connection, AbortSignal.timeout(10_000));
  * ```
  */
 export async function discoverTables(
   connection: Connection,
-  http: SourceClient,
+  signal?: AbortSignal,
 ): Promise<TableMapping[]> {
+  const http = new SourceClient(mcp, connection, { signal });
   const session = await mcpSession(mcp, connection);
-  return mappingsFromTools([...(await session.tools(http)).values()]);
+  return mappingsFromTools([...(await session.tools(http, signal)).values()]);
 }
