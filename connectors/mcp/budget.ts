@@ -16,7 +16,7 @@ export const DEFAULT_BUDGET = { calls: 600, window_s: 60 };
 export class CallBudget {
   readonly limit: number;
   readonly windowS: number;
-  #start = 0;
+  #start = -Infinity;
   #used = 0;
 
   constructor(limit: number, windowS: number) {
