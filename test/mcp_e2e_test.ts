@@ -114,6 +114,32 @@ Deno.test("MCP end to end: support.tickets through the edge", opts, async (t) =>
         "no pushdown of a masked column",
       );
       assert.ok(desk.calls.every((c) => c.arguments?.requester_email === undefined));
+      // requester_name is pii.person: the rule that hides authors from qa covers it too.
+      const names = await run("qa@acme", "SELECT DISTINCT requester_name FROM support.tickets");
+      const realNames = new Set(tickets.map((x) => x.requester.name));
+      assert.ok(names.rows.every((r) => !realNames.has(String(r.requester_name))));
+    });
+
+    await t.step("the catalog lists support.tickets, masked columns marked", async () => {
+      const listing = async (user: string) => {
+        const res = await fetch(`${stack.edgeUrl}/v1/catalog`, {
+          headers: { authorization: `Bearer ${await tokenFor(stack, "acme", user)}` },
+        });
+        assert.equal(res.status, 200);
+        const body = await res.json() as {
+          tables: {
+            table: string;
+            columns: { name: string; masked?: boolean; filterable: string[] }[];
+          }[];
+        };
+        return body.tables.find((x) => x.table === "support.tickets")!;
+      };
+      const qa = await listing("qa@acme");
+      assert.equal(qa.columns.find((c) => c.name === "requester_email")?.masked, true);
+      assert.deepEqual(qa.columns.find((c) => c.name === "status")?.filterable, ["="]);
+      const admin = await listing("admin@acme");
+      assert.equal(admin.columns.find((c) => c.name === "requester_email")?.masked, undefined);
+      assert.ok(!JSON.stringify(admin).includes("mcp_demo_acme_support_token"));
     });
   } finally {
     await stack.close();
