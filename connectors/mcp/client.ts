@@ -26,7 +26,7 @@ import {
 import { OAuthError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import { OmniError } from "../../src/errors.ts";
 import type { Connection, ConnectorDef, SourceClient, SourceResponse } from "../sdk/mod.ts";
-import { SourceClient as HttpClient } from "../sdk/mod.ts";
+import { SourceClient as HttpClient, sourceError } from "../sdk/mod.ts";
 import { callBudget } from "./budget.ts";
 import { readMcpConfig } from "./mapping.ts";
 
@@ -277,7 +277,9 @@ const sessions = new Map<
 
 /**
  * The open session of a connection, opened on first use. A session is keyed by the connection,
- * its URL and credentials (new credentials open a new one) and closed after 5 idle minutes.
+ * its URL and credentials (new credentials open a new one) and closed after 5 idle minutes. A
+ * `signal` stops the wait for the handshake (the query's deadline), not the handshake: the next
+ * query may use the session it opens.
  *
  * @example
  * ```ts ignore
@@ -287,6 +289,7 @@ const sessions = new Map<
 export async function mcpSession(
   connector: ConnectorDef,
   connection: Connection,
+  signal?: AbortSignal,
 ): Promise<McpSession> {
   const key = await sessionKey(connection);
   let entry = sessions.get(key);
@@ -316,7 +319,24 @@ export async function mcpSession(
     idle.session.then((s) => s.close(), () => {});
   }, IDLE_MS);
   Deno.unrefTimer(entry.timer as unknown as number);
-  return await entry.session;
+  if (!signal) return await entry.session;
+  const reason = () =>
+    signal.reason instanceof OmniError ? signal.reason : sourceError(
+      { source: connection.name, connector: connector.id },
+      "SOURCE_TIMEOUT",
+      "the MCP server did not complete the handshake in time",
+    );
+  if (signal.aborted) throw reason();
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(reason());
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([entry.session, aborted]);
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
 }
 
 /**

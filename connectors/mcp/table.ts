@@ -159,7 +159,7 @@ export function mcpTable(connector: ConnectorDef, mapping: TableMapping): TableD
         : { style: "none", items: mapping.records };
       const send = async (request: PageRequest) => {
         const call = () =>
-          mcpSession(connector, ctx.connection).then((session) =>
+          mcpSession(connector, ctx.connection, ctx.signal).then((session) =>
             session.callTool(ctx.http, mapping.tool, request.body ?? {}, ctx.signal)
           );
         try {
