@@ -36,7 +36,9 @@ ${Object.entries(stack.workerUrls).map(([z, u]) => `  worker ${z.padEnd(10)} ${u
   github sandbox    ${stack.sandboxes.urls.github.url}
   jira sandboxes    ${perTenant(urls.jira)}${
   urls.linear ? `\n  linear sandboxes  ${perTenant(urls.linear)}` : ""
-}${urls.salesforce ? `\n  salesforce        ${perTenant(urls.salesforce)}` : ""}
+}${urls.salesforce ? `\n  salesforce        ${perTenant(urls.salesforce)}` : ""}${
+  urls.support ? `\n  support (MCP)     ${perTenant(urls.support)}` : ""
+}
   catalog           ${
   config.databaseUrl
     ? "Postgres at DATABASE_URL"

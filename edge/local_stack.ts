@@ -8,6 +8,7 @@
  */
 import { Metrics } from "../src/telemetry/mod.ts";
 import { CONNECTORS } from "../connectors/mod.ts";
+import { closeMcpSessions } from "../connectors/mcp/mod.ts";
 import {
   type DemoSandboxOptions,
   type DemoSandboxSet,
@@ -106,6 +107,8 @@ export async function startLocalStack(
       latencyMs: options.sandboxLatencyMs,
     });
     closers.push(() => sandboxes.close());
+    // MCP sessions hold event streams open to the sandboxes: ended before the sandboxes stop.
+    closers.push(async () => void await closeMcpSessions());
 
     const catalogDb = await openCatalog({
       databaseUrl: config.databaseUrl,

@@ -9,12 +9,14 @@ import {
   DEMO_JIRA,
   DEMO_LINEAR,
   DEMO_SALESFORCE,
+  DEMO_SUPPORT,
   type DemoSandboxes,
 } from "../../src/catalog/demo.ts";
 import { type GithubSandbox, startGithubSandbox } from "../github/sandbox.ts";
 import { type JiraSandbox, startJiraSandbox } from "../jira/sandbox.ts";
 import { type LinearSandbox, startLinearSandbox } from "../linear/sandbox.ts";
 import { type SalesforceSandbox, startSalesforceSandbox } from "../salesforce/sandbox.ts";
+import { startSupportSandbox, type SupportSandbox } from "../mcp/sandbox/server.ts";
 
 /** Options of {@link startDemoSandboxes}. */
 export interface DemoSandboxOptions {
@@ -27,6 +29,8 @@ export interface DemoSandboxOptions {
     linearGlobex?: number;
     salesforceAcme?: number;
     salesforceGlobex?: number;
+    supportAcme?: number;
+    supportGlobex?: number;
   };
   /** Injected latency on every answer, ms. @default 0 */
   latencyMs?: number;
@@ -43,6 +47,9 @@ export interface DemoSandboxSet {
   linearGlobex: LinearSandbox;
   salesforceAcme: SalesforceSandbox;
   salesforceGlobex: SalesforceSandbox;
+  /** Each tenant's support desk, an MCP server. */
+  supportAcme: SupportSandbox;
+  supportGlobex: SupportSandbox;
   close(): Promise<void>;
 }
 
@@ -112,12 +119,27 @@ export async function startDemoSandboxes(
     started.push(salesforceAcme);
     const salesforceGlobex = await salesforce("globex", options.ports?.salesforceGlobex);
     started.push(salesforceGlobex);
+    const support = (org: "acme" | "globex", port?: number) => {
+      const { token, clientId, clientSecret } = DEMO_SUPPORT[org].credentials;
+      return startSupportSandbox({
+        port: port ?? 0,
+        latencyMs,
+        org,
+        tokens: token ? [token] : [],
+        clients: clientId && clientSecret ? [{ clientId, clientSecret }] : [],
+      });
+    };
+    const supportAcme = await support("acme", options.ports?.supportAcme);
+    started.push(supportAcme);
+    const supportGlobex = await support("globex", options.ports?.supportGlobex);
+    started.push(supportGlobex);
     return {
       urls: {
         github: { url: github.url },
         jira: { acme: { url: jiraAcme.url }, globex: { url: jiraGlobex.url } },
         linear: { acme: { url: linearAcme.url }, globex: { url: linearGlobex.url } },
         salesforce: { acme: { url: salesforceAcme.url }, globex: { url: salesforceGlobex.url } },
+        support: { acme: { url: supportAcme.url }, globex: { url: supportGlobex.url } },
       },
       github,
       jiraAcme,
@@ -126,6 +148,8 @@ export async function startDemoSandboxes(
       linearGlobex,
       salesforceAcme,
       salesforceGlobex,
+      supportAcme,
+      supportGlobex,
       close: closeAll,
     };
   } catch (err) {

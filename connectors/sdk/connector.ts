@@ -35,7 +35,16 @@ export interface ConnectorDef {
   /** Connector id, also the default schema name, e.g. `github`. */
   id: string;
   description: string;
+  /** The tables every connection of this connector has. */
   tables: TableDef[];
+  /**
+   * The tables of one connection, when they depend on its config (an MCP server's tools, mapped
+   * per connection). Pure and synchronous: the planner, the policy schema and `/v1/catalog` call
+   * it for every query. @default the connector's `tables`
+   */
+  tablesFor?(connection: Pick<Connection, "name" | "config">): TableDef[];
+  /** What is wrong with a connection's config, checked when an admin sets it. @default none */
+  configProblems?(config: Record<string, unknown>): string[];
   /** What a connection holds: base URL, config and credentials, with an example. */
   connection?: ConnectionSchema;
   /** Headers that authenticate a request for this connection. */
@@ -44,4 +53,23 @@ export interface ConnectorDef {
   readRateLimit(headers: Headers): RateLimitInfo;
   /** Reads an error answer (status ≥ 400, or an error inside a 200 for GraphQL). */
   readError(status: number, body: unknown, headers: Headers): ErrorReading;
+}
+
+/**
+ * The tables a connection exposes: its connector's `tablesFor`, else the connector's `tables`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { connectionTables } from "./connector.ts";
+ * const connector = { id: "x", description: "", tables: [], authorize: () => ({}),
+ *   readRateLimit: () => ({}), readError: () => ({ message: "" }) };
+ * assert.deepEqual(connectionTables(connector, { name: "x", config: {} }), []);
+ * ```
+ */
+export function connectionTables(
+  connector: ConnectorDef,
+  connection?: Pick<Connection, "name" | "config">,
+): TableDef[] {
+  return connection && connector.tablesFor ? connector.tablesFor(connection) : connector.tables;
 }

@@ -306,6 +306,83 @@ export class SourceClient {
   }
 
   /**
+   * A raw exchange for protocols whose answers are not one JSON body to decode here (an MCP
+   * server's event streams): fetch-shaped, so a protocol library can use it as its `fetch`. It
+   * adds the connection's authentication (unless the request carries its own `Authorization`),
+   * retries network errors, 5xx and rate-limit answers as {@link SourceClient.request} does,
+   * counts every call, and returns any other answer undecoded: a success, or a status in
+   * `options.passThrough` the caller handles itself (an auth challenge, an expired session).
+   * Every other failure throws the vocabulary's error.
+   *
+   * @example
+   * ```ts ignore
+   * const transport = new StreamableHTTPClientTransport(url, {
+   *   fetch: (url, init) => http.send(url, init, { passThrough: [404, 405] }),
+   * });
+   * ```
+   */
+  async send(
+    input: string | URL,
+    init: RequestInit = {},
+    options: { passThrough?: number[] } = {},
+  ): Promise<Response> {
+    const url = new URL(input);
+    const headers = new Headers(init.headers);
+    if (!headers.has("authorization")) {
+      for (const [k, v] of new Headers(await this.#connector.authorize(this.#connection))) {
+        if (!headers.has(k)) headers.set(k, v);
+      }
+    }
+    headers.set("user-agent", "OmniSQL");
+    const signal = init.signal && this.#signal
+      ? AbortSignal.any([init.signal, this.#signal])
+      : init.signal ?? this.#signal;
+    for (let attempt = 0;; attempt++) {
+      let res: Response;
+      try {
+        res = await this.#fetch(url, { ...init, headers, signal });
+      } catch (err) {
+        this.stats.calls++;
+        if (signal?.aborted) throw this.#aborted(err);
+        const wait = this.#backoffMs(attempt);
+        if (attempt < this.#maxRetries && this.#fits(wait)) {
+          await this.#backoff(wait);
+          continue;
+        }
+        throw this.error("SOURCE_ERROR", `could not reach the app: ${errMessage(err)}`, {
+          cause: err,
+          transient: true,
+        });
+      }
+      this.stats.calls++;
+      const budget = this.#connector.readRateLimit(res.headers);
+      this.#noteBudget(budget);
+      if (res.status < 400 || options.passThrough?.includes(res.status)) return res;
+      if (res.status >= 500 && attempt < this.#maxRetries) {
+        const wait = this.#backoffMs(attempt, budget.retryAfterMs);
+        if (this.#fits(wait)) {
+          await res.body?.cancel();
+          await this.#backoff(wait);
+          continue;
+        }
+      }
+      const decoded = await this.#decode(res);
+      const failure = this.failure(res.status, decoded === MALFORMED ? null : decoded, res.headers);
+      if (
+        failure.code === "RATE_LIMIT_EXHAUSTED" && attempt < this.#maxRetries &&
+        this.#deadline !== Infinity
+      ) {
+        const wait = failure.retryAfterMs ?? this.#backoffMs(attempt);
+        if (wait <= this.#maxRateLimitWaitMs && this.#fits(wait)) {
+          await this.#backoff(wait);
+          continue;
+        }
+      }
+      throw failure;
+    }
+  }
+
+  /**
    * The 200 a 304 confirms: its body and headers as stored. Only the budget is read from the
    * 304 when it carries one (it is the newer reading); a 304 without `Link` still pages on.
    */

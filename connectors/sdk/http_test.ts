@@ -206,3 +206,36 @@ Deno.test("request() keeps the main budget as the source's when an answer reads 
   await client.get("/search");
   assert.deepEqual(client.lastRateLimit, { remaining: 90 });
 });
+
+Deno.test("send() retries a 5xx, authenticates, and returns the answer undecoded", async () => {
+  const seen: Headers[] = [];
+  const answers = [status(502), () => new Response("event: message\ndata: {}\n\n")];
+  const fetch = ((_input: URL | RequestInfo, init?: RequestInit) => {
+    seen.push(new Headers(init?.headers));
+    return Promise.resolve(answers.shift()!());
+  }) as typeof globalThis.fetch;
+  const client = new SourceClient(connector, connection, { fetch, baseDelayMs: 1 });
+  const res = await client.send("http://app.invalid/mcp", { method: "POST", body: "{}" });
+  assert.equal(await res.text(), "event: message\ndata: {}\n\n");
+  assert.equal(client.stats.calls, 2);
+  assert.equal(client.stats.retries, 1);
+  assert.equal(seen[1].get("authorization"), "Bearer t");
+  // A request with its own credentials (an OAuth token) keeps them.
+  answers.push(() => ok());
+  await client.send("http://app.invalid/mcp", { headers: { authorization: "Bearer other" } });
+  assert.equal(seen[2].get("authorization"), "Bearer other");
+});
+
+Deno.test("send() hands back the statuses the caller reads and maps the others", async () => {
+  const { fetch } = scripted([status(404), status(404), status(429, { "retry-after": "7" })]);
+  const client = new SourceClient(connector, connection, { fetch, maxRetries: 0 });
+  const res = await client.send("http://app.invalid/mcp", {}, { passThrough: [404] });
+  assert.equal(res.status, 404);
+  await res.body?.cancel();
+  const notFound = await failure(client.send("http://app.invalid/mcp"));
+  assert.equal(notFound.code, "SOURCE_ERROR");
+  assert.equal(notFound.details?.status, 404);
+  const limited = await failure(client.send("http://app.invalid/mcp"));
+  assert.equal(limited.code, "RATE_LIMIT_EXHAUSTED");
+  assert.equal(limited.retryAfterMs, 7000);
+});

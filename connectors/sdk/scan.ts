@@ -5,7 +5,7 @@
  * @module
  */
 import { OmniError } from "../../src/errors.ts";
-import type { ConnectorDef, RateLimitInfo } from "./connector.ts";
+import { connectionTables, type ConnectorDef, type RateLimitInfo } from "./connector.ts";
 import { SourceClient, type SourceClientOptions } from "./http.ts";
 import type { Connection, Row, ScanOffer, ScanPlan, TableDef } from "./table.ts";
 
@@ -24,16 +24,23 @@ export interface ScanResult {
 }
 
 /**
- * Finds a connector's table by name, or throws `PLAN_FAILED`.
+ * Finds a connector's table by name (among a connection's own tables when given, see
+ * `connectionTables`), or throws `PLAN_FAILED`.
  *
  * @example
  * ```ts ignore
  * const table = findTable(github, "pull_requests");
  * ```
  */
-export function findTable(connector: ConnectorDef, name: string): TableDef {
-  const table = connector.tables.find((t) => t.name === name);
-  if (!table) throw new OmniError("PLAN_FAILED", `unknown table ${connector.id}.${name}`);
+export function findTable(
+  connector: ConnectorDef,
+  name: string,
+  connection?: Pick<Connection, "name" | "config">,
+): TableDef {
+  const table = connectionTables(connector, connection).find((t) => t.name === name);
+  if (!table) {
+    throw new OmniError("PLAN_FAILED", `unknown table ${connection?.name ?? connector.id}.${name}`);
+  }
   return table;
 }
 

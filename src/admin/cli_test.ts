@@ -127,6 +127,61 @@ Deno.test("deno task admin: help, exit codes, JSON, and changes to tenants, user
       },
     );
 
+    await t.step("an MCP connection: test, and tables discovered from its tools", async () => {
+      const ok = json(
+        await admin("connections", "test", "support", "--tenant", "globex", "--json"),
+      );
+      assert.equal(ok.ok, true, JSON.stringify(ok));
+      assert.equal(ok.quota?.limit, 600, "the connection's own calls budget");
+      const empty = await Deno.makeTempFile({ suffix: ".json" });
+      await Deno.writeTextFile(empty, JSON.stringify({ tables: [] }));
+      const cleared = await admin(
+        "connections",
+        "update",
+        "support",
+        "--tenant",
+        "globex",
+        "--config-file",
+        empty,
+      );
+      assert.equal(cleared.code, 0, cleared.stderr);
+      const seen = json(
+        await admin("connections", "discover", "support", "--tenant", "globex", "--json"),
+      );
+      assert.deepEqual(seen.discovered.map((t: { name: string }) => t.name), ["tickets"]);
+      assert.deepEqual(seen.added, []);
+      const applied = json(
+        await admin(
+          "connections",
+          "discover",
+          "support",
+          "--tenant",
+          "globex",
+          "--apply",
+          "--json",
+        ),
+      );
+      assert.deepEqual(applied.added, ["tickets"]);
+      const again = json(
+        await admin("connections", "test", "support", "--tenant", "globex", "--json"),
+      );
+      assert.equal(again.ok, true, JSON.stringify(again));
+      await Deno.writeTextFile(empty, JSON.stringify({ tables: [{ name: "Bad", tool: "x" }] }));
+      const bad = await admin(
+        "connections",
+        "update",
+        "support",
+        "--tenant",
+        "globex",
+        "--config-file",
+        empty,
+      );
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /table Bad: name: lower-case identifier/);
+      const notMcp = await admin("connections", "discover", "github", "--tenant", "acme");
+      assert.equal(notMcp.code, 2);
+    });
+
     await t.step("connections describe, update and remove", async () => {
       const help = await admin("connections", "update", "--help");
       assert.equal(help.code, 0, help.stderr);

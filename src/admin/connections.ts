@@ -9,6 +9,13 @@
 import type { Command } from "commander";
 import { CONNECTORS } from "../../connectors/mod.ts";
 import { describeConnectionSchema } from "../../connectors/sdk/connection_schema.ts";
+import { connectionTables } from "../../connectors/sdk/connector.ts";
+import {
+  closeMcpSessions,
+  discoverTables,
+  readMcpConfig,
+  type TableMapping,
+} from "../../connectors/mcp/mod.ts";
 import { runScan } from "../../connectors/sdk/scan.ts";
 import type { Connection } from "../../connectors/sdk/table.ts";
 import { OmniError, toOmniError } from "../errors.ts";
@@ -188,6 +195,59 @@ export function registerConnections(program: Command, ctx: CliContext): void {
       );
     });
 
+  connections.command("discover <name>")
+    .description(
+      "MCP: derive tables from the server's tools (outputSchema); --apply maps the new ones",
+    )
+    .requiredOption("--tenant <tenant>")
+    .option("--apply", "add the discovered tables not mapped yet to the connection's config")
+    .option("--by <who>", "who makes the change (audit)")
+    .option("--json", "JSON output")
+    .action(async (name, o) => {
+      const catalog = await ctx.catalog();
+      const conn = await catalog.getConnection(o.tenant, name);
+      if (!conn) throw new CliError(`tenant ${o.tenant} has no connection named ${name}`);
+      if (conn.connector !== "mcp") {
+        throw new CliError(`${name} is a ${conn.connector} connection; discover reads MCP servers`);
+      }
+      let discovered: TableMapping[];
+      try {
+        discovered = await discoverTables(conn, AbortSignal.timeout(TEST_TIMEOUT_MS));
+      } catch (err) {
+        throw new CliError(`could not read the tools of ${name}: ${toOmniError(err).message}`);
+      } finally {
+        await closeMcpSessions();
+      }
+      const current = Array.isArray(conn.config.tables) ? conn.config.tables : [];
+      const mapped = new Set(readMcpConfig(conn.config).config.tables.map((t) => t.name));
+      const added = discovered.filter((t) => !mapped.has(t.name));
+      if (o.apply && added.length > 0) {
+        const config = { ...conn.config, tables: [...current, ...added] };
+        checkConfig(conn.connector, name, config);
+        await auditedAction(
+          catalog,
+          { tenantId: o.tenant, command: `connections discover ${name} --apply`, by: o.by },
+          () => catalog.updateConnection(o.tenant, name, { config }),
+        );
+      }
+      ctx.out(
+        o.json,
+        { connection: name, discovered, added: o.apply ? added.map((t) => t.name) : [] },
+        () =>
+          [
+            `${name}: ${discovered.length} table(s) from the server's tools`,
+            ...discovered.map((t) =>
+              `  ${t.name} ← ${t.tool} (${t.columns.length} columns${
+                mapped.has(t.name) ? ", already mapped" : ""
+              })`
+            ),
+            o.apply
+              ? `added to the config: ${added.map((t) => t.name).join(", ") || "none"}`
+              : "add them with --apply (or copy the JSON output into --config-file)",
+          ].join("\n"),
+      );
+    });
+
   connections.command("test <name>")
     .description("read one row through the connector: reports auth and the quota left")
     .requiredOption("--tenant <tenant>").option("--json", "JSON output")
@@ -216,7 +276,7 @@ export function registerConnections(program: Command, ctx: CliContext): void {
 async function testConnection(conn: Connection): Promise<ConnectionTestReport> {
   const base = { connection: conn.name, connector: conn.connector };
   const connector = CONNECTORS[conn.connector];
-  const table = connector?.tables[0];
+  const table = connector ? connectionTables(connector, conn)[0] : undefined;
   if (!connector || !table) {
     return {
       ...base,
@@ -296,7 +356,15 @@ function checkConfig(connectorId: string, name: string, config: Record<string, u
     credentials: {},
     config,
   };
-  for (const table of connector.tables) {
+  const problems = connector.configProblems?.(config) ?? [];
+  if (problems.length) {
+    throw new CliError(
+      `config of ${name}: ${
+        problems.join("; ")
+      }; see \`deno task admin connections describe ${connectorId}\``,
+    );
+  }
+  for (const table of connectionTables(connector, conn)) {
     try {
       table.plan({ predicates: [], columns: [table.columns[0].name] }, conn);
     } catch (err) {

@@ -13,6 +13,8 @@ export interface DemoSandboxes {
   linear?: { acme: { url: string }; globex: { url: string } };
   /** Each tenant's Salesforce org (My Domain URL); absent: no `salesforce` connection. */
   salesforce?: { acme: { url: string }; globex: { url: string } };
+  /** Each tenant's support desk (MCP endpoint URL); absent: no `support` connection. */
+  support?: { acme: { url: string }; globex: { url: string } };
 }
 
 /** Credentials and config of one demo connection (its URL comes from the sandboxes). */
@@ -164,6 +166,76 @@ export const DEMO_SALESFORCE: { acme: DemoConnection; globex: DemoConnection } =
     config: { apiVersion: "62.0", fields: { jiraIssueKey: "Jira_Issue_Key__c" } },
   },
 };
+
+/**
+ * The demo MCP connections to each tenant's support desk (`connectors/mcp/sandbox/`): a bearer
+ * token (acme) or OAuth client credentials (globex), and the mapping of the `list_tickets` tool
+ * to `support.tickets`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEMO_SUPPORT } from "./demo.ts";
+ * assert.equal(DEMO_SUPPORT.acme.credentials.token, "mcp_demo_acme_support_token");
+ * ```
+ */
+export const DEMO_SUPPORT: { acme: DemoConnection; globex: DemoConnection } = {
+  acme: { credentials: { token: "mcp_demo_acme_support_token" }, config: supportMapping() },
+  globex: {
+    credentials: { clientId: "omnisql-globex", clientSecret: "demo_globex_support_secret" },
+    config: supportMapping(),
+  },
+};
+
+function supportMapping(): Record<string, unknown> {
+  return {
+    tables: [{
+      name: "tickets",
+      description: "Support tickets of the help desk, escalated ones with their Jira issue key.",
+      tool: "list_tickets",
+      records: "tickets",
+      cursor: { argument: "cursor", next: "next_cursor" },
+      page_size: { argument: "limit", value: 100 },
+      arguments: [
+        { argument: "status", column: "status", op: "=", exact: true },
+        { argument: "priority", column: "priority", op: "=", exact: true },
+        { argument: "jira_issue_key", column: "jira_issue_key", op: "=", exact: true },
+        { argument: "requester_email", column: "requester_email", op: "=" },
+        { argument: "updated_since", column: "updated_at", op: ">=" },
+      ],
+      columns: [
+        { name: "ticket_id", type: "text", path: "id", description: "Ticket id (SUP-1001…)." },
+        { name: "subject", type: "text", description: "The ticket's subject." },
+        { name: "status", type: "text", description: "open, pending, solved or closed." },
+        { name: "priority", type: "text", description: "low, normal, high or urgent." },
+        {
+          name: "requester_email",
+          type: "text",
+          path: "requester.email",
+          description: "Who filed the ticket.",
+          classification: "pii.email",
+        },
+        {
+          name: "requester_name",
+          type: "text",
+          path: "requester.name",
+          description: "The requester's name.",
+          classification: "pii.person",
+        },
+        {
+          name: "jira_issue_key",
+          type: "text",
+          description: "The Jira issue the ticket was escalated to (joins jira.issues.issue_key).",
+        },
+        { name: "time_spent_minutes", type: "integer", description: "Agent time spent." },
+        { name: "created_at", type: "timestamp", description: "When the ticket was filed." },
+        { name: "updated_at", type: "timestamp", description: "Last change." },
+      ],
+      estimated_rows: 400,
+    }],
+    budget: { calls: 600, window_s: 60 },
+  };
+}
 
 /**
  * Acme's default `policy.yaml`, covering all four connectors: pull requests, Jira and Linear

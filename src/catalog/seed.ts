@@ -10,6 +10,7 @@ import {
   DEMO_LINEAR,
   DEMO_POLICY_ACME,
   DEMO_SALESFORCE,
+  DEMO_SUPPORT,
   DEMO_TENANTS,
   DEMO_USERS,
   type DemoSandboxes,
@@ -18,7 +19,8 @@ import { tenants } from "./schema.ts";
 
 /**
  * Seeds the demo: tenants `acme` (zone `us`) and `globex` (zone `eu`), their users, a `github`
- * and a `jira` connection each — plus `linear` and `salesforce` when those sandboxes are given —
+ * and a `jira` connection each — plus `linear`, `salesforce` and `support` (MCP) when those
+ * sandboxes are given —
  * (pointing at the given sandboxes) and acme's default policy.
  * Idempotent: running it again updates the connections' URLs, credentials and configs and the
  * users, and leaves tenants' zones and any policy already stored alone.
@@ -73,6 +75,22 @@ export async function seedDemo(catalog: Catalog, sandboxes: DemoSandboxes): Prom
         name: "salesforce",
         baseUrl: sandboxes.salesforce[tenantId].url,
         ...DEMO_SALESFORCE[tenantId],
+      });
+    }
+    if (sandboxes.support) {
+      await catalog.putConnection({
+        tenantId,
+        connector: "mcp",
+        name: "support",
+        baseUrl: sandboxes.support[tenantId].url,
+        credentials: DEMO_SUPPORT[tenantId].credentials,
+        // The desk is its own authorization server: the OAuth client's issuer is its origin.
+        config: DEMO_SUPPORT[tenantId].credentials.clientId
+          ? {
+            ...DEMO_SUPPORT[tenantId].config,
+            oauth: { issuer: new URL(sandboxes.support[tenantId].url).origin },
+          }
+          : DEMO_SUPPORT[tenantId].config,
       });
     }
   }

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Handler } from "hono";
-import type { ConnectorDef } from "../../connectors/sdk/connector.ts";
+import { connectionTables, type ConnectorDef } from "../../connectors/sdk/connector.ts";
 import type { Catalog } from "../catalog/store.ts";
 import type { SecurityProvider } from "../query/guard.ts";
 import { OmniError } from "../errors.ts";
@@ -51,7 +51,7 @@ export function catalogListing(options: DiscoveryOptions): Handler<AppEnv> {
     };
     const tables = connections.flatMap((conn) => {
       const connector = options.connectors[conn.connector];
-      return (connector?.tables ?? []).flatMap((t) => {
+      return (connector ? connectionTables(connector, conn) : []).flatMap((t) => {
         const key = `${conn.name}.${t.name}`.toLowerCase();
         if (!readable(key, [])) return [];
         const masked = new Set(guard?.pushdown?.(key).unpushable ?? []);

@@ -6,7 +6,7 @@
  * @module
  */
 import { parse as parseYaml } from "yaml";
-import type { ConnectorDef } from "../../connectors/sdk/connector.ts";
+import { connectionTables, type ConnectorDef } from "../../connectors/sdk/connector.ts";
 import type { ColumnType } from "../../connectors/sdk/table.ts";
 import { OmniError } from "../errors.ts";
 import { namesOf } from "./_expr.ts";
@@ -59,8 +59,11 @@ export function tablesCovered(schema: PolicySchema, table: string): string[] {
 
 /** What a tenant adds to the connectors' tables in {@link policySchema}. */
 export interface TenantSchemaParts {
-  /** The tenant's connections: their tables are named by connection too. @default none */
-  connections?: readonly { name: string; connector: string }[];
+  /**
+   * The tenant's connections: their tables are named by connection too (with `config`, a
+   * connection's own tables, e.g. an MCP server's mapped tools). @default none
+   */
+  connections?: readonly { name: string; connector: string; config?: Record<string, unknown> }[];
   /** User attributes of the tenant's directory. @default none */
   attributes?: Iterable<string>;
   /** Roles of the tenant's directory. @default none */
@@ -93,8 +96,9 @@ export function policySchema(
   const { connections = [], attributes = [], roles = [] } = tenant;
   const tables = new Map<string, Map<string, ColumnType>>();
   const classes = new Map<string, Map<string, string>>();
-  const add = (schema: string, connector: ConnectorDef) => {
-    for (const t of connector.tables) {
+  const add = (schema: string, connector: ConnectorDef, config?: Record<string, unknown>) => {
+    const own = config ? connectionTables(connector, { name: schema, config }) : connector.tables;
+    for (const t of own) {
       const key = `${schema}.${t.name}`.toLowerCase();
       tables.set(key, new Map(t.columns.map((c) => [c.name.toLowerCase(), c.type])));
       const classified = t.columns.filter((c) => c.classification);
@@ -109,7 +113,7 @@ export function policySchema(
   for (const c of Object.values(connectors)) add(c.id, c);
   for (const conn of connections) {
     const connector = connectors[conn.connector];
-    if (connector) add(conn.name, connector);
+    if (connector) add(conn.name, connector, conn.config);
   }
   const attrs = new Set(BUILTIN_ATTRIBUTES);
   for (const a of attributes) attrs.add(a.toLowerCase());

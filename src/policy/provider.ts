@@ -93,12 +93,15 @@ export class PolicySecurityProvider implements SecurityProvider {
     const version = row?.version ?? 0;
     const before = await previous?.catch(() => undefined);
     // Recompiled when the tenant's connections or directory change, not only its policy: a rule
-    // for github.pull_requests must cover a GitHub connection added or renamed since.
+    // for github.pull_requests must cover a GitHub connection added or renamed since, and a
+    // class rule a column an MCP connection's mapping classified since.
     const schema = await tenantPolicySchema(catalog, tenantId, connectors);
     const signature = JSON.stringify([
       [...schema.connections].sort(),
       [...schema.roles].sort(),
       [...schema.attributes].sort(),
+      [...schema.tables].map(([t, cols]) => [t, [...cols]]).sort(),
+      [...schema.classes].map(([t, cols]) => [t, [...cols]]).sort(),
     ]);
     if (before && before.version === version && this.#signatures.get(tenantId) === signature) {
       return before;

@@ -210,7 +210,13 @@ function describeBody(body: string): string {
     const parsed = JSON.parse(body);
     if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) {
       return Object.entries(parsed)
-        .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(",") : String(v)}`)
+        .map(([k, v]) =>
+          `${k}=${
+            Array.isArray(v) ? v.join(",") : typeof v === "object" && v !== null
+              ? JSON.stringify(v) // a JSON-RPC call's params, GraphQL variables
+              : String(v)
+          }`
+        )
         .join(" ");
     }
   } catch {

@@ -7,7 +7,7 @@
  * @module
  */
 import { OmniError } from "../errors.ts";
-import type { ConnectorDef } from "../../connectors/sdk/connector.ts";
+import { connectionTables, type ConnectorDef } from "../../connectors/sdk/connector.ts";
 import {
   type Connection,
   planIsExact,
@@ -109,7 +109,7 @@ export function planQuery(
   for (const connection of connections) {
     const connector = connectors[connection.connector];
     if (!connector) continue;
-    for (const table of connector.tables) {
+    for (const table of connectionTables(connector, connection)) {
       available.set(`${connection.name}.${table.name}`.toLowerCase(), {
         connection,
         connector,

@@ -21,6 +21,7 @@ import assert from "node:assert/strict";
 import { OmniError } from "../../src/errors.ts";
 import {
   type Connection,
+  connectionTables,
   type ConnectorDef,
   describePredicate,
   findTable,
@@ -82,8 +83,9 @@ export interface ConformanceSubject {
 
 const FAST = { maxRetries: 1, baseDelayMs: 1, maxRateLimitWaitMs: 0 };
 const keyOf = (key: string[]) => (r: Row) => JSON.stringify(key.map((k) => r[k]));
-const allColumns = (subject: ConformanceSubject, table: string) =>
-  findTable(subject.connector, table).columns.filter((c) => !c.detail).map((c) => c.name);
+const allColumns = (subject: ConformanceSubject, table: string, connection: Connection) =>
+  findTable(subject.connector, table, connection).columns.filter((c) => !c.detail)
+    .map((c) => c.name);
 
 /**
  * Registers the conformance suite of a subject as one `Deno.test` with a step per check.
@@ -102,14 +104,14 @@ export function conformanceSuite(subject: ConformanceSubject): void {
       const scan = (table: string, offer: ScanOffer) =>
         runScan(
           subject.connector,
-          findTable(subject.connector, table),
+          findTable(subject.connector, table, sandbox.connection),
           sandbox.connection,
           offer,
           FAST,
         );
       try {
         await t.step("declarations: key columns are columns, names are unique", () => {
-          for (const table of subject.connector.tables) {
+          for (const table of connectionTables(subject.connector, sandbox.connection)) {
             const names = table.columns.map((c) => c.name);
             assert.equal(new Set(names).size, names.length, `${table.name}: duplicate columns`);
             for (const k of table.keyColumns) {
@@ -120,7 +122,7 @@ export function conformanceSuite(subject: ConformanceSubject): void {
         });
 
         for (const table of subject.tables) {
-          const columns = allColumns(subject, table.name);
+          const columns = allColumns(subject, table.name, sandbox.connection);
           const expected = table.expected();
           const id = keyOf(table.key);
           let everything: Row[] = [];
@@ -163,7 +165,7 @@ export function conformanceSuite(subject: ConformanceSubject): void {
               assert.deepEqual(split.sort(), predicates.map(describePredicate).sort(), label);
               assert.ok(result.rows.length <= everything.length);
             }
-            const def = findTable(subject.connector, table.name);
+            const def = findTable(subject.connector, table.name, sandbox.connection);
             const pushed = table.predicateSets.map((predicates) =>
               def.plan({ predicates, columns }, sandbox.connection).pushed.length
             );
@@ -209,7 +211,11 @@ export function conformanceSuite(subject: ConformanceSubject): void {
           const table = subject.tables[0];
           try {
             await assert.rejects(
-              () => scan(table.name, { predicates: [], columns: allColumns(subject, table.name) }),
+              () =>
+                scan(table.name, {
+                  predicates: [],
+                  columns: allColumns(subject, table.name, sandbox.connection),
+                }),
               (err) => {
                 assert.ok(err instanceof OmniError, `not an OmniError: ${err}`);
                 assert.equal(err.code, code, err.message);
