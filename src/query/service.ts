@@ -20,6 +20,7 @@ import type { QueryRequest } from "./request.ts";
 import { composeSourceFetch, type SourceMiddleware } from "./source_fetch.ts";
 import { DEFAULT_LIMITS, limitsFor, type QueryLimits } from "./limits.ts";
 import { processLog } from "../telemetry/log.ts";
+import type { ParsedQuery } from "../sql/parse.ts";
 
 /** What a query service is built from. */
 export interface QueryServiceOptions {
@@ -48,6 +49,8 @@ export interface QueryInput {
   request: QueryRequest;
   traceId: string;
   signal?: AbortSignal;
+  /** `request.sql` as the door parsed it, when it did: it is not parsed again. */
+  parsed?: ParsedQuery;
 }
 
 /**
@@ -138,6 +141,7 @@ export class QueryService {
         zone: this.zone,
         guard,
         signal: input.signal,
+        parsed: input.parsed,
         limits: limitsFor(tenant.settings, this.#options.limits ?? DEFAULT_LIMITS),
       }, {
         engine: this.#options.engine,

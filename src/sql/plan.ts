@@ -19,7 +19,7 @@ import { describePredicate, type Predicate } from "../../connectors/sdk/predicat
 import type { GuardPushdown } from "../query/guard.ts";
 import type { ParsedQuery } from "./parse.ts";
 import { buildOffers } from "./offers.ts";
-import { analyze, type Occurrence } from "./_analyze.ts";
+import type { Occurrence } from "./_analyze.ts";
 import { checkColumns } from "./_columns.ts";
 import { closest } from "./_closest.ts";
 import { equiJoins } from "./_joins.ts";
@@ -122,7 +122,7 @@ export function planQuery(
     string,
     { schema: string; connection: Connection; connector: ConnectorDef; table: TableDef }
   >();
-  for (const ref of parsed.tables) {
+  for (const ref of parsed.analysis.tables) {
     const written = ref.schema ? `${ref.schema}.${ref.table}` : ref.table;
     if (!ref.schema) {
       const candidates = [...available.keys()].filter((k) => k.endsWith(`.${ref.table}`));
@@ -146,12 +146,12 @@ export function planQuery(
     resolved.set(key, { schema: ref.schema.toLowerCase(), ...found });
   }
 
-  const analysis = analyze(parsed.ast);
+  const { analysis } = parsed;
   const columnsOf = (occ: Occurrence) =>
     occ.ref.schema === null
       ? undefined
       : resolved.get(`${occ.ref.schema}.${occ.ref.table}`)?.table.columns;
-  checkColumns(parsed.ast, analysis, columnsOf);
+  checkColumns(analysis, columnsOf);
 
   const offers = buildOffers(
     parsed,
