@@ -4,7 +4,7 @@ import { acmeConnection, demoSandbox } from "../../connectors/github/_testing.ts
 import { findTable, type ScanOffer } from "../../connectors/sdk/mod.ts";
 import { generateMasterKey, KeyRing, MemoryKeyStore } from "../crypto/mod.ts";
 import type { SourcePlan } from "../sql/plan.ts";
-import { composeSourceFetch, type SourceFetchContext } from "../query/source_fetch.ts";
+import { composeSourceFetch, type SourceFetchContext } from "../source/fetch.ts";
 import type { QueryMetadata } from "../query/request.ts";
 import { OmniError } from "../errors.ts";
 import { MemoryKvStore } from "./memory_store.ts";

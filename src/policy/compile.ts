@@ -12,7 +12,7 @@ import type { ColumnType, Row } from "../../connectors/sdk/table.ts";
 import { checkClaims, type ClaimRules } from "../auth/claims.ts";
 import type { UserClaims } from "../auth/user_token.ts";
 import { OmniError } from "../errors.ts";
-import type { GuardPushdown, QueryGuard, TableRead } from "../query/guard.ts";
+import type { GuardPushdown, QueryGuard, TableRead } from "./guard.ts";
 import { bindExpr, evalExpr, type Expr, namesOf, pushableConjuncts } from "./_expr.ts";
 import { type PolicyDocument, type PolicySchema, tablesCovered } from "./document.ts";
 import { maskValue } from "./mask.ts";

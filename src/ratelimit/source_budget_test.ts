@@ -3,7 +3,7 @@ import { github } from "../../connectors/github/mod.ts";
 import { acmeConnection, demoSandbox } from "../../connectors/github/_testing.ts";
 import { findTable } from "../../connectors/sdk/scan.ts";
 import { OmniError } from "../errors.ts";
-import { composeSourceFetch, type SourceFetchContext } from "../query/source_fetch.ts";
+import { composeSourceFetch, type SourceFetchContext } from "../source/fetch.ts";
 import type { SourcePlan } from "../sql/plan.ts";
 import { MemoryRateLimiter } from "./limiter.ts";
 import { sourceBudget } from "./source_budget.ts";

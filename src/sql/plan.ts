@@ -16,7 +16,7 @@ import {
   type TableDef,
 } from "../../connectors/sdk/table.ts";
 import { describePredicate, type Predicate } from "../../connectors/sdk/predicate.ts";
-import type { GuardPushdown } from "../query/guard.ts";
+import type { GuardPushdown } from "../policy/guard.ts";
 import type { ParsedQuery } from "./parse.ts";
 import { buildOffers } from "./offers.ts";
 import type { Occurrence } from "./_analyze.ts";

@@ -11,7 +11,7 @@ import { runScan } from "../../connectors/sdk/scan.ts";
 import type { ConditionalStore } from "../../connectors/sdk/http.ts";
 import type { UserClaims } from "../auth/user_token.ts";
 import type { SourcePlan } from "../sql/plan.ts";
-import type { QueryMetadata } from "./request.ts";
+import type { QueryMetadata } from "../query/request.ts";
 
 /** What a fetch hands back for one source. */
 export interface FetchedSource {
@@ -84,7 +84,7 @@ export const fetchFromApp: SourceFetcher = async (source, ctx) => {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { composeSourceFetch, type SourceFetcher } from "./source_fetch.ts";
+ * import { composeSourceFetch, type SourceFetcher } from "./fetch.ts";
  * const calls: string[] = [];
  * const inner: SourceFetcher = () => { calls.push("app"); return Promise.reject(new Error("x")); };
  * const fetcher = composeSourceFetch([(next) => (s, c) => { calls.push("outer"); return next(s, c); }], inner);
