@@ -4,8 +4,11 @@ import { acmeConnection, demoSandbox } from "../../connectors/github/_testing.ts
 import { findTable, type ScanOffer } from "../../connectors/sdk/mod.ts";
 import { generateMasterKey, KeyRing, MemoryKeyStore } from "../crypto/mod.ts";
 import type { SourcePlan } from "../sql/plan.ts";
-import { composeSourceFetch, type SourceFetchContext } from "../source/fetch.ts";
-import type { QueryMetadata } from "../query/request.ts";
+import {
+  composeSourceFetch,
+  type SourceFetchContext,
+  type SourceFetchOptions,
+} from "../source/fetch.ts";
 import { OmniError } from "../errors.ts";
 import { MemoryKvStore } from "./memory_store.ts";
 import { sourceCache } from "./source_cache.ts";
@@ -34,7 +37,7 @@ function source(baseUrl: string, offer: ScanOffer): SourcePlan {
   };
 }
 
-function context(metadata: QueryMetadata): SourceFetchContext {
+function context(metadata: SourceFetchOptions): SourceFetchContext {
   return {
     tenantId: "acme",
     user: { sub: "dev@acme.test", tenant: "acme" },

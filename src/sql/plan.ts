@@ -16,7 +16,6 @@ import {
   type TableDef,
 } from "../../connectors/sdk/table.ts";
 import { describePredicate, type Predicate } from "../../connectors/sdk/predicate.ts";
-import type { GuardPushdown } from "../policy/guard.ts";
 import type { ParsedQuery } from "./parse.ts";
 import { buildOffers } from "./offers.ts";
 import type { Occurrence } from "./_analyze.ts";
@@ -66,6 +65,23 @@ export const MAX_DEPENDENT_KEYS = 500;
 /** Rows a native request is assumed to return per page when estimating calls. */
 const ROWS_PER_CALL = 100;
 
+/** What a guard lets the planner push to a table's source. */
+export interface PushdownLimits {
+  /**
+   * Columns whose values the guard masks or blocks: a user predicate, order or limit on them is
+   * never offered to the source (the source sees real values, so it would leak them through row
+   * counts and order).
+   */
+  unpushable: string[];
+  /** Columns the guard reads in `apply` (row rules): fetched even when the query does not read them. */
+  columns: string[];
+  /**
+   * Whether a source-side LIMIT is safe: false when `apply` drops rows the row filters offered to
+   * the source do not describe, so a source that stopped at the limit would return too few.
+   */
+  limit: boolean;
+}
+
 /** Options of {@link planQuery}. */
 export interface PlanOptions {
   /** Offer predicates, order and limit to the sources. Off only to compare results. @default true */
@@ -79,7 +95,7 @@ export interface PlanOptions {
    * What the user's policies forbid pushing to a table's source (masked columns, rows filtered
    * after the fetch): predicates, order and limit that would leak or cut are not offered.
    */
-  pushdownLimits?: (key: string) => GuardPushdown | undefined;
+  pushdownLimits?: (key: string) => PushdownLimits | undefined;
   /**
    * Expected rows of a planned scan. When given, each source gets `estimatedRows` and the
    * planner considers dependent joins (never with pushdown off).
@@ -277,7 +293,7 @@ function chooseDependentJoins(
  * real values, and row counts would reveal them), order on them, and — once anything is held
  * back, or when the guard filters rows after the fetch — the limit (the source would stop early).
  */
-function restrictOffer(offer: ScanOffer, limits: GuardPushdown): ScanOffer {
+function restrictOffer(offer: ScanOffer, limits: PushdownLimits): ScanOffer {
   const hidden = new Set(limits.unpushable.map((c) => c.toLowerCase()));
   const predicates = offer.predicates.filter((p) => !hidden.has(p.column.toLowerCase()));
   const orderLeaks = offer.orderBy?.some((k) => hidden.has(k.column.toLowerCase())) ?? false;
