@@ -11,7 +11,7 @@ import { Catalog, CatalogKeyStore, openCatalog } from "../src/catalog/mod.ts";
 import { loadConfig } from "../src/config.ts";
 import { KeyRing } from "../src/crypto/mod.ts";
 import { Logger, Metrics } from "../src/telemetry/mod.ts";
-import { requireProductionEnv } from "../regions/_production_env.ts";
+import { requireProductionEnv } from "../src/deployment/production_env.ts";
 import { openServing } from "../regions/serving.ts";
 import { createEdgeApp } from "./app.ts";
 

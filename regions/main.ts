@@ -13,7 +13,7 @@ import { Catalog, CatalogKeyStore, openCatalog } from "../src/catalog/mod.ts";
 import { loadConfig } from "../src/config.ts";
 import { KeyRing } from "../src/crypto/mod.ts";
 import { Logger } from "../src/telemetry/mod.ts";
-import { requireProductionEnv } from "./_production_env.ts";
+import { requireProductionEnv } from "../src/deployment/production_env.ts";
 import { buildZoneWorker, openServing } from "./serving.ts";
 
 const env = Deno.env.toObject();
