@@ -30,7 +30,8 @@ import type { RateLimiter } from "../src/ratelimit/mod.ts";
 import type { JobQueue, JobQueueOptions } from "../src/jobs/mod.ts";
 import type { CircuitBreakerOptions, CircuitBreakers } from "../src/reliability/mod.ts";
 import { createEdgeApp } from "./app.ts";
-import { buildZoneWorker, openServing } from "../regions/serving.ts";
+import { openServing } from "../src/deployment/serving.ts";
+import { buildZoneWorker } from "../regions/serving.ts";
 
 /** Options of {@link startLocalStack}. */
 export interface LocalStackOptions {

@@ -7,12 +7,10 @@
  * @module
  */
 import { CONNECTORS } from "../connectors/mod.ts";
-import { Catalog, CatalogKeyStore, openCatalog } from "../src/catalog/mod.ts";
 import { loadConfig } from "../src/config.ts";
-import { KeyRing } from "../src/crypto/mod.ts";
 import { Logger, Metrics } from "../src/telemetry/mod.ts";
 import { requireProductionEnv } from "../src/deployment/production_env.ts";
-import { openServing } from "../regions/serving.ts";
+import { openProductionCatalog, openServing } from "../src/deployment/serving.ts";
 import { createEdgeApp } from "./app.ts";
 
 const env = Deno.env.toObject();
@@ -20,12 +18,7 @@ const config = loadConfig(env);
 requireProductionEnv(env, config, "edge");
 const logger = new Logger({ fields: { role: "edge" } });
 
-const catalogDb = await openCatalog({ databaseUrl: config.databaseUrl });
-const catalog = new Catalog(
-  catalogDb.db,
-  new KeyRing({ masterKey: config.masterKey, store: new CatalogKeyStore(catalogDb.db) }),
-  { auditKey: config.auditKey },
-);
+const { catalog, close: closeCatalog } = await openProductionCatalog(config);
 const serving = await openServing(config, catalog, CONNECTORS);
 const app = createEdgeApp({
   catalog,
@@ -53,7 +46,7 @@ const server = Deno.serve({
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, async () => {
     await server.shutdown();
-    await catalogDb.close();
+    await closeCatalog();
     Deno.exit(0);
   });
 }
