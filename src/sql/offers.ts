@@ -6,11 +6,19 @@
  *
  * @module
  */
-import type { ComparisonOp, Predicate, Scalar } from "../../connectors/sdk/predicate.ts";
+import type { Predicate, Scalar } from "../../connectors/sdk/predicate.ts";
 import type { ColumnDef, ColumnType, ScanOffer, SortKey } from "../../connectors/sdk/table.ts";
 import { canonicalTimestamp, literalTimestampMicros } from "../../connectors/sdk/timestamp.ts";
 import type { Analysis, Nullability, Occurrence, Scope } from "./_analyze.ts";
-import { asArray, asNode, columnRefParts, type Literal, literalOf } from "./_ast.ts";
+import {
+  asArray,
+  asNode,
+  columnRefParts,
+  type Literal,
+  literalOf,
+  plainColumnRef,
+} from "./_ast.ts";
+import { comparisonOp, SWAPPED } from "./comparison.ts";
 import type { ParsedQuery, TableRef } from "./parse.ts";
 
 /** A table of the query as the planner resolved it in the catalog. */
@@ -210,10 +218,8 @@ function resolveLocal(
   node: unknown,
   infoOf: Map<Occurrence, TableInfo>,
 ): { occ: Occurrence; column: string } | null {
-  const parts = columnRefParts(node);
-  if (!parts || parts.column === "*") return null;
-  const n = asNode(node)!;
-  if (n.collate !== undefined && n.collate !== null) return null;
+  const parts = plainColumnRef(node);
+  if (!parts) return null;
   let candidates: Occurrence[];
   if (parts.qualifier.length === 0) {
     candidates = scope.tables.filter((occ) => infoOf.get(occ)?.columns.has(parts.column));
@@ -227,31 +233,6 @@ function resolveLocal(
   const occ = candidates[0];
   if (!infoOf.get(occ)?.columns.has(parts.column)) return null;
   return { occ, column: parts.column };
-}
-
-const FLIP: Record<ComparisonOp, ComparisonOp> = {
-  "=": "=",
-  "!=": "!=",
-  "<": ">",
-  "<=": ">=",
-  ">": "<",
-  ">=": "<=",
-};
-
-function comparisonOp(op: string): ComparisonOp | null {
-  switch (op) {
-    case "=":
-    case "!=":
-    case "<":
-    case "<=":
-    case ">":
-    case ">=":
-      return op;
-    case "<>":
-      return "!=";
-    default:
-      return null;
-  }
 }
 
 // DuckDB's string → DOUBLE cast: decimal or exponent notation, surrounding spaces allowed; no hex,
@@ -323,7 +304,7 @@ function conjunctPredicates(
     if (!side) {
       side = resolveLocal(scope, node.right, infoOf);
       lit = literalOf(node.left);
-      op = FLIP[cmp];
+      op = SWAPPED[cmp];
     }
     if (!side || !lit || lit.kind === "null") return null;
     const value = valueFor(typeOf(side.occ, side.column), lit);
