@@ -10,7 +10,7 @@ import { CONNECTORS } from "../connectors/mod.ts";
 import { loadConfig } from "../src/config.ts";
 import { Logger, Metrics } from "../src/telemetry/mod.ts";
 import { requireProductionEnv } from "../src/deployment/production_env.ts";
-import { openProductionCatalog, openServing } from "../src/deployment/serving.ts";
+import { appParts, openProductionCatalog, openServing } from "../src/deployment/serving.ts";
 import { createEdgeApp } from "./app.ts";
 
 const env = Deno.env.toObject();
@@ -21,18 +21,10 @@ const logger = new Logger({ fields: { role: "edge" } });
 const { catalog, close: closeCatalog } = await openProductionCatalog(config);
 const serving = await openServing(config, catalog, CONNECTORS);
 const app = createEdgeApp({
-  catalog,
-  verifyUser: serving.verifyUser,
-  contextTokens: serving.contextTokens,
+  ...appParts(serving),
   zoneUrls: config.zoneUrls,
   limiter: serving.stores.limiter(),
-  budgetsFor: serving.budgetsFor,
-  resultCache: serving.resultCache,
-  checkClaims: serving.checkClaims,
-  metricsToken: serving.metricsToken,
-  security: serving.security,
   metrics: new Metrics({ tenantLabels: serving.metricsTenantLabels }),
-  connectors: CONNECTORS,
   devIssuer: serving.devIssuer,
   logger,
 });

@@ -8,7 +8,7 @@
 import type { CatalogDatabase } from "../src/catalog/db.ts";
 import { zoneAuditAppender } from "../src/catalog/zone_audit.ts";
 import { sourceCache } from "../src/cache/mod.ts";
-import type { Serving } from "../src/deployment/serving.ts";
+import { appParts, type Serving } from "../src/deployment/serving.ts";
 import { EnginePool, type EnginePoolOptions } from "../src/duckdb/pool.ts";
 import { JobProgress, JobQueue, type JobQueueOptions } from "../src/jobs/mod.ts";
 import { QueryService } from "../src/query/service.ts";
@@ -108,17 +108,9 @@ export function buildZoneWorker(
     catalog.onTenantLifecycle({ cancelJobs: (tenantId) => jobs.store.cancelTenant(tenantId) });
   }
   const app = createWorkerApp({
+    ...appParts(serving),
     service,
-    catalog,
-    connectors: serving.connectors,
-    contextTokens: serving.contextTokens,
-    verifyUser: serving.verifyUser,
     limiter: options.limiter ?? stores.limiter(zone),
-    budgetsFor: serving.budgetsFor,
-    resultCache: serving.resultCache,
-    checkClaims: serving.checkClaims,
-    metricsToken: serving.metricsToken,
-    security: serving.security,
     appendAudit,
     zoneUrls: options.zoneUrls,
     jobs,

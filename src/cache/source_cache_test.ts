@@ -1,20 +1,14 @@
 import assert from "node:assert/strict";
 import { github } from "../../connectors/github/mod.ts";
 import { acmeConnection, demoSandbox } from "../../connectors/github/_testing.ts";
-import { findTable, type ScanOffer } from "../../connectors/sdk/mod.ts";
+import type { ScanOffer } from "../../connectors/sdk/mod.ts";
 import { generateMasterKey, KeyRing, MemoryKeyStore } from "../crypto/mod.ts";
-import type { SourcePlan } from "../sql/plan.ts";
-import {
-  composeSourceFetch,
-  type SourceFetchContext,
-  type SourceFetchOptions,
-} from "../source/fetch.ts";
+import { composeSourceFetch } from "../source/fetch.ts";
+import { fetchContext, plannedSource } from "../source/testing.ts";
 import { OmniError } from "../errors.ts";
 import { MemoryKvStore } from "./memory_store.ts";
 import { sourceCache } from "./source_cache.ts";
 import { TenantCache } from "./tenant_cache.ts";
-
-const table = findTable(github, "pull_requests");
 
 function cachedFetcher() {
   const keyRing = new KeyRing({ masterKey: generateMasterKey(), store: new MemoryKeyStore() });
@@ -24,29 +18,9 @@ function cachedFetcher() {
   ]);
 }
 
-function source(baseUrl: string, offer: ScanOffer): SourcePlan {
-  const connection = acmeConnection(baseUrl);
-  return {
-    key: "github.pull_requests",
-    schema: "github",
-    connection,
-    connector: github,
-    table,
-    offer,
-    plan: table.plan(offer, connection),
-  };
-}
-
-function context(metadata: SourceFetchOptions): SourceFetchContext {
-  return {
-    tenantId: "acme",
-    user: { sub: "dev@acme.test", tenant: "acme" },
-    traceId: "t",
-    zone: "us",
-    metadata,
-    signal: new AbortController().signal,
-  };
-}
+const source = (baseUrl: string, offer: ScanOffer) =>
+  plannedSource(github, "pull_requests", acmeConnection(baseUrl), offer);
+const context = fetchContext;
 
 Deno.test("sourceCache: validators stored by one column set revalidate another's fetch", async () => {
   const gh = await demoSandbox();

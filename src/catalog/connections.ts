@@ -42,20 +42,16 @@ export type PublicConnection = Omit<Connection, "credentials"> & { createdAt: Da
  * ```
  */
 export class ConnectionStore {
-  readonly #db: CatalogDatabase;
-  readonly #keyRing: KeyRing;
-  readonly #reads: ReadCache;
-
-  constructor(db: CatalogDatabase, keyRing: KeyRing, reads: ReadCache) {
-    this.#db = db;
-    this.#keyRing = keyRing;
-    this.#reads = reads;
-  }
+  constructor(
+    private readonly db: CatalogDatabase,
+    private readonly keyRing: KeyRing,
+    private readonly reads: ReadCache,
+  ) {}
 
   /** Adds a connection; `INVALID_REQUEST` when the tenant already has one of that name. */
   add(input: ConnectionInput): Promise<PublicConnection> {
-    return this.#reads.write(async () => {
-      const [row] = await this.#db.insert(connections).values(await this.#row(input))
+    return this.reads.write(async () => {
+      const [row] = await this.db.insert(connections).values(await this.#row(input))
         .onConflictDoNothing()
         .returning();
       if (!row) {
@@ -73,9 +69,9 @@ export class ConnectionStore {
    * connection of that name (keeping its id).
    */
   put(input: ConnectionInput): Promise<PublicConnection> {
-    return this.#reads.write(async () => {
+    return this.reads.write(async () => {
       const values = await this.#row(input);
-      const [row] = await this.#db.insert(connections).values(values)
+      const [row] = await this.db.insert(connections).values(values)
         .onConflictDoUpdate({
           target: [connections.tenantId, connections.name],
           set: {
@@ -96,9 +92,9 @@ export class ConnectionStore {
     name: string,
     credentials: Record<string, string>,
   ): Promise<void> {
-    return this.#reads.write(async () => {
+    return this.reads.write(async () => {
       const credentialsEnc = await this.#encrypt(tenantId, credentials);
-      const updated = await this.#db.update(connections).set({ credentialsEnc })
+      const updated = await this.db.update(connections).set({ credentialsEnc })
         .where(named(tenantId, name))
         .returning({ id: connections.id });
       if (updated.length === 0) throw noConnection(tenantId, name);
@@ -114,14 +110,14 @@ export class ConnectionStore {
     name: string,
     change: { baseUrl?: string; config?: Record<string, unknown> },
   ): Promise<PublicConnection> {
-    return this.#reads.write(async () => {
+    return this.reads.write(async () => {
       const set: Partial<typeof connections.$inferInsert> = {};
       if (change.baseUrl !== undefined) set.baseUrl = change.baseUrl;
       if (change.config !== undefined) set.config = change.config;
       const where = named(tenantId, name);
       const [row] = Object.keys(set).length
-        ? await this.#db.update(connections).set(set).where(where).returning()
-        : await this.#db.select().from(connections).where(where);
+        ? await this.db.update(connections).set(set).where(where).returning()
+        : await this.db.select().from(connections).where(where);
       if (!row) throw noConnection(tenantId, name);
       return toPublic(row);
     });
@@ -129,8 +125,8 @@ export class ConnectionStore {
 
   /** Removes a connection; `NOT_FOUND` when there is no such connection. */
   remove(tenantId: string, name: string): Promise<void> {
-    return this.#reads.write(async () => {
-      const removed = await this.#db.delete(connections).where(named(tenantId, name))
+    return this.reads.write(async () => {
+      const removed = await this.db.delete(connections).where(named(tenantId, name))
         .returning({ id: connections.id });
       if (removed.length === 0) throw noConnection(tenantId, name);
     });
@@ -141,7 +137,7 @@ export class ConnectionStore {
    * credentials cannot be decrypted (the tenant's keys were shredded).
    */
   list(tenantId: string): Promise<Connection[]> {
-    return this.#reads.get(`connections:${tenantId}`, async () => {
+    return this.reads.get(`connections:${tenantId}`, async () => {
       const rows = await this.#rowsOf(tenantId);
       return await Promise.all(rows.map((row) => this.#withCredentials(row)));
     });
@@ -149,7 +145,7 @@ export class ConnectionStore {
 
   /** The tenant's connection of that name with credentials decrypted, or `undefined`. */
   async get(tenantId: string, name: string): Promise<Connection | undefined> {
-    const [row] = await this.#db.select().from(connections).where(named(tenantId, name));
+    const [row] = await this.db.select().from(connections).where(named(tenantId, name));
     return row ? await this.#withCredentials(row) : undefined;
   }
 
@@ -164,15 +160,15 @@ export class ConnectionStore {
    * with them (by this or another process, e.g. cache entries) keep decrypting: no downtime.
    */
   rotateKey(tenantId: string): Promise<{ version: number; reencrypted: number }> {
-    return this.#reads.write(async () => {
-      const version = await this.#keyRing.rotate(tenantId);
-      const rows = await this.#db.select().from(connections).where(
+    return this.reads.write(async () => {
+      const version = await this.keyRing.rotate(tenantId);
+      const rows = await this.db.select().from(connections).where(
         eq(connections.tenantId, tenantId),
       );
       for (const row of rows) {
-        const plain = await this.#keyRing.decrypt(tenantId, row.credentialsEnc);
-        const credentialsEnc = await this.#keyRing.encrypt(tenantId, plain);
-        await this.#db.update(connections).set({ credentialsEnc })
+        const plain = await this.keyRing.decrypt(tenantId, row.credentialsEnc);
+        const credentialsEnc = await this.keyRing.encrypt(tenantId, plain);
+        await this.db.update(connections).set({ credentialsEnc })
           .where(
             and(eq(connections.id, row.id), eq(connections.credentialsEnc, row.credentialsEnc)),
           );
@@ -182,7 +178,7 @@ export class ConnectionStore {
   }
 
   #rowsOf(tenantId: string): Promise<ConnectionRow[]> {
-    return this.#db.select().from(connections)
+    return this.db.select().from(connections)
       .where(eq(connections.tenantId, tenantId)).orderBy(asc(connections.name));
   }
 
@@ -199,13 +195,13 @@ export class ConnectionStore {
   }
 
   #encrypt(tenantId: string, credentials: Record<string, string>): Promise<string> {
-    return this.#keyRing.encrypt(tenantId, JSON.stringify(credentials));
+    return this.keyRing.encrypt(tenantId, JSON.stringify(credentials));
   }
 
   async #withCredentials(row: ConnectionRow): Promise<Connection> {
     let credentials: Record<string, string>;
     try {
-      credentials = JSON.parse(await this.#keyRing.decryptText(row.tenantId, row.credentialsEnc));
+      credentials = JSON.parse(await this.keyRing.decryptText(row.tenantId, row.credentialsEnc));
     } catch (cause) {
       const why = cause instanceof CryptoError && cause.reason === "KEY_UNAVAILABLE"
         ? "the tenant's key no longer exists"

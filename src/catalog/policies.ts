@@ -19,19 +19,16 @@ import type { ReadCache } from "./_read_cache.ts";
  * ```
  */
 export class PolicyStore {
-  readonly #db: CatalogDatabase;
-  readonly #reads: ReadCache;
-
-  constructor(db: CatalogDatabase, reads: ReadCache) {
-    this.#db = db;
-    this.#reads = reads;
-  }
+  constructor(
+    private readonly db: CatalogDatabase,
+    private readonly reads: ReadCache,
+  ) {}
 
   /** Stores a new version of the tenant's policy source; it is in force at once. */
   put(tenantId: string, source: string, by: string): Promise<PolicyRow> {
-    return this.#reads.write(async () => {
+    return this.reads.write(async () => {
       for (let attempt = 0;; attempt++) {
-        const [row] = await this.#db
+        const [row] = await this.db
           .insert(policies)
           .values({
             tenantId,
@@ -52,8 +49,8 @@ export class PolicyStore {
 
   /** The tenant's policy in force (its latest version), or `undefined`. */
   get(tenantId: string): Promise<PolicyRow | undefined> {
-    return this.#reads.get(`policy:${tenantId}`, async () => {
-      const [row] = await this.#db.select().from(policies).where(eq(policies.tenantId, tenantId))
+    return this.reads.get(`policy:${tenantId}`, async () => {
+      const [row] = await this.db.select().from(policies).where(eq(policies.tenantId, tenantId))
         .orderBy(desc(policies.version)).limit(1);
       return row;
     });

@@ -54,11 +54,9 @@ export interface SyncOptions {
  * ```
  */
 export class TableStore {
-  readonly #db: CatalogDatabase;
-
-  constructor(db: CatalogDatabase) {
-    this.#db = db;
-  }
+  constructor(
+    private readonly db: CatalogDatabase,
+  ) {}
 
   /**
    * Upserts the connectors' table declarations. A table's version is bumped when its columns
@@ -68,7 +66,7 @@ export class TableStore {
    */
   async sync(defs: ConnectorTables[], options: SyncOptions = {}): Promise<SyncResult> {
     const result: SyncResult = { created: [], bumped: [], unchanged: [], breaking: [] };
-    await this.#db.transaction(async (tx) => {
+    await this.db.transaction(async (tx) => {
       const existing = new Map(
         (await tx.select().from(catalogTables)).map((r) => [`${r.connector}.${r.tableName}`, r]),
       );
@@ -122,7 +120,7 @@ export class TableStore {
 
   /** Every connector table, by connector and name. */
   list(): Promise<CatalogTableRow[]> {
-    return this.#db.select().from(catalogTables)
+    return this.db.select().from(catalogTables)
       .orderBy(asc(catalogTables.connector), asc(catalogTables.tableName));
   }
 }

@@ -51,34 +51,31 @@ export interface OffboardResult {
  * ```
  */
 export class TenantStore {
-  readonly #db: CatalogDatabase;
-  readonly #keyRing: KeyRing;
-  readonly #reads: ReadCache;
   readonly #hooks = new Set<TenantLifecycleHooks>();
 
-  constructor(db: CatalogDatabase, keyRing: KeyRing, reads: ReadCache) {
-    this.#db = db;
-    this.#keyRing = keyRing;
-    this.#reads = reads;
-  }
+  constructor(
+    private readonly db: CatalogDatabase,
+    private readonly keyRing: KeyRing,
+    private readonly reads: ReadCache,
+  ) {}
 
   /** The tenant, or `undefined`. */
   get(id: string): Promise<TenantRow | undefined> {
-    return this.#reads.get(`tenant:${id}`, async () => {
-      const [row] = await this.#db.select().from(tenants).where(eq(tenants.id, id));
+    return this.reads.get(`tenant:${id}`, async () => {
+      const [row] = await this.db.select().from(tenants).where(eq(tenants.id, id));
       return row;
     });
   }
 
   /** All tenants, by id. */
   list(): Promise<TenantRow[]> {
-    return this.#db.select().from(tenants).orderBy(asc(tenants.id));
+    return this.db.select().from(tenants).orderBy(asc(tenants.id));
   }
 
   /** Creates a tenant; `INVALID_REQUEST` when the id is taken. */
   create(input: NewTenant): Promise<TenantRow> {
-    return this.#reads.write(async () => {
-      const [row] = await this.#db
+    return this.reads.write(async () => {
+      const [row] = await this.db
         .insert(tenants)
         .values({
           id: input.id,
@@ -96,7 +93,7 @@ export class TenantStore {
 
   /** Moves a tenant to another residency zone; `NOT_FOUND` when it does not exist. */
   setZone(id: string, zone: string): Promise<TenantRow> {
-    return this.#reads.write(async () => {
+    return this.reads.write(async () => {
       const row = await this.#update(id, { zone });
       // Data cached in the old zone must not outlive the move.
       for (const hooks of this.#hooks) await hooks.flushTenant?.(id);
@@ -106,12 +103,12 @@ export class TenantStore {
 
   /** Replaces a tenant's settings (budgets, TTL, default staleness, limits). */
   setSettings(id: string, settings: TenantSettings): Promise<TenantRow> {
-    return this.#reads.write(() => this.#update(id, { settings }));
+    return this.reads.write(() => this.#update(id, { settings }));
   }
 
   /** Marks a tenant direct-only (its policy forbids traffic through the global edge) or not. */
   setDirectOnly(id: string, directOnly: boolean): Promise<TenantRow> {
-    return this.#reads.write(() => this.#update(id, { directOnly }));
+    return this.reads.write(() => this.#update(id, { directOnly }));
   }
 
   /**
@@ -129,26 +126,26 @@ export class TenantStore {
    * and policies, and flushes its caches. The audit log is kept (and the caller audits this).
    */
   offboard(id: string): Promise<OffboardResult> {
-    return this.#reads.write(async () => {
+    return this.reads.write(async () => {
       let jobsCancelled = 0;
       for (const hooks of this.#hooks) jobsCancelled += (await hooks.cancelJobs?.(id)) ?? 0;
       // Jobs no process has claimed yet, or whose worker is elsewhere: cancelled in the catalog.
-      const cancelled = await this.#db.update(jobs)
+      const cancelled = await this.db.update(jobs)
         .set({ status: "cancelled", finishedAt: new Date() })
         .where(and(eq(jobs.tenantId, id), inArray(jobs.status, ["queued", "running"])))
         .returning({ id: jobs.id });
       jobsCancelled += cancelled.length;
-      const keysShredded = await this.#keyRing.shred(id);
-      const removedConnections = await this.#db.delete(connections)
+      const keysShredded = await this.keyRing.shred(id);
+      const removedConnections = await this.db.delete(connections)
         .where(eq(connections.tenantId, id)).returning({ id: connections.id });
-      await this.#db.delete(tenants).where(eq(tenants.id, id));
+      await this.db.delete(tenants).where(eq(tenants.id, id));
       for (const hooks of this.#hooks) await hooks.flushTenant?.(id);
       return { jobsCancelled, keysShredded, connectionsDeleted: removedConnections.length };
     });
   }
 
   async #update(id: string, values: Partial<typeof tenants.$inferInsert>): Promise<TenantRow> {
-    const [row] = await this.#db.update(tenants).set(values).where(eq(tenants.id, id)).returning();
+    const [row] = await this.db.update(tenants).set(values).where(eq(tenants.id, id)).returning();
     if (!row) throw new OmniError("NOT_FOUND", `no tenant ${id}`);
     return row;
   }

@@ -30,18 +30,15 @@ export interface UserInput {
  * ```
  */
 export class UserStore {
-  readonly #db: CatalogDatabase;
-  readonly #reads: ReadCache;
-
-  constructor(db: CatalogDatabase, reads: ReadCache) {
-    this.#db = db;
-    this.#reads = reads;
-  }
+  constructor(
+    private readonly db: CatalogDatabase,
+    private readonly reads: ReadCache,
+  ) {}
 
   /** The user, or `undefined`. */
   get(tenantId: string, email: string): Promise<UserRow | undefined> {
-    return this.#reads.get(`user:${tenantId}:${email}`, async () => {
-      const [row] = await this.#db.select().from(users)
+    return this.reads.get(`user:${tenantId}:${email}`, async () => {
+      const [row] = await this.db.select().from(users)
         .where(and(eq(users.tenantId, tenantId), eq(users.email, email)));
       return row;
     });
@@ -49,7 +46,7 @@ export class UserStore {
 
   /** Creates or replaces a user. */
   upsert(input: UserInput): Promise<UserRow> {
-    return this.#reads.write(async () => {
+    return this.reads.write(async () => {
       const values = {
         tenantId: input.tenantId,
         email: input.email,
@@ -57,7 +54,7 @@ export class UserStore {
         teamId: input.teamId ?? null,
         attributes: input.attributes ?? {},
       };
-      const [row] = await this.#db
+      const [row] = await this.db
         .insert(users)
         .values(values)
         .onConflictDoUpdate({
@@ -71,7 +68,7 @@ export class UserStore {
 
   /** The tenant's users, by email. */
   list(tenantId: string): Promise<UserRow[]> {
-    return this.#db.select().from(users).where(eq(users.tenantId, tenantId))
+    return this.db.select().from(users).where(eq(users.tenantId, tenantId))
       .orderBy(asc(users.email));
   }
 }

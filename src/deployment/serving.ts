@@ -124,3 +124,40 @@ export async function openServing(
     close: untrack,
   };
 }
+
+/** What every app (the edge's and each zone's) takes from {@link Serving}, under its own names. */
+export type AppParts = Pick<
+  Serving,
+  | "catalog"
+  | "connectors"
+  | "contextTokens"
+  | "verifyUser"
+  | "security"
+  | "budgetsFor"
+  | "resultCache"
+  | "checkClaims"
+  | "metricsToken"
+>;
+
+/**
+ * The parts of {@link Serving} the edge and zone apps are built from; each entry point adds
+ * where it routes, its budgets store, metrics and logger.
+ *
+ * @example
+ * ```ts ignore
+ * const app = createEdgeApp({ ...appParts(serving), zoneUrls, limiter, metrics });
+ * ```
+ */
+export function appParts(serving: Serving): AppParts {
+  return {
+    catalog: serving.catalog,
+    connectors: serving.connectors,
+    contextTokens: serving.contextTokens,
+    verifyUser: serving.verifyUser,
+    security: serving.security,
+    budgetsFor: serving.budgetsFor,
+    resultCache: serving.resultCache,
+    checkClaims: serving.checkClaims,
+    metricsToken: serving.metricsToken,
+  };
+}
