@@ -14,7 +14,7 @@ import type { Connection } from "../../connectors/sdk/table.ts";
 import { OmniError, toOmniError } from "../errors.ts";
 import { auditedAction } from "./_admin_audit.ts";
 import { collectPair, readCredentials } from "./_credentials.ts";
-import { type CliContext, CliError } from "./context.ts";
+import { type CliContext, CliError, outRows } from "./context.ts";
 
 /** What `connections test` reports. */
 export interface ConnectionTestReport {
@@ -44,11 +44,7 @@ export function registerConnections(program: Command, ctx: CliContext): void {
     .requiredOption("--tenant <tenant>").option("--json", "JSON output")
     .action(async (o) => {
       const rows = await (await ctx.catalog()).listConnectionsPublic(o.tenant);
-      ctx.out(
-        o.json,
-        rows,
-        () => rows.map((c) => `${c.name}\t${c.connector}\t${c.baseUrl}`).join("\n"),
-      );
+      outRows(ctx, o.json, rows, (c) => [c.name, c.connector, c.baseUrl]);
     });
 
   connections.command("add <name>").description("add a connection (its schema name in SQL)")

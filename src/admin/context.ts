@@ -22,3 +22,20 @@ export interface CliContext {
   /** Prints `value` as JSON with `--json`, else the human form. */
   out(json: boolean | undefined, value: unknown, human: () => string): void;
 }
+
+/**
+ * Prints rows: as JSON with `--json`, else one tab-separated line per row.
+ *
+ * @example
+ * ```ts ignore
+ * outRows(ctx, o.json, users, (u) => [u.email, u.role]);
+ * ```
+ */
+export function outRows<T>(
+  ctx: CliContext,
+  json: boolean | undefined,
+  rows: T[],
+  fields: (row: T) => unknown[],
+): void {
+  ctx.out(json, rows, () => rows.map((row) => fields(row).join("\t")).join("\n"));
+}

@@ -6,7 +6,7 @@
  */
 import type { Command } from "commander";
 import { auditedAction } from "./_admin_audit.ts";
-import { type CliContext, CliError } from "./context.ts";
+import { type CliContext, CliError, outRows } from "./context.ts";
 
 /**
  * Registers the `users` commands.
@@ -22,11 +22,7 @@ export function registerUsers(program: Command, ctx: CliContext): void {
     .requiredOption("--tenant <tenant>").option("--json", "JSON output")
     .action(async (o) => {
       const rows = await (await ctx.catalog()).listUsers(o.tenant);
-      ctx.out(
-        o.json,
-        rows,
-        () => rows.map((u) => `${u.email}\t${u.role}\t${u.teamId ?? "-"}`).join("\n"),
-      );
+      outRows(ctx, o.json, rows, (u) => [u.email, u.role, u.teamId ?? "-"]);
     });
   users.command("set <email>")
     .description("create or update a user's role, team and attributes")
