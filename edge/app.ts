@@ -10,7 +10,7 @@ import type { ContextTokens } from "../src/auth/context_token.ts";
 import type { DevIssuer } from "../src/auth/dev_issuer.ts";
 import type { UserClaims, UserVerifier } from "../src/auth/user_token.ts";
 import type { Catalog } from "../src/catalog/store.ts";
-import type { SecurityProvider } from "../src/query/guard.ts";
+import type { SecurityProvider } from "../src/policy/guard.ts";
 import { digestAuditAppender } from "../src/catalog/zone_audit.ts";
 import type { ConnectorDef } from "../connectors/sdk/connector.ts";
 import { OmniError } from "../src/errors.ts";

@@ -31,7 +31,8 @@ import type { RateLimiter } from "../src/ratelimit/mod.ts";
 import type { JobQueue, JobQueueOptions } from "../src/jobs/mod.ts";
 import type { CircuitBreakerOptions, CircuitBreakers } from "../src/reliability/mod.ts";
 import { createEdgeApp } from "./app.ts";
-import { buildZoneWorker, openServing } from "../regions/serving.ts";
+import { appParts, openServing } from "../src/deployment/serving.ts";
+import { buildZoneWorker } from "../regions/serving.ts";
 
 /** Options of {@link startLocalStack}. */
 export interface LocalStackOptions {
@@ -191,18 +192,10 @@ export async function startLocalStack(
     else for (const pool of Object.values(engines)) void pool.warm(1);
 
     const edgeApp = createEdgeApp({
-      catalog,
-      verifyUser: serving.verifyUser,
-      contextTokens: serving.contextTokens,
+      ...appParts(serving),
       zoneUrls: workerUrls,
       limiter: options.rateLimiter?.() ?? serving.stores.limiter(),
-      budgetsFor: serving.budgetsFor,
-      resultCache: serving.resultCache,
-      checkClaims: serving.checkClaims,
-      metricsToken: serving.metricsToken,
-      security: serving.security,
       metrics: new Metrics({ tenantLabels: serving.metricsTenantLabels }),
-      connectors: CONNECTORS,
       devIssuer: serving.devIssuer,
     });
     const edge = Deno.serve(

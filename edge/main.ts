@@ -7,12 +7,10 @@
  * @module
  */
 import { CONNECTORS } from "../connectors/mod.ts";
-import { Catalog, CatalogKeyStore, openCatalog } from "../src/catalog/mod.ts";
 import { loadConfig } from "../src/config.ts";
-import { KeyRing } from "../src/crypto/mod.ts";
 import { Logger, Metrics } from "../src/telemetry/mod.ts";
-import { requireProductionEnv } from "../regions/_production_env.ts";
-import { openServing } from "../regions/serving.ts";
+import { requireProductionEnv } from "../src/deployment/production_env.ts";
+import { appParts, openProductionCatalog, openServing } from "../src/deployment/serving.ts";
 import { createEdgeApp } from "./app.ts";
 
 const env = Deno.env.toObject();
@@ -20,26 +18,13 @@ const config = loadConfig(env);
 requireProductionEnv(env, config, "edge");
 const logger = new Logger({ fields: { role: "edge" } });
 
-const catalogDb = await openCatalog({ databaseUrl: config.databaseUrl });
-const catalog = new Catalog(
-  catalogDb.db,
-  new KeyRing({ masterKey: config.masterKey, store: new CatalogKeyStore(catalogDb.db) }),
-  { auditKey: config.auditKey },
-);
+const { catalog, close: closeCatalog } = await openProductionCatalog(config);
 const serving = await openServing(config, catalog, CONNECTORS);
 const app = createEdgeApp({
-  catalog,
-  verifyUser: serving.verifyUser,
-  contextTokens: serving.contextTokens,
+  ...appParts(serving),
   zoneUrls: config.zoneUrls,
   limiter: serving.stores.limiter(),
-  budgetsFor: serving.budgetsFor,
-  resultCache: serving.resultCache,
-  checkClaims: serving.checkClaims,
-  metricsToken: serving.metricsToken,
-  security: serving.security,
   metrics: new Metrics({ tenantLabels: serving.metricsTenantLabels }),
-  connectors: CONNECTORS,
   devIssuer: serving.devIssuer,
   logger,
 });
@@ -53,7 +38,7 @@ const server = Deno.serve({
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, async () => {
     await server.shutdown();
-    await catalogDb.close();
+    await closeCatalog();
     Deno.exit(0);
   });
 }

@@ -32,7 +32,7 @@ import type { QueryService } from "../src/query/service.ts";
 import type { RateLimiter } from "../src/ratelimit/mod.ts";
 import type { ConnectorDef } from "../connectors/sdk/connector.ts";
 import type { Catalog } from "../src/catalog/store.ts";
-import type { SecurityProvider } from "../src/query/guard.ts";
+import type { SecurityProvider } from "../src/policy/guard.ts";
 import type { AuditAppender } from "../src/catalog/zone_audit.ts";
 import { openApiRoute } from "../src/http/openapi.ts";
 import {

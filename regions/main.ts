@@ -9,12 +9,12 @@
  * @module
  */
 import { CONNECTORS } from "../connectors/mod.ts";
-import { Catalog, CatalogKeyStore, openCatalog } from "../src/catalog/mod.ts";
+import { openCatalog } from "../src/catalog/mod.ts";
 import { loadConfig } from "../src/config.ts";
-import { KeyRing } from "../src/crypto/mod.ts";
 import { Logger } from "../src/telemetry/mod.ts";
-import { requireProductionEnv } from "./_production_env.ts";
-import { buildZoneWorker, openServing } from "./serving.ts";
+import { requireProductionEnv } from "../src/deployment/production_env.ts";
+import { openProductionCatalog, openServing } from "../src/deployment/serving.ts";
+import { buildZoneWorker } from "./serving.ts";
 
 const env = Deno.env.toObject();
 const zone = (env.ZONE ?? "").trim().toLowerCase();
@@ -25,12 +25,7 @@ if (!zone || !config.zones.includes(zone)) {
 requireProductionEnv(env, config, `worker ${zone}`);
 const logger = new Logger({ fields: { role: "worker", zone } });
 
-const catalogDb = await openCatalog({ databaseUrl: config.databaseUrl });
-const catalog = new Catalog(
-  catalogDb.db,
-  new KeyRing({ masterKey: config.masterKey, store: new CatalogKeyStore(catalogDb.db) }),
-  { auditKey: config.auditKey },
-);
+const { catalog, close: closeCatalog } = await openProductionCatalog(config);
 // The zone's own store for its tenants' async jobs (SQL and results), when it has one.
 const zoneDb = config.zoneDatabaseUrls[zone]
   ? await openCatalog({ databaseUrl: config.zoneDatabaseUrls[zone] })
@@ -53,7 +48,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, async () => {
     await server.shutdown();
     await worker.close();
-    await catalogDb.close();
+    await closeCatalog();
     await zoneDb?.close();
     Deno.exit(0);
   });

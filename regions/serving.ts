@@ -1,121 +1,22 @@
 /**
- * The parts every deployment shape assembles the same way — the production edge, a production
- * zone worker, and the local stack that runs them all in one process: identity, the tenants'
- * caches and budgets, policies, and a zone's worker with its query service, source middleware
- * and job runner. Each entry point only adds where it listens.
+ * A zone's worker, assembled the same way by its production entry point (`regions/main.ts`) and
+ * by the local stack: on top of what every deployment shares (`src/deployment/serving.ts`), its
+ * query service with the source middleware, its job runner and its HTTP app.
  *
  * @module
  */
-import type { ConnectorDef } from "../connectors/sdk/connector.ts";
-import { ContextTokens } from "../src/auth/context_token.ts";
-import { DevIssuer } from "../src/auth/dev_issuer.ts";
-import { createUserVerifier, type UserClaims, type UserVerifier } from "../src/auth/user_token.ts";
-import { openZoneStores, sourceCache, tenantSettingsLookup } from "../src/cache/mod.ts";
-import type { Catalog } from "../src/catalog/store.ts";
-import { zoneAuditAppender } from "../src/catalog/zone_audit.ts";
 import type { CatalogDatabase } from "../src/catalog/db.ts";
-import type { OmniConfig } from "../src/config.ts";
+import { zoneAuditAppender } from "../src/catalog/zone_audit.ts";
+import { sourceCache } from "../src/cache/mod.ts";
+import { appParts, type Serving } from "../src/deployment/serving.ts";
 import { EnginePool, type EnginePoolOptions } from "../src/duckdb/pool.ts";
-import { guardFingerprint, type ResultCacheOptions } from "../src/http/mod.ts";
 import { JobProgress, JobQueue, type JobQueueOptions } from "../src/jobs/mod.ts";
-import { PolicySecurityProvider } from "../src/policy/mod.ts";
 import { QueryService } from "../src/query/service.ts";
 import { DEFAULT_LIMITS } from "../src/query/limits.ts";
-import {
-  type EdgeBudgets,
-  edgeBudgetsOf,
-  type RateLimiter,
-  sourceBudget,
-} from "../src/ratelimit/mod.ts";
+import { type RateLimiter, sourceBudget } from "../src/ratelimit/mod.ts";
 import { type CircuitBreakerOptions, CircuitBreakers } from "../src/reliability/mod.ts";
 import { type Logger, Metrics, openJobCount, sourceTelemetry } from "../src/telemetry/mod.ts";
 import { createWorkerApp } from "./app.ts";
-
-/** What edge and workers share, built once per process. */
-export interface Serving {
-  catalog: Catalog;
-  connectors: Record<string, ConnectorDef>;
-  contextTokens: ContextTokens;
-  verifyUser: UserVerifier;
-  /** The dev issuer, when enabled by config. */
-  devIssuer?: DevIssuer;
-  security: PolicySecurityProvider;
-  stores: ReturnType<typeof openZoneStores>;
-  budgetsFor: (tenantId: string) => Promise<EdgeBudgets>;
-  resultCache: ResultCacheOptions;
-  settings: ReturnType<typeof tenantSettingsLookup>;
-  /** The deployment's engine pool settings and memory limits. */
-  engines: OmniConfig["engines"];
-  /** The bearer token `/metrics` requires (none: open, local stack only). */
-  metricsToken?: string;
-  /** Whether metrics carry tenant ids. */
-  metricsTenantLabels: boolean;
-  /** Refuses a token whose claims the tenant's policy would misread (`UNAUTHENTICATED`). */
-  checkClaims: (user: UserClaims) => Promise<void>;
-  /** Stops tracking tenant lifecycle events. */
-  close(): void;
-}
-
-/**
- * Builds what edge and workers share from the configuration and an open catalog.
- *
- * @example
- * ```ts ignore
- * const serving = await openServing(config, catalog, CONNECTORS);
- * ```
- */
-export async function openServing(
-  config: OmniConfig,
-  catalog: Catalog,
-  connectors: Record<string, ConnectorDef>,
-  options: { cachePrefix?: string; zones?: string[] } = {},
-): Promise<Serving> {
-  const devIssuer = config.devIssuer
-    ? await DevIssuer.fromSecret(config.devIssuerSecret, config.oidcIssuer, config.oidcAudience)
-    : undefined;
-  if (!config.oidcJwksUrl && !devIssuer) {
-    throw new Error("set OIDC_JWKS_URL, or enable the dev issuer for local use");
-  }
-  const verifyUser = createUserVerifier({
-    issuer: config.oidcIssuer,
-    audience: config.oidcAudience,
-    keys: config.oidcJwksUrl ? { jwksUrl: config.oidcJwksUrl } : { jwks: devIssuer!.jwks() },
-  });
-  const security = new PolicySecurityProvider({ catalog, connectors });
-  // Caches and budgets: each zone's Upstash database when configured, else this process's memory.
-  const stores = openZoneStores({
-    zones: options.zones ?? config.zones,
-    upstash: config.upstash,
-    keyRing: catalog.keyRing,
-    prefix: options.cachePrefix,
-  });
-  // A tenant that moves zone or is off-boarded leaves nothing cached behind, in any zone.
-  const untrack = catalog.onTenantLifecycle({
-    flushTenant: (id) => Promise.all(Object.values(stores.caches).map((c) => c.flush(id))),
-  });
-  const settings = tenantSettingsLookup(catalog);
-  return {
-    catalog,
-    connectors,
-    contextTokens: new ContextTokens(config.internalSecret),
-    verifyUser,
-    devIssuer,
-    security,
-    stores,
-    settings,
-    engines: config.engines,
-    checkClaims: (user) => security.checkClaims(user.tenant, user),
-    metricsToken: config.metricsToken,
-    metricsTenantLabels: config.metricsTenantLabels,
-    budgetsFor: async (tenantId) => edgeBudgetsOf(await settings(tenantId)),
-    resultCache: {
-      caches: stores.results,
-      tenant: (id) => catalog.getTenant(id),
-      fingerprint: guardFingerprint(security),
-    },
-    close: untrack,
-  };
-}
 
 /** Options of {@link buildZoneWorker}. */
 export interface ZoneWorkerOptions {
@@ -207,17 +108,9 @@ export function buildZoneWorker(
     catalog.onTenantLifecycle({ cancelJobs: (tenantId) => jobs.store.cancelTenant(tenantId) });
   }
   const app = createWorkerApp({
+    ...appParts(serving),
     service,
-    catalog,
-    connectors: serving.connectors,
-    contextTokens: serving.contextTokens,
-    verifyUser: serving.verifyUser,
     limiter: options.limiter ?? stores.limiter(zone),
-    budgetsFor: serving.budgetsFor,
-    resultCache: serving.resultCache,
-    checkClaims: serving.checkClaims,
-    metricsToken: serving.metricsToken,
-    security: serving.security,
     appendAudit,
     zoneUrls: options.zoneUrls,
     jobs,

@@ -22,7 +22,7 @@ import type { MaterializedTable } from "../src/duckdb/engine.ts";
 import { EnginePool } from "../src/duckdb/pool.ts";
 import { RowEstimates } from "../src/query/estimates.ts";
 import { executeQuery, type QueryResponse } from "../src/query/execute.ts";
-import { composeSourceFetch } from "../src/query/source_fetch.ts";
+import { composeSourceFetch } from "../src/source/fetch.ts";
 import { queryCacheKey } from "../src/sql/cache_key.ts";
 import { parseQuery } from "../src/sql/parse.ts";
 import type { GenTable } from "./_differential_gen.ts";

@@ -16,6 +16,7 @@ import {
   VOCABULARY,
 } from "./_reliability.ts";
 import { postQuery, tokenFor } from "./_stack.ts";
+import { queryDoors } from "./_doors.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
@@ -197,13 +198,7 @@ Deno.test("fuzzed requests get 2xx or a vocabulary error, never a 500", opts, as
       "SELECT " + "CASE WHEN TRUE THEN ".repeat(2000) + "1" + " END".repeat(2000),
     ];
     for (const sql of deep) {
-      for (
-        const [url, body] of [
-          [stack.edgeUrl, { sql }],
-          [stack.workerUrls.us, { sql }],
-          [stack.edgeUrl, { sql: `EXPLAIN ${sql}` }],
-        ] as const
-      ) {
+      for (const [url, body] of queryDoors(stack, sql)) {
         const res = await postQuery(url, token, body);
         assert.equal(res.status, 400, `${sql.slice(0, 40)}…: ${JSON.stringify(res.body)}`);
         assertDepthLimit(res.body.error);

@@ -16,6 +16,7 @@ import { CatalogKeyStore } from "../src/catalog/mod.ts";
 import { loadConfig } from "../src/config.ts";
 import { PASSTHROUGH_HEADER } from "../src/policy/passthrough.ts";
 import { postQuery, startTestStack, tokenFor } from "./_stack.ts";
+import { queryDoors } from "./_doors.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -258,6 +259,9 @@ Deno.test("security: RLS, CLS, policies, off-boarding, residency, audit", opts, 
       : await postQuery(stack.edgeUrl, tokens[user], { sql });
     return res as { status: number; body: Record<string, unknown> };
   };
+  // A token of its own for a probe, so that it spends no other user's budget.
+  const mobileToken = (sub: string, role: string) =>
+    stack.devIssuer.mint({ sub, tenant: "acme", role, team_id: "mobile" });
   const rowsOf = async (user: string, sql: string) => {
     const res = await query(user, sql);
     assert.equal(res.status, 200, `${user}: ${sql}: ${JSON.stringify(res.body)}`);
@@ -324,12 +328,7 @@ Deno.test("security: RLS, CLS, policies, off-boarding, residency, audit", opts, 
           }
         }
         // The same user with the role as a string still gets the qa masks.
-        const ok = await stack.devIssuer.mint({
-          sub: "qa@acme",
-          tenant: "acme",
-          role: "qa",
-          team_id: "mobile",
-        });
+        const ok = await mobileToken("qa@acme", "qa");
         const res = await postQuery(stack.edgeUrl, ok, { sql });
         assert.equal(res.status, 200, JSON.stringify(res.body));
         assert.equal((res.body.rows as Rows)[0].author, "[HIDDEN]");
@@ -338,12 +337,7 @@ Deno.test("security: RLS, CLS, policies, off-boarding, residency, audit", opts, 
 
     await t.step("engine settings and system functions are refused at every door", async () => {
       // A user of its own: these requests must not spend the budgets of the users below.
-      const token = await stack.devIssuer.mint({
-        sub: "fn-probe@acme",
-        tenant: "acme",
-        role: "developer",
-        team_id: "mobile",
-      });
+      const token = await mobileToken("fn-probe@acme", "developer");
       const attacks = [
         "SELECT current_setting('secret_directory') AS s",
         "SELECT current_setting('memory_limit') AS s",
@@ -354,13 +348,7 @@ Deno.test("security: RLS, CLS, policies, off-boarding, residency, audit", opts, 
         "SELECT * FROM duckdb_settings()",
       ];
       for (const sql of attacks) {
-        for (
-          const [url, body] of [
-            [stack.edgeUrl, { sql }],
-            [stack.workerUrls.us, { sql }],
-            [stack.edgeUrl, { sql: `EXPLAIN ${sql}` }],
-          ] as const
-        ) {
+        for (const [url, body] of queryDoors(stack, sql)) {
           const res = await postQuery(url, token, body);
           assert.equal(res.status, 400, `${url} ${body.sql}: ${JSON.stringify(res.body)}`);
           assert.equal((res.body.error as { code: string }).code, "PLAN_FAILED");
@@ -374,12 +362,7 @@ Deno.test("security: RLS, CLS, policies, off-boarding, residency, audit", opts, 
     });
 
     await t.step("masks are keyed: no guess or unmasked column computes them", async () => {
-      const probe = await stack.devIssuer.mint({
-        sub: "mask-probe@acme",
-        tenant: "acme",
-        role: "qa",
-        team_id: "mobile",
-      });
+      const probe = await mobileToken("mask-probe@acme", "qa");
       const guess = `SELECT count(*) AS n FROM ${PR} WHERE email IS NOT NULL AND ` +
         `substr(email, 1, 8) = substr(sha256('${IVAN}'), 1, 8)`;
       const join = `SELECT g.email, j.assignee_email FROM ${PR} g JOIN jira.issues j ` +
@@ -405,12 +388,7 @@ Deno.test("security: RLS, CLS, policies, off-boarding, residency, audit", opts, 
     });
 
     await t.step("source requests never show what the user may not read", async () => {
-      const probe = await stack.devIssuer.mint({
-        sub: "meta-probe@acme",
-        tenant: "acme",
-        role: "qa",
-        team_id: "mobile",
-      });
+      const probe = await mobileToken("meta-probe@acme", "qa");
       const sql = `SELECT pr_id, author, email FROM ${PR} WHERE email IS NOT NULL`;
       const leaks = (body: unknown) => {
         const text = JSON.stringify(body);
@@ -453,12 +431,7 @@ Deno.test("security: RLS, CLS, policies, off-boarding, residency, audit", opts, 
           credentials: github.credentials,
           config: github.config,
         });
-        const probe = await stack.devIssuer.mint({
-          sub: "gh2-probe@acme",
-          tenant: "acme",
-          role: "developer",
-          team_id: "mobile",
-        });
+        const probe = await mobileToken("gh2-probe@acme", "developer");
         const sql = "SELECT repo, team_id, email FROM gh2.pull_requests";
         let res = await postQuery(stack.edgeUrl, probe, { sql });
         for (let i = 0; i < 30 && res.status === 403; i++) {
@@ -482,12 +455,7 @@ Deno.test("security: RLS, CLS, policies, off-boarding, residency, audit", opts, 
     );
 
     await t.step("the demo policy covers all four connectors", async () => {
-      const probe = await stack.devIssuer.mint({
-        sub: "cover-probe@acme",
-        tenant: "acme",
-        role: "developer",
-        team_id: "mobile",
-      });
+      const probe = await mobileToken("cover-probe@acme", "developer");
       const checks: [string, (rows: Rows) => void][] = [
         [
           "SELECT DISTINCT team, assignee_email FROM linear.issues",
@@ -567,12 +535,7 @@ Deno.test("security: RLS, CLS, policies, off-boarding, residency, audit", opts, 
     await t.step("an unruled classified column gets its class's rules (fail closed)", async () => {
       // The demo policy hides `author` from QA by name; Jira's and Linear's `assignee` are the
       // same class of data (pii.person), so they are hidden from QA too.
-      const probe = await stack.devIssuer.mint({
-        sub: "class-probe@acme",
-        tenant: "acme",
-        role: "qa",
-        team_id: "mobile",
-      });
+      const probe = await mobileToken("class-probe@acme", "qa");
       for (const table of ["jira.issues", "linear.issues"]) {
         const res = await postQuery(stack.edgeUrl, probe, {
           sql: `SELECT assignee FROM ${table} WHERE assignee IS NOT NULL`,

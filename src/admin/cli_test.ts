@@ -206,26 +206,15 @@ Deno.test("deno task admin: help, exit codes, JSON, and changes to tenants, user
       try {
         const bad = `${dir}/bad.json`;
         await Deno.writeTextFile(bad, JSON.stringify({ projects: [] }));
-        const refused = await admin(
-          "connections",
-          "update",
-          "jira",
-          "--tenant",
-          "acme",
-          "--config-file",
-          bad,
-        );
+        const updateJira = (...args: string[]) =>
+          admin("connections", "update", "jira", "--tenant", "acme", ...args);
+        const refused = await updateJira("--config-file", bad);
         assert.equal(refused.code, 2);
         assert.match(refused.stderr, /projects/);
         const good = `${dir}/good.json`;
         await Deno.writeTextFile(good, JSON.stringify({ ...before.config, projects: ["MOB"] }));
         const updated = json(
-          await admin(
-            "connections",
-            "update",
-            "jira",
-            "--tenant",
-            "acme",
+          await updateJira(
             "--config-file",
             good,
             "--base-url",

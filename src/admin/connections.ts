@@ -21,7 +21,7 @@ import type { Connection } from "../../connectors/sdk/table.ts";
 import { OmniError, toOmniError } from "../errors.ts";
 import { auditedAction } from "./_admin_audit.ts";
 import { collectPair, readCredentials } from "./_credentials.ts";
-import { type CliContext, CliError } from "./context.ts";
+import { type CliContext, CliError, tenantList } from "./context.ts";
 
 /** What `connections test` reports. */
 export interface ConnectionTestReport {
@@ -47,16 +47,13 @@ const TEST_TIMEOUT_MS = 15_000;
  */
 export function registerConnections(program: Command, ctx: CliContext): void {
   const connections = program.command("connections").description("connections to apps");
-  connections.command("list").description("list a tenant's connections (no credentials)")
-    .requiredOption("--tenant <tenant>").option("--json", "JSON output")
-    .action(async (o) => {
-      const rows = await (await ctx.catalog()).listConnectionsPublic(o.tenant);
-      ctx.out(
-        o.json,
-        rows,
-        () => rows.map((c) => `${c.name}\t${c.connector}\t${c.baseUrl}`).join("\n"),
-      );
-    });
+  tenantList(
+    connections,
+    ctx,
+    "list a tenant's connections (no credentials)",
+    (catalog, tenant) => catalog.listConnectionsPublic(tenant),
+    (c) => [c.name, c.connector, c.baseUrl],
+  );
 
   connections.command("add <name>").description("add a connection (its schema name in SQL)")
     .requiredOption("--tenant <tenant>")

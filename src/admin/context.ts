@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { Command } from "commander";
 import type { Catalog } from "../catalog/store.ts";
 import type { OmniConfig } from "../config.ts";
 
@@ -21,4 +22,41 @@ export interface CliContext {
   print(line: string): void;
   /** Prints `value` as JSON with `--json`, else the human form. */
   out(json: boolean | undefined, value: unknown, human: () => string): void;
+}
+
+/**
+ * Prints rows: as JSON with `--json`, else one tab-separated line per row.
+ *
+ * @example
+ * ```ts ignore
+ * outRows(ctx, o.json, users, (u) => [u.email, u.role]);
+ * ```
+ */
+export function outRows<T>(
+  ctx: CliContext,
+  json: boolean | undefined,
+  rows: T[],
+  fields: (row: T) => unknown[],
+): void {
+  ctx.out(json, rows, () => rows.map((row) => fields(row).join("\t")).join("\n"));
+}
+
+/**
+ * Adds `list --tenant T [--json]` to a noun's command: the tenant's rows, one line each.
+ *
+ * @example
+ * ```ts ignore
+ * tenantList(users, ctx, "list a tenant's users", (c, t) => c.listUsers(t), (u) => [u.email]);
+ * ```
+ */
+export function tenantList<T>(
+  parent: Command,
+  ctx: CliContext,
+  description: string,
+  load: (catalog: Catalog, tenant: string) => Promise<T[]>,
+  fields: (row: T) => unknown[],
+): void {
+  parent.command("list").description(description)
+    .requiredOption("--tenant <tenant>").option("--json", "JSON output")
+    .action(async (o) => outRows(ctx, o.json, await load(await ctx.catalog(), o.tenant), fields));
 }

@@ -5,7 +5,7 @@
  */
 import type { Command } from "commander";
 import { auditedAction } from "./_admin_audit.ts";
-import { type CliContext, CliError } from "./context.ts";
+import { type CliContext, CliError, outRows } from "./context.ts";
 
 /**
  * Registers the `tenants` commands.
@@ -20,7 +20,7 @@ export function registerTenants(program: Command, ctx: CliContext): void {
   tenants.command("list").description("list tenants").option("--json", "JSON output")
     .action(async (o) => {
       const rows = await (await ctx.catalog()).listTenants();
-      ctx.out(o.json, rows, () => rows.map((t) => `${t.id}\t${t.zone}\t${t.name}`).join("\n"));
+      outRows(ctx, o.json, rows, (t) => [t.id, t.zone, t.name]);
     });
   tenants.command("create <id>").description("create a tenant")
     .requiredOption("--zone <zone>", "residency zone, e.g. us or eu")

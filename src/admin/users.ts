@@ -6,7 +6,7 @@
  */
 import type { Command } from "commander";
 import { auditedAction } from "./_admin_audit.ts";
-import { type CliContext, CliError } from "./context.ts";
+import { type CliContext, CliError, tenantList } from "./context.ts";
 
 /**
  * Registers the `users` commands.
@@ -18,16 +18,13 @@ import { type CliContext, CliError } from "./context.ts";
  */
 export function registerUsers(program: Command, ctx: CliContext): void {
   const users = program.command("users").description("users and the attributes policies read");
-  users.command("list").description("list a tenant's users")
-    .requiredOption("--tenant <tenant>").option("--json", "JSON output")
-    .action(async (o) => {
-      const rows = await (await ctx.catalog()).listUsers(o.tenant);
-      ctx.out(
-        o.json,
-        rows,
-        () => rows.map((u) => `${u.email}\t${u.role}\t${u.teamId ?? "-"}`).join("\n"),
-      );
-    });
+  tenantList(
+    users,
+    ctx,
+    "list a tenant's users",
+    (catalog, tenant) => catalog.listUsers(tenant),
+    (u) => [u.email, u.role, u.teamId ?? "-"],
+  );
   users.command("set <email>")
     .description("create or update a user's role, team and attributes")
     .requiredOption("--tenant <tenant>")

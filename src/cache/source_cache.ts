@@ -21,8 +21,8 @@
 import type { Row } from "../../connectors/sdk/table.ts";
 import { isTransient } from "../../connectors/sdk/errors.ts";
 import { OmniError } from "../errors.ts";
-import type { SourceFetchContext, SourceMiddleware } from "../query/source_fetch.ts";
-import type { FetchedSource } from "../query/source_fetch.ts";
+import type { SourceFetchContext, SourceMiddleware } from "../source/fetch.ts";
+import type { FetchedSource } from "../source/fetch.ts";
 import type { SourcePlan } from "../sql/plan.ts";
 import { sha256Hex } from "../crypto/sha256.ts";
 import { SingleFlight } from "./_single_flight.ts";

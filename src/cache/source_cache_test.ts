@@ -1,17 +1,15 @@
 import assert from "node:assert/strict";
 import { github } from "../../connectors/github/mod.ts";
 import { acmeConnection, demoSandbox } from "../../connectors/github/_testing.ts";
-import { findTable, type ScanOffer } from "../../connectors/sdk/mod.ts";
+import type { ScanOffer } from "../../connectors/sdk/mod.ts";
 import { generateMasterKey, KeyRing, MemoryKeyStore } from "../crypto/mod.ts";
+import { composeSourceFetch, type SourceFetcher } from "../source/fetch.ts";
 import type { SourcePlan } from "../sql/plan.ts";
-import { composeSourceFetch, type SourceFetchContext } from "../query/source_fetch.ts";
-import type { QueryMetadata } from "../query/request.ts";
+import { fetchContext, plannedSource } from "../source/testing.ts";
 import { OmniError } from "../errors.ts";
 import { MemoryKvStore } from "./memory_store.ts";
 import { sourceCache } from "./source_cache.ts";
 import { TenantCache } from "./tenant_cache.ts";
-
-const table = findTable(github, "pull_requests");
 
 function cachedFetcher() {
   const keyRing = new KeyRing({ masterKey: generateMasterKey(), store: new MemoryKeyStore() });
@@ -21,29 +19,9 @@ function cachedFetcher() {
   ]);
 }
 
-function source(baseUrl: string, offer: ScanOffer): SourcePlan {
-  const connection = acmeConnection(baseUrl);
-  return {
-    key: "github.pull_requests",
-    schema: "github",
-    connection,
-    connector: github,
-    table,
-    offer,
-    plan: table.plan(offer, connection),
-  };
-}
-
-function context(metadata: QueryMetadata): SourceFetchContext {
-  return {
-    tenantId: "acme",
-    user: { sub: "dev@acme.test", tenant: "acme" },
-    traceId: "t",
-    zone: "us",
-    metadata,
-    signal: new AbortController().signal,
-  };
-}
+const source = (baseUrl: string, offer: ScanOffer) =>
+  plannedSource(github, "pull_requests", acmeConnection(baseUrl), offer);
+const context = fetchContext;
 
 Deno.test("sourceCache: validators stored by one column set revalidate another's fetch", async () => {
   const gh = await demoSandbox();
@@ -66,11 +44,25 @@ Deno.test("sourceCache: validators stored by one column set revalidate another's
   }
 });
 
-Deno.test("sourceCache: a permanent 404 is the app's SOURCE_ERROR even with older data cached", async () => {
+/** Runs `fn` with a sandbox, a cached fetcher and a plan of the sandbox's pull requests. */
+async function withCachedPlan(
+  fn: (
+    gh: Awaited<ReturnType<typeof demoSandbox>>,
+    fetcher: SourceFetcher,
+    plan: SourcePlan,
+  ) => Promise<void>,
+): Promise<void> {
   const gh = await demoSandbox();
   try {
-    const fetcher = cachedFetcher();
-    const plan = source(gh.url, { predicates: [], columns: ["pr_id"] });
+    await fn(gh, cachedFetcher(), source(gh.url, { predicates: [], columns: ["pr_id"] }));
+  } finally {
+    gh.reset();
+    await gh.close();
+  }
+}
+
+Deno.test("sourceCache: a permanent 404 is the app's SOURCE_ERROR even with older data cached", async () => {
+  await withCachedPlan(async (gh, fetcher, plan) => {
     await fetcher(plan, context({ max_staleness_ms: 0 }));
     for (const status of [400, 401, 403, 404, 410, 422]) {
       gh.inject({ status, times: 100 });
@@ -87,16 +79,11 @@ Deno.test("sourceCache: a permanent 404 is the app's SOURCE_ERROR even with olde
       assert.match(err.message, new RegExp(says ?? `HTTP ${status}`));
       assert.equal(typeof err.details?.upstream_message, "string");
     }
-  } finally {
-    await gh.close();
-  }
+  });
 });
 
 Deno.test("sourceCache: a transient 503 falls back to cached data: STALE_DATA, or stale rows when allowed", async () => {
-  const gh = await demoSandbox();
-  try {
-    const fetcher = cachedFetcher();
-    const plan = source(gh.url, { predicates: [], columns: ["pr_id"] });
+  await withCachedPlan(async (gh, fetcher, plan) => {
     const fresh = await fetcher(plan, context({ max_staleness_ms: 0 }));
     gh.inject({ status: 503, times: 100 });
     const refused = await fetcher(plan, context({ max_staleness_ms: 0 })).then(
@@ -109,8 +96,5 @@ Deno.test("sourceCache: a transient 503 falls back to cached data: STALE_DATA, o
     const stale = await fetcher(plan, context({ max_staleness_ms: 0, allow_stale: true }));
     assert.equal(stale.stale, true);
     assert.equal(stale.rows.length, fresh.rows.length);
-  } finally {
-    gh.reset();
-    await gh.close();
-  }
+  });
 });

@@ -31,6 +31,15 @@ export class ReadCache {
     return value;
   }
 
+  /** Runs a write; everything remembered is forgotten once it is done (or failed). */
+  async write<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } finally {
+      this.clear();
+    }
+  }
+
   /** Forgets everything. */
   clear(): void {
     this.#entries.clear();

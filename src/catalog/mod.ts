@@ -4,8 +4,11 @@
  *
  * - {@link openCatalog} opens and migrates the database; {@link serveCatalog} exposes an embedded
  *   PGlite over TCP for the admin CLI.
- * - {@link Catalog} holds the queries; connection credentials are encrypted with the tenant's key
- *   (a `KeyRing` from `src/crypto`, stored through {@link CatalogKeyStore}).
+ * - One store per noun — {@link TenantStore}, {@link UserStore}, {@link ConnectionStore},
+ *   {@link PolicyStore}, {@link TableStore} (the connectors' tables), {@link AuditLog} — and
+ *   {@link Catalog}, the facade that holds them (`catalog.tenants`, …) and keeps the method names
+ *   call sites use. Connection credentials are encrypted with the tenant's key (a `KeyRing` from
+ *   `src/crypto`, stored through {@link CatalogKeyStore}).
  * - {@link seedDemo} seeds the demo tenants from the constants in `demo.ts`.
  * - Tests use `src/catalog/testing.ts` (`withCatalogs`, `openTestCatalog`), not exported here.
  *
@@ -42,9 +45,11 @@ export {
   type ConnectionInput,
   type ConnectorTables,
   type NewTenant,
+  type OffboardResult,
   type PublicConnection,
   type SyncOptions,
   type SyncResult,
+  type TenantLifecycleHooks,
   type UserInput,
   type ZoneAuditLog,
 } from "./store.ts";
@@ -60,6 +65,12 @@ export {
   verifyAudit,
 } from "./audit.ts";
 export { CatalogKeyStore } from "./key_store.ts";
+export { TenantStore } from "./tenants.ts";
+export { UserStore } from "./users.ts";
+export { ConnectionStore } from "./connections.ts";
+export { PolicyStore } from "./policies.ts";
+export { TableStore } from "./tables.ts";
+export { AuditLog } from "./audit_log.ts";
 export { type AuditAppender, digestAuditAppender, zoneAuditAppender } from "./zone_audit.ts";
 export { seedDemo } from "./seed.ts";
 export {

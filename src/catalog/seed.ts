@@ -45,37 +45,16 @@ export async function seedDemo(catalog: Catalog, sandboxes: DemoSandboxes): Prom
   }
   for (const user of DEMO_USERS) await catalog.upsertUser(user);
   for (const tenantId of ["acme", "globex"] as const) {
-    await catalog.putConnection({
-      tenantId,
-      connector: "github",
-      name: "github",
-      baseUrl: sandboxes.github.url,
-      ...DEMO_GITHUB[tenantId],
-    });
-    await catalog.putConnection({
-      tenantId,
-      connector: "jira",
-      name: "jira",
-      baseUrl: sandboxes.jira[tenantId].url,
-      ...DEMO_JIRA[tenantId],
-    });
-    if (sandboxes.linear) {
-      await catalog.putConnection({
-        tenantId,
-        connector: "linear",
-        name: "linear",
-        baseUrl: sandboxes.linear[tenantId].url,
-        ...DEMO_LINEAR[tenantId],
-      });
-    }
-    if (sandboxes.salesforce) {
-      await catalog.putConnection({
-        tenantId,
-        connector: "salesforce",
-        name: "salesforce",
-        baseUrl: sandboxes.salesforce[tenantId].url,
-        ...DEMO_SALESFORCE[tenantId],
-      });
+    // Each connection is named after its connector; linear and salesforce only when running.
+    const demo = [
+      ["github", sandboxes.github.url, DEMO_GITHUB[tenantId]],
+      ["jira", sandboxes.jira[tenantId].url, DEMO_JIRA[tenantId]],
+      ["linear", sandboxes.linear?.[tenantId].url, DEMO_LINEAR[tenantId]],
+      ["salesforce", sandboxes.salesforce?.[tenantId].url, DEMO_SALESFORCE[tenantId]],
+    ] as const;
+    for (const [connector, baseUrl, connection] of demo) {
+      if (baseUrl === undefined) continue;
+      await catalog.putConnection({ tenantId, connector, name: connector, baseUrl, ...connection });
     }
     if (sandboxes.support) {
       await catalog.putConnection({

@@ -7,7 +7,7 @@
 import type { Handler } from "hono";
 import { connectionTables, type ConnectorDef } from "../../connectors/sdk/connector.ts";
 import type { Catalog } from "../catalog/store.ts";
-import type { SecurityProvider } from "../query/guard.ts";
+import type { SecurityProvider } from "../policy/guard.ts";
 import { OmniError } from "../errors.ts";
 import type { AppEnv } from "./env.ts";
 

@@ -12,7 +12,7 @@ import type { MiddlewareHandler } from "hono";
 import type { UserClaims } from "../auth/user_token.ts";
 import type { TenantSettings } from "../catalog/schema.ts";
 import { type CachedResult, freshnessOf, type ResultCache } from "../cache/mod.ts";
-import type { SecurityProvider } from "../query/guard.ts";
+import type { SecurityProvider } from "../policy/guard.ts";
 import { type MetricsRecorder, NO_METRICS } from "../telemetry/metrics.ts";
 import { isPlainObject } from "../query/request.ts";
 import { parseQuery } from "../sql/parse.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { SourceMiddleware } from "../query/source_fetch.ts";
+import type { SourceMiddleware } from "../source/fetch.ts";
 import type { JobProgressCounts } from "./store.ts";
 
 /**

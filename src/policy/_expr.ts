@@ -11,6 +11,7 @@ import {
   type Predicate,
   type Scalar,
 } from "../../connectors/sdk/predicate.ts";
+import { SWAPPED } from "../sql/comparison.ts";
 import type { Cursor } from "./_lex.ts";
 
 /** A value in a rule: a column of the row, a user attribute, or a literal. */
@@ -236,15 +237,6 @@ export function pushableConjuncts(expr: Expr): Predicate[] {
   return out;
 }
 
-const FLIP: Record<ComparisonOp, ComparisonOp> = {
-  "=": "=",
-  "!=": "!=",
-  "<": ">",
-  "<=": ">=",
-  ">": "<",
-  ">=": "<=",
-};
-
 function toPredicate(e: Expr): Predicate | undefined {
   switch (e.kind) {
     case "cmp": {
@@ -252,7 +244,7 @@ function toPredicate(e: Expr): Predicate | undefined {
         return { column: e.left.name, op: e.op, value: e.right.value };
       }
       if (e.right.kind === "column" && e.left.kind === "literal" && e.left.value !== null) {
-        return { column: e.right.name, op: FLIP[e.op], value: e.left.value };
+        return { column: e.right.name, op: SWAPPED[e.op], value: e.left.value };
       }
       return undefined;
     }

@@ -15,6 +15,17 @@ export interface Token {
 
 const WORD = /[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*/y;
 const NUMBER = /-?\d+(\.\d+)?/y;
+const PATTERNS = [["word", WORD], ["number", NUMBER]] as const;
+
+/** The word or number that starts at `i`, if one does. */
+function matchAt(text: string, i: number): Pick<Token, "kind" | "text"> | undefined {
+  for (const [kind, pattern] of PATTERNS) {
+    pattern.lastIndex = i;
+    const found = pattern.exec(text);
+    if (found) return { kind, text: found[0] };
+  }
+  return undefined;
+}
 const OPS = ["<=", ">=", "!=", "<>", "=", "<", ">"];
 
 /** Splits a rule into tokens; throws a message naming the column of an unexpected character. */
@@ -42,18 +53,10 @@ export function tokenize(text: string): Token[] {
       i = j + 1;
       continue;
     }
-    WORD.lastIndex = i;
-    const word = WORD.exec(text);
-    if (word) {
-      tokens.push({ kind: "word", text: word[0], at: i + 1 });
-      i += word[0].length;
-      continue;
-    }
-    NUMBER.lastIndex = i;
-    const num = NUMBER.exec(text);
-    if (num) {
-      tokens.push({ kind: "number", text: num[0], at: i + 1 });
-      i += num[0].length;
+    const matched = matchAt(text, i);
+    if (matched) {
+      tokens.push({ ...matched, at: i + 1 });
+      i += matched.text.length;
       continue;
     }
     const op = OPS.find((o) => text.startsWith(o, i));

@@ -12,7 +12,8 @@ import type { ColumnType, Row } from "../../connectors/sdk/table.ts";
 import { checkClaims, type ClaimRules } from "../auth/claims.ts";
 import type { UserClaims } from "../auth/user_token.ts";
 import { OmniError } from "../errors.ts";
-import type { GuardPushdown, QueryGuard, TableRead } from "../query/guard.ts";
+import type { QueryGuard, TableRead } from "./guard.ts";
+import type { PushdownLimits } from "../sql/plan.ts";
 import { bindExpr, evalExpr, type Expr, namesOf, pushableConjuncts } from "./_expr.ts";
 import { type PolicyDocument, type PolicySchema, tablesCovered } from "./document.ts";
 import { maskValue } from "./mask.ts";
@@ -329,7 +330,7 @@ function buildGuard(
       for (const { where } of rowRules.get(key) ?? []) filters.push(...pushableConjuncts(where));
       return filters;
     },
-    pushdown(key): GuardPushdown {
+    pushdown(key): PushdownLimits {
       const exprs = (rowRules.get(key) ?? []).map((r) => r.where);
       const columns = new Set<string>();
       for (const e of exprs) namesOf(e).columns.forEach((c) => columns.add(c));

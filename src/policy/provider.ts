@@ -9,7 +9,7 @@ import type { ConnectorDef } from "../../connectors/sdk/connector.ts";
 import type { UserClaims } from "../auth/user_token.ts";
 import type { Catalog } from "../catalog/store.ts";
 import { OmniError } from "../errors.ts";
-import type { QueryGuard, SecurityProvider } from "../query/guard.ts";
+import type { QueryGuard, SecurityProvider } from "./guard.ts";
 import { type CompiledPolicy, compilePolicy } from "./compile.ts";
 import { parsePolicy, type PolicySchema, policySchema } from "./document.ts";
 

@@ -10,7 +10,7 @@
  * @module
  */
 import type { Row } from "../../connectors/sdk/table.ts";
-import type { QueryGuard } from "../query/guard.ts";
+import type { QueryGuard } from "./guard.ts";
 
 /** One source of a query: its rows as fetched, and as the guard let the user see them. */
 export interface GuardedRows {
@@ -38,7 +38,7 @@ const DELIMITERS = /([\s/?&=,:+'"()[\]{}]+)/;
  * ```ts
  * import assert from "node:assert/strict";
  * import { requestRedactor } from "./visible_requests.ts";
- * import { OPEN_GUARD } from "../query/guard.ts";
+ * import { OPEN_GUARD } from "./guard.ts";
  * const guard = { ...OPEN_GUARD, pushdown: () => ({ unpushable: ["author"], columns: [], limit: true }) };
  * const redact = requestRedactor(guard, [{
  *   key: "github.pull_requests",

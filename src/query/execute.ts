@@ -8,9 +8,9 @@ import { OmniError } from "../errors.ts";
 import type { ConnectorDef, RateLimitInfo } from "../../connectors/sdk/connector.ts";
 import type { Connection } from "../../connectors/sdk/table.ts";
 import type { UserClaims } from "../auth/user_token.ts";
-import { OPEN_GUARD, type QueryGuard } from "./guard.ts";
-import { fetchFromApp, type SourceFetchContext, type SourceFetcher } from "./source_fetch.ts";
-import { parseQuery } from "../sql/parse.ts";
+import { OPEN_GUARD, type QueryGuard } from "../policy/guard.ts";
+import { fetchFromApp, type SourceFetchContext, type SourceFetcher } from "../source/fetch.ts";
+import { type ParsedQuery, parseQuery } from "../sql/parse.ts";
 import { planQuery, type PushdownSummary, summarisePlan } from "../sql/plan.ts";
 import { type RowEstimates, SHARED_ESTIMATES } from "./estimates.ts";
 import { fetchSources, type SourceScan } from "./fetch_sources.ts";
@@ -123,6 +123,11 @@ export interface ExecuteContext {
   signal?: AbortSignal;
   /** The tenant's limits (deadline cap, rows, tables, nesting). @default DEFAULT_LIMITS */
   limits?: QueryLimits;
+  /**
+   * `request.sql` as the door already parsed and analysed it (for its cache key, say), so the
+   * text is not parsed twice. @default parseQuery(request.sql)
+   */
+  parsed?: ParsedQuery;
 }
 
 /**
@@ -142,8 +147,8 @@ export async function executeQuery(
   const guard = ctx.guard ?? OPEN_GUARD;
   const limits = ctx.limits ?? DEFAULT_LIMITS;
   checkNesting(request.sql, limits);
-  const parsed = parseQuery(request.sql);
-  checkTableCount(parsed.tables.length, limits);
+  const parsed = ctx.parsed ?? parseQuery(request.sql);
+  checkTableCount(parsed.analysis.tables.length, limits);
   const estimates = deps.estimates ?? SHARED_ESTIMATES;
   const plan = planQuery(parsed, ctx.connections, deps.connectors, {
     rowFilters: (key) => guard.rowFilters(key),

@@ -10,7 +10,7 @@ import type { Row, ScanOffer } from "../../connectors/sdk/table.ts";
 import type { Predicate, Scalar } from "../../connectors/sdk/predicate.ts";
 import type { DependentJoin, QueryPlan, SourcePlan } from "../sql/plan.ts";
 import type { RowEstimates } from "./estimates.ts";
-import type { FetchedSource } from "./source_fetch.ts";
+import type { FetchedSource } from "../source/fetch.ts";
 
 /** A dependent join gives up (fetches the probe as planned) past this many native requests. */
 export const MAX_DEPENDENT_REQUESTS = 40;

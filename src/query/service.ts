@@ -14,12 +14,13 @@ import type { TenantRow } from "../catalog/schema.ts";
 import type { QueryEngine } from "../duckdb/engine.ts";
 import { OmniError, toOmniError } from "../errors.ts";
 import { executeQuery, type ExplainResponse, type QueryResponse } from "./execute.ts";
-import { OPEN_GUARD, type SecurityProvider } from "./guard.ts";
+import { OPEN_GUARD, type SecurityProvider } from "../policy/guard.ts";
 import { withPassthrough } from "../policy/passthrough.ts";
 import type { QueryRequest } from "./request.ts";
-import { composeSourceFetch, type SourceMiddleware } from "./source_fetch.ts";
+import { composeSourceFetch, type SourceMiddleware } from "../source/fetch.ts";
 import { DEFAULT_LIMITS, limitsFor, type QueryLimits } from "./limits.ts";
 import { processLog } from "../telemetry/log.ts";
+import type { ParsedQuery } from "../sql/parse.ts";
 
 /** What a query service is built from. */
 export interface QueryServiceOptions {
@@ -48,6 +49,8 @@ export interface QueryInput {
   request: QueryRequest;
   traceId: string;
   signal?: AbortSignal;
+  /** `request.sql` as the door parsed it, when it did: it is not parsed again. */
+  parsed?: ParsedQuery;
 }
 
 /**
@@ -138,6 +141,7 @@ export class QueryService {
         zone: this.zone,
         guard,
         signal: input.signal,
+        parsed: input.parsed,
         limits: limitsFor(tenant.settings, this.#options.limits ?? DEFAULT_LIMITS),
       }, {
         engine: this.#options.engine,

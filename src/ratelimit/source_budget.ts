@@ -19,7 +19,7 @@
 import type { RateLimitInfo } from "../../connectors/sdk/connector.ts";
 import type { TenantSettings } from "../catalog/schema.ts";
 import { OmniError } from "../errors.ts";
-import type { SourceMiddleware } from "../query/source_fetch.ts";
+import type { SourceMiddleware } from "../source/fetch.ts";
 import { budgetSpent } from "./budgets.ts";
 import type { RateLimiter } from "./limiter.ts";
 import { sourceBudgetOf } from "./tenant_budgets.ts";

@@ -1,36 +1,18 @@
 import assert from "node:assert/strict";
 import { github } from "../../connectors/github/mod.ts";
 import { acmeConnection, demoSandbox } from "../../connectors/github/_testing.ts";
-import { findTable } from "../../connectors/sdk/scan.ts";
 import { OmniError } from "../errors.ts";
-import { composeSourceFetch, type SourceFetchContext } from "../query/source_fetch.ts";
-import type { SourcePlan } from "../sql/plan.ts";
+import { composeSourceFetch } from "../source/fetch.ts";
+import { fetchContext, plannedSource } from "../source/testing.ts";
 import { MemoryRateLimiter } from "./limiter.ts";
 import { sourceBudget } from "./source_budget.ts";
 
-function pullsSource(baseUrl: string): SourcePlan {
-  const connection = acmeConnection(baseUrl, { repos: ["mobile-app"] });
-  const table = findTable(github, "pull_requests");
-  const offer = { predicates: [], columns: ["pr_id"] };
-  return {
-    key: "github.pull_requests",
-    schema: "github",
-    connection,
-    connector: github,
-    table,
-    offer,
-    plan: table.plan(offer, connection),
-  };
-}
-
-const ctx = (): SourceFetchContext => ({
-  tenantId: "acme",
-  user: { sub: "dev@acme", tenant: "acme" },
-  traceId: "t",
-  zone: "us",
-  metadata: {},
-  signal: new AbortController().signal,
-});
+const pullsSource = (baseUrl: string) =>
+  plannedSource(github, "pull_requests", acmeConnection(baseUrl, { repos: ["mobile-app"] }), {
+    predicates: [],
+    columns: ["pr_id"],
+  });
+const ctx = () => fetchContext();
 
 Deno.test("sourceBudget() refuses before the app would, keeping a reserve, with the app's reset", async () => {
   const gh = await demoSandbox({ ratePerHour: 4 });

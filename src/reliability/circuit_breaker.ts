@@ -10,7 +10,7 @@
  * @module
  */
 import { OmniError } from "../errors.ts";
-import type { SourceMiddleware } from "../query/source_fetch.ts";
+import type { SourceMiddleware } from "../source/fetch.ts";
 
 /** Options of {@link CircuitBreakers}. */
 export interface CircuitBreakerOptions {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { OmniError } from "../errors.ts";
-import type { FetchedSource, SourceFetchContext, SourceFetcher } from "../query/source_fetch.ts";
+import type { FetchedSource, SourceFetchContext, SourceFetcher } from "../source/fetch.ts";
 import type { SourcePlan } from "../sql/plan.ts";
 import { CircuitBreakers } from "./circuit_breaker.ts";
 

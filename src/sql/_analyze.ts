@@ -2,8 +2,10 @@
  * Walks a node-sql-parser AST once and records, per SELECT, its scope: the base tables directly
  * in its FROM (with how nullable outer joins make them), the other FROM items (subqueries, CTE
  * references, VALUES), the column references made in it, and the conjuncts that filter it (WHERE
- * and join ON), each with the tables it may be pushed to. `parse.ts` takes the table list from
- * it; `offers.ts` resolves it against the catalog's columns.
+ * and join ON), each with the tables it may be pushed to; plus the statement's output names and
+ * its pushable LIMIT. `parse.ts` runs it once and hands it on with the parsed query: the column
+ * check, the pushdown offers and the join planner resolve it against the catalog's columns and
+ * never walk the SQL again.
  *
  * @module
  */
@@ -17,6 +19,7 @@ import {
   type Node,
 } from "./_ast.ts";
 import type { TableRef } from "./parse.ts";
+import { type TopN, topN } from "./_top_n.ts";
 
 /**
  * How an outer join can null-extend a table in its scope: `none`, `outer` (nullable side of a
@@ -68,6 +71,10 @@ export interface Analysis {
   columns: ColumnUse[];
   /** Whether any aggregate, window function or named window appears anywhere. */
   hasAggregateOrWindow: boolean;
+  /** Every `AS name` in the statement, lower-cased (an over-approximation is harmless). */
+  outputAliases: Set<string>;
+  /** The LIMIT (and ORDER BY) a plain single-table query lets its source apply. */
+  topN: TopN | null;
 }
 
 const RANK: Record<Nullability, number> = { none: 0, outer: 1, full: 2 };
@@ -95,8 +102,27 @@ export function analyze(ast: Node): Analysis {
     scopes: [],
     columns: [],
     hasAggregateOrWindow: false,
+    outputAliases: outputAliases(ast),
+    topN: null,
   };
   walkStatement(ast, null, new Set(), out);
+  out.topN = topN(ast, out);
+  return out;
+}
+
+function outputAliases(ast: unknown): Set<string> {
+  const out = new Set<string>();
+  const walk = (x: unknown) => {
+    if (Array.isArray(x)) {
+      x.forEach(walk);
+      return;
+    }
+    const node = asNode(x);
+    if (!node) return;
+    if (typeof node.as === "string") out.add(node.as.replace(/\(.*$/s, "").trim().toLowerCase());
+    for (const v of Object.values(node)) walk(v);
+  };
+  walk(ast);
   return out;
 }
 

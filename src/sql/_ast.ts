@@ -54,6 +54,17 @@ export function columnRefParts(x: unknown): ColumnRefParts | null {
 }
 
 /**
+ * A reference to one column by name: not `*`, and without a COLLATE (which changes how values
+ * compare, so nothing about it can be offered to a source). Null for anything else.
+ */
+export function plainColumnRef(x: unknown): ColumnRefParts | null {
+  const parts = columnRefParts(x);
+  if (!parts || parts.column === "*") return null;
+  const collate = asNode(x)!.collate;
+  return collate === undefined || collate === null ? parts : null;
+}
+
+/**
  * What kind of literal a value came from; decides which column types it may compare with and how
  * DuckDB casts it (`date`: `DATE '…'`, `timestamp`: `TIMESTAMP '…'` or a cast to it).
  */

@@ -13,16 +13,14 @@
 import { OmniError } from "../errors.ts";
 import type { ColumnDef } from "../../connectors/sdk/table.ts";
 import type { Analysis, Occurrence, Scope } from "./_analyze.ts";
-import { asNode } from "./_ast.ts";
 import { closest } from "./_closest.ts";
 
 /** Throws `PLAN_FAILED` for the first reference to a column no table in its reach has. */
 export function checkColumns(
-  ast: unknown,
   analysis: Analysis,
   columnsOf: (occ: Occurrence) => ColumnDef[] | undefined,
 ): void {
-  const aliases = outputAliases(ast);
+  const aliases = analysis.outputAliases;
   const has = (occ: Occurrence, column: string) =>
     columnsOf(occ)?.some((c) => c.name.toLowerCase() === column) ?? true;
   const keyOf = (occ: Occurrence) => `${occ.ref.schema}.${occ.ref.table}`;
@@ -91,21 +89,4 @@ function qualifiedTables(scope: Scope, qualifier: string[]): Occurrence[] | null
     } else return null;
   }
   return null;
-}
-
-/** Every `AS name` in the statement, lower-cased (an over-approximation is harmless). */
-function outputAliases(ast: unknown): Set<string> {
-  const out = new Set<string>();
-  const walk = (x: unknown) => {
-    if (Array.isArray(x)) {
-      x.forEach(walk);
-      return;
-    }
-    const node = asNode(x);
-    if (!node) return;
-    if (typeof node.as === "string") out.add(node.as.replace(/\(.*$/s, "").trim().toLowerCase());
-    for (const v of Object.values(node)) walk(v);
-  };
-  walk(ast);
-  return out;
 }

@@ -9,7 +9,7 @@
  */
 import type { ColumnDef } from "../../connectors/sdk/table.ts";
 import type { Analysis, Occurrence, Scope } from "./_analyze.ts";
-import { asNode, columnRefParts } from "./_ast.ts";
+import { asNode, plainColumnRef } from "./_ast.ts";
 
 /** One side of an equi-join. */
 export interface JoinSide {
@@ -65,10 +65,8 @@ function resolve(
   expr: unknown,
   typeOf: (occ: Occurrence, column: string) => string | undefined,
 ): { occ: Occurrence; column: string } | null {
-  const parts = columnRefParts(expr);
-  if (!parts || parts.column === "*") return null;
-  const n = asNode(expr)!;
-  if (n.collate !== undefined && n.collate !== null) return null;
+  const parts = plainColumnRef(expr);
+  if (!parts) return null;
   let candidates: Occurrence[];
   if (parts.qualifier.length === 0) {
     if (scope.otherNames.length > 0) return null;

@@ -6,17 +6,19 @@
  *
  * @module
  */
-import type { ComparisonOp, Predicate, Scalar } from "../../connectors/sdk/predicate.ts";
+import type { Predicate, Scalar } from "../../connectors/sdk/predicate.ts";
 import type { ColumnDef, ColumnType, ScanOffer, SortKey } from "../../connectors/sdk/table.ts";
 import { canonicalTimestamp, literalTimestampMicros } from "../../connectors/sdk/timestamp.ts";
+import type { Analysis, Nullability, Occurrence, Scope } from "./_analyze.ts";
 import {
-  type Analysis,
-  analyze,
-  type Nullability,
-  type Occurrence,
-  type Scope,
-} from "./_analyze.ts";
-import { asArray, asNode, columnRefParts, identText, type Literal, literalOf } from "./_ast.ts";
+  asArray,
+  asNode,
+  columnRefParts,
+  type Literal,
+  literalOf,
+  plainColumnRef,
+} from "./_ast.ts";
+import { comparisonOp, SWAPPED } from "./comparison.ts";
 import type { ParsedQuery, TableRef } from "./parse.ts";
 
 /** A table of the query as the planner resolved it in the catalog. */
@@ -63,7 +65,7 @@ interface TableInfo {
  * ```
  */
 export function buildOffers(parsed: ParsedQuery, tables: ResolvedTable[]): Map<string, ScanOffer> {
-  const analysis = analyze(parsed.ast);
+  const { analysis } = parsed;
   const infos = new Map<string, TableInfo>();
   for (const t of tables) {
     const key = t.key.toLowerCase();
@@ -95,7 +97,7 @@ export function buildOffers(parsed: ParsedQuery, tables: ResolvedTable[]): Map<s
     };
     offers.set(info.key, offer);
   }
-  const topN = singleTableTopN(parsed, analysis, infoOf, fullyOffered);
+  const topN = singleTableTopN(analysis, infoOf, fullyOffered);
   if (topN) {
     const offer = offers.get(topN.key)!;
     if (topN.orderBy) offer.orderBy = topN.orderBy;
@@ -216,10 +218,8 @@ function resolveLocal(
   node: unknown,
   infoOf: Map<Occurrence, TableInfo>,
 ): { occ: Occurrence; column: string } | null {
-  const parts = columnRefParts(node);
-  if (!parts || parts.column === "*") return null;
-  const n = asNode(node)!;
-  if (n.collate !== undefined && n.collate !== null) return null;
+  const parts = plainColumnRef(node);
+  if (!parts) return null;
   let candidates: Occurrence[];
   if (parts.qualifier.length === 0) {
     candidates = scope.tables.filter((occ) => infoOf.get(occ)?.columns.has(parts.column));
@@ -233,31 +233,6 @@ function resolveLocal(
   const occ = candidates[0];
   if (!infoOf.get(occ)?.columns.has(parts.column)) return null;
   return { occ, column: parts.column };
-}
-
-const FLIP: Record<ComparisonOp, ComparisonOp> = {
-  "=": "=",
-  "!=": "!=",
-  "<": ">",
-  "<=": ">=",
-  ">": "<",
-  ">=": "<=",
-};
-
-function comparisonOp(op: string): ComparisonOp | null {
-  switch (op) {
-    case "=":
-    case "!=":
-    case "<":
-    case "<=":
-    case ">":
-    case ">=":
-      return op;
-    case "<>":
-      return "!=";
-    default:
-      return null;
-  }
 }
 
 // DuckDB's string → DOUBLE cast: decimal or exponent notation, surrounding spaces allowed; no hex,
@@ -329,7 +304,7 @@ function conjunctPredicates(
     if (!side) {
       side = resolveLocal(scope, node.right, infoOf);
       lit = literalOf(node.left);
-      op = FLIP[cmp];
+      op = SWAPPED[cmp];
     }
     if (!side || !lit || lit.kind === "null") return null;
     const value = valueFor(typeOf(side.occ, side.column), lit);
@@ -439,132 +414,22 @@ function offerable(
 // ---------------------------------------------------------------------------------------------
 // ORDER BY / LIMIT
 
-const SCALAR_FUNCTIONS = new Set([
-  "lower",
-  "upper",
-  "coalesce",
-  "concat",
-  "length",
-  "substr",
-  "substring",
-  "trim",
-  "ltrim",
-  "rtrim",
-  "replace",
-  "round",
-  "abs",
-  "ceil",
-  "floor",
-  "date_trunc",
-  "date_part",
-  "strftime",
-  "nullif",
-  "greatest",
-  "least",
-  "left",
-  "right",
-]);
-
-/** Whether an expression only maps one row to one value (no aggregate, subquery, unnest…). */
-function rowWise(x: unknown): boolean {
-  if (Array.isArray(x)) return x.every(rowWise);
-  const node = asNode(x);
-  if (!node) return true;
-  if (node.type === "function") {
-    const names = asArray(asNode(node.name)?.name).map(identText);
-    if (names.length !== 1 || !SCALAR_FUNCTIONS.has(names[0] ?? "")) return false;
-  }
-  if (node.type === "aggr_func" || node.type === "window_func" || node.ast !== undefined) {
-    return false;
-  }
-  return Object.values(node).every(rowWise);
-}
-
-function literalCount(x: unknown): number | null {
-  const lit = literalOf(x);
-  if (lit?.kind !== "number") return null;
-  const n = lit.value as number;
-  return Number.isSafeInteger(n) && n >= 0 ? n : null;
-}
-
 function singleTableTopN(
-  parsed: ParsedQuery,
   analysis: Analysis,
   infoOf: Map<Occurrence, TableInfo>,
   fullyOffered: Set<Scope>,
 ): { key: string; orderBy?: SortKey[]; limit: number } | null {
-  const sel = parsed.ast;
-  if (analysis.scopes.length !== 1 || analysis.occurrences.length !== 1) return null;
+  const { topN } = analysis;
+  if (!topN) return null;
   const [scope] = analysis.scopes;
-  const [occ] = analysis.occurrences;
-  const info = infoOf.get(occ);
-  if (!info || occ.renamed || scope.otherNames.length > 0 || !fullyOffered.has(scope)) return null;
-  if (asArray(sel.with).length > 0 || sel._next) return null;
-  if (asArray(sel.from).length !== 1) return null;
-  if (asNode(sel.distinct)?.type || sel.groupby || sel.having || sel.window) return null;
-  if (analysis.hasAggregateOrWindow || !rowWise(sel.columns)) return null;
-
-  const limitNode = asNode(sel.limit);
-  const values = asArray(limitNode?.value);
-  if (values.length === 0) return null;
-  // `OFFSET n` alone parses as { seperator: "offset", value: [n] }: no limit.
-  if (limitNode?.seperator === "offset" && values.length === 1) return null;
-  const limit = literalCount(values[0]);
-  if (limit === null) return null;
-  let total = limit;
-  if (values.length === 2) {
-    const offset = literalCount(values[1]);
-    if (offset === null) return null;
-    total = limit + offset;
-  }
-  if (!Number.isSafeInteger(total)) return null;
-
-  const order = asArray(sel.orderby);
-  if (order.length === 0) return { key: info.key, limit: total };
+  const info = infoOf.get(analysis.occurrences[0]);
+  if (!info || !fullyOffered.has(scope)) return null;
+  if (topN.orderBy.length === 0) return { key: info.key, limit: topN.limit };
   const orderBy: SortKey[] = [];
-  for (const raw of order) {
-    const item = asNode(raw);
-    if (!item || (item.nulls !== null && item.nulls !== undefined)) return null;
-    const column = sortColumn(item.expr, sel, scope, infoOf);
-    if (column === null) return null;
-    const type = String(item.type ?? "ASC").toUpperCase();
-    orderBy.push({ column, direction: type === "DESC" ? "desc" : "asc" });
+  for (const { expr, direction } of topN.orderBy) {
+    const column = resolveLocal(scope, expr, infoOf)?.column;
+    if (column === undefined) return null;
+    orderBy.push({ column, direction });
   }
-  return { key: info.key, orderBy, limit: total };
-}
-
-/** The table column an ORDER BY item sorts by, or null when it is anything else. */
-function sortColumn(
-  expr: unknown,
-  sel: Record<string, unknown>,
-  scope: Scope,
-  infoOf: Map<Occurrence, TableInfo>,
-): string | null {
-  const items = asArray(sel.columns).map(asNode);
-  // `ORDER BY 2`: the second output column.
-  const ordinal = literalOf(expr);
-  if (ordinal) {
-    if (ordinal.kind !== "number") return null;
-    const item = items[(ordinal.value as number) - 1];
-    return item ? plainColumn(item.expr, scope, infoOf) : null;
-  }
-  const parts = columnRefParts(expr);
-  if (!parts) return null;
-  if (parts.qualifier.length === 0) {
-    // An output name wins over an input column of the same name (SQL's ORDER BY rule).
-    const named = items.filter((i) =>
-      typeof i?.as === "string" && i.as.toLowerCase() === parts.column
-    );
-    if (named.length > 1) return null;
-    if (named.length === 1) return plainColumn(named[0]!.expr, scope, infoOf);
-  }
-  return plainColumn(expr, scope, infoOf);
-}
-
-function plainColumn(
-  expr: unknown,
-  scope: Scope,
-  infoOf: Map<Occurrence, TableInfo>,
-): string | null {
-  return resolveLocal(scope, expr, infoOf)?.column ?? null;
+  return { key: info.key, orderBy, limit: topN.limit };
 }

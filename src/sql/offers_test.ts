@@ -26,16 +26,21 @@ const LINEAR: ResolvedTable = {
 };
 const ALL = [GH, JIRA, LINEAR];
 
+/** The offer of one `column = 'value'` predicate, reading `columns`. */
+function equalsOffer(column: string, value: string, columns: string[]): ScanOffer {
+  return { predicates: [{ column, op: "=", value }], columns };
+}
+
 function offers(sql: string, tables: ResolvedTable[] = ALL): Record<string, ScanOffer> {
   return Object.fromEntries(buildOffers(parseQuery(sql), tables));
 }
 
 Deno.test("buildOffers(): seed single-source query pushes status and reads every column", () => {
   const o = offers("SELECT * FROM github.pull_requests\nWHERE status = 'merged'", [GH]);
-  assert.deepEqual(o["github.pull_requests"], {
-    predicates: [{ column: "status", op: "=", value: "merged" }],
-    columns: GH.columns.map((c) => c.name),
-  });
+  assert.deepEqual(
+    o["github.pull_requests"],
+    equalsOffer("status", "merged", GH.columns.map((c) => c.name)),
+  );
 });
 
 Deno.test("buildOffers(): seed cross-app join offers jira.status to jira only", () => {
@@ -86,10 +91,10 @@ Deno.test("buildOffers(): the 3-way Linear join offers gh.status = 'merged' to g
   const o = offers(`SELECT gh.pr_id, ji.issue_key, li.title FROM github.pull_requests gh
     JOIN jira.issues ji ON gh.branch = ji.branch_name JOIN linear.issues li ON gh.team_id = li.team
     WHERE gh.status = 'merged'`);
-  assert.deepEqual(o["github.pull_requests"], {
-    predicates: [{ column: "status", op: "=", value: "merged" }],
-    columns: ["pr_id", "status", "branch", "team_id"],
-  });
+  assert.deepEqual(
+    o["github.pull_requests"],
+    equalsOffer("status", "merged", ["pr_id", "status", "branch", "team_id"]),
+  );
   assert.deepEqual(o["jira.issues"], { predicates: [], columns: ["issue_key", "branch_name"] });
   assert.deepEqual(o["linear.issues"], { predicates: [], columns: ["title", "team"] });
 });
@@ -205,14 +210,8 @@ Deno.test("buildOffers(): predicates inside CTEs and subqueries go to their own 
     { column: "status", op: "=", value: "merged" },
   ]);
   assert.deepEqual(o["github.pull_requests"].columns, GH.columns.map((c) => c.name));
-  assert.deepEqual(o["jira.issues"], {
-    predicates: [{ column: "project", op: "=", value: "MOB" }],
-    columns: ["branch_name", "project"],
-  });
-  assert.deepEqual(o["linear.issues"], {
-    predicates: [{ column: "state", op: "=", value: "Done" }],
-    columns: ["branch_name", "state"],
-  });
+  assert.deepEqual(o["jira.issues"], equalsOffer("project", "MOB", ["branch_name", "project"]));
+  assert.deepEqual(o["linear.issues"], equalsOffer("state", "Done", ["branch_name", "state"]));
 });
 
 Deno.test("buildOffers(): a correlated subquery reads the outer table's columns", () => {
@@ -228,14 +227,8 @@ Deno.test("buildOffers(): a correlated subquery reads the outer table's columns"
 Deno.test("buildOffers(): UNION branches each offer their own predicates; no limit", () => {
   const o = offers(`SELECT title FROM github.pull_requests WHERE status = 'open'
     UNION ALL SELECT title FROM linear.issues WHERE state = 'Todo' ORDER BY 1 LIMIT 5`);
-  assert.deepEqual(o["github.pull_requests"], {
-    predicates: [{ column: "status", op: "=", value: "open" }],
-    columns: ["title", "status"],
-  });
-  assert.deepEqual(o["linear.issues"], {
-    predicates: [{ column: "state", op: "=", value: "Todo" }],
-    columns: ["title", "state"],
-  });
+  assert.deepEqual(o["github.pull_requests"], equalsOffer("status", "open", ["title", "status"]));
+  assert.deepEqual(o["linear.issues"], equalsOffer("state", "Todo", ["title", "state"]));
 });
 
 Deno.test("buildOffers(): window functions read their columns and block the limit", () => {
@@ -244,10 +237,10 @@ Deno.test("buildOffers(): window functions read their columns and block the limi
       FROM github.pull_requests WHERE status = 'merged' LIMIT 3`,
     [GH],
   );
-  assert.deepEqual(o["github.pull_requests"], {
-    predicates: [{ column: "status", op: "=", value: "merged" }],
-    columns: ["pr_id", "repo", "status", "created_at"],
-  });
+  assert.deepEqual(
+    o["github.pull_requests"],
+    equalsOffer("status", "merged", ["pr_id", "repo", "status", "created_at"]),
+  );
 });
 
 Deno.test("buildOffers(): quoted identifiers and unaliased qualified names resolve", () => {

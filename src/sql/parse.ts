@@ -1,12 +1,14 @@
 /**
  * Parses and validates a user's SQL: one read-only statement (optionally after `EXPLAIN`), and
- * every base table it reads.
+ * analyses it once ({@link Analysis}: its tables, column references, filters, joins and LIMIT).
+ * Everything after — the column check, pushdown offers, dependent joins, the guard's checks and
+ * the result-cache key — reads this one result; nothing parses the SQL text again.
  *
  * @module
  */
 import NodeSqlParser from "node-sql-parser";
 import { OmniError } from "../errors.ts";
-import { analyze } from "./_analyze.ts";
+import { type Analysis, analyze } from "./_analyze.ts";
 import { asNode, type Node } from "./_ast.ts";
 import { checkFunctions } from "./functions.ts";
 import { checkExpressionDepth, checkNestingDepth, MAX_NESTING_DEPTH } from "./nesting.ts";
@@ -32,8 +34,11 @@ export interface ParsedQuery {
   sql: string;
   /** node-sql-parser's AST of the statement (PostgreSQL dialect). */
   ast: Node;
-  /** Every base-table reference, anywhere in the query, in order of appearance. */
-  tables: TableRef[];
+  /**
+   * The one analysis of the statement; `analysis.tables` lists every base-table reference,
+   * anywhere in the query, in order of appearance. Shared: readers must not change it.
+   */
+  analysis: Analysis;
   /** Every literal token exactly as written (strings, quoted names, numbers), in order. */
   literals: string[];
 }
@@ -117,7 +122,8 @@ const parser = new (NodeSqlParser as any).Parser() as {
  * import { parseQuery } from "./parse.ts";
  * const q = parseQuery("EXPLAIN SELECT gh.pr_id FROM github.pull_requests gh;");
  * assert.ok(q.explain && q.sql === "SELECT gh.pr_id FROM github.pull_requests gh");
- * assert.ok(q.tables[0].schema === "github" && q.tables[0].alias === "gh");
+ * const [table] = q.analysis.tables;
+ * assert.ok(table.schema === "github" && table.alias === "gh");
  * ```
  */
 export function parseQuery(sql: string): ParsedQuery {
@@ -178,7 +184,7 @@ export function parseQuery(sql: string): ParsedQuery {
   }
   checkExpressionDepth(statements[0]);
   let ast: Node;
-  let tables: TableRef[];
+  let analysis: Analysis;
   try {
     const node = asNode(fixBooleanPrecedence(unmask(statements[0], scanned.sentinel)));
     if (!node) throw new OmniError("PLAN_FAILED", "SQL does not parse: empty statement");
@@ -189,7 +195,7 @@ export function parseQuery(sql: string): ParsedQuery {
         `only read-only queries (SELECT …) are allowed; got ${String(ast.type).toUpperCase()}`,
       );
     }
-    tables = analyze(ast).tables;
+    analysis = analyze(ast);
     checkFunctions(ast);
   } catch (err) {
     // The limits above should make this unreachable; a shape they miss is still a 400.
@@ -200,7 +206,7 @@ export function parseQuery(sql: string): ParsedQuery {
     explain,
     sql: cleanSql(sql.slice(bodyStart)),
     ast,
-    tables,
+    analysis,
     literals: scanned.literals,
   };
 }

@@ -15,7 +15,9 @@ function fails(sql: string, code: string, message?: RegExp): OmniError {
 }
 
 const names = (sql: string) =>
-  parseQuery(sql).tables.map((t) => `${t.schema ?? "?"}.${t.table}${t.alias ? ` ${t.alias}` : ""}`);
+  parseQuery(sql).analysis.tables.map((t) =>
+    `${t.schema ?? "?"}.${t.table}${t.alias ? ` ${t.alias}` : ""}`
+  );
 
 Deno.test("parseQuery() lists the tables of the seed join with their aliases", () => {
   const q = parseQuery(`SELECT gh.pr_id, gh.merged_at, jira.issue_key, jira.status
@@ -23,7 +25,7 @@ FROM github.pull_requests gh
 JOIN jira.issues jira ON gh.branch = jira.branch_name
 WHERE gh.status = 'merged' AND jira.status != 'Done'`);
   assert.equal(q.explain, false);
-  assert.deepEqual(q.tables, [
+  assert.deepEqual(q.analysis.tables, [
     { schema: "github", table: "pull_requests", alias: "gh" },
     { schema: "jira", table: "issues", alias: "jira" },
   ]);
@@ -122,10 +124,10 @@ Deno.test("parseQuery() does not take CTE names for tables, but does take schema
 });
 
 Deno.test("parseQuery() lower-cases quoted and unquoted names; a table without schema has schema null", () => {
-  assert.deepEqual(parseQuery('SELECT * FROM "GitHub"."Pull_Requests" AS "GH"').tables, [
+  assert.deepEqual(parseQuery('SELECT * FROM "GitHub"."Pull_Requests" AS "GH"').analysis.tables, [
     { schema: "github", table: "pull_requests", alias: "gh" },
   ]);
-  assert.deepEqual(parseQuery("select * from PULL_REQUESTS").tables, [
+  assert.deepEqual(parseQuery("select * from PULL_REQUESTS").analysis.tables, [
     { schema: null, table: "pull_requests", alias: null },
   ]);
 });

@@ -16,10 +16,9 @@ import {
   type TableDef,
 } from "../../connectors/sdk/table.ts";
 import { describePredicate, type Predicate } from "../../connectors/sdk/predicate.ts";
-import type { GuardPushdown } from "../query/guard.ts";
 import type { ParsedQuery } from "./parse.ts";
 import { buildOffers } from "./offers.ts";
-import { analyze, type Occurrence } from "./_analyze.ts";
+import type { Occurrence } from "./_analyze.ts";
 import { checkColumns } from "./_columns.ts";
 import { closest } from "./_closest.ts";
 import { equiJoins } from "./_joins.ts";
@@ -66,6 +65,23 @@ export const MAX_DEPENDENT_KEYS = 500;
 /** Rows a native request is assumed to return per page when estimating calls. */
 const ROWS_PER_CALL = 100;
 
+/** What a guard lets the planner push to a table's source. */
+export interface PushdownLimits {
+  /**
+   * Columns whose values the guard masks or blocks: a user predicate, order or limit on them is
+   * never offered to the source (the source sees real values, so it would leak them through row
+   * counts and order).
+   */
+  unpushable: string[];
+  /** Columns the guard reads in `apply` (row rules): fetched even when the query does not read them. */
+  columns: string[];
+  /**
+   * Whether a source-side LIMIT is safe: false when `apply` drops rows the row filters offered to
+   * the source do not describe, so a source that stopped at the limit would return too few.
+   */
+  limit: boolean;
+}
+
 /** Options of {@link planQuery}. */
 export interface PlanOptions {
   /** Offer predicates, order and limit to the sources. Off only to compare results. @default true */
@@ -79,7 +95,7 @@ export interface PlanOptions {
    * What the user's policies forbid pushing to a table's source (masked columns, rows filtered
    * after the fetch): predicates, order and limit that would leak or cut are not offered.
    */
-  pushdownLimits?: (key: string) => GuardPushdown | undefined;
+  pushdownLimits?: (key: string) => PushdownLimits | undefined;
   /**
    * Expected rows of a planned scan. When given, each source gets `estimatedRows` and the
    * planner considers dependent joins (never with pushdown off).
@@ -122,7 +138,7 @@ export function planQuery(
     string,
     { schema: string; connection: Connection; connector: ConnectorDef; table: TableDef }
   >();
-  for (const ref of parsed.tables) {
+  for (const ref of parsed.analysis.tables) {
     const written = ref.schema ? `${ref.schema}.${ref.table}` : ref.table;
     if (!ref.schema) {
       const candidates = [...available.keys()].filter((k) => k.endsWith(`.${ref.table}`));
@@ -146,12 +162,12 @@ export function planQuery(
     resolved.set(key, { schema: ref.schema.toLowerCase(), ...found });
   }
 
-  const analysis = analyze(parsed.ast);
+  const { analysis } = parsed;
   const columnsOf = (occ: Occurrence) =>
     occ.ref.schema === null
       ? undefined
       : resolved.get(`${occ.ref.schema}.${occ.ref.table}`)?.table.columns;
-  checkColumns(parsed.ast, analysis, columnsOf);
+  checkColumns(analysis, columnsOf);
 
   const offers = buildOffers(
     parsed,
@@ -277,7 +293,7 @@ function chooseDependentJoins(
  * real values, and row counts would reveal them), order on them, and — once anything is held
  * back, or when the guard filters rows after the fetch — the limit (the source would stop early).
  */
-function restrictOffer(offer: ScanOffer, limits: GuardPushdown): ScanOffer {
+function restrictOffer(offer: ScanOffer, limits: PushdownLimits): ScanOffer {
   const hidden = new Set(limits.unpushable.map((c) => c.toLowerCase()));
   const predicates = offer.predicates.filter((p) => !hidden.has(p.column.toLowerCase()));
   const orderLeaks = offer.orderBy?.some((k) => hidden.has(k.column.toLowerCase())) ?? false;

@@ -7,7 +7,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { toOmniError } from "../errors.ts";
-import type { AppEnv } from "../http/env.ts";
+import type { TelemetryEnv } from "./env.ts";
 import type { Logger } from "./log.ts";
 
 /**
@@ -18,7 +18,7 @@ import type { Logger } from "./log.ts";
  * app.use(traceId(), accessLog(new Logger({ fields: { role: "edge" } })));
  * ```
  */
-export function accessLog(logger: Logger): MiddlewareHandler<AppEnv> {
+export function accessLog(logger: Logger): MiddlewareHandler<TelemetryEnv> {
   return async function accessLogMiddleware(c, next) {
     const started = performance.now();
     await next();

@@ -6,7 +6,7 @@
  */
 import type { Handler, MiddlewareHandler } from "hono";
 import { OmniError, toOmniError } from "../errors.ts";
-import type { AppEnv } from "../http/env.ts";
+import type { TelemetryEnv } from "./env.ts";
 import type { Metrics, MetricsRecorder } from "./metrics.ts";
 
 /** Options of {@link recordQueries}. */
@@ -26,7 +26,7 @@ export interface RecordQueriesOptions {
  * app.use("/v1/query", recordQueries({ metrics, zoneOf: () => "us" }));
  * ```
  */
-export function recordQueries(options: RecordQueriesOptions): MiddlewareHandler<AppEnv> {
+export function recordQueries(options: RecordQueriesOptions): MiddlewareHandler<TelemetryEnv> {
   const { metrics } = options;
   return async function recordQueriesMiddleware(c, next) {
     const started = performance.now();
@@ -72,7 +72,10 @@ export interface MetricsRouteOptions {
  * app.get("/metrics", metricsRoute(metrics, { token: config.metricsToken }));
  * ```
  */
-export function metricsRoute(metrics: Metrics, options: MetricsRouteOptions = {}): Handler<AppEnv> {
+export function metricsRoute(
+  metrics: Metrics,
+  options: MetricsRouteOptions = {},
+): Handler<TelemetryEnv> {
   const expected = options.token ? new TextEncoder().encode(`Bearer ${options.token}`) : undefined;
   return async function metricsHandler(c) {
     if (

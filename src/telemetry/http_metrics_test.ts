@@ -1,13 +1,19 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
-import { OmniError } from "../errors.ts";
-import type { AppEnv } from "../http/env.ts";
-import { renderErrors } from "../http/errors.ts";
+import type { ErrorHandler } from "hono";
+import { OmniError, toOmniError } from "../errors.ts";
+import type { TelemetryEnv } from "./env.ts";
 import { metricsRoute, recordQueries } from "./http_metrics.ts";
 import { Metrics } from "./metrics.ts";
 
+// Errors answer as the apps answer them: the error's own status and body.
+const renderErrors: ErrorHandler<TelemetryEnv> = (err, c) => {
+  const error = toOmniError(err);
+  return c.json(error.toBody(), error.status as 400);
+};
+
 function appThatThrows(metrics: Metrics, err?: OmniError) {
-  const app = new Hono<AppEnv>();
+  const app = new Hono<TelemetryEnv>();
   app.onError(renderErrors);
   app.use("/v1/query", recordQueries({ metrics, zoneOf: () => "eu" }));
   app.post("/v1/query", (c) => {
@@ -64,7 +70,7 @@ Deno.test("Metrics carry no tenant id unless configured", async () => {
 });
 
 Deno.test("metricsRoute() with a scrape token answers 401 without it", async () => {
-  const app = new Hono<AppEnv>();
+  const app = new Hono<TelemetryEnv>();
   app.onError(renderErrors);
   app.get("/metrics", metricsRoute(new Metrics(), { token: "scrape-secret" }));
   assert.equal((await app.request("/metrics")).status, 401);

@@ -8,7 +8,7 @@
  */
 import { SpanKind } from "@opentelemetry/api";
 import { toOmniError } from "../errors.ts";
-import type { SourceMiddleware } from "../query/source_fetch.ts";
+import type { SourceMiddleware } from "../source/fetch.ts";
 import type { MetricsRecorder } from "./metrics.ts";
 import { tracedFetch, withSpan } from "./tracing.ts";
 

@@ -21,7 +21,7 @@ import {
 } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "../http/env.ts";
+import type { TelemetryEnv } from "./env.ts";
 import { OmniError } from "../errors.ts";
 
 /** Instrumentation scope name of every OmniSQL span. */
@@ -119,7 +119,7 @@ export function recordError(span: Span, err: unknown): void {
  * app.use(traceId(), traceRequest("edge"));
  * ```
  */
-export function traceRequest(role: string): MiddlewareHandler<AppEnv> {
+export function traceRequest(role: string): MiddlewareHandler<TelemetryEnv> {
   return function traceRequestMiddleware(c, next) {
     const active = context.active();
     // Deno's own serve instrumentation (OTEL_DENO) may already have opened a server span.

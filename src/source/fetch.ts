@@ -11,7 +11,14 @@ import { runScan } from "../../connectors/sdk/scan.ts";
 import type { ConditionalStore } from "../../connectors/sdk/http.ts";
 import type { UserClaims } from "../auth/user_token.ts";
 import type { SourcePlan } from "../sql/plan.ts";
-import type { QueryMetadata } from "./request.ts";
+
+/** The caller's options a source fetch honours. */
+export interface SourceFetchOptions {
+  /** Oldest cached data the caller accepts, in ms; 0 = live. @default the tenant's setting */
+  max_staleness_ms?: number;
+  /** Serve stale cached data rather than fail when the app cannot be reached. @default false */
+  allow_stale?: boolean;
+}
 
 /** What a fetch hands back for one source. */
 export interface FetchedSource {
@@ -38,7 +45,8 @@ export interface SourceFetchContext {
   user: UserClaims;
   traceId: string;
   zone: string;
-  metadata: QueryMetadata;
+  /** What of the caller's `metadata` a fetch reads (`QueryMetadata` of `query/request.ts`). */
+  metadata: SourceFetchOptions;
   /** The query's deadline and cancellation. */
   signal: AbortSignal;
   /** When the query's deadline passes, epoch ms: retries never wait past it. */
@@ -84,7 +92,7 @@ export const fetchFromApp: SourceFetcher = async (source, ctx) => {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { composeSourceFetch, type SourceFetcher } from "./source_fetch.ts";
+ * import { composeSourceFetch, type SourceFetcher } from "./fetch.ts";
  * const calls: string[] = [];
  * const inner: SourceFetcher = () => { calls.push("app"); return Promise.reject(new Error("x")); };
  * const fetcher = composeSourceFetch([(next) => (s, c) => { calls.push("outer"); return next(s, c); }], inner);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { loadConfig } from "../src/config.ts";
-import { requireProductionEnv } from "./_production_env.ts";
+import { loadConfig } from "../config.ts";
+import { requireProductionEnv } from "./production_env.ts";
 
 const PRODUCTION = {
   DATABASE_URL: "postgres://db.example/omnisql",

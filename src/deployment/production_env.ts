@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { devDefaultsInUse, type OmniConfig } from "../src/config.ts";
+import { devDefaultsInUse, type OmniConfig } from "../config.ts";
 
 /**
  * Throws, listing every missing variable and every public development default still in use,
@@ -15,8 +15,8 @@ import { devDefaultsInUse, type OmniConfig } from "../src/config.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { loadConfig } from "../src/config.ts";
- * import { requireProductionEnv } from "./_production_env.ts";
+ * import { loadConfig } from "../config.ts";
+ * import { requireProductionEnv } from "./production_env.ts";
  * const env = { DATABASE_URL: "postgres://db/omnisql", DEV_ISSUER: "on" };
  * assert.throws(
  *   () => requireProductionEnv(env, loadConfig(env), "edge"),

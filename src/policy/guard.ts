@@ -8,28 +8,12 @@
 import type { Predicate } from "../../connectors/sdk/predicate.ts";
 import type { Row } from "../../connectors/sdk/table.ts";
 import type { UserClaims } from "../auth/user_token.ts";
+import type { PushdownLimits } from "../sql/plan.ts";
 
 /** One table a query reads, with the columns it reads. */
 export interface TableRead {
   key: string;
   columns: string[];
-}
-
-/** What a guard lets the planner push to a table's source. */
-export interface GuardPushdown {
-  /**
-   * Columns whose values the guard masks or blocks: a user predicate, order or limit on them is
-   * never offered to the source (the source sees real values, so it would leak them through row
-   * counts and order).
-   */
-  unpushable: string[];
-  /** Columns the guard reads in `apply` (row rules): fetched even when the query does not read them. */
-  columns: string[];
-  /**
-   * Whether a source-side LIMIT is safe: false when `apply` drops rows the row filters offered to
-   * the source do not describe, so a source that stopped at the limit would return too few.
-   */
-  limit: boolean;
 }
 
 /** A user's entitlements for one query. */
@@ -46,7 +30,7 @@ export interface QueryGuard {
   /** Filters and masks a table's rows before DuckDB sees them. */
   apply(key: string, rows: Row[]): Row[] | Promise<Row[]>;
   /** Limits on what the planner may push to a table's source. @default nothing limited */
-  pushdown?(key: string): GuardPushdown;
+  pushdown?(key: string): PushdownLimits;
 }
 
 /** Builds guards from the tenant's policies. */

@@ -1,0 +1,163 @@
+/**
+ * The parts every deployment shape assembles the same way — the production edge, a production
+ * zone worker, and the local stack that runs them all in one process: identity, the tenants'
+ * caches and budgets and policies. A zone's worker is built on top of it by
+ * `regions/serving.ts`; each entry point only adds where it listens.
+ *
+ * @module
+ */
+import type { ConnectorDef } from "../../connectors/sdk/connector.ts";
+import { ContextTokens } from "../auth/context_token.ts";
+import { DevIssuer } from "../auth/dev_issuer.ts";
+import { createUserVerifier, type UserClaims, type UserVerifier } from "../auth/user_token.ts";
+import { openZoneStores, tenantSettingsLookup } from "../cache/mod.ts";
+import { Catalog, CatalogKeyStore, openCatalog } from "../catalog/mod.ts";
+import type { OmniConfig } from "../config.ts";
+import { KeyRing } from "../crypto/mod.ts";
+import { guardFingerprint, type ResultCacheOptions } from "../http/mod.ts";
+import { PolicySecurityProvider } from "../policy/mod.ts";
+import { type EdgeBudgets, edgeBudgetsOf } from "../ratelimit/mod.ts";
+
+/**
+ * Opens the deployment's catalog (`DATABASE_URL`) with the tenants' key ring (sealed by
+ * `OMNISQL_MASTER_KEY`) and the audit chain's key.
+ *
+ * @example
+ * ```ts ignore
+ * const { catalog, close } = await openProductionCatalog(loadConfig(Deno.env.toObject()));
+ * ```
+ */
+export async function openProductionCatalog(
+  config: OmniConfig,
+): Promise<{ catalog: Catalog; close(): Promise<void> }> {
+  const opened = await openCatalog({ databaseUrl: config.databaseUrl });
+  const catalog = new Catalog(
+    opened.db,
+    new KeyRing({ masterKey: config.masterKey, store: new CatalogKeyStore(opened.db) }),
+    { auditKey: config.auditKey },
+  );
+  return { catalog, close: () => opened.close() };
+}
+
+/** What edge and workers share, built once per process. */
+export interface Serving {
+  catalog: Catalog;
+  connectors: Record<string, ConnectorDef>;
+  contextTokens: ContextTokens;
+  verifyUser: UserVerifier;
+  /** The dev issuer, when enabled by config. */
+  devIssuer?: DevIssuer;
+  security: PolicySecurityProvider;
+  stores: ReturnType<typeof openZoneStores>;
+  budgetsFor: (tenantId: string) => Promise<EdgeBudgets>;
+  resultCache: ResultCacheOptions;
+  settings: ReturnType<typeof tenantSettingsLookup>;
+  /** The deployment's engine pool settings and memory limits. */
+  engines: OmniConfig["engines"];
+  /** The bearer token `/metrics` requires (none: open, local stack only). */
+  metricsToken?: string;
+  /** Whether metrics carry tenant ids. */
+  metricsTenantLabels: boolean;
+  /** Refuses a token whose claims the tenant's policy would misread (`UNAUTHENTICATED`). */
+  checkClaims: (user: UserClaims) => Promise<void>;
+  /** Stops tracking tenant lifecycle events. */
+  close(): void;
+}
+
+/**
+ * Builds what edge and workers share from the configuration and an open catalog.
+ *
+ * @example
+ * ```ts ignore
+ * const serving = await openServing(config, catalog, CONNECTORS);
+ * ```
+ */
+export async function openServing(
+  config: OmniConfig,
+  catalog: Catalog,
+  connectors: Record<string, ConnectorDef>,
+  options: { cachePrefix?: string; zones?: string[] } = {},
+): Promise<Serving> {
+  const devIssuer = config.devIssuer
+    ? await DevIssuer.fromSecret(config.devIssuerSecret, config.oidcIssuer, config.oidcAudience)
+    : undefined;
+  if (!config.oidcJwksUrl && !devIssuer) {
+    throw new Error("set OIDC_JWKS_URL, or enable the dev issuer for local use");
+  }
+  const verifyUser = createUserVerifier({
+    issuer: config.oidcIssuer,
+    audience: config.oidcAudience,
+    keys: config.oidcJwksUrl ? { jwksUrl: config.oidcJwksUrl } : { jwks: devIssuer!.jwks() },
+  });
+  const security = new PolicySecurityProvider({ catalog, connectors });
+  // Caches and budgets: each zone's Upstash database when configured, else this process's memory.
+  const stores = openZoneStores({
+    zones: options.zones ?? config.zones,
+    upstash: config.upstash,
+    keyRing: catalog.keyRing,
+    prefix: options.cachePrefix,
+  });
+  // A tenant that moves zone or is off-boarded leaves nothing cached behind, in any zone.
+  const untrack = catalog.onTenantLifecycle({
+    flushTenant: (id) => Promise.all(Object.values(stores.caches).map((c) => c.flush(id))),
+  });
+  const settings = tenantSettingsLookup(catalog);
+  return {
+    catalog,
+    connectors,
+    contextTokens: new ContextTokens(config.internalSecret),
+    verifyUser,
+    devIssuer,
+    security,
+    stores,
+    settings,
+    engines: config.engines,
+    checkClaims: (user) => security.checkClaims(user.tenant, user),
+    metricsToken: config.metricsToken,
+    metricsTenantLabels: config.metricsTenantLabels,
+    budgetsFor: async (tenantId) => edgeBudgetsOf(await settings(tenantId)),
+    resultCache: {
+      caches: stores.results,
+      tenant: (id) => catalog.getTenant(id),
+      fingerprint: guardFingerprint(security),
+    },
+    close: untrack,
+  };
+}
+
+/** What every app (the edge's and each zone's) takes from {@link Serving}, under its own names. */
+export type AppParts = Pick<
+  Serving,
+  | "catalog"
+  | "connectors"
+  | "contextTokens"
+  | "verifyUser"
+  | "security"
+  | "budgetsFor"
+  | "resultCache"
+  | "checkClaims"
+  | "metricsToken"
+>;
+
+/**
+ * The parts of {@link Serving} the edge and zone apps are built from; each entry point adds
+ * where it routes, its budgets store, metrics and logger.
+ *
+ * @example
+ * ```ts ignore
+ * const app = createEdgeApp({ ...appParts(serving), zoneUrls, limiter, metrics });
+ * ```
+ */
+export function appParts(serving: Serving): AppParts {
+  return {
+    catalog: serving.catalog,
+    connectors: serving.connectors,
+    contextTokens: serving.contextTokens,
+    verifyUser: serving.verifyUser,
+    security: serving.security,
+    budgetsFor: serving.budgetsFor,
+    resultCache: serving.resultCache,
+    checkClaims: serving.checkClaims,
+    metricsToken: serving.metricsToken,
+  };
+}
