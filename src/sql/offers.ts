@@ -10,14 +10,7 @@ import type { Predicate, Scalar } from "../../connectors/sdk/predicate.ts";
 import type { ColumnDef, ColumnType, ScanOffer, SortKey } from "../../connectors/sdk/table.ts";
 import { canonicalTimestamp, literalTimestampMicros } from "../../connectors/sdk/timestamp.ts";
 import type { Analysis, Nullability, Occurrence, Scope } from "./_analyze.ts";
-import {
-  asArray,
-  asNode,
-  columnRefParts,
-  type Literal,
-  literalOf,
-  plainColumnRef,
-} from "./_ast.ts";
+import { asArray, asNode, type Literal, literalOf, plainColumnRef } from "./_ast.ts";
 import { comparisonOp, SWAPPED } from "./comparison.ts";
 import type { ParsedQuery, TableRef } from "./parse.ts";
 
