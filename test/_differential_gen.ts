@@ -34,6 +34,16 @@ export interface GenQuery {
   family: string;
 }
 
+/** A query over one table. */
+function oneTable(
+  t: { schema: string; name: string },
+  family: string,
+  sql: string,
+  orderColumns: string[] = [],
+): GenQuery {
+  return { sql, orderColumns, tables: [`${t.schema}.${t.name}`], family };
+}
+
 /** Joins on natural keys: `[left table, left column, right table, right column, one-to-many]`. */
 const JOINS: [string, string, string, string, boolean][] = [
   ["github.pull_requests", "branch", "jira.issues", "branch_name", true],
@@ -178,24 +188,13 @@ export class QueryGenerator {
       : r.pick(cols.filter((x) => x.type === "text"));
     const where = this.#predicate(t, c, ref);
     if (r.chance(0.5)) {
-      return {
-        sql: `SELECT count(*) AS n FROM ${from} WHERE ${where}`,
-        orderColumns: [],
-        tables: [`${t.schema}.${t.name}`],
-        family: "boundary",
-      };
+      return oneTable(t, "boundary", `SELECT count(*) AS n FROM ${from} WHERE ${where}`);
     }
     const dir = r.pick(["", " DESC"]);
     const base = `SELECT ${ref}${t.key}, ${ref}${c.name} FROM ${from} WHERE ${where} ` +
       `ORDER BY ${ref}${c.name}${dir}`;
     const sql = `${base} LIMIT ${r.int(1, 6)}${r.chance(0.4) ? ` OFFSET ${r.int(1, 4)}` : ""}`;
-    return {
-      sql,
-      unlimited: base,
-      orderColumns: [c.name],
-      tables: [`${t.schema}.${t.name}`],
-      family: "boundary",
-    };
+    return { ...oneTable(t, "boundary", sql, [c.name]), unlimited: base };
   }
 
   #count(): GenQuery {
@@ -203,12 +202,11 @@ export class QueryGenerator {
     const t = this.#table();
     const { from, ref } = this.#naming(t, "t");
     const where = this.#where(t, this.#usable(t), ref, r.pick([1, 1, 1, 2, 3]));
-    return {
-      sql: `SELECT count(*) AS n FROM ${from}${where ? ` WHERE ${where}` : ""}`,
-      orderColumns: [],
-      tables: [`${t.schema}.${t.name}`],
-      family: "count",
-    };
+    return oneTable(
+      t,
+      "count",
+      `SELECT count(*) AS n FROM ${from}${where ? ` WHERE ${where}` : ""}`,
+    );
   }
 
   #groupBy(): GenQuery {
@@ -227,7 +225,7 @@ export class QueryGenerator {
     let sql = `SELECT ${ref}${group.name} AS grp, ${aggs.join(", ")} FROM ${from}` +
       `${where ? ` WHERE ${where}` : ""} GROUP BY ${ref}${group.name}`;
     if (r.chance(0.3)) sql += ` HAVING count(*) > ${r.int(0, 3)}`;
-    return { sql, orderColumns: [], tables: [`${t.schema}.${t.name}`], family: "group by" };
+    return oneTable(t, "group by", sql);
   }
 
   #join(): GenQuery {
@@ -303,7 +301,7 @@ export class QueryGenerator {
       `${inner ? ` WHERE ${inner}` : ""}) SELECT ${
         r.chance(0.5) ? "count(*) AS n" : `c.${t.key} AS k`
       } FROM c${outer ? ` WHERE ${outer}` : ""}`;
-    return { sql, orderColumns: [], tables: [`${t.schema}.${t.name}`], family: "cte" };
+    return oneTable(t, "cte", sql);
   }
 
   /** Two filtered branches over tables sharing a join key, combined by a set operation. */

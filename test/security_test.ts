@@ -490,15 +490,9 @@ Deno.test("security: RLS, CLS, policies, off-boarding, residency, audit", opts, 
     });
 
     await t.step("policies explain shows what a user gets for every table", async () => {
-      const res = await cli(stack, [
-        "policies",
-        "explain",
-        "--tenant",
-        "acme",
-        "--user",
-        "qa@acme",
-        "--json",
-      ]);
+      const explainQa = (...flags: string[]) =>
+        cli(stack, ["policies", "explain", "--tenant", "acme", "--user", "qa@acme", ...flags]);
+      const res = await explainQa("--json");
       assert.equal(res.code, 0, res.out.join("\n"));
       const { tables } = JSON.parse(res.out.join("\n")) as {
         tables: {
@@ -521,14 +515,7 @@ Deno.test("security: RLS, CLS, policies, off-boarding, residency, audit", opts, 
         assert.equal(t.rows.length, 1, table);
         assert.ok(t.columns.some((c) => c.effect === "sha256"), table);
       }
-      const human = await cli(stack, [
-        "policies",
-        "explain",
-        "--tenant",
-        "acme",
-        "--user",
-        "qa@acme",
-      ]);
+      const human = await explainQa();
       assert.match(human.out.join("\n"), /author: redact \(hide_author_from_qa\)/);
     });
 
