@@ -29,7 +29,12 @@ export const LINEAR_MANIFEST: Manifest = loadManifest(
 
 /** What Linear's columns hold, for policies that target data classes. */
 const CLASSIFICATIONS: Record<string, Record<string, Classification>> = {
-  issues: { assignee: "pii.person", assignee_email: "pii.email" },
+  issues: {
+    assignee: "pii.person",
+    assignee_email: "pii.email",
+    // Linear generates branch names from the assignee's name: `chloe/mob-12-login`.
+    branch_name: "pii.person_text",
+  },
 };
 
 const connector = classify(manifestConnector(LINEAR_MANIFEST));

@@ -2,14 +2,13 @@
  * The fetch orchestration of one query: every source in parallel, except the probe side of a
  * dependent join, which waits for its build side and is fetched with the build side's distinct
  * join keys pushed down (`branch = …` per key, or `key IN (…)` in chunks). Each source's native
- * requests are recorded as sent, and its row count teaches the planner's estimates.
+ * requests are recorded as sent.
  *
  * @module
  */
 import type { Row, ScanOffer } from "../../connectors/sdk/table.ts";
 import type { Predicate, Scalar } from "../../connectors/sdk/predicate.ts";
 import type { DependentJoin, QueryPlan, SourcePlan } from "../sql/plan.ts";
-import type { RowEstimates } from "./estimates.ts";
 import type { FetchedSource } from "./source_fetch.ts";
 
 /** A dependent join gives up (fetches the probe as planned) past this many native requests. */
@@ -36,8 +35,6 @@ export type FetchOne = (source: SourcePlan, fetcher: typeof fetch) => Promise<Fe
 export interface FetchSourcesOptions {
   /** The `fetch` the app calls go through. @default globalThis.fetch */
   fetch?: typeof fetch;
-  /** Learns each scan's row count. */
-  estimates?: RowEstimates;
 }
 
 /**
@@ -58,10 +55,6 @@ export async function fetchSources(
     const requests: string[] = [];
     const t0 = performance.now();
     const result = await fetchOne(source, recordingFetch(baseFetch, requests));
-    options.estimates?.record(
-      { connectionId: source.connection.id, table: source.table, plan: source.plan },
-      result.rows.length,
-    );
     return { source, result, ms: performance.now() - t0, requests };
   };
 
