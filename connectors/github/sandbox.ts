@@ -8,6 +8,7 @@
  * @module
  */
 import { buildWorld, fnv, Shapes } from "./_sandbox_data.ts";
+import { answerGraphql } from "./_sandbox_graphql.ts";
 import {
   answerRoute,
   delay,
@@ -69,13 +70,13 @@ export interface GithubSandbox {
   url: string;
   close(): Promise<void>;
   /** Every request received, in order. */
-  requests: { method: string; path: string; search: string }[];
+  requests: { method: string; path: string; search: string; body?: string }[];
   /** Clears the request log, faults and rate-limit budgets. */
   reset(): void;
   inject(fault: GithubFault): void;
 }
 
-type Resource = "core" | "search";
+type Resource = "core" | "search" | "graphql";
 interface Bucket {
   used: number;
   resetAt: number;
@@ -100,6 +101,8 @@ export function startGithubSandbox(options: GithubSandboxOptions): Promise<Githu
   const limits: Record<Resource, { limit: number; windowMs: number }> = {
     core: { limit: options.ratePerHour ?? 5000, windowMs: 3_600_000 },
     search: { limit: options.searchPerMinute ?? 30, windowMs: 60_000 },
+    // GitHub's GraphQL budget is in points (5,000 an hour); a query of a few hundred nodes costs 1.
+    graphql: { limit: options.ratePerHour ?? 5000, windowMs: 3_600_000 },
   };
   const buckets = new Map<string, Bucket>();
   const requests: GithubSandbox["requests"] = [];
@@ -166,7 +169,12 @@ export function startGithubSandbox(options: GithubSandboxOptions): Promise<Githu
     }
 
     const route = req.method === "GET" || req.method === "HEAD" ? routeOf(path) : undefined;
-    const resource: Resource = route?.name === "search" ? "search" : "core";
+    const graphqlPath = url.pathname === "/graphql" || url.pathname === "/api/graphql";
+    const resource: Resource = route?.name === "search"
+      ? "search"
+      : graphqlPath && req.method === "POST"
+      ? "graphql"
+      : "core";
     const b = bucket(token, resource);
     if (route?.name === "rate_limit") {
       const core = bucket(token, "core"), search = bucket(token, "search");
@@ -190,6 +198,23 @@ export function startGithubSandbox(options: GithubSandboxOptions): Promise<Githu
         documentation_url:
           "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
       }, headers);
+    }
+
+    if (resource === "graphql") {
+      const text = await req.text();
+      requests[requests.length - 1].body = text;
+      let payload: unknown;
+      try {
+        payload = JSON.parse(text);
+      } catch {
+        payload = undefined;
+      }
+      const readable = (r: { owner: string; name: string }) =>
+        owners.includes(lower(r.owner)) || owners.includes(lower(`${r.owner}/${r.name}`));
+      const answer = await answerGraphql(world, readable, payload);
+      b.used++;
+      for (const [k, v] of Object.entries(rateHeaders(b, resource))) headers.set(k, v);
+      return json(answer.status, answer.body, headers);
     }
 
     const shapes = new Shapes(api, world);

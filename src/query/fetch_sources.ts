@@ -202,12 +202,17 @@ function describeBody(body: string): string {
   try {
     const parsed = JSON.parse(body);
     if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) {
+      // Each field cut short: a GraphQL batch's query text is long and says little.
       return Object.entries(parsed)
-        .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(",") : String(v)}`)
+        .map(([k, v]) => `${k}=${cut(Array.isArray(v) ? v.join(",") : String(v), 120)}`)
         .join(" ");
     }
   } catch {
     // not JSON: shown as sent
   }
-  return body.length > 500 ? body.slice(0, 500) + "…" : body;
+  return cut(body, 500);
+}
+
+function cut(text: string, max: number): string {
+  return text.length > max ? text.slice(0, max) + "…" : text;
 }
