@@ -29,7 +29,21 @@ export type AuthSpec =
   /** An API key in a named header (`X-Api-Key: <key>`). */
   | { style: "api_key_header"; header: string; credential: string }
   /** An API key as a query parameter (`?api_key=<key>`). */
-  | { style: "api_key_query"; param: string; credential: string };
+  | { style: "api_key_query"; param: string; credential: string }
+  /**
+   * OAuth 2.0: an access token from the app's token endpoint (`token_url`, absolute or relative
+   * to the connection's base URL), sent as `Authorization: Bearer`. `credential` names the client
+   * id; the refresh-token grant is used when the connection holds `refresh_token`, else client
+   * credentials with `client_secret`. Tokens are cached per connection until they expire.
+   */
+  | {
+    style: "oauth2";
+    credential: string;
+    token_url: string;
+    client_secret: string;
+    refresh_token: string;
+    scope?: string;
+  };
 
 /** One group of rate-limit headers (a request budget, a complexity budget…). */
 export interface RateLimitBucket {
@@ -365,6 +379,7 @@ class Validator {
         "bearer",
         "api_key_header",
         "api_key_query",
+        "oauth2",
       ] as const,
     );
     const credential = this.string(o.credential, `${p}.credential`);
@@ -386,6 +401,23 @@ class Validator {
       case "api_key_query":
         this.onlyKeys(o, p, ["style", "credential", "param"]);
         return { style, credential, param: this.string(o.param, `${p}.param`) };
+      case "oauth2":
+        this.onlyKeys(o, p, [
+          "style",
+          "credential",
+          "token_url",
+          "client_secret",
+          "refresh_token",
+          "scope",
+        ]);
+        return {
+          style,
+          credential,
+          token_url: this.string(o.token_url, `${p}.token_url`),
+          client_secret: this.string(o.client_secret ?? "clientSecret", `${p}.client_secret`),
+          refresh_token: this.string(o.refresh_token ?? "refreshToken", `${p}.refresh_token`),
+          ...(o.scope !== undefined ? { scope: this.string(o.scope, `${p}.scope`) } : {}),
+        };
     }
   }
 
