@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { demoOrg } from "../connectors/demo/world.ts";
-import { startGithubSandbox } from "../connectors/github/sandbox.ts";
+import { startGithubSandbox } from "../connectors/github/sandbox/mod.ts";
 import { runCli } from "../src/admin/cli.ts";
 import type { LocalStack } from "../edge/local_stack.ts";
 import { KeyRing } from "../src/crypto/mod.ts";

@@ -11,10 +11,10 @@ import {
   DEMO_SALESFORCE,
   type DemoSandboxes,
 } from "../../src/catalog/demo.ts";
-import { type GithubSandbox, startGithubSandbox } from "../github/sandbox.ts";
-import { type JiraSandbox, startJiraSandbox } from "../jira/sandbox.ts";
-import { type LinearSandbox, startLinearSandbox } from "../linear/sandbox.ts";
-import { type SalesforceSandbox, startSalesforceSandbox } from "../salesforce/sandbox.ts";
+import { type GithubSandbox, startGithubSandbox } from "../github/sandbox/mod.ts";
+import { type JiraSandbox, startJiraSandbox } from "../jira/sandbox/mod.ts";
+import { type LinearSandbox, startLinearSandbox } from "../linear/sandbox/mod.ts";
+import { type SalesforceSandbox, startSalesforceSandbox } from "../salesforce/sandbox/mod.ts";
 
 /** Options of {@link startDemoSandboxes}. */
 export interface DemoSandboxOptions {

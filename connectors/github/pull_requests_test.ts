@@ -10,7 +10,7 @@ import {
 } from "../sdk/mod.ts";
 import { ACME_REPOS, ACME_TEAMS, acmeConnection, demoSandbox, GLOBEX_TOKEN } from "./_testing.ts";
 import { github } from "./mod.ts";
-import { pullRequestId } from "./sandbox.ts";
+import { pullRequestId } from "./sandbox/mod.ts";
 
 const table = findTable(github, "pull_requests");
 const acme = demoOrg("acme");

@@ -3,7 +3,7 @@ import { OmniError } from "../../src/errors.ts";
 import { demoLinear } from "../demo/world.ts";
 import { type Connection, findTable, runScan } from "../sdk/mod.ts";
 import { linear } from "./mod.ts";
-import { type LinearSandbox, startLinearSandbox } from "./sandbox.ts";
+import { type LinearSandbox, startLinearSandbox } from "./sandbox/mod.ts";
 
 const issues = findTable(linear, "issues");
 const KEY = "lin_api_test_key";

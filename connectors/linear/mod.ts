@@ -2,7 +2,7 @@
  * The Linear connector: a declarative connector, entirely described by `linear.yaml` and run by
  * the manifest runtime (`connectors/manifest/`). `linear.issues` reads Linear's GraphQL `issues`
  * connection; predicates become an `IssueFilter` sent as a GraphQL variable. Its sandbox
- * (`./sandbox.ts`) serves the demo world over the same protocol.
+ * (`./sandbox/`) serves the demo world over the same protocol.
  *
  * Connection: base URL `https://api.linear.app`; credentials `{apiKey}` (sent as
  * `Authorization: <key>`) or `{accessToken}` (Bearer).

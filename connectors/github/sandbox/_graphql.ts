@@ -9,7 +9,7 @@
  * @module
  */
 import { buildSchema, graphql, GraphQLError } from "graphql";
-import type { SbRepo, SbWorld } from "./_sandbox_data.ts";
+import type { SbRepo, SbWorld } from "./_data.ts";
 
 const SDL = `
 type Query {

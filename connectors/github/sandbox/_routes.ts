@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { SbPull, SbRepo, SbWorld, Shapes } from "./_sandbox_data.ts";
-import { inScope, parseSearch } from "./_sandbox_search.ts";
+import type { SbPull, SbRepo, SbWorld, Shapes } from "./_data.ts";
+import { inScope, parseSearch } from "./_search.ts";
 
 /** GitHub's documentation link in error bodies. */
 export const DOCS = "https://docs.github.com/rest";

@@ -7,8 +7,8 @@
  *
  * @module
  */
-import { buildWorld, fnv, Shapes } from "./_sandbox_data.ts";
-import { answerGraphql } from "./_sandbox_graphql.ts";
+import { buildWorld, fnv, Shapes } from "./_data.ts";
+import { answerGraphql } from "./_graphql.ts";
 import {
   answerRoute,
   delay,
@@ -18,9 +18,9 @@ import {
   notFound,
   routeOf,
   STATUS_TEXT,
-} from "./_sandbox_routes.ts";
+} from "./_routes.ts";
 
-export { issueId, pullRequestId } from "./_sandbox_data.ts";
+export { issueId, pullRequestId } from "./_data.ts";
 
 /** Options of {@link startGithubSandbox}. */
 export interface GithubSandboxOptions {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { demoOrg } from "../demo/world.ts";
-import { parseLinkHeader } from "../sdk/mod.ts";
-import { ACME_TOKEN, auth, demoSandbox } from "./_testing.ts";
-import { issueId, pullRequestId } from "./sandbox.ts";
+import { demoOrg } from "../../demo/world.ts";
+import { parseLinkHeader } from "../../sdk/mod.ts";
+import { ACME_TOKEN, auth, demoSandbox } from "../_testing.ts";
+import { issueId, pullRequestId } from "./mod.ts";
 
 const acme = demoOrg("acme");
 const mobile = acme.pulls.filter((p) => p.repo === "mobile-app");

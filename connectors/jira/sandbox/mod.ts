@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type DemoOrg, demoOrg } from "../demo/world.ts";
+import { type DemoOrg, demoOrg } from "../../demo/world.ts";
 import { compileJql, JqlError, type JqlIssue, type JqlSchema, parseJql } from "./_jql_eval.ts";
 
 /** Options of {@link startJiraSandbox}. */
@@ -108,7 +108,7 @@ export interface JiraSite {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { jiraSite } from "./sandbox.ts";
+ * import { jiraSite } from "./mod.ts";
  * const site = jiraSite("acme", "bot@acme.example");
  * assert.ok(site.issues.length === site.org.issues.length);
  * ```

@@ -9,7 +9,7 @@
  * @module
  */
 import { buildSchema, graphql, GraphQLError } from "graphql";
-import { demoLinear, type DemoLinearIssue } from "../demo/world.ts";
+import { demoLinear, type DemoLinearIssue } from "../../demo/world.ts";
 
 /** Options of {@link startLinearSandbox}. */
 export interface LinearSandboxOptions {
@@ -146,7 +146,7 @@ const DATE_FIELDS = new Set(["createdAt", "updatedAt", "startedAt", "completedAt
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { matchesLinearFilter } from "./sandbox.ts";
+ * import { matchesLinearFilter } from "./mod.ts";
  * assert.ok(matchesLinearFilter({ team: { key: "web" } }, { team: { key: { in: ["web"] } } }));
  * ```
  */

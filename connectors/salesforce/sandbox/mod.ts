@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { demoSalesforce } from "../demo/world.ts";
+import { demoSalesforce } from "../../demo/world.ts";
 import {
   fieldValue,
   matches,
