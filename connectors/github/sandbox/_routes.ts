@@ -286,7 +286,6 @@ export function json(status: number, body: unknown, headers = new Headers()): Re
 }
 
 export const lower = (s: string) => s.toLowerCase();
-export const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export const STATUS_TEXT: Record<number, string> = {
   400: "Bad Request",
