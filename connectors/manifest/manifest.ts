@@ -119,6 +119,11 @@ export interface GraphqlTableSpec {
   page_size: number;
   /** Largest `first` the API takes. @default 250 */
   max_page_size: number;
+  /**
+   * A column whose `IN (…)` list splits a scan into independent cursor chains, one per value
+   * (e.g. Linear's `team`), fetched in parallel within the connection's page budget. @default none
+   */
+  partition?: string;
 }
 
 /** A REST query parameter a predicate maps to. */
@@ -444,6 +449,7 @@ class Validator {
         "args",
         "page_size",
         "max_page_size",
+        "partition",
       ]);
       const argsRaw = this.object(g.args ?? {}, `${p}.graphql.args`);
       const args: Record<string, string> = {};
@@ -462,7 +468,13 @@ class Validator {
           ? Math.min(50, max)
           : this.integer(g.page_size, `${p}.graphql.page_size`, 1),
         max_page_size: max,
+        ...(g.partition !== undefined
+          ? { partition: this.string(g.partition, `${p}.graphql.partition`) }
+          : {}),
       };
+      if (graphql.partition && !columns.some((c) => c.name === graphql.partition)) {
+        throw this.fail(`${p}.graphql.partition`, "names no column of the table");
+      }
       if (graphql.page_size > max) {
         throw this.fail(`${p}.graphql.page_size`, `must be ≤ max_page_size (${max})`);
       }
