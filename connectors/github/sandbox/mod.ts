@@ -2,8 +2,9 @@
  * A local HTTP server that speaks GitHub's REST protocol over the demo world: pull request lists
  * and details, users, organisation repositories, issue search and `/rate_limit`, with GitHub's
  * auth, `Link` pagination, rate-limit headers (core and search budgets), weak ETags with 304s that
- * cost nothing, and GitHub-shaped errors. Also served under `/api/v3` like Enterprise Server.
- * Tests inject latency and failures.
+ * cost nothing, and GitHub-shaped errors. Also served under `/api/v3` like Enterprise Server,
+ * and GitHub's GraphQL endpoint (`/graphql`, `/api/graphql`; its own budget) for the fields the
+ * connector batches. Tests inject latency and failures (the shared harness, `../../sandbox/`).
  *
  * @module
  */
