@@ -114,14 +114,22 @@ class Scan {
       first.catch(() => {}); // awaited below, in order
       return { repo, pages, first };
     });
+    // Each page's sizes and emails are fetched while later pages arrive (within the extra-call
+    // budget), yielded in order.
+    const pending: Promise<Row[]>[] = [];
     try {
       for (const { repo, pages, first } of partitions) {
         for (let page = await first; !page.done; page = await pages.next()) {
-          yield await this.#rows(page.value, repo);
+          const rows = this.#rows(page.value, repo);
+          rows.catch(() => {}); // awaited in order below
+          pending.push(rows);
+          if (pending.length >= IN_FLIGHT) yield await pending.shift()!;
         }
       }
+      while (pending.length > 0) yield await pending.shift()!;
     } finally {
       // Nothing left running when the consumer stops.
+      await Promise.allSettled(pending);
       await Promise.allSettled(partitions.map((p) => p.first));
       await Promise.allSettled(partitions.map((p) => p.pages.return(undefined)));
     }
