@@ -202,9 +202,9 @@ function describeBody(body: string): string {
   try {
     const parsed = JSON.parse(body);
     if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) {
-      // Each field cut short: a GraphQL batch's query text is long and says little.
+      // Each field cut at 500 characters: a GraphQL batch's query text runs to thousands.
       return Object.entries(parsed)
-        .map(([k, v]) => `${k}=${cut(Array.isArray(v) ? v.join(",") : String(v), 120)}`)
+        .map(([k, v]) => `${k}=${cut(Array.isArray(v) ? v.join(",") : String(v), 500)}`)
         .join(" ");
     }
   } catch {
