@@ -12,10 +12,10 @@ import {
   DEMO_SUPPORT,
   type DemoSandboxes,
 } from "../../src/catalog/demo.ts";
-import { type GithubSandbox, startGithubSandbox } from "../github/sandbox.ts";
-import { type JiraSandbox, startJiraSandbox } from "../jira/sandbox.ts";
-import { type LinearSandbox, startLinearSandbox } from "../linear/sandbox.ts";
-import { type SalesforceSandbox, startSalesforceSandbox } from "../salesforce/sandbox.ts";
+import { type GithubSandbox, startGithubSandbox } from "../github/sandbox/mod.ts";
+import { type JiraSandbox, startJiraSandbox } from "../jira/sandbox/mod.ts";
+import { type LinearSandbox, startLinearSandbox } from "../linear/sandbox/mod.ts";
+import { type SalesforceSandbox, startSalesforceSandbox } from "../salesforce/sandbox/mod.ts";
 import { startSupportSandbox, type SupportSandbox } from "../mcp/sandbox/server.ts";
 
 /** Options of {@link startDemoSandboxes}. */

@@ -13,7 +13,7 @@ import {
   type ScanPlan,
 } from "../sdk/mod.ts";
 import { type GithubConfig, readGithubConfig, teamOf } from "./_config.ts";
-import { pullsPath, requestLine } from "./client.ts";
+import { DETAILS_BATCH, pullsPath, requestLine } from "./client.ts";
 
 /** Columns that need the single-PR call. */
 export const DETAIL_COLUMNS = ["additions", "deletions", "changed_files", "commits"] as const;
@@ -233,7 +233,7 @@ export function planPulls(offer: ScanOffer, connection: Connection): ScanPlan<Pu
     residual,
     columns,
     limit: wanted,
-    ...(detail && !search ? { perRowCalls: 1 } : {}),
+    ...(detail && !search ? { perRowCalls: 1 / DETAILS_BATCH } : {}),
     state,
   };
 }
@@ -307,9 +307,9 @@ function nativeLines(s: PullsPlanState): string[] {
     }
   } else {
     lines.push(...listLines(s));
-    if (s.detail) lines.push(`${perRow} (per row)`);
+    if (s.detail) lines.push(`POST /graphql (sizes, per ${DETAILS_BATCH} rows)`);
   }
-  if (s.email) lines.push("GET /users/{login} (per distinct author)");
+  if (s.email) lines.push(`POST /graphql (public emails, per ${DETAILS_BATCH} distinct authors)`);
   return lines;
 }
 

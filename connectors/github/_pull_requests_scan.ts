@@ -2,8 +2,8 @@
  * Streaming `pull_requests` for a plan: list pages per repository through the SDK's `Link`
  * pagination (first pages of all repos at once; the remaining pages at once when the first
  * page's `rel="last"` numbers them; all within the connection's `pageConcurrency`, yielded in
- * order), an ordered LIMIT merged across repos or served by one search call, and the detail and
- * email calls only when the plan's columns need them.
+ * order), an ordered LIMIT merged across repos or served by one search call, and sizes and
+ * emails only when the plan's columns need them: batched, a hundred per GraphQL request.
  *
  * @module
  */
@@ -20,10 +20,12 @@ import {
 import { type GithubConfig, teamOf } from "./_config.ts";
 import type { PullsPlanState } from "./_pull_requests_plan.ts";
 import {
+  DETAILS_BATCH,
+  getDetailsBatch,
   getPull,
-  getUserEmail,
   type GhPull,
   type GhPullDetail,
+  type GhPullSizes,
   type GhSearchItem,
   listOrgRepos,
   listPages,
@@ -31,7 +33,7 @@ import {
   searchPages,
 } from "./client.ts";
 
-/** At most this many extra calls (details, emails) or first pages in flight. */
+/** At most this many extra calls (detail batches, search fills) in flight. */
 const IN_FLIGHT = 8;
 
 /**
@@ -112,14 +114,22 @@ class Scan {
       first.catch(() => {}); // awaited below, in order
       return { repo, pages, first };
     });
+    // Each page's sizes and emails are fetched while later pages arrive (within the extra-call
+    // budget), yielded in order.
+    const pending: Promise<Row[]>[] = [];
     try {
       for (const { repo, pages, first } of partitions) {
         for (let page = await first; !page.done; page = await pages.next()) {
-          yield await this.#rows(page.value, repo);
+          const rows = this.#rows(page.value, repo);
+          rows.catch(() => {}); // awaited in order below
+          pending.push(rows);
+          if (pending.length >= IN_FLIGHT) yield await pending.shift()!;
         }
       }
+      while (pending.length > 0) yield await pending.shift()!;
     } finally {
       // Nothing left running when the consumer stops.
+      await Promise.allSettled(pending);
       await Promise.allSettled(partitions.map((p) => p.first));
       await Promise.allSettled(partitions.map((p) => p.pages.return(undefined)));
     }
@@ -199,27 +209,52 @@ class Scan {
     return await this.#enrich(this.#filter(items.map((p) => pullRow(p, repo, this.#s.config))));
   }
 
-  /** Adds detail columns and emails when the plan needs them. */
+  /**
+   * Adds sizes and emails when the plan needs them: one GraphQL request per hundred pull
+   * requests and new authors (an author's email is asked once per scan).
+   */
   async #enrich(rows: Row[], haveDetail = false): Promise<Row[]> {
-    const http = this.#ctx.http;
-    if (this.#s.detail && !haveDetail) {
-      await mapLimited(rows, this.#extra, async (row) => {
-        const pr = await getPull(http, this.#owner, String(row.repo), Number(row.number));
-        withDetail(row, pr);
+    const pulls = this.#s.detail && !haveDetail ? rows : [];
+    const logins = this.#s.email
+      ? [...new Set(rows.map((r) => r.author))].filter((a): a is string =>
+        typeof a === "string" && !this.#emails.has(a)
+      )
+      : [];
+    const items = [...pulls, ...logins];
+    const batches: { pulls: Row[]; logins: string[] }[] = [];
+    for (let i = 0; i < items.length; i += DETAILS_BATCH) {
+      const batch = items.slice(i, i + DETAILS_BATCH);
+      batches.push({
+        pulls: batch.filter((x): x is Row => typeof x !== "string"),
+        logins: batch.filter((x): x is string => typeof x === "string"),
       });
     }
+    const answers = batches.map((b) =>
+      this.#extra.run(() =>
+        getDetailsBatch(this.#ctx.http, {
+          owner: this.#owner,
+          pulls: b.pulls.map((r) => ({ repo: String(r.repo), number: Number(r.number) })),
+          logins: b.logins,
+        })
+      )
+    );
+    // Registered before awaiting: a later page by the same authors waits for these answers.
+    batches.forEach((b, i) =>
+      b.logins.forEach((login, j) => {
+        const email = answers[i].then((a) => a.emails[j]);
+        email.catch(() => {}); // awaited below
+        this.#emails.set(login, email);
+      })
+    );
+    const settled = await Promise.allSettled(answers);
+    const failed = settled.find((x): x is PromiseRejectedResult => x.status === "rejected");
+    if (failed) throw failed.reason;
+    settled.forEach((answer, i) => {
+      const { pulls: sizes } = (answer as PromiseFulfilledResult<{ pulls: (GhPullSizes | null)[] }>)
+        .value;
+      batches[i].pulls.forEach((row, j) => withDetail(row, sizes[j]));
+    });
     if (this.#s.email) {
-      const logins = [...new Set(rows.map((r) => r.author).filter((a) => typeof a === "string"))];
-      for (const login of logins as string[]) {
-        if (!this.#emails.has(login)) {
-          const p = this.#extra.run(() => getUserEmail(http, login));
-          p.catch(() => {}); // awaited below
-          this.#emails.set(login, p);
-        }
-      }
-      const settled = await Promise.allSettled(logins.map((l) => this.#emails.get(l as string)!));
-      const failed = settled.find((x): x is PromiseRejectedResult => x.status === "rejected");
-      if (failed) throw failed.reason;
       for (const row of rows) {
         row.email = typeof row.author === "string" ? await this.#emails.get(row.author)! : null;
       }
@@ -256,11 +291,11 @@ export function pullRow(p: GhPull, repo: string, config: GithubConfig): Row {
   };
 }
 
-function withDetail(row: Row, pr: GhPullDetail): Row {
-  row.additions = pr.additions ?? null;
-  row.deletions = pr.deletions ?? null;
-  row.changed_files = pr.changed_files ?? null;
-  row.commits = pr.commits ?? null;
+function withDetail(row: Row, pr: GhPullSizes | GhPullDetail | null): Row {
+  row.additions = pr?.additions ?? null;
+  row.deletions = pr?.deletions ?? null;
+  row.changed_files = pr?.changed_files ?? null;
+  row.commits = pr?.commits ?? null;
   return row;
 }
 

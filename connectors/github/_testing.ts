@@ -5,7 +5,11 @@
  * @module
  */
 import type { Connection } from "../sdk/mod.ts";
-import { type GithubSandbox, type GithubSandboxOptions, startGithubSandbox } from "./sandbox.ts";
+import {
+  type GithubSandbox,
+  type GithubSandboxOptions,
+  startGithubSandbox,
+} from "./sandbox/mod.ts";
 
 /** The acme demo token, as the catalog seeds it. */
 export const ACME_TOKEN = "ghp_demo_acme_0123456789";

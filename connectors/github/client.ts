@@ -172,19 +172,100 @@ export async function getPull(
   return res.body as unknown as GhPullDetail;
 }
 
+/** A pull request's sizes, as the GraphQL API names them in the REST API's words. */
+export interface GhPullSizes {
+  additions: number | null;
+  deletions: number | null;
+  changed_files: number | null;
+  commits: number | null;
+}
+
+/** What {@link getDetailsBatch} asks for: pull requests (by repo and number) and logins. */
+export interface DetailsRequest {
+  owner: string;
+  pulls: { repo: string; number: number }[];
+  logins: string[];
+}
+
+/** Pull requests and logins one GraphQL request carries (GitHub allows far more nodes). */
+export const DETAILS_BATCH = 100;
+
 /**
- * Reads a user's public email (`GET /users/{login}`); `null` when they show none.
+ * Sizes of many pull requests and public emails of many users in one GraphQL request
+ * (`POST /graphql`, `/api/graphql` on Enterprise Server): the REST API needs a call per pull
+ * request (`GET /repos/{o}/{r}/pulls/{n}`) and per user (`GET /users/{login}`). Every value is a
+ * GraphQL variable, never part of the query text. A pull request or user that no longer exists
+ * (`NOT_FOUND`) comes back as `null`; any other error fails the request. At most
+ * {@link DETAILS_BATCH} pull requests plus logins per call.
  *
  * @example
  * ```ts ignore
- * const email = await getUserEmail(http, "octocat");
+ * const { pulls, emails } = await getDetailsBatch(http, {
+ *   owner: "acme", pulls: [{ repo: "web-app", number: 12 }], logins: ["octocat"],
+ * });
  * ```
  */
-export async function getUserEmail(http: SourceClient, login: string): Promise<string | null> {
-  const res = await http.get<unknown>(`/users/${encodeURIComponent(login)}`);
-  if (!isObject(res.body)) throw unexpected(http, res.url, "a user object");
-  const email = res.body.email;
-  return typeof email === "string" && email !== "" ? email : null;
+export async function getDetailsBatch(
+  http: SourceClient,
+  request: DetailsRequest,
+): Promise<{ pulls: (GhPullSizes | null)[]; emails: (string | null)[] }> {
+  const params: string[] = [];
+  const fields: string[] = [];
+  const variables: Record<string, string | number> = {};
+  request.pulls.forEach(({ repo, number }, i) => {
+    params.push(`$o${i}: String!`, `$r${i}: String!`, `$n${i}: Int!`);
+    Object.assign(variables, { [`o${i}`]: request.owner, [`r${i}`]: repo, [`n${i}`]: number });
+    fields.push(
+      `p${i}: repository(owner: $o${i}, name: $r${i}) { pullRequest(number: $n${i}) ` +
+        `{ additions deletions changedFiles commits { totalCount } } }`,
+    );
+  });
+  request.logins.forEach((login, i) => {
+    params.push(`$l${i}: String!`);
+    variables[`l${i}`] = login;
+    fields.push(`u${i}: user(login: $l${i}) { email }`);
+  });
+  const query = `query(${params.join(", ")}) {\n  ${fields.join("\n  ")}\n}`;
+  const res = await http.post<unknown>(graphqlUrl(http), { query, variables });
+  const body = res.body;
+  if (!isObject(body) || !("data" in body || "errors" in body)) {
+    throw unexpected(http, res.url, "a GraphQL answer");
+  }
+  const errors = Array.isArray(body.errors) ? body.errors : [];
+  // A pull request or user deleted since it was listed: null, as the REST 404 would say.
+  if (errors.some((e) => !isObject(e) || e.type !== "NOT_FOUND")) {
+    throw http.failure(res.status, body, res.headers);
+  }
+  const data = isObject(body.data) ? body.data : {};
+  const count = (v: unknown) => (typeof v === "number" ? v : null);
+  return {
+    pulls: request.pulls.map((_, i) => {
+      const repo = data[`p${i}`];
+      const pr = isObject(repo) && isObject(repo.pullRequest) ? repo.pullRequest : undefined;
+      if (!pr) return null;
+      return {
+        additions: count(pr.additions),
+        deletions: count(pr.deletions),
+        changed_files: count(pr.changedFiles),
+        commits: isObject(pr.commits) ? count(pr.commits.totalCount) : null,
+      };
+    }),
+    emails: request.logins.map((_, i) => {
+      const user = data[`u${i}`];
+      // GraphQL gives "" for a user who shows no public email; REST gives null.
+      return isObject(user) && typeof user.email === "string" && user.email !== ""
+        ? user.email
+        : null;
+    }),
+  };
+}
+
+/** GitHub's GraphQL endpoint for a connection: `/graphql`, or `/api/graphql` beside `/api/v3`. */
+function graphqlUrl(http: SourceClient): string {
+  const base = http.url("");
+  return base.pathname.endsWith("/api/v3/")
+    ? new URL("../graphql", base).toString()
+    : new URL("graphql", base).toString();
 }
 
 /**

@@ -25,8 +25,9 @@ export { pullRequests } from "./pull_requests.ts";
 
 /**
  * How GitHub's answers read: `x-ratelimit-*` headers (reset in epoch seconds), `Retry-After` on
- * secondary limits, errors `{message, documentation_url}` (422 adds `errors[]`), and a 403/429 is
- * a spent budget when `x-ratelimit-remaining` is 0 or the message says "rate limit".
+ * secondary limits, errors `{message, documentation_url}` (422 adds `errors[]`; GraphQL answers
+ * `{errors: [{type, message}]}`), and a 403/429 is a spent budget when `x-ratelimit-remaining` is
+ * 0 or the message says "rate limit", as is a GraphQL `RATE_LIMITED`.
  */
 export const GITHUB_PROTOCOL: AppProtocol = {
   rateLimit: {
@@ -41,7 +42,9 @@ export const GITHUB_PROTOCOL: AppProtocol = {
   },
   errors: {
     messages: ["message", "errors[].message"],
-    codes: ["errors[].code"],
+    // REST validation errors carry `code`; GraphQL errors `type` (RATE_LIMITED, NOT_FOUND…).
+    codes: ["errors[].code", "errors[].type"],
+    rateLimitedCodes: ["RATE_LIMITED"],
     rateLimitedStatuses: [403, 429],
     rateLimitedMessage: /rate limit/i,
   },

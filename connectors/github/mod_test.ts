@@ -155,11 +155,25 @@ Deno.test("github: a malformed 200 body is a SOURCE_ERROR", async () => {
 Deno.test("github: a failing detail call fails the scan and leaves nothing running", async () => {
   const gh = await demoSandbox();
   try {
-    gh.inject({ status: 404, times: 1, path: /\/pulls\/\d+$/ });
+    gh.inject({ status: 404, times: 1, path: /^\/graphql$/ });
     const err = await scanError(
       runScan(github, table, acmeConnection(gh.url), { ...OFFER, columns: ["additions"] }, FAST),
     );
     assert.equal(err.code, "SOURCE_ERROR");
+    assert.equal(err.details?.status, 404);
+    // A GraphQL error inside a 200 (other than an object deleted since it was listed) fails too.
+    gh.inject({
+      status: 200,
+      times: 1,
+      path: /^\/graphql$/,
+      body: JSON.stringify({
+        errors: [{ type: "RATE_LIMITED", message: "API rate limit exceeded for user ID 1." }],
+      }),
+    });
+    const limited = await scanError(
+      runScan(github, table, acmeConnection(gh.url), { ...OFFER, columns: ["additions"] }, FAST),
+    );
+    assert.equal(limited.code, "RATE_LIMIT_EXHAUSTED");
   } finally {
     await gh.close();
   }

@@ -36,7 +36,13 @@ const COLUMNS: ColumnDef[] = [
   },
   { name: "state", type: "text", description: "The API's state: `open` or `closed`." },
   { name: "draft", type: "boolean", description: "Whether it is a draft." },
-  { name: "branch", type: "text", description: "Head branch (head.ref)." },
+  {
+    name: "branch",
+    type: "text",
+    description: "Head branch (head.ref).",
+    // Branches are often named after their author (`chloe/mob-12-login`).
+    classification: "pii.person_text",
+  },
   { name: "base_branch", type: "text", description: "Base branch it merges into (base.ref)." },
   {
     name: "team_id",

@@ -203,7 +203,7 @@ const cases: Case[] = [
   {
     name: "ORDER BY another column voids the limit",
     offer: { orderBy: [{ column: "additions", direction: "desc" }], limit: 10 },
-    native: [...all("state=all&per_page=100"), "GET /repos/acme/{repo}/pulls/{number} (per row)"],
+    native: [...all("state=all&per_page=100"), "POST /graphql (sizes, per 100 rows)"],
     pushed: [],
     residual: [],
   },
@@ -224,12 +224,12 @@ const cases: Case[] = [
     limit: 3,
   },
   {
-    name: "email and sizes add per-row calls",
+    name: "email and sizes add GraphQL batches",
     offer: { predicates: [P("repo", "web-app")], columns: ["email", "additions"] },
     native: [
       list("web-app", "state=all&per_page=100"),
-      "GET /repos/acme/{repo}/pulls/{number} (per row)",
-      "GET /users/{login} (per distinct author)",
+      "POST /graphql (sizes, per 100 rows)",
+      "POST /graphql (public emails, per 100 distinct authors)",
     ],
     pushed: [0],
     residual: [],

@@ -10,7 +10,7 @@ import {
 } from "../sdk/mod.ts";
 import { ACME_REPOS, ACME_TEAMS, acmeConnection, demoSandbox, GLOBEX_TOKEN } from "./_testing.ts";
 import { github } from "./mod.ts";
-import { pullRequestId } from "./sandbox.ts";
+import { pullRequestId } from "./sandbox/mod.ts";
 
 const table = findTable(github, "pull_requests");
 const acme = demoOrg("acme");
@@ -234,8 +234,14 @@ Deno.test("pull_requests: sizes and emails are fetched only when read, emails on
     const conn = acmeConnection(gh.url);
     const repo = P("repo", "web-dashboard");
     const world = acme.pulls.filter((p) => p.repo === "web-dashboard");
-    const detailCalls = () => gh.requests.filter((r) => /\/pulls\/\d+$/.test(r.path)).length;
-    const userCalls = () => gh.requests.filter((r) => r.path.startsWith("/users/")).length;
+    // What the GraphQL batches asked for: pull request numbers and logins.
+    const asked = (prefix: string) =>
+      gh.requests.filter((r) => r.path === "/graphql").flatMap((r) =>
+        Object.entries(JSON.parse(r.body!).variables).filter(([k]) => k.startsWith(prefix))
+      ).length;
+    const detailCalls = () => asked("n");
+    const userCalls = () => asked("l");
+    const batches = () => gh.requests.filter((r) => r.path === "/graphql").length;
 
     await runScan(github, table, conn, offer({ predicates: [repo], columns: ["pr_id", "title"] }));
     assert.equal(detailCalls() + userCalls(), 0);
@@ -249,6 +255,7 @@ Deno.test("pull_requests: sizes and emails are fetched only when read, emails on
     );
     assert.equal(detailCalls(), world.length);
     assert.equal(userCalls(), 0);
+    assert.equal(batches(), Math.ceil(world.length / 100));
     const byId = new Map(sized.rows.map((r) => [r.pr_id, r]));
     for (const p of world) {
       const r = byId.get(idOf(p))!;
@@ -283,6 +290,12 @@ Deno.test("pull_requests: sizes and emails are fetched only when read, emails on
       offer({ columns: ALL_COLUMNS, predicates: [P("status", "open")] }),
     );
     assert.equal(detailCalls(), all.rows.length);
+    // Sizes and emails of a page (up to 100 rows) share one request: no call per row.
+    const pages = gh.requests.filter((r) => r.path.endsWith("/pulls")).length;
+    assert.ok(
+      batches() <= pages && pages < all.rows.length,
+      `${batches()} batches, ${pages} pages`,
+    );
   } finally {
     await gh.close();
   }
@@ -411,7 +424,7 @@ Deno.test("pull_requests: a branch search with too many results to fill falls ba
   }
 });
 
-Deno.test("pull_requests: branch IN (keys) with sizes: one list scan, a detail call only per matching PR", async () => {
+Deno.test("pull_requests: branch IN (keys) with sizes: one list scan, sizes only for matching PRs", async () => {
   const gh = await demoSandbox();
   try {
     const keys = [
@@ -431,9 +444,12 @@ Deno.test("pull_requests: branch IN (keys) with sizes: one list scan, a detail c
     assert.deepEqual(ids(rows), matching.map(idOf).sort((a, b) => a - b));
     assert.ok(rows.every((r) => typeof r.additions === "number"));
     const lists = plan.native.filter((l) => l.includes("/pulls?")).length;
-    const details = gh.requests.filter((r) => /\/pulls\/\d+$/.test(r.path)).length;
-    assert.equal(details, matching.length, "a detail call per matching pull request only");
-    assert.ok(calls <= details + lists * 3, `calls: ${calls}`);
+    const batches = gh.requests.filter((r) => r.path === "/graphql");
+    const asked = batches.flatMap((r) =>
+      Object.entries(JSON.parse(r.body!).variables).filter(([k]) => k.startsWith("n"))
+    );
+    assert.equal(asked.length, matching.length, "sizes asked only for matching pull requests");
+    assert.ok(calls <= batches.length + lists * 3, `calls: ${calls}`);
   } finally {
     await gh.close();
   }

@@ -53,6 +53,8 @@ export const ISSUE_COLUMNS: ColumnDef[] = [
     name: "branch_name",
     type: "text",
     description: "Git branch, from the connection's Branch custom field.",
+    // Branches are often named after their author (`chloe/mob-12-login`).
+    classification: "pii.person_text",
   },
   {
     name: "story_points",

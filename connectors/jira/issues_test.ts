@@ -9,7 +9,7 @@ import {
 import { ALL_COLUMNS, DEMO, demoConnection, expectedRows } from "./_testing.ts";
 import { clearJiraCaches } from "./client.ts";
 import { jira } from "./mod.ts";
-import { type JiraSandbox, startJiraSandbox } from "./sandbox.ts";
+import { type JiraSandbox, startJiraSandbox } from "./sandbox/mod.ts";
 
 const table = findTable(jira, "issues");
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { matchesPredicate, type Predicate, type ScanOffer } from "../sdk/mod.ts";
-import { compileJql, parseJql } from "./_jql_eval.ts";
+import { compileJql, parseJql } from "./sandbox/_jql_eval.ts";
 import { DEMO, expectedRows } from "./_testing.ts";
 import {
   applyKnownStatuses,
@@ -10,7 +10,7 @@ import {
   quoteJql,
   renderJql,
 } from "./jql.ts";
-import { jiraSite } from "./sandbox.ts";
+import { jiraSite } from "./sandbox/mod.ts";
 
 const CONFIG = { projects: ["MOB", "WEB"], projectTeams: { MOB: "mobile", WEB: "web" } };
 const IDS = { branch: "customfield_10050", storyPoints: "customfield_10016" };

@@ -1,7 +1,7 @@
 /**
  * The Jira Cloud connector: `jira.issues` over REST v3 (`POST /rest/api/3/search/jql`), with
  * Basic (email + API token) or OAuth bearer auth, Jira's rate-limit headers and error bodies, and
- * JQL pushdown. Its sandbox (`./sandbox.ts`) serves the demo world over the same protocol.
+ * JQL pushdown. Its sandbox (`./sandbox/`) serves the demo world over the same protocol.
  *
  * Connection config: `{ projects: string[]; projectTeams?: Record<project, team>;
  * fields?: { branch?: "customfield_N"; storyPoints?: "customfield_N" } }`.

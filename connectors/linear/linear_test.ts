@@ -3,7 +3,7 @@ import { OmniError } from "../../src/errors.ts";
 import { demoLinear } from "../demo/world.ts";
 import { type Connection, findTable, runScan } from "../sdk/mod.ts";
 import { linear } from "./mod.ts";
-import { type LinearSandbox, startLinearSandbox } from "./sandbox.ts";
+import { type LinearSandbox, startLinearSandbox } from "./sandbox/mod.ts";
 
 const issues = findTable(linear, "issues");
 const KEY = "lin_api_test_key";
@@ -133,5 +133,38 @@ Deno.test("linear: GraphQL errors in a 200 and unknown credentials map to the vo
         runScan(linear, issues, { ...conn, credentials: {} }, { predicates: [], columns: ["id"] }),
       (err) => err instanceof OmniError && /apiKey or accessToken/.test(err.message),
     );
+  });
+});
+
+Deno.test("linear: team IN (…) runs one cursor chain per team, in parallel, with the other filters", async () => {
+  await withWorkspace(async (sb, conn) => {
+    const offer = {
+      predicates: [
+        { column: "team", op: "in" as const, values: ["mobile", "web"] },
+        { column: "priority", op: ">" as const, value: 0 },
+      ],
+      columns: ["identifier", "team", "priority"],
+    };
+    const r = await runScan(linear, issues, conn, offer);
+    const expected = demoLinear("acme").issues.filter((i) =>
+      ["mobile", "web"].includes(i.team.key) && i.priority > 0
+    ).map((i) => i.identifier).sort();
+    assert.ok(expected.length > 0);
+    assert.deepEqual(r.rows.map((row) => row.identifier).sort(), expected);
+    assert.equal(r.plan.native.length, 2);
+    const filters = sb.requests.map((q) => JSON.stringify(q.variables.filter));
+    for (const team of ["mobile", "web"]) {
+      assert.ok(
+        filters.includes(
+          JSON.stringify({ and: [{ team: { key: { eq: team } } }, { priority: { gt: 0 } }] }),
+        ),
+        filters.join("\n"),
+      );
+    }
+    // With a LIMIT the first rows of one ordered chain are wanted: no partitions.
+    sb.reset();
+    const limited = await runScan(linear, issues, conn, { ...offer, limit: 3 });
+    assert.equal(limited.plan.native.length, 1);
+    assert.equal(sb.requests.length, 1);
   });
 });

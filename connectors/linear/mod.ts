@@ -2,7 +2,7 @@
  * The Linear connector: a declarative connector, entirely described by `linear.yaml` and run by
  * the manifest runtime (`connectors/manifest/`). `linear.issues` reads Linear's GraphQL `issues`
  * connection; predicates become an `IssueFilter` sent as a GraphQL variable. Its sandbox
- * (`./sandbox.ts`) serves the demo world over the same protocol.
+ * (`./sandbox/`) serves the demo world over the same protocol.
  *
  * Connection: base URL `https://api.linear.app`; credentials `{apiKey}` (sent as
  * `Authorization: <key>`) or `{accessToken}` (Bearer).
@@ -29,7 +29,12 @@ export const LINEAR_MANIFEST: Manifest = loadManifest(
 
 /** What Linear's columns hold, for policies that target data classes. */
 const CLASSIFICATIONS: Record<string, Record<string, Classification>> = {
-  issues: { assignee: "pii.person", assignee_email: "pii.email" },
+  issues: {
+    assignee: "pii.person",
+    assignee_email: "pii.email",
+    // Linear generates branch names from the assignee's name: `chloe/mob-12-login`.
+    branch_name: "pii.person_text",
+  },
 };
 
 const connector = classify(manifestConnector(LINEAR_MANIFEST));

@@ -6,12 +6,16 @@
  */
 import { OmniError } from "../../src/errors.ts";
 import type { AppProtocol, Connection, ConnectionSchema, SettingSpec } from "../sdk/mod.ts";
+import { oauthKey, OAuthTokens } from "../sdk/oauth.ts";
 import type { AuthSpec, Manifest } from "./manifest.ts";
 
 /** The auth spec a connection uses: the first whose credential it has. */
 export function pickAuth(manifest: Manifest, connection: Connection): AuthSpec | undefined {
   if (manifest.auth.length === 0) return undefined;
-  const found = manifest.auth.find((a) => connection.credentials?.[a.credential]);
+  const has = (name: string) => Boolean(connection.credentials?.[name]);
+  const found = manifest.auth.find((a) =>
+    has(a.credential) && (a.style !== "oauth2" || has(a.client_secret) || has(a.refresh_token))
+  );
   if (!found) {
     const names = [...new Set(manifest.auth.map((a) => a.credential))].join(" or ");
     throw new OmniError(
@@ -23,12 +27,32 @@ export function pickAuth(manifest: Manifest, connection: Connection): AuthSpec |
   return found;
 }
 
+/** OAuth 2.0 tokens of every manifest connection of this process. */
+export const manifestTokens: OAuthTokens = new OAuthTokens();
+
 /** Auth headers of a connection (query-parameter keys are added per request instead). */
-export function authHeaders(manifest: Manifest, connection: Connection): Record<string, string> {
+export async function authHeaders(
+  manifest: Manifest,
+  connection: Connection,
+): Promise<Record<string, string>> {
   const auth = pickAuth(manifest, connection);
   if (!auth) return {};
   const secret = connection.credentials[auth.credential];
   switch (auth.style) {
+    case "oauth2": {
+      const creds = connection.credentials;
+      const base = connection.baseUrl.endsWith("/") ? connection.baseUrl : connection.baseUrl + "/";
+      const refreshToken = creds[auth.refresh_token];
+      const token = await manifestTokens.get(oauthKey(connection), {
+        tokenUrl: new URL(auth.token_url.replace(/^\/+/, ""), base).toString(),
+        grantType: refreshToken ? "refresh_token" : "client_credentials",
+        clientId: secret,
+        ...(creds[auth.client_secret] ? { clientSecret: creds[auth.client_secret] } : {}),
+        ...(refreshToken ? { refreshToken } : {}),
+        ...(auth.scope ? { scope: auth.scope } : {}),
+      });
+      return { authorization: `Bearer ${token.accessToken}` };
+    }
     case "header":
       return { [auth.header]: `${auth.prefix ?? ""}${secret}` };
     case "bearer":
@@ -82,6 +106,11 @@ const AUTH_SAYS: Record<AuthSpec["style"], (a: AuthSpec) => string> = {
   bearer: () => "sent as a Bearer token",
   api_key_header: (a) => `an API key sent as the ${(a as { header: string }).header} header`,
   api_key_query: (a) => `an API key sent as the ?${(a as { param: string }).param}= parameter`,
+  oauth2: (a) => {
+    const o = a as Extract<AuthSpec, { style: "oauth2" }>;
+    return `the OAuth 2.0 client id (token endpoint ${o.token_url}), with ${o.client_secret} ` +
+      `(client credentials) or ${o.refresh_token} (refresh token)`;
+  },
 };
 
 /**
@@ -117,12 +146,20 @@ export function manifestConnectionSchema(manifest: Manifest): ConnectionSchema {
     required: true,
     description: "Named in the app's request paths or queries.",
   }));
-  const credentials = manifest.auth.map((a): SettingSpec[] => [{
-    name: a.credential,
-    type: "string",
-    required: true,
-    description: AUTH_SAYS[a.style](a),
-  }]);
+  const credentials = manifest.auth.map((a): SettingSpec[] => [
+    { name: a.credential, type: "string", required: true, description: AUTH_SAYS[a.style](a) },
+    ...(a.style === "oauth2"
+      ? [
+        { name: a.client_secret, description: "the client secret (client credentials grant)" },
+        { name: a.refresh_token, description: "a refresh token (refresh token grant)" },
+      ].map(({ name, description }): SettingSpec => ({
+        name,
+        type: "string",
+        required: false,
+        description,
+      }))
+      : []),
+  ]);
   return {
     baseUrl: manifest.api.style === "graphql"
       ? `The API's origin (the GraphQL endpoint is ${manifest.api.path} under it)`

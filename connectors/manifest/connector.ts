@@ -8,8 +8,10 @@
 import { OmniError } from "../../src/errors.ts";
 import {
   type Connection,
+  connectionLimiter,
   type ConnectorDef,
   defineTable,
+  mergePartitions,
   type PageRequest,
   type PageStyle,
   paginate,
@@ -17,6 +19,7 @@ import {
   protocolReaders,
   type QueryParams,
   type Row,
+  type Scalar,
   type ScanContext,
   type ScanOffer,
   type ScanPlan,
@@ -39,6 +42,8 @@ import { readOne, readPath } from "../sdk/json_path.ts";
 export interface ManifestPlanState {
   /** GraphQL: the `filter` variable. */
   filter?: FilterValue;
+  /** GraphQL: one `filter` per partition value, each its own cursor chain, run in parallel. */
+  partitions?: FilterValue[];
   /** REST: query parameters from pushed predicates. */
   params?: QueryParams;
   /** Rows per page requested. */
@@ -96,6 +101,8 @@ function manifestTable(manifest: Manifest, spec: TableSpec): TableDef {
       const residual: Predicate[] = [];
       let exact = true;
       const filters: FilterValue[] = [];
+      // The pushed `IN` list of the table's partition column, and where its filter sits.
+      let split: { at: number; column: ColumnSpec; values: Scalar[] } | undefined;
       const params: QueryParams = {};
       for (const p of offer.predicates) {
         const column = byName.get(p.column)!;
@@ -104,6 +111,9 @@ function manifestTable(manifest: Manifest, spec: TableSpec): TableDef {
           if (!piece) {
             residual.push(p);
             continue;
+          }
+          if (p.op === "in" && p.values.length > 1 && p.column === spec.graphql!.partition) {
+            split = { at: filters.length, column, values: p.values };
           }
           filters.push(piece.filter);
           exact &&= piece.exact;
@@ -129,14 +139,24 @@ function manifestTable(manifest: Manifest, spec: TableSpec): TableDef {
       const maxPage = graphql ? spec.graphql!.max_page_size : Infinity;
       const pageSize = limit !== undefined ? Math.max(1, Math.min(limit, maxPage)) : basePage;
       const filter = andFilters(filters);
+      // Partitions only without a limit (a limit is the first rows of one ordered chain), and
+      // only when the column takes `=`: each chain filters on its one value.
+      const ones = split && limit === undefined
+        ? split.values.map((value) =>
+          predicateFilter(split!.column, { column: split!.column.name, op: "=", value })
+        )
+        : [];
+      const partitions = split && ones.length > 0 && ones.every((one) => one?.exact)
+        ? ones.map((one) => andFilters(filters.map((f, i) => (i === split!.at ? one!.filter : f)))!)
+        : undefined;
       const fields = columns.map((c) => byName.get(c)!.path.replace(/\[\]/g, ""));
       const selection = selectionSet(fields.length ? fields : ["id"]);
+      const request = (f: FilterValue | undefined) =>
+        `POST ${manifest.api.path} ${spec.graphql!.field}(${
+          f ? `filter: ${JSON.stringify(f)}, ` : ""
+        }first: ${pageSize}) { nodes { ${selection} } }`;
       const native = graphql
-        ? [
-          `POST ${manifest.api.path} ${spec.graphql!.field}(${
-            filter ? `filter: ${JSON.stringify(filter)}, ` : ""
-          }first: ${pageSize}) { nodes { ${selection} } }`,
-        ]
+        ? partitions?.map(request) ?? [request(filter)]
         : [describeRest(spec, connection, params, pageSize)];
       return {
         native,
@@ -144,7 +164,12 @@ function manifestTable(manifest: Manifest, spec: TableSpec): TableDef {
         residual,
         columns,
         ...(limit !== undefined ? { limit } : {}),
-        state: { ...(filter ? { filter } : {}), ...(graphql ? {} : { params }), pageSize },
+        state: {
+          ...(filter ? { filter } : {}),
+          ...(partitions ? { partitions } : {}),
+          ...(graphql ? {} : { params }),
+          pageSize,
+        },
       };
     },
 
@@ -255,18 +280,29 @@ async function* graphqlPages(
 ): AsyncIterable<unknown[]> {
   const g = spec.graphql!;
   const query = graphqlDocument(g, wanted.map((c) => c.path));
-  const variables: Record<string, unknown> = { first: plan.state.pageSize, after: null };
-  if (plan.state.filter) variables.filter = plan.state.filter;
-  const first: PageRequest = {
-    method: "POST",
-    url: pathWith(manifest.api.path, authQuery(manifest, ctx.connection)),
-    body: { query, variables },
-  };
   const style: PageStyle = { style: "graphql", connection: `data.${g.field}` };
-  for await (const page of paginate(ctx.http, style, first, { signal: ctx.signal })) {
-    yield page.items;
-  }
+  const limiter = connectionLimiter(ctx.connection.id, PARTITION_CONCURRENCY);
+  const chain = async function* (filter: FilterValue | undefined) {
+    const variables: Record<string, unknown> = { first: plan.state.pageSize, after: null };
+    if (filter) variables.filter = filter;
+    const first: PageRequest = {
+      method: "POST",
+      url: pathWith(manifest.api.path, authQuery(manifest, ctx.connection)),
+      body: { query, variables },
+    };
+    for await (const page of paginate(ctx.http, style, first, { signal: ctx.signal, limiter })) {
+      yield page.items;
+    }
+  };
+  const { partitions } = plan.state;
+  if (partitions) {
+    // Independent cursor chains (one per team…): in parallel, pages merged as they come.
+    yield* mergePartitions(partitions.map((f) => () => chain(f)), PARTITION_CONCURRENCY);
+  } else yield* chain(plan.state.filter);
 }
+
+/** Cursor chains of one connection in flight at once (its page budget, across queries). */
+const PARTITION_CONCURRENCY = 4;
 
 /** Pages of a REST table in the manifest's pagination style (the SDK's loop). */
 async function* restPages(

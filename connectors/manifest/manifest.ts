@@ -29,7 +29,21 @@ export type AuthSpec =
   /** An API key in a named header (`X-Api-Key: <key>`). */
   | { style: "api_key_header"; header: string; credential: string }
   /** An API key as a query parameter (`?api_key=<key>`). */
-  | { style: "api_key_query"; param: string; credential: string };
+  | { style: "api_key_query"; param: string; credential: string }
+  /**
+   * OAuth 2.0: an access token from the app's token endpoint (`token_url`, absolute or relative
+   * to the connection's base URL), sent as `Authorization: Bearer`. `credential` names the client
+   * id; the refresh-token grant is used when the connection holds `refresh_token`, else client
+   * credentials with `client_secret`. Tokens are cached per connection until they expire.
+   */
+  | {
+    style: "oauth2";
+    credential: string;
+    token_url: string;
+    client_secret: string;
+    refresh_token: string;
+    scope?: string;
+  };
 
 /** One group of rate-limit headers (a request budget, a complexity budget…). */
 export interface RateLimitBucket {
@@ -105,6 +119,11 @@ export interface GraphqlTableSpec {
   page_size: number;
   /** Largest `first` the API takes. @default 250 */
   max_page_size: number;
+  /**
+   * A column whose `IN (…)` list splits a scan into independent cursor chains, one per value
+   * (e.g. Linear's `team`), fetched in parallel within the connection's page budget. @default none
+   */
+  partition?: string;
 }
 
 /** A REST query parameter a predicate maps to. */
@@ -365,6 +384,7 @@ class Validator {
         "bearer",
         "api_key_header",
         "api_key_query",
+        "oauth2",
       ] as const,
     );
     const credential = this.string(o.credential, `${p}.credential`);
@@ -386,6 +406,23 @@ class Validator {
       case "api_key_query":
         this.onlyKeys(o, p, ["style", "credential", "param"]);
         return { style, credential, param: this.string(o.param, `${p}.param`) };
+      case "oauth2":
+        this.onlyKeys(o, p, [
+          "style",
+          "credential",
+          "token_url",
+          "client_secret",
+          "refresh_token",
+          "scope",
+        ]);
+        return {
+          style,
+          credential,
+          token_url: this.string(o.token_url, `${p}.token_url`),
+          client_secret: this.string(o.client_secret ?? "clientSecret", `${p}.client_secret`),
+          refresh_token: this.string(o.refresh_token ?? "refreshToken", `${p}.refresh_token`),
+          ...(o.scope !== undefined ? { scope: this.string(o.scope, `${p}.scope`) } : {}),
+        };
     }
   }
 
@@ -412,6 +449,7 @@ class Validator {
         "args",
         "page_size",
         "max_page_size",
+        "partition",
       ]);
       const argsRaw = this.object(g.args ?? {}, `${p}.graphql.args`);
       const args: Record<string, string> = {};
@@ -430,7 +468,13 @@ class Validator {
           ? Math.min(50, max)
           : this.integer(g.page_size, `${p}.graphql.page_size`, 1),
         max_page_size: max,
+        ...(g.partition !== undefined
+          ? { partition: this.string(g.partition, `${p}.graphql.partition`) }
+          : {}),
       };
+      if (graphql.partition && !columns.some((c) => c.name === graphql.partition)) {
+        throw this.fail(`${p}.graphql.partition`, "names no column of the table");
+      }
       if (graphql.page_size > max) {
         throw this.fail(`${p}.graphql.page_size`, `must be ≤ max_page_size (${max})`);
       }

@@ -138,3 +138,70 @@ Deno.test("a missing config value or credential is a clear SOURCE_ERROR", async 
     (err) => err instanceof OmniError && /apiKey or accessToken/.test(err.message),
   );
 });
+
+Deno.test("an oauth2 manifest gets its token from the token endpoint, once, and sends it as Bearer", async () => {
+  const sb = await startStatuspageSandbox({ pageId: "p1", apiKey: "k", accessToken: "tok" });
+  const grants: URLSearchParams[] = [];
+  const issuer = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, async (req) => {
+    const form = new URLSearchParams(await req.text());
+    grants.push(form);
+    const ok = form.get("client_id") === "app" &&
+      (form.get("client_secret") === "s3cret" || form.get("refresh_token") === "r1");
+    return Response.json(
+      ok ? { access_token: "tok", token_type: "bearer", expires_in: 3600 } : {
+        error: "invalid_client",
+      },
+      { status: ok ? 200 : 401 },
+    );
+  });
+  try {
+    const raw = parse(EXAMPLE) as Raw;
+    raw.auth = [{
+      style: "oauth2",
+      credential: "clientId",
+      token_url: `http://127.0.0.1:${issuer.addr.port}/oauth/token`,
+      scope: "incidents.read",
+    }];
+    const connector = manifestConnector(validateManifest(raw, "oauth.yaml"));
+    const table = findTable(connector, "incidents");
+    const conn = (id: string, credentials: Record<string, string>): Connection => ({
+      id,
+      tenantId: "t",
+      connector: "statuspage",
+      name: "statuspage",
+      baseUrl: sb.url,
+      credentials,
+      config: { page_id: "p1" },
+    });
+    const offer = { predicates: [], columns: ["id"] };
+    const cc = conn("cc", { clientId: "app", clientSecret: "s3cret" });
+    const first = await runScan(connector, table, cc, offer);
+    await runScan(connector, table, cc, offer);
+    assert.equal(first.rows.length, statuspageIncidents().length);
+    assert.equal(grants.length, 1, "the token is reused until it expires");
+    assert.equal(grants[0].get("grant_type"), "client_credentials");
+    assert.equal(grants[0].get("scope"), "incidents.read");
+    await runScan(connector, table, conn("rt", { clientId: "app", refreshToken: "r1" }), offer);
+    assert.equal(grants[1].get("grant_type"), "refresh_token");
+    // A client the endpoint refuses is a SOURCE_ERROR that names no secret.
+    const refused = await runScan(
+      connector,
+      table,
+      conn("bad", { clientId: "app", clientSecret: "wrong" }),
+      offer,
+    ).then(() => undefined, (err: unknown) => err);
+    assert.ok(refused instanceof OmniError && refused.code === "SOURCE_ERROR", String(refused));
+    assert.ok(!refused.message.includes("wrong"));
+    // A client id alone is not enough to pick the style: a clear missing-credentials error.
+    const missing = await runScan(connector, table, conn("none", { clientId: "app" }), offer)
+      .then(() => undefined, (err: unknown) => err);
+    assert.ok(missing instanceof OmniError && /no credentials/.test(missing.message));
+    assert.deepEqual(
+      connector.connection?.credentials[0].map((c) => [c.name, c.required]),
+      [["clientId", true], ["clientSecret", false], ["refreshToken", false]],
+    );
+  } finally {
+    await issuer.shutdown();
+    await sb.close();
+  }
+});

@@ -2,7 +2,7 @@
  * The Salesforce connector: `accounts` and `opportunities` over the REST API's SOQL query
  * endpoint, with an OAuth 2.0 token per connection (client credentials or refresh token,
  * refreshed once on `INVALID_SESSION_ID`), `nextRecordsUrl` batches, the `Sforce-Limit-Info`
- * budget and SOQL pushdown (WHERE, field list, ORDER BY, LIMIT). Its sandbox (`./sandbox.ts`)
+ * budget and SOQL pushdown (WHERE, field list, ORDER BY, LIMIT). Its sandbox (`./sandbox/`)
  * serves the demo world over the same protocol.
  *
  * Connection: base URL = the org's My Domain (`https://acme.my.salesforce.com`, where the token

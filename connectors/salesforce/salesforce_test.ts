@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { OmniError } from "../../src/errors.ts";
 import { type Connection, findTable, runScan } from "../sdk/mod.ts";
 import { salesforce, salesforceTokens } from "./mod.ts";
-import { type SalesforceSandbox, startSalesforceSandbox } from "./sandbox.ts";
+import { type SalesforceSandbox, startSalesforceSandbox } from "./sandbox/mod.ts";
 
 const opportunities = findTable(salesforce, "opportunities");
 

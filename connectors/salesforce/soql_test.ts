@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { planSoql, renderSoql, soqlCondition, type SoqlField, soqlString } from "./soql.ts";
-import { parseSoql } from "./_soql_eval.ts";
-import { SANDBOX_SCHEMA } from "./sandbox.ts";
+import { parseSoql } from "./sandbox/_soql_eval.ts";
+import { SANDBOX_SCHEMA } from "./sandbox/mod.ts";
 
 const NAME: SoqlField = { column: "name", field: "Name", kind: "text" };
 const AMOUNT: SoqlField = { column: "amount", field: "Amount", kind: "number" };

@@ -24,15 +24,17 @@ export interface ColumnDef {
   detail?: boolean;
   /**
    * What kind of data the column holds, for policies that target data rather than names
-   * (`MASK CLASS pii.email …`): `pii.email`, `pii.person` (a person's name or login). A policy
-   * with rules for a class covers every column of that class, named by a rule or not.
+   * (`MASK CLASS pii.email …`): `pii.email`, `pii.person` (a person's name or login),
+   * `pii.person_text` (text that may embed a person's name or login, such as a branch
+   * `chloe/mob-12-login`). A policy with rules for a class covers every column of that class,
+   * named by a rule or not.
    * @default unclassified
    */
   classification?: Classification;
 }
 
 /** The data classes columns are tagged with. */
-export type Classification = "pii.email" | "pii.person";
+export type Classification = "pii.email" | "pii.person" | "pii.person_text";
 
 /** A column the API can filter on, with the operators it can express. */
 export interface KeyColumn {

@@ -1,6 +1,6 @@
 /**
  * Progress of running jobs, counted by a source-fetch middleware: every source a job's query
- * starts and finishes, with its pages and rows. Queries are told apart by trace id; queries no
+ * starts and finishes, with its pages and the rows the user may see. Queries are told apart by trace id; queries no
  * job tracks pass through untouched.
  *
  * @module
@@ -47,7 +47,8 @@ export class JobProgress {
       const result = await next(source, ctx);
       entry.counts.sources_done++;
       entry.counts.pages += result.pages;
-      entry.counts.rows += result.rows.length;
+      // Rows the user may see: a count before the row rules would tell how many rows exist.
+      entry.counts.rows += (await ctx.visibleRows?.(source.key, result.rows)) ?? 0;
       entry.onChange({ ...entry.counts });
       return result;
     };

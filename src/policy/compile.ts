@@ -88,14 +88,15 @@ export function compilePolicy(
 ): CompiledPolicy {
   const { tenantId, version, schema } = options;
   const attrNames = new Set<string>();
-  const roles = new Set(schema.roles);
+  // parsePolicy accepted only rules whose roles are among these.
+  const roles = new Set([...schema.roles, ...doc.roles ?? []]);
   for (const r of doc.rules) {
     if (r.kind === "rls") namesOf(r.where).attrs.forEach((a) => attrNames.add(a));
-    r.subjects.roles.forEach((role) => roles.add(role));
   }
   const claimRules: ClaimRules = { roles, attributes: attrNames };
   const assignments = columnAssignments(doc, schema);
-  const needsMaskKey = doc.rules.some((r) => r.kind === "mask" && r.mask === "sha256");
+  const needsMaskKey = doc.rules.some((r) => r.kind === "mask" && r.mask === "sha256") ||
+    [...assignments.values()].some((list) => list.some((a) => a.mask === "sha256"));
   return {
     tenantId,
     version,
@@ -184,7 +185,17 @@ interface Assignment {
   table: string;
   column: string;
   label: string;
+  /** The mask this column gets instead of the rule's own (a fallback class's keyed hash). */
+  mask?: MaskKind;
 }
+
+/**
+ * Classes whose columns, when no rule of their own class covers them, take the rules of another
+ * class: text that embeds a person's name (a branch `chloe/mob-12-login`) is hidden from whoever
+ * may not see people. Where that rule redacts, the fallback is the keyed hash instead: the name
+ * stays hidden and equal branches still mask equally, so joins on branches keep working.
+ */
+const FALLBACK_CLASS: Record<string, string> = { "pii.person_text": "pii.person" };
 
 /**
  * The columns each mask or block rule covers: the columns it names (in every table with a bare
@@ -223,11 +234,15 @@ function columnAssignments(doc: PolicyDocument, schema: PolicySchema): Map<strin
       }
     }
   }
+  const kinds = new Map(doc.rules.map((r) => [r.id, r.kind === "mask" ? r.mask : undefined]));
   for (const [table, cols] of schema.classes) {
     for (const [column, c] of cols) {
       if (covered.has(`${table}\n${column}`)) continue;
-      for (const id of rulesOfClass.get(c) ?? []) {
-        out.get(id)!.push({ table, column, label: `${id} (default for ${c})` });
+      const own = rulesOfClass.get(c) ?? [];
+      const from = own.length > 0 ? c : FALLBACK_CLASS[c];
+      for (const id of own.length > 0 ? own : rulesOfClass.get(from) ?? []) {
+        const mask = from !== c && kinds.get(id) === "redact" ? "sha256" : undefined;
+        out.get(id)!.push({ table, column, label: `${id} (default for ${c})`, mask });
       }
     }
   }
@@ -266,13 +281,13 @@ function entitlements(
       }
       case "mask":
       case "block": {
-        for (const { table, column, label } of assignments.get(r.id) ?? []) {
+        for (const { table, column, label, mask } of assignments.get(r.id) ?? []) {
           setColumn(
             table,
             column,
             r.kind === "block"
               ? { kind: "block", rule: label }
-              : { kind: "mask", mask: r.mask, rule: label },
+              : { kind: "mask", mask: mask ?? r.mask, rule: label },
           );
         }
       }

@@ -73,6 +73,11 @@ export interface TenantSchemaParts {
 /** A validated policy. */
 export interface PolicyDocument {
   rules: Rule[];
+  /**
+   * Roles the document declares (`roles:`) beside the directory's: those of users who sign in
+   * through the tenant's identity provider without a directory entry. @default none
+   */
+  roles?: string[];
 }
 
 /**
@@ -138,8 +143,12 @@ export function policySchema(
  *     rule: "MASK email WITH 'sha256' FOR ALL EXCEPT role:admin"
  * ```
  *
- * Throws `INVALID_REQUEST` naming the first bad rule (unknown table, column or attribute, bad
- * syntax, duplicate id).
+ * A rule may name only roles the tenant knows: those of its user directory, or those the
+ * document declares in a top-level `roles:` list (users of the identity provider with no
+ * directory entry); a misspelt role would otherwise make a rule that applies to nobody.
+ *
+ * Throws `INVALID_REQUEST` naming the first bad rule (unknown table, column, attribute or role,
+ * bad syntax, duplicate id).
  *
  * @example
  * ```ts
@@ -148,7 +157,7 @@ export function policySchema(
  * import { parsePolicy, policySchema } from "./document.ts";
  * const doc = parsePolicy(
  *   'policies:\n  - id: m\n    rule: "MASK author WITH \'redact\' FOR role:qa"\n',
- *   policySchema(CONNECTORS),
+ *   policySchema(CONNECTORS, { roles: ["qa"] }),
  * );
  * assert.ok(doc.rules[0].kind === "mask");
  * ```
@@ -165,10 +174,15 @@ export function parsePolicy(source: string, schema: PolicySchema): PolicyDocumen
     : isRecord(raw) && Array.isArray(raw.policies)
     ? raw.policies
     : isRecord(raw) && (raw.policies === null || raw.policies === undefined) &&
-        Object.keys(raw).length <= 1
+        Object.keys(raw).every((k) => k === "policies" || k === "roles")
     ? []
     : undefined;
   if (!list) throw invalid("policy.yaml must be a mapping with a `policies:` list");
+  const declared = isRecord(raw) ? raw.roles ?? [] : [];
+  if (!Array.isArray(declared) || !declared.every((r) => typeof r === "string" && r.trim())) {
+    throw invalid("policy.yaml: `roles:` must be a list of role names");
+  }
+  const roles = new Set([...schema.roles, ...declared]);
   const rules: Rule[] = [];
   const ids = new Set<string>();
   list.forEach((entry: unknown, i: number) => {
@@ -185,11 +199,18 @@ export function parsePolicy(source: string, schema: PolicySchema): PolicyDocumen
     } catch (err) {
       throw invalid(`rule ${id}: ${(err as Error).message}`, id);
     }
-    const problem = check(rule, schema);
+    const problem = check(rule, schema) ?? checkRoles(rule, roles);
     if (problem) throw invalid(`rule ${id}: ${problem}`, id);
     rules.push(rule);
   });
-  return { rules };
+  return declared.length > 0 ? { rules, roles: declared } : { rules };
+}
+
+function checkRoles(rule: Rule, known: Set<string>): string | undefined {
+  const unknown = rule.subjects.roles.find((r) => !known.has(r));
+  if (unknown === undefined) return undefined;
+  return `unknown role ${unknown} (roles: ${[...known].sort().join(", ") || "none"}; ` +
+    "declare roles of users outside the directory in a top-level `roles:` list)";
 }
 
 function check(rule: Rule, schema: PolicySchema): string | undefined {

@@ -65,6 +65,31 @@ Deno.test("parsePolicy() rejects the whole document naming the bad rule", () => 
     );
   }
   assert.throws(() => parsePolicy("policies: {}", schema), /policies/);
+  // A rule for a role the tenant does not know (a typo, a role nobody has) applies to nobody:
+  // refused, unless the document declares the role for users outside the directory.
+  for (
+    const rule of [
+      "MASK author WITH 'redact' FOR role:qaa",
+      "DENY TABLE jira.issues FOR role:intern",
+    ]
+  ) {
+    assert.throws(
+      () => parsePolicy(policy(rule), schema),
+      (err: unknown) =>
+        err instanceof OmniError && err.code === "INVALID_REQUEST" &&
+        /rule r0: unknown role (qaa|intern) \(roles: admin, developer, qa;/.test(err.message),
+    );
+  }
+  assert.throws(
+    () => parsePolicy(policy("MASK email WITH 'sha256' FOR ALL EXCEPT role:root"), schema),
+    /unknown role root/,
+  );
+  const declared = parsePolicy(
+    `roles: [intern]\n${policy("DENY TABLE jira.issues FOR role:intern")}`,
+    schema,
+  );
+  assert.deepEqual(declared.roles, ["intern"]);
+  assert.throws(() => parsePolicy(`roles: intern\n${policy()}`, schema), /roles:. must be a list/);
   // Attributes of the tenant's directory are known.
   const withDept = policySchema(CONNECTORS, { attributes: ["department"] });
   parsePolicy(policy(`SELECT * FROM ${PR} WHERE team_id = user.department`), withDept);
@@ -109,7 +134,8 @@ Deno.test("masks replace values before DuckDB and make the column unpushable", (
   assert.match(String(out[0].email), /^[0-9a-f]{8}\*{4}@acme\.example$/);
   assert.equal(out[1].email, null);
   assert.deepEqual(out.map((r) => r.author), ["[HIDDEN]", "[HIDDEN]", "[HIDDEN]"]);
-  assert.deepEqual(g.pushdown?.(PR).unpushable.sort(), ["author", "email"]);
+  // The branch may embed the author's name: it follows the author's rule (as a keyed hash).
+  assert.deepEqual(g.pushdown?.(PR).unpushable.sort(), ["author", "branch", "email"]);
   const admin = guard(policy("MASK email WITH 'sha256' FOR ALL EXCEPT role:admin"), {
     sub: "a",
     tenant: "acme",
@@ -206,16 +232,16 @@ Deno.test("guardFor() refuses a role or team claim of another type or an unknown
     `SELECT * FROM ${PR} WHERE additions < user.level FOR role:qa`,
   );
   const withLevel = policySchema(CONNECTORS, { roles: ["qa"], attributes: ["level"] });
-  const compiled = compilePolicy(parsePolicy(yaml, withLevel), {
+  const compiled = compilePolicy(parsePolicy(`roles: [admin]\n${yaml}`, withLevel), {
     tenantId: "acme",
     version: 1,
     schema: withLevel,
   });
   const qa = { sub: "qa@acme", tenant: "acme", team_id: "mobile", level: 5 };
-  // A known role and a missing one pass; the policy's own roles are known without a directory.
-  compiled.guardFor({ ...qa, role: "qa" });
-  compiled.guardFor({ ...qa, role: "admin" });
-  compiled.guardFor(qa);
+  // A known role and a missing one pass; roles the policy declares are known without a directory.
+  compiled.guardFor({ ...qa, role: "qa" }, { maskKey: MASK_KEY });
+  compiled.guardFor({ ...qa, role: "admin" }, { maskKey: MASK_KEY });
+  compiled.guardFor(qa, { maskKey: MASK_KEY });
   const bad: [Record<string, unknown>, string][] = [
     [{ role: ["qa"] }, "role"],
     [{ role: "QA" }, "role"],
@@ -229,7 +255,11 @@ Deno.test("guardFor() refuses a role or team claim of another type or an unknown
   ];
   for (const [claims, name] of bad) {
     const user = { ...qa, ...claims } as UserClaims;
-    for (const call of [() => compiled.guardFor(user), () => compiled.checkClaims(user)]) {
+    const calls = [
+      () => compiled.guardFor(user, { maskKey: MASK_KEY }),
+      () => compiled.checkClaims(user),
+    ];
+    for (const call of calls) {
       assert.throws(
         call,
         (err: unknown) =>
@@ -258,7 +288,7 @@ Deno.test("a rule for connector.table covers every connection of that connector"
     ),
     { tenantId: "acme", version: 1, schema: withGh2 },
   );
-  const g = compiled.guardFor(dev);
+  const g = compiled.guardFor(dev, { maskKey: MASK_KEY });
   const out = g.apply("gh2.pull_requests", rows) as typeof rows;
   assert.deepEqual(out.map((r) => r.pr_id), [1]);
   assert.equal(out[0].author, "[HIDDEN]");
@@ -267,7 +297,7 @@ Deno.test("a rule for connector.table covers every connection of that connector"
   const titled = [{ pr_id: 1, team_id: "mobile", title: "t" }];
   assert.equal((g.apply("gh2.pull_requests", titled) as typeof titled)[0].title, "[HIDDEN]");
   assert.equal((g.apply(PR, titled) as typeof titled)[0].title, "t");
-  const qa = compiled.guardFor({ ...dev, role: "qa" });
+  const qa = compiled.guardFor({ ...dev, role: "qa" }, { maskKey: MASK_KEY });
   assert.throws(
     () => qa.check([{ key: "gh2.pull_requests", columns: ["pr_id"] }]),
     /you may not read table gh2\.pull_requests/,
@@ -315,6 +345,24 @@ Deno.test("rules may target a data class; an unruled classified column fails clo
     (admin.apply("linear.issues", issues) as typeof issues)[0].assignee_email,
     "ana@acme.example",
   );
+  // Text embedding a person's name (a branch `chloe/mob-12-login`) is hidden from whoever may not
+  // see people, as a keyed hash where their rule redacts: equal branches still join.
+  const people = compilePolicy(
+    parsePolicy(policy("MASK author WITH 'redact' FOR role:qa"), classes),
+    { tenantId: "acme", version: 1, schema: classes },
+  );
+  assert.ok(people.needsMaskKey);
+  const qaPeople = people.guardFor({ ...dev, role: "qa" }, { maskKey: MASK_KEY });
+  const branches = [{ branch_name: "chloe/mob-12-login", team: "mobile" }];
+  const [linearView] = qaPeople.apply("linear.issues", branches) as typeof branches;
+  const [jiraView] = qaPeople.apply("jira.issues", branches) as typeof branches;
+  const [prView] = qaPeople.apply(PR, [{ branch: "chloe/mob-12-login" }]) as { branch: string }[];
+  assert.match(linearView.branch_name, /^[0-9a-f]{16}$/);
+  assert.equal(jiraView.branch_name, linearView.branch_name);
+  assert.equal(prView.branch, linearView.branch_name);
+  assert.ok(qaPeople.pushdown?.("linear.issues").unpushable.includes("branch_name"));
+  const devPeople = people.guardFor(dev, { maskKey: MASK_KEY });
+  assert.deepEqual(devPeople.apply("linear.issues", branches), branches);
   // A class no column has matches nothing: the rule is refused.
   assert.throws(
     () => parsePolicy(policy("MASK CLASS pii.passport WITH 'redact'"), classes),

@@ -1,7 +1,7 @@
 /**
  * What a user may see of the requests a query sent to its sources. A request can carry values
- * the user may not read: GitHub's `GET /users/{login}` detail fetch names every author, also for
- * a user who sees authors as `[HIDDEN]`; a dependent join sends the build side's keys; a row rule
+ * the user may not read: a REST detail fetch such as `GET /users/{login}` names every author, also
+ * for a user who sees authors as `[HIDDEN]`; a dependent join sends the build side's keys; a row rule
  * applied after the fetch leaves the hidden rows' values in the requests that fetched them. This
  * is the one place that decides: every token of a request line (path segment, query value, quoted
  * literal) equal to a value the user may not read — a value of a masked or blocked column, or a

@@ -7,6 +7,10 @@
  * In memory and per process: estimates steer plans, never results, so losing them on a restart
  * only costs one less informed plan.
  *
+ * Estimates are shown (EXPLAIN, `sources[].estimated_rows`), so they are learned per scope — the
+ * user's entitlements (the guard's fingerprint) — from the rows left after the row rules: a count
+ * learned from rows one user may not see must never reach another user, nor the same one.
+ *
  * @module
  */
 import type { ScanPlan, TableDef } from "../../connectors/sdk/table.ts";
@@ -16,6 +20,8 @@ export const DEFAULT_TABLE_ROWS = 1_000;
 
 /** What an estimate is looked up by. */
 export interface EstimateKey {
+  /** Whose counts these are: the guard's fingerprint (equal entitlements, equal scope). */
+  scope: string;
   connectionId: string;
   table: TableDef;
   plan: ScanPlan;
@@ -39,9 +45,11 @@ export interface RowEstimatesOptions {
  *   scan: () => { throw 0; } };
  * const plan = (value: string) => ({ native: [`GET /t?k=${value}`], columns: [], residual: [],
  *   pushed: [{ column: "k", op: "=" as const, value }], state: null });
- * assert.ok(estimates.estimate({ connectionId: "c", table, plan: plan("a") }) === 1000);
- * estimates.record({ connectionId: "c", table, plan: plan("a") }, 3);
- * assert.ok(estimates.estimate({ connectionId: "c", table, plan: plan("b") }) === 3);
+ * const key = (value: string) => ({ scope: "dev", connectionId: "c", table, plan: plan(value) });
+ * assert.equal(estimates.estimate(key("a")), 1000);
+ * estimates.record(key("a"), 3);
+ * assert.equal(estimates.estimate(key("b")), 3);
+ * assert.equal(estimates.estimate({ ...key("a"), scope: "qa" }), 1000);
  * ```
  */
 export class RowEstimates {
@@ -59,7 +67,7 @@ export class RowEstimates {
     return key.plan.limit !== undefined ? Math.min(rows, key.plan.limit) : rows;
   }
 
-  /** Remembers what a scan actually returned. */
+  /** Remembers what a scan returned (the rows the scope's row rules left). */
   record(key: EstimateKey, rows: number): void {
     for (const k of [exactKey(key), shapeKey(key)]) {
       this.#rows.delete(k); // re-inserted last: the map's order is its age
@@ -72,11 +80,18 @@ export class RowEstimates {
 /** The store the workers share. */
 export const SHARED_ESTIMATES: RowEstimates = new RowEstimates();
 
-function exactKey({ connectionId, table, plan }: EstimateKey): string {
-  return JSON.stringify(["exact", connectionId, table.name, plan.native, plan.limit ?? null]);
+function exactKey({ scope, connectionId, table, plan }: EstimateKey): string {
+  return JSON.stringify([
+    "exact",
+    scope,
+    connectionId,
+    table.name,
+    plan.native,
+    plan.limit ?? null,
+  ]);
 }
 
-function shapeKey({ connectionId, table, plan }: EstimateKey): string {
+function shapeKey({ scope, connectionId, table, plan }: EstimateKey): string {
   const shape = plan.pushed.map((p) => `${p.column} ${p.op}`).sort();
-  return JSON.stringify(["shape", connectionId, table.name, shape, plan.limit ?? null]);
+  return JSON.stringify(["shape", scope, connectionId, table.name, shape, plan.limit ?? null]);
 }

@@ -2,14 +2,13 @@
  * The fetch orchestration of one query: every source in parallel, except the probe side of a
  * dependent join, which waits for its build side and is fetched with the build side's distinct
  * join keys pushed down (`branch = …` per key, or `key IN (…)` in chunks). Each source's native
- * requests are recorded as sent, and its row count teaches the planner's estimates.
+ * requests are recorded as sent.
  *
  * @module
  */
 import type { Row, ScanOffer } from "../../connectors/sdk/table.ts";
 import type { Predicate, Scalar } from "../../connectors/sdk/predicate.ts";
 import type { DependentJoin, QueryPlan, SourcePlan } from "../sql/plan.ts";
-import type { RowEstimates } from "./estimates.ts";
 import type { FetchedSource } from "../source/fetch.ts";
 
 /** A dependent join gives up (fetches the probe as planned) past this many native requests. */
@@ -36,8 +35,6 @@ export type FetchOne = (source: SourcePlan, fetcher: typeof fetch) => Promise<Fe
 export interface FetchSourcesOptions {
   /** The `fetch` the app calls go through. @default globalThis.fetch */
   fetch?: typeof fetch;
-  /** Learns each scan's row count. */
-  estimates?: RowEstimates;
 }
 
 /**
@@ -58,10 +55,6 @@ export async function fetchSources(
     const requests: string[] = [];
     const t0 = performance.now();
     const result = await fetchOne(source, recordingFetch(baseFetch, requests));
-    options.estimates?.record(
-      { connectionId: source.connection.id, table: source.table, plan: source.plan },
-      result.rows.length,
-    );
     return { source, result, ms: performance.now() - t0, requests };
   };
 
@@ -209,12 +202,16 @@ function describeBody(body: string): string {
   try {
     const parsed = JSON.parse(body);
     if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) {
+      // Each field cut at 500 characters: a GraphQL batch's query text runs to thousands.
       return Object.entries(parsed)
         .map(([k, v]) =>
           `${k}=${
-            Array.isArray(v) ? v.join(",") : typeof v === "object" && v !== null
-              ? JSON.stringify(v) // a JSON-RPC call's params, GraphQL variables
-              : String(v)
+            cut(
+              Array.isArray(v) ? v.join(",") : typeof v === "object" && v !== null
+                ? JSON.stringify(v) // a JSON-RPC call's params, GraphQL variables
+                : String(v),
+              500,
+            )
           }`
         )
         .join(" ");
@@ -222,5 +219,9 @@ function describeBody(body: string): string {
   } catch {
     // not JSON: shown as sent
   }
-  return body.length > 500 ? body.slice(0, 500) + "…" : body;
+  return cut(body, 500);
+}
+
+function cut(text: string, max: number): string {
+  return text.length > max ? text.slice(0, max) + "…" : text;
 }

@@ -55,6 +55,12 @@ export interface SourceFetchContext {
   fetch?: typeof fetch;
   /** Validators per GET URL (and what rebuilds each page), set by the source cache. */
   conditional?: ConditionalStore;
+  /**
+   * How many of a source's rows the user may see (row rules applied): what a channel that
+   * reports counts while the query runs (job progress) must count. @default none: such channels
+   * report no row count
+   */
+  visibleRows?: (key: string, rows: Row[]) => number | Promise<number>;
 }
 
 /** Fetches one planned source. */

@@ -7,8 +7,8 @@
  * @module
  */
 import { type LocalStack, startLocalStack } from "../../edge/local_stack.ts";
-import { type GithubSandbox, startGithubSandbox } from "../../connectors/github/sandbox.ts";
-import { type JiraSandbox, startJiraSandbox } from "../../connectors/jira/sandbox.ts";
+import { type GithubSandbox, startGithubSandbox } from "../../connectors/github/sandbox/mod.ts";
+import { type JiraSandbox, startJiraSandbox } from "../../connectors/jira/sandbox/mod.ts";
 import { DEMO_GITHUB, DEMO_JIRA } from "../../src/catalog/demo.ts";
 import { loadConfig } from "../../src/config.ts";
 import {

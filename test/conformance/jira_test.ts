@@ -2,7 +2,7 @@
 import { DEMO, demoConnection, expectedRows } from "../../connectors/jira/_testing.ts";
 import { clearJiraCaches } from "../../connectors/jira/client.ts";
 import { jira } from "../../connectors/jira/mod.ts";
-import { startJiraSandbox } from "../../connectors/jira/sandbox.ts";
+import { startJiraSandbox } from "../../connectors/jira/sandbox/mod.ts";
 import { conformanceSuite } from "./kit.ts";
 
 conformanceSuite({

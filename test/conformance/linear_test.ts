@@ -2,7 +2,7 @@
 import { demoLinear } from "../../connectors/demo/world.ts";
 import { LINEAR_MANIFEST } from "../../connectors/linear/mod.ts";
 import { manifestConnector } from "../../connectors/manifest/mod.ts";
-import { startLinearSandbox } from "../../connectors/linear/sandbox.ts";
+import { startLinearSandbox } from "../../connectors/linear/sandbox/mod.ts";
 import { conformanceSuite } from "./kit.ts";
 
 const KEY = "lin_api_conformance";

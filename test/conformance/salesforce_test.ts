@@ -1,7 +1,7 @@
 /** The Salesforce connector against its REST/SOQL sandbox (OAuth client credentials). */
 import { demoSalesforce } from "../../connectors/demo/world.ts";
 import { salesforce, salesforceTokens } from "../../connectors/salesforce/mod.ts";
-import { startSalesforceSandbox } from "../../connectors/salesforce/sandbox.ts";
+import { startSalesforceSandbox } from "../../connectors/salesforce/sandbox/mod.ts";
 import type { Predicate } from "../../connectors/sdk/mod.ts";
 import { conformanceSuite } from "./kit.ts";
 

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { faultAnswer, FaultQueue, type SandboxFault, serveSandbox } from "../../sandbox/mod.ts";
 
 /** An incident. */
 export interface Incident {
@@ -62,14 +63,8 @@ export function statuspageIncidents(): Incident[] {
   return out;
 }
 
-/** A fault the next matching requests get. */
-export interface StatuspageFault {
-  status?: number;
-  /** @default 1 */
-  times?: number;
-  body?: string;
-  retryAfterS?: number;
-}
+/** A fault the next requests get. */
+export type StatuspageFault = SandboxFault;
 
 /** A running sandbox. */
 export interface StatuspageSandbox {
@@ -97,31 +92,32 @@ export function startStatuspageSandbox(options: {
 }): Promise<StatuspageSandbox> {
   const incidents = statuspageIncidents();
   const requests: string[] = [];
-  let faults: (StatuspageFault & { left: number })[] = [];
+  const faults = new FaultQueue<StatuspageFault, Request>(() => true);
   let used = 0;
   const limit = 10_000;
+  const rateHeaders = () => ({
+    "content-type": "application/json",
+    "x-ratelimit-limit": String(limit),
+    "x-ratelimit-remaining": String(limit - used),
+    "x-ratelimit-reset": String(Math.floor(Date.now() / 1000) + 3600),
+  });
   const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
     new Response(typeof body === "string" ? body : JSON.stringify(body), {
       status,
       headers: {
-        "content-type": "application/json",
-        "x-ratelimit-limit": String(limit),
-        "x-ratelimit-remaining": String(limit - used),
-        "x-ratelimit-reset": String(Math.floor(Date.now() / 1000) + 3600),
+        ...rateHeaders(),
         ...headers,
       },
     });
 
-  const handler = (req: Request): Response => {
+  const handler = async (req: Request): Promise<Response> => {
     const u = new URL(req.url);
     requests.push(u.pathname + u.search);
-    const fault = faults.find((f) => f.left > 0);
-    if (fault) {
-      fault.left--;
-      const headers: Record<string, string> = {};
-      if (fault.retryAfterS !== undefined) headers["retry-after"] = String(fault.retryAfterS);
-      return json(fault.status ?? 200, fault.body ?? { error: `Injected fault` }, headers);
-    }
+    const faulted = await faultAnswer(faults.take(req), {
+      headers: rateHeaders(),
+      errorBody: () => ({ error: "Injected fault" }),
+    });
+    if (faulted) return faulted;
     const key = req.headers.get("x-api-key") ?? u.searchParams.get("api_key");
     const bearer = req.headers.get("authorization");
     const authed = key === options.apiKey ||
@@ -174,21 +170,16 @@ export function startStatuspageSandbox(options: {
       meta: { next_cursor: more ? slice.at(-1)!.id : null, total: list.length },
     }, headers);
   };
-  const server = Deno.serve(
-    { port: options.port ?? 0, hostname: "127.0.0.1", onListen: () => {} },
-    handler,
-  );
+  const server = serveSandbox(handler, { port: options.port });
   return Promise.resolve({
-    url: `http://127.0.0.1:${server.addr.port}`,
+    url: server.url,
     requests,
-    inject(fault) {
-      faults.push({ ...fault, left: fault.times ?? 1 });
-    },
+    inject: (fault) => faults.inject(fault),
     reset() {
       requests.length = 0;
-      faults = [];
+      faults.clear();
       used = 0;
     },
-    close: () => server.shutdown(),
+    close: () => server.close(),
   });
 }

@@ -2,24 +2,18 @@
  * A local HTTP server that speaks GitHub's REST protocol over the demo world: pull request lists
  * and details, users, organisation repositories, issue search and `/rate_limit`, with GitHub's
  * auth, `Link` pagination, rate-limit headers (core and search budgets), weak ETags with 304s that
- * cost nothing, and GitHub-shaped errors. Also served under `/api/v3` like Enterprise Server.
- * Tests inject latency and failures.
+ * cost nothing, and GitHub-shaped errors. Also served under `/api/v3` like Enterprise Server,
+ * and GitHub's GraphQL endpoint (`/graphql`, `/api/graphql`; its own budget) for the fields the
+ * connector batches. Tests inject latency and failures (the shared harness, `../../sandbox/`).
  *
  * @module
  */
-import { buildWorld, fnv, Shapes } from "./_sandbox_data.ts";
-import {
-  answerRoute,
-  delay,
-  DOCS,
-  json,
-  lower,
-  notFound,
-  routeOf,
-  STATUS_TEXT,
-} from "./_sandbox_routes.ts";
+import { faultAnswer, FaultQueue, type SandboxFault, serveSandbox } from "../../sandbox/mod.ts";
+import { buildWorld, fnv, Shapes } from "./_data.ts";
+import { answerGraphql } from "./_graphql.ts";
+import { answerRoute, DOCS, json, lower, notFound, routeOf, STATUS_TEXT } from "./_routes.ts";
 
-export { issueId, pullRequestId } from "./_sandbox_data.ts";
+export { issueId, pullRequestId } from "./_data.ts";
 
 /** Options of {@link startGithubSandbox}. */
 export interface GithubSandboxOptions {
@@ -42,25 +36,11 @@ export interface GithubSandboxOptions {
 }
 
 /** A failure injected into the next matching requests. */
-export interface GithubFault {
-  /** Answer with this status (default 200 when only `body` is given). */
-  status?: number;
-  /** How many matching requests it affects. @default 1 */
-  times?: number;
-  /** Adds `retry-after` (seconds). */
-  retryAfterS?: number;
-  /** Raw body to send instead of a GitHub error body. */
-  body?: string;
-  /** Extra delay; with neither `status` nor `body`, the request is then answered normally. */
-  latencyMs?: number;
+export interface GithubFault extends SandboxFault {
   /** Only requests whose path (after any `/api/v3`) matches. @default every request */
   path?: RegExp;
   /** Only requests whose query string (e.g. `?page=2`) matches. @default any */
   search?: RegExp;
-  /** Matching requests answered normally before the fault applies (fail page 2, not 1). @default 0 */
-  skip?: number;
-  /** Drop the connection mid-answer: headers and part of the body, then a reset. */
-  reset?: boolean;
 }
 
 /** A running sandbox. */
@@ -69,13 +49,13 @@ export interface GithubSandbox {
   url: string;
   close(): Promise<void>;
   /** Every request received, in order. */
-  requests: { method: string; path: string; search: string }[];
+  requests: { method: string; path: string; search: string; body?: string }[];
   /** Clears the request log, faults and rate-limit budgets. */
   reset(): void;
   inject(fault: GithubFault): void;
 }
 
-type Resource = "core" | "search";
+type Resource = "core" | "search" | "graphql";
 interface Bucket {
   used: number;
   resetAt: number;
@@ -100,10 +80,14 @@ export function startGithubSandbox(options: GithubSandboxOptions): Promise<Githu
   const limits: Record<Resource, { limit: number; windowMs: number }> = {
     core: { limit: options.ratePerHour ?? 5000, windowMs: 3_600_000 },
     search: { limit: options.searchPerMinute ?? 30, windowMs: 60_000 },
+    // GitHub's GraphQL budget is in points (5,000 an hour); a query of a few hundred nodes costs 1.
+    graphql: { limit: options.ratePerHour ?? 5000, windowMs: 3_600_000 },
   };
   const buckets = new Map<string, Bucket>();
   const requests: GithubSandbox["requests"] = [];
-  let faults: (GithubFault & { left: number })[] = [];
+  const faults = new FaultQueue<GithubFault, { path: string; search: string }>((f, r) =>
+    (!f.path || f.path.test(r.path)) && (!f.search || f.search.test(r.search))
+  );
   let seq = 0;
 
   const bucket = (token: string, resource: Resource): Bucket => {
@@ -134,28 +118,16 @@ export function startGithubSandbox(options: GithubSandboxOptions): Promise<Githu
       "x-github-api-version-selected": "2022-11-28",
       "x-github-request-id": `SB${(++seq).toString(16).toUpperCase().padStart(8, "0")}`,
     });
-    if (options.latencyMs) await delay(options.latencyMs);
-
-    const fault = faults.find((f) =>
-      f.left > 0 && (!f.path || f.path.test(path)) && (!f.search || f.search.test(url.search)) &&
-      skipped(f)
-    );
-    if (fault) {
-      fault.left--;
-      faults = faults.filter((f) => f.left > 0);
-      if (fault.latencyMs) await delay(fault.latencyMs);
-      if (fault.reset) return resetMidAnswer(headers);
-      if (fault.status !== undefined || fault.body !== undefined) {
-        const status = fault.status ?? 200;
-        if (fault.retryAfterS !== undefined) headers.set("retry-after", String(fault.retryAfterS));
-        const body = fault.body ??
-          JSON.stringify({
-            message: STATUS_TEXT[status] ?? "Server Error",
-            documentation_url: DOCS,
-          });
-        return new Response(status === 304 ? null : body, { status, headers });
-      }
-    }
+    const faulted = await faultAnswer(faults.take({ path, search: url.search }), {
+      latencyMs: options.latencyMs,
+      headers,
+      errorBody: (status) => ({
+        message: STATUS_TEXT[status] ?? "Server Error",
+        documentation_url: DOCS,
+      }),
+      partial: '[{"id": 1, "num',
+    });
+    if (faulted) return faulted;
 
     const token = req.headers.get("authorization")?.match(/^(?:bearer|token)\s+(\S+)\s*$/i)?.[1];
     const owners = token === undefined ? undefined : tokens.get(token);
@@ -166,7 +138,12 @@ export function startGithubSandbox(options: GithubSandboxOptions): Promise<Githu
     }
 
     const route = req.method === "GET" || req.method === "HEAD" ? routeOf(path) : undefined;
-    const resource: Resource = route?.name === "search" ? "search" : "core";
+    const graphqlPath = url.pathname === "/graphql" || url.pathname === "/api/graphql";
+    const resource: Resource = route?.name === "search"
+      ? "search"
+      : graphqlPath && req.method === "POST"
+      ? "graphql"
+      : "core";
     const b = bucket(token, resource);
     if (route?.name === "rate_limit") {
       const core = bucket(token, "core"), search = bucket(token, "search");
@@ -190,6 +167,23 @@ export function startGithubSandbox(options: GithubSandboxOptions): Promise<Githu
         documentation_url:
           "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
       }, headers);
+    }
+
+    if (resource === "graphql") {
+      const text = await req.text();
+      requests[requests.length - 1].body = text;
+      let payload: unknown;
+      try {
+        payload = JSON.parse(text);
+      } catch {
+        payload = undefined;
+      }
+      const readable = (r: { owner: string; name: string }) =>
+        owners.includes(lower(r.owner)) || owners.includes(lower(`${r.owner}/${r.name}`));
+      const answer = await answerGraphql(world, readable, payload);
+      b.used++;
+      for (const [k, v] of Object.entries(rateHeaders(b, resource))) headers.set(k, v);
+      return json(answer.status, answer.body, headers);
     }
 
     const shapes = new Shapes(api, world);
@@ -221,50 +215,16 @@ export function startGithubSandbox(options: GithubSandboxOptions): Promise<Githu
     });
   }
 
-  const server = Deno.serve({
-    port: options.port ?? 0,
-    hostname: options.hostname ?? "127.0.0.1",
-    onListen: () => {},
-  }, async (req) => {
-    try {
-      return await handle(req);
-    } catch (err) {
-      // A sandbox bug, not a protocol answer: say so loudly in the body.
-      return json(500, { message: `sandbox error: ${err instanceof Error ? err.message : err}` });
-    }
-  });
-  const addr = server.addr;
+  const server = serveSandbox(handle, options);
   return Promise.resolve({
-    url: `http://${addr.hostname}:${addr.port}`,
-    close: () => server.shutdown(),
+    url: server.url,
+    close: () => server.close(),
     requests,
     reset() {
       requests.length = 0;
-      faults = [];
+      faults.clear();
       buckets.clear();
     },
-    inject(fault) {
-      faults.push({ ...fault, left: fault.times ?? 1 });
-    },
+    inject: (fault) => faults.inject(fault),
   });
-}
-
-/** A 200 whose body breaks off after a few bytes: the client sees the connection reset. */
-function resetMidAnswer(headers: Headers): Response {
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      controller.enqueue(new TextEncoder().encode('[{"id": 1, "num'));
-    },
-    pull(controller) {
-      controller.error(new Error("connection reset (injected)"));
-    },
-  });
-  return new Response(body, { status: 200, headers });
-}
-
-/** Whether a matching fault applies now, or lets this request through (`skip`). */
-function skipped(fault: { skip?: number }): boolean {
-  if (!fault.skip) return true;
-  fault.skip--;
-  return false;
 }

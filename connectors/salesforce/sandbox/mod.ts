@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { demoSalesforce } from "../demo/world.ts";
+import { demoSalesforce } from "../../demo/world.ts";
+import { faultAnswer, FaultQueue, type SandboxFault, serveSandbox } from "../../sandbox/mod.ts";
 import {
   fieldValue,
   matches,
@@ -39,15 +40,7 @@ export interface SalesforceSandboxOptions {
 }
 
 /** A fault the next matching requests get. */
-export interface SalesforceSandboxFault {
-  /** Status (200 when only `body` is set); omit both for latency only. */
-  status?: number;
-  /** @default 1 */
-  times?: number;
-  /** Raw body. @default a Salesforce error array */
-  body?: string;
-  retryAfterS?: number;
-  latencyMs?: number;
+export interface SalesforceSandboxFault extends SandboxFault {
   /** Only requests whose path (with query) matches. @default every API request (not tokens) */
   path?: RegExp;
 }
@@ -152,7 +145,9 @@ export function startSalesforceSandbox(
     string,
     { rows: Record<string, unknown>[]; fields: string[]; object: string }
   >();
-  let faults: (SalesforceSandboxFault & { left: number })[] = [];
+  const faults = new FaultQueue<SalesforceSandboxFault, string>((f, path) =>
+    !f.path || f.path.test(path)
+  );
   let used = 0;
   let seq = 0;
   let url = "";
@@ -286,23 +281,22 @@ export function startSalesforceSandbox(
     }
     const soql = u.searchParams.get("q") ?? undefined;
     state.requests.push({ method: req.method, path, ...(soql !== undefined ? { soql } : {}) });
-    const fault = faults.find((f) => f.left > 0 && (!f.path || f.path.test(path)));
-    if (fault) fault.left--;
-    const delay = (options.latencyMs ?? 0) + (fault?.latencyMs ?? 0);
-    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
-    if (fault && (fault.status !== undefined || fault.body !== undefined)) {
-      const status = fault.status ?? 200;
-      const code = status === 401
-        ? "INVALID_SESSION_ID"
-        : status === 403
-        ? "INSUFFICIENT_ACCESS"
-        : status === 429
-        ? "REQUEST_LIMIT_EXCEEDED"
-        : "UNKNOWN_EXCEPTION";
-      const headers: Record<string, string> = limitInfo();
-      if (fault.retryAfterS !== undefined) headers["retry-after"] = String(fault.retryAfterS);
-      return json(status, fault.body ?? sfError(`Injected fault (HTTP ${status})`, code), headers);
-    }
+    const faulted = await faultAnswer(faults.take(path), {
+      latencyMs: options.latencyMs,
+      headers: limitInfo(),
+      errorBody: (status) =>
+        sfError(
+          `Injected fault (HTTP ${status})`,
+          status === 401
+            ? "INVALID_SESSION_ID"
+            : status === 403
+            ? "INSUFFICIENT_ACCESS"
+            : status === 429
+            ? "REQUEST_LIMIT_EXCEEDED"
+            : "UNKNOWN_EXCEPTION",
+        ),
+    });
+    if (faulted) return faulted;
 
     const auth = req.headers.get("authorization") ?? "";
     const access = auth.startsWith("Bearer ") ? auth.slice(7) : "";
@@ -370,11 +364,8 @@ export function startSalesforceSandbox(
     }
   };
 
-  const server = Deno.serve(
-    { port: options.port ?? 0, hostname: "127.0.0.1", onListen: () => {} },
-    handler,
-  );
-  url = `http://127.0.0.1:${server.addr.port}`;
+  const server = serveSandbox(handler, { port: options.port });
+  url = server.url;
   return Promise.resolve({
     url,
     get requests() {
@@ -383,20 +374,18 @@ export function startSalesforceSandbox(
     get tokenRequests() {
       return state.tokenRequests;
     },
-    inject(fault) {
-      faults.push({ ...fault, left: fault.times ?? 1 });
-    },
+    inject: (fault) => faults.inject(fault),
     expireSessions() {
       sessions = new Map();
     },
     reset() {
       state.requests = [];
       state.tokenRequests = 0;
-      faults = [];
+      faults.clear();
       used = 0;
       cursors = new Map();
       sessions = new Map();
     },
-    close: () => server.shutdown(),
+    close: () => server.close(),
   });
 }

@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { type DemoOrg, demoOrg } from "../demo/world.ts";
+import { type DemoOrg, demoOrg } from "../../demo/world.ts";
+import { faultAnswer, FaultQueue, type SandboxFault, serveSandbox } from "../../sandbox/mod.ts";
 import { compileJql, JqlError, type JqlIssue, type JqlSchema, parseJql } from "./_jql_eval.ts";
 
 /** Options of {@link startJiraSandbox}. */
@@ -30,23 +31,9 @@ export interface JiraSandboxOptions {
 }
 
 /** A fault the next matching requests get instead of (or before) their normal answer. */
-export interface JiraSandboxFault {
-  /** Status to answer; with `body` alone, 200. Omit both for latency only. */
-  status?: number;
-  /** How many requests get it. @default 1 */
-  times?: number;
-  /** Sets `Retry-After` (seconds). */
-  retryAfterS?: number;
-  /** Raw body to send (e.g. malformed JSON). @default a Jira error body */
-  body?: string;
-  /** Extra delay before answering. */
-  latencyMs?: number;
+export interface JiraSandboxFault extends SandboxFault {
   /** Only requests whose path (with query) matches. @default every request */
   path?: RegExp;
-  /** Matching requests answered normally before the fault applies (fail page 2, not 1). @default 0 */
-  skip?: number;
-  /** Drop the connection mid-answer: headers and part of the body, then a reset. */
-  reset?: boolean;
 }
 
 /** A recorded request. */
@@ -108,7 +95,7 @@ export interface JiraSite {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { jiraSite } from "./sandbox.ts";
+ * import { jiraSite } from "./mod.ts";
  * const site = jiraSite("acme", "bot@acme.example");
  * assert.ok(site.issues.length === site.org.issues.length);
  * ```
@@ -168,7 +155,9 @@ export function startJiraSandbox(options: JiraSandboxOptions): Promise<JiraSandb
   const site = jiraSite(options.org, options.email, options.scale);
   const expectedAuth = "Basic " + base64(`${options.email}:${options.apiToken}`);
   const requests: JiraSandboxRequest[] = [];
-  let faults: (JiraSandboxFault & { left: number })[] = [];
+  const faults = new FaultQueue<JiraSandboxFault, string>((f, path) =>
+    !f.path || f.path.test(path)
+  );
   let window = { start: 0, used: 0 };
   let url = "";
 
@@ -195,32 +184,13 @@ export function startJiraSandbox(options: JiraSandboxOptions): Promise<JiraSandb
       body === undefined ? { method: req.method, path } : { method: req.method, path, body },
     );
 
-    const fault = faults.find((f) => f.left > 0 && (!f.path || f.path.test(path)) && skipped(f));
-    if (fault) fault.left--;
-    const delay = (options.latencyMs ?? 0) + (fault?.latencyMs ?? 0);
-    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
-    if (fault?.reset) {
-      const broken = new ReadableStream<Uint8Array>({
-        start: (c) => c.enqueue(new TextEncoder().encode('{"issues": [{"id": "1')),
-        pull: (c) => c.error(new Error("connection reset (injected)")),
-      });
-      return new Response(broken, {
-        status: 200,
-        headers: { "content-type": "application/json;charset=UTF-8" },
-      });
-    }
-    if (fault && (fault.status !== undefined || fault.body !== undefined)) {
-      const status = fault.status ?? 200;
-      const headers = new Headers({ "content-type": "application/json;charset=UTF-8" });
-      if (fault.retryAfterS !== undefined) headers.set("retry-after", String(fault.retryAfterS));
-      return new Response(
-        fault.body ?? JSON.stringify(jiraError(`Injected fault (HTTP ${status}).`)),
-        {
-          status,
-          headers,
-        },
-      );
-    }
+    const faulted = await faultAnswer(faults.take(path), {
+      latencyMs: options.latencyMs,
+      headers: { "content-type": "application/json;charset=UTF-8" },
+      errorBody: (status) => jiraError(`Injected fault (HTTP ${status}).`),
+      partial: '{"issues": [{"id": "1',
+    });
+    if (faulted) return faulted;
 
     if (req.headers.get("authorization") !== expectedAuth) {
       return json(401, jiraError("Client must be authenticated to access this resource."), {
@@ -455,28 +425,19 @@ export function startJiraSandbox(options: JiraSandboxOptions): Promise<JiraSandb
     };
   };
 
-  const server = Deno.serve({
-    port: options.port ?? 0,
-    hostname: options.hostname ?? "127.0.0.1",
-    onListen() {},
-  }, handler);
-  const addr = server.addr as Deno.NetAddr;
-  url = `http://${addr.hostname}:${addr.port}`;
+  const server = serveSandbox(handler, options);
+  url = server.url;
 
   return Promise.resolve({
     url,
     requests,
-    async close() {
-      await server.shutdown();
-    },
+    close: () => server.close(),
     reset() {
       requests.length = 0;
-      faults = [];
+      faults.clear();
       window = { start: 0, used: 0 };
     },
-    inject(fault) {
-      faults.push({ ...fault, left: fault.times ?? 1 });
-    },
+    inject: (fault) => faults.inject(fault),
   });
 }
 
@@ -598,11 +559,4 @@ function decodeToken(token: string): { o: number; h: string } | undefined {
     // invalid token
   }
   return undefined;
-}
-
-/** Whether a matching fault applies now, or lets this request through (`skip`). */
-function skipped(fault: { skip?: number }): boolean {
-  if (!fault.skip) return true;
-  fault.skip--;
-  return false;
 }

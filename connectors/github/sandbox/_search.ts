@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { SbPull, SbRepo } from "./_sandbox_data.ts";
+import type { SbPull, SbRepo } from "./_data.ts";
 
 /** A parsed search query. */
 export interface SearchQuery {

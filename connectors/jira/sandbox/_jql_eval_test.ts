@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { compileJql, JqlError, parseJql, parseJqlDate } from "./_jql_eval.ts";
-import { jiraSite } from "./sandbox.ts";
+import { jiraSite } from "./mod.ts";
 
 const site = jiraSite("acme", "bot@acme.example");
 const run = (jql: string) =>

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { SbPull, SbRepo, SbWorld, Shapes } from "./_sandbox_data.ts";
-import { inScope, parseSearch } from "./_sandbox_search.ts";
+import type { SbPull, SbRepo, SbWorld, Shapes } from "./_data.ts";
+import { inScope, parseSearch } from "./_search.ts";
 
 /** GitHub's documentation link in error bodies. */
 export const DOCS = "https://docs.github.com/rest";
@@ -286,7 +286,6 @@ export function json(status: number, body: unknown, headers = new Headers()): Re
 }
 
 export const lower = (s: string) => s.toLowerCase();
-export const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export const STATUS_TEXT: Record<number, string> = {
   400: "Bad Request",

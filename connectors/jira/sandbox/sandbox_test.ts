@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { OmniError } from "../../src/errors.ts";
-import { findTable, runScan } from "../sdk/mod.ts";
-import { DEMO, demoConnection } from "./_testing.ts";
-import { clearJiraCaches } from "./client.ts";
-import { jira } from "./mod.ts";
-import { type JiraSandbox, startJiraSandbox } from "./sandbox.ts";
+import { OmniError } from "../../../src/errors.ts";
+import { findTable, runScan } from "../../sdk/mod.ts";
+import { DEMO, demoConnection } from "../_testing.ts";
+import { clearJiraCaches } from "../client.ts";
+import { jira } from "../mod.ts";
+import { type JiraSandbox, startJiraSandbox } from "./mod.ts";
 
 const table = findTable(jira, "issues");
 const AUTH = "Basic " + btoa(`${DEMO.acme.email}:${DEMO.acme.apiToken}`);

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { demoOrg } from "../demo/world.ts";
-import { parseLinkHeader } from "../sdk/mod.ts";
-import { ACME_TOKEN, auth, demoSandbox } from "./_testing.ts";
-import { issueId, pullRequestId } from "./sandbox.ts";
+import { demoOrg } from "../../demo/world.ts";
+import { parseLinkHeader } from "../../sdk/mod.ts";
+import { ACME_TOKEN, auth, demoSandbox } from "../_testing.ts";
+import { issueId, pullRequestId } from "./mod.ts";
 
 const acme = demoOrg("acme");
 const mobile = acme.pulls.filter((p) => p.repo === "mobile-app");
@@ -270,6 +270,54 @@ Deno.test("sandbox: injected faults hit matching requests, then stop", async () 
     const t0 = performance.now();
     assert.equal((await getJson(`${gh.url}/rate_limit`)).res.status, 200);
     assert.ok(performance.now() - t0 >= 45);
+  } finally {
+    await gh.close();
+  }
+});
+
+Deno.test("sandbox: GraphQL answers sizes and emails, a missing object as null with NOT_FOUND", async () => {
+  const gh = await demoSandbox();
+  try {
+    const pr = mobile[0];
+    const person = acme.people.find((p) => p.publicEmail === null)!;
+    const post = async (query: string, variables: Record<string, unknown> = {}) => {
+      const res = await fetch(`${gh.url}/graphql`, {
+        method: "POST",
+        headers: auth(),
+        body: JSON.stringify({ query, variables }),
+      });
+      return { res, body: await res.json() };
+    };
+    const { res, body } = await post(
+      `query($n: Int!, $l: String!) {
+        a: repository(owner: "acme", name: "mobile-app") {
+          pullRequest(number: $n) { additions deletions changedFiles commits { totalCount } }
+        }
+        b: repository(owner: "acme", name: "mobile-app") { pullRequest(number: 99999) { additions } }
+        u: user(login: $l) { email }
+      }`,
+      { n: pr.number, l: person.login },
+    );
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("x-ratelimit-resource"), "graphql");
+    assert.deepEqual(body.data.a.pullRequest, {
+      additions: pr.additions,
+      deletions: pr.deletions,
+      changedFiles: pr.changedFiles,
+      commits: { totalCount: pr.commits },
+    });
+    assert.equal(body.data.b.pullRequest, null);
+    assert.equal(body.data.u.email, ""); // GraphQL's "no public email"
+    assert.deepEqual(body.errors.map((e: { type: string; path: string[] }) => [e.type, e.path]), [
+      ["NOT_FOUND", ["b", "pullRequest"]],
+    ]);
+    const invalid = await post("{ repository(owner: 1) { nope } }");
+    assert.equal(invalid.res.status, 200);
+    assert.equal(invalid.body.data, undefined);
+    assert.ok(invalid.body.errors.length > 0);
+    const anonymous = await fetch(`${gh.url}/graphql`, { method: "POST", body: "{}" });
+    assert.equal(anonymous.status, 401);
+    await anonymous.body?.cancel();
   } finally {
     await gh.close();
   }

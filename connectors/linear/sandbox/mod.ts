@@ -9,7 +9,8 @@
  * @module
  */
 import { buildSchema, graphql, GraphQLError } from "graphql";
-import { demoLinear, type DemoLinearIssue } from "../demo/world.ts";
+import { demoLinear, type DemoLinearIssue } from "../../demo/world.ts";
+import { faultAnswer, FaultQueue, type SandboxFault, serveSandbox } from "../../sandbox/mod.ts";
 
 /** Options of {@link startLinearSandbox}. */
 export interface LinearSandboxOptions {
@@ -30,17 +31,8 @@ export interface LinearSandboxOptions {
 }
 
 /** A fault the next matching requests get. */
-export interface LinearSandboxFault {
-  /** Status to answer (200 when only `body` is set); omit both for latency only. */
-  status?: number;
-  /** @default 1 */
-  times?: number;
-  /** Raw body (e.g. malformed JSON). @default a GraphQL error body */
-  body?: string;
-  /** Sets `Retry-After` (seconds). */
-  retryAfterS?: number;
-  latencyMs?: number;
-  /** Only requests whose GraphQL query text matches. */
+export interface LinearSandboxFault extends SandboxFault {
+  /** Only requests whose GraphQL query text matches. @default every request */
   query?: RegExp;
 }
 
@@ -146,7 +138,7 @@ const DATE_FIELDS = new Set(["createdAt", "updatedAt", "startedAt", "completedAt
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { matchesLinearFilter } from "./sandbox.ts";
+ * import { matchesLinearFilter } from "./mod.ts";
  * assert.ok(matchesLinearFilter({ team: { key: "web" } }, { team: { key: { in: ["web"] } } }));
  * ```
  */
@@ -283,7 +275,9 @@ export function startLinearSandbox(options: LinearSandboxOptions): Promise<Linea
   const requestLimit = options.requestsPerHour ?? 1500;
   const complexityLimit = options.complexityPerHour ?? 250_000;
   const requests: LinearSandboxRequest[] = [];
-  let faults: (LinearSandboxFault & { left: number })[] = [];
+  const faults = new FaultQueue<LinearSandboxFault, string>((f, query) =>
+    !f.query || f.query.test(query)
+  );
   let budgets = new Map<string, { requests: number; complexity: number; resetAt: number }>();
 
   const rootValue = {
@@ -370,23 +364,21 @@ export function startLinearSandbox(options: LinearSandboxOptions): Promise<Linea
     const authorization = req.headers.get("authorization");
     requests.push({ query, variables, authorization });
 
-    const fault = faults.find((f) => f.left > 0 && (!f.query || f.query.test(query)));
-    if (fault) fault.left--;
-    const delay = (options.latencyMs ?? 0) + (fault?.latencyMs ?? 0);
-    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
-    if (fault && (fault.status !== undefined || fault.body !== undefined)) {
-      const status = fault.status ?? 200;
-      const headers: Record<string, string> = {};
-      if (fault.retryAfterS !== undefined) headers["retry-after"] = String(fault.retryAfterS);
-      const code = status === 401
-        ? "AUTHENTICATION_ERROR"
-        : status === 403
-        ? "FORBIDDEN"
-        : status === 429
-        ? "RATELIMITED"
-        : "INTERNAL_SERVER_ERROR";
-      return json(status, fault.body ?? gqlError(`Injected fault (HTTP ${status})`, code), headers);
-    }
+    const faulted = await faultAnswer(faults.take(query), {
+      latencyMs: options.latencyMs,
+      errorBody: (status) =>
+        gqlError(
+          `Injected fault (HTTP ${status})`,
+          status === 401
+            ? "AUTHENTICATION_ERROR"
+            : status === 403
+            ? "FORBIDDEN"
+            : status === 429
+            ? "RATELIMITED"
+            : "INTERNAL_SERVER_ERROR",
+        ),
+    });
+    if (faulted) return faulted;
 
     const key = authorization?.startsWith("Bearer ")
       ? (oauth.has(authorization.slice(7)) ? authorization : null)
@@ -454,21 +446,16 @@ export function startLinearSandbox(options: LinearSandboxOptions): Promise<Linea
     return json(200, { data: result.data }, rateHeaders());
   };
 
-  const server = Deno.serve(
-    { port: options.port ?? 0, hostname: "127.0.0.1", onListen: () => {} },
-    handler,
-  );
+  const server = serveSandbox(handler, { port: options.port });
   return Promise.resolve({
-    url: `http://127.0.0.1:${server.addr.port}`,
+    url: server.url,
     requests,
-    inject(fault) {
-      faults.push({ ...fault, left: fault.times ?? 1 });
-    },
+    inject: (fault) => faults.inject(fault),
     reset() {
       requests.length = 0;
-      faults = [];
+      faults.clear();
       budgets = new Map();
     },
-    close: () => server.shutdown(),
+    close: () => server.close(),
   });
 }

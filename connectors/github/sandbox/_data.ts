@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { DEMO_ORGS, demoOrg, type DemoPerson, type DemoPull } from "../demo/world.ts";
+import { DEMO_ORGS, demoOrg, type DemoPerson, type DemoPull } from "../../demo/world.ts";
 
 /** A repository as the sandbox knows it. */
 export interface SbRepo {
@@ -50,7 +50,7 @@ function repoIndex(owner: string, repo: string): number {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { pullRequestId } from "./_sandbox_data.ts";
+ * import { pullRequestId } from "./_data.ts";
  * assert.ok(pullRequestId("acme", "mobile-app", 1) !== pullRequestId("acme", "ios-app", 1));
  * ```
  */
@@ -64,7 +64,7 @@ export function pullRequestId(owner: string, repo: string, number: number): numb
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { issueId, pullRequestId } from "./_sandbox_data.ts";
+ * import { issueId, pullRequestId } from "./_data.ts";
  * assert.ok(issueId("acme", "web-app", 3) !== pullRequestId("acme", "web-app", 3));
  * ```
  */
