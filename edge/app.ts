@@ -19,6 +19,7 @@ import {
   auditOutcome,
   authenticate,
   catalogListing,
+  forwardWebhook,
   notFound,
   passthroughToken,
   queryRequest,
@@ -113,6 +114,8 @@ export function createEdgeApp(options: EdgeOptions): Hono<AppEnv> {
     app.get("/.well-known/jwks.json", (c) => c.json(jwks));
   }
 
+  // Before the bearer check: an app's signature is a webhook's authentication (in the zone).
+  app.post("/v1/webhooks/:tenant/:connection", forwardWebhook(options));
   app.use(
     "/v1/*",
     authenticate(options.verifyUser, {

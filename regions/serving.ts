@@ -10,7 +10,12 @@ import type { ConnectorDef } from "../connectors/sdk/connector.ts";
 import { ContextTokens } from "../src/auth/context_token.ts";
 import { DevIssuer } from "../src/auth/dev_issuer.ts";
 import { createUserVerifier, type UserClaims, type UserVerifier } from "../src/auth/user_token.ts";
-import { openZoneStores, sourceCache, tenantSettingsLookup } from "../src/cache/mod.ts";
+import {
+  Invalidations,
+  openZoneStores,
+  sourceCache,
+  tenantSettingsLookup,
+} from "../src/cache/mod.ts";
 import type { Catalog } from "../src/catalog/store.ts";
 import { zoneAuditAppender } from "../src/catalog/zone_audit.ts";
 import type { CatalogDatabase } from "../src/catalog/db.ts";
@@ -29,6 +34,7 @@ import {
 } from "../src/ratelimit/mod.ts";
 import { type CircuitBreakerOptions, CircuitBreakers } from "../src/reliability/mod.ts";
 import { type Logger, Metrics, openJobCount, sourceTelemetry } from "../src/telemetry/mod.ts";
+import { WebhookReceiver } from "../src/webhooks/receiver.ts";
 import { createWorkerApp } from "./app.ts";
 
 /** What edge and workers share, built once per process. */
@@ -223,6 +229,14 @@ export function buildZoneWorker(
     jobs,
     metrics,
     logger: options.logger,
+    webhooks: new WebhookReceiver({
+      catalog,
+      zone,
+      invalidations: new Invalidations(stores.caches[zone]),
+      claims: stores.claims[zone],
+      appendAudit,
+      registry: metrics.registry,
+    }),
   });
   const close = async () => {
     await jobs.stop();
