@@ -35,6 +35,10 @@ import {
 import { type CircuitBreakerOptions, CircuitBreakers } from "../src/reliability/mod.ts";
 import { type Logger, Metrics, openJobCount, sourceTelemetry } from "../src/telemetry/mod.ts";
 import { WebhookReceiver } from "../src/webhooks/receiver.ts";
+import { CostAlerts } from "../src/cost/alerts.ts";
+import { costGuard } from "../src/cost/guard.ts";
+import { Notifier } from "../src/notify/notifier.ts";
+import { NotifyTargets } from "../src/notify/target.ts";
 import { createWorkerApp } from "./app.ts";
 
 /** What edge and workers share, built once per process. */
@@ -58,6 +62,8 @@ export interface Serving {
   metricsTenantLabels: boolean;
   /** Refuses a token whose claims the tenant's policy would misread (`UNAUTHENTICATED`). */
   checkClaims: (user: UserClaims) => Promise<void>;
+  /** Where job notifications and cost alerts may be sent (the deployment's allow-list). */
+  notifyTargets: NotifyTargets;
   /** Stops tracking tenant lifecycle events. */
   close(): void;
 }
@@ -74,7 +80,7 @@ export async function openServing(
   config: OmniConfig,
   catalog: Catalog,
   connectors: Record<string, ConnectorDef>,
-  options: { cachePrefix?: string; zones?: string[] } = {},
+  options: { cachePrefix?: string; zones?: string[]; notifyAllowHosts?: string[] } = {},
 ): Promise<Serving> {
   const devIssuer = config.devIssuer
     ? await DevIssuer.fromSecret(config.devIssuerSecret, config.oidcIssuer, config.oidcAudience)
@@ -119,6 +125,9 @@ export async function openServing(
       tenant: (id) => catalog.getTenant(id),
       fingerprint: guardFingerprint(security),
     },
+    notifyTargets: new NotifyTargets({
+      allowHosts: [...config.notifyAllowHosts, ...options.notifyAllowHosts ?? []],
+    }),
     close: untrack,
   };
 }
@@ -153,8 +162,9 @@ export interface ZoneWorker {
 
 /**
  * Builds a zone's worker: its query service with the source middleware (telemetry outermost,
- * then job progress so cached sources count too, the source cache, the source budget, and the
- * circuit breaker nearest the app), its job queue and its HTTP app.
+ * then job progress so cached sources count too, the source cache, the cost guard (usage and
+ * cost budgets), the source budget, and the circuit breaker nearest the app), its job queue and
+ * its HTTP app.
  *
  * @example
  * ```ts ignore
@@ -179,6 +189,14 @@ export function buildZoneWorker(
   metrics.observeQueueDepth(() => openJobCount(store, zone));
   // A zone with its own store keeps its queries' SQL text there; the catalog gets digests.
   const appendAudit = zoneAuditAppender(catalog, options.zoneDb);
+  const notifier = new Notifier({
+    catalog,
+    targets: serving.notifyTargets,
+    registry: metrics.registry,
+    appendAudit,
+    zone,
+  });
+  const alerts = new CostAlerts({ catalog, notifier, registry: metrics.registry });
   const engines = new EnginePool({
     size: serving.engines.size,
     queueLimit: serving.engines.queueLimit,
@@ -202,6 +220,7 @@ export function buildZoneWorker(
       sourceTelemetry(metrics),
       progress.middleware(),
       sourceCache({ cache: stores.caches[zone], settings }),
+      costGuard({ db: catalog.db, alerts }),
       sourceBudget({ limiter: stores.limiter(zone), settings }),
       breakers.middleware(),
     ],

@@ -21,6 +21,7 @@ import { registerTokens } from "./tokens.ts";
 import { registerUsers } from "./users.ts";
 import { registerJobs } from "./jobs.ts";
 import { registerWebhookSecrets } from "./webhooks.ts";
+import { registerCost } from "./cost.ts";
 
 export { CliError };
 
@@ -101,6 +102,7 @@ export function buildCli(deps: CliDeps): Command {
   registerPolicies(program, ctx);
   registerJobs(program, ctx);
   registerKeys(program, ctx);
+  registerCost(program, ctx);
   return program;
 }
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { verifyHmacHex } from "./_hmac.ts";
+import { verifyHmacHex } from "../crypto/hmac.ts";
 import type { WebhookScheme } from "./scheme.ts";
 
 /** Events that change pull requests (their fields, reviews, merges). */

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { verifyHmacHex } from "./_hmac.ts";
+import { verifyHmacHex } from "../crypto/hmac.ts";
 import type { WebhookScheme } from "./scheme.ts";
 
 /** Event families that change what `jira.issues` returns. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { verifyHmacHex } from "./_hmac.ts";
+import { verifyHmacHex } from "../crypto/hmac.ts";
 import type { WebhookScheme } from "./scheme.ts";
 
 /** Entity types whose changes show in `linear.issues` (labels and states are issue columns). */

@@ -11,7 +11,7 @@ import { openTestCatalog, type TestCatalog } from "../catalog/testing.ts";
 import { PLACEHOLDER_SANDBOXES } from "../catalog/demo.ts";
 import { OmniError } from "../errors.ts";
 import { type AppEnv, receiveWebhook, renderErrors, traceId } from "../http/mod.ts";
-import { hmacHex } from "./_hmac.ts";
+import { hmacHex } from "../crypto/hmac.ts";
 import { WebhookReceiver, type WebhookReceiverOptions } from "./receiver.ts";
 import { setWebhookSecret } from "./secrets.ts";
 

@@ -17,14 +17,34 @@ function key(secret: string, usage: "sign" | "verify"): Promise<CryptoKey> {
   );
 }
 
-/** The lowercase hex HMAC-SHA256 of `data` under `secret`. */
+/**
+ * The lowercase hex HMAC-SHA256 of `data` under `secret`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { hmacHex } from "./hmac.ts";
+ * assert.equal((await hmacHex("key", "data")).length, 64);
+ * ```
+ */
 export async function hmacHex(secret: string, data: Uint8Array | string): Promise<string> {
   const bytes = typeof data === "string" ? encoder.encode(data) : data;
   const mac = await crypto.subtle.sign("HMAC", await key(secret, "sign"), bytes as BufferSource);
   return Array.from(new Uint8Array(mac), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** Whether `signatureHex` is the HMAC-SHA256 of `data` under `secret` (false for non-hex). */
+/**
+ * Whether `signatureHex` is the HMAC-SHA256 of `data` under `secret` (false for non-hex).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { hmacHex, verifyHmacHex } from "./hmac.ts";
+ * const data = new TextEncoder().encode("body");
+ * assert.ok(await verifyHmacHex("k", data, await hmacHex("k", data)));
+ * assert.ok(!await verifyHmacHex("k", data, "00"));
+ * ```
+ */
 export async function verifyHmacHex(
   secret: string,
   data: Uint8Array,
