@@ -225,7 +225,14 @@ export function buildZoneWorker(
       breakers.middleware(),
     ],
   });
-  const jobs = new JobQueue({ catalog, db: store.db, service, progress, ...options.jobs });
+  const jobs = new JobQueue({
+    catalog,
+    db: store.db,
+    service,
+    progress,
+    notifier,
+    ...options.jobs,
+  });
   // Off-boarding cancels the tenant's jobs in this zone's own store too (the catalog cancels
   // the ones it holds itself).
   if (options.zoneDb) {

@@ -3,7 +3,8 @@
  * and details, users, organisation repositories, issue search and `/rate_limit`, with GitHub's
  * auth, `Link` pagination, rate-limit headers (core and search budgets), weak ETags with 304s that
  * cost nothing, and GitHub-shaped errors. Also served under `/api/v3` like Enterprise Server.
- * Tests inject latency and failures.
+ * Tests inject latency and failures. Repository hooks receive signed `pull_request` webhooks when
+ * `POST /_sandbox/repos/{owner}/{repo}/pulls/{number}` changes a pull request.
  *
  * @module
  */
@@ -18,6 +19,8 @@ import {
   routeOf,
   STATUS_TEXT,
 } from "./_sandbox_routes.ts";
+
+import { handleSandboxChange, type RepoHooks } from "./_sandbox_hooks.ts";
 
 export { issueId, pullRequestId } from "./_sandbox_data.ts";
 
@@ -103,6 +106,7 @@ export function startGithubSandbox(options: GithubSandboxOptions): Promise<Githu
   };
   const buckets = new Map<string, Bucket>();
   const requests: GithubSandbox["requests"] = [];
+  const hooks: RepoHooks = new Map();
   let faults: (GithubFault & { left: number })[] = [];
   let seq = 0;
 
@@ -165,6 +169,9 @@ export function startGithubSandbox(options: GithubSandboxOptions): Promise<Githu
       return json(401, { message: "Bad credentials", documentation_url: DOCS }, headers);
     }
 
+    // Repository webhooks (GitHub's hooks API) and the sandbox's own data-change endpoint.
+    const changed = await handleSandboxChange(req, path, world, owners, hooks);
+    if (changed) return json(changed.status, changed.body, headers);
     const route = req.method === "GET" || req.method === "HEAD" ? routeOf(path) : undefined;
     const resource: Resource = route?.name === "search" ? "search" : "core";
     const b = bucket(token, resource);

@@ -108,7 +108,10 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
         const fetched = await flight.promise;
         return flight.joined ? { ...fetched, rows: [...fetched.rows] } : fetched;
       } catch (err) {
-        if (!(err instanceof OmniError) || !isTransient(err)) throw err;
+        // A spent cost budget is the tenant's own limit: answered as itself (429, level cost).
+        if (!(err instanceof OmniError) || !isTransient(err) || err.details?.level === "cost") {
+          throw err;
+        }
         const fallback = exact ?? await newestSuperset(ctx.tenantId, source, keys.index);
         if (!fallback) throw err;
         return staleOrRefuse(source, ctx, fallback, maxStaleness, err);

@@ -85,6 +85,11 @@ export class Notifier {
     });
   }
 
+  /** Checks a URL against the deployment's rules now (`INVALID_REQUEST` with `details.reason`). */
+  async check(url: string): Promise<void> {
+    await this.#options.targets.check(url);
+  }
+
   /** Sends one notification, retrying; resolves with how it ended (never rejects). */
   send(notification: Notification): Promise<NotifyResult> {
     const run = this.#deliver(notification).catch((err): NotifyResult => ({
