@@ -31,6 +31,7 @@ import {
   type ResultCacheOptions,
   runQuery,
   traceId,
+  usageRoute,
   userAttributes,
   whoami,
   zoneForwarder,
@@ -161,6 +162,7 @@ export function createEdgeApp(options: EdgeOptions): Hono<AppEnv> {
   app.delete("/v1/jobs/:id", refuseDirectOnly, jobs.cancel);
   app.get("/v1/catalog", catalogListing(options));
   app.get("/v1/whoami", whoami(options));
+  app.get("/v1/usage", usageRoute(catalog));
   return app;
 }
 

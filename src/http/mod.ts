@@ -26,3 +26,4 @@ export * from "./discovery.ts";
 export * from "./audit_outcome.ts";
 export * from "./zone_forward.ts";
 export * from "./webhook_routes.ts";
+export * from "./usage_route.ts";
