@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import { grantBurst, setCostBudget } from "../cost/budgets.ts";
 import { usageReport } from "../cost/report.ts";
 import { setAlertUrl, signingSecret } from "../notify/tenant_settings.ts";
@@ -20,7 +20,9 @@ import { type CliContext, CliError } from "./context.ts";
 
 function positive(value: string): number {
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1) throw new CliError(`${value} is not a whole number ≥ 1`);
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new InvalidArgumentError(`${value} is not a whole number ≥ 1`);
+  }
   return n;
 }
 
