@@ -92,6 +92,55 @@ Deno.test("webhooks, cost guardrails and job notifications on the local stack", 
       },
     );
 
+    await t.step("Jira and Linear sandboxes' signed webhooks reach queries too", async () => {
+      const urls = stack.sandboxes.urls;
+      const cases = [
+        {
+          connection: "jira",
+          base: urls.jira.acme.url,
+          sql:
+            "SELECT issue_key AS id, summary AS text FROM jira.issues ORDER BY issue_key LIMIT 1",
+          change: (id: string) => [`/_sandbox/issues/${id}`, { summary: "changed through Jira" }],
+          expect: "changed through Jira",
+        },
+        {
+          connection: "linear",
+          base: urls.linear!.acme.url,
+          sql:
+            "SELECT identifier AS id, title AS text FROM linear.issues ORDER BY identifier LIMIT 1",
+          change: (id: string) => [`/_sandbox/issues/${id}`, { title: "changed through Linear" }],
+          expect: "changed through Linear",
+        },
+      ] as const;
+      for (const c of cases) {
+        const secret = `e2e-${c.connection}-secret-0123456789`;
+        await setWebhookSecret(stack.catalog, "acme", c.connection, secret);
+        const sub = await fetch(`${c.base}/_sandbox/webhooks`, {
+          method: "POST",
+          body: JSON.stringify({
+            url: `${stack.edgeUrl}/v1/webhooks/acme/${c.connection}`,
+            secret,
+          }),
+        });
+        assert.equal(sub.status, 201);
+        await sub.body?.cancel();
+        const first = await query(c.sql, { max_staleness_ms: 600_000 });
+        assert.equal(first.status, 200, JSON.stringify(first.body));
+        const row = (first.body.rows as { id: string; text: string }[])[0];
+        assert.equal((await query(c.sql, { max_staleness_ms: 600_000 })).body.from_cache, true);
+        const [path, change] = c.change(row.id);
+        const res = await fetch(`${c.base}${path}`, {
+          method: "POST",
+          body: JSON.stringify(change),
+        });
+        const sent = await res.json();
+        assert.equal(sent.deliveries[0].status, 200, JSON.stringify(sent));
+        const after = await query(c.sql, { max_staleness_ms: 600_000 });
+        assert.equal(after.body.from_cache, false, c.connection);
+        assert.equal((after.body.rows as { text: string }[])[0].text, c.expect);
+      }
+    });
+
     await t.step("app calls are counted per connection and day", async () => {
       const report = await usageReport(stack.catalog, "acme");
       const github = report.connections.find((c) => c.connection === "github");

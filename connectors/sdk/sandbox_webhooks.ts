@@ -119,3 +119,77 @@ export async function sendWebhooks(
     }
   }));
 }
+
+/** What a sandbox tells {@link sandboxChanges} about its records. */
+export interface SandboxChangeOptions<T> {
+  style: WebhookStyle;
+  /** The records' name in the change path, `/_sandbox/<collection>/<id>`. */
+  collection: string;
+  /** The record an id names, if any. */
+  find(id: string): T | undefined;
+  /** Applies a change to the record; returns the webhook event it causes. */
+  apply(record: T, change: Record<string, unknown>): {
+    event: string;
+    payload: Record<string, unknown>;
+  };
+}
+
+/**
+ * The data-change endpoints of a sandbox whose app registers webhooks outside its data API:
+ * `POST /_sandbox/webhooks` with `{url, secret, events?}` subscribes, and
+ * `POST /_sandbox/<collection>/<id>` with a change applies it and delivers the signed webhook
+ * before answering. Returns `undefined` for any other request.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sandboxChanges } from "./sandbox_webhooks.ts";
+ * const items = new Map([["A-1", { title: "old" }]]);
+ * const changes = sandboxChanges({
+ *   style: "linear",
+ *   collection: "issues",
+ *   find: (id) => items.get(id),
+ *   apply: (item, change) => {
+ *     item.title = String(change.title);
+ *     return { event: "Issue", payload: { action: "update", data: item } };
+ *   },
+ * });
+ * const res = await changes("POST", "/_sandbox/issues/A-1", { title: "new" });
+ * assert.equal(res?.status, 200);
+ * assert.equal(items.get("A-1")?.title, "new");
+ * assert.equal(await changes("GET", "/graphql", undefined), undefined);
+ * ```
+ */
+export function sandboxChanges<T>(
+  options: SandboxChangeOptions<T>,
+): (
+  method: string,
+  pathname: string,
+  body: unknown,
+) => Promise<{ status: number; body: unknown } | undefined> {
+  const subscriptions: WebhookSubscription[] = [];
+  const record = new RegExp(`^/_sandbox/${options.collection}/([^/]+)$`);
+  return async function sandboxChange(method, pathname, body) {
+    if (method !== "POST" || !pathname.startsWith("/_sandbox/")) return undefined;
+    const change = typeof body === "object" && body !== null && !Array.isArray(body)
+      ? body as Record<string, unknown>
+      : {};
+    if (pathname === "/_sandbox/webhooks") {
+      if (typeof change.url !== "string" || typeof change.secret !== "string") {
+        return { status: 422, body: { message: "give url and secret" } };
+      }
+      subscriptions.push({
+        url: change.url,
+        secret: change.secret,
+        events: Array.isArray(change.events) ? change.events.map(String) : undefined,
+      });
+      return { status: 201, body: { id: subscriptions.length } };
+    }
+    const m = record.exec(pathname);
+    const found = m ? options.find(decodeURIComponent(m[1])) : undefined;
+    if (!found) return { status: 404, body: { message: "no such record" } };
+    const { event, payload } = options.apply(found, change);
+    const deliveries = await sendWebhooks(options.style, subscriptions, event, payload);
+    return { status: 200, body: { event, deliveries } };
+  };
+}
