@@ -128,7 +128,10 @@ export function createWorkerApp(options: WorkerOptions): Hono<AppEnv> {
 
   // Before the bearer check: an app's signature is a webhook's authentication.
   if (options.webhooks) {
-    app.post("/v1/webhooks/:tenant/:connection", receiveWebhook(options.webhooks));
+    app.post(
+      "/v1/webhooks/:tenant/:connection",
+      receiveWebhook(options.webhooks, { catalog, limiter: options.limiter }),
+    );
   }
   app.use(
     "/v1/*",

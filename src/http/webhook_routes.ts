@@ -3,7 +3,9 @@
  * applies them ({@link WebhookReceiver}); the edge forwards them, raw body and the apps' headers
  * unchanged, to the worker of the tenant's zone. Neither asks for a bearer token: the app's
  * signature is the authentication. Bodies above the cap are refused with 413 before they are
- * read whole.
+ * read whole, and each door counts a known tenant's deliveries per connection against
+ * {@link WEBHOOK_BUDGET} (429, `details.level = "webhook"`), so a flood of forged requests cannot
+ * make a zone do unbounded verification work.
  *
  * @module
  */
@@ -11,6 +13,7 @@ import type { Context, Handler } from "hono";
 import type { Catalog } from "../catalog/store.ts";
 import { OmniError } from "../errors.ts";
 import type { WebhookReceiver } from "../webhooks/receiver.ts";
+import { type Budget, budgetSpent, type RateLimiter } from "../ratelimit/mod.ts";
 import type { AppEnv } from "./env.ts";
 
 /** Largest webhook body accepted, bytes (GitHub's pull-request payloads are well below). */
@@ -66,17 +69,23 @@ export async function readRawBody(req: Request, maxBytes: number): Promise<Uint8
  *
  * @example
  * ```ts ignore
- * app.post("/v1/webhooks/:tenant/:connection", receiveWebhook(receiver));
+ * app.post("/v1/webhooks/:tenant/:connection", receiveWebhook(receiver, { catalog, limiter }));
  * ```
  */
 export function receiveWebhook(
   receiver: WebhookReceiver,
-  maxBytes = MAX_WEBHOOK_BYTES,
+  options: { catalog: Catalog; limiter: RateLimiter; maxBytes?: number },
 ): Handler<AppEnv> {
+  const maxBytes = options.maxBytes ?? MAX_WEBHOOK_BYTES;
   return async function webhookRoute(c) {
     const body = await readRawBody(c.req.raw, maxBytes);
+    const tenantId = c.req.param("tenant") ?? "";
+    // Counted only for known tenants: unknown names must not fill the limiter.
+    if (await options.catalog.getTenant(tenantId)) {
+      await spendWebhook(options.limiter, tenantId, c.req.param("connection") ?? "");
+    }
     const outcome = await receiver.receive({
-      tenantId: c.req.param("tenant") ?? "",
+      tenantId,
       connection: c.req.param("connection") ?? "",
       headers: c.req.raw.headers,
       body,
@@ -86,13 +95,24 @@ export function receiveWebhook(
   };
 }
 
+/** Webhooks a tenant's connection may deliver per window before 429 (a flood guard). */
+export const WEBHOOK_BUDGET: Budget = { tokens: 600, windowMs: 60_000 };
+
 /** Options of {@link forwardWebhook}. */
 export interface ForwardWebhookOptions {
   catalog: Catalog;
   /** Base URL of each zone's worker. */
   zoneUrls: Record<string, string>;
+  /** Counts deliveries per tenant and connection against {@link WEBHOOK_BUDGET}. */
+  limiter: RateLimiter;
   /** @default globalThis.fetch */
   fetch?: typeof fetch;
+}
+
+/** Spends one delivery of a known tenant's connection; 429 level `webhook` when spent. */
+async function spendWebhook(limiter: RateLimiter, tenant: string, connection: string) {
+  const result = await limiter.limit(`webhook:${tenant}:${connection}`, WEBHOOK_BUDGET);
+  if (!result.success) throw budgetSpent("webhook", WEBHOOK_BUDGET, result.reset - Date.now());
 }
 
 /**
@@ -120,6 +140,7 @@ export function forwardWebhook(
         "the webhook's signature does not verify for this endpoint",
       );
     }
+    await spendWebhook(options.limiter, tenant.id, c.req.param("connection") ?? "");
     const workerUrl = options.zoneUrls[tenant.zone];
     if (tenant.directOnly || !workerUrl) {
       throw new OmniError(

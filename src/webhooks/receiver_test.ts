@@ -12,6 +12,7 @@ import { PLACEHOLDER_SANDBOXES } from "../catalog/demo.ts";
 import { OmniError } from "../errors.ts";
 import { type AppEnv, receiveWebhook, renderErrors, traceId } from "../http/mod.ts";
 import { hmacHex } from "../crypto/hmac.ts";
+import { MemoryRateLimiter } from "../ratelimit/mod.ts";
 import { WebhookReceiver, type WebhookReceiverOptions } from "./receiver.ts";
 import { setWebhookSecret } from "./secrets.ts";
 
@@ -234,7 +235,11 @@ Deno.test("the webhook route refuses a body over the cap with 413 and a bad sign
     const app = new Hono<AppEnv>();
     app.use(traceId());
     app.onError(renderErrors);
-    app.post("/v1/webhooks/:tenant/:connection", receiveWebhook(receiver, 1024));
+    const limiter = new MemoryRateLimiter();
+    app.post(
+      "/v1/webhooks/:tenant/:connection",
+      receiveWebhook(receiver, { catalog: t.catalog, limiter, maxBytes: 1024 }),
+    );
     const big = JSON.stringify({ pad: "x".repeat(2048) });
     const signed = await github("d-big", big);
     const res = await app.request("/v1/webhooks/acme/github", {
@@ -263,6 +268,15 @@ Deno.test("the webhook route refuses a body over the cap with 413 and a bad sign
     });
     assert.equal(ok.status, 200);
     assert.ok(await invalidations.watermark("acme", "github.pull_requests") > 0);
+    // A flood is cut off by the per-connection budget before any verification work.
+    await limiter.limit("webhook:acme:github", { tokens: 600, windowMs: 60_000 }, 600);
+    const flooded = await app.request("/v1/webhooks/acme/github", {
+      method: "POST",
+      headers: (await github("d-flood", PR)).headers,
+      body: PR,
+    });
+    assert.equal(flooded.status, 429);
+    assert.equal((await flooded.json()).error.details.level, "webhook");
   } finally {
     await t.close();
   }
