@@ -141,6 +141,7 @@ export function registerCost(program: Command, ctx: CliContext): void {
         }
       }
       const catalog = await ctx.catalog();
+      if (!await catalog.getTenant(o.tenant)) throw new CliError(`no tenant ${o.tenant}`);
       await auditedAction(
         catalog,
         { tenantId: o.tenant, command: `tenants set-alert-url${url ? "" : " --clear"}`, by: o.by },
