@@ -27,6 +27,9 @@ function receiver() {
   return { url: `http://127.0.0.1:${server.addr.port}/hook`, got, close: () => server.shutdown() };
 }
 
+/** Workers re-read a connection's budget at most once a second. */
+const budgetsReread = () => new Promise((r) => setTimeout(r, 1100));
+
 async function until<T>(read: () => T | undefined, what: string): Promise<T> {
   for (let i = 0; i < 100; i++) {
     const v = read();
@@ -149,6 +152,28 @@ Deno.test("webhooks, cost guardrails and job notifications on the local stack", 
     });
 
     await t.step(
+      "tenant admins see the usage report over HTTP (the console's view); others do not",
+      async () => {
+        const get = async (token: string) => {
+          const res = await fetch(`${stack.edgeUrl}/v1/usage`, {
+            headers: { authorization: `Bearer ${token}` },
+          });
+          return { status: res.status, body: await res.json() };
+        };
+        const mine = await get(admin);
+        assert.equal(mine.status, 200);
+        assert.ok(
+          mine.body.connections.some((c: { connection: string; calls: number }) =>
+            c.connection === "github" && c.calls > 0
+          ),
+        );
+        const dev = await get(await tokenFor(stack, "acme", "dev@acme"));
+        assert.equal(dev.status, 403);
+        assert.equal(dev.body.error.code, "ENTITLEMENT_DENIED");
+      },
+    );
+
+    await t.step(
       "a spent cost budget answers 429 level cost, alerts once, and a burst lifts it",
       async () => {
         await setAlertUrl(stack.catalog, "acme", sink.url);
@@ -156,6 +181,7 @@ Deno.test("webhooks, cost guardrails and job notifications on the local stack", 
           .find((c) => c.connection === "github")!.calls;
         // The next fetch's calls take the connection past 100%: every level fires, once.
         await setCostBudget(stack.catalog, "acme", "github", { calls: used + 1, period: "month" });
+        await budgetsReread();
         const sql = "SELECT count(*) AS n FROM github.pull_requests WHERE repo = 'web-app'";
         const spend = await query(sql, { max_staleness_ms: 0 });
         assert.equal(spend.status, 200, JSON.stringify(spend.body));
@@ -188,6 +214,7 @@ Deno.test("webhooks, cost guardrails and job notifications on the local stack", 
         }
 
         await grantBurst(stack.catalog, "acme", "github", 1000);
+        await budgetsReread();
         const again = await query(sql, { max_staleness_ms: 0 });
         assert.equal(again.status, 200, JSON.stringify(again.body));
         assert.equal(

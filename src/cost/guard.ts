@@ -13,7 +13,7 @@ import { OmniError } from "../errors.ts";
 import type { SourceMiddleware } from "../query/source_fetch.ts";
 import { processLog } from "../telemetry/log.ts";
 import type { CostAlerts } from "./alerts.ts";
-import { allowance, costBudgetOf } from "./budgets.ts";
+import { allowance, type CostBudget, costBudgetOf } from "./budgets.ts";
 import { periodOf } from "./periods.ts";
 import { recordUsage, usageIn } from "./usage.ts";
 
@@ -23,6 +23,8 @@ export interface CostGuardOptions {
   db: CatalogDatabase;
   /** Fires the 80/90/100% alerts. @default none */
   alerts?: CostAlerts;
+  /** How long a connection's budget is remembered (an admin's change applies after it). @default 1000 */
+  budgetTtlMs?: number;
 }
 
 /**
@@ -36,10 +38,23 @@ export interface CostGuardOptions {
  */
 export function costGuard(options: CostGuardOptions): SourceMiddleware {
   const { db } = options;
+  const ttlMs = options.budgetTtlMs ?? 1000;
+  // Most fetches are of unbudgeted connections: one read per connection and second, not per fetch.
+  const remembered = new Map<string, { at: number; budget: Promise<CostBudget | undefined> }>();
+  const budgetOf = (connectionId: string) => {
+    const now = Date.now();
+    const hit = remembered.get(connectionId);
+    if (hit && now - hit.at < ttlMs) return hit.budget;
+    if (remembered.size > 10_000) remembered.clear();
+    const budget = costBudgetOf(db, connectionId);
+    remembered.set(connectionId, { at: now, budget });
+    budget.catch(() => remembered.delete(connectionId));
+    return budget;
+  };
   return (next) =>
     async function costGuardedFetch(source, ctx) {
       const connection = source.connection;
-      const budget = await costBudgetOf(db, connection.id);
+      const budget = await budgetOf(connection.id);
       const now = Date.now();
       const period = budget ? periodOf(budget.period, now) : undefined;
       if (budget && period) {

@@ -36,7 +36,11 @@ async function setup() {
   // Two guards on one catalog: two processes counting the same connection.
   const registries = [new Registry(), new Registry()];
   const guards = registries.map((registry) =>
-    costGuard({ db: t.catalog.db, alerts: new CostAlerts({ catalog: t.catalog, registry }) })(app)
+    costGuard({
+      db: t.catalog.db,
+      alerts: new CostAlerts({ catalog: t.catalog, registry }),
+      budgetTtlMs: 0,
+    })(app)
   );
   const used = () => usageIn(t.catalog.db, "acme", connection.id, periodOf("month", Date.now()));
   return {
