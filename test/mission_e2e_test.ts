@@ -247,6 +247,18 @@ Deno.test("webhooks, cost guardrails and job notifications on the local stack", 
         note.headers.get("x-omnisql-signature"),
         `v1=${await hmacHex(secret, `${ts}.${note.body}`)}`,
       );
+      // A failing job is notified too, with its error code.
+      const failing = await query("SELECT nope FROM jira.issues", {
+        async: true,
+        notify_url: sink.url,
+      });
+      assert.equal(failing.status, 202, JSON.stringify(failing.body));
+      const failed = await until(
+        () => sink.got.map((g) => JSON.parse(g.body)).find((p) => p.job_id === failing.body.job_id),
+        "the failed job's notification",
+      );
+      assert.equal(failed.status, "failed");
+      assert.equal(failed.error.code, "PLAN_FAILED");
     });
 
     await t.step(
