@@ -33,6 +33,8 @@ export interface NotifierOptions {
   appendAudit?: AuditAppender;
   /** The zone recorded in audit rows. @default "none" */
   zone?: string;
+  /** Extra CA certificates (PEM) receivers' TLS may chain to. @default the system's roots only */
+  caCerts?: string[];
 }
 
 /** One notification. */
@@ -141,6 +143,7 @@ export class Notifier {
           body,
           headers,
           AbortSignal.timeout(this.#timeoutMs),
+          this.#options.caCerts,
         );
         result = { ...result, status };
         if (status >= 200 && status < 300) {

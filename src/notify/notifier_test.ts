@@ -92,3 +92,115 @@ Deno.test("a 4xx answer gives up at once; a refused URL is never contacted", asy
     await t.close();
   }
 });
+
+Deno.test("https delivery connects to the approved address and verifies the URL's host name", async () => {
+  const t = await openTestCatalog("pglite");
+  const dir = await Deno.makeTempDir();
+  // A CA and a leaf certificate for hooks.test (a self-signed leaf is no trust anchor for rustls).
+  const openssl = async (...args: string[]) => {
+    const out = await new Deno.Command("openssl", {
+      args,
+      cwd: dir,
+      stdout: "null",
+      stderr: "null",
+    })
+      .output();
+    assert.ok(out.success, `openssl ${args[0]}`);
+  };
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  await Deno.writeTextFile(
+    `${dir}/leaf.ext`,
+    "subjectAltName=DNS:hooks.test\nbasicConstraints=CA:FALSE\n",
+  );
+  await openssl(
+    "req",
+    "-x509",
+    ...ec,
+    "-days",
+    "1",
+    "-subj",
+    "/CN=omnisql-test-ca",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+  );
+  await openssl("req", ...ec, "-subj", "/CN=hooks.test", "-keyout", "key.pem", "-out", "leaf.csr");
+  await openssl(
+    "x509",
+    "-req",
+    "-in",
+    "leaf.csr",
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-days",
+    "1",
+    "-extfile",
+    "leaf.ext",
+    "-out",
+    "cert.pem",
+  );
+  const ca = await Deno.readTextFile(`${dir}/ca.pem`);
+  const cert = await Deno.readTextFile(`${dir}/cert.pem`);
+  const key = await Deno.readTextFile(`${dir}/key.pem`);
+  const got: string[] = [];
+  const server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", cert, key, onListen: () => {} },
+    async (req) => {
+      got.push(`${req.headers.get("host")} ${await req.text()}`);
+      return new Response("ok");
+    },
+  );
+  try {
+    const port = server.addr.port;
+    // "hooks.test" is known to no DNS: only the resolver's approved answer can be reached.
+    const resolved: string[] = [];
+    const targets = (answer: string) =>
+      new NotifyTargets({
+        allowHosts: [`hooks.test:${port}`],
+        resolve: (host) => {
+          resolved.push(host);
+          return Promise.resolve([answer]);
+        },
+      });
+    const send = (answer: string, url = `https://hooks.test:${port}/h`) =>
+      new Notifier({
+        catalog: t.catalog,
+        targets: targets(answer),
+        retryDelaysMs: [],
+        caCerts: [ca],
+      })
+        .send({ tenantId: "acme", url, event: "job.finished", payload: { n: 1 }, traceId: "t" });
+    const ok = await send("127.0.0.1");
+    assert.equal(ok.delivered, true, ok.reason);
+    assert.deepEqual(got, [`hooks.test:${port} {"n":1}`]);
+    // Pinned to an address where nothing listens: not delivered, whatever the name means elsewhere.
+    const elsewhere = await send("127.0.0.2");
+    assert.equal(elsewhere.delivered, false);
+    // The certificate must match the URL's host name, even at the approved address.
+    const wrongName = await new Notifier({
+      catalog: t.catalog,
+      targets: new NotifyTargets({ allowHosts: [`127.0.0.1:${port}`] }),
+      retryDelaysMs: [],
+      caCerts: [ca],
+    }).send({
+      tenantId: "acme",
+      url: `https://127.0.0.1:${port}/h`,
+      event: "job.finished",
+      payload: {},
+      traceId: "t",
+    });
+    assert.equal(wrongName.delivered, false);
+    assert.equal(got.length, 1);
+    assert.ok(resolved.includes("hooks.test"));
+  } finally {
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+    await t.close();
+  }
+});

@@ -23,6 +23,7 @@ export async function postPinned(
   body: string,
   headers: Record<string, string>,
   signal: AbortSignal,
+  caCerts?: string[],
 ): Promise<number> {
   const { url } = target;
   const tcp = await Deno.connect({ hostname: target.connectTo, port: target.port });
@@ -30,7 +31,9 @@ export async function postPinned(
   const abort = () => conn.close();
   signal.addEventListener("abort", abort, { once: true });
   try {
-    if (url.protocol === "https:") conn = await Deno.startTls(tcp, { hostname: url.hostname });
+    if (url.protocol === "https:") {
+      conn = await Deno.startTls(tcp, { hostname: url.hostname, caCerts });
+    }
     const payload = encoder.encode(body);
     const head = [
       `POST ${url.pathname}${url.search} HTTP/1.1`,

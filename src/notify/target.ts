@@ -88,10 +88,6 @@ export class NotifyTargets {
     }
     const host = url.hostname.toLowerCase();
     const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
-    if (this.#allow.has(host) || this.#allow.has(`${host}:${port}`)) {
-      return { url, connectTo: host.replace(/^\[|\]$/g, ""), port };
-    }
-    if (url.protocol !== "https:") throw refused("not_https", "the URL must be https");
     const literal = host.replace(/^\[|\]$/g, "");
     let addresses: string[];
     if (ipVersion(literal)) addresses = [literal];
@@ -102,6 +98,12 @@ export class NotifyTargets {
         addresses = [];
       }
     }
+    if (this.#allow.has(host) || this.#allow.has(`${host}:${port}`)) {
+      // Trusted by the deployment: any scheme and address; a name DNS does not know (`localhost`
+      // from the hosts file) is left to the system resolver.
+      return { url, connectTo: addresses[0] ?? literal, port };
+    }
+    if (url.protocol !== "https:") throw refused("not_https", "the URL must be https");
     if (addresses.length === 0) throw refused("unresolvable", `${host} does not resolve`);
     // Every answer must be public: a name with one private answer could be steered to it.
     if (!addresses.every(isPublicAddress)) {

@@ -85,13 +85,14 @@ Deno.test("check() resolves the name and refuses it when any answer is private (
   );
 });
 
-Deno.test("check() lets an allow-listed host through over http, and only that host", async () => {
+Deno.test("check() lets an allow-listed host through over http or to a private address, and only that host", async () => {
   const targets = new NotifyTargets({
     allowHosts: ["127.0.0.1", "hooks.internal:8443"],
     resolve: () => Promise.resolve(["10.0.0.9"]),
   });
   assert.equal((await targets.check("http://127.0.0.1:9999/x")).connectTo, "127.0.0.1");
-  assert.equal((await targets.check("https://hooks.internal:8443/x")).connectTo, "hooks.internal");
+  // Still pinned to the address it resolved to, though any address is allowed.
+  assert.equal((await targets.check("https://hooks.internal:8443/x")).connectTo, "10.0.0.9");
   assert.equal(await reasonOf(targets.check("https://hooks.internal/x")), "private_address");
   assert.equal(await reasonOf(targets.check("http://localhost:9999/x")), "not_https");
 });
