@@ -19,6 +19,7 @@ import {
   auditOutcome,
   authenticate,
   catalogListing,
+  forwardWebhook,
   notFound,
   passthroughToken,
   queryRequest,
@@ -30,6 +31,7 @@ import {
   type ResultCacheOptions,
   runQuery,
   traceId,
+  usageRoute,
   userAttributes,
   whoami,
   zoneForwarder,
@@ -113,6 +115,8 @@ export function createEdgeApp(options: EdgeOptions): Hono<AppEnv> {
     app.get("/.well-known/jwks.json", (c) => c.json(jwks));
   }
 
+  // Before the bearer check: an app's signature is a webhook's authentication (in the zone).
+  app.post("/v1/webhooks/:tenant/:connection", forwardWebhook(options));
   app.use(
     "/v1/*",
     authenticate(options.verifyUser, {
@@ -158,6 +162,7 @@ export function createEdgeApp(options: EdgeOptions): Hono<AppEnv> {
   app.delete("/v1/jobs/:id", refuseDirectOnly, jobs.cancel);
   app.get("/v1/catalog", catalogListing(options));
   app.get("/v1/whoami", whoami(options));
+  app.get("/v1/usage", usageRoute(catalog));
   return app;
 }
 

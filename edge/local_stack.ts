@@ -144,6 +144,8 @@ export async function startLocalStack(
 
     const serving = await openServing(config, catalog, CONNECTORS, {
       cachePrefix: options.cachePrefix,
+      // Everything runs on this machine: notifications may reach its own loopback receivers.
+      notifyAllowHosts: ["127.0.0.1", "localhost", "[::1]"],
     });
     closers.push(() => serving.close());
     const devIssuer = serving.devIssuer ??

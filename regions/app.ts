@@ -20,6 +20,7 @@ import {
   type QueryRunner,
   rateLimit,
   type RateLimitOptions,
+  receiveWebhook,
   renderErrors,
   resultCache,
   type ResultCacheOptions,
@@ -44,6 +45,7 @@ import {
   traceRequest,
 } from "../src/telemetry/mod.ts";
 import { asyncQuery, cancelJob, type JobQueue, jobStatus } from "../src/jobs/mod.ts";
+import type { WebhookReceiver } from "../src/webhooks/receiver.ts";
 
 /** What a worker is built from. */
 export interface WorkerOptions {
@@ -75,6 +77,8 @@ export interface WorkerOptions {
   metricsToken?: string;
   /** Refuses tokens whose claims the tenant's policy would misread. @default no check */
   checkClaims?: (user: UserClaims) => Promise<void>;
+  /** Verifies and applies the apps' webhooks. @default no webhook route */
+  webhooks?: WebhookReceiver;
 }
 
 /**
@@ -122,6 +126,13 @@ export function createWorkerApp(options: WorkerOptions): Hono<AppEnv> {
     app.delete("/internal/v1/jobs/:id", fromEdge, cancelJob(jobs));
   }
 
+  // Before the bearer check: an app's signature is a webhook's authentication.
+  if (options.webhooks) {
+    app.post(
+      "/v1/webhooks/:tenant/:connection",
+      receiveWebhook(options.webhooks, { catalog, limiter: options.limiter }),
+    );
+  }
   app.use(
     "/v1/*",
     authenticate(options.verifyUser, {

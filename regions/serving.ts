@@ -7,7 +7,7 @@
  */
 import type { CatalogDatabase } from "../src/catalog/db.ts";
 import { zoneAuditAppender } from "../src/catalog/zone_audit.ts";
-import { sourceCache } from "../src/cache/mod.ts";
+import { Invalidations, sourceCache } from "../src/cache/mod.ts";
 import { appParts, type Serving } from "../src/deployment/serving.ts";
 import { EnginePool, type EnginePoolOptions } from "../src/duckdb/pool.ts";
 import { JobProgress, JobQueue, type JobQueueOptions } from "../src/jobs/mod.ts";
@@ -16,6 +16,10 @@ import { DEFAULT_LIMITS } from "../src/query/limits.ts";
 import { type RateLimiter, sourceBudget } from "../src/ratelimit/mod.ts";
 import { type CircuitBreakerOptions, CircuitBreakers } from "../src/reliability/mod.ts";
 import { type Logger, Metrics, openJobCount, sourceTelemetry } from "../src/telemetry/mod.ts";
+import { WebhookReceiver } from "../src/webhooks/receiver.ts";
+import { CostAlerts } from "../src/cost/alerts.ts";
+import { costGuard } from "../src/cost/guard.ts";
+import { Notifier } from "../src/notify/notifier.ts";
 import { createWorkerApp } from "./app.ts";
 
 /** Options of {@link buildZoneWorker}. */
@@ -48,8 +52,9 @@ export interface ZoneWorker {
 
 /**
  * Builds a zone's worker: its query service with the source middleware (telemetry outermost,
- * then job progress so cached sources count too, the source cache, the source budget, and the
- * circuit breaker nearest the app), its job queue and its HTTP app.
+ * then job progress so cached sources count too, the source cache, the cost guard (usage and
+ * cost budgets), the source budget, and the circuit breaker nearest the app), its job queue and
+ * its HTTP app.
  *
  * @example
  * ```ts ignore
@@ -74,6 +79,14 @@ export function buildZoneWorker(
   metrics.observeQueueDepth(() => openJobCount(store, zone));
   // A zone with its own store keeps its queries' SQL text there; the catalog gets digests.
   const appendAudit = zoneAuditAppender(catalog, options.zoneDb);
+  const notifier = new Notifier({
+    catalog,
+    targets: serving.notifyTargets,
+    registry: metrics.registry,
+    appendAudit,
+    zone,
+  });
+  const alerts = new CostAlerts({ catalog, notifier, registry: metrics.registry });
   const engines = new EnginePool({
     size: serving.engines.size,
     queueLimit: serving.engines.queueLimit,
@@ -97,11 +110,19 @@ export function buildZoneWorker(
       sourceTelemetry(metrics),
       progress.middleware(),
       sourceCache({ cache: stores.caches[zone], settings }),
+      costGuard({ db: catalog.db, alerts }),
       sourceBudget({ limiter: stores.limiter(zone), settings }),
       breakers.middleware(),
     ],
   });
-  const jobs = new JobQueue({ catalog, db: store.db, service, progress, ...options.jobs });
+  const jobs = new JobQueue({
+    catalog,
+    db: store.db,
+    service,
+    progress,
+    notifier,
+    ...options.jobs,
+  });
   // Off-boarding cancels the tenant's jobs in this zone's own store too (the catalog cancels
   // the ones it holds itself).
   if (options.zoneDb) {
@@ -116,6 +137,14 @@ export function buildZoneWorker(
     jobs,
     metrics,
     logger: options.logger,
+    webhooks: new WebhookReceiver({
+      catalog,
+      zone,
+      invalidations: new Invalidations(stores.caches[zone]),
+      claims: stores.claims[zone],
+      appendAudit,
+      registry: metrics.registry,
+    }),
   });
   const close = async () => {
     await jobs.stop();

@@ -50,6 +50,11 @@ export interface OmniConfig {
   metricsToken?: string;
   /** Whether metrics carry tenant ids (`OMNISQL_METRICS_TENANT_LABELS=on`). @default false */
   metricsTenantLabels: boolean;
+  /**
+   * Hosts (`name` or `name:port`) job notifications and alerts may reach over `http` or at
+   * private addresses (`OMNISQL_NOTIFY_ALLOW_HOSTS`, comma-separated). @default none
+   */
+  notifyAllowHosts: string[];
 }
 
 /** A zone worker's engines (`OMNISQL_ENGINES`, `OMNISQL_ENGINE_QUEUE`, `OMNISQL_*_MEMORY_MB`). */
@@ -124,6 +129,8 @@ export function loadConfig(env: Record<string, string | undefined>): OmniConfig 
     metricsToken: env.OMNISQL_METRICS_TOKEN || undefined,
     auditKey: env.OMNISQL_AUDIT_KEY || undefined,
     metricsTenantLabels: env.OMNISQL_METRICS_TENANT_LABELS === "on",
+    notifyAllowHosts: (env.OMNISQL_NOTIFY_ALLOW_HOSTS ?? "").split(",").map((h) => h.trim())
+      .filter(Boolean),
   };
 }
 

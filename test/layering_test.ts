@@ -16,8 +16,10 @@ const LAYERS: string[][] = [
   ["admin", "deployment"], // the admin CLI; what the production entry points assemble
   ["jobs"], // async queries: run through the query service, served over HTTP
   ["http"], // the doors' middleware and routes
-  ["query"], // one query: admit, plan, fetch, secure, run, audit
-  ["policy", "cache", "ratelimit", "reliability"], // the guard; what wraps a source fetch
+  // one query: admit, plan, fetch, secure, run, audit; webhooks that invalidate caches
+  ["query", "webhooks"],
+  // the guard; what wraps a source fetch (caches, budgets, costs, breakers); notifications
+  ["policy", "cache", "ratelimit", "reliability", "cost", "notify"],
   ["telemetry"], // metrics, traces, logs
   ["source"], // the source-fetch contract and the call to the app
   ["sql"], // parse, analyse, plan, offer pushdown

@@ -83,6 +83,8 @@ function showSignIn() {
   for (const id of ["status", "error", "tabs"]) $(id).hidden = true;
   for (const t of ["results", "plan", "timing"]) $(`tab-${t}`).replaceChildren();
   $("catalog-tree").replaceChildren();
+  $("usage-table").replaceChildren();
+  $("usage").hidden = true;
   $("workspace").hidden = true;
   $("identity").hidden = true;
   $("sign-in").hidden = false;
@@ -126,6 +128,7 @@ function showWorkspace(me) {
     me.role ?? "no role"
   } · tenant ${me.tenant} · zone ${me.zone}`;
   loadCatalog();
+  if (me.role === "admin") loadUsage();
   if (!$("sql").value) $("sql").value = CONFIG.templates[0]?.sql ?? "";
 }
 
@@ -419,6 +422,41 @@ function renderTiming(body) {
       bar("total", "planning", 0, t.total_ms),
     ),
   );
+}
+
+// ---- API usage (admins): calls per connection per day, cost budgets ----
+
+async function loadUsage() {
+  const res = await api("/v1/usage");
+  if (!res.ok) return;
+  const rows = res.body.connections.map((c) => {
+    const b = c.budget;
+    const budget = b
+      ? el(
+        "div",
+        { class: `budget${b.percent >= 100 ? " spent" : b.percent >= 80 ? " near" : ""}` },
+        `${b.used} / ${b.calls} per ${b.period} (${b.percent}%)` +
+          (b.burst_calls ? ` + burst ${b.burst_calls}` : ""),
+      )
+      : el("div", { class: "muted" }, "no budget");
+    const days = el(
+      "table",
+      { class: "usage-days" },
+      ...c.days.map((d) => el("tr", {}, el("td", {}, d.day), el("td", {}, String(d.calls)))),
+    );
+    return el(
+      "div",
+      { class: "usage-connection" },
+      el("div", { class: "usage-head" }, el("strong", {}, c.connection), ` ${c.calls} calls`),
+      budget,
+      days,
+    );
+  });
+  $("usage-table").replaceChildren(
+    el("div", { class: "muted" }, `since ${res.body.since}`),
+    ...rows,
+  );
+  $("usage").hidden = false;
 }
 
 function selectTab(name) {

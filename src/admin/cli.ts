@@ -20,6 +20,8 @@ import { registerTenants } from "./tenants.ts";
 import { registerTokens } from "./tokens.ts";
 import { registerUsers } from "./users.ts";
 import { registerJobs } from "./jobs.ts";
+import { registerWebhookSecrets } from "./webhooks.ts";
+import { registerCost } from "./cost.ts";
 
 export { CliError };
 
@@ -93,12 +95,14 @@ export function buildCli(deps: CliDeps): Command {
   registerTenants(program, ctx);
   registerUsers(program, ctx);
   registerConnections(program, ctx);
+  registerWebhookSecrets(program.commands.find((c) => c.name() === "connections")!, ctx);
   registerTokens(program, ctx);
   registerAudit(program, ctx);
   registerCatalog(program, ctx);
   registerPolicies(program, ctx);
   registerJobs(program, ctx);
   registerKeys(program, ctx);
+  registerCost(program, ctx);
   return program;
 }
 

@@ -26,3 +26,5 @@ export * from "./result_cache.ts";
 export * from "./source_cache.ts";
 export * from "./zone_stores.ts";
 export * from "./validators.ts";
+export * from "./invalidations.ts";
+export * from "./claims.ts";

@@ -4,11 +4,13 @@
  * the query's key from its parse tree (`queryCacheKey` in `src/sql/cache_key.ts`), never its
  * text. An entry records when its oldest data was fetched, so a hit's `freshness_ms`
  * stays the age of that data, and a hit is served only while that age is within the query's
- * `max_staleness_ms`.
+ * `max_staleness_ms`, and only while no source it used was invalidated after its data was fetched
+ * ({@link Invalidations}: a signed webhook said the table changed).
  *
  * @module
  */
 import { sha256Hex } from "../crypto/sha256.ts";
+import { Invalidations } from "./invalidations.ts";
 import type { TenantCache } from "./tenant_cache.ts";
 
 /** A cached answer. */
@@ -34,9 +36,11 @@ export interface CachedResult {
  */
 export class ResultCache {
   readonly #cache: TenantCache;
+  readonly #invalidations: Invalidations;
 
   constructor(cache: TenantCache) {
     this.#cache = cache;
+    this.#invalidations = new Invalidations(cache);
   }
 
   /** The residency zone this cache lives in. */
@@ -45,15 +49,24 @@ export class ResultCache {
   }
 
   /**
-   * The cached answer, whatever its age (the caller compares it with its staleness bound).
-   * `query` is the query's `queryCacheKey`.
+   * The cached answer, whatever its age (the caller compares it with its staleness bound), unless
+   * a table it was built from has been invalidated since. `query` is the query's `queryCacheKey`.
    */
   async get(
     tenantId: string,
     fingerprint: string,
     query: string,
   ): Promise<CachedResult | undefined> {
-    return await this.#cache.get<CachedResult>(tenantId, await this.#key(fingerprint, query));
+    const hit = await this.#cache.get<CachedResult>(tenantId, await this.#key(fingerprint, query));
+    if (!hit) return undefined;
+    const sources = Array.isArray(hit.body.sources)
+      ? hit.body.sources as Record<string, unknown>[]
+      : [];
+    const pieces = sources.map((s, i) => ({
+      table: String(s.table),
+      fetchedAt: hit.sourceFetchedAt[i] ?? hit.oldestDataAt,
+    }));
+    return await this.#invalidations.current(tenantId, pieces) ? hit : undefined;
   }
 
   /**

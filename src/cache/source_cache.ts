@@ -14,7 +14,8 @@
  *   marked stale. A permanent refusal (400, 401, 403 without a spent budget, 404, 410, 422, a
  *   misconfigured connection) is the app's `SOURCE_ERROR`, never hidden behind cached data.
  *
- * Entries live at most the tenant's TTL from when their data was fetched.
+ * Entries live at most the tenant's TTL from when their data was fetched, and are not served fresh
+ * once their table was invalidated after their data was fetched ({@link Invalidations}).
  *
  * @module
  */
@@ -28,6 +29,7 @@ import { sha256Hex } from "../crypto/sha256.ts";
 import { SingleFlight } from "./_single_flight.ts";
 import { type EntryShape, filterRows, predicateId, subsetRemainder } from "./_subset.ts";
 import { freshnessOf, type TenantSettingsLookup } from "./freshness.ts";
+import { Invalidations } from "./invalidations.ts";
 import type { TenantCache } from "./tenant_cache.ts";
 import { UrlValidators } from "./validators.ts";
 
@@ -68,6 +70,7 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
   const { cache } = options;
   const maxIndexed = options.maxIndexed ?? 32;
   const flights = new SingleFlight<FetchedSource>();
+  const invalidations = new Invalidations(cache);
 
   return (next) =>
     async function cachedSourceFetch(source, ctx) {
@@ -77,8 +80,12 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
       );
       const maxStaleness = Math.min(ctx.metadata.max_staleness_ms ?? defaultStaleness, ttlMs);
       const keys = await cacheKeys(source);
-      const exact = await cache.get<Entry>(ctx.tenantId, keys.entry);
-      const usable = (fetchedAt: number) => now - fetchedAt <= maxStaleness;
+      const [exact, invalidatedAt] = await Promise.all([
+        cache.get<Entry>(ctx.tenantId, keys.entry),
+        maxStaleness > 0 ? invalidations.watermark(ctx.tenantId, source.key) : 0,
+      ]);
+      const usable = (fetchedAt: number) =>
+        now - fetchedAt <= maxStaleness && fetchedAt > invalidatedAt;
 
       if (maxStaleness > 0) {
         if (exact && usable(exact.fetchedAt)) return served(source, exact, exact.rows);
@@ -101,7 +108,10 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
         const fetched = await flight.promise;
         return flight.joined ? { ...fetched, rows: [...fetched.rows] } : fetched;
       } catch (err) {
-        if (!(err instanceof OmniError) || !isTransient(err)) throw err;
+        // A spent cost budget is the tenant's own limit: answered as itself (429, level cost).
+        if (!(err instanceof OmniError) || !isTransient(err) || err.details?.level === "cost") {
+          throw err;
+        }
         const fallback = exact ?? await newestSuperset(ctx.tenantId, source, keys.index);
         if (!fallback) throw err;
         return staleOrRefuse(source, ctx, fallback, maxStaleness, err);

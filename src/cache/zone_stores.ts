@@ -7,6 +7,7 @@
  */
 import type { KeyRing } from "../crypto/key_ring.ts";
 import { MemoryRateLimiter, type RateLimiter, UpstashRateLimiter } from "../ratelimit/mod.ts";
+import { type ClaimStore, MemoryClaimStore, UpstashClaimStore } from "./claims.ts";
 import { MemoryKvStore } from "./memory_store.ts";
 import { ResultCache } from "./result_cache.ts";
 import { TenantCache } from "./tenant_cache.ts";
@@ -29,6 +30,8 @@ export interface ZoneStores {
   caches: Record<string, TenantCache>;
   /** Each zone's result cache. */
   results: Record<string, ResultCache>;
+  /** Each zone's set-once markers (webhook deliveries seen). */
+  claims: Record<string, ClaimStore>;
   /**
    * A budget limiter on the zone's database, or — without a zone — on the first zone that has
    * one (the edge's budgets hold no tenant data); a fresh in-process one where none is configured.
@@ -53,9 +56,13 @@ export function openZoneStores(options: ZoneStoresOptions): ZoneStores {
   const prefix = options.prefix ?? "omnisql";
   const caches: Record<string, TenantCache> = {};
   const results: Record<string, ResultCache> = {};
+  const claims: Record<string, ClaimStore> = {};
   for (const zone of options.zones) {
     const upstash = options.upstash[zone];
     const store = upstash ? new UpstashKvStore(upstash) : new MemoryKvStore();
+    claims[zone] = upstash
+      ? new UpstashClaimStore(upstashClient(upstash), `${prefix}:claim:${zone}`)
+      : new MemoryClaimStore();
     caches[zone] = new TenantCache({ store, keyRing: options.keyRing, zone, prefix });
     results[zone] = new ResultCache(caches[zone]);
   }
@@ -64,6 +71,7 @@ export function openZoneStores(options: ZoneStoresOptions): ZoneStores {
   return {
     caches,
     results,
+    claims,
     limiter(zone) {
       const key = zone ?? "edge";
       let limiter = limiters.get(key);

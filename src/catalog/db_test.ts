@@ -4,15 +4,20 @@ import { executeRows, openCatalog } from "./db.ts";
 import { openTestCatalog, withCatalogs } from "./testing.ts";
 
 const TABLES = [
+  "api_usage",
   "audit_heads",
   "audit_log",
   "catalog_tables",
   "connections",
+  "cost_alerts",
+  "cost_budgets",
   "jobs",
   "policies",
   "tenant_keys",
+  "tenant_notifications",
   "tenants",
   "users",
+  "webhook_secrets",
 ];
 
 withCatalogs("openCatalog() applies the migrations", async ({ catalogDb }) => {

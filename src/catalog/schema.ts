@@ -275,6 +275,111 @@ export const auditHeads = pgTable("audit_heads", {
   rows: bigint("rows", { mode: "number" }).notNull(),
 });
 
+/**
+ * The secret a connection's app signs its webhooks with, encrypted with the tenant's key ring.
+ * Goes with its connection.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { webhookSecrets } from "./schema.ts";
+ * const row: typeof webhookSecrets.$inferInsert = { connectionId: "c1", tenantId: "acme", secretEnc: "v1…" };
+ * assert.ok(row.connectionId === "c1");
+ * ```
+ */
+export const webhookSecrets = pgTable("webhook_secrets", {
+  connectionId: text("connection_id").primaryKey()
+    .references(() => connections.id, { onDelete: "cascade" }),
+  tenantId: text("tenant_id").notNull(),
+  secretEnc: text("secret_enc").notNull(),
+  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+/**
+ * Charged app calls per tenant, connection and UTC day (`YYYY-MM-DD`). Not a foreign key of
+ * `connections`: usage outlives a removed connection (it was billed).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { apiUsage } from "./schema.ts";
+ * const row: typeof apiUsage.$inferInsert = {
+ *   tenantId: "acme", connectionId: "c1", connection: "github", day: "2026-12-03", calls: 4,
+ * };
+ * assert.ok(row.calls === 4);
+ * ```
+ */
+export const apiUsage = pgTable("api_usage", {
+  tenantId: text("tenant_id").notNull(),
+  connectionId: text("connection_id").notNull(),
+  /** The connection's name when the calls were made. */
+  connection: text("connection").notNull(),
+  day: text("day").notNull(),
+  calls: bigint("calls", { mode: "number" }).notNull().default(0),
+}, (t) => [primaryKey({ columns: [t.tenantId, t.connectionId, t.day] })]);
+
+/**
+ * A connection's call budget per calendar period (UTC `month` or `day`), and the extra calls an
+ * admin granted for one period (`burst_period`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { costBudgets } from "./schema.ts";
+ * const row: typeof costBudgets.$inferInsert = { connectionId: "c1", tenantId: "acme", calls: 1000 };
+ * assert.ok(row.calls === 1000);
+ * ```
+ */
+export const costBudgets = pgTable("cost_budgets", {
+  connectionId: text("connection_id").primaryKey()
+    .references(() => connections.id, { onDelete: "cascade" }),
+  tenantId: text("tenant_id").notNull(),
+  calls: bigint("calls", { mode: "number" }).notNull(),
+  period: text("period").$type<"month" | "day">().notNull().default("month"),
+  /** Extra calls granted for the period named in `burst_period`. */
+  burstCalls: bigint("burst_calls", { mode: "number" }).notNull().default(0),
+  burstPeriod: text("burst_period"),
+  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+/**
+ * Cost alerts already fired: one row per connection, period and level (80, 90, 100), so each
+ * fires once per period however many processes count calls.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { costAlerts } from "./schema.ts";
+ * const row: typeof costAlerts.$inferInsert = { connectionId: "c1", period: "2026-12", level: 80 };
+ * assert.ok(row.level === 80);
+ * ```
+ */
+export const costAlerts = pgTable("cost_alerts", {
+  connectionId: text("connection_id").notNull(),
+  period: text("period").notNull(),
+  level: integer("level").notNull(),
+  firedAt: timestamp("fired_at", { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [primaryKey({ columns: [t.connectionId, t.period, t.level] })]);
+
+/**
+ * Where a tenant is told about things (cost alerts), and the secret that signs what OmniSQL
+ * sends it (alerts, job notifications), encrypted with the tenant's key ring.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tenantNotifications } from "./schema.ts";
+ * const row: typeof tenantNotifications.$inferInsert = { tenantId: "acme", secretEnc: "v1…" };
+ * assert.ok(row.alertUrl === undefined);
+ * ```
+ */
+export const tenantNotifications = pgTable("tenant_notifications", {
+  tenantId: text("tenant_id").primaryKey().references(() => tenants.id, { onDelete: "cascade" }),
+  alertUrl: text("alert_url"),
+  secretEnc: text("secret_enc").notNull(),
+  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
 /** A tenant row. */
 export type TenantRow = typeof tenants.$inferSelect;
 /** A tenant to insert. */

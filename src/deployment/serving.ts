@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { NotifyTargets } from "../notify/target.ts";
 import type { ConnectorDef } from "../../connectors/sdk/connector.ts";
 import { ContextTokens } from "../auth/context_token.ts";
 import { DevIssuer } from "../auth/dev_issuer.ts";
@@ -60,6 +61,8 @@ export interface Serving {
   metricsTenantLabels: boolean;
   /** Refuses a token whose claims the tenant's policy would misread (`UNAUTHENTICATED`). */
   checkClaims: (user: UserClaims) => Promise<void>;
+  /** Where job notifications and cost alerts may be sent (the deployment's allow-list). */
+  notifyTargets: NotifyTargets;
   /** Stops tracking tenant lifecycle events. */
   close(): void;
 }
@@ -76,7 +79,7 @@ export async function openServing(
   config: OmniConfig,
   catalog: Catalog,
   connectors: Record<string, ConnectorDef>,
-  options: { cachePrefix?: string; zones?: string[] } = {},
+  options: { cachePrefix?: string; zones?: string[]; notifyAllowHosts?: string[] } = {},
 ): Promise<Serving> {
   const devIssuer = config.devIssuer
     ? await DevIssuer.fromSecret(config.devIssuerSecret, config.oidcIssuer, config.oidcAudience)
@@ -121,6 +124,9 @@ export async function openServing(
       tenant: (id) => catalog.getTenant(id),
       fingerprint: guardFingerprint(security),
     },
+    notifyTargets: new NotifyTargets({
+      allowHosts: [...config.notifyAllowHosts, ...options.notifyAllowHosts ?? []],
+    }),
     close: untrack,
   };
 }

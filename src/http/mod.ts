@@ -25,3 +25,5 @@ export * from "./query_route.ts";
 export * from "./discovery.ts";
 export * from "./audit_outcome.ts";
 export * from "./zone_forward.ts";
+export * from "./webhook_routes.ts";
+export * from "./usage_route.ts";

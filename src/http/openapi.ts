@@ -157,6 +157,25 @@ export function buildOpenApi(options: OpenApiOptions): OpenApiDocument {
       bearer,
     ),
     "/v1/whoami": getJson("The caller's tenant, zone and zone endpoint", REF("Whoami"), bearer),
+    "/v1/webhooks/{tenant}/{connection}": {
+      post: {
+        summary: "An app's webhook (GitHub, Linear, Jira): invalidates what it changed",
+        security: [],
+        description: "Authenticated by the app's signature over the raw body " +
+          "(`X-Hub-Signature-256`, `Linear-Signature`, `X-Hub-Signature`), not by a bearer token.",
+        parameters: ["tenant", "connection"].map((name) => ({
+          name,
+          in: "path",
+          required: true,
+          schema: { type: "string" },
+        })),
+        requestBody: { content: { "application/json": {} } },
+        responses: {
+          "200": { description: "Applied, or ignored (a replay, or outside the window)" },
+          ...errorResponses(["UNAUTHENTICATED", "PAYLOAD_TOO_LARGE", "RATE_LIMIT_EXHAUSTED"]),
+        },
+      },
+    },
     "/healthz": {
       get: {
         summary: "Liveness",
@@ -178,6 +197,13 @@ export function buildOpenApi(options: OpenApiOptions): OpenApiDocument {
       },
     },
   };
+  if (options.role === "edge") {
+    paths["/v1/usage"] = getJson(
+      "API calls per connection per day and cost budgets (tenant admins)",
+      { type: "object" },
+      bearer,
+    );
+  }
   if (options.role === "worker") {
     paths["/internal/v1/query"] = {
       post: {

@@ -18,6 +18,7 @@ import type { QueryService } from "../query/service.ts";
 import type { JobProgress } from "./progress.ts";
 import { type ClaimedJob, JobStore, type JobView } from "./store.ts";
 import { processLog } from "../telemetry/log.ts";
+import type { Notifier } from "../notify/notifier.ts";
 
 /** Options of {@link JobQueue}. */
 export interface JobQueueOptions {
@@ -38,6 +39,8 @@ export interface JobQueueOptions {
   leaseMs?: number;
   /** Claims of one job before it is failed (a job that keeps killing workers). @default 3 */
   maxAttempts?: number;
+  /** Posts `metadata.notify_url` notifications when jobs end. @default notify_url refused */
+  notifier?: Notifier;
 }
 
 /** The answer to an async submission (`202`). */
@@ -69,6 +72,7 @@ export class JobQueue {
   readonly #pollMs: number;
   readonly #leaseMs: number;
   readonly #maxAttempts: number;
+  readonly #notifier?: Notifier;
   readonly #runnerId = `${crypto.randomUUID()}`;
   readonly #active = new Map<string, { controller: AbortController; done: Promise<void> }>();
   #timer?: ReturnType<typeof setTimeout>;
@@ -83,6 +87,7 @@ export class JobQueue {
     this.#pollMs = options.pollMs ?? 1_000;
     this.#leaseMs = options.leaseMs ?? 30_000;
     this.#maxAttempts = options.maxAttempts ?? 3;
+    this.#notifier = options.notifier;
     if (!(this.#concurrency >= 1)) throw new RangeError("concurrency must be at least 1");
     if (!(this.#leaseMs >= 100)) throw new RangeError("leaseMs must be at least 100");
   }
@@ -95,6 +100,15 @@ export class JobQueue {
   /** Queues a query for the user (a tenant of this zone); runs it soon. */
   async submit(user: UserClaims, request: QueryRequest, traceId: string): Promise<JobSubmitted> {
     const tenantId = await this.#service.admit(user);
+    const notifyUrl = request.metadata.notify_url;
+    if (notifyUrl !== undefined) {
+      if (!this.#notifier) {
+        throw new OmniError("INVALID_REQUEST", "this deployment sends no job notifications", {
+          details: { field: "metadata.notify_url", reason: "not_enabled" },
+        });
+      }
+      await this.#notifier.check(notifyUrl);
+    }
     const { async: _, ...metadata } = request.metadata;
     const id = await this.store.enqueue({
       zone: this.zone,
@@ -114,9 +128,45 @@ export class JobQueue {
 
   /** Cancels the user's job, aborting its in-flight source calls if it runs here. */
   async cancel(user: UserClaims, id: string): Promise<JobView> {
+    const before = found(id, await this.store.view(id, user));
     const view = found(id, await this.store.cancel(id, user));
     this.#active.get(id)?.controller.abort(cancelled());
+    if (before.status !== view.status && view.status === "cancelled") {
+      await this.#notify(user.tenant, view);
+    }
     return view;
+  }
+
+  /** Posts the job's end to its `notify_url`, in the background. */
+  async #notify(tenantId: string, view: JobView): Promise<void> {
+    if (!this.#notifier) return;
+    const url = await this.store.notifyUrlOf(view.job_id);
+    if (!url) return;
+    void this.#notifier.send({
+      tenantId,
+      url,
+      event: "job.finished",
+      traceId: view.trace_id,
+      payload: {
+        type: "job.finished",
+        job_id: view.job_id,
+        status: view.status,
+        trace_id: view.trace_id,
+        finished_at: view.finished_at ?? null,
+        status_url: `/v1/jobs/${view.job_id}`,
+        ...(view.error ? { error: { code: view.error.code, message: view.error.message } } : {}),
+      },
+    });
+  }
+
+  /** After this runner finished a job: notifies the status the job ended with. */
+  async #notifyFinished(job: ClaimedJob): Promise<void> {
+    if (!this.#notifier || job.request.metadata.notify_url === undefined) return;
+    const view = await this.store.view(job.id, job.user);
+    // A job cancelled meanwhile was notified by the cancel; a released one has not ended.
+    if (view && (view.status === "succeeded" || view.status === "failed")) {
+      await this.#notify(job.tenantId, view);
+    }
   }
 
   /** Starts taking jobs (including those a previous worker left). */
@@ -180,6 +230,7 @@ export class JobQueue {
         code: "REGION_UNAVAILABLE",
         message: `the job was interrupted ${job.attempts - 1} times and was given up`,
       }).catch((err) => log("job update failed", err));
+      await this.#notifyFinished(job).catch((err) => log("job notification failed", err));
       return;
     }
     let latest: Parameters<JobStore["heartbeat"]>[3];
@@ -217,6 +268,7 @@ export class JobQueue {
       clearInterval(heartbeat);
       untrack?.();
     }
+    await this.#notifyFinished(job).catch((err) => log("job notification failed", err));
   }
 }
 

@@ -209,6 +209,14 @@ export class JobStore {
     return await this.view(id, user);
   }
 
+  /** The URL a job's end is notified to (`metadata.notify_url`), if any. */
+  async notifyUrlOf(id: string): Promise<string | undefined> {
+    const [row] = await this.#db.select({ request: jobs.request }).from(jobs)
+      .where(eq(jobs.id, id));
+    const metadata = row?.request.metadata as { notify_url?: unknown } | undefined;
+    return typeof metadata?.notify_url === "string" ? metadata.notify_url : undefined;
+  }
+
   /** Cancels every unfinished job of a tenant (off-boarding); returns how many. */
   async cancelTenant(tenantId: string): Promise<number> {
     const cancelled = await this.#db.update(jobs)

@@ -57,6 +57,14 @@ export const QueryMetadataSchema = z.object({
     .describe("Deadline for the whole query, in ms."),
   async: flag("async", "Run as a job: 202 with a job id."),
   allow_stale: flag("allow_stale", "Accept stale data when no fresh fetch is possible."),
+  notify_url: optional(
+    z.string({ error: "`metadata.notify_url` must be a string" }).max(2048, {
+      error: "`metadata.notify_url` must be at most 2048 characters",
+    }),
+  ).describe(
+    "With `async`: an https URL (public addresses only) that gets a signed POST with the job's " +
+      "id and status when it ends.",
+  ),
 }, { error: "`metadata` must be an object" });
 
 /**
@@ -87,6 +95,8 @@ export interface QueryMetadata {
   async?: boolean;
   /** Accept stale data when no fresh fetch is possible. */
   allow_stale?: boolean;
+  /** With `async`: where the signed job-ended notification is posted. */
+  notify_url?: string;
 }
 
 /** A validated query request. */
@@ -118,6 +128,9 @@ export function parseQueryRequest(body: unknown): QueryRequest {
   const metadata: QueryMetadata = {};
   for (const [key, value] of Object.entries(parsed.data.metadata ?? {})) {
     if (value !== undefined) Object.assign(metadata, { [key]: value });
+  }
+  if (metadata.notify_url !== undefined && metadata.async !== true) {
+    throw invalid("`metadata.notify_url` needs `metadata.async: true`", ["metadata", "notify_url"]);
   }
   return { sql: parsed.data.sql, metadata };
 }

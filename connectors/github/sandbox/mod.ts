@@ -5,6 +5,8 @@
  * cost nothing, and GitHub-shaped errors. Also served under `/api/v3` like Enterprise Server,
  * and GitHub's GraphQL endpoint (`/graphql`, `/api/graphql`; its own budget) for the fields the
  * connector batches. Tests inject latency and failures (the shared harness, `../../sandbox/`).
+ * Repository hooks receive signed `pull_request` webhooks when
+ * `POST /_sandbox/repos/{owner}/{repo}/pulls/{number}` changes a pull request.
  *
  * @module
  */
@@ -12,6 +14,8 @@ import { faultAnswer, FaultQueue, type SandboxFault, serveSandbox } from "../../
 import { buildWorld, fnv, Shapes } from "./_data.ts";
 import { answerGraphql } from "./_graphql.ts";
 import { answerRoute, DOCS, json, lower, notFound, routeOf, STATUS_TEXT } from "./_routes.ts";
+
+import { handleSandboxChange, type RepoHooks } from "./_hooks.ts";
 
 export { issueId, pullRequestId } from "./_data.ts";
 
@@ -88,6 +92,7 @@ export function startGithubSandbox(options: GithubSandboxOptions): Promise<Githu
   const faults = new FaultQueue<GithubFault, { path: string; search: string }>((f, r) =>
     (!f.path || f.path.test(r.path)) && (!f.search || f.search.test(r.search))
   );
+  const hooks: RepoHooks = new Map();
   let seq = 0;
 
   const bucket = (token: string, resource: Resource): Bucket => {
@@ -137,6 +142,9 @@ export function startGithubSandbox(options: GithubSandboxOptions): Promise<Githu
       return json(401, { message: "Bad credentials", documentation_url: DOCS }, headers);
     }
 
+    // Repository webhooks (GitHub's hooks API) and the sandbox's own data-change endpoint.
+    const changed = await handleSandboxChange(req, path, world, owners, hooks);
+    if (changed) return json(changed.status, changed.body, headers);
     const route = req.method === "GET" || req.method === "HEAD" ? routeOf(path) : undefined;
     const graphqlPath = url.pathname === "/graphql" || url.pathname === "/api/graphql";
     const resource: Resource = route?.name === "search"

@@ -8,6 +8,7 @@
  */
 import { type DemoOrg, demoOrg } from "../../demo/world.ts";
 import { faultAnswer, FaultQueue, type SandboxFault, serveSandbox } from "../../sandbox/mod.ts";
+import { sandboxChanges } from "../../sandbox/webhooks.ts";
 import { compileJql, JqlError, type JqlIssue, type JqlSchema, parseJql } from "./_jql_eval.ts";
 
 /** Options of {@link startJiraSandbox}. */
@@ -161,6 +162,29 @@ export function startJiraSandbox(options: JiraSandboxOptions): Promise<JiraSandb
   let window = { start: 0, used: 0 };
   let url = "";
 
+  // Data changes send Jira's secret-signed `jira:issue_updated` webhooks
+  // (connectors/sandbox/webhooks.ts).
+  const changes = sandboxChanges({
+    style: "jira",
+    collection: "issues",
+    find: (key) => site.issues.find((i) => i.key === key),
+    apply: (issue, change) => {
+      if (typeof change.summary === "string") issue.summary = change.summary;
+      issue.updated = Date.now();
+      return {
+        event: "jira:issue_updated",
+        payload: {
+          issue_event_type_name: "issue_updated",
+          issue: {
+            id: issue.id,
+            key: issue.key,
+            fields: { summary: issue.summary, updated: new Date(issue.updated).toISOString() },
+          },
+        },
+      };
+    },
+  });
+
   const handler = async (req: Request): Promise<Response> => {
     const u = new URL(req.url);
     const path = u.pathname + u.search;
@@ -183,6 +207,8 @@ export function startJiraSandbox(options: JiraSandboxOptions): Promise<JiraSandb
     requests.push(
       body === undefined ? { method: req.method, path } : { method: req.method, path, body },
     );
+    const changed = await changes(req.method, u.pathname, body);
+    if (changed) return Response.json(changed.body, { status: changed.status });
 
     const faulted = await faultAnswer(faults.take(path), {
       latencyMs: options.latencyMs,

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { sandboxChanges } from "../../sandbox/webhooks.ts";
 import { buildSchema, graphql, GraphQLError } from "graphql";
 import { demoLinear, type DemoLinearIssue } from "../../demo/world.ts";
 import { faultAnswer, FaultQueue, type SandboxFault, serveSandbox } from "../../sandbox/mod.ts";
@@ -339,8 +340,39 @@ export function startLinearSandbox(options: LinearSandboxOptions): Promise<Linea
       headers: { "content-type": "application/json; charset=utf-8", ...headers },
     });
 
+  // Data changes send Linear's signed `Issue` webhooks (connectors/sandbox/webhooks.ts).
+  const changes = sandboxChanges({
+    style: "linear",
+    collection: "issues",
+    find: (id) => issues.find((i) => i.id === id || i.identifier === id),
+    apply: (issue, change) => {
+      const updatedFrom = {
+        title: issue.title,
+        estimate: issue.estimate,
+        updatedAt: issue.updatedAt,
+      };
+      if (typeof change.title === "string") issue.title = change.title;
+      if (typeof change.estimate === "number") issue.estimate = change.estimate;
+      issue.updatedAt = new Date().toISOString();
+      return {
+        event: "Issue",
+        payload: {
+          action: "update",
+          data: issue,
+          updatedFrom,
+          url: issue.url,
+          organizationId: options.org,
+        },
+      };
+    },
+  });
+
   const handler = async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
+    if (url.pathname.startsWith("/_sandbox/")) {
+      const changed = await changes(req.method, url.pathname, await req.json().catch(() => null));
+      if (changed) return json(changed.status, changed.body);
+    }
     if (url.pathname !== "/graphql") {
       return json(404, gqlError(`Cannot ${req.method} ${url.pathname}`, "NOT_FOUND"));
     }

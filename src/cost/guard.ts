@@ -1,0 +1,116 @@
+/**
+ * The cost guard, a `SourceMiddleware` inside the source cache (so only fetches that reach the
+ * app are seen): before a fetch, a connection whose calls this period have reached its budget
+ * (plus any burst an admin granted) is refused with 429 `RATE_LIMIT_EXHAUSTED`,
+ * `details.level = "cost"`, until the period ends; after it, the calls the app charged (a 304 is
+ * not charged) are added to the tenant's usage for the connection and day, and the cost alerts
+ * checked. Connections without a budget are counted and never refused.
+ *
+ * @module
+ */
+import type { CatalogDatabase } from "../catalog/db.ts";
+import { OmniError } from "../errors.ts";
+import type { SourceMiddleware } from "../source/fetch.ts";
+import { processLog } from "../telemetry/log.ts";
+import type { CostAlerts } from "./alerts.ts";
+import { allowance, type CostBudget, costBudgetOf } from "./budgets.ts";
+import { periodOf } from "./periods.ts";
+import { recordUsage, usageIn } from "./usage.ts";
+
+/** Options of {@link costGuard}. */
+export interface CostGuardOptions {
+  /** The catalog's database, where usage and budgets live. */
+  db: CatalogDatabase;
+  /** Fires the 80/90/100% alerts. @default none */
+  alerts?: CostAlerts;
+  /** How long a connection's budget is remembered (an admin's change applies after it). @default 1000 */
+  budgetTtlMs?: number;
+}
+
+/**
+ * Builds the cost guard.
+ *
+ * @example
+ * ```ts ignore
+ * const service = new QueryService({ ...options,
+ *   sourceMiddleware: [sourceCache(cacheOptions), costGuard({ db: catalog.db, alerts }), budget] });
+ * ```
+ */
+export function costGuard(options: CostGuardOptions): SourceMiddleware {
+  const { db } = options;
+  const ttlMs = options.budgetTtlMs ?? 1000;
+  // Most fetches are of unbudgeted connections: one read per connection and second, not per fetch.
+  const remembered = new Map<string, { at: number; budget: Promise<CostBudget | undefined> }>();
+  const budgetOf = (connectionId: string) => {
+    const now = Date.now();
+    const hit = remembered.get(connectionId);
+    if (hit && now - hit.at < ttlMs) return hit.budget;
+    if (remembered.size > 10_000) remembered.clear();
+    const budget = costBudgetOf(db, connectionId);
+    remembered.set(connectionId, { at: now, budget });
+    budget.catch(() => remembered.delete(connectionId));
+    return budget;
+  };
+  return (next) =>
+    async function costGuardedFetch(source, ctx) {
+      const connection = source.connection;
+      const budget = await budgetOf(connection.id);
+      const now = Date.now();
+      const period = budget ? periodOf(budget.period, now) : undefined;
+      if (budget && period) {
+        const used = await usageIn(db, ctx.tenantId, connection.id, period);
+        const limit = allowance(budget, period.id);
+        if (used >= limit) {
+          throw new OmniError(
+            "RATE_LIMIT_EXHAUSTED",
+            `the cost budget of connection ${connection.name} (${limit} calls per ` +
+              `${budget.period}) is spent; it resets at ${new Date(period.endsAt).toISOString()}` +
+              ", or an admin may grant a burst",
+            {
+              retryAfterMs: period.endsAt - now,
+              details: {
+                level: "cost",
+                source: source.key,
+                connection: connection.name,
+                period: period.id,
+                used,
+                limit,
+              },
+            },
+          );
+        }
+      }
+      const fetched = await next(source, ctx);
+      if (fetched.calls > 0 && !fetched.fromCache) {
+        // Usage is bookkeeping: a failure to write it is logged, never the query's failure.
+        try {
+          await recordUsage(db, {
+            tenantId: ctx.tenantId,
+            connectionId: connection.id,
+            connection: connection.name,
+            calls: fetched.calls,
+          });
+          if (budget && period && options.alerts) {
+            await options.alerts.check({
+              tenantId: ctx.tenantId,
+              connectionId: connection.id,
+              connection: connection.name,
+              period: period.id,
+              used: await usageIn(db, ctx.tenantId, connection.id, period),
+              budget: budget.calls,
+              traceId: ctx.traceId,
+            });
+          }
+        } catch (err) {
+          processLog.error("usage not recorded", {
+            tenant: ctx.tenantId,
+            connection: connection.name,
+            calls: fetched.calls,
+            error: String(err),
+            trace_id: ctx.traceId,
+          });
+        }
+      }
+      return fetched;
+    };
+}

@@ -1,0 +1,87 @@
+/**
+ * API usage: the calls each connection's app charged, per tenant and UTC day, in the catalog —
+ * the one store every process (edge, workers, the admin CLI, the console) reaches, and one that
+ * keeps a month of history beyond any cache's life. A fetch adds its calls in one upsert; a 304
+ * revalidation is not a charged call and never reaches here.
+ *
+ * @module
+ */
+import { and, asc, eq, gte, lt, sql, sum } from "drizzle-orm";
+import type { CatalogDatabase } from "../catalog/db.ts";
+import { apiUsage } from "../catalog/schema.ts";
+import { dayOf, type Period } from "./periods.ts";
+
+/** Calls of one connection on one day. */
+export interface UsageDay {
+  connectionId: string;
+  connection: string;
+  day: string;
+  calls: number;
+}
+
+/**
+ * Adds charged calls to today's count.
+ *
+ * @example
+ * ```ts ignore
+ * await recordUsage(db, { tenantId: "acme", connectionId: "c1", connection: "github", calls: 3 });
+ * ```
+ */
+export async function recordUsage(
+  db: CatalogDatabase,
+  entry: { tenantId: string; connectionId: string; connection: string; calls: number },
+  now = Date.now(),
+): Promise<void> {
+  if (!(entry.calls > 0)) return;
+  await db.insert(apiUsage).values({ ...entry, day: dayOf(now) }).onConflictDoUpdate({
+    target: [apiUsage.tenantId, apiUsage.connectionId, apiUsage.day],
+    set: { calls: sql`${apiUsage.calls} + ${entry.calls}`, connection: entry.connection },
+  });
+}
+
+/**
+ * Calls a connection made in a period.
+ *
+ * @example
+ * ```ts ignore
+ * const used = await usageIn(db, "acme", "c1", periodOf("month", Date.now()));
+ * ```
+ */
+export async function usageIn(
+  db: CatalogDatabase,
+  tenantId: string,
+  connectionId: string,
+  period: Pick<Period, "firstDay" | "endDay">,
+): Promise<number> {
+  const [row] = await db.select({ calls: sum(apiUsage.calls) }).from(apiUsage).where(and(
+    eq(apiUsage.tenantId, tenantId),
+    eq(apiUsage.connectionId, connectionId),
+    gte(apiUsage.day, period.firstDay),
+    lt(apiUsage.day, period.endDay),
+  ));
+  return Number(row?.calls ?? 0);
+}
+
+/**
+ * A tenant's calls per connection and day since a day (`YYYY-MM-DD`), oldest first.
+ *
+ * @example
+ * ```ts ignore
+ * const days = await usageSince(db, "acme", "2026-12-01");
+ * ```
+ */
+export async function usageSince(
+  db: CatalogDatabase,
+  tenantId: string,
+  since: string,
+): Promise<UsageDay[]> {
+  const rows = await db.select().from(apiUsage)
+    .where(and(eq(apiUsage.tenantId, tenantId), gte(apiUsage.day, since)))
+    .orderBy(asc(apiUsage.day), asc(apiUsage.connection));
+  return rows.map((r) => ({
+    connectionId: r.connectionId,
+    connection: r.connection,
+    day: r.day,
+    calls: Number(r.calls),
+  }));
+}

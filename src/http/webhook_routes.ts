@@ -1,0 +1,179 @@
+/**
+ * `POST /v1/webhooks/{tenant}/{connection}`: the apps' webhooks. The zone's worker verifies and
+ * applies them ({@link WebhookReceiver}); the edge forwards them, raw body and the apps' headers
+ * unchanged, to the worker of the tenant's zone. Neither asks for a bearer token: the app's
+ * signature is the authentication. Bodies above the cap are refused with 413 before they are
+ * read whole, and each door counts a known tenant's deliveries per connection against
+ * {@link WEBHOOK_BUDGET} (429, `details.level = "webhook"`), so a flood of forged requests cannot
+ * make a zone do unbounded verification work.
+ *
+ * @module
+ */
+import type { Context, Handler } from "hono";
+import type { Catalog } from "../catalog/store.ts";
+import { OmniError } from "../errors.ts";
+import type { WebhookReceiver } from "../webhooks/receiver.ts";
+import { type Budget, budgetSpent, type RateLimiter } from "../ratelimit/mod.ts";
+import type { AppEnv } from "./env.ts";
+
+/** Largest webhook body accepted, bytes (GitHub's pull-request payloads are well below). */
+export const MAX_WEBHOOK_BYTES = 1_000_000;
+
+/** Headers the apps sign or identify deliveries with: the only ones the edge passes on. */
+const FORWARDED =
+  /^(content-type|x-hub-signature(-256)?|x-github-[\w-]+|linear-[\w-]+|x-atlassian-webhook-[\w-]+)$/i;
+
+/**
+ * Reads a request body of at most `maxBytes`, stopping as soon as it is larger.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readRawBody } from "./webhook_routes.ts";
+ * const body = await readRawBody(new Request("http://x", { method: "POST", body: "{}" }), 10);
+ * assert.equal(body.length, 2);
+ * await assert.rejects(readRawBody(new Request("http://x", { method: "POST", body: "x".repeat(11) }), 10));
+ * ```
+ */
+export async function readRawBody(req: Request, maxBytes: number): Promise<Uint8Array> {
+  const tooLarge = () =>
+    new OmniError("PAYLOAD_TOO_LARGE", `the body exceeds ${maxBytes} bytes`, {
+      details: { max_bytes: maxBytes },
+    });
+  if (Number(req.headers.get("content-length") ?? 0) > maxBytes) throw tooLarge();
+  if (!req.body) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = req.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
+}
+
+/**
+ * The worker's webhook route.
+ *
+ * @example
+ * ```ts ignore
+ * app.post("/v1/webhooks/:tenant/:connection", receiveWebhook(receiver, { catalog, limiter }));
+ * ```
+ */
+export function receiveWebhook(
+  receiver: WebhookReceiver,
+  options: { catalog: Catalog; limiter: RateLimiter; maxBytes?: number },
+): Handler<AppEnv> {
+  const maxBytes = options.maxBytes ?? MAX_WEBHOOK_BYTES;
+  return async function webhookRoute(c) {
+    const body = await readRawBody(c.req.raw, maxBytes);
+    const tenantId = c.req.param("tenant") ?? "";
+    // Counted only for known tenants: unknown names must not fill the limiter.
+    if (await options.catalog.getTenant(tenantId)) {
+      await spendWebhook(options.limiter, tenantId, c.req.param("connection") ?? "");
+    }
+    const outcome = await receiver.receive({
+      tenantId,
+      connection: c.req.param("connection") ?? "",
+      headers: c.req.raw.headers,
+      body,
+      traceId: c.get("traceId"),
+    });
+    return c.json({ ...outcome, trace_id: c.get("traceId") });
+  };
+}
+
+/** Webhooks a tenant's connection may deliver per window before 429 (a flood guard). */
+export const WEBHOOK_BUDGET: Budget = { tokens: 600, windowMs: 60_000 };
+
+/** Options of {@link forwardWebhook}. */
+export interface ForwardWebhookOptions {
+  catalog: Catalog;
+  /** Base URL of each zone's worker. */
+  zoneUrls: Record<string, string>;
+  /** Counts deliveries per tenant and connection against {@link WEBHOOK_BUDGET}. */
+  limiter: RateLimiter;
+  /** @default globalThis.fetch */
+  fetch?: typeof fetch;
+}
+
+/** Spends one delivery of a known tenant's connection; 429 level `webhook` when spent. */
+async function spendWebhook(limiter: RateLimiter, tenant: string, connection: string) {
+  const result = await limiter.limit(`webhook:${tenant}:${connection}`, WEBHOOK_BUDGET);
+  if (!result.success) throw budgetSpent("webhook", WEBHOOK_BUDGET, result.reset - Date.now());
+}
+
+/**
+ * The edge's webhook route: forwards to the worker of the tenant's zone. An unknown tenant is
+ * refused like a bad signature (an unauthenticated caller learns nothing from the answer); a
+ * direct-only tenant's webhooks must go to its zone's endpoint.
+ *
+ * @example
+ * ```ts ignore
+ * app.post("/v1/webhooks/:tenant/:connection", forwardWebhook({ catalog, zoneUrls }));
+ * ```
+ */
+export function forwardWebhook(
+  options: ForwardWebhookOptions,
+  maxBytes = MAX_WEBHOOK_BYTES,
+): Handler<AppEnv> {
+  const send = options.fetch ?? globalThis.fetch;
+  return async function forwardWebhookRoute(c: Context<AppEnv>) {
+    const body = await readRawBody(c.req.raw, maxBytes);
+    const tenantId = c.req.param("tenant") ?? "";
+    const tenant = await options.catalog.getTenant(tenantId);
+    if (!tenant) {
+      throw new OmniError(
+        "UNAUTHENTICATED",
+        "the webhook's signature does not verify for this endpoint",
+      );
+    }
+    await spendWebhook(options.limiter, tenant.id, c.req.param("connection") ?? "");
+    const workerUrl = options.zoneUrls[tenant.zone];
+    if (tenant.directOnly || !workerUrl) {
+      throw new OmniError(
+        tenant.directOnly ? "ENTITLEMENT_DENIED" : "REGION_UNAVAILABLE",
+        tenant.directOnly
+          ? `tenant ${tenant.id} is direct-only: point the app's webhook at its ${tenant.zone} zone endpoint`
+          : `zone ${tenant.zone} has no worker configured`,
+        { details: { zone: tenant.zone } },
+      );
+    }
+    const headers = new Headers({ "x-trace-id": c.get("traceId") });
+    for (const [name, value] of c.req.raw.headers) {
+      if (FORWARDED.test(name)) headers.set(name, value);
+    }
+    const path = `/v1/webhooks/${encodeURIComponent(tenant.id)}/${
+      encodeURIComponent(c.req.param("connection") ?? "")
+    }`;
+    let res: Response;
+    try {
+      res = await send(new URL(path, workerUrl), {
+        method: "POST",
+        headers,
+        body: body as BodyInit,
+      });
+    } catch (cause) {
+      throw new OmniError("REGION_UNAVAILABLE", `zone ${tenant.zone} cannot serve now`, {
+        retryAfterMs: 5_000,
+        details: { zone: tenant.zone },
+        cause,
+      });
+    }
+    const answer = await res.json().catch(() => null);
+    if (!res.ok) throw OmniError.fromBody(answer, res.status);
+    return c.json(answer);
+  };
+}

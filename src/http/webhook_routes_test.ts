@@ -1,0 +1,283 @@
+import assert from "node:assert/strict";
+import { Hono } from "hono";
+import {
+  Invalidations,
+  MemoryClaimStore,
+  MemoryKvStore,
+  ResultCache,
+  TenantCache,
+} from "../cache/mod.ts";
+import { openTestCatalog, type TestCatalog } from "../catalog/testing.ts";
+import { PLACEHOLDER_SANDBOXES } from "../catalog/demo.ts";
+import { OmniError } from "../errors.ts";
+import { type AppEnv, receiveWebhook, renderErrors, traceId } from "./mod.ts";
+import { hmacHex } from "../crypto/hmac.ts";
+import { MemoryRateLimiter } from "../ratelimit/mod.ts";
+import { WebhookReceiver, type WebhookReceiverOptions } from "../webhooks/receiver.ts";
+import { setWebhookSecret } from "../webhooks/secrets.ts";
+
+const SECRET = "test-webhook-secret-0123";
+const encoder = new TextEncoder();
+
+async function setup(options: Partial<WebhookReceiverOptions> = {}) {
+  const t: TestCatalog = await openTestCatalog("pglite", {
+    seed: {
+      ...PLACEHOLDER_SANDBOXES,
+      linear: {
+        acme: { url: "http://acme-linear.sandbox.invalid" },
+        globex: { url: "http://globex-linear.sandbox.invalid" },
+      },
+    },
+  });
+  const cache = new TenantCache({ store: new MemoryKvStore(), keyRing: t.keyRing, zone: "us" });
+  const invalidations = new Invalidations(cache);
+  for (const name of ["github", "jira", "linear"]) {
+    await setWebhookSecret(t.catalog, "acme", name, SECRET);
+  }
+  const receiver = new WebhookReceiver({
+    catalog: t.catalog,
+    zone: "us",
+    invalidations,
+    claims: new MemoryClaimStore(),
+    ...options,
+  });
+  return { t, cache, invalidations, receiver };
+}
+
+function arrival(connection: string, headers: Record<string, string>, body: string) {
+  return {
+    tenantId: "acme",
+    connection,
+    headers: new Headers(headers),
+    body: encoder.encode(body),
+    traceId: "t-1",
+  };
+}
+
+async function github(id: string, body: string, secret = SECRET) {
+  return arrival("github", {
+    "x-github-event": "pull_request",
+    "x-github-delivery": id,
+    "x-hub-signature-256": `sha256=${await hmacHex(secret, body)}`,
+  }, body);
+}
+
+async function refused(p: Promise<unknown>) {
+  await assert.rejects(p, (err) => err instanceof OmniError && err.code === "UNAUTHENTICATED");
+}
+
+const PR = '{"action":"closed","number":1,"repository":{"name":"mobile-app"}}';
+
+Deno.test("a GitHub webhook signed with the connection's secret invalidates github.pull_requests", async () => {
+  const { t, receiver, invalidations } = await setup();
+  try {
+    const before = Date.now() - 1;
+    const outcome = await receiver.receive(await github("d-1", PR));
+    assert.equal(outcome.status, "applied");
+    assert.deepEqual(outcome.invalidated, ["github.pull_requests"]);
+    assert.ok(await invalidations.watermark("acme", "github.pull_requests") > before);
+    assert.equal(await invalidations.watermark("acme", "jira.issues"), 0);
+    const audit = await t.catalog.tailAudit("acme", 5);
+    assert.ok(audit.some((r) => r.userEmail === "webhook:github" && r.sql.includes("d-1")));
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("a GitHub webhook with a bad, foreign or missing signature is refused and changes nothing", async () => {
+  const { t, receiver, invalidations } = await setup();
+  try {
+    await refused(receiver.receive(await github("d-1", PR, "another-secret-entirely")));
+    const tampered = await github("d-2", PR);
+    tampered.body = encoder.encode(PR.replace("closed", "opened"));
+    await refused(receiver.receive(tampered));
+    await refused(receiver.receive(arrival("github", {
+      "x-github-event": "pull_request",
+      "x-github-delivery": "d-3",
+    }, PR)));
+    // sha1 (the legacy X-Hub-Signature) is not accepted in place of sha256.
+    await refused(receiver.receive(arrival("github", {
+      "x-github-event": "pull_request",
+      "x-github-delivery": "d-4",
+      "x-hub-signature-256": `sha1=${(await hmacHex(SECRET, PR)).slice(0, 40)}`,
+    }, PR)));
+    assert.equal(await invalidations.watermark("acme", "github.pull_requests"), 0);
+    // The signed delivery id was not spent by the refused attempts.
+    assert.equal((await receiver.receive(await github("d-1", PR))).status, "applied");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("a replayed GitHub delivery id is acknowledged and ignored", async () => {
+  const { t, receiver, invalidations } = await setup();
+  try {
+    await receiver.receive(await github("d-9", PR));
+    const mark = await invalidations.watermark("acme", "github.pull_requests");
+    await new Promise((r) => setTimeout(r, 5));
+    const again = await receiver.receive(await github("d-9", PR));
+    assert.equal(again.status, "ignored");
+    assert.equal(again.reason, "replayed");
+    assert.deepEqual(again.invalidated, []);
+    assert.equal(await invalidations.watermark("acme", "github.pull_requests"), mark);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("unknown tenants, connections without a secret and other zones' tenants are refused alike", async () => {
+  const { t, receiver } = await setup();
+  try {
+    const signed = await github("d-1", PR);
+    await refused(receiver.receive({ ...signed, tenantId: "nobody" }));
+    await refused(receiver.receive({ ...signed, connection: "salesforce" }));
+    await setWebhookSecret(t.catalog, "globex", "github", SECRET);
+    await refused(receiver.receive({ ...signed, tenantId: "globex" }));
+  } finally {
+    await t.close();
+  }
+});
+
+async function linear(id: string, sentAt: number, secret = SECRET) {
+  const body = JSON.stringify({
+    action: "update",
+    type: "Issue",
+    data: { id: "x" },
+    webhookTimestamp: sentAt,
+  });
+  return arrival("linear", {
+    "linear-event": "Issue",
+    "linear-delivery": id,
+    "linear-signature": await hmacHex(secret, body),
+  }, body);
+}
+
+Deno.test("Linear: Linear-Signature verifies, an old webhookTimestamp is ignored, a replay is ignored", async () => {
+  const { t, receiver, invalidations } = await setup({ windowMs: 60_000 });
+  try {
+    await refused(receiver.receive(await linear("l-1", Date.now(), "wrong-secret-xxxxxxxx")));
+    const old = await receiver.receive(await linear("l-2", Date.now() - 120_000));
+    assert.equal(old.reason, "outside_window");
+    assert.equal(await invalidations.watermark("acme", "linear.issues"), 0);
+    const fresh = await receiver.receive(await linear("l-3", Date.now()));
+    assert.deepEqual(fresh.invalidated, ["linear.issues"]);
+    assert.equal((await receiver.receive(await linear("l-3", Date.now()))).reason, "replayed");
+  } finally {
+    await t.close();
+  }
+});
+
+async function jira(id: string, timestamp: number, signature?: string) {
+  const body = JSON.stringify({
+    webhookEvent: "jira:issue_updated",
+    timestamp,
+    issue: { key: "MOB-1" },
+  });
+  return arrival("jira", {
+    "x-atlassian-webhook-identifier": id,
+    "x-hub-signature": signature ?? `sha256=${await hmacHex(SECRET, body)}`,
+  }, body);
+}
+
+Deno.test("Jira: X-Hub-Signature sha256= verifies; bad ones, old events and replays change nothing", async () => {
+  const { t, receiver, invalidations } = await setup({ windowMs: 60_000 });
+  try {
+    await refused(receiver.receive(await jira("j-1", Date.now(), `sha256=${"0".repeat(64)}`)));
+    await refused(receiver.receive(await jira("j-1", Date.now(), "not-a-signature")));
+    assert.equal(
+      (await receiver.receive(await jira("j-2", Date.now() - 3_600_000))).reason,
+      "outside_window",
+    );
+    assert.equal(await invalidations.watermark("acme", "jira.issues"), 0);
+    assert.deepEqual((await receiver.receive(await jira("j-3", Date.now()))).invalidated, [
+      "jira.issues",
+    ]);
+    assert.equal((await receiver.receive(await jira("j-3", Date.now()))).reason, "replayed");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("a webhook stops the result cache serving answers built from its table, and only those", async () => {
+  const { t, receiver, cache } = await setup();
+  try {
+    const results = new ResultCache(cache);
+    const answer = (table: string) => ({
+      rows: [{ n: 1 }],
+      freshness_ms: 10,
+      sources: [{ table, freshness_ms: 10 }],
+    });
+    await results.put("acme", "fp", "q-prs", answer("github.pull_requests"), 600_000);
+    await results.put("acme", "fp", "q-jira", answer("jira.issues"), 600_000);
+    assert.ok(await results.get("acme", "fp", "q-prs"));
+    await receiver.receive(await github("d-1", PR));
+    assert.equal(await results.get("acme", "fp", "q-prs"), undefined);
+    assert.ok(await results.get("acme", "fp", "q-jira"));
+    // An answer built after the webhook is served again.
+    await new Promise((r) => setTimeout(r, 5));
+    await results.put(
+      "acme",
+      "fp",
+      "q-prs",
+      answer("github.pull_requests"),
+      600_000,
+      Date.now() + 10,
+    );
+    assert.ok(await results.get("acme", "fp", "q-prs"));
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("the webhook route refuses a body over the cap with 413 and a bad signature with 401", async () => {
+  const { t, receiver, invalidations } = await setup();
+  try {
+    const app = new Hono<AppEnv>();
+    app.use(traceId());
+    app.onError(renderErrors);
+    const limiter = new MemoryRateLimiter();
+    app.post(
+      "/v1/webhooks/:tenant/:connection",
+      receiveWebhook(receiver, { catalog: t.catalog, limiter, maxBytes: 1024 }),
+    );
+    const big = JSON.stringify({ pad: "x".repeat(2048) });
+    const signed = await github("d-big", big);
+    const res = await app.request("/v1/webhooks/acme/github", {
+      method: "POST",
+      headers: signed.headers,
+      body: big,
+    });
+    assert.equal(res.status, 413);
+    assert.equal((await res.json()).error.code, "PAYLOAD_TOO_LARGE");
+    const bad = await app.request("/v1/webhooks/acme/github", {
+      method: "POST",
+      headers: {
+        "x-github-event": "pull_request",
+        "x-github-delivery": "d",
+        "x-hub-signature-256": "sha256=00",
+      },
+      body: PR,
+    });
+    assert.equal(bad.status, 401);
+    const body = await bad.text();
+    assert.ok(!body.includes(SECRET));
+    const ok = await app.request("/v1/webhooks/acme/github", {
+      method: "POST",
+      headers: (await github("d-ok", PR)).headers,
+      body: PR,
+    });
+    assert.equal(ok.status, 200);
+    assert.ok(await invalidations.watermark("acme", "github.pull_requests") > 0);
+    // A flood is cut off by the per-connection budget before any verification work.
+    await limiter.limit("webhook:acme:github", { tokens: 600, windowMs: 60_000 }, 600);
+    const flooded = await app.request("/v1/webhooks/acme/github", {
+      method: "POST",
+      headers: (await github("d-flood", PR)).headers,
+      body: PR,
+    });
+    assert.equal(flooded.status, 429);
+    assert.equal((await flooded.json()).error.details.level, "webhook");
+  } finally {
+    await t.close();
+  }
+});
