@@ -14,6 +14,8 @@ import { Logger, Metrics } from "../src/telemetry/mod.ts";
 import { requireProductionEnv } from "../regions/_production_env.ts";
 import { openServing } from "../regions/serving.ts";
 import { createEdgeApp } from "./app.ts";
+import { AuditJournal } from "../src/audit/journal.ts";
+import { digestAuditAppender } from "../src/catalog/zone_audit.ts";
 
 const env = Deno.env.toObject();
 const config = loadConfig(env);
@@ -27,13 +29,20 @@ const catalog = new Catalog(
   { auditKey: config.auditKey },
 );
 const serving = await openServing(config, catalog, CONNECTORS);
+// Records of what the edge answers itself: durable before the answer leaves, replayed at start.
+const appendAudit = digestAuditAppender(catalog);
+const journal = new AuditJournal({
+  dir: `${config.auditJournalDir ?? ".omnisql/audit"}/edge`,
+  commit: (records) => Promise.all(records.map(appendAudit)),
+});
 const app = createEdgeApp({
   catalog,
   verifyUser: serving.verifyUser,
   contextTokens: serving.contextTokens,
   zoneUrls: config.zoneUrls,
   limiter: serving.stores.limiter(),
-  budgetsFor: serving.budgetsFor,
+  budgetsOf: serving.budgetsOf,
+  journal,
   resultCache: serving.resultCache,
   checkClaims: serving.checkClaims,
   metricsToken: serving.metricsToken,
@@ -53,6 +62,7 @@ const server = Deno.serve({
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, async () => {
     await server.shutdown();
+    await journal.close();
     await catalogDb.close();
     Deno.exit(0);
   });

@@ -16,7 +16,10 @@ import { zoneAuditAppender } from "../src/catalog/zone_audit.ts";
 import type { CatalogDatabase } from "../src/catalog/db.ts";
 import type { OmniConfig } from "../src/config.ts";
 import { EnginePool, type EnginePoolOptions } from "../src/duckdb/pool.ts";
-import { guardFingerprint, type ResultCacheOptions } from "../src/http/mod.ts";
+import { guardFingerprint, type ResultCacheOptions } from "../src/pipeline/mod.ts";
+import { AuditJournal } from "../src/audit/journal.ts";
+import { rememberVerifiedTokens } from "../src/auth/verified_tokens.ts";
+import type { TenantRow } from "../src/catalog/schema.ts";
 import { JobProgress, JobQueue, type JobQueueOptions } from "../src/jobs/mod.ts";
 import { PolicySecurityProvider } from "../src/policy/mod.ts";
 import { QueryService } from "../src/query/service.ts";
@@ -42,6 +45,8 @@ export interface Serving {
   security: PolicySecurityProvider;
   stores: ReturnType<typeof openZoneStores>;
   budgetsFor: (tenantId: string) => Promise<EdgeBudgets>;
+  /** The tenant's budgets from its row (the query pipeline reads the row once per query). */
+  budgetsOf: (tenant: TenantRow) => EdgeBudgets;
   resultCache: ResultCacheOptions;
   settings: ReturnType<typeof tenantSettingsLookup>;
   /** The deployment's engine pool settings and memory limits. */
@@ -76,11 +81,12 @@ export async function openServing(
   if (!config.oidcJwksUrl && !devIssuer) {
     throw new Error("set OIDC_JWKS_URL, or enable the dev issuer for local use");
   }
-  const verifyUser = createUserVerifier({
+  // A client sends the same token with every query: its signature is checked once per token.
+  const verifyUser = rememberVerifiedTokens(createUserVerifier({
     issuer: config.oidcIssuer,
     audience: config.oidcAudience,
     keys: config.oidcJwksUrl ? { jwksUrl: config.oidcJwksUrl } : { jwks: devIssuer!.jwks() },
-  });
+  }));
   const security = new PolicySecurityProvider({ catalog, connectors });
   // Caches and budgets: each zone's Upstash database when configured, else this process's memory.
   const stores = openZoneStores({
@@ -108,11 +114,8 @@ export async function openServing(
     metricsToken: config.metricsToken,
     metricsTenantLabels: config.metricsTenantLabels,
     budgetsFor: async (tenantId) => edgeBudgetsOf(await settings(tenantId)),
-    resultCache: {
-      caches: stores.results,
-      tenant: (id) => catalog.getTenant(id),
-      fingerprint: guardFingerprint(security),
-    },
+    budgetsOf: (tenant) => edgeBudgetsOf(tenant.settings),
+    resultCache: { caches: stores.results, fingerprint: guardFingerprint(security) },
     close: untrack,
   };
 }
@@ -129,6 +132,11 @@ export interface ZoneWorkerOptions {
   jobs?: Pick<JobQueueOptions, "pollMs" | "leaseMs" | "concurrency">;
   /** The zone's own store for jobs and results. @default the catalog's database */
   zoneDb?: CatalogDatabase;
+  /**
+   * Directory of the zone's audit journal (records durable before answers leave).
+   * @default none: kept in memory until committed (a catalog in memory)
+   */
+  auditJournalDir?: string;
   logger?: Logger;
 }
 
@@ -141,7 +149,9 @@ export interface ZoneWorker {
   metrics: Metrics;
   /** The zone's DuckDB engines (started lazily; {@link EnginePool.warm} starts them now). */
   engines: EnginePool;
-  /** Stops the job runner and the engines. */
+  /** Where the zone's query records go before its chain. */
+  journal: AuditJournal;
+  /** Stops the job runner and the engines, and commits what the journal holds. */
   close(): Promise<void>;
 }
 
@@ -173,6 +183,10 @@ export function buildZoneWorker(
   metrics.observeQueueDepth(() => openJobCount(store, zone));
   // A zone with its own store keeps its queries' SQL text there; the catalog gets digests.
   const appendAudit = zoneAuditAppender(catalog, options.zoneDb);
+  const journal = new AuditJournal({
+    dir: options.auditJournalDir,
+    commit: (records) => Promise.all(records.map(appendAudit)),
+  });
   const engines = new EnginePool({
     size: serving.engines.size,
     queueLimit: serving.engines.queueLimit,
@@ -183,7 +197,7 @@ export function buildZoneWorker(
   const service = new QueryService({
     zone,
     catalog,
-    appendAudit,
+    appendAudit: (record) => journal.record(record),
     engine: engines,
     limits: {
       ...DEFAULT_LIMITS,
@@ -213,12 +227,12 @@ export function buildZoneWorker(
     contextTokens: serving.contextTokens,
     verifyUser: serving.verifyUser,
     limiter: options.limiter ?? stores.limiter(zone),
-    budgetsFor: serving.budgetsFor,
+    budgetsOf: serving.budgetsOf,
     resultCache: serving.resultCache,
     checkClaims: serving.checkClaims,
     metricsToken: serving.metricsToken,
     security: serving.security,
-    appendAudit,
+    journal,
     zoneUrls: options.zoneUrls,
     jobs,
     metrics,
@@ -227,6 +241,7 @@ export function buildZoneWorker(
   const close = async () => {
     await jobs.stop();
     await engines.close();
+    await journal.close();
   };
-  return { app, service, jobs, breakers, metrics, engines, close };
+  return { app, service, jobs, breakers, metrics, engines, journal, close };
 }
