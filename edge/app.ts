@@ -43,7 +43,14 @@ import {
   serveFromCache,
   spendBudgets,
 } from "../src/pipeline/mod.ts";
-import { accessLog, Logger, Metrics, metricsRoute, tracedFetch, traceRequest } from "../src/telemetry/mod.ts";
+import {
+  accessLog,
+  Logger,
+  Metrics,
+  metricsRoute,
+  tracedFetch,
+  traceRequest,
+} from "../src/telemetry/mod.ts";
 import { webConsole } from "./console/mod.ts";
 
 /** What the edge is built from. */

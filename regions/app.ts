@@ -104,7 +104,9 @@ export function createWorkerApp(options: WorkerOptions): Hono<AppEnv> {
   app.get("/healthz", (c) => c.json({ ok: true, role: "worker", zone }));
 
   const journal = options.journal ??
-    new AuditJournal({ commit: (records) => Promise.all(records.map((r) => catalog.appendAudit(r))) });
+    new AuditJournal({
+      commit: (records) => Promise.all(records.map((r) => catalog.appendAudit(r))),
+    });
   const pipeline = (first: Step, last: Step[]) =>
     new QueryPipeline({
       steps: [first, admitZone(service), parseRequest(), ...last],
@@ -144,7 +146,11 @@ export function createWorkerApp(options: WorkerOptions): Hono<AppEnv> {
   if (jobs) {
     app.post(
       "/internal/v1/jobs",
-      internalQueryRoute(pipeline(fromEdge, [submitJob(jobs, { always: true })]), options.contextTokens, zone),
+      internalQueryRoute(
+        pipeline(fromEdge, [submitJob(jobs, { always: true })]),
+        options.contextTokens,
+        zone,
+      ),
     );
     app.get("/internal/v1/jobs/:id", fromEdgeJobs, jobStatus(jobs));
     app.delete("/internal/v1/jobs/:id", fromEdgeJobs, cancelJob(jobs));

@@ -72,12 +72,15 @@ Deno.test({
       const { edgeUrl, token } = await server.ready;
       const answered: string[] = [];
       let stop = false;
-      const cached = "SELECT pr_id, title FROM github.pull_requests WHERE status = 'merged' LIMIT 5";
+      const cached =
+        "SELECT pr_id, title FROM github.pull_requests WHERE status = 'merged' LIMIT 5";
       const loop = async (worker: number) => {
         for (let i = 0; !stop; i++) {
           const traceId = `crash-${worker}-${i}`;
           // Most from the edge's result cache; some run in the zone (live), some refused there.
-          const sql = worker === 0 ? "SELECT count(*) AS n FROM jira.issues" : worker === 1
+          const sql = worker === 0
+            ? "SELECT count(*) AS n FROM jira.issues"
+            : worker === 1
             ? "SELECT nope FROM github.pull_requests"
             : cached;
           try {

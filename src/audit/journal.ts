@@ -6,7 +6,7 @@
  * batches (group commit) and deletes a segment file once every record in it is committed. On
  * start the journal replays the segments a crash left behind; each record carries an entry id
  * the chain remembers (`audit_log.journal_entry`), so a record committed just before the crash
- * is not appended twice. The catalog failing only delays the commit: records are retried, never
+ * (or by a commit that failed after reaching the database) is not appended twice. The catalog failing only delays the commit: records are retried, never
  * dropped.
  *
  * Without a directory (the catalog itself in memory, as the tests' embedded one) the journal
@@ -159,7 +159,10 @@ export class AuditJournal {
       const path = this.#path(n);
       const records = parseSegment(await Deno.readTextFile(path));
       this.#segments.set(n, { path, open: records.length, sealed: true });
-      for (const record of records) replay.push({ record, segment: n });
+      // Any of them may have reached the chain just before the stop.
+      for (const record of records) {
+        replay.push({ record: { ...record, recheck: true }, segment: n });
+      }
       if (records.length === 0) await this.#drop(n);
     }
     if (replay.length) {
@@ -238,16 +241,19 @@ export class AuditJournal {
           if (list.length < max) list.push(item);
           byTenant.set(item.record.tenantId, list);
         }
+        const batches = [...byTenant.values()];
         const results = await Promise.allSettled(
-          [...byTenant.values()].map((items) =>
-            this.#options.commit(items.map((i) => i.record)).then(() => items)
-          ),
+          batches.map((items) => this.#options.commit(items.map((i) => i.record))),
         );
         const committed = new Set<Pending>();
-        for (const r of results) {
-          if (r.status === "fulfilled") r.value.forEach((i) => committed.add(i));
-          else processLog.error("audit journal: commit failed; retrying", { error: String(r.reason) });
-        }
+        results.forEach((r, i) => {
+          if (r.status === "fulfilled") batches[i].forEach((item) => committed.add(item));
+          else {
+            processLog.error("audit journal: commit failed; retrying", { error: String(r.reason) });
+            // A failed commit may have reached the database before it failed.
+            for (const item of batches[i]) item.record.recheck = true;
+          }
+        });
         this.#queue = this.#queue.filter((i) => !committed.has(i));
         const touched = new Set<number>();
         for (const item of committed) {

@@ -23,7 +23,13 @@ import { sha256Hex } from "../crypto/sha256.ts";
  * What a caller records; id and hashes are filled in by {@link appendAudit}, and the time too
  * unless the record carries when it was answered (`createdAt`, set by an audit journal).
  */
-export type AuditRecord = Omit<NewAuditRow, "id" | "prevHash" | "hash">;
+export type AuditRecord = Omit<NewAuditRow, "id" | "prevHash" | "hash"> & {
+  /**
+   * The record may already be in the chain (a journal replaying after a crash, or retrying a
+   * commit that failed after it reached the database): its `journalEntry` is looked up first.
+   */
+  recheck?: boolean;
+};
 
 /**
  * What a central record holds instead of a query's SQL text when the text must stay in the
@@ -90,8 +96,8 @@ export async function appendAudit(
 /**
  * Appends several rows of ONE tenant's chain in one transaction (group commit): one lock, one
  * head move, ids and hashes in the given order. Rows of another tenant are refused. A record
- * whose `journalEntry` is already in the chain (a journal replaying after a crash) is not
- * appended again: its existing row is returned in its place.
+ * marked `recheck` whose `journalEntry` is already in the chain (a journal replaying after a
+ * crash) is not appended again: its existing row is returned in its place.
  *
  * @example
  * ```ts
@@ -177,7 +183,7 @@ async function journalled(
   tenantId: string,
   records: AuditRecord[],
 ): Promise<Map<string, AuditRow>> {
-  const entries = records.flatMap((r) => r.journalEntry ? [r.journalEntry] : []);
+  const entries = records.flatMap((r) => r.recheck && r.journalEntry ? [r.journalEntry] : []);
   if (entries.length === 0) return new Map();
   const rows = await tx.select().from(auditLog).where(
     and(eq(auditLog.tenantId, tenantId), inArray(auditLog.journalEntry, entries)),

@@ -16,14 +16,7 @@ import type { AuditJournal } from "../audit/journal.ts";
 import { OmniError, toOmniError } from "../errors.ts";
 import { type MetricsRecorder, NO_METRICS } from "../telemetry/metrics.ts";
 import { processLog } from "../telemetry/log.ts";
-import type {
-  Door,
-  QueryAnswer,
-  QueryContext,
-  QueryInput,
-  Step,
-  StepAnswer,
-} from "./context.ts";
+import type { Door, QueryAnswer, QueryContext, QueryInput, Step, StepAnswer } from "./context.ts";
 
 /** Options of {@link QueryPipeline}. */
 export interface QueryPipelineOptions {

@@ -151,7 +151,10 @@ export function spendBudgets(options: SpendBudgetsOptions): Step {
  * submitJob(jobs)
  * ```
  */
-export function submitJob(jobs: Pick<JobQueue, "submit">, options: { always?: boolean } = {}): Step {
+export function submitJob(
+  jobs: Pick<JobQueue, "submit">,
+  options: { always?: boolean } = {},
+): Step {
   return async function submitAsyncJob(ctx) {
     const request = ctx.request!;
     if (!options.always && request.metadata.async !== true) return;
