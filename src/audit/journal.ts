@@ -32,7 +32,7 @@ export interface AuditJournalOptions {
    * @default none: records are kept in memory until committed
    */
   dir?: string;
-  /** Records per commit of one tenant. @default 500 */
+  /** Records per commit of one tenant. @default 200 */
   maxBatch?: number;
   /** Records per segment file before a new one is started. @default 20000 */
   segmentRecords?: number;
@@ -234,7 +234,7 @@ export class AuditJournal {
     try {
       while (this.#queue.length > 0 && !this.#closed) {
         // One batch per tenant, each in its order; tenants commit side by side.
-        const max = this.#options.maxBatch ?? 500;
+        const max = this.#options.maxBatch ?? 200;
         const byTenant = new Map<string, Pending[]>();
         for (const item of this.#queue) {
           const list = byTenant.get(item.record.tenantId) ?? [];
