@@ -44,7 +44,6 @@ export interface Serving {
   devIssuer?: DevIssuer;
   security: PolicySecurityProvider;
   stores: ReturnType<typeof openZoneStores>;
-  budgetsFor: (tenantId: string) => Promise<EdgeBudgets>;
   /** The tenant's budgets from its row (the query pipeline reads the row once per query). */
   budgetsOf: (tenant: TenantRow) => EdgeBudgets;
   resultCache: ResultCacheOptions;
@@ -113,7 +112,6 @@ export async function openServing(
     checkClaims: (user) => security.checkClaims(user.tenant, user),
     metricsToken: config.metricsToken,
     metricsTenantLabels: config.metricsTenantLabels,
-    budgetsFor: async (tenantId) => edgeBudgetsOf(await settings(tenantId)),
     budgetsOf: (tenant) => edgeBudgetsOf(tenant.settings),
     resultCache: { caches: stores.results, fingerprint: guardFingerprint(security) },
     close: untrack,
