@@ -14,7 +14,6 @@ import type { TenantRow } from "../src/catalog/schema.ts";
 import type { SecurityProvider } from "../src/query/guard.ts";
 import { digestAuditAppender } from "../src/catalog/zone_audit.ts";
 import type { ConnectorDef } from "../connectors/sdk/connector.ts";
-import { OmniError } from "../src/errors.ts";
 import {
   type AppEnv,
   authenticate,
@@ -33,6 +32,7 @@ import { forwardJobs } from "../src/jobs/mod.ts";
 import { openApiRoute } from "../src/http/openapi.ts";
 import { AuditJournal } from "../src/audit/journal.ts";
 import {
+  assertNotDirectOnly,
   forward,
   forwardJob,
   identify,
@@ -133,21 +133,13 @@ export function createEdgeApp(options: EdgeOptions): Hono<AppEnv> {
     }),
     passthroughToken(),
   );
-  // A direct-only tenant's policy forbids any traffic through a global hop.
+  // A direct-only tenant's policy forbids any traffic through a global hop: its jobs too.
   const refuseDirectOnlyJobs: MiddlewareHandler<AppEnv> = async function refuseDirectOnly(
     c,
     next,
   ) {
     const tenant = await catalog.getTenant(c.get("user").tenant);
-    if (tenant?.directOnly) {
-      const endpoint = options.zoneUrls[tenant.zone];
-      throw new OmniError(
-        "ENTITLEMENT_DENIED",
-        `tenant ${tenant.id} is direct-only: send its queries to the ${tenant.zone} zone endpoint` +
-          (endpoint ? ` ${endpoint}/v1/query` : ""),
-        { details: { zone: tenant.zone, endpoint_url: endpoint ?? null } },
-      );
-    }
+    if (tenant) assertNotDirectOnly(tenant, options.zoneUrls);
     await next();
   };
   // Jobs live in the tenant's zone: their routes are forwarded there like queries.

@@ -76,16 +76,32 @@ export function identify(options: IdentifyOptions): Step {
  */
 export function refuseDirectOnly(zoneUrls: Record<string, string>): Step {
   return function refuseDirectOnlyTenant(ctx) {
-    const tenant = ctx.tenant!;
-    if (!tenant.directOnly) return;
-    const endpoint = zoneUrls[tenant.zone];
-    throw new OmniError(
-      "ENTITLEMENT_DENIED",
-      `tenant ${tenant.id} is direct-only: send its queries to the ${tenant.zone} zone endpoint` +
-        (endpoint ? ` ${endpoint}/v1/query` : ""),
-      { details: { zone: tenant.zone, endpoint_url: endpoint ?? null } },
-    );
+    assertNotDirectOnly(ctx.tenant!, zoneUrls);
   };
+}
+
+/**
+ * Throws `ENTITLEMENT_DENIED` naming the zone endpoint to use when the tenant is direct-only
+ * (the edge's job routes ask it too).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { assertNotDirectOnly } from "./steps.ts";
+ * const tenant = { id: "globex", name: "G", zone: "eu", directOnly: true, settings: {},
+ *   createdAt: new Date(0) };
+ * assert.throws(() => assertNotDirectOnly(tenant, { eu: "https://eu.example" }), /direct-only/);
+ * ```
+ */
+export function assertNotDirectOnly(tenant: TenantRow, zoneUrls: Record<string, string>): void {
+  if (!tenant.directOnly) return;
+  const endpoint = zoneUrls[tenant.zone];
+  throw new OmniError(
+    "ENTITLEMENT_DENIED",
+    `tenant ${tenant.id} is direct-only: send its queries to the ${tenant.zone} zone endpoint` +
+      (endpoint ? ` ${endpoint}/v1/query` : ""),
+    { details: { zone: tenant.zone, endpoint_url: endpoint ?? null } },
+  );
 }
 
 /**
