@@ -128,6 +128,12 @@ export async function startLocalStack(
       pgliteDataDir: config.pgliteDataDir,
     });
     closers.push(() => catalogDb.close());
+    // Closed after the servers stop and before the catalog: what they hold is committed (or, on
+    // a durable catalog, replayed at the next start).
+    const journals: AuditJournal[] = [];
+    closers.push(async () => {
+      await Promise.all(journals.map((j) => j.close()));
+    });
     const catalog = new Catalog(
       catalogDb.db,
       new KeyRing({ masterKey: config.masterKey, store: new CatalogKeyStore(catalogDb.db) }),
@@ -167,7 +173,6 @@ export async function startLocalStack(
     const zoneStores: Record<string, CatalogDatabase> = {};
     const breakers: Record<string, CircuitBreakers> = {};
     const engines: Record<string, EnginePool> = {};
-    const journals: AuditJournal[] = [];
     const journalDir = (name: string) =>
       options.auditJournalDir ? `${options.auditJournalDir}/${name}` : undefined;
     for (const zone of config.zones) {
@@ -187,8 +192,6 @@ export async function startLocalStack(
         auditJournalDir: journalDir(`zone-${zone}`),
       });
       journals.push(worker.journal);
-      // After the servers stop (closers run in reverse): what is left is committed or replayed.
-      closers.unshift(() => worker.journal.close());
       jobQueues[zone] = worker.jobs;
       breakers[zone] = worker.breakers;
       engines[zone] = worker.engines;
@@ -216,7 +219,6 @@ export async function startLocalStack(
       commit: (records) => Promise.all(records.map(appendEdgeAudit)),
     });
     journals.push(edgeJournal);
-    closers.unshift(() => edgeJournal.close());
     const edgeOptions = {
       catalog,
       verifyUser: serving.verifyUser,
