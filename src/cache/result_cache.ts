@@ -60,7 +60,12 @@ export class ResultCache {
     fingerprint: string,
     query: string,
   ): Promise<CachedResult | undefined> {
-    return await this.#cache.get<CachedResult>(tenantId, await this.#key(fingerprint, query));
+    const entry = await this.#cache.get<CachedResult>(
+      tenantId,
+      await this.#key(fingerprint, query),
+    );
+    // An entry written before answers kept their rows' text (a deploy ago) reads as a miss.
+    return typeof entry?.rowsJson === "string" ? entry : undefined;
   }
 
   /**
