@@ -18,6 +18,9 @@ const stack = await startLocalStack(config, {
     jiraGlobex: config.port + 12,
   },
   warmEngines: true,
+  // Records durable before answers leave, when the catalog itself is durable.
+  auditJournalDir: config.auditJournalDir ??
+    (config.databaseUrl || config.pgliteDataDir ? ".omnisql/audit" : undefined),
 });
 
 // Tells `deno task admin` where this stack's catalog is, whatever PORT it was started on.

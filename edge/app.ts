@@ -10,41 +10,46 @@ import type { ContextTokens } from "../src/auth/context_token.ts";
 import type { DevIssuer } from "../src/auth/dev_issuer.ts";
 import type { UserClaims, UserVerifier } from "../src/auth/user_token.ts";
 import type { Catalog } from "../src/catalog/store.ts";
+import type { TenantRow } from "../src/catalog/schema.ts";
 import type { SecurityProvider } from "../src/policy/guard.ts";
 import { digestAuditAppender } from "../src/catalog/zone_audit.ts";
 import type { ConnectorDef } from "../connectors/sdk/connector.ts";
-import { OmniError } from "../src/errors.ts";
 import {
   type AppEnv,
-  auditOutcome,
   authenticate,
   catalogListing,
   forwardWebhook,
   notFound,
   passthroughToken,
-  queryRequest,
-  type QueryRunner,
-  rateLimit,
-  type RateLimitOptions,
+  queryRoute,
   renderErrors,
-  resultCache,
-  type ResultCacheOptions,
-  runQuery,
   traceId,
   usageRoute,
   userAttributes,
   whoami,
-  zoneForwarder,
+  zoneSender,
 } from "../src/http/mod.ts";
-import type { RateLimiter } from "../src/ratelimit/mod.ts";
-import { forwardJobs } from "../src/jobs/mod.ts";
+import type { EdgeBudgets, RateLimiter } from "../src/ratelimit/mod.ts";
+import { forwardJobs } from "../src/http/mod.ts";
 import { openApiRoute } from "../src/http/openapi.ts";
+import { AuditJournal } from "../src/audit/journal.ts";
+import {
+  assertNotDirectOnly,
+  forward,
+  forwardJob,
+  identify,
+  parseRequest,
+  QueryPipeline,
+  refuseDirectOnly,
+  type ResultCacheOptions,
+  serveFromCache,
+  spendBudgets,
+} from "../src/pipeline/mod.ts";
 import {
   accessLog,
   Logger,
   Metrics,
   metricsRoute,
-  recordQueries,
   tracedFetch,
   traceRequest,
 } from "../src/telemetry/mod.ts";
@@ -67,8 +72,8 @@ export interface EdgeOptions {
   metrics?: Metrics;
   /** Where the access log goes. @default JSON lines on stdout/stderr */
   logger?: Logger;
-  /** Per-tenant budgets (the catalog's settings). @default DEFAULT_BUDGETS */
-  budgetsFor?: RateLimitOptions["budgetsFor"];
+  /** The tenant's budgets (from its settings). @default DEFAULT_BUDGETS */
+  budgetsOf?: (tenant: TenantRow) => EdgeBudgets;
   /** The result cache of `/v1/query`. @default none */
   resultCache?: ResultCacheOptions;
   /** The tenants' policies, for what `/v1/catalog` lists. @default everything listed */
@@ -77,6 +82,13 @@ export interface EdgeOptions {
   metricsToken?: string;
   /** Refuses tokens whose claims the tenant's policy would misread. @default no check */
   checkClaims?: (user: UserClaims) => Promise<void>;
+  /**
+   * Where the records of queries the edge answers itself go (their SQL as a digest only).
+   * @default a journal in memory over the catalog's chain
+   */
+  journal?: AuditJournal;
+  /** The pipeline of `POST /v1/query`. @default {@link edgePipeline} of these options */
+  pipeline?: QueryPipeline;
 }
 
 /**
@@ -98,10 +110,6 @@ export function createEdgeApp(options: EdgeOptions): Hono<AppEnv> {
     traceRequest("edge"),
     accessLog(options.logger ?? new Logger({ fields: { role: "edge" } })),
   );
-  app.use(
-    "/v1/query",
-    recordQueries({ metrics, zoneOf: async (t) => (await catalog.getTenant(t))?.zone }),
-  );
   app.get("/metrics", metricsRoute(metrics, { token: options.metricsToken }));
   app.get("/openapi.json", openApiRoute({ role: "edge" }));
   app.route("/", webConsole({ catalog, devIssuer: options.devIssuer }));
@@ -117,6 +125,8 @@ export function createEdgeApp(options: EdgeOptions): Hono<AppEnv> {
 
   // Before the bearer check: an app's signature is a webhook's authentication (in the zone).
   app.post("/v1/webhooks/:tenant/:connection", forwardWebhook(options));
+  // Before the `/v1/*` middleware: the pipeline identifies the caller itself.
+  app.post("/v1/query", queryRoute(options.pipeline ?? edgePipeline(options, metrics)));
   app.use(
     "/v1/*",
     authenticate(options.verifyUser, {
@@ -127,61 +137,65 @@ export function createEdgeApp(options: EdgeOptions): Hono<AppEnv> {
     }),
     passthroughToken(),
   );
-  // A direct-only tenant's policy forbids any traffic through a global hop.
-  const refuseDirectOnly: MiddlewareHandler<AppEnv> = async function refuseDirectOnly(c, next) {
+  // A direct-only tenant's policy forbids any traffic through a global hop: its jobs too.
+  const refuseDirectOnlyJobs: MiddlewareHandler<AppEnv> = async function refuseDirectOnly(
+    c,
+    next,
+  ) {
     const tenant = await catalog.getTenant(c.get("user").tenant);
-    if (tenant?.directOnly) {
-      const endpoint = options.zoneUrls[tenant.zone];
-      throw new OmniError(
-        "ENTITLEMENT_DENIED",
-        `tenant ${tenant.id} is direct-only: send its queries to the ${tenant.zone} zone endpoint` +
-          (endpoint ? ` ${endpoint}/v1/query` : ""),
-        { details: { zone: tenant.zone, endpoint_url: endpoint ?? null } },
-      );
-    }
+    if (tenant) assertNotDirectOnly(tenant, options.zoneUrls);
     await next();
   };
-  // Async queries and their jobs live in the tenant's zone: forwarded there like queries.
+  // Jobs live in the tenant's zone: their routes are forwarded there like queries.
   const jobs = forwardJobs(options);
-  app.post(
-    "/v1/query",
-    auditOutcome({
-      // The edge is global: the SQL text of a query it answers or refuses stays out of the
-      // central catalog (its digest is recorded).
-      append: digestAuditAppender(catalog),
-      zoneOf: async (t) => (await catalog.getTenant(t))?.zone,
-    }),
-    refuseDirectOnly,
-    queryRequest(),
-    rateLimit({ limiter: options.limiter, budgetsFor: options.budgetsFor }),
-    resultCache(options.resultCache, metrics),
-    jobs.asyncQuery,
-    runQuery(forwardQuery(options)),
-  );
-  app.get("/v1/jobs/:id", refuseDirectOnly, jobs.status);
-  app.delete("/v1/jobs/:id", refuseDirectOnly, jobs.cancel);
+  app.get("/v1/jobs/:id", refuseDirectOnlyJobs, jobs.status);
+  app.delete("/v1/jobs/:id", refuseDirectOnlyJobs, jobs.cancel);
   app.get("/v1/catalog", catalogListing(options));
   app.get("/v1/whoami", whoami(options));
   app.get("/v1/usage", usageRoute(catalog));
   return app;
 }
 
-/** Forwards a query to the tenant's zone worker, which runs and audits it. */
-function forwardQuery(options: EdgeOptions): QueryRunner {
-  const toZone = zoneForwarder({
+/**
+ * The edge's query pipeline: identify the caller (and read the tenant once), refuse direct-only
+ * tenants, read the request, spend the budgets, serve from the result cache, queue async jobs in
+ * the zone — and forward the rest to the tenant's zone, which runs and records them. What the
+ * edge answers itself (refusals, cache hits, an unreachable zone) it records, SQL as a digest.
+ *
+ * @example
+ * ```ts ignore
+ * const pipeline = edgePipeline(options);
+ * const answer = await pipeline.run({ door: "pg", token, body: { sql: "SELECT 1" } });
+ * ```
+ */
+export function edgePipeline(
+  options: EdgeOptions,
+  metrics: Metrics = options.metrics ?? new Metrics(),
+): QueryPipeline {
+  const { catalog } = options;
+  const toZone = zoneSender({
     ...options,
     fetch: tracedFetch(options.fetch ?? globalThis.fetch, "edge forward"),
   });
-  return async function forwardQuery({ user, request, traceId, signal, markAudited }) {
-    const { body } = await toZone({
-      user,
-      traceId,
-      method: "POST",
-      path: "/internal/v1/query",
-      body: request,
-      signal,
-      delivered: markAudited,
-    });
-    return body;
-  };
+  const append = digestAuditAppender(catalog);
+  return new QueryPipeline({
+    steps: [
+      identify({
+        verifyUser: options.verifyUser,
+        getTenant: (id) => catalog.getTenant(id),
+        getUser: (tenant, email) => catalog.getUser(tenant, email),
+        checkClaims: options.checkClaims,
+      }),
+      refuseDirectOnly(options.zoneUrls),
+      parseRequest(),
+      spendBudgets({ limiter: options.limiter, budgetsOf: options.budgetsOf }),
+      serveFromCache(options.resultCache, metrics),
+      forwardJob(toZone),
+      forward(toZone),
+    ],
+    journal: options.journal ??
+      new AuditJournal({ commit: (records) => Promise.all(records.map(append)) }),
+    zoneOf: (ctx) => ctx.tenant?.zone ?? "unknown",
+    metrics,
+  });
 }

@@ -30,7 +30,10 @@ import type { PolicySecurityProvider } from "../src/policy/mod.ts";
 import type { RateLimiter } from "../src/ratelimit/mod.ts";
 import type { JobQueue, JobQueueOptions } from "../src/jobs/mod.ts";
 import type { CircuitBreakerOptions, CircuitBreakers } from "../src/reliability/mod.ts";
-import { createEdgeApp } from "./app.ts";
+import { createEdgeApp, edgePipeline } from "./app.ts";
+import { AuditJournal } from "../src/audit/journal.ts";
+import { digestAuditAppender } from "../src/catalog/zone_audit.ts";
+import type { QueryPipeline } from "../src/pipeline/mod.ts";
 import { appParts, openServing } from "../src/deployment/serving.ts";
 import { buildZoneWorker } from "../regions/serving.ts";
 
@@ -58,6 +61,12 @@ export interface LocalStackOptions {
   engines?: EnginePoolOptions;
   /** Start the engines before answering, as `deno task start` does. @default false */
   warmEngines?: boolean;
+  /**
+   * Directory of the audit journals (`edge/`, `zone-<z>/` in it): each query's record is
+   * durable there before its answer leaves and replayed after a crash. Set it when the catalog
+   * is durable. @default none: records wait in memory for their commit
+   */
+  auditJournalDir?: string;
 }
 
 /** A running local stack. */
@@ -81,6 +90,13 @@ export interface LocalStack {
   breakers: Record<string, CircuitBreakers>;
   /** Each zone's DuckDB engine pool. */
   engines: Record<string, EnginePool>;
+  /**
+   * The edge's query pipeline: other doors (Postgres wire, MCP) run queries through it with
+   * their `door` label, e.g. `stack.pipeline.run({ door: "pg", token, body: { sql } })`.
+   */
+  pipeline: QueryPipeline;
+  /** Resolves once every audit record so far is committed to its chain (tests read the log). */
+  auditSettled(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -116,6 +132,12 @@ export async function startLocalStack(
       pgliteDataDir: config.pgliteDataDir,
     });
     closers.push(() => catalogDb.close());
+    // Closed after the servers stop and before the catalog: what they hold is committed (or, on
+    // a durable catalog, replayed at the next start).
+    const journals: AuditJournal[] = [];
+    closers.push(async () => {
+      await Promise.all(journals.map((j) => j.close()));
+    });
     const catalog = new Catalog(
       catalogDb.db,
       new KeyRing({ masterKey: config.masterKey, store: new CatalogKeyStore(catalogDb.db) }),
@@ -157,6 +179,8 @@ export async function startLocalStack(
     const zoneStores: Record<string, CatalogDatabase> = {};
     const breakers: Record<string, CircuitBreakers> = {};
     const engines: Record<string, EnginePool> = {};
+    const journalDir = (name: string) =>
+      options.auditJournalDir ? `${options.auditJournalDir}/${name}` : undefined;
     for (const zone of config.zones) {
       const zoneUrl = config.zoneDatabaseUrls[zone];
       const zoneDb = zoneUrl ? await openCatalog({ databaseUrl: zoneUrl }) : undefined;
@@ -171,7 +195,9 @@ export async function startLocalStack(
         limiter: options.rateLimiter?.(),
         breakers: options.breakers,
         jobs: options.jobs,
+        auditJournalDir: journalDir(`zone-${zone}`),
       });
+      journals.push(worker.journal);
       jobQueues[zone] = worker.jobs;
       breakers[zone] = worker.breakers;
       engines[zone] = worker.engines;
@@ -193,13 +219,22 @@ export async function startLocalStack(
     if (options.warmEngines) await Promise.all(Object.values(engines).map((e) => e.warm()));
     else for (const pool of Object.values(engines)) void pool.warm(1);
 
-    const edgeApp = createEdgeApp({
+    const appendEdgeAudit = digestAuditAppender(catalog);
+    const edgeJournal = new AuditJournal({
+      dir: journalDir("edge"),
+      commit: (records) => Promise.all(records.map(appendEdgeAudit)),
+    });
+    journals.push(edgeJournal);
+    const edgeOptions = {
       ...appParts(serving),
       zoneUrls: workerUrls,
       limiter: options.rateLimiter?.() ?? serving.stores.limiter(),
       metrics: new Metrics({ tenantLabels: serving.metricsTenantLabels }),
       devIssuer: serving.devIssuer,
-    });
+      journal: edgeJournal,
+    };
+    const pipeline = edgePipeline(edgeOptions);
+    const edgeApp = createEdgeApp({ ...edgeOptions, pipeline });
     const edge = Deno.serve(
       { port: config.port, hostname: "127.0.0.1", onListen: () => {} },
       edgeApp.fetch,
@@ -219,6 +254,10 @@ export async function startLocalStack(
       zoneStores,
       breakers,
       engines,
+      pipeline,
+      auditSettled: async () => {
+        await Promise.all(journals.map((j) => j.settled()));
+      },
       close,
     };
   } catch (err) {

@@ -12,6 +12,8 @@ import { Logger, Metrics } from "../src/telemetry/mod.ts";
 import { requireProductionEnv } from "../src/deployment/production_env.ts";
 import { appParts, openProductionCatalog, openServing } from "../src/deployment/serving.ts";
 import { createEdgeApp } from "./app.ts";
+import { AuditJournal } from "../src/audit/journal.ts";
+import { digestAuditAppender } from "../src/catalog/zone_audit.ts";
 
 const env = Deno.env.toObject();
 const config = loadConfig(env);
@@ -20,10 +22,18 @@ const logger = new Logger({ fields: { role: "edge" } });
 
 const { catalog, close: closeCatalog } = await openProductionCatalog(config);
 const serving = await openServing(config, catalog, CONNECTORS);
+// Records of what the edge answers itself: durable before the answer leaves, replayed at start.
+const appendAudit = digestAuditAppender(catalog);
+const journal = new AuditJournal({
+  dir: `${config.auditJournalDir ?? ".omnisql/audit"}/edge`,
+  commit: (records) => Promise.all(records.map(appendAudit)),
+});
 const app = createEdgeApp({
   ...appParts(serving),
   zoneUrls: config.zoneUrls,
   limiter: serving.stores.limiter(),
+  budgetsOf: serving.budgetsOf,
+  journal,
   metrics: new Metrics({ tenantLabels: serving.metricsTenantLabels }),
   devIssuer: serving.devIssuer,
   logger,
@@ -38,6 +48,7 @@ const server = Deno.serve({
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, async () => {
     await server.shutdown();
+    await journal.close();
     await closeCatalog();
     Deno.exit(0);
   });

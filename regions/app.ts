@@ -11,40 +11,41 @@ import { CONTEXT_HEADER, type ContextTokens } from "../src/auth/context_token.ts
 import type { UserClaims, UserVerifier } from "../src/auth/user_token.ts";
 import {
   type AppEnv,
-  auditOutcome,
   authenticate,
   catalogListing,
+  internalQueryRoute,
   notFound,
   passthroughToken,
-  queryRequest,
-  type QueryRunner,
-  rateLimit,
-  type RateLimitOptions,
+  queryRoute,
   receiveWebhook,
   renderErrors,
-  resultCache,
-  type ResultCacheOptions,
-  runQuery,
   traceId,
   userAttributes,
   whoami,
 } from "../src/http/mod.ts";
 import type { QueryService } from "../src/query/service.ts";
-import type { RateLimiter } from "../src/ratelimit/mod.ts";
+import type { EdgeBudgets, RateLimiter } from "../src/ratelimit/mod.ts";
 import type { ConnectorDef } from "../connectors/sdk/connector.ts";
 import type { Catalog } from "../src/catalog/store.ts";
+import type { TenantRow } from "../src/catalog/schema.ts";
 import type { SecurityProvider } from "../src/policy/guard.ts";
-import type { AuditAppender } from "../src/catalog/zone_audit.ts";
+import { AuditJournal } from "../src/audit/journal.ts";
 import { openApiRoute } from "../src/http/openapi.ts";
 import {
-  accessLog,
-  Logger,
-  Metrics,
-  metricsRoute,
-  recordQueries,
-  traceRequest,
-} from "../src/telemetry/mod.ts";
-import { asyncQuery, cancelJob, type JobQueue, jobStatus } from "../src/jobs/mod.ts";
+  admitZone,
+  execute,
+  identify,
+  parseRequest,
+  QueryPipeline,
+  type ResultCacheOptions,
+  serveFromCache,
+  spendBudgets,
+  type Step,
+  submitJob,
+} from "../src/pipeline/mod.ts";
+import { accessLog, Logger, Metrics, metricsRoute, traceRequest } from "../src/telemetry/mod.ts";
+import type { JobQueue } from "../src/jobs/mod.ts";
+import { cancelJob, jobStatus } from "../src/http/mod.ts";
 import type { WebhookReceiver } from "../src/webhooks/receiver.ts";
 
 /** What a worker is built from. */
@@ -65,12 +66,15 @@ export interface WorkerOptions {
   logger?: Logger;
   /** The zone's async jobs; without it `metadata.async` queries run synchronously. */
   jobs?: JobQueue;
-  /** Per-tenant budgets (the catalog's settings). @default DEFAULT_BUDGETS */
-  budgetsFor?: RateLimitOptions["budgetsFor"];
+  /** The tenant's budgets (from its settings). @default DEFAULT_BUDGETS */
+  budgetsOf?: (tenant: TenantRow) => EdgeBudgets;
   /** The result cache of `/v1/query`. @default none */
   resultCache?: ResultCacheOptions;
-  /** Where query records go (the zone's store keeps SQL text). @default the catalog */
-  appendAudit?: AuditAppender;
+  /**
+   * Where the zone's query records go (`zoneAuditAppender` keeps the SQL text in the zone's
+   * store). @default a journal in memory over the catalog's chain
+   */
+  journal?: AuditJournal;
   /** The tenants' policies, for what `/v1/catalog` lists. @default everything listed */
   security?: SecurityProvider;
   /** The bearer token `/metrics` requires. @default none: `/metrics` is open (local stack) */
@@ -99,31 +103,62 @@ export function createWorkerApp(options: WorkerOptions): Hono<AppEnv> {
   const metrics = options.metrics ?? new Metrics();
   const logger = options.logger ?? new Logger({ fields: { role: "worker", zone } });
   app.use(traceRequest(`worker ${zone}`), accessLog(logger));
-  const countQueries = recordQueries({ metrics, zoneOf: () => zone });
-  app.use("/v1/query", countQueries);
-  app.use("/internal/v1/query", countQueries);
   app.get("/metrics", metricsRoute(metrics, { token: options.metricsToken }));
   app.get("/openapi.json", openApiRoute({ role: "worker", zone }));
 
   app.get("/healthz", (c) => c.json({ ok: true, role: "worker", zone }));
 
-  const execute: QueryRunner = ({ user, request, traceId, signal, markAudited }) => {
-    markAudited();
-    return service.run({ user, request, traceId, signal });
-  };
+  const journal = options.journal ??
+    new AuditJournal({
+      commit: (records) => Promise.all(records.map((r) => catalog.appendAudit(r))),
+    });
+  const pipeline = (first: Step, last: Step[]) =>
+    new QueryPipeline({
+      steps: [first, admitZone(service), parseRequest(), ...last],
+      journal,
+      zoneOf: () => zone,
+      metrics,
+    });
+  // Forwarded by the edge, which identified the caller, spent the budgets and looked in the
+  // result cache.
+  const fromEdge = identify({
+    verifyUser: options.verifyUser,
+    getTenant: (id) => catalog.getTenant(id),
+  });
+  app.post(
+    "/internal/v1/query",
+    internalQueryRoute(pipeline(fromEdge, [execute(service)]), options.contextTokens, zone),
+  );
+  // The zone's own endpoint: everything the edge does, then execute here.
+  const own = pipeline(
+    identify({
+      verifyUser: options.verifyUser,
+      getTenant: (id) => catalog.getTenant(id),
+      getUser: (tenant, email) => catalog.getUser(tenant, email),
+      checkClaims: options.checkClaims,
+    }),
+    [
+      spendBudgets({ limiter: options.limiter, budgetsOf: options.budgetsOf }),
+      serveFromCache(options.resultCache, metrics),
+      ...(options.jobs ? [submitJob(options.jobs)] : []),
+      execute(service),
+    ],
+  );
+  app.post("/v1/query", queryRoute(own));
 
-  const fromEdge = edgeContext(options.contextTokens, zone);
-  app.post("/internal/v1/query", fromEdge, queryRequest(), runQuery(execute));
   const jobs = options.jobs;
-  const asyncJobs: MiddlewareHandler<AppEnv> = jobs
-    ? asyncQuery(jobs)
-    : async function syncOnly(_c, next) {
-      await next();
-    };
+  const fromEdgeJobs = edgeContext(options.contextTokens, zone);
   if (jobs) {
-    app.post("/internal/v1/jobs", fromEdge, queryRequest(), asyncQuery(jobs, { always: true }));
-    app.get("/internal/v1/jobs/:id", fromEdge, jobStatus(jobs));
-    app.delete("/internal/v1/jobs/:id", fromEdge, cancelJob(jobs));
+    app.post(
+      "/internal/v1/jobs",
+      internalQueryRoute(
+        pipeline(fromEdge, [submitJob(jobs, { always: true })]),
+        options.contextTokens,
+        zone,
+      ),
+    );
+    app.get("/internal/v1/jobs/:id", fromEdgeJobs, jobStatus(jobs));
+    app.delete("/internal/v1/jobs/:id", fromEdgeJobs, cancelJob(jobs));
   }
 
   // Before the bearer check: an app's signature is a webhook's authentication.
@@ -143,24 +178,11 @@ export function createWorkerApp(options: WorkerOptions): Hono<AppEnv> {
     }),
     passthroughToken(),
   );
-  // Another zone's tenant is refused before anything is spent or run.
+  // Another zone's tenant is refused before anything is read.
   const admitted: MiddlewareHandler<AppEnv> = async function admitTenant(c, next) {
     await service.admit(c.get("user"));
     await next();
   };
-  app.post(
-    "/v1/query",
-    auditOutcome({
-      append: options.appendAudit ?? ((r) => catalog.appendAudit(r)),
-      zoneOf: () => zone,
-    }),
-    admitted,
-    queryRequest(),
-    rateLimit({ limiter: options.limiter, budgetsFor: options.budgetsFor }),
-    resultCache(options.resultCache, metrics),
-    asyncJobs,
-    runQuery(execute),
-  );
   if (jobs) {
     app.get("/v1/jobs/:id", admitted, jobStatus(jobs));
     app.delete("/v1/jobs/:id", admitted, cancelJob(jobs));

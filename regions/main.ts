@@ -35,6 +35,7 @@ const worker = buildZoneWorker(serving, zone, {
   zoneUrls: config.zoneUrls,
   logger,
   zoneDb: zoneDb?.db,
+  auditJournalDir: `${config.auditJournalDir ?? ".omnisql/audit"}/zone-${zone}`,
 });
 await worker.engines.warm();
 

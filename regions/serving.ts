@@ -10,6 +10,7 @@ import { zoneAuditAppender } from "../src/catalog/zone_audit.ts";
 import { Invalidations, sourceCache } from "../src/cache/mod.ts";
 import { appParts, type Serving } from "../src/deployment/serving.ts";
 import { EnginePool, type EnginePoolOptions } from "../src/duckdb/pool.ts";
+import { AuditJournal } from "../src/audit/journal.ts";
 import { JobProgress, JobQueue, type JobQueueOptions } from "../src/jobs/mod.ts";
 import { QueryService } from "../src/query/service.ts";
 import { DEFAULT_LIMITS } from "../src/query/limits.ts";
@@ -34,6 +35,11 @@ export interface ZoneWorkerOptions {
   jobs?: Pick<JobQueueOptions, "pollMs" | "leaseMs" | "concurrency">;
   /** The zone's own store for jobs and results. @default the catalog's database */
   zoneDb?: CatalogDatabase;
+  /**
+   * Directory of the zone's audit journal (records durable before answers leave).
+   * @default none: kept in memory until committed (a catalog in memory)
+   */
+  auditJournalDir?: string;
   logger?: Logger;
 }
 
@@ -46,7 +52,9 @@ export interface ZoneWorker {
   metrics: Metrics;
   /** The zone's DuckDB engines (started lazily; {@link EnginePool.warm} starts them now). */
   engines: EnginePool;
-  /** Stops the job runner and the engines. */
+  /** Where the zone's query records go before its chain. */
+  journal: AuditJournal;
+  /** Stops the job runner and the engines, and commits what the journal holds. */
   close(): Promise<void>;
 }
 
@@ -87,6 +95,10 @@ export function buildZoneWorker(
     zone,
   });
   const alerts = new CostAlerts({ catalog, notifier, registry: metrics.registry });
+  const journal = new AuditJournal({
+    dir: options.auditJournalDir,
+    commit: (records) => Promise.all(records.map(appendAudit)),
+  });
   const engines = new EnginePool({
     size: serving.engines.size,
     queueLimit: serving.engines.queueLimit,
@@ -97,7 +109,7 @@ export function buildZoneWorker(
   const service = new QueryService({
     zone,
     catalog,
-    appendAudit,
+    appendAudit: (record) => journal.record(record),
     engine: engines,
     limits: {
       ...DEFAULT_LIMITS,
@@ -132,7 +144,7 @@ export function buildZoneWorker(
     ...appParts(serving),
     service,
     limiter: options.limiter ?? stores.limiter(zone),
-    appendAudit,
+    journal,
     zoneUrls: options.zoneUrls,
     jobs,
     metrics,
@@ -149,6 +161,7 @@ export function buildZoneWorker(
   const close = async () => {
     await jobs.stop();
     await engines.close();
+    await journal.close();
   };
-  return { app, service, jobs, breakers, metrics, engines, close };
+  return { app, service, jobs, breakers, metrics, engines, journal, close };
 }

@@ -46,6 +46,14 @@ export interface OmniConfig {
   engines: EngineConfig;
   /** Key of the audit chain's HMACs (`OMNISQL_AUDIT_KEY`); absent → unkeyed (local only). */
   auditKey?: string;
+  /**
+   * Directory of the audit journals (`OMNISQL_AUDIT_JOURNAL_DIR`): query records are durable
+   * there before answers leave, then committed to the catalog in batches; a restart replays
+   * what a crash left. @default production entry points: `.omnisql/audit/<role>`; the local
+   * stack: `.omnisql/audit` with a durable catalog (`DATABASE_URL`, `PGLITE_DATA_DIR`), memory
+   * otherwise
+   */
+  auditJournalDir?: string;
   /** Bearer token `/metrics` requires (`OMNISQL_METRICS_TOKEN`); absent → open (local only). */
   metricsToken?: string;
   /** Whether metrics carry tenant ids (`OMNISQL_METRICS_TENANT_LABELS=on`). @default false */
@@ -128,6 +136,7 @@ export function loadConfig(env: Record<string, string | undefined>): OmniConfig 
     },
     metricsToken: env.OMNISQL_METRICS_TOKEN || undefined,
     auditKey: env.OMNISQL_AUDIT_KEY || undefined,
+    auditJournalDir: env.OMNISQL_AUDIT_JOURNAL_DIR || undefined,
     metricsTenantLabels: env.OMNISQL_METRICS_TENANT_LABELS === "on",
     notifyAllowHosts: (env.OMNISQL_NOTIFY_ALLOW_HOSTS ?? "").split(",").map((h) => h.trim())
       .filter(Boolean),

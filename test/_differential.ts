@@ -108,7 +108,12 @@ export async function startDifferentialHarness(): Promise<DifferentialHarness> {
           const hit = await results.get(TENANT, FINGERPRINT, query);
           if (hit) {
             const body = hit.body as unknown as QueryResponse;
-            return { ok: true, columns: body.columns, rows: body.rows, fromCache: true };
+            return {
+              ok: true,
+              columns: body.columns,
+              rows: JSON.parse(hit.rowsJson),
+              fromCache: true,
+            };
           }
         }
         const res = await executeQuery(

@@ -20,6 +20,7 @@ export function startReliabilityStack(options: LocalStackOptions = {}): Promise<
 
 /** The audit rows written for one trace id. */
 export async function auditRows(stack: LocalStack, traceId: string) {
+  await stack.auditSettled();
   return await stack.catalog.db.select().from(auditLog).where(eq(auditLog.traceId, traceId));
 }
 

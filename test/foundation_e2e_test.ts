@@ -126,6 +126,7 @@ Deno.test("a globex query is served by the eu worker and never reaches us", opts
       sorted((res.body.rows as Record<string, unknown>[]).map((r) => [r.repo, r.number])),
       sorted(globex.pulls.map((p) => [p.repo, p.number])),
     );
+    await stack.auditSettled();
     const usAudit = await stack.catalog.tailAudit("globex", 10);
     assert.ok(usAudit.length > 0 && usAudit.every((a) => a.zone === "eu"));
   } finally {

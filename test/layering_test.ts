@@ -14,12 +14,14 @@ import { fileURLToPath } from "node:url";
 /** Top first. Folders in one layer are peers and may import each other. */
 const LAYERS: string[][] = [
   ["admin", "deployment"], // the admin CLI; what the production entry points assemble
-  ["jobs"], // async queries: run through the query service, served over HTTP
-  ["http"], // the doors' middleware and routes
+  ["http"], // the doors' routes and middleware: adapters over the pipeline
+  ["pipeline"], // the query pipeline every door runs: identify, admit, budgets, cache, audit
+  ["jobs"], // async queries: run through the query service
   // one query: admit, plan, fetch, secure, run, audit; webhooks that invalidate caches
   ["query", "webhooks"],
-  // the guard; what wraps a source fetch (caches, budgets, costs, breakers); notifications
-  ["policy", "cache", "ratelimit", "reliability", "cost", "notify"],
+  // the guard; what wraps a source fetch (caches, budgets, costs, breakers); notifications; the
+  // audit journal
+  ["policy", "cache", "ratelimit", "reliability", "cost", "notify", "audit"],
   ["telemetry"], // metrics, traces, logs
   ["source"], // the source-fetch contract and the call to the app
   ["sql"], // parse, analyse, plan, offer pushdown

@@ -82,6 +82,7 @@ Deno.test("concurrent users across tenants: no 5xx, each request audited once", 
         `statuses ${JSON.stringify(Object.fromEntries(statuses))}`,
     );
 
+    await stack.auditSettled();
     const counted = new Map<string, number>();
     for (let i = 0; i < traceIds.length; i += 500) {
       const rows = await stack.catalog.db

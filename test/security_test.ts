@@ -809,6 +809,7 @@ Deno.test("security: RLS, CLS, policies, off-boarding, residency, audit", opts, 
       }
       const refused = await postQuery(stack.edgeUrl, globex, { sql: "SELECT 1" });
       assert.equal(refused.status, 401);
+      await stack.auditSettled();
       const [row] = await stack.catalog.tailAudit("globex", 1);
       assert.equal(row.sql, "admin tenants offboard globex");
       assert.equal(row.status, 200);
@@ -824,6 +825,7 @@ Deno.test("security: RLS, CLS, policies, off-boarding, residency, audit", opts, 
       assert.equal(res.status, 503, JSON.stringify(res.body));
       assert.equal((res.body.error as { code: string }).code, "REGION_UNAVAILABLE");
       // Nothing ran anywhere: no app was called, and the refusal itself is on record.
+      await stack.auditSettled();
       const [last] = await stack.catalog.tailAudit("initech", 1);
       assert.equal(last.kind, "query");
       assert.equal(last.status, 503);
@@ -835,6 +837,7 @@ Deno.test("security: RLS, CLS, policies, off-boarding, residency, audit", opts, 
     });
 
     await t.step("every query and admin action is on a verifiable chain", async () => {
+      await stack.auditSettled();
       const verified = await cli(stack, ["audit", "verify", "--tenant", "acme"]);
       assert.equal(verified.code, 0, verified.out.join("\n"));
       const rows = await stack.catalog.tailAudit("acme", 1000);
@@ -911,6 +914,7 @@ Deno.test("passthrough: the app sees the user's own token and its ACLs apply", o
     assert.equal(job.status, "succeeded", JSON.stringify(job));
     assert.deepEqual(job.result?.rows.map((r) => r.repo), ["mobile-app"]);
     // The token never reaches the audit log.
+    await stack.auditSettled();
     const audit = await stack.catalog.tailAudit("hooli", 10);
     assert.ok(!JSON.stringify(audit).includes("ghu_"));
   } finally {
@@ -941,6 +945,7 @@ Deno.test(
       const marker = "SELECT 'zone-marker' AS m, count(*) AS n FROM jira.issues";
       assert.equal((await postQuery(stack.edgeUrl, token, { sql: marker })).status, 200);
       assert.equal((await postQuery(stack.workerUrls.us, token, { sql: marker })).status, 200);
+      await stack.auditSettled();
       const central = await stack.catalog.tailAudit("acme", 100);
       assert.ok(central.length >= 3);
       assert.ok(central.every((r) => r.sql.startsWith("sha256:")), JSON.stringify(central));

@@ -15,8 +15,15 @@ import type { TenantCache } from "./tenant_cache.ts";
 
 /** A cached answer. */
 export interface CachedResult {
-  /** The 200 body as it was answered (its `trace_id` and `timing` belong to the first query). */
+  /**
+   * The 200 body as it was answered, without its rows (its `trace_id` and `timing` belong to
+   * the first query).
+   */
   body: Record<string, unknown>;
+  /** The rows as the JSON text they were answered in: a hit serves them without re-encoding. */
+  rowsJson: string;
+  /** How many rows. */
+  rowCount: number;
   /** When the oldest data in it was fetched from its app, epoch ms. */
   oldestDataAt: number;
   /** When each source's data was fetched, epoch ms, in `body.sources` order. */
@@ -58,7 +65,8 @@ export class ResultCache {
     query: string,
   ): Promise<CachedResult | undefined> {
     const hit = await this.#cache.get<CachedResult>(tenantId, await this.#key(fingerprint, query));
-    if (!hit) return undefined;
+    // An entry written before answers kept their rows' text (a deploy ago) reads as a miss.
+    if (typeof hit?.rowsJson !== "string") return undefined;
     const sources = Array.isArray(hit.body.sources)
       ? hit.body.sources as Record<string, unknown>[]
       : [];
@@ -84,8 +92,11 @@ export class ResultCache {
     if (body.stale === true || !Array.isArray(body.rows)) return;
     const freshness = typeof body.freshness_ms === "number" ? body.freshness_ms : 0;
     const sources = Array.isArray(body.sources) ? body.sources as Record<string, unknown>[] : [];
+    const { rows, ...rest } = body;
     const entry: CachedResult = {
-      body,
+      body: rest,
+      rowsJson: JSON.stringify(rows),
+      rowCount: (rows as unknown[]).length,
       oldestDataAt: now - freshness,
       sourceFetchedAt: sources.map((s) =>
         now - (typeof s.freshness_ms === "number" ? s.freshness_ms : freshness)

@@ -12,15 +12,24 @@
  *
  * @module
  */
-import { and, asc, desc, eq, gt, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, sql } from "drizzle-orm";
 import { type CatalogDatabase, executeRows } from "./db.ts";
 import { auditHeads, auditLog, type AuditRow, type NewAuditRow } from "./schema.ts";
 import { canonicalJson } from "./_canonical_json.ts";
 import { createHmac } from "node:crypto";
 import { sha256Hex } from "../crypto/sha256.ts";
 
-/** What a caller records; id, time and hashes are filled in by {@link appendAudit}. */
-export type AuditRecord = Omit<NewAuditRow, "id" | "createdAt" | "prevHash" | "hash">;
+/**
+ * What a caller records; id and hashes are filled in by {@link appendAudit}, and the time too
+ * unless the record carries when it was answered (`createdAt`, set by an audit journal).
+ */
+export type AuditRecord = Omit<NewAuditRow, "id" | "prevHash" | "hash"> & {
+  /**
+   * The record may already be in the chain (a journal replaying after a crash, or retrying a
+   * commit that failed after it reached the database): its `journalEntry` is looked up first.
+   */
+  recheck?: boolean;
+};
 
 /**
  * What a central record holds instead of a query's SQL text when the text must stay in the
@@ -86,7 +95,9 @@ export async function appendAudit(
 
 /**
  * Appends several rows of ONE tenant's chain in one transaction (group commit): one lock, one
- * head move, ids and hashes in the given order. Rows of another tenant are refused.
+ * head move, ids and hashes in the given order. Rows of another tenant are refused. A record
+ * marked `recheck` whose `journalEntry` is already in the chain (a journal replaying after a
+ * crash) is not appended again: its existing row is returned in its place.
  *
  * @example
  * ```ts
@@ -114,35 +125,40 @@ export async function appendAuditBatch(
   // Four round trips: the lock, the chain's end with fresh ids, the rows with the head, commit.
   return await db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${tenantId}))::text`);
+    const existing = await journalled(tx, tenantId, records);
+    const fresh = records.filter((r) => !existing.has(r.journalEntry ?? ""));
+    if (fresh.length === 0) return records.map((r) => existing.get(r.journalEntry!)!);
     const [end] = await executeRows<{ last: string | null; ids: unknown }>(
       tx,
       sql`select
             (select hash from audit_log where tenant_id = ${tenantId}
               order by id desc limit 1) as last,
             array(select nextval(pg_get_serial_sequence('audit_log', 'id'))::text
-              from generate_series(1, ${records.length})) as ids`,
+              from generate_series(1, ${fresh.length})) as ids`,
     );
     const ids = idList(end.ids).sort((a, b) => a - b);
     let prevHash = end.last ?? GENESIS_HASH;
     const rows: AuditRow[] = [];
-    const createdAt = new Date();
-    for (const [i, record] of records.entries()) {
+    const now = new Date();
+    for (const [i, record] of fresh.entries()) {
       const row: AuditRow = {
         id: ids[i],
         tenantId,
-        userEmail: record.userEmail,
-        zone: record.zone,
-        traceId: record.traceId,
         // Postgres text cannot hold NUL (such SQL is refused anyway): its record shows U+FFFD.
-        sql: record.sql.replaceAll("\u0000", "\uFFFD"),
+        userEmail: noNul(record.userEmail),
+        zone: noNul(record.zone),
+        traceId: noNul(record.traceId),
+        sql: noNul(record.sql),
         tables: record.tables ?? [],
         rows: record.rows ?? null,
         status: record.status,
         errorCode: record.errorCode ?? null,
         kind: record.kind,
-        createdAt,
+        createdAt: record.createdAt ?? now,
         prevHash,
         hash: "",
+        journalEntry: record.journalEntry ?? null,
+        door: record.door ?? null,
       };
       row.hash = await auditHash(row, options.auditKey);
       prevHash = row.hash;
@@ -150,13 +166,44 @@ export async function appendAuditBatch(
     }
     const head = rows[rows.length - 1];
     // The rows and the head move in one statement (a data-modifying CTE always runs in full).
-    await tx.execute(sql`with appended as (${tx.insert(auditLog).values(rows).getSQL()})
+    // The rows travel as one JSON parameter (not 16 per row): binding and encoding thousands of
+    // parameters cost more than the insert itself on a busy batch.
+    const json = JSON.stringify(rows.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })));
+    await tx.execute(sql`with appended as (
+        insert into audit_log (id, tenant_id, user_email, zone, trace_id, sql, tables, rows,
+          status, error_code, kind, created_at, prev_hash, hash, journal_entry, door)
+        select id, "tenantId", "userEmail", zone, "traceId", sql, tables, rows, status,
+          "errorCode", kind, "createdAt", "prevHash", hash, "journalEntry", door
+        from jsonb_to_recordset(${json}::jsonb) as r(id bigint, "tenantId" text,
+          "userEmail" text, zone text, "traceId" text, sql text, tables jsonb, rows integer,
+          status integer, "errorCode" text, kind text, "createdAt" timestamptz,
+          "prevHash" text, hash text, "journalEntry" text, door text))
       insert into audit_heads (tenant_id, last_id, hash, rows)
       values (${tenantId}, ${head.id}, ${head.hash}, ${rows.length})
       on conflict (tenant_id) do update set
         last_id = excluded.last_id, hash = excluded.hash, rows = audit_heads.rows + excluded.rows`);
-    return rows;
+    if (existing.size === 0) return rows;
+    const appended = rows.values();
+    return records.map((r) => existing.get(r.journalEntry ?? "") ?? appended.next().value!);
   });
+}
+
+/** The rows of the chain that already hold one of these records' journal entries. */
+async function journalled(
+  tx: Pick<CatalogDatabase, "select">,
+  tenantId: string,
+  records: AuditRecord[],
+): Promise<Map<string, AuditRow>> {
+  const entries = records.flatMap((r) => r.recheck && r.journalEntry ? [r.journalEntry] : []);
+  if (entries.length === 0) return new Map();
+  const rows = await tx.select().from(auditLog).where(
+    and(eq(auditLog.tenantId, tenantId), inArray(auditLog.journalEntry, entries)),
+  );
+  return new Map(rows.map((r) => [r.journalEntry!, r]));
+}
+
+function noNul(text: string): string {
+  return text.replaceAll("\u0000", "\uFFFD");
 }
 
 /** Ids from a text[] column, whichever form the driver gives it in. */
@@ -198,7 +245,11 @@ export class AuditWriter {
       const queue = this.#queues.get(record.tenantId) ?? [];
       queue.push({ record, resolve, reject });
       this.#queues.set(record.tenantId, queue);
-      if (!this.#flushing.has(record.tenantId)) void this.#flush(record.tenantId);
+      if (!this.#flushing.has(record.tenantId)) {
+        // From the next microtask: records appended together (a journal's batch) share it.
+        this.#flushing.add(record.tenantId);
+        queueMicrotask(() => void this.#flush(record.tenantId));
+      }
     });
   }
 
@@ -355,7 +406,10 @@ export async function tailAudit(
  * assert.ok(hash.length === 64);
  * ```
  */
-export async function auditHash(row: Omit<AuditRow, "hash">, auditKey?: string): Promise<string> {
+export async function auditHash(
+  row: Omit<AuditRow, "hash" | "journalEntry" | "door"> & { door?: string | null },
+  auditKey?: string,
+): Promise<string> {
   const fields = {
     id: row.id,
     tenantId: row.tenantId,
@@ -369,6 +423,8 @@ export async function auditHash(row: Omit<AuditRow, "hash">, auditKey?: string):
     errorCode: row.errorCode,
     kind: row.kind,
     createdAt: row.createdAt.toISOString(),
+    // Absent (not null) when unset, so rows written before doors were recorded keep their hash.
+    door: row.door ?? undefined,
   };
   const text = row.prevHash + canonicalJson(fields);
   if (auditKey) return KEYED + createHmac("sha256", auditKey).update(text).digest("hex");

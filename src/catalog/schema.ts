@@ -213,7 +213,20 @@ export const auditLog = pgTable("audit_log", {
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   prevHash: text("prev_hash").notNull(),
   hash: text("hash").notNull(),
-}, (t) => [index("audit_log_tenant_id_idx").on(t.tenantId, t.id)]);
+  /**
+   * The id a process's audit journal gave the record (none for records written directly): a
+   * record replayed after a crash is recognised and not appended twice. Not part of the hash.
+   */
+  journalEntry: text("journal_entry"),
+  /**
+   * The door a query came in by (`http`, `pg`, `mcp`); none for admin actions and rows written
+   * before doors were recorded. Part of the hash when set.
+   */
+  door: text("door"),
+}, (t) => [
+  index("audit_log_tenant_id_idx").on(t.tenantId, t.id),
+  index("audit_log_journal_entry_idx").on(t.tenantId, t.journalEntry),
+]);
 
 /**
  * Async query jobs: a durable queue claimed with `FOR UPDATE SKIP LOCKED` by the worker of the

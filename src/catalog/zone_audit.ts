@@ -43,7 +43,7 @@ export function zoneAuditAppender(catalog: Catalog, zoneDb?: CatalogDatabase): A
  *
  * @example
  * ```ts ignore
- * app.post("/v1/query", auditOutcome({ append: digestAuditAppender(catalog), zoneOf }), ...);
+ * const journal = new AuditJournal({ commit: (rs) => Promise.all(rs.map(digestAuditAppender(catalog))) });
  * ```
  */
 export function digestAuditAppender(catalog: Catalog): AuditAppender {

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 
 /**
  * SHA-256 of a text, hex.
@@ -15,7 +16,8 @@
  * assert.ok((await sha256Hex("abc")).startsWith("ba7816bf"));
  * ```
  */
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+export function sha256Hex(text: string): Promise<string> {
+  // Synchronous hashing: for the short texts hashed here (keys, audit rows) it costs far less
+  // than WebCrypto's round trip through a promise job per call. Kept async for its callers.
+  return Promise.resolve(createHash("sha256").update(text).digest("hex"));
 }

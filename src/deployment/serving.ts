@@ -15,7 +15,9 @@ import { openZoneStores, tenantSettingsLookup } from "../cache/mod.ts";
 import { Catalog, CatalogKeyStore, openCatalog } from "../catalog/mod.ts";
 import type { OmniConfig } from "../config.ts";
 import { KeyRing } from "../crypto/mod.ts";
-import { guardFingerprint, type ResultCacheOptions } from "../http/mod.ts";
+import { guardFingerprint, type ResultCacheOptions } from "../pipeline/mod.ts";
+import { rememberVerifiedTokens } from "../auth/verified_tokens.ts";
+import type { TenantRow } from "../catalog/schema.ts";
 import { PolicySecurityProvider } from "../policy/mod.ts";
 import { type EdgeBudgets, edgeBudgetsOf } from "../ratelimit/mod.ts";
 
@@ -50,7 +52,8 @@ export interface Serving {
   devIssuer?: DevIssuer;
   security: PolicySecurityProvider;
   stores: ReturnType<typeof openZoneStores>;
-  budgetsFor: (tenantId: string) => Promise<EdgeBudgets>;
+  /** The tenant's budgets from its row (the query pipeline reads the row once per query). */
+  budgetsOf: (tenant: TenantRow) => EdgeBudgets;
   resultCache: ResultCacheOptions;
   settings: ReturnType<typeof tenantSettingsLookup>;
   /** The deployment's engine pool settings and memory limits. */
@@ -87,11 +90,12 @@ export async function openServing(
   if (!config.oidcJwksUrl && !devIssuer) {
     throw new Error("set OIDC_JWKS_URL, or enable the dev issuer for local use");
   }
-  const verifyUser = createUserVerifier({
+  // A client sends the same token with every query: its signature is checked once per token.
+  const verifyUser = rememberVerifiedTokens(createUserVerifier({
     issuer: config.oidcIssuer,
     audience: config.oidcAudience,
     keys: config.oidcJwksUrl ? { jwksUrl: config.oidcJwksUrl } : { jwks: devIssuer!.jwks() },
-  });
+  }));
   const security = new PolicySecurityProvider({ catalog, connectors });
   // Caches and budgets: each zone's Upstash database when configured, else this process's memory.
   const stores = openZoneStores({
@@ -118,12 +122,8 @@ export async function openServing(
     checkClaims: (user) => security.checkClaims(user.tenant, user),
     metricsToken: config.metricsToken,
     metricsTenantLabels: config.metricsTenantLabels,
-    budgetsFor: async (tenantId) => edgeBudgetsOf(await settings(tenantId)),
-    resultCache: {
-      caches: stores.results,
-      tenant: (id) => catalog.getTenant(id),
-      fingerprint: guardFingerprint(security),
-    },
+    budgetsOf: (tenant) => edgeBudgetsOf(tenant.settings),
+    resultCache: { caches: stores.results, fingerprint: guardFingerprint(security) },
     notifyTargets: new NotifyTargets({
       allowHosts: [...config.notifyAllowHosts, ...options.notifyAllowHosts ?? []],
     }),
@@ -139,7 +139,7 @@ export type AppParts = Pick<
   | "contextTokens"
   | "verifyUser"
   | "security"
-  | "budgetsFor"
+  | "budgetsOf"
   | "resultCache"
   | "checkClaims"
   | "metricsToken"
@@ -161,7 +161,7 @@ export function appParts(serving: Serving): AppParts {
     contextTokens: serving.contextTokens,
     verifyUser: serving.verifyUser,
     security: serving.security,
-    budgetsFor: serving.budgetsFor,
+    budgetsOf: serving.budgetsOf,
     resultCache: serving.resultCache,
     checkClaims: serving.checkClaims,
     metricsToken: serving.metricsToken,

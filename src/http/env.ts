@@ -4,14 +4,6 @@
  * @module
  */
 import type { UserClaims } from "../auth/user_token.ts";
-import type { QueryRequest } from "../query/request.ts";
-
-/** The budget figures a response shows under `rate_limit_status`. */
-export interface BudgetStatus {
-  remaining: number;
-  reset_ms: number;
-  level?: string;
-}
 
 /** Hono environment of OmniSQL's apps. */
 export interface AppEnv {
@@ -20,13 +12,5 @@ export interface AppEnv {
     traceId: string;
     /** The authenticated user, once `authenticate` ran. */
     user: UserClaims;
-    /** The validated query request, once `queryRequest` ran. */
-    query: QueryRequest;
-    /** The caller's budget after this request, once `rateLimit` ran. */
-    budget: BudgetStatus;
-    /** Set once a component that audits the query itself (a zone's query service) has it. */
-    audited: boolean;
-    /** What an answer produced here without a worker (a result-cache hit) returned, for audit. */
-    answerSummary: { tables: string[]; rows: number };
   };
 }

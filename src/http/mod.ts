@@ -1,7 +1,7 @@
 /**
- * The middleware edge and workers compose: trace ids, authentication, user attributes, budgets,
- * the query route, discovery routes and error rendering. Edge and workers build their pipelines
- * from these, composed differently; no behaviour is written twice.
+ * The HTTP side edge and workers compose: trace ids, authentication, user attributes, the query
+ * route (an adapter over the query pipeline of `src/pipeline/`), forwarding to zones, discovery
+ * routes and error rendering. No behaviour is written twice.
  *
  * @example
  * ```ts ignore
@@ -19,11 +19,9 @@ export * from "./authenticate.ts";
 export * from "./json_body.ts";
 export * from "./user_attributes.ts";
 export * from "./passthrough_token.ts";
-export * from "./rate_limit.ts";
-export * from "./result_cache.ts";
 export * from "./query_route.ts";
 export * from "./discovery.ts";
-export * from "./audit_outcome.ts";
 export * from "./zone_forward.ts";
 export * from "./webhook_routes.ts";
 export * from "./usage_route.ts";
+export * from "./job_routes.ts";

@@ -1,85 +1,75 @@
 /**
- * The `POST /v1/query` route, shared by the edge and the zones' own endpoints: validate the body,
- * run the query (forward it, or execute it here), and answer with the caller's budget folded
- * into `rate_limit_status`.
+ * `POST /v1/query` over HTTP: a thin adapter over the query pipeline (`src/pipeline/`). It
+ * hands the pipeline the bearer token, the passthrough header, the body (read only once the
+ * caller is identified) and the trace id, and writes the pipeline's answer back.
  *
  * @module
  */
-import type { Handler, MiddlewareHandler } from "hono";
-import type { UserClaims } from "../auth/user_token.ts";
-import {
-  isPlainObject,
-  MAX_BODY_BYTES,
-  parseQueryRequest,
-  type QueryRequest,
-} from "../query/request.ts";
-import type { AppEnv, BudgetStatus } from "./env.ts";
+import type { Context, Handler } from "hono";
+import { CONTEXT_HEADER, type ContextTokens } from "../auth/context_token.ts";
+import { bearerToken } from "../auth/user_token.ts";
+import { PASSTHROUGH_HEADER } from "../policy/passthrough.ts";
+import { MAX_BODY_BYTES } from "../query/request.ts";
+import type { Door, QueryAnswer } from "../pipeline/context.ts";
+import type { QueryPipeline } from "../pipeline/pipeline.ts";
+import type { AppEnv } from "./env.ts";
 import { readJsonBody } from "./json_body.ts";
+import { AUDITED_HEADER } from "./zone_forward.ts";
 
 /**
- * Set on an answer whose query reached a component that audits it (a zone's query service), so
- * a forwarding edge knows the query is on record and need not audit it itself.
- */
-export const AUDITED_HEADER = "x-omnisql-audited";
-
-/** Runs a validated query for a user; returns the response body. */
-export type QueryRunner = (input: {
-  user: UserClaims;
-  request: QueryRequest;
-  traceId: string;
-  signal: AbortSignal;
-  /** Call once the query has reached a component that audits it (a zone's query service). */
-  markAudited: () => void;
-}) => Promise<unknown>;
-
-/**
- * Middleware that reads and validates the query body into `c.var.query`; the body's
- * `metadata.trace_id`, when given, becomes the trace id.
+ * The public `POST /v1/query` handler (the edge's, and a zone's own endpoint).
  *
  * @example
  * ```ts ignore
- * app.post("/v1/query", queryRequest(), runQuery(runner));
+ * app.post("/v1/query", queryRoute(pipeline));
  * ```
  */
-export function queryRequest(): MiddlewareHandler<AppEnv> {
-  return async function queryRequestMiddleware(c, next) {
-    const request = parseQueryRequest(await readJsonBody(c, MAX_BODY_BYTES));
-    if (request.metadata.trace_id) c.set("traceId", request.metadata.trace_id);
-    c.set("query", request);
-    await next();
-  };
-}
-
-/**
- * The handler that runs the query and answers it.
- *
- * @example
- * ```ts ignore
- * app.post("/v1/query", queryRequest(), runQuery(({ request }) => service.run(...)));
- * ```
- */
-export function runQuery(run: QueryRunner): Handler<AppEnv> {
-  return async function runQueryHandler(c) {
-    const body = await run({
-      user: c.get("user"),
-      request: c.get("query"),
+export function queryRoute(pipeline: QueryPipeline): Handler<AppEnv> {
+  return async function queryRouteHandler(c) {
+    const answer = await pipeline.run({
+      door: "http",
+      token: bearerToken(c.req.header("authorization")),
+      passthroughToken: c.req.header(PASSTHROUGH_HEADER),
+      body: () => readJsonBody(c, MAX_BODY_BYTES),
       traceId: c.get("traceId"),
       signal: c.req.raw.signal,
-      markAudited: () => {
-        c.set("audited", true);
-        c.header(AUDITED_HEADER, "1");
-      },
     });
-    const budget = c.get("budget");
-    if (budget && isPlainObject(body) && "rate_limit_status" in body) {
-      body.rate_limit_status = tighter(budget, body.rate_limit_status as BudgetStatus);
-    }
-    return c.json(body as Record<string, unknown>);
+    return respond(c, answer);
   };
 }
 
-/** The budget closer to running out; a source that reports none (remaining < 0) loses. */
-function tighter(caller: BudgetStatus, source: BudgetStatus | undefined): BudgetStatus {
-  if (!source || source.remaining < 0 || caller.remaining <= source.remaining) return caller;
-  return source;
+/**
+ * A zone's `POST /internal/v1/query`: the edge's signed context stands for the caller (a
+ * request without a valid one for this zone is 401, not recorded); the answer says it is on
+ * record.
+ *
+ * @example
+ * ```ts ignore
+ * app.post("/internal/v1/query", internalQueryRoute(pipeline, contextTokens, "us"));
+ * ```
+ */
+export function internalQueryRoute(
+  pipeline: QueryPipeline,
+  tokens: ContextTokens,
+  zone: string,
+): Handler<AppEnv> {
+  return async function internalQueryHandler(c) {
+    const context = await tokens.verify(c.req.header(CONTEXT_HEADER), zone);
+    const answer = await pipeline.run({
+      door: context.door as Door,
+      user: context.user,
+      body: () => readJsonBody(c, MAX_BODY_BYTES),
+      traceId: context.traceId || c.get("traceId"),
+      signal: c.req.raw.signal,
+    });
+    c.header(AUDITED_HEADER, "1");
+    return respond(c, answer);
+  };
+}
+
+function respond(c: Context<AppEnv>, answer: QueryAnswer): Response {
+  c.set("traceId", answer.traceId);
+  if (answer.user) c.set("user", answer.user);
+  if (answer.error) c.error = answer.error;
+  return c.body(answer.body, answer.status as 200, answer.headers);
 }

@@ -9,7 +9,13 @@ import { CONTEXT_HEADER, type ContextTokens } from "../auth/context_token.ts";
 import type { UserClaims } from "../auth/user_token.ts";
 import type { Catalog } from "../catalog/store.ts";
 import { OmniError } from "../errors.ts";
-import { AUDITED_HEADER } from "./query_route.ts";
+import type { ZoneSender } from "../pipeline/steps.ts";
+
+/**
+ * Set on a worker's answer to a forwarded query once its pipeline has the query on record, so
+ * the edge does not record it again (and does record what never reached a worker).
+ */
+export const AUDITED_HEADER = "x-omnisql-audited";
 
 /** What forwarding needs. */
 export interface ZoneForwardOptions {
@@ -30,27 +36,23 @@ export interface ZoneRequest {
   path: string;
   body?: unknown;
   signal?: AbortSignal;
-  /** Called when the worker's answer says its query service audited the request. */
-  delivered?: () => void;
 }
 
 /**
- * Builds a forwarder to the tenants' zone workers.
+ * Builds the sender the edge's pipeline forwards with: the worker's status and body (errors
+ * included), and whether the worker recorded the query.
  *
  * @example
  * ```ts ignore
- * const toZone = zoneForwarder({ catalog, contextTokens, zoneUrls });
- * const { status, body } = await toZone({ user, traceId, method: "POST", path: "/internal/v1/query", body });
+ * const toZone = zoneSender({ contextTokens, zoneUrls });
+ * const { status, body, recorded } = await toZone({ user, tenant, traceId, method: "POST",
+ *   path: "/internal/v1/query", body: request });
  * ```
  */
-export function zoneForwarder(
-  options: ZoneForwardOptions,
-): (request: ZoneRequest) => Promise<{ status: number; body: unknown }> {
+export function zoneSender(options: Omit<ZoneForwardOptions, "catalog">): ZoneSender {
   const send = options.fetch ?? globalThis.fetch;
-  return async function forwardToZone(request) {
-    const { user } = request;
-    const tenant = await options.catalog.getTenant(user.tenant);
-    if (!tenant) throw new OmniError("UNAUTHENTICATED", `unknown tenant ${user.tenant}`);
+  return async function sendToZone(request) {
+    const { tenant } = request;
     const workerUrl = options.zoneUrls[tenant.zone];
     if (!workerUrl) {
       throw new OmniError("REGION_UNAVAILABLE", `zone ${tenant.zone} has no worker configured`, {
@@ -58,9 +60,10 @@ export function zoneForwarder(
       });
     }
     const context = await options.contextTokens.sign({
-      user,
+      user: request.user,
       zone: tenant.zone,
       traceId: request.traceId,
+      door: request.door,
     });
     let res: Response;
     try {
@@ -77,10 +80,30 @@ export function zoneForwarder(
         cause: err,
       });
     }
-    // Only an answer the worker's query service produced is on record already.
-    if (res.headers.get(AUDITED_HEADER) === "1") request.delivered?.();
     const body = await res.json().catch(() => null);
-    if (!res.ok) throw OmniError.fromBody(body, res.status);
-    return { status: res.status, body };
+    return { status: res.status, body, recorded: res.headers.get(AUDITED_HEADER) === "1" };
+  };
+}
+
+/**
+ * Builds a forwarder to the tenants' zone workers that throws the worker's errors (the job
+ * routes).
+ *
+ * @example
+ * ```ts ignore
+ * const toZone = zoneForwarder({ catalog, contextTokens, zoneUrls });
+ * const { status, body } = await toZone({ user, traceId, method: "GET", path: "/internal/v1/jobs/1" });
+ * ```
+ */
+export function zoneForwarder(
+  options: ZoneForwardOptions,
+): (request: ZoneRequest) => Promise<{ status: number; body: unknown }> {
+  const send = zoneSender(options);
+  return async function forwardToZone(request) {
+    const tenant = await options.catalog.getTenant(request.user.tenant);
+    if (!tenant) throw new OmniError("UNAUTHENTICATED", `unknown tenant ${request.user.tenant}`);
+    const { status, body } = await send({ ...request, tenant });
+    if (status >= 400) throw OmniError.fromBody(body, status);
+    return { status, body };
   };
 }

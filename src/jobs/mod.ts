@@ -20,4 +20,3 @@
 export * from "./store.ts";
 export * from "./progress.ts";
 export * from "./queue.ts";
-export * from "./http.ts";

@@ -1,8 +1,9 @@
 /**
- * A zone's query service: everything a worker does for one query, whichever door it came in
- * by (forwarded by the edge, or the zone's own endpoint). It refuses tenants of other zones,
- * builds the user's guard, runs the query and audits it — success or failure. A query whose
- * audit record cannot be written fails rather than returning data.
+ * A zone's query service: what a worker does to run one query — refuse tenants of other zones,
+ * build the user's guard, run the query. Requests reach it through the query pipeline
+ * (`src/pipeline/`), which admits and audits them; async jobs through {@link QueryService.run},
+ * which audits itself. A query whose audit record cannot be written fails rather than returning
+ * data.
  *
  * @module
  */
@@ -81,6 +82,12 @@ export class QueryService {
   async #admitTenant(user: UserClaims): Promise<TenantRow> {
     const tenant = await this.#options.catalog.getTenant(user.tenant);
     if (!tenant) throw new OmniError("UNAUTHENTICATED", `unknown tenant ${user.tenant}`);
+    this.admitTenant(tenant);
+    return tenant;
+  }
+
+  /** Throws `ENTITLEMENT_DENIED` unless the tenant is pinned to this zone. */
+  admitTenant(tenant: TenantRow): void {
     if (tenant.zone !== this.zone) {
       // Residency: never execute another zone's tenant, never fall back.
       throw new OmniError(
@@ -89,18 +96,49 @@ export class QueryService {
         { details: { tenant_zone: tenant.zone, endpoint_zone: this.zone } },
       );
     }
-    return tenant;
   }
 
-  /** Runs one query and audits it. */
-  async run(input: QueryInput): Promise<QueryResponse | ExplainResponse> {
+  /**
+   * Runs one query of an admitted tenant (the query pipeline admits and audits it; see
+   * `src/pipeline/`).
+   */
+  async execute(
+    input: QueryInput & { tenant: TenantRow },
+  ): Promise<QueryResponse | ExplainResponse> {
     const { catalog } = this.#options;
+    const { tenant } = input;
+    const [connections, guard] = await Promise.all([
+      catalog.listConnections(tenant.id),
+      this.#options.security?.guardFor(tenant.id, input.user) ?? OPEN_GUARD,
+    ]);
+    return await executeQuery(input.request, {
+      tenantId: tenant.id,
+      user: input.user,
+      connections: withPassthrough(connections, input.user),
+      traceId: input.traceId,
+      zone: this.zone,
+      guard,
+      signal: input.signal,
+      parsed: input.parsed,
+      limits: limitsFor(tenant.settings, this.#options.limits ?? DEFAULT_LIMITS),
+    }, {
+      engine: this.#options.engine,
+      connectors: this.#options.connectors,
+      fetch: this.#options.fetch,
+      fetchSource: this.#fetchSource,
+    });
+  }
+
+  /**
+   * Runs one query and audits it, success or failure: the door of async jobs, which run
+   * outside any request. An answer whose record cannot be written is withheld.
+   */
+  async run(input: QueryInput): Promise<QueryResponse | ExplainResponse> {
     const audit = (
-      tenantId: string,
       fields: { tables: string[]; rows: number | null; status: number; errorCode: string | null },
     ) =>
-      (this.#options.appendAudit ?? ((r: AuditRecord) => catalog.appendAudit(r)))({
-        tenantId,
+      (this.#options.appendAudit ?? ((r: AuditRecord) => this.#options.catalog.appendAudit(r)))({
+        tenantId: input.user.tenant,
         userEmail: input.user.sub,
         zone: this.zone,
         traceId: input.traceId,
@@ -108,57 +146,21 @@ export class QueryService {
         kind: "query",
         ...fields,
       });
-
-    let tenant;
+    let result: QueryResponse | ExplainResponse;
     try {
-      tenant = await this.#admitTenant(input.user);
+      const tenant = await this.#admitTenant(input.user);
+      result = await this.execute({ ...input, tenant });
     } catch (err) {
-      // A refused attempt on a known tenant is on record too.
       const error = toOmniError(err);
-      if (error.code === "ENTITLEMENT_DENIED") {
-        await audit(input.user.tenant, {
-          tables: [],
-          rows: null,
-          status: error.status,
-          errorCode: error.code,
-        }).catch((auditErr) => logAuditFailure(input.traceId, auditErr));
+      // An unknown tenant has no chain to record in.
+      if (error.code !== "UNAUTHENTICATED") {
+        await audit({ tables: [], rows: null, status: error.status, errorCode: error.code })
+          .catch((auditErr) => logAuditFailure(input.traceId, auditErr));
       }
       throw error;
     }
-    const tenantId = tenant.id;
-
-    let result: QueryResponse | ExplainResponse;
     try {
-      const [connections, guard] = await Promise.all([
-        catalog.listConnections(tenantId),
-        this.#options.security?.guardFor(tenantId, input.user) ?? OPEN_GUARD,
-      ]);
-      result = await executeQuery(input.request, {
-        tenantId,
-        user: input.user,
-        connections: withPassthrough(connections, input.user),
-        traceId: input.traceId,
-        zone: this.zone,
-        guard,
-        signal: input.signal,
-        parsed: input.parsed,
-        limits: limitsFor(tenant.settings, this.#options.limits ?? DEFAULT_LIMITS),
-      }, {
-        engine: this.#options.engine,
-        connectors: this.#options.connectors,
-        fetch: this.#options.fetch,
-        fetchSource: this.#fetchSource,
-      });
-    } catch (err) {
-      const error = toOmniError(err);
-      await audit(tenantId, { tables: [], rows: null, status: error.status, errorCode: error.code })
-        .catch(
-          (auditErr) => logAuditFailure(input.traceId, auditErr),
-        );
-      throw error;
-    }
-    try {
-      await audit(tenantId, {
+      await audit({
         tables: result.sources.map((s) => s.table),
         rows: "rows" in result ? result.rows.length : null,
         status: 200,

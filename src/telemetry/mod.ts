@@ -1,5 +1,5 @@
 /**
- * Telemetry: Prometheus metrics per app (`Metrics`, `recordQueries`, `metricsRoute`),
+ * Telemetry: Prometheus metrics per app (`Metrics`, `metricsRoute`; queries are counted by the query pipeline),
  * OpenTelemetry traces (`traceRequest`, `tracedFetch`, `sourceTelemetry`, `withSpan`) and
  * structured JSON logs (`Logger`, `accessLog`). Parts that only record figures depend on the
  * small `MetricsRecorder` interface.

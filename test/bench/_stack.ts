@@ -49,13 +49,32 @@ class UnboundLimiter implements RateLimiter {
 
 /** Starts the stack, the scaled sandboxes and the bench tenant. */
 export async function startBenchStack(
-  options: { scale: number; latencyMs: number },
+  options: {
+    scale: number;
+    latencyMs: number;
+    /** The catalog's Postgres (a scratch database); absent → embedded PGlite in memory. */
+    databaseUrl?: string;
+  },
 ): Promise<BenchStack> {
-  const stack = await startLocalStack(loadConfig({ PORT: "0" }), {
-    rateLimiter: () => new UnboundLimiter(),
-    warmEngines: true,
-  });
-  const closers: (() => Promise<void>)[] = [() => stack.close()];
+  // On Postgres the catalog is durable, so audit records are too: journalled as in production.
+  const journalDir = options.databaseUrl ? await Deno.makeTempDir() : undefined;
+  const stack = await startLocalStack(
+    loadConfig({
+      PORT: "0",
+      ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
+    }),
+    {
+      rateLimiter: () => new UnboundLimiter(),
+      warmEngines: true,
+      auditJournalDir: journalDir,
+    },
+  );
+  const closers: (() => Promise<void>)[] = [
+    async () => {
+      if (journalDir) await Deno.remove(journalDir, { recursive: true });
+    },
+    () => stack.close(),
+  ];
   const close = async () => {
     for (const fn of closers.reverse()) await fn().catch(() => {});
   };

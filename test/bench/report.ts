@@ -41,6 +41,12 @@ export interface BenchReport {
   peakRssMb: Record<string, number>;
   profile?: ProfileSummary;
   errors: string[];
+  /** The catalog these figures were measured on. @default the embedded PGlite */
+  catalog?: string;
+  /** The same scenarios on other catalogs (`--database-url`), each rendered as its own part. */
+  alsoOn?: BenchReport[];
+  /** File name of this part's latency chart, beside the report. */
+  chart?: string;
 }
 
 interface Target {
@@ -195,7 +201,7 @@ export function renderMarkdown(r: BenchReport, chart?: string): string {
   p(
     `# OmniSQL bench (${r.mode})`,
     "",
-    `Run ${r.date} with \`${r.command}\`.`,
+    `Run ${r.date} with \`${r.command}\`. Catalog: ${catalogName(r)}.`,
     "",
     `Machine: ${m.cores} cores, ${m.memoryGb} GB RAM, Deno ${m.deno} (V8 ${m.v8}), ${m.os}. ` +
       `Load average at start ${m.loadavgStart.map((x) => x.toFixed(2)).join(" / ")}` +
@@ -208,6 +214,13 @@ export function renderMarkdown(r: BenchReport, chart?: string): string {
       `(${r.settings.drivers.join(", ")}), on loopback.`,
     "",
   );
+  if (r.alsoOn?.length) {
+    p(
+      `Catalogs: ${[r, ...r.alsoOn].map((x) => catalogName(x)).join("; ")} — one part each, ` +
+        "the scenarios that touch the catalog measured on both.",
+      "",
+    );
+  }
   if (r.errors.length) p("**Errors during the run:**", "", ...r.errors.map((e) => `- ${e}`), "");
 
   p(
@@ -427,7 +440,17 @@ export function renderMarkdown(r: BenchReport, chart?: string): string {
       "",
     );
   }
+  for (const other of r.alsoOn ?? []) {
+    // The other catalog's part: its own targets and scenarios, under its own heading.
+    const part = renderMarkdown({ ...other, alsoOn: undefined, profile: undefined }, other.chart)
+      .split("\n");
+    p(`# On ${catalogName(other)}`, "", ...part.slice(Math.max(0, part.indexOf("## Targets"))));
+  }
   return lines.join("\n") + "\n";
+}
+
+function catalogName(r: BenchReport): string {
+  return r.catalog ?? "the embedded PGlite catalog";
 }
 
 /** Notes computed from the figures: what dominates each scenario's time. */

@@ -1,37 +1,15 @@
 /**
- * The HTTP side of async jobs: on a worker, `POST /v1/query` with `metadata.async: true` answers
- * `202 {job_id, status_url}` and `GET`/`DELETE /v1/jobs/:id` read or cancel the caller's job; on
- * the edge, the same requests are forwarded to the tenant's zone worker with a signed context,
- * since jobs run and their results live in the tenant's zone only.
+ * The HTTP side of async jobs: on a worker, `GET`/`DELETE /v1/jobs/:id` read or cancel the
+ * caller's job; on the edge, the same requests are forwarded to the tenant's zone worker with a
+ * signed context, since jobs run and their results live in the tenant's zone only. (Submitting
+ * one — `POST /v1/query` with `metadata.async: true` — is a step of the query pipeline.)
  *
  * @module
  */
-import type { Context, Handler, MiddlewareHandler } from "hono";
-import type { AppEnv } from "../http/env.ts";
-import { zoneForwarder, type ZoneForwardOptions } from "../http/zone_forward.ts";
-import type { JobQueue } from "./queue.ts";
-
-/**
- * Worker middleware for `POST /v1/query`: an async query becomes a job (`202`); any other goes
- * on to the synchronous handler. With `always`, every request becomes a job (the edge's
- * internal submission route).
- *
- * @example
- * ```ts ignore
- * app.post("/v1/query", queryRequest(), rateLimit({ limiter }), asyncQuery(jobs), runQuery(run));
- * ```
- */
-export function asyncQuery(
-  jobs: JobQueue,
-  options: { always?: boolean } = {},
-): MiddlewareHandler<AppEnv> {
-  return async function asyncQueryMiddleware(c, next) {
-    const request = c.get("query");
-    if (!options.always && request.metadata.async !== true) return await next();
-    const submitted = await jobs.submit(c.get("user"), request, c.get("traceId"));
-    return c.json(submitted, 202);
-  };
-}
+import type { Context, Handler } from "hono";
+import type { AppEnv } from "./env.ts";
+import { zoneForwarder, type ZoneForwardOptions } from "./zone_forward.ts";
+import type { JobQueue } from "../jobs/queue.ts";
 
 /**
  * Worker handler of `GET /v1/jobs/:id`: the caller's job (`404 NOT_FOUND` for anyone else's).
@@ -69,13 +47,11 @@ export function cancelJob(jobs: JobQueue): Handler<AppEnv> {
  * @example
  * ```ts ignore
  * const jobs = forwardJobs({ catalog, contextTokens, zoneUrls });
- * app.post("/v1/query", queryRequest(), rateLimit({ limiter }), jobs.asyncQuery, runQuery(forward));
  * app.get("/v1/jobs/:id", jobs.status);
  * app.delete("/v1/jobs/:id", jobs.cancel);
  * ```
  */
 export function forwardJobs(options: ZoneForwardOptions): {
-  asyncQuery: MiddlewareHandler<AppEnv>;
   status: Handler<AppEnv>;
   cancel: Handler<AppEnv>;
 } {
@@ -94,11 +70,6 @@ export function forwardJobs(options: ZoneForwardOptions): {
   const jobPath = (c: Context<AppEnv>) =>
     `/internal/v1/jobs/${encodeURIComponent(c.req.param("id") ?? "")}`;
   return {
-    asyncQuery: async function forwardAsyncQuery(c, next) {
-      const request = c.get("query");
-      if (request.metadata.async !== true) return await next();
-      return await forward(c, "POST", "/internal/v1/jobs", request);
-    },
     status: function forwardJobStatus(c) {
       return forward(c, "GET", jobPath(c));
     },

@@ -1,33 +1,31 @@
 /**
- * The result cache on the query route (after `queryRequest` and `rateLimit`, before `runQuery`):
- * a query whose answer is cached in the tenant's zone, for the same entitlements and SQL, with
- * data no older than its `max_staleness_ms`, is answered from the cache — `from_cache: true`,
- * `freshness_ms` the age of the answer's oldest data — without reaching a worker or an app. Any
- * other 200 answer is stored for the next one. `max_staleness_ms: 0` never reads the cache;
- * EXPLAIN and async queries pass through.
+ * The result cache step (after the budgets, before the last step): a query whose answer is
+ * cached in the tenant's zone, for the same entitlements and SQL, with data no older than its
+ * `max_staleness_ms`, is answered from the cache — `from_cache: true`, `freshness_ms` the age of
+ * the answer's oldest data — without reaching a worker or an app. Any other 200 answer is stored
+ * for the next one. `max_staleness_ms: 0` never reads the cache; EXPLAIN and async queries pass
+ * through.
+ *
+ * A hit costs a lookup, a decryption and a small envelope: the rows go out as the JSON text they
+ * were first answered in.
  *
  * @module
  */
-import type { MiddlewareHandler } from "hono";
 import type { UserClaims } from "../auth/user_token.ts";
-import type { TenantSettings } from "../catalog/schema.ts";
 import { type CachedResult, freshnessOf, type ResultCache } from "../cache/mod.ts";
 import type { SecurityProvider } from "../policy/guard.ts";
 import { type MetricsRecorder, NO_METRICS } from "../telemetry/metrics.ts";
-import { isPlainObject } from "../query/request.ts";
 import { parseQuery } from "../sql/parse.ts";
 import { queryCacheKey } from "../sql/cache_key.ts";
-import type { AppEnv } from "./env.ts";
+import type { BudgetStatus, Step } from "./context.ts";
 
 /** Computes the key part that stands for a user's effective entitlements. */
 export type FingerprintOf = (tenantId: string, user: UserClaims) => string | Promise<string>;
 
-/** Options of {@link resultCache}. */
+/** Options of {@link serveFromCache}. */
 export interface ResultCacheOptions {
   /** The result cache of each residency zone. */
   caches: Record<string, ResultCache>;
-  /** The tenant's zone and settings (TTL, default `max_staleness_ms`). */
-  tenant: (tenantId: string) => Promise<{ zone: string; settings: TenantSettings } | undefined>;
   /** The user's entitlements fingerprint. @default guardFingerprint() (per user) */
   fingerprint?: FingerprintOf;
 }
@@ -53,61 +51,56 @@ export function guardFingerprint(security?: SecurityProvider): FingerprintOf {
 }
 
 /**
- * Middleware serving and filling the result cache (a pass-through without options, for apps
- * built without one).
+ * Step: serves the query from the result cache, or arranges for its 200 answer to be stored (a
+ * step that does nothing without options, for apps built without a cache).
  *
  * @example
  * ```ts ignore
- * app.post("/v1/query", queryRequest(), rateLimit({ limiter }),
- *   resultCache({ caches, tenant: (id) => catalog.getTenant(id) }), runQuery(runner));
+ * serveFromCache({ caches: stores.results, fingerprint: guardFingerprint(security) }, metrics)
  * ```
  */
-export function resultCache(
+export function serveFromCache(
   options?: ResultCacheOptions,
   metrics: Pick<MetricsRecorder, "cacheHit" | "cacheMiss"> = NO_METRICS,
-): MiddlewareHandler<AppEnv> {
-  if (!options) {
-    return async function noResultCache(_c, next) {
-      await next();
-    };
-  }
+): Step {
+  if (!options) return function noResultCache() {};
   const fingerprintOf = options.fingerprint ?? guardFingerprint();
-  return async function resultCacheMiddleware(c, next) {
-    const started = performance.now();
-    const request = c.get("query");
-    const user = c.get("user");
-    if (request.metadata.async || /^\s*explain\b/i.test(request.sql)) return await next();
-    const tenant = await options.tenant(user.tenant);
-    const cache = tenant ? options.caches[tenant.zone] : undefined;
-    if (!tenant || !cache) return await next();
-
+  return async function serveFromResultCache(ctx) {
+    const request = ctx.request!;
+    const user = ctx.user!;
+    const tenant = ctx.tenant!;
+    if (request.metadata.async || /^\s*explain\b/i.test(request.sql)) return;
+    const cache = options.caches[tenant.zone];
+    if (!cache) return;
     const { ttlMs, maxStalenessMs } = freshnessOf(tenant.settings);
     const maxStaleness = Math.min(request.metadata.max_staleness_ms ?? maxStalenessMs, ttlMs);
     // The key comes from the parse tree; SQL that does not parse is never cached (the worker
     // answers it with PLAN_FAILED).
     const query = cacheKeyOf(request.sql);
-    if (query === undefined) return await next();
+    if (query === undefined) return;
     const fingerprint = await fingerprintOf(user.tenant, user);
     if (maxStaleness > 0) {
       const hit = await cache.get(user.tenant, fingerprint, query);
       const fresh = hit != null && Date.now() - hit.oldestDataAt <= maxStaleness;
       metrics[fresh ? "cacheHit" : "cacheMiss"]("result");
       if (hit && fresh) {
-        const budget = c.get("budget");
-        c.set("answerSummary", {
-          tables: Array.isArray(hit.body.sources)
-            ? (hit.body.sources as { table?: string }[]).map((s) => String(s.table))
-            : [],
-          rows: Array.isArray(hit.body.rows) ? hit.body.rows.length : 0,
-        });
-        return c.json(answerFromCache(hit, c.get("traceId"), budget, performance.now() - started));
+        ctx.answer = {
+          status: 200,
+          body: answerFromCache(hit, ctx.traceId, ctx.budget, performance.now() - ctx.started),
+          summary: {
+            tables: Array.isArray(hit.body.sources)
+              ? (hit.body.sources as { table?: string }[]).map((s) => String(s.table))
+              : [],
+            rows: hit.rowCount,
+          },
+        };
+        return;
       }
     }
-
-    await next();
-    if (c.res.status !== 200) return;
-    const body = await c.res.clone().json().catch(() => undefined);
-    if (isPlainObject(body)) await cache.put(user.tenant, fingerprint, query, body, ttlMs);
+    ctx.after.push(async function fillResultCache(answer) {
+      if (answer.status !== 200 || typeof answer.body === "string") return;
+      await cache.put(user.tenant, fingerprint, query, answer.body, ttlMs);
+    });
   };
 }
 
@@ -129,18 +122,20 @@ function cacheKeyOf(sql: string): string | undefined {
   return key;
 }
 
+/** The encoded answer of a hit: a fresh envelope around the rows' stored JSON text. */
 function answerFromCache(
   hit: CachedResult,
   traceId: string,
-  budget: unknown,
+  budget: BudgetStatus | undefined,
   elapsedMs: number,
-): Record<string, unknown> {
+): string {
   const now = Date.now();
   const sources = Array.isArray(hit.body.sources)
     ? (hit.body.sources as Record<string, unknown>[])
     : [];
-  return {
-    ...hit.body,
+  const { columns, ...rest } = hit.body;
+  const envelope = {
+    ...rest,
     freshness_ms: now - hit.oldestDataAt,
     from_cache: true,
     // Nothing was spent at a source: the caller's own budget is the one that bound this query.
@@ -163,4 +158,7 @@ function answerFromCache(
       fetch_ms: 0,
     })),
   };
+  return `{"columns":${JSON.stringify(columns ?? [])},"rows":${hit.rowsJson},${
+    JSON.stringify(envelope).slice(1)
+  }`;
 }

@@ -1,0 +1,43 @@
+import assert from "node:assert/strict";
+import { generateMasterKey, KeyRing, MemoryKeyStore } from "../crypto/mod.ts";
+import { sha256Hex } from "../crypto/sha256.ts";
+import { MemoryKvStore } from "./memory_store.ts";
+import { ResultCache } from "./result_cache.ts";
+import { TenantCache } from "./tenant_cache.ts";
+
+function caches() {
+  const keyRing = new KeyRing({ masterKey: generateMasterKey(), store: new MemoryKeyStore() });
+  const tenantCache = new TenantCache({ store: new MemoryKvStore(), keyRing, zone: "us" });
+  return { tenantCache, results: new ResultCache(tenantCache) };
+}
+
+Deno.test("ResultCache keeps an answer's rows as the JSON text they were answered in", async () => {
+  const { results } = caches();
+  const rows = [{ pr_id: 1, title: 'Fix "login" — ü' }, { pr_id: 2, title: null }];
+  await results.put(
+    "acme",
+    "fp",
+    "q",
+    { columns: ["pr_id", "title"], rows, freshness_ms: 0 },
+    60_000,
+  );
+  const hit = await results.get("acme", "fp", "q");
+  assert.ok(hit);
+  assert.equal(hit.rowsJson, JSON.stringify(rows));
+  assert.equal(hit.rowCount, 2);
+  assert.ok(!("rows" in hit.body));
+  assert.deepEqual(hit.body.columns, ["pr_id", "title"]);
+  assert.equal(await results.get("acme", "other-fingerprint", "q"), undefined);
+});
+
+Deno.test("ResultCache reads an entry of the shape before rows were kept as text as a miss", async () => {
+  const { tenantCache, results } = caches();
+  const key = `r:${await sha256Hex("fp\nq")}`;
+  await tenantCache.set(
+    "acme",
+    key,
+    { body: { rows: [] }, oldestDataAt: 0, sourceFetchedAt: [] },
+    60_000,
+  );
+  assert.equal(await results.get("acme", "fp", "q"), undefined);
+});

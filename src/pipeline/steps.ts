@@ -1,0 +1,289 @@
+/**
+ * The named steps of the query pipeline, each a function over the {@link QueryContext}. Each
+ * factory checks its options once, when the pipeline is built.
+ *
+ * @module
+ */
+import type { UserClaims, UserVerifier } from "../auth/user_token.ts";
+import type { TenantRow } from "../catalog/schema.ts";
+import { OmniError } from "../errors.ts";
+import type { JobQueue } from "../jobs/queue.ts";
+import { withPassthroughClaim } from "../policy/passthrough.ts";
+import { isPlainObject, parseQueryRequest } from "../query/request.ts";
+import type { QueryService } from "../query/service.ts";
+import {
+  DEFAULT_BUDGETS,
+  type EdgeBudgets,
+  type RateLimiter,
+  spendEdgeBudgets,
+} from "../ratelimit/mod.ts";
+import type { BudgetStatus, QueryContext, Step } from "./context.ts";
+
+/** What {@link identify} reads. */
+export interface IdentifyOptions {
+  /** Verifies the bearer token (remembering verified tokens: `rememberVerifiedTokens`). */
+  verifyUser: UserVerifier;
+  /** The tenant row, read once per query. */
+  getTenant(id: string): Promise<TenantRow | undefined>;
+  /** Fills in a role and team the token lacks, from the tenant's directory. */
+  getUser?(
+    tenantId: string,
+    email: string,
+  ): Promise<{ role: string; teamId: string | null } | undefined>;
+  /** Refuses claims the tenant's policy would misread (`UNAUTHENTICATED`). @default no check */
+  checkClaims?(user: UserClaims): Promise<void>;
+}
+
+/**
+ * Step: who is asking. A bearer token is verified and completed from the directory (role and
+ * team, when the token lacks a role), its claims checked, and the passthrough token taken from
+ * its header; an identity verified upstream (the edge's context) is taken as it is. Either way
+ * the tenant row is read here, once: a tenant that does not exist (never created, off-boarded)
+ * is `UNAUTHENTICATED`.
+ *
+ * @example
+ * ```ts ignore
+ * new QueryPipeline({ steps: [identify({ verifyUser, getTenant }), ...], zoneOf });
+ * ```
+ */
+export function identify(options: IdentifyOptions): Step {
+  return async function identifyCaller(ctx) {
+    const { input } = ctx;
+    let user = input.user ?? await options.verifyUser(input.token);
+    const tenant = await options.getTenant(user.tenant);
+    if (!tenant) throw new OmniError("UNAUTHENTICATED", `tenant ${user.tenant} does not exist`);
+    if (!input.user) {
+      if (user.role === undefined && options.getUser) {
+        const row = await options.getUser(user.tenant, user.sub);
+        if (row) user = { ...user, role: row.role, team_id: row.teamId };
+      }
+      await options.checkClaims?.(user);
+      user = withPassthroughClaim(user, input.passthroughToken);
+    }
+    // Set together, once the caller is known: from here on, every outcome is recorded.
+    ctx.user = user;
+    ctx.tenant = tenant;
+  };
+}
+
+/**
+ * Step (edge): a direct-only tenant's policy forbids any traffic through a global hop.
+ *
+ * @example
+ * ```ts ignore
+ * refuseDirectOnly({ us: "https://us.omnisql.example" })
+ * ```
+ */
+export function refuseDirectOnly(zoneUrls: Record<string, string>): Step {
+  return function refuseDirectOnlyTenant(ctx) {
+    assertNotDirectOnly(ctx.tenant!, zoneUrls);
+  };
+}
+
+/**
+ * Throws `ENTITLEMENT_DENIED` naming the zone endpoint to use when the tenant is direct-only
+ * (the edge's job routes ask it too).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { assertNotDirectOnly } from "./steps.ts";
+ * const tenant = { id: "globex", name: "G", zone: "eu", directOnly: true, settings: {},
+ *   createdAt: new Date(0) };
+ * assert.throws(() => assertNotDirectOnly(tenant, { eu: "https://eu.example" }), /direct-only/);
+ * ```
+ */
+export function assertNotDirectOnly(tenant: TenantRow, zoneUrls: Record<string, string>): void {
+  if (!tenant.directOnly) return;
+  const endpoint = zoneUrls[tenant.zone];
+  throw new OmniError(
+    "ENTITLEMENT_DENIED",
+    `tenant ${tenant.id} is direct-only: send its queries to the ${tenant.zone} zone endpoint` +
+      (endpoint ? ` ${endpoint}/v1/query` : ""),
+    { details: { zone: tenant.zone, endpoint_url: endpoint ?? null } },
+  );
+}
+
+/**
+ * Step (zone): another zone's tenant is refused before anything is spent or run.
+ *
+ * @example
+ * ```ts ignore
+ * admitZone(service)
+ * ```
+ */
+export function admitZone(service: Pick<QueryService, "admitTenant">): Step {
+  return function admitZoneTenant(ctx) {
+    service.admitTenant(ctx.tenant!);
+  };
+}
+
+/**
+ * Step: reads and validates the body; its `metadata.trace_id`, when given, becomes the trace id.
+ *
+ * @example
+ * ```ts ignore
+ * parseRequest()
+ * ```
+ */
+export function parseRequest(): Step {
+  return async function parseQueryBody(ctx) {
+    const { body } = ctx.input;
+    const request = parseQueryRequest(typeof body === "function" ? await body() : body);
+    if (request.metadata.trace_id) ctx.traceId = request.metadata.trace_id;
+    ctx.request = request;
+  };
+}
+
+/** Options of {@link spendBudgets}. */
+export interface SpendBudgetsOptions {
+  limiter: RateLimiter;
+  /** The tenant's budgets. @default DEFAULT_BUDGETS */
+  budgetsOf?(tenant: TenantRow): EdgeBudgets;
+}
+
+/**
+ * Step: every query spends one request of the user's, the tenant's and the deployment's
+ * budgets; a spent one is a 429 naming its level.
+ *
+ * @example
+ * ```ts ignore
+ * spendBudgets({ limiter, budgetsOf: (t) => edgeBudgetsOf(t.settings) })
+ * ```
+ */
+export function spendBudgets(options: SpendBudgetsOptions): Step {
+  return async function spendCallerBudgets(ctx) {
+    const budgets = options.budgetsOf?.(ctx.tenant!) ?? DEFAULT_BUDGETS;
+    ctx.budget = await spendEdgeBudgets(options.limiter, ctx.user!.tenant, ctx.user!.sub, budgets);
+  };
+}
+
+/**
+ * Step (zone): an async query becomes a job (`202 {job_id, status_url}`), recorded when it runs.
+ * With `always`, every query does (the edge's internal job submission).
+ *
+ * @example
+ * ```ts ignore
+ * submitJob(jobs)
+ * ```
+ */
+export function submitJob(
+  jobs: Pick<JobQueue, "submit">,
+  options: { always?: boolean } = {},
+): Step {
+  return async function submitAsyncJob(ctx) {
+    const request = ctx.request!;
+    if (!options.always && request.metadata.async !== true) return;
+    const submitted = await jobs.submit(ctx.user!, request, ctx.traceId);
+    ctx.answer = { status: 202, body: { ...submitted } };
+  };
+}
+
+/**
+ * Sends a request to the tenant's zone worker (`zoneSender` of `src/http/zone_forward.ts`):
+ * the worker's status and body, and whether its pipeline recorded the query. A zone that cannot
+ * be reached throws `REGION_UNAVAILABLE`.
+ */
+export type ZoneSender = (request: {
+  user: UserClaims;
+  tenant: TenantRow;
+  traceId: string;
+  method: string;
+  path: string;
+  body?: unknown;
+  signal?: AbortSignal;
+  door?: string;
+}) => Promise<{ status: number; body: unknown; recorded: boolean }>;
+
+/**
+ * Step (edge): an async query is queued in the tenant's zone, where jobs run.
+ *
+ * @example
+ * ```ts ignore
+ * forwardJob(toZone)
+ * ```
+ */
+export function forwardJob(toZone: ZoneSender): Step {
+  return async function forwardAsyncJob(ctx) {
+    const request = ctx.request!;
+    if (request.metadata.async !== true) return;
+    const answer = await sendToZone(ctx, toZone, "/internal/v1/jobs");
+    ctx.answer = { status: answer.status, body: answer.body as Record<string, unknown> };
+  };
+}
+
+/**
+ * Last step (zone): runs the query here.
+ *
+ * @example
+ * ```ts ignore
+ * execute(service)
+ * ```
+ */
+export function execute(service: Pick<QueryService, "execute">): Step {
+  return async function executeHere(ctx) {
+    const result = await service.execute({
+      user: ctx.user!,
+      tenant: ctx.tenant!,
+      request: ctx.request!,
+      traceId: ctx.traceId,
+      signal: ctx.signal,
+    });
+    const body = foldBudget({ ...result }, ctx.budget);
+    ctx.answer = {
+      status: 200,
+      body,
+      summary: {
+        tables: result.sources.map((s) => s.table),
+        rows: "rows" in result ? result.rows.length : null,
+      },
+    };
+  };
+}
+
+/**
+ * Last step (edge): forwards the query to the tenant's zone worker, which runs and records it.
+ *
+ * @example
+ * ```ts ignore
+ * forward(toZone)
+ * ```
+ */
+export function forward(toZone: ZoneSender): Step {
+  return async function forwardToZone(ctx) {
+    const answer = await sendToZone(ctx, toZone, "/internal/v1/query");
+    const body = isPlainObject(answer.body) ? answer.body : {};
+    ctx.answer = { status: answer.status, body: foldBudget(body, ctx.budget) };
+  };
+}
+
+async function sendToZone(ctx: QueryContext, toZone: ZoneSender, path: string) {
+  const answer = await toZone({
+    user: ctx.user!,
+    tenant: ctx.tenant!,
+    traceId: ctx.traceId,
+    method: "POST",
+    path,
+    body: ctx.request,
+    signal: ctx.signal,
+    door: ctx.input.door,
+  });
+  // Whatever the zone answered, refusals included, it has recorded when it says so.
+  ctx.recorded = answer.recorded;
+  if (answer.status >= 400) throw OmniError.fromBody(answer.body, answer.status);
+  return answer;
+}
+
+/** The caller's budget folded into `rate_limit_status`: the one closer to running out. */
+function foldBudget(
+  body: Record<string, unknown>,
+  caller: BudgetStatus | undefined,
+): Record<string, unknown> {
+  if (!caller || !("rate_limit_status" in body)) return body;
+  const source = body.rate_limit_status as BudgetStatus | undefined;
+  // A source that reports none (remaining < 0) loses.
+  const tighter = !source || source.remaining < 0 || caller.remaining <= source.remaining
+    ? caller
+    : source;
+  return { ...body, rate_limit_status: tighter };
+}
