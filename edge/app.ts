@@ -167,7 +167,7 @@ function forwardQuery(options: EdgeOptions): QueryRunner {
     ...options,
     fetch: tracedFetch(options.fetch ?? globalThis.fetch, "edge forward"),
   });
-  return async function forwardQuery({ user, request, traceId, signal, markAudited }) {
+  return async function forwardQuery({ user, request, traceId, signal, door, markAudited }) {
     const { body } = await toZone({
       user,
       traceId,
@@ -175,6 +175,7 @@ function forwardQuery(options: EdgeOptions): QueryRunner {
       path: "/internal/v1/query",
       body: request,
       signal,
+      door,
       delivered: markAudited,
     });
     return body;

@@ -103,9 +103,9 @@ export function createWorkerApp(options: WorkerOptions): Hono<AppEnv> {
 
   app.get("/healthz", (c) => c.json({ ok: true, role: "worker", zone }));
 
-  const execute: QueryRunner = ({ user, request, traceId, signal, markAudited }) => {
+  const execute: QueryRunner = ({ user, request, traceId, signal, door, markAudited }) => {
     markAudited();
-    return service.run({ user, request, traceId, signal });
+    return service.run({ user, request, traceId, signal, door });
   };
 
   const fromEdge = edgeContext(options.contextTokens, zone);
@@ -164,6 +164,7 @@ function edgeContext(tokens: ContextTokens, zone: string): MiddlewareHandler<App
   return async function edgeContextMiddleware(c, next) {
     const ctx = await tokens.verify(c.req.header(CONTEXT_HEADER), zone);
     if (ctx.traceId) c.set("traceId", ctx.traceId);
+    c.set("door", ctx.door ?? "http");
     c.set("user", ctx.user);
     await next();
   };

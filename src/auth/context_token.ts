@@ -14,6 +14,8 @@ export interface QueryContext {
   user: UserClaims;
   zone: string;
   traceId: string;
+  /** The door the query came in by (`http`, `pg`, `mcp`). @default "http" */
+  door?: "http" | "pg" | "mcp";
 }
 
 const ISSUER = "omnisql-edge";
@@ -44,7 +46,7 @@ export class ContextTokens {
 
   /** Signs a context valid for 60 seconds, for one zone. */
   sign(ctx: QueryContext): Promise<string> {
-    return new SignJWT({ user: ctx.user, trace_id: ctx.traceId })
+    return new SignJWT({ user: ctx.user, trace_id: ctx.traceId, door: ctx.door ?? "http" })
       .setProtectedHeader({ alg: "HS256" })
       .setIssuer(ISSUER)
       .setAudience(`omnisql-zone:${ctx.zone}`)
@@ -66,7 +68,8 @@ export class ContextTokens {
       if (!user || typeof user.sub !== "string" || typeof user.tenant !== "string") {
         throw new OmniError("UNAUTHENTICATED", "context token lacks a user");
       }
-      return { user, zone, traceId: String(payload.trace_id ?? "") };
+      const door = payload.door === "pg" || payload.door === "mcp" ? payload.door : "http";
+      return { user, zone, traceId: String(payload.trace_id ?? ""), door };
     } catch (err) {
       if (err instanceof OmniError) throw err;
       throw new OmniError("UNAUTHENTICATED", `context token rejected for zone ${zone}`);

@@ -140,6 +140,7 @@ export async function appendAuditBatch(
         status: record.status,
         errorCode: record.errorCode ?? null,
         kind: record.kind,
+        door: record.door ?? "http",
         createdAt,
         prevHash,
         hash: "",
@@ -355,7 +356,10 @@ export async function tailAudit(
  * assert.ok(hash.length === 64);
  * ```
  */
-export async function auditHash(row: Omit<AuditRow, "hash">, auditKey?: string): Promise<string> {
+export async function auditHash(
+  row: Omit<AuditRow, "hash" | "door"> & { door?: AuditRow["door"] },
+  auditKey?: string,
+): Promise<string> {
   const fields = {
     id: row.id,
     tenantId: row.tenantId,
@@ -368,6 +372,8 @@ export async function auditHash(row: Omit<AuditRow, "hash">, auditKey?: string):
     status: row.status,
     errorCode: row.errorCode,
     kind: row.kind,
+    // Rows from before doors were recorded hash without it: `http` stays out of the hash.
+    ...(row.door && row.door !== "http" ? { door: row.door } : {}),
     createdAt: row.createdAt.toISOString(),
   };
   const text = row.prevHash + canonicalJson(fields);

@@ -210,6 +210,8 @@ export const auditLog = pgTable("audit_log", {
   status: integer("status").notNull(),
   errorCode: text("error_code"),
   kind: text("kind").$type<"query" | "admin">().notNull(),
+  /** The way the query came in: `http` (`/v1/query`), `pg` (the Postgres wire door), `mcp`. */
+  door: text("door").$type<"http" | "pg" | "mcp">().notNull().default("http"),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   prevHash: text("prev_hash").notNull(),
   hash: text("hash").notNull(),

@@ -12,6 +12,7 @@ import { toOmniError } from "../errors.ts";
 import { auditWithheld, logAuditFailure } from "../query/service.ts";
 import type { AppEnv } from "./env.ts";
 import { errorResponse } from "./errors.ts";
+import { requestDoor } from "./door.ts";
 
 /** Options of {@link auditOutcome}. */
 export interface AuditOutcomeOptions {
@@ -51,6 +52,7 @@ export function auditOutcome(options: AuditOutcomeOptions): MiddlewareHandler<Ap
         status: c.res.status,
         errorCode: code,
         kind: "query",
+        door: requestDoor(c),
       });
     } catch (err) {
       if (ok) c.res = errorResponse(c, auditWithheld(c.get("traceId"), err));

@@ -5,6 +5,7 @@
  */
 import type { UserClaims } from "../auth/user_token.ts";
 import type { QueryRequest } from "../query/request.ts";
+import type { Door } from "./door.ts";
 
 /** The budget figures a response shows under `rate_limit_status`. */
 export interface BudgetStatus {
@@ -28,5 +29,7 @@ export interface AppEnv {
     audited: boolean;
     /** What an answer produced here without a worker (a result-cache hit) returned, for audit. */
     answerSummary: { tables: string[]; rows: number };
+    /** The door the edge vouched for in a forwarded request's context (see `door.ts`). */
+    door: Door;
   };
 }

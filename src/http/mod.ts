@@ -25,3 +25,4 @@ export * from "./query_route.ts";
 export * from "./discovery.ts";
 export * from "./audit_outcome.ts";
 export * from "./zone_forward.ts";
+export * from "./door.ts";

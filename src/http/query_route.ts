@@ -15,6 +15,7 @@ import {
 } from "../query/request.ts";
 import type { AppEnv, BudgetStatus } from "./env.ts";
 import { readJsonBody } from "./json_body.ts";
+import { type Door, requestDoor } from "./door.ts";
 
 /**
  * Set on an answer whose query reached a component that audits it (a zone's query service), so
@@ -28,6 +29,8 @@ export type QueryRunner = (input: {
   request: QueryRequest;
   traceId: string;
   signal: AbortSignal;
+  /** The door the query came in by, for its audit record. */
+  door: Door;
   /** Call once the query has reached a component that audits it (a zone's query service). */
   markAudited: () => void;
 }) => Promise<unknown>;
@@ -65,6 +68,7 @@ export function runQuery(run: QueryRunner): Handler<AppEnv> {
       request: c.get("query"),
       traceId: c.get("traceId"),
       signal: c.req.raw.signal,
+      door: requestDoor(c),
       markAudited: () => {
         c.set("audited", true);
         c.header(AUDITED_HEADER, "1");

@@ -10,6 +10,7 @@ import type { UserClaims } from "../auth/user_token.ts";
 import type { Catalog } from "../catalog/store.ts";
 import { OmniError } from "../errors.ts";
 import { AUDITED_HEADER } from "./query_route.ts";
+import type { Door } from "./door.ts";
 
 /** What forwarding needs. */
 export interface ZoneForwardOptions {
@@ -30,6 +31,8 @@ export interface ZoneRequest {
   path: string;
   body?: unknown;
   signal?: AbortSignal;
+  /** The door the request came in by, vouched for in the context token. @default "http" */
+  door?: Door;
   /** Called when the worker's answer says its query service audited the request. */
   delivered?: () => void;
 }
@@ -61,6 +64,7 @@ export function zoneForwarder(
       user,
       zone: tenant.zone,
       traceId: request.traceId,
+      door: request.door,
     });
     let res: Response;
     try {

@@ -48,6 +48,8 @@ export interface QueryInput {
   request: QueryRequest;
   traceId: string;
   signal?: AbortSignal;
+  /** The door the query came in by, for its audit record. @default "http" */
+  door?: "http" | "pg" | "mcp";
 }
 
 /**
@@ -103,6 +105,7 @@ export class QueryService {
         traceId: input.traceId,
         sql: input.request.sql,
         kind: "query",
+        door: input.door ?? "http",
         ...fields,
       });
 
