@@ -30,6 +30,8 @@ import type { RateLimiter } from "../src/ratelimit/mod.ts";
 import type { JobQueue, JobQueueOptions } from "../src/jobs/mod.ts";
 import type { CircuitBreakerOptions, CircuitBreakers } from "../src/reliability/mod.ts";
 import { createEdgeApp } from "./app.ts";
+import { startPgDoor } from "../src/doors/pg/mod.ts";
+import { appGateway } from "../src/doors/gateway.ts";
 import { buildZoneWorker, openServing } from "../regions/serving.ts";
 
 /** Options of {@link startLocalStack}. */
@@ -56,6 +58,13 @@ export interface LocalStackOptions {
   engines?: EnginePoolOptions;
   /** Start the engines before answering, as `deno task start` does. @default false */
   warmEngines?: boolean;
+  /**
+   * Serve the Postgres wire-protocol door on this port (0: a free one), plaintext on loopback
+   * unless `pgTls` is given. @default no door
+   */
+  pgPort?: number;
+  /** PEM key and certificate of the Postgres door. @default none */
+  pgTls?: { key: string; cert: string };
 }
 
 /** A running local stack. */
@@ -79,6 +88,8 @@ export interface LocalStack {
   breakers: Record<string, CircuitBreakers>;
   /** Each zone's DuckDB engine pool. */
   engines: Record<string, EnginePool>;
+  /** The Postgres door's port, when served. */
+  pgPort?: number;
   close(): Promise<void>;
 }
 
@@ -202,6 +213,19 @@ export async function startLocalStack(
       connectors: CONNECTORS,
       devIssuer: serving.devIssuer,
     });
+    // Before the edge answers /healthz, so a client that waits for it finds the door open.
+    let pgPort: number | undefined;
+    if (options.pgPort !== undefined) {
+      const door = await startPgDoor({
+        gateway: appGateway((request) => edgeApp.fetch(request)),
+        port: options.pgPort,
+        tls: options.pgTls,
+        plaintext: "loopback",
+      });
+      closers.push(() => door.close());
+      pgPort = door.port;
+      void door.views.warm();
+    }
     const edge = Deno.serve(
       { port: config.port, hostname: "127.0.0.1", onListen: () => {} },
       edgeApp.fetch,
@@ -221,6 +245,7 @@ export async function startLocalStack(
       zoneStores,
       breakers,
       engines,
+      pgPort,
       close,
     };
   } catch (err) {
