@@ -44,6 +44,8 @@ import {
   traceRequest,
 } from "../src/telemetry/mod.ts";
 import { asyncQuery, cancelJob, type JobQueue, jobStatus } from "../src/jobs/mod.ts";
+import { mcpEndpoint } from "../src/doors/mcp/mod.ts";
+import { appGateway } from "../src/doors/gateway.ts";
 
 /** What a worker is built from. */
 export interface WorkerOptions {
@@ -156,6 +158,7 @@ export function createWorkerApp(options: WorkerOptions): Hono<AppEnv> {
   }
   app.get("/v1/catalog", admitted, catalogListing(options));
   app.get("/v1/whoami", whoami(options));
+  app.all("/mcp", mcpEndpoint({ gateway: appGateway((request) => app.fetch(request)) }));
   return app;
 }
 

@@ -102,7 +102,14 @@ export interface CatalogTable {
   table: string;
   connector: string;
   description?: string;
-  columns: { name: string; type: string; description?: string; masked?: boolean }[];
+  columns: {
+    name: string;
+    type: string;
+    description?: string;
+    /** Operators the source can filter this column with (pushed down: fewer API calls). */
+    filterable?: string[];
+    masked?: boolean;
+  }[];
 }
 
 /**
