@@ -81,7 +81,10 @@ Deno.test({
         ]) {
           const r = await psql(port, user, password, "SELECT 1");
           assert.equal(r.ok, false);
-          assert.match(r.err, /28P01/);
+          assert.match(r.err, /password authentication failed/);
+          const client = driver(user, password);
+          await assert.rejects(client`SELECT 1`, (err: { code?: string }) => err.code === "28P01");
+          await client.end({ timeout: 1 });
         }
       });
 
@@ -143,7 +146,9 @@ Deno.test({
             "SHOW statement_timeout; COMMIT; DISCARD ALL; SHOW server_version",
         );
         assert.ok(r.ok, r.err);
-        assert.deepEqual(r.out.split("\n"), ["30s", "18.6"]);
+        // psql also prints each command's tag (BEGIN, SET, …), as with Postgres.
+        const lines = r.out.split("\n");
+        assert.deepEqual(lines.filter((l) => !/^[A-Z ]+$/.test(l)), ["30s", "18.6"]);
         await sql.begin(async (tx) => {
           const [row] = await tx`SELECT count(*) AS n FROM github.pull_requests`;
           assert.ok(Number(row.n) > 0);

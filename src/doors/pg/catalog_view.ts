@@ -8,11 +8,11 @@
  *
  * A view starts in ~0.6 s from a snapshot of an initialised database (made once per process,
  * ~2–10 s) and holds ~150 MB, so views are shared by every session whose user sees the same
- * catalog, at most `maxViews` live, closed when idle.
+ * catalog, at most `maxViews` live, closed when idle. They run in one worker (`_view_host.ts`):
+ * PGlite's wasm blocks its thread, and the door's thread also serves HTTP.
  *
  * @module
  */
-import { PGlite } from "@electric-sql/pglite";
 import type { CatalogTable } from "../gateway.ts";
 import { concat, frontend, splitMessages } from "./protocol.ts";
 import { pgTypeOf } from "./types.ts";
@@ -29,22 +29,58 @@ export interface CatalogViewsOptions {
   idleMs?: number;
 }
 
+/** Talks to the worker hosting the views. */
+class ViewHost {
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, { resolve(b?: Uint8Array): void; reject(e: Error): void }>();
+  #next = 0;
+
+  constructor() {
+    this.#worker = new Worker(new URL("./_view_host.ts", import.meta.url), { type: "module" });
+    this.#worker.onmessage = (
+      event: MessageEvent<{ id: number; ok: boolean; bytes?: Uint8Array; error?: string }>,
+    ) => {
+      const { id, ok, bytes, error } = event.data;
+      const waiter = this.#pending.get(id);
+      this.#pending.delete(id);
+      if (ok) waiter?.resolve(bytes);
+      else waiter?.reject(new Error(error ?? "catalog view failed"));
+    };
+  }
+
+  call(message: Record<string, unknown>): Promise<Uint8Array | undefined> {
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage({ ...message, id });
+    });
+  }
+
+  terminate(): void {
+    this.#worker.terminate();
+    for (const waiter of this.#pending.values()) waiter.reject(new Error("catalog views closed"));
+    this.#pending.clear();
+  }
+}
+
 /** A user's catalog view (see the module doc). */
 export class CatalogView {
-  readonly #pg: PGlite;
+  readonly #host: ViewHost;
+  readonly #id: string;
   /** The schemas of the user's tables: the search path the door reports. */
   readonly schemas: string[];
 
-  constructor(pg: PGlite, schemas: string[]) {
-    this.#pg = pg;
+  constructor(host: ViewHost, id: string, schemas: string[]) {
+    this.#host = host;
+    this.#id = id;
     this.schemas = schemas;
   }
 
   /** Runs complete frontend messages ending with Sync; returns the backend messages. */
-  exchange(messages: Uint8Array[]): Promise<[string, Uint8Array][]> {
-    return this.#pg.runExclusive(async () =>
-      splitMessages(await this.#pg.execProtocolRaw(concat(messages)))
-    );
+  async exchange(messages: Uint8Array[]): Promise<[string, Uint8Array][]> {
+    const bytes = concat(messages);
+    const reply = await this.#host.call({ op: "exchange", view: this.#id, bytes });
+    return splitMessages(reply ?? new Uint8Array(0));
   }
 
   /** Runs a simple-protocol query string. */
@@ -62,8 +98,8 @@ export class CatalogView {
     return this.exchange([frontend.parse(sql, paramTypes), frontend.describe("S"), frontend.sync()]);
   }
 
-  close(): Promise<void> {
-    return this.#pg.close();
+  async close(): Promise<void> {
+    await this.#host.call({ op: "close", view: this.#id });
   }
 }
 
@@ -95,7 +131,7 @@ export class CatalogViews {
   readonly #entries = new Map<string, Entry>();
   readonly #maxViews: number;
   readonly #idleMs: number;
-  #template?: Promise<Blob>;
+  #host?: ViewHost;
 
   constructor(options: CatalogViewsOptions = {}) {
     this.#maxViews = options.maxViews ?? 3;
@@ -103,21 +139,13 @@ export class CatalogViews {
   }
 
   /** Prepares the initialised-database snapshot now, so the first connection need not wait. */
-  warm(): Promise<void> {
-    return this.#snapshot().then(() => {});
+  async warm(): Promise<void> {
+    await this.#hostOf().call({ op: "warm" });
   }
 
-  #snapshot(): Promise<Blob> {
-    this.#template ??= (async () => {
-      const pg = await PGlite.create();
-      try {
-        await pg.exec(`CREATE DATABASE ${DATABASE}`);
-        return await pg.dumpDataDir("none");
-      } finally {
-        await pg.close();
-      }
-    })();
-    return this.#template;
+  #hostOf(): ViewHost {
+    this.#host ??= new ViewHost();
+    return this.#host;
   }
 
   /** The view of `tables`, shared with every session that sees the same ones. */
@@ -126,7 +154,7 @@ export class CatalogViews {
     let entry = this.#entries.get(key);
     if (!entry) {
       await this.#makeRoom();
-      const view = this.#open(tables);
+      const view = this.#open(key, tables);
       entry = { view, refs: 0 };
       this.#entries.set(key, entry);
       view.catch(() => this.#entries.delete(key));
@@ -170,11 +198,10 @@ export class CatalogViews {
     await (await entry.view.catch(() => undefined))?.close();
   }
 
-  async #open(tables: CatalogTable[]): Promise<CatalogView> {
-    const pg = await PGlite.create({ loadDataDir: await this.#snapshot(), database: DATABASE });
+  async #open(key: string, tables: CatalogTable[]): Promise<CatalogView> {
     const { sql, schemas } = viewDdl(tables);
-    await pg.exec(sql);
-    return new CatalogView(pg, schemas);
+    await this.#hostOf().call({ op: "open", view: key, ddl: sql });
+    return new CatalogView(this.#hostOf(), key, schemas);
   }
 
   /** Closes every view. */
@@ -185,6 +212,8 @@ export class CatalogViews {
       entry.refs = 0;
       await this.#drop(key);
     }
+    this.#host?.terminate();
+    this.#host = undefined;
   }
 }
 

@@ -421,6 +421,8 @@ export class PgSession {
   async #portalFields(portal: Portal): Promise<FieldDescription[]> {
     if (portal.fields && portal.answer) return portal.fields;
     const statement = portal.statement;
+    // Drivers that bind without describing the statement first still get Postgres' types.
+    if (!statement.described) await this.#describeInView(statement);
     if (statement.prefetched) {
       portal.answer = statement.prefetched;
       statement.prefetched = undefined;
