@@ -15,6 +15,8 @@ import { KeyRing } from "../src/crypto/mod.ts";
 import { Logger } from "../src/telemetry/mod.ts";
 import { requireProductionEnv } from "./_production_env.ts";
 import { buildZoneWorker, openServing } from "./serving.ts";
+import { productionPgDoor } from "../src/doors/pg/production.ts";
+import { appGateway } from "../src/doors/gateway.ts";
 
 const env = Deno.env.toObject();
 const zone = (env.ZONE ?? "").trim().toLowerCase();
@@ -43,6 +45,9 @@ const worker = buildZoneWorker(serving, zone, {
 });
 await worker.engines.warm();
 
+// The zone's own Postgres door (PG_PORT, TLS required): its tenants' BI tools connect here.
+const pgDoor = await productionPgDoor(env, appGateway((request) => worker.app.fetch(request)));
+
 const server = Deno.serve({
   port: config.port,
   onListen: ({ hostname, port }) => logger.info("listening", { url: `http://${hostname}:${port}` }),
@@ -52,6 +57,7 @@ worker.jobs.start();
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, async () => {
     await server.shutdown();
+    await pgDoor?.close();
     await worker.close();
     await catalogDb.close();
     await zoneDb?.close();

@@ -135,6 +135,12 @@ Deno.test({
         assert.deepEqual(rows.columns.map((c) => c.type), [20, 16, 1184, 3802, 25, 20]);
         assert.equal(typeof rows[0].draft, "boolean");
         assert.ok(rows[0].merged_at === null || rows[0].merged_at instanceof Date);
+        assert.ok(Array.isArray(rows[0].labels));
+        // The extended protocol: described by the user's catalog view.
+        const prepared = await sql`SELECT pr_id, merged_at, count(*) OVER () AS total
+          FROM github.pull_requests WHERE status = ${"merged"} LIMIT 1`;
+        assert.deepEqual(prepared.columns.map((c) => c.type), [20, 1184, 20]);
+        assert.ok(prepared[0].merged_at instanceof Date);
       });
 
       await t.step("session statements are answered harmlessly", async () => {

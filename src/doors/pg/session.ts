@@ -22,7 +22,7 @@ import {
 } from "./protocol.ts";
 import { toPgError } from "./sqlstate.ts";
 import { type Route, routeOf, splitStatements } from "./statement.ts";
-import { binaryValue, hasBinary, inferOid, OID, textValue, typeSize } from "./types.ts";
+import { binaryValue, hasBinary, inferOid, OID, oidOf, textValue, typeSize } from "./types.ts";
 
 /** What a session is built from. */
 export interface PgSessionOptions {
@@ -291,7 +291,7 @@ export class PgSession {
         return await this.#show(route.name, true);
       case "pipeline": {
         const answer = await this.#pipeline(sql);
-        const fields = inferredFields(answer, []);
+        const fields = this.#answerFields(sql, answer);
         this.#out.rowDescription(fields);
         this.#sendRows(answer, fields);
         return;
@@ -377,7 +377,7 @@ export class PgSession {
     // Not Postgres SQL (DuckDB's dialect): the statement runs now to learn its columns.
     statement.prefetched = await this.#pipeline(statement.sql);
     this.#out.parameterDescription([]);
-    this.#out.rowDescription(inferredFields(statement.prefetched, []));
+    this.#out.rowDescription(this.#answerFields(statement.sql, statement.prefetched));
   }
 
   async #describePortal(portal: Portal): Promise<void> {
@@ -437,7 +437,7 @@ export class PgSession {
     const described = statement.described?.fields;
     const base = described && described.length === portal.answer.columns.length
       ? described
-      : inferredFields(portal.answer, []);
+      : this.#answerFields(statement.sql, portal.answer);
     portal.fields = base.map((f, i) => ({
       ...f,
       format: formatAt(portal.resultFormats, i) === 1 && hasBinary(f.typeOid) ? 1 : 0,
@@ -526,6 +526,25 @@ export class PgSession {
     }
   }
 
+  /**
+   * The row description of an answer the catalog view did not describe: a column named like a
+   * column of a table the statement names takes that column's type; others are typed from
+   * their values.
+   */
+  #answerFields(sql: string, answer: Answer): FieldDescription[] {
+    const text = sql.toLowerCase();
+    const named = this.#o.tables.filter((t) => text.includes(t.table.toLowerCase()));
+    return answer.columns.map((name, i) => {
+      const types = new Set(
+        named.flatMap((t) => t.columns.filter((c) => c.name === name).map((c) => c.type)),
+      );
+      const oid = types.size === 1
+        ? oidOf([...types][0])
+        : inferOid(answer.rows.map((r) => r[i]));
+      return field(name, oid, 0);
+    });
+  }
+
   #view(): Promise<CatalogView> {
     this.#lease ??= this.#o.views.acquire(this.#o.tables);
     return this.#lease.then((l) => l.view);
@@ -573,12 +592,6 @@ function field(name: string, typeOid: number, format: number): FieldDescription 
     typeModifier: -1,
     format,
   };
-}
-
-function inferredFields(answer: Answer, formats: number[]): FieldDescription[] {
-  return answer.columns.map((name, i) =>
-    field(name, inferOid(answer.rows.map((r) => r[i])), formatAt(formats, i))
-  );
 }
 
 function formatAt(formats: number[], i: number): number {

@@ -50,6 +50,31 @@ export function pgTypeOf(type: string): string {
   return PG_TYPE[type] ?? "text";
 }
 
+const ISO_TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
+
+const CATALOG_OID: Record<string, number> = {
+  text: OID.text,
+  integer: OID.int8,
+  double: OID.float8,
+  boolean: OID.bool,
+  timestamp: OID.timestamptz,
+  json: OID.jsonb,
+};
+
+/**
+ * The type OID of a catalog column type (the view's Postgres type of it).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { OID, oidOf } from "./types.ts";
+ * assert.equal(oidOf("timestamp"), OID.timestamptz);
+ * ```
+ */
+export function oidOf(type: string): number {
+  return CATALOG_OID[type] ?? OID.text;
+}
+
 /** Size of a type in a RowDescription (-1 for variable length). */
 export function typeSize(oid: number): number {
   switch (oid) {
@@ -74,7 +99,8 @@ export function typeSize(oid: number): number {
 
 /**
  * The OID of a column from the values an answer holds, when the statement could not be
- * described: integers `int8`, other numbers `float8`, booleans `bool`, objects `jsonb`, else `text`.
+ * described: integers `int8`, other numbers `float8`, booleans `bool`, objects `jsonb`, ISO
+ * timestamps `timestamptz`, else `text`.
  *
  * @example
  * ```ts
@@ -92,6 +118,9 @@ export function inferOid(values: unknown[]): number {
   if (present.every((v) => typeof v === "number" && Number.isInteger(v))) return OID.int8;
   if (present.every((v) => typeof v === "number")) return OID.float8;
   if (present.every((v) => typeof v === "object")) return OID.jsonb;
+  if (present.every((v) => typeof v === "string" && ISO_TIMESTAMP.test(v))) {
+    return OID.timestamptz;
+  }
   return OID.text;
 }
 
@@ -123,7 +152,8 @@ export function textValue(value: unknown, oid: number): string | null {
       return String(value);
     case OID.json:
     case OID.jsonb:
-      return JSON.stringify(value);
+      // A JSON column arrives as its JSON text already.
+      return typeof value === "string" ? value : JSON.stringify(value);
     default:
       return typeof value === "object" ? JSON.stringify(value) : String(value);
   }
