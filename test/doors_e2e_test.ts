@@ -69,24 +69,32 @@ Deno.test({
         assert.equal(String((http.body.rows as { n: number }[])[0].n), asDev.out);
       });
 
-      await t.step("a wrong, expired or another user's token is 28P01, never a session", async () => {
-        const expired = await stack.devIssuer.mint(
-          { sub: "dev@acme", tenant: "acme", role: "developer" },
-          { ttlSeconds: -60 },
-        );
-        for (const [user, password] of [
-          ["dev@acme", "not-a-token"],
-          ["dev@acme", expired],
-          ["admin@acme", dev],
-        ]) {
-          const r = await psql(port, user, password, "SELECT 1");
-          assert.equal(r.ok, false);
-          assert.match(r.err, /password authentication failed/);
-          const client = driver(user, password);
-          await assert.rejects(client`SELECT 1`, (err: { code?: string }) => err.code === "28P01");
-          await client.end({ timeout: 1 });
-        }
-      });
+      await t.step(
+        "a wrong, expired or another user's token is 28P01, never a session",
+        async () => {
+          const expired = await stack.devIssuer.mint(
+            { sub: "dev@acme", tenant: "acme", role: "developer" },
+            { ttlSeconds: -60 },
+          );
+          for (
+            const [user, password] of [
+              ["dev@acme", "not-a-token"],
+              ["dev@acme", expired],
+              ["admin@acme", dev],
+            ]
+          ) {
+            const r = await psql(port, user, password, "SELECT 1");
+            assert.equal(r.ok, false);
+            assert.match(r.err, /password authentication failed/);
+            const client = driver(user, password);
+            await assert.rejects(
+              client`SELECT 1`,
+              (err: { code?: string }) => err.code === "28P01",
+            );
+            await client.end({ timeout: 1 });
+          }
+        },
+      );
 
       await t.step("errors carry SQLSTATEs and the OmniSQL code", async () => {
         const cases: [string, string, string][] = [
@@ -225,7 +233,9 @@ Deno.test({
             clientInfo: { name: "t", version: "1" },
           },
         };
-        for (const headers of [{}, { authorization: "Bearer forged" }] as Record<string, string>[]) {
+        for (
+          const headers of [{}, { authorization: "Bearer forged" }] as Record<string, string>[]
+        ) {
           const res = await fetch(`${stack.edgeUrl}/mcp`, {
             method: "POST",
             headers: {
@@ -240,39 +250,42 @@ Deno.test({
         }
       });
 
-      await t.step("MCP: tools listed, query answers the HTTP count, on edge and zone", async () => {
-        const http = await postQuery(stack.edgeUrl, dev, { sql: PR_COUNT });
-        const n = (http.body.rows as { n: number }[])[0].n;
-        const zoneUrl = Object.values(stack.workerUrls)[0];
-        for (const base of [stack.edgeUrl, zoneUrl]) {
-          const client = new Client({ name: "test", version: "1.0.0" });
-          await client.connect(
-            new StreamableHTTPClientTransport(new URL(`${base}/mcp`), {
-              requestInit: { headers: { authorization: `Bearer ${dev}` } },
-            }),
-          );
-          try {
-            const tools = (await client.listTools()).tools.map((tool) => tool.name).sort();
-            assert.deepEqual(tools, ["describe_table", "explain", "list_tables", "query"]);
-            const result = await client.callTool({ name: "query", arguments: { sql: PR_COUNT } });
-            const structured = result.structuredContent as { rows: { n: number }[] };
-            if (base === zoneUrl && result.isError) {
-              // acme may live in another zone than the first worker: refused, never served.
-              assert.match(JSON.stringify(result.content), /ENTITLEMENT_DENIED/);
-              continue;
+      await t.step(
+        "MCP: tools listed, query answers the HTTP count, on edge and zone",
+        async () => {
+          const http = await postQuery(stack.edgeUrl, dev, { sql: PR_COUNT });
+          const n = (http.body.rows as { n: number }[])[0].n;
+          const zoneUrl = Object.values(stack.workerUrls)[0];
+          for (const base of [stack.edgeUrl, zoneUrl]) {
+            const client = new Client({ name: "test", version: "1.0.0" });
+            await client.connect(
+              new StreamableHTTPClientTransport(new URL(`${base}/mcp`), {
+                requestInit: { headers: { authorization: `Bearer ${dev}` } },
+              }),
+            );
+            try {
+              const tools = (await client.listTools()).tools.map((tool) => tool.name).sort();
+              assert.deepEqual(tools, ["describe_table", "explain", "list_tables", "query"]);
+              const result = await client.callTool({ name: "query", arguments: { sql: PR_COUNT } });
+              const structured = result.structuredContent as { rows: { n: number }[] };
+              if (base === zoneUrl && result.isError) {
+                // acme may live in another zone than the first worker: refused, never served.
+                assert.match(JSON.stringify(result.content), /ENTITLEMENT_DENIED/);
+                continue;
+              }
+              assert.equal(structured.rows[0].n, n);
+              const bad = await client.callTool({
+                name: "query",
+                arguments: { sql: "SELECT * FROM github.nope" },
+              });
+              assert.equal(bad.isError, true);
+              assert.match(JSON.stringify(bad.content), /PLAN_FAILED/);
+            } finally {
+              await client.close();
             }
-            assert.equal(structured.rows[0].n, n);
-            const bad = await client.callTool({
-              name: "query",
-              arguments: { sql: "SELECT * FROM github.nope" },
-            });
-            assert.equal(bad.isError, true);
-            assert.match(JSON.stringify(bad.content), /PLAN_FAILED/);
-          } finally {
-            await client.close();
           }
-        }
-      });
+        },
+      );
 
       await t.step("every statement is audited once, with its door", async () => {
         const marker = crypto.randomUUID().replaceAll("-", "").slice(0, 12);

@@ -156,7 +156,9 @@ export function buildMcpServer(options: McpToolsOptions): McpServer {
     description: "Lists the tables this user may query (source.table), with descriptions.",
     inputSchema: {},
     outputSchema: {
-      tables: z.array(z.object({ table: z.string(), description: z.string(), columns: z.number() })),
+      tables: z.array(
+        z.object({ table: z.string(), description: z.string(), columns: z.number() }),
+      ),
     },
   }, async () => {
     try {

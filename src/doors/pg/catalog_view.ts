@@ -95,7 +95,11 @@ export class CatalogView {
 
   /** Parse + Describe (statement): the parameter description and row description or error. */
   describe(sql: string, paramTypes: number[]): Promise<[string, Uint8Array][]> {
-    return this.exchange([frontend.parse(sql, paramTypes), frontend.describe("S"), frontend.sync()]);
+    return this.exchange([
+      frontend.parse(sql, paramTypes),
+      frontend.describe("S"),
+      frontend.sync(),
+    ]);
   }
 
   async close(): Promise<void> {

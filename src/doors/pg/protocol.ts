@@ -232,13 +232,16 @@ export class BackendBatch {
   }
 
   error(fields: ErrorFields): this {
-    return this.message(fields.severity === "NOTICE" || fields.severity === "WARNING" ? "N" : "E", (w) => {
-      w.string("S").cstring(fields.severity).string("V").cstring(fields.severity);
-      w.string("C").cstring(fields.code).string("M").cstring(fields.message);
-      if (fields.detail) w.string("D").cstring(fields.detail);
-      if (fields.hint) w.string("H").cstring(fields.hint);
-      w.bytes(new Uint8Array(1));
-    });
+    return this.message(
+      fields.severity === "NOTICE" || fields.severity === "WARNING" ? "N" : "E",
+      (w) => {
+        w.string("S").cstring(fields.severity).string("V").cstring(fields.severity);
+        w.string("C").cstring(fields.code).string("M").cstring(fields.message);
+        if (fields.detail) w.string("D").cstring(fields.detail);
+        if (fields.hint) w.string("H").cstring(fields.hint);
+        w.bytes(new Uint8Array(1));
+      },
+    );
   }
 
   parameterDescription(oids: number[]): this {

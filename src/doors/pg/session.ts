@@ -9,7 +9,7 @@
 import { toOmniError } from "../../errors.ts";
 import { type CatalogTable, type Gateway, runQuery } from "../gateway.ts";
 import type { CatalogView, CatalogViewLease, CatalogViews } from "./catalog_view.ts";
-import { bindParameters, paramText, ParameterError, placeholders } from "./params.ts";
+import { bindParameters, ParameterError, paramText, placeholders } from "./params.ts";
 import {
   BackendBatch,
   decodeFrontend,
@@ -199,7 +199,7 @@ export class PgSession {
           this.#out.message("1");
           break;
         case "bind":
-          await this.#bind(msg);
+          this.#bind(msg);
           break;
         case "describe":
           if (msg.target === "S") await this.#describeStatement(this.#statement(msg.name));
@@ -260,7 +260,11 @@ export class PgSession {
   #portal(name: string): Portal {
     const p = this.#portals.get(name);
     if (!p) {
-      throw new PgError({ severity: "ERROR", code: "34000", message: `portal "${name}" does not exist` });
+      throw new PgError({
+        severity: "ERROR",
+        code: "34000",
+        message: `portal "${name}" does not exist`,
+      });
     }
     return p;
   }
@@ -303,13 +307,13 @@ export class PgSession {
 
   // ---- the extended query protocol ----
 
-  async #bind(msg: {
+  #bind(msg: {
     portal: string;
     statement: string;
     paramFormats: number[];
     params: (Uint8Array | null)[];
     resultFormats: number[];
-  }): Promise<void> {
+  }): void {
     const statement = this.#statement(msg.statement);
     this.#portals.set(msg.portal, {
       statement,
@@ -322,12 +326,16 @@ export class PgSession {
 
   /** The parameter types of a statement: declared, else as the catalog view infers them. */
   async #paramTypes(statement: Prepared, count: number): Promise<number[]> {
-    if (statement.route.kind === "pipeline" && !statement.described &&
-      statement.paramTypes.slice(0, count).some((t) => !t) ) {
+    if (
+      statement.route.kind === "pipeline" && !statement.described &&
+      statement.paramTypes.slice(0, count).some((t) => !t)
+    ) {
       await this.#describeInView(statement);
     }
-    return Array.from({ length: count }, (_, i) =>
-      statement.paramTypes[i] || statement.described?.params[i] || OID.text);
+    return Array.from(
+      { length: count },
+      (_, i) => statement.paramTypes[i] || statement.described?.params[i] || OID.text,
+    );
   }
 
   async #describeInView(statement: Prepared): Promise<void> {
@@ -382,7 +390,9 @@ export class PgSession {
 
   async #describePortal(portal: Portal): Promise<void> {
     const { route } = portal.statement;
-    if (route.kind === "catalog") return this.#relay(await this.#catalogPortal(portal, "P"), ["T", "n"]);
+    if (route.kind === "catalog") {
+      return this.#relay(await this.#catalogPortal(portal, "P"), ["T", "n"]);
+    }
     if (route.kind === "show") {
       this.#out.rowDescription([field(route.name, OID.text, 0)]);
       return;
@@ -511,7 +521,10 @@ export class PgSession {
         const plan = JSON.stringify(answer.sources, null, 2).split("\n");
         return { columns: ["QUERY PLAN"], rows: plan.map((line) => [line]) };
       }
-      return { columns: answer.columns, rows: answer.rows.map((r) => answer.columns.map((c) => r[c])) };
+      return {
+        columns: answer.columns,
+        rows: answer.rows.map((r) => answer.columns.map((c) => r[c])),
+      };
     } catch (err) {
       if (controller.signal.aborted) {
         throw new PgError({
@@ -538,9 +551,7 @@ export class PgSession {
       const types = new Set(
         named.flatMap((t) => t.columns.filter((c) => c.name === name).map((c) => c.type)),
       );
-      const oid = types.size === 1
-        ? oidOf([...types][0])
-        : inferOid(answer.rows.map((r) => r[i]));
+      const oid = types.size === 1 ? oidOf([...types][0]) : inferOid(answer.rows.map((r) => r[i]));
       return field(name, oid, 0);
     });
   }

@@ -28,9 +28,7 @@ export function toPgError(error: OmniError, traceId?: string): ErrorFields {
     code: sqlstateOf(error),
     message: error.message + retry,
     detail: `OmniSQL error ${error.code}` + (traceId ? `, trace ${traceId}` : ""),
-    ...(error.retryAfterMs !== undefined
-      ? { hint: `Retry after ${error.retryAfterMs} ms.` }
-      : {}),
+    ...(error.retryAfterMs !== undefined ? { hint: `Retry after ${error.retryAfterMs} ms.` } : {}),
   };
 }
 

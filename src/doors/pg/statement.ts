@@ -96,7 +96,8 @@ const CATALOG = new RegExp(
     String.raw`\b(pg_catalog|information_schema)\b`,
     String.raw`\bpg_\w+`,
     String.raw`::\s*reg\w+`,
-    String.raw`\b(version|current_schemas?|current_database|current_catalog|current_setting|set_config|has_\w+_privilege|obj_description|col_description|shobj_description|format_type|to_regclass|to_regtype|to_regnamespace|quote_ident|inet_server_(addr|port)|txid_current)\s*\(`,
+    String
+      .raw`\b(version|current_schemas?|current_database|current_catalog|current_setting|set_config|has_\w+_privilege|obj_description|col_description|shobj_description|format_type|to_regclass|to_regtype|to_regnamespace|quote_ident|inet_server_(addr|port)|txid_current)\s*\(`,
     String.raw`\b(current_user|session_user|current_role)\b`,
   ].join("|"),
   "i",
@@ -160,11 +161,16 @@ export function routeOf(sql: string): Route {
 }
 
 function setRoute(sql: string): Route {
-  const m = /^\s*set\s+(?:session\s+|local\s+)?(time\s+zone|[\w.]+)\s*(?:=|\bto\b)?\s*(.*?)\s*;?\s*$/is
-    .exec(sql);
+  const m =
+    /^\s*set\s+(?:session\s+|local\s+)?(time\s+zone|[\w.]+)\s*(?:=|\bto\b)?\s*(.*?)\s*;?\s*$/is
+      .exec(sql);
   if (!m) return { kind: "session", tag: "SET" };
-  const name = m[1].toLowerCase().replace(/\s+/, "") === "timezone" ? "timezone" : m[1].toLowerCase();
+  const name = m[1].toLowerCase().replace(/\s+/, "") === "timezone"
+    ? "timezone"
+    : m[1].toLowerCase();
   const raw = m[2].trim();
-  const value = /^default$/i.test(raw) ? null : raw.replace(/^'(.*)'$/s, "$1").replaceAll("''", "'");
+  const value = /^default$/i.test(raw)
+    ? null
+    : raw.replace(/^'(.*)'$/s, "$1").replaceAll("''", "'");
   return { kind: "set", name, value };
 }
