@@ -111,6 +111,24 @@ Deno.test({
         }
       });
 
+      await t.step("residency: a zone's tenant is routed there; direct-only is 42501", async () => {
+        const globex = await tokenFor(stack, "globex", "dev@globex");
+        const statement = "SELECT count(*) AS n FROM github.pull_requests";
+        const wire = await psql(port, "dev@globex", globex, statement);
+        assert.ok(wire.ok, wire.err);
+        const http = await postQuery(stack.edgeUrl, globex, { sql: statement });
+        assert.equal(String((http.body.rows as { n: number }[])[0].n), wire.out);
+        assert.equal(http.body.region, "eu");
+        await stack.catalog.setTenantDirectOnly("globex", true);
+        try {
+          const refused = await psql(port, "dev@globex", globex, statement);
+          assert.match(refused.err, /ERROR:  42501/);
+          assert.match(refused.err, /ENTITLEMENT_DENIED/);
+        } finally {
+          await stack.catalog.setTenantDirectOnly("globex", false);
+        }
+      });
+
       await t.step("psql's \\dt and \\d show the user's tables", async () => {
         const dt = await psql(port, "dev@acme", dev, "\\dt github.*");
         assert.match(dt.out, /^github\|pull_requests\|table\|/m);
