@@ -19,6 +19,7 @@ const stack = await startLocalStack(config, {
   },
   warmEngines: true,
   pgPort: Number(Deno.env.get("PG_PORT") ?? 5433),
+  pgPortFallback: Deno.env.get("PG_PORT") === undefined,
   pgTls: pgTls(Deno.env.get("PG_TLS_KEY_FILE"), Deno.env.get("PG_TLS_CERT_FILE")),
 });
 

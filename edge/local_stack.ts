@@ -63,6 +63,8 @@ export interface LocalStackOptions {
    * unless `pgTls` is given. @default no door
    */
   pgPort?: number;
+  /** When `pgPort` is taken, listen on a free port instead of failing. @default false */
+  pgPortFallback?: boolean;
   /** PEM key and certificate of the Postgres door. @default none */
   pgTls?: { key: string; cert: string };
 }
@@ -216,15 +218,21 @@ export async function startLocalStack(
     // Before the edge answers /healthz, so a client that waits for it finds the door open.
     let pgPort: number | undefined;
     if (options.pgPort !== undefined) {
-      const door = await startPgDoor({
+      const doorOptions = {
         gateway: appGateway((request) => edgeApp.fetch(request)),
         port: options.pgPort,
         tls: options.pgTls,
-        plaintext: "loopback",
+        plaintext: "loopback" as const,
+      };
+      const door = await startPgDoor(doorOptions).catch((err) => {
+        // Several local stacks on one machine (tests, acceptance runs) cannot all have 5433.
+        if (!options.pgPortFallback || (err as { code?: string }).code !== "EADDRINUSE") throw err;
+        return startPgDoor({ ...doorOptions, port: 0 });
       });
       closers.push(() => door.close());
       pgPort = door.port;
-      void door.views.warm();
+      // Best effort: a view not warmed starts on first use (and closing cancels the warm-up).
+      door.views.warm().catch(() => {});
     }
     const edge = Deno.serve(
       { port: config.port, hostname: "127.0.0.1", onListen: () => {} },
