@@ -20,6 +20,7 @@ import { type CatalogTable, type Gateway, userCatalog } from "../gateway.ts";
 import { CatalogViews } from "./catalog_view.ts";
 import { BackendBatch } from "./protocol.ts";
 import { PgSession } from "./session.ts";
+import { processLog } from "../../telemetry/log.ts";
 
 /** Options of {@link startPgDoor}. */
 export interface PgDoorOptions {
@@ -81,7 +82,13 @@ export async function startPgDoor(options: PgDoorOptions): Promise<PgDoor> {
       );
       return;
     }
-    const connection = new DoorConnection(socket as Socket, options.gateway, views, sessions);
+    const connection = new DoorConnection(
+      socket as Socket,
+      secure,
+      options.gateway,
+      views,
+      sessions,
+    );
     if (first) void connection.handleData(first);
   };
 
@@ -152,6 +159,7 @@ class DoorConnection extends PostgresConnection {
 
   constructor(
     socket: Socket,
+    readonly secure: boolean,
     readonly gateway: Gateway,
     readonly views: CatalogViews,
     readonly sessions: Map<number, { secret: number; session: PgSession }>,
@@ -189,7 +197,8 @@ class DoorConnection extends PostgresConnection {
         else await this.handleMessage(message);
       }
       this.#pending = this.#pending.subarray(at);
-    }).catch(() => {
+    }).catch((err) => {
+      processLog.error("postgres door: connection dropped", { error: String(err) });
       this.socket.destroy();
     });
     return this.#chain;
@@ -206,6 +215,7 @@ class DoorConnection extends PostgresConnection {
       user: login.user,
       tables: login.tables,
       startup: this.clientInfo?.parameters ?? { user: login.user },
+      secure: this.secure,
       send: (bytes) => this.socket.write(bytes),
     });
     const random = new Int32Array(2);

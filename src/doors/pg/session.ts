@@ -36,6 +36,8 @@ export interface PgSessionOptions {
   tables: CatalogTable[];
   /** Start-up parameters the client sent (`application_name`, `client_encoding`, …). */
   startup: Record<string, string>;
+  /** Whether the connection uses TLS (`SHOW ssl`). @default false */
+  secure?: boolean;
   /** Writes bytes to the client. */
   send(bytes: Uint8Array): void;
 }
@@ -96,6 +98,7 @@ function defaultSettings(options: PgSessionOptions, searchPath: string): Map<str
     ["statement_timeout", "0"],
     ["lc_collate", "C"],
     ["lc_ctype", "C"],
+    ["ssl", options.secure ? "on" : "off"],
   ]);
 }
 
