@@ -122,7 +122,7 @@ Deno.test({
         await stack.catalog.setTenantDirectOnly("globex", true);
         try {
           const refused = await psql(port, "dev@globex", globex, statement);
-          assert.match(refused.err, /ERROR:  42501/);
+          assert.match(refused.err, /ERROR: {2}42501/);
           assert.match(refused.err, /ENTITLEMENT_DENIED/);
         } finally {
           await stack.catalog.setTenantDirectOnly("globex", false);
