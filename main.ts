@@ -21,6 +21,9 @@ const stack = await startLocalStack(config, {
   // Records durable before answers leave, when the catalog itself is durable.
   auditJournalDir: config.auditJournalDir ??
     (config.databaseUrl || config.pgliteDataDir ? ".omnisql/audit" : undefined),
+  pgPort: Number(Deno.env.get("PG_PORT") ?? 5433),
+  pgPortFallback: Deno.env.get("PG_PORT") === undefined,
+  pgTls: pgTls(Deno.env.get("PG_TLS_KEY_FILE"), Deno.env.get("PG_TLS_CERT_FILE")),
 });
 
 // Tells `deno task admin` where this stack's catalog is, whatever PORT it was started on.
@@ -53,7 +56,17 @@ Get a token and query:
   T=$(deno task admin tokens mint --tenant acme --user dev@acme)
   curl -s -X POST ${stack.edgeUrl}/v1/query -H "Authorization: Bearer $T" \\
     -d '{"sql": "SELECT repo, status, count(*) AS prs FROM github.pull_requests GROUP BY repo, status"}'
+
+Or with psql (Postgres wire protocol on port ${stack.pgPort}; the password is the token):
+
+  PGPASSWORD=$T psql "host=127.0.0.1 port=${stack.pgPort} user=dev@acme dbname=omnisql"
 `);
+
+/** The Postgres door's certificate, when both PEM files are configured. */
+function pgTls(keyFile?: string, certFile?: string): { key: string; cert: string } | undefined {
+  if (!keyFile || !certFile) return undefined;
+  return { key: Deno.readTextFileSync(keyFile), cert: Deno.readTextFileSync(certFile) };
+}
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, async () => {

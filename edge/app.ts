@@ -54,6 +54,8 @@ import {
   traceRequest,
 } from "../src/telemetry/mod.ts";
 import { webConsole } from "./console/mod.ts";
+import { mcpEndpoint } from "../src/doors/mcp/mod.ts";
+import { appGateway } from "../src/doors/gateway.ts";
 
 /** What the edge is built from. */
 export interface EdgeOptions {
@@ -153,6 +155,7 @@ export function createEdgeApp(options: EdgeOptions): Hono<AppEnv> {
   app.get("/v1/catalog", catalogListing(options));
   app.get("/v1/whoami", whoami(options));
   app.get("/v1/usage", usageRoute(catalog));
+  app.all("/mcp", mcpEndpoint({ gateway: appGateway((request) => app.fetch(request)) }));
   return app;
 }
 

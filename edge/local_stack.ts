@@ -36,6 +36,8 @@ import { digestAuditAppender } from "../src/catalog/zone_audit.ts";
 import type { QueryPipeline } from "../src/pipeline/mod.ts";
 import { appParts, openServing } from "../src/deployment/serving.ts";
 import { buildZoneWorker } from "../regions/serving.ts";
+import { startPgDoor } from "../src/doors/pg/mod.ts";
+import { appGateway } from "../src/doors/gateway.ts";
 
 /** Options of {@link startLocalStack}. */
 export interface LocalStackOptions {
@@ -67,6 +69,15 @@ export interface LocalStackOptions {
    * is durable. @default none: records wait in memory for their commit
    */
   auditJournalDir?: string;
+  /**
+   * Serve the Postgres wire-protocol door on this port (0: a free one), plaintext on loopback
+   * unless `pgTls` is given. @default no door
+   */
+  pgPort?: number;
+  /** When `pgPort` is taken, listen on a free port instead of failing. @default false */
+  pgPortFallback?: boolean;
+  /** PEM key and certificate of the Postgres door. @default none */
+  pgTls?: { key: string; cert: string };
 }
 
 /** A running local stack. */
@@ -97,6 +108,8 @@ export interface LocalStack {
   pipeline: QueryPipeline;
   /** Resolves once every audit record so far is committed to its chain (tests read the log). */
   auditSettled(): Promise<void>;
+  /** The Postgres door's port, when served. */
+  pgPort?: number;
   close(): Promise<void>;
 }
 
@@ -235,6 +248,25 @@ export async function startLocalStack(
     };
     const pipeline = edgePipeline(edgeOptions);
     const edgeApp = createEdgeApp({ ...edgeOptions, pipeline });
+    // Before the edge answers /healthz, so a client that waits for it finds the door open.
+    let pgPort: number | undefined;
+    if (options.pgPort !== undefined) {
+      const doorOptions = {
+        gateway: appGateway((request) => edgeApp.fetch(request)),
+        port: options.pgPort,
+        tls: options.pgTls,
+        plaintext: "loopback" as const,
+      };
+      const door = await startPgDoor(doorOptions).catch((err) => {
+        // Several local stacks on one machine (tests, acceptance runs) cannot all have 5433.
+        if (!options.pgPortFallback || (err as { code?: string }).code !== "EADDRINUSE") throw err;
+        return startPgDoor({ ...doorOptions, port: 0 });
+      });
+      closers.push(() => door.close());
+      pgPort = door.port;
+      // Best effort: a view not warmed starts on first use (and closing cancels the warm-up).
+      door.views.warm().catch(() => {});
+    }
     const edge = Deno.serve(
       { port: config.port, hostname: "127.0.0.1", onListen: () => {} },
       edgeApp.fetch,
@@ -258,6 +290,7 @@ export async function startLocalStack(
       auditSettled: async () => {
         await Promise.all(journals.map((j) => j.settled()));
       },
+      pgPort,
       close,
     };
   } catch (err) {

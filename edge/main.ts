@@ -2,7 +2,8 @@
  * The edge alone, for production (a Deno Deploy project or a container), configured only by
  * env: `DATABASE_URL` (the catalog), `ZONE_<Z>_URL` (each zone's worker), `OIDC_ISSUER`,
  * `OIDC_AUDIENCE`, `OIDC_JWKS_URL`, `OMNISQL_MASTER_KEY`, `OMNISQL_INTERNAL_SECRET`,
- * `UPSTASH_REDIS_REST_URL_<Z>`/`_TOKEN_<Z>`, `PORT`. See docs/DEPLOY.md.
+ * `UPSTASH_REDIS_REST_URL_<Z>`/`_TOKEN_<Z>`, `PORT`; the Postgres door with `PG_PORT`,
+ * `PG_TLS_KEY_FILE`, `PG_TLS_CERT_FILE`. See docs/DEPLOY.md.
  *
  * @module
  */
@@ -14,6 +15,8 @@ import { appParts, openProductionCatalog, openServing } from "../src/deployment/
 import { createEdgeApp } from "./app.ts";
 import { AuditJournal } from "../src/audit/journal.ts";
 import { digestAuditAppender } from "../src/catalog/zone_audit.ts";
+import { productionPgDoor } from "../src/doors/pg/production.ts";
+import { appGateway } from "../src/doors/gateway.ts";
 
 const env = Deno.env.toObject();
 const config = loadConfig(env);
@@ -39,6 +42,9 @@ const app = createEdgeApp({
   logger,
 });
 
+// The Postgres wire-protocol door beside the edge (PG_PORT, TLS required), same pipeline.
+const pgDoor = await productionPgDoor(env, appGateway((request) => app.fetch(request)));
+
 const server = Deno.serve({
   port: config.port,
   onListen: ({ hostname, port }) =>
@@ -48,6 +54,7 @@ const server = Deno.serve({
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, async () => {
     await server.shutdown();
+    await pgDoor?.close();
     await journal.close();
     await closeCatalog();
     Deno.exit(0);

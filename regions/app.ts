@@ -47,6 +47,8 @@ import { accessLog, Logger, Metrics, metricsRoute, traceRequest } from "../src/t
 import type { JobQueue } from "../src/jobs/mod.ts";
 import { cancelJob, jobStatus } from "../src/http/mod.ts";
 import type { WebhookReceiver } from "../src/webhooks/receiver.ts";
+import { mcpEndpoint } from "../src/doors/mcp/mod.ts";
+import { appGateway } from "../src/doors/gateway.ts";
 
 /** What a worker is built from. */
 export interface WorkerOptions {
@@ -189,6 +191,7 @@ export function createWorkerApp(options: WorkerOptions): Hono<AppEnv> {
   }
   app.get("/v1/catalog", admitted, catalogListing(options));
   app.get("/v1/whoami", whoami(options));
+  app.all("/mcp", mcpEndpoint({ gateway: appGateway((request) => app.fetch(request)) }));
   return app;
 }
 

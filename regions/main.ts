@@ -15,6 +15,8 @@ import { Logger } from "../src/telemetry/mod.ts";
 import { requireProductionEnv } from "../src/deployment/production_env.ts";
 import { openProductionCatalog, openServing } from "../src/deployment/serving.ts";
 import { buildZoneWorker } from "./serving.ts";
+import { productionPgDoor } from "../src/doors/pg/production.ts";
+import { appGateway } from "../src/doors/gateway.ts";
 
 const env = Deno.env.toObject();
 const zone = (env.ZONE ?? "").trim().toLowerCase();
@@ -39,6 +41,9 @@ const worker = buildZoneWorker(serving, zone, {
 });
 await worker.engines.warm();
 
+// The zone's own Postgres door (PG_PORT, TLS required): its tenants' BI tools connect here.
+const pgDoor = await productionPgDoor(env, appGateway((request) => worker.app.fetch(request)));
+
 const server = Deno.serve({
   port: config.port,
   onListen: ({ hostname, port }) => logger.info("listening", { url: `http://${hostname}:${port}` }),
@@ -48,6 +53,7 @@ worker.jobs.start();
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, async () => {
     await server.shutdown();
+    await pgDoor?.close();
     await worker.close();
     await closeCatalog();
     await zoneDb?.close();

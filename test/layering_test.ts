@@ -13,7 +13,8 @@ import { fileURLToPath } from "node:url";
 
 /** Top first. Folders in one layer are peers and may import each other. */
 const LAYERS: string[][] = [
-  ["admin", "deployment"], // the admin CLI; what the production entry points assemble
+  // the admin CLI; what the production entry points assemble; the Postgres and MCP doors
+  ["admin", "deployment", "doors"],
   ["http"], // the doors' routes and middleware: adapters over the pipeline
   ["pipeline"], // the query pipeline every door runs: identify, admit, budgets, cache, audit
   ["jobs"], // async queries: run through the query service

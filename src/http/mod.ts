@@ -25,3 +25,4 @@ export * from "./zone_forward.ts";
 export * from "./webhook_routes.ts";
 export * from "./usage_route.ts";
 export * from "./job_routes.ts";
+export * from "./door.ts";

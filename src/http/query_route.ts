@@ -14,6 +14,7 @@ import type { Door, QueryAnswer } from "../pipeline/context.ts";
 import type { QueryPipeline } from "../pipeline/pipeline.ts";
 import type { AppEnv } from "./env.ts";
 import { readJsonBody } from "./json_body.ts";
+import { doorOf } from "./door.ts";
 import { AUDITED_HEADER } from "./zone_forward.ts";
 
 /**
@@ -27,7 +28,8 @@ import { AUDITED_HEADER } from "./zone_forward.ts";
 export function queryRoute(pipeline: QueryPipeline): Handler<AppEnv> {
   return async function queryRouteHandler(c) {
     const answer = await pipeline.run({
-      door: "http",
+      // Set in-process by the Postgres and MCP doors; no header a client sends can claim one.
+      door: doorOf(c.req.raw),
       token: bearerToken(c.req.header("authorization")),
       passthroughToken: c.req.header(PASSTHROUGH_HEADER),
       body: () => readJsonBody(c, MAX_BODY_BYTES),

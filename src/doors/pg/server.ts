@@ -1,0 +1,248 @@
+/**
+ * The Postgres wire-protocol door: a TCP server BI tools, `psql` and drivers connect to.
+ * `pg-gateway` does start-up and password authentication on a `node:net` socket (it runs under
+ * Deno only there); this module adds what it lacks or gets wrong under Deno: the SSLRequest
+ * upgrade (its own upgrade hangs under Deno 2.9; a `tls.Server` fed the socket works), cancel
+ * requests, a message loop that slices pipelined messages correctly, and a start-up that sends
+ * every ParameterStatus and the cancel key before ReadyForQuery, in one write.
+ *
+ * User name = the user's e-mail, password = their token: verified by the pipeline itself
+ * (`GET /v1/whoami` and `GET /v1/catalog` in-process with the token as bearer); a wrong or
+ * expired token, or one naming another user, is SQLSTATE 28P01 and never a session.
+ *
+ * @module
+ */
+import { createServer, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer, type TLSSocket } from "node:tls";
+import { Buffer } from "node:buffer";
+import { PostgresConnection } from "pg-gateway";
+import { type CatalogTable, type Gateway, userCatalog } from "../gateway.ts";
+import { CatalogViews } from "./catalog_view.ts";
+import { BackendBatch } from "./protocol.ts";
+import { PgSession } from "./session.ts";
+import { processLog } from "../../telemetry/log.ts";
+
+/** Options of {@link startPgDoor}. */
+export interface PgDoorOptions {
+  gateway: Gateway;
+  /** 0 picks a free port. */
+  port: number;
+  /** @default "127.0.0.1" */
+  hostname?: string;
+  /** PEM key and certificate: clients may (and, unless `plaintext` allows, must) use TLS. */
+  tls?: { key: string; cert: string };
+  /**
+   * Who may connect without TLS: `loopback` (the local stack), or `never` (production).
+   * @default "never" with a certificate, "loopback" without one
+   */
+  plaintext?: "loopback" | "never";
+  /** The users' catalog views. @default a fresh set */
+  views?: CatalogViews;
+}
+
+/** A running door. */
+export interface PgDoor {
+  port: number;
+  views: CatalogViews;
+  close(): Promise<void>;
+}
+
+const SSL_REQUEST = 80877103;
+const CANCEL_REQUEST = 80877102;
+const GSSENC_REQUEST = 80877104;
+
+/**
+ * Starts the door.
+ *
+ * @example
+ * ```ts ignore
+ * const door = await startPgDoor({ gateway: appGateway(edgeApp.fetch), port: 5433 });
+ * // psql "host=127.0.0.1 port=5433 user=dev@acme dbname=omnisql" with the token as password
+ * await door.close();
+ * ```
+ */
+export async function startPgDoor(options: PgDoorOptions): Promise<PgDoor> {
+  const plaintext = options.plaintext ?? (options.tls ? "never" : "loopback");
+  const views = options.views ?? new CatalogViews();
+  const sessions = new Map<number, { secret: number; session: PgSession }>();
+  const sockets = new Set<Socket>();
+  const tlsServer = options.tls
+    ? createTlsServer({ key: options.tls.key, cert: options.tls.cert })
+    : undefined;
+
+  const accept = (socket: Socket | TLSSocket, secure: boolean, first?: Buffer) => {
+    const remote = socket.remoteAddress ?? "";
+    if (!secure && plaintext === "never" || !secure && !isLoopback(remote)) {
+      socket.end(
+        new BackendBatch().error({
+          severity: "FATAL",
+          code: "28000",
+          message: "this server requires TLS (connect with sslmode=require)",
+        }).take(),
+      );
+      return;
+    }
+    const connection = new DoorConnection(
+      socket as Socket,
+      secure,
+      options.gateway,
+      views,
+      sessions,
+    );
+    if (first) void connection.handleData(first);
+  };
+
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+    socket.setNoDelay(true);
+    const opening = (first: Buffer) => {
+      const code = first.length >= 8 ? first.readInt32BE(4) : 0;
+      if (code === CANCEL_REQUEST && first.length >= 16) {
+        const entry = sessions.get(first.readInt32BE(8));
+        if (entry && entry.secret === first.readInt32BE(12)) entry.session.cancel();
+        socket.end();
+      } else if (code === SSL_REQUEST && tlsServer) {
+        socket.write("S");
+        tlsServer.emit("connection", socket);
+      } else if (code === SSL_REQUEST || code === GSSENC_REQUEST) {
+        socket.write("N");
+        socket.once("data", opening);
+      } else {
+        accept(socket, false, first);
+      }
+    };
+    socket.once("data", opening);
+  });
+  tlsServer?.on("secureConnection", (tlsSocket: TLSSocket) => {
+    tlsSocket.on("error", () => tlsSocket.destroy());
+    accept(tlsSocket, true);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.hostname ?? "127.0.0.1", () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : options.port;
+  return {
+    port,
+    views,
+    close: async () => {
+      for (const { session } of sessions.values()) await session.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await views.close();
+    },
+  };
+}
+
+function isLoopback(address: string): boolean {
+  return address === "127.0.0.1" || address === "::1" || address === "::ffff:127.0.0.1";
+}
+
+/** A user whose token the pipeline accepted. */
+interface Login {
+  token: string;
+  user: string;
+  tables: CatalogTable[];
+}
+
+/** pg-gateway's connection, with the door's login, message loop and sessions. */
+class DoorConnection extends PostgresConnection {
+  #pending: Buffer<ArrayBufferLike> = Buffer.alloc(0);
+  #chain: Promise<void> = Promise.resolve();
+  #login?: Login;
+  #session?: PgSession;
+  #key = { pid: 0, secret: 0 };
+
+  constructor(
+    socket: Socket,
+    readonly secure: boolean,
+    readonly gateway: Gateway,
+    readonly views: CatalogViews,
+    readonly sessions: Map<number, { secret: number; session: PgSession }>,
+  ) {
+    super(socket, {
+      authMode: "cleartextPassword",
+      validateCredentials: async (credentials) => {
+        if (credentials.authMode !== "cleartextPassword") return false;
+        this.#login = await verifyLogin(gateway, credentials.user, credentials.password);
+        return this.#login !== undefined;
+      },
+    });
+    socket.on("close", () => {
+      this.sessions.delete(this.#key.pid);
+      void this.#session?.close();
+    });
+  }
+
+  /**
+   * pg-gateway's loop slices a second message of one chunk wrongly (`subarray(s, h)`) and can
+   * interleave chunks; this one cuts every complete message and handles them strictly in order.
+   */
+  override handleData(data: Buffer): Promise<void> {
+    this.#chain = this.#chain.then(async () => {
+      this.#pending = this.#pending.length ? Buffer.concat([this.#pending, data]) : data;
+      let at = 0;
+      for (;;) {
+        const head = this.hasStarted ? 1 : 0;
+        if (this.#pending.length - at < head + 4) break;
+        const length = head + this.#pending.readUInt32BE(at + head);
+        if (this.#pending.length - at < length) break;
+        const message = this.#pending.subarray(at, at + length);
+        at += length;
+        if (this.isAuthenticated) await this.#session?.receive(message.slice());
+        else await this.handleMessage(message);
+      }
+      this.#pending = this.#pending.subarray(at);
+    }).catch((err) => {
+      processLog.error("postgres door: connection dropped", { error: String(err) });
+      this.socket.destroy();
+    });
+    return this.#chain;
+  }
+
+  /** AuthenticationOk, every ParameterStatus, the cancel key, ReadyForQuery: one write. */
+  override completeAuthentication(): Promise<void> {
+    const login = this.#login!;
+    this.isAuthenticated = true;
+    this.#session = new PgSession({
+      gateway: this.gateway,
+      views: this.views,
+      token: login.token,
+      user: login.user,
+      tables: login.tables,
+      startup: this.clientInfo?.parameters ?? { user: login.user },
+      secure: this.secure,
+      send: (bytes) => this.socket.write(bytes),
+    });
+    const random = new Int32Array(2);
+    crypto.getRandomValues(random);
+    this.#key = { pid: Math.abs(random[0]) || 1, secret: random[1] };
+    this.sessions.set(this.#key.pid, { secret: this.#key.secret, session: this.#session });
+    const batch = new BackendBatch().message("R", (w) => w.int32(0));
+    this.#session.greet(batch);
+    batch.backendKeyData(this.#key.pid, this.#key.secret).readyForQuery("I");
+    this.socket.write(batch.take());
+    // The view answers the first catalog query sooner when it starts while the client settles.
+    return Promise.resolve();
+  }
+}
+
+/** The pipeline's verdict on a user name and token: the login, or undefined (28P01). */
+async function verifyLogin(
+  gateway: Gateway,
+  user: string,
+  token: string,
+): Promise<Login | undefined> {
+  if (!token) return undefined;
+  const who = await gateway({ door: "pg", token, method: "GET", path: "/v1/whoami" })
+    .catch(() => undefined);
+  const sub = (who?.body as { user?: unknown } | null)?.user;
+  if (who?.status !== 200 || typeof sub !== "string") return undefined;
+  if (sub.toLowerCase() !== user.toLowerCase()) return undefined;
+  const tables = await userCatalog(gateway, "pg", token).catch(() => undefined);
+  return tables ? { token, user: sub, tables } : undefined;
+}

@@ -1,0 +1,629 @@
+/**
+ * One authenticated Postgres connection: the simple and extended query protocols, answered from
+ * three places — session statements by the session itself, catalog statements by the user's
+ * catalog view, and every data statement by the request pipeline through the gateway (so it is
+ * budgeted, cached, routed to the tenant's zone, secured and audited as over HTTP).
+ *
+ * @module
+ */
+import { toOmniError } from "../../errors.ts";
+import { type CatalogTable, type Gateway, runQuery } from "../gateway.ts";
+import type { CatalogView, CatalogViewLease, CatalogViews } from "./catalog_view.ts";
+import { bindParameters, ParameterError, paramText, placeholders } from "./params.ts";
+import {
+  BackendBatch,
+  decodeFrontend,
+  type ErrorFields,
+  type FieldDescription,
+  frontend,
+  readError,
+  readParameterDescription,
+  readRowDescription,
+} from "./protocol.ts";
+import { toPgError } from "./sqlstate.ts";
+import { type Route, routeOf, splitStatements } from "./statement.ts";
+import { binaryValue, hasBinary, inferOid, OID, oidOf, textValue, typeSize } from "./types.ts";
+
+/** What a session is built from. */
+export interface PgSessionOptions {
+  gateway: Gateway;
+  views: CatalogViews;
+  /** The user's token: every pipeline call carries it. */
+  token: string;
+  /** The user (e-mail) the token names. */
+  user: string;
+  /** What `GET /v1/catalog` listed for the user at login. */
+  tables: CatalogTable[];
+  /** Start-up parameters the client sent (`application_name`, `client_encoding`, …). */
+  startup: Record<string, string>;
+  /** Whether the connection uses TLS (`SHOW ssl`). @default false */
+  secure?: boolean;
+  /** Writes bytes to the client. */
+  send(bytes: Uint8Array): void;
+}
+
+/** An error answered to the client as an ErrorResponse. */
+class PgError extends Error {
+  constructor(readonly fields: ErrorFields) {
+    super(fields.message);
+  }
+}
+
+interface Prepared {
+  sql: string;
+  paramTypes: number[];
+  route: Route;
+  /** From the catalog view: parameter types, and the row description (null: no rows). */
+  described?: { params: number[]; fields: FieldDescription[] | null };
+  /** The answer of a statement that had to run to be described, for its next execution. */
+  prefetched?: Answer;
+}
+
+interface Portal {
+  statement: Prepared;
+  params: (Uint8Array | null)[];
+  paramFormats: number[];
+  resultFormats: number[];
+  answer?: Answer;
+  fields?: FieldDescription[];
+}
+
+interface Answer {
+  columns: string[];
+  rows: unknown[][];
+}
+
+/** The settings a session reports and `SHOW` answers; `SET` changes them for the session. */
+function defaultSettings(options: PgSessionOptions, searchPath: string): Map<string, string> {
+  return new Map([
+    ["server_version", "18.6"],
+    ["server_version_num", "180006"],
+    ["server_encoding", "UTF8"],
+    ["client_encoding", "UTF8"],
+    ["application_name", options.startup.application_name ?? ""],
+    ["datestyle", "ISO, MDY"],
+    ["intervalstyle", "postgres"],
+    ["timezone", "UTC"],
+    ["integer_datetimes", "on"],
+    ["standard_conforming_strings", "on"],
+    ["is_superuser", "off"],
+    ["session_authorization", options.user],
+    ["default_transaction_read_only", "on"],
+    ["transaction_read_only", "on"],
+    ["in_hot_standby", "off"],
+    ["search_path", searchPath],
+    ["transaction_isolation", "read committed"],
+    ["default_transaction_isolation", "read committed"],
+    ["max_identifier_length", "63"],
+    ["statement_timeout", "0"],
+    ["lc_collate", "C"],
+    ["lc_ctype", "C"],
+    ["ssl", options.secure ? "on" : "off"],
+  ]);
+}
+
+/** Settings clients learn from ParameterStatus messages (Postgres' GUC_REPORT set). */
+const REPORTED = [
+  "server_version",
+  "server_encoding",
+  "client_encoding",
+  "application_name",
+  "datestyle",
+  "intervalstyle",
+  "timezone",
+  "integer_datetimes",
+  "standard_conforming_strings",
+  "is_superuser",
+  "session_authorization",
+  "default_transaction_read_only",
+  "in_hot_standby",
+];
+const REPORTED_NAME: Record<string, string> = {
+  datestyle: "DateStyle",
+  intervalstyle: "IntervalStyle",
+  timezone: "TimeZone",
+};
+
+const encoder = new TextEncoder();
+
+/**
+ * A Postgres session over the door.
+ *
+ * @example
+ * ```ts ignore
+ * const session = new PgSession({ gateway, views, token, user, tables, startup, send });
+ * session.greet(batch); // ParameterStatus messages during start-up
+ * await session.receive(messageBytes);
+ * ```
+ */
+export class PgSession {
+  readonly #o: PgSessionOptions;
+  readonly #settings: Map<string, string>;
+  readonly #statements = new Map<string, Prepared>();
+  readonly #portals = new Map<string, Portal>();
+  #out = new BackendBatch();
+  #status: "I" | "T" | "E" = "I";
+  #skipToSync = false;
+  #running?: AbortController;
+  #lease?: Promise<CatalogViewLease>;
+  #closed = false;
+
+  constructor(options: PgSessionOptions) {
+    this.#o = options;
+    const schemas = [...new Set(options.tables.map((t) => t.table.split(".")[0]))].sort();
+    this.#settings = defaultSettings(options, schemas.join(", ") || "pg_catalog");
+  }
+
+  /** Adds the ParameterStatus messages of start-up to `batch`. */
+  greet(batch: BackendBatch): void {
+    for (const name of REPORTED) {
+      batch.parameterStatus(REPORTED_NAME[name] ?? name, this.#settings.get(name) ?? "");
+    }
+  }
+
+  /** Stops the running statement (a cancel request). */
+  cancel(): void {
+    this.#running?.abort();
+  }
+
+  /** Ends the session: stops its statement, releases its catalog view. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#running?.abort();
+    const lease = await this.#lease?.catch(() => undefined);
+    lease?.release();
+  }
+
+  /** Handles one complete frontend message. */
+  async receive(message: Uint8Array): Promise<void> {
+    const msg = decodeFrontend(message);
+    if (msg.type === "terminate") return await this.close();
+    if (msg.type === "query") {
+      await this.#simpleQuery(msg.sql);
+      this.#out.readyForQuery(this.#status);
+      return this.#flush();
+    }
+    if (msg.type === "sync") {
+      this.#skipToSync = false;
+      this.#portals.delete("");
+      this.#out.readyForQuery(this.#status);
+      return this.#flush();
+    }
+    if (msg.type === "flush") return this.#flush();
+    if (this.#skipToSync) return;
+    try {
+      switch (msg.type) {
+        case "parse":
+          this.#statements.set(msg.name, {
+            sql: msg.sql,
+            paramTypes: msg.paramTypes,
+            route: routeOf(msg.sql),
+          });
+          this.#out.message("1");
+          break;
+        case "bind":
+          this.#bind(msg);
+          break;
+        case "describe":
+          if (msg.target === "S") await this.#describeStatement(this.#statement(msg.name));
+          else await this.#describePortal(this.#portal(msg.name));
+          break;
+        case "execute":
+          await this.#execute(this.#portal(msg.portal));
+          break;
+        case "close":
+          if (msg.target === "S") this.#statements.delete(msg.name);
+          else this.#portals.delete(msg.name);
+          this.#out.message("3");
+          break;
+        case "unsupported":
+          throw new PgError({
+            severity: "ERROR",
+            code: "0A000",
+            message: `protocol message '${msg.code}' is not supported (OmniSQL is read-only)`,
+          });
+      }
+    } catch (err) {
+      this.#fail(err);
+      this.#skipToSync = true;
+      this.#flush();
+    }
+  }
+
+  #flush(): void {
+    if (!this.#out.empty && !this.#closed) this.#o.send(this.#out.take());
+  }
+
+  #fail(err: unknown): void {
+    if (this.#status === "T") this.#status = "E";
+    this.#out.error(this.#errorFields(err));
+  }
+
+  #errorFields(err: unknown): ErrorFields {
+    if (err instanceof PgError) return err.fields;
+    if (err instanceof ParameterError) {
+      return { severity: "ERROR", code: err.sqlstate, message: err.message };
+    }
+    const error = toOmniError(err);
+    return toPgError(error);
+  }
+
+  #statement(name: string): Prepared {
+    const s = this.#statements.get(name);
+    if (!s) {
+      throw new PgError({
+        severity: "ERROR",
+        code: "26000",
+        message: `prepared statement "${name}" does not exist`,
+      });
+    }
+    return s;
+  }
+
+  #portal(name: string): Portal {
+    const p = this.#portals.get(name);
+    if (!p) {
+      throw new PgError({
+        severity: "ERROR",
+        code: "34000",
+        message: `portal "${name}" does not exist`,
+      });
+    }
+    return p;
+  }
+
+  // ---- the simple query protocol ----
+
+  async #simpleQuery(sql: string): Promise<void> {
+    for (const statement of splitStatements(sql)) {
+      try {
+        await this.#simpleStatement(statement);
+      } catch (err) {
+        this.#fail(err);
+        return;
+      }
+    }
+  }
+
+  async #simpleStatement(sql: string): Promise<void> {
+    const route = routeOf(sql);
+    this.#refuseInFailedTransaction(route);
+    switch (route.kind) {
+      case "empty":
+        this.#out.message("I");
+        return;
+      case "catalog":
+        return this.#relay(await (await this.#view()).simpleQuery(sql), ["T", "D", "C", "I", "N"]);
+      case "show":
+        return await this.#show(route.name, true);
+      case "pipeline": {
+        const answer = await this.#pipeline(sql);
+        const fields = this.#answerFields(sql, answer);
+        this.#out.rowDescription(fields);
+        this.#sendRows(answer, fields);
+        return;
+      }
+      default:
+        this.#out.commandComplete(this.#session(route));
+    }
+  }
+
+  // ---- the extended query protocol ----
+
+  #bind(msg: {
+    portal: string;
+    statement: string;
+    paramFormats: number[];
+    params: (Uint8Array | null)[];
+    resultFormats: number[];
+  }): void {
+    const statement = this.#statement(msg.statement);
+    this.#portals.set(msg.portal, {
+      statement,
+      params: msg.params,
+      paramFormats: msg.paramFormats,
+      resultFormats: msg.resultFormats,
+    });
+    this.#out.message("2");
+  }
+
+  /** The parameter types of a statement: declared, else as the catalog view infers them. */
+  async #paramTypes(statement: Prepared, count: number): Promise<number[]> {
+    if (
+      statement.route.kind === "pipeline" && !statement.described &&
+      statement.paramTypes.slice(0, count).some((t) => !t)
+    ) {
+      await this.#describeInView(statement);
+    }
+    return Array.from(
+      { length: count },
+      (_, i) => statement.paramTypes[i] || statement.described?.params[i] || OID.text,
+    );
+  }
+
+  async #describeInView(statement: Prepared): Promise<void> {
+    const reply = await (await this.#view()).describe(statement.sql, statement.paramTypes);
+    const error = reply.find(([c]) => c === "E");
+    if (error) return;
+    const params = reply.find(([c]) => c === "t");
+    const row = reply.find(([c]) => c === "T");
+    statement.described = {
+      params: params ? readParameterDescription(params[1]) : [],
+      fields: row ? readRowDescription(row[1]) : null,
+    };
+  }
+
+  async #describeStatement(statement: Prepared): Promise<void> {
+    const { route } = statement;
+    if (route.kind === "catalog") {
+      const reply = await (await this.#view()).describe(statement.sql, statement.paramTypes);
+      return this.#relay(reply, ["t", "T", "n"]);
+    }
+    if (route.kind === "show") {
+      this.#out.parameterDescription([]);
+      this.#out.rowDescription([field(route.name, OID.text, 0)]);
+      return;
+    }
+    if (route.kind !== "pipeline") {
+      this.#out.parameterDescription(statement.paramTypes);
+      this.#out.message("n");
+      return;
+    }
+    const count = maxPlaceholder(statement.sql);
+    await this.#describeInView(statement);
+    const params = await this.#paramTypes(statement, count);
+    if (statement.described?.fields) {
+      this.#out.parameterDescription(params);
+      this.#out.rowDescription(statement.described.fields.map((f) => ({ ...f, format: 0 })));
+      return;
+    }
+    if (count > 0) {
+      throw new PgError({
+        severity: "ERROR",
+        code: "0A000",
+        message: "this statement cannot be described before it runs (it is not Postgres SQL); " +
+          "send it without parameters or with the simple query protocol",
+      });
+    }
+    // Not Postgres SQL (DuckDB's dialect): the statement runs now to learn its columns.
+    statement.prefetched = await this.#pipeline(statement.sql);
+    this.#out.parameterDescription([]);
+    this.#out.rowDescription(this.#answerFields(statement.sql, statement.prefetched));
+  }
+
+  async #describePortal(portal: Portal): Promise<void> {
+    const { route } = portal.statement;
+    if (route.kind === "catalog") {
+      return this.#relay(await this.#catalogPortal(portal, "P"), ["T", "n"]);
+    }
+    if (route.kind === "show") {
+      this.#out.rowDescription([field(route.name, OID.text, 0)]);
+      return;
+    }
+    if (route.kind !== "pipeline") {
+      this.#out.message("n");
+      return;
+    }
+    this.#out.rowDescription(await this.#portalFields(portal));
+  }
+
+  async #execute(portal: Portal): Promise<void> {
+    const { route } = portal.statement;
+    this.#refuseInFailedTransaction(route);
+    switch (route.kind) {
+      case "empty":
+        this.#out.message("I");
+        return;
+      case "catalog":
+        return this.#relay(await this.#catalogPortal(portal, "E"), ["D", "C", "I", "N"]);
+      case "show":
+        return await this.#show(route.name, false);
+      case "pipeline": {
+        const fields = await this.#portalFields(portal);
+        this.#sendRows(portal.answer!, fields);
+        portal.answer = undefined;
+        portal.fields = undefined;
+        return;
+      }
+      default:
+        this.#out.commandComplete(this.#session(route));
+    }
+  }
+
+  /** Runs a pipeline portal (once) and decides its row description. */
+  async #portalFields(portal: Portal): Promise<FieldDescription[]> {
+    if (portal.fields && portal.answer) return portal.fields;
+    const statement = portal.statement;
+    // Drivers that bind without describing the statement first still get Postgres' types.
+    if (!statement.described) await this.#describeInView(statement);
+    if (statement.prefetched) {
+      portal.answer = statement.prefetched;
+      statement.prefetched = undefined;
+    } else {
+      const count = portal.params.length;
+      const types = await this.#paramTypes(statement, count);
+      const values = portal.params.map((p, i) =>
+        paramText(p, formatAt(portal.paramFormats, i), types[i])
+      );
+      portal.answer = await this.#pipeline(bindParameters(statement.sql, values, types));
+    }
+    const described = statement.described?.fields;
+    const base = described && described.length === portal.answer.columns.length
+      ? described
+      : this.#answerFields(statement.sql, portal.answer);
+    portal.fields = base.map((f, i) => ({
+      ...f,
+      format: formatAt(portal.resultFormats, i) === 1 && hasBinary(f.typeOid) ? 1 : 0,
+    }));
+    return portal.fields;
+  }
+
+  async #catalogPortal(portal: Portal, step: "P" | "E"): Promise<[string, Uint8Array][]> {
+    const s = portal.statement;
+    const messages = [
+      frontend.parse(s.sql, s.paramTypes),
+      frontend.bind(portal.params, portal.paramFormats, portal.resultFormats),
+      step === "P" ? frontend.describe("P") : frontend.execute(),
+      frontend.sync(),
+    ];
+    return await (await this.#view()).exchange(messages);
+  }
+
+  // ---- the three answerers ----
+
+  /** Session statements: transaction state and settings, nothing else happens. */
+  #session(route: Route): string {
+    if (route.kind === "set") {
+      const value = route.value ?? defaultSettings(this.#o, "").get(route.name) ?? "";
+      this.#settings.set(route.name, value);
+      return "SET";
+    }
+    if (route.kind !== "session") return "SELECT 0";
+    if (route.transaction === "begin") this.#status = "T";
+    if (route.transaction === "end") {
+      const failed = this.#status === "E";
+      this.#status = "I";
+      if (failed) return "ROLLBACK";
+    }
+    if (route.transaction === "fail-safe" && this.#status === "E") this.#status = "T";
+    return route.tag;
+  }
+
+  async #show(name: string, describe: boolean): Promise<void> {
+    const key = name === "transaction" ? "transaction_isolation" : name;
+    const value = this.#settings.get(key);
+    if (value === undefined) {
+      const reply = await (await this.#view()).simpleQuery(`SHOW ${quoteIdent(key)}`);
+      return this.#relay(reply, describe ? ["T", "D", "C"] : ["D", "C"]);
+    }
+    if (describe) this.#out.rowDescription([field(key, OID.text, 0)]);
+    this.#out.dataRow([encoder.encode(value)]);
+    this.#out.commandComplete("SHOW");
+  }
+
+  /** Runs a statement through the request pipeline; a cancel request aborts it. */
+  async #pipeline(sql: string): Promise<Answer> {
+    const controller = new AbortController();
+    this.#running = controller;
+    const metadata: { max_staleness_ms?: number; timeout_ms?: number } = {};
+    const timeout = parseDuration(this.#settings.get("statement_timeout") ?? "0");
+    if (timeout > 0) metadata.timeout_ms = timeout;
+    const staleness = this.#settings.get("omnisql.max_staleness_ms");
+    if (staleness !== undefined && /^\d+$/.test(staleness)) {
+      metadata.max_staleness_ms = Number(staleness);
+    }
+    try {
+      const answer = await runQuery(
+        this.#o.gateway,
+        "pg",
+        this.#o.token,
+        { sql, metadata },
+        controller.signal,
+      );
+      if ("explain" in answer) {
+        const plan = JSON.stringify(answer.sources, null, 2).split("\n");
+        return { columns: ["QUERY PLAN"], rows: plan.map((line) => [line]) };
+      }
+      return {
+        columns: answer.columns,
+        rows: answer.rows.map((r) => answer.columns.map((c) => r[c])),
+      };
+    } catch (err) {
+      if (controller.signal.aborted) {
+        throw new PgError({
+          severity: "ERROR",
+          code: "57014",
+          message: "canceling statement due to user request",
+        });
+      }
+      throw err;
+    } finally {
+      if (this.#running === controller) this.#running = undefined;
+    }
+  }
+
+  /**
+   * The row description of an answer the catalog view did not describe: a column named like a
+   * column of a table the statement names takes that column's type; others are typed from
+   * their values.
+   */
+  #answerFields(sql: string, answer: Answer): FieldDescription[] {
+    const text = sql.toLowerCase();
+    const named = this.#o.tables.filter((t) => text.includes(t.table.toLowerCase()));
+    return answer.columns.map((name, i) => {
+      const types = new Set(
+        named.flatMap((t) => t.columns.filter((c) => c.name === name).map((c) => c.type)),
+      );
+      const oid = types.size === 1 ? oidOf([...types][0]) : inferOid(answer.rows.map((r) => r[i]));
+      return field(name, oid, 0);
+    });
+  }
+
+  #view(): Promise<CatalogView> {
+    this.#lease ??= this.#o.views.acquire(this.#o.tables);
+    return this.#lease.then((l) => l.view);
+  }
+
+  /** Relays the catalog view's messages of the given kinds; its error becomes ours. */
+  #relay(reply: [string, Uint8Array][], kinds: string[]): void {
+    for (const [code, bytes] of reply) {
+      if (code === "E") throw new PgError(readError(bytes));
+      if (kinds.includes(code)) this.#out.raw(bytes);
+    }
+  }
+
+  #sendRows(answer: Answer, fields: FieldDescription[]): void {
+    for (const row of answer.rows) {
+      this.#out.dataRow(row.map((value, i) => {
+        const f = fields[i];
+        if (value === null || value === undefined) return null;
+        if (f.format === 1) return binaryValue(value, f.typeOid) ?? null;
+        const text = textValue(value, f.typeOid);
+        return text === null ? null : encoder.encode(text);
+      }));
+    }
+    this.#out.commandComplete(`SELECT ${answer.rows.length}`);
+  }
+
+  #refuseInFailedTransaction(route: Route): void {
+    if (this.#status !== "E") return;
+    if (route.kind === "session" && route.transaction) return;
+    throw new PgError({
+      severity: "ERROR",
+      code: "25P02",
+      message: "current transaction is aborted, commands ignored until end of transaction block",
+    });
+  }
+}
+
+function field(name: string, typeOid: number, format: number): FieldDescription {
+  return {
+    name,
+    tableOid: 0,
+    columnIndex: 0,
+    typeOid,
+    typeSize: typeSize(typeOid),
+    typeModifier: -1,
+    format,
+  };
+}
+
+function formatAt(formats: number[], i: number): number {
+  return formats.length === 0 ? 0 : formats.length === 1 ? formats[0] : formats[i] ?? 0;
+}
+
+function maxPlaceholder(sql: string): number {
+  return placeholders(sql).reduce((n, p) => Math.max(n, p.n), 0);
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** `statement_timeout` values: `5000`, `'5s'`, `'2min'` → ms (0: none). */
+function parseDuration(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|h)?\s*$/i.exec(value);
+  if (!m) return 0;
+  const unit = { ms: 1, s: 1000, min: 60_000, h: 3_600_000 }[(m[2] ?? "ms").toLowerCase()] ?? 1;
+  return Math.round(Number(m[1]) * unit);
+}
