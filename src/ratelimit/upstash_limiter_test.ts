@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { startUpstashBridge } from "../../test/_upstash_bridge.ts";
+import { startRedisHttp } from "../../bridge/redis_http.ts";
 import { upstashClient } from "../cache/upstash_store.ts";
 import { OmniError } from "../errors.ts";
 import { type EdgeBudgets, spendEdgeBudgets } from "./budgets.ts";
@@ -17,7 +17,7 @@ Deno.test(
   "each edge budget level refuses on real Redis, naming its level, with its wait",
   opts,
   async () => {
-    const bridge = await startUpstashBridge();
+    const bridge = await startRedisHttp({ token: "bridge-token" });
     try {
       const limiter = new UpstashRateLimiter({
         redis: upstashClient(bridge), // url + token
