@@ -22,6 +22,7 @@ import { PolicySecurityProvider } from "../src/policy/mod.ts";
 import { QueryService } from "../src/query/service.ts";
 import { DEFAULT_LIMITS } from "../src/query/limits.ts";
 import {
+  DEFAULT_BUDGETS,
   type EdgeBudgets,
   edgeBudgetsOf,
   type RateLimiter,
@@ -88,7 +89,12 @@ export async function openServing(
     upstash: config.upstash,
     keyRing: catalog.keyRing,
     prefix: options.cachePrefix,
+    budgetStore: config.budgetStore,
   });
+  const budgetDefaults = {
+    ...DEFAULT_BUDGETS,
+    global: { tokens: config.globalPerMinute, windowMs: 60_000 },
+  };
   // A tenant that moves zone or is off-boarded leaves nothing cached behind, in any zone.
   const untrack = catalog.onTenantLifecycle({
     flushTenant: (id) => Promise.all(Object.values(stores.caches).map((c) => c.flush(id))),
@@ -107,7 +113,7 @@ export async function openServing(
     checkClaims: (user) => security.checkClaims(user.tenant, user),
     metricsToken: config.metricsToken,
     metricsTenantLabels: config.metricsTenantLabels,
-    budgetsFor: async (tenantId) => edgeBudgetsOf(await settings(tenantId)),
+    budgetsFor: async (tenantId) => edgeBudgetsOf(await settings(tenantId), budgetDefaults),
     resultCache: {
       caches: stores.results,
       tenant: (id) => catalog.getTenant(id),
@@ -123,7 +129,7 @@ export interface ZoneWorkerOptions {
   engines?: EnginePoolOptions;
   /** Base URL of each zone's endpoint, read per request (for whoami). */
   zoneUrls: Record<string, string>;
-  /** Budgets of the zone's own endpoint. @default the zone's store */
+  /** Budgets of the zone's own endpoint. @default the deployment's, shared with the edges */
   limiter?: RateLimiter;
   breakers?: CircuitBreakerOptions;
   jobs?: Pick<JobQueueOptions, "pollMs" | "leaseMs" | "concurrency">;
@@ -212,7 +218,7 @@ export function buildZoneWorker(
     connectors: serving.connectors,
     contextTokens: serving.contextTokens,
     verifyUser: serving.verifyUser,
-    limiter: options.limiter ?? stores.limiter(zone),
+    limiter: options.limiter ?? stores.limiter(),
     budgetsFor: serving.budgetsFor,
     resultCache: serving.resultCache,
     checkClaims: serving.checkClaims,
