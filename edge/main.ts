@@ -1,6 +1,7 @@
 /**
  * The edge alone, for production (a Deno Deploy project or a container), configured only by
- * env: `DATABASE_URL` (the catalog), `ZONE_<Z>_URL` (each zone's worker), `OIDC_ISSUER`,
+ * env: `DATABASE_URL` (the catalog), `ZONE_<Z>_URL` (each zone's address) or `ZONE_<Z>_URLS` (its
+ * instances, health-checked, with failover), `OIDC_ISSUER`,
  * `OIDC_AUDIENCE`, `OIDC_JWKS_URL`, `OMNISQL_MASTER_KEY`, `OMNISQL_INTERNAL_SECRET`,
  * `UPSTASH_REDIS_REST_URL_<Z>`/`_TOKEN_<Z>`, `PORT`. See docs/DEPLOY.md.
  *
@@ -10,6 +11,7 @@ import { CONNECTORS } from "../connectors/mod.ts";
 import { Catalog, CatalogKeyStore, openCatalog } from "../src/catalog/mod.ts";
 import { loadConfig } from "../src/config.ts";
 import { KeyRing } from "../src/crypto/mod.ts";
+import { ZoneInstances } from "../src/reliability/mod.ts";
 import { Logger, Metrics } from "../src/telemetry/mod.ts";
 import { requireProductionEnv } from "../regions/_production_env.ts";
 import { openServing } from "../regions/serving.ts";
@@ -27,7 +29,10 @@ const catalog = new Catalog(
   { auditKey: config.auditKey },
 );
 const serving = await openServing(config, catalog, CONNECTORS);
+const zoneInstances = new ZoneInstances({ zones: config.zoneInstanceUrls });
+zoneInstances.start();
 const app = createEdgeApp({
+  fetch: zoneInstances.fetch,
   catalog,
   verifyUser: serving.verifyUser,
   contextTokens: serving.contextTokens,
@@ -53,6 +58,7 @@ const server = Deno.serve({
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, async () => {
     await server.shutdown();
+    zoneInstances.stop();
     await catalogDb.close();
     Deno.exit(0);
   });

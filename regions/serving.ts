@@ -88,7 +88,7 @@ export async function openServing(
     zones: options.zones ?? config.zones,
     upstash: config.upstash,
     keyRing: catalog.keyRing,
-    prefix: options.cachePrefix,
+    prefix: options.cachePrefix ?? config.cachePrefix,
     budgetStore: config.budgetStore,
   });
   const budgetDefaults = {

@@ -53,6 +53,11 @@ export interface OmniConfig {
    * counters only, no tenant data). @default the first zone's database, else memory
    */
   budgetStore?: { url: string; token: string };
+  /**
+   * First segment of every cache, budget and lock key in Redis (`OMNISQL_CACHE_PREFIX`), so
+   * deployments sharing one Redis keep apart. @default "omnisql"
+   */
+  cachePrefix: string;
   /** Requests a minute every tenant together may send (`OMNISQL_GLOBAL_PER_MINUTE`). @default 90000 */
   globalPerMinute: number;
   /** Each zone worker's DuckDB engine pool and the memory a query may use there. */
@@ -139,6 +144,7 @@ export function loadConfig(env: Record<string, string | undefined>): OmniConfig 
     budgetStore: env.UPSTASH_REDIS_REST_URL && env.UPSTASH_REDIS_REST_TOKEN
       ? { url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN }
       : undefined,
+    cachePrefix: env.OMNISQL_CACHE_PREFIX || "omnisql",
     globalPerMinute: positiveInt(env, "OMNISQL_GLOBAL_PER_MINUTE", 90_000),
     engines: {
       size: positiveInt(env, "OMNISQL_ENGINES", navigator.hardwareConcurrency || 2),
