@@ -88,6 +88,7 @@ try {
       SANDBOX_BASE_PORT: `${ports.sandboxes}`,
       IDP_PORT: `${ports.idp}`,
       DEV_ISSUER_SECRET: secrets.DEV_ISSUER_SECRET,
+      SANDBOX_LATENCY_MS: env.SANDBOX_LATENCY_MS ?? "0",
     },
     onLine(line) {
       if (!line.startsWith('{"role":"sandboxes"')) return;

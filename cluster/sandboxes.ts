@@ -1,6 +1,7 @@
 /**
  * The cluster's stand-ins for the outside world, as one process: the demo apps' sandboxes
- * (GitHub, Jira, Linear, Salesforce) on fixed ports from `SANDBOX_BASE_PORT`, and the identity
+ * (GitHub, Jira, Linear, Salesforce) on fixed ports from `SANDBOX_BASE_PORT`, answering after
+ * `SANDBOX_LATENCY_MS` (default 0, as fast as they can; a real API is slower), and the identity
  * provider's public keys (the dev issuer's, from `DEV_ISSUER_SECRET`) at
  * `http://127.0.0.1:<IDP_PORT>/.well-known/jwks.json`, where the edges and zones point
  * `OIDC_JWKS_URL` as they would at a real provider. Prints one JSON line with the sandboxes'
@@ -20,6 +21,7 @@ if (!Number.isInteger(base) || !Number.isInteger(idpPort)) {
   throw new Error("sandboxes: set SANDBOX_BASE_PORT and IDP_PORT");
 }
 const sandboxes = await startDemoSandboxes({
+  latencyMs: Number(env.SANDBOX_LATENCY_MS ?? 0),
   ports: {
     github: base,
     jiraAcme: base + 1,

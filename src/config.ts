@@ -58,6 +58,12 @@ export interface OmniConfig {
    * deployments sharing one Redis keep apart. @default "omnisql"
    */
   cachePrefix: string;
+  /**
+   * How long a zone instance's claim on an async job lasts without renewal
+   * (`OMNISQL_JOB_LEASE_MS`): how soon another instance takes over the jobs of one that died.
+   * @default 30000
+   */
+  jobLeaseMs: number;
   /** Requests a minute every tenant together may send (`OMNISQL_GLOBAL_PER_MINUTE`). @default 90000 */
   globalPerMinute: number;
   /** Each zone worker's DuckDB engine pool and the memory a query may use there. */
@@ -145,6 +151,7 @@ export function loadConfig(env: Record<string, string | undefined>): OmniConfig 
       ? { url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN }
       : undefined,
     cachePrefix: env.OMNISQL_CACHE_PREFIX || "omnisql",
+    jobLeaseMs: positiveInt(env, "OMNISQL_JOB_LEASE_MS", 30_000),
     globalPerMinute: positiveInt(env, "OMNISQL_GLOBAL_PER_MINUTE", 90_000),
     engines: {
       size: positiveInt(env, "OMNISQL_ENGINES", navigator.hardwareConcurrency || 2),
