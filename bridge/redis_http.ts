@@ -218,6 +218,40 @@ export function redisHttpHandler(
 }
 
 /**
+ * The bridge's options from its environment: `REDIS_URL`, `REDIS_HTTP_TOKEN` (required), `PORT`
+ * (default 8079), `REDIS_HTTP_HOSTNAME` (default 127.0.0.1; 0.0.0.0 in a container),
+ * `REDIS_HTTP_TIMEOUT_MS`, `REDIS_HTTP_CONNECTIONS`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { redisHttpOptionsFromEnv } from "./redis_http.ts";
+ * const o = redisHttpOptionsFromEnv({ REDIS_HTTP_TOKEN: "t", PORT: "9000" });
+ * assert.equal(o.port, 9000);
+ * assert.throws(() => redisHttpOptionsFromEnv({}), /REDIS_HTTP_TOKEN/);
+ * ```
+ */
+export function redisHttpOptionsFromEnv(env: Record<string, string | undefined>): RedisHttpOptions {
+  const token = env.REDIS_HTTP_TOKEN;
+  if (!token) throw new Error("redis-http: set REDIS_HTTP_TOKEN (the bearer token clients send)");
+  const number = (name: string) => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return undefined;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`redis-http: ${name} must be a number`);
+    return n;
+  };
+  return {
+    token,
+    redisUrl: env.REDIS_URL || undefined,
+    port: number("PORT") ?? 8079,
+    hostname: env.REDIS_HTTP_HOSTNAME || "127.0.0.1",
+    timeoutMs: number("REDIS_HTTP_TIMEOUT_MS"),
+    connections: number("REDIS_HTTP_CONNECTIONS"),
+  };
+}
+
+/**
  * Starts a bridge.
  *
  * @example

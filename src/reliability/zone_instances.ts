@@ -149,8 +149,13 @@ export class ZoneInstances {
     }));
   }
 
-  /** Healthy instances first, in turn; the others after them, as a last resort. */
+  /**
+   * Healthy instances first, in turn; the others after them, as a last resort. A zone given as
+   * one address (a load balancer, a Kubernetes Service) is tried twice: the second try reaches
+   * another instance behind it.
+   */
   #order(instances: Instance[]): Instance[] {
+    if (instances.length === 1) return [instances[0], instances[0]];
     const start = this.#turn++ % instances.length;
     const rotated = [...instances.slice(start), ...instances.slice(0, start)];
     return [...rotated.filter((i) => i.healthy), ...rotated.filter((i) => !i.healthy)];

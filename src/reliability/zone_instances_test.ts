@@ -110,3 +110,16 @@ Deno.test("health checks take a dead instance out and put a recovered one back; 
     await b.close();
   }
 });
+
+Deno.test("a zone given as one address (a load balancer) is tried a second time", async () => {
+  const dying = dyingInstance();
+  try {
+    const zones = new ZoneInstances({ zones: { us: [dying.url] } });
+    await assert.rejects(
+      zones.fetch(`${dying.url}/internal/v1/query`, { method: "POST", body: "{}" }),
+    );
+    assert.equal(dying.received(), 2);
+  } finally {
+    dying.close();
+  }
+});
