@@ -8,6 +8,8 @@
  * deno task bench --out /tmp/b.md       # report path (JSON and SVG beside it)
  * deno task bench --only cached,duckdb  # a subset: cached, federated, isolation, duckdb
  * deno task bench --profile /tmp/prof   # include the summary of a --cpu-prof profile
+ * deno task bench --cluster             # also the cluster section (deno task cluster on
+ *                                       # --cluster-port, default 27400; DATABASE_URL, REDIS_URL)
  * ```
  *
  * @module
@@ -18,6 +20,7 @@ import { runCached } from "./cached.ts";
 import { runFederated } from "./federated.ts";
 import { runDuck } from "./duckdb.ts";
 import { runIsolation } from "./isolation.ts";
+import { runCluster } from "./cluster.ts";
 import { type BenchReport, renderMarkdown } from "./report.ts";
 import { latencyChart } from "./svg.ts";
 import { summariseProfile } from "./cpu_profile.ts";
@@ -52,6 +55,8 @@ interface Args {
   json: string;
   only: Set<string>;
   profile?: string;
+  /** Base port of the cluster section, when asked for (`--cluster`). */
+  clusterPort?: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -71,6 +76,7 @@ function parseArgs(argv: string[]): Args {
     json: value("--json") ?? out.replace(/\.md$/, "") + ".json",
     only,
     profile: value("--profile"),
+    clusterPort: args.includes("--cluster") ? Number(value("--cluster-port") ?? 27400) : undefined,
   };
 }
 
@@ -163,6 +169,20 @@ async function main(): Promise<void> {
       report.errors.push(`scenario 5: ${err instanceof Error ? err.message : err}`);
     }
     report.peakRssMb["5. DuckDB 100k×100k"] = s.stop();
+  }
+  if (args.clusterPort !== undefined) {
+    log("cluster: two edges and two us instances, each its own process");
+    try {
+      report.cluster = await runCluster({
+        port: args.clusterPort,
+        connections: mode.levels[mode.levels.length - 1],
+        loadMs: mode.loadMs * 2,
+        latencyMs: mode.latencyMs,
+        log,
+      });
+    } catch (err) {
+      report.errors.push(`cluster: ${err instanceof Error ? err.message : err}`);
+    }
   }
   if (args.profile) report.profile = await summariseProfile(args.profile);
   report.machine.loadavgEnd = Deno.loadavg();
