@@ -58,7 +58,7 @@ async function sharedStores() {
       store: new UpstashKvStore(bridge),
       keyRing,
       zone: "us",
-      prefix,
+      prefix: keyPrefix,
     });
     const fetch = composeSourceFetch([
       sourceCache({ cache, settings: () => Promise.resolve(undefined), leaseMs }),
@@ -107,13 +107,22 @@ Deno.test("a fetch whose instance died is taken over once its lease expires", op
     const probePrefix = `${s.prefix}-probe`;
     await s.instance(undefined, probePrefix).fetch(source, context());
     const [entry] = (await s.bridge.redis("KEYS", `${probePrefix}:us:acme:s:e:*`)) as Uint8Array[];
+    assert.ok(entry, "the probe stored no entry");
     const lock = new TextDecoder().decode(entry).split(":").slice(-1)[0];
     const before = gh.requests.length;
 
     // What a dead instance leaves: the fetch's lease, held by nobody alive, and no entry.
     const survivor = s.instance(300);
-    assert.ok(await survivor.cache.claim("acme", `s:l:${lock}`, "dead", 300));
-    const result = await survivor.fetch(source, context());
+    assert.ok(await survivor.cache.claim("acme", `s:l:${lock}`, "dead", 1500));
+    const fetching = survivor.fetch(source, context());
+    // While the dead instance's lease lasts, the survivor waits for its entry…
+    const early = await Promise.race([
+      fetching.then(() => "answered"),
+      new Promise((r) => setTimeout(() => r("waiting"), 300)),
+    ]);
+    assert.equal(early, "waiting");
+    // …and once it expires with no entry written, fetches itself.
+    const result = await fetching;
     assert.equal(result.fromCache, false);
     // It asked the app itself (revalidating with the validators the probe stored, if any).
     const asked = result.calls + (result.revalidated ?? 0);
