@@ -82,7 +82,12 @@ export function openZoneStores(options: ZoneStoresOptions): ZoneStores {
         ? options.upstash[name]
         : undefined;
       limiter = upstash
-        ? new UpstashRateLimiter({ redis: upstashClient(upstash), prefix: `${prefix}:rl:${key}` })
+        ? new UpstashRateLimiter({
+          redis: upstashClient(upstash),
+          prefix: `${prefix}:rl:${key}`,
+          // Request budgets hold over any window; source budgets count charges after the fact.
+          window: zone === undefined ? "sliding" : "fixed",
+        })
         : new MemoryRateLimiter();
       limiters.set(key, limiter);
       return limiter;

@@ -1,6 +1,10 @@
 /**
- * Budgets shared by every process of a deployment, on Upstash Redis through `@upstash/ratelimit`
- * (fixed windows, like {@link MemoryRateLimiter}).
+ * Budgets shared by every process of a deployment, on Upstash Redis through `@upstash/ratelimit`:
+ * fixed windows like {@link MemoryRateLimiter} (every spend counted, even one that does not fit,
+ * as charges after the fact need), or sliding windows for request budgets — the previous window's
+ * count, weighted by how much of it still overlaps, counts against the current one, so "30 a
+ * minute" holds over any minute, never 60 across a window's edge, however many edges and zone
+ * endpoints spend it (a refused request is not counted).
  *
  * Failure policy: **fail open**. When Redis does not answer in time (`@upstash/ratelimit`'s own
  * timeout behaviour) or fails, the request passes and a warning is logged: an outage of the
@@ -23,6 +27,8 @@ export interface UpstashRateLimiterOptions {
   prefix?: string;
   /** Longest wait for Redis before the request passes (fail open). @default 1000 */
   timeoutMs?: number;
+  /** `sliding` for request budgets; `fixed` where spends are charged after the fact. @default "fixed" */
+  window?: "fixed" | "sliding";
 }
 
 /**
@@ -39,7 +45,7 @@ export class UpstashRateLimiter implements RateLimiter {
   readonly #limiters = new Map<string, Ratelimit>();
 
   constructor(options: UpstashRateLimiterOptions) {
-    this.#options = { prefix: "omnisql:rl", timeoutMs: 1000, ...options };
+    this.#options = { prefix: "omnisql:rl", timeoutMs: 1000, window: "fixed", ...options };
   }
 
   async limit(key: string, budget: Budget, cost = 1): Promise<LimitResult> {
@@ -67,9 +73,11 @@ export class UpstashRateLimiter implements RateLimiter {
     if (!limiter) {
       limiter = new Ratelimit({
         redis: this.#options.redis,
-        limiter: Ratelimit.fixedWindow(budget.tokens, `${budget.windowMs} ms`),
+        limiter: this.#options.window === "sliding"
+          ? Ratelimit.slidingWindow(budget.tokens, `${budget.windowMs} ms`)
+          : Ratelimit.fixedWindow(budget.tokens, `${budget.windowMs} ms`),
         // The budget is part of the key: a tenant's new budget starts a new count.
-        prefix: `${this.#options.prefix}:${id}`,
+        prefix: `${this.#options.prefix}:${this.#options.window}:${id}`,
         timeout: this.#options.timeoutMs,
         analytics: false,
       });

@@ -61,3 +61,36 @@ Deno.test("the Upstash limiter fails open when Redis cannot be reached", opts, a
   const r = await limiter.limit("user:a:u", { tokens: 1, windowMs: 60_000 });
   assert.equal(r.success, true);
 });
+
+Deno.test(
+  "a sliding request budget holds across a window's edge; a fixed one would start afresh",
+  opts,
+  async () => {
+    const bridge = await startRedisHttp({ token: "bridge-token" });
+    const windowMs = 4000;
+    const nextWindow = () =>
+      new Promise((r) => setTimeout(r, windowMs - (Date.now() % windowMs) + 20));
+    try {
+      const make = (window: "fixed" | "sliding") =>
+        new UpstashRateLimiter({
+          redis: upstashClient(bridge),
+          prefix: `omnisql-test-${crypto.randomUUID()}`,
+          window,
+        });
+      const sliding = make("sliding");
+      const fixed = make("fixed");
+      const budget = { tokens: 2, windowMs };
+      const spend = async (l: UpstashRateLimiter) => (await l.limit("user:a:u", budget)).success;
+      await nextWindow();
+      for (const l of [sliding, fixed]) {
+        assert.deepEqual([await spend(l), await spend(l), await spend(l)], [true, true, false]);
+      }
+      await nextWindow();
+      // Just past the edge, nearly all of the last window still counts against the sliding one.
+      assert.deepEqual([await spend(sliding), await spend(sliding)], [true, false]);
+      assert.deepEqual([await spend(fixed), await spend(fixed)], [true, true]);
+    } finally {
+      await bridge.close();
+    }
+  },
+);
