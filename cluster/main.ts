@@ -4,7 +4,8 @@
  * (`PORT+10`, `PORT+11`), zone `eu` on one (`PORT+20`) — with the Redis-over-HTTP bridge
  * (`PORT+30`) in front of the real Redis at `REDIS_URL` (default `redis://127.0.0.1:6379`), the
  * sandboxes and a stand-in identity provider (`PORT+31`, sandboxes from `PORT+40`), all on the
- * real Postgres at `DATABASE_URL` (migrated, and seeded with the demo tenants). Every instance
+ * real Postgres at `DATABASE_URL` (migrated, and seeded with the demo tenants when it has none).
+ * Every instance
  * shares caches, budgets and single-flight locks through the bridge; the edges spread each
  * zone's traffic over its instances and fail over.
  *
@@ -138,7 +139,10 @@ DATABASE_URL):
     -d '{"sql": "SELECT repo, count(*) AS prs FROM github.pull_requests GROUP BY repo"}'
 `);
 
-/** Migrates the catalog and seeds the demo tenants, their users and sandbox connections. */
+/**
+ * Migrates the catalog and, when it has no tenant yet, seeds the demo tenants, their users and
+ * sandbox connections; syncs the connectors' tables either way.
+ */
 async function seedCatalog(sandboxes: DemoSandboxes): Promise<void> {
   const config = loadConfig({ ...env, ...shared });
   const db = await openCatalog({ databaseUrl, maxConnections: 2 });
@@ -148,7 +152,18 @@ async function seedCatalog(sandboxes: DemoSandboxes): Promise<void> {
       new KeyRing({ masterKey: config.masterKey, store: new CatalogKeyStore(db.db) }),
       { auditKey: config.auditKey },
     );
-    await seedDemo(catalog, sandboxes);
+    // A catalog with tenants is someone's: left as it is (its demo connections, if any, point
+    // at the sandboxes of the PORT it was first started on).
+    if ((await catalog.listTenants()).length === 0) {
+      try {
+        await seedDemo(catalog, sandboxes);
+      } catch (err) {
+        throw new Error(
+          `seeding the demo tenants failed (${err instanceof Error ? err.message : err}); ` +
+            "a catalog whose keys another master key wraps needs that OMNISQL_MASTER_KEY",
+        );
+      }
+    }
     await catalog.syncCatalogTables(
       Object.values(CONNECTORS).map((c) => ({
         connector: c.id,

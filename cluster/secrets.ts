@@ -95,3 +95,24 @@ export async function readClusterSecrets(
     return undefined;
   }
 }
+
+/**
+ * Forgets the saved secrets of the cluster on `databaseUrl` (once its database is dropped).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { clusterSecrets, forgetClusterSecrets, readClusterSecrets } from "./secrets.ts";
+ * const dir = await Deno.makeTempDir();
+ * await clusterSecrets("postgres://db/gone", dir);
+ * await forgetClusterSecrets("postgres://db/gone", dir);
+ * assert.equal(await readClusterSecrets("postgres://db/gone", dir), undefined);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function forgetClusterSecrets(
+  databaseUrl: string,
+  dir: string = CLUSTER_SECRETS_DIR,
+): Promise<void> {
+  await Deno.remove(await fileOf(databaseUrl, dir)).catch(() => {});
+}

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { readClusterSecrets } from "../cluster/secrets.ts";
+import { forgetClusterSecrets, readClusterSecrets } from "../cluster/secrets.ts";
 import { DevIssuer } from "../src/auth/dev_issuer.ts";
 import { DEV_ISSUER } from "../src/config.ts";
 
@@ -61,6 +61,7 @@ async function startCluster() {
     await child.status;
     await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();
+    await forgetClusterSecrets(databaseUrl);
   };
   try {
     for (const p of [PORT, PORT + 1, PORT + 10, PORT + 11, PORT + 20]) {

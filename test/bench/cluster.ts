@@ -10,7 +10,7 @@
  * @module
  */
 import postgres from "postgres";
-import { readClusterSecrets } from "../../cluster/secrets.ts";
+import { forgetClusterSecrets, readClusterSecrets } from "../../cluster/secrets.ts";
 import { withBudget } from "../../src/admin/budgets.ts";
 import { DevIssuer } from "../../src/auth/dev_issuer.ts";
 import { Catalog, CatalogKeyStore, openCatalog } from "../../src/catalog/mod.ts";
@@ -123,6 +123,7 @@ export async function runCluster(options: {
     await child.status;
     await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();
+    await forgetClusterSecrets(databaseUrl);
   }
 }
 
