@@ -10,7 +10,12 @@ import type { ConnectorDef } from "../connectors/sdk/connector.ts";
 import { ContextTokens } from "../src/auth/context_token.ts";
 import { DevIssuer } from "../src/auth/dev_issuer.ts";
 import { createUserVerifier, type UserClaims, type UserVerifier } from "../src/auth/user_token.ts";
-import { openZoneStores, sourceCache, tenantSettingsLookup } from "../src/cache/mod.ts";
+import {
+  openZoneStores,
+  sharedBreakerState,
+  sourceCache,
+  tenantSettingsLookup,
+} from "../src/cache/mod.ts";
 import type { Catalog } from "../src/catalog/store.ts";
 import { zoneAuditAppender } from "../src/catalog/zone_audit.ts";
 import type { CatalogDatabase } from "../src/catalog/db.ts";
@@ -170,7 +175,11 @@ export function buildZoneWorker(
 ): ZoneWorker {
   const { catalog, stores, settings } = serving;
   const progress = new JobProgress();
-  const breakers = new CircuitBreakers(options.breakers);
+  // The zone's instances share open breakers: one finding an app down spares the others.
+  const breakers = new CircuitBreakers({
+    shared: sharedBreakerState(stores.caches[zone]),
+    ...options.breakers,
+  });
   const metrics = new Metrics({ tenantLabels: serving.metricsTenantLabels });
   metrics.observeBreakers(() =>
     breakers.states().map((b) => ({ tenant: b.tenantId, source: b.source, state: b.state }))

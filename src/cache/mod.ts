@@ -26,3 +26,4 @@ export * from "./result_cache.ts";
 export * from "./source_cache.ts";
 export * from "./zone_stores.ts";
 export * from "./validators.ts";
+export * from "./breaker_state.ts";
