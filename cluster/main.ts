@@ -5,9 +5,8 @@
  * (`PORT+30`) in front of the real Redis at `REDIS_URL` (default `redis://127.0.0.1:6379`), the
  * sandboxes and a stand-in identity provider (`PORT+31`, sandboxes from `PORT+40`), all on the
  * real Postgres at `DATABASE_URL` (migrated, and seeded with the demo tenants when it has none).
- * Every instance
- * shares caches, budgets and single-flight locks through the bridge; the edges spread each
- * zone's traffic over its instances and fail over.
+ * Every instance shares caches, budgets, single-flight leases and open breakers through the
+ * bridge; the edges spread each zone's traffic over its instances and fail over.
  *
  * @module
  */
@@ -37,10 +36,11 @@ const ports = {
   sandboxes: port + 40,
 };
 const secrets = { ...await clusterSecrets(databaseUrl), ...pick(env, [...SECRET_NAMES]) };
+const { REDIS_HTTP_TOKEN: bridgeToken, ...appSecrets } = secrets;
 const bridgeUrl = local(ports.bridge);
 // What every edge and zone instance is configured with: the production variables.
 const shared: Record<string, string> = {
-  ...secrets,
+  ...appSecrets,
   DATABASE_URL: databaseUrl,
   ZONES: "us,eu",
   ZONE_US_URL: local(ports.us[0]),
@@ -49,15 +49,17 @@ const shared: Record<string, string> = {
   ZONE_EU_URLS: ports.eu.map(local).join(","),
   OIDC_JWKS_URL: `${local(ports.idp)}/.well-known/jwks.json`,
   UPSTASH_REDIS_REST_URL: bridgeUrl,
-  UPSTASH_REDIS_REST_TOKEN: secrets.REDIS_HTTP_TOKEN,
+  UPSTASH_REDIS_REST_TOKEN: bridgeToken,
   UPSTASH_REDIS_REST_URL_US: bridgeUrl,
-  UPSTASH_REDIS_REST_TOKEN_US: secrets.REDIS_HTTP_TOKEN,
+  UPSTASH_REDIS_REST_TOKEN_US: bridgeToken,
   UPSTASH_REDIS_REST_URL_EU: bridgeUrl,
-  UPSTASH_REDIS_REST_TOKEN_EU: secrets.REDIS_HTTP_TOKEN,
+  UPSTASH_REDIS_REST_TOKEN_EU: bridgeToken,
   // Every start counts afresh: nothing of an earlier run (budget windows, locks) carries over.
   OMNISQL_CACHE_PREFIX: env.OMNISQL_CACHE_PREFIX ?? `cluster-${crypto.randomUUID().slice(0, 8)}`,
 };
-delete shared.REDIS_HTTP_TOKEN;
+
+/** Each role's entry point, wherever the cluster is started from. */
+const entry = (path: string) => new URL(`../${path}`, import.meta.url).pathname;
 
 function pick(from: Record<string, string>, names: string[]): Record<string, string> {
   return Object.fromEntries(names.filter((n) => from[n]).map((n) => [n, from[n]]));
@@ -73,10 +75,10 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sign
 try {
   procs.start({
     name: "redis-http",
-    module: "bridge/main.ts",
+    module: entry("bridge/main.ts"),
     env: {
       REDIS_URL: redisUrl,
-      REDIS_HTTP_TOKEN: secrets.REDIS_HTTP_TOKEN,
+      REDIS_HTTP_TOKEN: bridgeToken,
       PORT: `${ports.bridge}`,
     },
   });
@@ -84,7 +86,7 @@ try {
   const sandboxesReady = new Promise<DemoSandboxes>((resolve) => sandboxUrls = resolve);
   procs.start({
     name: "sandboxes",
-    module: "cluster/sandboxes.ts",
+    module: entry("cluster/sandboxes.ts"),
     env: {
       SANDBOX_BASE_PORT: `${ports.sandboxes}`,
       IDP_PORT: `${ports.idp}`,
@@ -103,13 +105,17 @@ try {
     zonePorts.forEach((p, i) =>
       procs.start({
         name: `zone-${zone}-${i + 1}`,
-        module: "regions/main.ts",
+        module: entry("regions/main.ts"),
         env: { ...shared, ZONE: zone, PORT: `${p}` },
       })
     );
   }
   ports.edges.forEach((p, i) =>
-    procs.start({ name: `edge-${i + 1}`, module: "edge/main.ts", env: { ...shared, PORT: `${p}` } })
+    procs.start({
+      name: `edge-${i + 1}`,
+      module: entry("edge/main.ts"),
+      env: { ...shared, PORT: `${p}` },
+    })
   );
   const all = [...ports.edges, ...ports.us, ...ports.eu];
   await Promise.all(all.map((p) => waitHealthy(`${local(p)}/healthz`, 180_000)));
