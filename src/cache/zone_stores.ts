@@ -86,7 +86,7 @@ export function openZoneStores(options: ZoneStoresOptions): ZoneStores {
           redis: upstashClient(upstash),
           prefix: `${prefix}:rl:${key}`,
           // Request budgets hold over any window; source budgets count charges after the fact.
-          window: zone === undefined ? "sliding" : "fixed",
+          window: zone === undefined ? "rolling" : "fixed",
         })
         : new MemoryRateLimiter();
       limiters.set(key, limiter);
