@@ -171,8 +171,8 @@ Deno.test(
         '{"user": {"tokens": 4, "windowMs": 60000}}') WHERE id = 'acme'`;
           await new Promise((r) => setTimeout(r, 3_500)); // the servers' settings memo
           // The instance killed above is back (the cluster restarts a role that dies).
-      for (const p of [PORT + 10, PORT + 11]) await waitHealthy(`${local(p)}/healthz`, 120_000);
-      const user = await cluster.token("acme", "budget@acme");
+          for (const p of [PORT + 10, PORT + 11]) await waitHealthy(`${local(p)}/healthz`, 120_000);
+          const user = await cluster.token("acme", "budget@acme");
           const statuses = [];
           for (const p of [PORT, PORT + 1, PORT + 10, PORT + 11, PORT, PORT + 10]) {
             const res = await query(p, user, "SELECT 1 AS one", { max_staleness_ms: 0 });
