@@ -45,7 +45,10 @@ export interface SourceCacheOptions {
    * fetch whose instance died. @default 3000
    */
   leaseMs?: number;
-  /** How often an instance waiting on another's fetch looks for its entry, ms. @default 20 */
+  /**
+   * How soon an instance waiting on another's fetch first looks for its entry, ms (then less
+   * often, up to every 250 ms). @default 20
+   */
   pollMs?: number;
 }
 
@@ -149,9 +152,10 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
           await cache.release(ctx.tenantId, keys.lock, owner);
         }
       }
-      for (;;) {
+      // Looks often at first (most fetches are short), then less, to spare the store.
+      for (let wait = pollMs;; wait = Math.min(wait * 1.5, 250)) {
         ctx.signal.throwIfAborted();
-        await new Promise((resolve) => setTimeout(resolve, pollMs));
+        await new Promise((resolve) => setTimeout(resolve, wait));
         const entry = await cache.get<Entry>(ctx.tenantId, keys.entry);
         if (entry && entry.fetchedAt > seenFetchedAt) return served(source, entry, entry.rows);
         if (!await cache.held(ctx.tenantId, keys.lock)) break;
