@@ -105,6 +105,10 @@ const DEV_ISSUER_SECRET = "omnisql-dev-issuer-secret";
  * import { loadConfig } from "./config.ts";
  * const config = loadConfig({ PORT: "9000", ZONES: "us,eu" });
  * assert.ok(config.port === 9000 && config.zones.length === 2);
+ * const two = loadConfig({ ZONE_US_URLS: "http://us-1:8001, http://us-2:8001" });
+ * assert.deepEqual(two.zoneInstanceUrls.us, ["http://us-1:8001", "http://us-2:8001"]);
+ * assert.equal(two.zoneUrls.us, "http://us-1:8001");
+ * assert.equal(two.globalPerMinute, 90_000);
  * ```
  */
 export function loadConfig(env: Record<string, string | undefined>): OmniConfig {
