@@ -1,6 +1,7 @@
 /**
  * The edge alone, for production (a Deno Deploy project or a container), configured only by
- * env: `DATABASE_URL` (the catalog), `ZONE_<Z>_URL` (each zone's worker), `OIDC_ISSUER`,
+ * env: `DATABASE_URL` (the catalog), `ZONE_<Z>_URL` (each zone's address) or `ZONE_<Z>_URLS` (its
+ * instances, health-checked, with failover), `OIDC_ISSUER`,
  * `OIDC_AUDIENCE`, `OIDC_JWKS_URL`, `OMNISQL_MASTER_KEY`, `OMNISQL_INTERNAL_SECRET`,
  * `UPSTASH_REDIS_REST_URL_<Z>`/`_TOKEN_<Z>`, `PORT`; the Postgres door with `PG_PORT`,
  * `PG_TLS_KEY_FILE`, `PG_TLS_CERT_FILE`. See docs/DEPLOY.md.
@@ -9,6 +10,7 @@
  */
 import { CONNECTORS } from "../connectors/mod.ts";
 import { loadConfig } from "../src/config.ts";
+import { ZoneInstances } from "../src/reliability/mod.ts";
 import { Logger, Metrics } from "../src/telemetry/mod.ts";
 import { requireProductionEnv } from "../src/deployment/production_env.ts";
 import { appParts, openProductionCatalog, openServing } from "../src/deployment/serving.ts";
@@ -31,7 +33,10 @@ const journal = new AuditJournal({
   dir: `${config.auditJournalDir ?? ".omnisql/audit"}/edge`,
   commit: (records) => Promise.all(records.map(appendAudit)),
 });
+const zoneInstances = new ZoneInstances({ zones: config.zoneInstanceUrls });
+zoneInstances.start();
 const app = createEdgeApp({
+  fetch: zoneInstances.fetch,
   ...appParts(serving),
   zoneUrls: config.zoneUrls,
   limiter: serving.stores.limiter(),
@@ -55,6 +60,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, async () => {
     await server.shutdown();
     await pgDoor?.close();
+    zoneInstances.stop();
     await journal.close();
     await closeCatalog();
     Deno.exit(0);

@@ -35,6 +35,7 @@ const zoneDb = config.zoneDatabaseUrls[zone]
 const serving = await openServing(config, catalog, CONNECTORS, { zones: [zone] });
 const worker = buildZoneWorker(serving, zone, {
   zoneUrls: config.zoneUrls,
+  jobs: { leaseMs: config.jobLeaseMs },
   logger,
   zoneDb: zoneDb?.db,
   auditJournalDir: `${config.auditJournalDir ?? ".omnisql/audit"}/zone-${zone}`,

@@ -7,7 +7,7 @@
  */
 import type { CatalogDatabase } from "../src/catalog/db.ts";
 import { zoneAuditAppender } from "../src/catalog/zone_audit.ts";
-import { Invalidations, sourceCache } from "../src/cache/mod.ts";
+import { Invalidations, sharedBreakerState, sourceCache } from "../src/cache/mod.ts";
 import { appParts, type Serving } from "../src/deployment/serving.ts";
 import { EnginePool, type EnginePoolOptions } from "../src/duckdb/pool.ts";
 import { AuditJournal } from "../src/audit/journal.ts";
@@ -29,7 +29,7 @@ export interface ZoneWorkerOptions {
   engines?: EnginePoolOptions;
   /** Base URL of each zone's endpoint, read per request (for whoami). */
   zoneUrls: Record<string, string>;
-  /** Budgets of the zone's own endpoint. @default the zone's store */
+  /** Budgets of the zone's own endpoint. @default the deployment's, shared with the edges */
   limiter?: RateLimiter;
   breakers?: CircuitBreakerOptions;
   jobs?: Pick<JobQueueOptions, "pollMs" | "leaseMs" | "concurrency">;
@@ -78,7 +78,11 @@ export function buildZoneWorker(
 ): ZoneWorker {
   const { catalog, stores, settings } = serving;
   const progress = new JobProgress();
-  const breakers = new CircuitBreakers(options.breakers);
+  // The zone's instances share open breakers: one finding an app down spares the others.
+  const breakers = new CircuitBreakers({
+    shared: sharedBreakerState(stores.caches[zone]),
+    ...options.breakers,
+  });
   const metrics = new Metrics({ tenantLabels: serving.metricsTenantLabels });
   metrics.observeBreakers(() =>
     breakers.states().map((b) => ({ tenant: b.tenantId, source: b.source, state: b.state }))
@@ -143,7 +147,7 @@ export function buildZoneWorker(
   const app = createWorkerApp({
     ...appParts(serving),
     service,
-    limiter: options.limiter ?? stores.limiter(zone),
+    limiter: options.limiter ?? stores.limiter(),
     journal,
     zoneUrls: options.zoneUrls,
     jobs,

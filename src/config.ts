@@ -12,8 +12,13 @@ export interface OmniConfig {
   port: number;
   /** Residency zones served, e.g. `["us", "eu"]`. @default ["us", "eu"] */
   zones: string[];
-  /** Base URL of each zone's worker (`ZONE_<NAME>_URL`). */
+  /** Base URL of each zone's worker (`ZONE_<NAME>_URL`; else the first of `ZONE_<NAME>_URLS`). */
   zoneUrls: Record<string, string>;
+  /**
+   * Each zone's instances behind its one address (`ZONE_<NAME>_URLS`, comma-separated): the edge
+   * health-checks them, spreads queries over them and fails over. @default the zone's URL alone
+   */
+  zoneInstanceUrls: Record<string, string[]>;
   /** Postgres URL of the catalog; absent → embedded PGlite. */
   databaseUrl?: string;
   /**
@@ -42,6 +47,25 @@ export interface OmniConfig {
    * `UPSTASH_REDIS_REST_TOKEN_<ZONE>`); a zone without one uses in-process memory.
    */
   upstash: Record<string, { url: string; token: string }>;
+  /**
+   * The deployment's request budgets (user, tenant, global) on one Upstash database shared by
+   * every edge and every zone endpoint (`UPSTASH_REDIS_REST_URL`, `UPSTASH_REDIS_REST_TOKEN`;
+   * counters only, no tenant data). @default the first zone's database, else memory
+   */
+  budgetStore?: { url: string; token: string };
+  /**
+   * First segment of every cache, budget and lock key in Redis (`OMNISQL_CACHE_PREFIX`), so
+   * deployments sharing one Redis keep apart. @default "omnisql"
+   */
+  cachePrefix: string;
+  /**
+   * How long a zone instance's claim on an async job lasts without renewal
+   * (`OMNISQL_JOB_LEASE_MS`): how soon another instance takes over the jobs of one that died.
+   * @default 30000
+   */
+  jobLeaseMs: number;
+  /** Requests a minute every tenant together may send (`OMNISQL_GLOBAL_PER_MINUTE`). @default 90000 */
+  globalPerMinute: number;
   /** Each zone worker's DuckDB engine pool and the memory a query may use there. */
   engines: EngineConfig;
   /** Key of the audit chain's HMACs (`OMNISQL_AUDIT_KEY`); absent → unkeyed (local only). */
@@ -94,6 +118,10 @@ const DEV_ISSUER_SECRET = "omnisql-dev-issuer-secret";
  * import { loadConfig } from "./config.ts";
  * const config = loadConfig({ PORT: "9000", ZONES: "us,eu" });
  * assert.ok(config.port === 9000 && config.zones.length === 2);
+ * const two = loadConfig({ ZONE_US_URLS: "http://us-1:8001, http://us-2:8001" });
+ * assert.deepEqual(two.zoneInstanceUrls.us, ["http://us-1:8001", "http://us-2:8001"]);
+ * assert.equal(two.zoneUrls.us, "http://us-1:8001");
+ * assert.equal(two.globalPerMinute, 90_000);
  * ```
  */
 export function loadConfig(env: Record<string, string | undefined>): OmniConfig {
@@ -103,10 +131,17 @@ export function loadConfig(env: Record<string, string | undefined>): OmniConfig 
   const port = Number(env.PORT ?? 8000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad PORT ${env.PORT}`);
   const zoneUrls: Record<string, string> = {};
+  const zoneInstanceUrls: Record<string, string[]> = {};
   zones.forEach((zone, i) => {
-    zoneUrls[zone] = env[`ZONE_${zone.toUpperCase()}_URL`] ??
+    const instances = (env[`ZONE_${zone.toUpperCase()}_URLS`] ?? "").split(",")
+      .map((u) => u.trim()).filter(Boolean);
+    zoneUrls[zone] = env[`ZONE_${zone.toUpperCase()}_URL`] ?? instances[0] ??
       `http://127.0.0.1:${port + 1 + i}`;
+    zoneInstanceUrls[zone] = instances.length ? instances : [zoneUrls[zone]];
   });
+  if (!env.UPSTASH_REDIS_REST_URL !== !env.UPSTASH_REDIS_REST_TOKEN) {
+    throw new Error("set both UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN");
+  }
   const devIssuer = env.OIDC_JWKS_URL === undefined && env.DEV_ISSUER !== "off";
   const zoneDatabaseUrls: Record<string, string> = {};
   for (const zone of zones) {
@@ -117,6 +152,7 @@ export function loadConfig(env: Record<string, string | undefined>): OmniConfig 
     port,
     zones,
     zoneUrls,
+    zoneInstanceUrls,
     databaseUrl: env.DATABASE_URL || undefined,
     zoneDatabaseUrls,
     pgliteDataDir: env.PGLITE_DATA_DIR || undefined,
@@ -128,6 +164,12 @@ export function loadConfig(env: Record<string, string | undefined>): OmniConfig 
     devIssuerSecret: env.DEV_ISSUER_SECRET ?? DEV_ISSUER_SECRET,
     devIssuer,
     upstash: upstashByZone(env, zones),
+    budgetStore: env.UPSTASH_REDIS_REST_URL && env.UPSTASH_REDIS_REST_TOKEN
+      ? { url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN }
+      : undefined,
+    cachePrefix: env.OMNISQL_CACHE_PREFIX || "omnisql",
+    jobLeaseMs: positiveInt(env, "OMNISQL_JOB_LEASE_MS", 30_000),
+    globalPerMinute: positiveInt(env, "OMNISQL_GLOBAL_PER_MINUTE", 90_000),
     engines: {
       size: positiveInt(env, "OMNISQL_ENGINES", navigator.hardwareConcurrency || 2),
       queueLimit: positiveInt(env, "OMNISQL_ENGINE_QUEUE", 64),

@@ -9,12 +9,13 @@ import { startLocalStack } from "../edge/local_stack.ts";
 import { DEMO_GITHUB } from "../src/catalog/demo.ts";
 import { loadConfig } from "../src/config.ts";
 import { postQuery, tokenFor } from "./_stack.ts";
-import { replyText, startUpstashBridge } from "./_upstash_bridge.ts";
+import { startRedisHttp } from "../bridge/redis_http.ts";
+import { replyText } from "../bridge/resp.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
 Deno.test("freshness and budgets against real Redis", opts, async (t) => {
-  const bridge = await startUpstashBridge();
+  const bridge = await startRedisHttp({ token: "bridge-token" });
   const prefix = `omnisql-test-${crypto.randomUUID()}`;
   const stack = await startLocalStack(
     loadConfig({

@@ -1,10 +1,11 @@
 /**
- * `admin tenants`: create, list and move tenants between residency zones.
+ * `admin tenants`: create, list and move tenants between residency zones, and set their budgets.
  *
  * @module
  */
 import type { Command } from "commander";
 import { auditedAction } from "./_admin_audit.ts";
+import { registerSetBudget } from "./budgets.ts";
 import { type CliContext, CliError, outRows } from "./context.ts";
 
 /**
@@ -67,6 +68,7 @@ export function registerTenants(program: Command, ctx: CliContext): void {
             : `tenant ${t.id} may query through the edge`,
       );
     });
+  registerSetBudget(tenants, ctx);
   tenants.command("offboard <id>")
     .description("cancel its jobs, shred its keys, delete its connections and data (audited)")
     .option("--json", "JSON output")

@@ -1,6 +1,6 @@
 /**
- * The key-value store under the caches: plain strings with a time-to-live, and deletion by key
- * prefix (a tenant's flush). Values reach it already encrypted ({@link TenantCache}); it never
+ * The key-value store under the caches: plain strings with a time-to-live, deletion by key
+ * prefix (a tenant's flush), and leases (single-flight across processes). Values reach it already encrypted ({@link TenantCache}); it never
  * sees source data in the clear.
  *
  * @module
@@ -14,4 +14,13 @@ export interface KvStore {
   set(key: string, value: string, ttlMs: number): Promise<void>;
   /** Deletes every key that starts with `prefix`; returns how many were deleted. */
   deletePrefix(prefix: string): Promise<number>;
+  /**
+   * Sets `key` to `owner` for `ttlMs` only if it is absent (a lease shared by every process on
+   * the store); true when this call took it.
+   */
+  claim(key: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Extends a lease `owner` still holds; false when it no longer does. */
+  renew(key: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Gives up a lease if `owner` still holds it. */
+  release(key: string, owner: string): Promise<void>;
 }

@@ -67,6 +67,22 @@ export class MemoryKvStore implements KvStore {
     return Promise.resolve(n);
   }
 
+  async claim(key: string, owner: string, ttlMs: number): Promise<boolean> {
+    if ((await this.get(key)) !== null) return false;
+    await this.set(key, owner, ttlMs);
+    return true;
+  }
+
+  async renew(key: string, owner: string, ttlMs: number): Promise<boolean> {
+    if ((await this.get(key)) !== owner) return false;
+    await this.set(key, owner, ttlMs);
+    return true;
+  }
+
+  async release(key: string, owner: string): Promise<void> {
+    if ((await this.get(key)) === owner) this.#entries.delete(key);
+  }
+
   #evict() {
     const now = this.#now();
     for (const [key, e] of this.#entries) if (e.expiresAt <= now) this.#entries.delete(key);

@@ -28,3 +28,4 @@ export * from "./zone_stores.ts";
 export * from "./validators.ts";
 export * from "./invalidations.ts";
 export * from "./claims.ts";
+export * from "./breaker_state.ts";

@@ -5,7 +5,8 @@
  * - serves a query from an entry whose data is within the query's `max_staleness_ms` (`0`
  *   bypasses it): the exact same request, or — Steampipe's subset rule — an entry fetched with a
  *   looser pushed filter and more columns, filtering the rows locally;
- * - makes identical concurrent fetches (same connection, table, request, columns) one fetch;
+ * - makes identical concurrent fetches (same connection, table, request, columns) one fetch, in
+ *   this process and across every instance sharing the zone's store (a lease per fetch);
  * - revalidates with the validators stored per request URL ({@link UrlValidators}: a 304 costs
  *   GitHub's budget nothing and rebuilds the page it confirms), whichever entry or column set
  *   first fetched the URL, so a revalidated entry's age starts again;
@@ -41,6 +42,16 @@ export interface SourceCacheOptions {
   settings: TenantSettingsLookup;
   /** Entries remembered per connection and table for the subset rule. @default 32 */
   maxIndexed?: number;
+  /**
+   * How long a fetch's lease lasts without renewal, ms: how soon another instance takes over a
+   * fetch whose instance died. @default 3000
+   */
+  leaseMs?: number;
+  /**
+   * How soon an instance waiting on another's fetch first looks for its entry, ms (then less
+   * often, up to every 250 ms). @default 20
+   */
+  pollMs?: number;
 }
 
 /** One cached fetch. */
@@ -69,6 +80,8 @@ interface IndexItem extends EntryShape {
 export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
   const { cache } = options;
   const maxIndexed = options.maxIndexed ?? 32;
+  const leaseMs = options.leaseMs ?? 3000;
+  const pollMs = options.pollMs ?? 20;
   const flights = new SingleFlight<FetchedSource>();
   const invalidations = new Invalidations(cache);
 
@@ -93,17 +106,21 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
         if (hit) return hit;
       }
 
-      const flight = flights.run(`${ctx.tenantId}\n${keys.entry}`, async () => {
-        const conditional = new UrlValidators({
-          cache,
-          tenantId: ctx.tenantId,
-          connection: source.connection,
-          ttlMs,
-        });
-        const fetched = await next(source, { ...ctx, conditional });
-        await store(ctx.tenantId, keys, fetched, ttlMs);
-        return fetched;
-      });
+      const flight = flights.run(
+        `${ctx.tenantId}\n${keys.entry}`,
+        () =>
+          acrossInstances(source, ctx, keys, exact?.fetchedAt ?? -1, async () => {
+            const conditional = new UrlValidators({
+              cache,
+              tenantId: ctx.tenantId,
+              connection: source.connection,
+              ttlMs,
+            });
+            const fetched = await next(source, { ...ctx, conditional });
+            await store(ctx.tenantId, keys, fetched, ttlMs);
+            return fetched;
+          }),
+      );
       try {
         const fetched = await flight.promise;
         return flight.joined ? { ...fetched, rows: [...fetched.rows] } : fetched;
@@ -117,6 +134,44 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
         return staleOrRefuse(source, ctx, fallback, maxStaleness, err);
       }
     };
+
+  /**
+   * One fetch of a source across every instance sharing the store: the instance that takes the
+   * source's lease fetches (renewing the lease while it does); the others wait for the entry it
+   * stores — newer than the one they saw — and serve it. When the lease goes without an entry
+   * (the fetch failed, or its instance died and the lease expired), a waiter takes it over.
+   */
+  async function acrossInstances(
+    source: SourcePlan,
+    ctx: SourceFetchContext,
+    keys: { entry: string; lock: string },
+    seenFetchedAt: number,
+    fetchHere: () => Promise<FetchedSource>,
+  ): Promise<FetchedSource> {
+    const owner = crypto.randomUUID();
+    for (;;) {
+      if (await cache.claim(ctx.tenantId, keys.lock, owner, leaseMs)) {
+        const renewal = setInterval(
+          () => void cache.renew(ctx.tenantId, keys.lock, owner, leaseMs),
+          Math.max(1, Math.floor(leaseMs / 3)),
+        );
+        try {
+          return await fetchHere();
+        } finally {
+          clearInterval(renewal);
+          await cache.release(ctx.tenantId, keys.lock, owner);
+        }
+      }
+      // Looks often at first (most fetches are short), then less, to spare the store.
+      for (let wait = pollMs;; wait = Math.min(wait * 1.5, 250)) {
+        ctx.signal.throwIfAborted();
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        const entry = await cache.get<Entry>(ctx.tenantId, keys.entry);
+        if (entry && entry.fetchedAt > seenFetchedAt) return served(source, entry, entry.rows);
+        if (!await cache.held(ctx.tenantId, keys.lock)) break;
+      }
+    }
+  }
 
   async function findSuperset(
     tenantId: string,
@@ -227,7 +282,9 @@ function staleOrRefuse(
  * The cache keys of a source: the entry (connection + its configuration, table, pushed request,
  * fetched columns, limit) and the per-table index. Hashed: no query values in key names.
  */
-async function cacheKeys(source: SourcePlan): Promise<{ entry: string; index: string }> {
+async function cacheKeys(
+  source: SourcePlan,
+): Promise<{ entry: string; lock: string; index: string }> {
   const c = source.connection;
   const table = JSON.stringify([
     c.id,
@@ -242,10 +299,8 @@ async function cacheKeys(source: SourcePlan): Promise<{ entry: string; index: st
     [...source.plan.columns].sort(),
     source.plan.limit ?? null,
   ]);
-  return {
-    entry: `s:e:${await sha256Hex(`${table}\n${request}`)}`,
-    index: `s:i:${await sha256Hex(table)}`,
-  };
+  const entry = await sha256Hex(`${table}\n${request}`);
+  return { entry: `s:e:${entry}`, lock: `s:l:${entry}`, index: `s:i:${await sha256Hex(table)}` };
 }
 
 function canonical(value: unknown): string {

@@ -90,6 +90,47 @@ export class TenantCache {
     }
   }
 
+  /**
+   * Takes a lease on one of the tenant's keys for `ttlMs`, shared by every process on the store;
+   * true when taken. A store that cannot answer grants it (the cache never holds a query up).
+   */
+  async claim(tenantId: string, key: string, owner: string, ttlMs: number): Promise<boolean> {
+    try {
+      return await this.#store.claim(this.#key(tenantId, key), owner, ttlMs);
+    } catch (err) {
+      warn("lease not taken; going ahead alone", this.zone, err);
+      return true;
+    }
+  }
+
+  /** Extends a lease `owner` holds; false when it was lost (or the store cannot answer). */
+  async renew(tenantId: string, key: string, owner: string, ttlMs: number): Promise<boolean> {
+    try {
+      return await this.#store.renew(this.#key(tenantId, key), owner, ttlMs);
+    } catch (err) {
+      warn("lease not renewed", this.zone, err);
+      return false;
+    }
+  }
+
+  /** Gives a lease up (it expires by itself if this fails). */
+  async release(tenantId: string, key: string, owner: string): Promise<void> {
+    try {
+      await this.#store.release(this.#key(tenantId, key), owner);
+    } catch (err) {
+      warn("lease not released; it expires", this.zone, err);
+    }
+  }
+
+  /** Whether any process holds a lease on the key (false when the store cannot answer). */
+  async held(tenantId: string, key: string): Promise<boolean> {
+    try {
+      return (await this.#store.get(this.#key(tenantId, key))) !== null;
+    } catch {
+      return false;
+    }
+  }
+
   /** Deletes every entry of a tenant in this zone; returns how many. */
   flush(tenantId: string): Promise<number> {
     return this.#store.deletePrefix(this.#key(tenantId, ""));

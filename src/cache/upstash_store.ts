@@ -43,6 +43,13 @@ export function upstashClient(credentials: UpstashCredentials, timeoutMs = 1000)
   });
 }
 
+/** Extends a lease only if the caller still holds it (compare and expire, atomically). */
+const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
+/** Deletes a lease only if the caller still holds it. */
+const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('del', KEYS[1]) else return 0 end`;
+
 /**
  * A {@link KvStore} on Upstash Redis.
  *
@@ -67,6 +74,18 @@ export class UpstashKvStore implements KvStore {
   async set(key: string, value: string, ttlMs: number): Promise<void> {
     if (ttlMs <= 0) return;
     await this.#redis.set(key, value, { px: Math.ceil(ttlMs) });
+  }
+
+  async claim(key: string, owner: string, ttlMs: number): Promise<boolean> {
+    return (await this.#redis.set(key, owner, { nx: true, px: Math.ceil(ttlMs) })) === "OK";
+  }
+
+  async renew(key: string, owner: string, ttlMs: number): Promise<boolean> {
+    return Number(await this.#redis.eval(RENEW, [key], [owner, String(Math.ceil(ttlMs))])) === 1;
+  }
+
+  async release(key: string, owner: string): Promise<void> {
+    await this.#redis.eval(RELEASE, [key], [owner]);
   }
 
   async deletePrefix(prefix: string): Promise<number> {

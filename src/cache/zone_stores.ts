@@ -22,6 +22,11 @@ export interface ZoneStoresOptions {
   keyRing: KeyRing;
   /** First segment of every key (tests use a unique one). @default "omnisql" */
   prefix?: string;
+  /**
+   * Where the deployment's request budgets live, shared by every edge and zone endpoint.
+   * @default the first zone's database that is configured
+   */
+  budgetStore?: UpstashCredentials;
 }
 
 /** A deployment's zone stores. */
@@ -33,8 +38,10 @@ export interface ZoneStores {
   /** Each zone's set-once markers (webhook deliveries seen). */
   claims: Record<string, ClaimStore>;
   /**
-   * A budget limiter on the zone's database, or — without a zone — on the first zone that has
-   * one (the edge's budgets hold no tenant data); a fresh in-process one where none is configured.
+   * A zone's source budgets on the zone's database; without a zone, the deployment's request
+   * budgets (user, tenant, global: one count for every edge and zone endpoint) on the budget
+   * store, else on the first zone that has a database (they hold no tenant data); a fresh
+   * in-process one where none is configured.
    */
   limiter(zone?: string): RateLimiter;
 }
@@ -77,9 +84,18 @@ export function openZoneStores(options: ZoneStoresOptions): ZoneStores {
       let limiter = limiters.get(key);
       if (limiter) return limiter;
       const name = zone ?? options.zones.find((z) => options.upstash[z]);
-      const upstash = name ? options.upstash[name] : undefined;
+      const upstash = zone === undefined && options.budgetStore
+        ? options.budgetStore
+        : name
+        ? options.upstash[name]
+        : undefined;
       limiter = upstash
-        ? new UpstashRateLimiter({ redis: upstashClient(upstash), prefix: `${prefix}:rl:${key}` })
+        ? new UpstashRateLimiter({
+          redis: upstashClient(upstash),
+          prefix: `${prefix}:rl:${key}`,
+          // Request budgets hold over any window; source budgets count charges after the fact.
+          window: zone === undefined ? "rolling" : "fixed",
+        })
         : new MemoryRateLimiter();
       limiters.set(key, limiter);
       return limiter;

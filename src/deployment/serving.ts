@@ -19,7 +19,7 @@ import { guardFingerprint, type ResultCacheOptions } from "../pipeline/mod.ts";
 import { rememberVerifiedTokens } from "../auth/verified_tokens.ts";
 import type { TenantRow } from "../catalog/schema.ts";
 import { PolicySecurityProvider } from "../policy/mod.ts";
-import { type EdgeBudgets, edgeBudgetsOf } from "../ratelimit/mod.ts";
+import { DEFAULT_BUDGETS, type EdgeBudgets, edgeBudgetsOf } from "../ratelimit/mod.ts";
 
 /**
  * Opens the deployment's catalog (`DATABASE_URL`) with the tenants' key ring (sealed by
@@ -102,12 +102,17 @@ export async function openServing(
     zones: options.zones ?? config.zones,
     upstash: config.upstash,
     keyRing: catalog.keyRing,
-    prefix: options.cachePrefix,
+    prefix: options.cachePrefix ?? config.cachePrefix,
+    budgetStore: config.budgetStore,
   });
   // A tenant that moves zone or is off-boarded leaves nothing cached behind, in any zone.
   const untrack = catalog.onTenantLifecycle({
     flushTenant: (id) => Promise.all(Object.values(stores.caches).map((c) => c.flush(id))),
   });
+  const budgetDefaults = {
+    ...DEFAULT_BUDGETS,
+    global: { tokens: config.globalPerMinute, windowMs: 60_000 },
+  };
   const settings = tenantSettingsLookup(catalog);
   return {
     catalog,
@@ -122,7 +127,7 @@ export async function openServing(
     checkClaims: (user) => security.checkClaims(user.tenant, user),
     metricsToken: config.metricsToken,
     metricsTenantLabels: config.metricsTenantLabels,
-    budgetsOf: (tenant) => edgeBudgetsOf(tenant.settings),
+    budgetsOf: (tenant) => edgeBudgetsOf(tenant.settings, budgetDefaults),
     resultCache: { caches: stores.results, fingerprint: guardFingerprint(security) },
     notifyTargets: new NotifyTargets({
       allowHosts: [...config.notifyAllowHosts, ...options.notifyAllowHosts ?? []],

@@ -73,7 +73,8 @@ export class JobQueue {
   readonly #leaseMs: number;
   readonly #maxAttempts: number;
   readonly #notifier?: Notifier;
-  readonly #runnerId = `${crypto.randomUUID()}`;
+  // Host and process first, so an operator (or a test) can tell which instance holds a job.
+  readonly #runnerId = `${Deno.hostname()}/${Deno.pid}/${crypto.randomUUID()}`;
   readonly #active = new Map<string, { controller: AbortController; done: Promise<void> }>();
   #timer?: ReturnType<typeof setTimeout>;
   #running = false;

@@ -14,7 +14,10 @@ export interface EdgeBudgets {
   user: Budget;
   /** @default 1000 requests a minute */
   tenant: Budget;
-  /** Every tenant together: the deployment's capacity. @default 10000 requests a minute */
+  /**
+   * Every tenant together: the deployment's capacity (`OMNISQL_GLOBAL_PER_MINUTE`).
+   * @default 90000 requests a minute: the 1,000 QPS target with half again for bursts
+   */
   global?: Budget;
 }
 
@@ -22,7 +25,7 @@ export interface EdgeBudgets {
 export const DEFAULT_BUDGETS: Required<EdgeBudgets> = {
   user: { tokens: 60, windowMs: 60_000 },
   tenant: { tokens: 1000, windowMs: 60_000 },
-  global: { tokens: 10_000, windowMs: 60_000 },
+  global: { tokens: 90_000, windowMs: 60_000 },
 };
 
 /** A wait longer than this suggests `async: true` in the refusal. */

@@ -7,9 +7,10 @@
  *                "source": { "tokens": 1000, "windowMs": 3600000 } } }
  * ```
  *
- * or the older per-minute form (`rateLimits.userPerMinute`, `tenantPerMinute`,
- * `sourcePerMinute[connector]`). `budgets` wins where both are set; what neither sets keeps its
- * default. The global level belongs to the deployment, not to a tenant.
+ * or the per-minute form (`rateLimits.userPerMinute`, `tenantPerMinute`,
+ * `sourcePerMinute[connector]`). `budgets` wins where both are set, except that a connector's
+ * own `sourcePerMinute` wins over `budgets.source` (it is the more specific); what neither sets
+ * keeps its default. The global level belongs to the deployment, not to a tenant.
  *
  * @module
  */
@@ -24,15 +25,20 @@ function configured(
   connector?: string,
 ): Budget | undefined {
   const budgets = (settings as { budgets?: Record<string, unknown> } | undefined)?.budgets;
+  // A connection's own quota is more specific than the tenant's quota for every connection.
+  const perConnector = connector === undefined
+    ? undefined
+    : settings?.rateLimits?.sourcePerMinute?.[connector];
+  if (level === "source" && typeof perConnector === "number" && perConnector >= 0) {
+    return { tokens: perConnector, windowMs: 60_000 };
+  }
   const explicit = budgets?.[level];
   if (isBudget(explicit)) return { tokens: explicit.tokens, windowMs: explicit.windowMs };
   const perMinute = level === "user"
     ? settings?.rateLimits?.userPerMinute
     : level === "tenant"
     ? settings?.rateLimits?.tenantPerMinute
-    : connector === undefined
-    ? undefined
-    : settings?.rateLimits?.sourcePerMinute?.[connector];
+    : undefined;
   return typeof perMinute === "number" && perMinute >= 0
     ? { tokens: perMinute, windowMs: 60_000 }
     : undefined;

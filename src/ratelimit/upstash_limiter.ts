@@ -1,6 +1,13 @@
 /**
- * Budgets shared by every process of a deployment, on Upstash Redis through `@upstash/ratelimit`
- * (fixed windows, like {@link MemoryRateLimiter}).
+ * Budgets shared by every process of a deployment, on Upstash Redis. Two kinds of window:
+ *
+ * - `fixed`, through `@upstash/ratelimit`, like {@link MemoryRateLimiter}: every spend is counted,
+ *   even one that does not fit, as charges after the fact (an app's calls) need;
+ * - `rolling`, for request budgets: each admitted request is kept with its time (a sorted set, by
+ *   Redis's clock) for one window, so "30 a minute" holds exactly over any minute — never 60
+ *   across a window's edge as fixed windows allow, nor 31 as `@upstash/ratelimit`'s sliding
+ *   approximation can — however many edges and zone endpoints spend it. A refused request is
+ *   not counted, and its wait is until the oldest request in the window leaves it.
  *
  * Failure policy: **fail open**. When Redis does not answer in time (`@upstash/ratelimit`'s own
  * timeout behaviour) or fails, the request passes and a warning is logged: an outage of the
@@ -15,6 +22,26 @@ import type { Redis } from "@upstash/redis";
 import type { Budget, LimitResult, RateLimiter } from "./limiter.ts";
 import { processLog } from "../telemetry/log.ts";
 
+/**
+ * A rolling window, atomically: drop what left the window, refuse when the spend does not fit,
+ * else record it. Times by Redis's clock, so every instance counts alike. Answers admitted (1/0),
+ * what remains, and the ms until the oldest recorded request leaves the window.
+ */
+const ROLLING = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local used = redis.call('ZCARD', KEYS[1])
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local resetIn = window
+if oldest[2] then resetIn = tonumber(oldest[2]) + window - now end
+if used + cost > limit then return {0, limit - used, resetIn} end
+for i = 1, cost do redis.call('ZADD', KEYS[1], now, ARGV[4] .. ':' .. i) end
+redis.call('PEXPIRE', KEYS[1], window)
+return {1, limit - used - cost, resetIn}`;
+
 /** Options of {@link UpstashRateLimiter}. */
 export interface UpstashRateLimiterOptions {
   /** A client of the budget database (see `upstashClient` in `src/cache/`). */
@@ -23,6 +50,8 @@ export interface UpstashRateLimiterOptions {
   prefix?: string;
   /** Longest wait for Redis before the request passes (fail open). @default 1000 */
   timeoutMs?: number;
+  /** `rolling` for request budgets; `fixed` where spends are charged after the fact. @default "fixed" */
+  window?: "fixed" | "rolling";
 }
 
 /**
@@ -39,11 +68,12 @@ export class UpstashRateLimiter implements RateLimiter {
   readonly #limiters = new Map<string, Ratelimit>();
 
   constructor(options: UpstashRateLimiterOptions) {
-    this.#options = { prefix: "omnisql:rl", timeoutMs: 1000, ...options };
+    this.#options = { prefix: "omnisql:rl", timeoutMs: 1000, window: "fixed", ...options };
   }
 
   async limit(key: string, budget: Budget, cost = 1): Promise<LimitResult> {
     try {
+      if (this.#options.window === "rolling") return await this.#rolling(key, budget, cost);
       const r = await this.#limiter(budget).limit(key, { rate: cost });
       return { success: r.success, limit: r.limit, remaining: r.remaining, reset: r.reset };
     } catch (err) {
@@ -59,6 +89,22 @@ export class UpstashRateLimiter implements RateLimiter {
         reset: now - (now % budget.windowMs) + budget.windowMs,
       };
     }
+  }
+
+  async #rolling(key: string, budget: Budget, cost: number): Promise<LimitResult> {
+    const id = `${budget.tokens}/${budget.windowMs}`;
+    const reply = await this.#options.redis.eval(
+      ROLLING,
+      [`${this.#options.prefix}:rolling:${id}:${key}`],
+      [String(budget.windowMs), String(budget.tokens), String(cost), crypto.randomUUID()],
+    ) as number[];
+    const [admitted, remaining, resetInMs] = reply.map(Number);
+    return {
+      success: admitted === 1,
+      limit: budget.tokens,
+      remaining: Math.max(0, remaining),
+      reset: Date.now() + resetInMs,
+    };
   }
 
   #limiter(budget: Budget): Ratelimit {

@@ -7,6 +7,10 @@
  * failure opens it again. Answers that say the request itself is wrong (a 4xx such as bad
  * credentials or an unknown repo) and cancellations neither count nor reset the count.
  *
+ * With a {@link SharedBreakerState}, the instances of a zone share when a breaker is open: one
+ * that opens it tells the others, which then fail fast too instead of each finding the app down
+ * on its own; a successful probe tells them it closed.
+ *
  * @module
  */
 import { OmniError } from "../errors.ts";
@@ -20,6 +24,16 @@ export interface CircuitBreakerOptions {
   openMs?: number;
   /** The clock, epoch ms (tests move it). @default Date.now */
   now?: () => number;
+  /** Where the zone's instances share open breakers. @default none: this instance alone */
+  shared?: SharedBreakerState;
+}
+
+/** Where the breakers of every instance of a zone share that a connection's breaker is open. */
+export interface SharedBreakerState {
+  /** Until when (epoch ms) another instance opened the breaker; 0 or undefined: not open. */
+  openUntil(tenantId: string, connectionId: string): Promise<number | undefined>;
+  /** Tells the others the breaker is open until `until` (0: it closed), for `ttlMs`. */
+  publish(tenantId: string, connectionId: string, until: number, ttlMs: number): Promise<void>;
 }
 
 /** A breaker's state. */
@@ -62,11 +76,13 @@ export class CircuitBreakers {
   readonly #openMs: number;
   readonly #now: () => number;
   readonly #breakers = new Map<string, Breaker>();
+  readonly #shared?: SharedBreakerState;
 
   constructor(options: CircuitBreakerOptions = {}) {
     this.#threshold = options.failureThreshold ?? 5;
     this.#openMs = options.openMs ?? 30_000;
     this.#now = options.now ?? Date.now;
+    this.#shared = options.shared;
     if (!(this.#threshold >= 1)) throw new RangeError("failureThreshold must be at least 1");
     if (!(this.#openMs >= 0)) throw new RangeError("openMs must not be negative");
   }
@@ -83,20 +99,43 @@ export class CircuitBreakers {
   middleware(): SourceMiddleware {
     return (next) => async (source, ctx) => {
       const breaker = this.#breakerFor(source.connection);
+      if (this.#shared && this.#current(breaker) === "closed") await this.#adopt(breaker);
       const probe = this.#admit(breaker, source.key);
       try {
         const result = await next(source, ctx);
+        const reopened = breaker.state !== "closed";
         this.#succeeded(breaker);
+        if (reopened) this.#publish(breaker, 0);
         return result;
       } catch (err) {
         // A cancelled query, or one failed by another source, says nothing about this one.
         const cancelled = ctx.signal.aborted && !isTimeout(ctx.signal.reason);
-        if (isSourceFailure(err) && !cancelled) this.#failed(breaker);
-        // Only the probe's own end frees the half-open slot; other calls leave it alone.
+        if (isSourceFailure(err) && !cancelled) {
+          const until = breaker.halfOpenAt;
+          this.#failed(breaker);
+          if (breaker.state === "open" && breaker.halfOpenAt !== until) {
+            this.#publish(breaker, breaker.halfOpenAt!);
+          }
+        } // Only the probe's own end frees the half-open slot; other calls leave it alone.
         else if (probe) breaker.probing = false;
         throw err;
       }
     };
+  }
+
+  /** Takes on an open state another instance published. A store that fails is ignored. */
+  async #adopt(breaker: Breaker): Promise<void> {
+    const until = await this.#shared!.openUntil(breaker.tenantId, breaker.connectionId)
+      .catch(() => undefined);
+    if (!until || until <= this.#now() || this.#current(breaker) !== "closed") return;
+    breaker.state = "open";
+    breaker.halfOpenAt = until;
+    breaker.failures = Math.max(breaker.failures, this.#threshold);
+  }
+
+  #publish(breaker: Breaker, until: number): void {
+    void this.#shared?.publish(breaker.tenantId, breaker.connectionId, until, this.#openMs + 1000)
+      .catch(() => {});
   }
 
   #breakerFor(connection: { id: string; name: string; tenantId: string }): Breaker {

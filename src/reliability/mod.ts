@@ -14,3 +14,4 @@
  * @module
  */
 export * from "./circuit_breaker.ts";
+export * from "./zone_instances.ts";

@@ -16,6 +16,11 @@ export interface LoadSpec {
   url: string;
   headers: Record<string, string>;
   body: string;
+  /**
+   * Replaced in `body` by each request's number (Deno driver only), so that every request
+   * differs, e.g. to miss a result cache.
+   */
+  vary?: string;
   concurrency: number;
   durationMs: number;
   /** Stops earlier once this many requests were sent. */
@@ -45,13 +50,14 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const until = started + spec.durationMs;
   const loop = async () => {
     while (performance.now() < until && sent < spec.maxRequests) {
+      const body = spec.vary ? spec.body.replaceAll(spec.vary, String(sent)) : spec.body;
       sent++;
       const t0 = performance.now();
       try {
         const res = await fetch(spec.url, {
           method: "POST",
           headers: spec.headers,
-          body: spec.body,
+          body,
         });
         await res.arrayBuffer();
         if (res.status !== 200) {

@@ -11,6 +11,8 @@
  * deno task bench --database-url postgres://postgres@127.0.0.1:5432/bench
  *                                       # the same scenarios on that Postgres catalog too (a
  *                                       # scratch database: the bench seeds it)
+ * deno task bench --cluster             # also the cluster section (deno task cluster on
+ *                                       # --cluster-port, default 27400; DATABASE_URL, REDIS_URL)
  * ```
  *
  * @module
@@ -21,6 +23,7 @@ import { runCached } from "./cached.ts";
 import { runFederated } from "./federated.ts";
 import { runDuck } from "./duckdb.ts";
 import { runIsolation } from "./isolation.ts";
+import { runCluster } from "./cluster.ts";
 import { type BenchReport, renderMarkdown } from "./report.ts";
 import { latencyChart } from "./svg.ts";
 import { summariseProfile } from "./cpu_profile.ts";
@@ -56,6 +59,8 @@ interface Args {
   only: Set<string>;
   profile?: string;
   databaseUrl?: string;
+  /** Base port of the cluster section, when asked for (`--cluster`). */
+  clusterPort?: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -76,6 +81,7 @@ function parseArgs(argv: string[]): Args {
     only,
     profile: value("--profile"),
     databaseUrl: value("--database-url"),
+    clusterPort: args.includes("--cluster") ? Number(value("--cluster-port") ?? 27400) : undefined,
   };
 }
 
@@ -137,6 +143,20 @@ async function main(): Promise<void> {
       report.errors.push(`scenario 5: ${err instanceof Error ? err.message : err}`);
     }
     report.peakRssMb["5. DuckDB 100k×100k"] = s.stop();
+  }
+  if (args.clusterPort !== undefined) {
+    log("cluster: two edges and two us instances, each its own process");
+    try {
+      report.cluster = await runCluster({
+        port: args.clusterPort,
+        connections: mode.levels[mode.levels.length - 1],
+        loadMs: mode.loadMs * 2,
+        latencyMs: mode.latencyMs,
+        log,
+      });
+    } catch (err) {
+      report.errors.push(`cluster: ${err instanceof Error ? err.message : err}`);
+    }
   }
   if (args.profile) report.profile = await summariseProfile(args.profile);
   report.machine.loadavgEnd = Deno.loadavg();

@@ -10,6 +10,7 @@ import type { IsolationResult } from "./isolation.ts";
 import type { FederatedResult } from "./federated.ts";
 import { fmt, num } from "./_stats.ts";
 import { profileMarkdown, type ProfileSummary } from "./cpu_profile.ts";
+import { clusterMarkdown, type ClusterResult } from "./cluster.ts";
 
 /** Everything one bench run measured. */
 export interface BenchReport {
@@ -37,6 +38,8 @@ export interface BenchReport {
   federated?: FederatedResult[];
   duckdb?: DuckResult;
   isolation?: IsolationResult;
+  /** Two edges and two `us` instances as separate processes (`--cluster`). */
+  cluster?: ClusterResult;
   /** Peak RSS of the process serving edge, workers and sandboxes, per scenario (MB). */
   peakRssMb: Record<string, number>;
   profile?: ProfileSummary;
@@ -415,6 +418,16 @@ export function renderMarkdown(r: BenchReport, chart?: string): string {
         `${fmt(iso.deadlineToAnswerMs, "ms")} after their deadline.`,
       "",
     );
+  }
+
+  if (r.cluster) {
+    const same = r.cached?.levels.find((l) =>
+      l.driver === "deno" && l.concurrency === r.cluster!.connections
+    );
+    p(clusterMarkdown(
+      r.cluster,
+      same && { qps: same.qps.median, p50_ms: same.p50.median, p99_ms: same.p99.median },
+    ));
   }
 
   p(

@@ -1,0 +1,118 @@
+/**
+ * The secrets of a local cluster (`deno task cluster`), one set per catalog database: the master
+ * key that wraps its tenants' keys, the edge → zone context secret, the audit and metrics keys,
+ * the dev identity provider's signing secret and the REST bridge's token. Made on the first
+ * start against a database and kept in `.omnisql/cluster/` (mode 0600, git-ignored), so a
+ * restart — and the admin CLI given the same `DATABASE_URL` — uses the same ones. Variables set
+ * in the environment win over the file.
+ *
+ * @module
+ */
+import { generateMasterKey } from "../src/crypto/mod.ts";
+import { sha256Hex } from "../src/crypto/sha256.ts";
+
+/** Where the files live, relative to the project root. */
+export const CLUSTER_SECRETS_DIR = ".omnisql/cluster";
+
+/** The variables a cluster's secrets set. */
+export const SECRET_NAMES = [
+  "OMNISQL_MASTER_KEY",
+  "OMNISQL_INTERNAL_SECRET",
+  "OMNISQL_AUDIT_KEY",
+  "OMNISQL_METRICS_TOKEN",
+  "DEV_ISSUER_SECRET",
+  "REDIS_HTTP_TOKEN",
+] as const;
+
+/** A cluster's secrets, by variable name. */
+export type ClusterSecrets = Record<(typeof SECRET_NAMES)[number], string>;
+
+async function fileOf(databaseUrl: string, dir: string): Promise<string> {
+  return `${dir}/${(await sha256Hex(databaseUrl)).slice(0, 16)}.json`;
+}
+
+function random(bytes = 24): string {
+  return Array.from(
+    crypto.getRandomValues(new Uint8Array(bytes)),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
+}
+
+/**
+ * The secrets of the cluster on `databaseUrl`, made and saved on first use.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { clusterSecrets, readClusterSecrets } from "./secrets.ts";
+ * const dir = await Deno.makeTempDir();
+ * const made = await clusterSecrets("postgres://db/one", dir);
+ * assert.deepEqual(await readClusterSecrets("postgres://db/one", dir), made);
+ * assert.equal(await readClusterSecrets("postgres://db/two", dir), undefined);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function clusterSecrets(
+  databaseUrl: string,
+  dir: string = CLUSTER_SECRETS_DIR,
+): Promise<ClusterSecrets> {
+  const existing = await readClusterSecrets(databaseUrl, dir);
+  if (existing) return existing;
+  const secrets: ClusterSecrets = {
+    OMNISQL_MASTER_KEY: generateMasterKey(),
+    OMNISQL_INTERNAL_SECRET: random(),
+    OMNISQL_AUDIT_KEY: random(),
+    OMNISQL_METRICS_TOKEN: random(),
+    DEV_ISSUER_SECRET: random(),
+    REDIS_HTTP_TOKEN: random(),
+  };
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(await fileOf(databaseUrl, dir), JSON.stringify(secrets), {
+    mode: 0o600,
+  });
+  return secrets;
+}
+
+/**
+ * The saved secrets of the cluster on `databaseUrl`, if one was started on it here.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readClusterSecrets } from "./secrets.ts";
+ * assert.equal(await readClusterSecrets("postgres://nowhere/none", "/nonexistent"), undefined);
+ * ```
+ */
+export async function readClusterSecrets(
+  databaseUrl: string | undefined,
+  dir: string = CLUSTER_SECRETS_DIR,
+): Promise<ClusterSecrets | undefined> {
+  if (!databaseUrl) return undefined;
+  try {
+    const saved = JSON.parse(await Deno.readTextFile(await fileOf(databaseUrl, dir)));
+    return SECRET_NAMES.every((n) => typeof saved?.[n] === "string") ? saved : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Forgets the saved secrets of the cluster on `databaseUrl` (once its database is dropped).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { clusterSecrets, forgetClusterSecrets, readClusterSecrets } from "./secrets.ts";
+ * const dir = await Deno.makeTempDir();
+ * await clusterSecrets("postgres://db/gone", dir);
+ * await forgetClusterSecrets("postgres://db/gone", dir);
+ * assert.equal(await readClusterSecrets("postgres://db/gone", dir), undefined);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function forgetClusterSecrets(
+  databaseUrl: string,
+  dir: string = CLUSTER_SECRETS_DIR,
+): Promise<void> {
+  await Deno.remove(await fileOf(databaseUrl, dir)).catch(() => {});
+}

@@ -1,0 +1,163 @@
+/**
+ * State shared by the instances of a zone, on real Redis (through the REST bridge) and a real
+ * Postgres catalog: each "instance" here has its own clients, caches and key ring, as separate
+ * processes would; only Redis and the catalog are shared.
+ */
+import assert from "node:assert/strict";
+import { github } from "../../connectors/github/mod.ts";
+import { acmeConnection, demoSandbox } from "../../connectors/github/_testing.ts";
+import { findTable } from "../../connectors/sdk/mod.ts";
+import { startRedisHttp } from "../../bridge/redis_http.ts";
+import { CatalogKeyStore } from "../catalog/key_store.ts";
+import { openTestCatalog } from "../catalog/testing.ts";
+import { KeyRing } from "../crypto/mod.ts";
+import { composeSourceFetch, type SourceFetchContext } from "../query/source_fetch.ts";
+import type { SourcePlan } from "../sql/plan.ts";
+import { ResultCache } from "./result_cache.ts";
+import { sourceCache } from "./source_cache.ts";
+import { TenantCache } from "./tenant_cache.ts";
+import { UpstashKvStore } from "./upstash_store.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+const table = findTable(github, "pull_requests");
+
+function plan(baseUrl: string): SourcePlan {
+  const connection = acmeConnection(baseUrl);
+  const offer = { predicates: [], columns: ["pr_id", "title"] };
+  return {
+    key: "github.pull_requests",
+    schema: "github",
+    connection,
+    connector: github,
+    table,
+    offer,
+    plan: table.plan(offer, connection),
+  };
+}
+
+const context = (): SourceFetchContext => ({
+  tenantId: "acme",
+  user: { sub: "dev@acme.test", tenant: "acme" },
+  traceId: "t",
+  zone: "us",
+  metadata: { max_staleness_ms: 0 },
+  signal: new AbortController().signal,
+});
+
+/** A Redis bridge, a Postgres catalog, and a way to make instances sharing both. */
+async function sharedStores() {
+  const bridge = await startRedisHttp({ token: "shared-state-test" });
+  const t = await openTestCatalog("postgres");
+  const prefix = `shared-state-test-${crypto.randomUUID()}`;
+  const instance = (leaseMs?: number, keyPrefix = prefix) => {
+    const keyRing = new KeyRing({
+      masterKey: t.masterKey,
+      store: new CatalogKeyStore(t.catalogDb.db),
+    });
+    const cache = new TenantCache({
+      store: new UpstashKvStore(bridge),
+      keyRing,
+      zone: "us",
+      prefix: keyPrefix,
+    });
+    const fetch = composeSourceFetch([
+      sourceCache({ cache, settings: () => Promise.resolve(undefined), leaseMs }),
+    ]);
+    return { keyRing, cache, fetch, results: new ResultCache(cache) };
+  };
+  return {
+    bridge,
+    prefix,
+    keyRing: t.keyRing,
+    instance,
+    async close() {
+      await t.close();
+      await bridge.close();
+    },
+  };
+}
+
+Deno.test("identical cold fetches on two instances make one set of API calls", opts, async () => {
+  const gh = await demoSandbox({ latencyMs: 150 });
+  const s = await sharedStores();
+  try {
+    const [a, b] = [s.instance(), s.instance()];
+    const source = plan(gh.url);
+    const [fromA, fromB] = await Promise.all([
+      a.fetch(source, context()),
+      b.fetch(source, context()),
+    ]);
+    const fetched = [fromA, fromB].filter((r) => !r.fromCache);
+    assert.equal(fetched.length, 1, "both instances fetched");
+    assert.ok(fetched[0].calls > 0);
+    assert.equal(gh.requests.length, fetched[0].calls, "the apps saw a second set of calls");
+    assert.deepEqual(fromA.rows, fromB.rows);
+  } finally {
+    await s.close();
+    await gh.close();
+  }
+});
+
+Deno.test("a fetch whose instance died is taken over once its lease expires", opts, async () => {
+  const gh = await demoSandbox();
+  const s = await sharedStores();
+  try {
+    const source = plan(gh.url);
+    // The fetch's lease key, as an instance on another prefix writes its entry.
+    const probePrefix = `${s.prefix}-probe`;
+    await s.instance(undefined, probePrefix).fetch(source, context());
+    const [entry] = (await s.bridge.redis("KEYS", `${probePrefix}:us:acme:s:e:*`)) as Uint8Array[];
+    assert.ok(entry, "the probe stored no entry");
+    const lock = new TextDecoder().decode(entry).split(":").slice(-1)[0];
+    const before = gh.requests.length;
+
+    // What a dead instance leaves: the fetch's lease, held by nobody alive, and no entry.
+    const survivor = s.instance(300);
+    assert.ok(await survivor.cache.claim("acme", `s:l:${lock}`, "dead", 1500));
+    const fetching = survivor.fetch(source, context());
+    // While the dead instance's lease lasts, the survivor waits for its entry…
+    const early = await Promise.race([
+      fetching.then(() => "answered"),
+      new Promise((r) => setTimeout(() => r("waiting"), 300)),
+    ]);
+    assert.equal(early, "waiting");
+    // …and once it expires with no entry written, fetches itself.
+    const result = await fetching;
+    assert.equal(result.fromCache, false);
+    // It asked the app itself (revalidating with the validators the probe stored, if any).
+    const asked = result.calls + (result.revalidated ?? 0);
+    assert.ok(asked > 0);
+    assert.equal(gh.requests.length - before, asked);
+  } finally {
+    await s.close();
+    await gh.close();
+  }
+});
+
+Deno.test("a result cached by one instance is a hit on another", opts, async () => {
+  const s = await sharedStores();
+  try {
+    const [a, b] = [s.instance(), s.instance()];
+    const body = { columns: ["n"], rows: [{ n: 1 }], freshness_ms: 0, sources: [] };
+    assert.equal(await b.results.get("acme", "fp", "SELECT 1"), undefined);
+    await a.results.put("acme", "fp", "SELECT 1", body, 60_000);
+    assert.deepEqual((await b.results.get("acme", "fp", "SELECT 1"))?.body, body);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("a shred on one instance is seen by every instance within 1 s", opts, async () => {
+  const s = await sharedStores();
+  try {
+    const [a, b, c] = [s.instance(), s.instance(), s.instance()];
+    await a.cache.set("acme", "r:x", { rows: [1] }, 60_000);
+    // Every instance has read it, so each holds the tenant's key in its own memory.
+    for (const i of [a, b, c]) assert.deepEqual(await i.cache.get("acme", "r:x"), { rows: [1] });
+    await s.keyRing.shred("acme");
+    await new Promise((r) => setTimeout(r, 1000));
+    for (const i of [a, b, c]) assert.equal(await i.cache.get("acme", "r:x"), undefined);
+  } finally {
+    await s.close();
+  }
+});
