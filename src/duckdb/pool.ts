@@ -606,7 +606,7 @@ function stopReason(signal: AbortSignal): OmniError {
 // Enough rounds of the warm-up query for the join, aggregation and Arrow ingest paths to be
 // optimised (measured: about 30 queries); capped in time for a busy machine.
 const WARMUP_ROUNDS = 30;
-const WARMUP_MS = 4_000;
+const WARMUP_MS = 2_000;
 let warmUpCache: EncodedRequest | undefined;
 
 /** A query shaped like the seed joins: two tables of every column type, joined and grouped. */
