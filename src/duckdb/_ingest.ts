@@ -91,7 +91,13 @@ export function toText(value: unknown): string | null {
 /** A value as JSON text (rows carry JSON columns as values), or null. */
 export function toJsonText(value: unknown): string | null {
   if (value === null || value === undefined) return null;
-  const text = JSON.stringify(value, (_k, v) => typeof v === "bigint" ? v.toString() : v);
+  let text: string | undefined;
+  try {
+    // Without a replacer first: a replacer call per nested value costs more than the rare retry.
+    text = JSON.stringify(value);
+  } catch {
+    text = JSON.stringify(value, (_k, v) => typeof v === "bigint" ? v.toString() : v);
+  }
   return text === undefined ? null : text;
 }
 

@@ -49,3 +49,16 @@ Deno.test("integers keep their value through the 64-bit encoding", () => {
   const got = decode(rowsToArrowIPC(column("integer"), values.map((v) => ({ v }))));
   assert.deepEqual(got, [0n, -1n, 2n ** 53n - 1n, -(2n ** 53n), 9007199254740993n, 43n, null]);
 });
+
+Deno.test("JSON values keep BigInts as their digits", () => {
+  const columns = [{ name: "v", type: "json" as const, description: "" }];
+  const values = [{ a: [1, "x"] }, { big: 9007199254740993n }, ["l1", "l2"], "text", null];
+  const got = decode(rowsToArrowIPC(columns, values.map((v) => ({ v }))));
+  assert.deepEqual(got, [
+    '{"a":[1,"x"]}',
+    '{"big":"9007199254740993"}',
+    '["l1","l2"]',
+    '"text"',
+    null,
+  ]);
+});
