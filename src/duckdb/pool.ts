@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { setPriority } from "node:os";
 import { tableFromIPC } from "apache-arrow";
 import { type ErrorCode, OmniError } from "../errors.ts";
 import type { ArrowTableLike } from "./_bindings.ts";
@@ -86,6 +87,13 @@ const WATCH_MS = 25;
  * How long a query holding more than its share runs before a query under its share may take its
  * engine. Killing an engine costs a restart (about 1 s of a core) and the query's work so far, so
  * a short query is left to finish; a long one never stalls another tenant longer than this.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PREEMPT_AFTER_MS } from "./pool.ts";
+ * assert.deepEqual(PREEMPT_AFTER_MS, 25);
+ * ```
  */
 export const PREEMPT_AFTER_MS = 25;
 // An engine whose resident memory stays this far above where it started is retired: the wasm
@@ -690,7 +698,7 @@ class EngineProcess {
       // Queries run at a lower priority than the process that answers: a runaway may use its
       // core, never the time `/healthz` and other tenants' answers need. Start-up is not
       // lowered, so a replacement is ready as soon as possible.
-      await lowerPriority(this.#child.pid);
+      lowerPriority(this.#child.pid);
       this.started = true;
     });
     this.ready.catch(() => this.kill());
@@ -749,14 +757,11 @@ class EngineProcess {
   }
 }
 
-async function lowerPriority(pid: number): Promise<void> {
+function lowerPriority(pid: number): void {
   try {
-    await new Deno.Command("renice", {
-      args: ["-n", String(ENGINE_NICE), "-p", String(pid)],
-      stdout: "null",
-      stderr: "null",
-    }).output();
+    // A system call, not a `renice` process per engine start.
+    setPriority(pid, ENGINE_NICE);
   } catch {
-    // no renice here: the engine keeps the default priority
+    // not permitted here: the engine keeps the default priority
   }
 }
