@@ -12,7 +12,9 @@
  * the same tenant) holds more than its share, the latest such query that has run for
  * {@link PREEMPT_AFTER_MS} is preempted: its engine is killed (a warm spare takes over at once)
  * and the query waits again, now only within its share, and reruns from the start. So another
- * tenant, or another user of a tenant, always finds an engine within that time.
+ * tenant, or another user of a tenant, always finds an engine within that time. A query borrows
+ * beyond both its tenant's and its user's share only while a ready spare remains beyond it, so
+ * borrowed engines killed at their deadlines never leave the next query waiting for a start-up.
  *
  * The wait for an engine counts against the query's deadline, and a full queue is refused at
  * once (503 with `Retry-After`), never waited on forever.
@@ -68,6 +70,8 @@ export interface PoolStats {
   busy: number;
   queued: number;
   processes: number;
+  /** Started engines waiting for a query (the warm spares among them). */
+  idle: number;
   timeouts: number;
   memoryKills: number;
   replacements: number;
@@ -182,6 +186,7 @@ export class EnginePool implements QueryEngine {
       busy: this.#busy,
       queued: this.#queue.length,
       processes: this.#engines.size,
+      idle: this.#idle.length,
       timeouts: this.#timeouts,
       memoryKills: this.#memoryKills,
       replacements: this.#replacements,
@@ -208,6 +213,7 @@ export class EnginePool implements QueryEngine {
       const slot = await this.#acquireSlot(who, preempted, signal);
       try {
         if (limit > this.#memoryLimitMb) {
+          slot.engaged = true;
           const oneOff = this.#spawn(limit, false);
           this.#oneOffs.add(oneOff);
           try {
@@ -219,6 +225,7 @@ export class EnginePool implements QueryEngine {
           }
         }
         const engine = await this.#takeEngine(signal);
+        slot.engaged = true;
         return await this.#runOn(engine, request, maxRows, limit, signal, slot);
       } catch (err) {
         if (err !== PREEMPTED) throw err;
@@ -234,6 +241,9 @@ export class EnginePool implements QueryEngine {
     this.#closed = true;
     clearTimeout(this.#restartTimer);
     clearTimeout(this.#preemptTimer);
+    clearInterval(this.#watchTimer);
+    this.#watchTimer = undefined;
+    this.#watched.clear();
     for (const waiter of this.#queue.splice(0)) {
       waiter.reject(new OmniError("REGION_UNAVAILABLE", "the zone is shutting down"));
     }
@@ -319,6 +329,7 @@ export class EnginePool implements QueryEngine {
       }
       this.#idle.push(engine);
       this.#engineWaiters.shift()?.();
+      this.#dispatch(); // a ready spare may let a waiting query borrow
     });
   }
 
@@ -344,11 +355,15 @@ export class EnginePool implements QueryEngine {
     }
   }
 
-  /** Keeps `spares` engines started beyond the busy ones, within `size + spares` in all. */
+  /**
+   * Keeps `spares` engines started beyond the busy ones and those waiting queries could use,
+   * within `size + spares` in all.
+   */
   #topUp(): void {
     if (this.#closed) return;
     if (this.#restartAt > Date.now()) return;
-    const wanted = Math.min(this.size + this.#spares, this.#busy + this.#spares);
+    const waiting = Math.min(this.#queue.length, this.size - this.#busy);
+    const wanted = Math.min(this.size + this.#spares, this.#busy + waiting + this.#spares);
     while (this.#engines.size < wanted) this.#spawn();
   }
 
@@ -360,6 +375,7 @@ export class EnginePool implements QueryEngine {
       if (this.#closed || engine.dead) return;
       this.#idle.push(engine);
       this.#engineWaiters.shift()?.();
+      this.#dispatch(); // a ready spare may let a waiting query borrow
     }, () => {});
     engine.exited.then(() => {
       const known = this.#engines.delete(engine);
@@ -389,10 +405,7 @@ export class EnginePool implements QueryEngine {
     if (this.#closed) {
       return Promise.reject(new OmniError("REGION_UNAVAILABLE", "the zone is shutting down"));
     }
-    if (
-      this.#busy < this.size && (!withinShare || this.#underShare(who)) &&
-      !this.#queue.some((w) => this.#eligible(w))
-    ) {
+    if (this.#mayTake(who, withinShare) && !this.#queue.some((w) => this.#eligible(w))) {
       return Promise.resolve(this.#take(who));
     }
     if (this.#queue.length >= this.#queueLimit) {
@@ -422,6 +435,7 @@ export class EnginePool implements QueryEngine {
       };
       signal?.addEventListener("abort", onAbort, { once: true });
       this.#queue.push(waiter);
+      this.#topUp(); // a query that may borrow waits for a ready spare beyond the one it takes
       this.#schedulePreemption();
     });
   }
@@ -432,7 +446,24 @@ export class EnginePool implements QueryEngine {
   }
 
   #eligible(waiter: Waiter): boolean {
-    return !waiter.withinShare || this.#underShare(waiter);
+    return this.#mayTake(waiter, waiter.withinShare);
+  }
+
+  /**
+   * Whether a query may take a slot now. Beyond its tenant's share and its user's (borrowing) only
+   * while a ready engine stays spare after every granted slot has its engine: a borrowed engine
+   * killed at its deadline must never leave the next query waiting for an engine to start.
+   */
+  #mayTake(who: { tenantId: string; userKey: string }, withinShare: boolean): boolean {
+    if (this.#busy >= this.size) return false;
+    if (withinShare && !this.#underShare(who)) return false;
+    if (
+      (this.#busyByTenant.get(who.tenantId) ?? 0) < this.perTenant ||
+      (this.#busyByUser.get(who.userKey) ?? 0) < this.perUser
+    ) return true;
+    let pending = 0;
+    for (const h of this.#holders) if (!h.engaged) pending++;
+    return this.#idle.length - pending >= 1 + this.#spares;
   }
 
   #take(who: { tenantId: string; userKey: string }): Slot {
@@ -465,7 +496,7 @@ export class EnginePool implements QueryEngine {
    * then the longest waiting.
    */
   #dispatch(): void {
-    while (this.#busy < this.size) {
+    for (;;) {
       let best: Waiter | undefined;
       let bestRank: [number, number] = [Infinity, Infinity];
       for (const waiter of this.#queue) {
@@ -555,6 +586,8 @@ interface Slot {
   tenantId: string;
   userKey: string;
   startedAt: number;
+  /** Set once the query has its engine (it no longer counts against the ready spares). */
+  engaged?: boolean;
   /** Set while the query runs on a pooled engine. */
   preempt?: () => void;
   preempting?: boolean;
