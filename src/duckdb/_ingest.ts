@@ -91,7 +91,13 @@ export function toText(value: unknown): string | null {
 /** A value as JSON text (rows carry JSON columns as values), or null. */
 export function toJsonText(value: unknown): string | null {
   if (value === null || value === undefined) return null;
-  const text = JSON.stringify(value, (_k, v) => typeof v === "bigint" ? v.toString() : v);
+  let text: string | undefined;
+  try {
+    // Without a replacer first: a replacer call per nested value costs more than the rare retry.
+    text = JSON.stringify(value);
+  } catch {
+    text = JSON.stringify(value, (_k, v) => typeof v === "bigint" ? v.toString() : v);
+  }
   return text === undefined ? null : text;
 }
 
@@ -136,18 +142,85 @@ export function toEpochMicros(value: unknown): bigint | null {
   return micros;
 }
 
+const ZERO = 48;
+const digits = (s: string, from: number, to: number): number => {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = s.charCodeAt(i) - ZERO;
+    if (d < 0 || d > 9) return NaN;
+    n = n * 10 + d;
+  }
+  return n;
+};
+
+/**
+ * The common shape, `YYYY-MM-DDTHH:MM:SS[.fraction]Z` (what the APIs send), read without a
+ * regular expression or BigInt: microseconds as a number (exact: well inside 2^53), or
+ * `undefined` for any other shape, which {@link toEpochMicros} then reads.
+ */
+function isoZMicros(s: string): number | undefined {
+  const n = s.length;
+  if (n < 20 || s.charCodeAt(n - 1) !== 90 /* Z */) return undefined;
+  if (s[4] !== "-" || s[7] !== "-" || s[10] !== "T" || s[13] !== ":" || s[16] !== ":") {
+    return undefined;
+  }
+  const year = digits(s, 0, 4), month = digits(s, 5, 7), day = digits(s, 8, 10);
+  const hour = digits(s, 11, 13), minute = digits(s, 14, 16), second = digits(s, 17, 19);
+  let micros = 0;
+  if (n > 20) {
+    if (s[19] !== "." || n < 22 || n > 30) return undefined;
+    const frac = digits(s, 20, Math.min(n - 1, 26));
+    micros = frac * 10 ** (6 - Math.min(n - 21, 6));
+  } else if (n !== 20) return undefined;
+  // Two-digit years mean 19xx to Date.UTC: left to the general path, like any NaN.
+  if (!(year >= 100) || !(micros >= 0)) return undefined;
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 24 || minute > 59 || second > 60) {
+    return undefined;
+  }
+  return Date.UTC(year, month - 1, day, hour, minute, second) * 1000 + micros;
+}
+
+/** An integer as {@link toInt64} reads it, as a number when that is exact. */
+function int64Value(value: unknown): number | bigint | null {
+  if (typeof value === "number") {
+    const n = Math.round(value);
+    if (Number.isSafeInteger(n)) return n;
+  }
+  return toInt64(value);
+}
+
+/** A timestamp as {@link toEpochMicros} reads it, as a number when that is exact. */
+function epochMicros(value: unknown): number | bigint | null {
+  if (typeof value === "string") {
+    const fast = isoZMicros(value);
+    if (fast !== undefined) return fast;
+  } else if (typeof value === "number") {
+    const micros = Math.round(value * 1000);
+    if (Number.isSafeInteger(micros)) return micros;
+  }
+  return toEpochMicros(value);
+}
+
 function validity(valid: Uint8Array, nullCount: number): Uint8Array | undefined {
   return nullCount === 0 ? undefined : valid;
 }
 
-function int64Buffers(values: (bigint | null)[]) {
+const TWO_32 = 2 ** 32;
+
+function int64Buffers(values: (bigint | number | null)[]) {
   const data = new BigInt64Array(values.length);
+  // Safe integers are written as two 32-bit halves (little-endian): no BigInt per value.
+  const halves = new Int32Array(data.buffer);
   const valid = new Uint8Array(Math.ceil(values.length / 8));
   let nullCount = 0;
   values.forEach((v, i) => {
     if (v === null) nullCount++;
     else {
-      data[i] = v;
+      if (typeof v === "number") {
+        const high = Math.floor(v / TWO_32);
+        halves[2 * i] = (v - high * TWO_32) | 0;
+        halves[2 * i + 1] = high;
+      } else data[i] = v;
       valid[i >> 3] |= 1 << (i & 7);
     }
   });
@@ -203,7 +276,14 @@ function utf8Data(values: (string | null)[]): Data {
         grown.set(buffer.subarray(0, size));
         buffer = grown;
       }
-      size += encoder.encodeInto(v, buffer.subarray(size)).written;
+      // ASCII (most values) is copied here: a call to the encoder per short string costs more.
+      let k = 0;
+      for (; k < v.length; k++) {
+        const c = v.charCodeAt(k);
+        if (c > 127) break;
+        buffer[size + k] = c;
+      }
+      size += k === v.length ? k : encoder.encodeInto(v, buffer.subarray(size)).written;
     }
     valueOffsets[i + 1] = size;
   });
@@ -225,13 +305,13 @@ function columnData(column: ColumnDef, rows: readonly Row[]): Data {
     });
   switch (column.type) {
     case "integer":
-      return makeData({ type: new Int64(), ...int64Buffers(pick(toInt64)) });
+      return makeData({ type: new Int64(), ...int64Buffers(pick(int64Value)) });
     case "double":
       return float64Data(pick(toFloat64));
     case "boolean":
       return boolData(pick(toBool));
     case "timestamp":
-      return makeData({ type: new TimestampMicrosecond(), ...int64Buffers(pick(toEpochMicros)) });
+      return makeData({ type: new TimestampMicrosecond(), ...int64Buffers(pick(epochMicros)) });
     case "json":
       return utf8Data(pick(toJsonText));
     default:

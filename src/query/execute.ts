@@ -259,6 +259,7 @@ export async function executeQuery(
     })),
   }, {
     tenantId: ctx.tenantId,
+    userId: ctx.user.sub,
     signal: AbortSignal.any([deadline, ...(ctx.signal ? [ctx.signal] : [])]),
     memoryLimitMb: request.metadata.async ? limits.jobMemoryLimitMb : limits.memoryLimitMb,
   }).catch((err: unknown) => {
