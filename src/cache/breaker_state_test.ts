@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { generateMasterKey, KeyRing, MemoryKeyStore } from "../crypto/mod.ts";
 import { OmniError } from "../errors.ts";
-import type { FetchedSource, SourceFetchContext, SourceFetcher } from "../query/source_fetch.ts";
+import type { FetchedSource, SourceFetchContext, SourceFetcher } from "../source/fetch.ts";
 import { CircuitBreakers } from "../reliability/circuit_breaker.ts";
 import type { SourcePlan } from "../sql/plan.ts";
 import { sharedBreakerState } from "./breaker_state.ts";

@@ -11,7 +11,7 @@ import { startRedisHttp } from "../../bridge/redis_http.ts";
 import { CatalogKeyStore } from "../catalog/key_store.ts";
 import { openTestCatalog } from "../catalog/testing.ts";
 import { KeyRing } from "../crypto/mod.ts";
-import { composeSourceFetch, type SourceFetchContext } from "../query/source_fetch.ts";
+import { composeSourceFetch, type SourceFetchContext } from "../source/fetch.ts";
 import type { SourcePlan } from "../sql/plan.ts";
 import { ResultCache } from "./result_cache.ts";
 import { sourceCache } from "./source_cache.ts";
