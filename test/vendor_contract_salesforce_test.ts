@@ -131,10 +131,12 @@ Deno.test("contract: Salesforce's published examples give the right rows, batche
     assert.equal(spent.code, "RATE_LIMIT_EXHAUSTED");
 
     // Permanent errors are SOURCE_ERRORs with the upstream status and message, not retried.
-    for (const [fault, status, message] of [
-      [errors.malformed_id, 400, /id value of incorrect type: 001900K0001pPuOAAU/],
-      [errors.not_found, 404, /The requested resource does not exist/],
-    ] as const) {
+    for (
+      const [fault, status, message] of [
+        [errors.malformed_id, 400, /id value of incorrect type: 001900K0001pPuOAAU/],
+        [errors.not_found, 404, /The requested resource does not exist/],
+      ] as const
+    ) {
       faults.push(fault);
       const sent = queries().length;
       const err = await failure(
