@@ -48,7 +48,14 @@ export function startReplay(
       path: url.pathname,
       search: url.search,
       headers: req.headers,
-      ...(text ? { body: JSON.parse(text) } : {}),
+      // JSON bodies parsed; a form (an OAuth token request) kept as its fields.
+      ...(text
+        ? {
+          body: req.headers.get("content-type")?.includes("json")
+            ? JSON.parse(text)
+            : Object.fromEntries(new URLSearchParams(text)),
+        }
+        : {}),
     };
     seen.push(request);
     const answer = await route(request, url);
