@@ -167,7 +167,7 @@ export function createWorkerApp(options: WorkerOptions): Hono<AppEnv> {
   if (options.webhooks) {
     app.post(
       "/v1/webhooks/:tenant/:connection",
-      receiveWebhook(options.webhooks, { catalog, limiter: options.limiter }),
+      receiveWebhook(options.webhooks, { limiter: options.limiter }),
     );
   }
   app.use(

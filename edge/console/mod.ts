@@ -69,6 +69,20 @@ export function webConsole(options: WebConsoleOptions): Hono<AppEnv> {
 
   const issuer = options.devIssuer;
   if (issuer) {
+    // A page elsewhere must not mint tokens through the developer's browser: only a loopback
+    // Host (no DNS rebinding) and a JSON body (no form or text/plain cross-site POST).
+    app.use("/dev/*", async (c, next) => {
+      const host = (c.req.header("host") ?? "").replace(/:\d+$/, "").toLowerCase();
+      if (!["127.0.0.1", "localhost", "[::1]"].includes(host)) {
+        throw new OmniError("ENTITLEMENT_DENIED", "the dev issuer answers loopback hosts only");
+      }
+      if (
+        c.req.method === "POST" && !c.req.header("content-type")?.startsWith("application/json")
+      ) {
+        throw new OmniError("INVALID_REQUEST", "send the body as application/json");
+      }
+      await next();
+    });
     app.get("/dev/users", async (c) => {
       const tenants = await options.catalog.listTenants();
       const users = await Promise.all(tenants.map((t) => options.catalog.listUsers(t.id)));

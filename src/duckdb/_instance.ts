@@ -194,7 +194,7 @@ function engineError(
 ): OmniError {
   if (err instanceof OmniError) return err;
   const message = cleanMessage(duckMessage(err), { sql });
-  if (/^Out of Memory Error/i.test(message)) {
+  if (/^Out of Memory Error|malloc of size \d+ failed/i.test(message)) {
     return new OmniError("RESOURCE_EXHAUSTED", message, { cause: err });
   }
   return new OmniError(code, prefix + message, { cause: err });

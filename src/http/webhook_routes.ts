@@ -13,7 +13,7 @@ import type { Context, Handler } from "hono";
 import type { Catalog } from "../catalog/store.ts";
 import { OmniError } from "../errors.ts";
 import type { WebhookReceiver } from "../webhooks/receiver.ts";
-import { type Budget, budgetSpent, type RateLimiter } from "../ratelimit/mod.ts";
+import type { Budget, RateLimiter } from "../ratelimit/mod.ts";
 import type { AppEnv } from "./env.ts";
 
 /** Largest webhook body accepted, bytes (GitHub's pull-request payloads are well below). */
@@ -69,27 +69,25 @@ export async function readRawBody(req: Request, maxBytes: number): Promise<Uint8
  *
  * @example
  * ```ts ignore
- * app.post("/v1/webhooks/:tenant/:connection", receiveWebhook(receiver, { catalog, limiter }));
+ * app.post("/v1/webhooks/:tenant/:connection", receiveWebhook(receiver, { limiter }));
  * ```
  */
 export function receiveWebhook(
   receiver: WebhookReceiver,
-  options: { catalog: Catalog; limiter: RateLimiter; maxBytes?: number },
+  options: { limiter: RateLimiter; maxBytes?: number },
 ): Handler<AppEnv> {
   const maxBytes = options.maxBytes ?? MAX_WEBHOOK_BYTES;
   return async function webhookRoute(c) {
     const body = await readRawBody(c.req.raw, maxBytes);
     const tenantId = c.req.param("tenant") ?? "";
-    // Counted only for known tenants: unknown names must not fill the limiter.
-    if (await options.catalog.getTenant(tenantId)) {
-      await spendWebhook(options.limiter, tenantId, c.req.param("connection") ?? "");
-    }
+    const connection = c.req.param("connection") ?? "";
     const outcome = await receiver.receive({
       tenantId,
-      connection: c.req.param("connection") ?? "",
+      connection,
       headers: c.req.raw.headers,
       body,
       traceId: c.get("traceId"),
+      admit: () => spendWebhook(options.limiter, tenantId, connection),
     });
     return c.json({ ...outcome, trace_id: c.get("traceId") });
   };
@@ -103,16 +101,30 @@ export interface ForwardWebhookOptions {
   catalog: Catalog;
   /** Base URL of each zone's worker. */
   zoneUrls: Record<string, string>;
-  /** Counts deliveries per tenant and connection against {@link WEBHOOK_BUDGET}. */
-  limiter: RateLimiter;
   /** @default globalThis.fetch */
   fetch?: typeof fetch;
 }
 
-/** Spends one delivery of a known tenant's connection; 429 level `webhook` when spent. */
+/** Spends one verified delivery of a connection; 429 level `webhook` when spent. */
 async function spendWebhook(limiter: RateLimiter, tenant: string, connection: string) {
   const result = await limiter.limit(`webhook:${tenant}:${connection}`, WEBHOOK_BUDGET);
-  if (!result.success) throw budgetSpent("webhook", WEBHOOK_BUDGET, result.reset - Date.now());
+  if (!result.success) {
+    const waitMs = Math.max(0, result.reset - Date.now());
+    throw new OmniError(
+      "RATE_LIMIT_EXHAUSTED",
+      `this connection's webhook budget of ${WEBHOOK_BUDGET.tokens} deliveries per ` +
+        `${WEBHOOK_BUDGET.windowMs / 1000} s is spent; the app should redeliver in ` +
+        `${Math.ceil(waitMs / 1000)} s`,
+      {
+        retryAfterMs: waitMs,
+        details: {
+          level: "webhook",
+          limit: WEBHOOK_BUDGET.tokens,
+          window_ms: WEBHOOK_BUDGET.windowMs,
+        },
+      },
+    );
+  }
 }
 
 /**
@@ -140,7 +152,7 @@ export function forwardWebhook(
         "the webhook's signature does not verify for this endpoint",
       );
     }
-    await spendWebhook(options.limiter, tenant.id, c.req.param("connection") ?? "");
+    // The flood guard is spent in the zone, once the signature verifies.
     const workerUrl = options.zoneUrls[tenant.zone];
     if (tenant.directOnly || !workerUrl) {
       throw new OmniError(

@@ -238,7 +238,7 @@ Deno.test("the webhook route refuses a body over the cap with 413 and a bad sign
     const limiter = new MemoryRateLimiter();
     app.post(
       "/v1/webhooks/:tenant/:connection",
-      receiveWebhook(receiver, { catalog: t.catalog, limiter, maxBytes: 1024 }),
+      receiveWebhook(receiver, { limiter, maxBytes: 1024 }),
     );
     const big = JSON.stringify({ pad: "x".repeat(2048) });
     const signed = await github("d-big", big);
@@ -268,7 +268,22 @@ Deno.test("the webhook route refuses a body over the cap with 413 and a bad sign
     });
     assert.equal(ok.status, 200);
     assert.ok(await invalidations.watermark("acme", "github.pull_requests") > 0);
-    // A flood is cut off by the per-connection budget before any verification work.
+    // Unsigned deliveries past the budget's size spend nothing: the app's real ones still land.
+    for (let i = 0; i < 650; i++) {
+      const forged = await app.request("/v1/webhooks/acme/github", {
+        method: "POST",
+        headers: { "x-github-event": "pull_request", "x-hub-signature-256": "sha256=00" },
+        body: PR,
+      });
+      assert.equal(forged.status, 401);
+    }
+    const real = await app.request("/v1/webhooks/acme/github", {
+      method: "POST",
+      headers: (await github("d-after-forgeries", PR)).headers,
+      body: PR,
+    });
+    assert.equal(real.status, 200);
+    // Verified deliveries past the per-connection budget are cut off (a flood guard).
     await limiter.limit("webhook:acme:github", { tokens: 600, windowMs: 60_000 }, 600);
     const flooded = await app.request("/v1/webhooks/acme/github", {
       method: "POST",
@@ -276,7 +291,9 @@ Deno.test("the webhook route refuses a body over the cap with 413 and a bad sign
       body: PR,
     });
     assert.equal(flooded.status, 429);
-    assert.equal((await flooded.json()).error.details.level, "webhook");
+    const refusal = (await flooded.json()).error;
+    assert.equal(refusal.details.level, "webhook");
+    assert.ok(!refusal.message.includes("metadata.async"));
   } finally {
     await t.close();
   }

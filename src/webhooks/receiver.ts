@@ -67,6 +67,11 @@ export interface WebhookArrival {
   headers: Headers;
   body: Uint8Array;
   traceId: string;
+  /**
+   * Called once the delivery verifies, before it is applied: a flood guard spent only by
+   * verified deliveries, so unsigned floods cannot lock the app's real webhooks out.
+   */
+  admit?: () => Promise<void>;
 }
 
 const REFUSED = "the webhook's signature does not verify for this endpoint";
@@ -122,6 +127,7 @@ export class WebhookReceiver {
     if (!await scheme.verify(arrival.headers, arrival.body, endpoint.secret)) {
       return this.#refuse(arrival, scheme.connector, `bad or missing ${scheme.signatureHeader}`);
     }
+    await arrival.admit?.();
     let parsed: unknown;
     try {
       parsed = JSON.parse(new TextDecoder().decode(arrival.body));
