@@ -221,21 +221,20 @@ export function parseJql(text: string): JqlQuery {
     throw syntax(`Error in the JQL Query: Expecting ${expected} but got ${got}.`, text, t.pos);
   };
 
-  function orExpr(): JqlExpr {
-    let left = andExpr();
-    while (isWord(peek(), "or") || (peek().type === "op" && ["||", "|"].includes(peek().value))) {
+  /** A left-associative run of `operand`s joined by the keyword `kind` or one of its symbols. */
+  function joined(kind: "or" | "and", symbols: string[], operand: () => JqlExpr): JqlExpr {
+    let left = operand();
+    while (isWord(peek(), kind) || (peek().type === "op" && symbols.includes(peek().value))) {
       next();
-      left = { kind: "or", left, right: andExpr() };
+      left = { kind, left, right: operand() };
     }
     return left;
   }
+  function orExpr(): JqlExpr {
+    return joined("or", ["||", "|"], andExpr);
+  }
   function andExpr(): JqlExpr {
-    let left = notExpr();
-    while (isWord(peek(), "and") || (peek().type === "op" && ["&&", "&"].includes(peek().value))) {
-      next();
-      left = { kind: "and", left, right: notExpr() };
-    }
-    return left;
+    return joined("and", ["&&", "&"], notExpr);
   }
   function notExpr(): JqlExpr {
     const t = peek();
