@@ -310,20 +310,16 @@ export function parseSoql(text: string, schema: Record<string, ObjectSchema>): S
       break;
     }
   }
-  if (kw("LIMIT")) {
+  /** The whole number after a keyword (LIMIT, OFFSET). */
+  const count = (): number => {
     i++;
     const t = peek();
     if (t?.t !== "num" || !Number.isInteger(t.v) || t.v < 0) throw malformed("expecting a number");
     i++;
-    query.limit = t.v;
-  }
-  if (kw("OFFSET")) {
-    i++;
-    const t = peek();
-    if (t?.t !== "num" || !Number.isInteger(t.v) || t.v < 0) throw malformed("expecting a number");
-    i++;
-    query.offset = t.v;
-  }
+    return t.v;
+  };
+  if (kw("LIMIT")) query.limit = count();
+  if (kw("OFFSET")) query.offset = count();
   if (i < toks.length) throw malformed("unexpected input");
   return query;
 }
