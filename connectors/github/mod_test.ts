@@ -11,15 +11,16 @@ const OFFER: ScanOffer = {
 };
 const FAST = { baseDelayMs: 1 };
 
+/** What GitHub's `x-ratelimit-<name>` headers (and a `retry-after`) read as. */
+function rateLimitOf(limits: Record<string, string>, retryAfter?: string) {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(limits)) headers.set(`x-ratelimit-${name}`, value);
+  if (retryAfter !== undefined) headers.set("retry-after", retryAfter);
+  return readGithubRateLimit(headers);
+}
+
 Deno.test("github: sends the token as a bearer and reads GitHub's rate-limit headers", () => {
-  const info = readGithubRateLimit(
-    new Headers({
-      "x-ratelimit-limit": "5000",
-      "x-ratelimit-remaining": "12",
-      "x-ratelimit-reset": "1700000000",
-      "retry-after": "7",
-    }),
-  );
+  const info = rateLimitOf({ limit: "5000", remaining: "12", reset: "1700000000" }, "7");
   assert.deepEqual(info, {
     limit: 5000,
     remaining: 12,
@@ -159,17 +160,8 @@ Deno.test("github: a 304 does not count against the rate limit", () =>
   }, { ratePerHour: 2 }));
 
 Deno.test("github: a search answer's budget is a side budget, never the connection's", () => {
-  const search = readGithubRateLimit(
-    new Headers({
-      "x-ratelimit-limit": "30",
-      "x-ratelimit-remaining": "1",
-      "x-ratelimit-reset": "10",
-      "x-ratelimit-resource": "search",
-    }),
-  );
+  const search = rateLimitOf({ limit: "30", remaining: "1", reset: "10", resource: "search" });
   assert.equal(search.side, true);
-  const core = readGithubRateLimit(
-    new Headers({ "x-ratelimit-remaining": "4000", "x-ratelimit-resource": "core" }),
-  );
+  const core = rateLimitOf({ remaining: "4000", resource: "core" });
   assert.deepEqual(core, { remaining: 4000 });
 });
