@@ -467,6 +467,19 @@ function sortValue(f: ResolvedField): (i: JqlIssue) => string | number | null {
   switch (f.kind) {
     case "key":
       return (i) => `${i.project}-${String(keyNumber(i.key)).padStart(12, "0")}`;
+    case "summary":
+    case "text":
+      return (i) => i.summary.toLowerCase();
+    case "statusCategory":
+      return (i) => i.status;
+    default:
+      return storedValue(f);
+  }
+}
+
+/** A field as the issue stores it: project, status, assignee, dates and custom fields. */
+function storedValue(f: ResolvedField): (i: JqlIssue) => string | number | null {
+  switch (f.kind) {
     case "project":
       return (i) => i.project;
     case "status":
@@ -477,11 +490,6 @@ function sortValue(f: ResolvedField): (i: JqlIssue) => string | number | null {
       return (i) => i.created;
     case "updated":
       return (i) => i.updated;
-    case "summary":
-    case "text":
-      return (i) => i.summary.toLowerCase();
-    case "statusCategory":
-      return (i) => i.status;
     default:
       return (i) => i.custom[f.id!] ?? null;
   }
@@ -600,27 +608,17 @@ function issueValue(
   schema: JqlSchema,
 ): (i: JqlIssue) => string | number | null {
   switch (field.kind) {
-    case "project":
-      return (i) => i.project;
     case "key":
       return (i) => i.key;
-    case "status":
-      return (i) => i.status;
     case "statusCategory":
       return (i) => `\u0000${categoryOfStatus(schema, i.status) ?? ""}`;
-    case "assignee":
-      return (i) => i.assigneeAccountId;
-    case "created":
-      return (i) => i.created;
-    case "updated":
-      return (i) => i.updated;
     case "summary":
       return (i) => i.summary;
     case "text":
       return (i) =>
         [i.summary, ...Object.values(i.custom).filter((v) => typeof v === "string")].join(" \n ");
     default:
-      return (i) => i.custom[field.id!] ?? null;
+      return storedValue(field);
   }
 }
 
