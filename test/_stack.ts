@@ -125,3 +125,21 @@ export async function expectQueryError(
   if (typeof res.body.trace_id !== "string") throw new Error("error answer without trace_id");
   return error;
 }
+
+/**
+ * A test on a stack of its own, closed whatever the test does. Servers keep sockets and timers
+ * a moment past closing, so the sanitizers are off.
+ */
+export function stackTest(
+  name: string,
+  fn: (stack: LocalStack, t: Deno.TestContext) => Promise<void>,
+): void {
+  Deno.test(name, { sanitizeResources: false, sanitizeOps: false }, async (t) => {
+    const stack = await startTestStack();
+    try {
+      await fn(stack, t);
+    } finally {
+      await stack.close();
+    }
+  });
+}
