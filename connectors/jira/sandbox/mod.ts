@@ -7,7 +7,13 @@
  * @module
  */
 import { type DemoOrg, demoOrg } from "../../demo/world.ts";
-import { faultAnswer, FaultQueue, type SandboxFault, serveSandbox } from "../../sandbox/mod.ts";
+import {
+  faultAnswer,
+  FaultQueue,
+  type SandboxFault,
+  sandboxHandle,
+  serveSandbox,
+} from "../../sandbox/mod.ts";
 import { sandboxChanges } from "../../sandbox/webhooks.ts";
 import { compileJql, JqlError, type JqlIssue, type JqlSchema, parseJql } from "./_jql_eval.ts";
 
@@ -454,17 +460,11 @@ export function startJiraSandbox(options: JiraSandboxOptions): Promise<JiraSandb
   const server = serveSandbox(handler, options);
   url = server.url;
 
-  return Promise.resolve({
-    url,
-    requests,
-    close: () => server.close(),
-    reset() {
-      requests.length = 0;
-      faults.clear();
+  return Promise.resolve(
+    sandboxHandle(server, requests, faults, () => {
       window = { start: 0, used: 0 };
-    },
-    inject: (fault) => faults.inject(fault),
-  });
+    }),
+  );
 }
 
 /** Resolves the `fields` parameter: ids, `*all`, `*navigable`, `-name` exclusions. */

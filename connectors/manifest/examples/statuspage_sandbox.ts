@@ -6,7 +6,13 @@
  *
  * @module
  */
-import { faultAnswer, FaultQueue, type SandboxFault, serveSandbox } from "../../sandbox/mod.ts";
+import {
+  faultAnswer,
+  FaultQueue,
+  type SandboxFault,
+  sandboxHandle,
+  serveSandbox,
+} from "../../sandbox/mod.ts";
 
 /** An incident. */
 export interface Incident {
@@ -171,15 +177,9 @@ export function startStatuspageSandbox(options: {
     }, headers);
   };
   const server = serveSandbox(handler, { port: options.port });
-  return Promise.resolve({
-    url: server.url,
-    requests,
-    inject: (fault) => faults.inject(fault),
-    reset() {
-      requests.length = 0;
-      faults.clear();
+  return Promise.resolve(
+    sandboxHandle(server, requests, faults, () => {
       used = 0;
-    },
-    close: () => server.close(),
-  });
+    }),
+  );
 }
