@@ -10,13 +10,8 @@
  *
  * @module
  */
-import {
-  faultAnswer,
-  FaultQueue,
-  type SandboxFault,
-  sandboxHandle,
-  serveSandbox,
-} from "../../sandbox/mod.ts";
+import { faultAnswer, FaultQueue, type SandboxFault, serveSandbox } from "../../sandbox/mod.ts";
+import { sandboxHandle } from "../../sandbox/serve.ts";
 import { buildWorld, fnv, Shapes } from "./_data.ts";
 import { answerGraphql } from "./_graphql.ts";
 import { answerRoute, DOCS, json, lower, notFound, routeOf, STATUS_TEXT } from "./_routes.ts";

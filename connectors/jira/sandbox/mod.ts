@@ -7,13 +7,8 @@
  * @module
  */
 import { type DemoOrg, demoOrg } from "../../demo/world.ts";
-import {
-  faultAnswer,
-  FaultQueue,
-  type SandboxFault,
-  sandboxHandle,
-  serveSandbox,
-} from "../../sandbox/mod.ts";
+import { faultAnswer, FaultQueue, type SandboxFault, serveSandbox } from "../../sandbox/mod.ts";
+import { sandboxHandle } from "../../sandbox/serve.ts";
 import { sandboxChanges } from "../../sandbox/webhooks.ts";
 import { compileJql, JqlError, type JqlIssue, type JqlSchema, parseJql } from "./_jql_eval.ts";
 

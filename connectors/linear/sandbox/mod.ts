@@ -11,13 +11,8 @@
 import { sandboxChanges } from "../../sandbox/webhooks.ts";
 import { buildSchema, graphql, GraphQLError } from "graphql";
 import { demoLinear, type DemoLinearIssue } from "../../demo/world.ts";
-import {
-  faultAnswer,
-  FaultQueue,
-  type SandboxFault,
-  sandboxHandle,
-  serveSandbox,
-} from "../../sandbox/mod.ts";
+import { faultAnswer, FaultQueue, type SandboxFault, serveSandbox } from "../../sandbox/mod.ts";
+import { sandboxHandle } from "../../sandbox/serve.ts";
 
 /** Options of {@link startLinearSandbox}. */
 export interface LinearSandboxOptions {

@@ -6,13 +6,8 @@
  *
  * @module
  */
-import {
-  faultAnswer,
-  FaultQueue,
-  type SandboxFault,
-  sandboxHandle,
-  serveSandbox,
-} from "../../sandbox/mod.ts";
+import { faultAnswer, FaultQueue, type SandboxFault, serveSandbox } from "../../sandbox/mod.ts";
+import { sandboxHandle } from "../../sandbox/serve.ts";
 
 /** An incident. */
 export interface Incident {
