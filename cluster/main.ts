@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { CONNECTORS } from "../connectors/mod.ts";
+import { declaredTables } from "../connectors/mod.ts";
 import { Catalog, CatalogKeyStore, openCatalog, seedDemo } from "../src/catalog/mod.ts";
 import type { DemoSandboxes } from "../src/catalog/demo.ts";
 import { loadConfig } from "../src/config.ts";
@@ -170,16 +170,7 @@ async function seedCatalog(sandboxes: DemoSandboxes): Promise<void> {
         );
       }
     }
-    await catalog.syncCatalogTables(
-      Object.values(CONNECTORS).map((c) => ({
-        connector: c.id,
-        tables: c.tables.map((t) => ({
-          name: t.name,
-          description: t.description,
-          columns: t.columns.map(({ name, type, description }) => ({ name, type, description })),
-        })),
-      })),
-    );
+    await catalog.syncCatalogTables(declaredTables());
   } finally {
     await db.close();
   }

@@ -16,16 +16,14 @@ import { digestAuditAppender } from "../src/catalog/zone_audit.ts";
 import type { ConnectorDef } from "../connectors/sdk/connector.ts";
 import {
   type AppEnv,
-  authenticate,
   catalogListing,
   forwardWebhook,
   notFound,
-  passthroughToken,
   queryRoute,
   renderErrors,
+  signedIn,
   traceId,
   usageRoute,
-  userAttributes,
   whoami,
   zoneSender,
 } from "../src/http/mod.ts";
@@ -131,13 +129,7 @@ export function createEdgeApp(options: EdgeOptions): Hono<AppEnv> {
   app.post("/v1/query", queryRoute(options.pipeline ?? edgePipeline(options, metrics)));
   app.use(
     "/v1/*",
-    authenticate(options.verifyUser, {
-      tenantExists: async (t) => (await catalog.getTenant(t)) !== undefined,
-    }),
-    userAttributes((tenant, email) => catalog.getUser(tenant, email), {
-      checkClaims: options.checkClaims,
-    }),
-    passthroughToken(),
+    ...signedIn(options.verifyUser, catalog, options.checkClaims),
   );
   // A direct-only tenant's policy forbids any traffic through a global hop: its jobs too.
   const refuseDirectOnlyJobs: MiddlewareHandler<AppEnv> = async function refuseDirectOnly(

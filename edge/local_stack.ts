@@ -7,7 +7,7 @@
  * @module
  */
 import { Metrics } from "../src/telemetry/mod.ts";
-import { CONNECTORS } from "../connectors/mod.ts";
+import { CONNECTORS, declaredTables } from "../connectors/mod.ts";
 import { closeMcpSessions } from "../connectors/mcp/mod.ts";
 import {
   type DemoSandboxOptions,
@@ -157,16 +157,7 @@ export async function startLocalStack(
       { auditKey: config.auditKey },
     );
     await seedDemo(catalog, sandboxes.urls);
-    const synced = await catalog.syncCatalogTables(
-      Object.values(CONNECTORS).map((c) => ({
-        connector: c.id,
-        tables: c.tables.map((t) => ({
-          name: t.name,
-          description: t.description,
-          columns: t.columns.map(({ name, type, description }) => ({ name, type, description })),
-        })),
-      })),
-    );
+    const synced = await catalog.syncCatalogTables(declaredTables());
     for (const b of synced.breaking) {
       console.warn(`catalog: not applied, breaking change to ${b.table}.${b.column}: ${b.change}`);
     }

@@ -11,16 +11,14 @@ import { CONTEXT_HEADER, type ContextTokens } from "../src/auth/context_token.ts
 import type { UserClaims, UserVerifier } from "../src/auth/user_token.ts";
 import {
   type AppEnv,
-  authenticate,
   catalogListing,
   internalQueryRoute,
   notFound,
-  passthroughToken,
   queryRoute,
   receiveWebhook,
   renderErrors,
+  signedIn,
   traceId,
-  userAttributes,
   whoami,
 } from "../src/http/mod.ts";
 import type { QueryService } from "../src/query/service.ts";
@@ -172,13 +170,7 @@ export function createWorkerApp(options: WorkerOptions): Hono<AppEnv> {
   }
   app.use(
     "/v1/*",
-    authenticate(options.verifyUser, {
-      tenantExists: async (t) => (await catalog.getTenant(t)) !== undefined,
-    }),
-    userAttributes((tenant, email) => catalog.getUser(tenant, email), {
-      checkClaims: options.checkClaims,
-    }),
-    passthroughToken(),
+    ...signedIn(options.verifyUser, catalog, options.checkClaims),
   );
   // Another zone's tenant is refused before anything is read.
   const admitted: MiddlewareHandler<AppEnv> = async function admitTenant(c, next) {

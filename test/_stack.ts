@@ -5,7 +5,7 @@
  * @module
  */
 import { type LocalStack, type LocalStackOptions, startLocalStack } from "../edge/local_stack.ts";
-import postgres from "postgres";
+import { type ScratchDatabase, scratchDatabase } from "../src/catalog/testing.ts";
 import { loadConfig } from "../src/config.ts";
 
 /**
@@ -23,23 +23,18 @@ export async function startTestStack(
   const env: Record<string, string> = { PORT: "0" };
   if (!options.postgres) return await startLocalStack(loadConfig(env), options.stack);
   const server = Deno.env.get("DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/test";
-  const names: string[] = [];
+  const scratches: ScratchDatabase[] = [];
   const fresh = async () => {
-    const name = `omnisql_s_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
-    await maintenance(server, `CREATE DATABASE ${name}`);
-    names.push(name);
-    const url = new URL(server);
-    url.pathname = `/${name}`;
-    return url.toString();
+    const scratch = await scratchDatabase(server, "omnisql_s");
+    scratches.push(scratch);
+    return scratch.url;
   };
   env.DATABASE_URL = await fresh();
   for (const zone of options.zoneDatabases ?? []) {
     env[`ZONE_${zone.toUpperCase()}_DATABASE_URL`] = await fresh();
   }
   const drop = async () => {
-    for (const name of names) {
-      await maintenance(server, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    }
+    for (const scratch of scratches) await scratch.drop();
   };
   let stack: LocalStack;
   try {
@@ -55,15 +50,6 @@ export async function startTestStack(
       await drop();
     },
   };
-}
-
-async function maintenance(serverUrl: string, statement: string): Promise<void> {
-  const client = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  try {
-    await client.unsafe(statement);
-  } finally {
-    await client.end({ timeout: 5 });
-  }
 }
 
 /** Mints a token for a demo user with the stack's dev issuer. */
@@ -138,4 +124,22 @@ export async function expectQueryError(
   if (error?.code !== code) throw new Error(`expected ${code}, got ${JSON.stringify(res.body)}`);
   if (typeof res.body.trace_id !== "string") throw new Error("error answer without trace_id");
   return error;
+}
+
+/**
+ * A test on a stack of its own, closed whatever the test does. Servers keep sockets and timers
+ * a moment past closing, so the sanitizers are off.
+ */
+export function stackTest(
+  name: string,
+  fn: (stack: LocalStack, t: Deno.TestContext) => Promise<void>,
+): void {
+  Deno.test(name, { sanitizeResources: false, sanitizeOps: false }, async (t) => {
+    const stack = await startTestStack();
+    try {
+      await fn(stack, t);
+    } finally {
+      await stack.close();
+    }
+  });
 }

@@ -58,7 +58,15 @@ async function startCluster() {
     try {
       child.kill("SIGTERM");
     } catch { /* gone */ }
-    await child.status;
+    // The cluster stops its roles on SIGTERM; one that hangs is killed rather than the suite.
+    const stopped = await Promise.race([
+      child.status.then(() => true),
+      new Promise<false>((r) => setTimeout(() => r(false), 30_000)),
+    ]);
+    if (!stopped) {
+      child.kill("SIGKILL");
+      await child.status;
+    }
     await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();
     await forgetClusterSecrets(databaseUrl);
@@ -87,7 +95,9 @@ async function startCluster() {
 }
 
 async function query(port: number, token: string, sql: string, metadata: object) {
+  // Bounded: a hung instance fails the step instead of stalling the suite.
   const res = await fetch(`${local(port)}/v1/query`, {
+    signal: AbortSignal.timeout(60_000),
     method: "POST",
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
     body: JSON.stringify({ sql, metadata }),
@@ -152,6 +162,7 @@ Deno.test(
           let view: Record<string, unknown> = {};
           for (let i = 0; i < 240; i++) {
             const res = await fetch(`${local(PORT + 1)}/v1/jobs/${id}`, {
+              signal: AbortSignal.timeout(10_000),
               headers: { authorization: `Bearer ${admin}` },
             });
             view = await res.json();

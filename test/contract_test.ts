@@ -4,15 +4,7 @@
  */
 import assert from "node:assert/strict";
 import type { LocalStack } from "../edge/local_stack.ts";
-import {
-  assertAnswerShape,
-  expectQueryError,
-  postQuery,
-  startTestStack,
-  tokenFor,
-} from "./_stack.ts";
-
-const opts = { sanitizeResources: false, sanitizeOps: false };
+import { assertAnswerShape, expectQueryError, postQuery, stackTest, tokenFor } from "./_stack.ts";
 
 async function contractSuite(t: Deno.TestContext, url: string, token: string, stack: LocalStack) {
   const expectError = (tok: string | undefined, body: unknown, status: number, code: string) =>
@@ -62,82 +54,61 @@ async function contractSuite(t: Deno.TestContext, url: string, token: string, st
   );
 }
 
-Deno.test("the edge honours the HTTP contract", opts, async (t) => {
-  const stack = await startTestStack();
-  try {
-    await contractSuite(t, stack.edgeUrl, await tokenFor(stack, "acme", "admin@acme"), stack);
-  } finally {
-    await stack.close();
-  }
+stackTest("the edge honours the HTTP contract", async (stack, t) => {
+  await contractSuite(t, stack.edgeUrl, await tokenFor(stack, "acme", "admin@acme"), stack);
 });
 
-Deno.test("a zone's own endpoint honours the same HTTP contract", opts, async (t) => {
-  const stack = await startTestStack();
-  try {
-    const token = await tokenFor(stack, "acme", "admin@acme");
-    await contractSuite(t, stack.workerUrls.us, token, stack);
-  } finally {
-    await stack.close();
-  }
+stackTest("a zone's own endpoint honours the same HTTP contract", async (stack, t) => {
+  const token = await tokenFor(stack, "acme", "admin@acme");
+  await contractSuite(t, stack.workerUrls.us, token, stack);
 });
 
-Deno.test(
+stackTest(
   "region-pinned endpoints: eu answers globex like the edge; us refuses without running",
-  opts,
-  async () => {
-    const stack = await startTestStack();
-    try {
-      const token = await tokenFor(stack, "globex", "dev@globex");
-      const sql = "SELECT repo, number, title FROM github.pull_requests ORDER BY repo, number";
-      const viaEdge = await postQuery(stack.edgeUrl, token, { sql });
-      const direct = await postQuery(stack.workerUrls.eu, token, { sql });
-      assert.equal(viaEdge.status, 200);
-      assert.equal(direct.status, 200);
-      assert.equal(direct.body.region, "eu");
-      assert.deepEqual(direct.body.rows, viaEdge.body.rows);
+  async (stack) => {
+    const token = await tokenFor(stack, "globex", "dev@globex");
+    const sql = "SELECT repo, number, title FROM github.pull_requests ORDER BY repo, number";
+    const viaEdge = await postQuery(stack.edgeUrl, token, { sql });
+    const direct = await postQuery(stack.workerUrls.eu, token, { sql });
+    assert.equal(viaEdge.status, 200);
+    assert.equal(direct.status, 200);
+    assert.equal(direct.body.region, "eu");
+    assert.deepEqual(direct.body.rows, viaEdge.body.rows);
 
-      const who = await (await fetch(`${stack.workerUrls.us}/v1/whoami`, {
-        headers: { authorization: `Bearer ${token}` },
-      })).json();
-      assert.equal(who.zone, "eu");
-      assert.equal(who.endpoint_url, stack.workerUrls.eu);
+    const who = await (await fetch(`${stack.workerUrls.us}/v1/whoami`, {
+      headers: { authorization: `Bearer ${token}` },
+    })).json();
+    assert.equal(who.zone, "eu");
+    assert.equal(who.endpoint_url, stack.workerUrls.eu);
 
-      const before = stack.sandboxes.github.requests.length;
-      const refused = await postQuery(stack.workerUrls.us, token, { sql });
-      assert.equal(refused.status, 403);
-      assert.equal((refused.body.error as { code: string }).code, "ENTITLEMENT_DENIED");
-      assert.match((refused.body.error as { message: string }).message, /zone eu/);
-      assert.equal(stack.sandboxes.github.requests.length, before, "the us worker called a source");
-    } finally {
-      await stack.close();
-    }
+    const before = stack.sandboxes.github.requests.length;
+    const refused = await postQuery(stack.workerUrls.us, token, { sql });
+    assert.equal(refused.status, 403);
+    assert.equal((refused.body.error as { code: string }).code, "ENTITLEMENT_DENIED");
+    assert.match((refused.body.error as { message: string }).message, /zone eu/);
+    assert.equal(stack.sandboxes.github.requests.length, before, "the us worker called a source");
   },
 );
 
-Deno.test("a direct-only tenant is sent to its zone endpoint by the edge", opts, async () => {
-  const stack = await startTestStack();
-  try {
-    const token = await tokenFor(stack, "globex", "dev@globex");
-    await stack.catalog.setTenantDirectOnly("globex", true);
-    const sql = "SELECT number FROM github.pull_requests LIMIT 1";
-    const before = stack.sandboxes.github.requests.length;
-    const viaEdge = await postQuery(stack.edgeUrl, token, { sql });
-    assert.equal(viaEdge.status, 403, JSON.stringify(viaEdge.body));
-    const error = viaEdge.body.error as {
-      code: string;
-      message: string;
-      details: Record<string, unknown>;
-    };
-    assert.equal(error.code, "ENTITLEMENT_DENIED");
-    assert.equal(error.details.endpoint_url, stack.workerUrls.eu);
-    assert.match(error.message, /direct-only/);
-    assert.equal(stack.sandboxes.github.requests.length, before);
-    const direct = await postQuery(stack.workerUrls.eu, token, { sql });
-    assert.equal(direct.status, 200, JSON.stringify(direct.body));
+stackTest("a direct-only tenant is sent to its zone endpoint by the edge", async (stack) => {
+  const token = await tokenFor(stack, "globex", "dev@globex");
+  await stack.catalog.setTenantDirectOnly("globex", true);
+  const sql = "SELECT number FROM github.pull_requests LIMIT 1";
+  const before = stack.sandboxes.github.requests.length;
+  const viaEdge = await postQuery(stack.edgeUrl, token, { sql });
+  assert.equal(viaEdge.status, 403, JSON.stringify(viaEdge.body));
+  const error = viaEdge.body.error as {
+    code: string;
+    message: string;
+    details: Record<string, unknown>;
+  };
+  assert.equal(error.code, "ENTITLEMENT_DENIED");
+  assert.equal(error.details.endpoint_url, stack.workerUrls.eu);
+  assert.match(error.message, /direct-only/);
+  assert.equal(stack.sandboxes.github.requests.length, before);
+  const direct = await postQuery(stack.workerUrls.eu, token, { sql });
+  assert.equal(direct.status, 200, JSON.stringify(direct.body));
 
-    await stack.catalog.setTenantDirectOnly("globex", false);
-    assert.equal((await postQuery(stack.edgeUrl, token, { sql })).status, 200);
-  } finally {
-    await stack.close();
-  }
+  await stack.catalog.setTenantDirectOnly("globex", false);
+  assert.equal((await postQuery(stack.edgeUrl, token, { sql })).status, 200);
 });

@@ -70,17 +70,22 @@ export async function startDemoSandboxes(
   const closeAll = async () => {
     for (const s of started.reverse()) await s.close();
   };
+  // Each sandbox is closed with the others if a later one fails to start.
+  const keep = async <T extends { close(): Promise<void> }>(starting: Promise<T>): Promise<T> => {
+    const sandbox = await starting;
+    started.push(sandbox);
+    return sandbox;
+  };
   try {
     const latencyMs = options.latencyMs ?? 0;
-    const github = await startGithubSandbox({
+    const github = await keep(startGithubSandbox({
       port: options.ports?.github ?? 0,
       latencyMs,
       tokens: {
         [DEMO_GITHUB.acme.credentials.token]: ["acme"],
         [DEMO_GITHUB.globex.credentials.token]: ["globex"],
       },
-    });
-    started.push(github);
+    }));
     const jira = (org: "acme" | "globex", port?: number) =>
       startJiraSandbox({
         port: port ?? 0,
@@ -89,10 +94,8 @@ export async function startDemoSandboxes(
         email: DEMO_JIRA[org].credentials.email,
         apiToken: DEMO_JIRA[org].credentials.apiToken,
       });
-    const jiraAcme = await jira("acme", options.ports?.jiraAcme);
-    started.push(jiraAcme);
-    const jiraGlobex = await jira("globex", options.ports?.jiraGlobex);
-    started.push(jiraGlobex);
+    const jiraAcme = await keep(jira("acme", options.ports?.jiraAcme));
+    const jiraGlobex = await keep(jira("globex", options.ports?.jiraGlobex));
     const linear = (org: "acme" | "globex", port?: number) =>
       startLinearSandbox({
         port: port ?? 0,
@@ -100,10 +103,8 @@ export async function startDemoSandboxes(
         org,
         apiKeys: [DEMO_LINEAR[org].credentials.apiKey],
       });
-    const linearAcme = await linear("acme", options.ports?.linearAcme);
-    started.push(linearAcme);
-    const linearGlobex = await linear("globex", options.ports?.linearGlobex);
-    started.push(linearGlobex);
+    const linearAcme = await keep(linear("acme", options.ports?.linearAcme));
+    const linearGlobex = await keep(linear("globex", options.ports?.linearGlobex));
     const salesforce = (org: "acme" | "globex", port?: number) => {
       const { clientId, clientSecret, refreshToken } = DEMO_SALESFORCE[org].credentials;
       return startSalesforceSandbox({
@@ -115,10 +116,8 @@ export async function startDemoSandboxes(
         refreshTokens: refreshToken ? [refreshToken] : [],
       });
     };
-    const salesforceAcme = await salesforce("acme", options.ports?.salesforceAcme);
-    started.push(salesforceAcme);
-    const salesforceGlobex = await salesforce("globex", options.ports?.salesforceGlobex);
-    started.push(salesforceGlobex);
+    const salesforceAcme = await keep(salesforce("acme", options.ports?.salesforceAcme));
+    const salesforceGlobex = await keep(salesforce("globex", options.ports?.salesforceGlobex));
     const support = (org: "acme" | "globex", port?: number) => {
       const { token, clientId, clientSecret } = DEMO_SUPPORT[org].credentials;
       return startSupportSandbox({
@@ -129,10 +128,8 @@ export async function startDemoSandboxes(
         clients: clientId && clientSecret ? [{ clientId, clientSecret }] : [],
       });
     };
-    const supportAcme = await support("acme", options.ports?.supportAcme);
-    started.push(supportAcme);
-    const supportGlobex = await support("globex", options.ports?.supportGlobex);
-    started.push(supportGlobex);
+    const supportAcme = await keep(support("acme", options.ports?.supportAcme));
+    const supportGlobex = await keep(support("globex", options.ports?.supportGlobex));
     return {
       urls: {
         github: { url: github.url },

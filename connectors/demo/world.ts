@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { hash, mulberry32 } from "./random.ts";
 
 /** A person of the organisation, as both apps know them. */
 export interface DemoPerson {
@@ -250,22 +251,6 @@ export function demoOrg(owner: string, options: DemoOrgOptions = {}): DemoOrg {
   }
   pulls.sort((a, b) => a.repo.localeCompare(b.repo) || a.number - b.number);
   return { ...base, people, pulls, issues };
-}
-
-function hash(s: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
-  return h >>> 0;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -33,6 +33,30 @@ export function demoSandbox(options: Partial<GithubSandboxOptions> = {}): Promis
   });
 }
 
+/**
+ * Runs `fn` against a {@link demoSandbox}, closed whatever `fn` does.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { withDemoSandbox } from "./_testing.ts";
+ * await withDemoSandbox(async (gh) => {
+ *   assert.equal((await fetch(`${gh.url}/rate_limit`)).status, 401);
+ * });
+ * ```
+ */
+export async function withDemoSandbox(
+  fn: (gh: GithubSandbox) => Promise<void>,
+  options: Partial<GithubSandboxOptions> = {},
+): Promise<void> {
+  const gh = await demoSandbox(options);
+  try {
+    await fn(gh);
+  } finally {
+    await gh.close();
+  }
+}
+
 /** The acme demo connection against a base URL; `config` overrides merge in. */
 export function acmeConnection(
   baseUrl: string,

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { OmniError } from "../../src/errors.ts";
 import { findTable, runScan, type ScanOffer } from "../sdk/mod.ts";
-import { acmeConnection, demoSandbox } from "./_testing.ts";
+import { acmeConnection, withDemoSandbox } from "./_testing.ts";
 import { github, readGithubError, readGithubRateLimit } from "./mod.ts";
+import { failure } from "../sdk/_testing.ts";
 
 const table = findTable(github, "pull_requests");
 const OFFER: ScanOffer = {
@@ -11,25 +11,16 @@ const OFFER: ScanOffer = {
 };
 const FAST = { baseDelayMs: 1 };
 
-async function scanError(promise: Promise<unknown>): Promise<OmniError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof OmniError, String(err));
-    return err;
-  }
-  assert.fail("expected an error");
+/** What GitHub's `x-ratelimit-<name>` headers (and a `retry-after`) read as. */
+function rateLimitOf(limits: Record<string, string>, retryAfter?: string) {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(limits)) headers.set(`x-ratelimit-${name}`, value);
+  if (retryAfter !== undefined) headers.set("retry-after", retryAfter);
+  return readGithubRateLimit(headers);
 }
 
 Deno.test("github: sends the token as a bearer and reads GitHub's rate-limit headers", () => {
-  const info = readGithubRateLimit(
-    new Headers({
-      "x-ratelimit-limit": "5000",
-      "x-ratelimit-remaining": "12",
-      "x-ratelimit-reset": "1700000000",
-      "retry-after": "7",
-    }),
-  );
+  const info = rateLimitOf({ limit: "5000", remaining: "12", reset: "1700000000" }, "7");
   assert.deepEqual(info, {
     limit: 5000,
     remaining: 12,
@@ -66,97 +57,72 @@ Deno.test("github: reads error bodies; 403 is a rate limit only when GitHub says
   assert.equal(readGithubError(500, null, h()).message, "HTTP 500");
 });
 
-Deno.test("github: a bad token is a SOURCE_ERROR about credentials", async () => {
-  const gh = await demoSandbox();
-  try {
-    const err = await scanError(
+Deno.test("github: a bad token is a SOURCE_ERROR about credentials", () =>
+  withDemoSandbox(async (gh) => {
+    const err = await failure(
       runScan(github, table, acmeConnection(gh.url, {}, "ghp_wrong"), OFFER, FAST),
     );
     assert.equal(err.code, "SOURCE_ERROR");
     assert.match(err.message, /credentials/);
     assert.match(err.message, /Bad credentials/);
     assert.ok(!err.message.includes("ghp_wrong"));
-  } finally {
-    await gh.close();
-  }
-});
+  }));
 
-Deno.test("github: a repo the token cannot read is a SOURCE_ERROR (404)", async () => {
-  const gh = await demoSandbox();
-  try {
+Deno.test("github: a repo the token cannot read is a SOURCE_ERROR (404)", () =>
+  withDemoSandbox(async (gh) => {
     const conn = acmeConnection(gh.url, { owner: "globex", repos: ["platform-api"] });
-    const err = await scanError(
+    const err = await failure(
       runScan(github, table, conn, { predicates: [], columns: [] }, FAST),
     );
     assert.equal(err.code, "SOURCE_ERROR");
     assert.equal(err.details?.status, 404);
-  } finally {
-    await gh.close();
-  }
-});
+  }));
 
-Deno.test("github: a spent rate limit is RATE_LIMIT_EXHAUSTED with a retry delay", async () => {
-  const gh = await demoSandbox({ ratePerHour: 1 });
-  try {
+Deno.test("github: a spent rate limit is RATE_LIMIT_EXHAUSTED with a retry delay", () =>
+  withDemoSandbox(async (gh) => {
     const conn = acmeConnection(gh.url);
     await runScan(github, table, conn, OFFER, FAST);
-    const err = await scanError(runScan(github, table, conn, OFFER, FAST));
+    const err = await failure(runScan(github, table, conn, OFFER, FAST));
     assert.equal(err.code, "RATE_LIMIT_EXHAUSTED");
     assert.ok(
       err.retryAfterMs !== undefined && err.retryAfterMs > 0 && err.retryAfterMs <= 3_600_000,
     );
     assert.equal(gh.requests.length, 2); // no retry on a spent budget
-  } finally {
-    await gh.close();
-  }
-});
+  }, { ratePerHour: 1 }));
 
-Deno.test("github: a 502 once is retried and succeeds", async () => {
-  const gh = await demoSandbox();
-  try {
+Deno.test("github: a 502 once is retried and succeeds", () =>
+  withDemoSandbox(async (gh) => {
     gh.inject({ status: 502, times: 1, path: /\/pulls$/ });
     const { rows, calls } = await runScan(github, table, acmeConnection(gh.url), OFFER, FAST);
     assert.ok(rows.length > 0);
     assert.equal(calls, 2);
-  } finally {
-    await gh.close();
-  }
-});
+  }));
 
-Deno.test("github: a 500 three times is a SOURCE_ERROR", async () => {
-  const gh = await demoSandbox();
-  try {
+Deno.test("github: a 500 three times is a SOURCE_ERROR", () =>
+  withDemoSandbox(async (gh) => {
     gh.inject({ status: 500, times: 3 });
-    const err = await scanError(runScan(github, table, acmeConnection(gh.url), OFFER, FAST));
+    const err = await failure(runScan(github, table, acmeConnection(gh.url), OFFER, FAST));
     assert.equal(err.code, "SOURCE_ERROR");
     assert.match(err.message, /HTTP 500/);
     assert.equal(gh.requests.length, 3);
-  } finally {
-    await gh.close();
-  }
-});
+  }));
 
-Deno.test("github: a malformed 200 body is a SOURCE_ERROR", async () => {
-  const gh = await demoSandbox();
-  try {
+Deno.test("github: a malformed 200 body is a SOURCE_ERROR", () =>
+  withDemoSandbox(async (gh) => {
     gh.inject({ body: "{not json" });
-    const err = await scanError(runScan(github, table, acmeConnection(gh.url), OFFER, FAST));
+    const err = await failure(runScan(github, table, acmeConnection(gh.url), OFFER, FAST));
     assert.equal(err.code, "SOURCE_ERROR");
     assert.match(err.message, /malformed/);
     gh.inject({ body: '{"message":"an object, not a list"}' });
-    const shape = await scanError(runScan(github, table, acmeConnection(gh.url), OFFER, FAST));
+    const shape = await failure(runScan(github, table, acmeConnection(gh.url), OFFER, FAST));
     assert.equal(shape.code, "SOURCE_ERROR");
     assert.match(shape.message, /malformed reply/);
-  } finally {
-    await gh.close();
-  }
-});
+  }));
 
-Deno.test("github: a failing detail call fails the scan and leaves nothing running", async () => {
-  const gh = await demoSandbox();
-  try {
+Deno.test("github: a failing detail call fails the scan and leaves nothing running", () =>
+  withDemoSandbox(async (gh) => {
     gh.inject({ status: 404, times: 1, path: /^\/graphql$/ });
-    const err = await scanError(
+    const err = await failure(
       runScan(github, table, acmeConnection(gh.url), { ...OFFER, columns: ["additions"] }, FAST),
     );
     assert.equal(err.code, "SOURCE_ERROR");
@@ -170,18 +136,14 @@ Deno.test("github: a failing detail call fails the scan and leaves nothing runni
         errors: [{ type: "RATE_LIMITED", message: "API rate limit exceeded for user ID 1." }],
       }),
     });
-    const limited = await scanError(
+    const limited = await failure(
       runScan(github, table, acmeConnection(gh.url), { ...OFFER, columns: ["additions"] }, FAST),
     );
     assert.equal(limited.code, "RATE_LIMIT_EXHAUSTED");
-  } finally {
-    await gh.close();
-  }
-});
+  }));
 
-Deno.test("github: a 304 does not count against the rate limit", async () => {
-  const gh = await demoSandbox({ ratePerHour: 2 });
-  try {
+Deno.test("github: a 304 does not count against the rate limit", () =>
+  withDemoSandbox(async (gh) => {
     const url = `${gh.url}/repos/acme/ios-app/pulls`;
     const headers = { authorization: "Bearer ghp_demo_acme_0123456789" };
     const first = await fetch(url, { headers });
@@ -195,23 +157,11 @@ Deno.test("github: a 304 does not count against the rate limit", async () => {
     // One request of two spent: the connector's scan still gets its page.
     const { rows } = await runScan(github, table, acmeConnection(gh.url), OFFER, FAST);
     assert.ok(rows.length > 0);
-  } finally {
-    await gh.close();
-  }
-});
+  }, { ratePerHour: 2 }));
 
 Deno.test("github: a search answer's budget is a side budget, never the connection's", () => {
-  const search = readGithubRateLimit(
-    new Headers({
-      "x-ratelimit-limit": "30",
-      "x-ratelimit-remaining": "1",
-      "x-ratelimit-reset": "10",
-      "x-ratelimit-resource": "search",
-    }),
-  );
+  const search = rateLimitOf({ limit: "30", remaining: "1", reset: "10", resource: "search" });
   assert.equal(search.side, true);
-  const core = readGithubRateLimit(
-    new Headers({ "x-ratelimit-remaining": "4000", "x-ratelimit-resource": "core" }),
-  );
+  const core = rateLimitOf({ remaining: "4000", resource: "core" });
   assert.deepEqual(core, { remaining: 4000 });
 });

@@ -8,7 +8,13 @@ import {
   runScan,
   type ScanOffer,
 } from "../sdk/mod.ts";
-import { ACME_REPOS, ACME_TEAMS, acmeConnection, demoSandbox, GLOBEX_TOKEN } from "./_testing.ts";
+import {
+  ACME_REPOS,
+  ACME_TEAMS,
+  acmeConnection,
+  GLOBEX_TOKEN,
+  withDemoSandbox,
+} from "./_testing.ts";
 import { github } from "./mod.ts";
 import { pullRequestId } from "./sandbox/mod.ts";
 
@@ -36,9 +42,8 @@ function smallPages(size: number): typeof fetch {
   };
 }
 
-Deno.test("pull_requests: a full scan returns every PR of every configured repo", async () => {
-  const gh = await demoSandbox();
-  try {
+Deno.test("pull_requests: a full scan returns every PR of every configured repo", () =>
+  withDemoSandbox(async (gh) => {
     const conn = acmeConnection(gh.url);
     for (const repo of ACME_REPOS) {
       const { rows, pages } = await runScan(
@@ -77,14 +82,10 @@ Deno.test("pull_requests: a full scan returns every PR of every configured repo"
       });
     }
     assert.equal(rows.length, acme.pulls.length);
-  } finally {
-    await gh.close();
-  }
-});
+  }));
 
-Deno.test("pull_requests: follows Link headers page by page", async () => {
-  const gh = await demoSandbox();
-  try {
+Deno.test("pull_requests: follows Link headers page by page", () =>
+  withDemoSandbox(async (gh) => {
     const { rows, pages } = await runScan(github, table, acmeConnection(gh.url), offer({}), {
       fetch: smallPages(7),
     });
@@ -98,10 +99,7 @@ Deno.test("pull_requests: follows Link headers page by page", async () => {
       gh.requests.some((r) => r.path.startsWith("/repositories/")),
       "followed GitHub's Link URLs",
     );
-  } finally {
-    await gh.close();
-  }
-});
+  }));
 
 const HOSTILE = ["x' OR 1=1", 'a"b', "back\\slash", "&per_page=1", "line\nbreak", "ü🚀"];
 const somePull = acme.pulls.find((p) => p.repo === "ios-app" && p.mergedAt)!;
@@ -128,9 +126,8 @@ const PREDICATE_SETS: Predicate[][] = [
   ) => [[P("branch", v)], [P("base_branch", v)], [P("repo", v)], [P("team_id", v)]]),
 ];
 
-Deno.test("pull_requests: pushdown returns exactly the rows a full scan filtered locally does", async () => {
-  const gh = await demoSandbox();
-  try {
+Deno.test("pull_requests: pushdown returns exactly the rows a full scan filtered locally does", () =>
+  withDemoSandbox(async (gh) => {
     const conn = acmeConnection(gh.url);
     const full = (await runScan(github, table, conn, offer({}))).rows;
     for (const predicates of PREDICATE_SETS) {
@@ -142,14 +139,10 @@ Deno.test("pull_requests: pushdown returns exactly the rows a full scan filtered
       // Pushed predicates are applied exactly by the connector: nothing to narrow without residual.
       if (plan.residual.length === 0) assert.equal(rows.filter(where).length, rows.length, name);
     }
-  } finally {
-    await gh.close();
-  }
-});
+  }));
 
-Deno.test("pull_requests: ORDER BY created_at DESC LIMIT 5 is one search call", async () => {
-  const gh = await demoSandbox();
-  try {
+Deno.test("pull_requests: ORDER BY created_at DESC LIMIT 5 is one search call", () =>
+  withDemoSandbox(async (gh) => {
     const result = await runScan(github, table, acmeConnection(gh.url), {
       predicates: [],
       columns: ["pr_id", "created_at"],
@@ -166,14 +159,10 @@ Deno.test("pull_requests: ORDER BY created_at DESC LIMIT 5 is one search call", 
     assert.equal(lists.length, 1);
     assert.equal(lists[0].path, "/search/issues");
     assert.equal(gh.requests.filter((r) => /\/pulls\/\d+$/.test(r.path)).length, 5); // pr_id fills
-  } finally {
-    await gh.close();
-  }
-});
+  }));
 
-Deno.test("pull_requests: ordered and unordered limits give the right rows for cheap", async () => {
-  const gh = await demoSandbox();
-  try {
+Deno.test("pull_requests: ordered and unordered limits give the right rows for cheap", () =>
+  withDemoSandbox(async (gh) => {
     const conn = acmeConnection(gh.url);
     const cases: { o: Partial<ScanOffer>; world: DemoPull[]; maxListCalls: number }[] = [
       {
@@ -223,14 +212,10 @@ Deno.test("pull_requests: ordered and unordered limits give the right rows for c
     assert.equal(unordered.rows.length, 3);
     assert.equal(gh.requests.length, 1);
     assert.equal(gh.requests[0].search, "?state=all&per_page=3");
-  } finally {
-    await gh.close();
-  }
-});
+  }));
 
-Deno.test("pull_requests: sizes and emails are fetched only when read, emails once per login", async () => {
-  const gh = await demoSandbox();
-  try {
+Deno.test("pull_requests: sizes and emails are fetched only when read, emails once per login", () =>
+  withDemoSandbox(async (gh) => {
     const conn = acmeConnection(gh.url);
     const repo = P("repo", "web-dashboard");
     const world = acme.pulls.filter((p) => p.repo === "web-dashboard");
@@ -296,14 +281,10 @@ Deno.test("pull_requests: sizes and emails are fetched only when read, emails on
       batches() <= pages && pages < all.rows.length,
       `${batches()} batches, ${pages} pages`,
     );
-  } finally {
-    await gh.close();
-  }
-});
+  }));
 
-Deno.test("pull_requests: without configured repos, every repo of the org is listed", async () => {
-  const gh = await demoSandbox();
-  try {
+Deno.test("pull_requests: without configured repos, every repo of the org is listed", () =>
+  withDemoSandbox(async (gh) => {
     const globex = demoOrg("globex");
     const conn = {
       ...acmeConnection(gh.url, {
@@ -329,14 +310,10 @@ Deno.test("pull_requests: without configured repos, every repo of the org is lis
         p,
       ) => p.title),
     );
-  } finally {
-    await gh.close();
-  }
-});
+  }));
 
-Deno.test("pull_requests: works under an Enterprise Server base path", async () => {
-  const gh = await demoSandbox();
-  try {
+Deno.test("pull_requests: works under an Enterprise Server base path", () =>
+  withDemoSandbox(async (gh) => {
     const conn = acmeConnection(`${gh.url}/api/v3`);
     const { rows } = await runScan(
       github,
@@ -349,14 +326,10 @@ Deno.test("pull_requests: works under an Enterprise Server base path", async () 
     );
     assert.equal(rows.length, acme.pulls.filter((p) => p.repo === "mobile-app").length);
     assert.ok(gh.requests.every((r) => r.path.startsWith("/api/v3/")));
-  } finally {
-    await gh.close();
-  }
-});
+  }));
 
-Deno.test("pull_requests: a spent search budget falls back to per-repo lists", async () => {
-  const gh = await demoSandbox({ searchPerMinute: 0 });
-  try {
+Deno.test("pull_requests: a spent search budget falls back to per-repo lists", () =>
+  withDemoSandbox(async (gh) => {
     const { rows } = await runScan(github, table, acmeConnection(gh.url), {
       predicates: [],
       columns: ["pr_id", "created_at"],
@@ -367,14 +340,10 @@ Deno.test("pull_requests: a spent search budget falls back to per-repo lists", a
     assert.deepEqual(rows.map((r) => r.pr_id), top.map(idOf));
     assert.equal(gh.requests[0].path, "/search/issues"); // tried, refused with 403
     assert.equal(gh.requests.filter((r) => r.path.endsWith("/pulls")).length, ACME_REPOS.length);
-  } finally {
-    await gh.close();
-  }
-});
+  }, { searchPerMinute: 0 }));
 
-Deno.test("pull_requests: branch = x finds pull requests from forks, by search and by lists", async () => {
-  const gh = await demoSandbox();
-  try {
+Deno.test("pull_requests: branch = x finds pull requests from forks, by search and by lists", () =>
+  withDemoSandbox(async (gh) => {
     const forked = acme.pulls.filter((p) => p.headOwner !== undefined);
     assert.ok(forked.length > 3, "the demo world has pull requests from forks");
     const conn = acmeConnection(gh.url);
@@ -398,14 +367,10 @@ Deno.test("pull_requests: branch = x finds pull requests from forks, by search a
       assert.deepEqual(ids(listed.rows), ids(searched.rows));
       assert.ok(listed.rows.every((r) => r.branch === p.head));
     }
-  } finally {
-    await gh.close();
-  }
-});
+  }));
 
-Deno.test("pull_requests: a branch search with too many results to fill falls back to lists", async () => {
-  const gh = await demoSandbox();
-  try {
+Deno.test("pull_requests: a branch search with too many results to fill falls back to lists", () =>
+  withDemoSandbox(async (gh) => {
     // `head:feature/` is a prefix of every ticket branch: far more results than fills allowed.
     const { rows, plan } = await runScan(
       github,
@@ -419,14 +384,10 @@ Deno.test("pull_requests: a branch search with too many results to fill falls ba
     const fills = gh.requests.filter((r) => /\/pulls\/\d+$/.test(r.path)).length;
     assert.equal(searches, 1);
     assert.equal(fills, 0);
-  } finally {
-    await gh.close();
-  }
-});
+  }));
 
-Deno.test("pull_requests: branch IN (keys) with sizes: one list scan, sizes only for matching PRs", async () => {
-  const gh = await demoSandbox();
-  try {
+Deno.test("pull_requests: branch IN (keys) with sizes: one list scan, sizes only for matching PRs", () =>
+  withDemoSandbox(async (gh) => {
     const keys = [
       ...new Set(acme.pulls.filter((p) => p.head.startsWith("feature/MOB-1")).map((p) => p.head)),
     ];
@@ -450,7 +411,4 @@ Deno.test("pull_requests: branch IN (keys) with sizes: one list scan, sizes only
     );
     assert.equal(asked.length, matching.length, "sizes asked only for matching pull requests");
     assert.ok(calls <= batches.length + lists * 3, `calls: ${calls}`);
-  } finally {
-    await gh.close();
-  }
-});
+  }));

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { demoOrg } from "../demo/world.ts";
 import { type ConditionalEntry, type ConditionalStore, findTable, runScan } from "../sdk/mod.ts";
-import { acmeConnection, demoSandbox } from "./_testing.ts";
+import { acmeConnection, withDemoSandbox } from "./_testing.ts";
 import { github } from "./mod.ts";
 
 const table = findTable(github, "pull_requests");
@@ -20,9 +20,8 @@ function memoryValidators(): ConditionalStore {
   return { lookup: (url) => entries.get(url), store: (url, e) => void entries.set(url, e) };
 }
 
-Deno.test("pull_requests: a list revalidated by 304s without Link still yields every page", async () => {
-  const gh = await demoSandbox();
-  try {
+Deno.test("pull_requests: a list revalidated by 304s without Link still yields every page", () =>
+  withDemoSandbox(async (gh) => {
     const repo = "mobile-app";
     const expected = demoOrg("acme").pulls.filter((p) => p.repo === repo).length;
     const offer = {
@@ -40,7 +39,4 @@ Deno.test("pull_requests: a list revalidated by 304s without Link still yields e
     assert.equal(again.calls, 0);
     assert.equal(again.revalidated, first.calls);
     assert.equal(again.pages, first.pages);
-  } finally {
-    await gh.close();
-  }
-});
+  }));

@@ -4,6 +4,7 @@ import { demoLinear } from "../demo/world.ts";
 import { type Connection, findTable, runScan } from "../sdk/mod.ts";
 import { linear } from "./mod.ts";
 import { type LinearSandbox, startLinearSandbox } from "./sandbox/mod.ts";
+import { acmeConnectionOf } from "../sdk/_testing.ts";
 
 const issues = findTable(linear, "issues");
 const KEY = "lin_api_test_key";
@@ -14,15 +15,7 @@ async function withWorkspace(
 ) {
   const sb = await startLinearSandbox({ org: "acme", apiKeys: [KEY], ...extra });
   try {
-    await fn(sb, {
-      id: "l1",
-      tenantId: "acme",
-      connector: "linear",
-      name: "linear",
-      baseUrl: sb.url,
-      credentials: { apiKey: KEY },
-      config: {},
-    });
+    await fn(sb, acmeConnectionOf("linear", "l1", sb.url, { apiKey: KEY }));
   } finally {
     await sb.close();
   }

@@ -3,6 +3,7 @@ import { OmniError } from "../../src/errors.ts";
 import { type Connection, findTable, runScan } from "../sdk/mod.ts";
 import { salesforce, salesforceTokens } from "./mod.ts";
 import { type SalesforceSandbox, startSalesforceSandbox } from "./sandbox/mod.ts";
+import { acmeConnectionOf } from "../sdk/_testing.ts";
 
 const opportunities = findTable(salesforce, "opportunities");
 
@@ -15,15 +16,13 @@ async function withOrg(fn: (sb: SalesforceSandbox, conn: Connection) => Promise<
     refreshTokens: ["rt-1"],
   });
   try {
-    await fn(sb, {
-      id: "sf1",
-      tenantId: "acme",
-      connector: "salesforce",
-      name: "salesforce",
-      baseUrl: sb.url,
-      credentials: { clientId: "cid", clientSecret: "secret-xyz" },
-      config: {},
-    });
+    await fn(
+      sb,
+      acmeConnectionOf("salesforce", "sf1", sb.url, {
+        clientId: "cid",
+        clientSecret: "secret-xyz",
+      }),
+    );
   } finally {
     await sb.close();
   }
@@ -89,15 +88,10 @@ Deno.test("salesforce: REQUEST_LIMIT_EXCEEDED is RATE_LIMIT_EXHAUSTED", async ()
     dailyApiLimit: 1,
   });
   try {
-    const conn: Connection = {
-      id: "sf2",
-      tenantId: "acme",
-      connector: "salesforce",
-      name: "salesforce",
-      baseUrl: sb.url,
-      credentials: { clientId: "cid", clientSecret: "s" },
-      config: {},
-    };
+    const conn: Connection = acmeConnectionOf("salesforce", "sf2", sb.url, {
+      clientId: "cid",
+      clientSecret: "s",
+    });
     const first = await runScan(salesforce, opportunities, conn, offer);
     assert.deepEqual(first.rateLimit, { limit: 1, remaining: 0 });
     await assert.rejects(

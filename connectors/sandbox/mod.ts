@@ -23,4 +23,10 @@
  * @module
  */
 export { faultAnswer, type FaultAnswerOptions, FaultQueue, type SandboxFault } from "./faults.ts";
-export { type SandboxServer, type ServeOptions, serveSandbox } from "./serve.ts";
+export {
+  type SandboxHandle,
+  sandboxHandle,
+  type SandboxServer,
+  type ServeOptions,
+  serveSandbox,
+} from "./serve.ts";

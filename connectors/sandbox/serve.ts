@@ -58,3 +58,54 @@ export function serveSandbox(
     close: () => server.shutdown(),
   };
 }
+
+/** What a test holds of a running sandbox. */
+export interface SandboxHandle<Q, F> {
+  url: string;
+  /** Every request the sandbox received, oldest first. */
+  requests: Q[];
+  /** Queues a fault for the next matching requests. */
+  inject(fault: F): void;
+  /** Forgets requests, faults and the sandbox's own state (budgets). */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * The handle on a served sandbox, from its server, request log and fault queue; `resetState`
+ * clears what else `reset` must (rate-limit budgets and the like).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { FaultQueue } from "./faults.ts";
+ * import { sandboxHandle, serveSandbox } from "./serve.ts";
+ * const requests: string[] = [];
+ * const faults = new FaultQueue<{ status: number; times?: number }, string>(() => true);
+ * const server = serveSandbox((req) => (requests.push(req.url), new Response("ok")));
+ * const sandbox = sandboxHandle(server, requests, faults, () => {});
+ * await (await fetch(sandbox.url)).text();
+ * assert.equal(sandbox.requests.length, 1);
+ * sandbox.reset();
+ * assert.equal(sandbox.requests.length, 0);
+ * await sandbox.close();
+ * ```
+ */
+export function sandboxHandle<Q, F>(
+  server: SandboxServer,
+  requests: Q[],
+  faults: { inject(fault: F): void; clear(): void },
+  resetState: () => void,
+): SandboxHandle<Q, F> {
+  return {
+    url: server.url,
+    requests,
+    inject: (fault) => faults.inject(fault),
+    reset() {
+      requests.length = 0;
+      faults.clear();
+      resetState();
+    },
+    close: () => server.close(),
+  };
+}

@@ -41,3 +41,24 @@ export async function failure(p: Promise<unknown>): Promise<OmniError> {
   }
   assert.fail("expected a failure");
 }
+
+/**
+ * A connection of tenant `acme` to an app at `baseUrl`, named after its connector.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { acmeConnectionOf } from "./_testing.ts";
+ * const conn = acmeConnectionOf("linear", "l1", "http://x", { apiKey: "k" });
+ * assert.deepEqual([conn.name, conn.tenantId, conn.config], ["linear", "acme", {}]);
+ * ```
+ */
+export function acmeConnectionOf(
+  connector: string,
+  id: string,
+  baseUrl: string,
+  credentials: Record<string, string>,
+  config: Record<string, unknown> = {},
+): Connection {
+  return { id, tenantId: "acme", connector, name: connector, baseUrl, credentials, config };
+}

@@ -237,17 +237,8 @@ export class SourceClient {
       try {
         res = await this.#fetch(url, { method, headers, body, signal: this.#signal });
       } catch (err) {
-        this.stats.calls++;
-        if (this.#signal?.aborted) throw this.#aborted(err);
-        const wait = this.#backoffMs(attempt);
-        if (attempt < this.#maxRetries && this.#fits(wait)) {
-          await this.#backoff(wait);
-          continue;
-        }
-        throw this.error("SOURCE_ERROR", `could not reach the app: ${errMessage(err)}`, {
-          cause: err,
-          transient: true,
-        });
+        await this.#retryUnreachable(err, attempt, this.#signal);
+        continue;
       }
       if (res.status === 304 && conditional) {
         await res.body?.cancel();
@@ -256,14 +247,7 @@ export class SourceClient {
       this.stats.calls++;
       const budget = this.#connector.readRateLimit(res.headers);
       this.#noteBudget(budget);
-      if (res.status >= 500 && attempt < this.#maxRetries) {
-        const wait = this.#backoffMs(attempt, budget.retryAfterMs);
-        if (this.#fits(wait)) {
-          await res.body?.cancel();
-          await this.#backoff(wait);
-          continue;
-        }
-      }
+      if (await this.#retriedServerError(res, attempt, budget.retryAfterMs)) continue;
       const decoded = await this.#decode(res);
       if (res.status >= 400) {
         const failure = this.failure(
@@ -271,18 +255,7 @@ export class SourceClient {
           decoded === MALFORMED ? null : decoded,
           res.headers,
         );
-        // A spent budget changes when it resets: wait for it if that fits before the deadline.
-        // Only a caller with a deadline has told us how long a wait it can afford.
-        if (
-          failure.code === "RATE_LIMIT_EXHAUSTED" && attempt < this.#maxRetries &&
-          this.#deadline !== Infinity
-        ) {
-          const wait = failure.retryAfterMs ?? this.#backoffMs(attempt);
-          if (wait <= this.#maxRateLimitWaitMs && this.#fits(wait)) {
-            await this.#backoff(wait);
-            continue;
-          }
-        }
+        if (await this.#waitedOutRateLimit(failure, attempt)) continue;
         throw failure;
       }
       if (res.status !== 204 && res.status !== 304 && decoded === MALFORMED) {
@@ -342,42 +315,17 @@ export class SourceClient {
       try {
         res = await this.#fetch(url, { ...init, headers, signal });
       } catch (err) {
-        this.stats.calls++;
-        if (signal?.aborted) throw this.#aborted(err);
-        const wait = this.#backoffMs(attempt);
-        if (attempt < this.#maxRetries && this.#fits(wait)) {
-          await this.#backoff(wait);
-          continue;
-        }
-        throw this.error("SOURCE_ERROR", `could not reach the app: ${errMessage(err)}`, {
-          cause: err,
-          transient: true,
-        });
+        await this.#retryUnreachable(err, attempt, signal);
+        continue;
       }
       this.stats.calls++;
       const budget = this.#connector.readRateLimit(res.headers);
       this.#noteBudget(budget);
       if (res.status < 400 || options.passThrough?.includes(res.status)) return res;
-      if (res.status >= 500 && attempt < this.#maxRetries) {
-        const wait = this.#backoffMs(attempt, budget.retryAfterMs);
-        if (this.#fits(wait)) {
-          await res.body?.cancel();
-          await this.#backoff(wait);
-          continue;
-        }
-      }
+      if (await this.#retriedServerError(res, attempt, budget.retryAfterMs)) continue;
       const decoded = await this.#decode(res);
       const failure = this.failure(res.status, decoded === MALFORMED ? null : decoded, res.headers);
-      if (
-        failure.code === "RATE_LIMIT_EXHAUSTED" && attempt < this.#maxRetries &&
-        this.#deadline !== Infinity
-      ) {
-        const wait = failure.retryAfterMs ?? this.#backoffMs(attempt);
-        if (wait <= this.#maxRateLimitWaitMs && this.#fits(wait)) {
-          await this.#backoff(wait);
-          continue;
-        }
-      }
+      if (await this.#waitedOutRateLimit(failure, attempt)) continue;
       throw failure;
     }
   }
@@ -482,6 +430,46 @@ export class SourceClient {
   }
 
   /** Whether waiting `wait` ms still leaves the retry before the deadline. */
+  /** Waits before the next attempt after a network failure, or throws when no attempt is left. */
+  async #retryUnreachable(err: unknown, attempt: number, signal?: AbortSignal): Promise<void> {
+    this.stats.calls++;
+    if (signal?.aborted) throw this.#aborted(err);
+    const wait = this.#backoffMs(attempt);
+    if (attempt < this.#maxRetries && this.#fits(wait)) return await this.#backoff(wait);
+    throw this.error("SOURCE_ERROR", `could not reach the app: ${errMessage(err)}`, {
+      cause: err,
+      transient: true,
+    });
+  }
+
+  /** True when a 5xx reply was dropped and waited out, so the caller should try again. */
+  async #retriedServerError(
+    res: Response,
+    attempt: number,
+    retryAfterMs: number | undefined,
+  ): Promise<boolean> {
+    if (res.status < 500 || attempt >= this.#maxRetries) return false;
+    const wait = this.#backoffMs(attempt, retryAfterMs);
+    if (!this.#fits(wait)) return false;
+    await res.body?.cancel();
+    await this.#backoff(wait);
+    return true;
+  }
+
+  /** True when a spent budget was waited out, so the caller should try again. */
+  async #waitedOutRateLimit(failure: OmniError, attempt: number): Promise<boolean> {
+    // A spent budget changes when it resets: wait for it if that fits before the deadline.
+    // Only a caller with a deadline has told us how long a wait it can afford.
+    if (
+      failure.code !== "RATE_LIMIT_EXHAUSTED" || attempt >= this.#maxRetries ||
+      this.#deadline === Infinity
+    ) return false;
+    const wait = failure.retryAfterMs ?? this.#backoffMs(attempt);
+    if (wait > this.#maxRateLimitWaitMs || !this.#fits(wait)) return false;
+    await this.#backoff(wait);
+    return true;
+  }
+
   #fits(wait: number): boolean {
     return Date.now() + wait < this.#deadline;
   }

@@ -128,54 +128,25 @@ Deno.test("deno task admin: help, exit codes, JSON, and changes to tenants, user
     );
 
     await t.step("an MCP connection: test, and tables discovered from its tools", async () => {
-      const ok = json(
-        await admin("connections", "test", "support", "--tenant", "globex", "--json"),
-      );
+      // Every command here is about the MCP connection `support` of tenant globex.
+      const support = (verb: string, ...rest: string[]) =>
+        admin("connections", verb, "support", "--tenant", "globex", ...rest);
+      const ok = json(await support("test", "--json"));
       assert.equal(ok.ok, true, JSON.stringify(ok));
       assert.equal(ok.quota?.limit, 600, "the connection's own calls budget");
       const empty = await Deno.makeTempFile({ suffix: ".json" });
       await Deno.writeTextFile(empty, JSON.stringify({ tables: [] }));
-      const cleared = await admin(
-        "connections",
-        "update",
-        "support",
-        "--tenant",
-        "globex",
-        "--config-file",
-        empty,
-      );
+      const cleared = await support("update", "--config-file", empty);
       assert.equal(cleared.code, 0, cleared.stderr);
-      const seen = json(
-        await admin("connections", "discover", "support", "--tenant", "globex", "--json"),
-      );
+      const seen = json(await support("discover", "--json"));
       assert.deepEqual(seen.discovered.map((t: { name: string }) => t.name), ["tickets"]);
       assert.deepEqual(seen.added, []);
-      const applied = json(
-        await admin(
-          "connections",
-          "discover",
-          "support",
-          "--tenant",
-          "globex",
-          "--apply",
-          "--json",
-        ),
-      );
+      const applied = json(await support("discover", "--apply", "--json"));
       assert.deepEqual(applied.added, ["tickets"]);
-      const again = json(
-        await admin("connections", "test", "support", "--tenant", "globex", "--json"),
-      );
+      const again = json(await support("test", "--json"));
       assert.equal(again.ok, true, JSON.stringify(again));
       await Deno.writeTextFile(empty, JSON.stringify({ tables: [{ name: "Bad", tool: "x" }] }));
-      const bad = await admin(
-        "connections",
-        "update",
-        "support",
-        "--tenant",
-        "globex",
-        "--config-file",
-        empty,
-      );
+      const bad = await support("update", "--config-file", empty);
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /table Bad: name: lower-case identifier/);
       const notMcp = await admin("connections", "discover", "github", "--tenant", "acme");

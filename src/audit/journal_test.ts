@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { AuditRecord } from "../catalog/audit.ts";
-import { withCatalogs } from "../catalog/testing.ts";
+import { type TestCatalog, withCatalogs } from "../catalog/testing.ts";
 import { AuditJournal, type JournalRecord } from "./journal.ts";
 
 function record(i: number): AuditRecord {
@@ -24,72 +24,77 @@ async function segments(dir: string): Promise<string[]> {
   return names.sort();
 }
 
-withCatalogs(
-  "AuditJournal commits every durable record to the chain once, in order, with its door",
-  async ({ catalog }) => {
+/** A test with the catalogs and a journal folder of its own, removed afterwards. */
+function journalTest(
+  name: string,
+  fn: (catalog: TestCatalog["catalog"], dir: string) => Promise<void>,
+) {
+  withCatalogs(name, async ({ catalog }) => {
     const dir = await Deno.makeTempDir();
     try {
-      const journal = new AuditJournal({
-        dir,
-        commit: (records) => Promise.all(records.map((r) => catalog.appendAudit(r))),
-        segmentRecords: 10,
-      });
-      await Promise.all(Array.from({ length: 25 }, (_, i) => journal.record(record(i))));
-      await journal.settled();
-      const rows = await catalog.tailAudit("acme", 100);
-      assert.deepEqual(
-        rows.map((r) => r.traceId).sort(),
-        Array.from({ length: 25 }, (_, i) => `trace-${i}`).sort(),
-      );
-      assert.equal(rows.find((r) => r.traceId === "trace-1")?.door, "pg");
-      assert.deepEqual(await catalog.verifyAudit("acme"), { ok: true, rows: 25 });
-      // Full, committed segments are gone; only the one being written remains.
-      assert.equal((await segments(dir)).length, 1);
-      await journal.close();
+      await fn(catalog, dir);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
+  });
+}
+
+journalTest(
+  "AuditJournal commits every durable record to the chain once, in order, with its door",
+  async (catalog, dir) => {
+    const journal = new AuditJournal({
+      dir,
+      commit: (records) => Promise.all(records.map((r) => catalog.appendAudit(r))),
+      segmentRecords: 10,
+    });
+    await Promise.all(Array.from({ length: 25 }, (_, i) => journal.record(record(i))));
+    await journal.settled();
+    const rows = await catalog.tailAudit("acme", 100);
+    assert.deepEqual(
+      rows.map((r) => r.traceId).sort(),
+      Array.from({ length: 25 }, (_, i) => `trace-${i}`).sort(),
+    );
+    assert.equal(rows.find((r) => r.traceId === "trace-1")?.door, "pg");
+    assert.deepEqual(await catalog.verifyAudit("acme"), { ok: true, rows: 25 });
+    // Full, committed segments are gone; only the one being written remains.
+    assert.equal((await segments(dir)).length, 1);
+    await journal.close();
   },
 );
 
-withCatalogs(
+journalTest(
   "a reopened AuditJournal replays what a stop left uncommitted, never appending twice",
-  async ({ catalog }) => {
-    const dir = await Deno.makeTempDir();
-    try {
-      // The catalog is unreachable: each record is on disk once record() resolves, uncommitted.
-      const down = new AuditJournal({
-        dir,
-        commit: () => Promise.reject(new Error("catalog unreachable")),
-        retryMs: 60_000,
-      });
-      for (let i = 0; i < 5; i++) await down.record(record(i));
-      await down.close(10);
-      const [segment] = await segments(dir);
-      const lines = (await Deno.readTextFile(`${dir}/${segment}`)).trim().split("\n");
-      assert.equal(lines.length, 5);
-      // Two of them reached the chain just before the stop (committed, not yet forgotten).
-      for (const line of lines.slice(0, 2)) {
-        const r = JSON.parse(line) as JournalRecord;
-        await catalog.appendAudit({ ...r, createdAt: new Date(r.createdAt) });
-      }
-      // A torn last line — a write the crash cut short, never acknowledged — is skipped.
-      await Deno.writeTextFile(`${dir}/${segment}`, '{"tenantId":"acme","traceId":"torn', {
-        append: true,
-      });
-
-      const up = new AuditJournal({
-        dir,
-        commit: (records) => Promise.all(records.map((r) => catalog.appendAudit(r))),
-      });
-      await up.settled();
-      const rows = await catalog.tailAudit("acme", 100);
-      assert.deepEqual(rows.map((r) => r.traceId).sort(), [0, 1, 2, 3, 4].map((i) => `trace-${i}`));
-      assert.deepEqual(await catalog.verifyAudit("acme"), { ok: true, rows: 5 });
-      assert.ok(!(await segments(dir)).includes(segment), "the replayed segment is removed");
-      await up.close();
-    } finally {
-      await Deno.remove(dir, { recursive: true });
+  async (catalog, dir) => {
+    // The catalog is unreachable: each record is on disk once record() resolves, uncommitted.
+    const down = new AuditJournal({
+      dir,
+      commit: () => Promise.reject(new Error("catalog unreachable")),
+      retryMs: 60_000,
+    });
+    for (let i = 0; i < 5; i++) await down.record(record(i));
+    await down.close(10);
+    const [segment] = await segments(dir);
+    const lines = (await Deno.readTextFile(`${dir}/${segment}`)).trim().split("\n");
+    assert.equal(lines.length, 5);
+    // Two of them reached the chain just before the stop (committed, not yet forgotten).
+    for (const line of lines.slice(0, 2)) {
+      const r = JSON.parse(line) as JournalRecord;
+      await catalog.appendAudit({ ...r, createdAt: new Date(r.createdAt) });
     }
+    // A torn last line — a write the crash cut short, never acknowledged — is skipped.
+    await Deno.writeTextFile(`${dir}/${segment}`, '{"tenantId":"acme","traceId":"torn', {
+      append: true,
+    });
+
+    const up = new AuditJournal({
+      dir,
+      commit: (records) => Promise.all(records.map((r) => catalog.appendAudit(r))),
+    });
+    await up.settled();
+    const rows = await catalog.tailAudit("acme", 100);
+    assert.deepEqual(rows.map((r) => r.traceId).sort(), [0, 1, 2, 3, 4].map((i) => `trace-${i}`));
+    assert.deepEqual(await catalog.verifyAudit("acme"), { ok: true, rows: 5 });
+    assert.ok(!(await segments(dir)).includes(segment), "the replayed segment is removed");
+    await up.close();
   },
 );

@@ -2,25 +2,16 @@
 import assert from "node:assert/strict";
 import { generateMasterKey, KeyRing, MemoryKeyStore } from "../crypto/mod.ts";
 import { OmniError } from "../errors.ts";
-import type { FetchedSource, SourceFetchContext, SourceFetcher } from "../source/fetch.ts";
+import type { SourceFetcher } from "../source/fetch.ts";
+import { emptyFetch, fetchContext, namedSource } from "../source/testing.ts";
 import { CircuitBreakers } from "../reliability/circuit_breaker.ts";
-import type { SourcePlan } from "../sql/plan.ts";
 import { sharedBreakerState } from "./breaker_state.ts";
 import { MemoryKvStore } from "./memory_store.ts";
 import { TenantCache } from "./tenant_cache.ts";
 
-const source = {
-  key: "github.pull_requests",
-  connection: { id: "conn-1", name: "github", tenantId: "acme" },
-} as unknown as SourcePlan;
-const ctx = () => ({ signal: new AbortController().signal }) as SourceFetchContext;
-const fetched = {
-  rows: [],
-  pages: 1,
-  calls: 1,
-  fromCache: false,
-  fetchedAt: 0,
-} as unknown as FetchedSource;
+const source = namedSource();
+const ctx = () => fetchContext();
+const fetched = emptyFetch();
 
 Deno.test("a breaker one instance opens fails fast on the others; a probe's success closes it for all", async () => {
   // One store (the zone's Redis), one key store (the catalog), one clock.

@@ -6,43 +6,24 @@
 import assert from "node:assert/strict";
 import { github } from "../../connectors/github/mod.ts";
 import { acmeConnection, demoSandbox } from "../../connectors/github/_testing.ts";
-import { findTable } from "../../connectors/sdk/mod.ts";
 import { startRedisHttp } from "../../bridge/redis_http.ts";
 import { CatalogKeyStore } from "../catalog/key_store.ts";
 import { openTestCatalog } from "../catalog/testing.ts";
 import { KeyRing } from "../crypto/mod.ts";
-import { composeSourceFetch, type SourceFetchContext } from "../source/fetch.ts";
-import type { SourcePlan } from "../sql/plan.ts";
+import { composeSourceFetch } from "../source/fetch.ts";
+import { fetchContext, plannedSource } from "../source/testing.ts";
 import { ResultCache } from "./result_cache.ts";
 import { sourceCache } from "./source_cache.ts";
 import { TenantCache } from "./tenant_cache.ts";
 import { UpstashKvStore } from "./upstash_store.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
-const table = findTable(github, "pull_requests");
-
-function plan(baseUrl: string): SourcePlan {
-  const connection = acmeConnection(baseUrl);
-  const offer = { predicates: [], columns: ["pr_id", "title"] };
-  return {
-    key: "github.pull_requests",
-    schema: "github",
-    connection,
-    connector: github,
-    table,
-    offer,
-    plan: table.plan(offer, connection),
-  };
-}
-
-const context = (): SourceFetchContext => ({
-  tenantId: "acme",
-  user: { sub: "dev@acme.test", tenant: "acme" },
-  traceId: "t",
-  zone: "us",
-  metadata: { max_staleness_ms: 0 },
-  signal: new AbortController().signal,
-});
+const plan = (baseUrl: string) =>
+  plannedSource(github, "pull_requests", acmeConnection(baseUrl), {
+    predicates: [],
+    columns: ["pr_id", "title"],
+  });
+const context = () => fetchContext({ max_staleness_ms: 0 });
 
 /** A Redis bridge, a Postgres catalog, and a way to make instances sharing both. */
 async function sharedStores() {

@@ -94,22 +94,30 @@ export class TenantCache {
    * Takes a lease on one of the tenant's keys for `ttlMs`, shared by every process on the store;
    * true when taken. A store that cannot answer grants it (the cache never holds a query up).
    */
-  async claim(tenantId: string, key: string, owner: string, ttlMs: number): Promise<boolean> {
-    try {
-      return await this.#store.claim(this.#key(tenantId, key), owner, ttlMs);
-    } catch (err) {
-      warn("lease not taken; going ahead alone", this.zone, err);
-      return true;
-    }
+  claim(tenantId: string, key: string, owner: string, ttlMs: number): Promise<boolean> {
+    return this.#lease(
+      () => this.#store.claim(this.#key(tenantId, key), owner, ttlMs),
+      true,
+      "lease not taken; going ahead alone",
+    );
   }
 
   /** Extends a lease `owner` holds; false when it was lost (or the store cannot answer). */
-  async renew(tenantId: string, key: string, owner: string, ttlMs: number): Promise<boolean> {
+  renew(tenantId: string, key: string, owner: string, ttlMs: number): Promise<boolean> {
+    return this.#lease(
+      () => this.#store.renew(this.#key(tenantId, key), owner, ttlMs),
+      false,
+      "lease not renewed",
+    );
+  }
+
+  /** A lease operation's answer, or `fallback` (with a warning) when the store cannot answer. */
+  async #lease(op: () => Promise<boolean>, fallback: boolean, warning: string): Promise<boolean> {
     try {
-      return await this.#store.renew(this.#key(tenantId, key), owner, ttlMs);
+      return await op();
     } catch (err) {
-      warn("lease not renewed", this.zone, err);
-      return false;
+      warn(warning, this.zone, err);
+      return fallback;
     }
   }
 

@@ -97,12 +97,9 @@ export async function openTestCatalog(
   if (kind === "postgres") {
     const serverUrl = options.databaseUrl ?? Deno.env.get("DATABASE_URL") ??
       "postgres://postgres@127.0.0.1:5432/test";
-    const name = `omnisql_t_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
-    await maintenance(serverUrl, `CREATE DATABASE ${name}`);
-    const url = new URL(serverUrl);
-    url.pathname = `/${name}`;
-    databaseUrl = url.toString();
-    dropDatabase = () => maintenance(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    const scratch = await scratchDatabase(serverUrl, "omnisql_t");
+    databaseUrl = scratch.url;
+    dropDatabase = scratch.drop;
     try {
       catalogDb = await openCatalog({ databaseUrl });
     } catch (err) {
@@ -162,6 +159,36 @@ export function withCatalogs(
       },
     });
   }
+}
+
+/** A new, empty database on a Postgres server, and how to drop it. */
+export interface ScratchDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+/**
+ * Creates an empty database named `prefix` plus a random suffix on the server at `serverUrl`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { scratchDatabase } from "./testing.ts";
+ * const server = Deno.env.get("DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/test";
+ * const db = await scratchDatabase(server, "omnisql_doc");
+ * assert.match(db.url, /\/omnisql_doc_[0-9a-f]{16}$/);
+ * await db.drop();
+ * ```
+ */
+export async function scratchDatabase(serverUrl: string, prefix: string): Promise<ScratchDatabase> {
+  const name = `${prefix}_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+  await maintenance(serverUrl, `CREATE DATABASE ${name}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: () => maintenance(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  };
 }
 
 async function maintenance(serverUrl: string, statement: string): Promise<void> {

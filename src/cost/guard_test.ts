@@ -61,9 +61,21 @@ async function setup() {
   };
 }
 
-Deno.test("charged calls are counted per connection and day; 304s and cached answers are not", async () => {
-  const s = await setup();
-  try {
+/** A test on its own stack, closed whatever the test does. */
+function guardTest(name: string, fn: (s: Awaited<ReturnType<typeof setup>>) => Promise<void>) {
+  Deno.test(name, async () => {
+    const s = await setup();
+    try {
+      await fn(s);
+    } finally {
+      await s.t.close();
+    }
+  });
+}
+
+guardTest(
+  "charged calls are counted per connection and day; 304s and cached answers are not",
+  async (s) => {
     s.answer({ calls: 3 });
     await s.fetch();
     s.answer({ calls: 0, revalidated: 2 });
@@ -75,14 +87,12 @@ Deno.test("charged calls are counted per connection and day; 304s and cached ans
     const github = report.connections.find((c) => c.connection === "github")!;
     assert.deepEqual(github.days, [{ day: new Date().toISOString().slice(0, 10), calls: 3 }]);
     assert.equal(github.budget, null);
-  } finally {
-    await s.t.close();
-  }
-});
+  },
+);
 
-Deno.test("cost alerts fire at 80, 90 and 100% once each per period, across processes", async () => {
-  const s = await setup();
-  try {
+guardTest(
+  "cost alerts fire at 80, 90 and 100% once each per period, across processes",
+  async (s) => {
     await setCostBudget(s.t.catalog, "acme", "github", { calls: 10, period: "month" });
     const levels = async () =>
       (await s.t.catalog.db.select().from(costAlerts)).map((r) => r.level).sort((a, b) => a - b);
@@ -97,14 +107,12 @@ Deno.test("cost alerts fire at 80, 90 and 100% once each per period, across proc
     await s.fetch(1); // 10 of 10
     assert.deepEqual(await levels(), [80, 90, 100]);
     assert.equal(await s.alertCount(), 3);
-  } finally {
-    await s.t.close();
-  }
-});
+  },
+);
 
-Deno.test("a spent cost budget refuses with 429 level cost before calling the app; a burst lifts it", async () => {
-  const s = await setup();
-  try {
+guardTest(
+  "a spent cost budget refuses with 429 level cost before calling the app; a burst lifts it",
+  async (s) => {
     await setCostBudget(s.t.catalog, "acme", "github", { calls: 5, period: "day" });
     s.answer({ calls: 5 });
     await s.fetch();
@@ -134,20 +142,13 @@ Deno.test("a spent cost budget refuses with 429 level cost before calling the ap
     await setCostBudget(s.t.catalog, "acme", "github", null);
     await s.fetch();
     assert.equal(await s.used(), 8);
-  } finally {
-    await s.t.close();
-  }
-});
+  },
+);
 
-Deno.test("budgets and bursts refuse nonsense", async () => {
-  const s = await setup();
-  try {
-    await assert.rejects(
-      setCostBudget(s.t.catalog, "acme", "github", { calls: 0, period: "month" }),
-    );
-    await assert.rejects(setCostBudget(s.t.catalog, "acme", "nope", { calls: 5, period: "month" }));
-    await assert.rejects(grantBurst(s.t.catalog, "acme", "github", 5), /no cost budget/);
-  } finally {
-    await s.t.close();
-  }
+guardTest("budgets and bursts refuse nonsense", async (s) => {
+  await assert.rejects(
+    setCostBudget(s.t.catalog, "acme", "github", { calls: 0, period: "month" }),
+  );
+  await assert.rejects(setCostBudget(s.t.catalog, "acme", "nope", { calls: 5, period: "month" }));
+  await assert.rejects(grantBurst(s.t.catalog, "acme", "github", 5), /no cost budget/);
 });

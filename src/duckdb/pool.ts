@@ -344,13 +344,7 @@ export class EnginePool implements QueryEngine {
           signal?.removeEventListener("abort", onAbort);
           resolve();
         };
-        const onAbort = () => {
-          const at = this.#engineWaiters.indexOf(wake);
-          if (at >= 0) this.#engineWaiters.splice(at, 1);
-          reject(stopReason(signal!));
-        };
-        signal?.addEventListener("abort", onAbort, { once: true });
-        this.#engineWaiters.push(wake);
+        const onAbort = waitIn(this.#engineWaiters, wake, signal, reject);
       });
     }
   }
@@ -428,13 +422,7 @@ export class EnginePool implements QueryEngine {
         },
         reject,
       };
-      const onAbort = () => {
-        const at = this.#queue.indexOf(waiter);
-        if (at >= 0) this.#queue.splice(at, 1);
-        reject(stopReason(signal!));
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.#queue.push(waiter);
+      const onAbort = waitIn(this.#queue, waiter, signal, reject);
       this.#topUp(); // a query that may borrow waits for a ready spare beyond the one it takes
       this.#schedulePreemption();
     });
@@ -797,4 +785,24 @@ function lowerPriority(pid: number): void {
   } catch {
     // not permitted here: the engine keeps the default priority
   }
+}
+
+/**
+ * Puts `entry` at the end of `queue`; if `signal` aborts before it is served, takes it out and
+ * rejects with the abort's reason. Returns the abort listener, to remove once served.
+ */
+function waitIn<T>(
+  queue: T[],
+  entry: T,
+  signal: AbortSignal | undefined,
+  reject: (reason: unknown) => void,
+): () => void {
+  const onAbort = () => {
+    const at = queue.indexOf(entry);
+    if (at >= 0) queue.splice(at, 1);
+    reject(stopReason(signal!));
+  };
+  signal?.addEventListener("abort", onAbort, { once: true });
+  queue.push(entry);
+  return onAbort;
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { OmniError } from "../errors.ts";
-import { EnginePool, type PoolRunOptions } from "./pool.ts";
+import { EnginePool, type EnginePoolOptions, type PoolRunOptions } from "./pool.ts";
 import type { MaterializedTable } from "./engine.ts";
 
 // Each test owns its pool and closes it; engine processes are children of this process.
@@ -69,9 +69,31 @@ function stopper(reason = new OmniError("QUERY_TIMEOUT", "deadline")) {
   return { signal: controller.signal, stop: () => controller.abort(reason) };
 }
 
-Deno.test("a deadline stops a runaway query mid-DuckDB and kills its engine", async () => {
-  const pool = new EnginePool({ size: 2 });
-  try {
+/**
+ * A test with a pool of its own, closed whatever the test does; with `noEnginesAfter`, it also
+ * checks that closing the pool left no engine process behind.
+ */
+function poolTest(
+  name: string,
+  options: EnginePoolOptions,
+  fn: (pool: EnginePool) => Promise<void>,
+  noEnginesAfter = false,
+) {
+  Deno.test(name, async () => {
+    const pool = new EnginePool(options);
+    try {
+      await fn(pool);
+    } finally {
+      await pool.close();
+    }
+    if (noEnginesAfter) assert.deepEqual(enginePids(), []);
+  });
+}
+
+poolTest(
+  "a deadline stops a runaway query mid-DuckDB and kills its engine",
+  { size: 2 },
+  async (pool) => {
     await pool.warm();
     const before = new Set(enginePids());
     const { signal, stop } = stopper();
@@ -92,15 +114,14 @@ Deno.test("a deadline stops a runaway query mid-DuckDB and kills its engine", as
       tenantId: "acme",
     });
     assert.deepEqual(after.rows, [{ s: 3 }]);
-  } finally {
-    await pool.close();
-  }
-  assert.deepEqual(enginePids(), []);
-});
+  },
+  true,
+);
 
-Deno.test("cancelling stops the engine work with the caller's own reason", async () => {
-  const pool = new EnginePool({ size: 1 });
-  try {
+poolTest(
+  "cancelling stops the engine work with the caller's own reason",
+  { size: 1 },
+  async (pool) => {
     const cancelled = new OmniError("INVALID_REQUEST", "the job was cancelled by its owner");
     const { signal, stop } = stopper(cancelled);
     const running = pool.run({ tables: [], sql: RUNAWAY }, { tenantId: "acme", signal });
@@ -110,103 +131,96 @@ Deno.test("cancelling stops the engine work with the caller's own reason", async
     assert.equal(await errorOf(running), cancelled);
     const next = await pool.run({ tables: [], sql: "SELECT 1 AS one" }, { tenantId: "acme" });
     assert.deepEqual(next.rows, [{ one: 1 }]);
-  } finally {
-    await pool.close();
+  },
+);
+
+poolTest("a query above its memory limit gets RESOURCE_EXHAUSTED and the engine recovers", {
+  size: 1,
+  memoryLimitMb: 256,
+}, async (pool) => {
+  for (
+    const sql of [
+      "SELECT length(repeat('x', 2000000000)) AS n",
+      "WITH RECURSIVE t(n, s) AS (SELECT 1, 'x' UNION ALL SELECT n + 1, s || s FROM t " +
+      "WHERE n < 40) SELECT max(length(s)) AS m FROM t",
+      // 1,000 rows of 1.6 MB each: DuckDB reports a failed allocation ("malloc of size …").
+      "SELECT repeat('abcdefghijklmnopqrstuvwxyz0123456789abcd', 40000) AS s FROM range(1000)",
+    ]
+  ) {
+    const err = await errorOf(pool.run({ tables: [], sql }, { tenantId: "acme" }));
+    assert.equal(err.code, "RESOURCE_EXHAUSTED", err.message);
+    assert.equal(err.status, 422);
+    assert.equal(err.details?.memory_limit_mb, 256);
+    assert.match(err.message, /256 MiB.*async/);
   }
+  const next = await pool.run({
+    tables: [numbers(10)],
+    sql: "SELECT count(*) AS c FROM demo.numbers",
+  }, {
+    tenantId: "acme",
+  });
+  assert.deepEqual(next.rows, [{ c: 10 }]);
 });
 
-Deno.test("a query above its memory limit gets RESOURCE_EXHAUSTED and the engine recovers", async () => {
-  const pool = new EnginePool({ size: 1, memoryLimitMb: 256 });
-  try {
-    for (
-      const sql of [
-        "SELECT length(repeat('x', 2000000000)) AS n",
-        "WITH RECURSIVE t(n, s) AS (SELECT 1, 'x' UNION ALL SELECT n + 1, s || s FROM t " +
-        "WHERE n < 40) SELECT max(length(s)) AS m FROM t",
-        // 1,000 rows of 1.6 MB each: DuckDB reports a failed allocation ("malloc of size …").
-        "SELECT repeat('abcdefghijklmnopqrstuvwxyz0123456789abcd', 40000) AS s FROM range(1000)",
-      ]
-    ) {
-      const err = await errorOf(pool.run({ tables: [], sql }, { tenantId: "acme" }));
-      assert.equal(err.code, "RESOURCE_EXHAUSTED", err.message);
-      assert.equal(err.status, 422);
-      assert.equal(err.details?.memory_limit_mb, 256);
-      assert.match(err.message, /256 MiB.*async/);
-    }
-    const next = await pool.run({
-      tables: [numbers(10)],
-      sql: "SELECT count(*) AS c FROM demo.numbers",
-    }, {
-      tenantId: "acme",
-    });
-    assert.deepEqual(next.rows, [{ c: 10 }]);
-  } finally {
-    await pool.close();
-  }
+poolTest("an engine whose memory grew is replaced rather than reused", {
+  size: 1,
+  spares: 0,
+  memoryLimitMb: 1024,
+}, async (pool) => {
+  await pool.warm();
+  const [first] = enginePids();
+  // Leaves the wasm heap grown (it never shrinks): about 450 MB of strings held at once.
+  await pool.run({
+    tables: [],
+    sql: "SELECT count(DISTINCT s) AS d FROM (SELECT repeat(i::VARCHAR, 600000) AS s " +
+      "FROM range(300) t(i))",
+  }, { tenantId: "acme" });
+  await eventually(() => !alive(first), "the grown engine was retired");
+  const next = await pool.run({ tables: [], sql: "SELECT 2 AS two" }, { tenantId: "acme" });
+  assert.deepEqual(next.rows, [{ two: 2 }]);
 });
 
-Deno.test("an engine whose memory grew is replaced rather than reused", async () => {
-  const pool = new EnginePool({ size: 1, spares: 0, memoryLimitMb: 1024 });
-  try {
-    await pool.warm();
-    const [first] = enginePids();
-    // Leaves the wasm heap grown (it never shrinks): about 450 MB of strings held at once.
-    await pool.run({
-      tables: [],
-      sql: "SELECT count(DISTINCT s) AS d FROM (SELECT repeat(i::VARCHAR, 600000) AS s " +
-        "FROM range(300) t(i))",
-    }, { tenantId: "acme" });
-    await eventually(() => !alive(first), "the grown engine was retired");
-    const next = await pool.run({ tables: [], sql: "SELECT 2 AS two" }, { tenantId: "acme" });
-    assert.deepEqual(next.rows, [{ two: 2 }]);
-  } finally {
-    await pool.close();
-  }
+poolTest("fair share: a tenant alone borrows every engine, and gives one back to another tenant", {
+  size: 2,
+}, async (pool) => {
+  await pool.warm();
+  assert.equal(pool.perTenant, 1);
+  const a1 = stopper(), a2 = stopper();
+  const runaway1 = pool.run({ tables: [], sql: RUNAWAY }, {
+    tenantId: "acme",
+    signal: a1.signal,
+  });
+  const runaway2 = pool.run({ tables: [], sql: RUNAWAY }, {
+    tenantId: "acme",
+    signal: a2.signal,
+  });
+  // Nobody else waits: acme runs on both engines, and only once a third one is ready to spare
+  // (both runaways killed at their deadlines must not leave the next query waiting for a start).
+  await eventually(() => pool.stats().busy === 2 && pool.stats().queued === 0, "acme borrows");
+  assert.ok(pool.stats().idle >= 1, "a ready spare remains while acme borrows");
+  const other = await pool.run({
+    tables: [numbers(5)],
+    sql: "SELECT max(n) AS m FROM demo.numbers",
+  }, {
+    tenantId: "globex",
+  });
+  assert.deepEqual(other.rows, [{ m: 4 }]);
+  assert.equal(pool.stats().preemptions, 1, "acme's borrowed engine was taken back");
+  // The preempted query waits again, now only within acme's share, which its first one holds.
+  assert.equal(pool.stats().queued, 1);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual([pool.stats().busy, pool.stats().queued], [1, 1], "it does not borrow again");
+  a2.stop();
+  assert.equal((await errorOf(runaway2)).code, "QUERY_TIMEOUT");
+  assert.equal(pool.stats().timeouts, 0, "it left the queue; no engine was running it");
+  a1.stop();
+  assert.equal((await errorOf(runaway1)).code, "QUERY_TIMEOUT");
 });
 
-Deno.test("fair share: a tenant alone borrows every engine, and gives one back to another tenant", async () => {
-  const pool = new EnginePool({ size: 2 });
-  try {
-    await pool.warm();
-    assert.equal(pool.perTenant, 1);
-    const a1 = stopper(), a2 = stopper();
-    const runaway1 = pool.run({ tables: [], sql: RUNAWAY }, {
-      tenantId: "acme",
-      signal: a1.signal,
-    });
-    const runaway2 = pool.run({ tables: [], sql: RUNAWAY }, {
-      tenantId: "acme",
-      signal: a2.signal,
-    });
-    // Nobody else waits: acme runs on both engines, and only once a third one is ready to spare
-    // (both runaways killed at their deadlines must not leave the next query waiting for a start).
-    await eventually(() => pool.stats().busy === 2 && pool.stats().queued === 0, "acme borrows");
-    assert.ok(pool.stats().idle >= 1, "a ready spare remains while acme borrows");
-    const other = await pool.run({
-      tables: [numbers(5)],
-      sql: "SELECT max(n) AS m FROM demo.numbers",
-    }, {
-      tenantId: "globex",
-    });
-    assert.deepEqual(other.rows, [{ m: 4 }]);
-    assert.equal(pool.stats().preemptions, 1, "acme's borrowed engine was taken back");
-    // The preempted query waits again, now only within acme's share, which its first one holds.
-    assert.equal(pool.stats().queued, 1);
-    await new Promise((r) => setTimeout(r, 100));
-    assert.deepEqual([pool.stats().busy, pool.stats().queued], [1, 1], "it does not borrow again");
-    a2.stop();
-    assert.equal((await errorOf(runaway2)).code, "QUERY_TIMEOUT");
-    assert.equal(pool.stats().timeouts, 0, "it left the queue; no engine was running it");
-    a1.stop();
-    assert.equal((await errorOf(runaway1)).code, "QUERY_TIMEOUT");
-  } finally {
-    await pool.close();
-  }
-});
-
-Deno.test("a preempted query reruns and answers when its tenant's share frees up", async () => {
-  const pool = new EnginePool({ size: 2 });
-  try {
+poolTest(
+  "a preempted query reruns and answers when its tenant's share frees up",
+  { size: 2 },
+  async (pool) => {
     await pool.warm();
     const a1 = stopper();
     const runaway = pool.run({ tables: [], sql: RUNAWAY }, { tenantId: "acme", signal: a1.signal });
@@ -223,14 +237,13 @@ Deno.test("a preempted query reruns and answers when its tenant's share frees up
     a1.stop(); // frees acme's share: the preempted query runs again, from its own rows
     assert.equal((await errorOf(runaway)).code, "QUERY_TIMEOUT");
     assert.deepEqual((await slow).rows, [{ s: 6 }]);
-  } finally {
-    await pool.close();
-  }
-});
+  },
+);
 
-Deno.test("fair share within a tenant: one user's runaways never stall another user", async () => {
-  const pool = new EnginePool({ size: 2 });
-  try {
+poolTest(
+  "fair share within a tenant: one user's runaways never stall another user",
+  { size: 2 },
+  async (pool) => {
     await pool.warm();
     assert.equal(pool.perUser, 1);
     const stops = [stopper(), stopper(), stopper()];
@@ -258,15 +271,14 @@ Deno.test("fair share within a tenant: one user's runaways never stall another u
       "QUERY_TIMEOUT",
       "QUERY_TIMEOUT",
     ]);
-  } finally {
-    await pool.close();
-  }
-  assert.deepEqual(enginePids(), []);
-});
+  },
+  true,
+);
 
-Deno.test("a full queue is refused at once with 503 and Retry-After", async () => {
-  const pool = new EnginePool({ size: 1, queueLimit: 1 });
-  try {
+poolTest(
+  "a full queue is refused at once with 503 and Retry-After",
+  { size: 1, queueLimit: 1 },
+  async (pool) => {
     const a = stopper(), b = stopper();
     const options = (tenantId: string, signal: AbortSignal): PoolRunOptions => ({
       tenantId,
@@ -287,17 +299,16 @@ Deno.test("a full queue is refused at once with 503 and Retry-After", async () =
     await errorOf(running);
     // Once the engine is replaced, the waiting query runs.
     assert.deepEqual((await waiting as { rows: unknown[] }).rows, [{ 1: 1 }]);
-  } finally {
-    await pool.close();
-  }
-});
+  },
+);
 
-Deno.test("no query ever sees another query's tables, one after another or at once", async () => {
-  const pool = new EnginePool({ size: 2 });
-  const sql = "SELECT min(tag) AS lo, max(tag) AS hi, count(*) AS n, " +
-    "(SELECT count(*) FROM duckdb_tables()) AS tables, " +
-    "(SELECT count(*) FROM duckdb_schemas() WHERE NOT internal) AS schemas FROM demo.numbers";
-  try {
+poolTest(
+  "no query ever sees another query's tables, one after another or at once",
+  { size: 2 },
+  async (pool) => {
+    const sql = "SELECT min(tag) AS lo, max(tag) AS hi, count(*) AS n, " +
+      "(SELECT count(*) FROM duckdb_tables()) AS tables, " +
+      "(SELECT count(*) FROM duckdb_schemas() WHERE NOT internal) AS schemas FROM demo.numbers";
     const tags = Array.from({ length: 12 }, (_, i) => `tenant-${i}`);
     const results = await Promise.all(
       tags.map((tag, i) => pool.run({ tables: [numbers(10 + i, tag)], sql }, { tenantId: tag })),
@@ -315,21 +326,17 @@ Deno.test("no query ever sees another query's tables, one after another or at on
         "(SELECT count(*) FROM duckdb_schemas() WHERE schema_name = 'demo') AS s",
     }, { tenantId: "acme" });
     assert.deepEqual(left.rows, [{ t: 0, s: 0 }]);
-  } finally {
-    await pool.close();
-  }
-});
+  },
+);
 
-Deno.test("a query that needs more memory than the pool's gets an engine of its own", async () => {
-  const pool = new EnginePool({ size: 1, spares: 0, memoryLimitMb: 128 });
-  try {
-    const big = "SELECT length(repeat('x', 300000000)) AS n";
-    const refused = await errorOf(pool.run({ tables: [], sql: big }, { tenantId: "acme" }));
-    assert.equal(refused.code, "RESOURCE_EXHAUSTED");
-    const job = await pool.run({ tables: [], sql: big }, { tenantId: "acme", memoryLimitMb: 1024 });
-    assert.deepEqual(job.rows, [{ n: 300000000 }]);
-  } finally {
-    await pool.close();
-  }
-  assert.deepEqual(enginePids(), []);
-});
+poolTest("a query that needs more memory than the pool's gets an engine of its own", {
+  size: 1,
+  spares: 0,
+  memoryLimitMb: 128,
+}, async (pool) => {
+  const big = "SELECT length(repeat('x', 300000000)) AS n";
+  const refused = await errorOf(pool.run({ tables: [], sql: big }, { tenantId: "acme" }));
+  assert.equal(refused.code, "RESOURCE_EXHAUSTED");
+  const job = await pool.run({ tables: [], sql: big }, { tenantId: "acme", memoryLimitMb: 1024 });
+  assert.deepEqual(job.rows, [{ n: 300000000 }]);
+}, true);

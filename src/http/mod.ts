@@ -19,6 +19,7 @@ export * from "./authenticate.ts";
 export * from "./json_body.ts";
 export * from "./user_attributes.ts";
 export * from "./passthrough_token.ts";
+export * from "./signed_in.ts";
 export * from "./query_route.ts";
 export * from "./discovery.ts";
 export * from "./zone_forward.ts";

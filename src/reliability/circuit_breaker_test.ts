@@ -1,21 +1,12 @@
 import assert from "node:assert/strict";
 import { OmniError } from "../errors.ts";
-import type { FetchedSource, SourceFetchContext, SourceFetcher } from "../source/fetch.ts";
-import type { SourcePlan } from "../sql/plan.ts";
+import type { FetchedSource, SourceFetcher } from "../source/fetch.ts";
+import { emptyFetch, fetchContext, namedSource } from "../source/testing.ts";
 import { CircuitBreakers } from "./circuit_breaker.ts";
 
-const source = {
-  key: "github.pull_requests",
-  connection: { id: "conn-1", name: "github", tenantId: "acme" },
-} as unknown as SourcePlan;
-const ctx = () => ({ signal: new AbortController().signal }) as SourceFetchContext;
-const fetched = {
-  rows: [],
-  pages: 1,
-  calls: 1,
-  fromCache: false,
-  fetchedAt: 0,
-} as unknown as FetchedSource;
+const source = namedSource();
+const ctx = () => fetchContext();
+const fetched = emptyFetch();
 const down = () => new OmniError("SOURCE_ERROR", "HTTP 503", { details: { status: 503 } });
 
 function setup(threshold = 3) {

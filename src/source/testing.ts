@@ -8,7 +8,7 @@ import type { ConnectorDef } from "../../connectors/sdk/connector.ts";
 import { findTable } from "../../connectors/sdk/scan.ts";
 import type { Connection, ScanOffer } from "../../connectors/sdk/table.ts";
 import type { SourcePlan } from "../sql/plan.ts";
-import type { SourceFetchContext, SourceFetchOptions } from "./fetch.ts";
+import type { FetchedSource, SourceFetchContext, SourceFetchOptions } from "./fetch.ts";
 
 /**
  * The planner's plan of one table of a connection, for an offer.
@@ -61,4 +61,42 @@ export function fetchContext(metadata: SourceFetchOptions = {}): SourceFetchCont
     metadata,
     signal: new AbortController().signal,
   };
+}
+
+/**
+ * A source known only by its key and connection: enough for wrappers that track a source by
+ * those (circuit breakers), without planning a real scan.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { namedSource } from "./testing.ts";
+ * assert.equal(namedSource().connection.id, "conn-1");
+ * ```
+ */
+export function namedSource(): SourcePlan {
+  return {
+    key: "github.pull_requests",
+    connection: { id: "conn-1", name: "github", tenantId: "acme" },
+  } as unknown as SourcePlan;
+}
+
+/**
+ * A fetch that succeeded with no rows, for fetchers stubbing the app.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { emptyFetch } from "./testing.ts";
+ * assert.deepEqual(emptyFetch().rows, []);
+ * ```
+ */
+export function emptyFetch(): FetchedSource {
+  return {
+    rows: [],
+    pages: 1,
+    calls: 1,
+    fromCache: false,
+    fetchedAt: 0,
+  } as unknown as FetchedSource;
 }

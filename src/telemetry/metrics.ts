@@ -208,7 +208,13 @@ export class Metrics implements MetricsRecorder {
    * queue length, and the totals of deadline stops, memory stops and replaced engines.
    */
   observeEnginePool(zone: string, read: () => PoolStats): void {
-    const registers = [this.registry];
+    // Every series is labelled by the zone and kept in this registry.
+    const series = (name: string, help: string) => ({
+      name,
+      help,
+      labelNames: ["zone"] as const,
+      registers: [this.registry],
+    });
     const gauges: [keyof PoolStats, string, string][] = [
       ["size", "omnisql_engine_pool_size", "Queries the zone's engine pool runs at once."],
       ["busy", "omnisql_engine_busy", "Engines running a query now."],
@@ -217,10 +223,7 @@ export class Metrics implements MetricsRecorder {
     ];
     for (const [key, name, help] of gauges) {
       new Gauge({
-        name,
-        help,
-        labelNames: ["zone"] as const,
-        registers,
+        ...series(name, help),
         collect() {
           this.set({ zone }, read()[key]);
         },
@@ -233,10 +236,7 @@ export class Metrics implements MetricsRecorder {
     ];
     for (const [key, name, help] of totals) {
       new Counter({
-        name,
-        help,
-        labelNames: ["zone"] as const,
-        registers,
+        ...series(name, help),
         collect() {
           this.reset();
           this.inc({ zone }, read()[key]);

@@ -206,44 +206,43 @@ async function runOnCatalog(
   });
   report.peakRssMb["stack start"] = rss.stop();
   try {
+    // A scenario that fails is reported and the others still run.
+    const scenario = async <T>(label: string, run: () => Promise<T>): Promise<T | undefined> => {
+      try {
+        return await run();
+      } catch (err) {
+        report.errors.push(`${label}: ${err instanceof Error ? err.message : err}`);
+        return undefined;
+      }
+    };
     if (args.only.has("cached")) {
       log("scenario 1: cached single-source query");
       const s = sampleRss();
-      try {
-        report.cached = await runCached(bench, {
+      report.cached = await scenario("scenario 1", () =>
+        runCached(bench, {
           levels: mode.levels,
           drivers,
           durationMs: mode.loadMs,
           repeats: Math.min(mode.repeats, 3),
           log,
-        });
-      } catch (err) {
-        report.errors.push(`scenario 1: ${err instanceof Error ? err.message : err}`);
-      }
+        }));
       report.peakRssMb["1. cached query"] = s.stop();
     }
     if (args.only.has("federated")) {
       log("scenarios 2–4: federated joins, naive script, pushdown");
       const s = sampleRss();
-      try {
-        report.federated = await runFederated(bench, {
+      report.federated = await scenario("scenarios 2–4", () =>
+        runFederated(bench, {
           repeats: mode.repeats,
           warmLoadMs: mode.loadMs,
           driver: drivers[0],
           log,
-        });
-      } catch (err) {
-        report.errors.push(`scenarios 2–4: ${err instanceof Error ? err.message : err}`);
-      }
+        }));
       report.peakRssMb["2–4. federated joins"] = s.stop();
     }
     if (args.only.has("isolation")) {
       log("isolation: runaway queries vs /healthz, another tenant and the cache");
-      try {
-        report.isolation = await runIsolation(bench, { repeats: 10 });
-      } catch (err) {
-        report.errors.push(`isolation: ${err instanceof Error ? err.message : err}`);
-      }
+      report.isolation = await scenario("isolation", () => runIsolation(bench, { repeats: 10 }));
     }
   } finally {
     await bench.close();

@@ -5,7 +5,7 @@
 import { demoOrg } from "../../connectors/demo/world.ts";
 import { acmeConnection, demoSandbox } from "../../connectors/github/_testing.ts";
 import { github } from "../../connectors/github/mod.ts";
-import { conformanceSuite } from "./kit.ts";
+import { conformanceSandbox, conformanceSuite } from "./kit.ts";
 
 const acme = demoOrg("acme");
 
@@ -14,12 +14,7 @@ conformanceSuite({
   connector: github,
   async start() {
     const sb = await demoSandbox();
-    return {
-      connection: acmeConnection(sb.url),
-      inject: (f) => sb.inject(f),
-      reset: () => sb.reset(),
-      close: () => sb.close(),
-    };
+    return conformanceSandbox(sb, acmeConnection(sb.url));
   },
   tables: [{
     name: "pull_requests",

@@ -49,6 +49,36 @@ export interface ConformanceSandbox {
   close(): Promise<void>;
 }
 
+/**
+ * A started sandbox, as the suite drives it, with the connection to it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { conformanceSandbox } from "./kit.ts";
+ * const faults: number[] = [];
+ * const sb = {
+ *   inject: (f: { status?: number }) => faults.push(f.status ?? 0),
+ *   reset: () => faults.splice(0),
+ *   close: () => Promise.resolve(),
+ * };
+ * const connection = { id: "c", tenantId: "acme", connector: "x", name: "x", baseUrl: "http://x", credentials: {}, config: {} };
+ * conformanceSandbox(sb, connection).inject({ status: 503 });
+ * assert.deepEqual(faults, [503]);
+ * ```
+ */
+export function conformanceSandbox(
+  sb: Omit<ConformanceSandbox, "connection">,
+  connection: Connection,
+): ConformanceSandbox {
+  return {
+    connection,
+    inject: (f) => sb.inject(f),
+    reset: () => sb.reset(),
+    close: () => sb.close(),
+  };
+}
+
 /** What the suite checks of one table. */
 export interface ConformanceTable {
   name: string;

@@ -3,7 +3,8 @@ import { demoLinear } from "../../connectors/demo/world.ts";
 import { LINEAR_MANIFEST } from "../../connectors/linear/mod.ts";
 import { manifestConnector } from "../../connectors/manifest/mod.ts";
 import { startLinearSandbox } from "../../connectors/linear/sandbox/mod.ts";
-import { conformanceSuite } from "./kit.ts";
+import { conformanceSandbox, conformanceSuite } from "./kit.ts";
+import { acmeConnectionOf } from "../../connectors/sdk/_testing.ts";
 
 const KEY = "lin_api_conformance";
 // Linear's own manifest with a small page size, so scans cross page boundaries (60 issues).
@@ -17,20 +18,10 @@ conformanceSuite({
   connector: linear,
   async start() {
     const sb = await startLinearSandbox({ org: "acme", apiKeys: [KEY] });
-    return {
-      connection: {
-        id: "conf-linear",
-        tenantId: "acme",
-        connector: "linear",
-        name: "linear",
-        baseUrl: sb.url,
-        credentials: { apiKey: KEY },
-        config: {},
-      },
-      inject: (f) => sb.inject(f),
-      reset: () => sb.reset(),
-      close: () => sb.close(),
-    };
+    return conformanceSandbox(
+      sb,
+      acmeConnectionOf("linear", "conf-linear", sb.url, { apiKey: KEY }),
+    );
   },
   tables: [{
     name: "issues",

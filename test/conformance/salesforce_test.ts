@@ -3,7 +3,8 @@ import { demoSalesforce } from "../../connectors/demo/world.ts";
 import { salesforce, salesforceTokens } from "../../connectors/salesforce/mod.ts";
 import { startSalesforceSandbox } from "../../connectors/salesforce/sandbox/mod.ts";
 import type { Predicate } from "../../connectors/sdk/mod.ts";
-import { conformanceSuite } from "./kit.ts";
+import { conformanceSandbox, conformanceSuite } from "./kit.ts";
+import { acmeConnectionOf } from "../../connectors/sdk/_testing.ts";
 
 const sf = demoSalesforce("acme");
 const users = new Map(sf.users.map((u) => [u.Id, u]));
@@ -32,20 +33,13 @@ conformanceSuite({
       clientSecret: "conf-secret",
       maxBatchSize: 10,
     });
-    return {
-      connection: {
-        id: "conf-sf",
-        tenantId: "acme",
-        connector: "salesforce",
-        name: "salesforce",
-        baseUrl: sb.url,
-        credentials: { clientId: "conf-client", clientSecret: "conf-secret" },
-        config: {},
-      },
-      inject: (f) => sb.inject(f),
-      reset: () => sb.reset(),
-      close: () => sb.close(),
-    };
+    return conformanceSandbox(
+      sb,
+      acmeConnectionOf("salesforce", "conf-sf", sb.url, {
+        clientId: "conf-client",
+        clientSecret: "conf-secret",
+      }),
+    );
   },
   tables: [
     {

@@ -8,27 +8,18 @@ import {
   statuspageIncidents,
 } from "../../connectors/manifest/examples/statuspage_sandbox.ts";
 import { manifestConnector } from "../../connectors/manifest/mod.ts";
-import { conformanceSuite } from "./kit.ts";
+import { conformanceSandbox, conformanceSuite } from "./kit.ts";
+import { acmeConnectionOf } from "../../connectors/sdk/_testing.ts";
 
 conformanceSuite({
   name: "statuspage (REST manifest)",
   connector: manifestConnector(STATUSPAGE_MANIFEST),
   async start() {
     const sb = await startStatuspageSandbox({ pageId: "pg_1", apiKey: "sp_key" });
-    return {
-      connection: {
-        id: "conf-sp",
-        tenantId: "acme",
-        connector: "statuspage",
-        name: "statuspage",
-        baseUrl: sb.url,
-        credentials: { apiKey: "sp_key" },
-        config: { page_id: "pg_1" },
-      },
-      inject: (f) => sb.inject(f),
-      reset: () => sb.reset(),
-      close: () => sb.close(),
-    };
+    return conformanceSandbox(
+      sb,
+      acmeConnectionOf("statuspage", "conf-sp", sb.url, { apiKey: "sp_key" }, { page_id: "pg_1" }),
+    );
   },
   tables: [{
     name: "incidents",

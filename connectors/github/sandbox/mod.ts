@@ -11,6 +11,7 @@
  * @module
  */
 import { faultAnswer, FaultQueue, type SandboxFault, serveSandbox } from "../../sandbox/mod.ts";
+import { sandboxHandle } from "../../sandbox/serve.ts";
 import { buildWorld, fnv, Shapes } from "./_data.ts";
 import { answerGraphql } from "./_graphql.ts";
 import { answerRoute, DOCS, json, lower, notFound, routeOf, STATUS_TEXT } from "./_routes.ts";
@@ -224,15 +225,9 @@ export function startGithubSandbox(options: GithubSandboxOptions): Promise<Githu
   }
 
   const server = serveSandbox(handle, options);
-  return Promise.resolve({
-    url: server.url,
-    close: () => server.close(),
-    requests,
-    reset() {
-      requests.length = 0;
-      faults.clear();
+  return Promise.resolve(
+    sandboxHandle(server, requests, faults, () => {
       buckets.clear();
-    },
-    inject: (fault) => faults.inject(fault),
-  });
+    }),
+  );
 }

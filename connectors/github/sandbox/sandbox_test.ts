@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { demoOrg } from "../../demo/world.ts";
 import { parseLinkHeader } from "../../sdk/mod.ts";
-import { ACME_TOKEN, auth, demoSandbox } from "../_testing.ts";
+import { ACME_TOKEN, auth, withDemoSandbox } from "../_testing.ts";
 import { issueId, pullRequestId } from "./mod.ts";
 
 const acme = demoOrg("acme");
@@ -13,9 +13,8 @@ async function getJson(url: string, headers: HeadersInit = auth()) {
   return { res, body: text === "" ? null : JSON.parse(text) };
 }
 
-Deno.test("sandbox: Link headers have GitHub's first, middle and last shapes", async () => {
-  const gh = await demoSandbox();
-  try {
+Deno.test("sandbox: Link headers have GitHub's first, middle and last shapes", () =>
+  withDemoSandbox(async (gh) => {
     const pages = Math.ceil(mobile.length / 10);
     const base = `${gh.url}/repos/acme/mobile-app/pulls?state=all&per_page=10`;
     const first = parseLinkHeader((await getJson(base)).res.headers.get("link"));
@@ -40,14 +39,10 @@ Deno.test("sandbox: Link headers have GitHub's first, middle and last shapes", a
       `${gh.url}/repos/acme/mobile-app/pulls?state=all&per_page=100`,
     );
     assert.equal(only.headers.get("link"), null);
-  } finally {
-    await gh.close();
-  }
-});
+  }));
 
-Deno.test("sandbox: pulls list filters, sorts and defaults like GitHub", async () => {
-  const gh = await demoSandbox();
-  try {
+Deno.test("sandbox: pulls list filters, sorts and defaults like GitHub", () =>
+  withDemoSandbox(async (gh) => {
     const open = (await getJson(`${gh.url}/repos/acme/mobile-app/pulls?per_page=100`)).body;
     assert.equal(open.length, mobile.filter((p) => p.state === "open").length); // default open
     const created = open.map((p: { created_at: string }) => p.created_at);
@@ -78,14 +73,10 @@ Deno.test("sandbox: pulls list filters, sorts and defaults like GitHub", async (
     assert.equal(detail.additions, pr.additions);
     assert.equal(detail.changed_files, pr.changedFiles);
     assert.equal(detail.merged, pr.mergedAt !== null);
-  } finally {
-    await gh.close();
-  }
-});
+  }));
 
-Deno.test("sandbox: auth errors, other owners' repos and unknown paths", async () => {
-  const gh = await demoSandbox();
-  try {
+Deno.test("sandbox: auth errors, other owners' repos and unknown paths", () =>
+  withDemoSandbox(async (gh) => {
     const bad = await getJson(`${gh.url}/repos/acme/mobile-app/pulls`, {
       authorization: "Bearer nope",
     });
@@ -112,14 +103,10 @@ Deno.test("sandbox: auth errors, other owners' repos and unknown paths", async (
       assert.equal(r.res.status, 404, path);
       assert.equal(r.body.message, "Not Found");
     }
-  } finally {
-    await gh.close();
-  }
-});
+  }));
 
-Deno.test("sandbox: bad query strings get 422 or defaults, never a 500", async () => {
-  const gh = await demoSandbox();
-  try {
+Deno.test("sandbox: bad query strings get 422 or defaults, never a 500", () =>
+  withDemoSandbox(async (gh) => {
     for (const qs of ["state=merged", "sort=best", "direction=up"]) {
       const r = await getJson(`${gh.url}/repos/acme/mobile-app/pulls?${qs}`);
       assert.equal(r.res.status, 422, qs);
@@ -147,14 +134,10 @@ Deno.test("sandbox: bad query strings get 422 or defaults, never a 500", async (
       const r = await getJson(`${gh.url}/search/issues?${qs}`);
       assert.equal(r.res.status, 422, qs);
     }
-  } finally {
-    await gh.close();
-  }
-});
+  }));
 
-Deno.test("sandbox: search finds pull requests with issue ids and merged_at", async () => {
-  const gh = await demoSandbox();
-  try {
+Deno.test("sandbox: search finds pull requests with issue ids and merged_at", () =>
+  withDemoSandbox(async (gh) => {
     const q = encodeURIComponent("is:pr repo:acme/mobile-app repo:acme/ios-app is:merged");
     const r = await getJson(`${gh.url}/search/issues?q=${q}&sort=created&order=asc&per_page=7`);
     assert.equal(r.res.headers.get("x-ratelimit-resource"), "search");
@@ -183,14 +166,10 @@ Deno.test("sandbox: search finds pull requests with issue ids and merged_at", as
       byAuthor.body.total_count,
       acme.pulls.filter((p) => p.author === author && p.state === "open").length,
     );
-  } finally {
-    await gh.close();
-  }
-});
+  }));
 
-Deno.test("sandbox: users, org repos and the /api/v3 prefix", async () => {
-  const gh = await demoSandbox();
-  try {
+Deno.test("sandbox: users, org repos and the /api/v3 prefix", () =>
+  withDemoSandbox(async (gh) => {
     const withEmail = acme.people.find((p) => p.publicEmail)!;
     const without = acme.people.find((p) => !p.publicEmail)!;
     assert.equal(
@@ -209,14 +188,10 @@ Deno.test("sandbox: users, org repos and the /api/v3 prefix", async () => {
       ),
     );
     assert.ok(pulls.body[0].url.startsWith(`${gh.url}/api/v3/repos/acme/web-app/pulls/`));
-  } finally {
-    await gh.close();
-  }
-});
+  }));
 
-Deno.test("sandbox: rate limits count per token; a 304 costs nothing", async () => {
-  const gh = await demoSandbox({ ratePerHour: 3, searchPerMinute: 1 });
-  try {
+Deno.test("sandbox: rate limits count per token; a 304 costs nothing", () =>
+  withDemoSandbox(async (gh) => {
     const url = `${gh.url}/repos/acme/mobile-app/pulls`;
     const a = await getJson(url);
     assert.equal(a.res.headers.get("x-ratelimit-remaining"), "2");
@@ -246,14 +221,10 @@ Deno.test("sandbox: rate limits count per token; a 304 costs nothing", async () 
     gh.reset();
     assert.equal((await getJson(url)).res.status, 200);
     assert.equal(gh.requests.length, 1);
-  } finally {
-    await gh.close();
-  }
-});
+  }, { ratePerHour: 3, searchPerMinute: 1 }));
 
-Deno.test("sandbox: injected faults hit matching requests, then stop", async () => {
-  const gh = await demoSandbox();
-  try {
+Deno.test("sandbox: injected faults hit matching requests, then stop", () =>
+  withDemoSandbox(async (gh) => {
     gh.inject({ status: 502, times: 2, path: /\/pulls$/, retryAfterS: 1 });
     const a = await getJson(`${gh.url}/users/${acme.people[0].login}`);
     assert.equal(a.res.status, 200); // path does not match
@@ -270,14 +241,10 @@ Deno.test("sandbox: injected faults hit matching requests, then stop", async () 
     const t0 = performance.now();
     assert.equal((await getJson(`${gh.url}/rate_limit`)).res.status, 200);
     assert.ok(performance.now() - t0 >= 45);
-  } finally {
-    await gh.close();
-  }
-});
+  }));
 
-Deno.test("sandbox: GraphQL answers sizes and emails, a missing object as null with NOT_FOUND", async () => {
-  const gh = await demoSandbox();
-  try {
+Deno.test("sandbox: GraphQL answers sizes and emails, a missing object as null with NOT_FOUND", () =>
+  withDemoSandbox(async (gh) => {
     const pr = mobile[0];
     const person = acme.people.find((p) => p.publicEmail === null)!;
     const post = async (query: string, variables: Record<string, unknown> = {}) => {
@@ -318,7 +285,4 @@ Deno.test("sandbox: GraphQL answers sizes and emails, a missing object as null w
     const anonymous = await fetch(`${gh.url}/graphql`, { method: "POST", body: "{}" });
     assert.equal(anonymous.status, 401);
     await anonymous.body?.cancel();
-  } finally {
-    await gh.close();
-  }
-});
+  }));

@@ -221,21 +221,20 @@ export function parseJql(text: string): JqlQuery {
     throw syntax(`Error in the JQL Query: Expecting ${expected} but got ${got}.`, text, t.pos);
   };
 
-  function orExpr(): JqlExpr {
-    let left = andExpr();
-    while (isWord(peek(), "or") || (peek().type === "op" && ["||", "|"].includes(peek().value))) {
+  /** A left-associative run of `operand`s joined by the keyword `kind` or one of its symbols. */
+  function joined(kind: "or" | "and", symbols: string[], operand: () => JqlExpr): JqlExpr {
+    let left = operand();
+    while (isWord(peek(), kind) || (peek().type === "op" && symbols.includes(peek().value))) {
       next();
-      left = { kind: "or", left, right: andExpr() };
+      left = { kind, left, right: operand() };
     }
     return left;
   }
+  function orExpr(): JqlExpr {
+    return joined("or", ["||", "|"], andExpr);
+  }
   function andExpr(): JqlExpr {
-    let left = notExpr();
-    while (isWord(peek(), "and") || (peek().type === "op" && ["&&", "&"].includes(peek().value))) {
-      next();
-      left = { kind: "and", left, right: notExpr() };
-    }
-    return left;
+    return joined("and", ["&&", "&"], notExpr);
   }
   function notExpr(): JqlExpr {
     const t = peek();
@@ -468,6 +467,19 @@ function sortValue(f: ResolvedField): (i: JqlIssue) => string | number | null {
   switch (f.kind) {
     case "key":
       return (i) => `${i.project}-${String(keyNumber(i.key)).padStart(12, "0")}`;
+    case "summary":
+    case "text":
+      return (i) => i.summary.toLowerCase();
+    case "statusCategory":
+      return (i) => i.status;
+    default:
+      return storedValue(f);
+  }
+}
+
+/** A field as the issue stores it: project, status, assignee, dates and custom fields. */
+function storedValue(f: ResolvedField): (i: JqlIssue) => string | number | null {
+  switch (f.kind) {
     case "project":
       return (i) => i.project;
     case "status":
@@ -478,11 +490,6 @@ function sortValue(f: ResolvedField): (i: JqlIssue) => string | number | null {
       return (i) => i.created;
     case "updated":
       return (i) => i.updated;
-    case "summary":
-    case "text":
-      return (i) => i.summary.toLowerCase();
-    case "statusCategory":
-      return (i) => i.status;
     default:
       return (i) => i.custom[f.id!] ?? null;
   }
@@ -601,27 +608,17 @@ function issueValue(
   schema: JqlSchema,
 ): (i: JqlIssue) => string | number | null {
   switch (field.kind) {
-    case "project":
-      return (i) => i.project;
     case "key":
       return (i) => i.key;
-    case "status":
-      return (i) => i.status;
     case "statusCategory":
       return (i) => `\u0000${categoryOfStatus(schema, i.status) ?? ""}`;
-    case "assignee":
-      return (i) => i.assigneeAccountId;
-    case "created":
-      return (i) => i.created;
-    case "updated":
-      return (i) => i.updated;
     case "summary":
       return (i) => i.summary;
     case "text":
       return (i) =>
         [i.summary, ...Object.values(i.custom).filter((v) => typeof v === "string")].join(" \n ");
     default:
-      return (i) => i.custom[field.id!] ?? null;
+      return storedValue(field);
   }
 }
 

@@ -8,6 +8,7 @@
  */
 import { type DemoOrg, demoOrg } from "../../demo/world.ts";
 import { faultAnswer, FaultQueue, type SandboxFault, serveSandbox } from "../../sandbox/mod.ts";
+import { sandboxHandle } from "../../sandbox/serve.ts";
 import { sandboxChanges } from "../../sandbox/webhooks.ts";
 import { compileJql, JqlError, type JqlIssue, type JqlSchema, parseJql } from "./_jql_eval.ts";
 
@@ -454,17 +455,11 @@ export function startJiraSandbox(options: JiraSandboxOptions): Promise<JiraSandb
   const server = serveSandbox(handler, options);
   url = server.url;
 
-  return Promise.resolve({
-    url,
-    requests,
-    close: () => server.close(),
-    reset() {
-      requests.length = 0;
-      faults.clear();
+  return Promise.resolve(
+    sandboxHandle(server, requests, faults, () => {
       window = { start: 0, used: 0 };
-    },
-    inject: (fault) => faults.inject(fault),
-  });
+    }),
+  );
 }
 
 /** Resolves the `fields` parameter: ids, `*all`, `*navigable`, `-name` exclusions. */

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { OmniError } from "../../../src/errors.ts";
 import { findTable, runScan } from "../../sdk/mod.ts";
 import { DEMO, demoConnection } from "../_testing.ts";
 import { clearJiraCaches } from "../client.ts";
 import { jira } from "../mod.ts";
 import { type JiraSandbox, startJiraSandbox } from "./mod.ts";
+import { failure } from "../../sdk/_testing.ts";
 
 const table = findTable(jira, "issues");
 const AUTH = "Basic " + btoa(`${DEMO.acme.email}:${DEMO.acme.apiToken}`);
@@ -44,16 +44,6 @@ async function call(sb: JiraSandbox, method: string, path: string, body?: unknow
 const scan = (sb: JiraSandbox, conn = demoConnection(sb.url)) =>
   runScan(jira, table, conn, { predicates: [], columns: ["issue_key"] }, { baseDelayMs: 1 });
 
-async function scanError(p: Promise<unknown>): Promise<OmniError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof OmniError, String(err));
-    return err;
-  }
-  throw new Error("expected the scan to fail");
-}
-
 Deno.test("sandbox: wrong credentials → 401 with Jira's body; the scan fails with SOURCE_ERROR", async () => {
   await withSandbox(async (sb) => {
     const res = await call(
@@ -71,7 +61,7 @@ Deno.test("sandbox: wrong credentials → 401 with Jira's body; the scan fails w
     assert.match(res.headers.get("www-authenticate") ?? "", /^Basic realm=/);
     const conn = demoConnection(sb.url);
     conn.credentials = { email: DEMO.acme.email, apiToken: "nope" };
-    const err = await scanError(scan(sb, conn));
+    const err = await failure(scan(sb, conn));
     assert.equal(err.code, "SOURCE_ERROR");
     assert.match(err.message, /credentials/);
   });
@@ -108,7 +98,7 @@ Deno.test("sandbox: 429 with Jira's headers; the scan fails with RATE_LIMIT_EXHA
     assert.ok(Date.parse(res.headers.get("x-ratelimit-reset")!) > Date.now());
     const retryAfter = Number(res.headers.get("retry-after"));
     assert.ok(retryAfter >= 1 && retryAfter <= 60);
-    const err = await scanError(scan(sb));
+    const err = await failure(scan(sb));
     assert.equal(err.code, "RATE_LIMIT_EXHAUSTED");
     assert.ok(err.retryAfterMs! > 0 && err.retryAfterMs! <= 60_000);
   }, { ratePerMinute: 10 });
@@ -117,7 +107,7 @@ Deno.test("sandbox: 429 with Jira's headers; the scan fails with RATE_LIMIT_EXHA
 Deno.test("connector: an injected 429 maps Retry-After to retryAfterMs", async () => {
   await withSandbox(async (sb) => {
     sb.inject({ status: 429, retryAfterS: 7, path: /search\/jql/ });
-    const err = await scanError(scan(sb));
+    const err = await failure(scan(sb));
     assert.equal(err.code, "RATE_LIMIT_EXHAUSTED");
     assert.equal(err.retryAfterMs, 7000);
   });
@@ -135,9 +125,9 @@ Deno.test("connector: an injected 503 once is retried and the scan succeeds", as
 Deno.test("connector: a malformed JSON answer is a SOURCE_ERROR", async () => {
   await withSandbox(async (sb) => {
     sb.inject({ body: "{not json", path: /search\/jql/ });
-    assert.equal((await scanError(scan(sb))).code, "SOURCE_ERROR");
+    assert.equal((await failure(scan(sb))).code, "SOURCE_ERROR");
     sb.inject({ body: JSON.stringify({ values: [] }), path: /search\/jql/ });
-    const err = await scanError(scan(sb));
+    const err = await failure(scan(sb));
     assert.equal(err.code, "SOURCE_ERROR");
     assert.match(err.message, /malformed/);
   });

@@ -12,6 +12,7 @@ import { sandboxChanges } from "../../sandbox/webhooks.ts";
 import { buildSchema, graphql, GraphQLError } from "graphql";
 import { demoLinear, type DemoLinearIssue } from "../../demo/world.ts";
 import { faultAnswer, FaultQueue, type SandboxFault, serveSandbox } from "../../sandbox/mod.ts";
+import { sandboxHandle } from "../../sandbox/serve.ts";
 
 /** Options of {@link startLinearSandbox}. */
 export interface LinearSandboxOptions {
@@ -479,15 +480,9 @@ export function startLinearSandbox(options: LinearSandboxOptions): Promise<Linea
   };
 
   const server = serveSandbox(handler, { port: options.port });
-  return Promise.resolve({
-    url: server.url,
-    requests,
-    inject: (fault) => faults.inject(fault),
-    reset() {
-      requests.length = 0;
-      faults.clear();
+  return Promise.resolve(
+    sandboxHandle(server, requests, faults, () => {
       budgets = new Map();
-    },
-    close: () => server.close(),
-  });
+    }),
+  );
 }

@@ -7,6 +7,7 @@
  * @module
  */
 import { faultAnswer, FaultQueue, type SandboxFault, serveSandbox } from "../../sandbox/mod.ts";
+import { sandboxHandle } from "../../sandbox/serve.ts";
 
 /** An incident. */
 export interface Incident {
@@ -171,15 +172,9 @@ export function startStatuspageSandbox(options: {
     }, headers);
   };
   const server = serveSandbox(handler, { port: options.port });
-  return Promise.resolve({
-    url: server.url,
-    requests,
-    inject: (fault) => faults.inject(fault),
-    reset() {
-      requests.length = 0;
-      faults.clear();
+  return Promise.resolve(
+    sandboxHandle(server, requests, faults, () => {
       used = 0;
-    },
-    close: () => server.close(),
-  });
+    }),
+  );
 }

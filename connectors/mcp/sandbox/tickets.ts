@@ -7,6 +7,7 @@
  * @module
  */
 import { demoOrg } from "../../demo/world.ts";
+import { hash, mulberry32 } from "../../demo/random.ts";
 
 /** A support ticket, as the sandbox's tools return it. */
 export interface DemoTicket {
@@ -88,20 +89,4 @@ export function demoTickets(owner: string): DemoTicket[] {
     });
   }
   return tickets;
-}
-
-function hash(s: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
-  return h >>> 0;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

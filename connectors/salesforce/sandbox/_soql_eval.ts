@@ -266,22 +266,17 @@ export function parseSoql(text: string, schema: Record<string, ObjectSchema>): S
     }
     return { k: "cmp", field, op: op.v === "<>" ? "!=" : op.v, value };
   };
-  const andExpr = (): Cond => {
-    const items = [primary()];
-    while (kw("AND")) {
+  /** `operand`s joined by the keyword `k` (AND or OR), flattened into one node. */
+  const joined = (k: "and" | "or", operand: () => Cond): Cond => {
+    const items = [operand()];
+    while (kw(k.toUpperCase())) {
       i++;
-      items.push(primary());
+      items.push(operand());
     }
-    return items.length === 1 ? items[0] : { k: "and", items };
+    return items.length === 1 ? items[0] : { k, items };
   };
-  const orExpr = (): Cond => {
-    const items = [andExpr()];
-    while (kw("OR")) {
-      i++;
-      items.push(andExpr());
-    }
-    return items.length === 1 ? items[0] : { k: "or", items };
-  };
+  const andExpr = (): Cond => joined("and", primary);
+  const orExpr = (): Cond => joined("or", andExpr);
 
   const query: SoqlQuery = { fields, object: objectName, orderBy: [] };
   if (kw("WHERE")) {
@@ -315,20 +310,16 @@ export function parseSoql(text: string, schema: Record<string, ObjectSchema>): S
       break;
     }
   }
-  if (kw("LIMIT")) {
+  /** The whole number after a keyword (LIMIT, OFFSET). */
+  const count = (): number => {
     i++;
     const t = peek();
     if (t?.t !== "num" || !Number.isInteger(t.v) || t.v < 0) throw malformed("expecting a number");
     i++;
-    query.limit = t.v;
-  }
-  if (kw("OFFSET")) {
-    i++;
-    const t = peek();
-    if (t?.t !== "num" || !Number.isInteger(t.v) || t.v < 0) throw malformed("expecting a number");
-    i++;
-    query.offset = t.v;
-  }
+    return t.v;
+  };
+  if (kw("LIMIT")) query.limit = count();
+  if (kw("OFFSET")) query.offset = count();
   if (i < toks.length) throw malformed("unexpected input");
   return query;
 }

@@ -249,27 +249,11 @@ export class PgSession {
   }
 
   #statement(name: string): Prepared {
-    const s = this.#statements.get(name);
-    if (!s) {
-      throw new PgError({
-        severity: "ERROR",
-        code: "26000",
-        message: `prepared statement "${name}" does not exist`,
-      });
-    }
-    return s;
+    return named(this.#statements, name, "26000", "prepared statement");
   }
 
   #portal(name: string): Portal {
-    const p = this.#portals.get(name);
-    if (!p) {
-      throw new PgError({
-        severity: "ERROR",
-        code: "34000",
-        message: `portal "${name}" does not exist`,
-      });
-    }
-    return p;
+    return named(this.#portals, name, "34000", "portal");
   }
 
   // ---- the simple query protocol ----
@@ -626,4 +610,13 @@ function parseDuration(value: string): number {
   if (!m) return 0;
   const unit = { ms: 1, s: 1000, min: 60_000, h: 3_600_000 }[(m[2] ?? "ms").toLowerCase()] ?? 1;
   return Math.round(Number(m[1]) * unit);
+}
+
+/** The entry `name` of a session's statements or portals, or the SQLSTATE Postgres sends. */
+function named<T>(map: Map<string, T>, name: string, code: string, what: string): T {
+  const found = map.get(name);
+  if (found === undefined) {
+    throw new PgError({ severity: "ERROR", code, message: `${what} "${name}" does not exist` });
+  }
+  return found;
 }
