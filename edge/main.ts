@@ -30,7 +30,9 @@ const serving = await openServing(config, catalog, CONNECTORS);
 // Records of what the edge answers itself: durable before the answer leaves, replayed at start.
 const appendAudit = digestAuditAppender(catalog);
 const journal = new AuditJournal({
-  dir: `${config.auditJournalDir ?? ".omnisql/audit"}/edge`,
+  // One directory per instance: a journal is locked by the process that owns it, and a
+  // restarted instance (same host and port) replays its own.
+  dir: `${config.auditJournalDir ?? ".omnisql/audit"}/edge-${Deno.hostname()}-${config.port}`,
   commit: (records) => Promise.all(records.map(appendAudit)),
 });
 const zoneInstances = new ZoneInstances({ zones: config.zoneInstanceUrls });

@@ -38,7 +38,10 @@ const worker = buildZoneWorker(serving, zone, {
   jobs: { leaseMs: config.jobLeaseMs },
   logger,
   zoneDb: zoneDb?.db,
-  auditJournalDir: `${config.auditJournalDir ?? ".omnisql/audit"}/zone-${zone}`,
+  // One directory per instance (see edge/main.ts).
+  auditJournalDir: `${
+    config.auditJournalDir ?? ".omnisql/audit"
+  }/zone-${zone}-${Deno.hostname()}-${config.port}`,
 });
 await worker.engines.warm();
 

@@ -146,8 +146,20 @@ export class AuditJournal {
     if (!dir) return;
     await Deno.mkdir(dir, { recursive: true });
     this.#lock = await Deno.open(`${dir}/lock`, { create: true, write: true });
-    // Two live processes on one journal would replay each other's records.
-    await this.#lock.lock(true);
+    // Two live processes on one journal would replay each other's records; a second one fails
+    // loudly rather than waiting for the lock (and every answer with it) forever.
+    let waited: ReturnType<typeof setTimeout> | undefined;
+    const held = new Promise<never>((_, reject) => {
+      waited = setTimeout(
+        () => reject(new Error(`audit journal ${dir} is held by another process`)),
+        10_000,
+      );
+    });
+    try {
+      await Promise.race([this.#lock.lock(true), held]);
+    } finally {
+      clearTimeout(waited);
+    }
     const found: number[] = [];
     for await (const e of Deno.readDir(dir)) {
       const m = e.isFile ? SEGMENT.exec(e.name) : null;
