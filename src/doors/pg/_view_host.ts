@@ -5,7 +5,8 @@
  *
  * Messages in: `{ id, op: "warm" }`, `{ id, op: "open", view, ddl }`,
  * `{ id, op: "exchange", view, bytes }`, `{ id, op: "close", view }`.
- * Messages out: `{ id, ok: true, bytes? }` or `{ id, ok: false, error }`.
+ * Messages out: `{ id, ok: true, started: true }` when an exchange starts running, then
+ * `{ id, ok: true, bytes? }` or `{ id, ok: false, error }`.
  *
  * @module
  */
@@ -14,6 +15,8 @@ import { PGlite } from "@electric-sql/pglite";
 
 /** The database name the door serves (see `catalog_view.ts`). */
 const DATABASE = "omnisql";
+/** The role statements run as (created by `viewDdl` in `catalog_view.ts`). */
+const READER = "omnisql_reader";
 
 type Request =
   | { id: number; op: "warm" }
@@ -37,6 +40,20 @@ function snapshot(): Promise<Blob> {
   return template;
 }
 
+/** Runs a simple query with raw messages; throws if Postgres answered an error. */
+async function simple(pg: PGlite, sql: string): Promise<void> {
+  const text = new TextEncoder().encode(sql + "\0");
+  const msg = new Uint8Array(text.length + 5);
+  msg[0] = 81; // 'Q'
+  new DataView(msg.buffer).setInt32(1, text.length + 4);
+  msg.set(text, 5);
+  const reply = await pg.execProtocolRaw(msg);
+  const view = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
+  for (let at = 0; at < reply.length; at += 1 + view.getInt32(at + 1)) {
+    if (reply[at] === 69) throw new Error(`catalog view: ${sql} failed`); // 'E'
+  }
+}
+
 async function handle(req: Request): Promise<Uint8Array | undefined> {
   switch (req.op) {
     case "warm":
@@ -58,7 +75,19 @@ async function handle(req: Request): Promise<Uint8Array | undefined> {
     case "exchange": {
       const pg = await views.get(req.view);
       if (!pg) throw new Error(`no catalog view ${req.view}`);
-      return await pg.runExclusive(() => pg.execProtocolRaw(req.bytes));
+      return await pg.runExclusive(async () => {
+        // The door times the statement from here (it may have queued behind others).
+        self.postMessage({ id: req.id, ok: true, started: true });
+        // The statement can never change the view: a read-only transaction (the SELECT takes
+        // the snapshot, after which read-write mode cannot be set) as a role that may only
+        // read, always rolled back. Raw messages: `exec` would wait for this very lock.
+        await simple(pg, `BEGIN TRANSACTION READ ONLY; SET LOCAL ROLE ${READER}; SELECT 1`);
+        try {
+          return await pg.execProtocolRaw(req.bytes);
+        } finally {
+          await simple(pg, "ROLLBACK");
+        }
+      });
     }
     case "close": {
       const pg = await views.get(req.view)?.catch(() => undefined);
