@@ -8,7 +8,7 @@
  * @module
  */
 import type { ErrorFields } from "./protocol.ts";
-import { blankLiterals } from "./statement.ts";
+import { blankLiterals, splitStatements } from "./statement.ts";
 
 /** A statement the catalog view refused or stopped, answered as its ErrorResponse. */
 export class CatalogViewError extends Error {
@@ -20,8 +20,12 @@ export class CatalogViewError extends Error {
 /** Verbs of statements that only read. */
 const READING = /^\(*\s*(select|with|values|table|show)\b/i;
 
-/** Writes that can hide inside a reading statement (data-modifying CTEs, `SELECT … INTO`). */
-const WRITING = /\b(insert|update|delete|merge|into)\b/i;
+/**
+ * Writes that can hide inside a reading statement: data-modifying CTEs (always in parentheses)
+ * and `SELECT … INTO`. The bare words are names in tools' SQL (Metabase: `… AS delete FROM`).
+ */
+const WRITING =
+  /\binto\b|\(\s*delete\b|\(\s*update\s+(only\s+)?[\w."]+(\s*\*)?(\s+(as\s+)?\w+)?\s+set\b/i;
 
 /**
  * Functions refused by name wherever the name appears (in literals and comments too, so no
@@ -53,11 +57,12 @@ const DENIED = new RegExp(
 export function catalogRefusal(sql: string): ErrorFields | undefined {
   // Quoted identifiers are names, not keywords: `"update"` is a column.
   const blank = blankLiterals(sql).replace(/"(?:[^"]|"")*"/g, '""');
-  if (!READING.test(blank.trim()) || WRITING.test(blank)) {
+  const several = splitStatements(sql).length > 1;
+  if (several || !READING.test(blank.trim()) || WRITING.test(blank)) {
     return {
       severity: "ERROR",
       code: "25006",
-      message: "the catalog is read-only: only SELECT, WITH, VALUES, TABLE and SHOW " +
+      message: "the catalog is read-only: only single SELECT, WITH, VALUES, TABLE and SHOW " +
         "statements that change nothing run on it",
     };
   }

@@ -10,6 +10,7 @@ Deno.test("tools' introspection passes the catalog guard", () => {
       "SHOW search_path",
       "SELECT a.attname FROM pg_attribute a, generate_series(1, 32) s(i) WHERE a.attnum = s.i",
       'SELECT "update" FROM (VALUES (1)) v("update")',
+      "SELECT has_table_privilege('x', 'update') AS update, true AS insert, 1 AS delete FROM t",
     ]
   ) {
     assert.equal(catalogRefusal(sql), undefined, sql);
@@ -21,6 +22,9 @@ Deno.test("writes, utility statements and denied functions are refused however h
     ["WITH i AS (INSERT INTO pg_description VALUES (1,1,0,'x') RETURNING 1) SELECT 1", "25006"],
     ["WITH u AS (UPDATE pg_class SET relname = 'x' RETURNING 1) SELECT 1", "25006"],
     ["SELECT 1 INTO t", "25006"],
+    ["WITH d AS (DELETE FROM pg_description RETURNING 1) SELECT 1", "25006"],
+    ["WITH m AS (MERGE INTO t USING s ON true WHEN MATCHED THEN DO NOTHING) SELECT 1", "25006"],
+    ["WITH u AS (UPDATE ONLY pg_catalog.pg_class AS c SET relname = 'x') SELECT 1", "25006"],
     ["COMMIT", "25006"],
     ["DO $$ BEGIN END $$", "25006"],
     ["SELECT $$'$$; INSERT INTO pg_description VALUES (1,1,0,'x')", "25006"],
