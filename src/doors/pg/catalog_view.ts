@@ -37,6 +37,11 @@ export interface CatalogViewsOptions {
    * the views come back on their next statement. @default 5_000
    */
   statementTimeoutMs?: number;
+  /**
+   * A view whose wasm memory grew past this (a statement allocated much) is replaced by a fresh
+   * one after the statement; a fresh view holds ~190 MiB. @default 320 MiB
+   */
+  maxViewHeapBytes?: number;
 }
 
 /** The worker restarted under a statement: it did not run, and may be sent again. */
@@ -60,7 +65,7 @@ class ViewHost {
   #opened = new Map<string, Promise<unknown>>();
   #next = 0;
 
-  constructor(readonly timeoutMs: number) {}
+  constructor(readonly timeoutMs: number, readonly maxHeapBytes: number) {}
 
   #workerOf(): Worker {
     if (this.#worker) return this.#worker;
@@ -136,7 +141,7 @@ class ViewHost {
     if (!opening) {
       const ddl = this.#ddl.get(view);
       if (ddl === undefined) return Promise.reject(new Error(`no catalog view ${view}`));
-      opening = this.#call({ op: "open", view, ddl });
+      opening = this.#call({ op: "open", view, ddl, maxHeapBytes: this.maxHeapBytes });
       const opened = this.#opened;
       opening.catch(() => opened.get(view) === opening && opened.delete(view));
       this.#opened.set(view, opening);
@@ -267,12 +272,14 @@ export class CatalogViews {
   readonly #maxViews: number;
   readonly #idleMs: number;
   readonly #timeoutMs: number;
+  readonly #maxHeapBytes: number;
   #host?: ViewHost;
 
   constructor(options: CatalogViewsOptions = {}) {
     this.#maxViews = options.maxViews ?? 3;
     this.#idleMs = options.idleMs ?? 120_000;
     this.#timeoutMs = options.statementTimeoutMs ?? 5_000;
+    this.#maxHeapBytes = options.maxViewHeapBytes ?? 320 * 2 ** 20;
   }
 
   /** Prepares the initialised-database snapshot now, so the first connection need not wait. */
@@ -281,7 +288,7 @@ export class CatalogViews {
   }
 
   #hostOf(): ViewHost {
-    this.#host ??= new ViewHost(this.#timeoutMs);
+    this.#host ??= new ViewHost(this.#timeoutMs, this.#maxHeapBytes);
     return this.#host;
   }
 

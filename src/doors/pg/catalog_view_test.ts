@@ -39,3 +39,26 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "a catalog view grown past its memory limit is replaced by a fresh one",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const started = async (views: CatalogViews) => {
+      const lease = await views.acquire("acme", TABLES);
+      const times: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const reply = await lease.view.query("SELECT pg_postmaster_start_time()::text");
+        times.push(new TextDecoder().decode(reply.find(([c]) => c === "D")![1].subarray(11)));
+      }
+      lease.release();
+      await views.close();
+      return times;
+    };
+    const [a, b] = await started(new CatalogViews());
+    assert.equal(a, b);
+    const [c, d] = await started(new CatalogViews({ maxViewHeapBytes: 1 }));
+    assert.notEqual(c, d);
+  },
+});
