@@ -228,6 +228,59 @@ Deno.test({
         );
       });
 
+      await t.step(
+        "no statement changes the catalog view, or sleeps or allocates in it",
+        async () => {
+          const planted = "WITH i AS (INSERT INTO pg_catalog.pg_description VALUES " +
+            "(888888, 1259, 0, 'planted') RETURNING 1) SELECT count(*) FROM i";
+          const attacks: [string, string][] = [
+            [planted, "25006"],
+            // The verb hidden from a naive splitter by a dollar-quoted string.
+            [
+              "SELECT $$'$$; COMMIT; INSERT INTO pg_catalog.pg_description VALUES " +
+              "(888888, 1259, 0, 'planted')",
+              "25006",
+            ],
+            ["SELECT relname INTO pg_catalog.planted FROM pg_catalog.pg_class", "25006"],
+            // Passes the door's check; the view's read-only transaction refuses it.
+            ["SELECT relname FROM pg_catalog.pg_class FOR SHARE", "25006"],
+            ["SELECT pg_sleep(40)", "42501"],
+            ["SELECT pg_catalog.pg_sleep_for('40 seconds')", "42501"],
+            ['SELECT U&"pg\\005fsleep"(40)', "42501"],
+            ["SELECT length(repeat('x', 100000000)) FROM pg_catalog.pg_class LIMIT 1", "42501"],
+            ["SELECT set_config('role', 'postgres', true)", "42501"],
+            ["SELECT E'\\'', pg_catalog.pg_advisory_lock(1) --'", "42501"],
+          ];
+          for (const [statement, code] of attacks) {
+            await assert.rejects(
+              sql.unsafe(statement),
+              (err: { code?: string }) => err.code === code,
+              statement,
+            );
+          }
+          const globex = await tokenFor(stack, "globex", "dev@globex");
+          const probe = "SELECT count(*) FROM pg_catalog.pg_description WHERE objoid = 888888";
+          for (const [user, token] of [["dev@acme", dev], ["dev@globex", globex]]) {
+            const r = await psql(port, user, token, probe);
+            assert.equal(r.out, "0", `${user}: ${r.err}`);
+          }
+        },
+      );
+
+      await t.step("a slow catalog statement is stopped; other tenants' still run", async () => {
+        const slow = sql.unsafe(
+          "SELECT count(g) FROM (SELECT pg_catalog.generate_series(1, 2000000000) AS g) s",
+        ).then(() => "finished", (err: { code?: string }) => err.code);
+        await new Promise((r) => setTimeout(r, 300));
+        const globex = await tokenFor(stack, "globex", "dev@globex");
+        const other = await psql(port, "dev@globex", globex, "\\dt github.*");
+        assert.match(other.out, /^github\|pull_requests\|table\|/m, other.err);
+        assert.equal(await slow, "57014");
+        const [row] = await sql`SELECT count(*)::int AS n FROM pg_catalog.pg_namespace
+          WHERE nspname = ${"github"}`;
+        assert.equal(row.n, 1);
+      });
+
       await t.step("a cancel request stops the running query", async () => {
         const query = sql.unsafe(
           "SELECT count(*) AS cancelled FROM jira.issues WHERE status = 'Done'",

@@ -146,6 +146,7 @@ function isLoopback(address: string): boolean {
 interface Login {
   token: string;
   user: string;
+  tenant: string;
   tables: CatalogTable[];
 }
 
@@ -213,6 +214,7 @@ class DoorConnection extends PostgresConnection {
       views: this.views,
       token: login.token,
       user: login.user,
+      tenant: login.tenant,
       tables: login.tables,
       startup: this.clientInfo?.parameters ?? { user: login.user },
       secure: this.secure,
@@ -240,9 +242,13 @@ async function verifyLogin(
   if (!token) return undefined;
   const who = await gateway({ door: "pg", token, method: "GET", path: "/v1/whoami" })
     .catch(() => undefined);
-  const sub = (who?.body as { user?: unknown } | null)?.user;
-  if (who?.status !== 200 || typeof sub !== "string") return undefined;
+  const body = who?.body as { user?: unknown; tenant?: unknown } | null;
+  const sub = body?.user;
+  const tenant = body?.tenant;
+  if (who?.status !== 200 || typeof sub !== "string" || typeof tenant !== "string") {
+    return undefined;
+  }
   if (sub.toLowerCase() !== user.toLowerCase()) return undefined;
   const tables = await userCatalog(gateway, "pg", token).catch(() => undefined);
-  return tables ? { token, user: sub, tables } : undefined;
+  return tables ? { token, user: sub, tenant, tables } : undefined;
 }

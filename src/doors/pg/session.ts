@@ -15,13 +15,13 @@ import {
   decodeFrontend,
   type ErrorFields,
   type FieldDescription,
-  frontend,
   readError,
   readParameterDescription,
   readRowDescription,
 } from "./protocol.ts";
 import { toPgError } from "./sqlstate.ts";
 import { type Route, routeOf, splitStatements } from "./statement.ts";
+import { CatalogViewError } from "./view_guard.ts";
 import { binaryValue, hasBinary, inferOid, OID, oidOf, textValue, typeSize } from "./types.ts";
 
 /** What a session is built from. */
@@ -32,6 +32,8 @@ export interface PgSessionOptions {
   token: string;
   /** The user (e-mail) the token names. */
   user: string;
+  /** The user's tenant: catalog views are never shared across tenants. */
+  tenant: string;
   /** What `GET /v1/catalog` listed for the user at login. */
   tables: CatalogTable[];
   /** Start-up parameters the client sent (`application_name`, `client_encoding`, …). */
@@ -131,7 +133,7 @@ const encoder = new TextEncoder();
  *
  * @example
  * ```ts ignore
- * const session = new PgSession({ gateway, views, token, user, tables, startup, send });
+ * const session = new PgSession({ gateway, views, token, user, tenant, tables, startup, send });
  * session.greet(batch); // ParameterStatus messages during start-up
  * await session.receive(messageBytes);
  * ```
@@ -240,7 +242,7 @@ export class PgSession {
   }
 
   #errorFields(err: unknown): ErrorFields {
-    if (err instanceof PgError) return err.fields;
+    if (err instanceof PgError || err instanceof CatalogViewError) return err.fields;
     if (err instanceof ParameterError) {
       return { severity: "ERROR", code: err.sqlstate, message: err.message };
     }
@@ -277,7 +279,7 @@ export class PgSession {
         this.#out.message("I");
         return;
       case "catalog":
-        return this.#relay(await (await this.#view()).simpleQuery(sql), ["T", "D", "C", "I", "N"]);
+        return this.#relay(await (await this.#view()).query(sql), ["T", "D", "C", "I", "N"]);
       case "show":
         return await this.#show(route.name, true);
       case "pipeline": {
@@ -444,13 +446,14 @@ export class PgSession {
 
   async #catalogPortal(portal: Portal, step: "P" | "E"): Promise<[string, Uint8Array][]> {
     const s = portal.statement;
-    const messages = [
-      frontend.parse(s.sql, s.paramTypes),
-      frontend.bind(portal.params, portal.paramFormats, portal.resultFormats),
-      step === "P" ? frontend.describe("P") : frontend.execute(),
-      frontend.sync(),
-    ];
-    return await (await this.#view()).exchange(messages);
+    return await (await this.#view()).portal(
+      s.sql,
+      s.paramTypes,
+      portal.params,
+      portal.paramFormats,
+      portal.resultFormats,
+      step,
+    );
   }
 
   // ---- the three answerers ----
@@ -477,7 +480,7 @@ export class PgSession {
     const key = name === "transaction" ? "transaction_isolation" : name;
     const value = this.#settings.get(key);
     if (value === undefined) {
-      const reply = await (await this.#view()).simpleQuery(`SHOW ${quoteIdent(key)}`);
+      const reply = await (await this.#view()).query(`SHOW ${quoteIdent(key)}`);
       return this.#relay(reply, describe ? ["T", "D", "C"] : ["D", "C"]);
     }
     if (describe) this.#out.rowDescription([field(key, OID.text, 0)]);
@@ -544,7 +547,7 @@ export class PgSession {
   }
 
   #view(): Promise<CatalogView> {
-    this.#lease ??= this.#o.views.acquire(this.#o.tables);
+    this.#lease ??= this.#o.views.acquire(this.#o.tenant, this.#o.tables);
     return this.#lease.then((l) => l.view);
   }
 

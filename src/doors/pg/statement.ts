@@ -32,15 +32,36 @@ export function blankLiterals(sql: string): string {
   let i = 0;
   while (i < sql.length) {
     const ch = sql[i];
-    if (ch === "'") {
+    const dollar = ch === "$" ? /^\$(?:[A-Za-z_][\w]*)?\$/.exec(sql.slice(i)) : null;
+    if (dollar && !/[\w$]/.test(sql[i - 1] ?? "")) {
+      // A dollar-quoted string: nothing inside it is code.
+      const end = sql.indexOf(dollar[0], i + dollar[0].length);
+      const j = end < 0 ? sql.length : end + dollar[0].length;
+      out += "''" + " ".repeat(Math.max(0, j - i - 2));
+      i = j;
+    } else if (ch === "'") {
+      // E'…' strings escape with backslashes as well as doubled quotes.
+      const escapes = /[eE]/.test(sql[i - 1] ?? "") && !/\w/.test(sql[i - 2] ?? "");
       let j = i + 1;
       while (j < sql.length) {
-        if (sql[j] === "'" && sql[j + 1] === "'") j += 2;
+        if (escapes && sql[j] === "\\") j += 2;
+        else if (sql[j] === "'" && sql[j + 1] === "'") j += 2;
         else if (sql[j] === "'") break;
         else j++;
       }
       const end = Math.min(j + 1, sql.length);
       out += "''" + " ".repeat(Math.max(0, end - i - 2));
+      i = end;
+    } else if (ch === '"') {
+      // A quoted identifier is kept as written; a quote or dash in it starts nothing.
+      let j = i + 1;
+      while (j < sql.length) {
+        if (sql[j] === '"' && sql[j + 1] === '"') j += 2;
+        else if (sql[j] === '"') break;
+        else j++;
+      }
+      const end = Math.min(j + 1, sql.length);
+      out += sql.slice(i, end);
       i = end;
     } else if (ch === "-" && sql[i + 1] === "-") {
       const end = sql.indexOf("\n", i);
