@@ -16,7 +16,7 @@ import { OmniError, toOmniError } from "../errors.ts";
 import type { QueryRequest } from "../query/request.ts";
 import type { QueryService } from "../query/service.ts";
 import type { JobProgress } from "./progress.ts";
-import { type ClaimedJob, JobStore, type JobView } from "./store.ts";
+import { type ClaimedJob, type JobShares, JobStore, type JobView } from "./store.ts";
 import { processLog } from "../telemetry/log.ts";
 import type { Notifier } from "../notify/notifier.ts";
 
@@ -31,7 +31,11 @@ export interface JobQueueOptions {
   service: QueryService;
   /** The progress counters the service's source middleware feeds. */
   progress?: JobProgress;
-  /** Jobs run at once by this worker. @default 2 */
+  /**
+   * Jobs run at once by this worker. A tenant's fair share of the zone's running jobs is
+   * `max(1, concurrency − 1)` and a user's `max(1, tenant share − 1)`, as in the engine pool.
+   * @default 2
+   */
   concurrency?: number;
   /** How often the queue is polled when idle, ms. @default 1000 */
   pollMs?: number;
@@ -69,6 +73,7 @@ export class JobQueue {
   readonly #service: QueryService;
   readonly #progress?: JobProgress;
   readonly #concurrency: number;
+  readonly #shares: JobShares;
   readonly #pollMs: number;
   readonly #leaseMs: number;
   readonly #maxAttempts: number;
@@ -90,6 +95,8 @@ export class JobQueue {
     this.#maxAttempts = options.maxAttempts ?? 3;
     this.#notifier = options.notifier;
     if (!(this.#concurrency >= 1)) throw new RangeError("concurrency must be at least 1");
+    const tenant = Math.max(1, this.#concurrency - 1);
+    this.#shares = { tenant, user: Math.max(1, tenant - 1) };
     if (!(this.#leaseMs >= 100)) throw new RangeError("leaseMs must be at least 100");
   }
 
@@ -198,7 +205,12 @@ export class JobQueue {
     (async () => {
       try {
         while (this.#running && this.#active.size < this.#concurrency) {
-          const job = await this.store.claim(this.zone, this.#runnerId, this.#leaseMs);
+          const job = await this.store.claim(
+            this.zone,
+            this.#runnerId,
+            this.#leaseMs,
+            this.#shares,
+          );
           if (!job) break;
           if (!this.#running) {
             await this.store.release(job.id, this.#runnerId);

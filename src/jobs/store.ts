@@ -9,7 +9,7 @@
  * @module
  */
 import { PASSTHROUGH_CLAIM } from "../policy/passthrough.ts";
-import { and, asc, eq, inArray, isNotNull, lt, or, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNotNull, lt, or, type SQL, sql } from "drizzle-orm";
 import type { UserClaims } from "../auth/user_token.ts";
 import type { Catalog } from "../catalog/store.ts";
 import type { CatalogDatabase } from "../catalog/db.ts";
@@ -52,6 +52,12 @@ export interface ClaimedJob {
   user: UserClaims;
   request: QueryRequest;
   attempts: number;
+}
+
+/** How many running jobs of the zone a tenant, and one of its users, hold before others go first. */
+export interface JobShares {
+  tenant: number;
+  user: number;
 }
 
 /** Default lifetime of a finished job's row and result: the tenant's TTL when it sets none. */
@@ -121,8 +127,19 @@ export class JobStore {
     return { ...claims, [PASSTHROUGH_CLAIM]: token };
   }
 
-  /** Takes the oldest queued job of the zone (or one whose runner's lease expired). */
-  async claim(zone: string, runnerId: string, leaseMs: number): Promise<ClaimedJob | undefined> {
+  /**
+   * Takes the zone's next job fairly: the oldest queued job (or one whose runner's lease
+   * expired) whose tenant holds fewer running jobs in the zone than `shares.tenant` and whose
+   * user fewer than `shares.user`; failing that, the oldest whose tenant is under its share, then
+   * whose user is, then the oldest. So one user's (or tenant's) backlog delays another's job by at
+   * most one job's run, yet a lone user still gets every free runner slot.
+   */
+  async claim(
+    zone: string,
+    runnerId: string,
+    leaseMs: number,
+    shares: JobShares = { tenant: 1, user: 1 },
+  ): Promise<ClaimedJob | undefined> {
     const row = await this.#db.transaction(async (tx) => {
       const [candidate] = await tx.select({ id: jobs.id }).from(jobs)
         .where(and(
@@ -132,7 +149,15 @@ export class JobStore {
             and(eq(jobs.status, "running"), lt(jobs.leaseUntil, sql`now()`)),
           ),
         ))
-        .orderBy(asc(jobs.createdAt))
+        .orderBy(
+          sql`${runningOf(sql`held.tenant_id = ${jobs.tenantId}`)} >= ${shares.tenant}`,
+          sql`${
+            runningOf(
+              sql`held.tenant_id = ${jobs.tenantId} and held.user_email = ${jobs.userEmail}`,
+            )
+          } >= ${shares.user}`,
+          asc(jobs.createdAt),
+        )
         .limit(1)
         .for("update", { skipLocked: true });
       if (!candidate) return undefined;
@@ -286,6 +311,12 @@ export class JobStore {
     const ttl = tenant?.settings.ttlMs;
     return typeof ttl === "number" && ttl > 0 ? ttl : DEFAULT_JOB_TTL_MS;
   }
+}
+
+// Running jobs of the claimed row's zone held under a live lease (an expired one is up for takeover).
+function runningOf(whose: SQL) {
+  return sql`(select count(*) from ${jobs} as held where held.zone = ${jobs.zone}
+    and held.status = 'running' and held.lease_until >= now() and ${whose})`;
 }
 
 /** `now() + ms`, computed by the database so every runner shares one clock. */
