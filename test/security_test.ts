@@ -602,6 +602,22 @@ Deno.test("security: RLS, CLS, policies, off-boarding, residency, audit", opts, 
       assert.equal(Number(first[0].pr_id), minId);
     });
 
+    await t.step("an app's error text never names rows a row rule hides", async () => {
+      // dev@acme sees the mobile project only; Jira names the keys of a list that do not exist,
+      // which would tell which web-team issues do.
+      const keys = Array.from({ length: 300 }, (_, i) => `'WEB-${i + 1}'`).join(", ");
+      // Fresh from the app (an answer the source cache can give never asks Jira).
+      const res = await postQuery(stack.edgeUrl, tokens["dev@acme"], {
+        sql: `SELECT issue_key FROM jira.issues WHERE issue_key IN (${keys})`,
+        metadata: { max_staleness_ms: 0 },
+      }) as { status: number; body: Record<string, unknown> };
+      assert.equal(res.status, 502, JSON.stringify(res.body).slice(0, 500));
+      const error = res.body.error as { code: string; details: Record<string, unknown> };
+      assert.equal(error.code, "SOURCE_ERROR");
+      assert.ok(!JSON.stringify(error).includes("WEB-"), JSON.stringify(error));
+      assert.equal(error.details.upstream_message, undefined);
+    });
+
     await t.step("EXPLAIN shows the row rule pushed and no masked predicate sent", async () => {
       const res = await query("dev@acme", `EXPLAIN SELECT * FROM ${PR} WHERE email = '${IVAN}'`);
       assert.equal(res.status, 200, JSON.stringify(res.body));

@@ -215,7 +215,8 @@ export async function executeQuery(
   const scans = await fetchSources(plan, async (source, fetch) => {
     try {
       return await fetchSource(source, { ...fetchCtx, fetch });
-    } catch (err) {
+    } catch (caught) {
+      const err = withheldUnderRowRules(caught, source.key, guard);
       if (!failed.signal.aborted) failed.abort(err);
       if (err instanceof OmniError && err.code === "SOURCE_TIMEOUT") {
         throw new OmniError(
@@ -360,4 +361,22 @@ function tightestSourceBudget(
 
 function round(ms: number): number {
   return Math.round(ms * 10) / 10;
+}
+
+/**
+ * An app's own error text can describe rows the user's row rules hide (Jira names the issue keys
+ * of a list that do not exist, so the rest are known to): under a row rule it is withheld, and
+ * only the status stays.
+ */
+function withheldUnderRowRules(err: unknown, key: string, guard: QueryGuard): unknown {
+  if (!(err instanceof OmniError) || err.code !== "SOURCE_ERROR") return err;
+  if (guard.rowFilters(key).length === 0) return err;
+  const { upstream_message: _withheld, ...details } = err.details ?? {};
+  const status = typeof details.status === "number" ? ` (HTTP ${details.status})` : "";
+  return new OmniError(
+    "SOURCE_ERROR",
+    `${key}: the app refused the request${status}; its message is withheld because row rules ` +
+      "restrict what you may read of this table",
+    { details, cause: err },
+  );
 }
