@@ -9,8 +9,8 @@ import assert from "node:assert/strict";
 import { jira } from "../connectors/jira/mod.ts";
 import { clearJiraCaches } from "../connectors/jira/client.ts";
 import { type Connection, findTable, runScan } from "../connectors/sdk/mod.ts";
-import { OmniError } from "../src/errors.ts";
 import { fixture, type Replayed, startReplay } from "./contract/_replay.ts";
+import { failure } from "../connectors/sdk/_testing.ts";
 
 type Json = Record<string, unknown>;
 interface SearchBody {
@@ -18,16 +18,6 @@ interface SearchBody {
   fields: string[];
   maxResults: number;
   nextPageToken?: string;
-}
-
-async function failure(promise: Promise<unknown>): Promise<OmniError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof OmniError) return err;
-    throw err;
-  }
-  throw new Error("expected the scan to fail");
 }
 
 Deno.test("contract: Jira's published examples give the right rows, pages, retries and errors", async () => {

@@ -9,24 +9,14 @@
 import assert from "node:assert/strict";
 import { salesforce, salesforceTokens } from "../connectors/salesforce/mod.ts";
 import { type Connection, findTable, runScan } from "../connectors/sdk/mod.ts";
-import { OmniError } from "../src/errors.ts";
 import { fixture, type Replayed, startReplay } from "./contract/_replay.ts";
+import { failure } from "../connectors/sdk/_testing.ts";
 
 type Json = Record<string, unknown>;
 type Errors = Record<
   "not_found" | "malformed_id" | "invalid_session" | "request_limit" | "unavailable",
   Replayed
 >;
-
-async function failure(promise: Promise<unknown>): Promise<OmniError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof OmniError) return err;
-    throw err;
-  }
-  throw new Error("expected the scan to fail");
-}
 
 Deno.test("contract: Salesforce's published examples give the right rows, batches, retries and errors", async () => {
   salesforceTokens.clear();

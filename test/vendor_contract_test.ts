@@ -15,7 +15,6 @@ import {
   findTable,
   runScan,
 } from "../connectors/sdk/mod.ts";
-import { OmniError } from "../src/errors.ts";
 import {
   executeOn,
   fixture,
@@ -23,6 +22,7 @@ import {
   startReplay,
   vendorSchema,
 } from "./contract/_replay.ts";
+import { failure } from "../connectors/sdk/_testing.ts";
 
 type Json = Record<string, unknown>;
 type TeamFilter = { team?: { key?: { eq?: string } }; and?: TeamFilter[] };
@@ -32,16 +32,6 @@ const FAST = { baseDelayMs: 1, maxRetries: 0 };
 function memoryValidators(): ConditionalStore {
   const entries = new Map<string, ConditionalEntry>();
   return { lookup: (url) => entries.get(url), store: (url, e) => void entries.set(url, e) };
-}
-
-async function failure(promise: Promise<unknown>): Promise<OmniError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof OmniError) return err;
-    throw err;
-  }
-  throw new Error("expected the scan to fail");
 }
 
 Deno.test("contract: GitHub's published examples give the right rows, pages and errors", async () => {
