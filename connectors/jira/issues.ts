@@ -23,7 +23,14 @@ import {
   resolveFieldIds,
   searchPages,
 } from "./client.ts";
-import { applyKnownStatuses, dropUnknownValue, type JqlQuery, planJql, renderJql } from "./jql.ts";
+import {
+  applyKnownStatuses,
+  dropUnknownValue,
+  type JqlQuery,
+  keysWithinProjects,
+  planJql,
+  renderJql,
+} from "./jql.ts";
 
 /** Columns of `jira.issues`. */
 export const ISSUE_COLUMNS: ColumnDef[] = [
@@ -184,8 +191,9 @@ export const issues = defineTable<IssuesState>({
     const fields = [
       ...new Set(columns.map((c) => COLUMN_FIELD[c]).filter((f): f is string => f !== null)),
     ];
+    const planned = keysWithinProjects(push.query);
     // With warm dictionaries the EXPLAIN shows the exact request the scan will send.
-    let query = push.query;
+    let query = planned;
     const statuses = peekCached<string[]>(connection, "statuses");
     if (statuses) query = applyKnownStatuses(query, statuses);
     const ids = fieldIds(config.fields, peekCached<ResolvedFields>(connection, "fields"));
@@ -198,7 +206,7 @@ export const issues = defineTable<IssuesState>({
       residual: push.residual,
       columns,
       ...(push.limit !== undefined ? { limit: push.limit } : {}),
-      state: { query: push.query, fields, maxResults: push.maxResults },
+      state: { query: planned, fields, maxResults: push.maxResults },
     };
   },
 

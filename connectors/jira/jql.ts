@@ -416,6 +416,33 @@ export function dropUnknownValue(
   return filterValues(query, field, (v) => v !== value && v.toLowerCase() !== value.toLowerCase());
 }
 
+/**
+ * Drops issue keys of projects the query cannot reach (a key is `PROJECT-N`): no such issue can
+ * match, and asking Jira about them would only say which exist — a row rule narrowing the
+ * projects must not be probed through the keys of the others.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { keysWithinProjects } from "./jql.ts";
+ * const q = keysWithinProjects({
+ *   projects: ["MOB"],
+ *   clauses: [{ kind: "values", field: "key", values: ["WEB-1", "MOB-2"], negate: false }],
+ *   orderBy: [],
+ *   none: false,
+ * });
+ * assert.deepEqual(q.clauses, [{ kind: "values", field: "key", values: ["MOB-2"], negate: false }]);
+ * ```
+ */
+export function keysWithinProjects(query: JqlQuery): JqlQuery {
+  const projects = new Set(query.projects.map((p) => p.toUpperCase()));
+  return filterValues(
+    query,
+    "key",
+    (v) => projects.has(v.slice(0, v.lastIndexOf("-")).toUpperCase()),
+  );
+}
+
 function filterValues(
   query: JqlQuery,
   field: string,
