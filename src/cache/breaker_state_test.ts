@@ -42,12 +42,23 @@ Deno.test("a breaker one instance opens fails fast on the others; a probe's succ
     const fetch = breakers.middleware()(app);
     return { breakers, call: () => fetch(source, ctx()).then(() => "ok", (e) => e as OmniError) };
   };
-  const settle = () => new Promise((r) => setTimeout(r, 10)); // publishing is not awaited
+  // Publishing is not awaited by the caller: wait until the zone's store shows the state.
+  const reader = sharedBreakerState(
+    new TenantCache({ store, keyRing: new KeyRing({ masterKey, store: keys }), zone: "us" }),
+  );
+  const published = async (open: boolean) => {
+    for (let i = 0; i < 500; i++) {
+      const until = await reader.openUntil("acme", "conn-1");
+      if ((until !== undefined && until > clock) === open) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.fail(`the breaker was never published ${open ? "open" : "closed"}`);
+  };
   const [a, b] = [instance(), instance()];
 
   await a.call();
   await a.call();
-  await settle();
+  await published(true);
   assert.equal(calls, 2);
   const fast = await b.call();
   assert.ok(fast instanceof OmniError && fast.details?.breaker === "open", String(fast));
@@ -57,7 +68,7 @@ Deno.test("a breaker one instance opens fails fast on the others; a probe's succ
   clock += 5_001;
   appUp = true;
   assert.equal(await b.call(), "ok"); // b's probe
-  await settle();
+  await published(false);
   const c = instance();
   assert.equal(await c.call(), "ok", "a closed breaker still reads open elsewhere");
   assert.equal(calls, 4);
