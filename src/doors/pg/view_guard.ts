@@ -37,7 +37,9 @@ const DENIED = new RegExp(
     String.raw`pg_cancel_backend|pg_reload_conf|pg_rotate_logfile|pg_promote|pg_notify|` +
     String.raw`pg_logical_\w+|pg_switch_wal|pg_create_\w+|pg_drop_\w+|pg_backup_\w+|` +
     String.raw`pg_export_snapshot|pg_log_backend_memory_contexts|nextval|setval|` +
+    // Functions that run SQL given as a string (built with concat, it escapes any name check).
     String.raw`query_to_\w+|cursor_to_\w+|table_to_\w+|schema_to_\w+|database_to_\w+|` +
+    String.raw`ts_stat|ts_rewrite|` +
     String.raw`repeat|lpad|rpad|array_fill)\b|\bu&\s*["']`,
   "i",
 );

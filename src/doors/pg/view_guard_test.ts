@@ -37,6 +37,9 @@ Deno.test("writes, utility statements and denied functions are refused however h
     ['SELECT U&"pg\\005fsleep"(1)', "42501"],
     ["SELECT repeat('x', 100000000)", "42501"],
     ["SELECT set_config('role', 'postgres', true)", "42501"],
+    // SQL from a string, its function names built by concat (a review found ts_stat ran them).
+    ["SELECT ts_stat(concat('SELECT to_tsvector(set_', 'config(''a.b'',''x'',false))'))", "42501"],
+    ["SELECT ts_rewrite('a'::tsquery, concat('SELECT ', 'pg_', 'sleep(30)'))", "42501"],
     ["SELECT pg_read_file('/etc/passwd')", "42501"],
     ["SELECT lo_import('/etc/passwd')", "42501"],
     ["SELECT query_to_xml('SELECT 1', true, true, '')", "42501"],
