@@ -179,6 +179,11 @@ export class EnginePool implements QueryEngine {
     await Promise.all(starting);
   }
 
+  /** The OS process ids of the pool's engines now (an operator's `ps`, a test's orphan check). */
+  processIds(): number[] {
+    return [...this.#engines, ...this.#oneOffs].map((engine) => engine.pid);
+  }
+
   /** The pool's figures now. */
   stats(): PoolStats {
     return {
@@ -680,6 +685,11 @@ class EngineProcess {
   idle: Promise<boolean> = Promise.resolve(true);
   readonly #child: Deno.ChildProcess;
   readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
+
+  get pid(): number {
+    return this.#child.pid;
+  }
+
   readonly #frames: FrameReader<EngineReply>;
   readonly #statm: string;
 
