@@ -13,7 +13,12 @@ import { loadConfig } from "../src/config.ts";
 import { ZoneInstances } from "../src/reliability/mod.ts";
 import { Logger, Metrics } from "../src/telemetry/mod.ts";
 import { requireProductionEnv } from "../src/deployment/production_env.ts";
-import { appParts, openProductionCatalog, openServing } from "../src/deployment/serving.ts";
+import {
+  appParts,
+  journalDirOf,
+  openProductionCatalog,
+  openServing,
+} from "../src/deployment/serving.ts";
 import { createEdgeApp } from "./app.ts";
 import { AuditJournal } from "../src/audit/journal.ts";
 import { digestAuditAppender } from "../src/catalog/zone_audit.ts";
@@ -30,9 +35,7 @@ const serving = await openServing(config, catalog, CONNECTORS);
 // Records of what the edge answers itself: durable before the answer leaves, replayed at start.
 const appendAudit = digestAuditAppender(catalog);
 const journal = new AuditJournal({
-  // One directory per instance: a journal is locked by the process that owns it, and a
-  // restarted instance (same host and port) replays its own.
-  dir: `${config.auditJournalDir ?? ".omnisql/audit"}/edge-${Deno.hostname()}-${config.port}`,
+  dir: journalDirOf(config, "edge"),
   commit: (records) => Promise.all(records.map(appendAudit)),
 });
 const zoneInstances = new ZoneInstances({ zones: config.zoneInstanceUrls });

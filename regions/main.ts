@@ -13,7 +13,7 @@ import { openCatalog } from "../src/catalog/mod.ts";
 import { loadConfig } from "../src/config.ts";
 import { Logger } from "../src/telemetry/mod.ts";
 import { requireProductionEnv } from "../src/deployment/production_env.ts";
-import { openProductionCatalog, openServing } from "../src/deployment/serving.ts";
+import { journalDirOf, openProductionCatalog, openServing } from "../src/deployment/serving.ts";
 import { buildZoneWorker } from "./serving.ts";
 import { productionPgDoor } from "../src/doors/pg/production.ts";
 import { appGateway } from "../src/doors/gateway.ts";
@@ -38,10 +38,7 @@ const worker = buildZoneWorker(serving, zone, {
   jobs: { leaseMs: config.jobLeaseMs },
   logger,
   zoneDb: zoneDb?.db,
-  // One directory per instance (see edge/main.ts).
-  auditJournalDir: `${
-    config.auditJournalDir ?? ".omnisql/audit"
-  }/zone-${zone}-${Deno.hostname()}-${config.port}`,
+  auditJournalDir: journalDirOf(config, `zone-${zone}`),
 });
 await worker.engines.warm();
 

@@ -172,3 +172,21 @@ export function appParts(serving: Serving): AppParts {
     metricsToken: serving.metricsToken,
   };
 }
+
+/**
+ * The audit journal directory of this process: one per instance, because a journal is locked by
+ * the process that owns it, and a restarted instance (same host and port) replays its own.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { journalDirOf } from "./serving.ts";
+ * assert.match(journalDirOf({ auditJournalDir: "/var/audit", port: 8000 }, "edge"), /^\/var\/audit\/edge-.+-8000$/);
+ * ```
+ */
+export function journalDirOf(
+  config: Pick<OmniConfig, "auditJournalDir" | "port">,
+  role: string,
+): string {
+  return `${config.auditJournalDir ?? ".omnisql/audit"}/${role}-${Deno.hostname()}-${config.port}`;
+}
