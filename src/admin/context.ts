@@ -25,6 +25,21 @@ export interface CliContext {
 }
 
 /**
+ * The catalog, once it is known to hold `tenant` (else a `CliError` naming it), for commands
+ * that act on one tenant.
+ *
+ * @example
+ * ```ts ignore
+ * const catalog = await tenantCatalog(ctx, o.tenant);
+ * ```
+ */
+export async function tenantCatalog(ctx: CliContext, tenant: string): Promise<Catalog> {
+  const catalog = await ctx.catalog();
+  if (!await catalog.getTenant(tenant)) throw new CliError(`no tenant ${tenant}`);
+  return catalog;
+}
+
+/**
  * Prints rows: as JSON with `--json`, else one tab-separated line per row.
  *
  * @example

@@ -6,7 +6,7 @@
  */
 import type { Command } from "commander";
 import { auditedAction } from "./_admin_audit.ts";
-import { type CliContext, CliError, tenantList } from "./context.ts";
+import { type CliContext, CliError, tenantCatalog, tenantList } from "./context.ts";
 
 /**
  * Registers the `users` commands.
@@ -38,8 +38,7 @@ export function registerUsers(program: Command, ctx: CliContext): void {
     .option("--by <who>", "who makes the change (audit)")
     .option("--json", "JSON output")
     .action(async (email, o) => {
-      const catalog = await ctx.catalog();
-      if (!await catalog.getTenant(o.tenant)) throw new CliError(`no tenant ${o.tenant}`);
+      const catalog = await tenantCatalog(ctx, o.tenant);
       const existing = await catalog.getUser(o.tenant, email);
       const role = o.role ?? existing?.role;
       if (!role) throw new CliError(`${email} is a new user: --role is required`);
