@@ -208,40 +208,35 @@ export class Metrics implements MetricsRecorder {
    * queue length, and the totals of deadline stops, memory stops and replaced engines.
    */
   observeEnginePool(zone: string, read: () => PoolStats): void {
-    // Every series is labelled by the zone and kept in this registry.
-    const series = (name: string, help: string) => ({
-      name,
-      help,
-      labelNames: ["zone"] as const,
-      registers: [this.registry],
-    });
-    const gauges: [keyof PoolStats, string, string][] = [
+    const figures: [keyof PoolStats, string, string][] = [
       ["size", "omnisql_engine_pool_size", "Queries the zone's engine pool runs at once."],
       ["busy", "omnisql_engine_busy", "Engines running a query now."],
       ["queued", "omnisql_engine_queue_length", "Queries waiting for an engine."],
       ["processes", "omnisql_engine_processes", "Engine processes started (busy, idle, spare)."],
-    ];
-    for (const [key, name, help] of gauges) {
-      new Gauge({
-        ...series(name, help),
-        collect() {
-          this.set({ zone }, read()[key]);
-        },
-      });
-    }
-    const totals: [keyof PoolStats, string, string][] = [
       ["timeouts", "omnisql_engine_timeouts_total", "Queries their deadline stopped in an engine."],
       ["memoryKills", "omnisql_engine_memory_kills_total", "Engines stopped above memory caps."],
       ["replacements", "omnisql_engine_replacements_total", "Engine processes replaced."],
     ];
-    for (const [key, name, help] of totals) {
-      new Counter({
-        ...series(name, help),
-        collect() {
-          this.reset();
-          this.inc({ zone }, read()[key]);
-        },
-      });
+    for (const [key, name, help] of figures) {
+      // Every series is labelled by the zone and kept in this registry; a `_total` is a counter
+      // (the pool keeps the running total, so a scrape copies it), the rest are gauges.
+      const options = { name, help, labelNames: ["zone"] as const, registers: [this.registry] };
+      if (name.endsWith("_total")) {
+        new Counter({
+          ...options,
+          collect() {
+            this.reset();
+            this.inc({ zone }, read()[key]);
+          },
+        });
+      } else {
+        new Gauge({
+          ...options,
+          collect() {
+            this.set({ zone }, read()[key]);
+          },
+        });
+      }
     }
   }
 
