@@ -10,6 +10,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { PoolStats } from "../duckdb/pool.ts";
+import { counterIn } from "./counter.ts";
 
 /** The state of one circuit breaker, as the breaker-state gauge shows it. */
 export interface BreakerReading {
@@ -105,36 +106,34 @@ export class Metrics implements MetricsRecorder {
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.#connectorRequests = new Counter({
-      name: "omnisql_connector_requests_total",
-      help: "HTTP calls to apps, by connector and HTTP status (network: no answer).",
-      labelNames: ["connector", "status"] as const,
-      registers,
-    });
-    this.#connectorErrors = new Counter({
-      name: "omnisql_connector_errors_total",
-      help: "Source fetches that failed, by connector and error code.",
-      labelNames: ["connector", "code"] as const,
-      registers,
-    });
-    this.#cacheHits = new Counter({
-      name: "omnisql_cache_hits_total",
-      help: "Cache lookups that answered, by cache kind.",
-      labelNames: ["kind"] as const,
-      registers,
-    });
-    this.#cacheMisses = new Counter({
-      name: "omnisql_cache_misses_total",
-      help: "Cache lookups that found nothing usable, by cache kind.",
-      labelNames: ["kind"] as const,
-      registers,
-    });
-    this.#refusals = new Counter({
-      name: "omnisql_rate_limit_refusals_total",
-      help: "Queries refused because a budget was spent, by level.",
-      labelNames: ["level"] as const,
-      registers,
-    });
+    // The plain counters, kept in this registry like every series.
+    const counter = <L extends string>(name: string, labelNames: readonly L[], help: string) =>
+      counterIn(this.registry, { name, help, labelNames });
+    this.#connectorRequests = counter(
+      "omnisql_connector_requests_total",
+      ["connector", "status"],
+      "HTTP calls to apps, by connector and HTTP status (network: no answer).",
+    );
+    this.#connectorErrors = counter(
+      "omnisql_connector_errors_total",
+      ["connector", "code"],
+      "Source fetches that failed, by connector and error code.",
+    );
+    this.#cacheHits = counter(
+      "omnisql_cache_hits_total",
+      ["kind"],
+      "Cache lookups that answered, by cache kind.",
+    );
+    this.#cacheMisses = counter(
+      "omnisql_cache_misses_total",
+      ["kind"],
+      "Cache lookups that found nothing usable, by cache kind.",
+    );
+    this.#refusals = counter(
+      "omnisql_rate_limit_refusals_total",
+      ["level"],
+      "Queries refused because a budget was spent, by level.",
+    );
     const breakerSources = this.#breakerSources;
     new Gauge({
       name: "omnisql_breaker_state",
