@@ -47,13 +47,11 @@ const TEST_TIMEOUT_MS = 15_000;
  */
 export function registerConnections(program: Command, ctx: CliContext): void {
   const connections = program.command("connections").description("connections to apps");
-  tenantList(
-    connections,
-    ctx,
-    "list a tenant's connections (no credentials)",
-    (catalog, tenant) => catalog.listConnectionsPublic(tenant),
-    (c) => [c.name, c.connector, c.baseUrl],
-  );
+  tenantList(connections, ctx, {
+    description: "list a tenant's connections (no credentials)",
+    load: (catalog, tenant) => catalog.listConnectionsPublic(tenant),
+    fields: (c) => [c.name, c.connector, c.baseUrl],
+  });
 
   connections.command("add <name>").description("add a connection (its schema name in SQL)")
     .requiredOption("--tenant <tenant>")

@@ -56,20 +56,32 @@ export function outRows<T>(
   ctx.out(json, rows, () => rows.map((row) => fields(row).join("\t")).join("\n"));
 }
 
+/** What {@link tenantList} lists: a description, how to load a tenant's rows, a row's fields. */
+export interface TenantListOptions<T> {
+  /** The `list` command's description. */
+  description: string;
+  /** The tenant's rows. */
+  load: (catalog: Catalog, tenant: string) => Promise<T[]>;
+  /** A row's fields, in the order the human form prints them. */
+  fields: (row: T) => unknown[];
+}
+
 /**
  * Adds `list --tenant T [--json]` to a noun's command: the tenant's rows, one line each.
  *
  * @example
  * ```ts ignore
- * tenantList(users, ctx, "list a tenant's users", (c, t) => c.listUsers(t), (u) => [u.email]);
+ * tenantList(users, ctx, {
+ *   description: "list a tenant's users",
+ *   load: (catalog, tenant) => catalog.listUsers(tenant),
+ *   fields: (u) => [u.email],
+ * });
  * ```
  */
 export function tenantList<T>(
   parent: Command,
   ctx: CliContext,
-  description: string,
-  load: (catalog: Catalog, tenant: string) => Promise<T[]>,
-  fields: (row: T) => unknown[],
+  { description, load, fields }: TenantListOptions<T>,
 ): void {
   parent.command("list").description(description)
     .requiredOption("--tenant <tenant>").option("--json", "JSON output")

@@ -18,13 +18,11 @@ import { type CliContext, CliError, tenantCatalog, tenantList } from "./context.
  */
 export function registerUsers(program: Command, ctx: CliContext): void {
   const users = program.command("users").description("users and the attributes policies read");
-  tenantList(
-    users,
-    ctx,
-    "list a tenant's users",
-    (catalog, tenant) => catalog.listUsers(tenant),
-    (u) => [u.email, u.role, u.teamId ?? "-"],
-  );
+  tenantList(users, ctx, {
+    description: "list a tenant's users",
+    load: (catalog, tenant) => catalog.listUsers(tenant),
+    fields: (u) => [u.email, u.role, u.teamId ?? "-"],
+  });
   users.command("set <email>")
     .description("create or update a user's role, team and attributes")
     .requiredOption("--tenant <tenant>")
