@@ -32,6 +32,16 @@ const GRAFANA = "grafana/grafana public/app/plugins/datasource/grafana-postgresq
 const METABASE = "Metabase v0.55.1 sync, as recorded in datafusion-contrib/datafusion-postgres " +
   "datafusion-postgres/tests/metabase.rs";
 
+/** TimescaleDB's own schemas, which Grafana's schema and table lists leave out. */
+const TIMESCALE_SCHEMAS = [
+  "_timescaledb_cache",
+  "_timescaledb_catalog",
+  "_timescaledb_internal",
+  "_timescaledb_config",
+  "timescaledb_information",
+  "timescaledb_experimental",
+].map((name) => `'${name}'`).join(",\n    ");
+
 const grafanaSchemaConstraint = `
           quote_ident(table_schema) IN (
           SELECT
@@ -166,12 +176,7 @@ ORDER BY a.attnum;`,
     WHERE schema_name NOT IN ('information_schema',
                               'pg_catalog',
                               'pg_toast',
-                              '_timescaledb_cache',
-                              '_timescaledb_catalog',
-                              '_timescaledb_internal',
-                              '_timescaledb_config',
-                              'timescaledb_information',
-                              'timescaledb_experimental')
+                              ${TIMESCALE_SCHEMAS})
     ORDER BY schema_name`,
     expect: "github",
   },
@@ -186,12 +191,7 @@ ORDER BY a.attnum;`,
     FROM information_schema.tables
     WHERE quote_ident(table_schema) NOT IN ('information_schema',
                              'pg_catalog',
-                             '_timescaledb_cache',
-                             '_timescaledb_catalog',
-                             '_timescaledb_internal',
-                             '_timescaledb_config',
-                             'timescaledb_information',
-                             'timescaledb_experimental')
+                             ${TIMESCALE_SCHEMAS})
     ORDER BY CASE WHEN ${grafanaSchemaConstraint} THEN 0 ELSE 1 END, 1`,
     expect: "pull_requests",
   },

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { type LocalStack, type LocalStackOptions, startLocalStack } from "../edge/local_stack.ts";
 import { type ScratchDatabase, scratchDatabase } from "../src/catalog/testing.ts";
 import { loadConfig } from "../src/config.ts";
@@ -97,6 +98,12 @@ export function assertAnswerShape(body: Record<string, unknown>): void {
   for (const key of RESPONSE_KEYS) {
     if (!(key in body)) throw new Error(`response lacks ${key}: ${JSON.stringify(body)}`);
   }
+}
+
+/** Asserts that `actual` holds the items of `expected` (compared as JSON), in any order. */
+export function assertSameItems(actual: unknown[], expected: unknown[]): void {
+  const key = (items: unknown[]) => items.map((item) => JSON.stringify(item)).sort();
+  assert.deepEqual(key(actual), key(expected));
 }
 
 /** The error a refused query answered with. */

@@ -5,9 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { demoLinear, demoOrg, demoSalesforce } from "../connectors/demo/world.ts";
-import { postQuery, stackTest, tokenFor } from "./_stack.ts";
+import { assertSameItems, postQuery, stackTest, tokenFor } from "./_stack.ts";
 
-const sorted = <T>(xs: T[]) => xs.map((x) => JSON.stringify(x)).sort();
 const acme = demoOrg("acme");
 const teamOfRepo = new Map(acme.repos.map((r) => [r.name, r.team]));
 
@@ -38,7 +37,7 @@ stackTest("connectors end to end: Linear and Salesforce join GitHub and Jira", a
       );
     });
     assert.ok(expected.length > 0);
-    assert.deepEqual(sorted(body.rows.map((r) => [r.issue_key, r.title])), sorted(expected));
+    assertSameItems(body.rows.map((r) => [r.issue_key, r.title]), expected);
     assert.ok(body.rows.every((r) => typeof r.pr_id === "number"));
   });
 
@@ -49,7 +48,7 @@ stackTest("connectors end to end: Linear and Salesforce join GitHub and Jira", a
     const expected = demoLinear("acme").issues.filter((i) =>
       i.team.key === "web" && (i.state.name === "Done" || i.state.name === "In Progress")
     ).map((i) => [i.identifier, i.state.name]);
-    assert.deepEqual(sorted(body.rows.map((r) => [r.identifier, r.state])), sorted(expected));
+    assertSameItems(body.rows.map((r) => [r.identifier, r.state]), expected);
     const src = body.sources.find((s) => s.table === "linear.issues")!;
     assert.deepEqual(
       [...src.pushdown.pushed].sort(),
@@ -68,10 +67,7 @@ stackTest("connectors end to end: Linear and Salesforce join GitHub and Jira", a
       ) => [p.number, p.repo, l.identifier])
     );
     assert.ok(expected.length > 0);
-    assert.deepEqual(
-      sorted(body.rows.map((r) => [r.number, r.repo, r.identifier])),
-      sorted(expected),
-    );
+    assertSameItems(body.rows.map((r) => [r.number, r.repo, r.identifier]), expected);
   });
 
   await t.step("Salesforce opportunities join Jira issues on the Jira key field", async () => {
@@ -85,9 +81,9 @@ stackTest("connectors end to end: Linear and Salesforce join GitHub and Jira", a
       return issue ? [[o.Name, o.Amount, o.StageName, issue.key, issue.status]] : [];
     });
     assert.ok(expected.length > 0);
-    assert.deepEqual(
-      sorted(body.rows.map((r) => [r.name, r.amount, r.stage_name, r.issue_key, r.status])),
-      sorted(expected),
+    assertSameItems(
+      body.rows.map((r) => [r.name, r.amount, r.stage_name, r.issue_key, r.status]),
+      expected,
     );
     const src = body.sources.find((s) => s.table === "salesforce.opportunities")!;
     assert.ok(src.pushdown.pushed.includes("is_closed = false"), JSON.stringify(src.pushdown));
@@ -114,7 +110,7 @@ stackTest("connectors end to end: Linear and Salesforce join GitHub and Jira", a
     const sf = demoSalesforce("acme");
     const owners = new Map(sf.users.map((u) => [u.Id, u.Department]));
     const expected = sf.accounts.filter((a) => owners.get(a.OwnerId) === "web").map((a) => a.Name);
-    assert.deepEqual(sorted(body.rows.map((r) => r.name)), sorted(expected));
+    assertSameItems(body.rows.map((r) => r.name), expected);
   });
 
   await t.step("the catalog lists the four connectors' tables", async () => {
@@ -151,18 +147,18 @@ stackTest(
     assert.equal(res.status, 200, JSON.stringify(res.body));
     const sf = demoSalesforce("globex");
     const names = new Map(sf.accounts.map((a) => [a.Id, a.Name]));
-    assert.deepEqual(
-      sorted((res.body.rows as Record<string, unknown>[]).map((r) => [r.id, r.name])),
-      sorted(sf.opportunities.map((o) => [o.Id, names.get(o.AccountId)])),
+    assertSameItems(
+      (res.body.rows as Record<string, unknown>[]).map((r) => [r.id, r.name]),
+      sf.opportunities.map((o) => [o.Id, names.get(o.AccountId)]),
     );
     const lin = await postQuery(stack.edgeUrl, token, {
       sql: "SELECT identifier FROM linear.issues",
       metadata: { max_staleness_ms: 0 },
     });
     assert.equal(lin.status, 200, JSON.stringify(lin.body));
-    assert.deepEqual(
-      sorted((lin.body.rows as Record<string, unknown>[]).map((r) => r.identifier)),
-      sorted(demoLinear("globex").issues.map((i) => i.identifier)),
+    assertSameItems(
+      (lin.body.rows as Record<string, unknown>[]).map((r) => r.identifier),
+      demoLinear("globex").issues.map((i) => i.identifier),
     );
   },
 );

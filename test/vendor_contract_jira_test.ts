@@ -78,10 +78,11 @@ Deno.test("contract: Jira's published examples give the right rows, pages, retri
   const table = findTable(jira, "issues");
   const columns = table.columns.map((c) => c.name);
   const searches = () => replay.seen.filter((r) => r.path === "/rest/api/3/search/jql");
+  // Every scan here is unfiltered: only its columns and retry options vary.
+  const scan = (columns: string[], options: Parameters<typeof runScan>[4]) =>
+    runScan(jira, table, connection, { predicates: [], columns }, options);
   try {
-    const all = await runScan(jira, table, connection, { predicates: [], columns }, {
-      maxRetries: 0,
-    });
+    const all = await scan(columns, { maxRetries: 0 });
     assert.equal(all.pages, 2);
     const [sent, next] = searches().map((r) => r.body as SearchBody);
     assert.equal(sent.jql, 'project in ("EX")');
@@ -172,32 +173,24 @@ Deno.test("contract: Jira's published examples give the right rows, pages, retri
     // 429 and 503 with `Retry-After` are waited out and retried; the rows are whole.
     faults.push(errors.rate_limited, errors.unavailable);
     const before = searches().length;
-    const retried = await runScan(jira, table, connection, {
-      predicates: [],
-      columns: ["issue_key"],
-    }, { maxRetries: 2, baseDelayMs: 1, deadline: Date.now() + 60_000 });
+    const retried = await scan(["issue_key"], {
+      maxRetries: 2,
+      baseDelayMs: 1,
+      deadline: Date.now() + 60_000,
+    });
     assert.deepEqual(retried.rows.map((r) => r.issue_key), ["EX-1", "EX-2", "EX-4", "ED-1"]);
     assert.equal(searches().length - before, 4, "two failed answers, then two pages");
 
     // Without time to wait, a 429 is a spent budget, not a wrong answer.
     faults.push(errors.rate_limited);
-    const spent = await failure(
-      runScan(jira, table, connection, { predicates: [], columns: ["issue_key"] }, {
-        maxRetries: 0,
-      }),
-    );
+    const spent = await failure(scan(["issue_key"], { maxRetries: 0 }));
     assert.equal(spent.code, "RATE_LIMIT_EXHAUSTED");
 
     // Jira's error collection: a permanent 400 or 403 is a SOURCE_ERROR with the upstream
     // status and message, never retried.
     faults.push(errors.bad_jql);
     const sentBefore = searches().length;
-    const bad = await failure(
-      runScan(jira, table, connection, { predicates: [], columns: ["issue_key"] }, {
-        maxRetries: 2,
-        baseDelayMs: 1,
-      }),
-    );
+    const bad = await failure(scan(["issue_key"], { maxRetries: 2, baseDelayMs: 1 }));
     assert.equal(searches().length - sentBefore, 1, "a permanent error is not retried");
     assert.equal(bad.code, "SOURCE_ERROR");
     assert.equal(bad.details?.status, 400);
@@ -205,12 +198,7 @@ Deno.test("contract: Jira's published examples give the right rows, pages, retri
 
     clearJiraCaches();
     fieldsFault = errors.forbidden;
-    const denied = await failure(
-      runScan(jira, table, connection, { predicates: [], columns: ["branch_name"] }, {
-        maxRetries: 2,
-        baseDelayMs: 1,
-      }),
-    );
+    const denied = await failure(scan(["branch_name"], { maxRetries: 2, baseDelayMs: 1 }));
     assert.equal(denied.code, "SOURCE_ERROR");
     assert.equal(denied.details?.status, 403);
     assert.match(denied.message, /Only Jira administrators can access fields\./);

@@ -56,10 +56,11 @@ Deno.test("contract: Salesforce's published examples give the right rows, batche
   const columns = table.columns.map((c) => c.name);
   const queries = () => replay.seen.filter((r) => r.path.startsWith("/services/data/"));
   const tokenRequests = () => replay.seen.filter((r) => r.path === "/services/oauth2/token");
+  // Every scan here is unfiltered: only its columns and retry options vary.
+  const scan = (columns: string[], options: Parameters<typeof runScan>[4]) =>
+    runScan(salesforce, table, connection, { predicates: [], columns }, options);
   try {
-    const all = await runScan(salesforce, table, connection, { predicates: [], columns }, {
-      maxRetries: 0,
-    });
+    const all = await scan(columns, { maxRetries: 0 });
     // The client credentials grant, as the flow documents it.
     assert.deepEqual(tokenRequests().map((r) => r.body), [{
       grant_type: "client_credentials",
@@ -94,30 +95,20 @@ Deno.test("contract: Salesforce's published examples give the right rows, batche
 
     // A refused session refreshes the token once and the query is asked again.
     faults.push(errors.invalid_session);
-    const refreshed = await runScan(salesforce, table, connection, {
-      predicates: [],
-      columns: ["id"],
-    }, { maxRetries: 0 });
+    const refreshed = await scan(["id"], { maxRetries: 0 });
     assert.equal(refreshed.rows.length, 2);
     assert.equal(tokenRequests().length, 2);
 
     // A 503 is retried; the batches are still whole.
     faults.push(errors.unavailable);
     const before = queries().length;
-    const retried = await runScan(salesforce, table, connection, {
-      predicates: [],
-      columns: ["id"],
-    }, { maxRetries: 2, baseDelayMs: 1 });
+    const retried = await scan(["id"], { maxRetries: 2, baseDelayMs: 1 });
     assert.deepEqual(retried.rows.map((r) => r.id), ["001D000000IRFmaIAH", "001D000000IomazIAB"]);
     assert.equal(queries().length - before, 3, "one failed answer, then two batches");
 
     // REQUEST_LIMIT_EXCEEDED (a 403) is the org's spent daily budget, not a permission error.
     faults.push(errors.request_limit);
-    const spent = await failure(
-      runScan(salesforce, table, connection, { predicates: [], columns: ["id"] }, {
-        maxRetries: 0,
-      }),
-    );
+    const spent = await failure(scan(["id"], { maxRetries: 0 }));
     assert.equal(spent.code, "RATE_LIMIT_EXHAUSTED");
 
     // Permanent errors are SOURCE_ERRORs with the upstream status and message, not retried.
@@ -129,12 +120,7 @@ Deno.test("contract: Salesforce's published examples give the right rows, batche
     ) {
       faults.push(fault);
       const sent = queries().length;
-      const err = await failure(
-        runScan(salesforce, table, connection, { predicates: [], columns: ["id"] }, {
-          maxRetries: 2,
-          baseDelayMs: 1,
-        }),
-      );
+      const err = await failure(scan(["id"], { maxRetries: 2, baseDelayMs: 1 }));
       assert.equal(err.code, "SOURCE_ERROR");
       assert.equal(err.details?.status, status);
       assert.match(err.message, message);

@@ -86,67 +86,60 @@ export async function startDemoSandboxes(
         [DEMO_GITHUB.globex.credentials.token]: ["globex"],
       },
     }));
-    const jira = (org: "acme" | "globex", port?: number) =>
-      startJiraSandbox({
-        port: port ?? 0,
-        latencyMs,
-        org,
-        email: DEMO_JIRA[org].credentials.email,
-        apiToken: DEMO_JIRA[org].credentials.apiToken,
-      });
-    const jiraAcme = await keep(jira("acme", options.ports?.jiraAcme));
-    const jiraGlobex = await keep(jira("globex", options.ports?.jiraGlobex));
-    const linear = (org: "acme" | "globex", port?: number) =>
-      startLinearSandbox({
-        port: port ?? 0,
-        latencyMs,
-        org,
-        apiKeys: [DEMO_LINEAR[org].credentials.apiKey],
-      });
-    const linearAcme = await keep(linear("acme", options.ports?.linearAcme));
-    const linearGlobex = await keep(linear("globex", options.ports?.linearGlobex));
-    const salesforce = (org: "acme" | "globex", port?: number) => {
-      const { clientId, clientSecret, refreshToken } = DEMO_SALESFORCE[org].credentials;
-      return startSalesforceSandbox({
-        port: port ?? 0,
-        latencyMs,
-        org,
-        clientId,
-        clientSecret,
-        refreshTokens: refreshToken ? [refreshToken] : [],
-      });
-    };
-    const salesforceAcme = await keep(salesforce("acme", options.ports?.salesforceAcme));
-    const salesforceGlobex = await keep(salesforce("globex", options.ports?.salesforceGlobex));
-    const support = (org: "acme" | "globex", port?: number) => {
-      const { token, clientId, clientSecret } = DEMO_SUPPORT[org].credentials;
+    // Every other app has one sandbox per demo org, on the ports asked for as `<app>Acme` and
+    // `<app>Globex`.
+    const perOrg = async <T extends { url: string; close(): Promise<void> }>(
+      app: "jira" | "linear" | "salesforce" | "support",
+      start: (base: { port: number; latencyMs: number; org: "acme" | "globex" }) => Promise<T>,
+    ) => ({
+      acme: await keep(start({ port: options.ports?.[`${app}Acme`] ?? 0, latencyMs, org: "acme" })),
+      globex: await keep(
+        start({ port: options.ports?.[`${app}Globex`] ?? 0, latencyMs, org: "globex" }),
+      ),
+    });
+    const jira = await perOrg("jira", (base) => {
+      const { email, apiToken } = DEMO_JIRA[base.org].credentials;
+      return startJiraSandbox({ ...base, email, apiToken });
+    });
+    const linear = await perOrg(
+      "linear",
+      (base) =>
+        startLinearSandbox({ ...base, apiKeys: [DEMO_LINEAR[base.org].credentials.apiKey] }),
+    );
+    const salesforce = await perOrg("salesforce", (base) => {
+      const { clientId, clientSecret, refreshToken } = DEMO_SALESFORCE[base.org].credentials;
+      const refreshTokens = refreshToken ? [refreshToken] : [];
+      return startSalesforceSandbox({ ...base, clientId, clientSecret, refreshTokens });
+    });
+    const support = await perOrg("support", (base) => {
+      const { token, clientId, clientSecret } = DEMO_SUPPORT[base.org].credentials;
       return startSupportSandbox({
-        port: port ?? 0,
-        latencyMs,
-        org,
+        ...base,
         tokens: token ? [token] : [],
         clients: clientId && clientSecret ? [{ clientId, clientSecret }] : [],
       });
-    };
-    const supportAcme = await keep(support("acme", options.ports?.supportAcme));
-    const supportGlobex = await keep(support("globex", options.ports?.supportGlobex));
+    });
+    const urls = (both: { acme: { url: string }; globex: { url: string } }) => ({
+      acme: { url: both.acme.url },
+      globex: { url: both.globex.url },
+    });
     return {
       urls: {
         github: { url: github.url },
-        jira: { acme: { url: jiraAcme.url }, globex: { url: jiraGlobex.url } },
-        linear: { acme: { url: linearAcme.url }, globex: { url: linearGlobex.url } },
-        salesforce: { acme: { url: salesforceAcme.url }, globex: { url: salesforceGlobex.url } },
-        support: { acme: { url: supportAcme.url }, globex: { url: supportGlobex.url } },
+        jira: urls(jira),
+        linear: urls(linear),
+        salesforce: urls(salesforce),
+        support: urls(support),
       },
       github,
-      jiraAcme,
-      jiraGlobex,
-      linearAcme,
-      linearGlobex,
-      salesforceAcme,
-      salesforceGlobex,
-      supportAcme,
-      supportGlobex,
+      jiraAcme: jira.acme,
+      jiraGlobex: jira.globex,
+      linearAcme: linear.acme,
+      linearGlobex: linear.globex,
+      salesforceAcme: salesforce.acme,
+      salesforceGlobex: salesforce.globex,
+      supportAcme: support.acme,
+      supportGlobex: support.globex,
       close: closeAll,
     };
   } catch (err) {

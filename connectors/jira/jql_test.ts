@@ -23,16 +23,21 @@ function build(predicates: Predicate[], extra: Partial<ScanOffer> = {}) {
   return { ...p, query, jql: query.none ? null : renderJql(query, IDS) };
 }
 
+/** Values, plain and hostile, and how quoteJql() writes each. */
+const QUOTED: [string, string][] = [
+  ["Done", '"Done"'],
+  ["x' OR project = SECRET", `"x' OR project = SECRET"`],
+  ['x" OR project = SECRET', '"x\\" OR project = SECRET"'],
+  ["\\", '"\\\\"'],
+  ['"\\"', '"\\"\\\\\\""'],
+  ["a\nb\r\tc", '"a\\nb\\r\\tc"'],
+  ["\u0000\u001f\u007f\u2028", '"\\u0000\\u001f\\u007f\\u2028"'],
+  ["ü🚀", '"ü🚀"'],
+  ["\ud800x", '"\\ud800x"'],
+];
+
 Deno.test("quoteJql() escapes quotes, backslashes and control characters", () => {
-  assert.equal(quoteJql("Done"), '"Done"');
-  assert.equal(quoteJql("x' OR project = SECRET"), `"x' OR project = SECRET"`);
-  assert.equal(quoteJql('x" OR project = SECRET'), '"x\\" OR project = SECRET"');
-  assert.equal(quoteJql("\\"), '"\\\\"');
-  assert.equal(quoteJql('"\\"'), '"\\"\\\\\\""');
-  assert.equal(quoteJql("a\nb\r\tc"), '"a\\nb\\r\\tc"');
-  assert.equal(quoteJql("\u0000\u001f\u007f\u2028"), '"\\u0000\\u001f\\u007f\\u2028"');
-  assert.equal(quoteJql("ü🚀"), '"ü🚀"');
-  assert.equal(quoteJql("\ud800x"), '"\\ud800x"');
+  for (const [value, quoted] of QUOTED) assert.equal(quoteJql(value), quoted, value);
 });
 
 Deno.test("quoteJql() round-trips every hostile value through the JQL parser as one value", () => {

@@ -195,6 +195,8 @@ export interface Manifest {
   tables: TableSpec[];
 }
 
+const AUTH_STYLES = ["header", "bearer", "api_key_header", "api_key_query", "oauth2"] as const;
+const PAGINATION_STYLES = ["none", "offset", "page", "cursor", "link"] as const;
 const COLUMN_TYPES = ["text", "integer", "double", "boolean", "timestamp", "json"] as const;
 const COMPARATORS = [
   "eq",
@@ -376,17 +378,7 @@ class Validator {
 
   auth(x: unknown, p: string): AuthSpec {
     const o = this.object(x, p);
-    const style = this.oneOf(
-      o.style,
-      `${p}.style`,
-      [
-        "header",
-        "bearer",
-        "api_key_header",
-        "api_key_query",
-        "oauth2",
-      ] as const,
-    );
+    const style = this.oneOf(o.style, `${p}.style`, AUTH_STYLES);
     const credential = this.string(o.credential, `${p}.credential`);
     switch (style) {
       case "header":
@@ -517,17 +509,7 @@ class Validator {
     const path = `${p}.pagination`;
     if (x === undefined) return { style: "none" };
     const o = this.object(x, path);
-    const style = this.oneOf(
-      o.style,
-      `${path}.style`,
-      [
-        "none",
-        "offset",
-        "page",
-        "cursor",
-        "link",
-      ] as const,
-    );
+    const style = this.oneOf(o.style, `${path}.style`, PAGINATION_STYLES);
     if (style === "none") return { style };
     const size = o.page_size === undefined ? 50 : this.integer(o.page_size, `${path}.page_size`, 1);
     const str = (k: string, d: string) =>

@@ -21,7 +21,7 @@ import type { Connection } from "../../connectors/sdk/table.ts";
 import { OmniError, toOmniError } from "../errors.ts";
 import { auditedAction } from "./_admin_audit.ts";
 import { collectPair, readCredentials } from "./_credentials.ts";
-import { type CliContext, CliError, tenantList } from "./context.ts";
+import { type CliContext, CliError, tenantCatalog, tenantList } from "./context.ts";
 
 /** What `connections test` reports. */
 export interface ConnectionTestReport {
@@ -47,13 +47,11 @@ const TEST_TIMEOUT_MS = 15_000;
  */
 export function registerConnections(program: Command, ctx: CliContext): void {
   const connections = program.command("connections").description("connections to apps");
-  tenantList(
-    connections,
-    ctx,
-    "list a tenant's connections (no credentials)",
-    (catalog, tenant) => catalog.listConnectionsPublic(tenant),
-    (c) => [c.name, c.connector, c.baseUrl],
-  );
+  tenantList(connections, ctx, {
+    description: "list a tenant's connections (no credentials)",
+    load: (catalog, tenant) => catalog.listConnectionsPublic(tenant),
+    fields: (c) => [c.name, c.connector, c.baseUrl],
+  });
 
   connections.command("add <name>").description("add a connection (its schema name in SQL)")
     .requiredOption("--tenant <tenant>")
@@ -75,8 +73,7 @@ export function registerConnections(program: Command, ctx: CliContext): void {
       if (!credentials) throw new CliError("give --credentials-file or --credential");
       const config = o.configFile ? await readJsonObject(o.configFile) : {};
       checkConfig(o.connector, name, config);
-      const catalog = await ctx.catalog();
-      if (!await catalog.getTenant(o.tenant)) throw new CliError(`no tenant ${o.tenant}`);
+      const catalog = await tenantCatalog(ctx, o.tenant);
       const conn = await auditedAction(
         catalog,
         {

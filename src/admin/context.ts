@@ -25,6 +25,21 @@ export interface CliContext {
 }
 
 /**
+ * The catalog, once it is known to hold `tenant` (else a `CliError` naming it), for commands
+ * that act on one tenant.
+ *
+ * @example
+ * ```ts ignore
+ * const catalog = await tenantCatalog(ctx, o.tenant);
+ * ```
+ */
+export async function tenantCatalog(ctx: CliContext, tenant: string): Promise<Catalog> {
+  const catalog = await ctx.catalog();
+  if (!await catalog.getTenant(tenant)) throw new CliError(`no tenant ${tenant}`);
+  return catalog;
+}
+
+/**
  * Prints rows: as JSON with `--json`, else one tab-separated line per row.
  *
  * @example
@@ -41,20 +56,32 @@ export function outRows<T>(
   ctx.out(json, rows, () => rows.map((row) => fields(row).join("\t")).join("\n"));
 }
 
+/** What {@link tenantList} lists: a description, how to load a tenant's rows, a row's fields. */
+export interface TenantListOptions<T> {
+  /** The `list` command's description. */
+  description: string;
+  /** The tenant's rows. */
+  load: (catalog: Catalog, tenant: string) => Promise<T[]>;
+  /** A row's fields, in the order the human form prints them. */
+  fields: (row: T) => unknown[];
+}
+
 /**
  * Adds `list --tenant T [--json]` to a noun's command: the tenant's rows, one line each.
  *
  * @example
  * ```ts ignore
- * tenantList(users, ctx, "list a tenant's users", (c, t) => c.listUsers(t), (u) => [u.email]);
+ * tenantList(users, ctx, {
+ *   description: "list a tenant's users",
+ *   load: (catalog, tenant) => catalog.listUsers(tenant),
+ *   fields: (u) => [u.email],
+ * });
  * ```
  */
 export function tenantList<T>(
   parent: Command,
   ctx: CliContext,
-  description: string,
-  load: (catalog: Catalog, tenant: string) => Promise<T[]>,
-  fields: (row: T) => unknown[],
+  { description, load, fields }: TenantListOptions<T>,
 ): void {
   parent.command("list").description(description)
     .requiredOption("--tenant <tenant>").option("--json", "JSON output")

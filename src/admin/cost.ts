@@ -16,7 +16,7 @@ import { grantBurst, setCostBudget } from "../cost/budgets.ts";
 import { usageReport } from "../cost/report.ts";
 import { setAlertUrl, signingSecret } from "../notify/tenant_settings.ts";
 import { auditedAction } from "./_admin_audit.ts";
-import { type CliContext, CliError } from "./context.ts";
+import { type CliContext, CliError, tenantCatalog } from "./context.ts";
 
 function positive(value: string): number {
   const n = Number(value);
@@ -140,8 +140,7 @@ export function registerCost(program: Command, ctx: CliContext): void {
           throw new CliError("the alert URL must be https (http only for allow-listed hosts)");
         }
       }
-      const catalog = await ctx.catalog();
-      if (!await catalog.getTenant(o.tenant)) throw new CliError(`no tenant ${o.tenant}`);
+      const catalog = await tenantCatalog(ctx, o.tenant);
       await auditedAction(
         catalog,
         { tenantId: o.tenant, command: `tenants set-alert-url${url ? "" : " --clear"}`, by: o.by },
@@ -162,8 +161,7 @@ export function registerCost(program: Command, ctx: CliContext): void {
     .option("--by <who>", "who makes the change (audit)")
     .option("--json", "JSON output")
     .action(async (o) => {
-      const catalog = await ctx.catalog();
-      if (!await catalog.getTenant(o.tenant)) throw new CliError(`no tenant ${o.tenant}`);
+      const catalog = await tenantCatalog(ctx, o.tenant);
       const secret = await auditedAction(
         catalog,
         {

@@ -7,7 +7,7 @@
  */
 import type { Command } from "commander";
 import { auditedAction } from "./_admin_audit.ts";
-import { type CliContext, CliError } from "./context.ts";
+import { type CliContext, tenantCatalog } from "./context.ts";
 
 /**
  * Registers the `keys` commands.
@@ -23,8 +23,7 @@ export function registerKeys(program: Command, ctx: CliContext): void {
     .requiredOption("--tenant <tenant>").option("--by <who>", "who rotates it")
     .option("--json", "JSON output")
     .action(async (o) => {
-      const catalog = await ctx.catalog();
-      if (!await catalog.getTenant(o.tenant)) throw new CliError(`no tenant ${o.tenant}`);
+      const catalog = await tenantCatalog(ctx, o.tenant);
       const result = await auditedAction(
         catalog,
         { tenantId: o.tenant, command: "keys rotate", by: o.by },

@@ -9,7 +9,7 @@ import type { Command } from "commander";
 import { CONNECTORS } from "../../connectors/mod.ts";
 import { compilePolicy, parsePolicy, tenantPolicySchema } from "../policy/mod.ts";
 import { auditedAction } from "./_admin_audit.ts";
-import { type CliContext, CliError } from "./context.ts";
+import { type CliContext, CliError, tenantCatalog } from "./context.ts";
 
 /**
  * Registers the `policies` commands.
@@ -30,8 +30,7 @@ export function registerPolicies(program: Command, ctx: CliContext): void {
     .requiredOption("--tenant <tenant>").option("--by <who>", "who applies it")
     .option("--json", "JSON output")
     .action(async (file, o) => {
-      const catalog = await ctx.catalog();
-      if (!await catalog.getTenant(o.tenant)) throw new CliError(`no tenant ${o.tenant}`);
+      const catalog = await tenantCatalog(ctx, o.tenant);
       const source = await readPolicyFile(file);
       const row = await auditedAction(
         catalog,

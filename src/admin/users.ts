@@ -6,7 +6,7 @@
  */
 import type { Command } from "commander";
 import { auditedAction } from "./_admin_audit.ts";
-import { type CliContext, CliError, tenantList } from "./context.ts";
+import { type CliContext, CliError, tenantCatalog, tenantList } from "./context.ts";
 
 /**
  * Registers the `users` commands.
@@ -18,13 +18,11 @@ import { type CliContext, CliError, tenantList } from "./context.ts";
  */
 export function registerUsers(program: Command, ctx: CliContext): void {
   const users = program.command("users").description("users and the attributes policies read");
-  tenantList(
-    users,
-    ctx,
-    "list a tenant's users",
-    (catalog, tenant) => catalog.listUsers(tenant),
-    (u) => [u.email, u.role, u.teamId ?? "-"],
-  );
+  tenantList(users, ctx, {
+    description: "list a tenant's users",
+    load: (catalog, tenant) => catalog.listUsers(tenant),
+    fields: (u) => [u.email, u.role, u.teamId ?? "-"],
+  });
   users.command("set <email>")
     .description("create or update a user's role, team and attributes")
     .requiredOption("--tenant <tenant>")
@@ -38,8 +36,7 @@ export function registerUsers(program: Command, ctx: CliContext): void {
     .option("--by <who>", "who makes the change (audit)")
     .option("--json", "JSON output")
     .action(async (email, o) => {
-      const catalog = await ctx.catalog();
-      if (!await catalog.getTenant(o.tenant)) throw new CliError(`no tenant ${o.tenant}`);
+      const catalog = await tenantCatalog(ctx, o.tenant);
       const existing = await catalog.getUser(o.tenant, email);
       const role = o.role ?? existing?.role;
       if (!role) throw new CliError(`${email} is a new user: --role is required`);

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import SUPPORT_MAPPING from "./demo_support_mapping.json" with { type: "json" };
 
 /** URLs of the running sandboxes the demo connections point at. */
 export interface DemoSandboxes {
@@ -187,54 +188,12 @@ export const DEMO_SUPPORT: { acme: DemoConnection; globex: DemoConnection } = {
   },
 };
 
+/**
+ * The MCP mapping of the demo help desk's `list_tickets` tool (a connection's config): a fresh
+ * copy per connection, so that neither can change the other's.
+ */
 function supportMapping(): Record<string, unknown> {
-  return {
-    tables: [{
-      name: "tickets",
-      description: "Support tickets of the help desk, escalated ones with their Jira issue key.",
-      tool: "list_tickets",
-      records: "tickets",
-      cursor: { argument: "cursor", next: "next_cursor" },
-      page_size: { argument: "limit", value: 100 },
-      arguments: [
-        { argument: "status", column: "status", op: "=", exact: true },
-        { argument: "priority", column: "priority", op: "=", exact: true },
-        { argument: "jira_issue_key", column: "jira_issue_key", op: "=", exact: true },
-        { argument: "requester_email", column: "requester_email", op: "=" },
-        { argument: "updated_since", column: "updated_at", op: ">=" },
-      ],
-      columns: [
-        { name: "ticket_id", type: "text", path: "id", description: "Ticket id (SUP-1001…)." },
-        { name: "subject", type: "text", description: "The ticket's subject." },
-        { name: "status", type: "text", description: "open, pending, solved or closed." },
-        { name: "priority", type: "text", description: "low, normal, high or urgent." },
-        {
-          name: "requester_email",
-          type: "text",
-          path: "requester.email",
-          description: "Who filed the ticket.",
-          classification: "pii.email",
-        },
-        {
-          name: "requester_name",
-          type: "text",
-          path: "requester.name",
-          description: "The requester's name.",
-          classification: "pii.person",
-        },
-        {
-          name: "jira_issue_key",
-          type: "text",
-          description: "The Jira issue the ticket was escalated to (joins jira.issues.issue_key).",
-        },
-        { name: "time_spent_minutes", type: "integer", description: "Agent time spent." },
-        { name: "created_at", type: "timestamp", description: "When the ticket was filed." },
-        { name: "updated_at", type: "timestamp", description: "Last change." },
-      ],
-      estimated_rows: 400,
-    }],
-    budget: { calls: 600, window_s: 60 },
-  };
+  return structuredClone(SUPPORT_MAPPING);
 }
 
 /**

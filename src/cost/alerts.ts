@@ -7,11 +7,12 @@
  *
  * @module
  */
-import { Counter, type Registry } from "prom-client";
+import type { Counter, Registry } from "prom-client";
 import type { Catalog } from "../catalog/store.ts";
 import { costAlerts } from "../catalog/schema.ts";
 import type { Notifier } from "../notify/notifier.ts";
 import { alertUrlOf } from "../notify/tenant_settings.ts";
+import { counterIn, type CounterSpec } from "../telemetry/counter.ts";
 import { processLog } from "../telemetry/log.ts";
 
 /** Percentages of the budget at which alerts fire. */
@@ -38,6 +39,12 @@ export interface CostReading {
   traceId: string;
 }
 
+const ALERTS_FIRED: CounterSpec<"level"> = {
+  name: "omnisql_cost_alerts_total",
+  help: "Cost alerts fired (a connection's calls reached 80, 90 or 100% of its budget).",
+  labelNames: ["level"],
+};
+
 /**
  * Fires cost alerts once per level and period.
  *
@@ -53,12 +60,7 @@ export class CostAlerts {
 
   constructor(options: CostAlertsOptions) {
     this.#options = options;
-    this.#counter = new Counter({
-      name: "omnisql_cost_alerts_total",
-      help: "Cost alerts fired (a connection's calls reached 80, 90 or 100% of its budget).",
-      labelNames: ["level"] as const,
-      registers: options.registry ? [options.registry] : [],
-    });
+    this.#counter = counterIn(options.registry, ALERTS_FIRED);
   }
 
   /** Fires every level the reading has reached and that has not fired this period; returns them. */

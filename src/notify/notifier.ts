@@ -8,10 +8,11 @@
  *
  * @module
  */
-import { Counter, type Registry } from "prom-client";
+import type { Counter, Registry } from "prom-client";
 import type { Catalog } from "../catalog/store.ts";
 import type { AuditAppender } from "../catalog/zone_audit.ts";
 import { OmniError } from "../errors.ts";
+import { counterIn, type CounterSpec } from "../telemetry/counter.ts";
 import { processLog } from "../telemetry/log.ts";
 import { postPinned } from "./post.ts";
 import { signatureHeaders } from "./signature.ts";
@@ -58,6 +59,12 @@ export interface NotifyResult {
   reason?: string;
 }
 
+const NOTIFICATIONS: CounterSpec<"event" | "outcome"> = {
+  name: "omnisql_notifications_total",
+  help: "Signed notifications sent to tenants, by event and outcome (delivered, failed, refused).",
+  labelNames: ["event", "outcome"],
+};
+
 /**
  * Delivers notifications in the background.
  *
@@ -78,13 +85,7 @@ export class Notifier {
     this.#options = options;
     this.#delays = options.retryDelaysMs ?? [1000, 5000, 30_000, 120_000];
     this.#timeoutMs = options.timeoutMs ?? 10_000;
-    this.#counter = new Counter({
-      name: "omnisql_notifications_total",
-      help: "Signed notifications sent to tenants, by event and outcome (delivered, failed, " +
-        "refused).",
-      labelNames: ["event", "outcome"] as const,
-      registers: options.registry ? [options.registry] : [],
-    });
+    this.#counter = counterIn(options.registry, NOTIFICATIONS);
   }
 
   /** Checks a URL against the deployment's rules now (`INVALID_REQUEST` with `details.reason`). */

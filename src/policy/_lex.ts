@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { skipSpace } from "../../connectors/sdk/lexing.ts";
 
 /** One token of a rule. */
 export interface Token {
@@ -31,13 +32,8 @@ const OPS = ["<=", ">=", "!=", "<>", "=", "<", ">"];
 /** Splits a rule into tokens; throws a message naming the column of an unexpected character. */
 export function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
-  let i = 0;
-  while (i < text.length) {
+  for (let i = skipSpace(text, 0); i < text.length; i = skipSpace(text, i)) {
     const ch = text[i];
-    if (/\s/.test(ch)) {
-      i++;
-      continue;
-    }
     if (ch === "'" || ch === '"') {
       let j = i + 1;
       let value = "";

@@ -12,11 +12,16 @@ function shape(where: string): string {
 }
 
 Deno.test("parseQuery() binds AND tighter than OR, as DuckDB does", () => {
-  assert.equal(shape("a = 1 OR c = 3 AND d = 4"), "(a OR (c AND d))");
-  assert.equal(shape("a = 1 AND b = 2 OR c = 3 AND d = 4"), "((a AND b) OR (c AND d))");
-  assert.equal(shape("a = 1 OR c LIKE 'x' AND d = 4 OR e = 5"), "((a OR (c AND d)) OR e)");
-  assert.equal(shape("(a = 1 OR c = 3) AND d = 4"), "((a OR c) AND d)");
-  assert.equal(shape("a = 1 AND (b = 2 OR c = 3 AND d = 4)"), "(a AND (b OR (c AND d)))");
+  const shapes: Record<string, string> = {
+    "a = 1 OR c = 3 AND d = 4": "(a OR (c AND d))",
+    "a = 1 AND b = 2 OR c = 3 AND d = 4": "((a AND b) OR (c AND d))",
+    "a = 1 OR c LIKE 'x' AND d = 4 OR e = 5": "((a OR (c AND d)) OR e)",
+    "(a = 1 OR c = 3) AND d = 4": "((a OR c) AND d)",
+    "a = 1 AND (b = 2 OR c = 3 AND d = 4)": "(a AND (b OR (c AND d)))",
+  };
+  for (const [where, expected] of Object.entries(shapes)) {
+    assert.equal(shape(where), expected, where);
+  }
 });
 
 Deno.test("conjuncts() of a mixed chain never split an OR", () => {

@@ -37,17 +37,7 @@ export const SWAPPED: Readonly<Record<ComparisonOp, ComparisonOp>> = {
  * ```
  */
 export function comparisonOp(op: string): ComparisonOp | null {
-  switch (op) {
-    case "=":
-    case "!=":
-    case "<":
-    case "<=":
-    case ">":
-    case ">=":
-      return op;
-    case "<>":
-      return "!=";
-    default:
-      return null;
-  }
+  // SWAPPED has one key per comparison.
+  if (Object.hasOwn(SWAPPED, op)) return op as ComparisonOp;
+  return op === "<>" ? "!=" : null;
 }

@@ -10,6 +10,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { PoolStats } from "../duckdb/pool.ts";
+import { counterIn } from "./counter.ts";
 
 /** The state of one circuit breaker, as the breaker-state gauge shows it. */
 export interface BreakerReading {
@@ -105,36 +106,34 @@ export class Metrics implements MetricsRecorder {
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.#connectorRequests = new Counter({
-      name: "omnisql_connector_requests_total",
-      help: "HTTP calls to apps, by connector and HTTP status (network: no answer).",
-      labelNames: ["connector", "status"] as const,
-      registers,
-    });
-    this.#connectorErrors = new Counter({
-      name: "omnisql_connector_errors_total",
-      help: "Source fetches that failed, by connector and error code.",
-      labelNames: ["connector", "code"] as const,
-      registers,
-    });
-    this.#cacheHits = new Counter({
-      name: "omnisql_cache_hits_total",
-      help: "Cache lookups that answered, by cache kind.",
-      labelNames: ["kind"] as const,
-      registers,
-    });
-    this.#cacheMisses = new Counter({
-      name: "omnisql_cache_misses_total",
-      help: "Cache lookups that found nothing usable, by cache kind.",
-      labelNames: ["kind"] as const,
-      registers,
-    });
-    this.#refusals = new Counter({
-      name: "omnisql_rate_limit_refusals_total",
-      help: "Queries refused because a budget was spent, by level.",
-      labelNames: ["level"] as const,
-      registers,
-    });
+    // The plain counters, kept in this registry like every series.
+    const counter = <L extends string>(name: string, labelNames: readonly L[], help: string) =>
+      counterIn(this.registry, { name, help, labelNames });
+    this.#connectorRequests = counter(
+      "omnisql_connector_requests_total",
+      ["connector", "status"],
+      "HTTP calls to apps, by connector and HTTP status (network: no answer).",
+    );
+    this.#connectorErrors = counter(
+      "omnisql_connector_errors_total",
+      ["connector", "code"],
+      "Source fetches that failed, by connector and error code.",
+    );
+    this.#cacheHits = counter(
+      "omnisql_cache_hits_total",
+      ["kind"],
+      "Cache lookups that answered, by cache kind.",
+    );
+    this.#cacheMisses = counter(
+      "omnisql_cache_misses_total",
+      ["kind"],
+      "Cache lookups that found nothing usable, by cache kind.",
+    );
+    this.#refusals = counter(
+      "omnisql_rate_limit_refusals_total",
+      ["level"],
+      "Queries refused because a budget was spent, by level.",
+    );
     const breakerSources = this.#breakerSources;
     new Gauge({
       name: "omnisql_breaker_state",
@@ -208,40 +207,35 @@ export class Metrics implements MetricsRecorder {
    * queue length, and the totals of deadline stops, memory stops and replaced engines.
    */
   observeEnginePool(zone: string, read: () => PoolStats): void {
-    // Every series is labelled by the zone and kept in this registry.
-    const series = (name: string, help: string) => ({
-      name,
-      help,
-      labelNames: ["zone"] as const,
-      registers: [this.registry],
-    });
-    const gauges: [keyof PoolStats, string, string][] = [
+    const figures: [keyof PoolStats, string, string][] = [
       ["size", "omnisql_engine_pool_size", "Queries the zone's engine pool runs at once."],
       ["busy", "omnisql_engine_busy", "Engines running a query now."],
       ["queued", "omnisql_engine_queue_length", "Queries waiting for an engine."],
       ["processes", "omnisql_engine_processes", "Engine processes started (busy, idle, spare)."],
-    ];
-    for (const [key, name, help] of gauges) {
-      new Gauge({
-        ...series(name, help),
-        collect() {
-          this.set({ zone }, read()[key]);
-        },
-      });
-    }
-    const totals: [keyof PoolStats, string, string][] = [
       ["timeouts", "omnisql_engine_timeouts_total", "Queries their deadline stopped in an engine."],
       ["memoryKills", "omnisql_engine_memory_kills_total", "Engines stopped above memory caps."],
       ["replacements", "omnisql_engine_replacements_total", "Engine processes replaced."],
     ];
-    for (const [key, name, help] of totals) {
-      new Counter({
-        ...series(name, help),
-        collect() {
-          this.reset();
-          this.inc({ zone }, read()[key]);
-        },
-      });
+    for (const [key, name, help] of figures) {
+      // Every series is labelled by the zone and kept in this registry; a `_total` is a counter
+      // (the pool keeps the running total, so a scrape copies it), the rest are gauges.
+      const options = { name, help, labelNames: ["zone"] as const, registers: [this.registry] };
+      if (name.endsWith("_total")) {
+        new Counter({
+          ...options,
+          collect() {
+            this.reset();
+            this.inc({ zone }, read()[key]);
+          },
+        });
+      } else {
+        new Gauge({
+          ...options,
+          collect() {
+            this.set({ zone }, read()[key]);
+          },
+        });
+      }
     }
   }
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { verifyHmacHex } from "../crypto/hmac.ts";
+import { hubSignature } from "./_hub_signature.ts";
 import type { WebhookScheme } from "./scheme.ts";
 
 /** Events that change pull requests (their fields, reviews, merges). */
@@ -29,12 +29,7 @@ const PULL_REQUEST_EVENTS = new Set([
  */
 export const githubWebhooks: WebhookScheme = {
   connector: "github",
-  signatureHeader: "X-Hub-Signature-256",
-  verify(headers, body, secret) {
-    const header = headers.get("x-hub-signature-256") ?? "";
-    if (!header.startsWith("sha256=")) return Promise.resolve(false);
-    return verifyHmacHex(secret, body, header.slice("sha256=".length));
-  },
+  ...hubSignature("X-Hub-Signature-256"),
   read(headers) {
     const id = headers.get("x-github-delivery");
     const event = headers.get("x-github-event");

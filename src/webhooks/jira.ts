@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { verifyHmacHex } from "../crypto/hmac.ts";
+import { hubSignature } from "./_hub_signature.ts";
 import type { WebhookScheme } from "./scheme.ts";
 
 /** Event families that change what `jira.issues` returns. */
@@ -26,12 +26,7 @@ const ISSUE_EVENTS = /^(jira:issue_|comment_|issuelink_|worklog_|attachment_|spr
  */
 export const jiraWebhooks: WebhookScheme = {
   connector: "jira",
-  signatureHeader: "X-Hub-Signature",
-  verify(headers, body, secret) {
-    const header = headers.get("x-hub-signature") ?? "";
-    if (!header.startsWith("sha256=")) return Promise.resolve(false);
-    return verifyHmacHex(secret, body, header.slice("sha256=".length));
-  },
+  ...hubSignature("X-Hub-Signature"),
   read(headers, body) {
     const id = headers.get("x-atlassian-webhook-identifier");
     const event = typeof body.webhookEvent === "string" ? body.webhookEvent : "";

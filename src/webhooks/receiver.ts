@@ -9,13 +9,14 @@
  *
  * @module
  */
-import { Counter, type Registry } from "prom-client";
+import type { Counter, Registry } from "prom-client";
 import type { Catalog } from "../catalog/store.ts";
 import type { AuditAppender } from "../catalog/zone_audit.ts";
 import type { ClaimStore } from "../cache/claims.ts";
 import type { Invalidations } from "../cache/invalidations.ts";
 import { sha256Hex } from "../crypto/sha256.ts";
 import { OmniError } from "../errors.ts";
+import { counterIn, type CounterSpec } from "../telemetry/counter.ts";
 import { processLog } from "../telemetry/log.ts";
 import { githubWebhooks } from "./github.ts";
 import { jiraWebhooks } from "./jira.ts";
@@ -76,6 +77,13 @@ export interface WebhookArrival {
 
 const REFUSED = "the webhook's signature does not verify for this endpoint";
 
+const DELIVERIES: CounterSpec<"connector" | "outcome"> = {
+  name: "omnisql_webhooks_total",
+  help:
+    "Webhook deliveries, by connector and outcome (applied, replayed, outside_window, rejected).",
+  labelNames: ["connector", "outcome"],
+};
+
 /**
  * Verifies and applies webhook deliveries for one zone.
  *
@@ -96,13 +104,7 @@ export class WebhookReceiver {
     this.#windowMs = options.windowMs ?? 300_000;
     if (!(this.#windowMs >= 1000)) throw new RangeError("windowMs must be at least 1000");
     this.#schemes = options.schemes ?? WEBHOOK_SCHEMES;
-    this.#counter = new Counter({
-      name: "omnisql_webhooks_total",
-      help: "Webhook deliveries, by connector and outcome (applied, replayed, outside_window, " +
-        "rejected).",
-      labelNames: ["connector", "outcome"] as const,
-      registers: options.registry ? [options.registry] : [],
-    });
+    this.#counter = counterIn(options.registry, DELIVERIES);
   }
 
   /** Verifies a delivery and applies it; `UNAUTHENTICATED` when it does not verify. */

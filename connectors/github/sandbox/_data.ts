@@ -206,18 +206,35 @@ export class Shapes {
     };
   }
 
-  pull(s: SbPull) {
-    const { pull, repo } = s;
-    const full = `${repo.owner}/${repo.name}`;
+  /**
+   * Where a pull request lives: its repository's full name and API root, its API URL as an
+   * issue, and the four links GitHub gives wherever it names a pull request.
+   */
+  #where(s: SbPull) {
+    const full = `${s.repo.owner}/${s.repo.name}`;
     const api = `${this.api}/repos/${full}`;
+    const html = `https://github.com/${full}/pull/${s.pull.number}`;
     return {
-      url: `${api}/pulls/${pull.number}`,
+      full,
+      api,
+      issue: `${api}/issues/${s.pull.number}`,
+      links: {
+        url: `${api}/pulls/${s.pull.number}`,
+        html_url: html,
+        diff_url: `${html}.diff`,
+        patch_url: `${html}.patch`,
+      },
+    };
+  }
+
+  pull(s: SbPull) {
+    const { pull } = s;
+    const { full, api, issue, links } = this.#where(s);
+    return {
+      ...links,
       id: s.id,
       node_id: nodeId("PR", s.id),
-      html_url: `https://github.com/${full}/pull/${pull.number}`,
-      diff_url: `https://github.com/${full}/pull/${pull.number}.diff`,
-      patch_url: `https://github.com/${full}/pull/${pull.number}.patch`,
-      issue_url: `${api}/issues/${pull.number}`,
+      issue_url: issue,
       number: pull.number,
       state: pull.state,
       locked: false,
@@ -238,7 +255,7 @@ export class Shapes {
       draft: pull.draft,
       commits_url: `${api}/pulls/${pull.number}/commits`,
       review_comments_url: `${api}/pulls/${pull.number}/comments`,
-      comments_url: `${api}/issues/${pull.number}/comments`,
+      comments_url: `${issue}/comments`,
       statuses_url: `${api}/statuses/${sha(`${full}@${pull.head}#${pull.number}`)}`,
       head: this.#ref(s, pull.head, pull.headOwner),
       base: this.#ref(s, pull.base),
@@ -269,16 +286,15 @@ export class Shapes {
   }
 
   searchItem(s: SbPull) {
-    const { pull, repo } = s;
-    const full = `${repo.owner}/${repo.name}`;
-    const api = `${this.api}/repos/${full}`;
+    const { pull } = s;
+    const { api, issue, links } = this.#where(s);
     return {
-      url: `${api}/issues/${pull.number}`,
+      url: issue,
       repository_url: api,
-      labels_url: `${api}/issues/${pull.number}/labels{/name}`,
-      comments_url: `${api}/issues/${pull.number}/comments`,
-      events_url: `${api}/issues/${pull.number}/events`,
-      html_url: `https://github.com/${full}/pull/${pull.number}`,
+      labels_url: `${issue}/labels{/name}`,
+      comments_url: `${issue}/comments`,
+      events_url: `${issue}/events`,
+      html_url: links.html_url,
       id: s.issueId,
       node_id: nodeId("PR", s.id),
       number: pull.number,
@@ -297,15 +313,9 @@ export class Shapes {
       author_association: "MEMBER",
       active_lock_reason: null,
       draft: pull.draft,
-      pull_request: {
-        url: `${api}/pulls/${pull.number}`,
-        html_url: `https://github.com/${full}/pull/${pull.number}`,
-        diff_url: `https://github.com/${full}/pull/${pull.number}.diff`,
-        patch_url: `https://github.com/${full}/pull/${pull.number}.patch`,
-        merged_at: pull.mergedAt,
-      },
+      pull_request: { ...links, merged_at: pull.mergedAt },
       body: null,
-      timeline_url: `${api}/issues/${pull.number}/timeline`,
+      timeline_url: `${issue}/timeline`,
       performed_via_github_app: null,
       state_reason: pull.state === "closed" ? "completed" : null,
       score: 1.0,

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { skipSpace } from "../../sdk/lexing.ts";
 
 /** A JQL error: the sandbox answers it as HTTP 400 with this message. */
 export class JqlError extends Error {
@@ -59,13 +60,8 @@ const WORD_STOP = /[\s()",'=!<>~&|]/;
 
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
-  let i = 0;
-  while (i < text.length) {
+  for (let i = skipSpace(text, 0); i < text.length; i = skipSpace(text, i)) {
     const ch = text[i];
-    if (/\s/.test(ch)) {
-      i++;
-      continue;
-    }
     if (ch === "(") tokens.push({ type: "lp", value: ch, pos: i++ });
     else if (ch === ")") tokens.push({ type: "rp", value: ch, pos: i++ });
     else if (ch === ",") tokens.push({ type: "comma", value: ch, pos: i++ });

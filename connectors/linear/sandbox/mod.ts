@@ -113,25 +113,33 @@ input IssueFilter {
 `;
 
 const schema = buildSchema(LINEAR_SDL);
-const COMPARATORS = new Set([
-  "eq",
-  "neq",
-  "in",
-  "nin",
-  "gt",
-  "gte",
-  "lt",
-  "lte",
-  "null",
-  "startsWith",
-  "endsWith",
-  "contains",
-  "notContains",
-  "eqIgnoreCase",
-  "neqIgnoreCase",
-  "startsWithIgnoreCase",
-  "containsIgnoreCase",
-]);
+const lower = (x: unknown) => String(x).toLowerCase();
+
+/** Linear's comparators that hold of a present value `v` given the argument `a`. */
+const MATCHES: Record<string, (v: unknown, a: unknown) => boolean> = {
+  eq: (v, a) => v === a,
+  in: (v, a) => (a as unknown[]).includes(v),
+  gt: (v, a) => (v as number) > (a as number),
+  gte: (v, a) => (v as number) >= (a as number),
+  lt: (v, a) => (v as number) < (a as number),
+  lte: (v, a) => (v as number) <= (a as number),
+  startsWith: (v, a) => String(v).startsWith(String(a)),
+  endsWith: (v, a) => String(v).endsWith(String(a)),
+  contains: (v, a) => String(v).includes(String(a)),
+  eqIgnoreCase: (v, a) => lower(v) === lower(a),
+  startsWithIgnoreCase: (v, a) => lower(v).startsWith(lower(a)),
+  containsIgnoreCase: (v, a) => lower(v).includes(lower(a)),
+};
+
+/** The negations: they hold of a null value, else when the comparator they negate does not. */
+const NEGATES: Record<string, string> = {
+  neq: "eq",
+  nin: "in",
+  notContains: "contains",
+  neqIgnoreCase: "eqIgnoreCase",
+};
+
+const COMPARATORS = new Set(["null", ...Object.keys(MATCHES), ...Object.keys(NEGATES)]);
 const DATE_FIELDS = new Set(["createdAt", "updatedAt", "startedAt", "completedAt", "canceledAt"]);
 
 /**
@@ -181,67 +189,14 @@ function compare(value: unknown, c: Record<string, unknown>, date: boolean): boo
   const norm = (v: unknown) =>
     date && typeof v === "string" ? Date.parse(v) : typeof v === "string" ? v : v;
   const v = norm(value);
-  const lower = (x: unknown) => String(x).toLowerCase();
   for (const [op, arg] of Object.entries(c)) {
     if (arg === null || arg === undefined) continue;
     const a = Array.isArray(arg) ? arg.map(norm) : norm(arg);
     const isNull = value === null || value === undefined;
     let ok: boolean;
-    switch (op) {
-      case "null":
-        ok = isNull === arg;
-        break;
-      case "eq":
-        ok = !isNull && v === a;
-        break;
-      case "neq":
-        ok = isNull || v !== a;
-        break;
-      case "in":
-        ok = !isNull && (a as unknown[]).includes(v);
-        break;
-      case "nin":
-        ok = isNull || !(a as unknown[]).includes(v);
-        break;
-      case "gt":
-        ok = !isNull && (v as number) > (a as number);
-        break;
-      case "gte":
-        ok = !isNull && (v as number) >= (a as number);
-        break;
-      case "lt":
-        ok = !isNull && (v as number) < (a as number);
-        break;
-      case "lte":
-        ok = !isNull && (v as number) <= (a as number);
-        break;
-      case "startsWith":
-        ok = !isNull && String(v).startsWith(String(a));
-        break;
-      case "endsWith":
-        ok = !isNull && String(v).endsWith(String(a));
-        break;
-      case "contains":
-        ok = !isNull && String(v).includes(String(a));
-        break;
-      case "notContains":
-        ok = isNull || !String(v).includes(String(a));
-        break;
-      case "eqIgnoreCase":
-        ok = !isNull && lower(v) === lower(a);
-        break;
-      case "neqIgnoreCase":
-        ok = isNull || lower(v) !== lower(a);
-        break;
-      case "startsWithIgnoreCase":
-        ok = !isNull && lower(v).startsWith(lower(a));
-        break;
-      case "containsIgnoreCase":
-        ok = !isNull && lower(v).includes(lower(a));
-        break;
-      default:
-        ok = false;
-    }
+    if (op === "null") ok = isNull === arg;
+    else if (Object.hasOwn(NEGATES, op)) ok = isNull || !MATCHES[NEGATES[op]](v, a);
+    else ok = !isNull && Object.hasOwn(MATCHES, op) && MATCHES[op](v, a);
     if (!ok) return false;
   }
   return true;

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { skipSpace } from "../../sdk/lexing.ts";
 
 /** A SOQL failure, with Salesforce's error code. */
 export class SoqlError extends Error {
@@ -37,13 +38,8 @@ type Tok =
 
 function tokenize(q: string): Tok[] {
   const out: Tok[] = [];
-  let i = 0;
-  while (i < q.length) {
+  for (let i = skipSpace(q, 0); i < q.length; i = skipSpace(q, i)) {
     const ch = q[i];
-    if (/\s/.test(ch)) {
-      i++;
-      continue;
-    }
     const pos = i;
     if (ch === "'") {
       let raw = "";

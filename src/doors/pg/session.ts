@@ -272,23 +272,39 @@ export class PgSession {
   }
 
   async #simpleStatement(sql: string): Promise<void> {
-    const route = routeOf(sql);
+    return await this.#answer(routeOf(sql), true, {
+      catalog: async () =>
+        this.#relay(await (await this.#view()).query(sql), ["T", "D", "C", "I", "N"]),
+      pipeline: async () => {
+        const answer = await this.#pipeline(sql);
+        const fields = this.#answerFields(sql, answer);
+        this.#out.rowDescription(fields);
+        this.#sendRows(answer, fields);
+      },
+    });
+  }
+
+  /**
+   * Answers a routed statement: empty, `SHOW` and session statements alike in both protocols
+   * (`simple`: the simple one, whose `SHOW` describes its row), catalog reads and pipeline
+   * queries each protocol its own way.
+   */
+  async #answer(
+    route: Route,
+    simple: boolean,
+    own: { catalog(): Promise<void>; pipeline(): Promise<void> },
+  ): Promise<void> {
     this.#refuseInFailedTransaction(route);
     switch (route.kind) {
       case "empty":
         this.#out.message("I");
         return;
       case "catalog":
-        return this.#relay(await (await this.#view()).query(sql), ["T", "D", "C", "I", "N"]);
+        return await own.catalog();
       case "show":
-        return await this.#show(route.name, true);
-      case "pipeline": {
-        const answer = await this.#pipeline(sql);
-        const fields = this.#answerFields(sql, answer);
-        this.#out.rowDescription(fields);
-        this.#sendRows(answer, fields);
-        return;
-      }
+        return await this.#show(route.name, simple);
+      case "pipeline":
+        return await own.pipeline();
       default:
         this.#out.commandComplete(this.#session(route));
     }
@@ -394,26 +410,16 @@ export class PgSession {
   }
 
   async #execute(portal: Portal): Promise<void> {
-    const { route } = portal.statement;
-    this.#refuseInFailedTransaction(route);
-    switch (route.kind) {
-      case "empty":
-        this.#out.message("I");
-        return;
-      case "catalog":
-        return this.#relay(await this.#catalogPortal(portal, "E"), ["D", "C", "I", "N"]);
-      case "show":
-        return await this.#show(route.name, false);
-      case "pipeline": {
+    return await this.#answer(portal.statement.route, false, {
+      catalog: async () =>
+        this.#relay(await this.#catalogPortal(portal, "E"), ["D", "C", "I", "N"]),
+      pipeline: async () => {
         const fields = await this.#portalFields(portal);
         this.#sendRows(portal.answer!, fields);
         portal.answer = undefined;
         portal.fields = undefined;
-        return;
-      }
-      default:
-        this.#out.commandComplete(this.#session(route));
-    }
+      },
+    });
   }
 
   /** Runs a pipeline portal (once) and decides its row description. */
