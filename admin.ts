@@ -13,6 +13,8 @@ import { loadConfig } from "./src/config.ts";
 import { KeyRing } from "./src/crypto/mod.ts";
 import { readStackFile } from "./src/admin/stack_file.ts";
 import { readClusterSecrets } from "./cluster/secrets.ts";
+import { openNotices, publishChanges } from "./src/cache/mod.ts";
+import { noticeStoreOf } from "./src/deployment/serving.ts";
 
 const env = Deno.env.toObject();
 const config = loadConfig({ ...await readClusterSecrets(env.DATABASE_URL), ...env });
@@ -53,6 +55,8 @@ Deno.exit(
         new KeyRing({ masterKey: config.masterKey, store: new CatalogKeyStore(db.db) }),
         { auditKey: config.auditKey },
       );
+      // Key rotations, shreds and off-boardings reach every running instance at once.
+      publishChanges(openNotices(noticeStoreOf(config), config.cachePrefix), catalog);
       return { catalog, close: () => db.close() };
     },
   }),
