@@ -18,8 +18,8 @@ import { upstashClient, UpstashKvStore } from "./upstash_store.ts";
 import { Invalidations } from "./invalidations.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
-/** This file's ports (28450–28459): the bridges its instances reach Redis through. */
-const BRIDGE_PORT = 28450;
+/** This file's ports (28480–28489): the bridges its instances reach Redis through. */
+const BRIDGE_PORT = 28480;
 const MEMO_MS = 60_000;
 
 async function sharedStores() {
