@@ -21,6 +21,7 @@ import { DEV_ISSUER } from "../../src/config.ts";
 import { KeyRing } from "../../src/crypto/mod.ts";
 import { drive, type LoadResult } from "./_drivers.ts";
 import { startBenchStack } from "./_stack.ts";
+import { treeCpuMs } from "./_cpu.ts";
 import { CACHED_SQL, SEED_QUERIES } from "./queries.ts";
 
 /** One measured arrangement. */
@@ -32,11 +33,19 @@ export interface ClusterRun {
   p50_ms: number;
   p99_ms: number;
   errors: number;
+  /**
+   * CPU the serving processes spent per answered request, ms (edges, workers, engines, bridge;
+   * not Redis nor the load generator): comparable whatever else the machine runs.
+   */
+  cpu_ms_per_request?: number;
 }
 
 /** The cluster section's figures. */
 export interface ClusterResult {
+  /** Connections of the cached loads. */
   connections: number;
+  /** Connections of the warm-join loads. @default connections */
+  joinConnections?: number;
   /** The same loads on one process, measured first (absent: not measured). */
   single?: { cached: ClusterRun; warmJoin: ClusterRun };
   cached: ClusterRun[];
@@ -51,6 +60,8 @@ const VARY = "__N__";
 interface Load {
   token: string;
   connections: number;
+  /** The serving processes' root (their CPU is counted). */
+  servers: number;
   loadMs: number;
   log: (s: string) => void;
 }
@@ -59,6 +70,7 @@ interface Load {
 async function measure(label: string, urls: string[], body: string, load: Load) {
   load.log(`  ${label}, ${load.connections} connections`);
   const share = Math.max(1, Math.floor(load.connections / urls.length));
+  const cpuBefore = await treeCpuMs(load.servers);
   const results = await Promise.all(urls.map((url, i) =>
     drive("deno", {
       url: `${url}/v1/query`,
@@ -71,7 +83,10 @@ async function measure(label: string, urls: string[], body: string, load: Load) 
       maxRequests: 10_000_000,
     })
   ));
-  return combine(label, share * urls.length, results);
+  const cpuMs = await treeCpuMs(load.servers) - cpuBefore;
+  const run = combine(label, share * urls.length, results);
+  const answered = results.reduce((n, r) => n + r.requests - r.errors, 0);
+  return { ...run, cpu_ms_per_request: cpuMs / Math.max(1, answered) };
 }
 
 const CACHED_BODY = JSON.stringify({
@@ -88,18 +103,25 @@ const joinBody = (tag: string) =>
 
 /** The cached query through the edge and warm joins on the `us` worker, all in one process. */
 async function runSingleProcess(
-  options: { connections: number; loadMs: number; latencyMs: number; log: (s: string) => void },
+  options: {
+    connections: number;
+    joinConnections: number;
+    loadMs: number;
+    latencyMs: number;
+    log: (s: string) => void;
+  },
 ): Promise<NonNullable<ClusterResult["single"]>> {
   options.log("  starting the single-process stack…");
   const bench = await startBenchStack({ scale: 1, latencyMs: options.latencyMs });
   try {
-    const load = { ...options, token: bench.tokens.dev };
+    const load = { ...options, token: bench.tokens.dev, servers: Deno.pid };
     const label = "single process (`deno task start`)";
     const us = bench.stack.workerUrls.us;
     await post(bench.edgeUrl, load.token, CACHED_BODY);
     const cached = await measure(label, [bench.edgeUrl], CACHED_BODY, load);
     await post(us, load.token, joinBody("warm-up"));
-    const warmJoin = await measure(label, [us], joinBody(`single-${VARY}`), load);
+    const joins = { ...load, connections: options.joinConnections };
+    const warmJoin = await measure(label, [us], joinBody(`single-${VARY}`), joins);
     return { cached, warmJoin };
   } finally {
     await bench.close();
@@ -109,7 +131,10 @@ async function runSingleProcess(
 /** Runs the cluster scenario: the single process first, then the cluster. */
 export async function runCluster(options: {
   port: number;
+  /** Connections of the cached loads. */
   connections: number;
+  /** Connections of the warm-join loads (each join takes a share of an engine). */
+  joinConnections: number;
   loadMs: number;
   latencyMs: number;
   log: (s: string) => void;
@@ -140,7 +165,9 @@ export async function runCluster(options: {
     const secrets = (await readClusterSecrets(databaseUrl))!;
     await raiseBudgets(databaseUrl, secrets.OMNISQL_MASTER_KEY);
     const issuer = await DevIssuer.fromSecret(secrets.DEV_ISSUER_SECRET, DEV_ISSUER, "omnisql");
-    const load = { ...options, token: await issuer.mint({ sub: "dev@acme", tenant: "acme" }) };
+    const token = await issuer.mint({ sub: "dev@acme", tenant: "acme" });
+    const load = { ...options, token, servers: child.pid };
+    const joins = { ...load, connections: options.joinConnections };
     const [edge1, edge2, us1, us2] = [port, port + 1, port + 10, port + 11].map(local);
 
     await post(edge1, load.token, CACHED_BODY);
@@ -152,11 +179,11 @@ export async function runCluster(options: {
     const warmJoin = {
       sql: JOIN_SQL,
       runs: [
-        await measure("1 us instance", [us1], joinBody(`one-${VARY}`), load),
-        await measure("2 us instances", [us1, us2], joinBody(`two-${VARY}`), load),
+        await measure("1 us instance", [us1], joinBody(`one-${VARY}`), joins),
+        await measure("2 us instances", [us1, us2], joinBody(`two-${VARY}`), joins),
       ],
     };
-    return { connections, single, cached, warmJoin };
+    return { connections, joinConnections: options.joinConnections, single, cached, warmJoin };
   } finally {
     try {
       child.kill("SIGTERM");
@@ -287,10 +314,10 @@ export function clusterMarkdown(r: ClusterResult): string {
   const row = (x: ClusterRun) =>
     `| ${x.label} | ${x.connections} | ${Math.round(x.qps)} | ${x.p50_ms.toFixed(1)} | ${
       x.p99_ms.toFixed(1)
-    } | ${x.errors} |`;
+    } | ${x.errors} | ${x.cpu_ms_per_request?.toFixed(2) ?? "—"} |`;
   const table = (single: ClusterRun | undefined, runs: ClusterRun[]) => [
-    "| served by | connections | QPS | P50 ms | P99 ms | errors |",
-    "| --- | ---: | ---: | ---: | ---: | ---: |",
+    "| served by | connections | QPS | P50 ms | P99 ms | errors | server CPU ms / answer |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...(single ? [row(single)] : []),
     ...runs.map(row),
   ];
@@ -312,9 +339,12 @@ export function clusterMarkdown(r: ClusterResult): string {
     "Redis-over-HTTP bridge and the sandboxes — on real Postgres and Redis, sharing caches and " +
     "budgets through the bridge. The single process is `deno task start`'s shape (edge and zone " +
     "workers in one process, caches in its memory), measured first in the same run. Same total " +
-    `connections (${r.connections}) in each row, split evenly across the instances; Deno load ` +
-    "generator (its own process). On one machine every process shares its cores: a second " +
-    "instance adds failover and headroom for blocking work, not CPU.",
+    "connections in each table, split evenly across the instances; Deno load generator (its own " +
+    "process). On one machine every process shares its cores: a second instance adds failover " +
+    "and headroom for blocking work, not CPU. QPS depends on what else runs on the machine; the " +
+    "serving processes' CPU per answer (user + system time of every process of the stack or " +
+    "cluster — edges, workers, engines, bridge, sandboxes — but not Redis nor the load generator, " +
+    "divided by the answers) does not.",
     "",
     "Cached query (`scenario 1`'s SQL, answered from the result cache: the process's memory, or " +
     "the shared Redis through the bridge in the cluster):",

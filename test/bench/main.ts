@@ -194,6 +194,7 @@ async function benchCluster(
     result = await runCluster({
       port: args.clusterPort!,
       connections: mode.levels[mode.levels.length - 1],
+      joinConnections: 8,
       loadMs: mode.loadMs * 2,
       latencyMs: mode.latencyMs,
       log,
