@@ -73,6 +73,9 @@ export const QueryResponseSchema = z.object({
     from_cache: z.boolean(),
     freshness_ms: z.number(),
     fetch_ms: z.number(),
+    started_ms: z.number().optional().describe(
+      "When the source's fetch started, in ms from the query's start (absent when cached).",
+    ),
     estimated_rows: z.number().optional().describe("Rows the planner expected."),
     pushdown: Pushdown,
   })),

@@ -22,6 +22,13 @@ export interface SourceScan {
   result: FetchedSource;
   /** Milliseconds spent fetching it. */
   ms: number;
+  /** When its fetch started, from `performance.now()`. */
+  startedAt: number;
+  /**
+   * Fetched with a dependent join's keys: its rows are the keys' matches, not what its own plan
+   * returns (nothing to learn that plan's size from).
+   */
+  keyed?: boolean;
   /** The native requests actually sent (empty when served from a cache). */
   requests: string[];
   /** How a dependent join fetched it, for `sources[].pushdown.dependent`. */
@@ -55,7 +62,7 @@ export async function fetchSources(
     const requests: string[] = [];
     const t0 = performance.now();
     const result = await fetchOne(source, recordingFetch(baseFetch, requests));
-    return { source, result, ms: performance.now() - t0, requests };
+    return { source, result, ms: performance.now() - t0, startedAt: t0, requests };
   };
 
   const tasks = new Map<string, Promise<SourceScan>>();
@@ -114,7 +121,9 @@ async function probe(
         fetchedAt: Date.now(),
       },
       ms: 0,
+      startedAt: performance.now(),
       requests: [],
+      keyed: true,
       dependent: `${column}: no keys in ${from}, nothing fetched`,
     };
   }
@@ -152,7 +161,9 @@ async function probe(
       ...(results.some((r) => r.stale) ? { stale: true } : {}),
     },
     ms: performance.now() - t0,
+    startedAt: t0,
     requests: capped(scans.flatMap((s) => s.requests)),
+    keyed: true,
     dependent: label,
   };
 }
