@@ -101,33 +101,38 @@ class Scan {
   /**
    * All pages of all repos, every repository a partition driven on its own: first pages at once,
    * each repo's remaining pages as soon as its first page numbers them (all within the
-   * connection's page budget), so no repository's pages wait for another's; yielded in repo and
-   * page order, each after its sizes and emails (fetched while later pages arrive, within the
-   * extra-call budget).
+   * connection's page budget), so no repository's pages wait for another's. Each page's sizes
+   * and emails are asked for as soon as the page arrives (within the extra-call budget); pages
+   * are yielded in repo and page order.
    */
   async *all(repos: string[]): AsyncGenerator<Row[]> {
-    const partitions = repos.map((repo) => () => this.#listed(repo));
-    const pending: Promise<Row[]>[] = [];
+    const started = new Set<Promise<Row[]>>();
+    const partitions = repos.map((repo) => () => this.#enriched(repo, started));
     try {
-      for await (const { items, repo } of concatPartitions(partitions, partitions.length)) {
-        const rows = this.#rows(items, repo);
-        rows.catch(() => {}); // awaited in order below
-        pending.push(rows);
-        if (pending.length >= IN_FLIGHT) yield await pending.shift()!;
+      for await (const page of concatPartitions(partitions, partitions.length)) {
+        yield await page.rows;
       }
-      while (pending.length > 0) yield await pending.shift()!;
     } finally {
       // Nothing left running when the consumer stops.
-      await Promise.allSettled(pending);
+      await Promise.allSettled(started);
     }
   }
 
-  /** One repository's list pages, all of them, with the repo they came from. */
-  async *#listed(repo: string): AsyncGenerator<{ items: GhPull[]; repo: string }> {
+  /**
+   * One repository's pages, each one's detail and email calls started as it arrives (wrapped: an
+   * async generator would wait for a promise it yields).
+   */
+  async *#enriched(
+    repo: string,
+    started: Set<Promise<Row[]>>,
+  ): AsyncGenerator<{ rows: Promise<Row[]> }> {
     const path = pullsPath(this.#owner, repo);
     const options = { signal: this.#ctx.signal, limiter: this.#lists, parallel: true };
     for await (const items of listPages<GhPull>(this.#ctx.http, path, this.#s.list, options)) {
-      yield { items, repo };
+      const rows = this.#rows(items, repo);
+      rows.catch(() => {}); // awaited in order by `all`
+      started.add(rows);
+      yield { rows };
     }
   }
 

@@ -76,6 +76,12 @@ export const QueryResponseSchema = z.object({
     started_ms: z.number().optional().describe(
       "When the source's fetch started, in ms from the query's start (absent when cached).",
     ),
+    app_ms: z.number().optional().describe(
+      "Of fetch_ms, the time the calls to the app ran (the rest: cache reads and writes).",
+    ),
+    app_started_ms: z.number().optional().describe(
+      "When the calls to the app started, in ms from the query's start.",
+    ),
     estimated_rows: z.number().optional().describe("Rows the planner expected."),
     pushdown: Pushdown,
   })),

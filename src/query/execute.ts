@@ -47,11 +47,16 @@ export interface SourceReport {
   freshness_ms: number;
   fetch_ms: number;
   /**
-   * When its fetch started, in ms from the query's start: with `fetch_ms`, when the source kept
-   * the query waiting (a dependent join's probe starts once its build side is fetched). Absent
-   * when the answer came from a cache.
+   * When its fetch started, in ms from the query's start (a dependent join's probe starts once
+   * its build side is fetched). Absent when the answer came from the result cache.
    */
   started_ms?: number;
+  /**
+   * Of `fetch_ms`, the time the calls to the app ran, from `app_started_ms` (from the query's
+   * start): the rest went to reading and writing caches. Absent when no call was made.
+   */
+  app_ms?: number;
+  app_started_ms?: number;
   /** Rows the planner expected before fetching. */
   estimated_rows?: number;
   pushdown: SourcePushdown;
@@ -321,6 +326,12 @@ export async function executeQuery(
       freshness_ms: now - result.fetchedAt,
       fetch_ms: round(ms),
       started_ms: round(startedAt - started),
+      ...(result.scan
+        ? {
+          app_started_ms: round(result.scan.startedAt - started),
+          app_ms: round(result.scan.ms),
+        }
+        : {}),
       estimated_rows: source.estimatedRows,
       // Requests and predicates can carry values the user may not read: shown templated.
       pushdown: visiblePushdown({

@@ -159,6 +159,7 @@ async function probe(
       fetchedAt: Math.min(...results.map((r) => r.fetchedAt)),
       rateLimit: results.findLast((r) => r.rateLimit)?.rateLimit,
       ...(results.some((r) => r.stale) ? { stale: true } : {}),
+      ...spanOf(results),
     },
     ms: performance.now() - t0,
     startedAt: t0,
@@ -166,6 +167,15 @@ async function probe(
     keyed: true,
     dependent: label,
   };
+}
+
+/** The span of the chunks' scans against the app, when any ran. */
+function spanOf(results: FetchedSource[]): Pick<FetchedSource, "scan"> {
+  const scans = results.flatMap((r) => r.scan ? [r.scan] : []);
+  if (scans.length === 0) return {};
+  const startedAt = Math.min(...scans.map((s) => s.startedAt));
+  const end = Math.max(...scans.map((s) => s.startedAt + s.ms));
+  return { scan: { startedAt, ms: end - startedAt } };
 }
 
 function distinctKeys(rows: Row[], column: string): Scalar[] {

@@ -45,6 +45,8 @@ export interface FederatedResult {
       calls: number;
       fetch_ms: number;
       started_ms?: number;
+      /** Of `fetch_ms`, the time its calls to the app ran. */
+      app_ms?: number;
       /** This source's own floor in the last run. */
       floor_ms: number;
       /** Predicates the source took (`pushdown.pushed`). */
@@ -115,6 +117,8 @@ export async function runFederated(
         table: string;
         fetch_ms: number;
         started_ms?: number;
+        app_started_ms?: number;
+        app_ms?: number;
         calls: number;
         rows: number;
         pushdown?: { dependent?: string };
@@ -177,6 +181,7 @@ export async function runFederated(
           calls: s.calls,
           fetch_ms: s.fetch_ms,
           ...(s.started_ms !== undefined ? { started_ms: s.started_ms } : {}),
+          ...(s.app_ms !== undefined ? { app_ms: s.app_ms } : {}),
           floor_ms: lastFloors[s.table] ?? 0,
           pushed: s.pushdown?.pushed ?? [],
           ...(s.pushdown?.dependent ? { dependent: s.pushdown.dependent } : {}),

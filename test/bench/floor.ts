@@ -87,16 +87,23 @@ export function jiraRounds(calls: readonly JiraCall[]): number {
   return (other > 0 ? 1 : 0) + Math.max(longest, Math.ceil(searches / JIRA_CHAINS_IN_FLIGHT));
 }
 
-/** A source's fetch interval as an answer's `sources[]` reports it. */
+/**
+ * A source's fetch as an answer's `sources[]` reports it: the calls to the app ran `app_ms` from
+ * `app_started_ms`, within the fetch (`fetch_ms` from `started_ms`, cache reads and writes
+ * included).
+ */
 export interface FetchInterval {
   started_ms?: number;
   fetch_ms: number;
+  app_started_ms?: number;
+  app_ms?: number;
 }
 
 /**
- * How long at least one source's fetch was running: the union of the fetch intervals. A
- * dependent join's probe starts after its build side, so a chain counts in full, while sources
- * fetched side by side count once. The answer's time outside it is overhead: no fetch ran.
+ * How long at least one source's calls to the app were running: the union of the intervals
+ * (`app_started_ms` + `app_ms`, else the whole fetch). A dependent join's probe starts after its
+ * build side, so a chain counts in full, while sources fetched side by side count once. The
+ * answer's time outside it is overhead: no call to an app ran.
  *
  * @example
  * ```ts
@@ -108,8 +115,14 @@ export interface FetchInterval {
  */
 export function fetchPathMs(sources: readonly FetchInterval[]): number {
   const spans = sources
-    .filter((s) => s.started_ms !== undefined)
-    .map((s) => [s.started_ms!, s.started_ms! + s.fetch_ms] as const)
+    .map((s) =>
+      s.app_started_ms !== undefined && s.app_ms !== undefined
+        ? [s.app_started_ms, s.app_started_ms + s.app_ms] as const
+        : s.started_ms !== undefined
+        ? [s.started_ms, s.started_ms + s.fetch_ms] as const
+        : undefined
+    )
+    .filter((s) => s !== undefined)
     .sort((a, b) => a[0] - b[0]);
   let total = 0, end = -Infinity;
   for (const [from, to] of spans) {

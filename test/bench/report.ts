@@ -280,10 +280,11 @@ export function renderMarkdown(r: BenchReport, chart?: string): string {
       "## 2. Federated joins: latency against the fetch path",
       "",
       "Cold = `max_staleness_ms: 0` (every source fetched). *Fetch path* = the time at least one " +
-        "source's fetch was running (the union of `sources[]`'s `started_ms` + `fetch_ms` " +
-        "intervals): sources fetched side by side count once, a dependent join's build and probe " +
-        "count one after the other. *Overhead* = client wall time − the fetch path: the time no " +
-        "fetch ran and the answer was not yet out. *Floor* = the physical limit of the calls made " +
+        "source's calls to its app were running (the union of `sources[]`'s `app_started_ms` + " +
+        "`app_ms` intervals; `fetch_ms` also counts the source cache's reads and writes around " +
+        "them): sources fetched side by side count once, a dependent join's build and probe count " +
+        "one after the other. *Overhead* = client wall time − the fetch path: the time no call to " +
+        "an app ran and the answer was not yet out. *Floor* = the physical limit of the calls made " +
         "(`test/bench/floor.ts`), in round trips at the sandbox's latency: a Jira search is a chain " +
         "of token pages (searches of different projects run side by side, after the status or field " +
         "list when one is fetched); a GitHub repository's pages 2..N wait for its first page (its " +
@@ -344,15 +345,15 @@ export function renderMarkdown(r: BenchReport, chart?: string): string {
       "",
       "## 4. Pushdown efficiency",
       "",
-      "| query | API calls | rows fetched | rows needed | needed ÷ fetched | result rows | per source: rows / pages / calls / fetch ms from its start ms (its floor ms) — pushed down |",
+      "| query | API calls | rows fetched | rows needed | needed ÷ fetched | result rows | per source: rows / pages / calls / fetch ms (of which app calls ms) from ms (its floor ms) — pushed down |",
       "| --- | ---: | ---: | ---: | ---: | --- | --- |",
     );
     for (const f of fed) {
       if (f.error) continue;
       const per = f.omni.sources.map((s) =>
-        `${s.table}: ${s.rows} / ${s.pages} / ${s.calls} / ${num(s.fetch_ms)} from ${
-          num(s.started_ms ?? NaN)
-        } (${num(s.floor_ms)}) — ${
+        `${s.table}: ${s.rows} / ${s.pages} / ${s.calls} / ${num(s.fetch_ms)} (${
+          num(s.app_ms ?? NaN)
+        }) from ${num(s.started_ms ?? NaN)} (${num(s.floor_ms)}) — ${
           s.pushed.length ? s.pushed.map((x) => `\`${x}\``).join(", ") : "nothing"
         }${s.dependent ? `; ${s.dependent}` : ""}`
       ).join("<br>");
