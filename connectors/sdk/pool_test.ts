@@ -39,27 +39,35 @@ function endless(closed: { count: number }) {
   };
 }
 
-Deno.test("mergePartitions() fails with a failing partition and closes the others", async () => {
-  const closed = { count: 0 };
-  async function* failing(): AsyncGenerator<number> {
-    await tick(5);
-    if (closed.count >= 0) throw new Error("app down");
-    yield 0;
-  }
-  await assert.rejects(async () => {
-    for await (const _ of mergePartitions([endless(closed), failing], 2)) {
-      // consume
+for (
+  const [name, merge] of [["mergePartitions", mergePartitions], [
+    "concatPartitions",
+    concatPartitions,
+  ]] as const
+) {
+  Deno.test(`${name}() fails with a failing partition and closes the others`, async () => {
+    const closed = { count: 0 };
+    async function* failing(): AsyncGenerator<number> {
+      await tick(5);
+      if (closed.count >= 0) throw new Error("app down");
+      yield 0;
     }
-  }, /app down/);
-  assert.equal(closed.count, 1);
-});
+    await assert.rejects(async () => {
+      // The failing partition comes second: concatPartitions must not wait for the first.
+      for await (const _ of merge([endless(closed), failing], 2)) {
+        // consume
+      }
+    }, /app down/);
+    assert.equal(closed.count, 1);
+  });
 
-Deno.test("mergePartitions() closes running partitions when the consumer stops early", async () => {
-  const closed = { count: 0 };
-  const parts = [endless(closed), endless(closed), endless(closed)];
-  for await (const _ of mergePartitions(parts, 3)) break;
-  assert.equal(closed.count, 3);
-});
+  Deno.test(`${name}() closes running partitions when the consumer stops early`, async () => {
+    const closed = { count: 0 };
+    const parts = [endless(closed), endless(closed), endless(closed)];
+    for await (const _ of merge(parts, 3)) break;
+    assert.equal(closed.count, 3);
+  });
+}
 
 Deno.test("concatPartitions() fetches partitions at once and yields them in order", async () => {
   const started: number[] = [];
@@ -82,26 +90,4 @@ Deno.test("concatPartitions() fetches partitions at once and yields them in orde
     }
   }
   assert.deepEqual(out, ["slow0", "slow1", "fast0", "fast1", "mid0", "mid1"]);
-});
-
-Deno.test("concatPartitions() fails as soon as a later partition fails, closing the others", async () => {
-  const closed = { count: 0 };
-  async function* failing(): AsyncGenerator<number> {
-    await tick(5);
-    if (closed.count >= 0) throw new Error("app down");
-    yield 0;
-  }
-  await assert.rejects(async () => {
-    for await (const _ of concatPartitions([endless(closed), failing], 2)) {
-      // consume
-    }
-  }, /app down/);
-  assert.equal(closed.count, 1);
-});
-
-Deno.test("concatPartitions() closes running partitions when the consumer stops early", async () => {
-  const closed = { count: 0 };
-  const parts = [endless(closed), endless(closed), endless(closed)];
-  for await (const _ of concatPartitions(parts, 3)) break;
-  assert.equal(closed.count, 3);
 });
