@@ -32,7 +32,10 @@ export interface AuditJournalOptions {
    * @default none: records are kept in memory until committed
    */
   dir?: string;
-  /** Records per commit of one tenant. @default 1000 */
+  /**
+   * Records per commit of one tenant: bounds how long a commit holds the catalog (an embedded
+   * PGlite has one session, which reads on the query path share). @default 200
+   */
   maxBatch?: number;
   /**
    * How long the first record waits for others to share its commit, ms (a full batch commits at
@@ -255,7 +258,7 @@ export class AuditJournal {
   }
 
   #maxBatch(): number {
-    return this.#options.maxBatch ?? 1000;
+    return this.#options.maxBatch ?? 200;
   }
 
   #commitLater(ms: number): void {

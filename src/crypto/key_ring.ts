@@ -97,6 +97,7 @@ export class KeyRing {
   readonly #cache = new Map<string, TenantCache>();
   readonly #creating = new Map<string, Promise<DataKey>>();
   readonly #listeners = new Set<KeyChangeListener>();
+  readonly #renewing = new Set<string>();
 
   /** Throws a {@link CryptoError} (`INVALID_MASTER_KEY`) unless the master key is 32 bytes. */
   constructor(options: KeyRingOptions) {
@@ -125,6 +126,9 @@ export class KeyRing {
     if (cached?.current && cached.current.expires > now) {
       const key = cached.versions.get(cached.current.version);
       if (key && key.expires > now) {
+        if (cached.current.expires - now < this.#ttlMs / 2) {
+          this.#renew(tenantId, cached, "current");
+        }
         return Promise.resolve({ version: cached.current.version, key: key.key });
       }
     }
@@ -314,8 +318,13 @@ export class KeyRing {
   }
 
   async #keyVersion(tenantId: string, version: number): Promise<CryptoKey> {
-    const cached = this.#cache.get(tenantId)?.versions.get(version);
-    if (cached && cached.expires > Date.now()) return cached.key;
+    const entry = this.#cache.get(tenantId);
+    const cached = entry?.versions.get(version);
+    const now = Date.now();
+    if (cached && cached.expires > now) {
+      if (cached.expires - now < this.#ttlMs / 2) this.#renew(tenantId, entry!, version);
+      return cached.key;
+    }
     const stored = await this.#store.get(tenantId, version);
     if (!stored) {
       throw new CryptoError(
@@ -326,6 +335,30 @@ export class KeyRing {
     const key = await this.#unwrap(stored.wrappedKey);
     this.#tenantCache(tenantId).versions.set(version, { key, expires: Date.now() + this.#ttlMs });
     return key;
+  }
+
+  /**
+   * Reads a key again while its cached copy is past half its life, so that a busy process never
+   * waits for the key store (which may be busy with a write). The renewed copy's life counts from
+   * when the read began, and it is kept only if the tenant's keys were not dropped meanwhile
+   * (rotation, shred, `forget`): no key outlives what the store said by more than the TTL.
+   */
+  #renew(tenantId: string, entry: TenantCache, which: number | "current"): void {
+    const job = `${tenantId}\u0000${which}`;
+    if (this.#renewing.has(job)) return;
+    this.#renewing.add(job);
+    const started = Date.now();
+    (async () => {
+      const stored = which === "current"
+        ? await this.#store.current(tenantId)
+        : await this.#store.get(tenantId, which);
+      if (!stored) return; // gone: the cached copy expires, and the next use says so
+      const key = await this.#unwrap(stored.wrappedKey);
+      if (this.#cache.get(tenantId) !== entry) return;
+      const expires = started + this.#ttlMs;
+      entry.versions.set(stored.version, { key, expires });
+      if (which === "current") entry.current = { version: stored.version, expires };
+    })().catch(() => {}).finally(() => this.#renewing.delete(job));
   }
 
   #tenantCache(tenantId: string): TenantCache {

@@ -163,3 +163,22 @@ Deno.test("a text decrypted again and again stops decrypting once its key is shr
   await new Promise((r) => setTimeout(r, 40));
   await assert.rejects(() => expiring.decryptText("acme", token2), unavailable);
 });
+
+Deno.test("a key read again behind its cached copy never outlives a shred elsewhere by more than the TTL", async () => {
+  const store = new MemoryKeyStore();
+  const masterKey = generateMasterKey();
+  const busy = new KeyRing({ masterKey, store, cacheTtlMs: 200 });
+  const admin = new KeyRing({ masterKey, store });
+  const token = await busy.encrypt("acme", "secret");
+  await new Promise((r) => setTimeout(r, 120));
+  // Past half its life: answered from the cached key while the store is read again behind it.
+  assert.equal(new TextDecoder().decode(await busy.decrypt("acme", token)), "secret");
+  await new Promise((r) => setTimeout(r, 5));
+  await admin.shred("acme");
+  // The renewed copy's life counts from its read, before the shred: gone within the TTL.
+  await new Promise((r) => setTimeout(r, 250));
+  await assert.rejects(
+    () => busy.decrypt("acme", token),
+    (err) => err instanceof CryptoError && err.reason === "KEY_UNAVAILABLE",
+  );
+});
