@@ -208,13 +208,16 @@ export class EnginePool implements QueryEngine {
     const signal = options.signal;
     if (signal?.aborted) throw stopReason(signal);
     // Rows become Arrow IPC before an engine is taken: the engine's time is the scarce one.
+    const encodeStart = performance.now();
     const request = encodeRequest(input);
+    const encode_ms = performance.now() - encodeStart;
     const limit = options.memoryLimitMb ?? this.#memoryLimitMb;
     const who = {
       tenantId: options.tenantId,
       userKey: `${options.tenantId}\n${options.userId ?? ""}`,
     };
     for (let preempted = false;;) {
+      const waitStart = performance.now();
       const slot = await this.#acquireSlot(who, preempted, signal);
       try {
         if (limit > this.#memoryLimitMb) {
@@ -231,7 +234,9 @@ export class EnginePool implements QueryEngine {
         }
         const engine = await this.#takeEngine(signal);
         slot.engaged = true;
-        return await this.#runOn(engine, request, maxRows, limit, signal, slot);
+        const wait_ms = performance.now() - waitStart;
+        const result = await this.#runOn(engine, request, maxRows, limit, signal, slot);
+        return { ...result, timing: { ...result.timing, encode_ms, wait_ms } };
       } catch (err) {
         if (err !== PREEMPTED) throw err;
         preempted = true;
@@ -293,7 +298,9 @@ export class EnginePool implements QueryEngine {
       this.#schedulePreemption();
     }
     try {
+      const sent = performance.now();
       const reply = await engine.query(request);
+      const received = performance.now();
       if (stoppedBy) throw stoppedBy;
       if (reply.header.type === "error") {
         const { code, message, details } = reply.header;
@@ -305,7 +312,12 @@ export class EnginePool implements QueryEngine {
       const converted = tableToRows(table, maxRows);
       return {
         ...converted,
-        timing: { ingest_ms: reply.header.ingest_ms, query_ms: reply.header.query_ms },
+        timing: {
+          ingest_ms: reply.header.ingest_ms,
+          query_ms: reply.header.query_ms,
+          round_trip_ms: received - sent,
+          decode_ms: performance.now() - received,
+        },
       };
     } catch (err) {
       if (stoppedBy) throw stoppedBy;
