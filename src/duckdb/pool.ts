@@ -84,11 +84,6 @@ const statmDecoder = new TextDecoder();
 // Mild on purpose: enough for the answering process to win a contended core, not so much that
 // engines starve behind unrelated work on a shared machine.
 const ENGINE_NICE = 5;
-// A query that has run this long has its engine lowered to ENGINE_NICE: a runaway never competes
-// with the answering process as an equal, while a short query (nearly all of them) is not made
-// to wait behind every other process of a busy machine (at load 20 on 2 cores, nice 5 made the
-// seed joins' engine step several times slower).
-const LOWER_AFTER_MS = 50;
 // Whatever `maxRows` keeps, a result this large is refused in the engine, not shipped here.
 const MAX_RESULT_BYTES = 256 * 2 ** 20;
 // The watchdog's look at the busy engines' resident memory.
@@ -141,8 +136,8 @@ export class EnginePool implements QueryEngine {
   readonly #busyByUser = new Map<string, number>();
   /** Queries holding a slot (waiting for an engine or running). */
   readonly #holders = new Set<Slot>();
-  /** Busy engines under the watchdog: since when, their memory cap and what stops them. */
-  readonly #watched = new Map<EngineProcess, { since: number; capBytes: number; over(): void }>();
+  /** Busy engines under the memory watchdog, with their cap and what stops them. */
+  readonly #watched = new Map<EngineProcess, { capBytes: number; over(): void }>();
   #watchTimer?: ReturnType<typeof setInterval>;
   #preemptTimer?: ReturnType<typeof setTimeout>;
   #busy = 0;
@@ -348,7 +343,6 @@ export class EnginePool implements QueryEngine {
         engine.kill();
         return;
       }
-      engine.setNice(0); // back to normal for the next (likely short) query, where permitted
       this.#idle.push(engine);
       this.#engineWaiters.shift()?.();
       this.#dispatch(); // a ready spare may let a waiting query borrow
@@ -562,9 +556,9 @@ export class EnginePool implements QueryEngine {
     }
   }
 
-  /** Puts a busy engine under the pool's one watchdog (memory cap, priority). */
+  /** Puts a busy engine under the pool's one memory watchdog. */
   #watch(engine: EngineProcess, capBytes: number, over: () => void): void {
-    this.#watched.set(engine, { since: performance.now(), capBytes, over });
+    this.#watched.set(engine, { capBytes, over });
     this.#watchTimer ??= setInterval(() => this.#watchTick(), WATCH_MS);
   }
 
@@ -576,14 +570,9 @@ export class EnginePool implements QueryEngine {
     }
   }
 
-  /**
-   * Lowers the priority of engines whose query has run {@link LOWER_AFTER_MS}, and stops those
-   * above their memory cap.
-   */
+  /** Stops the busy engines above their memory cap. */
   #watchTick(): void {
-    const now = performance.now();
     for (const [engine, watch] of this.#watched) {
-      if (now - watch.since >= LOWER_AFTER_MS) engine.setNice(ENGINE_NICE);
       if (engine.rss() > watch.capBytes) watch.over();
     }
   }
@@ -694,8 +683,6 @@ class EngineProcess {
   readonly ready: Promise<void>;
   readonly exited: Promise<void>;
   baselineRss = 0;
-  /** The nice value the pool gave the process (0: as started). */
-  nice = 0;
   started = false;
   dead = false;
   /** Resolves when the last query's database is detached (`true`), or the process is gone. */
@@ -747,6 +734,10 @@ class EngineProcess {
       if (frame?.header.type !== "ready") throw new Error("the engine did not start");
       if (pooled) await this.#warmUp();
       this.baselineRss = this.rss();
+      // Queries run at a lower priority than the process that answers: a runaway may use its
+      // core, never the time `/healthz` and other tenants' answers need. Start-up is not
+      // lowered, so a replacement is ready as soon as possible.
+      lowerPriority(this.#child.pid);
       this.started = true;
     });
     this.ready.catch(() => this.kill());
@@ -805,20 +796,6 @@ class EngineProcess {
     }
   }
 
-  /**
-   * Sets the process's nice value (a system call). Raising the priority back needs a privilege
-   * (`CAP_SYS_NICE` or `RLIMIT_NICE`): without it, a lowered engine stays lowered.
-   */
-  setNice(value: number): void {
-    if (this.dead || this.nice === value) return;
-    try {
-      setPriority(this.pid, value);
-      this.nice = value;
-    } catch {
-      // not permitted here: the engine keeps its priority
-    }
-  }
-
   kill(): void {
     if (this.dead) return;
     try {
@@ -826,6 +803,15 @@ class EngineProcess {
     } catch {
       // already gone
     }
+  }
+}
+
+function lowerPriority(pid: number): void {
+  try {
+    // A system call, not a `renice` process per engine start.
+    setPriority(pid, ENGINE_NICE);
+  } catch {
+    // not permitted here: the engine keeps the default priority
   }
 }
 
