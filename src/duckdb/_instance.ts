@@ -1,6 +1,7 @@
 /**
  * One locked-down DuckDB-WASM instance, as an engine process runs it: load the query's tables
- * from Arrow IPC, run the user's SQL unchanged, hand the result back as Arrow IPC, drop the tables.
+ * from Arrow IPC into a database of the query's own, run the user's SQL unchanged, hand the result
+ * back as Arrow IPC, detach the database.
  * It serves one query at a time; only an engine process (`engine_process.ts`) uses it.
  *
  * @module
@@ -48,13 +49,26 @@ function lockdown(memoryLimitMb: number): string {
 
 // Objects that outlive a query would be seen by the next one: there must be none. The check
 // fails (DuckDB's `error()`) rather than returning a count, so its answer needs no decoding.
-const LEFTOVERS = `SELECT CASE WHEN (
+const NO_OTHER_DATABASE = "(SELECT count(*) FROM duckdb_databases() " +
+  "WHERE NOT internal AND database_name <> 'memory')";
+const fails = (count: string) =>
+  `SELECT CASE WHEN ${count} > 0 THEN error('objects outlived their query') END AS leftovers`;
+/** After each query: its database is gone, and no other was attached. */
+const DATABASES_CHECK = fails(NO_OTHER_DATABASE);
+/** Every {@link FULL_CHECK_EVERY} queries: nothing at all outside the query's database either. */
+const FULL_CHECK = fails(`(
   (SELECT count(*) FROM duckdb_tables() WHERE NOT internal) +
   (SELECT count(*) FROM duckdb_views() WHERE NOT internal) +
   (SELECT count(*) FROM duckdb_sequences()) +
   (SELECT count(*) FROM duckdb_schemas() WHERE NOT internal AND schema_name <> 'main') +
-  (SELECT count(*) FROM duckdb_databases() WHERE NOT internal AND database_name <> 'memory')
-) > 0 THEN error('objects outlived their query') END AS leftovers`;
+  ${NO_OTHER_DATABASE}
+)`);
+/**
+ * How often the full catalog scan runs. It costs about as much CPU as the rest of a seed join
+ * (`duckdb_views()` alone renders every internal view), and what it looks for outside the query's
+ * own database can only come from a statement the read-only gate refuses.
+ */
+const FULL_CHECK_EVERY = 32;
 
 /**
  * A DuckDB-WASM instance serving one query at a time.
@@ -67,7 +81,9 @@ const LEFTOVERS = `SELECT CASE WHEN (
  */
 export class DuckInstance {
   readonly #conn: DuckConnection;
-  #loaded: string[] = [];
+  /** The running query's database, until it is detached. */
+  #database?: string;
+  #queries = 0;
 
   private constructor(conn: DuckConnection) {
     this.#conn = conn;
@@ -94,8 +110,10 @@ export class DuckInstance {
    */
   async run(query: InstanceQuery, blobs: readonly Uint8Array[]): Promise<InstanceResult> {
     const ingestStart = performance.now();
+    const database = `q_${randomHex(16)}`;
+    this.#database = database;
     try {
-      this.#createTables(query.tables);
+      this.#createTables(database, query.tables);
       for (let i = 0; i < query.tables.length; i++) {
         const { schema, name } = query.tables[i];
         if (blobs[i]?.byteLength) {
@@ -103,7 +121,7 @@ export class DuckInstance {
         }
       }
     } catch (err) {
-      throw engineError(err, "INTERNAL", "loading tables failed: ");
+      throw engineError(err, "INTERNAL", "loading tables failed: ", { hide: database });
     }
     const ingest_ms = performance.now() - ingestStart;
 
@@ -113,7 +131,7 @@ export class DuckInstance {
     try {
       ipc = queryIPC(this.#conn, query.sql);
     } catch (err) {
-      throw engineError(err, "PLAN_FAILED", "", query.sql);
+      throw engineError(err, "PLAN_FAILED", "", { sql: query.sql, hide: database });
     }
     if (ipc.byteLength > query.maxResultBytes) {
       throw new OmniError(
@@ -126,23 +144,39 @@ export class DuckInstance {
   }
 
   /**
-   * Drops every table the last query loaded, so the next query sees none of them. Returns false
-   * when the instance cannot prove it is clean (its process should then be replaced).
+   * Detaches the last query's database (its tables and anything else made in it go with it), so
+   * the next query sees none of it. Returns false when the instance cannot prove it is clean (its
+   * process should then be replaced).
    */
   cleanUp(): boolean {
-    const drops = this.#loaded.map((s) => `DROP SCHEMA IF EXISTS ${quoteIdent(s)} CASCADE`);
-    this.#loaded = [];
+    const database = this.#database;
+    this.#database = undefined;
+    const full = ++this.#queries % FULL_CHECK_EVERY === 0;
     try {
-      // One call: the drops, then the check that nothing a query could leave behind is left.
-      queryIPC(this.#conn, [...drops, LEFTOVERS].join("; "));
+      // One call: back to the empty default database, the detach, then the check.
+      queryIPC(
+        this.#conn,
+        [
+          "USE memory",
+          ...(database ? [`DETACH DATABASE IF EXISTS ${quoteIdent(database)}`] : []),
+          full ? FULL_CHECK : DATABASES_CHECK,
+        ].join("; "),
+      );
       return true;
     } catch {
       return false;
     }
   }
 
-  #createTables(tables: readonly TableShape[]): void {
-    const statements: string[] = [];
+  /**
+   * Attaches the query's own in-memory database under an unguessable name and makes it the
+   * default, so `schema.table` names resolve in it, then creates the tables' schemas and tables.
+   */
+  #createTables(database: string, tables: readonly TableShape[]): void {
+    const statements = [
+      `ATTACH ':memory:' AS ${quoteIdent(database)}`,
+      `USE ${quoteIdent(database)}`,
+    ];
     const schemas = new Set<string>();
     const names = new Set<string>();
     for (const table of tables) {
@@ -155,7 +189,6 @@ export class DuckInstance {
       const schema = quoteIdent(table.schema);
       if (!schemas.has(table.schema.toLowerCase())) {
         schemas.add(table.schema.toLowerCase());
-        this.#loaded.push(table.schema);
         statements.push(`CREATE SCHEMA ${schema}`);
       }
       const columns = table.columns.map((c) => `${quoteIdent(c.name)} ${c.duckType}`);
@@ -163,8 +196,15 @@ export class DuckInstance {
     }
     // One call for all of them: DuckDB-WASM costs about 0.5 ms per call, whatever the statement;
     // the (empty) answer is left as Arrow bytes, never decoded.
-    if (statements.length > 0) queryIPC(this.#conn, statements.join("; "));
+    queryIPC(this.#conn, statements.join("; "));
   }
+}
+
+function randomHex(bytes: number): string {
+  return Array.from(
+    crypto.getRandomValues(new Uint8Array(bytes)),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
 }
 
 /**
@@ -190,10 +230,10 @@ function engineError(
   err: unknown,
   code: "INTERNAL" | "PLAN_FAILED",
   prefix: string,
-  sql?: string,
+  where: { sql?: string; hide?: string } = {},
 ): OmniError {
   if (err instanceof OmniError) return err;
-  const message = cleanMessage(duckMessage(err), { sql });
+  const message = cleanMessage(duckMessage(err), where);
   if (/^Out of Memory Error|malloc of size \d+ failed/i.test(message)) {
     return new OmniError("RESOURCE_EXHAUSTED", message, { cause: err });
   }

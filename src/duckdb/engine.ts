@@ -81,8 +81,35 @@ export interface QueryResult {
   rows: Record<string, JsonValue>[];
   /** Whether the query had more rows than `maxRows`. */
   truncated: boolean;
-  /** Time inside the engine: loading the tables, then running the SQL. */
-  timing: { ingest_ms: number; query_ms: number };
+  /** Where the time went: see {@link EngineTiming}. */
+  timing: EngineTiming;
+}
+
+/**
+ * Where a query's time in the engine step went, milliseconds. `ingest_ms` and `query_ms` are
+ * measured inside the engine; the others, when present, by the pool around it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { EngineTiming } from "./engine.ts";
+ * const timing: EngineTiming = { ingest_ms: 1.2, query_ms: 0.4, round_trip_ms: 2 };
+ * assert.ok(timing.round_trip_ms! >= timing.ingest_ms + timing.query_ms);
+ * ```
+ */
+export interface EngineTiming {
+  /** Loading the tables into the engine's DuckDB. */
+  ingest_ms: number;
+  /** Running the SQL and serialising its result. */
+  query_ms: number;
+  /** Encoding the rows as Arrow IPC, before an engine is taken. */
+  encode_ms?: number;
+  /** Waiting for an engine (fair share, a busy pool). */
+  wait_ms?: number;
+  /** From sending the query to an engine to its result back (pipes both ways included). */
+  round_trip_ms?: number;
+  /** Turning the result's Arrow IPC into rows. */
+  decode_ms?: number;
 }
 
 /**

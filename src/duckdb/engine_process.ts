@@ -5,7 +5,7 @@
  * anyone but the query it runs.
  *
  * Frames out, in order: `ready` once; then per query its `result` (or `error`), then `idle` once
- * the query's tables are dropped. When the tables cannot be proven dropped the process exits
+ * the query's database (its tables) is detached. When it cannot be proven gone the process exits
  * instead of saying `idle`, and the pool replaces it.
  *
  * @module

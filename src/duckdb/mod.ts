@@ -8,7 +8,8 @@
  * process allowed to read files and nothing else. Each query's tables travel to an engine as
  * Arrow IPC under their SQL names (`github.pull_requests`); the SQL is checked to be one
  * read-only statement and run unchanged; the result comes back as Arrow IPC and is converted to
- * JSON-safe rows; the tables are dropped before the engine takes another query.
+ * JSON-safe rows; the query's database (its tables) is detached before the engine takes another
+ * query.
  *
  * A query past its deadline, or above its memory cap, has its engine killed (SIGKILL) and
  * replaced from a warm spare; one tenant holds at most `size − 1` engines at once.

@@ -343,3 +343,31 @@ poolTest("a query that needs more memory than the pool's gets an engine of its o
   const job = await pool.run({ tables: [], sql: big }, { tenantId: "acme", memoryLimitMb: 1024 });
   assert.deepEqual(job.rows, [{ n: 300000000 }]);
 }, true);
+
+poolTest(
+  "the next query on an engine cannot reach the last query's database, by any name",
+  { size: 1, spares: 0 },
+  async (pool) => {
+    const first = await pool.run({
+      tables: [numbers(3, "first")],
+      sql: "SELECT current_database() AS db, count(*) AS n FROM demo.numbers",
+    }, { tenantId: "acme" });
+    const db = String(first.rows[0].db);
+    assert.match(db, /^q_[0-9a-f]{32}$/);
+    assert.equal(first.rows[0].n, 3);
+    // One engine only: the next queries run where the first one did, once it is clean.
+    const err = await errorOf(pool.run({
+      tables: [],
+      sql: `SELECT * FROM "${db}".demo.numbers`,
+    }, { tenantId: "globex" }));
+    assert.equal(err.code, "PLAN_FAILED");
+    const seen = await pool.run({
+      tables: [],
+      sql: "SELECT (SELECT count(*) FROM duckdb_tables()) AS tables, " +
+        "(SELECT count(*) FROM duckdb_schemas() WHERE schema_name = 'demo') AS schemas, " +
+        "current_database() <> '" + db + "' AS fresh",
+    }, { tenantId: "globex" });
+    assert.deepEqual(seen.rows, [{ tables: 0, schemas: 0, fresh: true }]);
+    assert.deepEqual(pool.stats().replacements, 0);
+  },
+);

@@ -6,12 +6,12 @@
  */
 import { OmniError } from "../errors.ts";
 import type { ConnectorDef, RateLimitInfo } from "../../connectors/sdk/connector.ts";
-import type { Connection } from "../../connectors/sdk/table.ts";
+import type { ColumnDef, Connection } from "../../connectors/sdk/table.ts";
 import type { UserClaims } from "../auth/user_token.ts";
 import { OPEN_GUARD, type QueryGuard } from "../policy/guard.ts";
 import { fetchFromApp, type SourceFetchContext, type SourceFetcher } from "../source/fetch.ts";
 import { type ParsedQuery, parseQuery } from "../sql/parse.ts";
-import { planQuery, type PushdownSummary, summarisePlan } from "../sql/plan.ts";
+import { planQuery, type PushdownSummary, type SourcePlan, summarisePlan } from "../sql/plan.ts";
 import { type RowEstimates, SHARED_ESTIMATES } from "./estimates.ts";
 import { fetchSources, type SourceScan } from "./fetch_sources.ts";
 import { requestRedactor, visiblePushdown } from "../policy/visible_requests.ts";
@@ -266,7 +266,7 @@ export async function executeQuery(
     tables: scans.map(({ source }, i) => ({
       schema: source.schema,
       name: source.table.name,
-      columns: source.table.columns,
+      columns: columnsRead(source),
       rows: secured[i],
     })),
   }, {
@@ -400,4 +400,15 @@ function withheldUnderRowRules(err: unknown, key: string, guard: QueryGuard): un
       "restrict what you may read of this table",
     { details, cause: err },
   );
+}
+
+/**
+ * The columns of a source's table the query reads (the planner's offer: every column it names
+ * anywhere, all of them for `*`), in the table's order: DuckDB loads only these, which is most of
+ * its work. A query that reads none (`count(*)`) gets the first, as a table needs one.
+ */
+function columnsRead(source: SourcePlan): ColumnDef[] {
+  const read = new Set(source.offer.columns.map((c) => c.toLowerCase()));
+  const columns = source.table.columns.filter((c) => read.has(c.name.toLowerCase()));
+  return columns.length > 0 ? columns : source.table.columns.slice(0, 1);
 }

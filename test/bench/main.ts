@@ -266,7 +266,6 @@ async function runOnCatalog(
         runFederated(bench, {
           repeats: mode.repeats,
           warmLoadMs: mode.loadMs,
-          driver: drivers[0],
           log,
         }));
       report.peakRssMb["2–4. federated joins"] = s.stop();
