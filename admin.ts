@@ -2,7 +2,8 @@
  * `deno task admin`: the admin CLI. It opens the catalog at `DATABASE_URL`, or the one a running
  * local stack serves (`deno task start`, port `CATALOG_PORT`, default PORT + 32). Given the
  * `DATABASE_URL` of a local cluster (`deno task cluster`), it uses that cluster's saved secrets
- * for whatever the environment does not set.
+ * for whatever the environment does not set, and — while that cluster runs — its shared store, so
+ * that key shreds and off-boardings reach its instances at once.
  *
  * @module
  */
@@ -12,10 +13,16 @@ import { Catalog, CatalogKeyStore, openCatalog } from "./src/catalog/mod.ts";
 import { loadConfig } from "./src/config.ts";
 import { KeyRing } from "./src/crypto/mod.ts";
 import { readStackFile } from "./src/admin/stack_file.ts";
-import { readClusterSecrets } from "./cluster/secrets.ts";
+import { readClusterRuntime, readClusterSecrets } from "./cluster/secrets.ts";
+import { openNotices, publishChanges } from "./src/cache/mod.ts";
+import { noticeStoreOf } from "./src/deployment/serving.ts";
 
 const env = Deno.env.toObject();
-const config = loadConfig({ ...await readClusterSecrets(env.DATABASE_URL), ...env });
+const config = loadConfig({
+  ...await readClusterSecrets(env.DATABASE_URL),
+  ...await readClusterRuntime(env.DATABASE_URL),
+  ...env,
+});
 const localUrl = `postgres://postgres@127.0.0.1:${
   Deno.env.get("CATALOG_PORT") ?? config.port + 32
 }/postgres`;
@@ -53,6 +60,8 @@ Deno.exit(
         new KeyRing({ masterKey: config.masterKey, store: new CatalogKeyStore(db.db) }),
         { auditKey: config.auditKey },
       );
+      // Key rotations, shreds and off-boardings reach every running instance at once.
+      publishChanges(openNotices(noticeStoreOf(config), config.cachePrefix), catalog);
       return { catalog, close: () => db.close() };
     },
   }),

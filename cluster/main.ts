@@ -15,7 +15,7 @@ import { Catalog, CatalogKeyStore, openCatalog, seedDemo } from "../src/catalog/
 import type { DemoSandboxes } from "../src/catalog/demo.ts";
 import { loadConfig } from "../src/config.ts";
 import { KeyRing } from "../src/crypto/mod.ts";
-import { clusterSecrets, SECRET_NAMES } from "./secrets.ts";
+import { clusterSecrets, saveClusterRuntime, SECRET_NAMES } from "./secrets.ts";
 import { Supervisor, waitHealthy } from "./processes.ts";
 
 const env = Deno.env.toObject();
@@ -68,6 +68,7 @@ function pick(from: Record<string, string>, names: string[]): Record<string, str
 const procs = new Supervisor();
 const stop = async () => {
   await procs.stopAll();
+  await saveClusterRuntime(databaseUrl, undefined);
   Deno.exit(0);
 };
 for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, stop);
@@ -119,6 +120,12 @@ try {
   );
   const all = [...ports.edges, ...ports.us, ...ports.eu];
   await Promise.all(all.map((p) => waitHealthy(`${local(p)}/healthz`, 180_000)));
+  // The admin CLI's shreds and off-boardings then reach every instance at once (notices).
+  await saveClusterRuntime(databaseUrl, {
+    UPSTASH_REDIS_REST_URL: bridgeUrl,
+    UPSTASH_REDIS_REST_TOKEN: bridgeToken,
+    OMNISQL_CACHE_PREFIX: shared.OMNISQL_CACHE_PREFIX,
+  });
 } catch (err) {
   console.error(`cluster: could not start: ${err instanceof Error ? err.message : err}`);
   await procs.stopAll();

@@ -115,4 +115,61 @@ export async function forgetClusterSecrets(
   dir: string = CLUSTER_SECRETS_DIR,
 ): Promise<void> {
   await Deno.remove(await fileOf(databaseUrl, dir)).catch(() => {});
+  await saveClusterRuntime(databaseUrl, undefined, dir);
+}
+
+/** Where a running cluster's shared store is, for the admin CLI's notices. */
+export type ClusterRuntime = Record<
+  "UPSTASH_REDIS_REST_URL" | "UPSTASH_REDIS_REST_TOKEN" | "OMNISQL_CACHE_PREFIX",
+  string
+>;
+
+async function runtimeFileOf(databaseUrl: string, dir: string): Promise<string> {
+  return (await fileOf(databaseUrl, dir)).replace(/\.json$/, ".running.json");
+}
+
+/**
+ * Records where the running cluster on `databaseUrl` keeps its shared state (its bridge and key
+ * prefix), so that the admin CLI's key shreds and off-boardings reach its instances at once;
+ * `undefined` removes the record (the cluster stopped).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readClusterRuntime, saveClusterRuntime } from "./secrets.ts";
+ * const dir = await Deno.makeTempDir();
+ * const running = {
+ *   UPSTASH_REDIS_REST_URL: "http://127.0.0.1:8030",
+ *   UPSTASH_REDIS_REST_TOKEN: "t",
+ *   OMNISQL_CACHE_PREFIX: "cluster-1",
+ * };
+ * await saveClusterRuntime("postgres://db/one", running, dir);
+ * assert.deepEqual(await readClusterRuntime("postgres://db/one", dir), running);
+ * await saveClusterRuntime("postgres://db/one", undefined, dir);
+ * assert.equal(await readClusterRuntime("postgres://db/one", dir), undefined);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function saveClusterRuntime(
+  databaseUrl: string,
+  runtime: ClusterRuntime | undefined,
+  dir: string = CLUSTER_SECRETS_DIR,
+): Promise<void> {
+  const file = await runtimeFileOf(databaseUrl, dir);
+  if (!runtime) return await Deno.remove(file).catch(() => {});
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(file, JSON.stringify(runtime), { mode: 0o600 });
+}
+
+/** What {@link saveClusterRuntime} recorded for the cluster on `databaseUrl`, if it runs. */
+export async function readClusterRuntime(
+  databaseUrl: string | undefined,
+  dir: string = CLUSTER_SECRETS_DIR,
+): Promise<ClusterRuntime | undefined> {
+  if (!databaseUrl) return undefined;
+  try {
+    return JSON.parse(await Deno.readTextFile(await runtimeFileOf(databaseUrl, dir)));
+  } catch {
+    return undefined;
+  }
 }

@@ -143,6 +143,8 @@ export async function startLocalStack(
     const catalogDb = await openCatalog({
       databaseUrl: config.databaseUrl,
       pgliteDataDir: config.pgliteDataDir,
+      // The embedded catalog's writes (audit batches above all) stay off the serving thread.
+      pgliteInWorker: true,
     });
     closers.push(() => catalogDb.close());
     // Closed after the servers stop and before the catalog: what they hold is committed (or, on

@@ -66,6 +66,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     await server.shutdown();
     await pgDoor?.close();
     zoneInstances.stop();
+    serving.close();
     await journal.close();
     await closeCatalog();
     Deno.exit(0);

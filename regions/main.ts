@@ -56,6 +56,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     await server.shutdown();
     await pgDoor?.close();
     await worker.close();
+    serving.close();
     await closeCatalog();
     await zoneDb?.close();
     Deno.exit(0);

@@ -52,6 +52,25 @@ Deno.test("every door's query is recorded exactly once, with its door", opts, as
       assert.equal(recorded[0].rows, 3);
     }
 
+    // An async job is recorded when it runs, with the door it was submitted through.
+    const queued = await stack.pipeline.run({
+      door: "pg",
+      token,
+      body: { sql: SQL, metadata: { trace_id: "p-job", async: true } },
+    });
+    assert.equal(queued.status, 202, queued.body);
+    const statusUrl = `${stack.edgeUrl}${JSON.parse(queued.body).status_url}`;
+    for (let status = "queued"; status !== "succeeded";) {
+      assert.ok(status === "queued" || status === "running", status);
+      await new Promise((r) => setTimeout(r, 50));
+      const res = await fetch(statusUrl, { headers: { authorization: `Bearer ${token}` } });
+      status = (await res.json()).status;
+    }
+    const job = await rows("p-job");
+    assert.equal(job.length, 1, JSON.stringify(job));
+    assert.equal(job[0].door, "pg");
+    assert.equal(job[0].rows, 3);
+
     // Refusals, at the edge (bad body) and in the zone (unknown column), once each.
     const bad = await stack.pipeline.run({ door: "pg", token, body: { sql: 5 }, traceId: "p-bad" });
     assert.equal(bad.status, 400);

@@ -32,8 +32,15 @@ export interface AuditJournalOptions {
    * @default none: records are kept in memory until committed
    */
   dir?: string;
-  /** Records per commit of one tenant. @default 200 */
+  /** Records per commit of one tenant. @default 1000 */
   maxBatch?: number;
+  /**
+   * How long the first record waits for others to share its commit, ms (a full batch commits at
+   * once). Each commit has a fixed cost (a transaction, the chain's lock and head) that a busy
+   * server would otherwise pay per record; the records are durable meanwhile.
+   * @default 50
+   */
+  commitDelayMs?: number;
   /** Records per segment file before a new one is started. @default 20000 */
   segmentRecords?: number;
   /** Wait after a failed commit before retrying, ms. @default 500 */
@@ -88,6 +95,7 @@ export class AuditJournal {
   /** Durable records not yet committed, in order. */
   #queue: Pending[] = [];
   #committing = false;
+  /** The pending commit: a retry after a failure, or the wait for a batch to fill. */
   #retry?: ReturnType<typeof setTimeout>;
   #idle: (() => void)[] = [];
   #closed = false;
@@ -238,7 +246,24 @@ export class AuditJournal {
   #enqueue(items: Pending[]): void {
     if (items.length === 0) return;
     this.#queue.push(...items);
-    if (!this.#committing && this.#retry === undefined) void this.#commit();
+    if (this.#committing) return;
+    if (this.#queue.length >= this.#maxBatch()) {
+      clearTimeout(this.#retry);
+      this.#retry = undefined;
+      void this.#commit();
+    } else this.#commitLater(this.#options.commitDelayMs ?? 50);
+  }
+
+  #maxBatch(): number {
+    return this.#options.maxBatch ?? 1000;
+  }
+
+  #commitLater(ms: number): void {
+    if (this.#retry !== undefined) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      void this.#commit();
+    }, ms);
   }
 
   async #commit(): Promise<void> {
@@ -246,7 +271,7 @@ export class AuditJournal {
     try {
       while (this.#queue.length > 0 && !this.#closed) {
         // One batch per tenant, each in its order; tenants commit side by side.
-        const max = this.#options.maxBatch ?? 200;
+        const max = this.#maxBatch();
         const byTenant = new Map<string, Pending[]>();
         for (const item of this.#queue) {
           const list = byTenant.get(item.record.tenantId) ?? [];
@@ -275,10 +300,12 @@ export class AuditJournal {
         }
         for (const n of touched) await this.#dropIfDone(n);
         if (committed.size === 0) {
-          this.#retry = setTimeout(() => {
-            this.#retry = undefined;
-            void this.#commit();
-          }, this.#options.retryMs ?? 500);
+          this.#commitLater(this.#options.retryMs ?? 500);
+          return;
+        }
+        // Less than a batch left: it waits for company, like any first record.
+        if (this.#queue.length > 0 && this.#queue.length < max) {
+          this.#commitLater(this.#options.commitDelayMs ?? 50);
           return;
         }
       }

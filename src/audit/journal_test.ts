@@ -98,3 +98,20 @@ journalTest(
     await up.close();
   },
 );
+
+Deno.test("records that arrive together share a commit, up to a batch each", async () => {
+  const commits: number[] = [];
+  const journal = new AuditJournal({
+    commit: (records) => Promise.resolve(void commits.push(records.length)),
+    maxBatch: 1000,
+  });
+  // A busy moment: records arrive faster than commits; each commit's fixed cost is paid once.
+  await Promise.all(Array.from({ length: 300 }, (_, i) => journal.record(record(i))));
+  await journal.settled();
+  assert.deepEqual(commits, [300]);
+  // More than a batch waiting commits at once, a batch at a time.
+  await Promise.all(Array.from({ length: 2500 }, (_, i) => journal.record(record(i))));
+  await journal.settled();
+  assert.deepEqual(commits.slice(1), [1000, 1000, 500]);
+  await journal.close();
+});

@@ -29,3 +29,4 @@ export * from "./validators.ts";
 export * from "./invalidations.ts";
 export * from "./claims.ts";
 export * from "./breaker_state.ts";
+export * from "./notices.ts";

@@ -9,6 +9,7 @@ import type { KeyRing } from "../crypto/key_ring.ts";
 import { MemoryRateLimiter, type RateLimiter, UpstashRateLimiter } from "../ratelimit/mod.ts";
 import { type ClaimStore, MemoryClaimStore, UpstashClaimStore } from "./claims.ts";
 import { MemoryKvStore } from "./memory_store.ts";
+import { type NoticeBus, openNotices } from "./notices.ts";
 import { ResultCache } from "./result_cache.ts";
 import { TenantCache } from "./tenant_cache.ts";
 import { upstashClient, type UpstashCredentials, UpstashKvStore } from "./upstash_store.ts";
@@ -27,6 +28,12 @@ export interface ZoneStoresOptions {
    * @default the first zone's database that is configured
    */
   budgetStore?: UpstashCredentials;
+  /**
+   * Where the deployment's instances tell each other of key and tenant changes: one store for
+   * every edge and zone instance (each role must be given the same one).
+   * @default notices within this process only
+   */
+  noticeStore?: UpstashCredentials;
 }
 
 /** A deployment's zone stores. */
@@ -44,6 +51,8 @@ export interface ZoneStores {
    * in-process one where none is configured.
    */
   limiter(zone?: string): RateLimiter;
+  /** Notices between the deployment's instances ({@link NoticeBus}); not listened to yet. */
+  notices: NoticeBus;
 }
 
 /**
@@ -79,6 +88,7 @@ export function openZoneStores(options: ZoneStoresOptions): ZoneStores {
     caches,
     results,
     claims,
+    notices: openNotices(options.noticeStore, prefix),
     limiter(zone) {
       const key = zone ?? "edge";
       let limiter = limiters.get(key);

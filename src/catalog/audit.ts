@@ -278,7 +278,7 @@ export class AuditWriter {
   }
 }
 
-const MAX_BATCH = 200;
+const MAX_BATCH = 1000;
 
 /**
  * Walks the tenant's chain from the first row and reports the first row where it breaks.

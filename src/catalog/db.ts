@@ -7,6 +7,7 @@
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import { PGlite } from "@electric-sql/pglite";
+import { PGliteWorker } from "@electric-sql/pglite/worker";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
@@ -43,11 +44,21 @@ export interface OpenCatalogOptions {
    */
   pgliteSnapshot?: Blob;
   /**
+   * PGlite only: run the database in a worker thread of its own. Each PGlite statement runs
+   * synchronously on the thread that hosts it; in a worker, a write (an audit batch) never stalls
+   * the thread that answers requests. Start-up and each statement cost a message hop.
+   * @default false
+   */
+  pgliteInWorker?: boolean;
+  /**
    * Postgres only: maximum connections of the pool.
    * @default 10
    */
   maxConnections?: number;
 }
+
+/** An embedded PGlite, on this thread or in a worker thread. */
+export type EmbeddedPglite = PGlite | PGliteWorker;
 
 /** An open catalog database. */
 export interface CatalogDb {
@@ -56,7 +67,7 @@ export interface CatalogDb {
   /** Which driver backs it. */
   kind: "postgres" | "pglite";
   /** The embedded database, when `kind` is `pglite` (e.g. to serve it with {@link serveCatalog}). */
-  pglite?: PGlite;
+  pglite?: EmbeddedPglite;
   /** Closes the pool or the embedded database. */
   close(): Promise<void>;
 }
@@ -97,12 +108,18 @@ export async function openCatalog(options: OpenCatalogOptions = {}): Promise<Cat
       throw err;
     }
   }
-  const pglite = await PGlite.create({
-    dataDir: options.pgliteDataDir,
-    loadDataDir: options.pgliteSnapshot,
-  });
+  const pgliteOptions = { dataDir: options.pgliteDataDir, loadDataDir: options.pgliteSnapshot };
+  const pglite: EmbeddedPglite = options.pgliteInWorker
+    ? await PGliteWorker.create(
+      new Worker(new URL("./_pglite_worker.ts", import.meta.url), { type: "module" }),
+      // Workers of one id share one database (PGlite elects a leader among tabs): each catalog
+      // is its own.
+      { ...pgliteOptions, id: crypto.randomUUID() },
+    )
+    : await PGlite.create(pgliteOptions);
   try {
-    const db = drizzlePglite({ client: pglite, schema });
+    // Drizzle's PGlite driver needs only PGlite's query interface, which the worker's proxy has.
+    const db = drizzlePglite({ client: pglite as PGlite, schema });
     await migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });
     return {
       db: db as unknown as CatalogDatabase,

@@ -6,6 +6,7 @@
  */
 import type { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import type { EmbeddedPglite } from "./db.ts";
 
 /** Options of {@link serveCatalog}. */
 export interface ServeCatalogOptions {
@@ -55,7 +56,7 @@ export interface CatalogServer {
  * ```
  */
 export async function serveCatalog(
-  pglite: PGlite,
+  pglite: EmbeddedPglite,
   options: ServeCatalogOptions = {},
 ): Promise<CatalogServer> {
   const host = options.host ?? "127.0.0.1";
@@ -86,10 +87,19 @@ export async function serveCatalog(
  * `Sync` or a simple `Query`) and outside a transaction. Without it, the in-process Drizzle could
  * run statements between a client's `Parse` and `Execute`, or inside its transaction.
  */
-function sessionGuard(pglite: PGlite): PGlite {
+function sessionGuard(pglite: EmbeddedPglite): PGlite {
   let release: (() => void) | null = null;
   let acquiring: Promise<void> | null = null;
   let atBoundary = true;
+  // The client's transaction status, from the last ReadyForQuery the server sent it (a worker's
+  // PGlite does not report its own).
+  let inTransaction = false;
+  const watchStatus = (data: Uint8Array) => {
+    const at = data.length - 6;
+    if (at >= 0 && data[at] === 0x5a /* Z */ && data[at + 4] === 5) {
+      inTransaction = data[at + 5] !== 0x49; /* I: idle */
+    }
+  };
 
   const hold = async () => {
     while (!release) {
@@ -106,7 +116,7 @@ function sessionGuard(pglite: PGlite): PGlite {
     }
   };
   const letGo = () => {
-    if (!release || !atBoundary || pglite.isInTransaction()) return;
+    if (!release || !atBoundary || inTransaction) return;
     const done = release;
     release = null;
     done();
@@ -123,18 +133,26 @@ function sessionGuard(pglite: PGlite): PGlite {
     get waitReady() {
       return pglite.waitReady;
     },
-    isInTransaction: () => pglite.isInTransaction(),
+    isInTransaction: () => inTransaction,
     runExclusive: guarded,
-    execProtocolRawStream: (...args: Parameters<PGlite["execProtocolRawStream"]>) => {
-      atBoundary = isBoundary(args[0]);
-      return pglite.execProtocolRawStream(...args);
+    // The answer is passed on whole: a worker's PGlite cannot call back across threads.
+    execProtocolRawStream: async (
+      message: Uint8Array,
+      options: { onRawData: (data: Uint8Array) => void },
+    ) => {
+      atBoundary = isBoundary(message);
+      const answer = await pglite.execProtocolRaw(message);
+      watchStatus(answer);
+      options.onRawData(answer);
     },
     // pglite-socket calls exec("ROLLBACK") when a client disconnects inside a transaction; the
     // guard holds the transaction lock then, so run it as a raw simple query, not PGlite.exec.
     exec: (query: string) =>
-      guarded(() => {
+      guarded(async () => {
         atBoundary = true;
-        return pglite.execProtocolRaw(simpleQuery(query));
+        const answer = await pglite.execProtocolRaw(simpleQuery(query));
+        watchStatus(answer);
+        return answer;
       }),
   };
   return guard as unknown as PGlite;

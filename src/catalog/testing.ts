@@ -53,6 +53,11 @@ export interface TestCatalogOptions {
    * @default Deno.env.get("DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/test"
    */
   databaseUrl?: string;
+  /**
+   * PGlite only: host the database in a worker thread, as `deno task start` does.
+   * @default false
+   */
+  pgliteInWorker?: boolean;
 }
 
 /** A fresh catalog for one test. */
@@ -107,7 +112,10 @@ export async function openTestCatalog(
       throw err;
     }
   } else {
-    catalogDb = await openCatalog({ pgliteSnapshot: await migratedSnapshot() });
+    catalogDb = await openCatalog({
+      pgliteSnapshot: await migratedSnapshot(),
+      pgliteInWorker: options.pgliteInWorker,
+    });
   }
   const keyRing = new KeyRing({ masterKey, store: new CatalogKeyStore(catalogDb.db) });
   const catalog = new Catalog(catalogDb.db, keyRing);

@@ -42,6 +42,12 @@ interface TenantCache {
   mask?: { key: Uint8Array; expires: number };
 }
 
+/** Called after a tenant's keys change in this process (see {@link KeyRing.onChange}). */
+export type KeyChangeListener = (
+  tenantId: string,
+  change: "rotated" | "shredded",
+) => Promise<void> | void;
+
 const TOKEN_PREFIX = "v1";
 const IV_BYTES = 12;
 
@@ -80,6 +86,7 @@ export class KeyRing {
   readonly #master: Promise<CryptoKey>;
   readonly #cache = new Map<string, TenantCache>();
   readonly #creating = new Map<string, Promise<DataKey>>();
+  readonly #listeners = new Set<KeyChangeListener>();
 
   /** Throws a {@link CryptoError} (`INVALID_MASTER_KEY`) unless the master key is 32 bytes. */
   constructor(options: KeyRingOptions) {
@@ -209,6 +216,8 @@ export class KeyRing {
       const current = await this.#store.current(tenantId);
       const version = (current?.version ?? 0) + 1;
       if (await this.#store.insert(tenantId, { version, wrappedKey: await this.#newWrapped() })) {
+        this.#cache.delete(tenantId); // a concurrent read may have memoised the old version
+        await this.#changed(tenantId, "rotated");
         return version;
       }
     }
@@ -223,7 +232,43 @@ export class KeyRing {
     this.#cache.delete(tenantId);
     const n = await this.#store.deleteAll(tenantId);
     this.#cache.delete(tenantId);
+    await this.#changed(tenantId, "shredded");
     return n;
+  }
+
+  /**
+   * Drops what this process holds of the tenant's keys (every tenant's without one): the next
+   * use reads them from the store. For notices of another process's rotation or shred.
+   */
+  forget(tenantId?: string): void {
+    if (tenantId === undefined) this.#cache.clear();
+    else this.#cache.delete(tenantId);
+  }
+
+  /**
+   * Calls `listener` after each rotation and shred made through this key ring, before the call
+   * returns (so that a notice is out before a CLI exits). Returns a function that removes it.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { generateMasterKey, KeyRing } from "./key_ring.ts";
+   * import { MemoryKeyStore } from "./key_store.ts";
+   * const ring = new KeyRing({ masterKey: generateMasterKey(), store: new MemoryKeyStore() });
+   * const changes: string[] = [];
+   * ring.onChange((tenant, change) => void changes.push(`${tenant} ${change}`));
+   * await ring.rotate("acme");
+   * await ring.shred("acme");
+   * assert.deepEqual(changes, ["acme rotated", "acme shredded"]);
+   * ```
+   */
+  onChange(listener: KeyChangeListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async #changed(tenantId: string, change: "rotated" | "shredded") {
+    await Promise.allSettled([...this.#listeners].map(async (l) => await l(tenantId, change)));
   }
 
   async #loadCurrent(tenantId: string): Promise<DataKey> {

@@ -11,7 +11,7 @@ import type { ConnectorDef } from "../../connectors/sdk/connector.ts";
 import { ContextTokens } from "../auth/context_token.ts";
 import { DevIssuer } from "../auth/dev_issuer.ts";
 import { createUserVerifier, type UserClaims, type UserVerifier } from "../auth/user_token.ts";
-import { openZoneStores, tenantSettingsLookup } from "../cache/mod.ts";
+import { connectNotices, openZoneStores, tenantSettingsLookup } from "../cache/mod.ts";
 import { Catalog, CatalogKeyStore, openCatalog } from "../catalog/mod.ts";
 import type { OmniConfig } from "../config.ts";
 import { KeyRing } from "../crypto/mod.ts";
@@ -104,7 +104,14 @@ export async function openServing(
     keyRing: catalog.keyRing,
     prefix: options.cachePrefix ?? config.cachePrefix,
     budgetStore: config.budgetStore,
+    noticeStore: noticeStoreOf(config),
   });
+  // Another instance's key rotation, shred or tenant change: forget what this one remembers.
+  const disconnect = connectNotices(
+    stores.notices,
+    catalog,
+    (t) => security.forget(t ?? undefined),
+  );
   // A tenant that moves zone or is off-boarded leaves nothing cached behind, in any zone.
   const untrack = catalog.onTenantLifecycle({
     flushTenant: (id) => Promise.all(Object.values(stores.caches).map((c) => c.flush(id))),
@@ -132,8 +139,32 @@ export async function openServing(
     notifyTargets: new NotifyTargets({
       allowHosts: [...config.notifyAllowHosts, ...options.notifyAllowHosts ?? []],
     }),
-    close: untrack,
+    close() {
+      untrack();
+      disconnect();
+      stores.notices.close();
+    },
   };
+}
+
+/**
+ * The store every instance of the deployment (each edge, each zone's workers, the admin CLI)
+ * shares notices on: the budget store (`UPSTASH_REDIS_REST_URL`), else the first zone of
+ * `ZONES` that has one — chosen from the deployment's zone list, not the instance's own, so a
+ * zone's worker picks the same store as the edge. None: notices stay within the process.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { noticeStoreOf } from "./serving.ts";
+ * const eu = { url: "http://eu", token: "t" };
+ * assert.equal(noticeStoreOf({ zones: ["us", "eu"], upstash: { eu } }), eu);
+ * ```
+ */
+export function noticeStoreOf(
+  config: Pick<OmniConfig, "zones" | "upstash" | "budgetStore">,
+): OmniConfig["budgetStore"] {
+  return config.budgetStore ?? config.upstash[config.zones.find((z) => config.upstash[z]) ?? ""];
 }
 
 /** What every app (the edge's and each zone's) takes from {@link Serving}, under its own names. */

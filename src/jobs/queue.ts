@@ -11,6 +11,7 @@
  */
 import type { UserClaims } from "../auth/user_token.ts";
 import type { Catalog } from "../catalog/store.ts";
+import type { TenantRow } from "../catalog/schema.ts";
 import type { CatalogDatabase } from "../catalog/db.ts";
 import { OmniError, toOmniError } from "../errors.ts";
 import type { QueryRequest } from "../query/request.ts";
@@ -105,9 +106,21 @@ export class JobQueue {
     return this.#service.zone;
   }
 
-  /** Queues a query for the user (a tenant of this zone); runs it soon. */
-  async submit(user: UserClaims, request: QueryRequest, traceId: string): Promise<JobSubmitted> {
-    const tenantId = await this.#service.admit(user);
+  /**
+   * Queues a query for the user (a tenant of this zone); runs it soon. A caller that has read
+   * the tenant row passes it (it is not read again); `door` names the way the job came in.
+   */
+  async submit(
+    user: UserClaims,
+    request: QueryRequest,
+    traceId: string,
+    options: { tenant?: TenantRow; door?: string } = {},
+  ): Promise<JobSubmitted> {
+    let tenantId: string;
+    if (options.tenant) {
+      this.#service.admitTenant(options.tenant);
+      tenantId = options.tenant.id;
+    } else tenantId = await this.#service.admit(user);
     const notifyUrl = request.metadata.notify_url;
     if (notifyUrl !== undefined) {
       if (!this.#notifier) {
@@ -124,6 +137,7 @@ export class JobQueue {
       user,
       request: { sql: request.sql, metadata },
       traceId,
+      door: options.door,
     });
     this.#fill();
     return { job_id: id, status: "queued", status_url: `/v1/jobs/${id}`, trace_id: traceId };
@@ -267,6 +281,7 @@ export class JobQueue {
         request: job.request,
         traceId: job.traceId,
         signal: controller.signal,
+        door: job.door,
       });
       await this.store.succeed(job, this.#runnerId, result);
     } catch (err) {

@@ -51,6 +51,8 @@ export interface ClaimedJob {
   traceId: string;
   user: UserClaims;
   request: QueryRequest;
+  /** The door the job was submitted through (`http`, `pg`, `mcp`), for its audit record. */
+  door?: string;
   attempts: number;
 }
 
@@ -95,6 +97,7 @@ export class JobStore {
     user: UserClaims;
     request: QueryRequest;
     traceId: string;
+    door?: string;
   }): Promise<string> {
     const id = crypto.randomUUID();
     const claims = await this.#sealClaims(input.tenantId, input.user);
@@ -105,7 +108,8 @@ export class JobStore {
       zone: input.zone,
       traceId: input.traceId,
       status: "queued",
-      request: input.request as unknown as Record<string, unknown>,
+      // The door rides with the request: the record written when the job runs names it.
+      request: { ...input.request, ...(input.door ? { door: input.door } : {}) },
       claims,
       progress: { ...EMPTY_PROGRESS },
     });
@@ -175,7 +179,7 @@ export class JobStore {
       tenantId: row.tenantId,
       traceId: row.traceId,
       user: await this.#openClaims(row.tenantId, row.claims),
-      request: row.request as unknown as QueryRequest,
+      ...requestAndDoor(row.request),
       attempts: row.attempts,
     };
   }
@@ -317,6 +321,15 @@ export class JobStore {
 function runningOf(whose: SQL) {
   return sql`(select count(*) from ${jobs} as held where held.zone = ${jobs.zone}
     and held.status = 'running' and held.lease_until >= now() and ${whose})`;
+}
+
+/** A stored job request, and the door it was submitted through. */
+function requestAndDoor(stored: Record<string, unknown>): { request: QueryRequest; door?: string } {
+  const { door, ...request } = stored;
+  return {
+    request: request as unknown as QueryRequest,
+    ...(typeof door === "string" ? { door } : {}),
+  };
 }
 
 /** `now() + ms`, computed by the database so every runner shares one clock. */

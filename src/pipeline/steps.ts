@@ -174,7 +174,10 @@ export function submitJob(
   return async function submitAsyncJob(ctx) {
     const request = ctx.request!;
     if (!options.always && request.metadata.async !== true) return;
-    const submitted = await jobs.submit(ctx.user!, request, ctx.traceId);
+    const submitted = await jobs.submit(ctx.user!, request, ctx.traceId, {
+      tenant: ctx.tenant,
+      door: ctx.input.door,
+    });
     ctx.answer = { status: 202, body: { ...submitted } };
   };
 }

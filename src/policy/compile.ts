@@ -60,6 +60,9 @@ export interface GuardOptions {
 
 type ColumnRule = { kind: "block"; rule: string } | { kind: "mask"; mask: MaskKind; rule: string };
 
+/** Distinct users' guards a compiled policy remembers per mask key (a guard is immutable). */
+const GUARDS_REMEMBERED = 1024;
+
 /** Strongest first: a column under several rules gets the strongest. */
 const STRENGTH: Record<string, number> = { block: 4, null: 3, redact: 2, sha256: 1 };
 
@@ -95,6 +98,8 @@ export function compilePolicy(
   }
   const claimRules: ClaimRules = { roles, attributes: attrNames };
   const assignments = columnAssignments(doc, schema);
+  const unmaskedGuards = new Map<string, QueryGuard>();
+  const guardsByMaskKey = new WeakMap<Uint8Array, Map<string, QueryGuard>>();
   const needsMaskKey = doc.rules.some((r) => r.kind === "mask" && r.mask === "sha256") ||
     [...assignments.values()].some((list) => list.some((a) => a.mask === "sha256"));
   return {
@@ -112,25 +117,44 @@ export function compilePolicy(
       }
       const attrs = (name: string): Scalar => attribute(user, name);
       const role = typeof user.role === "string" ? user.role : null;
-      const applies = doc.rules.filter((r) => appliesTo(r.subjects, role));
       // Everything the entitlements depend on, and nothing else: equal inputs, equal guards.
+      const inputs = {
+        role,
+        attrs: [...attrNames].sort().map((a) => [a, attrs(a)]),
+        // Passthrough fetches with the user's own token: nobody else's results may be reused.
+        ...(typeof user.passthrough_token === "string" ? { user: user.sub } : {}),
+      };
+      // Guards are remembered per mask key object: the memo goes when the key ring lets the
+      // key go (rotation, shredding, expiry), so no guard outlives its key.
+      let memo = maskKey ? guardsByMaskKey.get(maskKey) : unmaskedGuards;
+      if (!memo) guardsByMaskKey.set(maskKey!, memo = new Map());
+      const memoKey = JSON.stringify(inputs);
+      const remembered = memo.get(memoKey);
+      if (remembered) return remembered;
       const fingerprint = digest({
         tenantId,
         version,
         role,
-        attrs: [...attrNames].sort().map((a) => [a, attrs(a)]),
+        attrs: inputs.attrs,
         // Masks differ under another key (after off-boarding and a new key): so do results.
         maskKey: maskKey ? createHmac("sha256", maskKey).update("fingerprint").digest("hex") : null,
-        // Passthrough fetches with the user's own token: nobody else's results may be reused.
-        ...(typeof user.passthrough_token === "string" ? { user: user.sub } : {}),
+        ...("user" in inputs ? { user: inputs.user } : {}),
       });
-      return buildGuard(
-        entitlements(applies, attrs, schema, assignments),
+      const guard = buildGuard(
+        entitlements(
+          doc.rules.filter((r) => appliesTo(r.subjects, role)),
+          attrs,
+          schema,
+          assignments,
+        ),
         schema,
         fingerprint,
         maskKey,
         doc.rules.length > 0,
       );
+      if (memo.size >= GUARDS_REMEMBERED) memo.clear();
+      memo.set(memoKey, guard);
+      return guard;
     },
     explain(user) {
       checkClaims(user, claimRules);

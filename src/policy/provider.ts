@@ -82,9 +82,13 @@ export class PolicySecurityProvider implements SecurityProvider {
     return policy;
   }
 
-  /** Forgets a tenant's compiled policy (after `policies apply` in this process). */
-  forget(tenantId: string): void {
-    this.#entries.delete(tenantId);
+  /**
+   * Forgets a tenant's compiled policy (after `policies apply` in this process, or a notice of
+   * another's change); every tenant's without one.
+   */
+  forget(tenantId?: string): void {
+    if (tenantId === undefined) this.#entries.clear();
+    else this.#entries.delete(tenantId);
   }
 
   async #load(tenantId: string, previous?: Promise<CompiledPolicy>): Promise<CompiledPolicy> {

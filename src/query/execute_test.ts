@@ -4,6 +4,8 @@ import { acmeConnection } from "../../connectors/github/_testing.ts";
 import { EnginePool } from "../duckdb/pool.ts";
 import { OmniError } from "../errors.ts";
 import { parseQuery } from "../sql/parse.ts";
+import { compilePolicy } from "../policy/compile.ts";
+import { parsePolicy, policySchema } from "../policy/document.ts";
 import { type ExecuteContext, executeQuery, type ExplainResponse } from "./execute.ts";
 
 const context: ExecuteContext = {
@@ -31,6 +33,41 @@ Deno.test("executeQuery() plans the query as its door analysed it, without parsi
     const refused = await executeQuery(request, context, deps).then(() => undefined, (e) => e);
     assert.ok(refused instanceof OmniError);
     assert.equal(refused.code, "PLAN_FAILED");
+  } finally {
+    await engine.close();
+  }
+});
+
+Deno.test("an app's error message is withheld from a user under row rules on that table", async () => {
+  const engine = new EnginePool({ size: 1 }); // never started: the fetch fails first
+  // The app's message can name what the row rules hide (here, another team's repository).
+  const fetch = () =>
+    Promise.resolve(
+      Response.json({ message: "Not Found: acme/payments-secret" }, { status: 404 }),
+    );
+  const deps = { engine, connectors: CONNECTORS, fetch };
+  const request = { sql: "SELECT pr_id FROM github.pull_requests", metadata: {} };
+  const schema = policySchema(CONNECTORS);
+  const doc = parsePolicy(
+    'policies:\n  - rule: "SELECT * FROM github.pull_requests WHERE team_id = user.team_id"\n',
+    schema,
+  );
+  const guard = compilePolicy(doc, { tenantId: "acme", version: 1, schema })
+    .guardFor({ sub: "dev@acme", tenant: "acme", team_id: "mobile" });
+  const failure = (ctx: ExecuteContext) =>
+    executeQuery(request, ctx, deps).then(() => assert.fail("answered"), (e: OmniError) => e);
+  try {
+    const open = await failure(context);
+    assert.equal(open.code, "SOURCE_ERROR");
+    assert.equal(open.details?.status, 404);
+    assert.match(String(open.details?.upstream_message), /payments-secret/);
+
+    const ruled = await failure({ ...context, guard });
+    assert.equal(ruled.code, "SOURCE_ERROR");
+    assert.equal(ruled.details?.status, 404);
+    assert.equal(ruled.details?.upstream_message, undefined);
+    assert.doesNotMatch(JSON.stringify(ruled.toBody("t")), /payments-secret/);
+    assert.match(ruled.message, /withheld because row rules/);
   } finally {
     await engine.close();
   }

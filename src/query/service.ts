@@ -52,6 +52,8 @@ export interface QueryInput {
   signal?: AbortSignal;
   /** `request.sql` as the door parsed it, when it did: it is not parsed again. */
   parsed?: ParsedQuery;
+  /** The door the query came in by, for its audit record (`run`). */
+  door?: string;
 }
 
 /**
@@ -144,6 +146,7 @@ export class QueryService {
         traceId: input.traceId,
         sql: input.request.sql,
         kind: "query",
+        door: input.door ?? null,
         ...fields,
       });
     let result: QueryResponse | ExplainResponse;

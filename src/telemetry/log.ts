@@ -23,8 +23,43 @@ export interface LoggerOptions {
 
 const SECRET_KEY = /authorization|token|secret|password|passwd|credential|api[_-]?key|cookie/i;
 
-const defaultSink: LogSink = (line, level) =>
-  level === "warn" || level === "error" ? console.error(line) : console.log(line);
+/**
+ * Info and debug lines leave in batches: one write per turn of the event loop rather than one
+ * per line (a busy server logs a line per request, and each write is a system call on the
+ * thread that answers). Warnings and errors are written at once.
+ */
+let pending: string[] = [];
+let flushTimer: ReturnType<typeof setTimeout> | undefined;
+const encoder = new TextEncoder();
+
+function flushLogLines(): void {
+  clearTimeout(flushTimer);
+  flushTimer = undefined;
+  if (pending.length === 0) return;
+  const bytes = encoder.encode(pending.join("\n") + "\n");
+  pending = [];
+  try {
+    for (let at = 0; at < bytes.length;) at += Deno.stdout.writeSync(bytes.subarray(at));
+  } catch {
+    // stdout closed (the reader went away): a log line is not worth failing a request for.
+  }
+}
+
+globalThis.addEventListener("unload", flushLogLines);
+
+const defaultSink: LogSink = (line, level) => {
+  if (level === "warn" || level === "error") {
+    flushLogLines(); // keeps the lines in order
+    console.error(line);
+    return;
+  }
+  pending.push(line);
+  // Unref'd: a pending flush never keeps a process alive (`unload` writes what is left).
+  if (flushTimer === undefined) {
+    flushTimer = setTimeout(flushLogLines, 0);
+    Deno.unrefTimer(flushTimer);
+  }
+};
 
 /**
  * A structured JSON logger.

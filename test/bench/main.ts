@@ -11,8 +11,9 @@
  * deno task bench --database-url postgres://postgres@127.0.0.1:5432/bench
  *                                       # the same scenarios on that Postgres catalog too (a
  *                                       # scratch database: the bench seeds it)
- * deno task bench --cluster             # also the cluster section (deno task cluster on
- *                                       # --cluster-port, default 27400; DATABASE_URL, REDIS_URL)
+ * deno task bench --cluster             # only the cluster comparison, to docs/bench/cluster.md:
+ *                                       # the single process, then deno task cluster on
+ *                                       # --cluster-port (default 27400; DATABASE_URL, REDIS_URL)
  * ```
  *
  * @module
@@ -23,7 +24,7 @@ import { runCached } from "./cached.ts";
 import { runFederated } from "./federated.ts";
 import { runDuck } from "./duckdb.ts";
 import { runIsolation } from "./isolation.ts";
-import { runCluster } from "./cluster.ts";
+import { clusterReport, runCluster } from "./cluster.ts";
 import { type BenchReport, renderMarkdown } from "./report.ts";
 import { latencyChart } from "./svg.ts";
 import { summariseProfile } from "./cpu_profile.ts";
@@ -69,7 +70,8 @@ function parseArgs(argv: string[]): Args {
     const i = args.indexOf(name);
     return i >= 0 ? args[i + 1] : undefined;
   };
-  const out = value("--out") ?? "docs/bench/latest.md";
+  const cluster = args.includes("--cluster");
+  const out = value("--out") ?? (cluster ? "docs/bench/cluster.md" : "docs/bench/latest.md");
   const only = new Set((value("--only") ?? SCENARIOS.join(",")).split(","));
   for (const s of only) {
     if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`unknown scenario ${s}`);
@@ -81,7 +83,7 @@ function parseArgs(argv: string[]): Args {
     only,
     profile: value("--profile"),
     databaseUrl: value("--database-url"),
-    clusterPort: args.includes("--cluster") ? Number(value("--cluster-port") ?? 27400) : undefined,
+    clusterPort: cluster ? Number(value("--cluster-port") ?? 27400) : undefined,
   };
 }
 
@@ -95,6 +97,11 @@ async function main(): Promise<void> {
     Deno.exit(1);
   }, limitMs);
   const log = (s: string) => console.error(s);
+  if (args.clusterPort !== undefined) {
+    await benchCluster(args, mode, log);
+    clearTimeout(watchdog);
+    return;
+  }
   const drivers: Driver[] = (await hasWrk()) ? ["wrk", "deno"] : ["deno"];
   const report: BenchReport = {
     date: new Date().toISOString(),
@@ -144,20 +151,6 @@ async function main(): Promise<void> {
     }
     report.peakRssMb["5. DuckDB 100k×100k"] = s.stop();
   }
-  if (args.clusterPort !== undefined) {
-    log("cluster: two edges and two us instances, each its own process");
-    try {
-      report.cluster = await runCluster({
-        port: args.clusterPort,
-        connections: mode.levels[mode.levels.length - 1],
-        loadMs: mode.loadMs * 2,
-        latencyMs: mode.latencyMs,
-        log,
-      });
-    } catch (err) {
-      report.errors.push(`cluster: ${err instanceof Error ? err.message : err}`);
-    }
-  }
   if (args.profile) report.profile = await summariseProfile(args.profile);
   report.machine.loadavgEnd = Deno.loadavg();
 
@@ -184,6 +177,44 @@ async function main(): Promise<void> {
   await Deno.writeTextFile(args.out, renderMarkdown(report, chart));
   await Deno.writeTextFile(args.json, JSON.stringify(report, null, 2) + "\n");
   clearTimeout(watchdog);
+  log(`bench: wrote ${args.out} and ${args.json}`);
+}
+
+/** `--cluster`: the single process against the cluster, in a report of its own. */
+async function benchCluster(
+  args: Args,
+  mode: typeof MODES.quick,
+  log: (s: string) => void,
+): Promise<void> {
+  log("cluster: the single process, then two edges and two us instances as separate processes");
+  const loadavgStart = Deno.loadavg();
+  const errors: string[] = [];
+  let result;
+  try {
+    result = await runCluster({
+      port: args.clusterPort!,
+      connections: mode.levels[mode.levels.length - 1],
+      joinConnections: 8,
+      loadMs: mode.loadMs * 2,
+      latencyMs: mode.latencyMs,
+      log,
+    });
+  } catch (err) {
+    errors.push(`cluster: ${err instanceof Error ? err.message : err}`);
+  }
+  const info = {
+    date: new Date().toISOString(),
+    command: `deno task bench ${Deno.args.join(" ")}`.trim(),
+    cores: navigator.hardwareConcurrency,
+    deno: Deno.version.deno,
+    loadavgStart,
+    loadavgEnd: Deno.loadavg(),
+    errors,
+  };
+  const dir = args.out.includes("/") ? args.out.slice(0, args.out.lastIndexOf("/")) : ".";
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(args.out, clusterReport(result, info));
+  await Deno.writeTextFile(args.json, JSON.stringify({ ...info, cluster: result }, null, 2) + "\n");
   log(`bench: wrote ${args.out} and ${args.json}`);
 }
 

@@ -10,7 +10,6 @@ import type { IsolationResult } from "./isolation.ts";
 import type { FederatedResult } from "./federated.ts";
 import { fmt, num } from "./_stats.ts";
 import { profileMarkdown, type ProfileSummary } from "./cpu_profile.ts";
-import { clusterMarkdown, type ClusterResult } from "./cluster.ts";
 
 /** Everything one bench run measured. */
 export interface BenchReport {
@@ -38,8 +37,6 @@ export interface BenchReport {
   federated?: FederatedResult[];
   duckdb?: DuckResult;
   isolation?: IsolationResult;
-  /** Two edges and two `us` instances as separate processes (`--cluster`). */
-  cluster?: ClusterResult;
   /** Peak RSS of the process serving edge, workers and sandboxes, per scenario (MB). */
   peakRssMb: Record<string, number>;
   profile?: ProfileSummary;
@@ -420,15 +417,11 @@ export function renderMarkdown(r: BenchReport, chart?: string): string {
     );
   }
 
-  if (r.cluster) {
-    const same = r.cached?.levels.find((l) =>
-      l.driver === "deno" && l.concurrency === r.cluster!.connections
-    );
-    p(clusterMarkdown(
-      r.cluster,
-      same && { qps: same.qps.median, p50_ms: same.p50.median, p99_ms: same.p99.median },
-    ));
-  }
+  p(
+    "Cluster mode (two edges and two `us` instances as separate processes, against this single " +
+      "process): [cluster.md](cluster.md), from `deno task bench --cluster`.",
+    "",
+  );
 
   p(
     "## 6. Memory",
