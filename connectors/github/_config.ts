@@ -14,7 +14,7 @@ export interface GithubConfig {
   repos?: string[];
   /** Repository → team id, the source of the `team_id` column. */
   teams: Record<string, string>;
-  /** List pages of this connection in flight at once, across its queries. @default 4 */
+  /** List pages of this connection in flight at once, across its queries. @default 8 */
   pageConcurrency: number;
 }
 
@@ -37,7 +37,7 @@ export const GITHUB_CONNECTION: ConnectionSchema = {
     {
       name: "pageConcurrency",
       type: "number",
-      description: "List pages in flight at once, 1–32 (default 4).",
+      description: "List pages in flight at once, 1–32 (default 8).",
     },
   ],
   credentials: [[{
@@ -58,7 +58,7 @@ export const GITHUB_CONNECTION: ConnectionSchema = {
 };
 
 /** List pages a connection has in flight at once unless its config says otherwise. */
-export const DEFAULT_PAGE_CONCURRENCY = 4;
+export const DEFAULT_PAGE_CONCURRENCY = 8;
 
 /** GitHub's owner and repository name alphabet. */
 export const NAME_RE = /^[A-Za-z0-9._-]{1,100}$/;

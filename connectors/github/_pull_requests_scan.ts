@@ -1,14 +1,15 @@
 /**
  * Streaming `pull_requests` for a plan: list pages per repository through the SDK's `Link`
- * pagination (first pages of all repos at once; the remaining pages at once when the first
- * page's `rel="last"` numbers them; all within the connection's `pageConcurrency`, yielded in
- * order), an ordered LIMIT merged across repos or served by one search call, and sizes and
+ * pagination (repositories are partitions fetched in parallel: first pages of all repos at once,
+ * each repo's remaining pages at once when its first page's `rel="last"` numbers them; all
+ * within the connection's `pageConcurrency`, yielded in order), an ordered LIMIT merged across repos or served by one search call, and sizes and
  * emails only when the plan's columns need them: batched, a hundred per GraphQL request.
  *
  * @module
  */
 import { OmniError } from "../../src/errors.ts";
 import {
+  concatPartitions,
   connectionLimiter,
   Limiter,
   mapLimited,
@@ -98,40 +99,40 @@ class Scan {
   }
 
   /**
-   * All pages of all repos: every repo's first page requested at once (partitions in parallel,
-   * within the connection's page budget), then each repo's remaining pages at once; yielded in
-   * repo order.
+   * All pages of all repos, every repository a partition driven on its own: first pages at once,
+   * each repo's remaining pages as soon as its first page numbers them (all within the
+   * connection's page budget), so no repository's pages wait for another's. Each page's sizes
+   * and emails are asked for as soon as the page arrives (within the extra-call budget); pages
+   * are yielded in repo and page order.
    */
   async *all(repos: string[]): AsyncGenerator<Row[]> {
-    const partitions = repos.map((repo) => {
-      const path = pullsPath(this.#owner, repo);
-      const pages = listPages<GhPull>(this.#ctx.http, path, this.#s.list, {
-        signal: this.#ctx.signal,
-        limiter: this.#lists,
-        parallel: true,
-      });
-      const first = pages.next();
-      first.catch(() => {}); // awaited below, in order
-      return { repo, pages, first };
-    });
-    // Each page's sizes and emails are fetched while later pages arrive (within the extra-call
-    // budget), yielded in order.
-    const pending: Promise<Row[]>[] = [];
+    const started = new Set<Promise<Row[]>>();
+    const partitions = repos.map((repo) => () => this.#enriched(repo, started));
     try {
-      for (const { repo, pages, first } of partitions) {
-        for (let page = await first; !page.done; page = await pages.next()) {
-          const rows = this.#rows(page.value, repo);
-          rows.catch(() => {}); // awaited in order below
-          pending.push(rows);
-          if (pending.length >= IN_FLIGHT) yield await pending.shift()!;
-        }
+      for await (const page of concatPartitions(partitions, partitions.length)) {
+        yield await page.rows;
       }
-      while (pending.length > 0) yield await pending.shift()!;
     } finally {
       // Nothing left running when the consumer stops.
-      await Promise.allSettled(pending);
-      await Promise.allSettled(partitions.map((p) => p.first));
-      await Promise.allSettled(partitions.map((p) => p.pages.return(undefined)));
+      await Promise.allSettled(started);
+    }
+  }
+
+  /**
+   * One repository's pages, each one's detail and email calls started as it arrives (wrapped: an
+   * async generator would wait for a promise it yields).
+   */
+  async *#enriched(
+    repo: string,
+    started: Set<Promise<Row[]>>,
+  ): AsyncGenerator<{ rows: Promise<Row[]> }> {
+    const path = pullsPath(this.#owner, repo);
+    const options = { signal: this.#ctx.signal, limiter: this.#lists, parallel: true };
+    for await (const items of listPages<GhPull>(this.#ctx.http, path, this.#s.list, options)) {
+      const rows = this.#rows(items, repo);
+      rows.catch(() => {}); // awaited in order by `all`
+      started.add(rows);
+      yield { rows };
     }
   }
 

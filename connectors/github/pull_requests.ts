@@ -95,6 +95,7 @@ const KEY_COLUMNS: KeyColumn[] = [
     operators: ["=", "in"],
     exact: ["=", "in"],
     maxValues: MAX_DEPENDENT_KEYS,
+    matchedOnRows: true,
   },
   { column: "base_branch", operators: ["="], exact: ["="] },
 ];

@@ -160,3 +160,70 @@ export async function* mergePartitions<T>(
     }));
   }
 }
+
+/**
+ * Streams independent partitions in parallel like {@link mergePartitions}, but yields them in
+ * the given order, each partition's pages in its own order: every partition runs ahead (at most
+ * `concurrency` at a time) and a later partition's pages wait, buffered, until the earlier ones
+ * are out. For scans that collect every row anyway and want a stable row order. A failing
+ * partition fails the whole as soon as it fails; when the consumer stops, the partitions still
+ * running are closed and awaited.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { concatPartitions } from "./pool.ts";
+ * async function* pages(name: string, n: number, ms: number) {
+ *   for (let i = 0; i < n; i++) {
+ *     await new Promise((r) => setTimeout(r, ms));
+ *     yield `${name}${i}`;
+ *   }
+ * }
+ * const out: string[] = [];
+ * for await (const page of concatPartitions([() => pages("a", 2, 5), () => pages("b", 3, 1)], 2)) {
+ *   out.push(page);
+ * }
+ * assert.deepEqual(out, ["a0", "a1", "b0", "b1", "b2"]);
+ * ```
+ */
+export async function* concatPartitions<T>(
+  partitions: readonly (() => AsyncIterable<T>)[],
+  concurrency: number,
+): AsyncGenerator<T> {
+  const buffers: T[][] = partitions.map(() => []);
+  const finished = partitions.map(() => false);
+  let failure: { error: unknown } | undefined;
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  const limiter = new Limiter(Math.max(1, concurrency));
+  const pumps = partitions.map((partition, i) =>
+    limiter.run(async () => {
+      try {
+        if (stopped) return;
+        for await (const page of partition()) {
+          buffers[i].push(page);
+          wake?.();
+          if (stopped || failure) return; // closes the partition
+        }
+      } catch (error) {
+        failure ??= { error };
+      } finally {
+        finished[i] = true;
+        wake?.();
+      }
+    })
+  );
+  try {
+    for (let i = 0; i < partitions.length; i++) {
+      for (;;) {
+        if (failure) throw failure.error;
+        if (buffers[i].length > 0) yield buffers[i].shift()!;
+        else if (finished[i]) break;
+        else await new Promise<void>((resolve) => wake = resolve);
+      }
+    }
+  } finally {
+    stopped = true;
+    await Promise.allSettled(pumps);
+  }
+}

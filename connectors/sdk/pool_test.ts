@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mergePartitions } from "./pool.ts";
+import { concatPartitions, mergePartitions } from "./pool.ts";
 
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -39,24 +39,55 @@ function endless(closed: { count: number }) {
   };
 }
 
-Deno.test("mergePartitions() fails with a failing partition and closes the others", async () => {
-  const closed = { count: 0 };
-  async function* failing(): AsyncGenerator<number> {
-    await tick(5);
-    if (closed.count >= 0) throw new Error("app down");
-    yield 0;
-  }
-  await assert.rejects(async () => {
-    for await (const _ of mergePartitions([endless(closed), failing], 2)) {
-      // consume
+for (
+  const [name, merge] of [["mergePartitions", mergePartitions], [
+    "concatPartitions",
+    concatPartitions,
+  ]] as const
+) {
+  Deno.test(`${name}() fails with a failing partition and closes the others`, async () => {
+    const closed = { count: 0 };
+    async function* failing(): AsyncGenerator<number> {
+      await tick(5);
+      if (closed.count >= 0) throw new Error("app down");
+      yield 0;
     }
-  }, /app down/);
-  assert.equal(closed.count, 1);
-});
+    await assert.rejects(async () => {
+      // The failing partition comes second: concatPartitions must not wait for the first.
+      for await (const _ of merge([endless(closed), failing], 2)) {
+        // consume
+      }
+    }, /app down/);
+    assert.equal(closed.count, 1);
+  });
 
-Deno.test("mergePartitions() closes running partitions when the consumer stops early", async () => {
-  const closed = { count: 0 };
-  const parts = [endless(closed), endless(closed), endless(closed)];
-  for await (const _ of mergePartitions(parts, 3)) break;
-  assert.equal(closed.count, 3);
+  Deno.test(`${name}() closes running partitions when the consumer stops early`, async () => {
+    const closed = { count: 0 };
+    const parts = [endless(closed), endless(closed), endless(closed)];
+    for await (const _ of merge(parts, 3)) break;
+    assert.equal(closed.count, 3);
+  });
+}
+
+Deno.test("concatPartitions() fetches partitions at once and yields them in order", async () => {
+  const started: number[] = [];
+  const t0 = performance.now();
+  const partition = (name: string, ms: number) =>
+    async function* () {
+      started.push(performance.now() - t0);
+      for (let i = 0; i < 2; i++) {
+        await tick(ms);
+        yield `${name}${i}`;
+      }
+    };
+  const out: string[] = [];
+  const parts = [partition("slow", 20), partition("fast", 1), partition("mid", 5)];
+  for await (const page of concatPartitions(parts, 3)) {
+    out.push(page);
+    if (out.length === 1) {
+      // The later partitions ran while the first was still paging.
+      assert.equal(started.length, 3);
+    }
+  }
+  assert.deepEqual(out, ["slow0", "slow1", "fast0", "fast1", "mid0", "mid1"]);
 });

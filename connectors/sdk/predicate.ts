@@ -129,6 +129,9 @@ export function evaluatePredicate(
     case "not in": {
       // NULL in a list: `IN` ignores it, `NOT IN` is never true.
       if (p.op === "not in" && p.values.includes(null)) return false;
+      // A long list of text keys (a dependent join's) is a set lookup per row.
+      const texts = type === "text" && typeof value === "string" ? textSet(p.values) : undefined;
+      if (texts) return p.op === "in" ? texts.has(value as string) : !texts.has(value as string);
       let found = false;
       for (const v of p.values) {
         if (v === null) continue;
@@ -194,14 +197,32 @@ function typedCompare(type: ColumnType, value: unknown, literal: Scalar): number
   }
 }
 
-/** Code point order: DuckDB compares VARCHARs by their UTF-8 bytes, which is the same. */
+/**
+ * Code point order: DuckDB compares VARCHARs by their UTF-8 bytes, which is the same. At the
+ * first UTF-16 unit that differs, the code points there decide (a surrogate pair's code point is
+ * above every unit of the basic plane; after equal high surrogates, the low ones order alike).
+ */
 function codePointCompare(a: string, b: string): number {
   if (a === b) return 0;
-  const x = [...a], y = [...b];
-  for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    if (x[i] !== y[i]) return x[i].codePointAt(0)! < y[i].codePointAt(0)! ? -1 : 1;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    if (a.charCodeAt(i) !== b.charCodeAt(i)) return a.codePointAt(i)! < b.codePointAt(i)! ? -1 : 1;
   }
-  return x.length - y.length < 0 ? -1 : 1;
+  return a.length < b.length ? -1 : 1;
+}
+
+const TEXT_SETS = new WeakMap<readonly Scalar[], Set<string> | null>();
+
+/** The list's values as a set, when every one is text or NULL (else null: compared one by one). */
+function textSet(values: readonly Scalar[]): Set<string> | null {
+  let set = TEXT_SETS.get(values);
+  if (set === undefined) {
+    set = values.every((v) => v === null || typeof v === "string")
+      ? new Set(values.filter((v): v is string => v !== null))
+      : null;
+    TEXT_SETS.set(values, set);
+  }
+  return set;
 }
 
 const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/;

@@ -59,6 +59,12 @@ export interface KeyColumn {
    * any number in one scan. @default 50
    */
   maxValues?: number;
+  /**
+   * `in` of several values is matched on the rows the connector lists, not by the API: the scan
+   * lists the same pages whatever the values, so keys pushed into it (a dependent join) save
+   * only the per-row calls of the rows they drop, never list calls. @default false
+   */
+  matchedOnRows?: boolean;
 }
 
 /** A row as fetched: column name → value (timestamps as ISO-8601 strings, JSON as objects). */

@@ -159,9 +159,9 @@ export class UpstashNotices implements NoticeBus {
         // Start from the newest notice: older ones concern memos this instance did not have.
         // Raw replies (the client does not deserialize): `[[id, [field, value, …]]]`.
         const newest = await this.#redis.xrevrange(this.#key, "+", "-", 1) as unknown;
+        // A notice published before this read is skipped: what this instance remembered until
+        // then is at most one memo lifetime (a second) old, which bounds it.
         this.#lastId = entries([[this.#key, newest]])[0]?.[0] ?? "0-0";
-        // What was remembered before the position was known may predate a notice skipped.
-        deliver(this.#handlers, { tenantId: null, reason: "missed" });
         this.#ready.resolve();
         return;
       }

@@ -6,23 +6,58 @@
  * @module
  */
 
-/** Memoises async reads by key for `ttlMs`. */
+/**
+ * Memoises async reads by key for `ttlMs`. A value past half its life is still answered while a
+ * fresh read runs behind it, so that a busy query path never waits for the database (which may
+ * be busy with a write: an embedded PGlite has one session); no answer is ever older than `ttlMs`.
+ */
 export class ReadCache {
   readonly #ttlMs: number;
-  readonly #entries = new Map<string, { at: number; value: Promise<unknown> }>();
+  readonly #now: () => number;
+  readonly #entries = new Map<
+    string,
+    { at: number; value: Promise<unknown>; refreshing?: Promise<unknown> }
+  >();
 
-  constructor(ttlMs: number) {
+  /** `now` is the clock (tests pass their own). */
+  constructor(ttlMs: number, now: () => number = Date.now) {
     this.#ttlMs = ttlMs;
+    this.#now = now;
   }
 
   /** The cached value of `key`, or the value `load` gives (shared by concurrent callers). */
   get<T>(key: string, load: () => Promise<T>): Promise<T> {
     if (this.#ttlMs <= 0) return load();
-    const now = Date.now();
+    const now = this.#now();
     const hit = this.#entries.get(key);
-    if (hit && now - hit.at < this.#ttlMs) return hit.value as Promise<T>;
+    if (hit && now - hit.at < this.#ttlMs) {
+      if (!hit.refreshing && now - hit.at >= this.#ttlMs / 2) {
+        hit.refreshing = this.#load(key, load, now, hit);
+      }
+      return hit.value as Promise<T>;
+    }
+    if (hit?.refreshing) return hit.refreshing as Promise<T>;
+    return this.#load(key, load, now);
+  }
+
+  /** Reads `key` and remembers it as read at `at` (replacing `replaces`, if still there). */
+  #load<T>(
+    key: string,
+    load: () => Promise<T>,
+    at: number,
+    replaces?: { value: Promise<unknown> },
+  ): Promise<T> {
     const value = load();
-    this.#entries.set(key, { at: now, value });
+    if (replaces) {
+      // Takes the old entry's place once read; a write meanwhile (clear) wins.
+      value.then(() => {
+        if (this.#entries.get(key) === replaces) this.#entries.set(key, { at, value });
+      }, () => {
+        if (this.#entries.get(key) === replaces) this.#entries.delete(key);
+      });
+      return value;
+    }
+    this.#entries.set(key, { at, value });
     // A failed read is not remembered.
     value.catch(() => {
       if (this.#entries.get(key)?.value === value) this.#entries.delete(key);

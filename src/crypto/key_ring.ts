@@ -40,7 +40,17 @@ interface TenantCache {
   current?: { version: number; expires: number };
   versions: Map<number, CachedKey>;
   mask?: { key: Uint8Array; expires: number };
+  /**
+   * Texts lately decrypted, by token: a cache entry read again and again (a cached answer under
+   * load) is decrypted once per key lifetime. Held with the tenant's keys, so it goes with them:
+   * on rotation, shredding, `forget` and expiry alike.
+   */
+  texts?: Map<string, { text: string; expires: number }>;
 }
+
+/** Tokens remembered per tenant by `decryptText`, and the largest one remembered. */
+const TEXTS_REMEMBERED = 64;
+const TEXT_TOKEN_MAX = 256 * 1024;
 
 /** Called after a tenant's keys change in this process (see {@link KeyRing.onChange}). */
 export type KeyChangeListener = (
@@ -180,7 +190,21 @@ export class KeyRing {
 
   /** {@link KeyRing.decrypt}, decoded as UTF-8. */
   async decryptText(tenantId: string, token: string): Promise<string> {
-    return new TextDecoder().decode(await this.decrypt(tenantId, token));
+    const remembered = this.#cache.get(tenantId)?.texts?.get(token);
+    if (remembered && remembered.expires > Date.now()) return remembered.text;
+    const text = new TextDecoder().decode(await this.decrypt(tenantId, token));
+    // Remembered no longer than the key that decrypted it stays in this process (none once
+    // shredded or rotated meanwhile: the tenant's entry is gone).
+    const entry = this.#cache.get(tenantId);
+    const key = entry?.versions.get(Number(token.split(".", 2)[1]));
+    if (entry && key && key.expires > Date.now() && token.length <= TEXT_TOKEN_MAX) {
+      entry.texts ??= new Map();
+      if (entry.texts.size >= TEXTS_REMEMBERED) {
+        entry.texts.delete(entry.texts.keys().next().value!);
+      }
+      entry.texts.set(token, { text, expires: key.expires });
+    }
+    return text;
   }
 
   /**

@@ -138,3 +138,28 @@ Deno.test("another process's shred is seen within a second at the default cache 
   // The mask key is gone too: b derives another one (from a new key), not the shredded one.
   assert.notDeepEqual(await b.maskKey("acme"), maskKey);
 });
+
+Deno.test("a text decrypted again and again stops decrypting once its key is shredded, here or elsewhere", async () => {
+  const unavailable = (err: unknown) =>
+    err instanceof CryptoError && err.reason === "KEY_UNAVAILABLE";
+  const store = new MemoryKeyStore();
+  const masterKey = generateMasterKey();
+  const here = new KeyRing({ masterKey, store });
+  const token = await here.encrypt("acme", "cached answer");
+  assert.equal(await here.decryptText("acme", token), "cached answer");
+  assert.equal(await here.decryptText("acme", token), "cached answer");
+  await here.shred("acme");
+  await assert.rejects(() => here.decryptText("acme", token), unavailable);
+
+  // Another process shreds: this one stops on its notice (forget), or when its keys expire.
+  const token2 = await here.encrypt("acme", "again");
+  const other = new KeyRing({ masterKey, store });
+  const expiring = new KeyRing({ masterKey, store, cacheTtlMs: 30 });
+  assert.equal(await other.decryptText("acme", token2), "again");
+  assert.equal(await expiring.decryptText("acme", token2), "again");
+  await here.shred("acme");
+  other.forget("acme");
+  await assert.rejects(() => other.decryptText("acme", token2), unavailable);
+  await new Promise((r) => setTimeout(r, 40));
+  await assert.rejects(() => expiring.decryptText("acme", token2), unavailable);
+});

@@ -73,6 +73,15 @@ export const QueryResponseSchema = z.object({
     from_cache: z.boolean(),
     freshness_ms: z.number(),
     fetch_ms: z.number(),
+    started_ms: z.number().optional().describe(
+      "When the source's fetch started, in ms from the query's start (absent when cached).",
+    ),
+    app_ms: z.number().optional().describe(
+      "Of fetch_ms, the time the calls to the app ran (the rest: cache reads and writes).",
+    ),
+    app_started_ms: z.number().optional().describe(
+      "When the calls to the app started, in ms from the query's start.",
+    ),
     estimated_rows: z.number().optional().describe("Rows the planner expected."),
     pushdown: Pushdown,
   })),

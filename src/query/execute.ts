@@ -46,6 +46,17 @@ export interface SourceReport {
   from_cache: boolean;
   freshness_ms: number;
   fetch_ms: number;
+  /**
+   * When its fetch started, in ms from the query's start (a dependent join's probe starts once
+   * its build side is fetched). Absent when the answer came from the result cache.
+   */
+  started_ms?: number;
+  /**
+   * Of `fetch_ms`, the time the calls to the app ran, from `app_started_ms` (from the query's
+   * start): the rest went to reading and writing caches. Absent when no call was made.
+   */
+  app_ms?: number;
+  app_started_ms?: number;
   /** Rows the planner expected before fetching. */
   estimated_rows?: number;
   pushdown: SourcePushdown;
@@ -237,8 +248,8 @@ export async function executeQuery(
   );
   // Learned from what the row rules left, under this user's entitlements only: EXPLAIN shows
   // estimates, which must not count rows the user may not see.
-  scans.forEach(({ source }, i) =>
-    estimates.record({
+  scans.forEach(({ source, keyed }, i) =>
+    !keyed && estimates.record({
       scope: guard.fingerprint,
       connectionId: source.connection.id,
       table: source.table,
@@ -301,7 +312,10 @@ export async function executeQuery(
       security_ms: round(securityMs),
       duckdb_ms: round(duckMs),
     },
-    sources: scans.map(({ source, result, ms, requests, dependent }: SourceScan, i) => ({
+    sources: scans.map((
+      { source, result, ms, startedAt, requests, dependent }: SourceScan,
+      i,
+    ) => ({
       table: source.key,
       // The rows the user may see: a count of the rows a row rule hid would say how many exist.
       rows: secured[i].length,
@@ -311,6 +325,13 @@ export async function executeQuery(
       from_cache: result.fromCache,
       freshness_ms: now - result.fetchedAt,
       fetch_ms: round(ms),
+      started_ms: round(startedAt - started),
+      ...(result.scan
+        ? {
+          app_started_ms: round(result.scan.startedAt - started),
+          app_ms: round(result.scan.ms),
+        }
+        : {}),
       estimated_rows: source.estimatedRows,
       // Requests and predicates can carry values the user may not read: shown templated.
       pushdown: visiblePushdown({

@@ -22,6 +22,13 @@ export interface SourceScan {
   result: FetchedSource;
   /** Milliseconds spent fetching it. */
   ms: number;
+  /** When its fetch started, from `performance.now()`. */
+  startedAt: number;
+  /**
+   * Fetched with a dependent join's keys: its rows are the keys' matches, not what its own plan
+   * returns (nothing to learn that plan's size from).
+   */
+  keyed?: boolean;
   /** The native requests actually sent (empty when served from a cache). */
   requests: string[];
   /** How a dependent join fetched it, for `sources[].pushdown.dependent`. */
@@ -55,7 +62,7 @@ export async function fetchSources(
     const requests: string[] = [];
     const t0 = performance.now();
     const result = await fetchOne(source, recordingFetch(baseFetch, requests));
-    return { source, result, ms: performance.now() - t0, requests };
+    return { source, result, ms: performance.now() - t0, startedAt: t0, requests };
   };
 
   const tasks = new Map<string, Promise<SourceScan>>();
@@ -114,7 +121,9 @@ async function probe(
         fetchedAt: Date.now(),
       },
       ms: 0,
+      startedAt: performance.now(),
       requests: [],
+      keyed: true,
       dependent: `${column}: no keys in ${from}, nothing fetched`,
     };
   }
@@ -150,11 +159,23 @@ async function probe(
       fetchedAt: Math.min(...results.map((r) => r.fetchedAt)),
       rateLimit: results.findLast((r) => r.rateLimit)?.rateLimit,
       ...(results.some((r) => r.stale) ? { stale: true } : {}),
+      ...spanOf(results),
     },
     ms: performance.now() - t0,
+    startedAt: t0,
     requests: capped(scans.flatMap((s) => s.requests)),
+    keyed: true,
     dependent: label,
   };
+}
+
+/** The span of the chunks' scans against the app, when any ran. */
+function spanOf(results: FetchedSource[]): Pick<FetchedSource, "scan"> {
+  const scans = results.flatMap((r) => r.scan ? [r.scan] : []);
+  if (scans.length === 0) return {};
+  const startedAt = Math.min(...scans.map((s) => s.startedAt));
+  const end = Math.max(...scans.map((s) => s.startedAt + s.ms));
+  return { scan: { startedAt, ms: end - startedAt } };
 }
 
 function distinctKeys(rows: Row[], column: string): Scalar[] {

@@ -37,6 +37,11 @@ export interface FetchedSource {
   rateLimit?: RateLimitInfo;
   /** Set when stale data was served because `allow_stale` was asked for. */
   stale?: boolean;
+  /**
+   * When the scan against the app ran (`performance.now()` start, ms): a fetch's time outside
+   * it is spent around the app (cache reads and writes), not waiting on it. Absent when cached.
+   */
+  scan?: { startedAt: number; ms: number };
 }
 
 /** What every fetcher of a query knows. */
@@ -82,6 +87,7 @@ export type SourceMiddleware = (next: SourceFetcher) => SourceFetcher;
  */
 export const fetchFromApp: SourceFetcher = async (source, ctx) => {
   const fetchedAt = Date.now();
+  const startedAt = performance.now();
   const result = await runScan(source.connector, source.table, source.connection, source.offer, {
     plan: source.plan,
     signal: ctx.signal,
@@ -89,7 +95,12 @@ export const fetchFromApp: SourceFetcher = async (source, ctx) => {
     fetch: ctx.fetch,
     conditional: ctx.conditional,
   });
-  return { ...result, fromCache: false, fetchedAt };
+  return {
+    ...result,
+    fromCache: false,
+    fetchedAt,
+    scan: { startedAt, ms: performance.now() - startedAt },
+  };
 };
 
 /**

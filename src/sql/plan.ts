@@ -262,8 +262,11 @@ function chooseDependentJoins(
       const perRow = ROWS_PER_CALL * (p.plan.perRowCalls ?? 0) + 1;
       const full = Math.max(perScan, Math.ceil(p.estimatedRows / ROWS_PER_CALL)) +
         p.estimatedRows * perRow / ROWS_PER_CALL;
-      const keyed = Math.ceil(b.estimatedRows / chunk) * perScan +
-        Math.min(b.estimatedRows, p.estimatedRows) * perRow / ROWS_PER_CALL;
+      const matched = Math.min(b.estimatedRows, p.estimatedRows);
+      // Keys matched on listed rows cost every list page and row anyway: only per-row calls go.
+      const keyed = key?.matchedOnRows && b.estimatedRows > 1
+        ? full - (p.estimatedRows - matched) * (perRow - 1) / ROWS_PER_CALL
+        : Math.ceil(b.estimatedRows / chunk) * perScan + matched * perRow / ROWS_PER_CALL;
       // The matched rows are at most min(build, probe): with per-row calls a tie is a saving.
       if (keyed > full || (keyed === full && !p.plan.perRowCalls)) continue;
       candidates.push({

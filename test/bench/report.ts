@@ -74,7 +74,7 @@ export function targets(r: BenchReport): Target[] {
     ) => (b.omni.overheadMs.median > a.omni.overheadMs.median ? b : a));
     const ms = worst.omni.overheadMs.median;
     out.push({
-      name: "Overhead over the slowest source (cold joins, P50)",
+      name: "Overhead over the fetch path (cold joins, P50: time no fetch ran)",
       goal: "≤ 10 ms",
       measured: `${num(ms)} ms (worst: ${worst.id})`,
       met: ms <= 10,
@@ -152,26 +152,21 @@ export function targets(r: BenchReport): Target[] {
       });
     }
   }
-  if (joins.length) {
-    const worst = joins.reduce((a, b) =>
-      b.omni.slowestSourceMs.median / b.omni.floorMs.median >
-          a.omni.slowestSourceMs.median / a.omni.floorMs.median
-        ? b
-        : a
-    );
-    const ratio = worst.omni.slowestSourceMs.median / worst.omni.floorMs.median;
+  const fetched = (r.federated ?? []).filter((f) => !f.error && f.omni.floorMs.median > 0);
+  if (fetched.length) {
+    const ratioOf = (f: FederatedResult) => f.omni.fetchPathMs.median / f.omni.floorMs.median;
+    const worst = fetched.reduce((a, b) => (ratioOf(b) > ratioOf(a) ? b : a));
+    const ratio = ratioOf(worst);
     out.push({
-      name: "Fetch time vs the physical floor of its calls",
-      goal: "close to ceil(calls / concurrency) × latency (≤ 1.5×)",
-      measured: `${num(ratio)}× (worst: ${worst.id}: ${
-        num(worst.omni.slowestSourceMs.median)
-      } ms vs ${num(worst.omni.floorMs.median)} ms)`,
-      met: ratio <= 1.5,
-      note: ratio <= 1.5
+      name: "Fetch path vs the physical floor of its calls (each seed query)",
+      goal: "≤ 1.2×",
+      measured: `${num(ratio)}× (worst: ${worst.id}: ${num(worst.omni.fetchPathMs.median)} ms vs ${
+        num(worst.omni.floorMs.median)
+      } ms)`,
+      met: ratio <= 1.2,
+      note: ratio <= 1.2
         ? ""
-        : `${
-          num(worst.omni.slowestSourceMs.median - worst.omni.floorMs.median)
-        } ms above the floor`,
+        : `${num(worst.omni.fetchPathMs.median - worst.omni.floorMs.median)} ms above the floor`,
     });
   }
   const all = (r.federated ?? []).filter((f) => !f.error);
@@ -279,19 +274,27 @@ export function renderMarkdown(r: BenchReport, chart?: string): string {
   const fed = r.federated ?? [];
   if (fed.length) {
     p(
-      "## 2. Federated joins: latency against the slowest source",
+      "## 2. Federated joins: latency against the fetch path",
       "",
-      "Cold = `max_staleness_ms: 0` (every source fetched). *Overhead* = client wall time − the " +
-        "slowest source's fetch time (`sources[].fetch_ms`). *Floor* = the physical limit of the " +
-        "calls made: Jira's token pages are a chain (calls × latency), GitHub's calls can run 8 at a " +
-        "time (ceil(calls / 8) × latency); the floor is the larger.",
+      "Cold = `max_staleness_ms: 0` (every source fetched). *Fetch path* = the time at least one " +
+        "source's calls to its app were running (the union of `sources[]`'s `app_started_ms` + " +
+        "`app_ms` intervals; `fetch_ms` also counts the source cache's reads and writes around " +
+        "them): sources fetched side by side count once, a dependent join's build and probe count " +
+        "one after the other. *Overhead* = client wall time − the fetch path: the time no call to " +
+        "an app ran and the answer was not yet out. *Floor* = the physical limit of the calls made " +
+        "(`test/bench/floor.ts`), in round trips at the sandbox's latency: a Jira search is a chain " +
+        "of token pages (searches of different projects run side by side, after the status or field " +
+        "list when one is fetched); a GitHub repository's pages 2..N wait for its first page (its " +
+        "`Link` numbers them) and a GraphQL detail batch for the page it fills, 8 list pages and 8 " +
+        "other calls in flight; a dependent join's floors add up, side-by-side sources' take the " +
+        "larger.",
       "",
-      "| query | OmniSQL ms | slowest source ms | overhead ms | floor ms | fetch ÷ floor | DuckDB ms | planning ms | warm ms | warm QPS |",
-      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+      "| query | OmniSQL ms | fetch path ms | overhead ms | floor ms | fetch ÷ floor | slowest source ms | DuckDB ms | planning ms | warm ms | warm QPS |",
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     );
-    for (const f of fed.filter((f) => f.join)) {
+    for (const f of fed) {
       if (f.error) {
-        p(`| ${f.title} | error: ${f.error.replace(/\|/g, "/")} | | | | | | | | |`);
+        p(`| ${f.title} | error: ${f.error.replace(/\|/g, "/")} | | | | | | | | | |`);
         continue;
       }
       const o = f.omni;
@@ -300,11 +303,11 @@ export function renderMarkdown(r: BenchReport, chart?: string): string {
         ? `${num(f.warm.load.qps)} (P99 ${num(f.warm.load.p99_ms)} ms)`
         : "n/a";
       p(
-        `| ${f.title} | ${fmt(o.ms)} | ${fmt(o.slowestSourceMs)} | ${fmt(o.overheadMs)} | ${
+        `| ${f.title} | ${fmt(o.ms)} | ${fmt(o.fetchPathMs)} | ${fmt(o.overheadMs)} | ${
           fmt(o.floorMs)
-        } | ${num(o.slowestSourceMs.median / o.floorMs.median)}× | ${fmt(o.duckdbMs)} | ${
-          fmt(o.planningMs)
-        } | ${warm} | ${wq} |`,
+        } | ${num(o.fetchPathMs.median / o.floorMs.median)}× | ${fmt(o.slowestSourceMs)} | ${
+          fmt(o.duckdbMs)
+        } | ${fmt(o.planningMs)} | ${warm} | ${wq} |`,
       );
     }
     p(
@@ -339,15 +342,17 @@ export function renderMarkdown(r: BenchReport, chart?: string): string {
       "",
       "## 4. Pushdown efficiency",
       "",
-      "| query | API calls | rows fetched | rows needed | needed ÷ fetched | result rows | per source: rows / pages / calls / fetch ms — pushed down |",
+      "| query | API calls | rows fetched | rows needed | needed ÷ fetched | result rows | per source: rows / pages / calls / fetch ms (of which app calls ms) from ms (its floor ms) — pushed down |",
       "| --- | ---: | ---: | ---: | ---: | --- | --- |",
     );
     for (const f of fed) {
       if (f.error) continue;
       const per = f.omni.sources.map((s) =>
-        `${s.table}: ${s.rows} / ${s.pages} / ${s.calls} / ${num(s.fetch_ms)} — ${
+        `${s.table}: ${s.rows} / ${s.pages} / ${s.calls} / ${num(s.fetch_ms)} (${
+          num(s.app_ms ?? NaN)
+        }) from ${num(s.started_ms ?? NaN)} (${num(s.floor_ms)}) — ${
           s.pushed.length ? s.pushed.map((x) => `\`${x}\``).join(", ") : "nothing"
-        }`
+        }${s.dependent ? `; ${s.dependent}` : ""}`
       ).join("<br>");
       p(
         `| ${f.title} | ${fmt(f.omni.calls)} | ${fmt(f.omni.rowsFetched)} | ${
@@ -473,17 +478,14 @@ function missNotes(r: BenchReport): string[] {
         num(Math.max(0, over - o.duckdbMs.median - o.planningMs.median))
       } ms`,
     ];
-    const fetchRatio = o.slowestSourceMs.median / o.floorMs.median;
+    const fetchRatio = o.fetchPathMs.median / o.floorMs.median;
     notes.push(
-      `- **${f.id}**: ${num(o.ms.median)} ms, of which the slowest source ${
-        num(o.slowestSourceMs.median)
+      `- **${f.id}**: ${num(o.ms.median)} ms, of which fetches ran ${
+        num(o.fetchPathMs.median)
       } ms ` +
-        `(${num(fetchRatio)}× its floor of ${num(o.floorMs.median)} ms) and overhead ${
+        `(${num(fetchRatio)}× their floor of ${num(o.floorMs.median)} ms) and overhead ${
           num(over)
-        } ms: ${parts.join(", ")}.` +
-        (fetchRatio > 1.5
-          ? " Fetch time is far above the floor: pages of one repository are fetched one after another (each waits for the previous page's `Link`, and detail calls for a page run before the next page is asked for), so the critical path is pages × latency, not ceil(calls / 8) × latency."
-          : ""),
+        } ms: ${parts.join(", ")}.`,
     );
   }
   const effort = joins.find((f) => f.id === "effort_mapping");
@@ -520,15 +522,15 @@ function missNotes(r: BenchReport): string[] {
     ? joins.reduce((a, b) => (b.omni.ms.median > a.omni.ms.median ? b : a))
     : undefined;
   if (biggest) {
-    const fetchShare = biggest.omni.slowestSourceMs.median / biggest.omni.ms.median;
+    const fetchShare = biggest.omni.fetchPathMs.median / biggest.omni.ms.median;
     notes.push(
       "",
       `**Biggest cost:** ${
         fetchShare > 0.5
           ? `waiting on the sources — ${
             num(fetchShare * 100)
-          }% of the slowest cold join (${biggest.id}) is its slowest source's fetch, ` +
-            "dominated by sequential page round trips and detail calls at the sandbox's latency; OmniSQL's own work is the rest"
+          }% of the slowest cold join (${biggest.id}) is spent with a fetch running, ` +
+            "round trips at the sandbox's latency; OmniSQL's own work is the rest"
           : `OmniSQL's own work — only ${
             num(fetchShare * 100)
           }% of the slowest cold join (${biggest.id}) is waiting on sources`
