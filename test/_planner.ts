@@ -89,3 +89,21 @@ export async function startPlannerHarness(): Promise<PlannerHarness> {
     },
   };
 }
+
+/**
+ * A test with a harness of its own, closed whatever the test does. Servers keep sockets and
+ * timers a moment past closing, so the sanitizers are off.
+ */
+export function plannerTest(
+  name: string,
+  fn: (h: PlannerHarness, t: Deno.TestContext) => Promise<void>,
+): void {
+  Deno.test(name, { sanitizeResources: false, sanitizeOps: false }, async (t) => {
+    const h = await startPlannerHarness();
+    try {
+      await fn(h, t);
+    } finally {
+      await h.close();
+    }
+  });
+}

@@ -9,18 +9,21 @@ import { type LocalStack, type LocalStackOptions, startLocalStack } from "../edg
 import { type ScratchDatabase, scratchDatabase } from "../src/catalog/testing.ts";
 import { loadConfig } from "../src/config.ts";
 
+/** Options of {@link startTestStack}. */
+export interface TestStackOptions {
+  /** A fresh Postgres catalog instead of the default. @default false */
+  postgres?: boolean;
+  /** Options of the local stack itself. */
+  stack?: LocalStackOptions;
+  /** Zones given a store of their own (a fresh database each, `ZONE_<Z>_DATABASE_URL`). */
+  zoneDatabases?: string[];
+}
+
 /**
  * A local stack on free ports with the catalog on PGlite, or — when asked — on a fresh database
  * of the Postgres at `DATABASE_URL` (created here, dropped on close: stacks never share state).
  */
-export async function startTestStack(
-  options: {
-    postgres?: boolean;
-    stack?: LocalStackOptions;
-    /** Zones given a store of their own (a fresh database each, `ZONE_<Z>_DATABASE_URL`). */
-    zoneDatabases?: string[];
-  } = {},
-): Promise<LocalStack> {
+export async function startTestStack(options: TestStackOptions = {}): Promise<LocalStack> {
   const env: Record<string, string> = { PORT: "0" };
   if (!options.postgres) return await startLocalStack(loadConfig(env), options.stack);
   const server = Deno.env.get("DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -133,16 +136,20 @@ export async function expectQueryError(
   return error;
 }
 
+/** The body of a {@link stackTest}. */
+export type StackTestFn = (stack: LocalStack, t: Deno.TestContext) => Promise<void>;
+
 /**
- * A test on a stack of its own, closed whatever the test does. Servers keep sockets and timers
+ * A test on a stack of its own (started with `options`), closed whatever the test does. Servers keep sockets and timers
  * a moment past closing, so the sanitizers are off.
  */
 export function stackTest(
   name: string,
-  fn: (stack: LocalStack, t: Deno.TestContext) => Promise<void>,
+  ...args: [StackTestFn] | [TestStackOptions, StackTestFn]
 ): void {
+  const [options, fn] = args.length === 1 ? [{}, args[0]] : args;
   Deno.test(name, { sanitizeResources: false, sanitizeOps: false }, async (t) => {
-    const stack = await startTestStack();
+    const stack = await startTestStack(options);
     try {
       await fn(stack, t);
     } finally {

@@ -15,7 +15,7 @@ import { KeyRing } from "../src/crypto/mod.ts";
 import { CatalogKeyStore } from "../src/catalog/mod.ts";
 import { loadConfig } from "../src/config.ts";
 import { PASSTHROUGH_HEADER } from "../src/policy/passthrough.ts";
-import { postQuery, startTestStack, tokenFor } from "./_stack.ts";
+import { postQuery, stackTest, startTestStack, tokenFor } from "./_stack.ts";
 import { queryDoors } from "./_doors.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -945,48 +945,43 @@ Deno.test("passthrough: the app sees the user's own token and its ACLs apply", o
   }
 });
 
-Deno.test(
+stackTest(
   "a zone with its own store keeps its tenants' async SQL, results and audit SQL text there",
-  opts,
-  async () => {
-    const stack = await startTestStack({ postgres: true, zoneDatabases: ["us"] });
-    try {
-      const token = await tokenFor(stack, "acme", "dev@acme");
-      const sql = "SELECT count(*) AS n FROM github.pull_requests";
-      const job = await submitAndWait(stack.edgeUrl, token, sql);
-      assert.equal(job.status, "succeeded", JSON.stringify(job));
-      // Nothing of the job is in the central catalog; the zone's database holds it, encrypted.
-      assert.deepEqual(await stack.catalog.db.query.jobs.findMany(), []);
-      const [stored] = await stack.zoneStores.us.query.jobs.findMany();
-      assert.equal(stored.tenantId, "acme");
-      assert.ok(
-        stored.resultEnc?.startsWith("v1."),
-        "the result is encrypted with the tenant's key",
-      );
-      // The SQL text of its queries too: the zone's chain holds it, the catalog only digests.
-      const marker = "SELECT 'zone-marker' AS m, count(*) AS n FROM jira.issues";
-      assert.equal((await postQuery(stack.edgeUrl, token, { sql: marker })).status, 200);
-      assert.equal((await postQuery(stack.workerUrls.us, token, { sql: marker })).status, 200);
-      await stack.auditSettled();
-      const central = await stack.catalog.tailAudit("acme", 100);
-      assert.ok(central.length >= 3);
-      assert.ok(central.every((r) => r.sql.startsWith("sha256:")), JSON.stringify(central));
-      const zoneChain = stack.catalog.zoneAudit(stack.zoneStores.us);
-      const inZone = await zoneChain.tail("acme", 100);
-      assert.ok(inZone.some((r) => r.sql === marker) && inZone.some((r) => r.sql === sql));
-      assert.equal((await zoneChain.verify("acme")).ok, true);
-      assert.equal((await stack.catalog.verifyAudit("acme")).ok, true);
-      // Off-boarding cancels the zone's jobs too.
-      const again = await postQuery(stack.edgeUrl, token, {
-        sql,
-        metadata: { async: true, max_staleness_ms: 0 },
-      });
-      assert.equal(again.status, 202);
-      await stack.catalog.offboardTenant("acme");
-      const statuses = (await stack.zoneStores.us.query.jobs.findMany()).map((j) => j.status);
-      assert.ok(!statuses.includes("queued") && !statuses.includes("running"), String(statuses));
-    } finally {
-      await stack.close();
-    }
+  { postgres: true, zoneDatabases: ["us"] },
+  async (stack) => {
+    const token = await tokenFor(stack, "acme", "dev@acme");
+    const sql = "SELECT count(*) AS n FROM github.pull_requests";
+    const job = await submitAndWait(stack.edgeUrl, token, sql);
+    assert.equal(job.status, "succeeded", JSON.stringify(job));
+    // Nothing of the job is in the central catalog; the zone's database holds it, encrypted.
+    assert.deepEqual(await stack.catalog.db.query.jobs.findMany(), []);
+    const [stored] = await stack.zoneStores.us.query.jobs.findMany();
+    assert.equal(stored.tenantId, "acme");
+    assert.ok(
+      stored.resultEnc?.startsWith("v1."),
+      "the result is encrypted with the tenant's key",
+    );
+    // The SQL text of its queries too: the zone's chain holds it, the catalog only digests.
+    const marker = "SELECT 'zone-marker' AS m, count(*) AS n FROM jira.issues";
+    assert.equal((await postQuery(stack.edgeUrl, token, { sql: marker })).status, 200);
+    assert.equal((await postQuery(stack.workerUrls.us, token, { sql: marker })).status, 200);
+    await stack.auditSettled();
+    const central = await stack.catalog.tailAudit("acme", 100);
+    assert.ok(central.length >= 3);
+    assert.ok(central.every((r) => r.sql.startsWith("sha256:")), JSON.stringify(central));
+    const zoneChain = stack.catalog.zoneAudit(stack.zoneStores.us);
+    const inZone = await zoneChain.tail("acme", 100);
+    assert.ok(inZone.some((r) => r.sql === marker) && inZone.some((r) => r.sql === sql));
+    assert.equal((await zoneChain.verify("acme")).ok, true);
+    assert.equal((await stack.catalog.verifyAudit("acme")).ok, true);
+    // Off-boarding cancels the zone's jobs too.
+    const again = await postQuery(stack.edgeUrl, token, {
+      sql,
+      metadata: { async: true, max_staleness_ms: 0 },
+    });
+    assert.equal(again.status, 202);
+    await stack.catalog.offboardTenant("acme");
+    const statuses = (await stack.zoneStores.us.query.jobs.findMany()).map((j) => j.status);
+    assert.ok(!statuses.includes("queued") && !statuses.includes("running"), String(statuses));
   },
 );

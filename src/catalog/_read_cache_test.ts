@@ -19,13 +19,19 @@ function controlledLoader() {
   };
 }
 
-Deno.test("ReadCache answers a value past half its life at once and reads it again behind it", async () => {
+/** A cache of `ttlMs` that read `value` at time 0, with its clock and loader. */
+async function cacheHolding(value: string, ttlMs: number) {
   const clock = testClock();
-  const cache = new ReadCache(200, clock.now);
+  const cache = new ReadCache(ttlMs, clock.now);
   const db = controlledLoader();
   const first = cache.get("tenant", db.load);
-  db.reads[0]("v1");
-  assert.equal(await first, "v1");
+  db.reads[0](value);
+  assert.equal(await first, value);
+  return { clock, cache, db };
+}
+
+Deno.test("ReadCache answers a value past half its life at once and reads it again behind it", async () => {
+  const { clock, cache, db } = await cacheHolding("v1", 200);
   clock.advance(120); // past half its life: answered, and one fresh read starts
   assert.equal(await cache.get("tenant", db.load), "v1");
   assert.equal(await cache.get("tenant", db.load), "v1");
@@ -37,12 +43,7 @@ Deno.test("ReadCache answers a value past half its life at once and reads it aga
 });
 
 Deno.test("ReadCache never answers a value older than its TTL: past it, callers wait for the read", async () => {
-  const clock = testClock();
-  const cache = new ReadCache(100, clock.now);
-  const db = controlledLoader();
-  const first = cache.get("tenant", db.load);
-  db.reads[0]("old");
-  await first;
+  const { clock, cache, db } = await cacheHolding("old", 100);
   clock.advance(60);
   assert.equal(await cache.get("tenant", db.load), "old"); // starts the refresh, still slow
   clock.advance(60); // now past the TTL
@@ -57,12 +58,7 @@ Deno.test("ReadCache never answers a value older than its TTL: past it, callers 
 });
 
 Deno.test("ReadCache: a write during a read behind the value discards that read", async () => {
-  const clock = testClock();
-  const cache = new ReadCache(100, clock.now);
-  const db = controlledLoader();
-  const first = cache.get("tenant", db.load);
-  db.reads[0]("before");
-  await first;
+  const { clock, cache, db } = await cacheHolding("before", 100);
   clock.advance(60);
   await cache.get("tenant", db.load); // refresh in flight
   await cache.write(() => Promise.resolve());

@@ -5,7 +5,7 @@
 import { demoOrg } from "../../connectors/demo/world.ts";
 import { acmeConnection, demoSandbox } from "../../connectors/github/_testing.ts";
 import { github } from "../../connectors/github/mod.ts";
-import { conformanceSandbox, conformanceSuite } from "./kit.ts";
+import { cmp, conformanceSandbox, conformanceSuite } from "./kit.ts";
 
 const acme = demoOrg("acme");
 
@@ -28,17 +28,13 @@ conformanceSuite({
         status: p.mergedAt ? "merged" : p.state,
       })),
     predicateSets: [
-      [{ column: "status", op: "=", value: "merged" }],
-      [{ column: "status", op: "=", value: "open" }],
-      [{ column: "repo", op: "=", value: "web-app" }],
-      [{ column: "team_id", op: "=", value: "mobile" }, {
-        column: "status",
-        op: "!=",
-        value: "open",
-      }],
+      [cmp("status", "=", "merged")],
+      [cmp("status", "=", "open")],
+      [cmp("repo", "=", "web-app")],
+      [cmp("team_id", "=", "mobile"), cmp("status", "!=", "open")],
       [{ column: "branch", op: "=", value: acme.pulls[3].head }],
     ],
-    empty: [{ column: "repo", op: "=", value: "no-such-repo" }],
+    empty: [cmp("repo", "=", "no-such-repo")],
   }],
   // Four repos are listed in parallel: a fault must outlast every request and its retry.
   faultTimes: 12,

@@ -3,7 +3,7 @@ import { DEMO, demoConnection, expectedRows } from "../../connectors/jira/_testi
 import { clearJiraCaches } from "../../connectors/jira/client.ts";
 import { jira } from "../../connectors/jira/mod.ts";
 import { startJiraSandbox } from "../../connectors/jira/sandbox/mod.ts";
-import { conformanceSuite } from "./kit.ts";
+import { cmp, conformanceSuite } from "./kit.ts";
 
 conformanceSuite({
   name: "jira",
@@ -30,15 +30,15 @@ conformanceSuite({
     key: ["issue_key"],
     expected: () => expectedRows("acme"),
     predicateSets: [
-      [{ column: "status", op: "=", value: "In Progress" }],
+      [cmp("status", "=", "In Progress")],
       [{ column: "status", op: "not in", values: ["Done", "To Do"] }],
-      [{ column: "team", op: "=", value: "web" }],
-      [{ column: "story_points", op: ">", value: 3 }],
+      [cmp("team", "=", "web")],
+      [cmp("story_points", ">", 3)],
       [{ column: "branch_name", op: "is null" }],
-      [{ column: "created", op: ">=", value: "2025-09-01T00:00:00Z" }],
-      [{ column: "summary", op: "=", value: 'a "quoted" \\ value' }],
+      [cmp("created", ">=", "2025-09-01T00:00:00Z")],
+      [cmp("summary", "=", 'a "quoted" \\ value')],
     ],
-    empty: [{ column: "project", op: "=", value: "NOPE" }],
+    empty: [cmp("project", "=", "NOPE")],
   }],
   // The sandbox, like Jira Cloud, sends budget headers only near or over the limit.
   reportsBudget: false,

@@ -20,6 +20,7 @@
 import assert from "node:assert/strict";
 import { OmniError } from "../../src/errors.ts";
 import {
+  type ComparisonOp,
   type Connection,
   connectionTables,
   type ConnectorDef,
@@ -30,6 +31,7 @@ import {
   type RateLimitInfo,
   type Row,
   runScan,
+  type Scalar,
   type ScanOffer,
 } from "../../connectors/sdk/mod.ts";
 
@@ -77,6 +79,11 @@ export function conformanceSandbox(
     reset: () => sb.reset(),
     close: () => sb.close(),
   };
+}
+
+/** A comparison predicate, as the predicate sets write most of theirs. */
+export function cmp(column: string, op: ComparisonOp, value: Scalar): Predicate {
+  return { column, op, value };
 }
 
 /** What the suite checks of one table. */

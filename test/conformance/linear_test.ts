@@ -3,7 +3,7 @@ import { demoLinear } from "../../connectors/demo/world.ts";
 import { LINEAR_MANIFEST } from "../../connectors/linear/mod.ts";
 import { manifestConnector } from "../../connectors/manifest/mod.ts";
 import { startLinearSandbox } from "../../connectors/linear/sandbox/mod.ts";
-import { conformanceSandbox, conformanceSuite } from "./kit.ts";
+import { cmp, conformanceSandbox, conformanceSuite } from "./kit.ts";
 import { acmeConnectionOf } from "../../connectors/sdk/_testing.ts";
 
 const KEY = "lin_api_conformance";
@@ -40,24 +40,20 @@ conformanceSuite({
         completed_at: i.completedAt,
       })),
     predicateSets: [
-      [{ column: "team", op: "=", value: "web" }],
+      [cmp("team", "=", "web")],
       [{ column: "state", op: "in", values: ["Done", "Canceled"] }],
-      [{ column: "state", op: "not in", values: ["Done"] }, {
-        column: "team",
-        op: "!=",
-        value: "web",
-      }],
+      [{ column: "state", op: "not in", values: ["Done"] }, cmp("team", "!=", "web")],
       [{ column: "estimate", op: "is null" }],
-      [{ column: "estimate", op: ">=", value: 3 }, { column: "priority", op: "<", value: 3 }],
+      [cmp("estimate", ">=", 3), cmp("priority", "<", 3)],
       [{ column: "completed_at", op: "is not null" }],
-      [{ column: "created_at", op: ">", value: "2025-10-01T00:00:00Z" }],
+      [cmp("created_at", ">", "2025-10-01T00:00:00Z")],
       [{ column: "title", op: "like", pattern: "Fix%" }],
       [{ column: "title", op: "like", pattern: "%mode" }],
-      [{ column: "assignee_email", op: "=", value: "ana.mobile@acme.example" }],
+      [cmp("assignee_email", "=", "ana.mobile@acme.example")],
       [{ column: "branch_name", op: "like", pattern: "feature/%" }],
-      [{ column: "title", op: "=", value: 'O\'Brien "quoted" \\ } { $filter' }],
+      [cmp("title", "=", 'O\'Brien "quoted" \\ } { $filter')],
     ],
-    empty: [{ column: "team", op: "=", value: "no-such-team" }],
+    empty: [cmp("team", "=", "no-such-team")],
   }],
   rateLimitHeaders: [{
     headers: {

@@ -2,7 +2,7 @@
 import { startDemoSupport, supportConnection } from "../../connectors/mcp/_testing.ts";
 import { closeMcpSessions, mcp } from "../../connectors/mcp/mod.ts";
 import { demoTickets } from "../../connectors/mcp/sandbox/tickets.ts";
-import { conformanceSuite } from "./kit.ts";
+import { cmp, conformanceSuite } from "./kit.ts";
 
 conformanceSuite({
   name: "mcp",
@@ -32,19 +32,15 @@ conformanceSuite({
         created_at: t.created_at,
       })),
     predicateSets: [
-      [{ column: "status", op: "=", value: "open" }],
-      [{ column: "priority", op: "=", value: "urgent" }, {
-        column: "status",
-        op: "!=",
-        value: "closed",
-      }],
-      [{ column: "jira_issue_key", op: "=", value: "MOB-42" }],
-      [{ column: "requester_email", op: "=", value: "ana.mobile@acme.example" }],
-      [{ column: "updated_at", op: ">", value: "2025-12-01T00:00:00.000Z" }],
+      [cmp("status", "=", "open")],
+      [cmp("priority", "=", "urgent"), cmp("status", "!=", "closed")],
+      [cmp("jira_issue_key", "=", "MOB-42")],
+      [cmp("requester_email", "=", "ana.mobile@acme.example")],
+      [cmp("updated_at", ">", "2025-12-01T00:00:00.000Z")],
       [{ column: "status", op: "in", values: ["open", "pending"] }],
-      [{ column: "subject", op: "=", value: 'a "quoted" \\ value' }],
+      [cmp("subject", "=", 'a "quoted" \\ value')],
     ],
-    empty: [{ column: "jira_issue_key", op: "=", value: "NOPE-1" }],
+    empty: [cmp("jira_issue_key", "=", "NOPE-1")],
     minPages: 4,
   }],
   // MCP defines no rate-limit headers; the connection's own calls budget is the reading a scan

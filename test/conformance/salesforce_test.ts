@@ -3,7 +3,7 @@ import { demoSalesforce } from "../../connectors/demo/world.ts";
 import { salesforce, salesforceTokens } from "../../connectors/salesforce/mod.ts";
 import { startSalesforceSandbox } from "../../connectors/salesforce/sandbox/mod.ts";
 import type { Predicate } from "../../connectors/sdk/mod.ts";
-import { conformanceSandbox, conformanceSuite } from "./kit.ts";
+import { cmp, conformanceSandbox, conformanceSuite } from "./kit.ts";
 import { acmeConnectionOf } from "../../connectors/sdk/_testing.ts";
 
 const sf = demoSalesforce("acme");
@@ -13,11 +13,11 @@ const iso = (s: string) =>
 const ownerOf = (id: string) => users.get(id)!;
 
 const textSets: Predicate[][] = [
-  [{ column: "owner_department", op: "=", value: "web" }],
+  [cmp("owner_department", "=", "web")],
   [{ column: "name", op: "like", pattern: "Northwind%" }],
-  [{ column: "name", op: "=", value: "O'Brien \\' OR Name != '' --" }],
-  [{ column: "created_date", op: ">=", value: "2025-01-01T00:00:00Z" }],
-  [{ column: "created_date", op: "<", value: "2025-03-01T12:00:00.500Z" }],
+  [cmp("name", "=", "O'Brien \\' OR Name != '' --")],
+  [cmp("created_date", ">=", "2025-01-01T00:00:00Z")],
+  [cmp("created_date", "<", "2025-03-01T12:00:00.500Z")],
   [{ column: "owner_email", op: "is null" }],
 ];
 
@@ -63,22 +63,18 @@ conformanceSuite({
       predicateSets: [
         ...textSets,
         [{ column: "stage_name", op: "in", values: ["Closed Won", "Prospecting"] }],
-        [{ column: "amount", op: ">", value: 100000 }, { column: "is_won", op: "=", value: false }],
-        [{ column: "amount", op: "!=", value: 173000 }],
+        [cmp("amount", ">", 100000), cmp("is_won", "=", false)],
+        [cmp("amount", "!=", 173000)],
         [{ column: "amount", op: "not in", values: [173000, 5000] }],
         [{ column: "amount", op: "is null" }],
-        [{ column: "close_date", op: ">=", value: "2026-01-01T00:00:00Z" }],
-        [{ column: "close_date", op: "<", value: "2026-02-01T13:00:00Z" }],
-        [{ column: "jira_issue_key", op: "is not null" }, {
-          column: "probability",
-          op: "<=",
-          value: 40,
-        }],
+        [cmp("close_date", ">=", "2026-01-01T00:00:00Z")],
+        [cmp("close_date", "<", "2026-02-01T13:00:00Z")],
+        [{ column: "jira_issue_key", op: "is not null" }, cmp("probability", "<=", 40)],
         [{ column: "account_id", op: "=", value: sf.accounts[0].Id }],
-        [{ column: "account_id", op: "=", value: "not-an-id'" }],
-        [{ column: "stage_name", op: "!=", value: "closed won" }],
+        [cmp("account_id", "=", "not-an-id'")],
+        [cmp("stage_name", "!=", "closed won")],
       ],
-      empty: [{ column: "stage_name", op: "=", value: "No such stage" }],
+      empty: [cmp("stage_name", "=", "No such stage")],
     },
     {
       name: "accounts",
@@ -96,10 +92,10 @@ conformanceSuite({
       predicateSets: [
         ...textSets,
         [{ column: "industry", op: "in", values: ["Finance", "Retail"] }],
-        [{ column: "annual_revenue", op: ">=", value: 10_000_000 }],
+        [cmp("annual_revenue", ">=", 10_000_000)],
         [{ column: "industry", op: "is null" }],
       ],
-      empty: [{ column: "annual_revenue", op: "<", value: 0 }],
+      empty: [cmp("annual_revenue", "<", 0)],
     },
   ],
   rateLimitHeaders: [

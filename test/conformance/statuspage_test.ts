@@ -8,7 +8,7 @@ import {
   statuspageIncidents,
 } from "../../connectors/manifest/examples/statuspage_sandbox.ts";
 import { manifestConnector } from "../../connectors/manifest/mod.ts";
-import { conformanceSandbox, conformanceSuite } from "./kit.ts";
+import { cmp, conformanceSandbox, conformanceSuite } from "./kit.ts";
 import { acmeConnectionOf } from "../../connectors/sdk/_testing.ts";
 
 conformanceSuite({
@@ -37,17 +37,13 @@ conformanceSuite({
       })),
     predicateSets: [
       [{ column: "status", op: "in", values: ["resolved", "postmortem"] }],
-      [{ column: "status", op: "=", value: "investigating" }],
-      [{ column: "impact", op: "=", value: "critical" }, {
-        column: "status",
-        op: "!=",
-        value: "resolved",
-      }],
-      [{ column: "created_at", op: ">=", value: "2025-12-01T00:00:00Z" }],
+      [cmp("status", "=", "investigating")],
+      [cmp("impact", "=", "critical"), cmp("status", "!=", "resolved")],
+      [cmp("created_at", ">=", "2025-12-01T00:00:00Z")],
       [{ column: "resolved_at", op: "is null" }],
-      [{ column: "impact", op: "=", value: "a&b=c?d#e" }],
+      [cmp("impact", "=", "a&b=c?d#e")],
     ],
-    empty: [{ column: "impact", op: "=", value: "apocalyptic" }],
+    empty: [cmp("impact", "=", "apocalyptic")],
   }],
   rateLimitHeaders: [{
     headers: {

@@ -261,13 +261,7 @@ export class BackendBatch {
 
   /** The bytes so far, and a fresh batch. */
   take(): Uint8Array {
-    const total = this.#parts.reduce((n, p) => n + p.length, 0);
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const p of this.#parts) {
-      out.set(p, at);
-      at += p.length;
-    }
+    const out = concat(this.#parts);
     this.#parts = [];
     return out;
   }
