@@ -87,13 +87,10 @@ export async function readClusterSecrets(
   databaseUrl: string | undefined,
   dir: string = CLUSTER_SECRETS_DIR,
 ): Promise<ClusterSecrets | undefined> {
-  if (!databaseUrl) return undefined;
-  try {
-    const saved = JSON.parse(await Deno.readTextFile(await fileOf(databaseUrl, dir)));
-    return SECRET_NAMES.every((n) => typeof saved?.[n] === "string") ? saved : undefined;
-  } catch {
-    return undefined;
-  }
+  const saved = await readSaved(databaseUrl && await fileOf(databaseUrl, dir));
+  return SECRET_NAMES.every((n) => typeof saved?.[n] === "string")
+    ? saved as ClusterSecrets
+    : undefined;
 }
 
 /**
@@ -166,9 +163,16 @@ export async function readClusterRuntime(
   databaseUrl: string | undefined,
   dir: string = CLUSTER_SECRETS_DIR,
 ): Promise<ClusterRuntime | undefined> {
-  if (!databaseUrl) return undefined;
+  return await readSaved(databaseUrl && await runtimeFileOf(databaseUrl, dir)) as
+    | ClusterRuntime
+    | undefined;
+}
+
+/** The JSON object a cluster file holds, or `undefined` (no file, unreadable). */
+async function readSaved(file: string | undefined): Promise<Record<string, unknown> | undefined> {
+  if (!file) return undefined;
   try {
-    return JSON.parse(await Deno.readTextFile(await runtimeFileOf(databaseUrl, dir)));
+    return JSON.parse(await Deno.readTextFile(file));
   } catch {
     return undefined;
   }

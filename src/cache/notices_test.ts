@@ -69,55 +69,54 @@ async function msUntil(since: number, gone: () => Promise<boolean>): Promise<num
   return Date.now() - since;
 }
 
-Deno.test("a shred on one instance is seen by every other instance within 1 s", opts, async () => {
-  const s = await sharedStores();
-  try {
-    const [a, b, c] = [await s.instance(), await s.instance(), await s.instance()];
-    const control = await s.instance(false);
-    await a.cache.set("acme", "r:x", { rows: [1] }, 60_000);
-    // Every instance has read it, so each holds the tenant's key in its own memory.
-    for (const i of [a, b, c, control]) {
-      assert.deepEqual(await i.cache.get("acme", "r:x"), { rows: [1] });
-    }
-    await a.catalog.keyRing.shred("acme");
-    const shredAt = Date.now();
-    const waits = await Promise.all(
-      [b, c].map((i) =>
-        msUntil(shredAt, async () => (await i.cache.get("acme", "r:x")) === undefined)
-      ),
-    );
-    for (const ms of waits) {
-      assert.ok(ms <= 1000, `an instance served for ${ms} ms after the shred`);
-    }
-    // Without the notice, an instance's memo of the key still decrypts the entry.
-    assert.deepEqual(await control.cache.get("acme", "r:x"), { rows: [1] });
-  } finally {
-    await s.close();
-  }
-});
-
-Deno.test(
-  "an off-boarding on one instance is seen by the others' catalog memos",
-  opts,
-  async () => {
+/** A test with instances sharing real Postgres and Redis, closed afterwards. */
+function noticesTest(name: string, fn: (s: SharedStores) => Promise<void>) {
+  Deno.test(name, opts, async () => {
     const s = await sharedStores();
     try {
-      const [a, b] = [await s.instance(), await s.instance()];
-      const control = await s.instance(false);
-      for (const i of [a, b, control]) assert.ok(await i.catalog.getTenant("acme"));
-      await a.catalog.offboardTenant("acme");
-      const at = Date.now();
-      const ms = await msUntil(at, async () => (await b.catalog.getTenant("acme")) === undefined);
-      assert.ok(ms <= 1000, `the tenant was still known ${ms} ms after its off-boarding`);
-      assert.ok(await control.catalog.getTenant("acme"), "the control forgot without a notice");
+      await fn(s);
     } finally {
       await s.close();
     }
-  },
-);
+  });
+}
 
-Deno.test("an instance that missed notices forgets everything it remembers", opts, async () => {
-  const s = await sharedStores();
+type SharedStores = Awaited<ReturnType<typeof sharedStores>>;
+
+noticesTest("a shred on one instance is seen by every other instance within 1 s", async (s) => {
+  const [a, b, c] = [await s.instance(), await s.instance(), await s.instance()];
+  const control = await s.instance(false);
+  await a.cache.set("acme", "r:x", { rows: [1] }, 60_000);
+  // Every instance has read it, so each holds the tenant's key in its own memory.
+  for (const i of [a, b, c, control]) {
+    assert.deepEqual(await i.cache.get("acme", "r:x"), { rows: [1] });
+  }
+  await a.catalog.keyRing.shred("acme");
+  const shredAt = Date.now();
+  const waits = await Promise.all(
+    [b, c].map((i) =>
+      msUntil(shredAt, async () => (await i.cache.get("acme", "r:x")) === undefined)
+    ),
+  );
+  for (const ms of waits) {
+    assert.ok(ms <= 1000, `an instance served for ${ms} ms after the shred`);
+  }
+  // Without the notice, an instance's memo of the key still decrypts the entry.
+  assert.deepEqual(await control.cache.get("acme", "r:x"), { rows: [1] });
+});
+
+noticesTest("an off-boarding on one instance is seen by the others' catalog memos", async (s) => {
+  const [a, b] = [await s.instance(), await s.instance()];
+  const control = await s.instance(false);
+  for (const i of [a, b, control]) assert.ok(await i.catalog.getTenant("acme"));
+  await a.catalog.offboardTenant("acme");
+  const at = Date.now();
+  const ms = await msUntil(at, async () => (await b.catalog.getTenant("acme")) === undefined);
+  assert.ok(ms <= 1000, `the tenant was still known ${ms} ms after its off-boarding`);
+  assert.ok(await control.catalog.getTenant("acme"), "the control forgot without a notice");
+});
+
+noticesTest("an instance that missed notices forgets everything it remembers", async (s) => {
   // Instance b reaches Redis through a bridge of its own, which goes away for a while.
   let own = await startRedisHttp({ token: "notices-test", port: BRIDGE_PORT + 1 });
   try {
@@ -137,30 +136,23 @@ Deno.test("an instance that missed notices forgets everything it remembers", opt
     assert.ok(ms <= 1000, `b served the shredded tenant ${ms} ms after it could hear again`);
   } finally {
     await own.close();
-    await s.close();
   }
 });
 
-Deno.test(
+noticesTest(
   "a webhook's invalidation on one instance is a miss on every other at once",
-  opts,
-  async () => {
-    const s = await sharedStores();
-    try {
-      const [a, b] = [await s.instance(false), await s.instance(false)];
-      const body = {
-        columns: ["n"],
-        rows: [{ n: 1 }],
-        freshness_ms: 0,
-        sources: [{ table: "github.pull_requests" }],
-      };
-      await a.results.put("acme", "fp", "SELECT 1", body, 60_000, Date.now() - 10);
-      assert.ok(await b.results.get("acme", "fp", "SELECT 1"));
-      // Watermarks live in the zone's shared store and every read compares with them: no notice.
-      await new Invalidations(a.cache).invalidate("acme", ["github.pull_requests"]);
-      assert.equal(await b.results.get("acme", "fp", "SELECT 1"), undefined);
-    } finally {
-      await s.close();
-    }
+  async (s) => {
+    const [a, b] = [await s.instance(false), await s.instance(false)];
+    const body = {
+      columns: ["n"],
+      rows: [{ n: 1 }],
+      freshness_ms: 0,
+      sources: [{ table: "github.pull_requests" }],
+    };
+    await a.results.put("acme", "fp", "SELECT 1", body, 60_000, Date.now() - 10);
+    assert.ok(await b.results.get("acme", "fp", "SELECT 1"));
+    // Watermarks live in the zone's shared store and every read compares with them: no notice.
+    await new Invalidations(a.cache).invalidate("acme", ["github.pull_requests"]);
+    assert.equal(await b.results.get("acme", "fp", "SELECT 1"), undefined);
   },
 );

@@ -23,6 +23,7 @@ import {
   Utf8,
 } from "apache-arrow";
 import type { ColumnDef, ColumnType, Row } from "../../connectors/sdk/table.ts";
+import { rowTimestampMicros } from "../../connectors/sdk/timestamp.ts";
 
 /** DuckDB's type for each column type. JSON is an extension (not built in): JSON text in VARCHAR. */
 export const DUCK_TYPES: Record<ColumnType, string> = {
@@ -101,9 +102,6 @@ export function toJsonText(value: unknown): string | null {
   return text === undefined ? null : text;
 }
 
-const ISO =
-  /^(\d{4,6})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
-
 /**
  * A timestamp as microseconds since the epoch, in UTC: ISO-8601 strings (with `Z`, an offset or
  * none, which means UTC), `Date`s, or epoch milliseconds. Unparseable values become null.
@@ -113,33 +111,12 @@ export function toEpochMicros(value: unknown): bigint | null {
     const ms = value.getTime();
     return Number.isNaN(ms) ? null : BigInt(ms) * 1000n;
   }
-  if (typeof value === "number") {
-    return Number.isFinite(value) ? BigInt(Math.round(value * 1000)) : null;
-  }
+  const micros = rowTimestampMicros(value);
+  if (micros !== undefined) return micros;
   if (typeof value !== "string") return null;
-  const s = value.trim();
-  const m = ISO.exec(s);
-  if (!m) {
-    const ms = Date.parse(s);
-    return Number.isNaN(ms) ? null : BigInt(ms) * 1000n;
-  }
-  const [, y, mo, d, hh = "0", mi = "0", ss = "0", frac = "", zone] = m;
-  const month = Number(mo), day = Number(d), hour = Number(hh), minute = Number(mi);
-  const second = Number(ss);
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 24 || minute > 59 || second > 60) {
-    return null;
-  }
-  const date = new Date(0);
-  date.setUTCFullYear(Number(y), month - 1, day);
-  date.setUTCHours(hour, minute, second, 0);
-  let micros = BigInt(date.getTime()) * 1000n + BigInt((frac + "000000").slice(0, 6));
-  if (zone && zone !== "Z" && zone !== "z") {
-    const sign = zone[0] === "-" ? -1n : 1n;
-    const digits = zone.slice(1).replace(":", "");
-    const minutes = BigInt(Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || "0"));
-    micros -= sign * minutes * 60_000_000n;
-  }
-  return micros;
+  // Not ISO 8601: whatever Date.parse reads (RFC 2822 and the like).
+  const ms = Date.parse(value.trim());
+  return Number.isNaN(ms) ? null : BigInt(ms) * 1000n;
 }
 
 const ZERO = 48;
