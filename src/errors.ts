@@ -115,3 +115,29 @@ export function toOmniError(err: unknown): OmniError {
   if (err instanceof OmniError) return err;
   return new OmniError("INTERNAL", "internal error", { cause: err });
 }
+
+/**
+ * What a log may say of an unexpected error: its name, message and stack, except that a database
+ * driver's message quoting the failed statement and its parameters (Drizzle's `Failed query: …
+ * params: …`, which can hold SQL text, claims or credentials) is replaced by the database's own
+ * reason.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loggableError } from "./errors.ts";
+ * const failed = new Error("Failed query: insert into jobs …\nparams: SELECT secret,{\"sub\":\"a\"}", {
+ *   cause: new Error('invalid byte sequence for encoding "UTF8": 0x00'),
+ * });
+ * assert.doesNotMatch(loggableError(failed), /secret|params/);
+ * assert.match(loggableError(failed), /UTF8/);
+ * assert.match(loggableError(new TypeError("boom")), /TypeError: boom/);
+ * ```
+ */
+export function loggableError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  if (!err.message.startsWith("Failed query:")) return String(err.stack ?? err);
+  const frames = (err.stack ?? "").split("\n").filter((line) => /^\s+at /.test(line));
+  const reason = err.cause instanceof Error ? err.cause.message : "unknown reason";
+  return [`${err.name}: a database statement failed: ${reason}`, ...frames].join("\n");
+}

@@ -831,6 +831,28 @@ Deno.test("security: RLS, CLS, policies, off-boarding, residency, audit", opts, 
       }
       const refused = await postQuery(stack.edgeUrl, globex, { sql: "SELECT 1" });
       assert.equal(refused.status, 401);
+      // Nothing of its jobs stays, and a tenant created later under the same id is another one:
+      // the old tenant's tokens do not open it, and its job ids name nothing.
+      assert.deepEqual(
+        (await stack.catalog.db.query.jobs.findMany()).filter((j) => j.tenantId === "globex"),
+        [],
+      );
+      await new Promise((r) => setTimeout(r, 3000)); // past the issuer's clock allowance
+      await stack.catalog.createTenant({ id: "globex", name: "Globex again", zone: "eu" });
+      await stack.catalog.upsertUser({ tenantId: "globex", email: "dev@globex", role: "admin" });
+      const stale = await postQuery(stack.edgeUrl, globex, { sql: "SELECT 1" });
+      assert.equal(stale.status, 401, JSON.stringify(stale.body));
+      const oldJob = await fetch(`${stack.edgeUrl}/v1/jobs/${jobId}`, {
+        headers: { authorization: `Bearer ${globex}` },
+      });
+      assert.equal(oldJob.status, 401);
+      await oldJob.body?.cancel();
+      const fresh = await tokenFor(stack, "globex", "dev@globex");
+      const gone = await fetch(`${stack.edgeUrl}/v1/jobs/${jobId}`, {
+        headers: { authorization: `Bearer ${fresh}` },
+      });
+      assert.equal(gone.status, 404);
+      await gone.body?.cancel();
       await stack.auditSettled();
       const [row] = await stack.catalog.tailAudit("globex", 1);
       assert.equal(row.sql, "admin tenants offboard globex");
@@ -939,6 +961,21 @@ Deno.test("passthrough: the app sees the user's own token and its ACLs apply", o
     await stack.auditSettled();
     const audit = await stack.catalog.tailAudit("hooli", 10);
     assert.ok(!JSON.stringify(audit).includes("ghu_"));
+    // A passthrough connection concerns only the queries that read it: the tenant's other
+    // tables answer without a token of the user's own.
+    await stack.catalog.addConnection({
+      tenantId: "acme",
+      connector: "github",
+      name: "ghp",
+      baseUrl: gh.url,
+      credentials: { token: "ghp_stored_but_unused" },
+      config: { owner: "acme", passthrough: true, teams: {} },
+    });
+    const jira = await postQuery(stack.edgeUrl, await tokenFor(stack, "acme", "qa@acme"), {
+      sql: "SELECT count(*) AS n FROM jira.issues",
+      metadata: { max_staleness_ms: 0 },
+    });
+    assert.equal(jira.status, 200, JSON.stringify(jira.body));
   } finally {
     await stack.close();
     await gh.close();

@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { loggableError } from "../errors.ts";
 import type { AuditRecord } from "../catalog/audit.ts";
 import { processLog } from "../telemetry/log.ts";
 
@@ -220,7 +221,7 @@ export class AuditJournal {
           for (let at = 0; at < bytes.length;) at += await this.#file.write(bytes.subarray(at));
           await this.#file.syncData();
         } catch (err) {
-          processLog.error("audit journal: write failed", { error: String(err) });
+          processLog.error("audit journal: write failed", { error: loggableError(err) });
           batch.forEach((b) => b.fail(err));
           continue;
         }
@@ -289,7 +290,9 @@ export class AuditJournal {
         results.forEach((r, i) => {
           if (r.status === "fulfilled") batches[i].forEach((item) => committed.add(item));
           else {
-            processLog.error("audit journal: commit failed; retrying", { error: String(r.reason) });
+            processLog.error("audit journal: commit failed; retrying", {
+              error: loggableError(r.reason),
+            });
             // A failed commit may have reached the database before it failed.
             for (const item of batches[i]) item.record.recheck = true;
           }

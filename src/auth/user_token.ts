@@ -77,6 +77,36 @@ function describeJoseError(err: unknown): string {
   return "token is malformed or cannot be verified";
 }
 
+/** How far an issuer's clock may be behind the catalog's before a fresh token looks old. */
+const CLOCK_SKEW_MS = 2_000;
+
+/**
+ * Refuses (`UNAUTHENTICATED`) a token issued before its tenant existed: a token of an earlier
+ * tenant of the same id (off-boarded, then created again) must not open the new one. A token
+ * without `iat` cannot tell, and is taken as it is.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { refuseTokenOlderThanTenant } from "./user_token.ts";
+ * const created = new Date("2026-01-02T00:00:00Z");
+ * const iat = (d: string) => Date.parse(d) / 1000;
+ * assert.throws(() =>
+ *   refuseTokenOlderThanTenant({ sub: "u", tenant: "t", iat: iat("2026-01-01T00:00:00Z") }, created)
+ * );
+ * refuseTokenOlderThanTenant({ sub: "u", tenant: "t", iat: iat("2026-01-02T00:00:01Z") }, created);
+ * refuseTokenOlderThanTenant({ sub: "u", tenant: "t" }, created);
+ * ```
+ */
+export function refuseTokenOlderThanTenant(user: UserClaims, tenantCreatedAt: Date): void {
+  if (typeof user.iat === "number" && user.iat * 1000 + CLOCK_SKEW_MS < tenantCreatedAt.getTime()) {
+    throw new OmniError(
+      "UNAUTHENTICATED",
+      `the token was issued before tenant ${user.tenant} was created: sign in again`,
+    );
+  }
+}
+
 /**
  * Takes the token from an `Authorization: Bearer …` header.
  *

@@ -145,6 +145,8 @@ export class ConnectionStore {
 
   /** The tenant's connection of that name with credentials decrypted, or `undefined`. */
   async get(tenantId: string, name: string): Promise<Connection | undefined> {
+    // Postgres text cannot hold NUL: no such connection exists (and the query would fail).
+    if (`${tenantId}${name}`.includes("\0")) return undefined;
     const [row] = await this.db.select().from(connections).where(named(tenantId, name));
     return row ? await this.#withCredentials(row) : undefined;
   }

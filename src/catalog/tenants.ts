@@ -61,6 +61,8 @@ export class TenantStore {
 
   /** The tenant, or `undefined`. */
   get(id: string): Promise<TenantRow | undefined> {
+    // Postgres text cannot hold NUL: no such tenant exists (and the query would fail).
+    if (id.includes("\0")) return Promise.resolve(undefined);
     return this.reads.get(`tenant:${id}`, async () => {
       const [row] = await this.db.select().from(tenants).where(eq(tenants.id, id));
       return row;
@@ -121,7 +123,7 @@ export class TenantStore {
   }
 
   /**
-   * Off-boards a tenant: cancels its jobs, shreds its keys (everything encrypted for it — caches,
+   * Off-boards a tenant: cancels and deletes its jobs, shreds its keys (everything encrypted for it — caches,
    * stored results, credentials — becomes unreadable), deletes it with its users, connections
    * and policies, and flushes its caches. The audit log is kept (and the caller audits this).
    */
@@ -136,6 +138,8 @@ export class TenantStore {
         .returning({ id: jobs.id });
       jobsCancelled += cancelled.length;
       const keysShredded = await this.keyRing.shred(id);
+      // Nothing of the tenant's jobs stays for a tenant created later under the same id to find.
+      await this.db.delete(jobs).where(eq(jobs.tenantId, id));
       const removedConnections = await this.db.delete(connections)
         .where(eq(connections.tenantId, id)).returning({ id: connections.id });
       await this.db.delete(tenants).where(eq(tenants.id, id));

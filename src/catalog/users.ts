@@ -37,6 +37,8 @@ export class UserStore {
 
   /** The user, or `undefined`. */
   get(tenantId: string, email: string): Promise<UserRow | undefined> {
+    // Postgres text cannot hold NUL: no such user exists (and the query would fail).
+    if (`${tenantId}${email}`.includes("\0")) return Promise.resolve(undefined);
     return this.reads.get(`user:${tenantId}:${email}`, async () => {
       const [row] = await this.db.select().from(users)
         .where(and(eq(users.tenantId, tenantId), eq(users.email, email)));

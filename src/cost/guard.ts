@@ -9,7 +9,7 @@
  * @module
  */
 import type { CatalogDatabase } from "../catalog/db.ts";
-import { OmniError } from "../errors.ts";
+import { loggableError, OmniError } from "../errors.ts";
 import type { SourceMiddleware } from "../source/fetch.ts";
 import { processLog } from "../telemetry/log.ts";
 import type { CostAlerts } from "./alerts.ts";
@@ -106,7 +106,7 @@ export function costGuard(options: CostGuardOptions): SourceMiddleware {
             tenant: ctx.tenantId,
             connection: connection.name,
             calls: fetched.calls,
-            error: String(err),
+            error: loggableError(err),
             trace_id: ctx.traceId,
           });
         }

@@ -5,14 +5,17 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
-import { bearerToken, type UserVerifier } from "../auth/user_token.ts";
+import { bearerToken, refuseTokenOlderThanTenant, type UserVerifier } from "../auth/user_token.ts";
 import { OmniError } from "../errors.ts";
 import type { AppEnv } from "./env.ts";
 
 /** Options of {@link authenticate}. */
 export interface AuthenticateOptions {
-  /** Whether the token's tenant exists. @default every tenant is taken to exist */
-  tenantExists?: (tenantId: string) => Promise<boolean>;
+  /**
+   * When the token's tenant was created, or `undefined` when it does not exist.
+   * @default every tenant is taken to exist
+   */
+  tenantCreatedAt?: (tenantId: string) => Promise<Date | undefined>;
 }
 
 /**
@@ -20,7 +23,7 @@ export interface AuthenticateOptions {
  *
  * @example
  * ```ts ignore
- * app.use("/v1/*", authenticate(verifier, { tenantExists: async (t) => !!(await catalog.getTenant(t)) }));
+ * app.use("/v1/*", authenticate(verifier, { tenantCreatedAt: async (t) => (await catalog.getTenant(t))?.createdAt }));
  * ```
  */
 export function authenticate(
@@ -29,8 +32,12 @@ export function authenticate(
 ): MiddlewareHandler<AppEnv> {
   return async function authenticateMiddleware(c, next) {
     const user = await verify(bearerToken(c.req.header("authorization")));
-    if (options.tenantExists && !(await options.tenantExists(user.tenant))) {
-      throw new OmniError("UNAUTHENTICATED", `tenant ${user.tenant} does not exist`);
+    if (options.tenantCreatedAt) {
+      const createdAt = await options.tenantCreatedAt(user.tenant);
+      if (!createdAt) {
+        throw new OmniError("UNAUTHENTICATED", `tenant ${user.tenant} does not exist`);
+      }
+      refuseTokenOlderThanTenant(user, createdAt);
     }
     c.set("user", user);
     await next();

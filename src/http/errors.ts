@@ -6,7 +6,7 @@
  */
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { OmniError, toOmniError } from "../errors.ts";
+import { loggableError, OmniError, toOmniError } from "../errors.ts";
 import type { AppEnv } from "./env.ts";
 import { processLog } from "../telemetry/log.ts";
 
@@ -23,7 +23,7 @@ export function errorResponse(c: Context<AppEnv>, err: unknown): Response {
   if (error.code === "INTERNAL") {
     processLog.error("unhandled error", {
       trace_id: c.get("traceId"),
-      error: String(error.cause instanceof Error ? error.cause.stack : error.cause),
+      error: loggableError(error.cause),
     });
   }
   const headers: Record<string, string> = {};

@@ -29,7 +29,7 @@ export function signedIn(
 ): MiddlewareHandler<AppEnv>[] {
   return [
     authenticate(verifyUser, {
-      tenantExists: async (t) => (await catalog.getTenant(t)) !== undefined,
+      tenantCreatedAt: async (t) => (await catalog.getTenant(t))?.createdAt,
     }),
     userAttributes((tenant, email) => catalog.getUser(tenant, email), { checkClaims }),
     passthroughToken(),

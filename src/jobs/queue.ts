@@ -13,7 +13,7 @@ import type { UserClaims } from "../auth/user_token.ts";
 import type { Catalog } from "../catalog/store.ts";
 import type { TenantRow } from "../catalog/schema.ts";
 import type { CatalogDatabase } from "../catalog/db.ts";
-import { OmniError, toOmniError } from "../errors.ts";
+import { loggableError, OmniError, toOmniError } from "../errors.ts";
 import type { QueryRequest } from "../query/request.ts";
 import type { QueryService } from "../query/service.ts";
 import type { JobProgress } from "./progress.ts";
@@ -310,5 +310,5 @@ function cancelled(): OmniError {
 }
 
 function log(msg: string, err: unknown) {
-  processLog.error(msg, { error: String(err) });
+  processLog.error(msg, { error: loggableError(err) });
 }

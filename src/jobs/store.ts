@@ -286,6 +286,8 @@ export class JobStore {
   }
 
   async #owned(id: string, user: UserClaims): Promise<JobRow | undefined> {
+    // Job ids are UUIDs: anything else names no job (and never reaches the database as text).
+    if (!JOB_ID.test(id)) return undefined;
     const [row] = await this.#db.select().from(jobs).where(and(
       eq(jobs.id, id),
       eq(jobs.tenantId, user.tenant),
@@ -322,6 +324,8 @@ function runningOf(whose: SQL) {
   return sql`(select count(*) from ${jobs} as held where held.zone = ${jobs.zone}
     and held.status = 'running' and held.lease_until >= now() and ${whose})`;
 }
+
+const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A stored job request, and the door it was submitted through. */
 function requestAndDoor(stored: Record<string, unknown>): { request: QueryRequest; door?: string } {

@@ -11,7 +11,7 @@
 import type { Counter, Registry } from "prom-client";
 import type { Catalog } from "../catalog/store.ts";
 import type { AuditAppender } from "../catalog/zone_audit.ts";
-import { OmniError } from "../errors.ts";
+import { loggableError, OmniError } from "../errors.ts";
 import { counterIn, type CounterSpec } from "../telemetry/counter.ts";
 import { processLog } from "../telemetry/log.ts";
 import { postPinned } from "./post.ts";
@@ -174,7 +174,10 @@ export class Notifier {
       trace_id: n.traceId,
     });
     await this.#audit(n, host, outcome).catch((err) =>
-      processLog.error("notification audit failed", { error: String(err), trace_id: n.traceId })
+      processLog.error("notification audit failed", {
+        error: loggableError(err),
+        trace_id: n.traceId,
+      })
     );
     return result;
   }

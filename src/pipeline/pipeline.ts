@@ -13,7 +13,7 @@
  * @module
  */
 import type { AuditJournal } from "../audit/journal.ts";
-import { OmniError, toOmniError } from "../errors.ts";
+import { loggableError, OmniError, toOmniError } from "../errors.ts";
 import { type MetricsRecorder, NO_METRICS } from "../telemetry/metrics.ts";
 import { processLog } from "../telemetry/log.ts";
 import type { Door, QueryAnswer, QueryContext, QueryInput, Step, StepAnswer } from "./context.ts";
@@ -120,7 +120,7 @@ export class QueryPipeline {
       });
       return undefined;
     } catch (err) {
-      processLog.error("audit write failed", { trace_id: ctx.traceId, error: String(err) });
+      processLog.error("audit write failed", { trace_id: ctx.traceId, error: loggableError(err) });
       if (!ok) return undefined;
       return new OmniError(
         "INTERNAL",
@@ -169,7 +169,7 @@ export function errorAnswer(error: OmniError, traceId: string): QueryAnswer {
   if (error.code === "INTERNAL") {
     processLog.error("unhandled error", {
       trace_id: traceId,
-      error: String(error.cause instanceof Error ? error.cause.stack : error.cause),
+      error: loggableError(error.cause),
     });
   }
   const headers: Record<string, string> = { "content-type": "application/json" };

@@ -4,7 +4,11 @@
  *
  * @module
  */
-import type { UserClaims, UserVerifier } from "../auth/user_token.ts";
+import {
+  refuseTokenOlderThanTenant,
+  type UserClaims,
+  type UserVerifier,
+} from "../auth/user_token.ts";
 import type { TenantRow } from "../catalog/schema.ts";
 import { OmniError } from "../errors.ts";
 import type { JobQueue } from "../jobs/queue.ts";
@@ -52,6 +56,7 @@ export function identify(options: IdentifyOptions): Step {
     let user = input.user ?? await options.verifyUser(input.token);
     const tenant = await options.getTenant(user.tenant);
     if (!tenant) throw new OmniError("UNAUTHENTICATED", `tenant ${user.tenant} does not exist`);
+    refuseTokenOlderThanTenant(user, tenant.createdAt);
     if (!input.user) {
       if (user.role === undefined && options.getUser) {
         const row = await options.getUser(user.tenant, user.sub);

@@ -24,8 +24,9 @@ export const PASSTHROUGH_CLAIM = "passthrough_token";
 /**
  * The tenant's connections as this user's query must use them: passthrough connections with the
  * user's token as credentials (`token` for bearer-token apps, `accessToken` for OAuth ones);
- * others unchanged. A passthrough connection without a user token is refused, never called with
- * the stored credentials.
+ * others unchanged. A passthrough connection without a user token keeps no credentials at all —
+ * never the stored ones — and a query that reads it is refused by
+ * {@link refuseWithoutPassthroughToken}; queries that do not read it are not concerned.
  *
  * @example
  * ```ts
@@ -42,12 +43,9 @@ export function withPassthrough(connections: Connection[], user: UserClaims): Co
     if (connection.config.passthrough !== true) return connection;
     const token = user[PASSTHROUGH_CLAIM];
     if (typeof token !== "string" || token === "") {
-      throw new OmniError(
-        "ENTITLEMENT_DENIED",
-        `connection ${connection.name} uses your own ${connection.connector} token: send it in ` +
-          `the ${PASSTHROUGH_HEADER} header`,
-        { details: { connection: connection.name, header: PASSTHROUGH_HEADER } },
-      );
+      const withoutToken = { ...connection, credentials: {} };
+      WITHOUT_TOKEN.add(withoutToken);
+      return withoutToken;
     }
     return {
       ...connection,
@@ -55,6 +53,34 @@ export function withPassthrough(connections: Connection[], user: UserClaims): Co
       config: { ...connection.config, passthroughUser: user.sub },
     };
   });
+}
+
+/** Passthrough connections of a query whose user sent no token of their own. */
+const WITHOUT_TOKEN = new WeakSet<Connection>();
+
+/**
+ * Refuses (`ENTITLEMENT_DENIED`) a query that reads a passthrough connection without the user's
+ * own token (see {@link withPassthrough}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { refuseWithoutPassthroughToken, withPassthrough } from "./passthrough.ts";
+ * const [c] = withPassthrough([{ id: "1", tenantId: "acme", connector: "github", name: "gh",
+ *   baseUrl: "http://gh", credentials: { token: "bot" }, config: { passthrough: true } }],
+ *   { sub: "ana@acme", tenant: "acme" });
+ * assert.deepEqual(c.credentials, {});
+ * assert.throws(() => refuseWithoutPassthroughToken(c), /uses your own github token/);
+ * ```
+ */
+export function refuseWithoutPassthroughToken(connection: Connection): void {
+  if (!WITHOUT_TOKEN.has(connection)) return;
+  throw new OmniError(
+    "ENTITLEMENT_DENIED",
+    `connection ${connection.name} uses your own ${connection.connector} token: send it in ` +
+      `the ${PASSTHROUGH_HEADER} header`,
+    { details: { connection: connection.name, header: PASSTHROUGH_HEADER } },
+  );
 }
 
 /**

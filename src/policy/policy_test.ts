@@ -4,7 +4,11 @@ import { CONNECTORS } from "../../connectors/mod.ts";
 import type { UserClaims } from "../auth/user_token.ts";
 import { OmniError } from "../errors.ts";
 import { compilePolicy, parsePolicy, parseRule, policySchema } from "./mod.ts";
-import { withPassthrough, withPassthroughClaim } from "./passthrough.ts";
+import {
+  refuseWithoutPassthroughToken,
+  withPassthrough,
+  withPassthroughClaim,
+} from "./passthrough.ts";
 
 const schema = policySchema(CONNECTORS, { roles: ["developer", "qa", "admin"] });
 const PR = "github.pull_requests";
@@ -220,7 +224,12 @@ Deno.test("passthrough connections use the user's token or refuse", () => {
     { sub: "ana", tenant: "acme", passthrough_token: "forged" },
     undefined,
   );
-  assert.throws(() => withPassthrough([conn], bare), /x-omnisql-passthrough-token/);
+  // Without the user's token: no credentials at all (never the stored ones), and a query that
+  // reads the connection is refused.
+  const [withoutToken] = withPassthrough([conn], bare);
+  assert.deepEqual(withoutToken.credentials, {});
+  assert.throws(() => refuseWithoutPassthroughToken(withoutToken), /x-omnisql-passthrough-token/);
+  refuseWithoutPassthroughToken(c);
   const [plain] = withPassthrough([{ ...conn, config: {} }], bare);
   assert.equal(plain.credentials.token, "stored");
 });

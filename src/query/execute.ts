@@ -15,6 +15,7 @@ import { planQuery, type PushdownSummary, type SourcePlan, summarisePlan } from 
 import { type RowEstimates, SHARED_ESTIMATES } from "./estimates.ts";
 import { fetchSources, type SourceScan } from "./fetch_sources.ts";
 import { requestRedactor, visiblePushdown } from "../policy/visible_requests.ts";
+import { refuseWithoutPassthroughToken } from "../policy/passthrough.ts";
 import type { QueryEngine } from "../duckdb/engine.ts";
 import type { QueryRequest } from "./request.ts";
 import { phaseDone } from "../telemetry/tracing.ts";
@@ -174,6 +175,7 @@ export async function executeQuery(
       }),
   });
   guard.check(plan.sources.map((s) => ({ key: s.key, columns: s.offer.columns })));
+  for (const source of plan.sources) refuseWithoutPassthroughToken(source.connection);
   const planningMs = performance.now() - started;
   phaseDone("plan", started, { "omnisql.sources": plan.sources.length });
 

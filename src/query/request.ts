@@ -129,6 +129,12 @@ export function parseQueryRequest(body: unknown): QueryRequest {
   for (const [key, value] of Object.entries(parsed.data.metadata ?? {})) {
     if (value !== undefined) Object.assign(metadata, { [key]: value });
   }
+  // Postgres text and JSON cannot hold NUL (a queued job's request is stored there), and no
+  // SQL or URL needs one: refused here rather than failing later as an internal error.
+  const withNul = [["sql"], ...Object.keys(metadata).map((k) => ["metadata", k])].find((path) =>
+    hasNul(path.length === 1 ? parsed.data.sql : metadata[path[1] as keyof QueryMetadata])
+  );
+  if (withNul) throw invalid("the request holds a NUL character (U+0000)", withNul);
   if (metadata.notify_url !== undefined && metadata.async !== true) {
     throw invalid("`metadata.notify_url` needs `metadata.async: true`", ["metadata", "notify_url"]);
   }
@@ -147,6 +153,12 @@ export function parseQueryRequest(body: unknown): QueryRequest {
  */
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function hasNul(value: unknown): boolean {
+  if (typeof value === "string") return value.includes("\0");
+  if (typeof value === "object" && value !== null) return Object.values(value).some(hasNul);
+  return false;
 }
 
 function invalid(message: string, path: PropertyKey[]): OmniError {

@@ -59,3 +59,14 @@ Deno.test("parseQueryRequest() names the field it refuses", () => {
     "metadata.trace_id",
   );
 });
+
+Deno.test("parseQueryRequest() refuses a NUL character in the SQL or the metadata", () => {
+  refused({ sql: "SELECT 1\0" }, /NUL/, "sql");
+  refused(
+    { sql: "SELECT 1", metadata: { async: true, notify_url: "https://hooks.example/\0" } },
+    /NUL/,
+    "metadata.notify_url",
+  );
+  // The six characters `\u0000` are text like any other.
+  assert.equal(parseQueryRequest({ sql: "SELECT '\\u0000' AS x" }).sql, "SELECT '\\u0000' AS x");
+});

@@ -13,7 +13,7 @@ import type { Catalog } from "../catalog/store.ts";
 import type { AuditRecord } from "../catalog/audit.ts";
 import type { TenantRow } from "../catalog/schema.ts";
 import type { QueryEngine } from "../duckdb/engine.ts";
-import { OmniError, toOmniError } from "../errors.ts";
+import { loggableError, OmniError, toOmniError } from "../errors.ts";
 import { executeQuery, type ExplainResponse, type QueryResponse } from "./execute.ts";
 import { OPEN_GUARD, type SecurityProvider } from "../policy/guard.ts";
 import { withPassthrough } from "../policy/passthrough.ts";
@@ -202,5 +202,5 @@ export function auditWithheld(traceId: string, cause: unknown): OmniError {
  * ```
  */
 export function logAuditFailure(traceId: string, err: unknown): void {
-  processLog.error("audit write failed", { trace_id: traceId, error: String(err) });
+  processLog.error("audit write failed", { trace_id: traceId, error: loggableError(err) });
 }
