@@ -74,6 +74,8 @@ export async function webhookEndpoint(
   tenantId: string,
   connection: string,
 ): Promise<WebhookEndpoint | undefined> {
+  // Postgres text cannot hold NUL: no such connection exists (and the query would fail).
+  if (`${tenantId}${connection}`.includes("\0")) return undefined;
   const [row] = await catalog.db.select({
     id: connections.id,
     connector: connections.connector,
