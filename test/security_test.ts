@@ -902,14 +902,16 @@ Deno.test("passthrough: the app sees the user's own token and its ACLs apply", o
     await stack.catalog.createTenant({ id: "hooli", name: "Hooli", zone: "us" });
     await stack.catalog.upsertUser({ tenantId: "hooli", email: "ana@hooli", role: "developer" });
     await stack.catalog.upsertUser({ tenantId: "hooli", email: "ben@hooli", role: "developer" });
-    await stack.catalog.addConnection({
-      tenantId: "hooli",
-      connector: "github",
-      name: "github",
-      baseUrl: gh.url,
-      credentials: { token: "ghp_stored_but_unused" },
-      config: { owner: "acme", passthrough: true, teams: {} },
-    });
+    const addPassthroughGithub = (tenantId: string, name: string) =>
+      stack.catalog.addConnection({
+        tenantId,
+        connector: "github",
+        name,
+        baseUrl: gh.url,
+        credentials: { token: "ghp_stored_but_unused" },
+        config: { owner: "acme", passthrough: true, teams: {} },
+      });
+    await addPassthroughGithub("hooli", "github");
     const sql = `SELECT DISTINCT repo FROM ${PR} ORDER BY repo`;
     const as = async (user: string, header?: string) => {
       const res = await fetch(`${stack.edgeUrl}/v1/query`, {
@@ -963,14 +965,7 @@ Deno.test("passthrough: the app sees the user's own token and its ACLs apply", o
     assert.ok(!JSON.stringify(audit).includes("ghu_"));
     // A passthrough connection concerns only the queries that read it: the tenant's other
     // tables answer without a token of the user's own.
-    await stack.catalog.addConnection({
-      tenantId: "acme",
-      connector: "github",
-      name: "ghp",
-      baseUrl: gh.url,
-      credentials: { token: "ghp_stored_but_unused" },
-      config: { owner: "acme", passthrough: true, teams: {} },
-    });
+    await addPassthroughGithub("acme", "ghp");
     const jira = await postQuery(stack.edgeUrl, await tokenFor(stack, "acme", "qa@acme"), {
       sql: "SELECT count(*) AS n FROM jira.issues",
       metadata: { max_staleness_ms: 0 },
