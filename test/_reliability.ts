@@ -24,9 +24,14 @@ export async function auditRows(stack: LocalStack, traceId: string) {
   return await stack.catalog.db.select().from(auditLog).where(eq(auditLog.traceId, traceId));
 }
 
-/** Resident memory of this process, MB. */
-export function rssMb(): number {
-  return Deno.memoryUsage().rss / 1_048_576;
+/**
+ * Memory this test's isolate holds (V8 heap and the buffers it owns), MB. Not the process's RSS:
+ * under `deno test --parallel` other test modules run in the same process, and their stacks
+ * come and go.
+ */
+export function memoryMb(): number {
+  const { heapUsed, external } = Deno.memoryUsage();
+  return (heapUsed + external) / 1_048_576;
 }
 
 /** The codes an answer may carry: the vocabulary's, never INTERNAL. */

@@ -375,6 +375,8 @@ Deno.test({
         await client.callTool({ name: "query", arguments: { sql: statements.mcp } });
         await client.close();
         await postQuery(stack.edgeUrl, dev, { sql: statements.http });
+        // Records are durable in the journals before the answers leave; committed shortly after.
+        await stack.auditSettled();
         for (const [door, text] of Object.entries(statements)) {
           const rows = await stack.catalog.db.select({ door: auditLog.door }).from(auditLog)
             .where(and(

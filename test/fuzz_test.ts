@@ -9,8 +9,8 @@ import { ERROR_STATUS } from "../src/errors.ts";
 import {
   cloneTenant,
   envMs,
+  memoryMb,
   prng,
-  rssMb,
   startReliabilityStack,
   UNBOUNDED_BUDGETS,
   VOCABULARY,
@@ -217,7 +217,7 @@ Deno.test("fuzzed requests get 2xx or a vocabulary error, never a 500", opts, as
     }
 
     const started = Date.now();
-    let rssBaseline = 0;
+    let memoryBaseline = 0;
     let sent = 0;
     const bad: string[] = [];
     while (Date.now() - started < budgetMs) {
@@ -229,7 +229,7 @@ Deno.test("fuzzed requests get 2xx or a vocabulary error, never a 500", opts, as
       const res = await fetch(stack.edgeUrl + path, { method, headers: randomHeaders(), body });
       const text = await res.text();
       sent++;
-      if (sent === 20) rssBaseline = rssMb();
+      if (sent === 20) memoryBaseline = memoryMb();
       if (res.status < 300) continue;
       let code: string | undefined;
       try {
@@ -245,13 +245,13 @@ Deno.test("fuzzed requests get 2xx or a vocabulary error, never a 500", opts, as
     const health = await fetch(`${stack.edgeUrl}/healthz`);
     assert.equal(health.status, 200, "the edge stopped answering");
     await health.body?.cancel();
-    const growth = rssMb() - rssBaseline;
+    const growth = memoryMb() - memoryBaseline;
     console.log(
-      `fuzz: seed ${seed}, ${sent} requests in ${Date.now() - started} ms, RSS +${
+      `fuzz: seed ${seed}, ${sent} requests in ${Date.now() - started} ms, memory +${
         growth.toFixed(0)
       } MB`,
     );
-    assert.ok(growth < 512, `RSS grew ${growth.toFixed(0)} MB over the run`);
+    assert.ok(growth < 512, `memory grew ${growth.toFixed(0)} MB over the run`);
   } finally {
     await stack.close();
   }

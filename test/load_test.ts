@@ -11,7 +11,7 @@ import { auditLog } from "../src/catalog/schema.ts";
 import {
   cloneTenant,
   envMs,
-  rssMb,
+  memoryMb,
   startReliabilityStack,
   UNBOUNDED_BUDGETS,
 } from "./_reliability.ts";
@@ -49,8 +49,8 @@ Deno.test("concurrent users across tenants: no 5xx, each request audited once", 
     const latencies: number[] = [];
     const traceIds: string[] = [];
     const statuses = new Map<number, number>();
-    const rss: number[] = [];
-    const sampler = setInterval(() => rss.push(rssMb()), 500);
+    const memory: number[] = [];
+    const sampler = setInterval(() => memory.push(memoryMb()), 500);
     const started = Date.now();
     await Promise.all(users.map(async ({ token, label }, u) => {
       for (let i = 0; Date.now() - started < durationMs; i++) {
@@ -100,11 +100,13 @@ Deno.test("concurrent users across tenants: no 5xx, each request audited once", 
     );
 
     // Flat memory: the second half of the run grows no more than a loose bound over the first.
-    const half = Math.floor(rss.length / 2);
-    const firstHalf = Math.max(...rss.slice(0, half));
-    const secondHalf = Math.max(...rss.slice(half));
+    const half = Math.floor(memory.length / 2);
+    const firstHalf = Math.max(...memory.slice(0, half));
+    const secondHalf = Math.max(...memory.slice(half));
     console.log(
-      `load: RSS first half max ${firstHalf.toFixed(0)} MB, second ${secondHalf.toFixed(0)} MB`,
+      `load: isolate memory first half max ${firstHalf.toFixed(0)} MB, second ${
+        secondHalf.toFixed(0)
+      } MB`,
     );
     assert.ok(secondHalf - firstHalf < 256, "memory kept growing under load");
   } finally {

@@ -20,10 +20,13 @@ async function captureConsole<T>(fn: () => Promise<T>): Promise<{ lines: string[
   const methods = ["log", "info", "warn", "error", "debug"] as const;
   const saved = methods.map((m) => console[m]);
   for (const m of methods) {
-    console[m] = (...args: unknown[]) => lines.push(args.map(String).join(" "));
+    // Log lines leave in batches: one call may carry several.
+    console[m] = (...args: unknown[]) => lines.push(...args.map(String).join(" ").split("\n"));
   }
   try {
-    return { lines, value: await fn() };
+    const value = await fn();
+    await new Promise((r) => setTimeout(r, 10)); // the last batch of lines leaves
+    return { lines, value };
   } finally {
     methods.forEach((m, i) => (console[m] = saved[i]));
   }
