@@ -122,7 +122,8 @@ export function compilePolicy(
         role,
         attrs: [...attrNames].sort().map((a) => [a, attrs(a)]),
         // Passthrough fetches with the user's own token: nobody else's results may be reused.
-        ...(typeof user.passthrough_token === "string" ? { user: user.sub } : {}),
+        // (Absent otherwise: JSON leaves an undefined field out.)
+        user: typeof user.passthrough_token === "string" ? user.sub : undefined,
       };
       // Guards are remembered per mask key object: the memo goes when the key ring lets the
       // key go (rotation, shredding, expiry), so no guard outlives its key.
@@ -138,7 +139,7 @@ export function compilePolicy(
         attrs: inputs.attrs,
         // Masks differ under another key (after off-boarding and a new key): so do results.
         maskKey: maskKey ? createHmac("sha256", maskKey).update("fingerprint").digest("hex") : null,
-        ...("user" in inputs ? { user: inputs.user } : {}),
+        user: inputs.user,
       });
       const guard = buildGuard(
         entitlements(
