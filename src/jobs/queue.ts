@@ -283,14 +283,14 @@ export class JobQueue {
         signal: controller.signal,
         door: job.door,
       });
-      await this.store.succeed(job, this.#runnerId, result);
+      await this.store.succeed(job, this.#runnerId, result, latest);
     } catch (err) {
       const reason = controller.signal.reason;
       if (controller.signal.aborted && reason instanceof Error && reason.message === SHUTDOWN) {
         await this.store.release(job.id, this.#runnerId);
       } else if (!controller.signal.aborted || reason instanceof OmniError) {
         // A cancelled job's row already says so: #finish only touches running jobs.
-        await this.store.fail(job, this.#runnerId, toOmniError(err).toBody().error);
+        await this.store.fail(job, this.#runnerId, toOmniError(err).toBody().error, latest);
       }
     } finally {
       clearInterval(heartbeat);

@@ -205,17 +205,38 @@ export class JobStore {
     return now?.status === "cancelled" ? "cancelled" : "lost";
   }
 
-  /** Stores a finished job's answer, encrypted with the tenant's key. */
-  async succeed(job: ClaimedJob, runnerId: string, result: unknown): Promise<void> {
+  /**
+   * Stores a finished job's answer, encrypted with the tenant's key, with its final progress
+   * (heartbeats carrying progress run concurrently and may land out of order).
+   */
+  async succeed(
+    job: ClaimedJob,
+    runnerId: string,
+    result: unknown,
+    progress?: JobProgressCounts,
+  ): Promise<void> {
     const token = await this.#catalog.keyRing.encrypt(job.tenantId, JSON.stringify(result));
     const ttlMs = await this.#ttlMs(job.tenantId);
-    await this.#finish(job.id, runnerId, { status: "succeeded", resultEnc: token }, ttlMs);
+    await this.#finish(job.id, runnerId, {
+      status: "succeeded",
+      resultEnc: token,
+      ...(progress ? { progress: { ...progress } } : {}),
+    }, ttlMs);
   }
 
-  /** Records why a job failed. */
-  async fail(job: ClaimedJob, runnerId: string, error: ErrorBody["error"]): Promise<void> {
+  /** Records why a job failed, with its final progress. */
+  async fail(
+    job: ClaimedJob,
+    runnerId: string,
+    error: ErrorBody["error"],
+    progress?: JobProgressCounts,
+  ): Promise<void> {
     const ttlMs = await this.#ttlMs(job.tenantId);
-    await this.#finish(job.id, runnerId, { status: "failed", error: { ...error } }, ttlMs);
+    await this.#finish(job.id, runnerId, {
+      status: "failed",
+      error: { ...error },
+      ...(progress ? { progress: { ...progress } } : {}),
+    }, ttlMs);
   }
 
   /** Puts a job its runner is giving up (shutting down) back in the queue. */
@@ -300,7 +321,7 @@ export class JobStore {
   async #finish(
     id: string,
     runnerId: string,
-    fields: Partial<Pick<JobRow, "status" | "resultEnc" | "error">>,
+    fields: Partial<Pick<JobRow, "status" | "resultEnc" | "error" | "progress">>,
     ttlMs: number,
   ): Promise<void> {
     await this.#db.update(jobs).set({
