@@ -7,13 +7,13 @@
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import { PGlite } from "@electric-sql/pglite";
-import { PGliteWorker } from "@electric-sql/pglite/worker";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import * as schema from "./schema.ts";
+import { ThreadedPglite } from "./pglite_thread.ts";
 
 /** The catalog's tables, as one Drizzle schema object. */
 export type CatalogSchema = typeof schema;
@@ -58,7 +58,7 @@ export interface OpenCatalogOptions {
 }
 
 /** An embedded PGlite, on this thread or in a worker thread. */
-export type EmbeddedPglite = PGlite | PGliteWorker;
+export type EmbeddedPglite = PGlite | ThreadedPglite;
 
 /** An open catalog database. */
 export interface CatalogDb {
@@ -110,15 +110,10 @@ export async function openCatalog(options: OpenCatalogOptions = {}): Promise<Cat
   }
   const pgliteOptions = { dataDir: options.pgliteDataDir, loadDataDir: options.pgliteSnapshot };
   const pglite: EmbeddedPglite = options.pgliteInWorker
-    ? await PGliteWorker.create(
-      new Worker(new URL("./_pglite_worker.ts", import.meta.url), { type: "module" }),
-      // Workers of one id share one database (PGlite elects a leader among tabs): each catalog
-      // is its own.
-      { ...pgliteOptions, id: crypto.randomUUID() },
-    )
+    ? await ThreadedPglite.create(pgliteOptions)
     : await PGlite.create(pgliteOptions);
   try {
-    // Drizzle's PGlite driver needs only PGlite's query interface, which the worker's proxy has.
+    // Drizzle's PGlite driver needs only `query` and `transaction`, which the worker's proxy has.
     const db = drizzlePglite({ client: pglite as PGlite, schema });
     await migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });
     return {
