@@ -9,6 +9,7 @@ import {
   type UserClaims,
   type UserVerifier,
 } from "../auth/user_token.ts";
+import { completeFromDirectory, type DirectoryEntry } from "../auth/directory.ts";
 import type { TenantRow } from "../catalog/schema.ts";
 import { OmniError } from "../errors.ts";
 import type { JobQueue } from "../jobs/queue.ts";
@@ -29,19 +30,16 @@ export interface IdentifyOptions {
   verifyUser: UserVerifier;
   /** The tenant row, read once per query. */
   getTenant(id: string): Promise<TenantRow | undefined>;
-  /** Fills in a role and team the token lacks, from the tenant's directory. */
-  getUser?(
-    tenantId: string,
-    email: string,
-  ): Promise<{ role: string; teamId: string | null } | undefined>;
+  /** The caller's directory entry: fills in what the token lacks (`completeFromDirectory`). */
+  getUser?(tenantId: string, email: string): Promise<DirectoryEntry | undefined>;
   /** Refuses claims the tenant's policy would misread (`UNAUTHENTICATED`). @default no check */
   checkClaims?(user: UserClaims): Promise<void>;
 }
 
 /**
  * Step: who is asking. A bearer token is verified and completed from the directory (role and
- * team, when the token lacks a role), its claims checked, and the passthrough token taken from
- * its header; an identity verified upstream (the edge's context) is taken as it is. Either way
+ * team when the token lacks a role, attributes it does not carry), its claims checked, and the
+ * passthrough token taken from its header; an identity verified upstream (the edge's context) is taken as it is. Either way
  * the tenant row is read here, once: a tenant that does not exist (never created, off-boarded)
  * is `UNAUTHENTICATED`.
  *
@@ -58,9 +56,8 @@ export function identify(options: IdentifyOptions): Step {
     if (!tenant) throw new OmniError("UNAUTHENTICATED", `tenant ${user.tenant} does not exist`);
     refuseTokenOlderThanTenant(user, tenant.createdAt);
     if (!input.user) {
-      if (user.role === undefined && options.getUser) {
-        const row = await options.getUser(user.tenant, user.sub);
-        if (row) user = { ...user, role: row.role, team_id: row.teamId };
+      if (options.getUser) {
+        user = completeFromDirectory(user, await options.getUser(user.tenant, user.sub));
       }
       await options.checkClaims?.(user);
       user = withPassthroughClaim(user, input.passthroughToken);
