@@ -70,3 +70,15 @@ Deno.test("parseQueryRequest() refuses a NUL character in the SQL or the metadat
   // The six characters `\u0000` are text like any other.
   assert.equal(parseQueryRequest({ sql: "SELECT '\\u0000' AS x" }).sql, "SELECT '\\u0000' AS x");
 });
+
+Deno.test("parseQueryRequest() answers a repeated body alike and refuses a bad one every time", () => {
+  const body = { sql: "SELECT 1", metadata: { max_staleness_ms: 5 } };
+  const first = parseQueryRequest(body);
+  const again = parseQueryRequest(structuredClone(body));
+  assert.deepEqual(again, { sql: "SELECT 1", metadata: { max_staleness_ms: 5 } });
+  assert.deepEqual(first, again);
+  // A shared answer cannot be changed by one caller under another.
+  assert.throws(() => Object.assign(again.metadata, { max_staleness_ms: 0 }), TypeError);
+  const bad = { sql: "SELECT 1", metadata: { timeout_ms: -1 } };
+  for (let i = 0; i < 2; i++) assert.throws(() => parseQueryRequest(bad), /timeout_ms/);
+});
