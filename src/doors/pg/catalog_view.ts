@@ -7,9 +7,11 @@
  * statements are described there (parameter and column types) before the pipeline runs them.
  *
  * A view starts in ~0.6 s from a snapshot of an initialised database (made once per process,
- * ~2–10 s) and holds ~150 MB, so views are shared by every session whose user sees the same
- * catalog, at most `maxViews` live, closed when idle. They run in one worker (`_view_host.ts`):
- * PGlite's wasm blocks its thread, and the door's thread also serves HTTP.
+ * ~2–10 s) and holds ~150 MB, so views are shared by every session of a tenant whose user sees
+ * the same catalog, at most `maxViews` live, closed when idle. Each view runs in a worker of its
+ * own (`_view_host.ts`): PGlite's wasm blocks its thread (and the door's thread also serves
+ * HTTP), and a statement that outruns its timeout is stopped by ending its worker — which must
+ * end no other tenant's view, nor make another tenant's statements wait.
  *
  * @module
  */
@@ -27,14 +29,22 @@ const READER = "omnisql_reader";
 
 /** Options of {@link CatalogViews}. */
 export interface CatalogViewsOptions {
-  /** Live views at most; an idle one is closed to make room. @default 3 */
+  /**
+   * Live views (and so view workers, ~150–190 MiB each) at most; an idle one is closed to make
+   * room. When every view is in use by a session, one more is opened rather than refusing the
+   * session. @default 3
+   */
   maxViews?: number;
   /** A view nobody used for this long is closed, ms. @default 120_000 */
   idleMs?: number;
   /**
-   * A catalog statement running longer is stopped (SQLSTATE 57014). PGlite ignores
-   * `statement_timeout` (it has no timer signals), so the door ends the worker running it;
-   * the views come back on their next statement. @default 5_000
+   * A catalog statement runs at most this long, counted from when it starts running in its
+   * view; it then fails with SQLSTATE 57014. PGlite ignores `statement_timeout` (it has no
+   * timer signals), so the door ends the worker of that one view, which reopens (~0.6 s) for
+   * its next statement. Statements run one at a time per view, and a view serves only the
+   * sessions of one tenant that see the same catalog: a statement that waits, waits only for
+   * statements of its own view, each bounded by this timeout, never for another tenant's; one
+   * that waited behind a stopped statement runs on the reopened view. @default 5_000
    */
   statementTimeoutMs?: number;
   /**
@@ -44,151 +54,236 @@ export interface CatalogViewsOptions {
   maxViewHeapBytes?: number;
 }
 
-/** The worker restarted under a statement: it did not run, and may be sent again. */
-class Restarted extends Error {}
+/** A message a view worker answers. */
+type WorkerReply = { bytes?: Uint8Array; heapBytes?: number };
+
+interface Call {
+  resolve(reply: WorkerReply): void;
+  reject(e: Error): void;
+  started?(): void;
+}
+
+interface Job {
+  bytes: Uint8Array;
+  resolve(b?: Uint8Array): void;
+  reject(e: Error): void;
+}
+
+/** The worker of a view ended under a call for a reason other than its statement's timeout. */
+class WorkerEnded extends Error {}
+
+/** The catalog views are closing (the door shuts down). */
+const closing = () =>
+  new CatalogViewError({
+    severity: "ERROR",
+    code: "57P01",
+    message: "terminating catalog statement: the catalog views are closing",
+  });
+
+/** Starts a worker hosting a view (`_view_host.ts`). */
+const viewWorker = () =>
+  new Worker(new URL("./_view_host.ts", import.meta.url), { type: "module" });
 
 /**
- * Talks to the worker hosting the views. A statement that outruns the timeout ends the worker
- * (nothing else interrupts PGlite's wasm, and ending it also returns what the statement
- * allocated); views are opened again, from their DDL, on a fresh worker when next used.
+ * One view and the worker that hosts it. Its statements run one at a time, in the order they
+ * came, queued here rather than in the worker, so a statement stopped by its timeout (the
+ * worker ended: nothing else interrupts PGlite's wasm, and ending it also returns what the
+ * statement allocated) takes only itself down: those queued behind it never reached the worker
+ * and run on a fresh one, opened from the view's DDL.
  */
 class ViewHost {
   #worker?: Worker;
-  readonly #pending = new Map<number, {
-    resolve(b?: Uint8Array): void;
-    reject(e: Error): void;
-    timeoutMs?: number;
-    timer?: ReturnType<typeof setTimeout>;
-  }>();
-  readonly #ddl = new Map<string, string>();
-  /** Views opened in the current worker. */
-  #opened = new Map<string, Promise<unknown>>();
+  /** Calls in flight to `#worker`. */
+  #calls = new Map<number, Call>();
+  /** The view opened in `#worker`. */
+  #ready?: Promise<void>;
+  readonly #queue: Job[] = [];
+  #pumping = false;
+  #closed = false;
   #next = 0;
 
-  constructor(readonly timeoutMs: number, readonly maxHeapBytes: number) {}
+  constructor(
+    readonly ddl: string,
+    readonly template: () => Promise<Uint8Array>,
+    readonly timeoutMs: number,
+    readonly maxHeapBytes: number,
+  ) {}
 
-  #workerOf(): Worker {
-    if (this.#worker) return this.#worker;
-    const worker = new Worker(new URL("./_view_host.ts", import.meta.url), { type: "module" });
-    worker.onmessage = (
-      event: MessageEvent<
-        { id: number; ok: boolean; started?: boolean; bytes?: Uint8Array; error?: string }
-      >,
-    ) => {
-      const { id, ok, started, bytes, error } = event.data;
-      const waiter = this.#pending.get(id);
-      if (started) {
-        // The clock runs from when the statement starts, not while it queues behind others.
-        if (waiter?.timeoutMs) waiter.timer = setTimeout(() => this.#expire(id), waiter.timeoutMs);
-        return;
-      }
-      clearTimeout(waiter?.timer);
-      this.#pending.delete(id);
-      if (ok) waiter?.resolve(bytes);
-      else waiter?.reject(new Error(error ?? "catalog view failed"));
-    };
-    this.#worker = worker;
-    this.#opened = new Map();
-    return worker;
-  }
-
-  #call(message: Record<string, unknown>, timeoutMs?: number): Promise<Uint8Array | undefined> {
-    const worker = this.#workerOf();
+  #call(message: Record<string, unknown>, started?: () => void): Promise<WorkerReply> {
+    let worker = this.#worker;
+    if (!worker) {
+      const calls = new Map<number, Call>();
+      worker = viewWorker();
+      worker.onmessage = (
+        event: MessageEvent<
+          { id: number; ok: boolean; started?: boolean; error?: string } & WorkerReply
+        >,
+      ) => {
+        const { id, ok, started, bytes, heapBytes, error } = event.data;
+        const call = calls.get(id);
+        if (started) return call?.started?.();
+        calls.delete(id);
+        if (ok) call?.resolve({ bytes, heapBytes });
+        else call?.reject(new Error(error ?? "catalog view failed"));
+      };
+      worker.onerror = (event) => {
+        event.preventDefault();
+        if (this.#worker === worker) this.#end(new WorkerEnded("the catalog view's worker failed"));
+      };
+      this.#worker = worker;
+      this.#calls = calls;
+    }
     const id = this.#next++;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, timeoutMs });
+      this.#calls.set(id, { resolve, reject, started });
       worker.postMessage({ ...message, id });
     });
   }
 
-  #expire(id: number): void {
-    const waiter = this.#pending.get(id);
-    if (!waiter) return;
-    this.#pending.delete(id);
-    this.#stop(new Restarted("the catalog view restarted"));
-    waiter.reject(
-      new CatalogViewError({
-        severity: "ERROR",
-        code: "57014",
-        message: "canceling statement due to statement timeout (catalog statements may run " +
-          `${this.timeoutMs} ms)`,
-      }),
-    );
-  }
-
-  #stop(reason: Error): void {
+  /** Ends the worker: its calls in flight fail with `reason`; the next use opens a fresh one. */
+  #end(reason: Error): void {
     this.#worker?.terminate();
     this.#worker = undefined;
-    for (const waiter of this.#pending.values()) {
-      clearTimeout(waiter.timer);
-      waiter.reject(reason);
+    this.#ready = undefined;
+    const calls = this.#calls;
+    this.#calls = new Map();
+    for (const call of calls.values()) call.reject(reason);
+  }
+
+  /** Opens the view in a worker, unless it is open. */
+  open(): Promise<void> {
+    if (this.#closed) return Promise.reject(closing());
+    if (!this.#ready) {
+      const ready = this.template().then((template) =>
+        this.#call({ op: "open", ddl: this.ddl, template })
+      ).then(() => undefined);
+      this.#ready = ready;
+      // A view that failed to open is tried afresh on its next statement.
+      ready.catch((err) => this.#ready === ready && this.#end(err));
     }
-    this.#pending.clear();
+    return this.#ready;
   }
 
-  warm(): Promise<unknown> {
-    return this.#call({ op: "warm" });
+  /** Runs `bytes` (frontend messages ending with Sync) in the view, after those before it. */
+  exchange(bytes: Uint8Array): Promise<Uint8Array | undefined> {
+    if (this.#closed) return Promise.reject(closing());
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ bytes, resolve, reject });
+      void this.#pump();
+    });
   }
 
-  open(view: string, ddl: string): Promise<unknown> {
-    this.#ddl.set(view, ddl);
-    return this.#ensureOpen(view);
-  }
-
-  #ensureOpen(view: string): Promise<unknown> {
-    this.#workerOf();
-    let opening = this.#opened.get(view);
-    if (!opening) {
-      const ddl = this.#ddl.get(view);
-      if (ddl === undefined) return Promise.reject(new Error(`no catalog view ${view}`));
-      opening = this.#call({ op: "open", view, ddl, maxHeapBytes: this.maxHeapBytes });
-      const opened = this.#opened;
-      opening.catch(() => opened.get(view) === opening && opened.delete(view));
-      this.#opened.set(view, opening);
+  async #pump(): Promise<void> {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      for (let job = this.#queue.shift(); job; job = this.#queue.shift()) await this.#run(job);
+    } finally {
+      this.#pumping = false;
     }
-    return opening;
   }
 
-  /** Runs `bytes` in `view`; sent once more if the worker restarted under someone else's. */
-  async exchange(view: string, bytes: Uint8Array): Promise<Uint8Array | undefined> {
+  async #run(job: Job): Promise<void> {
     for (let attempt = 0;; attempt++) {
+      let started = false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       try {
-        await this.#ensureOpen(view);
-        return await this.#call({ op: "exchange", view, bytes }, this.timeoutMs);
+        await this.open();
+        const reply = await this.#call({ op: "exchange", bytes: job.bytes }, () => {
+          started = true;
+          timer = setTimeout(() => this.#end(this.#timedOut()), this.timeoutMs);
+        });
+        // Wasm memory only grows: a view that grew too large is replaced by a fresh one now.
+        if ((reply.heapBytes ?? 0) > this.maxHeapBytes) {
+          this.#end(new WorkerEnded("the catalog view is replaced"));
+          this.open().catch(() => {});
+        }
+        return job.resolve(reply.bytes);
       } catch (err) {
-        if (!(err instanceof Restarted) || attempt > 0) throw err;
+        // The worker ended before the statement started: it never ran, so it may run again.
+        if (err instanceof WorkerEnded && !started && attempt === 0 && !this.#closed) continue;
+        return job.reject(this.#closed ? closing() : this.#vocabulary(err as Error, started));
+      } finally {
+        clearTimeout(timer);
       }
     }
   }
 
-  async close(view: string): Promise<void> {
-    this.#ddl.delete(view);
-    const opened = this.#opened.get(view);
-    this.#opened.delete(view);
-    if (opened && this.#worker) await this.#call({ op: "close", view }).catch(() => undefined);
+  #timedOut(): CatalogViewError {
+    return new CatalogViewError({
+      severity: "ERROR",
+      code: "57014",
+      message: "canceling statement due to statement timeout (catalog statements may run " +
+        `${this.timeoutMs} ms)`,
+    });
   }
 
-  terminate(): void {
-    this.#stop(new Error("catalog views closed"));
+  /** An error of the view as the door answers it: never INTERNAL, never another view's. */
+  #vocabulary(err: Error, started: boolean): Error {
+    if (err instanceof CatalogViewError) return err;
+    return new CatalogViewError({
+      severity: "ERROR",
+      code: "58000",
+      message: started
+        ? "the catalog view failed while running the statement; it reopens for the next one"
+        : "the catalog view could not be opened; try again",
+    });
   }
+
+  /** Ends the view: statements still queued fail with 57P01. */
+  close(): void {
+    this.#closed = true;
+    for (const job of this.#queue.splice(0)) job.reject(closing());
+    this.#end(closing());
+  }
+}
+
+/**
+ * Makes the initialised-database snapshot views open from, in a worker of its own (initdb runs
+ * wasm for seconds), ended when done; `terminate` ends it early.
+ */
+function makeTemplate(): { bytes: Promise<Uint8Array>; terminate(): void } {
+  const worker = viewWorker();
+  let fail = (_: Error) => {};
+  const bytes = new Promise<Uint8Array>((resolve, reject) => {
+    fail = reject;
+    worker.onmessage = (
+      event: MessageEvent<{ ok: boolean; bytes?: Uint8Array; error?: string }>,
+    ) => {
+      worker.terminate();
+      if (event.data.ok && event.data.bytes) resolve(event.data.bytes);
+      else reject(new Error(event.data.error ?? "catalog view template failed"));
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      worker.terminate();
+      reject(new Error(`catalog view template failed: ${event.message}`));
+    };
+    worker.postMessage({ id: 0, op: "template" });
+  });
+  return {
+    bytes,
+    terminate() {
+      worker.terminate();
+      fail(closing());
+    },
+  };
 }
 
 /** A user's catalog view (see the module doc). */
 export class CatalogView {
   readonly #host: ViewHost;
-  readonly #id: string;
   /** The schemas of the user's tables: the search path the door reports. */
   readonly schemas: string[];
 
-  constructor(host: ViewHost, id: string, schemas: string[]) {
+  constructor(host: ViewHost, schemas: string[]) {
     this.#host = host;
-    this.#id = id;
     this.schemas = schemas;
   }
 
   /** Runs complete frontend messages ending with Sync; returns the backend messages. */
   async #exchange(messages: Uint8Array[]): Promise<[string, Uint8Array][]> {
-    const reply = await this.#host.exchange(this.#id, concat(messages));
+    const reply = await this.#host.exchange(concat(messages));
     return splitMessages(reply ?? new Uint8Array(0));
   }
 
@@ -238,8 +333,8 @@ export class CatalogView {
     ]);
   }
 
-  async close(): Promise<void> {
-    await this.#host.close(this.#id);
+  close(): void {
+    this.#host.close();
   }
 }
 
@@ -273,7 +368,7 @@ export class CatalogViews {
   readonly #idleMs: number;
   readonly #timeoutMs: number;
   readonly #maxHeapBytes: number;
-  #host?: ViewHost;
+  #template?: { bytes: Promise<Uint8Array>; terminate(): void };
 
   constructor(options: CatalogViewsOptions = {}) {
     this.#maxViews = options.maxViews ?? 3;
@@ -284,12 +379,17 @@ export class CatalogViews {
 
   /** Prepares the initialised-database snapshot now, so the first connection need not wait. */
   async warm(): Promise<void> {
-    await this.#hostOf().warm();
+    await this.#templateBytes();
   }
 
-  #hostOf(): ViewHost {
-    this.#host ??= new ViewHost(this.#timeoutMs, this.#maxHeapBytes);
-    return this.#host;
+  #templateBytes(): Promise<Uint8Array> {
+    if (!this.#template) {
+      const template = makeTemplate();
+      this.#template = template;
+      // A failed snapshot is made afresh for the next view.
+      template.bytes.catch(() => this.#template === template && (this.#template = undefined));
+    }
+    return this.#template.bytes;
   }
 
   /**
@@ -301,7 +401,7 @@ export class CatalogViews {
     let entry = this.#entries.get(key);
     if (!entry) {
       await this.#makeRoom();
-      const view = this.#open(key, tables);
+      const view = this.#open(tables);
       entry = { view, refs: 0 };
       this.#entries.set(key, entry);
       view.catch(() => this.#entries.delete(key));
@@ -342,13 +442,24 @@ export class CatalogViews {
     if (!entry || entry.refs > 0) return;
     this.#entries.delete(key);
     clearTimeout(entry.idleTimer);
-    await (await entry.view.catch(() => undefined))?.close();
+    (await entry.view.catch(() => undefined))?.close();
   }
 
-  async #open(key: string, tables: CatalogTable[]): Promise<CatalogView> {
+  async #open(tables: CatalogTable[]): Promise<CatalogView> {
     const { sql, schemas } = viewDdl(tables);
-    await this.#hostOf().open(key, sql);
-    return new CatalogView(this.#hostOf(), key, schemas);
+    const host = new ViewHost(
+      sql,
+      () => this.#templateBytes(),
+      this.#timeoutMs,
+      this.#maxHeapBytes,
+    );
+    try {
+      await host.open();
+    } catch (err) {
+      host.close();
+      throw err;
+    }
+    return new CatalogView(host, schemas);
   }
 
   /** Closes every view. */
@@ -359,8 +470,8 @@ export class CatalogViews {
       entry.refs = 0;
       await this.#drop(key);
     }
-    this.#host?.terminate();
-    this.#host = undefined;
+    this.#template?.terminate();
+    this.#template = undefined;
   }
 }
 
