@@ -4,10 +4,11 @@
  * the wire protocol; and one view per worker means a statement stopped by ending its worker
  * ends nothing else, and no statement ever waits behind another view's.
  *
- * Messages in: `{ id, op: "template" }` (answers the bytes of an initialised data directory),
+ * Messages in: `{ id, op: "template" }` (answers `template`: an initialised data directory and
+ * PGlite's compiled wasm, which every view's worker then shares rather than compiling its own),
  * `{ id, op: "open", ddl, template }`, `{ id, op: "exchange", bytes }`.
  * Messages out: `{ id, ok: true, started: true }` when an exchange starts running, then
- * `{ id, ok: true, bytes?, heapBytes? }` or `{ id, ok: false, error }`.
+ * `{ id, ok: true, bytes?, heapBytes?, template? }` or `{ id, ok: false, error }`.
  *
  * @module
  */
@@ -19,21 +20,46 @@ const DATABASE = "omnisql";
 /** The role statements run as (created by `viewDdl` in `catalog_view.ts`). */
 const READER = "omnisql_reader";
 
+/** What a view opens from (`catalog_view.ts` holds one per door). */
+export interface ViewTemplate {
+  dataDir: Uint8Array;
+  /** Compiled once: a module posted to a worker shares its machine code. */
+  pgliteWasmModule?: WebAssembly.Module;
+  initdbWasmModule?: WebAssembly.Module;
+}
+
 type Request =
   | { id: number; op: "template" }
-  | { id: number; op: "open"; ddl: string; template: Uint8Array }
+  | { id: number; op: "open"; ddl: string; template: ViewTemplate }
   | { id: number; op: "exchange"; bytes: Uint8Array };
 
-type Reply = { bytes?: Uint8Array; heapBytes?: number };
+type Reply = { bytes?: Uint8Array; heapBytes?: number; template?: ViewTemplate };
 
 let view: PGlite | undefined;
 
-/** An initialised database with the door's database created, as a data directory dump. */
-async function template(): Promise<Uint8Array> {
-  const pg = await PGlite.create();
+/** PGlite's wasm, compiled; none when the package is not on disk (PGlite then loads its own). */
+async function compiled(): Promise<Omit<ViewTemplate, "dataDir">> {
+  const base = import.meta.resolve("@electric-sql/pglite");
+  if (!base.startsWith("file:")) return {};
+  const compile = async (name: string) =>
+    await WebAssembly.compile(await Deno.readFile(new URL(`./${name}`, base)));
+  const [pgliteWasmModule, initdbWasmModule] = await Promise.all([
+    compile("pglite.wasm"),
+    compile("initdb.wasm"),
+  ]);
+  return { pgliteWasmModule, initdbWasmModule };
+}
+
+/** An initialised database with the door's database created, and the wasm it ran. */
+async function template(): Promise<ViewTemplate> {
+  const modules = await compiled();
+  const pg = await PGlite.create({ ...modules });
   try {
     await pg.exec(`CREATE DATABASE ${DATABASE}`);
-    return new Uint8Array(await (await pg.dumpDataDir("none")).arrayBuffer());
+    return {
+      ...modules,
+      dataDir: new Uint8Array(await (await pg.dumpDataDir("none")).arrayBuffer()),
+    };
   } finally {
     await pg.close();
   }
@@ -56,10 +82,12 @@ async function simple(pg: PGlite, sql: string): Promise<void> {
 async function handle(req: Request): Promise<Reply> {
   switch (req.op) {
     case "template":
-      return { bytes: await template() };
+      return { template: await template() };
     case "open": {
+      const { dataDir, ...modules } = req.template;
       const pg = await PGlite.create({
-        loadDataDir: new Blob([req.template as Uint8Array<ArrayBuffer>]),
+        ...modules,
+        loadDataDir: new Blob([dataDir as Uint8Array<ArrayBuffer>]),
         database: DATABASE,
       });
       await pg.exec(req.ddl);
@@ -91,9 +119,9 @@ async function handle(req: Request): Promise<Reply> {
 self.onmessage = async (event: MessageEvent<Request>) => {
   const { id } = event.data;
   try {
-    const { bytes, heapBytes } = await handle(event.data);
+    const { bytes, ...rest } = await handle(event.data);
     // Copied, not transferred: PGlite's reply may be a view of its wasm memory.
-    self.postMessage({ id, ok: true, ...(bytes ? { bytes: bytes.slice() } : {}), heapBytes });
+    self.postMessage({ id, ok: true, ...(bytes ? { bytes: bytes.slice() } : {}), ...rest });
   } catch (err) {
     self.postMessage({ id, ok: false, error: String(err) });
   }

@@ -21,6 +21,7 @@ import { pgTypeOf } from "./types.ts";
 import { sha256Hex } from "../../crypto/sha256.ts";
 import { processLog } from "../../telemetry/log.ts";
 import { catalogRefusal, CatalogViewError } from "./view_guard.ts";
+import type { ViewTemplate } from "./_view_host.ts";
 
 /** The database name the door serves and the view answers `current_database()` with. */
 export const DATABASE = "omnisql";
@@ -104,7 +105,7 @@ class ViewHost {
 
   constructor(
     readonly ddl: string,
-    readonly template: () => Promise<Uint8Array>,
+    readonly template: () => Promise<ViewTemplate>,
     readonly timeoutMs: number,
     readonly maxHeapBytes: number,
   ) {}
@@ -242,16 +243,16 @@ class ViewHost {
  * Makes the initialised-database snapshot views open from, in a worker of its own (initdb runs
  * wasm for seconds), ended when done; `terminate` ends it early.
  */
-function makeTemplate(): { bytes: Promise<Uint8Array>; terminate(): void } {
+function makeTemplate(): { template: Promise<ViewTemplate>; terminate(): void } {
   const worker = viewWorker();
   let fail = (_: Error) => {};
-  const bytes = new Promise<Uint8Array>((resolve, reject) => {
+  const template = new Promise<ViewTemplate>((resolve, reject) => {
     fail = reject;
     worker.onmessage = (
-      event: MessageEvent<{ ok: boolean; bytes?: Uint8Array; error?: string }>,
+      event: MessageEvent<{ ok: boolean; template?: ViewTemplate; error?: string }>,
     ) => {
       worker.terminate();
-      if (event.data.ok && event.data.bytes) resolve(event.data.bytes);
+      if (event.data.ok && event.data.template) resolve(event.data.template);
       else reject(new Error(event.data.error ?? "catalog view template failed"));
     };
     worker.onerror = (event) => {
@@ -262,7 +263,7 @@ function makeTemplate(): { bytes: Promise<Uint8Array>; terminate(): void } {
     worker.postMessage({ id: 0, op: "template" });
   });
   return {
-    bytes,
+    template,
     terminate() {
       worker.terminate();
       fail(closing());
@@ -368,7 +369,7 @@ export class CatalogViews {
   readonly #idleMs: number;
   readonly #timeoutMs: number;
   readonly #maxHeapBytes: number;
-  #template?: { bytes: Promise<Uint8Array>; terminate(): void };
+  #template?: { template: Promise<ViewTemplate>; terminate(): void };
 
   constructor(options: CatalogViewsOptions = {}) {
     this.#maxViews = options.maxViews ?? 3;
@@ -379,17 +380,17 @@ export class CatalogViews {
 
   /** Prepares the initialised-database snapshot now, so the first connection need not wait. */
   async warm(): Promise<void> {
-    await this.#templateBytes();
+    await this.#templateOf();
   }
 
-  #templateBytes(): Promise<Uint8Array> {
+  #templateOf(): Promise<ViewTemplate> {
     if (!this.#template) {
-      const template = makeTemplate();
-      this.#template = template;
+      const made = makeTemplate();
+      this.#template = made;
       // A failed snapshot is made afresh for the next view.
-      template.bytes.catch(() => this.#template === template && (this.#template = undefined));
+      made.template.catch(() => this.#template === made && (this.#template = undefined));
     }
-    return this.#template.bytes;
+    return this.#template.template;
   }
 
   /**
@@ -449,7 +450,7 @@ export class CatalogViews {
     const { sql, schemas } = viewDdl(tables);
     const host = new ViewHost(
       sql,
-      () => this.#templateBytes(),
+      () => this.#templateOf(),
       this.#timeoutMs,
       this.#maxHeapBytes,
     );
