@@ -91,6 +91,7 @@ async function handle(req: Request): Promise<Reply> {
         database: DATABASE,
       });
       await pg.exec(req.ddl);
+      await view?.close();
       view = pg;
       return {};
     }

@@ -68,7 +68,16 @@ interface Job {
   bytes: Uint8Array;
   resolve(b?: Uint8Array): void;
   reject(e: Error): void;
+  signal?: AbortSignal;
 }
+
+/** A cancel request (or the session's end) stopped the statement, queued or running. */
+const cancelled = () =>
+  new CatalogViewError({
+    severity: "ERROR",
+    code: "57014",
+    message: "canceling statement due to user request",
+  });
 
 /** The worker of a view ended under a call for a reason other than its statement's timeout. */
 class WorkerEnded extends Error {}
@@ -100,6 +109,8 @@ class ViewHost {
   #ready?: Promise<void>;
   readonly #queue: Job[] = [];
   #pumping = false;
+  /** The statement sent to the worker, or about to be. */
+  #current?: Job;
   #closed = false;
   #next = 0;
 
@@ -165,11 +176,27 @@ class ViewHost {
     return this.#ready;
   }
 
-  /** Runs `bytes` (frontend messages ending with Sync) in the view, after those before it. */
-  exchange(bytes: Uint8Array): Promise<Uint8Array | undefined> {
+  /**
+   * Runs `bytes` (frontend messages ending with Sync) in the view, after those before it.
+   * `signal` stops it: taken out of the queue, or, running, by ending the worker.
+   */
+  exchange(bytes: Uint8Array, signal?: AbortSignal): Promise<Uint8Array | undefined> {
     if (this.#closed) return Promise.reject(closing());
+    if (signal?.aborted) return Promise.reject(cancelled());
     return new Promise((resolve, reject) => {
-      this.#queue.push({ bytes, resolve, reject });
+      const onAbort = () => {
+        const at = this.#queue.indexOf(job);
+        if (at >= 0) this.#queue.splice(at, 1) && job.reject(cancelled());
+        else if (this.#current === job) this.#end(cancelled());
+      };
+      const job: Job = {
+        bytes,
+        signal,
+        resolve: (b) => (signal?.removeEventListener("abort", onAbort), resolve(b)),
+        reject: (e) => (signal?.removeEventListener("abort", onAbort), reject(e)),
+      };
+      signal?.addEventListener("abort", onAbort);
+      this.#queue.push(job);
       void this.#pump();
     });
   }
@@ -178,8 +205,12 @@ class ViewHost {
     if (this.#pumping) return;
     this.#pumping = true;
     try {
-      for (let job = this.#queue.shift(); job; job = this.#queue.shift()) await this.#run(job);
+      for (let job = this.#queue.shift(); job; job = this.#queue.shift()) {
+        this.#current = job;
+        await this.#run(job);
+      }
     } finally {
+      this.#current = undefined;
       this.#pumping = false;
     }
   }
@@ -190,6 +221,7 @@ class ViewHost {
       let timer: ReturnType<typeof setTimeout> | undefined;
       try {
         await this.open();
+        if (job.signal?.aborted) return job.reject(cancelled());
         const reply = await this.#call({ op: "exchange", bytes: job.bytes }, () => {
           started = true;
           timer = setTimeout(() => this.#end(this.#timedOut()), this.timeoutMs);
@@ -283,26 +315,33 @@ export class CatalogView {
   }
 
   /** Runs complete frontend messages ending with Sync; returns the backend messages. */
-  async #exchange(messages: Uint8Array[]): Promise<[string, Uint8Array][]> {
-    const reply = await this.#host.exchange(concat(messages));
+  async #exchange(
+    messages: Uint8Array[],
+    signal?: AbortSignal,
+  ): Promise<[string, Uint8Array][]> {
+    const reply = await this.#host.exchange(concat(messages), signal);
     return splitMessages(reply ?? new Uint8Array(0));
   }
 
   /**
    * Runs one statement. It goes as Parse/Bind/Execute, never as a simple query, so Postgres
-   * itself refuses a second statement hidden in it.
+   * itself refuses a second statement hidden in it. `signal` stops it (SQLSTATE 57014).
    */
-  query(sql: string): Promise<[string, Uint8Array][]> {
-    return this.portal(sql, [], [], [], [], "E");
+  query(sql: string, signal?: AbortSignal): Promise<[string, Uint8Array][]> {
+    return this.portal(sql, [], [], [], [], "E", signal);
   }
 
   /** Parse + Describe (statement): the parameter description and row description or error. */
-  describe(sql: string, paramTypes: number[]): Promise<[string, Uint8Array][]> {
+  describe(
+    sql: string,
+    paramTypes: number[],
+    signal?: AbortSignal,
+  ): Promise<[string, Uint8Array][]> {
     return this.#exchange([
       frontend.parse(sql, paramTypes),
       frontend.describe("S"),
       frontend.sync(),
-    ]);
+    ], signal);
   }
 
   /**
@@ -316,6 +355,7 @@ export class CatalogView {
     paramFormats: number[],
     resultFormats: number[],
     step: "P" | "E",
+    signal?: AbortSignal,
   ): Promise<[string, Uint8Array][]> {
     const refusal = catalogRefusal(sql);
     if (refusal) {
@@ -331,7 +371,7 @@ export class CatalogView {
       frontend.bind(params, paramFormats, resultFormats),
       ...(step === "P" ? [frontend.describe("P")] : [frontend.describe("P"), frontend.execute()]),
       frontend.sync(),
-    ]);
+    ], signal);
   }
 
   close(): void {
