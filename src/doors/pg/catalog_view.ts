@@ -31,9 +31,12 @@ const READER = "omnisql_reader";
 /** Options of {@link CatalogViews}. */
 export interface CatalogViewsOptions {
   /**
-   * Live views (and so view workers, ~150–190 MiB each) at most; an idle one is closed to make
-   * room. When every view is in use by a session, one more is opened rather than refusing the
-   * session. @default 3
+   * Live views at most: each has a worker of its own (~450 MiB resident: PGlite's ~190 MiB wasm
+   * heap, plus what a fresh isolate costs). To open another, the least recently used view that
+   * runs no statement ends its worker — even one a session holds: it reopens (~1–2 s) for its
+   * next statement. Only when every live view is running a statement is one more opened, so
+   * the excess is bounded by the statements running at once, each by the statement timeout.
+   * @default 3
    */
   maxViews?: number;
   /** A view nobody used for this long is closed, ms. @default 120_000 */
@@ -95,6 +98,47 @@ const viewWorker = () =>
   new Worker(new URL("./_view_host.ts", import.meta.url), { type: "module" });
 
 /**
+ * The door's live view workers, least recently used first, kept to `max` (see
+ * {@link CatalogViewsOptions.maxViews}).
+ */
+class LiveViews {
+  readonly #live = new Set<ViewHost>();
+
+  constructor(readonly max: number) {}
+
+  get size(): number {
+    return this.#live.size;
+  }
+
+  /** `host` starts a worker: idle views, least recently used first, end theirs to make room. */
+  admit(host: ViewHost): void {
+    this.#live.delete(host);
+    for (const other of this.#live) {
+      if (this.#live.size < this.max) break;
+      if (other.idle) other.suspend();
+    }
+    this.#live.add(host);
+  }
+
+  used(host: ViewHost): void {
+    if (this.#live.delete(host)) this.#live.add(host);
+  }
+
+  gone(host: ViewHost): void {
+    this.#live.delete(host);
+  }
+}
+
+/** Options of a {@link ViewHost}. */
+interface ViewHostOptions {
+  ddl: string;
+  template: () => Promise<ViewTemplate>;
+  timeoutMs: number;
+  maxHeapBytes: number;
+  live: LiveViews;
+}
+
+/**
  * One view and the worker that hosts it. Its statements run one at a time, in the order they
  * came, queued here rather than in the worker, so a statement stopped by its timeout (the
  * worker ended: nothing else interrupts PGlite's wasm, and ending it also returns what the
@@ -111,15 +155,22 @@ class ViewHost {
   #pumping = false;
   /** The statement sent to the worker, or about to be. */
   #current?: Job;
+  #opening = false;
   #closed = false;
   #next = 0;
 
-  constructor(
-    readonly ddl: string,
-    readonly template: () => Promise<ViewTemplate>,
-    readonly timeoutMs: number,
-    readonly maxHeapBytes: number,
-  ) {}
+  constructor(readonly o: ViewHostOptions) {}
+
+  /** Has a worker that runs nothing, has nothing queued and is not opening. */
+  get idle(): boolean {
+    return this.#worker !== undefined && !this.#pumping && !this.#opening &&
+      this.#queue.length === 0;
+  }
+
+  /** Ends the worker to make room for another view's; the next statement reopens it. */
+  suspend(): void {
+    this.#end(new WorkerEnded("the catalog view is suspended"));
+  }
 
   #call(message: Record<string, unknown>, started?: () => void): Promise<WorkerReply> {
     let worker = this.#worker;
@@ -154,9 +205,11 @@ class ViewHost {
 
   /** Ends the worker: its calls in flight fail with `reason`; the next use opens a fresh one. */
   #end(reason: Error): void {
+    this.o.live.gone(this);
     this.#worker?.terminate();
     this.#worker = undefined;
     this.#ready = undefined;
+    this.#opening = false;
     const calls = this.#calls;
     this.#calls = new Map();
     for (const call of calls.values()) call.reject(reason);
@@ -166,12 +219,15 @@ class ViewHost {
   open(): Promise<void> {
     if (this.#closed) return Promise.reject(closing());
     if (!this.#ready) {
-      const ready = this.template().then((template) =>
-        this.#call({ op: "open", ddl: this.ddl, template })
+      this.o.live.admit(this);
+      this.#opening = true;
+      const ready = this.o.template().then((template) =>
+        this.#call({ op: "open", ddl: this.o.ddl, template })
       ).then(() => undefined);
       this.#ready = ready;
       // A view that failed to open is tried afresh on its next statement.
-      ready.catch((err) => this.#ready === ready && this.#end(err));
+      ready.catch((err) => this.#ready === ready && this.#end(err))
+        .finally(() => this.#ready === ready && (this.#opening = false));
     }
     return this.#ready;
   }
@@ -216,6 +272,7 @@ class ViewHost {
   }
 
   async #run(job: Job): Promise<void> {
+    this.o.live.used(this);
     for (let attempt = 0;; attempt++) {
       let started = false;
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -224,10 +281,10 @@ class ViewHost {
         if (job.signal?.aborted) return job.reject(cancelled());
         const reply = await this.#call({ op: "exchange", bytes: job.bytes }, () => {
           started = true;
-          timer = setTimeout(() => this.#end(this.#timedOut()), this.timeoutMs);
+          timer = setTimeout(() => this.#end(this.#timedOut()), this.o.timeoutMs);
         });
         // Wasm memory only grows: a view that grew too large is replaced by a fresh one now.
-        if ((reply.heapBytes ?? 0) > this.maxHeapBytes) {
+        if ((reply.heapBytes ?? 0) > this.o.maxHeapBytes) {
           this.#end(new WorkerEnded("the catalog view is replaced"));
           this.open().catch(() => {});
         }
@@ -247,7 +304,7 @@ class ViewHost {
       severity: "ERROR",
       code: "57014",
       message: "canceling statement due to statement timeout (catalog statements may run " +
-        `${this.timeoutMs} ms)`,
+        `${this.o.timeoutMs} ms)`,
     });
   }
 
@@ -405,17 +462,22 @@ interface Entry {
  */
 export class CatalogViews {
   readonly #entries = new Map<string, Entry>();
-  readonly #maxViews: number;
+  readonly #live: LiveViews;
   readonly #idleMs: number;
   readonly #timeoutMs: number;
   readonly #maxHeapBytes: number;
   #template?: { template: Promise<ViewTemplate>; terminate(): void };
 
   constructor(options: CatalogViewsOptions = {}) {
-    this.#maxViews = options.maxViews ?? 3;
+    this.#live = new LiveViews(options.maxViews ?? 3);
     this.#idleMs = options.idleMs ?? 120_000;
     this.#timeoutMs = options.statementTimeoutMs ?? 5_000;
     this.#maxHeapBytes = options.maxViewHeapBytes ?? 320 * 2 ** 20;
+  }
+
+  /** How many views have a worker now (see {@link CatalogViewsOptions.maxViews}). */
+  get liveViews(): number {
+    return this.#live.size;
   }
 
   /** Prepares the initialised-database snapshot now, so the first connection need not wait. */
@@ -441,7 +503,6 @@ export class CatalogViews {
     const key = await sha256Hex(JSON.stringify([tenant, tables]));
     let entry = this.#entries.get(key);
     if (!entry) {
-      await this.#makeRoom();
       const view = this.#open(tables);
       entry = { view, refs: 0 };
       this.#entries.set(key, entry);
@@ -467,17 +528,6 @@ export class CatalogViews {
     }
   }
 
-  async #makeRoom(): Promise<void> {
-    if (this.#entries.size < this.#maxViews) return;
-    for (const [key, entry] of this.#entries) {
-      if (entry.refs === 0) {
-        await this.#drop(key);
-        if (this.#entries.size < this.#maxViews) return;
-      }
-    }
-    // Every view is in use: one more is allowed rather than refusing a session.
-  }
-
   async #drop(key: string): Promise<void> {
     const entry = this.#entries.get(key);
     if (!entry || entry.refs > 0) return;
@@ -488,12 +538,13 @@ export class CatalogViews {
 
   async #open(tables: CatalogTable[]): Promise<CatalogView> {
     const { sql, schemas } = viewDdl(tables);
-    const host = new ViewHost(
-      sql,
-      () => this.#templateOf(),
-      this.#timeoutMs,
-      this.#maxHeapBytes,
-    );
+    const host = new ViewHost({
+      ddl: sql,
+      template: () => this.#templateOf(),
+      timeoutMs: this.#timeoutMs,
+      maxHeapBytes: this.#maxHeapBytes,
+      live: this.#live,
+    });
     try {
       await host.open();
     } catch (err) {

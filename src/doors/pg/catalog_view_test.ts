@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CatalogViews } from "./catalog_view.ts";
+import { type CatalogView, CatalogViews } from "./catalog_view.ts";
 import type { CatalogTable } from "../gateway.ts";
 
 const TABLES: CatalogTable[] = [{
@@ -102,5 +102,28 @@ Deno.test({
     assert.equal(a, b);
     const [c, d] = await started(new CatalogViews({ maxViewHeapBytes: 1 }));
     assert.notEqual(c, d);
+  },
+});
+
+Deno.test({
+  name: "at most maxViews views have a worker; one a session holds reopens for its next statement",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const views = new CatalogViews({ maxViews: 1 });
+    const started = async (lease: { view: CatalogView }) =>
+      firstValue(await lease.view.query("SELECT pg_postmaster_start_time()::text"));
+    try {
+      const acme = await views.acquire("acme", TABLES);
+      const first = await started(acme);
+      const globex = await views.acquire("globex", TABLES);
+      assert.equal(views.liveViews, 1);
+      await started(globex);
+      assert.notEqual(await started(acme), first);
+      assert.equal(views.liveViews, 1);
+      for (const lease of [acme, globex]) lease.release();
+    } finally {
+      await views.close();
+    }
   },
 });
