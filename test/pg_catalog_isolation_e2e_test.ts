@@ -3,7 +3,8 @@
  * heavy catalog statement (a cross join of `pg_class` and `pg_attribute`) is stopped by the
  * statement timeout with SQLSTATE 57014, while another tenant's catalog statements answer at
  * once and correctly, and learn nothing of the first tenant's tables or errors. A statement of
- * the heavy one's own view that waited behind it runs on the fresh view.
+ * the heavy one's own view that waited behind it runs on the fresh view; a cancel request
+ * stops a catalog statement.
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
@@ -77,6 +78,15 @@ Deno.test({
       // The heavy statement's view answers again.
       const [after] = await acme.unsafe(CLASSES);
       assert.equal(after.n, acmeClasses.n);
+      // A cancel request stops a catalog statement (psql's Ctrl-C) long before the timeout.
+      const running = acme.unsafe(HEAVY);
+      const cancelled = running.then(() => "finished", (err: { code?: string }) => err.code)
+        .finally(() => events.push("cancelled"));
+      await new Promise((r) => setTimeout(r, 300));
+      await running.cancel();
+      assert.equal(await cancelled, "57014");
+      const [last] = await acme.unsafe(CLASSES);
+      assert.equal(last.n, acmeClasses.n);
     } finally {
       await Promise.all([acme.end(), acmeToo.end(), globex.end()]);
       await stack.close();

@@ -6,12 +6,13 @@
  * DBeaver, Grafana and Metabase see faithful answers about what this user may query; and data
  * statements are described there (parameter and column types) before the pipeline runs them.
  *
- * A view starts in ~0.6 s from a snapshot of an initialised database (made once per process,
- * ~2–10 s) and holds ~150 MB, so views are shared by every session of a tenant whose user sees
- * the same catalog, at most `maxViews` live, closed when idle. Each view runs in a worker of its
- * own (`_view_host.ts`): PGlite's wasm blocks its thread (and the door's thread also serves
- * HTTP), and a statement that outruns its timeout is stopped by ending its worker — which must
- * end no other tenant's view, nor make another tenant's statements wait.
+ * A view starts in ~1–2 s from a snapshot of an initialised database (made once per door,
+ * ~2–10 s, with PGlite's wasm compiled once) and holds ~190 MiB of wasm heap, so views are
+ * shared by every session of a tenant whose user sees the same catalog, at most `maxViews`
+ * live, closed when idle. Each view runs in a worker of its own (`_view_host.ts`): PGlite's
+ * wasm blocks its thread (and the door's thread also serves HTTP), and a statement that
+ * outruns its timeout is stopped by ending its worker — which must end no other tenant's view,
+ * nor make another tenant's statements wait.
  *
  * @module
  */
@@ -43,12 +44,14 @@ export interface CatalogViewsOptions {
   idleMs?: number;
   /**
    * A catalog statement runs at most this long, counted from when it starts running in its
-   * view; it then fails with SQLSTATE 57014. PGlite ignores `statement_timeout` (it has no
-   * timer signals), so the door ends the worker of that one view, which reopens (~0.6 s) for
-   * its next statement. Statements run one at a time per view, and a view serves only the
-   * sessions of one tenant that see the same catalog: a statement that waits, waits only for
-   * statements of its own view, each bounded by this timeout, never for another tenant's; one
-   * that waited behind a stopped statement runs on the reopened view. @default 5_000
+   * view (not while it waits its turn); it then fails with SQLSTATE 57014. PGlite ignores
+   * `statement_timeout` (it has no timer signals), so the door ends the worker of that one
+   * view, which reopens (~1–2 s) for its next statement. Statements run one at a time per view,
+   * and a view serves only sessions of one tenant that see the same catalog: a statement waits
+   * only for those queued before it in its own view (each bounded by this timeout, so the wait
+   * is at most their number times it, plus a reopen), never for another tenant's; one that
+   * waited behind a stopped statement never started, and runs on the reopened view. A cancel
+   * request stops a statement waiting or running (57014). @default 5_000
    */
   statementTimeoutMs?: number;
   /**
