@@ -6,10 +6,13 @@
  * DBeaver, Grafana and Metabase see faithful answers about what this user may query; and data
  * statements are described there (parameter and column types) before the pipeline runs them.
  *
- * A view starts in ~0.6 s from a snapshot of an initialised database (made once per process,
- * ~2–10 s) and holds ~150 MB, so views are shared by every session whose user sees the same
- * catalog, at most `maxViews` live, closed when idle. They run in one worker (`_view_host.ts`):
- * PGlite's wasm blocks its thread, and the door's thread also serves HTTP.
+ * A view starts in ~1–2 s from a snapshot of an initialised database (made once per door,
+ * ~2–10 s, with PGlite's wasm compiled once) and holds ~190 MiB of wasm heap, so views are
+ * shared by every session of a tenant whose user sees the same catalog, at most `maxViews`
+ * live, closed when idle. Each view runs in a worker of its own (`_view_host.ts`): PGlite's
+ * wasm blocks its thread (and the door's thread also serves HTTP), and a statement that
+ * outruns its timeout is stopped by ending its worker — which must end no other tenant's view,
+ * nor make another tenant's statements wait.
  *
  * @module
  */
@@ -19,6 +22,7 @@ import { pgTypeOf } from "./types.ts";
 import { sha256Hex } from "../../crypto/sha256.ts";
 import { processLog } from "../../telemetry/log.ts";
 import { catalogRefusal, CatalogViewError } from "./view_guard.ts";
+import type { ViewTemplate } from "./_view_host.ts";
 
 /** The database name the door serves and the view answers `current_database()` with. */
 export const DATABASE = "omnisql";
@@ -27,14 +31,27 @@ const READER = "omnisql_reader";
 
 /** Options of {@link CatalogViews}. */
 export interface CatalogViewsOptions {
-  /** Live views at most; an idle one is closed to make room. @default 3 */
+  /**
+   * Live views at most: each has a worker of its own (~450 MiB resident: PGlite's ~190 MiB wasm
+   * heap, plus what a fresh isolate costs). To open another, the least recently used view that
+   * runs no statement ends its worker — even one a session holds: it reopens (~1–2 s) for its
+   * next statement. Only when every live view is running a statement is one more opened, so
+   * the excess is bounded by the statements running at once, each by the statement timeout.
+   * @default 3
+   */
   maxViews?: number;
   /** A view nobody used for this long is closed, ms. @default 120_000 */
   idleMs?: number;
   /**
-   * A catalog statement running longer is stopped (SQLSTATE 57014). PGlite ignores
-   * `statement_timeout` (it has no timer signals), so the door ends the worker running it;
-   * the views come back on their next statement. @default 5_000
+   * A catalog statement runs at most this long, counted from when it starts running in its
+   * view (not while it waits its turn); it then fails with SQLSTATE 57014. PGlite ignores
+   * `statement_timeout` (it has no timer signals), so the door ends the worker of that one
+   * view, which reopens (~1–2 s) for its next statement. Statements run one at a time per view,
+   * and a view serves only sessions of one tenant that see the same catalog: a statement waits
+   * only for those queued before it in its own view (each bounded by this timeout, so the wait
+   * is at most their number times it, plus a reopen), never for another tenant's; one that
+   * waited behind a stopped statement never started, and runs on the reopened view. A cancel
+   * request stops a statement waiting or running (57014). @default 5_000
    */
   statementTimeoutMs?: number;
   /**
@@ -44,169 +61,347 @@ export interface CatalogViewsOptions {
   maxViewHeapBytes?: number;
 }
 
-/** The worker restarted under a statement: it did not run, and may be sent again. */
-class Restarted extends Error {}
+/** A message a view worker answers. */
+type WorkerReply = { bytes?: Uint8Array; heapBytes?: number };
+
+interface Call {
+  resolve(reply: WorkerReply): void;
+  reject(e: Error): void;
+  started?(): void;
+}
+
+interface Job {
+  bytes: Uint8Array;
+  resolve(b?: Uint8Array): void;
+  reject(e: Error): void;
+  signal?: AbortSignal;
+}
+
+/** A cancel request (or the session's end) stopped the statement, queued or running. */
+const cancelled = () =>
+  new CatalogViewError({
+    severity: "ERROR",
+    code: "57014",
+    message: "canceling statement due to user request",
+  });
+
+/** The worker of a view ended under a call for a reason other than its statement's timeout. */
+class WorkerEnded extends Error {}
+
+/** The catalog views are closing (the door shuts down). */
+const closing = () =>
+  new CatalogViewError({
+    severity: "ERROR",
+    code: "57P01",
+    message: "terminating catalog statement: the catalog views are closing",
+  });
+
+/** Starts a worker hosting a view (`_view_host.ts`). */
+const viewWorker = () =>
+  new Worker(new URL("./_view_host.ts", import.meta.url), { type: "module" });
 
 /**
- * Talks to the worker hosting the views. A statement that outruns the timeout ends the worker
- * (nothing else interrupts PGlite's wasm, and ending it also returns what the statement
- * allocated); views are opened again, from their DDL, on a fresh worker when next used.
+ * The door's live view workers, least recently used first, kept to `max` (see
+ * {@link CatalogViewsOptions.maxViews}).
+ */
+class LiveViews {
+  readonly #live = new Set<ViewHost>();
+
+  constructor(readonly max: number) {}
+
+  get size(): number {
+    return this.#live.size;
+  }
+
+  /** `host` starts a worker: idle views, least recently used first, end theirs to make room. */
+  admit(host: ViewHost): void {
+    this.#live.delete(host);
+    for (const other of this.#live) {
+      if (this.#live.size < this.max) break;
+      if (other.idle) other.suspend();
+    }
+    this.#live.add(host);
+  }
+
+  used(host: ViewHost): void {
+    if (this.#live.delete(host)) this.#live.add(host);
+  }
+
+  gone(host: ViewHost): void {
+    this.#live.delete(host);
+  }
+}
+
+/** Options of a {@link ViewHost}. */
+interface ViewHostOptions {
+  ddl: string;
+  template: () => Promise<ViewTemplate>;
+  timeoutMs: number;
+  maxHeapBytes: number;
+  live: LiveViews;
+}
+
+/**
+ * One view and the worker that hosts it. Its statements run one at a time, in the order they
+ * came, queued here rather than in the worker, so a statement stopped by its timeout (the
+ * worker ended: nothing else interrupts PGlite's wasm, and ending it also returns what the
+ * statement allocated) takes only itself down: those queued behind it never reached the worker
+ * and run on a fresh one, opened from the view's DDL.
  */
 class ViewHost {
   #worker?: Worker;
-  readonly #pending = new Map<number, {
-    resolve(b?: Uint8Array): void;
-    reject(e: Error): void;
-    timeoutMs?: number;
-    timer?: ReturnType<typeof setTimeout>;
-  }>();
-  readonly #ddl = new Map<string, string>();
-  /** Views opened in the current worker. */
-  #opened = new Map<string, Promise<unknown>>();
+  /** Calls in flight to `#worker`. */
+  #calls = new Map<number, Call>();
+  /** The view opened in `#worker`. */
+  #ready?: Promise<void>;
+  readonly #queue: Job[] = [];
+  #pumping = false;
+  /** The statement sent to the worker, or about to be. */
+  #current?: Job;
+  #opening = false;
+  #closed = false;
   #next = 0;
 
-  constructor(readonly timeoutMs: number, readonly maxHeapBytes: number) {}
+  constructor(readonly o: ViewHostOptions) {}
 
-  #workerOf(): Worker {
-    if (this.#worker) return this.#worker;
-    const worker = new Worker(new URL("./_view_host.ts", import.meta.url), { type: "module" });
-    worker.onmessage = (
-      event: MessageEvent<
-        { id: number; ok: boolean; started?: boolean; bytes?: Uint8Array; error?: string }
-      >,
-    ) => {
-      const { id, ok, started, bytes, error } = event.data;
-      const waiter = this.#pending.get(id);
-      if (started) {
-        // The clock runs from when the statement starts, not while it queues behind others.
-        if (waiter?.timeoutMs) waiter.timer = setTimeout(() => this.#expire(id), waiter.timeoutMs);
-        return;
-      }
-      clearTimeout(waiter?.timer);
-      this.#pending.delete(id);
-      if (ok) waiter?.resolve(bytes);
-      else waiter?.reject(new Error(error ?? "catalog view failed"));
-    };
-    this.#worker = worker;
-    this.#opened = new Map();
-    return worker;
+  /** Has a worker that runs nothing, has nothing queued and is not opening. */
+  get idle(): boolean {
+    return this.#worker !== undefined && !this.#pumping && !this.#opening &&
+      this.#queue.length === 0;
   }
 
-  #call(message: Record<string, unknown>, timeoutMs?: number): Promise<Uint8Array | undefined> {
-    const worker = this.#workerOf();
+  /** Ends the worker to make room for another view's; the next statement reopens it. */
+  suspend(): void {
+    this.#end(new WorkerEnded("the catalog view is suspended"));
+  }
+
+  #call(message: Record<string, unknown>, started?: () => void): Promise<WorkerReply> {
+    let worker = this.#worker;
+    if (!worker) {
+      const calls = new Map<number, Call>();
+      worker = viewWorker();
+      worker.onmessage = (
+        event: MessageEvent<
+          { id: number; ok: boolean; started?: boolean; error?: string } & WorkerReply
+        >,
+      ) => {
+        const { id, ok, started, bytes, heapBytes, error } = event.data;
+        const call = calls.get(id);
+        if (started) return call?.started?.();
+        calls.delete(id);
+        if (ok) call?.resolve({ bytes, heapBytes });
+        else call?.reject(new Error(error ?? "catalog view failed"));
+      };
+      worker.onerror = (event) => {
+        event.preventDefault();
+        if (this.#worker === worker) this.#end(new WorkerEnded("the catalog view's worker failed"));
+      };
+      this.#worker = worker;
+      this.#calls = calls;
+    }
     const id = this.#next++;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, timeoutMs });
+      this.#calls.set(id, { resolve, reject, started });
       worker.postMessage({ ...message, id });
     });
   }
 
-  #expire(id: number): void {
-    const waiter = this.#pending.get(id);
-    if (!waiter) return;
-    this.#pending.delete(id);
-    this.#stop(new Restarted("the catalog view restarted"));
-    waiter.reject(
-      new CatalogViewError({
-        severity: "ERROR",
-        code: "57014",
-        message: "canceling statement due to statement timeout (catalog statements may run " +
-          `${this.timeoutMs} ms)`,
-      }),
-    );
-  }
-
-  #stop(reason: Error): void {
+  /** Ends the worker: its calls in flight fail with `reason`; the next use opens a fresh one. */
+  #end(reason: Error): void {
+    this.o.live.gone(this);
     this.#worker?.terminate();
     this.#worker = undefined;
-    for (const waiter of this.#pending.values()) {
-      clearTimeout(waiter.timer);
-      waiter.reject(reason);
+    this.#ready = undefined;
+    this.#opening = false;
+    const calls = this.#calls;
+    this.#calls = new Map();
+    for (const call of calls.values()) call.reject(reason);
+  }
+
+  /** Opens the view in a worker, unless it is open. */
+  open(): Promise<void> {
+    if (this.#closed) return Promise.reject(closing());
+    if (!this.#ready) {
+      this.o.live.admit(this);
+      this.#opening = true;
+      const ready = this.o.template().then((template) =>
+        this.#call({ op: "open", ddl: this.o.ddl, template })
+      ).then(() => undefined);
+      this.#ready = ready;
+      // A view that failed to open is tried afresh on its next statement.
+      ready.catch((err) => this.#ready === ready && this.#end(err))
+        .finally(() => this.#ready === ready && (this.#opening = false));
     }
-    this.#pending.clear();
+    return this.#ready;
   }
 
-  warm(): Promise<unknown> {
-    return this.#call({ op: "warm" });
+  /**
+   * Runs `bytes` (frontend messages ending with Sync) in the view, after those before it.
+   * `signal` stops it: taken out of the queue, or, running, by ending the worker.
+   */
+  exchange(bytes: Uint8Array, signal?: AbortSignal): Promise<Uint8Array | undefined> {
+    if (this.#closed) return Promise.reject(closing());
+    if (signal?.aborted) return Promise.reject(cancelled());
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        const at = this.#queue.indexOf(job);
+        if (at >= 0) this.#queue.splice(at, 1) && job.reject(cancelled());
+        else if (this.#current === job) this.#end(cancelled());
+      };
+      const job: Job = {
+        bytes,
+        signal,
+        resolve: (b) => (signal?.removeEventListener("abort", onAbort), resolve(b)),
+        reject: (e) => (signal?.removeEventListener("abort", onAbort), reject(e)),
+      };
+      signal?.addEventListener("abort", onAbort);
+      this.#queue.push(job);
+      void this.#pump();
+    });
   }
 
-  open(view: string, ddl: string): Promise<unknown> {
-    this.#ddl.set(view, ddl);
-    return this.#ensureOpen(view);
-  }
-
-  #ensureOpen(view: string): Promise<unknown> {
-    this.#workerOf();
-    let opening = this.#opened.get(view);
-    if (!opening) {
-      const ddl = this.#ddl.get(view);
-      if (ddl === undefined) return Promise.reject(new Error(`no catalog view ${view}`));
-      opening = this.#call({ op: "open", view, ddl, maxHeapBytes: this.maxHeapBytes });
-      const opened = this.#opened;
-      opening.catch(() => opened.get(view) === opening && opened.delete(view));
-      this.#opened.set(view, opening);
+  async #pump(): Promise<void> {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      for (let job = this.#queue.shift(); job; job = this.#queue.shift()) {
+        this.#current = job;
+        await this.#run(job);
+      }
+    } finally {
+      this.#current = undefined;
+      this.#pumping = false;
     }
-    return opening;
   }
 
-  /** Runs `bytes` in `view`; sent once more if the worker restarted under someone else's. */
-  async exchange(view: string, bytes: Uint8Array): Promise<Uint8Array | undefined> {
+  async #run(job: Job): Promise<void> {
+    this.o.live.used(this);
     for (let attempt = 0;; attempt++) {
+      let started = false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       try {
-        await this.#ensureOpen(view);
-        return await this.#call({ op: "exchange", view, bytes }, this.timeoutMs);
+        await this.open();
+        if (job.signal?.aborted) return job.reject(cancelled());
+        const reply = await this.#call({ op: "exchange", bytes: job.bytes }, () => {
+          started = true;
+          timer = setTimeout(() => this.#end(this.#timedOut()), this.o.timeoutMs);
+        });
+        // Wasm memory only grows: a view that grew too large is replaced by a fresh one now.
+        if ((reply.heapBytes ?? 0) > this.o.maxHeapBytes) {
+          this.#end(new WorkerEnded("the catalog view is replaced"));
+          this.open().catch(() => {});
+        }
+        return job.resolve(reply.bytes);
       } catch (err) {
-        if (!(err instanceof Restarted) || attempt > 0) throw err;
+        // The worker ended before the statement started: it never ran, so it may run again.
+        if (err instanceof WorkerEnded && !started && attempt === 0 && !this.#closed) continue;
+        return job.reject(this.#closed ? closing() : this.#vocabulary(err as Error, started));
+      } finally {
+        clearTimeout(timer);
       }
     }
   }
 
-  async close(view: string): Promise<void> {
-    this.#ddl.delete(view);
-    const opened = this.#opened.get(view);
-    this.#opened.delete(view);
-    if (opened && this.#worker) await this.#call({ op: "close", view }).catch(() => undefined);
+  #timedOut(): CatalogViewError {
+    return new CatalogViewError({
+      severity: "ERROR",
+      code: "57014",
+      message: "canceling statement due to statement timeout (catalog statements may run " +
+        `${this.o.timeoutMs} ms)`,
+    });
   }
 
-  terminate(): void {
-    this.#stop(new Error("catalog views closed"));
+  /** An error of the view as the door answers it: never INTERNAL, never another view's. */
+  #vocabulary(err: Error, started: boolean): Error {
+    if (err instanceof CatalogViewError) return err;
+    return new CatalogViewError({
+      severity: "ERROR",
+      code: "58000",
+      message: started
+        ? "the catalog view failed while running the statement; it reopens for the next one"
+        : "the catalog view could not be opened; try again",
+    });
   }
+
+  /** Ends the view: statements still queued fail with 57P01. */
+  close(): void {
+    this.#closed = true;
+    for (const job of this.#queue.splice(0)) job.reject(closing());
+    this.#end(closing());
+  }
+}
+
+/**
+ * Makes the initialised-database snapshot views open from, in a worker of its own (initdb runs
+ * wasm for seconds), ended when done; `terminate` ends it early.
+ */
+function makeTemplate(): { template: Promise<ViewTemplate>; terminate(): void } {
+  const worker = viewWorker();
+  let fail = (_: Error) => {};
+  const template = new Promise<ViewTemplate>((resolve, reject) => {
+    fail = reject;
+    worker.onmessage = (
+      event: MessageEvent<{ ok: boolean; template?: ViewTemplate; error?: string }>,
+    ) => {
+      worker.terminate();
+      if (event.data.ok && event.data.template) resolve(event.data.template);
+      else reject(new Error(event.data.error ?? "catalog view template failed"));
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      worker.terminate();
+      reject(new Error(`catalog view template failed: ${event.message}`));
+    };
+    worker.postMessage({ id: 0, op: "template" });
+  });
+  return {
+    template,
+    terminate() {
+      worker.terminate();
+      fail(closing());
+    },
+  };
 }
 
 /** A user's catalog view (see the module doc). */
 export class CatalogView {
   readonly #host: ViewHost;
-  readonly #id: string;
   /** The schemas of the user's tables: the search path the door reports. */
   readonly schemas: string[];
 
-  constructor(host: ViewHost, id: string, schemas: string[]) {
+  constructor(host: ViewHost, schemas: string[]) {
     this.#host = host;
-    this.#id = id;
     this.schemas = schemas;
   }
 
   /** Runs complete frontend messages ending with Sync; returns the backend messages. */
-  async #exchange(messages: Uint8Array[]): Promise<[string, Uint8Array][]> {
-    const reply = await this.#host.exchange(this.#id, concat(messages));
+  async #exchange(
+    messages: Uint8Array[],
+    signal?: AbortSignal,
+  ): Promise<[string, Uint8Array][]> {
+    const reply = await this.#host.exchange(concat(messages), signal);
     return splitMessages(reply ?? new Uint8Array(0));
   }
 
   /**
    * Runs one statement. It goes as Parse/Bind/Execute, never as a simple query, so Postgres
-   * itself refuses a second statement hidden in it.
+   * itself refuses a second statement hidden in it. `signal` stops it (SQLSTATE 57014).
    */
-  query(sql: string): Promise<[string, Uint8Array][]> {
-    return this.portal(sql, [], [], [], [], "E");
+  query(sql: string, signal?: AbortSignal): Promise<[string, Uint8Array][]> {
+    return this.portal(sql, [], [], [], [], "E", signal);
   }
 
   /** Parse + Describe (statement): the parameter description and row description or error. */
-  describe(sql: string, paramTypes: number[]): Promise<[string, Uint8Array][]> {
+  describe(
+    sql: string,
+    paramTypes: number[],
+    signal?: AbortSignal,
+  ): Promise<[string, Uint8Array][]> {
     return this.#exchange([
       frontend.parse(sql, paramTypes),
       frontend.describe("S"),
       frontend.sync(),
-    ]);
+    ], signal);
   }
 
   /**
@@ -220,6 +415,7 @@ export class CatalogView {
     paramFormats: number[],
     resultFormats: number[],
     step: "P" | "E",
+    signal?: AbortSignal,
   ): Promise<[string, Uint8Array][]> {
     const refusal = catalogRefusal(sql);
     if (refusal) {
@@ -235,11 +431,11 @@ export class CatalogView {
       frontend.bind(params, paramFormats, resultFormats),
       ...(step === "P" ? [frontend.describe("P")] : [frontend.describe("P"), frontend.execute()]),
       frontend.sync(),
-    ]);
+    ], signal);
   }
 
-  async close(): Promise<void> {
-    await this.#host.close(this.#id);
+  close(): void {
+    this.#host.close();
   }
 }
 
@@ -269,27 +465,37 @@ interface Entry {
  */
 export class CatalogViews {
   readonly #entries = new Map<string, Entry>();
-  readonly #maxViews: number;
+  readonly #live: LiveViews;
   readonly #idleMs: number;
   readonly #timeoutMs: number;
   readonly #maxHeapBytes: number;
-  #host?: ViewHost;
+  #template?: { template: Promise<ViewTemplate>; terminate(): void };
 
   constructor(options: CatalogViewsOptions = {}) {
-    this.#maxViews = options.maxViews ?? 3;
+    this.#live = new LiveViews(options.maxViews ?? 3);
     this.#idleMs = options.idleMs ?? 120_000;
     this.#timeoutMs = options.statementTimeoutMs ?? 5_000;
     this.#maxHeapBytes = options.maxViewHeapBytes ?? 320 * 2 ** 20;
   }
 
-  /** Prepares the initialised-database snapshot now, so the first connection need not wait. */
-  async warm(): Promise<void> {
-    await this.#hostOf().warm();
+  /** How many views have a worker now (see {@link CatalogViewsOptions.maxViews}). */
+  get liveViews(): number {
+    return this.#live.size;
   }
 
-  #hostOf(): ViewHost {
-    this.#host ??= new ViewHost(this.#timeoutMs, this.#maxHeapBytes);
-    return this.#host;
+  /** Prepares the initialised-database snapshot now, so the first connection need not wait. */
+  async warm(): Promise<void> {
+    await this.#templateOf();
+  }
+
+  #templateOf(): Promise<ViewTemplate> {
+    if (!this.#template) {
+      const made = makeTemplate();
+      this.#template = made;
+      // A failed snapshot is made afresh for the next view.
+      made.template.catch(() => this.#template === made && (this.#template = undefined));
+    }
+    return this.#template.template;
   }
 
   /**
@@ -300,8 +506,7 @@ export class CatalogViews {
     const key = await sha256Hex(JSON.stringify([tenant, tables]));
     let entry = this.#entries.get(key);
     if (!entry) {
-      await this.#makeRoom();
-      const view = this.#open(key, tables);
+      const view = this.#open(tables);
       entry = { view, refs: 0 };
       this.#entries.set(key, entry);
       view.catch(() => this.#entries.delete(key));
@@ -326,29 +531,30 @@ export class CatalogViews {
     }
   }
 
-  async #makeRoom(): Promise<void> {
-    if (this.#entries.size < this.#maxViews) return;
-    for (const [key, entry] of this.#entries) {
-      if (entry.refs === 0) {
-        await this.#drop(key);
-        if (this.#entries.size < this.#maxViews) return;
-      }
-    }
-    // Every view is in use: one more is allowed rather than refusing a session.
-  }
-
   async #drop(key: string): Promise<void> {
     const entry = this.#entries.get(key);
     if (!entry || entry.refs > 0) return;
     this.#entries.delete(key);
     clearTimeout(entry.idleTimer);
-    await (await entry.view.catch(() => undefined))?.close();
+    (await entry.view.catch(() => undefined))?.close();
   }
 
-  async #open(key: string, tables: CatalogTable[]): Promise<CatalogView> {
+  async #open(tables: CatalogTable[]): Promise<CatalogView> {
     const { sql, schemas } = viewDdl(tables);
-    await this.#hostOf().open(key, sql);
-    return new CatalogView(this.#hostOf(), key, schemas);
+    const host = new ViewHost({
+      ddl: sql,
+      template: () => this.#templateOf(),
+      timeoutMs: this.#timeoutMs,
+      maxHeapBytes: this.#maxHeapBytes,
+      live: this.#live,
+    });
+    try {
+      await host.open();
+    } catch (err) {
+      host.close();
+      throw err;
+    }
+    return new CatalogView(host, schemas);
   }
 
   /** Closes every view. */
@@ -359,8 +565,8 @@ export class CatalogViews {
       entry.refs = 0;
       await this.#drop(key);
     }
-    this.#host?.terminate();
-    this.#host = undefined;
+    this.#template?.terminate();
+    this.#template = undefined;
   }
 }
 

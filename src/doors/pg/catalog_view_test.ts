@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CatalogViews } from "./catalog_view.ts";
+import { type CatalogView, CatalogViews } from "./catalog_view.ts";
 import type { CatalogTable } from "../gateway.ts";
 
 const TABLES: CatalogTable[] = [{
@@ -8,23 +8,65 @@ const TABLES: CatalogTable[] = [{
   columns: [{ name: "pr_id", type: "integer" }],
 }];
 
+const HEAVY = "SELECT count(*) FROM pg_class c1, pg_attribute a1, pg_attribute a2, pg_class c2";
+const COUNT = "SELECT count(*) FROM pg_class";
+
+/** The error code of a rejected statement, or "finished". */
+const outcome = (reply: Promise<unknown>) =>
+  reply.then(
+    () => "finished",
+    (err: { fields?: { code: string; message: string } }) =>
+      `${err.fields?.code}: ${err.fields?.message}`,
+  );
+
+/** The first column of the first row of a reply, as text. */
+const firstValue = (reply: [string, Uint8Array][]) => {
+  const row = reply.find(([c]) => c === "D")![1];
+  return new TextDecoder().decode(row.subarray(6));
+};
+
 Deno.test({
-  name: "catalog views are shared within a tenant, never across tenants",
+  name: "catalog views are shared within a tenant, never across tenants, nor stalled by another's",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const views = new CatalogViews({ statementTimeoutMs: 2_000 });
+    const views = new CatalogViews({ statementTimeoutMs: 3_000 });
     try {
       const acme = await views.acquire("acme", TABLES);
       const acme2 = await views.acquire("acme", TABLES);
       const globex = await views.acquire("globex", TABLES);
       assert.equal(acme.view, acme2.view);
       assert.notEqual(acme.view, globex.view);
-      // A statement that outruns the timeout is stopped; the view answers again after.
-      const slow = await acme.view.query(
-        "SELECT count(g) FROM (SELECT generate_series(1, 2000000000) AS g) s",
-      ).then(() => "finished", (err: { fields?: { code: string } }) => err.fields?.code);
-      assert.equal(slow, "57014");
+      const classes = firstValue(await acme.view.query(COUNT));
+
+      // A statement that outruns the timeout is stopped (57014) by ending its view's worker.
+      const events: string[] = [];
+      const heavy = outcome(acme.view.query(HEAVY)).finally(() => events.push("heavy"));
+      // Statements of the same view wait behind it: one cancelled while it waits leaves the
+      // queue at once; one that waits runs on the fresh view after.
+      const cancel = new AbortController();
+      const cancelled = outcome(acme2.view.query(COUNT, cancel.signal));
+      const queued = acme2.view.query(COUNT).finally(() => events.push("queued"));
+      cancel.abort();
+      assert.equal(await cancelled, "57014: canceling statement due to user request");
+      events.push("cancelled");
+      // Another tenant's view answers meanwhile: it never waits for the heavy statement.
+      for (let i = 0; i < 3; i++) {
+        assert.equal(firstValue(await globex.view.query(COUNT)), classes);
+      }
+      events.push("globex");
+      assert.match(await heavy, /^57014: canceling statement due to statement timeout/);
+      assert.equal(firstValue(await queued), classes);
+      assert.deepEqual(events, ["cancelled", "globex", "heavy", "queued"]);
+
+      // A cancel stops a running statement too; the view answers again after.
+      const stop = new AbortController();
+      const running = outcome(acme.view.query(HEAVY, stop.signal));
+      await new Promise((r) => setTimeout(r, 200));
+      stop.abort();
+      assert.equal(await running, "57014: canceling statement due to user request");
+      assert.equal(firstValue(await acme.view.query(COUNT)), classes);
+
       const reply = await globex.view.query(
         "SELECT current_user, current_setting('transaction_read_only')",
       );
@@ -60,5 +102,28 @@ Deno.test({
     assert.equal(a, b);
     const [c, d] = await started(new CatalogViews({ maxViewHeapBytes: 1 }));
     assert.notEqual(c, d);
+  },
+});
+
+Deno.test({
+  name: "at most maxViews views have a worker; one a session holds reopens for its next statement",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const views = new CatalogViews({ maxViews: 1 });
+    const started = async (lease: { view: CatalogView }) =>
+      firstValue(await lease.view.query("SELECT pg_postmaster_start_time()::text"));
+    try {
+      const acme = await views.acquire("acme", TABLES);
+      const first = await started(acme);
+      const globex = await views.acquire("globex", TABLES);
+      assert.equal(views.liveViews, 1);
+      await started(globex);
+      assert.notEqual(await started(acme), first);
+      assert.equal(views.liveViews, 1);
+      for (const lease of [acme, globex]) lease.release();
+    } finally {
+      await views.close();
+    }
   },
 });

@@ -274,7 +274,10 @@ export class PgSession {
   async #simpleStatement(sql: string): Promise<void> {
     return await this.#answer(routeOf(sql), true, {
       catalog: async () =>
-        this.#relay(await (await this.#view()).query(sql), ["T", "D", "C", "I", "N"]),
+        this.#relay(
+          await this.#inView((view, signal) => view.query(sql, signal)),
+          ["T", "D", "C", "I", "N"],
+        ),
       pipeline: async () => {
         const answer = await this.#pipeline(sql);
         const fields = this.#answerFields(sql, answer);
@@ -344,7 +347,9 @@ export class PgSession {
   }
 
   async #describeInView(statement: Prepared): Promise<void> {
-    const reply = await (await this.#view()).describe(statement.sql, statement.paramTypes);
+    const reply = await this.#inView((view, signal) =>
+      view.describe(statement.sql, statement.paramTypes, signal)
+    );
     const error = reply.find(([c]) => c === "E");
     if (error) return;
     const params = reply.find(([c]) => c === "t");
@@ -358,7 +363,9 @@ export class PgSession {
   async #describeStatement(statement: Prepared): Promise<void> {
     const { route } = statement;
     if (route.kind === "catalog") {
-      const reply = await (await this.#view()).describe(statement.sql, statement.paramTypes);
+      const reply = await this.#inView((view, signal) =>
+        view.describe(statement.sql, statement.paramTypes, signal)
+      );
       return this.#relay(reply, ["t", "T", "n"]);
     }
     if (route.kind === "show") {
@@ -452,13 +459,16 @@ export class PgSession {
 
   async #catalogPortal(portal: Portal, step: "P" | "E"): Promise<[string, Uint8Array][]> {
     const s = portal.statement;
-    return await (await this.#view()).portal(
-      s.sql,
-      s.paramTypes,
-      portal.params,
-      portal.paramFormats,
-      portal.resultFormats,
-      step,
+    return await this.#inView((view, signal) =>
+      view.portal(
+        s.sql,
+        s.paramTypes,
+        portal.params,
+        portal.paramFormats,
+        portal.resultFormats,
+        step,
+        signal,
+      )
     );
   }
 
@@ -486,7 +496,9 @@ export class PgSession {
     const key = name === "transaction" ? "transaction_isolation" : name;
     const value = this.#settings.get(key);
     if (value === undefined) {
-      const reply = await (await this.#view()).query(`SHOW ${quoteIdent(key)}`);
+      const reply = await this.#inView((view, signal) =>
+        view.query(`SHOW ${quoteIdent(key)}`, signal)
+      );
       return this.#relay(reply, describe ? ["T", "D", "C"] : ["D", "C"]);
     }
     if (describe) this.#out.rowDescription([field(key, OID.text, 0)]);
@@ -555,6 +567,20 @@ export class PgSession {
   #view(): Promise<CatalogView> {
     this.#lease ??= this.#o.views.acquire(this.#o.tenant, this.#o.tables);
     return this.#lease.then((l) => l.view);
+  }
+
+  /**
+   * Runs a call in the user's catalog view; a cancel request (or the session's end) stops it,
+   * queued or running, with SQLSTATE 57014.
+   */
+  async #inView<T>(call: (view: CatalogView, signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    this.#running = controller;
+    try {
+      return await call(await this.#view(), controller.signal);
+    } finally {
+      if (this.#running === controller) this.#running = undefined;
+    }
   }
 
   /** Relays the catalog view's messages of the given kinds; its error becomes ours. */

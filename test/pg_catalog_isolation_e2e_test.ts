@@ -1,0 +1,95 @@
+/**
+ * The Postgres door's catalog views isolate tenants in time as well as in content: one tenant's
+ * heavy catalog statement (a cross join of `pg_class` and `pg_attribute`) is stopped by the
+ * statement timeout with SQLSTATE 57014, while another tenant's catalog statements answer at
+ * once and correctly, and learn nothing of the first tenant's tables or errors. A statement of
+ * the heavy one's own view that waited behind it runs on the fresh view; a cancel request
+ * stops a catalog statement.
+ */
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import { startTestStack, tokenFor } from "./_stack.ts";
+
+const HEAVY = "SELECT count(*) AS n FROM pg_catalog.pg_class c1, pg_catalog.pg_attribute a1, " +
+  "pg_catalog.pg_attribute a2, pg_catalog.pg_class c2";
+const CLASSES = "SELECT count(*)::int AS n FROM pg_catalog.pg_class";
+const TABLES = "SELECT schemaname || '.' || tablename AS name FROM pg_catalog.pg_tables " +
+  "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1";
+
+Deno.test({
+  name: "a tenant's heavy catalog statement stops with 57014 and never stalls another tenant's",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const stack = await startTestStack({ stack: { pgPort: 0 } });
+    const driver = (user: string, password: string) =>
+      postgres({
+        host: "127.0.0.1",
+        port: stack.pgPort!,
+        user,
+        password,
+        database: "omnisql",
+        max: 1,
+        connect_timeout: 20,
+        onnotice: () => {},
+      });
+    const acme = driver("dev@acme", await tokenFor(stack, "acme", "dev@acme"));
+    const acmeToo = driver("dev@acme", await tokenFor(stack, "acme", "dev@acme"));
+    const globex = driver("dev@globex", await tokenFor(stack, "globex", "dev@globex"));
+    try {
+      // Both views open before the heavy statement, so only statements are measured against it.
+      const names = async (sql: postgres.Sql) =>
+        (await sql.unsafe(TABLES)).map((r) => r.name as string);
+      const [acmeClasses] = await acme.unsafe(CLASSES);
+      await acmeToo.unsafe(CLASSES);
+      const [globexClasses] = await globex.unsafe(CLASSES);
+      const globexTables = await names(globex);
+      const acmeOnly = (await names(acme)).filter((n) => !globexTables.includes(n));
+
+      const events: string[] = [];
+      const heavy = acme.unsafe(HEAVY).then(
+        () => ({ code: "finished", message: "" }),
+        (err: { code?: string; message: string }) => ({ code: err.code, message: err.message }),
+      ).finally(() => events.push("acme heavy ended"));
+      // Let the heavy statement start (it runs for seconds before the timeout stops it).
+      await new Promise((r) => setTimeout(r, 500));
+      // Same view as the heavy statement: it waits behind it, then runs on the fresh view.
+      const queued = acmeToo.unsafe(CLASSES).finally(() => events.push("acme queued ended"));
+      const seen: unknown[] = [];
+      for (let i = 0; i < 3; i++) {
+        const [row] = await globex.unsafe(CLASSES);
+        assert.equal(row.n, globexClasses.n);
+        seen.push(row, await names(globex));
+        seen.push(
+          await globex.unsafe("SELECT table_schema, table_name FROM information_schema.tables"),
+        );
+      }
+      events.push("globex answered");
+
+      const stopped = await heavy;
+      assert.equal(stopped.code, "57014", stopped.message);
+      const [again] = await queued;
+      assert.equal(again.n, acmeClasses.n);
+      assert.equal(events[0], "globex answered", events.join(", "));
+      assert.deepEqual(await names(globex), globexTables);
+      // Nothing of acme's reached globex: none of its table names, nor its statement's error.
+      const text = JSON.stringify(seen);
+      for (const name of acmeOnly) assert.ok(!text.includes(name.split(".")[1]), name);
+      // The heavy statement's view answers again.
+      const [after] = await acme.unsafe(CLASSES);
+      assert.equal(after.n, acmeClasses.n);
+      // A cancel request stops a catalog statement (psql's Ctrl-C) long before the timeout.
+      const running = acme.unsafe(HEAVY);
+      const cancelled = running.then(() => "finished", (err: { code?: string }) => err.code)
+        .finally(() => events.push("cancelled"));
+      await new Promise((r) => setTimeout(r, 300));
+      await running.cancel();
+      assert.equal(await cancelled, "57014");
+      const [last] = await acme.unsafe(CLASSES);
+      assert.equal(last.n, acmeClasses.n);
+    } finally {
+      await Promise.all([acme.end(), acmeToo.end(), globex.end()]);
+      await stack.close();
+    }
+  },
+});
