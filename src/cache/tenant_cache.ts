@@ -91,6 +91,18 @@ export class TenantCache {
   }
 
   /**
+   * Gives a stored value `ttlMs` more to live, unchanged (nothing when absent): what re-storing
+   * the same value does, without sealing it again.
+   */
+  async touch(tenantId: string, key: string, ttlMs: number): Promise<void> {
+    try {
+      await this.#store.touch(this.#key(tenantId, key), ttlMs);
+    } catch (err) {
+      warn("cache expiry not extended; the entry expires as it was", this.zone, err);
+    }
+  }
+
+  /**
    * Takes a lease on one of the tenant's keys for `ttlMs`, shared by every process on the store;
    * true when taken. A store that cannot answer grants it (the cache never holds a query up).
    */
