@@ -87,6 +87,9 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
 
   return (next) =>
     async function cachedSourceFetch(source, ctx) {
+      // Keys live a second in this process (shredding takes effect within it): loaded now, while
+      // the settings and the entry are read, rather than by the fetch's first page.
+      cache.warm(ctx.tenantId);
       const now = Date.now();
       const { ttlMs, maxStalenessMs: defaultStaleness } = freshnessOf(
         await options.settings(ctx.tenantId),

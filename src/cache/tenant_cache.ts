@@ -124,6 +124,15 @@ export class TenantCache {
   }
 
   /**
+   * Starts loading the tenant's current key, when this process does not hold it, without waiting:
+   * for a caller about to read and write several entries at once (a source fetch's pages), which
+   * would otherwise each wait for the same load. Failures surface on the reads and writes.
+   */
+  warm(tenantId: string): void {
+    this.#keyRing.dataKey(tenantId).catch(() => {});
+  }
+
+  /**
    * Gives a stored value `ttlMs` more to live, unchanged (nothing when absent): what re-storing
    * the same value does, without sealing it again.
    */
