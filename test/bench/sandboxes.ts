@@ -64,7 +64,7 @@ export interface BenchSandboxes {
  *
  * @example
  * ```ts ignore
- * import { assertEquals } from "jsr:@std/assert";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const boxes = await startBenchSandboxes({ scale: 1, latencyMs: 0 });
  * try {
  *   await boxes.reset();
@@ -82,14 +82,18 @@ export async function startBenchSandboxes(settings: SandboxSettings): Promise<Be
     stderr: "inherit",
   }).spawn();
   const stdin = child.stdin.getWriter();
+  // Closing stdin asks the child to stop; a child that does not within 2 s is killed.
   const kill = async () => {
     await stdin.close().catch(() => {});
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // Already gone.
-    }
+    const timer = setTimeout(() => {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // Already gone.
+      }
+    }, 2000);
     await child.status;
+    clearTimeout(timer);
   };
   let urls: Listening;
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
