@@ -535,7 +535,9 @@ function missNotes(r: BenchReport): string[] {
           ? `waiting on the sources — ${
             num(fetchShare * 100)
           }% of the slowest cold join (${biggest.id}) is spent with a fetch running, ` +
-            "round trips at the sandbox's latency; OmniSQL's own work is the rest"
+            "round trips at the sandbox's latency plus the sandboxes' own work (their process " +
+            "shares this machine's cores) and OmniSQL's handling of each page; OmniSQL's own work " +
+            "is the rest"
           : `OmniSQL's own work — only ${
             num(fetchShare * 100)
           }% of the slowest cold join (${biggest.id}) is waiting on sources`
