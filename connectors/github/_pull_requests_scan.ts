@@ -28,6 +28,7 @@ import {
   type GhPullDetail,
   type GhPullSizes,
   type GhSearchItem,
+  keptPulls,
   listOrgRepos,
   listPages,
   pullsPath,
@@ -127,7 +128,12 @@ class Scan {
     started: Set<Promise<Row[]>>,
   ): AsyncGenerator<{ rows: Promise<Row[]> }> {
     const path = pullsPath(this.#owner, repo);
-    const options = { signal: this.#ctx.signal, limiter: this.#lists, parallel: true };
+    const options = {
+      signal: this.#ctx.signal,
+      limiter: this.#lists,
+      parallel: true,
+      keep: keptPulls,
+    };
     for await (const items of listPages<GhPull>(this.#ctx.http, path, this.#s.list, options)) {
       const rows = this.#rows(items, repo);
       rows.catch(() => {}); // awaited in order by `all`
@@ -141,7 +147,11 @@ class Scan {
     let left = limit;
     for (const repo of repos) {
       const path = pullsPath(this.#owner, repo);
-      for await (const pulls of listPages<GhPull>(this.#ctx.http, path, this.#s.list)) {
+      for await (
+        const pulls of listPages<GhPull>(this.#ctx.http, path, this.#s.list, {
+          keep: keptPulls,
+        })
+      ) {
         const rows = this.#filter(pulls.map((p) => pullRow(p, repo, this.#s.config)));
         const taken = rows.slice(0, left);
         left -= taken.length;
@@ -157,7 +167,11 @@ class Scan {
     const perRepo = await mapLimited(repos, this.#lists, async (repo) => {
       const rows: Row[] = [];
       const path = pullsPath(this.#owner, repo);
-      for await (const pulls of listPages<GhPull>(this.#ctx.http, path, this.#s.list)) {
+      for await (
+        const pulls of listPages<GhPull>(this.#ctx.http, path, this.#s.list, {
+          keep: keptPulls,
+        })
+      ) {
         rows.push(...this.#filter(pulls.map((p) => pullRow(p, repo, this.#s.config))));
         if (rows.length >= limit) break;
       }

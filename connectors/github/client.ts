@@ -137,6 +137,44 @@ export async function* listPages<T>(
 }
 
 /**
+ * What a list page's stored validator keeps of each pull request: the fields a row is made of
+ * (`pullRow`), the only reader of these URLs. A list item carries the head and base
+ * repositories in full, most of its size, which a 304 would otherwise decrypt and parse again.
+ *
+ * @example
+ * ```ts
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * import { keptPulls } from "./client.ts";
+ * const times = { created_at: "c", updated_at: "u", closed_at: null, merged_at: null };
+ * const item = { id: 1, number: 2, state: "open", title: "t", user: { login: "a", id: 9 },
+ *   draft: false, head: { ref: "f", repo: { id: 3 } }, base: { ref: "main" },
+ *   labels: [{ name: "x", id: 4 }], ...times, html_url: "h" };
+ * assertEquals(keptPulls([item]), [{ id: 1, number: 2, state: "open", title: "t",
+ *   user: { login: "a" }, draft: false, head: { ref: "f" }, base: { ref: "main" },
+ *   labels: [{ name: "x" }], ...times, html_url: "h" }]);
+ * ```
+ */
+export function keptPulls(body: unknown): unknown {
+  if (!Array.isArray(body)) return body;
+  return body.map((p: GhPull) => ({
+    id: p.id,
+    number: p.number,
+    state: p.state,
+    title: p.title,
+    user: p.user === null || p.user === undefined ? p.user : { login: p.user.login },
+    draft: p.draft,
+    head: p.head === undefined ? undefined : { ref: p.head?.ref },
+    base: p.base === undefined ? undefined : { ref: p.base?.ref },
+    labels: p.labels?.map((l) => ({ name: l.name })),
+    created_at: p.created_at,
+    updated_at: p.updated_at,
+    closed_at: p.closed_at,
+    merged_at: p.merged_at,
+    html_url: p.html_url,
+  }));
+}
+
+/**
  * Lists every repository of an organisation (`GET /orgs/{org}/repos`, all pages).
  *
  * @example

@@ -83,6 +83,12 @@ export interface RequestOptions {
   /** JSON-encoded when not a string. */
   body?: unknown;
   headers?: HeadersInit;
+  /**
+   * Of a GET's decoded answer, what a stored validator keeps to rebuild it on a 304: the parts
+   * every reader of this URL reads (validators are per URL, whichever caller asks). The caller
+   * still gets the whole answer of a 200. @default the whole body
+   */
+  keep?: (body: unknown) => unknown;
 }
 
 /** Counters a query reports under `sources[]`. */
@@ -266,7 +272,7 @@ export class SourceClient {
         });
       }
       if (method === "GET" && res.status === 200 && decoded !== MALFORMED && this.#conditional) {
-        const entry = validatorOf(res.headers, decoded);
+        const entry = validatorOf(res.headers, options.keep ? options.keep(decoded) : decoded);
         if (entry) await this.#conditional.store(url.toString(), entry, 200);
       }
       return {

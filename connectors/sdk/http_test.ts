@@ -154,6 +154,24 @@ Deno.test("request() rebuilds a 304 without Link into the stored 200, links and 
   assert.deepEqual(client.stats, { calls: 1, retries: 0, revalidated: 1 });
 });
 
+Deno.test("request() returns a 200 whole but stores what `keep` keeps, which a 304 rebuilds", async () => {
+  const full = [{ id: 1, title: "a", repo: { big: "x".repeat(100) } }];
+  const { fetch } = scripted([
+    () => Response.json(full, { headers: { etag: 'W/"a"' } }),
+    () => new Response(null, { status: 304, headers: { etag: 'W/"a"' } }),
+  ]);
+  const { entries, store } = memoryValidators();
+  const client = new SourceClient(connector, connection, { fetch, conditional: store });
+  const keep = (body: unknown) =>
+    (body as { id: number; title: string }[]).map(({ id, title }) => ({ id, title }));
+  const first = await client.request("GET", "/pulls", { keep });
+  assert.deepEqual(first.body, full);
+  assert.deepEqual(entries.get("http://app.invalid/pulls")!.body, [{ id: 1, title: "a" }]);
+  const again = await client.request("GET", "/pulls", { keep });
+  assert.equal(again.revalidated, true);
+  assert.deepEqual(again.body, [{ id: 1, title: "a" }]);
+});
+
 Deno.test("request() revalidates a Last-Modified-only answer with If-Modified-Since", async () => {
   const sent: Headers[] = [];
   const lastModified = "Wed, 02 Dec 2026 10:00:00 GMT";

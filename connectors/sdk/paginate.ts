@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { QueryParams, SourceClient, SourceResponse } from "./http.ts";
+import type { QueryParams, RequestOptions, SourceClient, SourceResponse } from "./http.ts";
 import { readOne, readPath } from "./json_path.ts";
 import { parseLinkHeader } from "./link_header.ts";
 
@@ -83,6 +83,8 @@ export interface PaginateOptions {
    * yielded in order. @default false
    */
   parallel?: boolean;
+  /** What a stored validator keeps of each page ({@link RequestOptions.keep}). @default all */
+  keep?: RequestOptions["keep"];
 }
 
 /**
@@ -114,7 +116,12 @@ export async function* paginate(
 ): AsyncGenerator<Page> {
   const direct = options.send ??
     ((r: PageRequest) =>
-      http.request(r.method ?? "GET", r.url, { query: r.query, body: r.body, headers: r.headers }));
+      http.request(r.method ?? "GET", r.url, {
+        query: r.query,
+        body: r.body,
+        headers: r.headers,
+        keep: options.keep,
+      }));
   const limiter = options.limiter;
   const send = limiter ? (r: PageRequest) => limiter.run(() => direct(r)) : direct;
   const seen = new Set<string>();

@@ -12,6 +12,11 @@ export interface KvStore {
   get(key: string): Promise<string | null>;
   /** Stores a value that expires after `ttlMs`. */
   set(key: string, value: string, ttlMs: number): Promise<void>;
+  /**
+   * Gives a stored value `ttlMs` more to live from now, unchanged; nothing when it is absent or
+   * expired.
+   */
+  touch(key: string, ttlMs: number): Promise<void>;
   /** Deletes every key that starts with `prefix`; returns how many were deleted. */
   deletePrefix(prefix: string): Promise<number>;
   /**

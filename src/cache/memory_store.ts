@@ -24,6 +24,8 @@ export interface MemoryKvStoreOptions {
  * const store = new MemoryKvStore();
  * await store.set("a:1", "x", 60_000);
  * assert.ok((await store.get("a:1")) === "x");
+ * await store.touch("a:1", 120_000);
+ * assert.ok((await store.get("a:1")) === "x");
  * assert.ok((await store.deletePrefix("a:")) === 1);
  * ```
  */
@@ -53,6 +55,14 @@ export class MemoryKvStore implements KvStore {
       this.#entries.set(key, { value, expiresAt: this.#now() + ttlMs });
       if (this.#entries.size > this.#max) this.#evict();
     }
+    return Promise.resolve();
+  }
+
+  touch(key: string, ttlMs: number): Promise<void> {
+    const entry = this.#entries.get(key);
+    if (!entry) return Promise.resolve();
+    if (entry.expiresAt <= this.#now() || ttlMs <= 0) this.#entries.delete(key);
+    else entry.expiresAt = this.#now() + ttlMs;
     return Promise.resolve();
   }
 

@@ -15,7 +15,7 @@ import { fetchContext, plannedSource } from "../source/testing.ts";
 import { ResultCache } from "./result_cache.ts";
 import { sourceCache } from "./source_cache.ts";
 import { TenantCache } from "./tenant_cache.ts";
-import { UpstashKvStore } from "./upstash_store.ts";
+import { upstashClient, UpstashKvStore } from "./upstash_store.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const plan = (baseUrl: string) =>
@@ -147,6 +147,28 @@ Deno.test(
       for (const i of [a, b, c]) assert.equal(await i.cache.get("acme", "r:x"), undefined);
     } finally {
       await s.close();
+    }
+  },
+);
+
+Deno.test(
+  "touch on Redis moves a value's expiry, leaves the value, and creates nothing",
+  opts,
+  async () => {
+    const bridge = await startRedisHttp({ token: "shared-state-test" });
+    const store = new UpstashKvStore(bridge);
+    const redis = upstashClient(bridge);
+    const key = `shared-state-test-${crypto.randomUUID()}`;
+    try {
+      await store.set(key, "sealed", 60_000);
+      await store.touch(key, 600_000);
+      assert.equal(await store.get(key), "sealed");
+      assert.ok(await redis.pttl(key) > 60_000, "the expiry did not move");
+      await store.touch(`${key}:absent`, 600_000);
+      assert.equal(await store.get(`${key}:absent`), null);
+    } finally {
+      await redis.del(key);
+      await bridge.close();
     }
   },
 );

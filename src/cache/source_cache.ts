@@ -87,21 +87,29 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
 
   return (next) =>
     async function cachedSourceFetch(source, ctx) {
+      // Keys live a second in this process (shredding takes effect within it): loaded now, while
+      // the settings and the entry are read, rather than by the fetch's first page.
+      cache.warm(ctx.tenantId);
       const now = Date.now();
       const { ttlMs, maxStalenessMs: defaultStaleness } = freshnessOf(
         await options.settings(ctx.tenantId),
       );
       const maxStaleness = Math.min(ctx.metadata.max_staleness_ms ?? defaultStaleness, ttlMs);
       const keys = await cacheKeys(source);
-      const [exact, invalidatedAt] = await Promise.all([
-        cache.get<Entry>(ctx.tenantId, keys.entry),
+      const [stored, invalidatedAt] = await Promise.all([
+        cache.peek<Entry>(ctx.tenantId, keys.entry),
         maxStaleness > 0 ? invalidations.watermark(ctx.tenantId, source.key) : 0,
       ]);
+      // The entry as it is now, decrypted only when used: a live fetch (`max_staleness_ms: 0`)
+      // needs it only to wait on another instance's fetch or to fall back when the app fails,
+      // and a source's entry can be a large part of the work before its first call.
+      const exact = stored.open;
       const usable = (fetchedAt: number) =>
         now - fetchedAt <= maxStaleness && fetchedAt > invalidatedAt;
 
       if (maxStaleness > 0) {
-        if (exact && usable(exact.fetchedAt)) return served(source, exact, exact.rows);
+        const entry = await exact();
+        if (entry && usable(entry.fetchedAt)) return served(source, entry, entry.rows);
         const hit = await findSuperset(ctx.tenantId, source, keys.index, usable);
         if (hit) return hit;
       }
@@ -109,7 +117,7 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
       const flight = flights.run(
         `${ctx.tenantId}\n${keys.entry}`,
         () =>
-          acrossInstances(source, ctx, keys, exact?.fetchedAt ?? -1, async () => {
+          acrossInstances(source, ctx, keys, exact, async () => {
             const conditional = new UrlValidators({
               cache,
               tenantId: ctx.tenantId,
@@ -129,7 +137,8 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
         if (!(err instanceof OmniError) || !isTransient(err) || err.details?.level === "cost") {
           throw err;
         }
-        const fallback = exact ?? await newestSuperset(ctx.tenantId, source, keys.index);
+        const fallback = await exact() ??
+          await newestSuperset(ctx.tenantId, source, keys.index);
         if (!fallback) throw err;
         return staleOrRefuse(source, ctx, fallback, maxStaleness, err);
       }
@@ -145,7 +154,7 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
     source: SourcePlan,
     ctx: SourceFetchContext,
     keys: { entry: string; lock: string },
-    seenFetchedAt: number,
+    seen: () => Promise<{ fetchedAt: number } | undefined>,
     fetchHere: () => Promise<FetchedSource>,
   ): Promise<FetchedSource> {
     const owner = crypto.randomUUID();
@@ -162,6 +171,7 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
           await cache.release(ctx.tenantId, keys.lock, owner);
         }
       }
+      const seenFetchedAt = (await seen())?.fetchedAt ?? -1;
       // Looks often at first (most fetches are short), then less, to spare the store.
       for (let wait = pollMs;; wait = Math.min(wait * 1.5, 250)) {
         ctx.signal.throwIfAborted();

@@ -63,16 +63,49 @@ export class TenantCache {
 
   /** The stored value, or `undefined` (absent, expired, unreadable). */
   async get<T>(tenantId: string, key: string): Promise<T | undefined> {
+    return await (await this.peek<T>(tenantId, key)).open();
+  }
+
+  /**
+   * The value stored now, opened (decrypted and decoded) only when asked, at most once: for a
+   * caller that needs the value only in some outcomes, and should not pay for a large one in the
+   * others. `open()` answers as {@link TenantCache.get} does.
+   *
+   * @example
+   * ```ts
+   * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+   * import { TenantCache } from "./tenant_cache.ts";
+   * import { MemoryKvStore } from "./memory_store.ts";
+   * import { generateMasterKey, KeyRing, MemoryKeyStore } from "../crypto/mod.ts";
+   * const keyRing = new KeyRing({ masterKey: generateMasterKey(), store: new MemoryKeyStore() });
+   * const cache = new TenantCache({ store: new MemoryKvStore(), keyRing, zone: "us" });
+   * await cache.set("acme", "r:1", { n: 1 }, 60_000);
+   * const before = await cache.peek<{ n: number }>("acme", "r:1");
+   * await cache.set("acme", "r:1", { n: 2 }, 60_000);
+   * assertEquals(await before.open(), { n: 1 });
+   * ```
+   */
+  async peek<T>(tenantId: string, key: string): Promise<{ open(): Promise<T | undefined> }> {
     const full = this.#key(tenantId, key);
+    let token: string | null;
     try {
-      const token = await this.#store.get(full);
-      if (token === null) return undefined;
-      const sealed = JSON.parse(await this.#keyRing.decryptText(tenantId, token)) as Sealed;
-      return sealed.k === full ? sealed.v as T : undefined;
+      token = await this.#store.get(full);
     } catch (err) {
       warn("cache read failed; treated as a miss", this.zone, err);
-      return undefined;
+      token = null;
     }
+    let opened: Promise<T | undefined> | undefined;
+    const open = async (): Promise<T | undefined> => {
+      if (token === null) return undefined;
+      try {
+        const sealed = JSON.parse(await this.#keyRing.decryptText(tenantId, token)) as Sealed;
+        return sealed.k === full ? sealed.v as T : undefined;
+      } catch (err) {
+        warn("cache read failed; treated as a miss", this.zone, err);
+        return undefined;
+      }
+    };
+    return { open: () => opened ??= open() };
   }
 
   /** Stores a value for at most `ttlMs`; nothing is stored when `ttlMs` ≤ 0. */
@@ -87,6 +120,27 @@ export class TenantCache {
       await this.#store.set(full, token, ttlMs);
     } catch (err) {
       warn("cache write failed; dropped", this.zone, err);
+    }
+  }
+
+  /**
+   * Starts loading the tenant's current key, when this process does not hold it, without waiting:
+   * for a caller about to read and write several entries at once (a source fetch's pages), which
+   * would otherwise each wait for the same load. Failures surface on the reads and writes.
+   */
+  warm(tenantId: string): void {
+    this.#keyRing.dataKey(tenantId).catch(() => {});
+  }
+
+  /**
+   * Gives a stored value `ttlMs` more to live, unchanged (nothing when absent): what re-storing
+   * the same value does, without sealing it again.
+   */
+  async touch(tenantId: string, key: string, ttlMs: number): Promise<void> {
+    try {
+      await this.#store.touch(this.#key(tenantId, key), ttlMs);
+    } catch (err) {
+      warn("cache expiry not extended; the entry expires as it was", this.zone, err);
     }
   }
 

@@ -50,3 +50,21 @@ Deno.test("TenantCache entries expire with their TTL", async () => {
   now = 1000;
   assert.equal(await cache.get("acme", "a"), undefined);
 });
+
+Deno.test("TenantCache touch extends a value's life unchanged, and revives nothing", async () => {
+  let now = 1_000_000;
+  const store = new MemoryKvStore({ now: () => now });
+  const keyRing = new KeyRing({ masterKey: generateMasterKey(), store: new MemoryKeyStore() });
+  const cache = new TenantCache({ store, keyRing, zone: "us", prefix: "t" });
+  await cache.set("acme", "page", { rows: [1] }, 1_000);
+  const sealed = await store.get("t:us:acme:page");
+  now += 900;
+  await cache.touch("acme", "page", 1_000);
+  now += 900; // past the first life, within the second
+  assert.deepEqual(await cache.get("acme", "page"), { rows: [1] });
+  assert.equal(await store.get("t:us:acme:page"), sealed, "not sealed again");
+  now += 200;
+  assert.equal(await cache.get("acme", "page"), undefined);
+  await cache.touch("acme", "page", 1_000);
+  assert.equal(await cache.get("acme", "page"), undefined);
+});

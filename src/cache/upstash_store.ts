@@ -76,6 +76,12 @@ export class UpstashKvStore implements KvStore {
     await this.#redis.set(key, value, { px: Math.ceil(ttlMs) });
   }
 
+  async touch(key: string, ttlMs: number): Promise<void> {
+    // PEXPIRE on an absent key does nothing, as the interface asks.
+    if (ttlMs <= 0) await this.#redis.del(key);
+    else await this.#redis.pexpire(key, Math.ceil(ttlMs));
+  }
+
   async claim(key: string, owner: string, ttlMs: number): Promise<boolean> {
     return (await this.#redis.set(key, owner, { nx: true, px: Math.ceil(ttlMs) })) === "OK";
   }

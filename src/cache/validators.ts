@@ -37,7 +37,7 @@ export interface UrlValidatorsOptions {
  * const cache = new TenantCache({ store: new MemoryKvStore(), keyRing, zone: "us" });
  * const connection = { id: "c1", baseUrl: "https://api.github.com", credentials: { token: "t" } };
  * const one = new UrlValidators({ cache, tenantId: "acme", connection, ttlMs: 60_000 });
- * await one.store("https://api.github.com/x", { etag: 'W/"1"', body: [1], headers: {} });
+ * await one.store("https://api.github.com/x", { etag: 'W/"1"', body: [1], headers: {} }, 200);
  * const other = new UrlValidators({ cache, tenantId: "acme", connection, ttlMs: 60_000 });
  * assert.equal((await other.lookup("https://api.github.com/x"))?.etag, 'W/"1"');
  * ```
@@ -55,10 +55,13 @@ export class UrlValidators implements ConditionalStore {
     return await cache.get<ConditionalEntry>(tenantId, await this.#key(url));
   }
 
-  async store(url: string, entry: ConditionalEntry): Promise<void> {
-    // A 304 confirms the page as of now: its life starts again, like the entry it rebuilds.
+  async store(url: string, entry: ConditionalEntry, status: 200 | 304): Promise<void> {
     const { cache, tenantId, ttlMs } = this.#options;
-    await cache.set(tenantId, await this.#key(url), entry, ttlMs);
+    // A 304 confirms the stored page as of now: its life starts again, like the entry it
+    // rebuilds. The value is the one stored, so only its expiry moves (sealing a page of
+    // hundreds of rows again would cost as much as the page's first store).
+    if (status === 304) await cache.touch(tenantId, await this.#key(url), ttlMs);
+    else await cache.set(tenantId, await this.#key(url), entry, ttlMs);
   }
 
   async #key(url: string): Promise<string> {

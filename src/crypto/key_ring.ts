@@ -96,6 +96,7 @@ export class KeyRing {
   readonly #master: Promise<CryptoKey>;
   readonly #cache = new Map<string, TenantCache>();
   readonly #creating = new Map<string, Promise<DataKey>>();
+  readonly #loading = new Map<string, Promise<CryptoKey>>();
   readonly #listeners = new Set<KeyChangeListener>();
   readonly #renewing = new Set<string>();
 
@@ -325,6 +326,23 @@ export class KeyRing {
       if (cached.expires - now < this.#ttlMs / 2) this.#renew(tenantId, entry!, version);
       return cached.key;
     }
+    // The current key being loaded is most likely this one: one read of the store, not two.
+    const current = this.#creating.get(tenantId);
+    if (current) {
+      const loaded = await current.catch(() => undefined);
+      if (loaded?.version === version) return loaded.key;
+    }
+    // Concurrent decryptions (a fetch's pages) wait for one read of a version, not one each.
+    const job = `${tenantId}\u0000${version}`;
+    let pending = this.#loading.get(job);
+    if (!pending) {
+      pending = this.#loadVersion(tenantId, version).finally(() => this.#loading.delete(job));
+      this.#loading.set(job, pending);
+    }
+    return await pending;
+  }
+
+  async #loadVersion(tenantId: string, version: number): Promise<CryptoKey> {
     const stored = await this.#store.get(tenantId, version);
     if (!stored) {
       throw new CryptoError(

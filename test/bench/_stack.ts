@@ -2,13 +2,13 @@
  * The stack the bench measures: `startLocalStack` as `deno task start` builds it (so caches,
  * policies and other features wired there are measured as they land), with budgets that never
  * bind, plus a `bench` tenant whose GitHub and Jira connections point at bench-only sandboxes
- * serving a scaled demo world (thousands of rows, several pages) with a fixed latency.
+ * serving a scaled demo world (thousands of rows, several pages) with a fixed latency. The
+ * sandboxes run in a child process (`sandboxes.ts`): the apps' work is not the gateway's.
  *
  * @module
  */
 import { type LocalStack, startLocalStack } from "../../edge/local_stack.ts";
-import { type GithubSandbox, startGithubSandbox } from "../../connectors/github/sandbox/mod.ts";
-import { type JiraSandbox, startJiraSandbox } from "../../connectors/jira/sandbox/mod.ts";
+import { BENCH, type BenchSandboxes, startBenchSandboxes } from "./sandboxes.ts";
 import { DEMO_GITHUB, DEMO_JIRA } from "../../src/catalog/demo.ts";
 import { loadConfig } from "../../src/config.ts";
 import {
@@ -18,16 +18,7 @@ import {
   type RateLimiter,
 } from "../../src/ratelimit/mod.ts";
 
-/** The bench tenant's credentials for its own sandboxes. */
-export const BENCH = {
-  tenant: "bench",
-  user: "analyst@bench",
-  githubToken: "ghp_bench_0123456789",
-  jiraEmail: "bot@bench.example",
-  jiraToken: "jira_bench_token",
-  owner: "acme",
-  jiraPageSize: 100,
-} as const;
+export { BENCH };
 
 /** A running bench stack. */
 export interface BenchStack {
@@ -35,7 +26,8 @@ export interface BenchStack {
   edgeUrl: string;
   /** Tokens: `dev@acme` on the demo data, the bench analyst on the scaled data. */
   tokens: { dev: string; bench: string };
-  big: { github: GithubSandbox; jira: JiraSandbox; latencyMs: number; scale: number };
+  /** The scaled sandboxes, in their own process. */
+  big: BenchSandboxes;
   close(): Promise<void>;
 }
 
@@ -79,24 +71,11 @@ export async function startBenchStack(
     for (const fn of closers.reverse()) await fn().catch(() => {});
   };
   try {
-    const github = await startGithubSandbox({
-      orgs: [BENCH.owner],
+    const big = await startBenchSandboxes({
       scale: options.scale,
       latencyMs: options.latencyMs,
-      tokens: { [BENCH.githubToken]: [BENCH.owner] },
-      // GitHub's 5000/hour would stop a bench of thousands of detail calls: not what we measure.
-      ratePerHour: 100_000_000,
-      searchPerMinute: 1_000_000,
     });
-    closers.push(() => github.close());
-    const jira = await startJiraSandbox({
-      org: BENCH.owner,
-      scale: options.scale,
-      latencyMs: options.latencyMs,
-      email: BENCH.jiraEmail,
-      apiToken: BENCH.jiraToken,
-    });
-    closers.push(() => jira.close());
+    closers.push(() => big.close());
 
     const { catalog } = stack;
     if (!await catalog.getTenant(BENCH.tenant)) {
@@ -112,7 +91,7 @@ export async function startBenchStack(
       tenantId: BENCH.tenant,
       connector: "github",
       name: "github",
-      baseUrl: github.url,
+      baseUrl: big.githubUrl,
       credentials: { token: BENCH.githubToken },
       config: DEMO_GITHUB.acme.config,
     });
@@ -120,7 +99,7 @@ export async function startBenchStack(
       tenantId: BENCH.tenant,
       connector: "jira",
       name: "jira",
-      baseUrl: jira.url,
+      baseUrl: big.jiraUrl,
       credentials: { email: BENCH.jiraEmail, apiToken: BENCH.jiraToken },
       config: DEMO_JIRA.acme.config,
     });
@@ -137,7 +116,7 @@ export async function startBenchStack(
       stack,
       edgeUrl: stack.edgeUrl,
       tokens: { dev: await mint("acme", "dev@acme"), bench: await mint(BENCH.tenant, BENCH.user) },
-      big: { github, jira, latencyMs: options.latencyMs, scale: options.scale },
+      big,
       close,
     };
   } catch (err) {

@@ -83,11 +83,11 @@ export async function runFederated(
     fields: { branch: string; storyPoints: string };
   };
   const target: NaiveTarget = {
-    githubUrl: bench.big.github.url,
+    githubUrl: bench.big.githubUrl,
     githubToken: BENCH.githubToken,
     owner: BENCH.owner,
     repos: gh.repos,
-    jiraUrl: bench.big.jira.url,
+    jiraUrl: bench.big.jiraUrl,
     jiraEmail: BENCH.jiraEmail,
     jiraToken: BENCH.jiraToken,
     projects: jc.projects,
@@ -113,8 +113,7 @@ export async function runFederated(
     let lastFloors: Record<string, number> = {};
     let error: string | undefined;
     for (let r = 0; r < options.repeats && !error; r++) {
-      bench.big.github.reset();
-      bench.big.jira.reset();
+      await bench.big.reset();
       const res = await postQuery(bench.edgeUrl, bench.tokens.bench, {
         sql: q.sql,
         metadata: { max_staleness_ms: 0 },
@@ -135,12 +134,13 @@ export async function runFederated(
         pushdown?: { dependent?: string };
       }[];
       const timing = res.body.timing as Record<string, number>;
-      const ghCalls = bench.big.github.requests.length;
-      const jiraCalls = bench.big.jira.requests.length;
+      const logs = await bench.big.requests();
+      const ghCalls = logs.github.length;
+      const jiraCalls = logs.jira.length;
       // Each sandbox serves one source of the seed queries.
       lastFloors = {
-        "github.pull_requests": githubRounds(bench.big.github.requests) * latency,
-        "jira.issues": jiraRounds(bench.big.jira.requests as JiraCall[]) * latency,
+        "github.pull_requests": githubRounds(logs.github) * latency,
+        "jira.issues": jiraRounds(logs.jira as JiraCall[]) * latency,
       };
       const floors = sources.map((s) => lastFloors[s.table] ?? 0);
       const chained = sources.some((s) => isKeyed(s.pushdown?.dependent));
@@ -158,8 +158,7 @@ export async function runFederated(
         calls: ghCalls + jiraCalls,
         rows: sources.reduce((n, s) => n + s.rows, 0),
       });
-      bench.big.github.reset();
-      bench.big.jira.reset();
+      await bench.big.reset();
       try {
         naive.push(await runNaive(target, q.id));
       } catch (err) {

@@ -37,7 +37,7 @@ export interface BenchReport {
   federated?: FederatedResult[];
   duckdb?: DuckResult;
   isolation?: IsolationResult;
-  /** Peak RSS of the process serving edge, workers and sandboxes, per scenario (MB). */
+  /** Peak RSS of the process serving edge and workers (not the sandboxes), per scenario (MB). */
   peakRssMb: Record<string, number>;
   profile?: ProfileSummary;
   errors: string[];
@@ -204,7 +204,7 @@ export function renderMarkdown(r: BenchReport, chart?: string): string {
     "",
     `Every figure is the median with (min–max) over ${r.settings.repeats} runs; ratios come from the ` +
       `same run. Sources: bench-only sandboxes serving the demo world ×${r.settings.scale}, ` +
-      `${r.settings.latencyMs} ms per request. Load generators run in their own process ` +
+      `${r.settings.latencyMs} ms per request, in a process of their own. Load generators run in their own process ` +
       `(${r.settings.drivers.join(", ")}), on loopback.`,
     "",
   );
@@ -436,9 +436,9 @@ export function renderMarkdown(r: BenchReport, chart?: string): string {
   p(
     "## 6. Memory",
     "",
-    "Peak RSS per scenario of the bench process, which hosts the edge, both zone workers, the " +
-      "sandboxes and DuckDB-WASM (the local stack runs them in one process; the load generators " +
-      "run in their own). The worker's share is not separable here.",
+    "Peak RSS per scenario of the bench process, which hosts the edge, both zone workers and " +
+      "DuckDB-WASM (the local stack runs them in one process; the sandboxes and the load " +
+      "generators run in their own). The worker's share is not separable here.",
     "",
     "| scenario | peak RSS MB |",
     "| --- | ---: |",
@@ -535,7 +535,9 @@ function missNotes(r: BenchReport): string[] {
           ? `waiting on the sources — ${
             num(fetchShare * 100)
           }% of the slowest cold join (${biggest.id}) is spent with a fetch running, ` +
-            "round trips at the sandbox's latency; OmniSQL's own work is the rest"
+            "round trips at the sandbox's latency plus the sandboxes' own work (their process " +
+            "shares this machine's cores) and OmniSQL's handling of each page; OmniSQL's own work " +
+            "is the rest"
           : `OmniSQL's own work — only ${
             num(fetchShare * 100)
           }% of the slowest cold join (${biggest.id}) is waiting on sources`
