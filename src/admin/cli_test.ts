@@ -96,6 +96,20 @@ Deno.test("deno task admin: help, exit codes, JSON, and changes to tenants, user
       const newUser = await admin("users", "set", "eve@initech", "--tenant", "initech");
       assert.equal(newUser.code, 2);
       assert.match(newUser.stderr, /--role is required/);
+      // Names policies cannot read, and claims that say who the caller is, are refused.
+      for (const [attr, why] of [["Region=x", /lower-case/], ["tenant=globex", /from the token/]]) {
+        const refused = await admin(
+          "users",
+          "set",
+          "bob@initech",
+          "--tenant",
+          "initech",
+          "--attr",
+          attr as string,
+        );
+        assert.equal(refused.code, 2, attr as string);
+        assert.match(refused.stderr, why as RegExp);
+      }
     });
 
     await t.step(

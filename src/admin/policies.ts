@@ -7,6 +7,7 @@
  */
 import type { Command } from "commander";
 import { CONNECTORS } from "../../connectors/mod.ts";
+import { completeFromDirectory } from "../auth/directory.ts";
 import { compilePolicy, parsePolicy, tenantPolicySchema } from "../policy/mod.ts";
 import { auditedAction } from "./_admin_audit.ts";
 import { type CliContext, CliError, tenantCatalog } from "./context.ts";
@@ -61,13 +62,11 @@ export function registerPolicies(program: Command, ctx: CliContext): void {
         version: current?.version ?? 0,
         schema,
       });
-      const tables = policy.explain({
-        ...(user.attributes ?? {}),
-        sub: user.email,
-        tenant: o.tenant,
-        role: user.role,
-        team_id: user.teamId,
-      });
+      // What a query of this user gets with a token carrying no other claim: the same
+      // completion from the directory as at query time.
+      const tables = policy.explain(
+        completeFromDirectory({ sub: user.email, tenant: o.tenant }, user),
+      );
       ctx.out(
         o.json,
         { tenant: o.tenant, user: o.user, role: user.role, version: policy.version, tables },

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Command } from "commander";
+import { ATTRIBUTE_NAME, NOT_FROM_DIRECTORY } from "../auth/directory.ts";
 import { auditedAction } from "./_admin_audit.ts";
 import { type CliContext, CliError, tenantCatalog, tenantList } from "./context.ts";
 
@@ -44,7 +45,18 @@ export function registerUsers(program: Command, ctx: CliContext): void {
       for (const pair of (o.attr as string[] | undefined) ?? []) {
         const at = pair.indexOf("=");
         if (at <= 0) throw new CliError(`--attr takes key=value, got ${pair}`);
-        attributes[pair.slice(0, at)] = pair.slice(at + 1);
+        const name = pair.slice(0, at);
+        if (!ATTRIBUTE_NAME.test(name)) {
+          throw new CliError(
+            `--attr ${name}: an attribute name is lower-case letters, digits and _ (policies read user.${name.toLowerCase()})`,
+          );
+        }
+        if (NOT_FROM_DIRECTORY.has(name)) {
+          throw new CliError(
+            `--attr ${name}: ${name} comes from the token (use --role / --team for the role and team)`,
+          );
+        }
+        attributes[name] = pair.slice(at + 1);
       }
       const teamId = o.team === undefined
         ? existing?.teamId ?? null

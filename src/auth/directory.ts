@@ -15,8 +15,17 @@ export interface DirectoryEntry {
   attributes?: Record<string, unknown> | null;
 }
 
-/** Claims the directory never sets: the caller's identity, the token's own, and OmniSQL's. */
-const NOT_FROM_DIRECTORY: ReadonlySet<string> = new Set([
+/**
+ * Claims the directory never sets: the caller's identity, the token's own, and OmniSQL's.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NOT_FROM_DIRECTORY } from "./directory.ts";
+ * assert.ok(NOT_FROM_DIRECTORY.has("tenant"));
+ * ```
+ */
+export const NOT_FROM_DIRECTORY: ReadonlySet<string> = new Set([
   "sub",
   "tenant",
   "email",
@@ -31,9 +40,13 @@ const NOT_FROM_DIRECTORY: ReadonlySet<string> = new Set([
   "passthrough_token",
 ]);
 
+/** The names an attribute may have: what a policy can read as `user.<name>`. */
+export const ATTRIBUTE_NAME: RegExp = /^[a-z_][a-z0-9_]*$/;
+
 /**
- * The claims with the directory's gaps filled in. Attribute names are matched as policies read
- * them (lower case); a token claim of the same name, even `null`, wins.
+ * The claims with the directory's gaps filled in. An attribute is taken under its exact name, as
+ * a token's claim is (a policy reads `user.Region` as `region`; an entry named `REGION` is not
+ * read); a token claim of the same name, even `null`, wins.
  *
  * @example
  * ```ts
@@ -41,7 +54,7 @@ const NOT_FROM_DIRECTORY: ReadonlySet<string> = new Set([
  * import { completeFromDirectory } from "./directory.ts";
  * const user = completeFromDirectory(
  *   { sub: "ana@acme", tenant: "acme", region: "us" },
- *   { role: "analyst", teamId: "ops", attributes: { region: "emea", clearance: 2, sub: "x" } },
+ *   { role: "analyst", teamId: "ops", attributes: { region: "emea", clearance: 2, sub: "x", Zone: "eu" } },
  * );
  * assert.deepEqual(user, {
  *   sub: "ana@acme", tenant: "acme", region: "us", role: "analyst", team_id: "ops", clearance: 2,
@@ -57,9 +70,8 @@ export function completeFromDirectory(
     ? { ...user, role: entry.role, team_id: entry.teamId }
     : { ...user };
   for (const [name, value] of Object.entries(entry.attributes ?? {})) {
-    const claim = name.toLowerCase();
-    if (NOT_FROM_DIRECTORY.has(claim) || claim in completed) continue;
-    completed[claim] = value;
+    if (!ATTRIBUTE_NAME.test(name) || NOT_FROM_DIRECTORY.has(name) || name in completed) continue;
+    completed[name] = value;
   }
   return completed;
 }

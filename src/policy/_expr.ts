@@ -11,6 +11,7 @@ import {
   type Predicate,
   type Scalar,
 } from "../../connectors/sdk/predicate.ts";
+import type { ColumnType } from "../../connectors/sdk/table.ts";
 import { SWAPPED } from "../sql/comparison.ts";
 import type { Cursor } from "./_lex.ts";
 
@@ -153,29 +154,43 @@ export function namesOf(expr: Expr): { columns: Set<string>; attrs: Set<string> 
 
 /**
  * Replaces `user.*` by the user's values (a missing attribute is NULL, so comparisons with it are
- * unknown and deny) and folds what no longer depends on a row.
+ * unknown and deny) and folds what no longer depends on a row. An attribute compared with a
+ * column takes the column's type (`columnType`): a token or the directory may carry `"9"` for a
+ * number, and compared as text `10 <= '9'` would hold. A value that is not of that type (`"9x"`
+ * for an integer) is NULL: the row is denied.
  */
-export function bindExpr(expr: Expr, attrs: (name: string) => Scalar): Expr {
-  const bind = (o: Operand): Operand =>
-    o.kind === "attr" ? { kind: "literal", value: attrs(o.name) } : o;
+export function bindExpr(
+  expr: Expr,
+  attrs: (name: string) => Scalar,
+  columnType: (column: string) => ColumnType | undefined = () => undefined,
+): Expr {
+  const bind = (o: Operand, against?: Operand): Operand =>
+    o.kind === "attr"
+      ? {
+        kind: "literal",
+        value: against?.kind === "column"
+          ? asColumnType(attrs(o.name), columnType(against.name))
+          : attrs(o.name),
+      }
+      : o;
   const rowFree = (...os: Operand[]) => os.every((o) => o.kind === "literal");
   switch (expr.kind) {
     case "const":
       return expr;
     case "and":
     case "or": {
-      const args = expr.args.map((a) => bindExpr(a, attrs));
+      const args = expr.args.map((a) => bindExpr(a, attrs, columnType));
       const value = combine(expr.kind, args.map((a) => a.kind === "const" ? a.value : undefined));
       if (value !== undefined) return { kind: "const", value };
       const live = args.filter((a) => !(a.kind === "const" && a.value === (expr.kind === "and")));
       return live.length === 1 ? live[0] : { kind: expr.kind, args: live };
     }
     case "not": {
-      const arg = bindExpr(expr.arg, attrs);
+      const arg = bindExpr(expr.arg, attrs, columnType);
       return arg.kind === "const" ? { kind: "const", value: not(arg.value) } : { kind: "not", arg };
     }
     default: {
-      const bound = mapOperands(expr, bind);
+      const bound = bindOperands(expr, bind);
       return operandsOf(bound).every((o) => rowFree(o))
         ? { kind: "const", value: evalExpr(bound, {}) }
         : bound;
@@ -280,6 +295,55 @@ function combine(kind: "and" | "or", values: (Truth | undefined)[]): Truth | und
 
 function not(v: Truth): Truth {
   return v === null ? null : !v;
+}
+
+/** Each operand bound, an attribute against the column it is compared with. */
+function bindOperands(e: Expr, bind: (o: Operand, against?: Operand) => Operand): Expr {
+  switch (e.kind) {
+    case "cmp":
+      return { ...e, left: bind(e.left, e.right), right: bind(e.right, e.left) };
+    case "in":
+      return { ...e, operand: bind(e.operand), list: e.list.map((o) => bind(o, e.operand)) };
+    default:
+      return mapOperands(e, (o) => bind(o));
+  }
+}
+
+const NUMBER_TEXT = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
+
+/**
+ * A user's value as the column's type would compare it, or NULL when it cannot be one: numbers
+ * from numeric text, booleans from `true`/`false`, text from any scalar.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { asColumnType } from "./_expr.ts";
+ * assert.equal(asColumnType("9", "integer"), 9);
+ * assert.equal(asColumnType("9abc", "integer"), null);
+ * assert.equal(asColumnType(9, "text"), "9");
+ * ```
+ */
+export function asColumnType(value: Scalar, type: ColumnType | undefined): Scalar {
+  if (value === null || type === undefined) return value;
+  switch (type) {
+    case "integer":
+    case "double": {
+      const n = typeof value === "number"
+        ? value
+        : typeof value === "string" && NUMBER_TEXT.test(value)
+        ? Number(value)
+        : NaN;
+      return Number.isFinite(n) ? n : null;
+    }
+    case "boolean":
+      if (typeof value === "boolean") return value;
+      return value === "true" ? true : value === "false" ? false : null;
+    case "text":
+      return String(value);
+    default:
+      return typeof value === "string" ? value : null;
+  }
 }
 
 function isScalar(v: unknown): v is Scalar {

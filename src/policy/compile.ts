@@ -296,8 +296,10 @@ function entitlements(
         for (const t of tablesCovered(schema, r.table)) if (!denied.has(t)) denied.set(t, r.id);
         break;
       case "rls": {
-        const where = bindExpr(r.where, attrs);
         for (const t of tablesCovered(schema, r.table)) {
+          // Bound per table: an attribute compared with a column takes that column's type.
+          const columns = schema.tables.get(t);
+          const where = bindExpr(r.where, attrs, (column) => columns?.get(column));
           const list = rowRules.get(t) ?? [];
           list.push({ rule: r.id, text: r.text, where, attrs: [...namesOf(r.where).attrs] });
           rowRules.set(t, list);

@@ -378,3 +378,25 @@ Deno.test("rules may target a data class; an unruled classified column fails clo
     /no column is classified pii\.passport/,
   );
 });
+
+Deno.test("an attribute compared with a column takes the column's type, or denies", () => {
+  const withClearance = policySchema(CONNECTORS, {
+    roles: ["developer"],
+    attributes: ["clearance"],
+  });
+  const yaml = policy(`SELECT * FROM ${PR} WHERE additions <= user.clearance`);
+  const guardOf = (clearance: unknown) =>
+    compilePolicy(parsePolicy(yaml, withClearance), {
+      tenantId: "acme",
+      version: 1,
+      schema: withClearance,
+    }).guardFor({ ...dev, clearance }, { maskKey: MASK_KEY });
+  const admitted = (clearance: unknown) =>
+    (guardOf(clearance).apply(PR, rows) as typeof rows).map((r) => r.pr_id);
+  // As text, "10" <= "5" would hold and "3" <= "10" would not.
+  assert.deepEqual(admitted("5"), [1, 2]);
+  assert.deepEqual(admitted(5), [1, 2]);
+  assert.deepEqual(admitted("10"), [1, 2, 3]);
+  assert.deepEqual(guardOf("5").rowFilters(PR), [{ column: "additions", op: "<=", value: 5 }]);
+  for (const bad of ["5abc", "", true]) assert.deepEqual(admitted(bad), [], String(bad));
+});
