@@ -116,7 +116,7 @@ export class KeyRing {
   readonly #creating = new Map<string, Promise<DataKey>>();
   readonly #listeners = new Set<KeyChangeListener>();
   readonly #renewing = new Set<string>();
-  /** `decryptDecoded`'s values by tenant and token, oldest use first. */
+  /** `decryptDecoded`'s values by token, oldest use first. */
   readonly #decoded = new Map<string, Decoded>();
   #decodedChars = 0;
 
@@ -263,12 +263,15 @@ export class KeyRing {
     token: string,
     decode: (text: string) => T,
   ): Promise<T> {
-    const id = `${tenantId}\u0000${token}`;
-    const remembered = this.#decoded.get(id);
+    // By the token alone (the store hands back the same string, whose hash V8 keeps: a key
+    // made by concatenation would be hashed, all of it, on every read); the tenant is checked.
+    const remembered = this.#decoded.get(token);
     if (remembered) {
-      this.#dropDecoded(id);
-      if (remembered.decode === decode && this.#holds(remembered)) {
-        this.#rememberDecoded(id, remembered); // most recently used again
+      this.#dropDecoded(token);
+      if (
+        remembered.tenantId === tenantId && remembered.decode === decode && this.#holds(remembered)
+      ) {
+        this.#rememberDecoded(token, remembered); // most recently used again
         return remembered.value as T;
       }
     }
@@ -277,7 +280,7 @@ export class KeyRing {
     const version = Number(token.split(".", 2)[1]);
     if (holder && token.length <= DECODED_CHARS_MAX / 4) {
       const entry = { tenantId, holder, version, decode, value, chars: token.length };
-      if (this.#holds(entry)) this.#rememberDecoded(id, entry);
+      if (this.#holds(entry)) this.#rememberDecoded(token, entry);
     }
     return value;
   }
@@ -298,9 +301,9 @@ export class KeyRing {
     return true;
   }
 
-  #rememberDecoded(id: string, entry: Decoded): void {
-    this.#dropDecoded(id); // a concurrent read may have remembered it meanwhile
-    this.#decoded.set(id, entry);
+  #rememberDecoded(token: string, entry: Decoded): void {
+    this.#dropDecoded(token); // a concurrent read may have remembered it meanwhile
+    this.#decoded.set(token, entry);
     this.#decodedChars += entry.chars;
     for (const [oldest] of this.#decoded) {
       if (this.#decoded.size <= DECODED_REMEMBERED && this.#decodedChars <= DECODED_CHARS_MAX) {
@@ -310,17 +313,17 @@ export class KeyRing {
     }
   }
 
-  #dropDecoded(id: string): void {
-    const entry = this.#decoded.get(id);
+  #dropDecoded(token: string): void {
+    const entry = this.#decoded.get(token);
     if (!entry) return;
-    this.#decoded.delete(id);
+    this.#decoded.delete(token);
     this.#decodedChars -= entry.chars;
   }
 
   /** Drops the values `decryptDecoded` remembers for a tenant (every tenant without one). */
   #forgetDecoded(tenantId?: string): void {
-    for (const [id, entry] of this.#decoded) {
-      if (tenantId === undefined || entry.tenantId === tenantId) this.#dropDecoded(id);
+    for (const [token, entry] of this.#decoded) {
+      if (tenantId === undefined || entry.tenantId === tenantId) this.#dropDecoded(token);
     }
   }
 

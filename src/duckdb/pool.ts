@@ -26,7 +26,7 @@ import { tableFromIPC } from "apache-arrow";
 import { type ErrorCode, OmniError } from "../errors.ts";
 import type { ArrowTableLike } from "./_bindings.ts";
 import { tableToRows } from "./_convert.ts";
-import { DUCK_TYPES, rowsToArrowIPC } from "./_ingest.ts";
+import { DUCK_TYPES, encodeRows } from "./_ingest.ts";
 import type { InstanceQuery } from "./_instance.ts";
 import { encodeFrame, FrameReader } from "./_wire.ts";
 import { type EngineReply, MEMORY_LIMIT_ENV } from "./engine_process.ts";
@@ -619,7 +619,7 @@ function encodeRequest(input: RunInput): EncodedRequest {
   const blobs = input.tables.map((t) =>
     t.rows.length === 0 || t.columns.length === 0
       ? new Uint8Array(0)
-      : rowsToArrowIPC(t.columns, t.rows)
+      : encodeRows(t.columns, t.rows)
   );
   return { bytes: encodeFrame(header, blobs) };
 }

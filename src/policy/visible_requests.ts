@@ -60,6 +60,10 @@ export function requestRedactor(
   lines: Iterable<string> = [],
 ): RequestRedactor {
   const hiddenColumns = sources.map(({ key }) => new Set(guard.pushdown?.(key).unpushable ?? []));
+  // Nothing hidden (no row rule filtered, no column masked or blocked): every line as it is.
+  if (sources.every(({ fetched, visible }, i) => visible === fetched && !hiddenColumns[i].size)) {
+    return (line) => line;
+  }
   /** Token → the column it is templated as, or null when it is shown. */
   const known = new Map<string, string | null>();
   const learn = (tokens: Set<string>) => {
