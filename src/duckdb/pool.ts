@@ -168,12 +168,15 @@ export class EnginePool implements QueryEngine {
   }
 
   /**
-   * Starts engines ahead of the first query (`count`, default one plus the spares); resolves
-   * when they are ready.
+   * Starts engines ahead of the first query (`count`, default one plus the spares; `"all"`: the
+   * whole pool, `size` plus the spares); resolves when they are ready. A server warms them all:
+   * an engine started under load costs seconds of CPU (instantiating, then its warm-up) while
+   * the queries it is started for wait.
    */
-  async warm(count = 1 + this.#spares): Promise<void> {
+  async warm(count: number | "all" = 1 + this.#spares): Promise<void> {
+    const wanted = count === "all" ? this.size + this.#spares : count;
     const starting: Promise<void>[] = [];
-    while (this.#engines.size < Math.min(count, this.size + this.#spares)) {
+    while (this.#engines.size < Math.min(wanted, this.size + this.#spares)) {
       starting.push(this.#spawn().ready.then(() => {}, () => {}));
     }
     await Promise.all(starting);
