@@ -313,7 +313,7 @@ const encodings = new WeakMap<readonly Row[], Map<string, Uint8Array>>();
  * import assert from "node:assert/strict";
  * import { encodeRows } from "./_ingest.ts";
  * const rows = Object.freeze([Object.freeze({ id: 1 })]);
- * const columns = [{ name: "id", type: "integer" as const }];
+ * const columns = [{ name: "id", type: "integer" as const, description: "" }];
  * assert.equal(encodeRows(columns, rows), encodeRows(columns, rows));
  * assert.notEqual(encodeRows(columns, [{ id: 1 }]), encodeRows(columns, [{ id: 1 }]));
  * ```
