@@ -61,7 +61,7 @@ export interface LocalStackOptions {
   jobs?: Pick<JobQueueOptions, "pollMs" | "leaseMs" | "concurrency">;
   /** Every zone's engine pool (tests use small ones). @default from the config */
   engines?: EnginePoolOptions;
-  /** Start the engines before answering, as `deno task start` does. @default false */
+  /** Start every engine of each pool before answering, as `deno task start` does. @default false */
   warmEngines?: boolean;
   /**
    * Directory of the audit journals (`edge/`, `zone-<z>/` in it): each query's record is
@@ -222,7 +222,7 @@ export async function startLocalStack(
     }
     // Engines take about a second to start: `deno task start` waits for them; tests start one
     // per zone meanwhile, so a first query rarely waits for it.
-    if (options.warmEngines) await Promise.all(Object.values(engines).map((e) => e.warm()));
+    if (options.warmEngines) await Promise.all(Object.values(engines).map((e) => e.warm("all")));
     else for (const pool of Object.values(engines)) void pool.warm(1);
 
     const appendEdgeAudit = digestAuditAppender(catalog);

@@ -40,7 +40,7 @@ const worker = buildZoneWorker(serving, zone, {
   zoneDb: zoneDb?.db,
   auditJournalDir: journalDirOf(config, `zone-${zone}`),
 });
-await worker.engines.warm();
+await worker.engines.warm("all");
 
 // The zone's own Postgres door (PG_PORT, TLS required): its tenants' BI tools connect here.
 const pgDoor = await productionPgDoor(env, appGateway((request) => worker.app.fetch(request)));

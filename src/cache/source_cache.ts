@@ -250,7 +250,9 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
 function served(source: SourcePlan, entry: Entry, rows: Row[]): FetchedSource {
   return {
     plan: source.plan,
-    rows: rows === entry.rows ? [...rows] : rows,
+    // A frozen entry (as the tenant cache reads them) is shared as it is: nobody can change it,
+    // and an unchanged array lets its Arrow encoding be reused (`encodeRows`).
+    rows: rows === entry.rows && !Object.isFrozen(rows) ? [...rows] : rows,
     pages: 0,
     calls: 0,
     revalidated: 0,

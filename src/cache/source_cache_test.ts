@@ -98,3 +98,22 @@ Deno.test("sourceCache: a transient 503 falls back to cached data: STALE_DATA, o
     assert.equal(stale.rows.length, fresh.rows.length);
   });
 });
+
+Deno.test("sourceCache: an entry read warm again and again is still held to each query's staleness", async () => {
+  await withCachedPlan(async (gh, fetcher, plan) => {
+    const fetched = await fetcher(plan, context({ max_staleness_ms: 0 }));
+    const calls = gh.requests.length;
+    // Warm reads (the decoded entry is remembered after the first): same rows, no call.
+    for (let i = 0; i < 3; i++) {
+      const warm = await fetcher(plan, context({ max_staleness_ms: 600_000 }));
+      assert.equal(warm.fromCache, true);
+      assert.deepEqual(warm.rows, fetched.rows);
+    }
+    assert.equal(gh.requests.length, calls);
+    // Once the entry is older than a query allows, it is fetched again, remembered or not.
+    await new Promise((r) => setTimeout(r, 5));
+    const strict = await fetcher(plan, context({ max_staleness_ms: 1 }));
+    assert.equal(strict.fromCache, false);
+    assert.ok(gh.requests.length > calls);
+  });
+});

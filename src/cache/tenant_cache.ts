@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { KeyRing } from "../crypto/key_ring.ts";
+import { deepFreeze, type KeyRing } from "../crypto/key_ring.ts";
 import type { KvStore } from "./kv_store.ts";
 import { processLog } from "../telemetry/log.ts";
 
@@ -61,7 +61,12 @@ export class TenantCache {
     this.#prefix = options.prefix ?? "omnisql";
   }
 
-  /** The stored value, or `undefined` (absent, expired, unreadable). */
+  /**
+   * The stored value, or `undefined` (absent, expired, unreadable). The value is frozen and may
+   * be shared with other readers of the same stored entry: a hot entry (a warm source on every
+   * query) is decrypted and parsed once while the tenant's key is held
+   * ({@link KeyRing.decryptDecoded}); the store is read every time.
+   */
   async get<T>(tenantId: string, key: string): Promise<T | undefined> {
     return await (await this.peek<T>(tenantId, key)).open();
   }
@@ -98,7 +103,7 @@ export class TenantCache {
     const open = async (): Promise<T | undefined> => {
       if (token === null) return undefined;
       try {
-        const sealed = JSON.parse(await this.#keyRing.decryptText(tenantId, token)) as Sealed;
+        const sealed = await this.#keyRing.decryptDecoded(tenantId, token, parseSealed);
         return sealed.k === full ? sealed.v as T : undefined;
       } catch (err) {
         warn("cache read failed; treated as a miss", this.zone, err);
@@ -201,6 +206,11 @@ export class TenantCache {
   #key(tenantId: string, key: string): string {
     return `${this.#prefix}:${this.zone}:${encodeURIComponent(tenantId)}:${key}`;
   }
+}
+
+/** One decoder for every entry, so that `decryptDecoded` remembers what it decoded. */
+function parseSealed(text: string): Sealed {
+  return deepFreeze(JSON.parse(text) as Sealed);
 }
 
 function warn(msg: string, zone: string, err: unknown) {

@@ -68,3 +68,20 @@ Deno.test("TenantCache touch extends a value's life unchanged, and revives nothi
   await cache.touch("acme", "page", 1_000);
   assert.equal(await cache.get("acme", "page"), undefined);
 });
+
+Deno.test("TenantCache reads of a hot entry share one frozen value until it is rewritten or its keys go", async () => {
+  const { keyRing, cache } = setup();
+  await cache.set("acme", "s", { rows: [{ id: 1 }] }, 60_000);
+  const first = await cache.get<{ rows: { id: number }[] }>("acme", "s");
+  assert.equal(await cache.get("acme", "s"), first);
+  assert.ok(Object.isFrozen(first!.rows[0]));
+  await cache.set("acme", "s", { rows: [{ id: 2 }] }, 60_000);
+  assert.deepEqual(await cache.get("acme", "s"), { rows: [{ id: 2 }] });
+  await keyRing.rotate("acme");
+  const afterRotation = await cache.get("acme", "s");
+  assert.deepEqual(afterRotation, { rows: [{ id: 2 }] });
+  await cache.set("globex", "s", { rows: [{ id: 3 }] }, 60_000);
+  assert.deepEqual(await cache.get("globex", "s"), { rows: [{ id: 3 }] });
+  await keyRing.shred("acme");
+  assert.equal(await cache.get("acme", "s"), undefined);
+});

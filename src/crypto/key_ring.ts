@@ -52,6 +52,24 @@ interface TenantCache {
 const TEXTS_REMEMBERED = 64;
 const TEXT_TOKEN_MAX = 256 * 1024;
 
+/**
+ * What `decryptDecoded` remembers, across tenants: how many values, and how many characters of
+ * token they were decrypted from in all (a decoded value takes a few times its text in memory).
+ */
+const DECODED_REMEMBERED = 256;
+const DECODED_CHARS_MAX = 64 * 2 ** 20;
+
+/** A value `decryptDecoded` remembers: valid while the tenant's entry and its key are. */
+interface Decoded {
+  tenantId: string;
+  /** The tenant's entry when it was decoded: rotation, shredding and `forget` replace it. */
+  holder: TenantCache;
+  version: number;
+  decode: (text: string) => unknown;
+  value: unknown;
+  chars: number;
+}
+
 /** Called after a tenant's keys change in this process (see {@link KeyRing.onChange}). */
 export type KeyChangeListener = (
   tenantId: string,
@@ -99,6 +117,9 @@ export class KeyRing {
   readonly #loading = new Map<string, Promise<CryptoKey>>();
   readonly #listeners = new Set<KeyChangeListener>();
   readonly #renewing = new Set<string>();
+  /** `decryptDecoded`'s values by token, oldest use first. */
+  readonly #decoded = new Map<string, Decoded>();
+  #decodedChars = 0;
 
   /** Throws a {@link CryptoError} (`INVALID_MASTER_KEY`) unless the master key is 32 bytes. */
   constructor(options: KeyRingOptions) {
@@ -213,6 +234,101 @@ export class KeyRing {
   }
 
   /**
+   * {@link KeyRing.decryptText}, then `decode`d, and the value remembered by token while the key
+   * that decrypted it is held by this process (renewed from the store as when decrypting): a
+   * cache entry read on every query (a warm source) is decrypted and parsed again only when the
+   * tenant's keys change. Rotation, shredding and `forget` drop it with the keys, as does a key
+   * no longer in the store once its cached copy expires. The token is the exact stored text, so
+   * a rewritten entry (a fresh IV) is another token; the store is still read for it every time.
+   *
+   * `decode` must be a pure function of the text, and the value it returns is shared by every
+   * caller that reads the same token: it must be immutable (`deepFreeze` it). A value is
+   * remembered for the same `decode` function only.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { deepFreeze, generateMasterKey, KeyRing } from "./key_ring.ts";
+   * import { MemoryKeyStore } from "./key_store.ts";
+   * const ring = new KeyRing({ masterKey: generateMasterKey(), store: new MemoryKeyStore() });
+   * const parse = (text: string) => deepFreeze(JSON.parse(text));
+   * const token = await ring.encrypt("acme", JSON.stringify({ rows: [1] }));
+   * const first = await ring.decryptDecoded("acme", token, parse);
+   * assert.equal(await ring.decryptDecoded("acme", token, parse), first);
+   * await ring.rotate("acme");
+   * assert.notEqual(await ring.decryptDecoded("acme", token, parse), first);
+   * ```
+   */
+  async decryptDecoded<T>(
+    tenantId: string,
+    token: string,
+    decode: (text: string) => T,
+  ): Promise<T> {
+    // By the token alone (the store hands back the same string, whose hash V8 keeps: a key
+    // made by concatenation would be hashed, all of it, on every read); the tenant is checked.
+    const remembered = this.#decoded.get(token);
+    if (remembered) {
+      this.#dropDecoded(token);
+      if (
+        remembered.tenantId === tenantId && remembered.decode === decode && this.#holds(remembered)
+      ) {
+        this.#rememberDecoded(token, remembered); // most recently used again
+        return remembered.value as T;
+      }
+    }
+    const value = decode(await this.decryptText(tenantId, token));
+    const holder = this.#cache.get(tenantId);
+    const version = Number(token.split(".", 2)[1]);
+    if (holder && token.length <= DECODED_CHARS_MAX / 4) {
+      const entry = { tenantId, holder, version, decode, value, chars: token.length };
+      if (this.#holds(entry)) this.#rememberDecoded(token, entry);
+    }
+    return value;
+  }
+
+  /**
+   * Whether a remembered value's key is still held: the tenant's entry is the one it was decoded
+   * under (not rotated, shredded or forgotten since) and its key version unexpired, renewed from
+   * the store past half its life like a key in use.
+   */
+  #holds(entry: Decoded): boolean {
+    if (this.#cache.get(entry.tenantId) !== entry.holder) return false;
+    const key = entry.holder.versions.get(entry.version);
+    const now = Date.now();
+    if (!key || key.expires <= now) return false;
+    if (key.expires - now < this.#ttlMs / 2) {
+      this.#renew(entry.tenantId, entry.holder, entry.version);
+    }
+    return true;
+  }
+
+  #rememberDecoded(token: string, entry: Decoded): void {
+    this.#dropDecoded(token); // a concurrent read may have remembered it meanwhile
+    this.#decoded.set(token, entry);
+    this.#decodedChars += entry.chars;
+    for (const [oldest] of this.#decoded) {
+      if (this.#decoded.size <= DECODED_REMEMBERED && this.#decodedChars <= DECODED_CHARS_MAX) {
+        break;
+      }
+      this.#dropDecoded(oldest);
+    }
+  }
+
+  #dropDecoded(token: string): void {
+    const entry = this.#decoded.get(token);
+    if (!entry) return;
+    this.#decoded.delete(token);
+    this.#decodedChars -= entry.chars;
+  }
+
+  /** Drops the values `decryptDecoded` remembers for a tenant (every tenant without one). */
+  #forgetDecoded(tenantId?: string): void {
+    for (const [token, entry] of this.#decoded) {
+      if (tenantId === undefined || entry.tenantId === tenantId) this.#dropDecoded(token);
+    }
+  }
+
+  /**
    * The tenant's mask key: 32 bytes for HMAC masks, derived from the tenant's first data key
    * version, so masks stay equal across rotations; shredding the tenant's keys retires it (a key
    * made afterwards derives another one). Derived as the AES-GCM encryption of a fixed label
@@ -241,6 +357,7 @@ export class KeyRing {
    */
   async rotate(tenantId: string): Promise<number> {
     this.#cache.delete(tenantId);
+    this.#forgetDecoded(tenantId);
     for (let attempt = 0; attempt < 5; attempt++) {
       const current = await this.#store.current(tenantId);
       const version = (current?.version ?? 0) + 1;
@@ -259,6 +376,7 @@ export class KeyRing {
    */
   async shred(tenantId: string): Promise<number> {
     this.#cache.delete(tenantId);
+    this.#forgetDecoded(tenantId);
     const n = await this.#store.deleteAll(tenantId);
     this.#cache.delete(tenantId);
     await this.#changed(tenantId, "shredded");
@@ -272,6 +390,7 @@ export class KeyRing {
   forget(tenantId?: string): void {
     if (tenantId === undefined) this.#cache.clear();
     else this.#cache.delete(tenantId);
+    this.#forgetDecoded(tenantId);
   }
 
   /**
@@ -417,4 +536,27 @@ export class KeyRing {
 
 function aad(tenantId: string, version: number): Uint8Array<ArrayBuffer> {
   return new TextEncoder().encode(`omnisql/v1/${tenantId}/${version}`);
+}
+
+/**
+ * Freezes a value and everything reachable from it (plain JSON data: objects and arrays), so a
+ * value shared between callers cannot be changed by one of them. Returns it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { deepFreeze } from "./key_ring.ts";
+ * const value = deepFreeze({ rows: [{ id: 1 }] });
+ * assert.ok(Object.isFrozen(value.rows[0]));
+ * ```
+ */
+export function deepFreeze<T>(value: T): T {
+  if (value === null || typeof value !== "object" || Object.isFrozen(value)) return value;
+  Object.freeze(value);
+  if (Array.isArray(value)) {
+    for (const item of value) deepFreeze(item);
+  } else {
+    for (const key in value) deepFreeze((value as Record<string, unknown>)[key]);
+  }
+  return value;
 }

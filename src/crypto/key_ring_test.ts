@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CryptoError, generateMasterKey, KeyRing, MemoryKeyStore } from "./mod.ts";
+import { CryptoError, deepFreeze, generateMasterKey, KeyRing, MemoryKeyStore } from "./mod.ts";
 
 function ring(store = new MemoryKeyStore(), masterKey = generateMasterKey()): KeyRing {
   return new KeyRing({ masterKey, store });
@@ -180,5 +180,66 @@ Deno.test("a key read again behind its cached copy never outlives a shred elsewh
   await assert.rejects(
     () => busy.decrypt("acme", token),
     (err) => err instanceof CryptoError && err.reason === "KEY_UNAVAILABLE",
+  );
+});
+
+const parseFrozen = (text: string) => deepFreeze(JSON.parse(text) as { rows: { id: number }[] });
+const keyUnavailable = (err: unknown) =>
+  err instanceof CryptoError && err.reason === "KEY_UNAVAILABLE";
+
+Deno.test("decryptDecoded() decodes a token once while its key is held, and the value is frozen", async () => {
+  const keys = ring();
+  const token = await keys.encrypt("acme", JSON.stringify({ rows: [{ id: 1 }] }));
+  let decodes = 0;
+  const decode = (text: string) => (decodes++, parseFrozen(text));
+  const first = await keys.decryptDecoded("acme", token, decode);
+  assert.equal(await keys.decryptDecoded("acme", token, decode), first);
+  assert.equal(decodes, 1);
+  assert.ok(Object.isFrozen(first.rows[0]));
+  assert.throws(() => {
+    first.rows[0].id = 2;
+  }, TypeError);
+  // Another decoder never gets this one's value.
+  assert.notEqual(await keys.decryptDecoded("acme", token, parseFrozen), first);
+});
+
+Deno.test("decryptDecoded() drops what it remembers with the tenant's keys: rotate, shred, forget", async () => {
+  const store = new MemoryKeyStore();
+  const masterKey = generateMasterKey();
+  const keys = new KeyRing({ masterKey, store });
+  const token = await keys.encrypt("acme", JSON.stringify({ rows: [] }));
+  const first = await keys.decryptDecoded("acme", token, parseFrozen);
+  await keys.rotate("acme");
+  const afterRotation = await keys.decryptDecoded("acme", token, parseFrozen);
+  assert.notEqual(afterRotation, first); // decrypted again with the retired version, still stored
+  keys.forget("acme");
+  const afterForget = await keys.decryptDecoded("acme", token, parseFrozen);
+  assert.notEqual(afterForget, afterRotation);
+  keys.forget();
+  assert.notEqual(await keys.decryptDecoded("acme", token, parseFrozen), afterForget);
+  await keys.shred("acme");
+  await assert.rejects(() => keys.decryptDecoded("acme", token, parseFrozen), keyUnavailable);
+});
+
+Deno.test("decryptDecoded() stops answering once another process shreds the keys and the copy expires", async () => {
+  const store = new MemoryKeyStore();
+  const masterKey = generateMasterKey();
+  const busy = new KeyRing({ masterKey, store, cacheTtlMs: 30 });
+  const admin = new KeyRing({ masterKey, store });
+  const token = await busy.encrypt("acme", JSON.stringify({ rows: [{ id: 1 }] }));
+  await busy.decryptDecoded("acme", token, parseFrozen);
+  await admin.shred("acme");
+  await new Promise((r) => setTimeout(r, 40));
+  await assert.rejects(() => busy.decryptDecoded("acme", token, parseFrozen), keyUnavailable);
+});
+
+Deno.test("decryptDecoded() never answers one tenant's token for another", async () => {
+  const keys = ring();
+  const token = await keys.encrypt("acme", JSON.stringify({ rows: [{ id: 1 }] }));
+  await keys.decryptDecoded("acme", token, parseFrozen);
+  await keys.dataKey("globex");
+  await assert.rejects(
+    () => keys.decryptDecoded("globex", token, parseFrozen),
+    (err: unknown) => err instanceof CryptoError && err.reason === "DECRYPT_FAILED",
   );
 });

@@ -296,6 +296,41 @@ function columnData(column: ColumnDef, rows: readonly Row[]): Data {
   }
 }
 
+/** Column sets whose encoding is remembered per rows array. */
+const ENCODINGS_PER_ROWS = 8;
+/** Encodings of immutable rows arrays, by their columns (names and types). */
+const encodings = new WeakMap<readonly Row[], Map<string, Uint8Array>>();
+
+/**
+ * {@link rowsToArrowIPC}, remembered for a frozen array of frozen rows (a source-cache entry
+ * that every warm query reads, `TenantCache` values are deeply frozen) for as long as the array
+ * lives: the bytes are a function of the columns and those rows, which cannot change. Any other
+ * array (rows a policy filtered or masked are new arrays) is encoded each time. The answer is
+ * shared: callers copy it, never change it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeRows } from "./_ingest.ts";
+ * const rows = Object.freeze([Object.freeze({ id: 1 })]);
+ * const columns = [{ name: "id", type: "integer" as const, description: "" }];
+ * assert.equal(encodeRows(columns, rows), encodeRows(columns, rows));
+ * assert.notEqual(encodeRows(columns, [{ id: 1 }]), encodeRows(columns, [{ id: 1 }]));
+ * ```
+ */
+export function encodeRows(columns: readonly ColumnDef[], rows: readonly Row[]): Uint8Array {
+  if (!Object.isFrozen(rows) || !rows.every(Object.isFrozen)) return rowsToArrowIPC(columns, rows);
+  const key = JSON.stringify(columns.map((c) => [c.name, c.type]));
+  let known = encodings.get(rows);
+  const remembered = known?.get(key);
+  if (remembered) return remembered;
+  const bytes = rowsToArrowIPC(columns, rows);
+  if (!known) encodings.set(rows, known = new Map());
+  if (known.size >= ENCODINGS_PER_ROWS) known.delete(known.keys().next().value!);
+  known.set(key, bytes);
+  return bytes;
+}
+
 /**
  * Encodes rows as an Arrow IPC stream whose columns are, in order, the declared columns with
  * their declared types; a key missing from a row is NULL, keys not declared are ignored.

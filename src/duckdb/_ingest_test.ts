@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { tableFromIPC } from "apache-arrow";
-import { rowsToArrowIPC, toEpochMicros } from "./_ingest.ts";
+import type { ColumnDef } from "../../connectors/sdk/table.ts";
+import { deepFreeze } from "../crypto/key_ring.ts";
+import { encodeRows, rowsToArrowIPC, toEpochMicros } from "./_ingest.ts";
 
 const column = (type: "timestamp" | "text" | "integer") => [{ name: "v", type, description: "" }];
 const decode = (ipc: Uint8Array): unknown[] =>
@@ -61,4 +63,22 @@ Deno.test("JSON values keep BigInts as their digits", () => {
     '"text"',
     null,
   ]);
+});
+
+Deno.test("encodeRows remembers the encoding of frozen rows per column set, and only theirs", () => {
+  const columns: ColumnDef[] = [
+    { name: "id", type: "integer", description: "" },
+    { name: "author", type: "text", description: "" },
+  ];
+  const frozen = deepFreeze([{ id: 1, author: "ana" }, { id: 2, author: "ivan" }]);
+  const first = encodeRows(columns, frozen);
+  assert.deepEqual(encodeRows(columns, frozen) === first, true);
+  assert.deepEqual([...first], [...rowsToArrowIPC(columns, frozen)]);
+  // Another column set is its own encoding.
+  const idOnly = encodeRows(columns.slice(0, 1), frozen);
+  assert.deepEqual([...idOnly], [...rowsToArrowIPC(columns.slice(0, 1), frozen)]);
+  // Rows a policy masked are a new array: encoded afresh, never the remembered bytes.
+  const masked = frozen.map((r) => ({ ...r, author: "[HIDDEN]" }));
+  assert.deepEqual(encodeRows(columns, masked) === first, false);
+  assert.deepEqual([...encodeRows(columns, masked)], [...rowsToArrowIPC(columns, masked)]);
 });

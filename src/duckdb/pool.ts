@@ -26,7 +26,7 @@ import { tableFromIPC } from "apache-arrow";
 import { type ErrorCode, OmniError } from "../errors.ts";
 import type { ArrowTableLike } from "./_bindings.ts";
 import { tableToRows } from "./_convert.ts";
-import { DUCK_TYPES, rowsToArrowIPC } from "./_ingest.ts";
+import { DUCK_TYPES, encodeRows } from "./_ingest.ts";
 import type { InstanceQuery } from "./_instance.ts";
 import { encodeFrame, FrameReader } from "./_wire.ts";
 import { type EngineReply, MEMORY_LIMIT_ENV } from "./engine_process.ts";
@@ -168,12 +168,15 @@ export class EnginePool implements QueryEngine {
   }
 
   /**
-   * Starts engines ahead of the first query (`count`, default one plus the spares); resolves
-   * when they are ready.
+   * Starts engines ahead of the first query (`count`, default one plus the spares; `"all"`: the
+   * whole pool, `size` plus the spares); resolves when they are ready. A server warms them all:
+   * an engine started under load costs seconds of CPU (instantiating, then its warm-up) while
+   * the queries it is started for wait.
    */
-  async warm(count = 1 + this.#spares): Promise<void> {
+  async warm(count: number | "all" = 1 + this.#spares): Promise<void> {
+    const wanted = count === "all" ? this.size + this.#spares : count;
     const starting: Promise<void>[] = [];
-    while (this.#engines.size < Math.min(count, this.size + this.#spares)) {
+    while (this.#engines.size < Math.min(wanted, this.size + this.#spares)) {
       starting.push(this.#spawn().ready.then(() => {}, () => {}));
     }
     await Promise.all(starting);
@@ -619,7 +622,7 @@ function encodeRequest(input: RunInput): EncodedRequest {
   const blobs = input.tables.map((t) =>
     t.rows.length === 0 || t.columns.length === 0
       ? new Uint8Array(0)
-      : rowsToArrowIPC(t.columns, t.rows)
+      : encodeRows(t.columns, t.rows)
   );
   return { bytes: encodeFrame(header, blobs) };
 }

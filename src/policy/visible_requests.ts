@@ -34,6 +34,11 @@ const DELIMITERS = /([\s/?&=,:+'"()[\]{}]+)/;
  * Text values are what can be hidden; numbers and booleans of hidden rows are shown (an id says
  * nothing its row does not).
  *
+ * The rows are only searched for the tokens of the lines: a query has a few request lines and
+ * hundreds of rows of tens of columns, and a set of every value they hold cost more than the rest
+ * of a warm query. `lines` (optional) are the lines it will be asked about, searched for in one
+ * pass; any other line's new tokens are searched for when it comes.
+ *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
@@ -49,33 +54,62 @@ const DELIMITERS = /([\s/?&=,:+'"()[\]{}]+)/;
  * assert.equal(redact("GET /repos/acme/app/pulls?state=all"), "GET /repos/acme/app/pulls?state=all");
  * ```
  */
-export function requestRedactor(guard: QueryGuard, sources: GuardedRows[]): RequestRedactor {
-  const visibleValues = new Set<string>();
-  for (const { key, visible } of sources) {
-    const hidden = new Set(guard.pushdown?.(key).unpushable ?? []);
-    for (const row of visible) {
-      for (const [column, value] of Object.entries(row)) {
-        if (typeof value === "string" && !hidden.has(column.toLowerCase())) {
-          visibleValues.add(value);
+export function requestRedactor(
+  guard: QueryGuard,
+  sources: GuardedRows[],
+  lines: Iterable<string> = [],
+): RequestRedactor {
+  const hiddenColumns = sources.map(({ key }) => new Set(guard.pushdown?.(key).unpushable ?? []));
+  // Nothing hidden (no row rule filtered, no column masked or blocked): every line as it is.
+  if (sources.every(({ fetched, visible }, i) => visible === fetched && !hiddenColumns[i].size)) {
+    return (line) => line;
+  }
+  /** Token → the column it is templated as, or null when it is shown. */
+  const known = new Map<string, string | null>();
+  const learn = (tokens: Set<string>) => {
+    // Hidden: a masked or blocked column's value, or one only rows hidden by a row rule hold.
+    // A value held by several columns is templated as the last one that holds it.
+    const held = new Map<string, string>();
+    for (const { fetched } of sources) {
+      for (const row of fetched) {
+        for (const column in row) {
+          const value = row[column];
+          if (typeof value === "string" && tokens.has(value)) held.set(value, column.toLowerCase());
         }
       }
     }
-  }
-  const secrets = new Map<string, string>();
-  for (const { fetched } of sources) {
-    for (const row of fetched) {
-      for (const [column, value] of Object.entries(row)) {
-        if (typeof value !== "string" || value.length < MIN_SECRET_LENGTH) continue;
-        // Hidden: a masked or blocked column's value, or one only rows hidden by a row rule hold.
-        if (!visibleValues.has(value)) secrets.set(value, column.toLowerCase());
+    if (held.size > 0) {
+      sources.forEach(({ visible }, i) => {
+        const hidden = hiddenColumns[i];
+        for (const row of visible) {
+          for (const column in row) {
+            const value = row[column];
+            if (typeof value === "string" && held.has(value) && !hidden.has(column.toLowerCase())) {
+              held.delete(value);
+            }
+          }
+        }
+      });
+    }
+    for (const token of tokens) known.set(token, held.get(token) ?? null);
+  };
+  const unknownTokens = (line: string, into: Set<string>) => {
+    for (const token of line.split(DELIMITERS)) {
+      for (const candidate of [token, decoded(token)]) {
+        if (candidate.length >= MIN_SECRET_LENGTH && !known.has(candidate)) into.add(candidate);
       }
     }
-  }
-  if (secrets.size === 0) return (line) => line;
+  };
+  const first = new Set<string>();
+  for (const line of lines) unknownTokens(line, first);
+  if (first.size > 0) learn(first);
   return function redactRequest(line) {
+    const missing = new Set<string>();
+    unknownTokens(line, missing);
+    if (missing.size > 0) learn(missing);
     return line.split(DELIMITERS).map((token) => {
-      const column = secrets.get(token) ?? secrets.get(decoded(token));
-      return column === undefined ? token : `{${column}}`;
+      const column = known.get(token) ?? known.get(decoded(token));
+      return column == null ? token : `{${column}}`;
     }).join("");
   };
 }

@@ -283,6 +283,11 @@ export async function executeQuery(
     throw err;
   });
   const duckMs = performance.now() - duckStarted;
+  const pushdowns = scans.map(({ result, requests, dependent }) => ({
+    ...summarisePlan(result.plan),
+    ...(requests.length > 0 ? { native: requests } : {}),
+    ...(dependent ? { dependent } : {}),
+  }));
   const redact = requestRedactor(
     guard,
     scans.map(({ source, result }, i) => ({
@@ -290,6 +295,7 @@ export async function executeQuery(
       fetched: result.rows,
       visible: secured[i],
     })),
+    pushdowns.flatMap((p) => [...p.native, ...p.pushed, ...p.residual]),
   );
   phaseDone("duckdb", duckStarted, { "omnisql.rows": result.rows.length });
   const now = Date.now();
@@ -314,10 +320,7 @@ export async function executeQuery(
       security_ms: round(securityMs),
       duckdb_ms: round(duckMs),
     },
-    sources: scans.map((
-      { source, result, ms, startedAt, requests, dependent }: SourceScan,
-      i,
-    ) => ({
+    sources: scans.map(({ source, result, ms, startedAt }: SourceScan, i) => ({
       table: source.key,
       // The rows the user may see: a count of the rows a row rule hid would say how many exist.
       rows: secured[i].length,
@@ -336,11 +339,7 @@ export async function executeQuery(
         : {}),
       estimated_rows: source.estimatedRows,
       // Requests and predicates can carry values the user may not read: shown templated.
-      pushdown: visiblePushdown({
-        ...summarisePlan(result.plan),
-        ...(requests.length > 0 ? { native: requests } : {}),
-        ...(dependent ? { dependent } : {}),
-      }, redact),
+      pushdown: visiblePushdown(pushdowns[i], redact),
     })),
   };
 }
