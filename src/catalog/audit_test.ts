@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { type SQL, sql } from "drizzle-orm";
 import { auditHash, type AuditRecord, GENESIS_HASH } from "./audit.ts";
 import { executeRows, openCatalog } from "./db.ts";
+import { canonicalJson } from "./_canonical_json.ts";
+import { sha256Hex } from "../crypto/sha256.ts";
 import { withCatalogs } from "./testing.ts";
 import { Catalog } from "./store.ts";
 
@@ -208,3 +210,36 @@ async function rewriteChain(catalog: Catalog, tenantId: string, id: number, text
   }
   await tamper(catalog, sql`update audit_heads set hash = ${prev} where tenant_id = ${tenantId}`);
 }
+
+Deno.test("auditHash() hashes a record's canonical JSON, whatever its fields hold", async () => {
+  const base = {
+    id: 7,
+    tenantId: "acme",
+    userEmail: "dev@acme",
+    zone: "us",
+    traceId: "t-1",
+    sql: "SELECT '\"quoted\"\\n' AS x",
+    tables: ["github.pull_requests", "jira.issues"],
+    rows: 3,
+    status: 200,
+    errorCode: null,
+    kind: "query",
+    createdAt: new Date("2026-01-02T03:04:05.678Z"),
+    prevHash: GENESIS_HASH,
+  };
+  const variants: Record<string, unknown>[] = [
+    base,
+    { ...base, door: "pg" },
+    { ...base, rows: null, errorCode: "PLAN_FAILED", status: 400, tables: [] },
+    { ...base, userEmail: "ü@ä.example", sql: "\u2028\u0001" },
+    { ...base, tables: [{ odd: 1 }] },
+    { ...base, rows: undefined },
+  ];
+  for (const v of variants) {
+    const { prevHash, createdAt, door, ...rest } = v as typeof base & { door?: string };
+    const expected = await sha256Hex(
+      prevHash + canonicalJson({ ...rest, createdAt: createdAt.toISOString(), door }),
+    );
+    assert.equal(await auditHash(v as never), expected, JSON.stringify(v));
+  }
+});
