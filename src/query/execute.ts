@@ -164,6 +164,14 @@ export async function executeQuery(
   const estimates = deps.estimates ?? SHARED_ESTIMATES;
   const plan = planQuery(parsed, ctx.connections, deps.connectors, {
     rowFilters: (key) => guard.rowFilters(key),
+    mayName: (key, column) => {
+      try {
+        guard.check([{ key, columns: column === undefined ? [] : [column] }]);
+        return true;
+      } catch {
+        return false;
+      }
+    },
     pushdownLimits: (key) => guard.pushdown?.(key),
     pushdown: deps.pushdown,
     estimate: (s) =>

@@ -19,13 +19,23 @@ import { closest } from "./_closest.ts";
 export function checkColumns(
   analysis: Analysis,
   columnsOf: (occ: Occurrence) => ColumnDef[] | undefined,
+  mayName: (table: string, column: string) => boolean = () => true,
 ): void {
   const aliases = analysis.outputAliases;
   const has = (occ: Occurrence, column: string) =>
     columnsOf(occ)?.some((c) => c.name.toLowerCase() === column) ?? true;
   const keyOf = (occ: Occurrence) => `${occ.ref.schema}.${occ.ref.table}`;
   const fail = (column: string, occs: Occurrence[]): never => {
-    const names = [...new Set(occs.flatMap((o) => (columnsOf(o) ?? []).map((c) => c.name)))];
+    // A hint never names a column the user's policies block.
+    const names = [
+      ...new Set(
+        occs.flatMap((o) =>
+          (columnsOf(o) ?? []).map((c) => c.name).filter((name) =>
+            mayName(keyOf(o).toLowerCase(), name.toLowerCase())
+          )
+        ),
+      ),
+    ];
     const suggestion = closest(column, names);
     const where = [...new Set(occs.map(keyOf))].join(", ");
     throw new OmniError(

@@ -101,6 +101,11 @@ export interface PlanOptions {
    * planner considers dependent joins (never with pushdown off).
    */
   estimate?: (source: SourcePlan) => number;
+  /**
+   * Whether the user may see a table's or a column's name: a `did you mean …?` hint never names
+   * what the user's policies deny or block. @default every name
+   */
+  mayName?: (table: string, column?: string) => boolean;
 }
 
 /**
@@ -134,6 +139,7 @@ export function planQuery(
     }
   }
 
+  const mayName = options.mayName ?? (() => true);
   const resolved = new Map<
     string,
     { schema: string; connection: Connection; connector: ConnectorDef; table: TableDef }
@@ -141,7 +147,9 @@ export function planQuery(
   for (const ref of parsed.analysis.tables) {
     const written = ref.schema ? `${ref.schema}.${ref.table}` : ref.table;
     if (!ref.schema) {
-      const candidates = [...available.keys()].filter((k) => k.endsWith(`.${ref.table}`));
+      const candidates = [...available.keys()].filter((k) =>
+        k.endsWith(`.${ref.table}`) && mayName(k)
+      );
       throw new OmniError(
         "PLAN_FAILED",
         `table ${written} needs its source as a prefix` +
@@ -152,7 +160,7 @@ export function planQuery(
     const key = written.toLowerCase();
     const found = available.get(key);
     if (!found) {
-      const suggestion = closest(key, [...available.keys()]);
+      const suggestion = closest(key, [...available.keys()].filter((k) => mayName(k)));
       throw new OmniError(
         "PLAN_FAILED",
         `unknown table ${written}` + (suggestion ? `; did you mean ${suggestion}?` : ""),
@@ -167,7 +175,7 @@ export function planQuery(
     occ.ref.schema === null
       ? undefined
       : resolved.get(`${occ.ref.schema}.${occ.ref.table}`)?.table.columns;
-  checkColumns(analysis, columnsOf);
+  checkColumns(analysis, columnsOf, mayName);
 
   const offers = buildOffers(
     parsed,

@@ -20,9 +20,14 @@ import type { CatalogTable } from "../gateway.ts";
 import { concat, frontend, splitMessages } from "./protocol.ts";
 import { pgTypeOf } from "./types.ts";
 import { sha256Hex } from "../../crypto/sha256.ts";
+import { hmacHex } from "../../crypto/hmac.ts";
 import { processLog } from "../../telemetry/log.ts";
 import { catalogRefusal, CatalogViewError } from "./view_guard.ts";
 import type { ViewTemplate } from "./_view_host.ts";
+
+/** The key of refused statements' log digests: random per process, never stored. */
+const DIGEST_KEY = Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16))
+  .join("");
 
 /** The database name the door serves and the view answers `current_database()` with. */
 export const DATABASE = "omnisql";
@@ -419,10 +424,11 @@ export class CatalogView {
   ): Promise<[string, Uint8Array][]> {
     const refusal = catalogRefusal(sql);
     if (refusal) {
-      // Logged, not audited: nothing ran, and the digest names the statement without its text.
+      // Logged, not audited: nothing ran. The digest tells repeats of one statement apart in
+      // this process's log without its text; keyed per process, so a guess cannot be confirmed.
       processLog.warn("postgres door: catalog statement refused", {
         sqlstate: refusal.code,
-        sql_digest: (await sha256Hex(sql)).slice(0, 16),
+        sql_digest: (await hmacHex(DIGEST_KEY, sql)).slice(0, 16),
       });
       throw new CatalogViewError(refusal);
     }
