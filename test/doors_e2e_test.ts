@@ -185,6 +185,12 @@ Deno.test({
           const [row] = await tx`SELECT count(*) AS n FROM github.pull_requests`;
           assert.ok(Number(row.n) > 0);
         });
+        // The identity is the token's: a setting that names another one is refused, not kept.
+        for (const statement of ["SET ROLE admin", "SET SESSION AUTHORIZATION 'admin@acme'"]) {
+          const refused = await psql(port, "dev@acme", dev, statement);
+          assert.equal(refused.ok, false, statement);
+          assert.match(refused.err, /ERROR:  42501/, refused.err);
+        }
       });
 
       await t.step("introspection of psql, DBeaver, Grafana and Metabase replays", async () => {

@@ -44,6 +44,9 @@ export interface PgSessionOptions {
   send(bytes: Uint8Array): void;
 }
 
+/** Settings that would name another identity (`SET ROLE`, `SET SESSION AUTHORIZATION`, ours). */
+const IDENTITY_SETTINGS = /^(role|authorization|session_authorization|omnisql\..*)$/;
+
 /** An error answered to the client as an ErrorResponse. */
 class PgError extends Error {
   constructor(readonly fields: ErrorFields) {
@@ -477,6 +480,15 @@ export class PgSession {
   /** Session statements: transaction state and settings, nothing else happens. */
   #session(route: Route): string {
     if (route.kind === "set") {
+      if (IDENTITY_SETTINGS.test(route.name)) {
+        // Who the session is comes from its token: accepting these would only mislead.
+        throw new PgError({
+          severity: "ERROR",
+          code: "42501",
+          message: `${route.name} cannot be set: this session acts as the user its token names, ` +
+            "with that user's entitlements",
+        });
+      }
       const value = route.value ?? defaultSettings(this.#o, "").get(route.name) ?? "";
       this.#settings.set(route.name, value);
       return "SET";
