@@ -45,14 +45,42 @@ export interface JobView {
   error?: ErrorBody["error"];
 }
 
-/** A succeeded job's answer, as stored: the result and the entitlements it was read under. */
+/**
+ * A succeeded job's answer, as stored: the result and the entitlements it was read under.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { JobAnswer } from "./store.ts";
+ * const answer: JobAnswer = { result: { rows: [] }, entitlements: "open" };
+ * assert.equal(answer.entitlements, "open");
+ * ```
+ */
 export interface JobAnswer {
   result: unknown;
   /** The fingerprint of the guard the job's query ran under (`QueryGuard.fingerprint`). */
   entitlements: string;
 }
 
-/** A job as stored, for its owner: the view without the result, and the answer apart. */
+/**
+ * A job as stored, for its owner: the view without the result, and the answer apart.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { StoredJob } from "./store.ts";
+ * const queued: StoredJob = {
+ *   view: {
+ *     job_id: "j",
+ *     status: "queued",
+ *     trace_id: "t",
+ *     created_at: "2026-01-01T00:00:00.000Z",
+ *     progress: { sources_done: 0, sources_total: 0, pages: 0, rows: 0 },
+ *   },
+ * };
+ * assert.equal(queued.answer, undefined);
+ * ```
+ */
 export interface StoredJob {
   /** Status, progress and error; never the result. */
   view: JobView;

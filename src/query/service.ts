@@ -56,7 +56,17 @@ export interface QueryInput {
   door?: string;
 }
 
-/** An answer of {@link QueryService.run}, with the entitlements it was read under. */
+/**
+ * An answer of {@link QueryService.run}, with the entitlements it was read under.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { GuardedAnswer } from "./service.ts";
+ * const answer: Pick<GuardedAnswer, "entitlements"> = { entitlements: "open" };
+ * assert.equal(answer.entitlements, "open");
+ * ```
+ */
 export interface GuardedAnswer {
   result: QueryResponse | ExplainResponse;
   /** The fingerprint of the guard the query ran under (`QueryGuard.fingerprint`). */
