@@ -1,10 +1,12 @@
 /**
  * Async jobs end to end through the edge: submit, poll, read the result; only the owner sees
- * or cancels a job; a queued job outlives its runner; deeply nested SQL is refused with a 400.
+ * or cancels a job; a queued job outlives its runner; deeply nested SQL is refused with a 400;
+ * a job's result is withheld once its owner's entitlements changed.
  */
 import assert from "node:assert/strict";
 import { auditRows, cloneTenant, startReliabilityStack } from "./_reliability.ts";
 import { postQuery, tokenFor } from "./_stack.ts";
+import { DEMO_POLICY_ACME } from "../src/catalog/demo.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 const JOIN =
@@ -32,9 +34,9 @@ Deno.test("async jobs: submit, progress, result, owner-only, cancel, restart", o
       assert.equal(res.body.status_url, `/v1/jobs/${res.body.job_id}`);
       return res.body as { job_id: string; trace_id: string };
     };
-    const settle = async (id: string) => {
+    const settle = async (id: string, token = admin) => {
       for (let i = 0; i < 200; i++) {
-        const { body } = await job(admin, id);
+        const { body } = await job(token, id);
         if (!["queued", "running"].includes(body.status)) return body;
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -81,6 +83,90 @@ Deno.test("async jobs: submit, progress, result, owner-only, cancel, restart", o
       const done = await settle(job_id);
       assert.equal(done.status, "succeeded");
       assert.deepEqual(done.result.rows, [{ two: 2 }]);
+    });
+
+    await t.step("a job's rows are withheld once its owner's entitlements changed", async () => {
+      const scoped = await cloneTenant(stack, "acme");
+      const { catalog } = stack;
+      const setScope = (email: string, teamId: string, scope: string) =>
+        catalog.upsertUser({
+          tenantId: scoped,
+          email,
+          role: "developer",
+          teamId,
+          attributes: { repo_scope: scope },
+        });
+      await setScope("dev@acme", "mobile", "ios-app");
+      await setScope("webdev@acme", "web", "web-app");
+      const policy = `${DEMO_POLICY_ACME}  - id: rls_repo_scope
+    rule: "SELECT * FROM github.pull_requests WHERE repo = user.repo_scope FOR role:developer"
+`;
+      await catalog.putPolicy(scoped, policy, "test");
+      const ana = await tokenFor(stack, scoped, "dev@acme");
+      const bo = await tokenFor(stack, scoped, "webdev@acme");
+      const sql = "SELECT DISTINCT repo FROM github.pull_requests ORDER BY repo";
+      const live = (token: string) => postQuery(stack.edgeUrl, token, { sql });
+      // The new policy is compiled within its refresh time.
+      const until = async (token: string, done: (res: { status: number }) => boolean) => {
+        for (let i = 0; i < 50; i++) {
+          const res = await live(token);
+          if (done(res)) return res;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        assert.fail("the change never reached live queries");
+      };
+      await until(ana, (res) => JSON.stringify(res).includes('"rows":[{"repo":"ios-app"}]'));
+      const ran = async (token: string) => {
+        const res = await postQuery(stack.edgeUrl, token, { sql, metadata: { async: true } });
+        assert.equal(res.status, 202, JSON.stringify(res.body));
+        const id = String(res.body.job_id);
+        const done = await settle(id, token);
+        assert.equal(done.status, "succeeded", JSON.stringify(done));
+        return id;
+      };
+      const anaJob = await ran(ana);
+      const boJob = await ran(bo);
+      assert.deepEqual((await job(ana, anaJob)).body.result.rows, [{ repo: "ios-app" }]);
+      const refused = (answer: { status: number; body: Record<string, unknown> }) => {
+        assert.equal(answer.status, 403, JSON.stringify(answer.body));
+        assert.equal(answer.body.result, undefined);
+        assert.doesNotMatch(JSON.stringify(answer.body), /ios-app|web-app/);
+        const error = answer.body.error as { code: string; details: Record<string, unknown> };
+        assert.equal(error.code, "ENTITLEMENT_DENIED");
+        assert.equal(error.details.reason, "entitlements_changed");
+        assert.equal(error.details.status, "succeeded");
+      };
+      const onZone = async (token: string, id: string) => {
+        const res = await fetch(`${stack.workerUrls.us}/v1/jobs/${id}`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        return { status: res.status, body: await res.json() };
+      };
+
+      // The admin moves ana to another repo: her live queries see it at once, her job too.
+      await setScope("dev@acme", "mobile", "mobile-app");
+      refused(await job(ana, anaJob));
+      refused(await onZone(ana, anaJob));
+      const bos = await job(bo, boJob);
+      assert.equal(bos.status, 200, JSON.stringify(bos.body));
+      assert.ok(Array.isArray(bos.body.result.rows));
+      assert.equal((await onZone(bo, boJob)).status, 200);
+
+      // Back under the entitlements it ran under, the job is hers to read again.
+      await setScope("dev@acme", "mobile", "ios-app");
+      assert.deepEqual((await job(ana, anaJob)).body.result.rows, [{ repo: "ios-app" }]);
+
+      // A policy that now denies the table: refused like a live query.
+      await catalog.putPolicy(
+        scoped,
+        `${policy}  - id: deny_prs
+    rule: "DENY TABLE github.pull_requests FOR role:developer"
+`,
+        "test",
+      );
+      await until(bo, (res) => res.status === 403);
+      refused(await job(bo, boJob));
+      refused(await onZone(bo, boJob));
     });
 
     await t.step("5000 nested parentheses answer 400, not a crash", async () => {

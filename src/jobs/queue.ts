@@ -10,6 +10,8 @@
  * @module
  */
 import type { UserClaims } from "../auth/user_token.ts";
+import { completeFromDirectory } from "../auth/directory.ts";
+import { PASSTHROUGH_CLAIM, withPassthroughClaim } from "../policy/passthrough.ts";
 import type { Catalog } from "../catalog/store.ts";
 import type { TenantRow } from "../catalog/schema.ts";
 import type { CatalogDatabase } from "../catalog/db.ts";
@@ -71,6 +73,7 @@ const SHUTDOWN = "worker shutting down";
  */
 export class JobQueue {
   readonly store: JobStore;
+  readonly #catalog: Catalog;
   readonly #service: QueryService;
   readonly #progress?: JobProgress;
   readonly #concurrency: number;
@@ -88,6 +91,7 @@ export class JobQueue {
 
   constructor(options: JobQueueOptions) {
     this.store = new JobStore(options.catalog, options.db);
+    this.#catalog = options.catalog;
     this.#service = options.service;
     this.#progress = options.progress;
     this.#concurrency = options.concurrency ?? 2;
@@ -143,12 +147,49 @@ export class JobQueue {
     return { job_id: id, status: "queued", status_url: `/v1/jobs/${id}`, trace_id: traceId };
   }
 
-  /** The user's job; `NOT_FOUND` when it is not theirs, never existed or expired. */
+  /**
+   * The user's job; `NOT_FOUND` when it is not theirs, never existed or expired. A succeeded
+   * job's result is handed out only while the user's entitlements are those it was read under:
+   * otherwise `ENTITLEMENT_DENIED` (details `reason: "entitlements_changed"` and the job's
+   * status), and the query is to be submitted again.
+   */
   async get(user: UserClaims, id: string): Promise<JobView> {
-    return found(id, await this.store.view(id, user));
+    const { view, answer } = found(id, await this.store.read(id, user));
+    if (!answer) return view;
+    // Whatever keeps the entitlements from being computed (a claim the policy now refuses, a
+    // policy that no longer validates, the catalog down) withholds the rows too.
+    const now = await this.#entitlementsNow(user, answer.claims);
+    if (answer.entitlements === undefined || answer.entitlements !== now) {
+      throw new OmniError(
+        "ENTITLEMENT_DENIED",
+        `your entitlements changed since job ${view.job_id} ran, so its result is withheld: ` +
+          "submit the query again",
+        { details: { job_id: view.job_id, status: view.status, reason: "entitlements_changed" } },
+      );
+    }
+    return { ...view, result: answer.result };
   }
 
-  /** Cancels the user's job, aborting its in-flight source calls if it runs here. */
+  /**
+   * The fingerprint of the reader's entitlements now, from the claims a live query of theirs
+   * would have: completed from the tenant's directory as the identify step does. The passthrough
+   * token is the user's own credential, not an entitlement (the guard only notes that one was
+   * used): the reader is taken to hold the one the job ran with.
+   */
+  async #entitlementsNow(reader: UserClaims, ranWith: UserClaims): Promise<string> {
+    const completed = completeFromDirectory(
+      reader,
+      await this.#catalog.getUser(reader.tenant, reader.sub),
+    );
+    const token = ranWith[PASSTHROUGH_CLAIM];
+    const claims = withPassthroughClaim(completed, typeof token === "string" ? token : undefined);
+    return await this.#service.entitlements(reader.tenant, claims);
+  }
+
+  /**
+   * Cancels the user's job, aborting its in-flight source calls if it runs here; answers its
+   * view without a result (`get` hands that out).
+   */
   async cancel(user: UserClaims, id: string): Promise<JobView> {
     const before = found(id, await this.store.view(id, user));
     const view = found(id, await this.store.cancel(id, user));
@@ -276,14 +317,14 @@ export class JobQueue {
     };
     const heartbeat = setInterval(beat, Math.max(50, Math.floor(this.#leaseMs / 3)));
     try {
-      const result = await this.#service.run({
+      const answer = await this.#service.run({
         user: job.user,
         request: job.request,
         traceId: job.traceId,
         signal: controller.signal,
         door: job.door,
       });
-      await this.store.succeed(job, this.#runnerId, result, latest);
+      await this.store.succeed(job, this.#runnerId, answer, latest);
     } catch (err) {
       const reason = controller.signal.reason;
       if (controller.signal.aborted && reason instanceof Error && reason.message === SHUTDOWN) {
@@ -300,9 +341,9 @@ export class JobQueue {
   }
 }
 
-function found(id: string, view: JobView | undefined): JobView {
-  if (!view) throw new OmniError("NOT_FOUND", `no job ${id}`);
-  return view;
+function found<T>(id: string, job: T | undefined): T {
+  if (!job) throw new OmniError("NOT_FOUND", `no job ${id}`);
+  return job;
 }
 
 function cancelled(): OmniError {

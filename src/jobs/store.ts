@@ -4,7 +4,8 @@
  * `SELECT … FOR UPDATE SKIP LOCKED` so several runners of a zone never take the same job, on
  * Postgres and on the embedded PGlite alike. A runner holds a job under a lease it renews; a job
  * whose runner died (lease expired) is claimed again. Results are stored encrypted with the
- * tenant's key and expire with the tenant's TTL.
+ * tenant's key, sealed together with the fingerprint of the entitlements they were read under,
+ * and expire with the tenant's TTL.
  *
  * @module
  */
@@ -42,6 +43,54 @@ export interface JobView {
   result?: unknown;
   /** Why it failed or was cancelled. */
   error?: ErrorBody["error"];
+}
+
+/**
+ * A succeeded job's answer, as stored: the result and the entitlements it was read under.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { JobAnswer } from "./store.ts";
+ * const answer: JobAnswer = { result: { rows: [] }, entitlements: "open" };
+ * assert.equal(answer.entitlements, "open");
+ * ```
+ */
+export interface JobAnswer {
+  result: unknown;
+  /** The fingerprint of the guard the job's query ran under (`QueryGuard.fingerprint`). */
+  entitlements: string;
+}
+
+/**
+ * A job as stored, for its owner: the view without the result, and the answer apart.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { StoredJob } from "./store.ts";
+ * const queued: StoredJob = {
+ *   view: {
+ *     job_id: "j",
+ *     status: "queued",
+ *     trace_id: "t",
+ *     created_at: "2026-01-01T00:00:00.000Z",
+ *     progress: { sources_done: 0, sources_total: 0, pages: 0, rows: 0 },
+ *   },
+ * };
+ * assert.equal(queued.answer, undefined);
+ * ```
+ */
+export interface StoredJob {
+  /** Status, progress and error; never the result. */
+  view: JobView;
+  /** A succeeded job's answer, and the claims it ran with (for checking who may read it). */
+  answer?: {
+    result: unknown;
+    /** Absent for an answer stored before entitlements were recorded: it cannot be checked. */
+    entitlements?: string;
+    claims: UserClaims;
+  };
 }
 
 /** A claimed job, ready to run. */
@@ -206,16 +255,18 @@ export class JobStore {
   }
 
   /**
-   * Stores a finished job's answer, encrypted with the tenant's key, with its final progress
+   * Stores a finished job's answer, encrypted with the tenant's key — the entitlements sealed
+   * with the result, so they cannot be swapped apart from it — with its final progress
    * (heartbeats carrying progress run concurrently and may land out of order).
    */
   async succeed(
     job: ClaimedJob,
     runnerId: string,
-    result: unknown,
+    answer: JobAnswer,
     progress?: JobProgressCounts,
   ): Promise<void> {
-    const token = await this.#catalog.keyRing.encrypt(job.tenantId, JSON.stringify(result));
+    const sealed: JobAnswer = { entitlements: answer.entitlements, result: answer.result };
+    const token = await this.#catalog.keyRing.encrypt(job.tenantId, JSON.stringify(sealed));
     const ttlMs = await this.#ttlMs(job.tenantId);
     await this.#finish(job.id, runnerId, {
       status: "succeeded",
@@ -276,26 +327,29 @@ export class JobStore {
     return cancelled.length;
   }
 
-  /** The owner's job, or undefined when it does not exist, expired or is someone else's. */
+  /**
+   * The owner's job without its result, or undefined when it does not exist, expired or is
+   * someone else's.
+   */
   async view(id: string, user: UserClaims): Promise<JobView | undefined> {
     const row = await this.#owned(id, user);
+    return row ? viewOf(row) : undefined;
+  }
+
+  /**
+   * The owner's job with its answer opened (a succeeded job's), or undefined when it does not
+   * exist, expired or is someone else's. The answer is the caller's to check before handing out.
+   */
+  async read(id: string, user: UserClaims): Promise<StoredJob | undefined> {
+    const row = await this.#owned(id, user);
     if (!row) return undefined;
-    const view: JobView = {
-      job_id: row.id,
-      status: row.status,
-      trace_id: row.traceId,
-      created_at: row.createdAt.toISOString(),
-      progress: { ...EMPTY_PROGRESS, ...row.progress },
-    };
-    if (row.finishedAt) view.finished_at = row.finishedAt.toISOString();
-    if (row.expiresAt) view.expires_at = row.expiresAt.toISOString();
-    if (row.status === "succeeded" && row.resultEnc) {
-      view.result = JSON.parse(
-        await this.#catalog.keyRing.decryptText(row.tenantId, row.resultEnc),
-      );
-    }
-    if (row.error) view.error = row.error as ErrorBody["error"];
-    return view;
+    const view = viewOf(row);
+    if (row.status !== "succeeded" || !row.resultEnc) return { view };
+    const opened: unknown = JSON.parse(
+      await this.#catalog.keyRing.decryptText(row.tenantId, row.resultEnc),
+    );
+    const claims = await this.#openClaims(row.tenantId, row.claims);
+    return { view, answer: { ...answerOf(opened), claims } };
   }
 
   /** Deletes finished jobs past their expiry; returns how many. */
@@ -344,6 +398,31 @@ export class JobStore {
 function runningOf(whose: SQL) {
   return sql`(select count(*) from ${jobs} as held where held.zone = ${jobs.zone}
     and held.status = 'running' and held.lease_until >= now() and ${whose})`;
+}
+
+function viewOf(row: JobRow): JobView {
+  const view: JobView = {
+    job_id: row.id,
+    status: row.status,
+    trace_id: row.traceId,
+    created_at: row.createdAt.toISOString(),
+    progress: { ...EMPTY_PROGRESS, ...row.progress },
+  };
+  if (row.finishedAt) view.finished_at = row.finishedAt.toISOString();
+  if (row.expiresAt) view.expires_at = row.expiresAt.toISOString();
+  if (row.error) view.error = row.error as ErrorBody["error"];
+  return view;
+}
+
+// An answer stored before entitlements were sealed with it is the bare result: unknown ones.
+function answerOf(opened: unknown): { result: unknown; entitlements?: string } {
+  if (
+    typeof opened === "object" && opened !== null && "result" in opened &&
+    "entitlements" in opened && typeof opened.entitlements === "string"
+  ) {
+    return { result: opened.result, entitlements: opened.entitlements };
+  }
+  return { result: opened };
 }
 
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -43,13 +43,13 @@ withCatalogs("a user's backlog delays another user's job by one job's run", asyn
   assert.deepEqual([first.id, second.id], runaway.slice(0, 2));
 
   const [trivial] = await backlog(store, user("webdev@acme", "acme"), 1);
-  await store.succeed(first, "runner-a", { rows: [] });
+  await store.succeed(first, "runner-a", { result: { rows: [] }, entitlements: "open" });
   const next = await claimed(store, "runner-a");
   assert.equal(next.id, trivial, "the other user's job is claimed next, not the backlog's third");
   assert.equal(next.user.sub, "webdev@acme");
 
   // With the other user served, the backlog resumes in order.
-  await store.succeed(second, "runner-a", { rows: [] });
+  await store.succeed(second, "runner-a", { result: { rows: [] }, entitlements: "open" });
   assert.equal((await claimed(store, "runner-a")).id, runaway[2]);
 });
 
@@ -65,7 +65,7 @@ withCatalogs("a tenant's backlog does not hold back another tenant's job", async
   assert.equal(next.id, other);
   assert.equal(next.tenantId, "globex");
   // Then, while dev@acme still runs one, webdev@acme before dev@acme's older backlog.
-  await store.succeed(next, "runner-b", { rows: [] });
+  await store.succeed(next, "runner-b", { result: { rows: [] }, entitlements: "open" });
   assert.equal((await claimed(store, "runner-a")).user.sub, "webdev@acme");
 });
 

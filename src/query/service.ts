@@ -2,7 +2,7 @@
  * A zone's query service: what a worker does to run one query — refuse tenants of other zones,
  * build the user's guard, run the query. Requests reach it through the query pipeline
  * (`src/pipeline/`), which admits and audits them; async jobs through {@link QueryService.run},
- * which audits itself. A query whose audit record cannot be written fails rather than returning
+ * which audits itself and names the entitlements the answer was read under. A query whose audit record cannot be written fails rather than returning
  * data.
  *
  * @module
@@ -15,7 +15,7 @@ import type { TenantRow } from "../catalog/schema.ts";
 import type { QueryEngine } from "../duckdb/engine.ts";
 import { loggableError, OmniError, toOmniError } from "../errors.ts";
 import { executeQuery, type ExplainResponse, type QueryResponse } from "./execute.ts";
-import { OPEN_GUARD, type SecurityProvider } from "../policy/guard.ts";
+import { OPEN_GUARD, type QueryGuard, type SecurityProvider } from "../policy/guard.ts";
 import { withPassthrough } from "../policy/passthrough.ts";
 import type { QueryRequest } from "./request.ts";
 import { composeSourceFetch, type SourceMiddleware } from "../source/fetch.ts";
@@ -57,12 +57,29 @@ export interface QueryInput {
 }
 
 /**
+ * An answer of {@link QueryService.run}, with the entitlements it was read under.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { GuardedAnswer } from "./service.ts";
+ * const answer: Pick<GuardedAnswer, "entitlements"> = { entitlements: "open" };
+ * assert.equal(answer.entitlements, "open");
+ * ```
+ */
+export interface GuardedAnswer {
+  result: QueryResponse | ExplainResponse;
+  /** The fingerprint of the guard the query ran under (`QueryGuard.fingerprint`). */
+  entitlements: string;
+}
+
+/**
  * Runs queries for the tenants of one zone.
  *
  * @example
  * ```ts ignore
  * const service = new QueryService({ zone: "us", catalog, engine, connectors: CONNECTORS });
- * const result = await service.run({ user, request: { sql, metadata: {} }, traceId });
+ * const { result } = await service.run({ user, request: { sql, metadata: {} }, traceId });
  * ```
  */
 export class QueryService {
@@ -107,13 +124,30 @@ export class QueryService {
   async execute(
     input: QueryInput & { tenant: TenantRow },
   ): Promise<QueryResponse | ExplainResponse> {
+    return (await this.#execute(input)).result;
+  }
+
+  /**
+   * The fingerprint of what the user may read in the tenant now: that of the guard a query of
+   * theirs would run under. Throws what building that guard throws (a claim the policy refuses,
+   * a policy that no longer validates).
+   */
+  async entitlements(tenantId: string, user: UserClaims): Promise<string> {
+    return (await this.#guardFor(tenantId, user)).fingerprint;
+  }
+
+  #guardFor(tenantId: string, user: UserClaims): Promise<QueryGuard> {
+    return this.#options.security?.guardFor(tenantId, user) ?? Promise.resolve(OPEN_GUARD);
+  }
+
+  async #execute(input: QueryInput & { tenant: TenantRow }): Promise<GuardedAnswer> {
     const { catalog } = this.#options;
     const { tenant } = input;
     const [connections, guard] = await Promise.all([
       catalog.listConnections(tenant.id),
-      this.#options.security?.guardFor(tenant.id, input.user) ?? OPEN_GUARD,
+      this.#guardFor(tenant.id, input.user),
     ]);
-    return await executeQuery(input.request, {
+    const result = await executeQuery(input.request, {
       tenantId: tenant.id,
       user: input.user,
       connections: withPassthrough(connections, input.user),
@@ -129,13 +163,15 @@ export class QueryService {
       fetch: this.#options.fetch,
       fetchSource: this.#fetchSource,
     });
+    return { result, entitlements: guard.fingerprint };
   }
 
   /**
    * Runs one query and audits it, success or failure: the door of async jobs, which run
-   * outside any request. An answer whose record cannot be written is withheld.
+   * outside any request. An answer whose record cannot be written is withheld. The answer names
+   * the entitlements it was read under, so a stored answer is only handed back under the same.
    */
-  async run(input: QueryInput): Promise<QueryResponse | ExplainResponse> {
+  async run(input: QueryInput): Promise<GuardedAnswer> {
     const audit = (
       fields: { tables: string[]; rows: number | null; status: number; errorCode: string | null },
     ) =>
@@ -149,10 +185,10 @@ export class QueryService {
         door: input.door ?? null,
         ...fields,
       });
-    let result: QueryResponse | ExplainResponse;
+    let answer: GuardedAnswer;
     try {
       const tenant = await this.#admitTenant(input.user);
-      result = await this.execute({ ...input, tenant });
+      answer = await this.#execute({ ...input, tenant });
     } catch (err) {
       const error = toOmniError(err);
       // An unknown tenant has no chain to record in.
@@ -162,6 +198,7 @@ export class QueryService {
       }
       throw error;
     }
+    const { result } = answer;
     try {
       await audit({
         tables: result.sources.map((s) => s.table),
@@ -172,7 +209,7 @@ export class QueryService {
     } catch (err) {
       throw auditWithheld(input.traceId, err);
     }
-    return result;
+    return answer;
   }
 }
 
