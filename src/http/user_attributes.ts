@@ -1,18 +1,17 @@
 /**
- * Filling in user attributes an issuer did not put in the token (role, team) from the tenant's
- * user directory in the catalog. Attributes never come from the request body.
+ * Filling in user attributes an issuer did not put in the token (role, team, the directory's
+ * attributes) from the tenant's user directory in the catalog, as a query's identify step does.
+ * Attributes never come from the request body.
  *
  * @module
  */
 import type { MiddlewareHandler } from "hono";
+import { completeFromDirectory, type DirectoryEntry } from "../auth/directory.ts";
 import type { UserClaims } from "../auth/user_token.ts";
 import type { AppEnv } from "./env.ts";
 
 /** Looks a user up in the tenant's directory. */
-export type UserLookup = (
-  tenantId: string,
-  email: string,
-) => Promise<{ role: string; teamId: string | null } | undefined>;
+export type UserLookup = (tenantId: string, email: string) => Promise<DirectoryEntry | undefined>;
 
 /** Options of {@link userAttributes}. */
 export interface UserAttributesOptions {
@@ -25,7 +24,7 @@ export interface UserAttributesOptions {
 }
 
 /**
- * Middleware that completes `c.var.user` from the directory when the token lacks a role, then
+ * Middleware that completes `c.var.user` from the directory (`completeFromDirectory`), then
  * checks the claims. A role that is present but wrong is never replaced from the directory: it
  * is refused.
  *
@@ -41,11 +40,11 @@ export function userAttributes(
   options: UserAttributesOptions = {},
 ): MiddlewareHandler<AppEnv> {
   return async function userAttributesMiddleware(c, next) {
-    let user = c.get("user");
-    if (user.role === undefined) {
-      const row = await lookup(user.tenant, user.sub);
-      if (row) c.set("user", user = { ...user, role: row.role, team_id: row.teamId });
-    }
+    const user = completeFromDirectory(
+      c.get("user"),
+      await lookup(c.get("user").tenant, c.get("user").sub),
+    );
+    c.set("user", user);
     await options.checkClaims?.(user);
     await next();
   };
