@@ -9,7 +9,8 @@
  * A view starts in ~1–2 s from a snapshot of an initialised database (made once per door,
  * ~2–10 s, with PGlite's wasm compiled once) and holds ~190 MiB of wasm heap, so views are
  * shared by every session of a tenant whose user sees the same catalog, at most `maxViews`
- * live, closed when idle. Each view runs in a worker of its own (`_view_host.ts`): PGlite's
+ * live, closed when idle; a tenant runs one catalog statement at a time, so it keeps at most one
+ * view's worker busy. Each view runs in a worker of its own (`_view_host.ts`): PGlite's
  * wasm blocks its thread (and the door's thread also serves HTTP), and a statement that
  * outruns its timeout is stopped by ending its worker — which must end no other tenant's view,
  * nor make another tenant's statements wait.
@@ -35,8 +36,10 @@ export interface CatalogViewsOptions {
    * Live views at most: each has a worker of its own (~450 MiB resident: PGlite's ~190 MiB wasm
    * heap, plus what a fresh isolate costs). To open another, the least recently used view that
    * runs no statement ends its worker — even one a session holds: it reopens (~1–2 s) for its
-   * next statement. Only when every live view is running a statement is one more opened, so
-   * the excess is bounded by the statements running at once, each by the statement timeout.
+   * next statement; a view of the tenant holding the most live views goes first, so a tenant's
+   * views push out their own before another tenant's. Only when every live view is busy is one
+   * more opened; a tenant keeps at most one view busy, so the excess is bounded by the tenants
+   * with a statement running, each by the statement timeout.
    * @default 3
    */
   maxViews?: number;
@@ -46,12 +49,12 @@ export interface CatalogViewsOptions {
    * A catalog statement runs at most this long, counted from when it starts running in its
    * view (not while it waits its turn); it then fails with SQLSTATE 57014. PGlite ignores
    * `statement_timeout` (it has no timer signals), so the door ends the worker of that one
-   * view, which reopens (~1–2 s) for its next statement. Statements run one at a time per view,
-   * and a view serves only sessions of one tenant that see the same catalog: a statement waits
-   * only for those queued before it in its own view (each bounded by this timeout, so the wait
-   * is at most their number times it, plus a reopen), never for another tenant's; one that
-   * waited behind a stopped statement never started, and runs on the reopened view. A cancel
-   * request stops a statement waiting or running (57014). @default 5_000
+   * view, which reopens (~1–2 s) for its next statement. A tenant's catalog statements (and
+   * view openings) run one at a time, whichever of its views they are for: a statement waits
+   * only for its tenant's queued before it (each bounded by this timeout, so the wait is at most
+   * their number times it, plus reopens), never for another tenant's; one that waited behind a
+   * stopped statement never started, and runs on the reopened view. A cancel request stops a
+   * statement waiting or running (57014). @default 5_000
    */
   statementTimeoutMs?: number;
   /**
