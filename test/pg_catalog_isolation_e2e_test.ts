@@ -4,7 +4,9 @@
  * statement timeout with SQLSTATE 57014, while another tenant's catalog statements answer at
  * once and correctly, and learn nothing of the first tenant's tables or errors. A statement of
  * the heavy one's own view that waited behind it runs on the fresh view; a cancel request
- * stops a catalog statement.
+ * stops a catalog statement. A tenant runs one catalog statement at a time, however many
+ * catalogs (roles) its users see: it can keep no more than one view busy, nor take the views
+ * from another tenant.
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
@@ -89,6 +91,75 @@ Deno.test({
       assert.equal(last.n, acmeClasses.n);
     } finally {
       await Promise.all([acme.end(), acmeToo.end(), globex.end()]);
+      await stack.close();
+    }
+  },
+});
+
+/** Every column the user sees, with its description (masked columns say so). */
+const COLUMNS = "SELECT c.relname, a.attname, pg_catalog.col_description(c.oid, a.attnum) " +
+  "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace " +
+  "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 " +
+  "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND c.relkind = 'r' " +
+  "ORDER BY 1, 2";
+
+Deno.test({
+  name: "a tenant's users of three catalogs run one catalog statement at a time; another " +
+    "tenant's answers meanwhile",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const stack = await startTestStack({ stack: { pgPort: 0 } });
+    const driver = async (tenant: string, user: string) =>
+      postgres({
+        host: "127.0.0.1",
+        port: stack.pgPort!,
+        user,
+        password: await tokenFor(stack, tenant, user),
+        database: "omnisql",
+        max: 1,
+        connect_timeout: 20,
+        onnotice: () => {},
+      });
+    // Three roles of acme: three catalogs, each a view of its own — all of the door's room.
+    const acme = await Promise.all(
+      ["dev@acme", "qa@acme", "admin@acme"].map((user) => driver("acme", user)),
+    );
+    const globex = await driver("globex", "dev@globex");
+    // Tells when it started and ended running (ms), after about a second of work.
+    const now = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+    const STAMPED = `SELECT ${now} AS started, (SELECT count(*) FROM pg_catalog.pg_attribute a1, ` +
+      `pg_catalog.pg_attribute a2) AS n, ${now} AS ended`;
+    try {
+      const catalogs = new Set<string>();
+      for (const sql of acme) {
+        catalogs.add(JSON.stringify(await sql.unsafe(COLUMNS)));
+      }
+      assert.equal(catalogs.size, 3, "acme's three users see three catalogs");
+      await globex.unsafe(CLASSES);
+
+      const events: string[] = [];
+      const heavy = acme[0].unsafe(HEAVY);
+      const first = heavy.then(() => "finished", (err: { code?: string }) => err.code)
+        .finally(() => events.push("acme 1"));
+      // Let it start: the others arrive after it, so they queue behind it.
+      await new Promise((r) => setTimeout(r, 500));
+      const rest = acme.slice(1).map((sql, i) =>
+        sql.unsafe(STAMPED).finally(() => events.push(`acme ${i + 2}`))
+      );
+      for (const reply of rest) reply.catch(() => {});
+      const [row] = await globex.unsafe(CLASSES);
+      assert.ok(row.n > 0);
+      events.push("globex");
+
+      // acme's first statement still runs (until cancelled, or its timeout), its others wait.
+      await heavy.cancel();
+      assert.equal(await first, "57014");
+      const [[second], [third]] = await Promise.all(rest);
+      assert.deepEqual(events, ["globex", "acme 1", "acme 2", "acme 3"]);
+      assert.ok(Number(second.ended) <= Number(third.started), "acme's statements overlapped");
+    } finally {
+      await Promise.all([...acme, globex].map((sql) => sql.end()));
       await stack.close();
     }
   },

@@ -9,7 +9,8 @@
  * A view starts in ~1–2 s from a snapshot of an initialised database (made once per door,
  * ~2–10 s, with PGlite's wasm compiled once) and holds ~190 MiB of wasm heap, so views are
  * shared by every session of a tenant whose user sees the same catalog, at most `maxViews`
- * live, closed when idle. Each view runs in a worker of its own (`_view_host.ts`): PGlite's
+ * live, closed when idle; a tenant runs one catalog statement at a time, so it keeps at most one
+ * view's worker busy. Each view runs in a worker of its own (`_view_host.ts`): PGlite's
  * wasm blocks its thread (and the door's thread also serves HTTP), and a statement that
  * outruns its timeout is stopped by ending its worker — which must end no other tenant's view,
  * nor make another tenant's statements wait.
@@ -40,8 +41,10 @@ export interface CatalogViewsOptions {
    * Live views at most: each has a worker of its own (~450 MiB resident: PGlite's ~190 MiB wasm
    * heap, plus what a fresh isolate costs). To open another, the least recently used view that
    * runs no statement ends its worker — even one a session holds: it reopens (~1–2 s) for its
-   * next statement. Only when every live view is running a statement is one more opened, so
-   * the excess is bounded by the statements running at once, each by the statement timeout.
+   * next statement; a view of the tenant holding the most live views goes first, so a tenant's
+   * views push out their own before another tenant's. Only when every live view is busy is one
+   * more opened; a tenant keeps at most one view busy, so the excess is bounded by the tenants
+   * with a statement running, each by the statement timeout.
    * @default 3
    */
   maxViews?: number;
@@ -51,12 +54,12 @@ export interface CatalogViewsOptions {
    * A catalog statement runs at most this long, counted from when it starts running in its
    * view (not while it waits its turn); it then fails with SQLSTATE 57014. PGlite ignores
    * `statement_timeout` (it has no timer signals), so the door ends the worker of that one
-   * view, which reopens (~1–2 s) for its next statement. Statements run one at a time per view,
-   * and a view serves only sessions of one tenant that see the same catalog: a statement waits
-   * only for those queued before it in its own view (each bounded by this timeout, so the wait
-   * is at most their number times it, plus a reopen), never for another tenant's; one that
-   * waited behind a stopped statement never started, and runs on the reopened view. A cancel
-   * request stops a statement waiting or running (57014). @default 5_000
+   * view, which reopens (~1–2 s) for its next statement. A tenant's catalog statements (and
+   * view openings) run one at a time, whichever of its views they are for: a statement waits
+   * only for its tenant's queued before it (each bounded by this timeout, so the wait is at most
+   * their number times it, plus reopens), never for another tenant's; one that waited behind a
+   * stopped statement never started, and runs on the reopened view. A cancel request stops a
+   * statement waiting or running (57014). @default 5_000
    */
   statementTimeoutMs?: number;
   /**
@@ -75,9 +78,10 @@ interface Call {
   started?(): void;
 }
 
+/** Work a {@link Lane} runs for a view: a statement, or opening the view. */
 interface Job {
-  bytes: Uint8Array;
-  resolve(b?: Uint8Array): void;
+  host: ViewHost;
+  run(): Promise<void>;
   reject(e: Error): void;
   signal?: AbortSignal;
 }
@@ -106,8 +110,83 @@ const viewWorker = () =>
   new Worker(new URL("./_view_host.ts", import.meta.url), { type: "module" });
 
 /**
+ * A tenant's catalog work, one job at a time in the order it came, whichever of the tenant's
+ * views it is for: so a tenant keeps at most one view worker busy (running a statement or
+ * opening a view) however many views or sessions it has, and can never take the CPU, or the
+ * room for live views, from another tenant. A job waits only for the tenant's own jobs queued
+ * before it, each bounded by the statement timeout (plus a view's opening).
+ */
+class Lane {
+  readonly #queue: Job[] = [];
+  #current?: Job;
+  #pumping = false;
+
+  /** Whether `host` runs the tenant's current job (a statement, or its opening). */
+  running(host: ViewHost): boolean {
+    return this.#current?.host === host;
+  }
+
+  /** Whether a job for `host` waits its turn. */
+  waiting(host: ViewHost): boolean {
+    return this.#queue.some((job) => job.host === host);
+  }
+
+  /**
+   * Runs `work` for `host` after the tenant's jobs before it. `signal` stops it: taken out of
+   * the queue, or, running, by ending `host`'s worker.
+   */
+  run<T>(host: ViewHost, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (signal?.aborted) return Promise.reject(cancelled());
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => {
+        const at = this.#queue.indexOf(job);
+        if (at >= 0) this.#queue.splice(at, 1) && job.reject(cancelled());
+        else if (this.#current === job) host.stop(cancelled());
+      };
+      const done = () => signal?.removeEventListener("abort", onAbort);
+      const job: Job = {
+        host,
+        signal,
+        run: () => work().then((v) => (done(), resolve(v)), (e) => (done(), reject(e))),
+        reject: (e) => (done(), reject(e)),
+      };
+      signal?.addEventListener("abort", onAbort);
+      this.#queue.push(job);
+      void this.#pump();
+    });
+  }
+
+  /** Jobs of `host` still waiting fail with `reason`. */
+  drop(host: ViewHost, reason: Error): void {
+    for (const job of this.#queue.filter((j) => j.host === host)) {
+      this.#queue.splice(this.#queue.indexOf(job), 1);
+      job.reject(reason);
+    }
+  }
+
+  async #pump(): Promise<void> {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      for (let job = this.#queue.shift(); job; job = this.#queue.shift()) {
+        this.#current = job;
+        await job.run();
+      }
+    } finally {
+      this.#current = undefined;
+      this.#pumping = false;
+    }
+  }
+}
+
+/**
  * The door's live view workers, least recently used first, kept to `max` (see
- * {@link CatalogViewsOptions.maxViews}).
+ * {@link CatalogViewsOptions.maxViews}). To make room, a view that is not busy ends its
+ * worker: one of the tenant holding the most live views (counting the one opening), one no
+ * statement waits for before one some statement does, the least recently used first — so a
+ * tenant's views push out their own before another tenant's, and a tenant with few views keeps
+ * them. Each tenant keeps at most one view busy ({@link Lane}), so the views live at once are
+ * at most `max`, or the number of tenants with work running when that is more.
  */
 class LiveViews {
   readonly #live = new Set<ViewHost>();
@@ -118,12 +197,19 @@ class LiveViews {
     return this.#live.size;
   }
 
-  /** `host` starts a worker: idle views, least recently used first, end theirs to make room. */
+  /** `host` starts a worker: others end theirs to make room (see the class doc). */
   admit(host: ViewHost): void {
     this.#live.delete(host);
-    for (const other of this.#live) {
-      if (this.#live.size < this.max) break;
-      if (other.idle) other.suspend();
+    while (this.#live.size >= this.max) {
+      const held = new Map<string, number>([[host.tenant, 1]]);
+      for (const view of this.#live) held.set(view.tenant, (held.get(view.tenant) ?? 0) + 1);
+      const rank = (view: ViewHost) => 2 * held.get(view.tenant)! + (view.awaited ? 0 : 1);
+      let victim: ViewHost | undefined;
+      for (const view of this.#live) {
+        if (view.idle && (!victim || rank(view) > rank(victim))) victim = view;
+      }
+      if (!victim) break;
+      victim.suspend();
     }
     this.#live.add(host);
   }
@@ -139,6 +225,9 @@ class LiveViews {
 
 /** Options of a {@link ViewHost}. */
 interface ViewHostOptions {
+  tenant: string;
+  /** The tenant's lane: every job of the view runs there. */
+  lane: Lane;
   ddl: string;
   template: () => Promise<ViewTemplate>;
   timeoutMs: number;
@@ -147,11 +236,11 @@ interface ViewHostOptions {
 }
 
 /**
- * One view and the worker that hosts it. Its statements run one at a time, in the order they
- * came, queued here rather than in the worker, so a statement stopped by its timeout (the
- * worker ended: nothing else interrupts PGlite's wasm, and ending it also returns what the
- * statement allocated) takes only itself down: those queued behind it never reached the worker
- * and run on a fresh one, opened from the view's DDL.
+ * One view and the worker that hosts it. Its statements and openings run in its tenant's
+ * {@link Lane}, queued there rather than in the worker, so a statement stopped by its timeout
+ * (the worker ended: nothing else interrupts PGlite's wasm, and ending it also returns what
+ * the statement allocated) takes only itself down: those queued behind it never reached the
+ * worker and run on a fresh one, opened from the view's DDL.
  */
 class ViewHost {
   #worker?: Worker;
@@ -159,25 +248,34 @@ class ViewHost {
   #calls = new Map<number, Call>();
   /** The view opened in `#worker`. */
   #ready?: Promise<void>;
-  readonly #queue: Job[] = [];
-  #pumping = false;
-  /** The statement sent to the worker, or about to be. */
-  #current?: Job;
   #opening = false;
   #closed = false;
   #next = 0;
 
   constructor(readonly o: ViewHostOptions) {}
 
-  /** Has a worker that runs nothing, has nothing queued and is not opening. */
+  get tenant(): string {
+    return this.o.tenant;
+  }
+
+  /** Has a worker that runs nothing and is not opening. */
   get idle(): boolean {
-    return this.#worker !== undefined && !this.#pumping && !this.#opening &&
-      this.#queue.length === 0;
+    return this.#worker !== undefined && !this.#opening && !this.o.lane.running(this);
+  }
+
+  /** A statement of the view waits its turn in the tenant's lane. */
+  get awaited(): boolean {
+    return this.o.lane.waiting(this);
   }
 
   /** Ends the worker to make room for another view's; the next statement reopens it. */
   suspend(): void {
     this.#end(new WorkerEnded("the catalog view is suspended"));
+  }
+
+  /** Ends the worker under the running statement, which fails with `reason`. */
+  stop(reason: Error): void {
+    this.#end(reason);
   }
 
   #call(message: Record<string, unknown>, started?: () => void): Promise<WorkerReply> {
@@ -223,8 +321,13 @@ class ViewHost {
     for (const call of calls.values()) call.reject(reason);
   }
 
-  /** Opens the view in a worker, unless it is open. */
+  /** Opens the view in a worker, in its turn in the tenant's lane, unless it is open. */
   open(): Promise<void> {
+    return this.o.lane.run(this, () => this.#open());
+  }
+
+  /** Opens the view in a worker now, unless it is open. */
+  #open(): Promise<void> {
     if (this.#closed) return Promise.reject(closing());
     if (!this.#ready) {
       this.o.live.admit(this);
@@ -241,66 +344,37 @@ class ViewHost {
   }
 
   /**
-   * Runs `bytes` (frontend messages ending with Sync) in the view, after those before it.
-   * `signal` stops it: taken out of the queue, or, running, by ending the worker.
+   * Runs `bytes` (frontend messages ending with Sync) in the view, after the tenant's jobs
+   * before it. `signal` stops it: taken out of the queue, or, running, by ending the worker.
    */
   exchange(bytes: Uint8Array, signal?: AbortSignal): Promise<Uint8Array | undefined> {
     if (this.#closed) return Promise.reject(closing());
-    if (signal?.aborted) return Promise.reject(cancelled());
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        const at = this.#queue.indexOf(job);
-        if (at >= 0) this.#queue.splice(at, 1) && job.reject(cancelled());
-        else if (this.#current === job) this.#end(cancelled());
-      };
-      const job: Job = {
-        bytes,
-        signal,
-        resolve: (b) => (signal?.removeEventListener("abort", onAbort), resolve(b)),
-        reject: (e) => (signal?.removeEventListener("abort", onAbort), reject(e)),
-      };
-      signal?.addEventListener("abort", onAbort);
-      this.#queue.push(job);
-      void this.#pump();
-    });
+    return this.o.lane.run(this, () => this.#run(bytes, signal), signal);
   }
 
-  async #pump(): Promise<void> {
-    if (this.#pumping) return;
-    this.#pumping = true;
-    try {
-      for (let job = this.#queue.shift(); job; job = this.#queue.shift()) {
-        this.#current = job;
-        await this.#run(job);
-      }
-    } finally {
-      this.#current = undefined;
-      this.#pumping = false;
-    }
-  }
-
-  async #run(job: Job): Promise<void> {
+  async #run(bytes: Uint8Array, signal?: AbortSignal): Promise<Uint8Array | undefined> {
     this.o.live.used(this);
     for (let attempt = 0;; attempt++) {
       let started = false;
       let timer: ReturnType<typeof setTimeout> | undefined;
       try {
-        await this.open();
-        if (job.signal?.aborted) return job.reject(cancelled());
-        const reply = await this.#call({ op: "exchange", bytes: job.bytes }, () => {
+        await this.#open();
+        if (signal?.aborted) throw cancelled();
+        const reply = await this.#call({ op: "exchange", bytes }, () => {
           started = true;
           timer = setTimeout(() => this.#end(this.#timedOut()), this.o.timeoutMs);
         });
         // Wasm memory only grows: a view that grew too large is replaced by a fresh one now.
+        // The fresh one opens in the lane, after the statements already waiting.
         if ((reply.heapBytes ?? 0) > this.o.maxHeapBytes) {
           this.#end(new WorkerEnded("the catalog view is replaced"));
           this.open().catch(() => {});
         }
-        return job.resolve(reply.bytes);
+        return reply.bytes;
       } catch (err) {
         // The worker ended before the statement started: it never ran, so it may run again.
         if (err instanceof WorkerEnded && !started && attempt === 0 && !this.#closed) continue;
-        return job.reject(this.#closed ? closing() : this.#vocabulary(err as Error, started));
+        throw this.#closed ? closing() : this.#vocabulary(err as Error, started);
       } finally {
         clearTimeout(timer);
       }
@@ -331,7 +405,7 @@ class ViewHost {
   /** Ends the view: statements still queued fail with 57P01. */
   close(): void {
     this.#closed = true;
-    for (const job of this.#queue.splice(0)) job.reject(closing());
+    this.o.lane.drop(this, closing());
     this.#end(closing());
   }
 }
@@ -472,6 +546,8 @@ interface Entry {
 export class CatalogViews {
   readonly #entries = new Map<string, Entry>();
   readonly #live: LiveViews;
+  /** Each tenant's lane; tenants are few (configured), so lanes are kept. */
+  readonly #lanes = new Map<string, Lane>();
   readonly #idleMs: number;
   readonly #timeoutMs: number;
   readonly #maxHeapBytes: number;
@@ -512,7 +588,7 @@ export class CatalogViews {
     const key = await sha256Hex(JSON.stringify([tenant, tables]));
     let entry = this.#entries.get(key);
     if (!entry) {
-      const view = this.#open(tables);
+      const view = this.#open(tenant, tables);
       entry = { view, refs: 0 };
       this.#entries.set(key, entry);
       view.catch(() => this.#entries.delete(key));
@@ -545,9 +621,13 @@ export class CatalogViews {
     (await entry.view.catch(() => undefined))?.close();
   }
 
-  async #open(tables: CatalogTable[]): Promise<CatalogView> {
+  async #open(tenant: string, tables: CatalogTable[]): Promise<CatalogView> {
     const { sql, schemas } = viewDdl(tables);
+    let lane = this.#lanes.get(tenant);
+    if (!lane) this.#lanes.set(tenant, lane = new Lane());
     const host = new ViewHost({
+      tenant,
+      lane,
       ddl: sql,
       template: () => this.#templateOf(),
       timeoutMs: this.#timeoutMs,

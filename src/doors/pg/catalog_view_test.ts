@@ -25,6 +25,19 @@ const firstValue = (reply: [string, Uint8Array][]) => {
   return new TextDecoder().decode(row.subarray(6));
 };
 
+/** The values of the first row of a reply, as text. */
+const rowValues = (reply: [string, Uint8Array][]) => {
+  const row = reply.find(([c]) => c === "D")![1];
+  const data = new DataView(row.buffer, row.byteOffset, row.byteLength);
+  const values: string[] = [];
+  for (let i = 0, at = 7; i < data.getInt16(5); i++) {
+    const length = data.getInt32(at);
+    values.push(new TextDecoder().decode(row.subarray(at + 4, at + 4 + length)));
+    at += 4 + length;
+  }
+  return values;
+};
+
 Deno.test({
   name: "catalog views are shared within a tenant, never across tenants, nor stalled by another's",
   sanitizeResources: false,
@@ -122,6 +135,57 @@ Deno.test({
       assert.notEqual(await started(acme), first);
       assert.equal(views.liveViews, 1);
       for (const lease of [acme, globex]) lease.release();
+    } finally {
+      await views.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "a tenant runs one catalog statement at a time and never takes the views from another",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    // Statements end by the test's cancel, never by the timeout: the order is the events'.
+    const views = new CatalogViews({ statementTimeoutMs: 600_000 });
+    // A statement of about a second that tells when it started and ended running (ms).
+    const now = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+    const stamped =
+      `SELECT ${now}, (SELECT count(*) FROM pg_attribute a1, pg_attribute a2), ${now}`;
+    try {
+      // Three catalogs of acme (three roles), each a view of its own: all of the door's room.
+      const catalogs = ["developer", "qa", "contractor"].map((role): CatalogTable[] => [{
+        ...TABLES[0],
+        columns: [{ name: `${role}_id`, type: "integer" }],
+      }]);
+      const acme = await Promise.all(catalogs.map((tables) => views.acquire("acme", tables)));
+      assert.equal(new Set(acme.map((l) => l.view)).size, 3);
+      assert.equal(views.liveViews, 3);
+
+      const events: string[] = [];
+      const stop = new AbortController();
+      const first = outcome(acme[0].view.query(HEAVY, stop.signal))
+        .finally(() => events.push("acme 1"));
+      const rest = acme.slice(1).map((lease, i) =>
+        lease.view.query(stamped).finally(() => events.push(`acme ${i + 2}`))
+      );
+      // Awaited below; a failed assertion before that must not leave them unhandled.
+      for (const reply of rest) reply.catch(() => {});
+      // globex needs a fourth view while acme's heavy statement runs: it opens in the room of
+      // one of acme's views that runs nothing, and answers before acme's statements end.
+      const globex = await views.acquire("globex", TABLES);
+      assert.match(rowValues(await globex.view.query(COUNT))[0], /^\d+$/);
+      events.push("globex");
+      assert.equal(views.liveViews, 3);
+
+      // acme's first statement still runs (until cancelled), its others still wait.
+      stop.abort();
+      assert.equal(await first, "57014: canceling statement due to user request");
+      const [second, third] = (await Promise.all(rest)).map((r) => rowValues(r).map(Number));
+      // acme's second and third statements waited behind its first, and ran one after another.
+      assert.deepEqual(events, ["globex", "acme 1", "acme 2", "acme 3"]);
+      assert.ok(second[2] <= third[0], `${second} overlaps ${third}`);
+      for (const lease of [...acme, globex]) lease.release();
     } finally {
       await views.close();
     }
