@@ -4,6 +4,7 @@
  *
  * @module
  */
+import postgres from "postgres";
 
 /**
  * Each door as `[base URL, body]` sending `sql` through it.
@@ -26,4 +27,25 @@ export function queryDoors(
     [stack.workerUrls[zone], { sql }],
     [stack.edgeUrl, { sql: `EXPLAIN ${sql}` }],
   ];
+}
+
+/**
+ * A Postgres driver (one connection) on the door of a local stack, signed in with a token.
+ *
+ * @example
+ * ```ts ignore
+ * const sql = pgDriver(stack.pgPort!, "dev@acme", await tokenFor(stack, "acme", "dev@acme"));
+ * ```
+ */
+export function pgDriver(port: number, user: string, token: string): postgres.Sql {
+  return postgres({
+    host: "127.0.0.1",
+    port,
+    user,
+    password: token,
+    database: "omnisql",
+    max: 1,
+    connect_timeout: 20,
+    onnotice: () => {},
+  });
 }

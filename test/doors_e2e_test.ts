@@ -4,13 +4,13 @@
  * endpoint — same entitlements, same answers, and one audit record per statement with its door.
  */
 import assert from "node:assert/strict";
-import postgres from "postgres";
 import { and, eq, inArray } from "drizzle-orm";
 // @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/client/index"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 // @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/client/streamableHttp"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { postQuery, startTestStack, tokenFor } from "./_stack.ts";
+import { pgDriver } from "./_doors.ts";
 import { RECORDED } from "./_pg_introspection.ts";
 import { auditLog } from "../src/catalog/schema.ts";
 import { sqlDigest } from "../src/catalog/audit.ts";
@@ -47,17 +47,7 @@ Deno.test({
     const port = stack.pgPort!;
     const dev = await tokenFor(stack, "acme", "dev@acme");
     const admin = await tokenFor(stack, "acme", "admin@acme");
-    const driver = (user: string, password: string) =>
-      postgres({
-        host: "127.0.0.1",
-        port,
-        user,
-        password,
-        database: "omnisql",
-        max: 1,
-        connect_timeout: 20,
-        onnotice: () => {},
-      });
+    const driver = (user: string, password: string) => pgDriver(port, user, password);
     const sql = driver("dev@acme", dev);
     try {
       await t.step("psql counts with the user's row rules, equal to the HTTP answer", async () => {
@@ -189,7 +179,7 @@ Deno.test({
         for (const statement of ["SET ROLE admin", "SET SESSION AUTHORIZATION 'admin@acme'"]) {
           const refused = await psql(port, "dev@acme", dev, statement);
           assert.equal(refused.ok, false, statement);
-          assert.match(refused.err, /ERROR:  42501/, refused.err);
+          assert.match(refused.err, /ERROR: {2}42501/, refused.err);
         }
       });
 

@@ -9,8 +9,8 @@
  * from another tenant.
  */
 import assert from "node:assert/strict";
-import postgres from "postgres";
 import { startTestStack, tokenFor } from "./_stack.ts";
+import { pgDriver } from "./_doors.ts";
 
 const HEAVY = "SELECT count(*) AS n FROM pg_catalog.pg_class c1, pg_catalog.pg_attribute a1, " +
   "pg_catalog.pg_attribute a2, pg_catalog.pg_class c2";
@@ -24,23 +24,13 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const stack = await startTestStack({ stack: { pgPort: 0 } });
-    const driver = (user: string, password: string) =>
-      postgres({
-        host: "127.0.0.1",
-        port: stack.pgPort!,
-        user,
-        password,
-        database: "omnisql",
-        max: 1,
-        connect_timeout: 20,
-        onnotice: () => {},
-      });
+    const driver = (user: string, password: string) => pgDriver(stack.pgPort!, user, password);
     const acme = driver("dev@acme", await tokenFor(stack, "acme", "dev@acme"));
     const acmeToo = driver("dev@acme", await tokenFor(stack, "acme", "dev@acme"));
     const globex = driver("dev@globex", await tokenFor(stack, "globex", "dev@globex"));
     try {
       // Both views open before the heavy statement, so only statements are measured against it.
-      const names = async (sql: postgres.Sql) =>
+      const names = async (sql: ReturnType<typeof pgDriver>) =>
         (await sql.unsafe(TABLES)).map((r) => r.name as string);
       const [acmeClasses] = await acme.unsafe(CLASSES);
       await acmeToo.unsafe(CLASSES);
@@ -111,16 +101,7 @@ Deno.test({
   async fn() {
     const stack = await startTestStack({ stack: { pgPort: 0 } });
     const driver = async (tenant: string, user: string) =>
-      postgres({
-        host: "127.0.0.1",
-        port: stack.pgPort!,
-        user,
-        password: await tokenFor(stack, tenant, user),
-        database: "omnisql",
-        max: 1,
-        connect_timeout: 20,
-        onnotice: () => {},
-      });
+      pgDriver(stack.pgPort!, user, await tokenFor(stack, tenant, user));
     // Three roles of acme: three catalogs, each a view of its own — all of the door's room.
     const acme = await Promise.all(
       ["dev@acme", "qa@acme", "admin@acme"].map((user) => driver("acme", user)),
