@@ -224,7 +224,7 @@ async function submitAndWait(
   const submitted = await postQuery(url, token, { sql, metadata: { async: true } });
   assert.equal(submitted.status, 202, JSON.stringify(submitted.body));
   let job: Record<string, unknown> = { status: "queued" };
-  for (let i = 0; i < 100 && ["queued", "running"].includes(String(job.status)); i++) {
+  for (let i = 0; i < 300 && ["queued", "running"].includes(String(job.status)); i++) {
     await new Promise((r) => setTimeout(r, 100));
     job = await fetch(`${url}/v1/jobs/${submitted.body.job_id}`, {
       headers: { authorization: `Bearer ${token}` },
