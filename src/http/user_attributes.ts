@@ -40,10 +40,8 @@ export function userAttributes(
   options: UserAttributesOptions = {},
 ): MiddlewareHandler<AppEnv> {
   return async function userAttributesMiddleware(c, next) {
-    const user = completeFromDirectory(
-      c.get("user"),
-      await lookup(c.get("user").tenant, c.get("user").sub),
-    );
+    const token = c.get("user");
+    const user = completeFromDirectory(token, await lookup(token.tenant, token.sub));
     c.set("user", user);
     await options.checkClaims?.(user);
     await next();
