@@ -57,6 +57,20 @@ export interface SerializedError {
 
 const identity = (value: unknown) => value;
 
+/** How long a statement, a transaction's start or a lock may wait for the worker by default. */
+export const DEFAULT_CALL_TIMEOUT_MS = 15_000;
+/** Opening, dumping and closing copy whole data directories: they get longer. */
+const BULK_TIMEOUT_MS = 120_000;
+
+/** Options of {@link ThreadedPglite.create} beyond PGlite's own. */
+export interface ThreadedPgliteOptions {
+  /**
+   * How long one call waits for the worker before its caller gets an error, so that a hung
+   * embedded catalog holds no request without bound. Defaults to {@link DEFAULT_CALL_TIMEOUT_MS}.
+   */
+  callTimeoutMs?: number;
+}
+
 /**
  * PGlite on a worker thread.
  *
@@ -72,20 +86,28 @@ const identity = (value: unknown) => value;
  */
 export class ThreadedPglite {
   readonly #worker: Worker;
-  readonly #pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  readonly #pending = new Map<number, Waiter>();
+  /** Calls whose caller gave up: a transaction or lock they obtain late is released at once. */
+  readonly #abandoned = new Map<number, "begin" | "lock" | "other">();
+  readonly #callTimeoutMs: number;
   #nextId = 1;
   #closed = false;
   #failure?: Error;
 
-  private constructor() {
+  private constructor(callTimeoutMs: number) {
+    this.#callTimeoutMs = callTimeoutMs;
     this.#worker = new Worker(new URL("./_pglite_worker.ts", import.meta.url), {
       type: "module",
     });
     this.#worker.onmessage = (event: MessageEvent<HostReply>) => {
       const reply = event.data;
       const waiter = this.#pending.get(reply.id);
-      if (!waiter) return;
+      if (!waiter) {
+        this.#releaseAbandoned(reply);
+        return;
+      }
       this.#pending.delete(reply.id);
+      clearTimeout(waiter.timer);
       if (reply.ok) waiter.resolve(reply.value);
       else waiter.reject(revive(reply.error));
     };
@@ -96,8 +118,10 @@ export class ThreadedPglite {
   }
 
   /** Starts the worker and opens PGlite in it. */
-  static async create(options: PGliteOptions): Promise<ThreadedPglite> {
-    const db = new ThreadedPglite();
+  static async create(
+    options: PGliteOptions & ThreadedPgliteOptions,
+  ): Promise<ThreadedPglite> {
+    const db = new ThreadedPglite(options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
     const loadDataDir = options.loadDataDir
       ? new Uint8Array(await options.loadDataDir.arrayBuffer())
       : undefined;
@@ -155,13 +179,11 @@ export class ThreadedPglite {
     const tx = {
       query: <R>(sql: string, params?: unknown[], options?: Record<string, unknown>) =>
         this.query<R>(sql, params, options, id),
-      sql: () => Promise.reject(new Error("tagged-template queries are not offered here")),
       exec: (sql: string) => this.exec(sql, id),
       rollback: async () => {
         await this.exec("ROLLBACK", id);
         closed = true;
       },
-      listen: () => Promise.reject(new Error("LISTEN is not offered here")),
       get closed() {
         return closed;
       },
@@ -216,19 +238,52 @@ export class ThreadedPglite {
   #call(request: DistributiveOmit<HostRequest, "id">): Promise<unknown> {
     if (this.#failure) return Promise.reject(this.#failure);
     const id = this.#nextId++;
+    const bulk = request.op === "open" || request.op === "dump" || request.op === "close";
+    const timeoutMs = bulk ? Math.max(BULK_TIMEOUT_MS, this.#callTimeoutMs) : this.#callTimeoutMs;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        this.#abandoned.set(
+          id,
+          request.op === "begin" || request.op === "lock" ? request.op : "other",
+        );
+        reject(
+          new Error(`the catalog's PGlite did not answer within ${timeoutMs} ms (${request.op})`),
+        );
+      }, timeoutMs);
+      this.#pending.set(id, { resolve, reject, timer });
       this.#worker.postMessage({ ...request, id });
     });
+  }
+
+  /** A late answer to a call nobody waits for: give back the transaction or lock it holds. */
+  #releaseAbandoned(reply: HostReply): void {
+    const op = this.#abandoned.get(reply.id);
+    if (op === undefined) return;
+    this.#abandoned.delete(reply.id);
+    if (!reply.ok || typeof reply.value !== "number") return;
+    if (op === "begin") {
+      this.#call({ op: "end", tx: reply.value, commit: false }).catch(() => {});
+    } else if (op === "lock") this.#call({ op: "unlock", lock: reply.value }).catch(() => {});
   }
 
   #fail(error: Error): void {
     this.#closed = true;
     this.#failure ??= error;
     this.#worker.terminate();
-    for (const waiter of this.#pending.values()) waiter.reject(this.#failure);
+    for (const waiter of this.#pending.values()) {
+      clearTimeout(waiter.timer);
+      waiter.reject(this.#failure);
+    }
     this.#pending.clear();
+    this.#abandoned.clear();
   }
+}
+
+interface Waiter {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  timer: ReturnType<typeof setTimeout>;
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

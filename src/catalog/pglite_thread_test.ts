@@ -84,3 +84,36 @@ Deno.test("the catalog runs its migrations and Drizzle queries on a worker's PGl
     await catalogDb.close();
   }
 });
+
+Deno.test("ThreadedPglite: a call the worker does not answer in time fails, and holds nothing", async (t) => {
+  const db = await ThreadedPglite.create({ callTimeoutMs: 1500 });
+  try {
+    await t.step("a statement still running at the timeout rejects its caller", async () => {
+      await assert.rejects(db.query("SELECT pg_sleep(3)"), /did not answer within 1500 ms/);
+      // The worker finishes the sleep, then serves the next statement.
+      await new Promise((r) => setTimeout(r, 2000));
+      assert.deepEqual((await db.query("SELECT 1 AS one")).rows, [{ one: 1 }]);
+    });
+
+    await t.step("a transaction obtained after its caller gave up is rolled back", async () => {
+      await db.exec("CREATE TABLE late (id int)");
+      let releaseFirst!: () => void;
+      const held = new Promise<void>((r) => releaseFirst = r);
+      const first = db.transaction(async (tx) => {
+        await tx.query("INSERT INTO late VALUES (1)");
+        await held;
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      const second = db.transaction(async (tx) => {
+        await tx.query("INSERT INTO late VALUES (2)");
+      });
+      await assert.rejects(second, /did not answer within 1500 ms \(begin\)/);
+      releaseFirst();
+      await first;
+      // Had the late transaction been left open, this would wait for it forever.
+      assert.deepEqual((await db.query("SELECT id FROM late")).rows, [{ id: 1 }]);
+    });
+  } finally {
+    await db.close();
+  }
+});
