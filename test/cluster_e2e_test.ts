@@ -11,9 +11,31 @@ import { DevIssuer } from "../src/auth/dev_issuer.ts";
 import { DEV_ISSUER } from "../src/config.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
-const PORT = 27100;
+const PORT = freePortBlock(60);
 const local = (p: number) => `http://127.0.0.1:${p}`;
 const serverUrl = Deno.env.get("DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/test";
+
+/**
+ * A base port whose next `size` ports are free now, so that the cluster's fixed offsets (edges,
+ * workers, bridge, sandboxes) clash with nothing else running on the machine.
+ */
+function freePortBlock(size: number): number {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 400) * 100;
+    const held: Deno.Listener[] = [];
+    try {
+      for (let p = base; p < base + size; p++) {
+        held.push(Deno.listen({ hostname: "127.0.0.1", port: p }));
+      }
+      return base;
+    } catch {
+      // taken: try another block
+    } finally {
+      for (const listener of held) listener.close();
+    }
+  }
+  throw new Error("no block of free ports found");
+}
 
 async function waitHealthy(url: string, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
