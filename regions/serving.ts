@@ -107,6 +107,7 @@ export function buildZoneWorker(
     size: serving.engines.size,
     queueLimit: serving.engines.queueLimit,
     memoryLimitMb: serving.engines.memoryLimitMb,
+    warmUpMs: serving.engines.warmUpMs,
     ...options.engines,
   });
   metrics.observeEnginePool(zone, () => engines.stats());

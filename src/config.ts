@@ -99,6 +99,11 @@ export interface EngineConfig {
   memoryLimitMb: number;
   /** Memory an async job's query may use, MiB (tenants may lower it). @default 2048 */
   jobMemoryLimitMb: number;
+  /**
+   * How long a fresh engine runs warm-up queries before serving, ms (`OMNISQL_ENGINE_WARMUP_MS`;
+   * 0 turns it off: the first queries of each engine are then slower). @default 2000
+   */
+  warmUpMs: number;
 }
 
 /** Issuer name of the built-in dev issuer. */
@@ -175,6 +180,7 @@ export function loadConfig(env: Record<string, string | undefined>): OmniConfig 
       queueLimit: positiveInt(env, "OMNISQL_ENGINE_QUEUE", 64),
       memoryLimitMb: positiveInt(env, "OMNISQL_QUERY_MEMORY_MB", 512),
       jobMemoryLimitMb: positiveInt(env, "OMNISQL_JOB_MEMORY_MB", 2048),
+      warmUpMs: positiveInt(env, "OMNISQL_ENGINE_WARMUP_MS", 2000, 0),
     },
     metricsToken: env.OMNISQL_METRICS_TOKEN || undefined,
     auditKey: env.OMNISQL_AUDIT_KEY || undefined,
@@ -189,11 +195,14 @@ function positiveInt(
   env: Record<string, string | undefined>,
   name: string,
   fallback: number,
+  min = 1,
 ): number {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
+  if (!Number.isInteger(value) || value < min) {
+    throw new Error(`${name} must be an integer of at least ${min}`);
+  }
   return value;
 }
 

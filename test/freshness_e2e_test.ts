@@ -20,6 +20,7 @@ Deno.test("freshness and budgets against real Redis", opts, async (t) => {
   const stack = await startLocalStack(
     loadConfig({
       PORT: "0",
+      OMNISQL_ENGINE_WARMUP_MS: "0",
       UPSTASH_REDIS_REST_URL_US: bridge.url,
       UPSTASH_REDIS_REST_TOKEN_US: bridge.token,
       UPSTASH_REDIS_REST_URL_EU: bridge.url,

@@ -47,7 +47,11 @@ export interface AuditJournalOptions {
   commitDelayMs?: number;
   /** Records per segment file before a new one is started. @default 20000 */
   segmentRecords?: number;
-  /** Wait after a failed commit before retrying, ms. @default 500 */
+  /**
+   * Wait after a failed commit before retrying, ms; doubled after each failure in a row, up to
+   * 30 s (a database down for an hour costs a log line every 30 s, not two a second).
+   * @default 500
+   */
   retryMs?: number;
 }
 
@@ -64,6 +68,8 @@ interface Segment {
 }
 
 const SEGMENT = /^(\d{12})\.wal$/;
+/** The longest wait between two tries of a failing commit, ms. */
+const MAX_RETRY_MS = 30_000;
 
 /**
  * A process's audit journal.
@@ -101,6 +107,8 @@ export class AuditJournal {
   #committing = false;
   /** The pending commit: a retry after a failure, or the wait for a batch to fill. */
   #retry?: ReturnType<typeof setTimeout>;
+  /** Commits that failed in a row (the retry's backoff). */
+  #failures = 0;
   #idle: (() => void)[] = [];
   #closed = false;
 
@@ -292,6 +300,7 @@ export class AuditJournal {
           else {
             processLog.error("audit journal: commit failed; retrying", {
               error: loggableError(r.reason),
+              failures_in_a_row: this.#failures + 1,
             });
             // A failed commit may have reached the database before it failed.
             for (const item of batches[i]) item.record.recheck = true;
@@ -306,9 +315,12 @@ export class AuditJournal {
         }
         for (const n of touched) await this.#dropIfDone(n);
         if (committed.size === 0) {
-          this.#commitLater(this.#options.retryMs ?? 500);
+          const retryMs = this.#options.retryMs ?? 500;
+          const cap = Math.max(retryMs, MAX_RETRY_MS);
+          this.#commitLater(Math.min(retryMs * 2 ** this.#failures++, cap));
           return;
         }
+        this.#failures = 0;
         // Less than a batch left: it waits for company, like any first record.
         if (this.#queue.length > 0 && this.#queue.length < max) {
           this.#commitLater(this.#options.commitDelayMs ?? 50);

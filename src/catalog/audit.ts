@@ -144,12 +144,13 @@ export async function appendAuditBatch(
       const row: AuditRow = {
         id: ids[i],
         tenantId,
-        // Postgres text cannot hold NUL (such SQL is refused anyway): its record shows U+FFFD.
-        userEmail: noNul(record.userEmail),
-        zone: noNul(record.zone),
-        traceId: noNul(record.traceId),
-        sql: noNul(record.sql),
-        tables: record.tables ?? [],
+        // Postgres JSON cannot hold NUL nor an unpaired surrogate (such requests are refused
+        // anyway): the record shows U+FFFD in their place, so no text can stop the chain.
+        userEmail: storable(record.userEmail),
+        zone: storable(record.zone),
+        traceId: storable(record.traceId),
+        sql: storable(record.sql),
+        tables: (record.tables ?? []).map(storable),
         rows: record.rows ?? null,
         status: record.status,
         errorCode: record.errorCode ?? null,
@@ -204,8 +205,8 @@ async function journalled(
   return new Map(rows.map((r) => [r.journalEntry!, r]));
 }
 
-function noNul(text: string): string {
-  return text.replaceAll("\u0000", "\uFFFD");
+function storable(text: string): string {
+  return text.toWellFormed().replaceAll("\u0000", "\uFFFD");
 }
 
 /** Ids from a text[] column, whichever form the driver gives it in. */

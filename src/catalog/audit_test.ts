@@ -59,6 +59,22 @@ withCatalogs("appendAudit() chains each tenant's rows from 64 zeros", async ({ c
   assert.deepEqual(await catalog.verifyAudit("nobody"), { ok: true, rows: 0 });
 });
 
+withCatalogs(
+  "appendAudit() stores any text, so no record can stop its tenant's chain",
+  async ({ catalog }) => {
+    // Refused at the door, but a record must never fail on its text: a failed commit would hold
+    // every later record of the tenant back.
+    const odd = { ...record("acme", 0), sql: "SELECT 3 -- \ud800 \u0000", tables: ["t\udc00"] };
+    await catalog.appendAudit(odd);
+    await catalog.appendAudit(record("acme", 1));
+    const [first, second] = await catalog.tailAudit("acme", 2);
+    assert.equal(first.sql, "SELECT 3 -- \uFFFD \uFFFD");
+    assert.deepEqual(first.tables, ["t\uFFFD"]);
+    assert.equal(second.sql, "SELECT 1");
+    assert.equal((await catalog.verifyAudit("acme")).ok, true);
+  },
+);
+
 withCatalogs("tailAudit() returns the newest rows, oldest first", async ({ catalog }) => {
   const ids = await appendMany(catalog, "acme", 5);
   await appendMany(catalog, "globex", 2);

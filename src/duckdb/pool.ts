@@ -43,6 +43,12 @@ export interface EnginePoolOptions {
   memoryLimitMb?: number;
   /** Queries waiting for an engine at most; more are refused with 503. @default 64 */
   queueLimit?: number;
+  /**
+   * How long a fresh pooled engine runs warm-up queries before it serves, ms: V8 tiers DuckDB's
+   * hot wasm paths up as they run, and the first queries of a cold engine are 10–30× slower.
+   * 0 turns it off (tests: it costs about 2 s of CPU per engine started). @default 2000
+   */
+  warmUpMs?: number;
 }
 
 /** Per-query options of {@link EnginePool.run}. */
@@ -126,6 +132,7 @@ export class EnginePool implements QueryEngine {
   readonly #spares: number;
   readonly #memoryLimitMb: number;
   readonly #queueLimit: number;
+  readonly #warmUpMs: number;
   readonly #engines = new Set<EngineProcess>();
   /** Engines started for one query that needs more memory than the pool's (async jobs). */
   readonly #oneOffs = new Set<EngineProcess>();
@@ -155,6 +162,7 @@ export class EnginePool implements QueryEngine {
     this.#spares = Math.max(0, Math.floor(options.spares ?? 1));
     this.#memoryLimitMb = options.memoryLimitMb ?? 1024;
     this.#queueLimit = options.queueLimit ?? 64;
+    this.#warmUpMs = options.warmUpMs ?? WARMUP_MS;
   }
 
   /** The engines one tenant keeps while another tenant waits (it may borrow more when not). */
@@ -381,7 +389,7 @@ export class EnginePool implements QueryEngine {
   }
 
   #spawn(memoryLimitMb = this.#memoryLimitMb, pooled = true): EngineProcess {
-    const engine = new EngineProcess(memoryLimitMb, pooled);
+    const engine = new EngineProcess(memoryLimitMb, pooled ? this.#warmUpMs : undefined);
     if (!pooled) return engine;
     this.#engines.add(engine);
     engine.ready.then(() => {
@@ -702,8 +710,9 @@ class EngineProcess {
   #statmFile?: Deno.FsFile;
   readonly #statmBuffer = new Uint8Array(128);
 
-  constructor(memoryLimitMb: number, pooled: boolean) {
-    this.pooled = pooled;
+  /** `warmUpMs` undefined: a one-off engine (one query, then killed), never warmed up. */
+  constructor(memoryLimitMb: number, warmUpMs: number | undefined) {
+    this.pooled = warmUpMs !== undefined;
     const deno = Deno.execPath();
     const args = [
       "run",
@@ -735,7 +744,7 @@ class EngineProcess {
     });
     this.ready = this.#frames.next().then(async (frame) => {
       if (frame?.header.type !== "ready") throw new Error("the engine did not start");
-      if (pooled) await this.#warmUp();
+      if (warmUpMs) await this.#warmUp(warmUpMs);
       this.baselineRss = this.rss();
       // Queries run at a lower priority than the process that answers: a runaway may use its
       // core, never the time `/healthz` and other tenants' answers need. Start-up is not
@@ -751,8 +760,8 @@ class EngineProcess {
    * compiler per function as it runs; the first queries of a fresh engine are 10–30× slower), so
    * no user query pays for it. Bounded in rounds and time: a slow machine only warms less.
    */
-  async #warmUp(): Promise<void> {
-    const until = performance.now() + WARMUP_MS;
+  async #warmUp(warmUpMs: number): Promise<void> {
+    const until = performance.now() + warmUpMs;
     for (let round = 0; round < WARMUP_ROUNDS && performance.now() < until; round++) {
       const reply = await this.query(warmUpRequest());
       if (reply.header.type !== "result" || !await this.idle) {

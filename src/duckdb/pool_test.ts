@@ -80,7 +80,7 @@ function poolTest(
   noEnginesAfter = false,
 ) {
   Deno.test(name, async () => {
-    const pool = new EnginePool(options);
+    const pool = new EnginePool({ warmUpMs: 0, ...options });
     let pids: number[] = [];
     try {
       await fn(pool);

@@ -1,5 +1,5 @@
 /**
- * Reading a JSON body safely: size-limited and never a 500 on malformed input.
+ * Reading a JSON body safely: size-limited, time-limited and never a 500 on malformed input.
  *
  * @module
  */
@@ -7,23 +7,31 @@ import type { Context } from "hono";
 import { OmniError } from "../errors.ts";
 
 /**
- * Reads and decodes a JSON request body of at most `maxBytes`.
+ * How long a client may take to send a body once its headers arrived, ms: a client that declares
+ * a length and sends less would otherwise hold a connection and a handler for ever.
+ */
+export const BODY_TIMEOUT_MS = 10_000;
+
+/**
+ * Reads and decodes a JSON request body of at most `maxBytes`, sent within `timeoutMs`.
  *
  * @example
  * ```ts ignore
  * const body = await readJsonBody(c, 1_000_000);
  * ```
  */
-export async function readJsonBody(c: Context, maxBytes: number): Promise<unknown> {
+export async function readJsonBody(
+  c: Context,
+  maxBytes: number,
+  timeoutMs = BODY_TIMEOUT_MS,
+): Promise<unknown> {
   const declared = Number(c.req.header("content-length") ?? NaN);
-  if (declared > maxBytes) throw tooLarge(maxBytes);
+  if (declared > maxBytes) throw tooLargeRequest(maxBytes);
+  const buf = await readBody(c.req.raw, { maxBytes, timeoutMs });
   let text: string;
   try {
-    const buf = await c.req.arrayBuffer();
-    if (buf.byteLength > maxBytes) throw tooLarge(maxBytes);
     text = new TextDecoder("utf-8", { fatal: true }).decode(buf);
-  } catch (err) {
-    if (err instanceof OmniError) throw err;
+  } catch {
     throw new OmniError("INVALID_REQUEST", "the body is not valid UTF-8 text");
   }
   if (text.trim() === "") throw new OmniError("INVALID_REQUEST", "the body is empty; send JSON");
@@ -34,7 +42,75 @@ export async function readJsonBody(c: Context, maxBytes: number): Promise<unknow
   }
 }
 
-function tooLarge(maxBytes: number): OmniError {
+/** Limits of {@link readBody}. */
+export interface BodyLimits {
+  maxBytes: number;
+  /** @default BODY_TIMEOUT_MS */
+  timeoutMs?: number;
+  /** The error for a body over `maxBytes`. @default INVALID_REQUEST naming the limit */
+  tooLarge?: (maxBytes: number) => OmniError;
+}
+
+/**
+ * A request body's bytes, read within the limits: reading stops (and the stream is cancelled)
+ * as soon as the body is too large or too slow, with an `OmniError`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readBody } from "./json_body.ts";
+ * const req = new Request("http://x", { method: "POST", body: "{}" });
+ * assert.equal((await readBody(req, { maxBytes: 10 })).length, 2);
+ * const big = new Request("http://x", { method: "POST", body: "x".repeat(11) });
+ * await assert.rejects(readBody(big, { maxBytes: 10 }), /exceeds 10 bytes/);
+ * ```
+ */
+export async function readBody(
+  req: Request,
+  limits: BodyLimits,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const { maxBytes, timeoutMs = BODY_TIMEOUT_MS } = limits;
+  const tooLarge = limits.tooLarge ?? tooLargeRequest;
+  if (Number(req.headers.get("content-length") ?? NaN) > maxBytes) throw tooLarge(maxBytes);
+  if (!req.body) return new Uint8Array();
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(
+        new OmniError("INVALID_REQUEST", `the body did not arrive within ${timeoutMs / 1000} s`, {
+          details: { limit: "body_timeout_ms", value: timeoutMs },
+        }),
+      );
+    }, timeoutMs);
+  });
+  try {
+    for (;;) {
+      const { done, value } = await Promise.race([reader.read(), late]);
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBytes) throw tooLarge(maxBytes);
+      chunks.push(value);
+    }
+  } catch (err) {
+    reader.cancel().catch(() => {});
+    if (err instanceof OmniError) throw err;
+    throw new OmniError("INVALID_REQUEST", "the body could not be read");
+  } finally {
+    clearTimeout(timer);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
+}
+
+function tooLargeRequest(maxBytes: number): OmniError {
   return new OmniError("INVALID_REQUEST", `the body exceeds ${maxBytes} bytes`, {
     details: { max_bytes: maxBytes },
   });

@@ -15,6 +15,7 @@ import { OmniError } from "../errors.ts";
 import type { WebhookReceiver } from "../webhooks/receiver.ts";
 import type { Budget, RateLimiter } from "../ratelimit/mod.ts";
 import type { AppEnv } from "./env.ts";
+import { readBody } from "./json_body.ts";
 
 /** Largest webhook body accepted, bytes (GitHub's pull-request payloads are well below). */
 export const MAX_WEBHOOK_BYTES = 1_000_000;
@@ -24,7 +25,8 @@ const FORWARDED =
   /^(content-type|x-hub-signature(-256)?|x-github-[\w-]+|linear-[\w-]+|x-atlassian-webhook-[\w-]+)$/i;
 
 /**
- * Reads a request body of at most `maxBytes`, stopping as soon as it is larger.
+ * Reads a request body of at most `maxBytes` (413 `PAYLOAD_TOO_LARGE` as soon as it is larger),
+ * sent within the body timeout (`BODY_TIMEOUT_MS` of `json_body.ts`).
  *
  * @example
  * ```ts
@@ -35,28 +37,17 @@ const FORWARDED =
  * await assert.rejects(readRawBody(new Request("http://x", { method: "POST", body: "x".repeat(11) }), 10));
  * ```
  */
-export async function readRawBody(req: Request, maxBytes: number): Promise<Uint8Array> {
-  const tooLarge = () =>
-    new OmniError("PAYLOAD_TOO_LARGE", `the body exceeds ${maxBytes} bytes`, {
-      details: { max_bytes: maxBytes },
-    });
-  if (Number(req.headers.get("content-length") ?? 0) > maxBytes) throw tooLarge();
-  if (!req.body) return new Uint8Array();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = req.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  // A Blob joins the chunks (a request body's chunks are backed by plain ArrayBuffers).
-  return new Uint8Array(await new Blob(chunks as BlobPart[]).arrayBuffer());
+export async function readRawBody(
+  req: Request,
+  maxBytes: number,
+): Promise<Uint8Array<ArrayBuffer>> {
+  return await readBody(req, {
+    maxBytes,
+    tooLarge: () =>
+      new OmniError("PAYLOAD_TOO_LARGE", `the body exceeds ${maxBytes} bytes`, {
+        details: { max_bytes: maxBytes },
+      }),
+  });
 }
 
 /**

@@ -149,12 +149,21 @@ function validated(body: Record<string, unknown>): QueryRequest {
   for (const [key, value] of Object.entries(parsed.data.metadata ?? {})) {
     if (value !== undefined) Object.assign(metadata, { [key]: value });
   }
-  // Postgres text and JSON cannot hold NUL (a queued job's request is stored there), and no
-  // SQL or URL needs one: refused here rather than failing later as an internal error.
-  const withNul = [["sql"], ...Object.keys(metadata).map((k) => ["metadata", k])].find((path) =>
-    hasNul(path.length === 1 ? parsed.data.sql : metadata[path[1] as keyof QueryMetadata])
-  );
+  // Postgres JSON cannot hold NUL nor an unpaired UTF-16 surrogate (a queued job's request and
+  // the audit record are stored there), and no SQL or URL needs one: refused here rather than
+  // failing later as an internal error.
+  const paths = [["sql"], ...Object.keys(metadata).map((k) => ["metadata", k])];
+  const valueAt = (path: string[]) =>
+    path.length === 1 ? parsed.data.sql : metadata[path[1] as keyof QueryMetadata];
+  const withNul = paths.find((path) => someText(valueAt(path), (t) => t.includes("\0")));
   if (withNul) throw invalid("the request holds a NUL character (U+0000)", withNul);
+  const withSurrogate = paths.find((path) => someText(valueAt(path), (t) => !t.isWellFormed()));
+  if (withSurrogate) {
+    throw invalid(
+      "the request holds an unpaired UTF-16 surrogate (a \\uD800-\\uDFFF escape without its pair)",
+      withSurrogate,
+    );
+  }
   if (metadata.notify_url !== undefined && metadata.async !== true) {
     throw invalid("`metadata.notify_url` needs `metadata.async: true`", ["metadata", "notify_url"]);
   }
@@ -175,9 +184,12 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function hasNul(value: unknown): boolean {
-  if (typeof value === "string") return value.includes("\0");
-  if (typeof value === "object" && value !== null) return Object.values(value).some(hasNul);
+/** Whether some string in a decoded JSON value passes the test. */
+function someText(value: unknown, test: (text: string) => boolean): boolean {
+  if (typeof value === "string") return test(value);
+  if (typeof value === "object" && value !== null) {
+    return Object.values(value).some((v) => someText(v, test));
+  }
   return false;
 }
 

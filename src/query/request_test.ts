@@ -71,6 +71,22 @@ Deno.test("parseQueryRequest() refuses a NUL character in the SQL or the metadat
   assert.equal(parseQueryRequest({ sql: "SELECT '\\u0000' AS x" }).sql, "SELECT '\\u0000' AS x");
 });
 
+Deno.test("parseQueryRequest() refuses an unpaired UTF-16 surrogate, even in a comment", () => {
+  // JSON.parse gives a lone surrogate for `"\ud800"`: no Postgres JSON value can hold it.
+  const body = JSON.parse('{"sql": "SELECT 3 AS ok -- \\ud800"}');
+  refused(body, /unpaired UTF-16 surrogate/, "sql");
+  refused(
+    { sql: "SELECT 1", metadata: { async: true, notify_url: "https://hooks.example/\udc00" } },
+    /surrogate/,
+    "metadata.notify_url",
+  );
+  // A pair is one character (here an emoji), welcome anywhere.
+  assert.equal(
+    parseQueryRequest({ sql: "SELECT '\u{1F600}' AS x" }).sql,
+    "SELECT '\u{1F600}' AS x",
+  );
+});
+
 Deno.test("parseQueryRequest() answers a repeated body alike and refuses a bad one every time", () => {
   const body = { sql: "SELECT 1", metadata: { max_staleness_ms: 5 } };
   const first = parseQueryRequest(body);

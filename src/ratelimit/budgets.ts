@@ -28,9 +28,6 @@ export const DEFAULT_BUDGETS: Required<EdgeBudgets> = {
   global: { tokens: 90_000, windowMs: 60_000 },
 };
 
-/** A wait longer than this suggests `async: true` in the refusal. */
-const LONG_WAIT_MS = 10_000;
-
 /** The budget figures a response shows, and which level they belong to. */
 export interface BudgetReading {
   remaining: number;
@@ -77,7 +74,7 @@ export async function spendEdgeBudgets(
 
 /**
  * The refusal of a spent budget: 429 `RATE_LIMIT_EXHAUSTED` naming the level, with the wait
- * (`Retry-After`) and, when the wait is long, the suggestion to run the query as a job.
+ * (`Retry-After`).
  *
  * @example
  * ```ts
@@ -96,8 +93,8 @@ export function budgetSpent(
   const wait = Math.max(0, Math.ceil(waitMs));
   return new OmniError(
     "RATE_LIMIT_EXHAUSTED",
-    `${what || `the ${level} budget`} is spent; retry in ${Math.ceil(wait / 1000)} s` +
-      (wait > LONG_WAIT_MS ? ", or send the query with metadata.async = true" : ""),
+    // No hint to send it as a job: a job spends the same budgets and would be refused alike.
+    `${what || `the ${level} budget`} is spent; retry in ${Math.ceil(wait / 1000)} s`,
     {
       retryAfterMs: wait,
       details: { level, ...(budget ? { limit: budget.tokens, window_ms: budget.windowMs } : {}) },

@@ -9,8 +9,13 @@ import type { Handler } from "hono";
 // @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/server/webStandardStreamableHttp"
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { AppEnv } from "../../http/env.ts";
+import { readBody } from "../../http/json_body.ts";
+import { OmniError } from "../../errors.ts";
 import type { Gateway } from "../gateway.ts";
 import { buildMcpServer, type McpToolsOptions } from "./tools.ts";
+
+/** The largest MCP message read, bytes (the MCP SDK's own default). */
+const MAX_MCP_BODY_BYTES = 4 * 1024 * 1024;
 
 /** Options of {@link mcpEndpoint}. */
 export type McpEndpointOptions = Omit<McpToolsOptions, "token"> & { gateway: Gateway };
@@ -46,12 +51,22 @@ export function mcpEndpoint(options: McpEndpointOptions): Handler<AppEnv> {
         "www-authenticate": 'Bearer realm="omnisql"',
       });
     }
+    // The body is read here, within our size and time limits (a client that stops sending
+    // would hold the handler otherwise); the transport parses it as it would have.
+    let body: Uint8Array<ArrayBuffer>;
+    try {
+      body = await readBody(c.req.raw, { maxBytes: MAX_MCP_BODY_BYTES });
+    } catch (err) {
+      const message = err instanceof OmniError ? err.message : "the body could not be read";
+      return c.json({ jsonrpc: "2.0", error: { code: -32600, message }, id: null }, 400);
+    }
     const server = buildMcpServer({ ...options, token });
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
       enableJsonResponse: true,
     });
     await server.connect(transport);
-    return await transport.handleRequest(c.req.raw);
+    const { method, headers, url } = c.req.raw;
+    return await transport.handleRequest(new Request(url, { method, headers, body }));
   };
 }
