@@ -104,6 +104,11 @@ export interface EngineConfig {
    * 0 turns it off: the first queries of each engine are then slower). @default 2000
    */
   warmUpMs: number;
+  /**
+   * Engines kept started beyond the busy ones (`OMNISQL_ENGINE_SPARES`), so a replaced engine
+   * never makes the next query wait for a start (about a second). @default 1
+   */
+  spares: number;
 }
 
 /** Issuer name of the built-in dev issuer. */
@@ -181,6 +186,7 @@ export function loadConfig(env: Record<string, string | undefined>): OmniConfig 
       memoryLimitMb: positiveInt(env, "OMNISQL_QUERY_MEMORY_MB", 512),
       jobMemoryLimitMb: positiveInt(env, "OMNISQL_JOB_MEMORY_MB", 2048),
       warmUpMs: positiveInt(env, "OMNISQL_ENGINE_WARMUP_MS", 2000, 0),
+      spares: positiveInt(env, "OMNISQL_ENGINE_SPARES", 1, 0),
     },
     metricsToken: env.OMNISQL_METRICS_TOKEN || undefined,
     auditKey: env.OMNISQL_AUDIT_KEY || undefined,

@@ -24,9 +24,13 @@ export interface TestStackOptions {
  * of the Postgres at `DATABASE_URL` (created here, dropped on close: stacks never share state).
  */
 export async function startTestStack(options: TestStackOptions = {}): Promise<LocalStack> {
-  // Engines skip their warm-up: it makes queries fast, costs 2 s of CPU per engine, and the suite
-  // starts hundreds (pool_test.ts checks the warm-up itself).
-  const env: Record<string, string> = { PORT: "0", OMNISQL_ENGINE_WARMUP_MS: "0" };
+  // No warm-up, no spare: both make queries fast and replacements instant, and each costs seconds
+  // of CPU per engine in a suite that starts hundreds (pool_test.ts checks both).
+  const env: Record<string, string> = {
+    PORT: "0",
+    OMNISQL_ENGINE_WARMUP_MS: "0",
+    OMNISQL_ENGINE_SPARES: "0",
+  };
   if (!options.postgres) return await startLocalStack(loadConfig(env), options.stack);
   const server = Deno.env.get("DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/test";
   const scratches: ScratchDatabase[] = [];
