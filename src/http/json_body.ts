@@ -101,13 +101,8 @@ export async function readBody(
   } finally {
     clearTimeout(timer);
   }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
+  // A Blob joins the chunks (a request body's chunks are backed by plain ArrayBuffers).
+  return new Uint8Array(await new Blob(chunks as BlobPart[]).arrayBuffer());
 }
 
 function tooLargeRequest(maxBytes: number): OmniError {
