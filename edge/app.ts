@@ -82,6 +82,8 @@ export interface EdgeOptions {
   metricsToken?: string;
   /** Refuses tokens whose claims the tenant's policy would misread. @default no check */
   checkClaims?: (user: UserClaims) => Promise<void>;
+  /** Starts loading what `checkClaims` reads for a tenant. @default nothing loaded ahead */
+  prefetchClaims?: (tenantId: string) => void;
   /**
    * Where the records of queries the edge answers itself go (their SQL as a digest only).
    * @default a journal in memory over the catalog's chain
@@ -180,6 +182,7 @@ export function edgePipeline(
         getTenant: (id) => catalog.getTenant(id),
         getUser: (tenant, email) => catalog.getUser(tenant, email),
         checkClaims: options.checkClaims,
+        prefetchClaims: options.prefetchClaims,
       }),
       refuseDirectOnly(options.zoneUrls),
       parseRequest(),

@@ -81,6 +81,8 @@ export interface WorkerOptions {
   metricsToken?: string;
   /** Refuses tokens whose claims the tenant's policy would misread. @default no check */
   checkClaims?: (user: UserClaims) => Promise<void>;
+  /** Starts loading what `checkClaims` reads for a tenant. @default nothing loaded ahead */
+  prefetchClaims?: (tenantId: string) => void;
   /** Verifies and applies the apps' webhooks. @default no webhook route */
   webhooks?: WebhookReceiver;
 }
@@ -136,6 +138,7 @@ export function createWorkerApp(options: WorkerOptions): Hono<AppEnv> {
       getTenant: (id) => catalog.getTenant(id),
       getUser: (tenant, email) => catalog.getUser(tenant, email),
       checkClaims: options.checkClaims,
+      prefetchClaims: options.prefetchClaims,
     }),
     [
       spendBudgets({ limiter: options.limiter, budgetsOf: options.budgetsOf }),

@@ -112,6 +112,7 @@ export function buildZoneWorker(
     ...options.engines,
   });
   metrics.observeEnginePool(zone, () => engines.stats());
+  const cost = costGuard({ db: catalog.db, alerts });
   const service = new QueryService({
     zone,
     catalog,
@@ -124,11 +125,12 @@ export function buildZoneWorker(
     },
     connectors: serving.connectors,
     security: serving.security,
+    prefetch: (tenantId) => cost.prefetch(tenantId),
     sourceMiddleware: [
       sourceTelemetry(metrics),
       progress.middleware(),
       sourceCache({ cache: stores.caches[zone], settings }),
-      costGuard({ db: catalog.db, alerts }),
+      cost,
       sourceBudget({ limiter: stores.limiter(zone), settings }),
       breakers.middleware(),
     ],

@@ -37,29 +37,39 @@ export const CONTEXT_HEADER = "x-omnisql-context";
  * ```
  */
 export class ContextTokens {
-  readonly #key: Uint8Array;
+  /**
+   * The secret as an HMAC key, imported once: given raw bytes, jose imports them again for
+   * every token signed and every token verified (a hop's worth of WebCrypto work each time).
+   */
+  readonly #key: Promise<CryptoKey>;
 
   constructor(secret: string) {
     if (secret.length < 16) throw new Error("the internal secret must be at least 16 characters");
-    this.#key = new TextEncoder().encode(secret);
+    this.#key = crypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(secret),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign", "verify"],
+    );
   }
 
   /** Signs a context valid for 60 seconds, for one zone. */
-  sign(ctx: QueryContext): Promise<string> {
-    return new SignJWT({ user: ctx.user, trace_id: ctx.traceId, door: ctx.door ?? "http" })
+  async sign(ctx: QueryContext): Promise<string> {
+    return await new SignJWT({ user: ctx.user, trace_id: ctx.traceId, door: ctx.door ?? "http" })
       .setProtectedHeader({ alg: "HS256" })
       .setIssuer(ISSUER)
       .setAudience(`omnisql-zone:${ctx.zone}`)
       .setIssuedAt()
       .setExpirationTime("60s")
-      .sign(this.#key);
+      .sign(await this.#key);
   }
 
   /** Verifies a context for this worker's zone; anything else is `UNAUTHENTICATED`. */
   async verify(token: string | undefined, zone: string): Promise<QueryContext> {
     if (!token) throw new OmniError("UNAUTHENTICATED", "missing context token");
     try {
-      const { payload } = await jwtVerify(token, this.#key, {
+      const { payload } = await jwtVerify(token, await this.#key, {
         issuer: ISSUER,
         audience: `omnisql-zone:${zone}`,
         algorithms: ["HS256"],

@@ -11,6 +11,7 @@
  */
 import { sha256Hex } from "../crypto/sha256.ts";
 import { Invalidations } from "./invalidations.ts";
+import { processLog } from "../telemetry/log.ts";
 import type { TenantCache } from "./tenant_cache.ts";
 
 /** A cached answer. */
@@ -44,6 +45,8 @@ export interface CachedResult {
 export class ResultCache {
   readonly #cache: TenantCache;
   readonly #invalidations: Invalidations;
+  /** Writes started by {@link ResultCache.putBehind} and not yet done, by tenant, fingerprint, query. */
+  readonly #writing = new Map<string, Promise<void>>();
 
   constructor(cache: TenantCache) {
     this.#cache = cache;
@@ -64,6 +67,7 @@ export class ResultCache {
     fingerprint: string,
     query: string,
   ): Promise<CachedResult | undefined> {
+    await this.#writing.get(`${tenantId}\n${fingerprint}\n${query}`);
     const hit = await this.#cache.get<CachedResult>(tenantId, await this.#key(fingerprint, query));
     // An entry written before answers kept their rows' text (a deploy ago) reads as a miss.
     if (typeof hit?.rowsJson !== "string") return undefined;
@@ -103,6 +107,38 @@ export class ResultCache {
       ),
     };
     await this.#cache.set(tenantId, await this.#key(fingerprint, query), entry, ttlMs - freshness);
+  }
+
+  /**
+   * Stores a 200 body as {@link ResultCache.put} does, behind the answer: the write starts once
+   * the caller's own work (sending the answer) has had its turn, and this cache's reads of the
+   * same entry wait for it, so a repeat of the query here finds it as if the write had been
+   * awaited. Its freshness counts from now.
+   *
+   * @example
+   * ```ts ignore
+   * results.putBehind("acme", fingerprint, query, body, 60_000);
+   * assertEquals((await results.get("acme", fingerprint, query))?.rowCount, body.rows.length);
+   * ```
+   */
+  putBehind(
+    tenantId: string,
+    fingerprint: string,
+    query: string,
+    body: Record<string, unknown>,
+    ttlMs: number,
+  ): void {
+    const now = Date.now();
+    const id = `${tenantId}\n${fingerprint}\n${query}`;
+    const before = this.#writing.get(id);
+    const write: Promise<void> = new Promise((resolve) => setTimeout(resolve, 0))
+      .then(() => before)
+      .then(() => this.put(tenantId, fingerprint, query, body, ttlMs, now))
+      .catch((err) => processLog.warn("result cache entry not stored", { error: String(err) }))
+      .finally(() => {
+        if (this.#writing.get(id) === write) this.#writing.delete(id);
+      });
+    this.#writing.set(id, write);
   }
 
   async #key(fingerprint: string, query: string): Promise<string> {

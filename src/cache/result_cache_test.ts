@@ -41,3 +41,15 @@ Deno.test("ResultCache reads an entry of the shape before rows were kept as text
   );
   assert.equal(await results.get("acme", "fp", "q"), undefined);
 });
+
+Deno.test("ResultCache.putBehind: the next read of the entry in this process finds it", async () => {
+  const { results } = caches();
+  const body = { columns: ["n"], rows: [{ n: 1 }, { n: 2 }], freshness_ms: 0 };
+  // Returns before anything is stored; the read right after still sees the entry.
+  results.putBehind("acme", "fp", "q", body, 60_000);
+  const hit = await results.get("acme", "fp", "q");
+  assert.equal(hit?.rowCount, 2);
+  assert.equal(hit?.rowsJson, JSON.stringify(body.rows));
+  // Another user's entitlements never share it.
+  assert.equal(await results.get("acme", "other-fingerprint", "q"), undefined);
+});

@@ -87,7 +87,12 @@ Deno.test("a fetch whose instance died is taken over once its lease expires", op
     // The fetch's lease key, as an instance on another prefix writes its entry.
     const probePrefix = `${s.prefix}-probe`;
     await s.instance(undefined, probePrefix).fetch(source, context());
-    const [entry] = (await s.bridge.redis("KEYS", `${probePrefix}:us:acme:s:e:*`)) as Uint8Array[];
+    // The entry is written behind the answer: it lands within moments.
+    let entry: Uint8Array | undefined;
+    for (let tries = 0; !entry && tries < 100; tries++) {
+      [entry] = (await s.bridge.redis("KEYS", `${probePrefix}:us:acme:s:e:*`)) as Uint8Array[];
+      if (!entry) await new Promise((r) => setTimeout(r, 20));
+    }
     assert.ok(entry, "the probe stored no entry");
     const lock = new TextDecoder().decode(entry).split(":").slice(-1)[0];
     const before = gh.requests.length;

@@ -33,6 +33,7 @@ import { freshnessOf, type TenantSettingsLookup } from "./freshness.ts";
 import { Invalidations } from "./invalidations.ts";
 import type { TenantCache } from "./tenant_cache.ts";
 import { UrlValidators } from "./validators.ts";
+import { processLog } from "../telemetry/log.ts";
 
 /** Options of {@link sourceCache}. */
 export interface SourceCacheOptions {
@@ -84,6 +85,15 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
   const pollMs = options.pollMs ?? 20;
   const flights = new SingleFlight<FetchedSource>();
   const invalidations = new Invalidations(cache);
+  /**
+   * Entries being written behind their answers, per tenant and table index: a lookup in this
+   * process waits for them, so it finds what was just fetched as if the write had been awaited.
+   */
+  const writing = new Map<string, Set<Promise<void>>>();
+  const written = async (indexKey: string) => {
+    const pending = writing.get(indexKey);
+    if (pending?.size) await Promise.all(pending);
+  };
 
   return (next) =>
     async function cachedSourceFetch(source, ctx) {
@@ -96,6 +106,7 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
       );
       const maxStaleness = Math.min(ctx.metadata.max_staleness_ms ?? defaultStaleness, ttlMs);
       const keys = await cacheKeys(source);
+      await written(`${ctx.tenantId}\n${keys.index}`);
       const [stored, invalidatedAt] = await Promise.all([
         cache.peek<Entry>(ctx.tenantId, keys.entry),
         maxStaleness > 0 ? invalidations.watermark(ctx.tenantId, source.key) : 0,
@@ -125,8 +136,7 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
               ttlMs,
             });
             const fetched = await next(source, { ...ctx, conditional });
-            await store(ctx.tenantId, keys, fetched, ttlMs);
-            return fetched;
+            return { fetched, store: () => store(ctx.tenantId, keys, fetched, ttlMs) };
           }),
       );
       try {
@@ -149,13 +159,17 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
    * source's lease fetches (renewing the lease while it does); the others wait for the entry it
    * stores — newer than the one they saw — and serve it. When the lease goes without an entry
    * (the fetch failed, or its instance died and the lease expired), a waiter takes it over.
+   *
+   * The entry is written behind the answer: the query goes on with the fetched rows while they
+   * are sealed and stored (once the query's own work has had its turn), and the lease is held
+   * until the entry is there, so that no instance waiting on this fetch starts it again.
    */
   async function acrossInstances(
     source: SourcePlan,
     ctx: SourceFetchContext,
-    keys: { entry: string; lock: string },
+    keys: { entry: string; lock: string; index: string },
     seen: () => Promise<{ fetchedAt: number } | undefined>,
-    fetchHere: () => Promise<FetchedSource>,
+    fetchHere: () => Promise<{ fetched: FetchedSource; store(): Promise<void> }>,
   ): Promise<FetchedSource> {
     const owner = crypto.randomUUID();
     for (;;) {
@@ -164,12 +178,30 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
           () => void cache.renew(ctx.tenantId, keys.lock, owner, leaseMs),
           Math.max(1, Math.floor(leaseMs / 3)),
         );
-        try {
-          return await fetchHere();
-        } finally {
+        const release = async () => {
           clearInterval(renewal);
           await cache.release(ctx.tenantId, keys.lock, owner);
+        };
+        let here: Awaited<ReturnType<typeof fetchHere>>;
+        try {
+          here = await fetchHere();
+        } catch (err) {
+          await release();
+          throw err;
         }
+        const indexKey = `${ctx.tenantId}\n${keys.index}`;
+        const pending = writing.get(indexKey) ?? new Set();
+        writing.set(indexKey, pending);
+        const write: Promise<void> = new Promise((resolve) => setTimeout(resolve, 0))
+          .then(() => here.store())
+          .finally(release)
+          .catch((err) => processLog.warn("source cache entry not stored", { error: String(err) }))
+          .finally(() => {
+            pending.delete(write);
+            if (pending.size === 0 && writing.get(indexKey) === pending) writing.delete(indexKey);
+          });
+        pending.add(write);
+        return here.fetched;
       }
       const seenFetchedAt = (await seen())?.fetchedAt ?? -1;
       // Looks often at first (most fetches are short), then less, to spare the store.

@@ -117,3 +117,20 @@ Deno.test("sourceCache: an entry read warm again and again is still held to each
     assert.ok(gh.requests.length > calls);
   });
 });
+
+Deno.test("sourceCache: a live fetch's entry, written behind its answer, serves the next query", async () => {
+  const gh = await demoSandbox();
+  try {
+    const fetcher = cachedFetcher();
+    const plan = source(gh.url, { predicates: [], columns: ["pr_id", "title"] });
+    const live = await fetcher(plan, context({ max_staleness_ms: 0 }));
+    assert.equal(live.fromCache, false);
+    const requests = gh.requests.length;
+    const next = await fetcher(plan, context({ max_staleness_ms: 60_000 }));
+    assert.equal(next.fromCache, true);
+    assert.deepEqual(next.rows, live.rows);
+    assert.equal(gh.requests.length, requests, "the app was not asked again");
+  } finally {
+    await gh.close();
+  }
+});

@@ -36,6 +36,34 @@ async function connectionId(catalog: Catalog, tenantId: string, name: string): P
 }
 
 /**
+ * Every budget of a tenant's connections, by connection id (one read for all of a query's
+ * sources).
+ *
+ * @example
+ * ```ts ignore
+ * const budgets = await costBudgetsOf(catalog.db, "acme");
+ * const github = budgets.get(connection.id); // undefined: unbudgeted
+ * ```
+ */
+export async function costBudgetsOf(
+  db: CatalogDatabase,
+  tenantId: string,
+): Promise<Map<string, CostBudget>> {
+  const rows = await db.select().from(costBudgets).where(eq(costBudgets.tenantId, tenantId));
+  return new Map(rows.map((row) => [row.connectionId, budgetOfRow(row)]));
+}
+
+function budgetOfRow(row: typeof costBudgets.$inferSelect): CostBudget {
+  return {
+    connectionId: row.connectionId,
+    calls: Number(row.calls),
+    period: row.period,
+    burstCalls: Number(row.burstCalls),
+    burstPeriod: row.burstPeriod,
+  };
+}
+
+/**
  * The connection's budget, or `undefined` when it has none (unbudgeted: counted, never refused).
  *
  * @example
@@ -49,15 +77,7 @@ export async function costBudgetOf(
 ): Promise<CostBudget | undefined> {
   const [row] = await db.select().from(costBudgets)
     .where(eq(costBudgets.connectionId, connectionIdValue));
-  return row
-    ? {
-      connectionId: row.connectionId,
-      calls: Number(row.calls),
-      period: row.period,
-      burstCalls: Number(row.burstCalls),
-      burstPeriod: row.burstPeriod,
-    }
-    : undefined;
+  return row ? budgetOfRow(row) : undefined;
 }
 
 /**

@@ -13,9 +13,9 @@ import { loggableError, OmniError } from "../errors.ts";
 import type { SourceMiddleware } from "../source/fetch.ts";
 import { processLog } from "../telemetry/log.ts";
 import type { CostAlerts } from "./alerts.ts";
-import { allowance, type CostBudget, costBudgetOf } from "./budgets.ts";
+import { allowance, type CostBudget, costBudgetsOf } from "./budgets.ts";
 import { periodOf } from "./periods.ts";
-import { recordUsage, usageIn } from "./usage.ts";
+import { recordUsage, recordUsageBehind, usageIn } from "./usage.ts";
 
 /** Options of {@link costGuard}. */
 export interface CostGuardOptions {
@@ -27,34 +27,49 @@ export interface CostGuardOptions {
   budgetTtlMs?: number;
 }
 
+/** The cost guard: a source middleware, and a way to read a tenant's budgets ahead. */
+export type CostGuard = SourceMiddleware & {
+  /**
+   * Starts reading the tenant's budgets, when not remembered, so the read overlaps planning
+   * instead of holding up each source's first call.
+   */
+  prefetch(tenantId: string): void;
+};
+
 /**
  * Builds the cost guard.
  *
  * @example
  * ```ts ignore
- * const service = new QueryService({ ...options,
- *   sourceMiddleware: [sourceCache(cacheOptions), costGuard({ db: catalog.db, alerts }), budget] });
+ * const cost = costGuard({ db: catalog.db, alerts });
+ * const service = new QueryService({ ...options, prefetch: (t) => cost.prefetch(t),
+ *   sourceMiddleware: [sourceCache(cacheOptions), cost, budget] });
  * ```
  */
-export function costGuard(options: CostGuardOptions): SourceMiddleware {
+export function costGuard(options: CostGuardOptions): CostGuard {
   const { db } = options;
   const ttlMs = options.budgetTtlMs ?? 1000;
-  // Most fetches are of unbudgeted connections: one read per connection and second, not per fetch.
-  const remembered = new Map<string, { at: number; budget: Promise<CostBudget | undefined> }>();
-  const budgetOf = (connectionId: string) => {
+  // Most fetches are of unbudgeted connections: one read per tenant and second, not per fetch.
+  const remembered = new Map<
+    string,
+    { at: number; budgets: Promise<Map<string, CostBudget>> }
+  >();
+  const budgetsOf = (tenantId: string) => {
     const now = Date.now();
-    const hit = remembered.get(connectionId);
-    if (hit && now - hit.at < ttlMs) return hit.budget;
+    const hit = remembered.get(tenantId);
+    if (hit && now - hit.at < ttlMs) return hit.budgets;
     if (remembered.size > 10_000) remembered.clear();
-    const budget = costBudgetOf(db, connectionId);
-    remembered.set(connectionId, { at: now, budget });
-    budget.catch(() => remembered.delete(connectionId));
-    return budget;
+    const budgets = costBudgetsOf(db, tenantId);
+    remembered.set(tenantId, { at: now, budgets });
+    budgets.catch(() => {
+      if (remembered.get(tenantId)?.budgets === budgets) remembered.delete(tenantId);
+    });
+    return budgets;
   };
-  return (next) =>
+  const middleware: SourceMiddleware = (next) =>
     async function costGuardedFetch(source, ctx) {
       const connection = source.connection;
-      const budget = await budgetOf(connection.id);
+      const budget = (await budgetsOf(ctx.tenantId)).get(connection.id);
       const now = Date.now();
       const period = budget ? periodOf(budget.period, now) : undefined;
       if (budget && period) {
@@ -82,26 +97,14 @@ export function costGuard(options: CostGuardOptions): SourceMiddleware {
       }
       const fetched = await next(source, ctx);
       if (fetched.calls > 0 && !fetched.fromCache) {
+        const usage = {
+          tenantId: ctx.tenantId,
+          connectionId: connection.id,
+          connection: connection.name,
+          calls: fetched.calls,
+        };
         // Usage is bookkeeping: a failure to write it is logged, never the query's failure.
-        try {
-          await recordUsage(db, {
-            tenantId: ctx.tenantId,
-            connectionId: connection.id,
-            connection: connection.name,
-            calls: fetched.calls,
-          });
-          if (budget && period && options.alerts) {
-            await options.alerts.check({
-              tenantId: ctx.tenantId,
-              connectionId: connection.id,
-              connection: connection.name,
-              period: period.id,
-              used: await usageIn(db, ctx.tenantId, connection.id, period),
-              budget: budget.calls,
-              traceId: ctx.traceId,
-            });
-          }
-        } catch (err) {
+        const notRecorded = (err: unknown) =>
           processLog.error("usage not recorded", {
             tenant: ctx.tenantId,
             connection: connection.name,
@@ -109,8 +112,34 @@ export function costGuard(options: CostGuardOptions): SourceMiddleware {
             error: loggableError(err),
             trace_id: ctx.traceId,
           });
+        if (!budget || !period) {
+          // Nothing to enforce or alert on: the answer does not wait for the count (this
+          // process's reads of usage do).
+          recordUsageBehind(db, usage, notRecorded);
+        } else {
+          try {
+            await recordUsage(db, usage);
+            if (options.alerts) {
+              await options.alerts.check({
+                tenantId: ctx.tenantId,
+                connectionId: connection.id,
+                connection: connection.name,
+                period: period.id,
+                used: await usageIn(db, ctx.tenantId, connection.id, period),
+                budget: budget.calls,
+                traceId: ctx.traceId,
+              });
+            }
+          } catch (err) {
+            notRecorded(err);
+          }
         }
       }
       return fetched;
     };
+  return Object.assign(middleware, {
+    prefetch(tenantId: string) {
+      budgetsOf(tenantId).catch(() => {}); // a failed read is the fetch's to report
+    },
+  });
 }

@@ -39,6 +39,39 @@ export async function recordUsage(
   });
 }
 
+/** Usage writes of this process still in flight, per database ({@link recordUsageBehind}). */
+const inFlight = new WeakMap<CatalogDatabase, Set<Promise<void>>>();
+
+/**
+ * Adds charged calls to today's count without making the caller wait for the write: the answer
+ * of the query that made the calls need not wait for bookkeeping. Every read of usage in this
+ * process ({@link usageIn}, {@link usageSince}) waits for the writes in flight, so this process
+ * never reads a count without its own calls. A failed write goes to `onError`.
+ *
+ * @example
+ * ```ts ignore
+ * recordUsageBehind(db, { tenantId: "acme", connectionId: "c1", connection: "github", calls: 3 },
+ *   (err) => console.error(err));
+ * assertEquals(await usageIn(db, "acme", "c1", periodOf("month", Date.now())), 3);
+ * ```
+ */
+export function recordUsageBehind(
+  db: CatalogDatabase,
+  entry: { tenantId: string; connectionId: string; connection: string; calls: number },
+  onError: (err: unknown) => void,
+): void {
+  let writes = inFlight.get(db);
+  if (!writes) inFlight.set(db, writes = new Set());
+  const write = recordUsage(db, entry).catch(onError);
+  writes.add(write);
+  void write.finally(() => writes.delete(write));
+}
+
+async function writesLanded(db: CatalogDatabase): Promise<void> {
+  const writes = inFlight.get(db);
+  if (writes?.size) await Promise.all(writes);
+}
+
 /**
  * Calls a connection made in a period.
  *
@@ -53,6 +86,7 @@ export async function usageIn(
   connectionId: string,
   period: Pick<Period, "firstDay" | "endDay">,
 ): Promise<number> {
+  await writesLanded(db);
   const [row] = await db.select({ calls: sum(apiUsage.calls) }).from(apiUsage).where(and(
     eq(apiUsage.tenantId, tenantId),
     eq(apiUsage.connectionId, connectionId),
@@ -75,6 +109,7 @@ export async function usageSince(
   tenantId: string,
   since: string,
 ): Promise<UsageDay[]> {
+  await writesLanded(db);
   const rows = await db.select().from(apiUsage)
     .where(and(eq(apiUsage.tenantId, tenantId), gte(apiUsage.day, since)))
     .orderBy(asc(apiUsage.day), asc(apiUsage.connection));

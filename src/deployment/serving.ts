@@ -64,6 +64,8 @@ export interface Serving {
   metricsTenantLabels: boolean;
   /** Refuses a token whose claims the tenant's policy would misread (`UNAUTHENTICATED`). */
   checkClaims: (user: UserClaims) => Promise<void>;
+  /** Starts loading the tenant's policy, which `checkClaims` reads (errors surface there). */
+  prefetchClaims: (tenantId: string) => void;
   /** Where job notifications and cost alerts may be sent (the deployment's allow-list). */
   notifyTargets: NotifyTargets;
   /** Stops tracking tenant lifecycle events. */
@@ -132,6 +134,7 @@ export async function openServing(
     settings,
     engines: config.engines,
     checkClaims: (user) => security.checkClaims(user.tenant, user),
+    prefetchClaims: (tenantId) => void security.policy(tenantId).catch(() => {}),
     metricsToken: config.metricsToken,
     metricsTenantLabels: config.metricsTenantLabels,
     budgetsOf: (tenant) => edgeBudgetsOf(tenant.settings, budgetDefaults),
@@ -178,6 +181,7 @@ export type AppParts = Pick<
   | "budgetsOf"
   | "resultCache"
   | "checkClaims"
+  | "prefetchClaims"
   | "metricsToken"
 >;
 
@@ -200,6 +204,7 @@ export function appParts(serving: Serving): AppParts {
     budgetsOf: serving.budgetsOf,
     resultCache: serving.resultCache,
     checkClaims: serving.checkClaims,
+    prefetchClaims: serving.prefetchClaims,
     metricsToken: serving.metricsToken,
   };
 }

@@ -97,9 +97,11 @@ export function serveFromCache(
         return;
       }
     }
-    ctx.after.push(async function fillResultCache(answer) {
-      if (answer.status !== 200 || typeof answer.body === "string") return;
-      await cache.put(user.tenant, fingerprint, query, answer.body, ttlMs);
+    ctx.after.push(function fillResultCache(answer) {
+      if (answer.status !== 200 || typeof answer.body === "string") return Promise.resolve();
+      // Behind the answer: the caller does not wait for the rows to be sealed and stored.
+      cache.putBehind(user.tenant, fingerprint, query, answer.body, ttlMs);
+      return Promise.resolve();
     });
   };
 }

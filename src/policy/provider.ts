@@ -93,13 +93,15 @@ export class PolicySecurityProvider implements SecurityProvider {
 
   async #load(tenantId: string, previous?: Promise<CompiledPolicy>): Promise<CompiledPolicy> {
     const { catalog, connectors } = this.#options;
-    const row = await catalog.getPolicy(tenantId);
-    const version = row?.version ?? 0;
-    const before = await previous?.catch(() => undefined);
     // Recompiled when the tenant's connections or directory change, not only its policy: a rule
     // for github.pull_requests must cover a GitHub connection added or renamed since, and a
-    // class rule a column an MCP connection's mapping classified since.
-    const schema = await tenantPolicySchema(catalog, tenantId, connectors);
+    // class rule a column an MCP connection's mapping classified since. Read side by side.
+    const [row, schema] = await Promise.all([
+      catalog.getPolicy(tenantId),
+      tenantPolicySchema(catalog, tenantId, connectors),
+    ]);
+    const version = row?.version ?? 0;
+    const before = await previous?.catch(() => undefined);
     const signature = JSON.stringify([
       [...schema.connections].sort(),
       [...schema.roles].sort(),

@@ -31,6 +31,11 @@ export interface QueryServiceOptions {
   connectors: Record<string, ConnectorDef>;
   /** Middleware around every source fetch, outermost first. @default [] */
   sourceMiddleware?: SourceMiddleware[];
+  /**
+   * Starts the reads a tenant's source fetches will make (its cost budgets), when a query
+   * starts, so they overlap planning. @default nothing read ahead
+   */
+  prefetch?: (tenantId: string) => void;
   /** Input limits before each tenant's settings apply. @default DEFAULT_LIMITS */
   limits?: QueryLimits;
   /** Entitlements per user. @default everything readable */
@@ -143,6 +148,7 @@ export class QueryService {
   async #execute(input: QueryInput & { tenant: TenantRow }): Promise<GuardedAnswer> {
     const { catalog } = this.#options;
     const { tenant } = input;
+    this.#options.prefetch?.(tenant.id);
     const [connections, guard] = await Promise.all([
       catalog.listConnections(tenant.id),
       this.#guardFor(tenant.id, input.user),
