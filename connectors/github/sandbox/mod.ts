@@ -30,7 +30,7 @@ export interface GithubSandboxOptions {
   orgs?: string[];
   /** Token → owners whose repositories it may read. */
   tokens: Record<string, string[]>;
-  /** Delay before every answer, milliseconds. @default 0 */
+  /** The app's latency: no answer leaves sooner after its request arrived (`ServeOptions.latencyMs`). @default 0 */
   latencyMs?: number;
   /** Core requests per hour per token. @default 5000 */
   ratePerHour?: number;
@@ -125,7 +125,6 @@ export function startGithubSandbox(options: GithubSandboxOptions): Promise<Githu
       "x-github-request-id": `SB${(++seq).toString(16).toUpperCase().padStart(8, "0")}`,
     });
     const faulted = await faultAnswer(faults.take({ path, search: url.search }), {
-      latencyMs: options.latencyMs,
       headers,
       errorBody: (status) => ({
         message: STATUS_TEXT[status] ?? "Server Error",
