@@ -16,7 +16,10 @@ export interface SandboxFault {
   retryAfterS?: number;
   /** Raw body to send (e.g. malformed JSON). @default the app's error body for the status */
   body?: string;
-  /** Extra delay before answering. @default 0 */
+  /**
+   * Delay before answering, from the request's arrival (the sandbox's own latency runs alongside,
+   * see `ServeOptions.latencyMs`: the answer leaves after the longer of the two). @default 0
+   */
   latencyMs?: number;
   /** Matching requests answered normally before the fault applies (fail page 2, not 1). @default 0 */
   skip?: number;
@@ -76,8 +79,6 @@ export class FaultQueue<F extends Pick<SandboxFault, "times" | "skip">, R> {
 
 /** How a sandbox's app answers a fault. */
 export interface FaultAnswerOptions {
-  /** The sandbox's own latency, waited with the fault's. @default 0 */
-  latencyMs?: number;
   /** Headers every answer of the app carries (content type, budgets…). @default none */
   headers?: HeadersInit;
   /** The app's error body for a status, when the fault brings none. */
@@ -87,7 +88,7 @@ export interface FaultAnswerOptions {
 }
 
 /**
- * Waits the sandbox's and the fault's latency, then answers the fault: a connection reset
+ * Waits the fault's latency, then answers the fault: a connection reset
  * mid-answer, or its status and body; `undefined` when the request should be answered normally
  * (no fault, or a latency-only one).
  *
@@ -108,7 +109,7 @@ export async function faultAnswer(
   fault: SandboxFault | undefined,
   options: FaultAnswerOptions,
 ): Promise<Response | undefined> {
-  const wait = (options.latencyMs ?? 0) + (fault?.latencyMs ?? 0);
+  const wait = fault?.latencyMs ?? 0;
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   if (!fault) return undefined;
   const headers = new Headers(options.headers);

@@ -1,6 +1,7 @@
 /**
  * Serving a sandbox: a local HTTP server on a free port (or the one asked), whose own bugs answer
- * 500 with a body that says so — never mistaken for a protocol answer of the app.
+ * 500 with a body that says so — never mistaken for a protocol answer of the app — and which
+ * answers no sooner than the app's latency after a request arrives.
  *
  * @module
  */
@@ -18,6 +19,15 @@ export interface ServeOptions {
   port?: number;
   /** @default "127.0.0.1" */
   hostname?: string;
+  /**
+   * The app's latency: no answer leaves before this long after its request arrived. The sandbox
+   * works its answer out meanwhile, as the app's servers do within their latency; waiting first
+   * and working after would add the sandbox's own work — one thread doing what the app's fleet
+   * does in parallel — to every answer, and queue concurrent answers behind each other, so a
+   * client's parallel calls would cost more than the latency they are meant to take.
+   * @default 0
+   */
+  latencyMs?: number;
 }
 
 /**
@@ -27,8 +37,10 @@ export interface ServeOptions {
  * ```ts
  * import assert from "node:assert/strict";
  * import { serveSandbox } from "./serve.ts";
- * const server = serveSandbox(() => { throw new Error("oops"); });
+ * const server = serveSandbox(() => { throw new Error("oops"); }, { latencyMs: 20 });
+ * const started = performance.now();
  * const res = await fetch(server.url);
+ * assert.ok(performance.now() - started >= 20);
  * assert.equal(res.status, 500);
  * assert.match((await res.json()).message, /sandbox error: oops/);
  * await server.close();
@@ -43,15 +55,21 @@ export function serveSandbox(
     hostname: options.hostname ?? "127.0.0.1",
     onListen: () => {},
   }, async (req) => {
+    const latencyMs = options.latencyMs ?? 0;
+    // The latency runs from the request's arrival, while the handler works out the answer.
+    const due = latencyMs > 0 ? new Promise((r) => setTimeout(r, latencyMs)) : undefined;
+    let res: Response;
     try {
-      return await handler(req);
+      res = await handler(req);
     } catch (err) {
       // A sandbox bug, not a protocol answer: say so loudly in the body.
-      return Response.json(
+      res = Response.json(
         { message: `sandbox error: ${err instanceof Error ? err.message : err}` },
         { status: 500 },
       );
     }
+    await due;
+    return res;
   });
   return {
     url: `http://${server.addr.hostname}:${server.addr.port}`,

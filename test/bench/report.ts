@@ -204,7 +204,7 @@ export function renderMarkdown(r: BenchReport, chart?: string): string {
     "",
     `Every figure is the median with (min–max) over ${r.settings.repeats} runs; ratios come from the ` +
       `same run. Sources: bench-only sandboxes serving the demo world ×${r.settings.scale}, ` +
-      `${r.settings.latencyMs} ms per request, in a process of their own. Load generators run in their own process ` +
+      `each answer ${r.settings.latencyMs} ms after its request (their own work runs within it), in a process of their own. Load generators run in their own process ` +
       `(${r.settings.drivers.join(", ")}), on loopback.`,
     "",
   );

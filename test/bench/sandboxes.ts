@@ -27,7 +27,7 @@ export const BENCH = {
   jiraPageSize: 100,
 } as const;
 
-/** How the sandboxes are built: the demo world ×`scale`, `latencyMs` before every answer. */
+/** How the sandboxes are built: the demo world ×`scale`, each answer `latencyMs` after its request. */
 export interface SandboxSettings {
   scale: number;
   latencyMs: number;

@@ -72,11 +72,7 @@ export function answerRoute(
         return { status: 404, body: notFound() };
       }
       const repos = world.repos.filter((r) => lower(r.owner) === lower(route.org) && readable(r));
-      return paginate(
-        url,
-        repos.map((r) => shapes.repo(r)),
-        `${shapes.api}/orgs/${route.org}/repos`,
-      );
+      return paginate(url, repos, `${shapes.api}/orgs/${route.org}/repos`, (r) => shapes.repo(r));
     }
     case "repo": {
       const repo = findRepo(route.owner, route.repo);
@@ -157,7 +153,7 @@ function listPulls(url: URL, shapes: Shapes, world: SbWorld, repo: SbRepo): Answ
     return (ka < kb ? -sign : ka > kb ? sign : 0) || sign * (a.id - b.id);
   });
   const self = `${shapes.api}/repositories/${repo.id}/pulls`;
-  return paginate(url, pulls.map((x) => shapes.pull(x)), self);
+  return paginate(url, pulls, self, (x) => shapes.pull(x));
 }
 
 function search(
@@ -229,19 +225,19 @@ function search(
     };
   }
   const capped = hits.slice(0, 1000);
-  const answer = paginate(
-    url,
-    capped.map((x) => shapes.searchItem(x)),
-    `${shapes.api}/search/issues`,
-  );
+  const answer = paginate(url, capped, `${shapes.api}/search/issues`, (x) => shapes.searchItem(x));
   return {
     ...answer,
     body: { total_count: hits.length, incomplete_results: false, items: answer.body },
   };
 }
 
-/** One page of `items` with GitHub's `Link` header (prev, next, last, first as they apply). */
-function paginate(url: URL, items: unknown[], self: string): Answer {
+/**
+ * One page of `items` with GitHub's `Link` header (prev, next, last, first as they apply), each
+ * item shaped only when it is on the page: shaping a repository's every pull request to answer
+ * one page of them made the sandbox's own work, not the protocol, the cost of a list call.
+ */
+function paginate<T>(url: URL, items: T[], self: string, shape: (item: T) => unknown): Answer {
   const perPage = perPageOf(url.searchParams);
   const page = pageOf(url.searchParams);
   const last = Math.max(1, Math.ceil(items.length / perPage));
@@ -257,7 +253,7 @@ function paginate(url: URL, items: unknown[], self: string): Answer {
   if (page > 1) links.push(link(1, "first"));
   return {
     status: 200,
-    body: items.slice((page - 1) * perPage, page * perPage),
+    body: items.slice((page - 1) * perPage, page * perPage).map(shape),
     headers: links.length ? { link: links.join(", ") } : {},
   };
 }

@@ -30,7 +30,7 @@ export interface GithubSandboxOptions {
   orgs?: string[];
   /** Token → owners whose repositories it may read. */
   tokens: Record<string, string[]>;
-  /** Delay before every answer, milliseconds. @default 0 */
+  /** The app's latency: no answer leaves sooner after its request arrived (`ServeOptions.latencyMs`). @default 0 */
   latencyMs?: number;
   /** Core requests per hour per token. @default 5000 */
   ratePerHour?: number;
@@ -61,6 +61,17 @@ export interface GithubSandbox {
 }
 
 type Resource = "core" | "search" | "graphql";
+
+/** An answer as sent: its status, route headers, JSON text and (a GET's 200) its ETag. */
+interface Rendered {
+  status: number;
+  headers: Record<string, string>;
+  body?: string;
+  etag?: string;
+}
+
+/** Rendered answers kept at most (a test's many URLs); all are dropped past it. */
+const MAX_RENDERED = 1000;
 interface Bucket {
   used: number;
   resetAt: number;
@@ -95,6 +106,13 @@ export function startGithubSandbox(options: GithubSandboxOptions): Promise<Githu
   );
   const hooks: RepoHooks = new Map();
   let seq = 0;
+  // Rendered answers of GETs and GraphQL queries, per token and request, while the world is
+  // unchanged: rendering and
+  // hashing a page of a hundred pull requests is the sandbox's own work, which a client's
+  // parallel calls would otherwise queue behind on its one thread (each repeat of the same
+  // request, a revalidation included, renders the same bytes).
+  let revision = 0;
+  const rendered = new Map<string, Rendered & { revision: number }>();
 
   const bucket = (token: string, resource: Resource): Bucket => {
     const key = `${resource}:${token}`;
@@ -125,7 +143,6 @@ export function startGithubSandbox(options: GithubSandboxOptions): Promise<Githu
       "x-github-request-id": `SB${(++seq).toString(16).toUpperCase().padStart(8, "0")}`,
     });
     const faulted = await faultAnswer(faults.take({ path, search: url.search }), {
-      latencyMs: options.latencyMs,
       headers,
       errorBody: (status) => ({
         message: STATUS_TEXT[status] ?? "Server Error",
@@ -145,7 +162,10 @@ export function startGithubSandbox(options: GithubSandboxOptions): Promise<Githu
 
     // Repository webhooks (GitHub's hooks API) and the sandbox's own data-change endpoint.
     const changed = await handleSandboxChange(req, path, world, owners, hooks);
-    if (changed) return json(changed.status, changed.body, headers);
+    if (changed) {
+      revision++;
+      return json(changed.status, changed.body, headers);
+    }
     const route = req.method === "GET" || req.method === "HEAD" ? routeOf(path) : undefined;
     const graphqlPath = url.pathname === "/graphql" || url.pathname === "/api/graphql";
     const resource: Resource = route?.name === "search"
@@ -189,21 +209,49 @@ export function startGithubSandbox(options: GithubSandboxOptions): Promise<Githu
       }
       const readable = (r: { owner: string; name: string }) =>
         owners.includes(lower(r.owner)) || owners.includes(lower(`${r.owner}/${r.name}`));
-      const answer = await answerGraphql(world, readable, payload);
+      // The schema has no mutations: the same query over the same world answers the same.
+      const key = `${token}\n${url.pathname}\n${text}`;
+      let answer = rendered.get(key);
+      if (answer?.revision !== revision) {
+        const of = revision;
+        const { status, body } = await answerGraphql(world, readable, payload);
+        answer = { status, headers: {}, body: JSON.stringify(body), revision: of };
+        if (rendered.size >= MAX_RENDERED) rendered.clear();
+        rendered.set(key, answer);
+      }
       b.used++;
       for (const [k, v] of Object.entries(rateHeaders(b, resource))) headers.set(k, v);
-      return json(answer.status, answer.body, headers);
+      headers.set("content-type", "application/json; charset=utf-8");
+      return new Response(answer.body, { status: answer.status, headers });
     }
 
-    const shapes = new Shapes(api, world);
-    const answer = route
-      ? answerRoute(route, url, shapes, world, owners)
-      : { status: 404, body: notFound() };
-    const body = answer.body === undefined ? undefined : JSON.stringify(answer.body);
-    for (const [k, v] of Object.entries(answer.headers ?? {})) headers.set(k, v);
+    const render = (): Rendered => {
+      const answer = route
+        ? answerRoute(route, url, new Shapes(api, world), world, owners)
+        : { status: 404, body: notFound() };
+      const body = answer.body === undefined ? undefined : JSON.stringify(answer.body);
+      const etag = answer.status === 200 && body !== undefined
+        ? `W/"${fnv(body).toString(16)}${fnv(`${body}|${token}`).toString(16)}"`
+        : undefined;
+      return { status: answer.status, headers: answer.headers ?? {}, body, etag };
+    };
+    // Search depends on its own budget's answers and a long-running sort on the clock: rendered
+    // each time.
+    const memo = route && route.name !== "search" &&
+      url.searchParams.get("sort") !== "long-running";
+    const key = `${token}\n${req.url}`;
+    let answer = memo ? rendered.get(key) : undefined;
+    if (answer?.revision !== revision) {
+      answer = { ...render(), revision };
+      if (memo) {
+        if (rendered.size >= MAX_RENDERED) rendered.clear();
+        rendered.set(key, answer);
+      }
+    }
+    const { body, etag } = answer;
+    for (const [k, v] of Object.entries(answer.headers)) headers.set(k, v);
 
-    if (answer.status === 200 && body !== undefined) {
-      const etag = `W/"${fnv(body).toString(16)}${fnv(`${body}|${token}`).toString(16)}"`;
+    if (etag !== undefined) {
       headers.set("etag", etag);
       headers.set("cache-control", "private, max-age=60, s-maxage=60");
       headers.set("vary", "Accept, Authorization, Cookie, X-GitHub-OTP");

@@ -24,7 +24,7 @@ export interface JiraSandboxOptions {
   email: string;
   /** The API token Basic auth expects. */
   apiToken: string;
-  /** Delay added to every answer. @default 0 */
+  /** The app's latency: no answer leaves sooner after its request arrived (`ServeOptions.latencyMs`). @default 0 */
   latencyMs?: number;
   /** Requests allowed per minute before 429s. @default unlimited */
   ratePerMinute?: number;
@@ -212,7 +212,6 @@ export function startJiraSandbox(options: JiraSandboxOptions): Promise<JiraSandb
     if (changed) return Response.json(changed.body, { status: changed.status });
 
     const faulted = await faultAnswer(faults.take(path), {
-      latencyMs: options.latencyMs,
       headers: { "content-type": "application/json;charset=UTF-8" },
       errorBody: (status) => jiraError(`Injected fault (HTTP ${status}).`),
       partial: '{"issues": [{"id": "1',

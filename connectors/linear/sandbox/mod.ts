@@ -24,7 +24,7 @@ export interface LinearSandboxOptions {
   apiKeys: string[];
   /** OAuth access tokens accepted as `Authorization: Bearer <token>`. @default [] */
   oauthTokens?: string[];
-  /** Delay before every answer. @default 0 */
+  /** The app's latency: no answer leaves sooner after its request arrived (`ServeOptions.latencyMs`). @default 0 */
   latencyMs?: number;
   /** Requests per hour per key. @default 1500 */
   requestsPerHour?: number;
@@ -353,7 +353,6 @@ export function startLinearSandbox(options: LinearSandboxOptions): Promise<Linea
     requests.push({ query, variables, authorization });
 
     const faulted = await faultAnswer(faults.take(query), {
-      latencyMs: options.latencyMs,
       errorBody: (status) =>
         gqlError(
           `Injected fault (HTTP ${status})`,
@@ -434,7 +433,7 @@ export function startLinearSandbox(options: LinearSandboxOptions): Promise<Linea
     return json(200, { data: result.data }, rateHeaders());
   };
 
-  const server = serveSandbox(handler, { port: options.port });
+  const server = serveSandbox(handler, { port: options.port, latencyMs: options.latencyMs });
   return Promise.resolve(
     sandboxHandle(server, requests, faults, () => {
       budgets = new Map();

@@ -35,7 +35,7 @@ export interface SalesforceSandboxOptions {
   maxBatchSize?: number;
   /** API requests per rolling 24 h. @default 100000 */
   dailyApiLimit?: number;
-  /** @default 0 */
+  /** The app's latency: no answer leaves sooner after its request arrived (`ServeOptions.latencyMs`). @default 0 */
   latencyMs?: number;
 }
 
@@ -282,7 +282,6 @@ export function startSalesforceSandbox(
     const soql = u.searchParams.get("q") ?? undefined;
     state.requests.push({ method: req.method, path, ...(soql !== undefined ? { soql } : {}) });
     const faulted = await faultAnswer(faults.take(path), {
-      latencyMs: options.latencyMs,
       headers: limitInfo(),
       errorBody: (status) =>
         sfError(
@@ -364,7 +363,7 @@ export function startSalesforceSandbox(
     }
   };
 
-  const server = serveSandbox(handler, { port: options.port });
+  const server = serveSandbox(handler, { port: options.port, latencyMs: options.latencyMs });
   url = server.url;
   return Promise.resolve({
     url,
