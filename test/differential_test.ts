@@ -5,7 +5,7 @@
  * and cached, and through DuckDB over the snapshot, and must agree (`_differential.ts`).
  *
  * - In `deno task test`: seed `DIFF_SEED` (default 20261203), `DIFF_QUERIES` queries (default
- *   300, so the suite stays within CI's 20 minutes).
+ *   250, so the suite stays within CI's 20 minutes).
  * - `deno task test:differential`: 5,000 queries with a random seed (printed; replay a failure
  *   with `DIFF_SEED=<seed>`).
  *
@@ -124,7 +124,7 @@ Deno.test(
   async () => {
     const seedText = Deno.env.get("DIFF_SEED") ?? "20261203";
     const seed = seedText === "random" ? Math.floor(Math.random() * 2 ** 31) : Number(seedText);
-    const count = Number(Deno.env.get("DIFF_QUERIES") ?? "300");
+    const count = Number(Deno.env.get("DIFF_QUERIES") ?? "250");
     assert.ok(
       Number.isSafeInteger(seed) && count > 0,
       "DIFF_SEED and DIFF_QUERIES must be numbers",
