@@ -25,7 +25,7 @@ export interface TestStackOptions {
  */
 export async function startTestStack(options: TestStackOptions = {}): Promise<LocalStack> {
   // No warm-up, no spare: both make queries fast and replacements instant, and each costs seconds
-  // of CPU per engine in a suite that starts hundreds (pool_test.ts checks both).
+  // of CPU per engine in a suite that starts hundreds (engine_test.ts runs the pool with both).
   const env: Record<string, string> = {
     PORT: "0",
     OMNISQL_ENGINE_WARMUP_MS: "0",
