@@ -43,6 +43,11 @@ import { appGateway } from "../src/doors/gateway.ts";
 export interface LocalStackOptions {
   /** Serve the embedded catalog over the Postgres protocol on this port (PGlite only). */
   catalogPort?: number;
+  /**
+   * Open the embedded catalog from this dump of a migrated PGlite rather than running initdb
+   * and the migrations (tests start many stacks). @default none
+   */
+  pgliteSnapshot?: Blob;
   /** Fixed sandbox ports; 0 picks free ones. @default 0 */
   sandboxPorts?: DemoSandboxOptions["ports"];
   /** Injected latency on every sandbox answer, ms. @default 0 */
@@ -61,8 +66,12 @@ export interface LocalStackOptions {
   jobs?: Pick<JobQueueOptions, "pollMs" | "leaseMs" | "concurrency">;
   /** Every zone's engine pool (tests use small ones). @default from the config */
   engines?: EnginePoolOptions;
-  /** Start every engine of each pool before answering, as `deno task start` does. @default false */
-  warmEngines?: boolean;
+  /**
+   * When engines start: `"all"` of each pool before answering, as `deno task start` does;
+   * `"one"` per zone meanwhile; `"none"` at each zone's first query (a test that never reaches a
+   * zone saves that zone's start). @default "one"
+   */
+  warmEngines?: "all" | "one" | "none";
   /**
    * Directory of the audit journals (`edge/`, `zone-<z>/` in it): each query's record is
    * durable there before its answer leaves and replayed after a crash. Set it when the catalog
@@ -143,6 +152,7 @@ export async function startLocalStack(
     const catalogDb = await openCatalog({
       databaseUrl: config.databaseUrl,
       pgliteDataDir: config.pgliteDataDir,
+      pgliteSnapshot: options.pgliteSnapshot,
       // The embedded catalog's writes (audit batches above all) stay off the serving thread.
       pgliteInWorker: true,
     });
@@ -220,10 +230,11 @@ export async function startLocalStack(
       worker.jobs.start();
       closers.push(() => worker.jobs.stop());
     }
-    // Engines take about a second to start: `deno task start` waits for them; tests start one
-    // per zone meanwhile, so a first query rarely waits for it.
-    if (options.warmEngines) await Promise.all(Object.values(engines).map((e) => e.warm("all")));
-    else for (const pool of Object.values(engines)) void pool.warm(1);
+    // Engines take about a second to start: `deno task start` waits for them; by default one
+    // per zone starts meanwhile, so a first query rarely waits for it.
+    const warm = options.warmEngines ?? "one";
+    if (warm === "all") await Promise.all(Object.values(engines).map((e) => e.warm("all")));
+    else if (warm === "one") { for (const pool of Object.values(engines)) void pool.warm(1); }
 
     const appendEdgeAudit = digestAuditAppender(catalog);
     const edgeJournal = new AuditJournal({

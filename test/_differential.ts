@@ -62,8 +62,9 @@ const FINGERPRINT = "differential";
 export async function startDifferentialHarness(): Promise<DifferentialHarness> {
   const h = await startPlannerHarness();
   // The truth's own engine process, apart from the one the stack runs in.
-  const engine = new EnginePool({ size: 1 });
-  const stackEngine = new EnginePool({ size: 1 });
+  // No spares: nothing here kills an engine.
+  const engine = new EnginePool({ size: 1, spares: 0 });
+  const stackEngine = new EnginePool({ size: 1, spares: 0 });
   const closeAll = async () => {
     await engine.close();
     await stackEngine.close();

@@ -67,7 +67,8 @@ export async function startPlannerHarness(): Promise<PlannerHarness> {
       ...DEMO_SALESFORCE.acme,
     });
   }
-  const engine = new EnginePool({ size: 1 });
+  // No spare, no warm-up: nothing here kills an engine or is timed.
+  const engine = new EnginePool({ size: 1, spares: 0, warmUpMs: 0 });
   const estimates = new RowEstimates();
   const exec = (sql: string, pushdown: boolean) =>
     executeQuery({ sql, metadata: { max_staleness_ms: 0 } }, {

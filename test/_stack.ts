@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { type LocalStack, type LocalStackOptions, startLocalStack } from "../edge/local_stack.ts";
-import { type ScratchDatabase, scratchDatabase } from "../src/catalog/testing.ts";
+import { migratedSnapshot, type ScratchDatabase, scratchDatabase } from "../src/catalog/testing.ts";
 import { loadConfig } from "../src/config.ts";
 
 /** Options of {@link startTestStack}. */
@@ -24,14 +24,19 @@ export interface TestStackOptions {
  * of the Postgres at `DATABASE_URL` (created here, dropped on close: stacks never share state).
  */
 export async function startTestStack(options: TestStackOptions = {}): Promise<LocalStack> {
-  // No warm-up, no spare: both make queries fast and replacements instant, and each costs seconds
-  // of CPU per engine in a suite that starts hundreds (engine_test.ts runs the pool with both).
+  // No warm-up, no spare, no engine before a zone's first query: each would cost seconds of CPU
+  // per engine in a suite that starts hundreds (engine_test.ts runs a pool as servers do).
   const env: Record<string, string> = {
     PORT: "0",
     OMNISQL_ENGINE_WARMUP_MS: "0",
     OMNISQL_ENGINE_SPARES: "0",
   };
-  if (!options.postgres) return await startLocalStack(loadConfig(env), options.stack);
+  const stackOptions: LocalStackOptions = { warmEngines: "none", ...options.stack };
+  if (!options.postgres) {
+    // Opened from a migrated dump: no initdb, no migrations (seconds of wasm per stack).
+    stackOptions.pgliteSnapshot ??= await migratedSnapshot();
+    return await startLocalStack(loadConfig(env), stackOptions);
+  }
   const server = Deno.env.get("DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/test";
   const scratches: ScratchDatabase[] = [];
   const fresh = async () => {
@@ -48,7 +53,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Lo
   };
   let stack: LocalStack;
   try {
-    stack = await startLocalStack(loadConfig(env), options.stack);
+    stack = await startLocalStack(loadConfig(env), stackOptions);
   } catch (err) {
     await drop();
     throw err;

@@ -35,7 +35,7 @@ Deno.test(
   "literalTimestampMicros() reads each spelling as DuckDB's TIMESTAMP cast does",
   opts,
   async () => {
-    const engine = new EnginePool({ size: 1 });
+    const engine = new EnginePool({ size: 1, spares: 0, warmUpMs: 0 });
     let agreed = 0;
     try {
       for (const text of SPELLINGS) {

@@ -96,6 +96,8 @@ async function loadDemoUsers() {
   if (!res.ok) return;
   const users = await res.json();
   const select = $("dev-user");
+  // The list may arrive after the user has picked someone: keep their pick.
+  const picked = select.value;
   select.replaceChildren(
     ...users.map((u) =>
       el(
@@ -105,6 +107,7 @@ async function loadDemoUsers() {
       )
     ),
   );
+  if ([...select.options].some((o) => o.value === picked)) select.value = picked;
   $("dev-sign-in").hidden = false;
 }
 

@@ -57,7 +57,7 @@ export async function startBenchStack(
     }),
     {
       rateLimiter: () => new UnboundLimiter(),
-      warmEngines: true,
+      warmEngines: "all",
       auditJournalDir: journalDir,
     },
   );

@@ -442,6 +442,12 @@ function makeTemplate(): { template: Promise<ViewTemplate>; terminate(): void } 
   };
 }
 
+/**
+ * The process's template once made: it never changes, so every door of the process (and every
+ * door a test starts) opens from the same one instead of running initdb again.
+ */
+let madeTemplate: Promise<ViewTemplate> | undefined;
+
 /** A user's catalog view (see the module doc). */
 export class CatalogView {
   readonly #host: ViewHost;
@@ -571,11 +577,15 @@ export class CatalogViews {
   }
 
   #templateOf(): Promise<ViewTemplate> {
+    if (madeTemplate) return madeTemplate;
     if (!this.#template) {
       const made = makeTemplate();
       this.#template = made;
-      // A failed snapshot is made afresh for the next view.
-      made.template.catch(() => this.#template === made && (this.#template = undefined));
+      made.template.then(
+        () => madeTemplate ??= made.template,
+        // A failed snapshot is made afresh for the next view.
+        () => this.#template === made && (this.#template = undefined),
+      );
     }
     return this.#template.template;
   }
