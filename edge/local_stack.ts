@@ -43,11 +43,6 @@ import { appGateway } from "../src/doors/gateway.ts";
 export interface LocalStackOptions {
   /** Serve the embedded catalog over the Postgres protocol on this port (PGlite only). */
   catalogPort?: number;
-  /**
-   * Open the embedded catalog from this dump of a migrated PGlite rather than running initdb
-   * and the migrations (tests start many stacks). @default none
-   */
-  pgliteSnapshot?: Blob;
   /** Fixed sandbox ports; 0 picks free ones. @default 0 */
   sandboxPorts?: DemoSandboxOptions["ports"];
   /** Injected latency on every sandbox answer, ms. @default 0 */
@@ -152,7 +147,6 @@ export async function startLocalStack(
     const catalogDb = await openCatalog({
       databaseUrl: config.databaseUrl,
       pgliteDataDir: config.pgliteDataDir,
-      pgliteSnapshot: options.pgliteSnapshot,
       // The embedded catalog's writes (audit batches above all) stay off the serving thread.
       pgliteInWorker: true,
     });

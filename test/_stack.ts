@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { type LocalStack, type LocalStackOptions, startLocalStack } from "../edge/local_stack.ts";
-import { migratedSnapshot, type ScratchDatabase, scratchDatabase } from "../src/catalog/testing.ts";
+import { type ScratchDatabase, scratchDatabase } from "../src/catalog/testing.ts";
 import { loadConfig } from "../src/config.ts";
 
 /** Options of {@link startTestStack}. */
@@ -32,11 +32,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Lo
     OMNISQL_ENGINE_SPARES: "0",
   };
   const stackOptions: LocalStackOptions = { warmEngines: "none", ...options.stack };
-  if (!options.postgres) {
-    // Opened from a migrated dump: no initdb, no migrations (seconds of wasm per stack).
-    stackOptions.pgliteSnapshot ??= await migratedSnapshot();
-    return await startLocalStack(loadConfig(env), stackOptions);
-  }
+  if (!options.postgres) return await startLocalStack(loadConfig(env), stackOptions);
   const server = Deno.env.get("DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/test";
   const scratches: ScratchDatabase[] = [];
   const fresh = async () => {

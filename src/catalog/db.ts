@@ -14,6 +14,8 @@ import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import * as schema from "./schema.ts";
 import { ThreadedPglite } from "./pglite_thread.ts";
+import { cachedDataDir, forgetDataDir } from "./pglite_cache.ts";
+import { sha256Hex } from "../crypto/sha256.ts";
 
 /** The catalog's tables, as one Drizzle schema object. */
 export type CatalogSchema = typeof schema;
@@ -33,16 +35,11 @@ export interface OpenCatalogOptions {
    */
   databaseUrl?: string;
   /**
-   * PGlite only: a directory to persist the database in. In memory when absent.
+   * PGlite only: a directory to persist the database in. In memory when absent: then it opens
+   * from a migrated data directory cached on this machine (`pglite_cache.ts`), skipping initdb.
    * @default undefined
    */
   pgliteDataDir?: string;
-  /**
-   * PGlite only: start from a data directory dumped with `PGlite.dumpDataDir()` (tests use a
-   * migrated snapshot to skip `initdb`, ~0.3 s instead of ~2 s).
-   * @default undefined
-   */
-  pgliteSnapshot?: Blob;
   /**
    * PGlite only: run the database in a worker thread of its own. Each PGlite statement runs
    * synchronously on the thread that hosts it; in a worker, a write (an audit batch) never stalls
@@ -108,10 +105,7 @@ export async function openCatalog(options: OpenCatalogOptions = {}): Promise<Cat
       throw err;
     }
   }
-  const pgliteOptions = { dataDir: options.pgliteDataDir, loadDataDir: options.pgliteSnapshot };
-  const pglite: EmbeddedPglite = options.pgliteInWorker
-    ? await ThreadedPglite.create(pgliteOptions)
-    : await PGlite.create(pgliteOptions);
+  const pglite = await openPglite(options);
   try {
     // Drizzle's PGlite driver needs only `query` and `transaction`, which the worker's proxy has.
     const db = drizzlePglite({ client: pglite as PGlite, schema });
@@ -128,6 +122,52 @@ export async function openCatalog(options: OpenCatalogOptions = {}): Promise<Cat
     await pglite.close();
     throw err;
   }
+}
+
+/** An embedded PGlite: on disk as asked, or in memory from the cached migrated data directory. */
+async function openPglite(options: OpenCatalogOptions): Promise<EmbeddedPglite> {
+  const create = (loadDataDir?: Blob) => {
+    const pgliteOptions = { dataDir: options.pgliteDataDir, loadDataDir };
+    return options.pgliteInWorker
+      ? ThreadedPglite.create(pgliteOptions)
+      : PGlite.create(pgliteOptions);
+  };
+  if (options.pgliteDataDir) return await create();
+  const recipe = await migratedRecipe();
+  const migrated = await cachedDataDir(recipe, dumpMigrated).catch(() => undefined);
+  if (!migrated) return await create();
+  try {
+    return await create(new Blob([migrated]));
+  } catch {
+    await forgetDataDir(recipe); // unreadable: made afresh next time
+    return await create();
+  }
+}
+
+/** A fresh PGlite with the migrations applied, dumped. */
+async function dumpMigrated(): Promise<Uint8Array> {
+  const pg = await PGlite.create();
+  try {
+    await migratePglite(drizzlePglite({ client: pg, schema }), {
+      migrationsFolder: MIGRATIONS_FOLDER,
+    });
+    return new Uint8Array(await (await pg.dumpDataDir("gzip")).arrayBuffer());
+  } finally {
+    await pg.close();
+  }
+}
+
+/** Names the migrated data directory by the migrations it holds. */
+async function migratedRecipe(): Promise<string> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(MIGRATIONS_FOLDER)) {
+    if (entry.isFile && entry.name.endsWith(".sql")) names.push(entry.name);
+  }
+  let text = "";
+  for (const name of names.sort()) {
+    text += `${name}\n${await Deno.readTextFile(`${MIGRATIONS_FOLDER}/${name}`)}\n`;
+  }
+  return `catalog migrated ${await sha256Hex(text)}`;
 }
 
 /**

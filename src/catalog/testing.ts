@@ -1,8 +1,8 @@
 /**
  * Test support: a fresh, migrated (and by default seeded) catalog per test, on either driver.
  *
- * - `pglite`: an in-memory PGlite started from a migrated snapshot cached in
- *   `.omnisql/test-cache/` (keyed by the migrations' contents), ~0.5 s instead of ~2-3 s.
+ * - `pglite`: an in-memory PGlite (opened from the migrated data directory cached on the
+ *   machine, see `pglite_cache.ts`).
  * - `postgres`: a new database `omnisql_t_<random>` created on the server of `DATABASE_URL`
  *   (default `postgres://postgres@127.0.0.1:5432/test`) and dropped on close, so tests running
  *   in parallel never share state.
@@ -23,8 +23,7 @@
  */
 import postgres from "postgres";
 import { generateMasterKey, KeyRing } from "../crypto/mod.ts";
-import { sha256Hex } from "../crypto/sha256.ts";
-import { type CatalogDb, MIGRATIONS_FOLDER, openCatalog } from "./db.ts";
+import { type CatalogDb, openCatalog } from "./db.ts";
 import { type DemoSandboxes, PLACEHOLDER_SANDBOXES } from "./demo.ts";
 import { CatalogKeyStore } from "./key_store.ts";
 import { seedDemo } from "./seed.ts";
@@ -112,10 +111,7 @@ export async function openTestCatalog(
       throw err;
     }
   } else {
-    catalogDb = await openCatalog({
-      pgliteSnapshot: await migratedSnapshot(),
-      pgliteInWorker: options.pgliteInWorker,
-    });
+    catalogDb = await openCatalog({ pgliteInWorker: options.pgliteInWorker });
   }
   const keyRing = new KeyRing({ masterKey, store: new CatalogKeyStore(catalogDb.db) });
   const catalog = new Catalog(catalogDb.db, keyRing);
@@ -206,58 +202,4 @@ async function maintenance(serverUrl: string, statement: string): Promise<void> 
   } finally {
     await client.end({ timeout: 5 });
   }
-}
-
-let snapshot: Promise<Blob> | undefined;
-
-/**
- * A dump of a freshly migrated PGlite, cached per process and on disk per migrations hash: a
- * PGlite opened from it skips initdb and the migrations (seconds of wasm each).
- *
- * @example
- * ```ts ignore
- * // Not run: it may run initdb and the migrations once.
- * import { openCatalog } from "./db.ts";
- * import { migratedSnapshot } from "./testing.ts";
- * const { close } = await openCatalog({ pgliteSnapshot: await migratedSnapshot() });
- * await close();
- * ```
- */
-export function migratedSnapshot(): Promise<Blob> {
-  snapshot ??= loadOrCreateSnapshot();
-  return snapshot;
-}
-
-async function loadOrCreateSnapshot(): Promise<Blob> {
-  const cacheDir = new URL("../../.omnisql/test-cache/", import.meta.url);
-  const file = new URL(`pglite-${await migrationsHash()}.tar`, cacheDir);
-  try {
-    return new Blob([await Deno.readFile(file)]);
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  }
-  const fresh = await openCatalog({});
-  try {
-    const dump = await fresh.pglite!.dumpDataDir("none");
-    await Deno.mkdir(cacheDir, { recursive: true });
-    const tmp = new URL(`${file.pathname}.${crypto.randomUUID()}.tmp`, file);
-    await Deno.writeFile(tmp, new Uint8Array(await dump.arrayBuffer()));
-    await Deno.rename(tmp, file); // atomic: parallel test processes may race here
-    return dump;
-  } finally {
-    await fresh.close();
-  }
-}
-
-async function migrationsHash(): Promise<string> {
-  const names: string[] = [];
-  for await (const entry of Deno.readDir(MIGRATIONS_FOLDER)) {
-    if (entry.isFile && entry.name.endsWith(".sql")) names.push(entry.name);
-  }
-  names.sort();
-  let text = "";
-  for (const name of names) {
-    text += `${name}\n${await Deno.readTextFile(`${MIGRATIONS_FOLDER}/${name}`)}\n`;
-  }
-  return (await sha256Hex(text)).slice(0, 16);
 }

@@ -1,6 +1,6 @@
 /**
  * The engine process: one DuckDB-WASM instance in an OS process of its own, serving one query at
- * a time over its stdin and stdout (frames of `_wire.ts`). An engine pool (`pool.ts`) starts it
+ * a time over its stdin and stdout (frames of `../frames.ts`). An engine pool (`pool.ts`) starts it
  * and may kill it at any moment (deadline, memory cap): nothing here is ever waited for by
  * anyone but the query it runs.
  *
@@ -12,7 +12,7 @@
  */
 import { OmniError } from "../errors.ts";
 import { DuckInstance, type InstanceQuery } from "./_instance.ts";
-import { encodeFrame, FrameReader } from "./_wire.ts";
+import { encodeFrame, FrameReader } from "../frames.ts";
 
 /** A frame an engine process sends. */
 export type EngineReply =

@@ -22,7 +22,7 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import { EnginePool } from "./mod.ts";
- * const pool = new EnginePool({ size: 1, spares: 0 });
+ * const pool = new EnginePool({ size: 1, spares: 0, warmUpMs: 0 });
  * try {
  *   const result = await pool.run({
  *     tables: [{

@@ -28,7 +28,7 @@ import type { ArrowTableLike } from "./_bindings.ts";
 import { tableToRows } from "./_convert.ts";
 import { DUCK_TYPES, encodeRows } from "./_ingest.ts";
 import type { InstanceQuery } from "./_instance.ts";
-import { encodeFrame, FrameReader } from "./_wire.ts";
+import { encodeFrame, FrameReader } from "../frames.ts";
 import { type EngineReply, MEMORY_LIMIT_ENV } from "./engine_process.ts";
 import { DEFAULT_MAX_ROWS, type QueryEngine, type QueryResult, type RunInput } from "./engine.ts";
 import type { ColumnDef } from "../../connectors/sdk/table.ts";
@@ -118,7 +118,7 @@ const RETIRE_GROWTH_MB = 256;
  * ```ts
  * import assert from "node:assert/strict";
  * import { EnginePool } from "./pool.ts";
- * const pool = new EnginePool({ size: 2 });
+ * const pool = new EnginePool({ size: 2, spares: 0, warmUpMs: 0 });
  * try {
  *   const result = await pool.run({ tables: [], sql: "SELECT 42 AS x" }, { tenantId: "acme" });
  *   assert.deepEqual(result.rows, [{ x: 42 }]);

@@ -1,65 +1,50 @@
 /**
- * A worker hosting ONE catalog view's PGlite database (see `catalog_view.ts`). PGlite's initdb
- * and queries run wasm on the calling thread, so they live off the thread that serves HTTP and
- * the wire protocol; and one view per worker means a statement stopped by ending its worker
- * ends nothing else, and no statement ever waits behind another view's.
+ * The process hosting ONE catalog view's PGlite database (see `catalog_view.ts`). PGlite's
+ * initdb and queries run wasm on the calling thread, so they live off the door's process; one
+ * view per process means a statement stopped by killing its process ends nothing else, and no
+ * statement ever waits behind another view's. A process, not a worker: a worker busy in wasm
+ * keeps running (and a core busy) after `terminate()`; a killed process is gone.
  *
- * Messages in: `{ id, op: "template" }` (answers `template`: an initialised data directory and
- * PGlite's compiled wasm, which every view's worker then shares rather than compiling its own),
- * `{ id, op: "open", ddl, template }`, `{ id, op: "exchange", bytes }`.
- * Messages out: `{ id, ok: true, started: true }` when an exchange starts running, then
- * `{ id, ok: true, bytes?, heapBytes?, template? }` or `{ id, ok: false, error }`.
+ * Frames (`../../frames.ts`) in, one at a time: `{ id, op: "template" }` (answers an initialised
+ * data directory with the door's database created, as its blob), `{ id, op: "open", ddl }` with
+ * the data directory as its blob, `{ id, op: "exchange" }` with the statement's messages as its
+ * blob. Frames out: `{ id, ok: true, started: true }` when an exchange starts running, then
+ * `{ id, ok: true, heapBytes? }` (with the reply's messages or the data directory as its blob)
+ * or `{ id, ok: false, error }`.
  *
  * @module
  */
-/// <reference lib="deno.worker" />
 import { PGlite } from "@electric-sql/pglite";
+import { encodeFrame, FrameReader } from "../../frames.ts";
 
 /** The database name the door serves (see `catalog_view.ts`). */
 const DATABASE = "omnisql";
 /** The role statements run as (created by `viewDdl` in `catalog_view.ts`). */
 const READER = "omnisql_reader";
 
-/** What a view opens from (`catalog_view.ts` holds one per door). */
-export interface ViewTemplate {
-  dataDir: Uint8Array;
-  /** Compiled once: a module posted to a worker shares its machine code. */
-  pgliteWasmModule?: WebAssembly.Module;
-  initdbWasmModule?: WebAssembly.Module;
-}
-
-type Request =
+/** A request to a view's process. */
+export type ViewRequest =
   | { id: number; op: "template" }
-  | { id: number; op: "open"; ddl: string; template: ViewTemplate }
-  | { id: number; op: "exchange"; bytes: Uint8Array };
+  | { id: number; op: "open"; ddl: string }
+  | { id: number; op: "exchange" };
 
-type Reply = { bytes?: Uint8Array; heapBytes?: number; template?: ViewTemplate };
+/** A reply of a view's process. */
+export interface ViewReply {
+  id: number;
+  ok: boolean;
+  started?: boolean;
+  heapBytes?: number;
+  error?: string;
+}
 
 let view: PGlite | undefined;
 
-/** PGlite's wasm, compiled; none when the package is not on disk (PGlite then loads its own). */
-async function compiled(): Promise<Omit<ViewTemplate, "dataDir">> {
-  const base = import.meta.resolve("@electric-sql/pglite");
-  if (!base.startsWith("file:")) return {};
-  const compile = async (name: string) =>
-    await WebAssembly.compile(await Deno.readFile(new URL(`./${name}`, base)));
-  const [pgliteWasmModule, initdbWasmModule] = await Promise.all([
-    compile("pglite.wasm"),
-    compile("initdb.wasm"),
-  ]);
-  return { pgliteWasmModule, initdbWasmModule };
-}
-
-/** An initialised database with the door's database created, and the wasm it ran. */
-async function template(): Promise<ViewTemplate> {
-  const modules = await compiled();
-  const pg = await PGlite.create({ ...modules });
+/** An initialised database with the door's database created, dumped. */
+async function template(): Promise<Uint8Array> {
+  const pg = await PGlite.create();
   try {
     await pg.exec(`CREATE DATABASE ${DATABASE}`);
-    return {
-      ...modules,
-      dataDir: new Uint8Array(await (await pg.dumpDataDir("none")).arrayBuffer()),
-    };
+    return new Uint8Array(await (await pg.dumpDataDir("gzip")).arrayBuffer());
   } finally {
     await pg.close();
   }
@@ -79,15 +64,17 @@ async function simple(pg: PGlite, sql: string): Promise<void> {
   }
 }
 
-async function handle(req: Request): Promise<Reply> {
+async function handle(
+  req: ViewRequest,
+  blob: Uint8Array | undefined,
+  send: (reply: ViewReply, blob?: Uint8Array) => Promise<void>,
+): Promise<{ heapBytes?: number; blob?: Uint8Array }> {
   switch (req.op) {
     case "template":
-      return { template: await template() };
+      return { blob: await template() };
     case "open": {
-      const { dataDir, ...modules } = req.template;
       const pg = await PGlite.create({
-        ...modules,
-        loadDataDir: new Blob([dataDir as Uint8Array<ArrayBuffer>]),
+        loadDataDir: new Blob([blob as Uint8Array<ArrayBuffer>]),
         database: DATABASE,
       });
       await pg.exec(req.ddl);
@@ -97,33 +84,45 @@ async function handle(req: Request): Promise<Reply> {
     }
     case "exchange": {
       const pg = view;
-      if (!pg) throw new Error("the catalog view is not open");
+      if (!pg || !blob) throw new Error("the catalog view is not open");
       // The door times the statement from here.
-      self.postMessage({ id: req.id, ok: true, started: true });
+      await send({ id: req.id, ok: true, started: true });
       // The statement can never change the view: a read-only transaction (the SELECT takes the
       // snapshot, after which read-write mode cannot be set) as a role that may only read,
       // always rolled back. Raw messages, as the statement's own are.
       await simple(pg, `BEGIN TRANSACTION READ ONLY; SET LOCAL ROLE ${READER}; SELECT 1`);
       let bytes: Uint8Array;
       try {
-        bytes = await pg.execProtocolRaw(req.bytes);
+        bytes = await pg.execProtocolRaw(blob);
       } finally {
         await simple(pg, "ROLLBACK");
       }
       // Wasm memory only grows: the door replaces a view that grew too large.
-      const heap = (pg.Module as unknown as { HEAPU8: Uint8Array }).HEAPU8.byteLength;
-      return { bytes, heapBytes: heap };
+      const heapBytes = (pg.Module as unknown as { HEAPU8: Uint8Array }).HEAPU8.byteLength;
+      return { blob: bytes, heapBytes };
     }
   }
 }
 
-self.onmessage = async (event: MessageEvent<Request>) => {
-  const { id } = event.data;
-  try {
-    const { bytes, ...rest } = await handle(event.data);
-    // Copied, not transferred: PGlite's reply may be a view of its wasm memory.
-    self.postMessage({ id, ok: true, ...(bytes ? { bytes: bytes.slice() } : {}), ...rest });
-  } catch (err) {
-    self.postMessage({ id, ok: false, error: String(err) });
+async function serve(): Promise<void> {
+  const out = Deno.stdout;
+  const send = async (reply: ViewReply, blob?: Uint8Array) => {
+    const bytes = encodeFrame(reply, blob ? [blob] : []);
+    let written = 0;
+    while (written < bytes.byteLength) written += await out.write(bytes.subarray(written));
+  };
+  const requests = new FrameReader<ViewRequest>(Deno.stdin.readable);
+  for (;;) {
+    const frame = await requests.next();
+    if (!frame) return; // the door closed our stdin: leave quietly
+    const { id } = frame.header;
+    try {
+      const { blob, heapBytes } = await handle(frame.header, frame.blobs[0], send);
+      await send({ id, ok: true, ...(heapBytes === undefined ? {} : { heapBytes }) }, blob);
+    } catch (err) {
+      await send({ id, ok: false, error: String(err) });
+    }
   }
-};
+}
+
+if (import.meta.main) await serve();

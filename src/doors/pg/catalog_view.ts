@@ -6,13 +6,13 @@
  * DBeaver, Grafana and Metabase see faithful answers about what this user may query; and data
  * statements are described there (parameter and column types) before the pipeline runs them.
  *
- * A view starts in ~1–2 s from a snapshot of an initialised database (made once per door,
- * ~2–10 s, with PGlite's wasm compiled once) and holds ~190 MiB of wasm heap, so views are
+ * A view starts in ~1–2 s from a snapshot of an initialised database (made once per machine,
+ * ~8 s, and cached: `pglite_cache.ts`) and holds ~190 MiB of wasm heap, so views are
  * shared by every session of a tenant whose user sees the same catalog, at most `maxViews`
  * live, closed when idle; a tenant runs one catalog statement at a time, so it keeps at most one
- * view's worker busy. Each view runs in a worker of its own (`_view_host.ts`): PGlite's
+ * view's process busy. Each view runs in a process of its own (`_view_host.ts`): PGlite's
  * wasm blocks its thread (and the door's thread also serves HTTP), and a statement that
- * outruns its timeout is stopped by ending its worker — which must end no other tenant's view,
+ * outruns its timeout is stopped by killing its process — which must end no other tenant's view,
  * nor make another tenant's statements wait.
  *
  * @module
@@ -24,7 +24,9 @@ import { sha256Hex } from "../../crypto/sha256.ts";
 import { hmacHex } from "../../crypto/hmac.ts";
 import { processLog } from "../../telemetry/log.ts";
 import { catalogRefusal, CatalogViewError } from "./view_guard.ts";
-import type { ViewTemplate } from "./_view_host.ts";
+import type { ViewReply, ViewRequest } from "./_view_host.ts";
+import { encodeFrame, FrameReader } from "../../frames.ts";
+import { cachedDataDir } from "../../catalog/pglite_cache.ts";
 
 /** The key of refused statements' log digests: random per process, never stored. */
 const DIGEST_KEY = Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16))
@@ -38,9 +40,9 @@ const READER = "omnisql_reader";
 /** Options of {@link CatalogViews}. */
 export interface CatalogViewsOptions {
   /**
-   * Live views at most: each has a worker of its own (~450 MiB resident: PGlite's ~190 MiB wasm
+   * Live views at most: each has a process of its own (~450 MiB resident: PGlite's ~190 MiB wasm
    * heap, plus what a fresh isolate costs). To open another, the least recently used view that
-   * runs no statement ends its worker — even one a session holds: it reopens (~1–2 s) for its
+   * runs no statement ends its process — even one a session holds: it reopens (~1–2 s) for its
    * next statement; a view of the tenant holding the most live views goes first, so a tenant's
    * views push out their own before another tenant's. Only when every live view is busy is one
    * more opened; a tenant keeps at most one view busy, so the excess is bounded by the tenants
@@ -53,7 +55,7 @@ export interface CatalogViewsOptions {
   /**
    * A catalog statement runs at most this long, counted from when it starts running in its
    * view (not while it waits its turn); it then fails with SQLSTATE 57014. PGlite ignores
-   * `statement_timeout` (it has no timer signals), so the door ends the worker of that one
+   * `statement_timeout` (it has no timer signals), so the door kills the process of that one
    * view, which reopens (~1–2 s) for its next statement. A tenant's catalog statements (and
    * view openings) run one at a time, whichever of its views they are for: a statement waits
    * only for its tenant's queued before it (each bounded by this timeout, so the wait is at most
@@ -69,11 +71,11 @@ export interface CatalogViewsOptions {
   maxViewHeapBytes?: number;
 }
 
-/** A message a view worker answers. */
-type WorkerReply = { bytes?: Uint8Array; heapBytes?: number };
+/** What a view's process answers a call with. */
+type CallReply = { bytes?: Uint8Array; heapBytes?: number };
 
 interface Call {
-  resolve(reply: WorkerReply): void;
+  resolve(reply: CallReply): void;
   reject(e: Error): void;
   started?(): void;
 }
@@ -94,8 +96,8 @@ const cancelled = () =>
     message: "canceling statement due to user request",
   });
 
-/** The worker of a view ended under a call for a reason other than its statement's timeout. */
-class WorkerEnded extends Error {}
+/** The process of a view ended under a call for a reason other than its statement's timeout. */
+class ProcessEnded extends Error {}
 
 /** The catalog views are closing (the door shuts down). */
 const closing = () =>
@@ -105,13 +107,70 @@ const closing = () =>
     message: "terminating catalog statement: the catalog views are closing",
   });
 
-/** Starts a worker hosting a view (`_view_host.ts`). */
-const viewWorker = () =>
-  new Worker(new URL("./_view_host.ts", import.meta.url), { type: "module" });
+const VIEW_ENTRY = new URL("./_view_host.ts", import.meta.url);
+const CONFIG = new URL("../../../deno.json", import.meta.url);
+
+/**
+ * The process hosting a view (`_view_host.ts`): requests in, replies out as frames. `kill` ends
+ * it for sure, whatever its wasm is doing (a worker's `terminate()` does not stop a busy loop).
+ */
+class ViewProcess {
+  readonly #child: Deno.ChildProcess;
+  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
+  #killed = false;
+
+  /** `onReply` gets each reply; `onExit` is called if the process ends before `kill`. */
+  constructor(
+    onReply: (reply: ViewReply, blob?: Uint8Array) => void,
+    onExit: () => void,
+  ) {
+    this.#child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--quiet",
+        "--no-prompt",
+        `--config=${CONFIG.pathname}`,
+        "--allow-read",
+        "--allow-env",
+        VIEW_ENTRY.pathname,
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+      env: { NO_COLOR: "1" },
+      clearEnv: true,
+    }).spawn();
+    this.#stdin = this.#child.stdin.getWriter();
+    const replies = new FrameReader<ViewReply>(this.#child.stdout);
+    (async () => {
+      try {
+        for (let frame; (frame = await replies.next());) onReply(frame.header, frame.blobs[0]);
+      } catch {
+        // killed inside a frame
+      }
+      if (!this.#killed) onExit();
+    })();
+  }
+
+  send(request: ViewRequest, blob?: Uint8Array): void {
+    // A write to a process that died fails; its end reaches `onExit`.
+    this.#stdin.write(encodeFrame(request, blob ? [blob] : [])).catch(() => {});
+  }
+
+  kill(): void {
+    if (this.#killed) return;
+    this.#killed = true;
+    try {
+      this.#child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
 
 /**
  * A tenant's catalog work, one job at a time in the order it came, whichever of the tenant's
- * views it is for: so a tenant keeps at most one view worker busy (running a statement or
+ * views it is for: so a tenant keeps at most one view process busy (running a statement or
  * opening a view) however many views or sessions it has, and can never take the CPU, or the
  * room for live views, from another tenant. A job waits only for the tenant's own jobs queued
  * before it, each bounded by the statement timeout (plus a view's opening).
@@ -133,7 +192,7 @@ class Lane {
 
   /**
    * Runs `work` for `host` after the tenant's jobs before it. `signal` stops it: taken out of
-   * the queue, or, running, by ending `host`'s worker.
+   * the queue, or, running, by killing `host`'s process.
    */
   run<T>(host: ViewHost, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (signal?.aborted) return Promise.reject(cancelled());
@@ -180,9 +239,9 @@ class Lane {
 }
 
 /**
- * The door's live view workers, least recently used first, kept to `max` (see
+ * The door's live view processes, least recently used first, kept to `max` (see
  * {@link CatalogViewsOptions.maxViews}). To make room, a view that is not busy ends its
- * worker: one of the tenant holding the most live views (counting the one opening), one no
+ * process: one of the tenant holding the most live views (counting the one opening), one no
  * statement waits for before one some statement does, the least recently used first — so a
  * tenant's views push out their own before another tenant's, and a tenant with few views keeps
  * them. Each tenant keeps at most one view busy ({@link Lane}), so the views live at once are
@@ -197,7 +256,7 @@ class LiveViews {
     return this.#live.size;
   }
 
-  /** `host` starts a worker: others end theirs to make room (see the class doc). */
+  /** `host` starts a process: others end theirs to make room (see the class doc). */
   admit(host: ViewHost): void {
     this.#live.delete(host);
     while (this.#live.size >= this.max) {
@@ -229,24 +288,25 @@ interface ViewHostOptions {
   /** The tenant's lane: every job of the view runs there. */
   lane: Lane;
   ddl: string;
-  template: () => Promise<ViewTemplate>;
+  /** The initialised data directory views open from. */
+  template: () => Promise<Uint8Array>;
   timeoutMs: number;
   maxHeapBytes: number;
   live: LiveViews;
 }
 
 /**
- * One view and the worker that hosts it. Its statements and openings run in its tenant's
- * {@link Lane}, queued there rather than in the worker, so a statement stopped by its timeout
- * (the worker ended: nothing else interrupts PGlite's wasm, and ending it also returns what
+ * One view and the process that hosts it. Its statements and openings run in its tenant's
+ * {@link Lane}, queued there rather than in the process, so a statement stopped by its timeout
+ * (the process killed: nothing else interrupts PGlite's wasm, and killing it also returns what
  * the statement allocated) takes only itself down: those queued behind it never reached the
- * worker and run on a fresh one, opened from the view's DDL.
+ * process and run on a fresh one, opened from the view's DDL.
  */
 class ViewHost {
-  #worker?: Worker;
-  /** Calls in flight to `#worker`. */
+  #process?: ViewProcess;
+  /** Calls in flight to `#process`. */
   #calls = new Map<number, Call>();
-  /** The view opened in `#worker`. */
+  /** The view opened in `#process`. */
   #ready?: Promise<void>;
   #opening = false;
   #closed = false;
@@ -258,9 +318,9 @@ class ViewHost {
     return this.o.tenant;
   }
 
-  /** Has a worker that runs nothing and is not opening. */
+  /** Has a process that runs nothing and is not opening. */
   get idle(): boolean {
-    return this.#worker !== undefined && !this.#opening && !this.o.lane.running(this);
+    return this.#process !== undefined && !this.#opening && !this.o.lane.running(this);
   }
 
   /** A statement of the view waits its turn in the tenant's lane. */
@@ -268,52 +328,50 @@ class ViewHost {
     return this.o.lane.waiting(this);
   }
 
-  /** Ends the worker to make room for another view's; the next statement reopens it. */
+  /** Ends the process to make room for another view's; the next statement reopens it. */
   suspend(): void {
-    this.#end(new WorkerEnded("the catalog view is suspended"));
+    this.#end(new ProcessEnded("the catalog view is suspended"));
   }
 
-  /** Ends the worker under the running statement, which fails with `reason`. */
+  /** Kills the process under the running statement, which fails with `reason`. */
   stop(reason: Error): void {
     this.#end(reason);
   }
 
-  #call(message: Record<string, unknown>, started?: () => void): Promise<WorkerReply> {
-    let worker = this.#worker;
-    if (!worker) {
+  #call(
+    request: { op: "open"; ddl: string } | { op: "exchange" },
+    blob: Uint8Array,
+    started?: () => void,
+  ): Promise<CallReply> {
+    let child = this.#process;
+    if (!child) {
       const calls = new Map<number, Call>();
-      worker = viewWorker();
-      worker.onmessage = (
-        event: MessageEvent<
-          { id: number; ok: boolean; started?: boolean; error?: string } & WorkerReply
-        >,
-      ) => {
-        const { id, ok, started, bytes, heapBytes, error } = event.data;
-        const call = calls.get(id);
-        if (started) return call?.started?.();
-        calls.delete(id);
-        if (ok) call?.resolve({ bytes, heapBytes });
-        else call?.reject(new Error(error ?? "catalog view failed"));
-      };
-      worker.onerror = (event) => {
-        event.preventDefault();
-        if (this.#worker === worker) this.#end(new WorkerEnded("the catalog view's worker failed"));
-      };
-      this.#worker = worker;
+      const spawned: ViewProcess = new ViewProcess((reply, bytes) => {
+        const call = calls.get(reply.id);
+        if (reply.started) return call?.started?.();
+        calls.delete(reply.id);
+        if (reply.ok) call?.resolve({ bytes, heapBytes: reply.heapBytes });
+        else call?.reject(new Error(reply.error ?? "catalog view failed"));
+      }, () => {
+        if (this.#process === spawned) {
+          this.#end(new ProcessEnded("the catalog view's process ended"));
+        }
+      });
+      child = this.#process = spawned;
       this.#calls = calls;
     }
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       this.#calls.set(id, { resolve, reject, started });
-      worker.postMessage({ ...message, id });
+      child.send({ ...request, id }, blob);
     });
   }
 
-  /** Ends the worker: its calls in flight fail with `reason`; the next use opens a fresh one. */
+  /** Kills the process: its calls in flight fail with `reason`; the next use opens a fresh one. */
   #end(reason: Error): void {
     this.o.live.gone(this);
-    this.#worker?.terminate();
-    this.#worker = undefined;
+    this.#process?.kill();
+    this.#process = undefined;
     this.#ready = undefined;
     this.#opening = false;
     const calls = this.#calls;
@@ -321,19 +379,19 @@ class ViewHost {
     for (const call of calls.values()) call.reject(reason);
   }
 
-  /** Opens the view in a worker, in its turn in the tenant's lane, unless it is open. */
+  /** Opens the view in a process, in its turn in the tenant's lane, unless it is open. */
   open(): Promise<void> {
     return this.o.lane.run(this, () => this.#open());
   }
 
-  /** Opens the view in a worker now, unless it is open. */
+  /** Opens the view in a process now, unless it is open. */
   #open(): Promise<void> {
     if (this.#closed) return Promise.reject(closing());
     if (!this.#ready) {
       this.o.live.admit(this);
       this.#opening = true;
-      const ready = this.o.template().then((template) =>
-        this.#call({ op: "open", ddl: this.o.ddl, template })
+      const ready = this.o.template().then((dataDir) =>
+        this.#call({ op: "open", ddl: this.o.ddl }, dataDir)
       ).then(() => undefined);
       this.#ready = ready;
       // A view that failed to open is tried afresh on its next statement.
@@ -345,7 +403,7 @@ class ViewHost {
 
   /**
    * Runs `bytes` (frontend messages ending with Sync) in the view, after the tenant's jobs
-   * before it. `signal` stops it: taken out of the queue, or, running, by ending the worker.
+   * before it. `signal` stops it: taken out of the queue, or, running, by killing the process.
    */
   exchange(bytes: Uint8Array, signal?: AbortSignal): Promise<Uint8Array | undefined> {
     if (this.#closed) return Promise.reject(closing());
@@ -360,20 +418,20 @@ class ViewHost {
       try {
         await this.#open();
         if (signal?.aborted) throw cancelled();
-        const reply = await this.#call({ op: "exchange", bytes }, () => {
+        const reply = await this.#call({ op: "exchange" }, bytes, () => {
           started = true;
           timer = setTimeout(() => this.#end(this.#timedOut()), this.o.timeoutMs);
         });
         // Wasm memory only grows: a view that grew too large is replaced by a fresh one now.
         // The fresh one opens in the lane, after the statements already waiting.
         if ((reply.heapBytes ?? 0) > this.o.maxHeapBytes) {
-          this.#end(new WorkerEnded("the catalog view is replaced"));
+          this.#end(new ProcessEnded("the catalog view is replaced"));
           this.open().catch(() => {});
         }
         return reply.bytes;
       } catch (err) {
-        // The worker ended before the statement started: it never ran, so it may run again.
-        if (err instanceof WorkerEnded && !started && attempt === 0 && !this.#closed) continue;
+        // The process ended before the statement started: it never ran, so it may run again.
+        if (err instanceof ProcessEnded && !started && attempt === 0 && !this.#closed) continue;
         throw this.#closed ? closing() : this.#vocabulary(err as Error, started);
       } finally {
         clearTimeout(timer);
@@ -410,33 +468,30 @@ class ViewHost {
   }
 }
 
+/** Names the data directory views open from (`_view_host.ts` makes it). */
+const TEMPLATE_RECIPE = `catalog view: initdb, CREATE DATABASE ${DATABASE}`;
+
 /**
- * Makes the initialised-database snapshot views open from, in a worker of its own (initdb runs
- * wasm for seconds), ended when done; `terminate` ends it early.
+ * The initialised data directory views open from: from the machine's cache, else made in a
+ * process of its own (initdb runs wasm for seconds); `terminate` ends the making early.
  */
-function makeTemplate(): { template: Promise<ViewTemplate>; terminate(): void } {
-  const worker = viewWorker();
+function makeTemplate(): { template: Promise<Uint8Array>; terminate(): void } {
+  let maker: ViewProcess | undefined;
   let fail = (_: Error) => {};
-  const template = new Promise<ViewTemplate>((resolve, reject) => {
-    fail = reject;
-    worker.onmessage = (
-      event: MessageEvent<{ ok: boolean; template?: ViewTemplate; error?: string }>,
-    ) => {
-      worker.terminate();
-      if (event.data.ok && event.data.template) resolve(event.data.template);
-      else reject(new Error(event.data.error ?? "catalog view template failed"));
-    };
-    worker.onerror = (event) => {
-      event.preventDefault();
-      worker.terminate();
-      reject(new Error(`catalog view template failed: ${event.message}`));
-    };
-    worker.postMessage({ id: 0, op: "template" });
-  });
+  const make = () =>
+    new Promise<Uint8Array>((resolve, reject) => {
+      fail = reject;
+      maker = new ViewProcess((reply, blob) => {
+        maker?.kill();
+        if (reply.ok && blob) resolve(blob);
+        else reject(new Error(reply.error ?? "catalog view template failed"));
+      }, () => reject(new Error("catalog view template failed: its process ended")));
+      maker.send({ id: 0, op: "template" });
+    });
   return {
-    template,
+    template: cachedDataDir(TEMPLATE_RECIPE, make),
     terminate() {
-      worker.terminate();
+      maker?.kill();
       fail(closing());
     },
   };
@@ -444,9 +499,9 @@ function makeTemplate(): { template: Promise<ViewTemplate>; terminate(): void } 
 
 /**
  * The process's template once made: it never changes, so every door of the process (and every
- * door a test starts) opens from the same one instead of running initdb again.
+ * door a test starts) opens from the same one.
  */
-let madeTemplate: Promise<ViewTemplate> | undefined;
+let madeTemplate: Promise<Uint8Array> | undefined;
 
 /** A user's catalog view (see the module doc). */
 export class CatalogView {
@@ -557,7 +612,7 @@ export class CatalogViews {
   readonly #idleMs: number;
   readonly #timeoutMs: number;
   readonly #maxHeapBytes: number;
-  #template?: { template: Promise<ViewTemplate>; terminate(): void };
+  #template?: { template: Promise<Uint8Array>; terminate(): void };
 
   constructor(options: CatalogViewsOptions = {}) {
     this.#live = new LiveViews(options.maxViews ?? 3);
@@ -566,7 +621,7 @@ export class CatalogViews {
     this.#maxHeapBytes = options.maxViewHeapBytes ?? 320 * 2 ** 20;
   }
 
-  /** How many views have a worker now (see {@link CatalogViewsOptions.maxViews}). */
+  /** How many views have a process now (see {@link CatalogViewsOptions.maxViews}). */
   get liveViews(): number {
     return this.#live.size;
   }
@@ -576,7 +631,7 @@ export class CatalogViews {
     await this.#templateOf();
   }
 
-  #templateOf(): Promise<ViewTemplate> {
+  #templateOf(): Promise<Uint8Array> {
     if (madeTemplate) return madeTemplate;
     if (!this.#template) {
       const made = makeTemplate();

@@ -1,7 +1,8 @@
 /**
- * The frames an engine process and its pool exchange over the child's stdin and stdout. A frame
- * is a small JSON header (SQL, table shapes, timings, errors: never row data) followed by binary
- * blobs (Arrow IPC streams) whose lengths the header lists:
+ * The frames a parent and its child process exchange over the child's stdin and stdout: an
+ * engine process and its pool, a catalog view's process and the Postgres door. A frame is a small
+ * JSON header (SQL, table shapes, timings, errors: never row data) followed by binary blobs
+ * (Arrow IPC streams, protocol messages) whose lengths the header lists:
  *
  * `u32 LE header length | header JSON | blob 1 | blob 2 | …`
  *
@@ -29,7 +30,7 @@ const decoder = new TextDecoder();
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { encodeFrame, FrameReader } from "./_wire.ts";
+ * import { encodeFrame, FrameReader } from "./frames.ts";
  * const bytes = encodeFrame({ sql: "SELECT 1" }, [new Uint8Array([1, 2, 3])]);
  * const stream = ReadableStream.from([bytes.subarray(0, 5), bytes.subarray(5)]);
  * const frame = await new FrameReader<{ sql: string }>(stream).next();
@@ -58,7 +59,7 @@ export function encodeFrame<H>(header: H, blobs: readonly Uint8Array[] = []): Ui
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { encodeFrame, FrameReader } from "./_wire.ts";
+ * import { encodeFrame, FrameReader } from "./frames.ts";
  * const reader = new FrameReader<number>(ReadableStream.from([encodeFrame(7)]));
  * assert.deepEqual((await reader.next())?.header, 7);
  * assert.deepEqual(await reader.next(), undefined); // the stream ended
@@ -96,7 +97,7 @@ export class FrameReader<H> {
       const { value, done } = await this.#reader.read();
       if (done) {
         if (endOk && have === 0) return undefined;
-        throw new Error("engine stream ended inside a frame");
+        throw new Error("the stream ended inside a frame");
       }
       chunks.push(value);
       have += value.byteLength;
