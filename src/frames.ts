@@ -117,3 +117,53 @@ function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
   }
   return out;
 }
+
+const CONFIG = new URL("../deno.json", import.meta.url);
+
+/** A child process speaking frames: what it is sent goes to `input`, what it says to `output`. */
+export interface FramedChild<Out> {
+  process: Deno.ChildProcess;
+  input: WritableStreamDefaultWriter<Uint8Array>;
+  output: FrameReader<Out>;
+}
+
+/**
+ * Starts `entry`, a module of this repository, in a Deno process of its own that may read files
+ * and the environment (and no more, bar `flags`), in an environment of only `env`; its stderr is
+ * this process's.
+ *
+ * @example
+ * ```ts ignore
+ * // Not run: it starts a process.
+ * const engine = spawnFramed<{ type: string }>(new URL("./engine.ts", import.meta.url));
+ * await engine.input.write(encodeFrame(request));
+ * const reply = await engine.output.next();
+ * ```
+ */
+export function spawnFramed<Out>(
+  entry: URL,
+  options: { flags?: string[]; env?: Record<string, string> } = {},
+): FramedChild<Out> {
+  const process = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "--no-prompt",
+      `--config=${CONFIG.pathname}`,
+      "--allow-read",
+      "--allow-env",
+      ...options.flags ?? [],
+      entry.pathname,
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+    env: { NO_COLOR: "1", ...options.env },
+    clearEnv: true,
+  }).spawn();
+  return {
+    process,
+    input: process.stdin.getWriter(),
+    output: new FrameReader<Out>(process.stdout),
+  };
+}

@@ -28,7 +28,7 @@ import type { ArrowTableLike } from "./_bindings.ts";
 import { tableToRows } from "./_convert.ts";
 import { DUCK_TYPES, encodeRows } from "./_ingest.ts";
 import type { InstanceQuery } from "./_instance.ts";
-import { encodeFrame, FrameReader } from "../frames.ts";
+import { encodeFrame, type FrameReader, spawnFramed } from "../frames.ts";
 import { type EngineReply, MEMORY_LIMIT_ENV } from "./engine_process.ts";
 import { DEFAULT_MAX_ROWS, type QueryEngine, type QueryResult, type RunInput } from "./engine.ts";
 import type { ColumnDef } from "../../connectors/sdk/table.ts";
@@ -686,7 +686,6 @@ function warmUpRequest(): EncodedRequest {
 }
 
 const ENTRY = new URL("./engine_process.ts", import.meta.url);
-const CONFIG = new URL("../../deno.json", import.meta.url);
 
 /** One engine process and the frames it sends. */
 class EngineProcess {
@@ -713,30 +712,18 @@ class EngineProcess {
   /** `warmUpMs` undefined: a one-off engine (one query, then killed), never warmed up. */
   constructor(memoryLimitMb: number, warmUpMs: number | undefined) {
     this.pooled = warmUpMs !== undefined;
-    const deno = Deno.execPath();
-    const args = [
-      "run",
-      "--quiet",
-      "--no-prompt",
-      `--config=${CONFIG.pathname}`,
-      "--allow-read",
-      "--allow-env",
-      "--allow-sys=cpus",
-      // The JS heap holds only frames and results; the wasm heap is bounded by memory_limit.
-      `--v8-flags=--max-old-space-size=${Math.max(256, memoryLimitMb)}`,
-      ENTRY.pathname,
-    ];
-    this.#child = new Deno.Command(deno, {
-      args,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "inherit",
-      env: { [MEMORY_LIMIT_ENV]: String(memoryLimitMb), NO_COLOR: "1" },
-      clearEnv: true,
-    }).spawn();
+    const child = spawnFramed<EngineReply>(ENTRY, {
+      flags: [
+        "--allow-sys=cpus",
+        // The JS heap holds only frames and results; the wasm heap is bounded by memory_limit.
+        `--v8-flags=--max-old-space-size=${Math.max(256, memoryLimitMb)}`,
+      ],
+      env: { [MEMORY_LIMIT_ENV]: String(memoryLimitMb) },
+    });
+    this.#child = child.process;
     this.#statm = `/proc/${this.#child.pid}/statm`;
-    this.#stdin = this.#child.stdin.getWriter();
-    this.#frames = new FrameReader<EngineReply>(this.#child.stdout);
+    this.#stdin = child.input;
+    this.#frames = child.output;
     this.exited = this.#child.status.then(() => {
       this.dead = true;
       this.#statmFile?.close();

@@ -25,7 +25,7 @@ import { hmacHex } from "../../crypto/hmac.ts";
 import { processLog } from "../../telemetry/log.ts";
 import { catalogRefusal, CatalogViewError } from "./view_guard.ts";
 import type { ViewReply, ViewRequest } from "./_view_host.ts";
-import { encodeFrame, FrameReader } from "../../frames.ts";
+import { encodeFrame, spawnFramed } from "../../frames.ts";
 import { cachedDataDir } from "../../catalog/pglite_cache.ts";
 
 /** The key of refused statements' log digests: random per process, never stored. */
@@ -108,7 +108,6 @@ const closing = () =>
   });
 
 const VIEW_ENTRY = new URL("./_view_host.ts", import.meta.url);
-const CONFIG = new URL("../../../deno.json", import.meta.url);
 
 /**
  * The process hosting a view (`_view_host.ts`): requests in, replies out as frames. `kill` ends
@@ -124,24 +123,10 @@ class ViewProcess {
     onReply: (reply: ViewReply, blob?: Uint8Array) => void,
     onExit: () => void,
   ) {
-    this.#child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--quiet",
-        "--no-prompt",
-        `--config=${CONFIG.pathname}`,
-        "--allow-read",
-        "--allow-env",
-        VIEW_ENTRY.pathname,
-      ],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "inherit",
-      env: { NO_COLOR: "1" },
-      clearEnv: true,
-    }).spawn();
-    this.#stdin = this.#child.stdin.getWriter();
-    const replies = new FrameReader<ViewReply>(this.#child.stdout);
+    const child = spawnFramed<ViewReply>(VIEW_ENTRY);
+    this.#child = child.process;
+    this.#stdin = child.input;
+    const replies = child.output;
     (async () => {
       try {
         for (let frame; (frame = await replies.next());) onReply(frame.header, frame.blobs[0]);

@@ -25,6 +25,26 @@ const firstValue = (reply: [string, Uint8Array][]) => {
   return new TextDecoder().decode(row.subarray(6));
 };
 
+/** The pids of this process's children that run a view (and have not exited). */
+const viewProcesses = async (): Promise<Set<number>> => {
+  const found = new Set<number>();
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`);
+      // After the command name: state, parent pid, …
+      const [state, parent] = (await Deno.readTextFile(`/proc/${entry.name}/stat`))
+        .split(") ")[1].split(" ");
+      if (cmdline.includes("_view_host.ts") && Number(parent) === Deno.pid && state !== "Z") {
+        found.add(Number(entry.name));
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+};
+
 /** The values of the first row of a reply, as text. */
 const rowValues = (reply: [string, Uint8Array][]) => {
   const row = reply.find(([c]) => c === "D")![1];
@@ -52,7 +72,9 @@ Deno.test({
       assert.notEqual(acme.view, globex.view);
       const classes = firstValue(await acme.view.query(COUNT));
 
-      // A statement that outruns the timeout is stopped (57014) by ending its view's worker.
+      // A statement that outruns the timeout is stopped (57014) by killing its view's process.
+      const before = await viewProcesses();
+      assert.equal(before.size, 2, "one process per view");
       const events: string[] = [];
       const heavy = outcome(acme.view.query(HEAVY)).finally(() => events.push("heavy"));
       // Statements of the same view wait behind it: one cancelled while it waits leaves the
@@ -71,6 +93,10 @@ Deno.test({
       assert.match(await heavy, /^57014: canceling statement due to statement timeout/);
       assert.equal(firstValue(await queued), classes);
       assert.deepEqual(events, ["cancelled", "globex", "heavy", "queued"]);
+      // The stopped statement's process is gone, not left running: only the two views' remain.
+      const after = await viewProcesses();
+      assert.equal(after.size, 2, `view processes: ${[...after.keys()]}`);
+      assert.equal([...before.keys()].filter((pid) => after.has(pid)).length, 1);
 
       // A cancel stops a running statement too; the view answers again after.
       const stop = new AbortController();
@@ -92,6 +118,11 @@ Deno.test({
     } finally {
       await views.close();
     }
+    // Closed: no view's process is left, busy or not.
+    for (let i = 0; i < 50 && (await viewProcesses()).size > 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal((await viewProcesses()).size, 0);
   },
 });
 
