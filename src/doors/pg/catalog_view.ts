@@ -57,13 +57,17 @@ export interface CatalogViewsOptions {
    * view (not while it waits its turn); it then fails with SQLSTATE 57014. PGlite ignores
    * `statement_timeout` (it has no timer signals), so the door kills the process of that one
    * view, which reopens (~1–2 s) for its next statement. A tenant's catalog statements (and
-   * view openings) run one at a time, whichever of its views they are for: a statement waits
-   * only for its tenant's queued before it (each bounded by this timeout, so the wait is at most
-   * their number times it, plus reopens), never for another tenant's; one that waited behind a
-   * stopped statement never started, and runs on the reopened view. A cancel request stops a
-   * statement waiting or running (57014). @default 5_000
+   * view openings) run one at a time, whichever of its views they are for, its users taking
+   * turns: a statement waits only for its tenant's, never for another tenant's; one that waited
+   * behind a stopped statement never started, and runs on the reopened view. A cancel request
+   * stops a statement waiting or running (57014). @default 5_000
    */
   statementTimeoutMs?: number;
+  /**
+   * A catalog statement waits at most this long for its turn, then fails with SQLSTATE 57014.
+   * @default twice `statementTimeoutMs`
+   */
+  maxWaitMs?: number;
   /**
    * A view whose wasm memory grew past this (a statement allocated much) is replaced by a fresh
    * one after the statement; a fresh view holds ~190 MiB. @default 320 MiB
@@ -83,6 +87,8 @@ interface Call {
 /** Work a {@link Lane} runs for a view: a statement, or opening the view. */
 interface Job {
   host: ViewHost;
+  /** Whose work it is: the lane takes turns between users ("" for a view's opening). */
+  party: string;
   run(): Promise<void>;
   reject(e: Error): void;
   signal?: AbortSignal;
@@ -154,16 +160,22 @@ class ViewProcess {
 }
 
 /**
- * A tenant's catalog work, one job at a time in the order it came, whichever of the tenant's
- * views it is for: so a tenant keeps at most one view process busy (running a statement or
- * opening a view) however many views or sessions it has, and can never take the CPU, or the
- * room for live views, from another tenant. A job waits only for the tenant's own jobs queued
- * before it, each bounded by the statement timeout (plus a view's opening).
+ * A tenant's catalog work, one job at a time, whichever of the tenant's views it is for: so a
+ * tenant keeps at most one view process busy (running a statement or opening a view) however
+ * many views or sessions it has, and can never take the CPU, or the room for live views, from
+ * another tenant. Users take turns: the next job is the oldest of the user served least
+ * recently, so a user sending many slow statements delays another's by one of them at most.
+ * A statement that waited `maxWaitMs` for its turn fails (57014) instead of waiting on.
  */
 class Lane {
   readonly #queue: Job[] = [];
+  /** When each party was last served (a running count). */
+  readonly #served = new Map<string, number>();
+  #turns = 0;
   #current?: Job;
   #pumping = false;
+
+  constructor(readonly maxWaitMs: number) {}
 
   /** Whether `host` runs the tenant's current job (a statement, or its opening). */
   running(host: ViewHost): boolean {
@@ -176,28 +188,67 @@ class Lane {
   }
 
   /**
-   * Runs `work` for `host` after the tenant's jobs before it. `signal` stops it: taken out of
-   * the queue, or, running, by killing `host`'s process.
+   * Runs `work` for `host` in `party`'s turn. `signal` stops it: taken out of the queue, or,
+   * running, by killing `host`'s process; `bounded` work fails after waiting `maxWaitMs`.
    */
-  run<T>(host: ViewHost, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  run<T>(
+    host: ViewHost,
+    work: () => Promise<T>,
+    options: { party?: string; signal?: AbortSignal; bounded?: boolean } = {},
+  ): Promise<T> {
+    const { party = "", signal, bounded = false } = options;
     if (signal?.aborted) return Promise.reject(cancelled());
     return new Promise<T>((resolve, reject) => {
-      const onAbort = () => {
+      const unqueue = (reason: Error) => {
         const at = this.#queue.indexOf(job);
-        if (at >= 0) this.#queue.splice(at, 1) && job.reject(cancelled());
-        else if (this.#current === job) host.stop(cancelled());
+        if (at < 0) return false;
+        this.#queue.splice(at, 1);
+        job.reject(reason);
+        return true;
       };
-      const done = () => signal?.removeEventListener("abort", onAbort);
+      const onAbort = () => {
+        if (!unqueue(cancelled()) && this.#current === job) host.stop(cancelled());
+      };
+      const waited = bounded
+        ? setTimeout(() => unqueue(this.#waitedTooLong()), this.maxWaitMs)
+        : undefined;
+      const done = () => {
+        clearTimeout(waited);
+        signal?.removeEventListener("abort", onAbort);
+      };
       const job: Job = {
         host,
+        party,
         signal,
-        run: () => work().then((v) => (done(), resolve(v)), (e) => (done(), reject(e))),
+        run: () => {
+          clearTimeout(waited);
+          return work().then((v) => (done(), resolve(v)), (e) => (done(), reject(e)));
+        },
         reject: (e) => (done(), reject(e)),
       };
       signal?.addEventListener("abort", onAbort);
       this.#queue.push(job);
       void this.#pump();
     });
+  }
+
+  #waitedTooLong(): CatalogViewError {
+    return new CatalogViewError({
+      severity: "ERROR",
+      code: "57014",
+      message: `canceling statement: it waited ${this.maxWaitMs} ms for its turn (a tenant's ` +
+        "catalog statements run one at a time)",
+      hint: "try again when the tenant's slow catalog statements have ended",
+    });
+  }
+
+  /** The next job: the oldest of the party served least recently. */
+  #next(): Job | undefined {
+    const turn = (job: Job) => this.#served.get(job.party) ?? -1;
+    let best: Job | undefined;
+    for (const job of this.#queue) if (!best || turn(job) < turn(best)) best = job;
+    if (best) this.#queue.splice(this.#queue.indexOf(best), 1);
+    return best;
   }
 
   /** Jobs of `host` still waiting fail with `reason`. */
@@ -212,8 +263,9 @@ class Lane {
     if (this.#pumping) return;
     this.#pumping = true;
     try {
-      for (let job = this.#queue.shift(); job; job = this.#queue.shift()) {
+      for (let job = this.#next(); job; job = this.#next()) {
         this.#current = job;
+        this.#served.set(job.party, this.#turns++);
         await job.run();
       }
     } finally {
@@ -387,12 +439,20 @@ class ViewHost {
   }
 
   /**
-   * Runs `bytes` (frontend messages ending with Sync) in the view, after the tenant's jobs
-   * before it. `signal` stops it: taken out of the queue, or, running, by killing the process.
+   * Runs `bytes` (frontend messages ending with Sync) in the view, in `party`'s turn in the
+   * tenant's lane. `signal` stops it: taken out of the queue, or, running, by killing the process.
    */
-  exchange(bytes: Uint8Array, signal?: AbortSignal): Promise<Uint8Array | undefined> {
+  exchange(
+    bytes: Uint8Array,
+    party: string,
+    signal?: AbortSignal,
+  ): Promise<Uint8Array | undefined> {
     if (this.#closed) return Promise.reject(closing());
-    return this.o.lane.run(this, () => this.#run(bytes, signal), signal);
+    return this.o.lane.run(this, () => this.#run(bytes, signal), {
+      party,
+      signal,
+      bounded: true,
+    });
   }
 
   async #run(bytes: Uint8Array, signal?: AbortSignal): Promise<Uint8Array | undefined> {
@@ -493,10 +553,18 @@ export class CatalogView {
   readonly #host: ViewHost;
   /** The schemas of the user's tables: the search path the door reports. */
   readonly schemas: string[];
+  /** Whose statements these are: users of a tenant take turns. */
+  readonly #user: string;
 
-  constructor(host: ViewHost, schemas: string[]) {
+  constructor(host: ViewHost, schemas: string[], user = "") {
     this.#host = host;
     this.schemas = schemas;
+    this.#user = user;
+  }
+
+  /** The same view, running `user`'s statements in that user's turns. */
+  for(user: string): CatalogView {
+    return new CatalogView(this.#host, this.schemas, user);
   }
 
   /** Runs complete frontend messages ending with Sync; returns the backend messages. */
@@ -504,7 +572,7 @@ export class CatalogView {
     messages: Uint8Array[],
     signal?: AbortSignal,
   ): Promise<[string, Uint8Array][]> {
-    const reply = await this.#host.exchange(concat(messages), signal);
+    const reply = await this.#host.exchange(concat(messages), this.#user, signal);
     return splitMessages(reply ?? new Uint8Array(0));
   }
 
@@ -596,6 +664,7 @@ export class CatalogViews {
   readonly #lanes = new Map<string, Lane>();
   readonly #idleMs: number;
   readonly #timeoutMs: number;
+  readonly #maxWaitMs: number;
   readonly #maxHeapBytes: number;
   #template?: { template: Promise<Uint8Array>; terminate(): void };
 
@@ -603,6 +672,7 @@ export class CatalogViews {
     this.#live = new LiveViews(options.maxViews ?? 3);
     this.#idleMs = options.idleMs ?? 120_000;
     this.#timeoutMs = options.statementTimeoutMs ?? 5_000;
+    this.#maxWaitMs = options.maxWaitMs ?? 2 * this.#timeoutMs;
     this.#maxHeapBytes = options.maxViewHeapBytes ?? 320 * 2 ** 20;
   }
 
@@ -634,7 +704,11 @@ export class CatalogViews {
    * The view of `tables` for `tenant`, shared with the tenant's sessions that see the same
    * ones — never with another tenant's, so nothing in a view can cross tenants.
    */
-  async acquire(tenant: string, tables: CatalogTable[]): Promise<CatalogViewLease> {
+  async acquire(
+    tenant: string,
+    tables: CatalogTable[],
+    user = "",
+  ): Promise<CatalogViewLease> {
     const key = await sha256Hex(JSON.stringify([tenant, tables]));
     let entry = this.#entries.get(key);
     if (!entry) {
@@ -650,7 +724,7 @@ export class CatalogViews {
     try {
       const view = await e.view;
       return {
-        view,
+        view: view.for(user),
         release: () => {
           if (released) return;
           released = true;
@@ -674,7 +748,7 @@ export class CatalogViews {
   async #open(tenant: string, tables: CatalogTable[]): Promise<CatalogView> {
     const { sql, schemas } = viewDdl(tables);
     let lane = this.#lanes.get(tenant);
-    if (!lane) this.#lanes.set(tenant, lane = new Lane());
+    if (!lane) this.#lanes.set(tenant, lane = new Lane(this.#maxWaitMs));
     const host = new ViewHost({
       tenant,
       lane,

@@ -1,7 +1,8 @@
 /**
  * The Postgres door of a production server (the edge, or a zone's worker), configured by env:
  * `PG_PORT` (no door without it), `PG_HOST` (default `0.0.0.0`), and `PG_TLS_KEY_FILE` +
- * `PG_TLS_CERT_FILE` (PEM), required: in production the door accepts TLS connections only.
+ * `PG_TLS_CERT_FILE` (PEM), required: in production the door accepts TLS connections only;
+ * `PG_MAX_CONNECTIONS` (default 256).
  *
  * @module
  */
@@ -31,6 +32,10 @@ export async function productionPgDoor(
         "requires TLS in production",
     );
   }
+  const maxConnections = env.PG_MAX_CONNECTIONS ? Number(env.PG_MAX_CONNECTIONS) : undefined;
+  if (maxConnections !== undefined && !(Number.isInteger(maxConnections) && maxConnections > 0)) {
+    throw new Error(`PG_MAX_CONNECTIONS must be a positive integer, not ${env.PG_MAX_CONNECTIONS}`);
+  }
   return await startPgDoor({
     gateway,
     port: Number(env.PG_PORT),
@@ -40,5 +45,6 @@ export async function productionPgDoor(
       cert: await Deno.readTextFile(env.PG_TLS_CERT_FILE),
     },
     plaintext: "never",
+    maxConnections,
   });
 }

@@ -21,6 +21,7 @@ import { CatalogViews } from "./catalog_view.ts";
 import { BackendBatch } from "./protocol.ts";
 import { PgSession } from "./session.ts";
 import { processLog } from "../../telemetry/log.ts";
+import { MAX_BODY_BYTES } from "../../query/request.ts";
 
 /** Options of {@link startPgDoor}. */
 export interface PgDoorOptions {
@@ -38,6 +39,16 @@ export interface PgDoorOptions {
   plaintext?: "loopback" | "never";
   /** The users' catalog views. @default a fresh set */
   views?: CatalogViews;
+  /**
+   * Connections at once; one more is refused with SQLSTATE 53300 (as Postgres's
+   * `max_connections`). @default 256
+   */
+  maxConnections?: number;
+  /**
+   * A client has this long from connecting to be signed in (TLS handshake, start-up, password),
+   * then the connection is closed (as Postgres's `authentication_timeout`). @default 60_000
+   */
+  loginTimeoutMs?: number;
 }
 
 /** A running door. */
@@ -50,6 +61,16 @@ export interface PgDoor {
 const SSL_REQUEST = 80877103;
 const CANCEL_REQUEST = 80877102;
 const GSSENC_REQUEST = 80877104;
+const TERMINATE = "X".charCodeAt(0);
+
+/** Postgres's own bound on a start-up packet (`MAX_STARTUP_PACKET_LENGTH`). */
+const MAX_STARTUP_BYTES = 10_000;
+/** Before login the only message is the password: a token. */
+const MAX_LOGIN_MESSAGE_BYTES = 64 * 1024;
+/** After login: a statement with its parameters, bounded as the HTTP door bounds a body. */
+const MAX_MESSAGE_BYTES = MAX_BODY_BYTES;
+/** Bytes received but not yet handled past which the door stops reading (TCP pushes back). */
+const MAX_UNREAD_BYTES = 2 * MAX_MESSAGE_BYTES;
 
 /**
  * Starts the door.
@@ -66,20 +87,20 @@ export async function startPgDoor(options: PgDoorOptions): Promise<PgDoor> {
   const views = options.views ?? new CatalogViews();
   const sessions = new Map<number, { secret: number; session: PgSession }>();
   const sockets = new Set<Socket>();
+  const maxConnections = options.maxConnections ?? 256;
+  const loginTimeoutMs = options.loginTimeoutMs ?? 60_000;
   const tlsServer = options.tls
-    ? createTlsServer({ key: options.tls.key, cert: options.tls.cert })
+    ? createTlsServer({
+      key: options.tls.key,
+      cert: options.tls.cert,
+      handshakeTimeout: loginTimeoutMs,
+    })
     : undefined;
 
   const accept = (socket: Socket | TLSSocket, secure: boolean, first?: Buffer) => {
     const remote = socket.remoteAddress ?? "";
     if (!secure && plaintext === "never" || !secure && !isLoopback(remote)) {
-      socket.end(
-        new BackendBatch().error({
-          severity: "FATAL",
-          code: "28000",
-          message: "this server requires TLS (connect with sslmode=require)",
-        }).take(),
-      );
+      refuse(socket, "28000", "this server requires TLS (connect with sslmode=require)");
       return;
     }
     const connection = new DoorConnection(
@@ -88,15 +109,24 @@ export async function startPgDoor(options: PgDoorOptions): Promise<PgDoor> {
       options.gateway,
       views,
       sessions,
+      loginTimeoutMs,
     );
     if (first) void connection.handleData(first);
   };
 
   const server: Server = createServer((socket) => {
+    socket.on("error", () => socket.destroy());
+    if (sockets.size >= maxConnections) {
+      refuse(socket, "53300", "sorry, too many clients already");
+      return;
+    }
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
-    socket.on("error", () => socket.destroy());
     socket.setNoDelay(true);
+    // Until the first message tells plaintext from TLS; then the connection's own deadline, or
+    // the TLS handshake's, takes over.
+    const silent = setTimeout(() => socket.destroy(), loginTimeoutMs);
+    socket.once("close", () => clearTimeout(silent));
     const opening = (first: Buffer) => {
       const code = first.length >= 8 ? first.readInt32BE(4) : 0;
       if (code === CANCEL_REQUEST && first.length >= 16) {
@@ -104,17 +134,21 @@ export async function startPgDoor(options: PgDoorOptions): Promise<PgDoor> {
         if (entry && entry.secret === first.readInt32BE(12)) entry.session.cancel();
         socket.end();
       } else if (code === SSL_REQUEST && tlsServer) {
+        clearTimeout(silent);
         socket.write("S");
         tlsServer.emit("connection", socket);
       } else if (code === SSL_REQUEST || code === GSSENC_REQUEST) {
         socket.write("N");
         socket.once("data", opening);
       } else {
+        clearTimeout(silent);
         accept(socket, false, first);
       }
     };
     socket.once("data", opening);
   });
+  // Node closes a socket whose handshake failed or outran `handshakeTimeout`; Deno only reports it.
+  tlsServer?.on("tlsClientError", (_err: Error, tlsSocket: TLSSocket) => tlsSocket.destroy());
   tlsServer?.on("secureConnection", (tlsSocket: TLSSocket) => {
     tlsSocket.on("error", () => tlsSocket.destroy());
     accept(tlsSocket, true);
@@ -138,6 +172,15 @@ export async function startPgDoor(options: PgDoorOptions): Promise<PgDoor> {
   };
 }
 
+/** Sends a FATAL error and closes: nothing more is read from the client. */
+function refuse(socket: Socket, code: string, message: string): void {
+  socket.pause();
+  socket.end(
+    new BackendBatch().error({ severity: "FATAL", code, message }).take(),
+    () => socket.destroy(),
+  );
+}
+
 function isLoopback(address: string): boolean {
   return address === "127.0.0.1" || address === "::1" || address === "::ffff:127.0.0.1";
 }
@@ -157,6 +200,11 @@ class DoorConnection extends PostgresConnection {
   #login?: Login;
   #session?: PgSession;
   #key = { pid: 0, secret: 0 };
+  /** Bytes received and not yet cut into messages. */
+  #unread = 0;
+  /** Refused or terminated: nothing more is read. */
+  #ended = false;
+  readonly #loginDeadline: ReturnType<typeof setTimeout>;
 
   constructor(
     socket: Socket,
@@ -164,6 +212,7 @@ class DoorConnection extends PostgresConnection {
     readonly gateway: Gateway,
     readonly views: CatalogViews,
     readonly sessions: Map<number, { secret: number; session: PgSession }>,
+    loginTimeoutMs: number,
   ) {
     super(socket, {
       authMode: "cleartextPassword",
@@ -173,31 +222,71 @@ class DoorConnection extends PostgresConnection {
         return this.#login !== undefined;
       },
     });
+    this.#loginDeadline = setTimeout(
+      () => this.#refuse("08006", `no login within ${loginTimeoutMs} ms`),
+      loginTimeoutMs,
+    );
     socket.on("close", () => {
+      clearTimeout(this.#loginDeadline);
       this.sessions.delete(this.#key.pid);
       void this.#session?.close();
     });
   }
 
+  #refuse(code: string, message: string): void {
+    this.#ended = true;
+    this.#pending = Buffer.alloc(0);
+    refuse(this.socket, code, message);
+  }
+
+  /** A message may be this long at this point of the connection. */
+  get #maxLength(): number {
+    if (!this.hasStarted) return MAX_STARTUP_BYTES;
+    return this.isAuthenticated ? MAX_MESSAGE_BYTES : MAX_LOGIN_MESSAGE_BYTES;
+  }
+
   /**
    * pg-gateway's loop slices a second message of one chunk wrongly (`subarray(s, h)`) and can
    * interleave chunks; this one cuts every complete message and handles them strictly in order.
+   * A message longer than the door takes is refused from its length, before its body is read
+   * (08P01, or 54000 for a statement), and the door stops reading while much is unhandled.
    */
   override handleData(data: Buffer): Promise<void> {
+    if (this.#ended) return this.#chain;
+    this.#unread += data.length;
+    if (this.#unread > MAX_UNREAD_BYTES) this.socket.pause();
     this.#chain = this.#chain.then(async () => {
+      this.#unread -= data.length;
+      if (this.#ended) return;
       this.#pending = this.#pending.length ? Buffer.concat([this.#pending, data]) : data;
       let at = 0;
       for (;;) {
         const head = this.hasStarted ? 1 : 0;
         if (this.#pending.length - at < head + 4) break;
-        const length = head + this.#pending.readUInt32BE(at + head);
+        const declared = this.#pending.readUInt32BE(at + head);
+        if (declared < 4 || declared > this.#maxLength) {
+          const statement = this.isAuthenticated && declared >= 4;
+          return this.#refuse(
+            statement ? "54000" : "08P01",
+            statement
+              ? `message of ${declared} bytes exceeds the door's limit of ${MAX_MESSAGE_BYTES}`
+              : `invalid ${this.hasStarted ? "message" : "startup packet"} length`,
+          );
+        }
+        const length = head + declared;
         if (this.#pending.length - at < length) break;
         const message = this.#pending.subarray(at, at + length);
         at += length;
-        if (this.isAuthenticated) await this.#session?.receive(message.slice());
-        else await this.handleMessage(message);
+        if (!this.isAuthenticated) await this.handleMessage(message);
+        else if (message[0] === TERMINATE) {
+          this.#ended = true;
+          await this.#session?.close();
+          this.socket.end();
+          return;
+        } else await this.#session?.receive(message.slice());
       }
       this.#pending = this.#pending.subarray(at);
+      if (this.#unread <= MAX_UNREAD_BYTES && !this.#ended) this.socket.resume();
     }).catch((err) => {
       processLog.error("postgres door: connection dropped", { error: String(err) });
       this.socket.destroy();
@@ -208,6 +297,7 @@ class DoorConnection extends PostgresConnection {
   /** AuthenticationOk, every ParameterStatus, the cancel key, ReadyForQuery: one write. */
   override completeAuthentication(): Promise<void> {
     const login = this.#login!;
+    clearTimeout(this.#loginDeadline);
     this.isAuthenticated = true;
     this.#session = new PgSession({
       gateway: this.gateway,

@@ -577,7 +577,7 @@ export class PgSession {
   }
 
   #view(): Promise<CatalogView> {
-    this.#lease ??= this.#o.views.acquire(this.#o.tenant, this.#o.tables);
+    this.#lease ??= this.#o.views.acquire(this.#o.tenant, this.#o.tables, this.#o.user);
     return this.#lease.then((l) => l.view);
   }
 
