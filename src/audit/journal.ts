@@ -48,8 +48,9 @@ export interface AuditJournalOptions {
   /** Records per segment file before a new one is started. @default 20000 */
   segmentRecords?: number;
   /**
-   * Wait after a failed commit before retrying, ms; doubled after each failure in a row, up to
-   * 30 s (a database down for an hour costs a log line every 30 s, not two a second).
+   * Wait after a tenant's failed commit before retrying it, ms; doubled after each failure in a
+   * row, up to 30 s (a database down for an hour costs a log line every 30 s, not two a second).
+   * Each tenant backs off alone: another tenant's commits going through never hurry the retry.
    * @default 500
    */
   retryMs?: number;
@@ -107,8 +108,10 @@ export class AuditJournal {
   #committing = false;
   /** The pending commit: a retry after a failure, or the wait for a batch to fill. */
   #retry?: ReturnType<typeof setTimeout>;
-  /** Commits that failed in a row (the retry's backoff). */
-  #failures = 0;
+  /** When `#retry` fires (epoch ms). */
+  #retryDue = 0;
+  /** Tenants whose last commit failed: failures in a row, and when to try again (epoch ms). */
+  readonly #backoff = new Map<string, { failures: number; retryAt: number }>();
   #idle: (() => void)[] = [];
   #closed = false;
 
@@ -270,8 +273,12 @@ export class AuditJournal {
     return this.#options.maxBatch ?? 200;
   }
 
+  /** Commits in `ms`, unless a commit is already due sooner. */
   #commitLater(ms: number): void {
-    if (this.#retry !== undefined) return;
+    const due = Date.now() + ms;
+    if (this.#retry !== undefined && this.#retryDue <= due) return;
+    clearTimeout(this.#retry);
+    this.#retryDue = due;
     this.#retry = setTimeout(() => {
       this.#retry = undefined;
       void this.#commit();
@@ -282,25 +289,42 @@ export class AuditJournal {
     this.#committing = true;
     try {
       while (this.#queue.length > 0 && !this.#closed) {
-        // One batch per tenant, each in its order; tenants commit side by side.
+        // One batch per tenant, each in its order; tenants commit side by side, but not one
+        // whose last commit failed until its retry is due.
         const max = this.#maxBatch();
+        const now = Date.now();
         const byTenant = new Map<string, Pending[]>();
         for (const item of this.#queue) {
-          const list = byTenant.get(item.record.tenantId) ?? [];
+          const tenant = item.record.tenantId;
+          if ((this.#backoff.get(tenant)?.retryAt ?? 0) > now) continue;
+          const list = byTenant.get(tenant) ?? [];
           if (list.length < max) list.push(item);
-          byTenant.set(item.record.tenantId, list);
+          byTenant.set(tenant, list);
         }
+        if (byTenant.size === 0) {
+          const due = Math.min(...[...this.#backoff.values()].map((b) => b.retryAt));
+          this.#commitLater(Math.max(0, due - now));
+          return;
+        }
+        const tenants = [...byTenant.keys()];
         const batches = [...byTenant.values()];
         const results = await Promise.allSettled(
           batches.map((items) => this.#options.commit(items.map((i) => i.record))),
         );
         const committed = new Set<Pending>();
         results.forEach((r, i) => {
-          if (r.status === "fulfilled") batches[i].forEach((item) => committed.add(item));
-          else {
+          if (r.status === "fulfilled") {
+            batches[i].forEach((item) => committed.add(item));
+            this.#backoff.delete(tenants[i]);
+          } else {
+            const failures = (this.#backoff.get(tenants[i])?.failures ?? 0) + 1;
+            const retryMs = this.#options.retryMs ?? 500;
+            const wait = Math.min(retryMs * 2 ** (failures - 1), Math.max(retryMs, MAX_RETRY_MS));
+            this.#backoff.set(tenants[i], { failures, retryAt: Date.now() + wait });
             processLog.error("audit journal: commit failed; retrying", {
               error: loggableError(r.reason),
-              failures_in_a_row: this.#failures + 1,
+              failures_in_a_row: failures,
+              retry_in_ms: wait,
             });
             // A failed commit may have reached the database before it failed.
             for (const item of batches[i]) item.record.recheck = true;
@@ -314,13 +338,8 @@ export class AuditJournal {
           touched.add(item.segment);
         }
         for (const n of touched) await this.#dropIfDone(n);
-        if (committed.size === 0) {
-          const retryMs = this.#options.retryMs ?? 500;
-          const cap = Math.max(retryMs, MAX_RETRY_MS);
-          this.#commitLater(Math.min(retryMs * 2 ** this.#failures++, cap));
-          return;
-        }
-        this.#failures = 0;
+        // Only tenants waiting for their retry left: the loop's next turn schedules it.
+        if (committed.size === 0) continue;
         // Less than a batch left: it waits for company, like any first record.
         if (this.#queue.length > 0 && this.#queue.length < max) {
           this.#commitLater(this.#options.commitDelayMs ?? 50);

@@ -115,3 +115,31 @@ Deno.test("records that arrive together share a commit, up to a batch each", asy
   assert.deepEqual(commits.slice(1), [1000, 1000, 500]);
   await journal.close();
 });
+
+Deno.test("a tenant whose commits fail backs off alone; other tenants' commits go on", async () => {
+  const tries = { acme: 0, globex: 0 };
+  const committed: string[] = [];
+  const journal = new AuditJournal({
+    commit: (records) => {
+      const tenant = records[0].tenantId as keyof typeof tries;
+      tries[tenant]++;
+      if (tenant === "acme") return Promise.reject(new Error("acme's chain is locked"));
+      committed.push(...records.map((r) => r.traceId));
+      return Promise.resolve();
+    },
+    commitDelayMs: 10,
+    retryMs: 400,
+  });
+  await journal.record(record(0));
+  // globex answers a query every 20 ms for 700 ms: each commits soon after it arrives.
+  for (let i = 0; i < 35; i++) {
+    await journal.record({ ...record(i), tenantId: "globex" });
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(committed.length, 35);
+  assert.ok(tries.globex >= 2);
+  // acme was tried at 0, ~400 ms and not again before ~1,200 ms — not at globex's pace.
+  assert.ok(tries.acme <= 2, `acme tried ${tries.acme} times`);
+  await journal.close(10);
+});
