@@ -7,8 +7,9 @@
 FROM denoland/deno:2.9.6
 WORKDIR /app
 COPY . .
+# .omnisql/audit: the audit journals (mount a volume there; a new named volume copies its owner).
 RUN deno install && deno cache edge/main.ts regions/main.ts bridge/main.ts admin.ts \
-  && chown -R deno:deno /app
+  && mkdir -p /app/.omnisql/audit && chown -R deno:deno /app
 USER deno
 ENV PORT=8000
 EXPOSE 8000 8001 8079

@@ -19,6 +19,8 @@ type Obj = Record<string, unknown> & {
 
 const root = new URL("../", import.meta.url);
 const read = (path: string) => Deno.readTextFile(new URL(path, root));
+/** Where the image keeps the audit journals (the default `.omnisql/audit` under its WORKDIR). */
+const JOURNAL_DIR = "/app/.omnisql/audit";
 
 /** The variables a reader of `env` reads, recorded through a proxy. */
 function variablesRead(reader: (env: Record<string, string | undefined>) => unknown): Set<string> {
@@ -85,13 +87,22 @@ Deno.test("Dockerfile: one image, the role chosen by the command", async () => {
     assert.ok(cached.includes(entry), `the image does not cache ${entry}`);
     assert.ok(await exists(entry), entry);
   }
+  assert.equal(text.match(/^WORKDIR (.+)$/m)?.[1], JOURNAL_DIR.replace("/.omnisql/audit", ""));
+  // A new named volume copies the owner of the directory it is mounted on.
+  assert.match(text, new RegExp(`mkdir -p ${JOURNAL_DIR} && chown -R deno:deno /app`));
 });
 
 Deno.test("compose.yaml: roles, variables, ports and health checks match the code", async () => {
   const compose = parse(await read("compose.yaml"), { merge: true }) as {
     services: Record<
       string,
-      { command?: string[]; environment?: Record<string, string>; healthcheck?: { test: string[] } }
+      {
+        command?: string[];
+        environment?: Record<string, string>;
+        healthcheck?: { test: string[] };
+        hostname?: string;
+        volumes?: string[];
+      }
     >;
   };
   const byRole: Record<string, string[]> = { edge: [], zone: [], bridge: [] };
@@ -110,6 +121,14 @@ Deno.test("compose.yaml: roles, variables, ports and health checks match the cod
     if (role === "zone") {
       const zone = env.ZONE;
       assert.ok(env[`UPSTASH_REDIS_REST_URL_${zone.toUpperCase()}`], `${name} has no Redis`);
+    }
+    if (role !== "bridge") {
+      // A journal is named by host name and port: a recreated container must keep both.
+      assert.equal(service.hostname, name, `${name} has no stable hostname`);
+      assert.ok(
+        service.volumes?.some((v) => v.endsWith(`:${JOURNAL_DIR}`)),
+        `${name} keeps its audit journal in the container`,
+      );
     }
   }
   assert.equal(byRole.edge.length, 2);
@@ -169,6 +188,13 @@ Deno.test("Kubernetes: deployments, probes, autoscaling, network policies, disru
     assertKnown(Object.keys(env), role, `Deployment ${name}`);
     const port = Number(env.PORT);
     assert.equal(container.ports[0].containerPort, port, `${name}: containerPort is not PORT`);
+    if (role !== "bridge") {
+      const mount = (container.volumeMounts as { name: string; mountPath: string }[] | undefined)
+        ?.find((m) => m.mountPath === JOURNAL_DIR);
+      const volume = (d.spec.template.spec.volumes as { name: string; emptyDir?: object }[])
+        ?.find((v) => v.name === mount?.name);
+      assert.ok(volume?.emptyDir, `${name}: the audit journal does not outlive the container`);
+    }
     for (const probe of [container.readinessProbe, container.livenessProbe]) {
       assert.deepEqual(probe.httpGet, { path: "/healthz", port }, `${name}: probe`);
     }
