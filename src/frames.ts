@@ -104,7 +104,10 @@ export class FrameReader<H> {
     }
     const joined = chunks.length === 1 ? chunks[0] : concat(chunks, have);
     this.#buffer = joined.subarray(n);
-    return joined.subarray(0, n);
+    const taken = joined.subarray(0, n);
+    // A chunk is a view of a 64 KiB read buffer: a small frame kept (a reply waiting to be sent)
+    // would pin all of it, so it is copied out.
+    return taken.buffer.byteLength > 2 * n + 4096 ? taken.slice() : taken;
   }
 }
 

@@ -2,7 +2,8 @@
  * The Postgres door of a production server (the edge, or a zone's worker), configured by env:
  * `PG_PORT` (no door without it), `PG_HOST` (default `0.0.0.0`), and `PG_TLS_KEY_FILE` +
  * `PG_TLS_CERT_FILE` (PEM), required: in production the door accepts TLS connections only;
- * `PG_MAX_CONNECTIONS` (default 256).
+ * `PG_MAX_CONNECTIONS` (default 256), `PG_MAX_CONNECTIONS_PER_TENANT` (default half of it),
+ * `PG_MAX_CONNECTIONS_PER_USER` (default a quarter).
  *
  * @module
  */
@@ -32,10 +33,6 @@ export async function productionPgDoor(
         "requires TLS in production",
     );
   }
-  const maxConnections = env.PG_MAX_CONNECTIONS ? Number(env.PG_MAX_CONNECTIONS) : undefined;
-  if (maxConnections !== undefined && !(Number.isInteger(maxConnections) && maxConnections > 0)) {
-    throw new Error(`PG_MAX_CONNECTIONS must be a positive integer, not ${env.PG_MAX_CONNECTIONS}`);
-  }
   return await startPgDoor({
     gateway,
     port: Number(env.PG_PORT),
@@ -45,6 +42,21 @@ export async function productionPgDoor(
       cert: await Deno.readTextFile(env.PG_TLS_CERT_FILE),
     },
     plaintext: "never",
-    maxConnections,
+    maxConnections: positiveInteger(env, "PG_MAX_CONNECTIONS"),
+    maxConnectionsPerTenant: positiveInteger(env, "PG_MAX_CONNECTIONS_PER_TENANT"),
+    maxConnectionsPerUser: positiveInteger(env, "PG_MAX_CONNECTIONS_PER_USER"),
   });
+}
+
+function positiveInteger(
+  env: Record<string, string | undefined>,
+  name: string,
+): number | undefined {
+  const text = env[name];
+  if (!text) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) {
+    throw new Error(`${name} must be a positive integer, not ${text}`);
+  }
+  return n;
 }

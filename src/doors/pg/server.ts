@@ -20,6 +20,7 @@ import { type CatalogTable, type Gateway, userCatalog } from "../gateway.ts";
 import { CatalogViews } from "./catalog_view.ts";
 import { BackendBatch } from "./protocol.ts";
 import { PgSession } from "./session.ts";
+import { ConnectionSlots, type Slot } from "./slots.ts";
 import { processLog } from "../../telemetry/log.ts";
 import { MAX_BODY_BYTES } from "../../query/request.ts";
 
@@ -40,10 +41,15 @@ export interface PgDoorOptions {
   /** The users' catalog views. @default a fresh set */
   views?: CatalogViews;
   /**
-   * Connections at once; one more is refused with SQLSTATE 53300 (as Postgres's
-   * `max_connections`). @default 256
+   * Connections at once (as Postgres's `max_connections`). When all are taken, a new one closes
+   * the oldest still signing in, or is refused with SQLSTATE 53300 if every one is signed in.
+   * @default 256
    */
   maxConnections?: number;
+  /** Signed-in sessions of one tenant at once (53300 beyond). @default half of maxConnections */
+  maxConnectionsPerTenant?: number;
+  /** Signed-in sessions of one user at once (53300 beyond). @default a quarter of maxConnections */
+  maxConnectionsPerUser?: number;
   /**
    * A client has this long from connecting to be signed in (TLS handshake, start-up, password),
    * then the connection is closed (as Postgres's `authentication_timeout`). @default 60_000
@@ -71,6 +77,11 @@ const MAX_LOGIN_MESSAGE_BYTES = 64 * 1024;
 const MAX_MESSAGE_BYTES = MAX_BODY_BYTES;
 /** Bytes received but not yet handled past which the door stops reading (TCP pushes back). */
 const MAX_UNREAD_BYTES = 2 * MAX_MESSAGE_BYTES;
+/**
+ * Replies not yet taken by a client past which the door handles its next message only once they
+ * are: a client that sends without reading is held back, as a Postgres backend blocks on send.
+ */
+const MAX_UNSENT_BYTES = 1_000_000;
 
 /**
  * Starts the door.
@@ -88,6 +99,13 @@ export async function startPgDoor(options: PgDoorOptions): Promise<PgDoor> {
   const sessions = new Map<number, { secret: number; session: PgSession }>();
   const sockets = new Set<Socket>();
   const maxConnections = options.maxConnections ?? 256;
+  const slots = new ConnectionSlots({
+    total: maxConnections,
+    perTenant: options.maxConnectionsPerTenant ?? Math.ceil(maxConnections / 2),
+    perUser: options.maxConnectionsPerUser ?? Math.ceil(maxConnections / 4),
+  });
+  /** The slot of each TCP connection (a TLS socket's is its parent's). */
+  const slotOf = new WeakMap<Socket, Slot>();
   const loginTimeoutMs = options.loginTimeoutMs ?? 60_000;
   const tlsServer = options.tls
     ? createTlsServer({
@@ -97,7 +115,7 @@ export async function startPgDoor(options: PgDoorOptions): Promise<PgDoor> {
     })
     : undefined;
 
-  const accept = (socket: Socket | TLSSocket, secure: boolean, first?: Buffer) => {
+  const accept = (socket: Socket | TLSSocket, slot: Slot, secure: boolean, first?: Buffer) => {
     const remote = socket.remoteAddress ?? "";
     if (!secure && plaintext === "never" || !secure && !isLoopback(remote)) {
       refuse(socket, "28000", "this server requires TLS (connect with sslmode=require)");
@@ -110,18 +128,24 @@ export async function startPgDoor(options: PgDoorOptions): Promise<PgDoor> {
       views,
       sessions,
       loginTimeoutMs,
+      slot,
     );
     if (first) void connection.handleData(first);
   };
 
   const server: Server = createServer((socket) => {
     socket.on("error", () => socket.destroy());
-    if (sockets.size >= maxConnections) {
+    const slot = slots.connect(() => socket.destroy());
+    if (!slot) {
       refuse(socket, "53300", "sorry, too many clients already");
       return;
     }
+    slotOf.set(socket, slot);
     sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
+    socket.on("close", () => {
+      sockets.delete(socket);
+      slot.release();
+    });
     socket.setNoDelay(true);
     // Until the first message tells plaintext from TLS; then the connection's own deadline, or
     // the TLS handshake's, takes over.
@@ -142,7 +166,7 @@ export async function startPgDoor(options: PgDoorOptions): Promise<PgDoor> {
         socket.once("data", opening);
       } else {
         clearTimeout(silent);
-        accept(socket, false, first);
+        accept(socket, slot, false, first);
       }
     };
     socket.once("data", opening);
@@ -151,7 +175,14 @@ export async function startPgDoor(options: PgDoorOptions): Promise<PgDoor> {
   tlsServer?.on("tlsClientError", (_err: Error, tlsSocket: TLSSocket) => tlsSocket.destroy());
   tlsServer?.on("secureConnection", (tlsSocket: TLSSocket) => {
     tlsSocket.on("error", () => tlsSocket.destroy());
-    accept(tlsSocket, true);
+    // Node's (and Deno's) TLS socket keeps the socket it wraps as `_parent`.
+    const parent = (tlsSocket as TLSSocket & { _parent?: Socket })._parent;
+    const slot = parent && slotOf.get(parent);
+    if (!slot) {
+      refuse(tlsSocket, "08006", "the connection's TLS socket is not the door's");
+      return;
+    }
+    accept(tlsSocket, slot, true);
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -213,6 +244,7 @@ class DoorConnection extends PostgresConnection {
     readonly views: CatalogViews,
     readonly sessions: Map<number, { secret: number; session: PgSession }>,
     loginTimeoutMs: number,
+    readonly slot: Slot,
   ) {
     super(socket, {
       authMode: "cleartextPassword",
@@ -227,6 +259,8 @@ class DoorConnection extends PostgresConnection {
       loginTimeoutMs,
     );
     socket.on("close", () => {
+      // Messages read but not handled yet are dropped: nobody is there to answer.
+      this.#ended = true;
       clearTimeout(this.#loginDeadline);
       this.sessions.delete(this.#key.pid);
       void this.#session?.close();
@@ -237,6 +271,20 @@ class DoorConnection extends PostgresConnection {
     this.#ended = true;
     this.#pending = Buffer.alloc(0);
     refuse(this.socket, code, message);
+  }
+
+  /** Resolves when the client has taken enough of the replies (or is gone). */
+  #sent(): Promise<void> {
+    if (this.socket.writableLength <= MAX_UNSENT_BYTES) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.socket.off("drain", done);
+        this.socket.off("close", done);
+        resolve();
+      };
+      this.socket.on("drain", done);
+      this.socket.on("close", done);
+    });
   }
 
   /** A message may be this long at this point of the connection. */
@@ -261,6 +309,7 @@ class DoorConnection extends PostgresConnection {
       this.#pending = this.#pending.length ? Buffer.concat([this.#pending, data]) : data;
       let at = 0;
       for (;;) {
+        if (this.#ended) return;
         const head = this.hasStarted ? 1 : 0;
         if (this.#pending.length - at < head + 4) break;
         const declared = this.#pending.readUInt32BE(at + head);
@@ -283,7 +332,10 @@ class DoorConnection extends PostgresConnection {
           await this.#session?.close();
           this.socket.end();
           return;
-        } else await this.#session?.receive(message.slice());
+        } else {
+          await this.#session?.receive(message.slice());
+          await this.#sent();
+        }
       }
       this.#pending = this.#pending.subarray(at);
       if (this.#unread <= MAX_UNREAD_BYTES && !this.#ended) this.socket.resume();
@@ -298,6 +350,11 @@ class DoorConnection extends PostgresConnection {
   override completeAuthentication(): Promise<void> {
     const login = this.#login!;
     clearTimeout(this.#loginDeadline);
+    const full = this.slot.signIn(login.tenant, login.user);
+    if (full) {
+      this.#refuse("53300", full);
+      return Promise.resolve();
+    }
     this.isAuthenticated = true;
     this.#session = new PgSession({
       gateway: this.gateway,

@@ -3,12 +3,11 @@ import type { Gateway } from "../gateway.ts";
 import { BackendBatch, readError, splitMessages } from "./protocol.ts";
 import { startPgDoor } from "./server.ts";
 
-/** Signs in `dev@acme` with the token `good`; sees no tables. */
+/** Signs in the token `user@tenant` as that user of that tenant; everyone sees no tables. */
 const gateway: Gateway = (call) => {
-  if (call.token !== "good") return Promise.resolve({ status: 401, body: null });
-  if (call.path === "/v1/whoami") {
-    return Promise.resolve({ status: 200, body: { user: "dev@acme", tenant: "acme" } });
-  }
+  const [user, tenant] = [call.token, call.token?.split("@")[1]];
+  if (!tenant) return Promise.resolve({ status: 401, body: null });
+  if (call.path === "/v1/whoami") return Promise.resolve({ status: 200, body: { user, tenant } });
   return Promise.resolve({ status: 200, body: { tables: [] } });
 };
 
@@ -57,24 +56,55 @@ async function untilClosed(conn: Deno.Conn): Promise<{ code?: string; messages: 
   return { code: error && readError(error[1]).code, messages: messages.map(([code]) => code) };
 }
 
-/** Signs in and reads up to the first ReadyForQuery. */
-async function signIn(port: number): Promise<Deno.Conn> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  await conn.write(startup());
-  await conn.read(new Uint8Array(1024)); // AuthenticationCleartextPassword
-  await conn.write(password("good"));
-  let seen = "";
-  const buf = new Uint8Array(4096);
-  while (!seen.includes("Z")) {
+/** Reads messages up to and including a ReadyForQuery; their codes (and errors' SQLSTATEs). */
+async function untilReady(conn: Deno.Conn): Promise<string[]> {
+  const seen: string[] = [];
+  let pending = new Uint8Array(0);
+  const buf = new Uint8Array(64 * 1024);
+  while (seen.at(-1) !== "Z") {
     const n = await conn.read(buf);
-    assert.ok(n !== null, "the door closed during login");
-    seen += splitMessages(buf.subarray(0, n)).map(([c]) => c).join("");
+    assert.ok(n !== null, `the door closed after ${seen.join(" ")}`);
+    const joined = new Uint8Array(pending.length + n);
+    joined.set(pending);
+    joined.set(buf.subarray(0, n), pending.length);
+    let at = 0;
+    while (at + 5 <= joined.length) {
+      const length = 1 + new DataView(joined.buffer, at + 1, 4).getUint32(0);
+      if (at + length > joined.length) break;
+      const [[code, body]] = splitMessages(joined.subarray(at, at + length));
+      seen.push(code === "E" ? `E ${readError(body).code}` : code);
+      at += length;
+    }
+    pending = joined.slice(at);
   }
+  return seen;
+}
+
+/** Signs in as `user` (its token is its name) and reads up to the first ReadyForQuery. */
+async function signIn(port: number, user = "dev@acme"): Promise<Deno.Conn> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  return await signInOn(conn, user);
+}
+
+async function signInOn<C extends Deno.Conn>(conn: C, user: string): Promise<C> {
+  await conn.write(startup(user));
+  await conn.read(new Uint8Array(1024)); // AuthenticationCleartextPassword
+  await conn.write(password(user));
+  await untilReady(conn);
   return conn;
 }
 
+const query = (sql: string) => new BackendBatch().message("Q", (w) => w.cstring(sql)).take();
+
 Deno.test("the Postgres door bounds what a client can make it hold", async (t) => {
-  const door = await startPgDoor({ gateway, port: 0, maxConnections: 3, loginTimeoutMs: 500 });
+  const door = await startPgDoor({
+    gateway,
+    port: 0,
+    maxConnections: 3,
+    maxConnectionsPerTenant: 3,
+    maxConnectionsPerUser: 3,
+    loginTimeoutMs: 500,
+  });
   const connect = () => Deno.connect({ hostname: "127.0.0.1", port: door.port });
   try {
     await t.step("a start-up packet longer than Postgres allows is 08P01, unread", async () => {
@@ -101,7 +131,7 @@ Deno.test("the Postgres door bounds what a client can make it hold", async (t) =
     await t.step("a statement near the limit still runs", async () => {
       const conn = await signIn(door.port);
       const blank = " ".repeat(900_000);
-      await conn.write(new BackendBatch().message("Q", (w) => w.cstring(blank)).take());
+      await conn.write(query(blank));
       await conn.write(new BackendBatch().message("X").take());
       const { code, messages } = await untilClosed(conn);
       assert.equal(code, undefined);
@@ -125,11 +155,113 @@ Deno.test("the Postgres door bounds what a client can make it hold", async (t) =
       assert.equal((await untilClosed(await connect())).code, "53300");
       // Past the login deadline, signed-in sessions are still open.
       await new Promise((resolve) => setTimeout(resolve, 600));
-      await held[0].write(new BackendBatch().message("Q", (w) => w.cstring("")).take());
-      const n = await held[0].read(new Uint8Array(1024));
-      assert.ok(n !== null && n > 0);
+      await held[0].write(query(""));
+      assert.deepEqual(await untilReady(held[0]), ["I", "Z"]);
       for (const conn of held) conn.close();
+      // The door sees them close before the next step counts its slots.
+      await new Promise((resolve) => setTimeout(resolve, 200));
     });
+
+    await t.step("connections that never sign in make room for one that does", async () => {
+      const silent = await Promise.all([connect(), connect(), connect()]);
+      const user = await signIn(door.port);
+      // The oldest silent one was closed for it.
+      assert.deepEqual(await untilClosed(silent[0]), { code: undefined, messages: [] });
+      user.close();
+      for (const conn of silent.slice(1)) conn.close();
+    });
+
+    await t.step("a query message holds at most 1,000 statements (54000)", async () => {
+      const conn = await signIn(door.port);
+      const statements = (n: number) => query("SET application_name = 'x';".repeat(n));
+      await conn.write(statements(1_001));
+      assert.deepEqual(await untilReady(conn), ["E 54000", "Z"]);
+      // Nothing of it ran; the session goes on.
+      await conn.write(statements(1_000));
+      assert.equal((await untilReady(conn)).filter((c) => c === "C").length, 1_000);
+      conn.close();
+    });
+
+    await t.step("a session holds at most 1,000 prepared statements (54000)", async () => {
+      const conn = await signIn(door.port);
+      const parse = (name: string) =>
+        new BackendBatch().message("P", (w) => w.cstring(name).cstring("").int16(0)).take();
+      const sync = new BackendBatch().message("S").take();
+      for (let i = 0; i < 1_001; i++) await conn.write(parse(`s${i}`));
+      await conn.write(sync);
+      const replies = await untilReady(conn);
+      assert.equal(replies.filter((c) => c === "1").length, 1_000);
+      assert.deepEqual(replies.slice(-2), ["E 54000", "Z"]);
+      // Closing one makes room for another.
+      const close = new BackendBatch().message("C", (w) => w.string("S").cstring("s0")).take();
+      await conn.write(close);
+      await conn.write(parse("again"));
+      await conn.write(sync);
+      assert.deepEqual(await untilReady(conn), ["3", "1", "Z"]);
+      conn.close();
+    });
+  } finally {
+    await door.close();
+  }
+});
+
+Deno.test("the Postgres door keeps a share of its connections for each tenant and user", async () => {
+  const door = await startPgDoor({
+    gateway,
+    port: 0,
+    maxConnections: 8,
+    maxConnectionsPerTenant: 3,
+    maxConnectionsPerUser: 2,
+  });
+  const open: Deno.Conn[] = [];
+  try {
+    open.push(await signIn(door.port, "dev@acme"), await signIn(door.port, "dev@acme"));
+    const third = await Deno.connect({ hostname: "127.0.0.1", port: door.port });
+    await third.write(startup("dev@acme"));
+    await third.read(new Uint8Array(1024));
+    await third.write(password("dev@acme"));
+    assert.equal((await untilClosed(third)).code, "53300");
+    open.push(await signIn(door.port, "qa@acme"));
+    const fourth = await Deno.connect({ hostname: "127.0.0.1", port: door.port });
+    await fourth.write(startup("ops@acme"));
+    await fourth.read(new Uint8Array(1024));
+    await fourth.write(password("ops@acme"));
+    assert.equal((await untilClosed(fourth)).code, "53300");
+    // Another tenant still gets in.
+    open.push(await signIn(door.port, "dev@globex"));
+  } finally {
+    for (const conn of open) conn.close();
+    await door.close();
+  }
+});
+
+Deno.test("the Postgres door signs in over TLS", async () => {
+  const read = (name: string) => Deno.readTextFile(new URL(`./testdata/${name}`, import.meta.url));
+  const door = await startPgDoor({
+    gateway,
+    port: 0,
+    tls: { key: await read("localhost.key"), cert: await read("localhost.crt") },
+  });
+  try {
+    const tcp = await Deno.connect({ hostname: "127.0.0.1", port: door.port });
+    const sslRequest = new Uint8Array(8);
+    new DataView(sslRequest.buffer).setInt32(0, 8);
+    new DataView(sslRequest.buffer).setInt32(4, 80877103);
+    await tcp.write(sslRequest);
+    const answer = new Uint8Array(1);
+    await tcp.read(answer);
+    assert.equal(String.fromCharCode(answer[0]), "S");
+    const tls = await signInOn(
+      await Deno.startTls(tcp, { hostname: "localhost", caCerts: [await read("ca.crt")] }),
+      "dev@acme",
+    );
+    await tls.write(query(""));
+    assert.deepEqual(await untilReady(tls), ["I", "Z"]);
+    tls.close();
+    // Without TLS, the door refuses (28000) rather than read a password in the clear.
+    const plain = await Deno.connect({ hostname: "127.0.0.1", port: door.port });
+    await plain.write(startup());
+    assert.equal((await untilClosed(plain)).code, "28000");
   } finally {
     await door.close();
   }

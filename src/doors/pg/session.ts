@@ -54,7 +54,15 @@ class PgError extends Error {
   }
 }
 
+/** Prepared statements and portals a session holds at once, at most, and their bytes. */
+const MAX_HELD = 1_000;
+const MAX_HELD_BYTES = 16 * 2 ** 20;
+/** Statements in one simple-query message, at most: each takes its turn in the pipeline. */
+const MAX_STATEMENTS_PER_QUERY = 1_000;
+
 interface Prepared {
+  /** Its text's length: what holding it costs. */
+  bytes: number;
   sql: string;
   paramTypes: number[];
   route: Route;
@@ -65,6 +73,8 @@ interface Prepared {
 }
 
 interface Portal {
+  /** Its parameters' length: what holding it costs. */
+  bytes: number;
   statement: Prepared;
   params: (Uint8Array | null)[];
   paramFormats: number[];
@@ -146,6 +156,8 @@ export class PgSession {
   readonly #settings: Map<string, string>;
   readonly #statements = new Map<string, Prepared>();
   readonly #portals = new Map<string, Portal>();
+  /** The bytes of `#statements` and `#portals`. */
+  #heldBytes = 0;
   #out = new BackendBatch();
   #status: "I" | "T" | "E" = "I";
   #skipToSync = false;
@@ -190,7 +202,7 @@ export class PgSession {
     }
     if (msg.type === "sync") {
       this.#skipToSync = false;
-      this.#portals.delete("");
+      this.#release(this.#portals, "");
       this.#out.readyForQuery(this.#status);
       return this.#flush();
     }
@@ -199,7 +211,8 @@ export class PgSession {
     try {
       switch (msg.type) {
         case "parse":
-          this.#statements.set(msg.name, {
+          this.#hold(this.#statements, msg.name, {
+            bytes: msg.sql.length,
             sql: msg.sql,
             paramTypes: msg.paramTypes,
             route: routeOf(msg.sql),
@@ -217,8 +230,8 @@ export class PgSession {
           await this.#execute(this.#portal(msg.portal));
           break;
         case "close":
-          if (msg.target === "S") this.#statements.delete(msg.name);
-          else this.#portals.delete(msg.name);
+          if (msg.target === "S") this.#release(this.#statements, msg.name);
+          else this.#release(this.#portals, msg.name);
           this.#out.message("3");
           break;
         case "unsupported":
@@ -233,6 +246,31 @@ export class PgSession {
       this.#skipToSync = true;
       this.#flush();
     }
+  }
+
+  /** Keeps `value` as `name` in `map`, within the session's bounds (54000 beyond them). */
+  #hold<T extends { bytes: number }>(map: Map<string, T>, name: string, value: T): void {
+    const old = map.get(name);
+    const count = this.#statements.size + this.#portals.size + (old ? 0 : 1);
+    const bytes = this.#heldBytes - (old?.bytes ?? 0) + value.bytes;
+    if (count > MAX_HELD || bytes > MAX_HELD_BYTES) {
+      throw new PgError({
+        severity: "ERROR",
+        code: "54000",
+        message: `a session holds at most ${MAX_HELD} prepared statements and portals, ` +
+          `${MAX_HELD_BYTES} bytes of them`,
+        hint: "close statements the session no longer uses (or lower the driver's statement cache)",
+      });
+    }
+    map.set(name, value);
+    this.#heldBytes = bytes;
+  }
+
+  #release<T extends { bytes: number }>(map: Map<string, T>, name: string): void {
+    const old = map.get(name);
+    if (!old) return;
+    map.delete(name);
+    this.#heldBytes -= old.bytes;
   }
 
   #flush(): void {
@@ -264,7 +302,18 @@ export class PgSession {
   // ---- the simple query protocol ----
 
   async #simpleQuery(sql: string): Promise<void> {
-    for (const statement of splitStatements(sql)) {
+    const statements = splitStatements(sql);
+    if (statements.length > MAX_STATEMENTS_PER_QUERY) {
+      return this.#fail(
+        new PgError({
+          severity: "ERROR",
+          code: "54000",
+          message: `a query message holds at most ${MAX_STATEMENTS_PER_QUERY} statements, ` +
+            `not ${statements.length}`,
+        }),
+      );
+    }
+    for (const statement of statements) {
       try {
         await this.#simpleStatement(statement);
       } catch (err) {
@@ -326,7 +375,8 @@ export class PgSession {
     resultFormats: number[];
   }): void {
     const statement = this.#statement(msg.statement);
-    this.#portals.set(msg.portal, {
+    this.#hold(this.#portals, msg.portal, {
+      bytes: msg.params.reduce((n, p) => n + (p?.length ?? 0), 0),
       statement,
       params: msg.params,
       paramFormats: msg.paramFormats,

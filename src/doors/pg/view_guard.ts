@@ -40,7 +40,8 @@ const DENIED = new RegExp(
     // Functions that run SQL given as a string (built with concat, it escapes any name check).
     String.raw`query_to_\w+|cursor_to_\w+|table_to_\w+|schema_to_\w+|database_to_\w+|` +
     String.raw`ts_stat|ts_rewrite|` +
-    String.raw`repeat|lpad|rpad|array_fill)\b|\bu&\s*["']`,
+    // Functions that allocate what their arguments say (`format('%800000000s', '')`).
+    String.raw`repeat|lpad|rpad|array_fill|format)\b|\bu&\s*["']`,
   "i",
 );
 

@@ -41,6 +41,7 @@ Deno.test("writes, utility statements and denied functions are refused however h
       "SELECT 'x' /* pg_sleep(1) */",
       'SELECT U&"pg\\005fsleep"(1)',
       "SELECT repeat('x', 100000000)",
+      "SELECT format('%800000000s', 'x')",
       "SELECT set_config('role', 'postgres', true)",
       // SQL from a string, its function names built by concat (a review found ts_stat ran them).
       "SELECT ts_stat(concat('SELECT to_tsvector(set_', 'config(''a.b'',''x'',false))'))",
