@@ -21,6 +21,11 @@ import { encodeFrame, FrameReader } from "../../frames.ts";
 const DATABASE = "omnisql";
 /** The role statements run as (created by `viewDdl` in `catalog_view.ts`). */
 const READER = "omnisql_reader";
+/**
+ * The largest reply a statement may send back: the views hold only the user's empty tables, so
+ * more is a statement making data up (`'x'::char(10485760)`), not introspection.
+ */
+export const MAX_REPLY_BYTES = 8 * 2 ** 20;
 
 /** A request to a view's process. */
 export type ViewRequest =
@@ -99,9 +104,29 @@ async function handle(
       }
       // Wasm memory only grows: the door replaces a view that grew too large.
       const heapBytes = (pg.Module as unknown as { HEAPU8: Uint8Array }).HEAPU8.byteLength;
+      if (bytes.byteLength > MAX_REPLY_BYTES) {
+        return { blob: tooLarge(bytes.byteLength), heapBytes };
+      }
       return { blob: bytes, heapBytes };
     }
   }
+}
+
+/** An ErrorResponse (54000) and ReadyForQuery in place of a reply too large to send. */
+function tooLarge(size: number): Uint8Array {
+  const text = new TextEncoder().encode(
+    "SERROR\0VERROR\0C54000\0M" +
+      `the catalog statement's answer (${size} bytes) exceeds ${MAX_REPLY_BYTES} bytes\0\0`,
+  );
+  const out = new Uint8Array(5 + text.length + 6);
+  const data = new DataView(out.buffer);
+  out[0] = 69; // 'E'
+  data.setInt32(1, 4 + text.length);
+  out.set(text, 5);
+  out[5 + text.length] = 90; // 'Z'
+  data.setInt32(6 + text.length, 5);
+  out[10 + text.length] = 73; // 'I'
+  return out;
 }
 
 async function serve(): Promise<void> {

@@ -269,6 +269,11 @@ Deno.test({
       stop.abort();
       assert.equal(await slow, "57014: canceling statement due to user request");
       assert.match(rowValues(await b.view.query(COUNT))[0], /^\d+$/);
+      // An answer larger than introspection ever is comes back as an error, not as the answer.
+      const huge = await b.view.query("SELECT 'x'::char(9000000)");
+      const error = huge.find(([c]) => c === "E");
+      assert.ok(error && new TextDecoder().decode(error[1]).includes("C54000"));
+      assert.equal(huge.at(-1)?.[0], "Z");
       for (const lease of [a, b]) lease.release();
     } finally {
       await views.close();

@@ -68,6 +68,7 @@ const SSL_REQUEST = 80877103;
 const CANCEL_REQUEST = 80877102;
 const GSSENC_REQUEST = 80877104;
 const TERMINATE = "X".charCodeAt(0);
+const PASSWORD = "p".charCodeAt(0);
 
 /** Postgres's own bound on a start-up packet (`MAX_STARTUP_PACKET_LENGTH`). */
 const MAX_STARTUP_BYTES = 10_000;
@@ -326,7 +327,9 @@ class DoorConnection extends PostgresConnection {
         if (this.#pending.length - at < length) break;
         const message = this.#pending.subarray(at, at + length);
         at += length;
-        if (!this.isAuthenticated) await this.handleMessage(message);
+        if (!this.isAuthenticated && this.hasStarted && message[0] !== PASSWORD) {
+          return this.#refuse("08P01", "expected a password message");
+        } else if (!this.isAuthenticated) await this.handleMessage(message);
         else if (message[0] === TERMINATE) {
           this.#ended = true;
           await this.#session?.close();

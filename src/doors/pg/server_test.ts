@@ -122,6 +122,13 @@ Deno.test("the Postgres door bounds what a client can make it hold", async (t) =
       assert.equal((await untilClosed(conn)).code, "08P01");
     });
 
+    await t.step("before login, anything but the password is 08P01", async () => {
+      const conn = await connect();
+      await conn.write(startup());
+      await conn.write(query("SELECT 1"));
+      assert.equal((await untilClosed(conn)).code, "08P01");
+    });
+
     await t.step("after login, a statement longer than the door takes is 54000", async () => {
       const conn = await signIn(door.port);
       await conn.write(header("Q", 0x7ffffff0));
@@ -179,6 +186,23 @@ Deno.test("the Postgres door bounds what a client can make it hold", async (t) =
       // Nothing of it ran; the session goes on.
       await conn.write(statements(1_000));
       assert.equal((await untilReady(conn)).filter((c) => c === "C").length, 1_000);
+      conn.close();
+    });
+
+    await t.step("settings: bounded; the identity fixed; the staleness a user's", async () => {
+      const conn = await signIn(door.port);
+      const set = async (sql: string) => {
+        await conn.write(query(sql));
+        return (await untilReady(conn)).filter((c) => c !== "S").join(" ");
+      };
+      assert.equal(await set("SET omnisql.max_staleness_ms = 0"), "C Z");
+      assert.equal(await set("SET omnisql.tenant = 'globex'"), "E 42501 Z");
+      assert.equal(await set(`SET app.big = '${"x".repeat(9_000)}'`), "E 54000 Z");
+      let answer = "";
+      for (let i = 0; i < 300 && answer !== "E 54000 Z"; i++) {
+        answer = await set(`SET app.k${i} = 1`);
+      }
+      assert.equal(answer, "E 54000 Z");
       conn.close();
     });
 

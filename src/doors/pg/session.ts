@@ -45,7 +45,11 @@ export interface PgSessionOptions {
 }
 
 /** Settings that would name another identity (`SET ROLE`, `SET SESSION AUTHORIZATION`, ours). */
-const IDENTITY_SETTINGS = /^(role|authorization|session_authorization|omnisql\..*)$/;
+const IDENTITY_SETTINGS =
+  /^(role|authorization|session_authorization|omnisql\.(?!max_staleness_ms$).*)$/;
+/** Settings a session holds at most (its defaults included), and a value's length at most. */
+const MAX_SETTINGS = 300;
+const MAX_SETTING_LENGTH = 8 * 1024;
 
 /** An error answered to the client as an ErrorResponse. */
 class PgError extends Error {
@@ -56,7 +60,7 @@ class PgError extends Error {
 
 /** Prepared statements and portals a session holds at once, at most, and their bytes. */
 const MAX_HELD = 1_000;
-const MAX_HELD_BYTES = 16 * 2 ** 20;
+const MAX_HELD_BYTES = 2 * 2 ** 20;
 /** Statements in one simple-query message, at most: each takes its turn in the pipeline. */
 const MAX_STATEMENTS_PER_QUERY = 1_000;
 
@@ -540,6 +544,17 @@ export class PgSession {
         });
       }
       const value = route.value ?? defaultSettings(this.#o, "").get(route.name) ?? "";
+      if (
+        value.length > MAX_SETTING_LENGTH ||
+        !this.#settings.has(route.name) && this.#settings.size >= MAX_SETTINGS
+      ) {
+        throw new PgError({
+          severity: "ERROR",
+          code: "54000",
+          message: `a session holds at most ${MAX_SETTINGS} settings of at most ` +
+            `${MAX_SETTING_LENGTH} characters each`,
+        });
+      }
       this.#settings.set(route.name, value);
       return "SET";
     }
