@@ -239,18 +239,18 @@ Deno.test("the Postgres door keeps a share of its connections for each tenant an
   });
   const open: Deno.Conn[] = [];
   try {
+    /** The SQLSTATE that closes the connection once `user`'s password is sent. */
+    const refusal = async (user: string) => {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: door.port });
+      await conn.write(startup(user));
+      await conn.read(new Uint8Array(1024));
+      await conn.write(password(user));
+      return (await untilClosed(conn)).code;
+    };
     open.push(await signIn(door.port, "dev@acme"), await signIn(door.port, "dev@acme"));
-    const third = await Deno.connect({ hostname: "127.0.0.1", port: door.port });
-    await third.write(startup("dev@acme"));
-    await third.read(new Uint8Array(1024));
-    await third.write(password("dev@acme"));
-    assert.equal((await untilClosed(third)).code, "53300");
+    assert.equal(await refusal("dev@acme"), "53300");
     open.push(await signIn(door.port, "qa@acme"));
-    const fourth = await Deno.connect({ hostname: "127.0.0.1", port: door.port });
-    await fourth.write(startup("ops@acme"));
-    await fourth.read(new Uint8Array(1024));
-    await fourth.write(password("ops@acme"));
-    assert.equal((await untilClosed(fourth)).code, "53300");
+    assert.equal(await refusal("ops@acme"), "53300");
     // Another tenant still gets in.
     open.push(await signIn(door.port, "dev@globex"));
   } finally {
