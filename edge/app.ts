@@ -6,14 +6,8 @@
  * @module
  */
 import { Hono, type MiddlewareHandler } from "hono";
-import type { ContextTokens } from "../src/auth/context_token.ts";
 import type { DevIssuer } from "../src/auth/dev_issuer.ts";
-import type { UserClaims, UserVerifier } from "../src/auth/user_token.ts";
-import type { Catalog } from "../src/catalog/store.ts";
-import type { TenantRow } from "../src/catalog/schema.ts";
-import type { SecurityProvider } from "../src/policy/guard.ts";
 import { digestAuditAppender } from "../src/catalog/zone_audit.ts";
-import type { ConnectorDef } from "../connectors/sdk/connector.ts";
 import {
   type AppEnv,
   catalogListing,
@@ -27,7 +21,6 @@ import {
   whoami,
   zoneSender,
 } from "../src/http/mod.ts";
-import type { EdgeBudgets, RateLimiter } from "../src/ratelimit/mod.ts";
 import { forwardJobs } from "../src/http/mod.ts";
 import { openApiRoute } from "../src/http/openapi.ts";
 import { AuditJournal } from "../src/audit/journal.ts";
@@ -35,13 +28,9 @@ import {
   assertNotDirectOnly,
   forward,
   forwardJob,
-  identify,
   parseRequest,
   QueryPipeline,
   refuseDirectOnly,
-  type ResultCacheOptions,
-  serveFromCache,
-  spendBudgets,
 } from "../src/pipeline/mod.ts";
 import {
   accessLog,
@@ -54,41 +43,18 @@ import {
 import { webConsole } from "./console/mod.ts";
 import { mcpEndpoint } from "../src/doors/mcp/mod.ts";
 import { appGateway } from "../src/doors/gateway.ts";
+import {
+  identifyCaller,
+  type ServingOptions,
+  spendAndServeCached,
+} from "../src/http/serving_options.ts";
 
 /** What the edge is built from. */
-export interface EdgeOptions {
-  catalog: Catalog;
-  verifyUser: UserVerifier;
-  contextTokens: ContextTokens;
-  /** Base URL of each zone's worker. */
-  zoneUrls: Record<string, string>;
-  limiter: RateLimiter;
-  connectors: Record<string, ConnectorDef>;
+export interface EdgeOptions extends ServingOptions {
   /** Serves the dev issuer's JWKS when set (local use only). */
   devIssuer?: DevIssuer;
   /** Used to reach the workers. @default globalThis.fetch */
   fetch?: typeof fetch;
-  /** The edge's metrics, served at `/metrics`. @default a fresh registry */
-  metrics?: Metrics;
-  /** Where the access log goes. @default JSON lines on stdout/stderr */
-  logger?: Logger;
-  /** The tenant's budgets (from its settings). @default DEFAULT_BUDGETS */
-  budgetsOf?: (tenant: TenantRow) => EdgeBudgets;
-  /** The result cache of `/v1/query`. @default none */
-  resultCache?: ResultCacheOptions;
-  /** The tenants' policies, for what `/v1/catalog` lists. @default everything listed */
-  security?: SecurityProvider;
-  /** The bearer token `/metrics` requires. @default none: `/metrics` is open (local stack) */
-  metricsToken?: string;
-  /** Refuses tokens whose claims the tenant's policy would misread. @default no check */
-  checkClaims?: (user: UserClaims) => Promise<void>;
-  /** Starts loading what `checkClaims` reads for a tenant. @default nothing loaded ahead */
-  prefetchClaims?: (tenantId: string) => void;
-  /**
-   * Where the records of queries the edge answers itself go (their SQL as a digest only).
-   * @default a journal in memory over the catalog's chain
-   */
-  journal?: AuditJournal;
   /** The pipeline of `POST /v1/query`. @default {@link edgePipeline} of these options */
   pipeline?: QueryPipeline;
 }
@@ -177,17 +143,10 @@ export function edgePipeline(
   const append = digestAuditAppender(catalog);
   return new QueryPipeline({
     steps: [
-      identify({
-        verifyUser: options.verifyUser,
-        getTenant: (id) => catalog.getTenant(id),
-        getUser: (tenant, email) => catalog.getUser(tenant, email),
-        checkClaims: options.checkClaims,
-        prefetchClaims: options.prefetchClaims,
-      }),
+      identifyCaller(options),
       refuseDirectOnly(options.zoneUrls),
       parseRequest(),
-      spendBudgets({ limiter: options.limiter, budgetsOf: options.budgetsOf }),
-      serveFromCache(options.resultCache, metrics),
+      ...spendAndServeCached(options, metrics),
       forwardJob(toZone),
       forward(toZone),
     ],

@@ -8,7 +8,6 @@
  */
 import { Hono, type MiddlewareHandler } from "hono";
 import { CONTEXT_HEADER, type ContextTokens } from "../src/auth/context_token.ts";
-import type { UserClaims, UserVerifier } from "../src/auth/user_token.ts";
 import {
   type AppEnv,
   catalogListing,
@@ -22,11 +21,6 @@ import {
   whoami,
 } from "../src/http/mod.ts";
 import type { QueryService } from "../src/query/service.ts";
-import type { EdgeBudgets, RateLimiter } from "../src/ratelimit/mod.ts";
-import type { ConnectorDef } from "../connectors/sdk/connector.ts";
-import type { Catalog } from "../src/catalog/store.ts";
-import type { TenantRow } from "../src/catalog/schema.ts";
-import type { SecurityProvider } from "../src/policy/guard.ts";
 import { AuditJournal } from "../src/audit/journal.ts";
 import { openApiRoute } from "../src/http/openapi.ts";
 import {
@@ -35,9 +29,6 @@ import {
   identify,
   parseRequest,
   QueryPipeline,
-  type ResultCacheOptions,
-  serveFromCache,
-  spendBudgets,
   type Step,
   submitJob,
 } from "../src/pipeline/mod.ts";
@@ -47,42 +38,17 @@ import { cancelJob, jobStatus } from "../src/http/mod.ts";
 import type { WebhookReceiver } from "../src/webhooks/receiver.ts";
 import { mcpEndpoint } from "../src/doors/mcp/mod.ts";
 import { appGateway } from "../src/doors/gateway.ts";
+import {
+  identifyCaller,
+  type ServingOptions,
+  spendAndServeCached,
+} from "../src/http/serving_options.ts";
 
 /** What a worker is built from. */
-export interface WorkerOptions {
+export interface WorkerOptions extends ServingOptions {
   service: QueryService;
-  catalog: Catalog;
-  connectors: Record<string, ConnectorDef>;
-  contextTokens: ContextTokens;
-  /** Verifies user tokens on the zone's own endpoint. */
-  verifyUser: UserVerifier;
-  /** Budgets of the zone's own endpoint. */
-  limiter: RateLimiter;
-  /** Base URL of each zone's endpoint (for whoami). */
-  zoneUrls: Record<string, string>;
-  /** The worker's metrics, served at `/metrics`. @default a fresh registry */
-  metrics?: Metrics;
-  /** Where the access log goes. @default JSON lines on stdout/stderr */
-  logger?: Logger;
   /** The zone's async jobs; without it `metadata.async` queries run synchronously. */
   jobs?: JobQueue;
-  /** The tenant's budgets (from its settings). @default DEFAULT_BUDGETS */
-  budgetsOf?: (tenant: TenantRow) => EdgeBudgets;
-  /** The result cache of `/v1/query`. @default none */
-  resultCache?: ResultCacheOptions;
-  /**
-   * Where the zone's query records go (`zoneAuditAppender` keeps the SQL text in the zone's
-   * store). @default a journal in memory over the catalog's chain
-   */
-  journal?: AuditJournal;
-  /** The tenants' policies, for what `/v1/catalog` lists. @default everything listed */
-  security?: SecurityProvider;
-  /** The bearer token `/metrics` requires. @default none: `/metrics` is open (local stack) */
-  metricsToken?: string;
-  /** Refuses tokens whose claims the tenant's policy would misread. @default no check */
-  checkClaims?: (user: UserClaims) => Promise<void>;
-  /** Starts loading what `checkClaims` reads for a tenant. @default nothing loaded ahead */
-  prefetchClaims?: (tenantId: string) => void;
   /** Verifies and applies the apps' webhooks. @default no webhook route */
   webhooks?: WebhookReceiver;
 }
@@ -133,16 +99,9 @@ export function createWorkerApp(options: WorkerOptions): Hono<AppEnv> {
   );
   // The zone's own endpoint: everything the edge does, then execute here.
   const own = pipeline(
-    identify({
-      verifyUser: options.verifyUser,
-      getTenant: (id) => catalog.getTenant(id),
-      getUser: (tenant, email) => catalog.getUser(tenant, email),
-      checkClaims: options.checkClaims,
-      prefetchClaims: options.prefetchClaims,
-    }),
+    identifyCaller(options),
     [
-      spendBudgets({ limiter: options.limiter, budgetsOf: options.budgetsOf }),
-      serveFromCache(options.resultCache, metrics),
+      ...spendAndServeCached(options, metrics),
       ...(options.jobs ? [submitJob(options.jobs)] : []),
       execute(service),
     ],
