@@ -11,6 +11,8 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { postQuery, startTestStack, tokenFor } from "./_stack.ts";
 import { pgDriver } from "./_doors.ts";
+import { BackendBatch, type MessageWriter } from "../src/doors/pg/protocol.ts";
+import { signIn, untilReady } from "../src/doors/pg/testing.ts";
 import { RECORDED } from "./_pg_introspection.ts";
 import { auditLog } from "../src/catalog/schema.ts";
 import { sqlDigest } from "../src/catalog/audit.ts";
@@ -142,6 +144,64 @@ Deno.test({
           (err: { code?: string }) => err.code === "22P02",
         );
       });
+
+      await t.step("a cursor reads a portal in pieces of the rows it asks for", async () => {
+        const query = "SELECT pr_id FROM github.pull_requests ORDER BY pr_id LIMIT 25";
+        const whole = await sql.unsafe(query);
+        assert.equal(whole.length, 25);
+        // The driver's cursor sends Execute with a row limit and continues after each
+        // PortalSuspended: every piece is at most 10 rows, and together they are the answer.
+        const pieces: number[] = [];
+        const ids: unknown[] = [];
+        for await (const rows of sql.unsafe(query).cursor(10)) {
+          pieces.push(rows.length);
+          ids.push(...rows.map((r) => r.pr_id));
+        }
+        assert.deepEqual(pieces, [10, 10, 5]);
+        assert.deepEqual(ids, whole.map((r) => r.pr_id));
+      });
+
+      await t.step(
+        "portals suspended part-way: at most 8 held, each read on to its end",
+        async () => {
+          const conn = await signIn(port, "dev@acme", dev);
+          const m = (code: string, body: (w: MessageWriter) => void) =>
+            new BackendBatch().message(code, body).take();
+          const sync = new BackendBatch().message("S").take();
+          const bind = (portal: string) =>
+            m("B", (w) => w.cstring(portal).cstring("s").int16(0).int16(0).int16(0));
+          const execute = (portal: string, maxRows: number) =>
+            m("E", (w) => w.cstring(portal).int32(maxRows));
+          await conn.write(
+            m("P", (w) =>
+              w.cstring("s").cstring(
+                "SELECT pr_id FROM github.pull_requests ORDER BY pr_id LIMIT 5",
+              )
+                .int16(0)),
+          );
+          for (let i = 0; i < 9; i++) {
+            await conn.write(bind(`p${i}`)).then(() => conn.write(execute(`p${i}`, 2)));
+          }
+          await conn.write(sync);
+          const first = await untilReady(conn);
+          assert.deepEqual(
+            first.filter((c) => c === "s").length,
+            8,
+          );
+          assert.deepEqual(first.slice(-2), ["E 54000", "Z"]);
+          // The rest of a suspended portal, then nothing more: it ran to its end.
+          await conn.write(execute("p0", 0));
+          await conn.write(execute("p0", 0));
+          await conn.write(sync);
+          assert.deepEqual(await untilReady(conn), ["D", "D", "D", "C", "C", "Z"]);
+          // p0 no longer holds its answer: room for another.
+          await conn.write(bind("p8"));
+          await conn.write(execute("p8", 4));
+          await conn.write(sync);
+          assert.deepEqual(await untilReady(conn), ["2", "D", "D", "D", "D", "s", "Z"]);
+          conn.close();
+        },
+      );
 
       await t.step("row descriptions carry the Postgres type of each column", async () => {
         const rows = await sql.unsafe(

@@ -1,6 +1,16 @@
 import assert from "node:assert/strict";
 import type { Gateway } from "../gateway.ts";
-import { BackendBatch, readError, splitMessages } from "./protocol.ts";
+import { BackendBatch } from "./protocol.ts";
+import {
+  header,
+  password,
+  query,
+  signIn,
+  signInOn,
+  startup,
+  untilClosed,
+  untilReady,
+} from "./testing.ts";
 import { startPgDoor } from "./server.ts";
 
 /** Signs in the token `user@tenant` as that user of that tenant; everyone sees no tables. */
@@ -10,91 +20,6 @@ const gateway: Gateway = (call) => {
   if (call.path === "/v1/whoami") return Promise.resolve({ status: 200, body: { user, tenant } });
   return Promise.resolve({ status: 200, body: { tables: [] } });
 };
-
-function startup(user = "dev@acme"): Uint8Array {
-  const body = new TextEncoder().encode(`user\0${user}\0database\0omnisql\0\0`);
-  const out = new Uint8Array(8 + body.length);
-  const view = new DataView(out.buffer);
-  view.setInt32(0, out.length);
-  view.setInt32(4, 196608);
-  out.set(body, 8);
-  return out;
-}
-
-const password = (token: string) => new BackendBatch().message("p", (w) => w.cstring(token)).take();
-
-/** A message header declaring `length` (the body is not sent). */
-function header(code: string | undefined, length: number): Uint8Array {
-  const out = new Uint8Array(code ? 5 : 4);
-  if (code) out[0] = code.charCodeAt(0);
-  new DataView(out.buffer).setUint32(code ? 1 : 0, length);
-  return out;
-}
-
-/**
- * Reads until the server closes (`code` is "still open" if it has not within 10 s); the FATAL it
- * sent, if any, and the codes of its messages.
- */
-async function untilClosed(conn: Deno.Conn): Promise<{ code?: string; messages: string[] }> {
-  let stillOpen = false;
-  const giveUp = setTimeout(() => (stillOpen = true, conn.close()), 10_000);
-  const chunks: Uint8Array[] = [];
-  const buf = new Uint8Array(64 * 1024);
-  for (;;) {
-    const n = await conn.read(buf).catch(() => null);
-    if (n === null) break;
-    chunks.push(buf.slice(0, n));
-  }
-  if (stillOpen) return { code: "still open", messages: [] };
-  clearTimeout(giveUp);
-  conn.close();
-  const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) bytes.set(c, (at += c.length) - c.length);
-  const messages = splitMessages(bytes);
-  const error = messages.find(([code]) => code === "E");
-  return { code: error && readError(error[1]).code, messages: messages.map(([code]) => code) };
-}
-
-/** Reads messages up to and including a ReadyForQuery; their codes (and errors' SQLSTATEs). */
-async function untilReady(conn: Deno.Conn): Promise<string[]> {
-  const seen: string[] = [];
-  let pending = new Uint8Array(0);
-  const buf = new Uint8Array(64 * 1024);
-  while (seen.at(-1) !== "Z") {
-    const n = await conn.read(buf);
-    assert.ok(n !== null, `the door closed after ${seen.join(" ")}`);
-    const joined = new Uint8Array(pending.length + n);
-    joined.set(pending);
-    joined.set(buf.subarray(0, n), pending.length);
-    let at = 0;
-    while (at + 5 <= joined.length) {
-      const length = 1 + new DataView(joined.buffer, at + 1, 4).getUint32(0);
-      if (at + length > joined.length) break;
-      const [[code, body]] = splitMessages(joined.subarray(at, at + length));
-      seen.push(code === "E" ? `E ${readError(body).code}` : code);
-      at += length;
-    }
-    pending = joined.slice(at);
-  }
-  return seen;
-}
-
-/** Signs in as `user` (its token is its name) and reads up to the first ReadyForQuery. */
-async function signIn(port: number, user = "dev@acme"): Promise<Deno.Conn> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  return await signInOn(conn, user);
-}
-
-async function signInOn<C extends Deno.Conn>(conn: C, user: string): Promise<C> {
-  await conn.write(startup(user));
-  await conn.read(new Uint8Array(1024)); // AuthenticationCleartextPassword
-  await conn.write(password(user));
-  await untilReady(conn);
-  return conn;
-}
-
-const query = (sql: string) => new BackendBatch().message("Q", (w) => w.cstring(sql)).take();
 
 Deno.test("the Postgres door bounds what a client can make it hold", async (t) => {
   const door = await startPgDoor({

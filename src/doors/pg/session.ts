@@ -61,6 +61,11 @@ class PgError extends Error {
 /** Prepared statements and portals a session holds at once, at most, and their bytes. */
 const MAX_HELD = 1_000;
 const MAX_HELD_BYTES = 2 * 2 ** 20;
+/**
+ * Portals suspended part-way (an Execute with a row limit) a session holds at once, at most:
+ * each keeps its whole answer until it is read to the end or closed.
+ */
+const MAX_SUSPENDED = 8;
 /** Statements in one simple-query message, at most: each takes its turn in the pipeline. */
 const MAX_STATEMENTS_PER_QUERY = 1_000;
 
@@ -85,6 +90,10 @@ interface Portal {
   resultFormats: number[];
   answer?: Answer;
   fields?: FieldDescription[];
+  /** Rows of `answer` already sent, while the portal is suspended. */
+  sent?: number;
+  /** Run to completion: executing it again returns no rows, as in Postgres. */
+  exhausted?: boolean;
 }
 
 interface Answer {
@@ -231,7 +240,7 @@ export class PgSession {
           else await this.#describePortal(this.#portal(msg.name));
           break;
         case "execute":
-          await this.#execute(this.#portal(msg.portal));
+          await this.#execute(this.#portal(msg.portal), msg.maxRows);
           break;
         case "close":
           if (msg.target === "S") this.#release(this.#statements, msg.name);
@@ -338,7 +347,8 @@ export class PgSession {
         const answer = await this.#pipeline(sql);
         const fields = this.#answerFields(sql, answer);
         this.#out.rowDescription(fields);
-        this.#sendRows(answer, fields);
+        this.#sendRows(answer.rows, fields);
+        this.#out.commandComplete(`SELECT ${answer.rows.length}`);
       },
     });
   }
@@ -473,16 +483,49 @@ export class PgSession {
     this.#out.rowDescription(await this.#portalFields(portal));
   }
 
-  async #execute(portal: Portal): Promise<void> {
+  /**
+   * Sends a portal's rows: all that are left, or at most `maxRows` (above 0) followed by
+   * PortalSuspended when more remain, for the next Execute to continue.
+   */
+  async #execute(portal: Portal, maxRows: number): Promise<void> {
     return await this.#answer(portal.statement.route, false, {
       catalog: async () =>
         this.#relay(await this.#catalogPortal(portal, "E"), ["D", "C", "I", "N"]),
       pipeline: async () => {
+        if (portal.exhausted) {
+          this.#out.commandComplete("SELECT 0");
+          return;
+        }
         const fields = await this.#portalFields(portal);
-        this.#sendRows(portal.answer!, fields);
+        const rows = portal.answer!.rows;
+        const from = portal.sent ?? 0;
+        const to = maxRows > 0 ? Math.min(rows.length, from + maxRows) : rows.length;
+        if (to < rows.length && portal.sent === undefined) this.#admitSuspended();
+        this.#sendRows(rows.slice(from, to), fields);
+        if (to < rows.length) {
+          portal.sent = to;
+          this.#out.message("s");
+          return;
+        }
+        this.#out.commandComplete(`SELECT ${to - from}`);
         portal.answer = undefined;
         portal.fields = undefined;
+        portal.sent = undefined;
+        portal.exhausted = true;
       },
+    });
+  }
+
+  /** Refuses to suspend one more portal past {@link MAX_SUSPENDED} (54000). */
+  #admitSuspended(): void {
+    let suspended = 0;
+    for (const portal of this.#portals.values()) if (portal.sent !== undefined) suspended++;
+    if (suspended < MAX_SUSPENDED) return;
+    throw new PgError({
+      severity: "ERROR",
+      code: "54000",
+      message: `a session holds at most ${MAX_SUSPENDED} portals suspended part-way`,
+      hint: "read a suspended portal to its end or close it before starting another",
     });
   }
 
@@ -668,8 +711,8 @@ export class PgSession {
     }
   }
 
-  #sendRows(answer: Answer, fields: FieldDescription[]): void {
-    for (const row of answer.rows) {
+  #sendRows(rows: readonly unknown[][], fields: FieldDescription[]): void {
+    for (const row of rows) {
       this.#out.dataRow(row.map((value, i) => {
         const f = fields[i];
         if (value === null || value === undefined) return null;
@@ -678,7 +721,6 @@ export class PgSession {
         return text === null ? null : encoder.encode(text);
       }));
     }
-    this.#out.commandComplete(`SELECT ${answer.rows.length}`);
   }
 
   #refuseInFailedTransaction(route: Route): void {
