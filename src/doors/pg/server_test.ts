@@ -122,6 +122,10 @@ Deno.test("the Postgres door bounds what a client can make it hold", async (t) =
       };
       assert.equal(await set("SET omnisql.max_staleness_ms = 0"), "C Z");
       assert.equal(await set("SET omnisql.tenant = 'globex'"), "E 42501 Z");
+      // A timeout longer than any query may run, or not a duration, is refused when set.
+      assert.equal(await set("SET statement_timeout = '2min'"), "C Z");
+      assert.equal(await set("SET statement_timeout = '3min'"), "E 22023 Z");
+      assert.equal(await set("SET statement_timeout = 'soon'"), "E 22023 Z");
       assert.equal(await set(`SET app.big = '${"x".repeat(9_000)}'`), "E 54000 Z");
       let answer = "";
       for (let i = 0; i < 300 && answer !== "E 54000 Z"; i++) {

@@ -20,6 +20,7 @@ import {
   readRowDescription,
 } from "./protocol.ts";
 import { toPgError } from "./sqlstate.ts";
+import { MAX_TIMEOUT_MS } from "../../query/limits.ts";
 import { type Route, routeOf, splitStatements } from "./statement.ts";
 import { CatalogViewError } from "./view_guard.ts";
 import { binaryValue, hasBinary, inferOid, OID, oidOf, textValue, typeSize } from "./types.ts";
@@ -587,6 +588,7 @@ export class PgSession {
         });
       }
       const value = route.value ?? defaultSettings(this.#o, "").get(route.name) ?? "";
+      if (route.name === "statement_timeout") checkStatementTimeout(value);
       if (
         value.length > MAX_SETTING_LENGTH ||
         !this.#settings.has(route.name) && this.#settings.size >= MAX_SETTINGS
@@ -758,12 +760,37 @@ function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
-/** `statement_timeout` values: `5000`, `'5s'`, `'2min'` → ms (0: none). */
+/** `statement_timeout` values: `5000`, `'5s'`, `'2min'` → ms (0: none; NaN: not a duration). */
 function parseDuration(value: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|h)?\s*$/i.exec(value);
-  if (!m) return 0;
+  if (!m) return NaN;
   const unit = { ms: 1, s: 1000, min: 60_000, h: 3_600_000 }[(m[2] ?? "ms").toLowerCase()] ?? 1;
   return Math.round(Number(m[1]) * unit);
+}
+
+/**
+ * Refuses a `statement_timeout` that is not a duration or exceeds the longest query OmniSQL runs
+ * (Postgres' SQLSTATE and wording), rather than failing every later query over it.
+ */
+function checkStatementTimeout(value: string): void {
+  const ms = parseDuration(value);
+  if (Number.isNaN(ms)) {
+    throw new PgError({
+      severity: "ERROR",
+      code: "22023",
+      message: `invalid value for parameter "statement_timeout": "${value}"`,
+      hint: 'Valid units for this parameter are "ms", "s", "min", and "h".',
+    });
+  }
+  if (ms > MAX_TIMEOUT_MS) {
+    throw new PgError({
+      severity: "ERROR",
+      code: "22023",
+      message: `${ms} ms is outside the valid range for parameter "statement_timeout" ` +
+        `(0 .. ${MAX_TIMEOUT_MS})`,
+      hint: `OmniSQL stops every query after ${MAX_TIMEOUT_MS / 1000} s at the latest`,
+    });
+  }
 }
 
 /** The entry `name` of a session's statements or portals, or the SQLSTATE Postgres sends. */
