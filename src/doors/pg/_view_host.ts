@@ -9,7 +9,7 @@
  * data directory with the door's database created, as its blob), `{ id, op: "open", ddl }` with
  * the data directory as its blob, `{ id, op: "exchange" }` with the statement's messages as its
  * blob. Frames out: `{ id, ok: true, started: true }` when an exchange starts running, then
- * `{ id, ok: true, heapBytes? }` (with the reply's messages or the data directory as its blob)
+ * `{ id, ok: true, rssBytes? }` (with the reply's messages or the data directory as its blob)
  * or `{ id, ok: false, error }`.
  *
  * @module
@@ -38,7 +38,8 @@ export interface ViewReply {
   id: number;
   ok: boolean;
   started?: boolean;
-  heapBytes?: number;
+  /** The process's resident memory after an exchange. */
+  rssBytes?: number;
   error?: string;
 }
 
@@ -73,7 +74,7 @@ async function handle(
   req: ViewRequest,
   blob: Uint8Array | undefined,
   send: (reply: ViewReply, blob?: Uint8Array) => Promise<void>,
-): Promise<{ heapBytes?: number; blob?: Uint8Array }> {
+): Promise<{ rssBytes?: number; blob?: Uint8Array }> {
   switch (req.op) {
     case "template":
       return { blob: await template() };
@@ -102,12 +103,13 @@ async function handle(
       } finally {
         await simple(pg, "ROLLBACK");
       }
-      // Wasm memory only grows: the door replaces a view that grew too large.
-      const heapBytes = (pg.Module as unknown as { HEAPU8: Uint8Array }).HEAPU8.byteLength;
+      // Wasm memory only grows, and the JS heap rarely gives back what a large reply took: the
+      // door replaces a view whose resident memory grew too large.
+      const rssBytes = Deno.memoryUsage().rss;
       if (bytes.byteLength > MAX_REPLY_BYTES) {
-        return { blob: tooLarge(bytes.byteLength), heapBytes };
+        return { blob: tooLarge(bytes.byteLength), rssBytes };
       }
-      return { blob: bytes, heapBytes };
+      return { blob: bytes, rssBytes };
     }
   }
 }
@@ -142,8 +144,8 @@ async function serve(): Promise<void> {
     if (!frame) return; // the door closed our stdin: leave quietly
     const { id } = frame.header;
     try {
-      const { blob, heapBytes } = await handle(frame.header, frame.blobs[0], send);
-      await send({ id, ok: true, ...(heapBytes === undefined ? {} : { heapBytes }) }, blob);
+      const { blob, rssBytes } = await handle(frame.header, frame.blobs[0], send);
+      await send({ id, ok: true, ...(rssBytes === undefined ? {} : { rssBytes }) }, blob);
     } catch (err) {
       await send({ id, ok: false, error: String(err) });
     }

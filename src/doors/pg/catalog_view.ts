@@ -7,7 +7,7 @@
  * statements are described there (parameter and column types) before the pipeline runs them.
  *
  * A view starts in ~1–2 s from a snapshot of an initialised database (made once per machine,
- * ~8 s, and cached: `pglite_cache.ts`) and holds ~190 MiB of wasm heap, so views are
+ * ~8 s, and cached: `pglite_cache.ts`) and its process holds ~400 MiB, so views are
  * shared by every session of a tenant whose user sees the same catalog, at most `maxViews`
  * live, closed when idle; a tenant runs one catalog statement at a time, so it keeps at most one
  * view's process busy. Each view runs in a process of its own (`_view_host.ts`): PGlite's
@@ -69,14 +69,15 @@ export interface CatalogViewsOptions {
    */
   maxWaitMs?: number;
   /**
-   * A view whose wasm memory grew past this (a statement allocated much) is replaced by a fresh
-   * one after the statement; a fresh view holds ~190 MiB. @default 320 MiB
+   * A view whose process's resident memory grew past this (a statement allocated much) is
+   * replaced by a fresh one after the statement; a fresh view's process holds ~400 MiB.
+   * @default 640 MiB
    */
-  maxViewHeapBytes?: number;
+  maxViewRssBytes?: number;
 }
 
 /** What a view's process answers a call with. */
-type CallReply = { bytes?: Uint8Array; heapBytes?: number };
+type CallReply = { bytes?: Uint8Array; rssBytes?: number };
 
 interface Call {
   resolve(reply: CallReply): void;
@@ -328,7 +329,7 @@ interface ViewHostOptions {
   /** The initialised data directory views open from. */
   template: () => Promise<Uint8Array>;
   timeoutMs: number;
-  maxHeapBytes: number;
+  maxRssBytes: number;
   live: LiveViews;
 }
 
@@ -387,7 +388,7 @@ class ViewHost {
         const call = calls.get(reply.id);
         if (reply.started) return call?.started?.();
         calls.delete(reply.id);
-        if (reply.ok) call?.resolve({ bytes, heapBytes: reply.heapBytes });
+        if (reply.ok) call?.resolve({ bytes, rssBytes: reply.rssBytes });
         else call?.reject(new Error(reply.error ?? "catalog view failed"));
       }, () => {
         if (this.#process === spawned) {
@@ -467,9 +468,9 @@ class ViewHost {
           started = true;
           timer = setTimeout(() => this.#end(this.#timedOut()), this.o.timeoutMs);
         });
-        // Wasm memory only grows: a view that grew too large is replaced by a fresh one now.
+        // Its memory seldom shrinks: a view that grew too large is replaced by a fresh one now.
         // The fresh one opens in the lane, after the statements already waiting.
-        if ((reply.heapBytes ?? 0) > this.o.maxHeapBytes) {
+        if ((reply.rssBytes ?? 0) > this.o.maxRssBytes) {
           this.#end(new ProcessEnded("the catalog view is replaced"));
           this.open().catch(() => {});
         }
@@ -665,7 +666,7 @@ export class CatalogViews {
   readonly #idleMs: number;
   readonly #timeoutMs: number;
   readonly #maxWaitMs: number;
-  readonly #maxHeapBytes: number;
+  readonly #maxRssBytes: number;
   #template?: { template: Promise<Uint8Array>; terminate(): void };
 
   constructor(options: CatalogViewsOptions = {}) {
@@ -673,7 +674,7 @@ export class CatalogViews {
     this.#idleMs = options.idleMs ?? 120_000;
     this.#timeoutMs = options.statementTimeoutMs ?? 5_000;
     this.#maxWaitMs = options.maxWaitMs ?? 2 * this.#timeoutMs;
-    this.#maxHeapBytes = options.maxViewHeapBytes ?? 320 * 2 ** 20;
+    this.#maxRssBytes = options.maxViewRssBytes ?? 640 * 2 ** 20;
   }
 
   /** How many views have a process now (see {@link CatalogViewsOptions.maxViews}). */
@@ -755,7 +756,7 @@ export class CatalogViews {
       ddl: sql,
       template: () => this.#templateOf(),
       timeoutMs: this.#timeoutMs,
-      maxHeapBytes: this.#maxHeapBytes,
+      maxRssBytes: this.#maxRssBytes,
       live: this.#live,
     });
     try {

@@ -144,10 +144,38 @@ Deno.test({
     };
     const [a, b] = await started(new CatalogViews());
     assert.equal(a, b);
-    const [c, d] = await started(new CatalogViews({ maxViewHeapBytes: 1 }));
+    const [c, d] = await started(new CatalogViews({ maxViewRssBytes: 1 }));
     assert.notEqual(c, d);
+
+    // With the default limit: a statement that makes the process grow by hundreds of MiB (its
+    // answer is refused as too large, yet the memory it took stays resident) is the last on
+    // that process; its resident memory is back near a fresh view's.
+    const views = new CatalogViews();
+    try {
+      const lease = await views.acquire("acme", TABLES);
+      const startTime = async () =>
+        firstValue(await lease.view.query("SELECT pg_postmaster_start_time()::text"));
+      const before = await startTime();
+      const fresh = await residentMib();
+      const big = "SELECT string_agg(md5(g::text), ',') FROM generate_series(1, 2000000) g";
+      assert.deepEqual((await lease.view.query(big)).map(([code]) => code), ["E", "Z"]);
+      assert.notEqual(await startTime(), before);
+      assert.ok((await residentMib()) < fresh * 1.2, `resident ${await residentMib()} MiB`);
+      lease.release();
+    } finally {
+      await views.close();
+    }
   },
 });
+
+/** Resident memory of this process's view processes together, MiB. */
+async function residentMib(): Promise<number> {
+  let pages = 0;
+  for (const pid of await viewProcesses()) {
+    pages += Number((await Deno.readTextFile(`/proc/${pid}/statm`)).split(" ")[1]);
+  }
+  return Math.round(pages * 4096 / 2 ** 20);
+}
 
 Deno.test({
   name: "at most maxViews views have a worker; one a session holds reopens for its next statement",
