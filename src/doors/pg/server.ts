@@ -136,7 +136,7 @@ export async function startPgDoor(options: PgDoorOptions): Promise<PgDoor> {
 
   const server: Server = createServer((socket) => {
     socket.on("error", () => socket.destroy());
-    const slot = slots.connect(() => socket.destroy());
+    const slot = slots.connect(() => socket.destroy(), socket.remoteAddress ?? "");
     if (!slot) {
       refuse(socket, "53300", "sorry, too many clients already");
       return;

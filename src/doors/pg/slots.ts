@@ -2,9 +2,10 @@
  * The Postgres door's connection slots: at most `total` connections at once, of which a tenant's
  * signed-in sessions hold at most `perTenant` and a user's at most `perUser` — so no tenant, and
  * no user, can take the door from the others. A connection still signing in holds a slot it may
- * lose: when every slot is taken, the oldest connection still signing in is closed to make room
- * (a real client signs in within milliseconds; sockets left open without signing in are the
- * oldest), so connections that never sign in cannot lock the door.
+ * lose: when every slot is taken, a connection still signing in is closed to make room — the
+ * oldest of the peer address holding the most of them — so connections that never sign in cannot
+ * lock the door, and a flood of them from one address closes its own before anyone else's (a
+ * real client signs in within milliseconds, but a slow network or a password prompt is longer).
  *
  * @module
  */
@@ -31,6 +32,9 @@ interface Held extends Slot {
   evict(): void;
 }
 
+/** A peer's connections still signing in, oldest first. */
+type Pending = Set<Held>;
+
 /**
  * Connection slots (see the module doc).
  *
@@ -45,13 +49,13 @@ interface Held extends Slot {
  * const b = slots.connect(() => closed.push("b"))!;
  * assert.match(b.signIn("acme", "dev@acme")!, /too many connections for role "dev@acme"/);
  * // b never signed in: a third connection takes its slot.
- * assert.ok(slots.connect(() => closed.push("c")));
+ * assert.ok(slots.connect(() => closed.push("c"), "10.0.0.7"));
  * assert.deepEqual(closed, ["b"]);
  * ```
  */
 export class ConnectionSlots {
-  /** Connections still signing in, oldest first. */
-  readonly #signingIn = new Set<Held>();
+  /** Connections still signing in, by peer address. */
+  readonly #signingIn = new Map<string, Pending>();
   readonly #signedIn = new Map<string, number>();
   #open = 0;
 
@@ -63,14 +67,14 @@ export class ConnectionSlots {
   }
 
   /**
-   * A slot for a new connection (`close` ends it if it is evicted), or undefined when every
-   * slot is held by a signed-in session.
+   * A slot for a new connection from `peer` (`close` ends it if it is evicted), or undefined
+   * when every slot is held by a signed-in session.
    */
-  connect(close: () => void): Slot | undefined {
+  connect(close: () => void, peer = ""): Slot | undefined {
     if (this.#open >= this.limits.total) {
-      const [oldest] = this.#signingIn;
-      if (!oldest) return undefined;
-      oldest.evict();
+      const victim = this.#evictable();
+      if (!victim) return undefined;
+      victim.evict();
     }
     this.#open++;
     let released = false;
@@ -85,7 +89,7 @@ export class ConnectionSlots {
         if (this.#count(tenantKey) >= this.limits.perTenant) {
           return `too many connections for tenant "${tenant}"`;
         }
-        this.#signingIn.delete(slot);
+        this.#settle(peer, slot);
         keys = [tenantKey, userKey];
         for (const key of keys) this.#signedIn.set(key, this.#count(key) + 1);
         return undefined;
@@ -94,7 +98,7 @@ export class ConnectionSlots {
         if (released) return;
         released = true;
         this.#open--;
-        this.#signingIn.delete(slot);
+        this.#settle(peer, slot);
         for (const key of keys) {
           const left = this.#count(key) - 1;
           if (left > 0) this.#signedIn.set(key, left);
@@ -106,8 +110,26 @@ export class ConnectionSlots {
         close();
       },
     };
-    this.#signingIn.add(slot);
+    const pending = this.#signingIn.get(peer) ?? new Set();
+    pending.add(slot);
+    this.#signingIn.set(peer, pending);
     return slot;
+  }
+
+  /** The oldest connection still signing in of the peer with the most of them. */
+  #evictable(): Held | undefined {
+    let most: Pending | undefined;
+    for (const pending of this.#signingIn.values()) {
+      if (!most || pending.size > most.size) most = pending;
+    }
+    return most?.values().next().value;
+  }
+
+  /** `slot` of `peer` no longer signs in. */
+  #settle(peer: string, slot: Held): void {
+    const pending = this.#signingIn.get(peer);
+    if (!pending?.delete(slot)) return;
+    if (pending.size === 0) this.#signingIn.delete(peer);
   }
 
   #count(key: string): number {

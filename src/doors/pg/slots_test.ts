@@ -17,6 +17,24 @@ Deno.test("connections that never sign in cannot lock the door", () => {
   assert.equal(slots.open, 3);
 });
 
+Deno.test("a flood of connections from one address closes its own, not another's", () => {
+  const slots = new ConnectionSlots({ total: 4, perTenant: 4, perUser: 4 });
+  const closed: string[] = [];
+  // A client from another address, slow to send its password.
+  const slow = slots.connect(() => closed.push("slow"), "10.0.0.2")!;
+  for (let i = 0; i < 50; i++) slots.connect(() => closed.push(`flood ${i}`), "10.0.0.66");
+  assert.ok(!closed.includes("slow"));
+  assert.equal(closed.length, 47);
+  assert.equal(slow.signIn("acme", "dev@acme"), undefined);
+  // Two addresses with one each: the older goes first.
+  const fair = new ConnectionSlots({ total: 2, perTenant: 2, perUser: 2 });
+  const order: string[] = [];
+  fair.connect(() => order.push("a"), "10.0.0.1");
+  fair.connect(() => order.push("b"), "10.0.0.2");
+  fair.connect(() => order.push("c"), "10.0.0.3");
+  assert.deepEqual(order, ["a"]);
+});
+
 Deno.test("signed-in sessions keep their slots: a full door refuses newcomers", () => {
   const slots = new ConnectionSlots({ total: 2, perTenant: 2, perUser: 2 });
   const closed: string[] = [];
