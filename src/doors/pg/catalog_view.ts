@@ -144,6 +144,10 @@ class ViewProcess {
     })();
   }
 
+  get pid(): number {
+    return this.#child.pid;
+  }
+
   send(request: ViewRequest, blob?: Uint8Array): void {
     // A write to a process that died fails; its end reaches `onExit`.
     this.#stdin.write(encodeFrame(request, blob ? [blob] : [])).catch(() => {});
@@ -342,6 +346,11 @@ interface ViewHostOptions {
  */
 class ViewHost {
   #process?: ViewProcess;
+
+  /** The id of the view's process while it runs. */
+  get pid(): number | undefined {
+    return this.#process?.pid;
+  }
   /** Calls in flight to `#process`. */
   #calls = new Map<number, Call>();
   /** The view opened in `#process`. */
@@ -561,6 +570,11 @@ export class CatalogView {
     this.#host = host;
     this.schemas = schemas;
     this.#user = user;
+  }
+
+  /** The id of the view's process while it runs (for operators' tools and tests). */
+  get processId(): number | undefined {
+    return this.#host.pid;
   }
 
   /** The same view, running `user`'s statements in that user's turns. */
