@@ -21,6 +21,7 @@
 import type { Redis } from "@upstash/redis";
 import type { Catalog } from "../catalog/store.ts";
 import { processLog } from "../telemetry/log.ts";
+import { storeError } from "./tenant_cache.ts";
 import { upstashClient, type UpstashCredentials } from "./upstash_store.ts";
 
 /** What changed: a tenant's keys, or (`tenantId: null`) possibly anything (notices were missed). */
@@ -182,7 +183,7 @@ export class UpstashNotices implements NoticeBus {
         }
       }
     } catch (err) {
-      if (!this.#missed) processLog.warn("notices unreachable", { error: String(err) });
+      if (!this.#missed) processLog.warn("notices unreachable", { error: storeError(err) });
       this.#missed = true;
     }
   }
@@ -225,7 +226,7 @@ function deliver(handlers: Set<NoticeHandler>, notice: Notice) {
     try {
       handler(notice);
     } catch (err) {
-      processLog.warn("notice handler failed", { error: String(err) });
+      processLog.warn("notice handler failed", { error: storeError(err) });
     }
   }
 }
@@ -279,7 +280,7 @@ export function publishChanges(
       await bus.publish(notice);
     } catch (err) {
       // The other instances' memos expire by themselves (a second at most).
-      processLog.warn("notice not published", { ...notice, error: String(err) });
+      processLog.warn("notice not published", { ...notice, error: storeError(err) });
     }
   };
   const unwatch = catalog.keyRing.onChange((tenantId, reason) => publish({ tenantId, reason }));

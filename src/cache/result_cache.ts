@@ -12,7 +12,7 @@
 import { sha256Hex } from "../crypto/sha256.ts";
 import { Invalidations } from "./invalidations.ts";
 import { processLog } from "../telemetry/log.ts";
-import type { TenantCache } from "./tenant_cache.ts";
+import { storeError, type TenantCache } from "./tenant_cache.ts";
 
 /** A cached answer. */
 export interface CachedResult {
@@ -134,7 +134,7 @@ export class ResultCache {
     const write: Promise<void> = new Promise((resolve) => setTimeout(resolve, 0))
       .then(() => before)
       .then(() => this.put(tenantId, fingerprint, query, body, ttlMs, now))
-      .catch((err) => processLog.warn("result cache entry not stored", { error: String(err) }))
+      .catch((err) => processLog.warn("result cache entry not stored", { error: storeError(err) }))
       .finally(() => {
         if (this.#writing.get(id) === write) this.#writing.delete(id);
       });

@@ -31,7 +31,7 @@ import { SingleFlight } from "./_single_flight.ts";
 import { type EntryShape, filterRows, predicateId, subsetRemainder } from "./_subset.ts";
 import { freshnessOf, type TenantSettingsLookup } from "./freshness.ts";
 import { Invalidations } from "./invalidations.ts";
-import type { TenantCache } from "./tenant_cache.ts";
+import { storeError, type TenantCache } from "./tenant_cache.ts";
 import { UrlValidators } from "./validators.ts";
 import { processLog } from "../telemetry/log.ts";
 
@@ -195,7 +195,9 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
         const write: Promise<void> = new Promise((resolve) => setTimeout(resolve, 0))
           .then(() => here.store())
           .finally(release)
-          .catch((err) => processLog.warn("source cache entry not stored", { error: String(err) }))
+          .catch((err) =>
+            processLog.warn("source cache entry not stored", { error: storeError(err) })
+          )
           .finally(() => {
             pending.delete(write);
             if (pending.size === 0 && writing.get(indexKey) === pending) writing.delete(indexKey);

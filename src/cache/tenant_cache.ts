@@ -23,7 +23,15 @@ export interface TenantCacheOptions {
   zone: string;
   /** First segment of every key (tests use a unique one). @default "omnisql" */
   prefix?: string;
+  /**
+   * A value whose sealed form would be longer than this is not stored (a store refuses large
+   * requests: Upstash's limit is 10 MB by default, the bridge's 16 MiB). @default 8 MiB
+   */
+  maxEntryBytes?: number;
 }
+
+/** {@link TenantCacheOptions.maxEntryBytes}'s default. */
+const MAX_ENTRY_BYTES = 8 * 2 ** 20;
 
 interface Sealed {
   /** The key this value was written under. */
@@ -52,6 +60,7 @@ export class TenantCache {
   readonly #store: KvStore;
   readonly #keyRing: KeyRing;
   readonly #prefix: string;
+  readonly #maxEntryBytes: number;
 
   constructor(options: TenantCacheOptions) {
     if (!/^[\w-]+$/.test(options.zone)) throw new Error(`bad zone name ${options.zone}`);
@@ -59,6 +68,7 @@ export class TenantCache {
     this.#store = options.store;
     this.#keyRing = options.keyRing;
     this.#prefix = options.prefix ?? "omnisql";
+    this.#maxEntryBytes = options.maxEntryBytes ?? MAX_ENTRY_BYTES;
   }
 
   /**
@@ -118,10 +128,17 @@ export class TenantCache {
     if (!(ttlMs > 0)) return;
     const full = this.#key(tenantId, key);
     try {
-      const token = await this.#keyRing.encrypt(
-        tenantId,
-        JSON.stringify({ k: full, v: value } satisfies Sealed),
-      );
+      const plain = JSON.stringify({ k: full, v: value } satisfies Sealed);
+      // Sealing adds a third (base64) and a few bytes; a string's length undercounts UTF-8.
+      if (plain.length * 4 / 3 > this.#maxEntryBytes) {
+        processLog.info("cache entry too large; not stored", {
+          zone: this.zone,
+          chars: plain.length,
+          max_bytes: this.#maxEntryBytes,
+        });
+        return;
+      }
+      const token = await this.#keyRing.encrypt(tenantId, plain);
       await this.#store.set(full, token, ttlMs);
     } catch (err) {
       warn("cache write failed; dropped", this.zone, err);
@@ -214,5 +231,23 @@ function parseSealed(text: string): Sealed {
 }
 
 function warn(msg: string, zone: string, err: unknown) {
-  processLog.warn(msg, { zone, error: String(err) });
+  processLog.warn(msg, { zone, error: storeError(err) });
+}
+
+/**
+ * A store error, fit for a log line: Upstash's client appends the whole command to its errors
+ * (`…, command was: [["set", key, sealed value]]`), which is no log's business.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { storeError } from "./tenant_cache.ts";
+ * const err = new Error('ERR request too large, command was: [["set","k","v1.1.abc"]]');
+ * assert.equal(storeError(err), "Error: ERR request too large");
+ * ```
+ */
+export function storeError(err: unknown): string {
+  const text = String(err);
+  const cut = text.indexOf(", command was:");
+  return (cut >= 0 ? text.slice(0, cut) : text).slice(0, 300);
 }

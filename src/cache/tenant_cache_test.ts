@@ -85,3 +85,29 @@ Deno.test("TenantCache reads of a hot entry share one frozen value until it is r
   await keyRing.shred("acme");
   assert.equal(await cache.get("acme", "s"), undefined);
 });
+
+Deno.test("TenantCache does not store a value larger than a store takes; a failed write logs no value", async () => {
+  const store = new MemoryKvStore();
+  const keyRing = new KeyRing({ masterKey: generateMasterKey(), store: new MemoryKeyStore() });
+  const cache = new TenantCache({ store, keyRing, zone: "us", prefix: "t", maxEntryBytes: 1_000 });
+  await cache.set("acme", "small", "x".repeat(100), 60_000);
+  await cache.set("acme", "big", "x".repeat(2_000), 60_000);
+  assert.ok(await store.get("t:us:acme:small"));
+  assert.equal(await store.get("t:us:acme:big"), null);
+
+  // A store refusing the write: its error reaches the log without the command it carried.
+  const lines: string[] = [];
+  const original = console.error;
+  console.error = (line: string) => lines.push(line);
+  try {
+    const refusing = new MemoryKvStore();
+    refusing.set = () =>
+      Promise.reject(new Error('ERR request too large, command was: [["set","k","v1.1.SEALED"]]'));
+    await new TenantCache({ store: refusing, keyRing, zone: "us" }).set("acme", "k", "v", 60_000);
+  } finally {
+    console.error = original;
+  }
+  assert.equal(lines.length, 1);
+  assert.match(lines[0], /request too large/);
+  assert.ok(!lines[0].includes("SEALED"));
+});

@@ -24,6 +24,17 @@ export interface LoggerOptions {
 const SECRET_KEY = /authorization|token|secret|password|passwd|credential|api[_-]?key|cookie/i;
 
 /**
+ * A string field longer than this is cut: a line is for a reader and a log pipeline, and a
+ * process that writes a huge one blocks on its output until it is carried away.
+ */
+const MAX_FIELD_CHARS = 2_000;
+
+function bounded(value: unknown): unknown {
+  if (typeof value !== "string" || value.length <= MAX_FIELD_CHARS) return value;
+  return `${value.slice(0, MAX_FIELD_CHARS)}… [${value.length - MAX_FIELD_CHARS} more characters]`;
+}
+
+/**
  * Info and debug lines leave in batches: one write per turn of the event loop rather than one
  * per line (a busy server logs a line per request, and each write is a system call on the
  * thread that answers). Warnings and errors are written at once.
@@ -66,8 +77,9 @@ const defaultSink: LogSink = (line, level) => {
  * import { Logger } from "./log.ts";
  * const lines: string[] = [];
  * const log = new Logger({ sink: (l) => lines.push(l), fields: { role: "edge" } });
- * log.info("request", { status: 200, token: "eyJ…" });
+ * log.info("request", { status: 200, token: "eyJ…", error: "x".repeat(10_000) });
  * assert.ok(JSON.parse(lines[0]).token === "[redacted]");
+ * assert.ok(lines[0].length < 2_200); // long fields are cut
  * ```
  */
 export class Logger {
@@ -100,11 +112,11 @@ export class Logger {
     const line: Record<string, unknown> = {
       ts: new Date().toISOString(),
       level,
-      msg,
+      msg: bounded(msg),
       ...(span ? { otel_trace_id: span.traceId, span_id: span.spanId } : {}),
     };
     for (const [key, value] of Object.entries({ ...this.#fields, ...fields })) {
-      if (value !== undefined) line[key] = SECRET_KEY.test(key) ? "[redacted]" : value;
+      if (value !== undefined) line[key] = SECRET_KEY.test(key) ? "[redacted]" : bounded(value);
     }
     this.#sink(JSON.stringify(line), level);
   }
