@@ -41,7 +41,11 @@ export interface EnginePoolOptions {
   spares?: number;
   /** DuckDB's `memory_limit` in every pooled engine, MiB. @default 1024 */
   memoryLimitMb?: number;
-  /** Queries waiting for an engine at most; more are refused with 503. @default 64 */
+  /**
+   * Queries waiting for an engine at most; more are refused with 503 — the newest waiting query
+   * of the tenant with the most waiting, when that is another tenant with more than the
+   * newcomer's: a tenant flooding the queue is refused, not the others. @default 64
+   */
   queueLimit?: number;
   /**
    * How long a fresh pooled engine runs warm-up queries before it serves, ms: V8 tiers DuckDB's
@@ -430,14 +434,10 @@ export class EnginePool implements QueryEngine {
       return Promise.resolve(this.#take(who));
     }
     if (this.#queue.length >= this.#queueLimit) {
-      return Promise.reject(
-        new OmniError(
-          "REGION_UNAVAILABLE",
-          `every query engine of this zone is busy and ${this.#queueLimit} queries are waiting; ` +
-            "retry shortly",
-          { retryAfterMs: 1000, details: { reason: "engine_queue_full" } },
-        ),
-      );
+      const heaviest = this.#heaviestWaiter(who.tenantId);
+      if (!heaviest) return Promise.reject(this.#queueFull());
+      this.#queue.splice(this.#queue.indexOf(heaviest), 1);
+      heaviest.refuse(this.#queueFull());
     }
     return new Promise<Slot>((resolve, reject) => {
       const waiter: Waiter = {
@@ -447,12 +447,40 @@ export class EnginePool implements QueryEngine {
           signal?.removeEventListener("abort", onAbort);
           resolve(slot);
         },
+        refuse: (err) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(err);
+        },
         reject,
       };
       const onAbort = waitIn(this.#queue, waiter, signal, reject);
       this.#topUp(); // a query that may borrow waits for a ready spare beyond the one it takes
       this.#schedulePreemption();
     });
+  }
+
+  #queueFull(): OmniError {
+    return new OmniError(
+      "REGION_UNAVAILABLE",
+      `every query engine of this zone is busy and ${this.#queueLimit} queries are waiting; ` +
+        "retry shortly",
+      { retryAfterMs: 1000, details: { reason: "engine_queue_full" } },
+    );
+  }
+
+  /**
+   * The newest waiter of the tenant with the most waiting, if that tenant waits with more
+   * queries than `tenantId` would once its newcomer is in: the one a full queue refuses instead.
+   */
+  #heaviestWaiter(tenantId: string): Waiter | undefined {
+    const waiting = new Map<string, number>();
+    for (const w of this.#queue) waiting.set(w.tenantId, (waiting.get(w.tenantId) ?? 0) + 1);
+    let heaviest: string | undefined;
+    for (const [tenant, count] of waiting) {
+      if (!heaviest || count > waiting.get(heaviest)!) heaviest = tenant;
+    }
+    if (!heaviest || waiting.get(heaviest)! <= (waiting.get(tenantId) ?? 0) + 1) return undefined;
+    return this.#queue.findLast((w) => w.tenantId === heaviest);
   }
 
   #underShare(who: { tenantId: string; userKey: string }): boolean {
@@ -610,6 +638,8 @@ interface Waiter {
   /** Preempted before: waits until its tenant and user are under their shares. */
   withinShare: boolean;
   resolve(slot: Slot): void;
+  /** Refuses it, out of the queue already (a full queue made room for another tenant). */
+  refuse(err: unknown): void;
   reject(err: unknown): void;
 }
 

@@ -306,6 +306,37 @@ poolTest(
 );
 
 poolTest(
+  "a tenant flooding a full queue is refused, not the tenant that comes after it",
+  { size: 1, queueLimit: 3 },
+  async (pool) => {
+    const a = stopper();
+    const running = pool.run({ tables: [], sql: RUNAWAY }, { tenantId: "acme", signal: a.signal });
+    await eventually(() => pool.stats().busy === 1, "the runaway is running");
+    const flood = [1, 2, 3].map((i) =>
+      pool.run({ tables: [], sql: `SELECT ${i} AS n` }, { tenantId: "acme" })
+    );
+    await eventually(() => pool.stats().queued === 3, "acme fills the queue");
+    const globex = pool.run({ tables: [], sql: "SELECT 42 AS n" }, { tenantId: "globex" });
+    // acme's newest waiting query made room.
+    const refused = await errorOf(flood[2]);
+    assert.equal(refused.details?.reason, "engine_queue_full");
+    assert.equal(pool.stats().queued, 3);
+    // With acme at 2 waiting and globex at 1, a newcomer of globex is refused itself.
+    const second = await errorOf(
+      pool.run({ tables: [], sql: "SELECT 1" }, { tenantId: "globex" }),
+    );
+    assert.equal(second.details?.reason, "engine_queue_full");
+    a.stop();
+    await errorOf(running);
+    assert.deepEqual((await globex as { rows: unknown[] }).rows, [{ n: 42 }]);
+    assert.deepEqual(
+      (await Promise.all(flood.slice(0, 2)) as { rows: unknown[] }[]).map((r) => r.rows),
+      [[{ n: 1 }], [{ n: 2 }]],
+    );
+  },
+);
+
+poolTest(
   "no query ever sees another query's tables, one after another or at once",
   { size: 2 },
   async (pool) => {
