@@ -152,7 +152,10 @@ export function createWorkerApp(options: WorkerOptions): Hono<AppEnv> {
 /** Admits only requests carrying the edge's context token for this zone. */
 function edgeContext(tokens: ContextTokens, zone: string): MiddlewareHandler<AppEnv> {
   return async function edgeContextMiddleware(c, next) {
-    const ctx = await tokens.verify(c.req.header(CONTEXT_HEADER), zone);
+    const ctx = await tokens.verify(c.req.header(CONTEXT_HEADER), zone, {
+      method: c.req.method,
+      path: c.req.path,
+    });
     if (ctx.traceId) c.set("traceId", ctx.traceId);
     c.set("user", ctx.user);
     await next();

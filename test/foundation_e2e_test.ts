@@ -131,7 +131,7 @@ stackTest("the us worker refuses globex, whatever the context token says", async
           user: globexUser,
           zone: zoneInToken,
           traceId: "t",
-        }),
+        }, { method: "POST", path: "/internal/v1/query", body }),
       },
       body,
     });
@@ -158,6 +158,19 @@ stackTest("the us worker refuses globex, whatever the context token says", async
   });
   assert.equal(noToken.status, 401);
   await noToken.body?.cancel();
+  // A token seen on the wire carries no other SQL: it is bound to the body it was signed for.
+  const acmeUser = { sub: "dev@acme", tenant: "acme" };
+  const signed = await tokens.sign(
+    { user: acmeUser, zone: "us", traceId: "t" },
+    { method: "POST", path: "/internal/v1/query", body: JSON.stringify({ sql: "SELECT 1 AS x" }) },
+  );
+  const replayed = await fetch(`${stack.workerUrls.us}/internal/v1/query`, {
+    method: "POST",
+    headers: { "content-type": "application/json", [CONTEXT_HEADER]: signed },
+    body,
+  });
+  assert.equal(replayed.status, 401);
+  assert.match((await replayed.json()).error.message, /signed for another request/);
   assert.equal(
     stack.sandboxes.github.requests.length,
     before,

@@ -68,15 +68,61 @@ Deno.test("a token without a tenant claim is refused", async () => {
 
 Deno.test("context tokens are accepted only by the zone they were signed for", async () => {
   const tokens = new ContextTokens("a-long-enough-internal-secret");
+  const request = { method: "POST", path: "/internal/v1/query", body: '{"sql":"SELECT 1"}' };
   const jwt = await tokens.sign({
     user: { sub: "dev@globex", tenant: "globex" },
     zone: "eu",
     traceId: "t1",
-  });
-  const ctx = await tokens.verify(jwt, "eu");
+  }, request);
+  const ctx = await tokens.verify(jwt, "eu", request);
   assert.equal(ctx.user.tenant, "globex");
   assert.equal(ctx.traceId, "t1");
-  await rejects(tokens.verify(jwt, "us"), "UNAUTHENTICATED", /zone us/);
+  await rejects(tokens.verify(jwt, "us", request), "UNAUTHENTICATED", /zone us/);
   const forged = new ContextTokens("another-internal-secret-value");
-  await rejects(forged.verify(jwt, "eu"), "UNAUTHENTICATED", /rejected/);
+  await rejects(forged.verify(jwt, "eu", request), "UNAUTHENTICATED", /rejected/);
+});
+
+Deno.test("a context token carries only the request it was signed for", async () => {
+  const tokens = new ContextTokens("a-long-enough-internal-secret");
+  const user = { sub: "dev@acme", tenant: "acme" };
+  const request = { method: "POST", path: "/internal/v1/query", body: '{"sql":"SELECT 1"}' };
+  const jwt = await tokens.sign({ user, zone: "us", traceId: "t" }, request);
+  const other = /signed for another request/;
+  // Other SQL, another route, another method: refused, whatever the signature.
+  await rejects(
+    tokens.verify(jwt, "us", { ...request, body: '{"sql":"SELECT 2"}' }),
+    "UNAUTHENTICATED",
+    other,
+  );
+  await rejects(
+    tokens.verify(jwt, "us", { ...request, path: "/internal/v1/jobs" }),
+    "UNAUTHENTICATED",
+    other,
+  );
+  await rejects(tokens.verify(jwt, "us", { ...request, method: "PUT" }), "UNAUTHENTICATED", other);
+  // The body as bytes, read only once the signature holds.
+  let read = 0;
+  const body = () => (read++, Promise.resolve(new TextEncoder().encode(request.body)));
+  assert.equal((await tokens.verify(jwt, "us", { ...request, body })).user.sub, "dev@acme");
+  await rejects(
+    tokens.verify(jwt.slice(0, -2) + "xx", "us", { ...request, body }),
+    "UNAUTHENTICATED",
+    /rejected/,
+  );
+  assert.equal(read, 1);
+});
+
+Deno.test("a user's passthrough token travels sealed in the context token", async () => {
+  const tokens = new ContextTokens("a-long-enough-internal-secret");
+  const user = { sub: "dev@acme", tenant: "acme", passthrough_token: "ghp_SECRET123" };
+  const request = { method: "POST", path: "/internal/v1/query", body: "{}" };
+  const jwt = await tokens.sign({ user, zone: "us", traceId: "t" }, request);
+  const payload = new TextDecoder().decode(
+    Uint8Array.from(
+      atob(jwt.split(".")[1].replaceAll("-", "+").replaceAll("_", "/")),
+      (c) => c.charCodeAt(0),
+    ),
+  );
+  assert.ok(!payload.includes("ghp_SECRET123"));
+  assert.equal((await tokens.verify(jwt, "us", request)).user.passthrough_token, "ghp_SECRET123");
 });

@@ -8,6 +8,9 @@
 import { createLocalJWKSet, createRemoteJWKSet, errors, type JWK, jwtVerify } from "jose";
 import { OmniError } from "../errors.ts";
 
+/** The claim of the edge's context that carries a user's own app token to the worker. */
+export const PASSTHROUGH_CLAIM = "passthrough_token";
+
 /** The claims OmniSQL reads from a user token. */
 export interface UserClaims {
   /** The user, usually their email. */

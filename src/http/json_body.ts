@@ -27,7 +27,20 @@ export async function readJsonBody(
 ): Promise<unknown> {
   const declared = Number(c.req.header("content-length") ?? NaN);
   if (declared > maxBytes) throw tooLargeRequest(maxBytes);
-  const buf = await readBody(c.req.raw, { maxBytes, timeoutMs });
+  return parseJsonBody(await readBody(c.req.raw, { maxBytes, timeoutMs }));
+}
+
+/**
+ * A request body's bytes as JSON: `INVALID_REQUEST` when they are not UTF-8, empty or not JSON.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseJsonBody } from "./json_body.ts";
+ * assert.deepEqual(parseJsonBody(new TextEncoder().encode('{"sql":"SELECT 1"}')), { sql: "SELECT 1" });
+ * ```
+ */
+export function parseJsonBody(buf: Uint8Array): unknown {
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(buf);

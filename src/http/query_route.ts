@@ -13,7 +13,7 @@ import { MAX_BODY_BYTES } from "../query/request.ts";
 import type { Door, QueryAnswer } from "../pipeline/context.ts";
 import type { QueryPipeline } from "../pipeline/pipeline.ts";
 import type { AppEnv } from "./env.ts";
-import { readJsonBody } from "./json_body.ts";
+import { parseJsonBody, readBody, readJsonBody } from "./json_body.ts";
 import { doorOf } from "./door.ts";
 import { AUDITED_HEADER } from "./zone_forward.ts";
 
@@ -56,11 +56,17 @@ export function internalQueryRoute(
   zone: string,
 ): Handler<AppEnv> {
   return async function internalQueryHandler(c) {
-    const context = await tokens.verify(c.req.header(CONTEXT_HEADER), zone);
+    let bytes: Promise<Uint8Array> | undefined;
+    const body = () => bytes ??= readBody(c.req.raw, { maxBytes: MAX_BODY_BYTES });
+    const context = await tokens.verify(c.req.header(CONTEXT_HEADER), zone, {
+      method: c.req.method,
+      path: c.req.path,
+      body,
+    });
     const answer = await pipeline.run({
       door: context.door as Door,
       user: context.user,
-      body: () => readJsonBody(c, MAX_BODY_BYTES),
+      body: async () => parseJsonBody(await body()),
       traceId: context.traceId || c.get("traceId"),
       signal: c.req.raw.signal,
     });

@@ -59,18 +59,21 @@ export function zoneSender(options: Omit<ZoneForwardOptions, "catalog">): ZoneSe
         details: { zone: tenant.zone },
       });
     }
+    const url = new URL(request.path, workerUrl);
+    const sent = request.body === undefined ? undefined : JSON.stringify(request.body);
+    // The token is good for this request only: its method, path and body.
     const context = await options.contextTokens.sign({
       user: request.user,
       zone: tenant.zone,
       traceId: request.traceId,
       door: request.door,
-    });
+    }, { method: request.method, path: url.pathname, body: sent });
     let res: Response;
     try {
-      res = await send(new URL(request.path, workerUrl), {
+      res = await send(url, {
         method: request.method,
         headers: { "content-type": "application/json", [CONTEXT_HEADER]: context },
-        body: request.body === undefined ? undefined : JSON.stringify(request.body),
+        body: sent,
         signal: request.signal,
       });
     } catch (err) {

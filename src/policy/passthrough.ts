@@ -12,14 +12,13 @@
  * @module
  */
 import type { Connection } from "../../connectors/sdk/table.ts";
-import type { UserClaims } from "../auth/user_token.ts";
+import { PASSTHROUGH_CLAIM, type UserClaims } from "../auth/user_token.ts";
 import { OmniError } from "../errors.ts";
 
 /** The request header carrying the user's own token for passthrough connections. */
 export const PASSTHROUGH_HEADER = "x-omnisql-passthrough-token";
 
-/** The claim of the edge's context that carries it to the worker. */
-export const PASSTHROUGH_CLAIM = "passthrough_token";
+export { PASSTHROUGH_CLAIM };
 
 /**
  * The tenant's connections as this user's query must use them: passthrough connections with the
