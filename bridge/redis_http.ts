@@ -9,7 +9,9 @@
  *   results as Upstash does ("OK" stays plain).
  * - `GET /healthz` answers 200 when Redis answers `PING`, else 503 (a readiness probe).
  * - Commands that would hold or change a shared connection (blocking pops, SUBSCRIBE, SELECT,
- *   MULTI, …) and FLUSHALL are refused; a call Redis does not answer in time is a 504.
+ *   MULTI, …), administration (CONFIG, FLUSHALL/FLUSHDB, ACL, MODULE, REPLICAOF, …) and KEYS are
+ *   refused; a call Redis does not answer in time is a 504. (A script run by EVAL can still call
+ *   what Redis lets its user: give the bridge a Redis ACL user for what the bridge must not do.)
  * - Redis 7.0 rejects the `#!lua flags=allow-key-locking` shebang of the ratelimit scripts, so
  *   EVAL strips the flag and remembers which Redis hash stands for the client's hash; EVALSHA
  *   and SCRIPT LOAD are mapped the same way.
@@ -80,6 +82,23 @@ const REFUSED = new Set([
   "SHUTDOWN",
   "FLUSHALL",
   "DEBUG",
+  // Administration: the token is an application's, not an operator's.
+  "CONFIG",
+  "FLUSHDB",
+  "SAVE",
+  "BGSAVE",
+  "BGREWRITEAOF",
+  "REPLICAOF",
+  "SLAVEOF",
+  "MODULE",
+  "ACL",
+  "MIGRATE",
+  "SWAPDB",
+  "FAILOVER",
+  "CLUSTER",
+  "FUNCTION",
+  // O(all keys) in one call: SCAN walks the same keys a page at a time.
+  "KEYS",
 ]); // deno-fmt-ignore
 
 const enc = new TextEncoder();

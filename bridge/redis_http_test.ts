@@ -72,6 +72,10 @@ Deno.test(
         400,
       );
       assert.equal((await post(bridge.url, "right", "/", ["FLUSHALL"])).status, 400);
+      // Administration is an operator's, not the token holder's.
+      for (const admin of [["CONFIG", "SET", "maxmemory", "0"], ["FLUSHDB"], ["KEYS", "*"]]) {
+        assert.equal((await post(bridge.url, "right", "/", admin)).status, 400, admin[0]);
+      }
       const bad = await post(bridge.url, "right", "/", ["NOSUCHCOMMAND"]);
       assert.equal(bad.status, 400);
       assert.match(bad.body.error, /unknown command/i);
