@@ -84,38 +84,69 @@ export async function readBody(
 ): Promise<Uint8Array<ArrayBuffer>> {
   const { maxBytes, timeoutMs = BODY_TIMEOUT_MS } = limits;
   const tooLarge = limits.tooLarge ?? tooLargeRequest;
-  if (Number(req.headers.get("content-length") ?? NaN) > maxBytes) throw tooLarge(maxBytes);
+  const declared = Number(req.headers.get("content-length") ?? NaN);
+  if (declared > maxBytes) throw tooLarge(maxBytes);
+  if (declared >= 0) {
+    // The length is known and within the limit (the server reads no more than it says): read
+    // it whole, without a stream and a JavaScript read per chunk.
+    const body = await withinTime(req.bytes(), timeoutMs, () => {});
+    if (body.byteLength > maxBytes) throw tooLarge(maxBytes);
+    return body;
+  }
   if (!req.body) return new Uint8Array();
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
+  await withinTime(
+    (async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        size += value.byteLength;
+        if (size > maxBytes) throw tooLarge(maxBytes);
+        chunks.push(value);
+      }
+    })(),
+    timeoutMs,
+    () => reader.cancel().catch(() => {}),
+  );
+  const body = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return body;
+}
+
+/**
+ * `reading`, or the slow-body error once `timeoutMs` pass; on any error `cancel` stops the read.
+ */
+async function withinTime<T>(
+  reading: Promise<T>,
+  timeoutMs: number,
+  cancel: () => void,
+): Promise<T> {
+  reading.catch(() => {}); // a read failing after the deadline is no one's error
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(
-        new OmniError("INVALID_REQUEST", `the body did not arrive within ${timeoutMs / 1000} s`, {
-          details: { limit: "body_timeout_ms", value: timeoutMs },
-        }),
-      );
-    }, timeoutMs);
+    timer = setTimeout(() => reject(bodyTooSlow(timeoutMs)), timeoutMs);
   });
   try {
-    for (;;) {
-      const { done, value } = await Promise.race([reader.read(), late]);
-      if (done) break;
-      size += value.byteLength;
-      if (size > maxBytes) throw tooLarge(maxBytes);
-      chunks.push(value);
-    }
+    return await Promise.race([reading, late]);
   } catch (err) {
-    reader.cancel().catch(() => {});
+    cancel();
     if (err instanceof OmniError) throw err;
     throw new OmniError("INVALID_REQUEST", "the body could not be read");
   } finally {
     clearTimeout(timer);
   }
-  // A Blob joins the chunks (a request body's chunks are backed by plain ArrayBuffers).
-  return new Uint8Array(await new Blob(chunks as BlobPart[]).arrayBuffer());
+}
+
+function bodyTooSlow(timeoutMs: number): OmniError {
+  return new OmniError("INVALID_REQUEST", `the body did not arrive within ${timeoutMs / 1000} s`, {
+    details: { limit: "body_timeout_ms", value: timeoutMs },
+  });
 }
 
 function tooLargeRequest(maxBytes: number): OmniError {

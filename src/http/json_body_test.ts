@@ -49,3 +49,24 @@ Deno.test("readJsonBody() stops waiting for a body that does not arrive", async 
   assert.match(answer.message, /did not arrive within 0.05 s/);
   assert.ok(cancelled, "the body stream was not cancelled");
 });
+
+Deno.test("readJsonBody() stops waiting for a body shorter than its Content-Length", async () => {
+  // Over a real socket: a declared length is read whole, so the deadline must cover that read.
+  const app = echoApp(100);
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, app.fetch);
+  try {
+    const conn = await Deno.connect({ port: server.addr.port, hostname: "127.0.0.1" });
+    await conn.write(new TextEncoder().encode(
+      "POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 50\r\n\r\n" +
+        '{"sql":',
+    ));
+    const buf = new Uint8Array(4096);
+    const n = await conn.read(buf);
+    const text = new TextDecoder().decode(buf.subarray(0, n ?? 0));
+    conn.close();
+    assert.match(text, /^HTTP\/1.1 400/);
+    assert.match(text, /did not arrive within 0.1 s/);
+  } finally {
+    await server.shutdown();
+  }
+});

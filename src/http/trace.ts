@@ -21,6 +21,12 @@ export function traceId(): MiddlewareHandler<AppEnv> {
     const given = c.req.header("x-trace-id");
     c.set("traceId", given && TRACE_ID.test(given) ? given : crypto.randomUUID());
     await next();
-    c.header("x-trace-id", c.get("traceId"));
+    try {
+      // In place: Hono's `c.header()` on a finished response copies it around its body as a
+      // stream, which turned every answer's text into a streamed body.
+      c.res.headers.set("x-trace-id", c.get("traceId"));
+    } catch {
+      c.header("x-trace-id", c.get("traceId")); // immutable headers (a fetched response)
+    }
   };
 }
