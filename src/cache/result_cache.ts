@@ -31,6 +31,10 @@ export interface CachedResult {
   sourceFetchedAt: number[];
 }
 
+/** How many store keys a result cache remembers, of texts up to how long (memory stays small). */
+const KEYS_REMEMBERED = 1024;
+const KEY_TEXT_REMEMBERED = 4096;
+
 /**
  * Caches query answers in a zone's {@link TenantCache}.
  *
@@ -47,6 +51,8 @@ export class ResultCache {
   readonly #invalidations: Invalidations;
   /** Writes started by {@link ResultCache.putBehind} and not yet done, by tenant, fingerprint, query. */
   readonly #writing = new Map<string, Promise<void>>();
+  /** Store keys of recent queries: the cached path repeats them, and hashing costs more. */
+  readonly #keys = new Map<string, string>();
 
   constructor(cache: TenantCache) {
     this.#cache = cache;
@@ -142,6 +148,14 @@ export class ResultCache {
   }
 
   async #key(fingerprint: string, query: string): Promise<string> {
-    return `r:${await sha256Hex(`${fingerprint}\n${query}`)}`;
+    const text = `${fingerprint}\n${query}`;
+    let key = this.#keys.get(text);
+    if (key === undefined) {
+      key = `r:${await sha256Hex(text)}`;
+      if (text.length > KEY_TEXT_REMEMBERED) return key;
+      if (this.#keys.size >= KEYS_REMEMBERED) this.#keys.delete(this.#keys.keys().next().value!);
+      this.#keys.set(text, key);
+    }
+    return key;
   }
 }

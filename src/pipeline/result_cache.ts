@@ -106,8 +106,13 @@ export function serveFromCache(
   };
 }
 
-/** Parsed keys of recent SQL texts: a repeated query (the cached path) is not parsed again. */
+/**
+ * Parsed keys of recent SQL texts: a repeated query (the cached path) is not parsed again. Only
+ * texts up to {@link SQL_REMEMBERED} characters: a thousand bodies of a megabyte each would
+ * otherwise stay in memory.
+ */
 const KEYS_REMEMBERED = 1024;
+const SQL_REMEMBERED = 8192;
 const recentKeys = new Map<string, string | undefined>();
 
 function cacheKeyOf(sql: string): string | undefined {
@@ -119,6 +124,7 @@ function cacheKeyOf(sql: string): string | undefined {
     key = undefined;
   }
   // The key is a pure function of the text, so remembering it by the exact text is safe.
+  if (sql.length > SQL_REMEMBERED) return key;
   if (recentKeys.size >= KEYS_REMEMBERED) recentKeys.delete(recentKeys.keys().next().value!);
   recentKeys.set(sql, key);
   return key;
