@@ -6,8 +6,10 @@
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
+import { waitHealthy } from "../cluster/processes.ts";
 import { forgetClusterSecrets, readClusterSecrets } from "../cluster/secrets.ts";
 import { DevIssuer } from "../src/auth/dev_issuer.ts";
+import { scratchDatabase } from "../src/catalog/testing.ts";
 import { DEV_ISSUER } from "../src/config.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -37,26 +39,9 @@ function freePortBlock(size: number): number {
   throw new Error("no block of free ports found");
 }
 
-async function waitHealthy(url: string, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      await res.body?.cancel();
-      if (res.ok) return;
-    } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`${url} never became healthy`);
-}
-
 async function startCluster() {
-  const name = `omnisql_cluster_e2e_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const databaseUrl = url.toString();
+  const scratch = await scratchDatabase(serverUrl, "omnisql_cluster_e2e");
+  const databaseUrl = scratch.url;
   const log: string[] = [];
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "cluster/main.ts"],
@@ -91,8 +76,7 @@ async function startCluster() {
       child.kill("SIGKILL");
       await child.status;
     }
-    await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
+    await scratch.drop();
     await forgetClusterSecrets(databaseUrl);
   };
   try {

@@ -12,11 +12,12 @@
  *
  * @module
  */
-import postgres from "postgres";
+import { waitHealthy } from "../../cluster/processes.ts";
 import { forgetClusterSecrets, readClusterSecrets } from "../../cluster/secrets.ts";
 import { withBudget } from "../../src/admin/budgets.ts";
 import { DevIssuer } from "../../src/auth/dev_issuer.ts";
 import { Catalog, CatalogKeyStore, openCatalog } from "../../src/catalog/mod.ts";
+import { scratchDatabase } from "../../src/catalog/testing.ts";
 import { DEV_ISSUER } from "../../src/config.ts";
 import { KeyRing } from "../../src/crypto/mod.ts";
 import { drive, type LoadResult } from "./_drivers.ts";
@@ -142,12 +143,8 @@ export async function runCluster(options: {
   const { port, connections } = options;
   const single = await runSingleProcess(options);
   const serverUrl = Deno.env.get("DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/test";
-  const name = `omnisql_bench_cluster_${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`;
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const databaseUrl = url.toString();
+  const scratch = await scratchDatabase(serverUrl, "omnisql_bench_cluster");
+  const databaseUrl = scratch.url;
   options.log(`  starting the cluster on ports ${port}…`);
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL("../../cluster/main.ts", import.meta.url).pathname],
@@ -161,7 +158,9 @@ export async function runCluster(options: {
     stderr: "null",
   }).spawn();
   try {
-    for (const p of [port, port + 1, port + 10, port + 11]) await healthy(`${local(p)}/healthz`);
+    for (const p of [port, port + 1, port + 10, port + 11]) {
+      await waitHealthy(`${local(p)}/healthz`, 240_000);
+    }
     const secrets = (await readClusterSecrets(databaseUrl))!;
     await raiseBudgets(databaseUrl, secrets.OMNISQL_MASTER_KEY);
     const issuer = await DevIssuer.fromSecret(secrets.DEV_ISSUER_SECRET, DEV_ISSUER, "omnisql");
@@ -189,8 +188,7 @@ export async function runCluster(options: {
       child.kill("SIGTERM");
     } catch { /* gone */ }
     await child.status;
-    await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
+    await scratch.drop();
     await forgetClusterSecrets(databaseUrl);
   }
 }
@@ -238,19 +236,6 @@ async function raiseBudgets(databaseUrl: string, masterKey: string): Promise<voi
   }
   // The servers memoise settings for 2 s and catalog reads for 1 s.
   await new Promise((r) => setTimeout(r, 3_500));
-}
-
-async function healthy(url: string): Promise<void> {
-  const deadline = Date.now() + 240_000;
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      await res.body?.cancel();
-      if (res.ok) return;
-    } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`cluster bench: ${url} never became healthy`);
 }
 
 /** Where and when a cluster run was measured. */
