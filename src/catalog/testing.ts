@@ -195,6 +195,31 @@ export async function scratchDatabase(serverUrl: string, prefix: string): Promis
   };
 }
 
+/**
+ * Creates the database `databaseUrl` names when its server does not have it yet (a bench's or a
+ * tool's scratch database given by name); an existing one is left as it is.
+ *
+ * @example
+ * ```ts
+ * import { ensureDatabase } from "./testing.ts";
+ * await ensureDatabase(Deno.env.get("DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/test");
+ * ```
+ */
+export async function ensureDatabase(databaseUrl: string): Promise<void> {
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.slice(1));
+  // The database itself cannot be connected to before it exists.
+  url.pathname = "/postgres";
+  await maintenance(url.toString(), `CREATE DATABASE "${name.replaceAll('"', '""')}"`).catch(
+    (err: { code?: string }) => {
+      if (err.code !== DUPLICATE_DATABASE) throw err;
+    },
+  );
+}
+
+/** Postgres's SQLSTATE for a database that already exists. */
+const DUPLICATE_DATABASE = "42P04";
+
 async function maintenance(serverUrl: string, statement: string): Promise<void> {
   const client = postgres(serverUrl, { max: 1, onnotice: () => {} });
   try {

@@ -19,7 +19,7 @@
  *
  * @module
  */
-import postgres from "postgres";
+import { ensureDatabase } from "../../src/catalog/testing.ts";
 import { sampleRss, startBenchStack } from "./_stack.ts";
 import { type Driver, hasWrk } from "./_drivers.ts";
 import { runCached } from "./cached.ts";
@@ -284,17 +284,3 @@ async function runOnCatalog(
 }
 
 if (import.meta.main) await main();
-
-/** Creates the Postgres catalog's scratch database when its server does not have it yet. */
-async function ensureDatabase(databaseUrl: string): Promise<void> {
-  const url = new URL(databaseUrl);
-  const name = decodeURIComponent(url.pathname.slice(1));
-  url.pathname = "/postgres";
-  const server = postgres(url.toString(), { max: 1, onnotice: () => {} });
-  try {
-    const found = await server`SELECT 1 FROM pg_database WHERE datname = ${name}`;
-    if (found.length === 0) await server.unsafe(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
-  } finally {
-    await server.end();
-  }
-}

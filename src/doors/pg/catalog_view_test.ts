@@ -147,9 +147,9 @@ Deno.test({
     const [c, d] = await started(new CatalogViews({ maxViewRssBytes: 1 }));
     assert.notEqual(c, d);
 
-    // With the default limit (640 MiB): a statement that makes the process grow by hundreds of MiB (its
-    // answer is refused as too large, yet the memory it took stays resident) is the last on
-    // that process; its replacement is back under the limit. (A fresh view's resident memory
+    // With a 640 MiB limit (the default): a statement that makes the process grow by hundreds
+    // of MiB (its answer is refused as too large, yet the memory it took stays resident) is the
+    // last on that process; its replacement is back under the limit. (A fresh view's resident memory
     // varies by a fifth from one start to the next, so the bound is the limit, not a ratio.
     // Time enough for the statement on a busy machine: this is not about timeouts.)
     const limitMib = 640;
