@@ -101,7 +101,7 @@ export interface EngineConfig {
   jobMemoryLimitMb: number;
   /**
    * How long a fresh engine runs warm-up queries before serving, ms (`OMNISQL_ENGINE_WARMUP_MS`;
-   * 0 turns it off: the first queries of each engine are then slower). @default 2000
+   * 0 turns it off: the first queries of each engine are then slower). @default 6000
    */
   warmUpMs: number;
   /**
@@ -185,7 +185,7 @@ export function loadConfig(env: Record<string, string | undefined>): OmniConfig 
       queueLimit: positiveInt(env, "OMNISQL_ENGINE_QUEUE", 64),
       memoryLimitMb: positiveInt(env, "OMNISQL_QUERY_MEMORY_MB", 512),
       jobMemoryLimitMb: positiveInt(env, "OMNISQL_JOB_MEMORY_MB", 2048),
-      warmUpMs: positiveInt(env, "OMNISQL_ENGINE_WARMUP_MS", 2000, 0),
+      warmUpMs: positiveInt(env, "OMNISQL_ENGINE_WARMUP_MS", 6000, 0),
       spares: positiveInt(env, "OMNISQL_ENGINE_SPARES", 1, 0),
     },
     metricsToken: env.OMNISQL_METRICS_TOKEN || undefined,

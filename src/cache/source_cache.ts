@@ -160,9 +160,9 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
    * stores — newer than the one they saw — and serve it. When the lease goes without an entry
    * (the fetch failed, or its instance died and the lease expired), a waiter takes it over.
    *
-   * The entry is written behind the answer: the query goes on with the fetched rows while they
-   * are sealed and stored (once the query's own work has had its turn), and the lease is held
-   * until the entry is there, so that no instance waiting on this fetch starts it again.
+   * The entry is written behind the answer: the query goes on with the fetched rows, which are
+   * sealed and stored once its engine step is done (`ctx.answered`), and the lease is held until
+   * the entry is there, so that no instance waiting on this fetch starts it again.
    */
   async function acrossInstances(
     source: SourcePlan,
@@ -192,7 +192,7 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
         const indexKey = `${ctx.tenantId}\n${keys.index}`;
         const pending = writing.get(indexKey) ?? new Set();
         writing.set(indexKey, pending);
-        const write: Promise<void> = new Promise((resolve) => setTimeout(resolve, 0))
+        const write: Promise<void> = behindTheAnswer(ctx.answered)
           .then(() => here.store())
           .finally(release)
           .catch((err) =>
@@ -279,6 +279,24 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
     const indexLife = Math.max(...index.map((item) => item.expiresAt)) - now;
     await cache.set(tenantId, keys.index, index, indexLife);
   }
+}
+
+/** How long a cache write waits for its query's answer at most (a job's engine step can be long). */
+const ANSWER_WAIT_MS = 1_000;
+
+/**
+ * Resolves once the query's answer is out (at most {@link ANSWER_WAIT_MS}), and after at least one
+ * turn of the event loop: sealing an entry (JSON, encryption) takes milliseconds of the process's
+ * only thread, which the query's engine step needs to hand its tables over and read the result.
+ */
+async function behindTheAnswer(answered: Promise<unknown> | undefined): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    Promise.resolve(answered).catch(() => {}),
+    new Promise((resolve) => timer = setTimeout(resolve, ANSWER_WAIT_MS)),
+  ]);
+  clearTimeout(timer);
+  await new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 function served(source: SourcePlan, entry: Entry, rows: Row[]): FetchedSource {

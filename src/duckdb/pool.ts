@@ -181,9 +181,9 @@ export class EnginePool implements QueryEngine {
 
   /**
    * Starts engines ahead of the first query (`count`, default one plus the spares; `"all"`: the
-   * whole pool, `size` plus the spares); resolves when they are ready. A server warms them all:
-   * an engine started under load costs seconds of CPU (instantiating, then its warm-up) while
-   * the queries it is started for wait.
+   * whole pool, `size` plus the spares); resolves when they are ready. A server warms them ahead
+   * of its queries: an engine started under load costs seconds of CPU (instantiating, then its
+   * warm-up) while the queries it is started for wait.
    */
   async warm(count: number | "all" = 1 + this.#spares): Promise<void> {
     const wanted = count === "all" ? this.size + this.#spares : count;
@@ -682,14 +682,39 @@ function stopReason(signal: AbortSignal): OmniError {
   return new OmniError("QUERY_TIMEOUT", "the query passed its deadline and was stopped");
 }
 
-// Enough rounds of the warm-up query for the join, aggregation and Arrow ingest paths to be
-// optimised (measured: about 30 queries); capped in time for a busy machine.
-const WARMUP_ROUNDS = 30;
-const WARMUP_MS = 2_000;
-let warmUpCache: EncodedRequest | undefined;
+// Rounds of warm-up queries, capped in time for a busy machine (a slow machine only warms less).
+// With the lowered tiering budget (`TIERING_BUDGET`) about a hundred rounds leave the hot wasm
+// functions optimised (measured: a seed join's step 15–19 ms after 30 rounds at V8's default
+// budget, 7–9 ms after 100 at this one).
+const WARMUP_ROUNDS = 120;
+const WARMUP_MS = 6_000;
+/**
+ * V8's budget before a wasm function is optimised (its default is 1,800,000): DuckDB's hot
+ * functions are optimised during the warm-up instead of over an engine's first few hundred
+ * queries, which ran 1.5–2× slower meanwhile.
+ */
+const TIERING_BUDGET = 300_000;
+let warmUpCache: EncodedRequest[] | undefined;
+let warmUpTurns: Promise<unknown> = Promise.resolve();
 
-/** A query shaped like the seed joins: two tables of every column type, joined and grouped. */
-function warmUpRequest(): EncodedRequest {
+/**
+ * Runs engine warm-ups one at a time in this process: engines started together (a server's pools,
+ * a replacement beside a spare) would otherwise share the cores and each reach its time cap after
+ * a fraction of its rounds (measured: 15–21 of 120 rounds for six engines started at once).
+ */
+function inTurn(warmUp: () => Promise<void>): Promise<void> {
+  const turn = warmUpTurns.then(warmUp);
+  warmUpTurns = turn.catch(() => {});
+  return turn;
+}
+
+/**
+ * Queries over two tables of every column type, covering the operators federated queries use
+ * most: hash joins on text and integer keys, filters, projections of every type, grouping,
+ * top-N, distinct, outer joins, windows. Each is sent as its own request, so the Arrow ingest of
+ * every type is warmed too.
+ */
+function warmUpRequests(): EncodedRequest[] {
   if (warmUpCache) return warmUpCache;
   const columns: ColumnDef[] =
     (["integer", "text", "double", "boolean", "timestamp", "json"] as const)
@@ -703,15 +728,23 @@ function warmUpRequest(): EncodedRequest {
       timestamp: new Date(Date.UTC(2024, 0, 1) + i * 3_600_000).toISOString(),
       json: { labels: [`l${i % 5}`] },
     }));
-  warmUpCache = encodeRequest({
-    tables: [
-      { schema: "warm", name: "a", columns, rows: rows(1000) },
-      { schema: "warm", name: "b", columns, rows: rows(1000) },
-    ],
-    sql: `SELECT a.text, count(*) AS n, sum(b.double) AS s, max(a.timestamp) AS last,
+  const tables = [
+    { schema: "warm", name: "a", columns, rows: rows(1000) },
+    { schema: "warm", name: "b", columns, rows: rows(1000) },
+  ];
+  warmUpCache = [
+    `SELECT a.text, count(*) AS n, sum(b.double) AS s, max(a.timestamp) AS last,
       min(b.json) AS j FROM warm.a a JOIN warm.b b ON a.text = b.text
       WHERE a.boolean AND b.integer <> 3 GROUP BY a.text ORDER BY n DESC, a.text LIMIT 100`,
-  });
+    `SELECT a.integer, a.text, b.text AS other, b.timestamp FROM warm.a a
+      JOIN warm.b b ON a.text = b.text WHERE b.text <> 'key-7' AND a.boolean`,
+    `SELECT b.text, b.double, (a.integer + b.integer) AS total FROM warm.b b
+      JOIN warm.a a ON b.integer = a.integer ORDER BY total DESC LIMIT 10`,
+    `SELECT * FROM warm.a WHERE text = 'key-1' OR timestamp > TIMESTAMP '2024-01-20'`,
+    `SELECT DISTINCT a.text, lower(a.text) LIKE '%1%' AS one, CASE WHEN b.integer IS NULL
+      THEN 0 ELSE row_number() OVER (PARTITION BY a.text ORDER BY a.double) END AS rank
+      FROM warm.a a LEFT JOIN warm.b b ON a.integer = b.integer + 1000`,
+  ].map((sql) => encodeRequest({ tables, sql }));
   return warmUpCache;
 }
 
@@ -746,7 +779,8 @@ class EngineProcess {
       flags: [
         "--allow-sys=cpus",
         // The JS heap holds only frames and results; the wasm heap is bounded by memory_limit.
-        `--v8-flags=--max-old-space-size=${Math.max(256, memoryLimitMb)}`,
+        `--v8-flags=--max-old-space-size=${Math.max(256, memoryLimitMb)}` +
+        `,--wasm-tiering-budget=${TIERING_BUDGET}`,
       ],
       env: { [MEMORY_LIMIT_ENV]: String(memoryLimitMb) },
     });
@@ -761,7 +795,7 @@ class EngineProcess {
     });
     this.ready = this.#frames.next().then(async (frame) => {
       if (frame?.header.type !== "ready") throw new Error("the engine did not start");
-      if (warmUpMs) await this.#warmUp(warmUpMs);
+      if (warmUpMs) await inTurn(() => this.#warmUp(warmUpMs));
       this.baselineRss = this.rss();
       // Queries run at a lower priority than the process that answers: a runaway may use its
       // core, never the time `/healthz` and other tenants' answers need. Start-up is not
@@ -779,8 +813,9 @@ class EngineProcess {
    */
   async #warmUp(warmUpMs: number): Promise<void> {
     const until = performance.now() + warmUpMs;
+    const requests = warmUpRequests();
     for (let round = 0; round < WARMUP_ROUNDS && performance.now() < until; round++) {
-      const reply = await this.query(warmUpRequest());
+      const reply = await this.query(requests[round % requests.length]);
       if (reply.header.type !== "result" || !await this.idle) {
         throw new Error(`the engine failed its warm-up: ${JSON.stringify(reply.header)}`);
       }

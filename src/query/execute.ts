@@ -221,6 +221,8 @@ export async function executeQuery(
   const failed = new AbortController();
   const signal = AbortSignal.any([failed.signal, deadline, ...(ctx.signal ? [ctx.signal] : [])]);
   const fetchSource = deps.fetchSource ?? fetchFromApp;
+  // Work the fetches leave behind (source cache writes) waits for this query's answer.
+  const answered = Promise.withResolvers<void>();
   const fetchCtx: SourceFetchContext = {
     tenantId: ctx.tenantId,
     user: ctx.user,
@@ -231,125 +233,130 @@ export async function executeQuery(
     deadline: Date.now() + timeoutMs,
     fetch: deps.fetch,
     visibleRows: async (key, rows) => (await guard.apply(key, rows)).length,
+    answered: answered.promise,
   };
-  const fetchStarted = performance.now();
-  const scans = await fetchSources(plan, async (source, fetch) => {
-    try {
-      return await fetchSource(source, { ...fetchCtx, fetch });
-    } catch (caught) {
-      const err = withheldUnderRowRules(caught, source.key, guard);
-      if (!failed.signal.aborted) failed.abort(err);
-      if (err instanceof OmniError && err.code === "SOURCE_TIMEOUT") {
-        throw new OmniError(
-          "SOURCE_TIMEOUT",
-          `${source.key} did not answer within ${timeoutMs} ms; a query this slow can run as ` +
-            "a job: send it with metadata.async = true and poll GET /v1/jobs/{id}",
-          { details: { source: source.key, timeout_ms: timeoutMs, async_available: true } },
-        );
+  try {
+    const fetchStarted = performance.now();
+    const scans = await fetchSources(plan, async (source, fetch) => {
+      try {
+        return await fetchSource(source, { ...fetchCtx, fetch });
+      } catch (caught) {
+        const err = withheldUnderRowRules(caught, source.key, guard);
+        if (!failed.signal.aborted) failed.abort(err);
+        if (err instanceof OmniError && err.code === "SOURCE_TIMEOUT") {
+          throw new OmniError(
+            "SOURCE_TIMEOUT",
+            `${source.key} did not answer within ${timeoutMs} ms; a query this slow can run as ` +
+              "a job: send it with metadata.async = true and poll GET /v1/jobs/{id}",
+            { details: { source: source.key, timeout_ms: timeoutMs, async_available: true } },
+          );
+        }
+        throw err;
+      }
+    }, { fetch: deps.fetch });
+    const fetchMs = performance.now() - fetchStarted;
+
+    const securityStarted = performance.now();
+    const secured = await Promise.all(
+      scans.map(({ source, result }) => guard.apply(source.key, result.rows)),
+    );
+    // Learned from what the row rules left, under this user's entitlements only: EXPLAIN shows
+    // estimates, which must not count rows the user may not see.
+    scans.forEach(({ source, keyed }, i) =>
+      !keyed && estimates.record({
+        scope: guard.fingerprint,
+        connectionId: source.connection.id,
+        table: source.table,
+        plan: source.plan,
+      }, secured[i].length)
+    );
+    const securityMs = performance.now() - securityStarted;
+    phaseDone("security", securityStarted);
+
+    const duckStarted = performance.now();
+    const result = await deps.engine.run({
+      maxRows: limits.maxRows,
+      sql: parsed.sql,
+      tables: scans.map(({ source }, i) => ({
+        schema: source.schema,
+        name: source.table.name,
+        columns: columnsRead(source),
+        rows: secured[i],
+      })),
+    }, {
+      tenantId: ctx.tenantId,
+      userId: ctx.user.sub,
+      signal: AbortSignal.any([deadline, ...(ctx.signal ? [ctx.signal] : [])]),
+      memoryLimitMb: request.metadata.async ? limits.jobMemoryLimitMb : limits.memoryLimitMb,
+    }).catch((err: unknown) => {
+      if (err instanceof OmniError && err.code === "QUERY_TIMEOUT") {
+        throw queryTimeout(timeoutMs, performance.now() - started);
       }
       throw err;
-    }
-  }, { fetch: deps.fetch });
-  const fetchMs = performance.now() - fetchStarted;
+    });
+    const duckMs = performance.now() - duckStarted;
+    const pushdowns = scans.map(({ result, requests, dependent }) => ({
+      ...summarisePlan(result.plan),
+      ...(requests.length > 0 ? { native: requests } : {}),
+      ...(dependent ? { dependent } : {}),
+    }));
+    const redact = requestRedactor(
+      guard,
+      scans.map(({ source, result }, i) => ({
+        key: source.key,
+        fetched: result.rows,
+        visible: secured[i],
+      })),
+      pushdowns.flatMap((p) => [...p.native, ...p.pushed, ...p.residual]),
+    );
+    phaseDone("duckdb", duckStarted, { "omnisql.rows": result.rows.length });
+    const now = Date.now();
+    const oldest = Math.min(now, ...scans.map(({ result }) => result.fetchedAt));
 
-  const securityStarted = performance.now();
-  const secured = await Promise.all(
-    scans.map(({ source, result }) => guard.apply(source.key, result.rows)),
-  );
-  // Learned from what the row rules left, under this user's entitlements only: EXPLAIN shows
-  // estimates, which must not count rows the user may not see.
-  scans.forEach(({ source, keyed }, i) =>
-    !keyed && estimates.record({
-      scope: guard.fingerprint,
-      connectionId: source.connection.id,
-      table: source.table,
-      plan: source.plan,
-    }, secured[i].length)
-  );
-  const securityMs = performance.now() - securityStarted;
-  phaseDone("security", securityStarted);
-
-  const duckStarted = performance.now();
-  const result = await deps.engine.run({
-    maxRows: limits.maxRows,
-    sql: parsed.sql,
-    tables: scans.map(({ source }, i) => ({
-      schema: source.schema,
-      name: source.table.name,
-      columns: columnsRead(source),
-      rows: secured[i],
-    })),
-  }, {
-    tenantId: ctx.tenantId,
-    userId: ctx.user.sub,
-    signal: AbortSignal.any([deadline, ...(ctx.signal ? [ctx.signal] : [])]),
-    memoryLimitMb: request.metadata.async ? limits.jobMemoryLimitMb : limits.memoryLimitMb,
-  }).catch((err: unknown) => {
-    if (err instanceof OmniError && err.code === "QUERY_TIMEOUT") {
-      throw queryTimeout(timeoutMs, performance.now() - started);
-    }
-    throw err;
-  });
-  const duckMs = performance.now() - duckStarted;
-  const pushdowns = scans.map(({ result, requests, dependent }) => ({
-    ...summarisePlan(result.plan),
-    ...(requests.length > 0 ? { native: requests } : {}),
-    ...(dependent ? { dependent } : {}),
-  }));
-  const redact = requestRedactor(
-    guard,
-    scans.map(({ source, result }, i) => ({
-      key: source.key,
-      fetched: result.rows,
-      visible: secured[i],
-    })),
-    pushdowns.flatMap((p) => [...p.native, ...p.pushed, ...p.residual]),
-  );
-  phaseDone("duckdb", duckStarted, { "omnisql.rows": result.rows.length });
-  const now = Date.now();
-  const oldest = Math.min(now, ...scans.map(({ result }) => result.fetchedAt));
-
-  return {
-    columns: result.columns,
-    rows: result.rows,
-    freshness_ms: now - oldest,
-    from_cache: scans.length > 0 && scans.every(({ result }) => result.fromCache),
-    ...(scans.some(({ result }) => result.stale) ? { stale: true } : {}),
-    rate_limit_status: tightestSourceBudget(
-      scans.map((s) => ({ key: s.source.key, info: s.result.rateLimit })),
-    ),
-    trace_id: ctx.traceId,
-    region: ctx.zone,
-    truncated: result.truncated,
-    timing: {
-      total_ms: round(performance.now() - started),
-      planning_ms: round(planningMs),
-      fetch_ms: round(fetchMs),
-      security_ms: round(securityMs),
-      duckdb_ms: round(duckMs),
-    },
-    sources: scans.map(({ source, result, ms, startedAt }: SourceScan, i) => ({
-      table: source.key,
-      // The rows the user may see: a count of the rows a row rule hid would say how many exist.
-      rows: secured[i].length,
-      pages: result.pages,
-      calls: result.calls,
-      revalidated: result.revalidated ?? 0,
-      from_cache: result.fromCache,
-      freshness_ms: now - result.fetchedAt,
-      fetch_ms: round(ms),
-      started_ms: round(startedAt - started),
-      ...(result.scan
-        ? {
-          app_started_ms: round(result.scan.startedAt - started),
-          app_ms: round(result.scan.ms),
-        }
-        : {}),
-      estimated_rows: source.estimatedRows,
-      // Requests and predicates can carry values the user may not read: shown templated.
-      pushdown: visiblePushdown(pushdowns[i], redact),
-    })),
-  };
+    return {
+      columns: result.columns,
+      rows: result.rows,
+      freshness_ms: now - oldest,
+      from_cache: scans.length > 0 && scans.every(({ result }) => result.fromCache),
+      ...(scans.some(({ result }) => result.stale) ? { stale: true } : {}),
+      rate_limit_status: tightestSourceBudget(
+        scans.map((s) => ({ key: s.source.key, info: s.result.rateLimit })),
+      ),
+      trace_id: ctx.traceId,
+      region: ctx.zone,
+      truncated: result.truncated,
+      timing: {
+        total_ms: round(performance.now() - started),
+        planning_ms: round(planningMs),
+        fetch_ms: round(fetchMs),
+        security_ms: round(securityMs),
+        duckdb_ms: round(duckMs),
+      },
+      sources: scans.map(({ source, result, ms, startedAt }: SourceScan, i) => ({
+        table: source.key,
+        // The rows the user may see: a count of the rows a row rule hid would say how many exist.
+        rows: secured[i].length,
+        pages: result.pages,
+        calls: result.calls,
+        revalidated: result.revalidated ?? 0,
+        from_cache: result.fromCache,
+        freshness_ms: now - result.fetchedAt,
+        fetch_ms: round(ms),
+        started_ms: round(startedAt - started),
+        ...(result.scan
+          ? {
+            app_started_ms: round(result.scan.startedAt - started),
+            app_ms: round(result.scan.ms),
+          }
+          : {}),
+        estimated_rows: source.estimatedRows,
+        // Requests and predicates can carry values the user may not read: shown templated.
+        pushdown: visiblePushdown(pushdowns[i], redact),
+      })),
+    };
+  } finally {
+    answered.resolve();
+  }
 }
 
 /**

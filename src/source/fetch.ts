@@ -66,6 +66,12 @@ export interface SourceFetchContext {
    * report no row count
    */
   visibleRows?: (key: string, rows: Row[]) => number | Promise<number>;
+  /**
+   * Settles once the query's own work after its fetches (its engine step) is done: a fetch's
+   * work behind the answer (storing the source cache entry) waits for it, rather than take the
+   * cores from that step. @default already settled
+   */
+  answered?: Promise<unknown>;
 }
 
 /** Fetches one planned source. */
