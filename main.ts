@@ -17,7 +17,7 @@ const stack = await startLocalStack(config, {
     jiraAcme: config.port + 11,
     jiraGlobex: config.port + 12,
   },
-  warmEngines: "first",
+  warmEngines: "all",
   // Records durable before answers leave, when the catalog itself is durable.
   auditJournalDir: config.auditJournalDir ??
     (config.databaseUrl || config.pgliteDataDir ? ".omnisql/audit" : undefined),

@@ -62,12 +62,12 @@ export interface LocalStackOptions {
   /** Every zone's engine pool (tests use small ones). @default from the config */
   engines?: EnginePoolOptions;
   /**
-   * When engines start: `"all"` of each pool before answering (the bench); `"first"`: one per zone
-   * before answering and the rest after, as `deno task start` does (engines warm up one at a
-   * time, about 6 s each); `"one"` per zone meanwhile; `"none"` at each zone's first query (a
-   * test that never reaches a zone saves that zone's start). @default "one"
+   * When engines start: `"all"` of each pool before answering, as `deno task start` does
+   * (engines warm up one at a time, about 7 s each); `"one"` per zone meanwhile; `"none"` at
+   * each zone's first query (a test that never reaches a zone saves that zone's start).
+   * @default "one"
    */
-  warmEngines?: "all" | "first" | "one" | "none";
+  warmEngines?: "all" | "one" | "none";
   /**
    * Directory of the audit journals (`edge/`, `zone-<z>/` in it): each query's record is
    * durable there before its answer leaves and replayed after a crash. Set it when the catalog
@@ -225,15 +225,13 @@ export async function startLocalStack(
       worker.jobs.start();
       closers.push(() => worker.jobs.stop());
     }
-    // Engines take seconds to start and warm up: `deno task start` waits for one per zone; by
-    // default one per zone starts meanwhile, so a first query rarely waits for it.
+    // Engines take seconds to start and warm up: `deno task start` waits for them all (warming
+    // them behind its first answers took a core from those answers); by default one per zone
+    // starts meanwhile, so a first query rarely waits for it.
     const warm = options.warmEngines ?? "one";
     const pools = Object.values(engines);
     if (warm === "all") await Promise.all(pools.map((pool) => pool.warm("all")));
-    else if (warm === "first") {
-      await Promise.all(pools.map((pool) => pool.warm(1)));
-      for (const pool of pools) void pool.warm("all");
-    } else if (warm === "one") { for (const pool of pools) void pool.warm(1); }
+    else if (warm === "one") { for (const pool of pools) void pool.warm(1); }
 
     const appendEdgeAudit = digestAuditAppender(catalog);
     const edgeJournal = new AuditJournal({

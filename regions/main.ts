@@ -40,9 +40,7 @@ const worker = buildZoneWorker(serving, zone, {
   zoneDb: zoneDb?.db,
   auditJournalDir: journalDirOf(config, `zone-${zone}`),
 });
-// One warm engine before answering; the others warm up one at a time behind it.
-await worker.engines.warm(1);
-void worker.engines.warm("all");
+await worker.engines.warm("all");
 
 // The zone's own Postgres door (PG_PORT, TLS required): its tenants' BI tools connect here.
 const pgDoor = await productionPgDoor(env, appGateway((request) => worker.app.fetch(request)));

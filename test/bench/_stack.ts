@@ -11,6 +11,9 @@ import { type LocalStack, startLocalStack } from "../../edge/local_stack.ts";
 import { BENCH, type BenchSandboxes, startBenchSandboxes } from "./sandboxes.ts";
 import { DEMO_GITHUB, DEMO_JIRA } from "../../src/catalog/demo.ts";
 import { loadConfig } from "../../src/config.ts";
+import { EnginePool } from "../../src/duckdb/pool.ts";
+import type { RunInput } from "../../src/duckdb/engine.ts";
+import { SEED_QUERIES } from "./queries.ts";
 import {
   type Budget,
   type LimitResult,
@@ -154,4 +157,34 @@ export function sampleRss(everyMs = 50): { stop(): number } {
       return Math.round(peak / 1024 / 1024);
     },
   };
+}
+
+/**
+ * The engine inputs of the seed joins, as the worker builds them: each seed join is run once,
+ * cold, through a bench stack (sandboxes without latency), and the tables and SQL it hands its
+ * engine pool are kept, for replays that time the engine step alone.
+ */
+export async function captureJoins(): Promise<Map<string, RunInput>> {
+  const captured = new Map<string, RunInput>();
+  let current = "";
+  const run = EnginePool.prototype.run;
+  EnginePool.prototype.run = function (input, options) {
+    if (current) captured.set(current, input);
+    return run.call(this, input, options);
+  };
+  const bench = await startBenchStack({ scale: 4, latencyMs: 0 });
+  try {
+    for (const q of SEED_QUERIES.filter((q) => q.join)) {
+      current = q.id;
+      const res = await postQuery(bench.edgeUrl, bench.tokens.bench, {
+        sql: q.sql,
+        metadata: { max_staleness_ms: 0 },
+      });
+      if (res.status !== 200) throw new Error(`${q.id}: HTTP ${res.status}`);
+    }
+  } finally {
+    EnginePool.prototype.run = run;
+    await bench.close();
+  }
+  return captured;
 }

@@ -12,39 +12,12 @@
  *
  * @module
  */
-import { postQuery, startBenchStack } from "./_stack.ts";
-import { SEED_QUERIES } from "./queries.ts";
+import { captureJoins } from "./_stack.ts";
 import { EnginePool } from "../../src/duckdb/pool.ts";
-import type { EngineTiming, RunInput } from "../../src/duckdb/engine.ts";
+import type { EngineTiming } from "../../src/duckdb/engine.ts";
 
 const runs = Number(Deno.args[0] ?? 40);
 const concurrency = Number(Deno.args[1] ?? 1);
-
-/** The engine inputs of the seed joins, as the worker builds them. */
-async function captureJoins(): Promise<Map<string, RunInput>> {
-  const captured = new Map<string, RunInput>();
-  let current = "";
-  const run = EnginePool.prototype.run;
-  EnginePool.prototype.run = function (input, options) {
-    if (current) captured.set(current, input);
-    return run.call(this, input, options);
-  };
-  const bench = await startBenchStack({ scale: 4, latencyMs: 0 });
-  try {
-    for (const q of SEED_QUERIES.filter((q) => q.join)) {
-      current = q.id;
-      const res = await postQuery(bench.edgeUrl, bench.tokens.bench, {
-        sql: q.sql,
-        metadata: { max_staleness_ms: 0 },
-      });
-      if (res.status !== 200) throw new Error(`${q.id}: HTTP ${res.status}`);
-    }
-  } finally {
-    EnginePool.prototype.run = run;
-    await bench.close();
-  }
-  return captured;
-}
 
 /** CPU time (user + system) of a process so far, ms. */
 function cpuMs(pid: number): number {

@@ -46,7 +46,7 @@ const MODES = {
   },
   full: {
     repeats: 5,
-    levels: [1, 4, 16, 64],
+    levels: [1, 4, 16, 32, 64],
     loadMs: 5_000,
     latencyMs: 100,
     scale: 4,
