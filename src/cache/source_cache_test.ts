@@ -11,9 +11,9 @@ import { MemoryKvStore } from "./memory_store.ts";
 import { sourceCache } from "./source_cache.ts";
 import { TenantCache } from "./tenant_cache.ts";
 
-function cachedFetcher() {
+function cachedFetcher(store = new MemoryKvStore()) {
   const keyRing = new KeyRing({ masterKey: generateMasterKey(), store: new MemoryKeyStore() });
-  const cache = new TenantCache({ store: new MemoryKvStore(), keyRing, zone: "us" });
+  const cache = new TenantCache({ store, keyRing, zone: "us" });
   return composeSourceFetch([
     sourceCache({ cache, settings: () => Promise.resolve(undefined) }),
   ]);
@@ -60,6 +60,41 @@ async function withCachedPlan(
     await gh.close();
   }
 }
+
+Deno.test("sourceCache: a live fetch's entry is stored once its query has answered, not during its engine step", async () => {
+  const gh = await demoSandbox();
+  try {
+    const written: string[] = [];
+    const store = new MemoryKvStore();
+    const set = store.set.bind(store);
+    // The entry (`s:e:`) and the index (`s:i:`); validators and the fetch's lease are written
+    // while it fetches.
+    store.set = (key, value, ttlMs) => {
+      if (/:s:[ei]:/.test(key)) written.push(key);
+      return set(key, value, ttlMs);
+    };
+    const fetcher = cachedFetcher(store);
+    const plan = source(gh.url, { predicates: [], columns: ["pr_id", "title"] });
+    const answered = Promise.withResolvers<void>();
+    const live = await fetcher(plan, {
+      ...context({ max_staleness_ms: 0 }),
+      answered: answered.promise,
+    });
+    assert.equal(live.fromCache, false);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(written, [], "nothing is sealed or stored while the query still runs");
+    answered.resolve();
+    for (let i = 0; i < 100 && written.length < 2; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.equal(written.length, 2, "the entry and its index are stored once it has answered");
+    const next = await fetcher(plan, context({ max_staleness_ms: 60_000 }));
+    assert.equal(next.fromCache, true);
+    assert.deepEqual(next.rows, live.rows);
+  } finally {
+    await gh.close();
+  }
+});
 
 Deno.test("sourceCache: a permanent 404 is the app's SOURCE_ERROR even with older data cached", async () => {
   await withCachedPlan(async (gh, fetcher, plan) => {
