@@ -47,3 +47,29 @@ export async function treeCpuMs(root: number, skip: RegExp = /loadgen\.ts/): Pro
   for (const [pid, p] of procs) if (inTree(pid)) ticks += p.ticks;
   return ticks * 1000 / TICKS_PER_SECOND;
 }
+
+/**
+ * CPU milliseconds (user + system) so far of one process or thread, from its `/proc` stat file
+ * (`/proc/<pid>/stat`, `/proc/<pid>/task/<tid>/stat`), with the name it runs under; undefined
+ * when it is gone.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { statCpu } from "./_cpu.ts";
+ * assert.ok(statCpu(`/proc/${Deno.pid}/stat`)!.ms >= 0);
+ * assert.equal(statCpu("/proc/0/stat"), undefined);
+ * ```
+ */
+export function statCpu(path: string): { name: string; ms: number } | undefined {
+  try {
+    const stat = Deno.readTextFileSync(path);
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return {
+      name: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")),
+      ms: (Number(f[11]) + Number(f[12])) * 1000 / TICKS_PER_SECOND,
+    };
+  } catch {
+    return undefined;
+  }
+}

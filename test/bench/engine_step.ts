@@ -13,22 +13,15 @@
  * @module
  */
 import { captureJoins } from "./_stack.ts";
+import { statCpu } from "./_cpu.ts";
 import { EnginePool } from "../../src/duckdb/pool.ts";
 import type { EngineTiming } from "../../src/duckdb/engine.ts";
 
 const runs = Number(Deno.args[0] ?? 40);
 const concurrency = Number(Deno.args[1] ?? 1);
 
-/** CPU time (user + system) of a process so far, ms. */
-function cpuMs(pid: number): number {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * 10; // USER_HZ = 100
-  } catch {
-    return 0; // gone
-  }
-}
+/** CPU time (user + system) of a process so far, ms (0 once it is gone). */
+const cpuMs = (pid: number) => statCpu(`/proc/${pid}/stat`)?.ms ?? 0;
 
 const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (x: number) => x.toFixed(1);

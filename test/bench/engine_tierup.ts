@@ -12,6 +12,7 @@
  * @module
  */
 import { captureJoins } from "./_stack.ts";
+import { statCpu } from "./_cpu.ts";
 import { EnginePool } from "../../src/duckdb/pool.ts";
 
 const blocks = Number(Deno.args[0] ?? 8);
@@ -21,15 +22,8 @@ const perBlock = Number(Deno.args[1] ?? 50);
 function cpuByThread(pid: number): Map<string, number> {
   const byName = new Map<string, number>();
   for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/stat`);
-      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      const ms = (Number(fields[11]) + Number(fields[12])) * 10; // USER_HZ = 100
-      byName.set(name, (byName.get(name) ?? 0) + ms);
-    } catch {
-      // the thread ended
-    }
+    const thread = statCpu(`/proc/${pid}/task/${task.name}/stat`);
+    if (thread) byName.set(thread.name, (byName.get(thread.name) ?? 0) + thread.ms);
   }
   return byName;
 }
