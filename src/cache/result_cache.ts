@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { behindTheAnswer } from "./_behind.ts";
 import { sha256Hex } from "../crypto/sha256.ts";
 import { Invalidations } from "./invalidations.ts";
 import { processLog } from "../telemetry/log.ts";
@@ -117,9 +118,9 @@ export class ResultCache {
 
   /**
    * Stores a 200 body as {@link ResultCache.put} does, behind the answer: the write starts once
-   * the caller's own work (sending the answer) has had its turn, and this cache's reads of the
-   * same entry wait for it, so a repeat of the query here finds it as if the write had been
-   * awaited. Its freshness counts from now.
+   * `answered` settles (the response is sent; at most a second later) and the event loop has
+   * turned, and this cache's reads of the same entry wait for it, so a repeat of the query here
+   * finds it as if the write had been awaited. Its freshness counts from now.
    *
    * @example
    * ```ts ignore
@@ -133,11 +134,12 @@ export class ResultCache {
     query: string,
     body: Record<string, unknown>,
     ttlMs: number,
+    answered?: Promise<unknown>,
   ): void {
     const now = Date.now();
     const id = `${tenantId}\n${fingerprint}\n${query}`;
     const before = this.#writing.get(id);
-    const write: Promise<void> = new Promise((resolve) => setTimeout(resolve, 0))
+    const write: Promise<void> = behindTheAnswer(answered)
       .then(() => before)
       .then(() => this.put(tenantId, fingerprint, query, body, ttlMs, now))
       .catch((err) => processLog.warn("result cache entry not stored", { error: storeError(err) }))

@@ -53,3 +53,29 @@ Deno.test("ResultCache.putBehind: the next read of the entry in this process fin
   // Another user's entitlements never share it.
   assert.equal(await results.get("acme", "other-fingerprint", "q"), undefined);
 });
+
+Deno.test("ResultCache.putBehind: nothing is sealed or stored before the answer is out", async () => {
+  const keyRing = new KeyRing({ masterKey: generateMasterKey(), store: new MemoryKeyStore() });
+  const store = new MemoryKvStore();
+  const written: string[] = [];
+  const set = store.set.bind(store);
+  store.set = (key, value, ttlMs) => {
+    written.push(key);
+    return set(key, value, ttlMs);
+  };
+  const results = new ResultCache(new TenantCache({ store, keyRing, zone: "us" }));
+  const answered = Promise.withResolvers<void>();
+  results.putBehind(
+    "acme",
+    "fp",
+    "q",
+    { rows: [{ n: 1 }], freshness_ms: 0 },
+    60_000,
+    answered.promise,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual(written, []);
+  answered.resolve();
+  assert.equal((await results.get("acme", "fp", "q"))?.rowCount, 1);
+  assert.equal(written.length, 1);
+});

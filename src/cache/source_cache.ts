@@ -28,6 +28,7 @@ import type { FetchedSource } from "../source/fetch.ts";
 import type { SourcePlan } from "../sql/plan.ts";
 import { sha256Hex } from "../crypto/sha256.ts";
 import { SingleFlight } from "./_single_flight.ts";
+import { behindTheAnswer } from "./_behind.ts";
 import { type EntryShape, filterRows, predicateId, subsetRemainder } from "./_subset.ts";
 import { freshnessOf, type TenantSettingsLookup } from "./freshness.ts";
 import { Invalidations } from "./invalidations.ts";
@@ -161,7 +162,7 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
    * (the fetch failed, or its instance died and the lease expired), a waiter takes it over.
    *
    * The entry is written behind the answer: the query goes on with the fetched rows, which are
-   * sealed and stored once its engine step is done (`ctx.answered`), and the lease is held until
+   * sealed and stored once its answer is out (`ctx.answered`), and the lease is held until
    * the entry is there, so that no instance waiting on this fetch starts it again.
    */
   async function acrossInstances(
@@ -279,24 +280,6 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
     const indexLife = Math.max(...index.map((item) => item.expiresAt)) - now;
     await cache.set(tenantId, keys.index, index, indexLife);
   }
-}
-
-/** How long a cache write waits for its query's answer at most (a job's engine step can be long). */
-const ANSWER_WAIT_MS = 1_000;
-
-/**
- * Resolves once the query's answer is out (at most {@link ANSWER_WAIT_MS}), and after at least one
- * turn of the event loop: sealing an entry (JSON, encryption) takes milliseconds of the process's
- * only thread, which the query's engine step needs to hand its tables over and read the result.
- */
-async function behindTheAnswer(answered: Promise<unknown> | undefined): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    Promise.resolve(answered).catch(() => {}),
-    new Promise((resolve) => timer = setTimeout(resolve, ANSWER_WAIT_MS)),
-  ]);
-  clearTimeout(timer);
-  await new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 function served(source: SourcePlan, entry: Entry, rows: Row[]): FetchedSource {

@@ -35,6 +35,7 @@ export function queryRoute(pipeline: QueryPipeline): Handler<AppEnv> {
       body: () => readJsonBody(c, MAX_BODY_BYTES),
       traceId: c.get("traceId"),
       signal: c.req.raw.signal,
+      delivered: responseSent(c),
     });
     return respond(c, answer);
   };
@@ -69,10 +70,18 @@ export function internalQueryRoute(
       body: async () => parseJsonBody(await body()),
       traceId: context.traceId || c.get("traceId"),
       signal: c.req.raw.signal,
+      delivered: responseSent(c),
     });
     c.header(AUDITED_HEADER, "1");
     return respond(c, answer);
   };
+}
+
+/** Settles once the response is sent, when a server tells (`Deno.serve` does). */
+function responseSent(c: Context<AppEnv>): Promise<void> | undefined {
+  const completed = (c.env as AppEnv["Bindings"] | undefined)?.completed;
+  // Rejected when the client went away: the response has left either way.
+  return completed?.catch(() => {});
 }
 
 function respond(c: Context<AppEnv>, answer: QueryAnswer): Response {

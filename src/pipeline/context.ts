@@ -42,6 +42,12 @@ export interface QueryInput {
   traceId?: string;
   /** Aborts the query when the caller goes away. */
   signal?: AbortSignal;
+  /**
+   * Settles once the answer has left the process (the HTTP response is sent): work a query
+   * leaves behind (cache writes) waits for it, so that it does not hold up the answer.
+   * @default the answer is out when the pipeline returns
+   */
+  delivered?: Promise<void>;
 }
 
 /** What a step produced as the answer. */

@@ -100,7 +100,7 @@ export function serveFromCache(
     ctx.after.push(function fillResultCache(answer) {
       if (answer.status !== 200 || typeof answer.body === "string") return Promise.resolve();
       // Behind the answer: the caller does not wait for the rows to be sealed and stored.
-      cache.putBehind(user.tenant, fingerprint, query, answer.body, ttlMs);
+      cache.putBehind(user.tenant, fingerprint, query, answer.body, ttlMs, ctx.input.delivered);
       return Promise.resolve();
     });
   };

@@ -243,6 +243,7 @@ export function execute(service: Pick<QueryService, "execute">): Step {
       request: ctx.request!,
       traceId: ctx.traceId,
       signal: ctx.signal,
+      delivered: ctx.input.delivered,
     });
     const body = foldBudget({ ...result }, ctx.budget);
     ctx.answer = {

@@ -140,6 +140,13 @@ export interface ExecuteContext {
    * text is not parsed twice. @default parseQuery(request.sql)
    */
   parsed?: ParsedQuery;
+  /**
+   * Settles once the answer has left the process (its HTTP response sent). Work the fetches
+   * leave behind (source-cache writes) waits for it as well as for the engine step: sealing an
+   * entry takes milliseconds of the only thread, which the response needs to get out.
+   * @default the answer is out when this function returns
+   */
+  delivered?: Promise<void>;
 }
 
 /**
@@ -355,7 +362,7 @@ export async function executeQuery(
       })),
     };
   } finally {
-    answered.resolve();
+    answered.resolve(ctx.delivered);
   }
 }
 

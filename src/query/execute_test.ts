@@ -6,6 +6,8 @@ import { OmniError } from "../errors.ts";
 import { parseQuery } from "../sql/parse.ts";
 import { compilePolicy } from "../policy/compile.ts";
 import { parsePolicy, policySchema } from "../policy/document.ts";
+import type { FetchedSource, SourceFetchContext } from "../source/fetch.ts";
+import type { SourcePlan } from "../sql/plan.ts";
 import { type ExecuteContext, executeQuery, type ExplainResponse } from "./execute.ts";
 
 const context: ExecuteContext = {
@@ -68,6 +70,43 @@ Deno.test("an app's error message is withheld from a user under row rules on tha
     assert.equal(ruled.details?.upstream_message, undefined);
     assert.doesNotMatch(JSON.stringify(ruled.toBody("t")), /payments-secret/);
     assert.match(ruled.message, /withheld because row rules/);
+  } finally {
+    await engine.close();
+  }
+});
+
+Deno.test("work a query's fetches leave behind waits until its answer is delivered", async () => {
+  const engine = new EnginePool({ size: 1, spares: 0, warmUpMs: 0 });
+  let behind: Promise<unknown> | undefined;
+  const deps = {
+    engine,
+    connectors: CONNECTORS,
+    fetchSource: (source: SourcePlan, ctx: SourceFetchContext): Promise<FetchedSource> => {
+      behind = ctx.answered;
+      return Promise.resolve({
+        plan: source.plan,
+        rows: [{ pr_id: 1 }, { pr_id: 2 }],
+        pages: 1,
+        calls: 1,
+        fromCache: false,
+        fetchedAt: Date.now(),
+      });
+    },
+  };
+  const request = { sql: "SELECT count(*) AS n FROM github.pull_requests", metadata: {} };
+  const delivered = Promise.withResolvers<void>();
+  try {
+    const res = await executeQuery(request, { ...context, delivered: delivered.promise }, deps);
+    assert.deepEqual("rows" in res ? res.rows : [], [{ n: 2 }]);
+    let settled = false;
+    void behind!.then(() => settled = true);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(settled, false, "answered before the response left");
+    delivered.resolve();
+    await behind;
+    // Without a door that tells, the answer is out when the query returns.
+    await executeQuery(request, context, deps);
+    await behind;
   } finally {
     await engine.close();
   }

@@ -59,6 +59,8 @@ export interface QueryInput {
   parsed?: ParsedQuery;
   /** The door the query came in by, for its audit record (`run`). */
   door?: string;
+  /** Settles once the answer has left the process (`ExecuteContext.delivered`). */
+  delivered?: Promise<void>;
 }
 
 /**
@@ -162,6 +164,7 @@ export class QueryService {
       guard,
       signal: input.signal,
       parsed: input.parsed,
+      delivered: input.delivered,
       limits: limitsFor(tenant.settings, this.#options.limits ?? DEFAULT_LIMITS),
     }, {
       engine: this.#options.engine,

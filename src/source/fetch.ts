@@ -67,9 +67,9 @@ export interface SourceFetchContext {
    */
   visibleRows?: (key: string, rows: Row[]) => number | Promise<number>;
   /**
-   * Settles once the query's own work after its fetches (its engine step) is done: a fetch's
-   * work behind the answer (storing the source cache entry) waits for it, rather than take the
-   * cores from that step. @default already settled
+   * Settles once the query is answered: its engine step done and, when the door tells, its
+   * response sent. A fetch's work behind the answer (storing the source cache entry) waits for
+   * it, rather than hold up that step or that response. @default already settled
    */
   answered?: Promise<unknown>;
 }
