@@ -69,3 +69,58 @@ Deno.test("ReadCache: a write during a read behind the value discards that read"
   db.reads[2]("after");
   assert.equal(await after, "after");
 });
+
+Deno.test("ReadCache with a change count: past its TTL a value is renewed, not read again, while nothing changed", async () => {
+  const clock = testClock();
+  let changes = 7;
+  let checks = 0;
+  const cache = new ReadCache(100, clock.now, () => {
+    checks++;
+    return Promise.resolve(changes);
+  });
+  let reads = 0;
+  const load = () => Promise.resolve(`v${++reads}`);
+  assert.equal(await cache.get("tenant", load), "v1"); // untagged: no count read yet
+  await settle();
+  clock.advance(150);
+  assert.equal(await cache.get("tenant", load), "v2"); // read again, tagged with count 7
+  clock.advance(150);
+  assert.equal(await cache.get("tenant", load), "v2");
+  assert.equal(await cache.get("user", load), "v3");
+  clock.advance(150);
+  // One count read renews every value read under it.
+  const checksBefore = checks;
+  assert.deepEqual(await Promise.all([cache.get("tenant", load), cache.get("user", load)]), [
+    "v2",
+    "v3",
+  ]);
+  assert.equal(checks, checksBefore + 1);
+  assert.equal(reads, 3);
+  // A change (a write by anyone, anywhere) makes every value read again once it expires.
+  changes = 8;
+  clock.advance(150);
+  assert.equal(await cache.get("tenant", load), "v4");
+  assert.equal(reads, 4);
+});
+
+Deno.test("ReadCache with a change count: a value read while a write lands is read again, never kept", async () => {
+  const clock = testClock();
+  let changes = 1;
+  const cache = new ReadCache(100, clock.now, () => Promise.resolve(changes));
+  const db = controlledLoader();
+  const first = cache.get("tenant", db.load);
+  db.reads[0]("v1");
+  await first;
+  await settle(); // count 1 read
+  clock.advance(150);
+  const second = cache.get("tenant", db.load); // tagged with count 1
+  changes = 2; // a write commits while the read runs: it may have read either side of it
+  db.reads[1]("v2");
+  assert.equal(await second, "v2");
+  clock.advance(150);
+  const third = cache.get("tenant", db.load);
+  await settle();
+  assert.equal(db.reads.length, 3, "the count moved: read again");
+  db.reads[2]("v3");
+  assert.equal(await third, "v3");
+});

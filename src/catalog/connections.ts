@@ -152,8 +152,12 @@ export class ConnectionStore {
   }
 
   /** The tenant's connections without credentials, by name. */
-  async listPublic(tenantId: string): Promise<PublicConnection[]> {
-    return (await this.#rowsOf(tenantId)).map(toPublic);
+  listPublic(tenantId: string): Promise<PublicConnection[]> {
+    // Remembered too: a tenant's compiled policy is checked against them on the query path.
+    return this.reads.get(
+      `connections-public:${tenantId}`,
+      async () => (await this.#rowsOf(tenantId)).map(toPublic),
+    );
   }
 
   /**

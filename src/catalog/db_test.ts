@@ -7,6 +7,7 @@ const TABLES = [
   "api_usage",
   "audit_heads",
   "audit_log",
+  "catalog_changes",
   "catalog_tables",
   "connections",
   "cost_alerts",

@@ -14,6 +14,7 @@ import {
   jsonb,
   pgTable,
   primaryKey,
+  smallint,
   text,
   timestamp,
   uniqueIndex,
@@ -184,6 +185,28 @@ export const policies = pgTable("policies", {
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   createdBy: text("created_by").notNull(),
 }, (t) => [primaryKey({ columns: [t.tenantId, t.version] })]);
+
+/**
+ * One row counting the changes to the tables whose reads the query path remembers (tenants, their
+ * keys, users, connections, policies). A trigger on each of them bumps it in the writing
+ * transaction, whoever writes (an instance, the admin CLI, a hand edit in the database), so a
+ * remembered read is still current while the count it was read under has not moved: one round
+ * trip revalidates every read an instance remembers (`ReadCache`). The triggers are in the
+ * migration that made the table (`0006_catalog_changes.sql`): Drizzle does not declare triggers.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { catalogChanges } from "./schema.ts";
+ * type Changes = typeof catalogChanges.$inferSelect;
+ * const row: Changes = { id: 1, version: 0 };
+ * assert.equal(row.version, 0);
+ * ```
+ */
+export const catalogChanges = pgTable("catalog_changes", {
+  id: smallint("id").primaryKey(),
+  version: bigint("version", { mode: "number" }).notNull(),
+});
 
 /**
  * The audit log: one row per query or admin action, hash-chained per tenant. Not a foreign key

@@ -16,6 +16,8 @@ import { TableStore } from "./tables.ts";
 import { TenantStore } from "./tenants.ts";
 import { UserStore } from "./users.ts";
 import { ReadCache } from "./_read_cache.ts";
+import { catalogChanges } from "./schema.ts";
+import { eq } from "drizzle-orm";
 
 export type { NewTenant, OffboardResult, TenantLifecycleHooks } from "./tenants.ts";
 export type { UserInput } from "./users.ts";
@@ -28,8 +30,9 @@ export type ZoneAuditLog = AuditLog;
 /** Options of {@link Catalog}. */
 export interface CatalogOptions {
   /**
-   * How long query-path reads (tenant, user, connections, policy) are remembered; writes through
-   * this instance clear them at once. @default 1000
+   * How long query-path reads (tenant, user, connections, policy) are remembered before they are
+   * revalidated (one read of the catalog's change count renews them all while nothing changed);
+   * writes through this instance clear them at once. @default 1000
    */
   readCacheTtlMs?: number;
   /**
@@ -75,7 +78,11 @@ export class Catalog {
   constructor(db: CatalogDatabase, keyRing: KeyRing, options: CatalogOptions = {}) {
     this.db = db;
     this.keyRing = keyRing;
-    this.#reads = new ReadCache(options.readCacheTtlMs ?? 1000);
+    this.#reads = new ReadCache(options.readCacheTtlMs ?? 1000, Date.now, async () => {
+      const [row] = await db.select({ changes: catalogChanges.version }).from(catalogChanges)
+        .where(eq(catalogChanges.id, 1));
+      return row?.changes;
+    });
     this.#auditKey = options.auditKey;
     this.tenants = new TenantStore(db, keyRing, this.#reads);
     this.users = new UserStore(db, this.#reads);

@@ -5,6 +5,7 @@ import { executeRows } from "./db.ts";
 import { DEMO_GITHUB, DEMO_JIRA, PLACEHOLDER_SANDBOXES } from "./demo.ts";
 import { connections, tenantKeys } from "./schema.ts";
 import { withCatalogs } from "./testing.ts";
+import { Catalog } from "./store.ts";
 
 withCatalogs("createTenant() then getTenant() round-trips, with defaults", async ({ catalog }) => {
   const created = await catalog.createTenant({ id: "initech", name: "Initech", zone: "eu" });
@@ -310,5 +311,28 @@ withCatalogs(
       [1, 2, 3].map((i) => catalog.putPolicy("globex", `# ${i}`, "admin")),
     );
     assert.deepEqual(parallel.map((p) => p.version).sort(), [1, 2, 3]);
+  },
+);
+
+withCatalogs(
+  "another instance's remembered reads see a hand edit in the database once their TTL passes",
+  async ({ catalog, catalogDb, keyRing }) => {
+    const other = new Catalog(catalogDb.db, keyRing, { readCacheTtlMs: 50 });
+    await catalog.upsertUser({ tenantId: "acme", email: "u@acme", role: "analyst", teamId: null });
+    assert.equal((await other.getUser("acme", "u@acme"))?.role, "analyst");
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.equal((await other.getUser("acme", "u@acme"))?.role, "analyst"); // revalidated
+    // Not through any Catalog: only the table's trigger can tell the other instance.
+    await catalogDb.db.execute(sql`update users set role = 'admin' where email = 'u@acme'`);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.equal((await other.getUser("acme", "u@acme"))?.role, "admin");
+    await catalogDb.db.execute(sql`delete from policies where tenant_id = 'acme'`);
+    await other.getPolicy("acme");
+    await catalogDb.db.execute(
+      sql`insert into policies (tenant_id, version, source, created_by)
+          values ('acme', 99, 'policies: []', 'hand')`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.equal((await other.getPolicy("acme"))?.version, 99);
   },
 );

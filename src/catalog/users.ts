@@ -70,7 +70,11 @@ export class UserStore {
 
   /** The tenant's users, by email. */
   list(tenantId: string): Promise<UserRow[]> {
-    return this.db.select().from(users).where(eq(users.tenantId, tenantId))
-      .orderBy(asc(users.email));
+    // Remembered: a tenant's compiled policy is checked against its directory on the query path.
+    return this.reads.get(
+      `users:${tenantId}`,
+      () =>
+        this.db.select().from(users).where(eq(users.tenantId, tenantId)).orderBy(asc(users.email)),
+    );
   }
 }
