@@ -21,7 +21,7 @@ interface Entry {
  * be busy with a write: an embedded PGlite has one session); no answer is ever older than `ttlMs`.
  *
  * With `changes` (the catalog's change count, `catalog_changes`, which a trigger on every table
- * read through this memo bumps in the writing transaction), a value is revalidated rather than
+ * read through this memo bumps as the writing transaction commits), a value is revalidated rather than
  * read again: one round trip that finds the count unchanged renews every value read under it.
  * A value is tagged with a count read before the value was, so a write in between only makes it
  * read again.

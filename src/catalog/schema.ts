@@ -188,8 +188,8 @@ export const policies = pgTable("policies", {
 
 /**
  * One row counting the changes to the tables whose reads the query path remembers (tenants, their
- * keys, users, connections, policies). A trigger on each of them bumps it in the writing
- * transaction, whoever writes (an instance, the admin CLI, a hand edit in the database), so a
+ * keys, users, connections, policies). A trigger on each of them bumps it as the writing
+ * transaction commits, whoever writes (an instance, the admin CLI, a hand edit in the database), so a
  * remembered read is still current while the count it was read under has not moved: one round
  * trip revalidates every read an instance remembers (`ReadCache`). The triggers are in the
  * migration that made the table (`0006_catalog_changes.sql`): Drizzle does not declare triggers.
