@@ -18,32 +18,19 @@ BEGIN
 END;
 $$ LANGUAGE plpgsql;
 --> statement-breakpoint
-CREATE CONSTRAINT TRIGGER tenants_changed AFTER INSERT OR UPDATE OR DELETE ON tenants
-  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION omnisql_catalog_changed();
---> statement-breakpoint
-CREATE TRIGGER tenants_truncated AFTER TRUNCATE ON tenants
-  FOR EACH STATEMENT EXECUTE FUNCTION omnisql_catalog_changed();
---> statement-breakpoint
-CREATE CONSTRAINT TRIGGER tenant_keys_changed AFTER INSERT OR UPDATE OR DELETE ON tenant_keys
-  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION omnisql_catalog_changed();
---> statement-breakpoint
-CREATE TRIGGER tenant_keys_truncated AFTER TRUNCATE ON tenant_keys
-  FOR EACH STATEMENT EXECUTE FUNCTION omnisql_catalog_changed();
---> statement-breakpoint
-CREATE CONSTRAINT TRIGGER users_changed AFTER INSERT OR UPDATE OR DELETE ON users
-  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION omnisql_catalog_changed();
---> statement-breakpoint
-CREATE TRIGGER users_truncated AFTER TRUNCATE ON users
-  FOR EACH STATEMENT EXECUTE FUNCTION omnisql_catalog_changed();
---> statement-breakpoint
-CREATE CONSTRAINT TRIGGER connections_changed AFTER INSERT OR UPDATE OR DELETE ON connections
-  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION omnisql_catalog_changed();
---> statement-breakpoint
-CREATE TRIGGER connections_truncated AFTER TRUNCATE ON connections
-  FOR EACH STATEMENT EXECUTE FUNCTION omnisql_catalog_changed();
---> statement-breakpoint
-CREATE CONSTRAINT TRIGGER policies_changed AFTER INSERT OR UPDATE OR DELETE ON policies
-  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION omnisql_catalog_changed();
---> statement-breakpoint
-CREATE TRIGGER policies_truncated AFTER TRUNCATE ON policies
-  FOR EACH STATEMENT EXECUTE FUNCTION omnisql_catalog_changed();
+DO $$
+DECLARE
+  t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['tenants', 'tenant_keys', 'users', 'connections', 'policies'] LOOP
+    EXECUTE format(
+      'CREATE CONSTRAINT TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %I '
+      'DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION omnisql_catalog_changed()',
+      t || '_changed', t);
+    EXECUTE format(
+      'CREATE TRIGGER %I AFTER TRUNCATE ON %I '
+      'FOR EACH STATEMENT EXECUTE FUNCTION omnisql_catalog_changed()',
+      t || '_truncated', t);
+  END LOOP;
+END;
+$$;

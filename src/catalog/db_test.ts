@@ -35,6 +35,25 @@ withCatalogs("openCatalog() applies the migrations", async ({ catalogDb }) => {
   assert.ok(applied.n >= 1);
 }, { seed: false });
 
+withCatalogs(
+  "every table whose reads are remembered bumps the change count",
+  async ({ catalogDb }) => {
+    const rows = await executeRows<{ table_name: string }>(
+      catalogDb.db,
+      sql`select distinct tgrelid::regclass::text as table_name from pg_trigger
+        where tgname like '%\_changed' or tgname like '%\_truncated' order by 1`,
+    );
+    assert.deepEqual(rows.map((r) => r.table_name), [
+      "connections",
+      "policies",
+      "tenant_keys",
+      "tenants",
+      "users",
+    ]);
+  },
+  { seed: false },
+);
+
 withCatalogs("executeRows() returns plain rows on either driver", async ({ catalogDb }) => {
   const rows = await executeRows<{ n: number; s: string }>(
     catalogDb.db,
