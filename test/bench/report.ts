@@ -39,6 +39,11 @@ export interface BenchReport {
   isolation?: IsolationResult;
   /** Peak RSS of the process serving edge and workers (not the sandboxes), per scenario (MB). */
   peakRssMb: Record<string, number>;
+  /**
+   * How long the audit records of the cached load took to reach the catalog after it ended (ms):
+   * the next scenario starts once they have, so it does not pay for the load before it.
+   */
+  auditSettleMs?: number;
   profile?: ProfileSummary;
   errors: string[];
   /** The catalog these figures were measured on. @default the embedded PGlite */
@@ -265,6 +270,14 @@ export function renderMarkdown(r: BenchReport, chart?: string): string {
           (lo < 1
             ? ". On this run the two disagree both ways: the machine's noise is larger than the drivers' difference."
             : "; the Deno generator under-reports the server's throughput."),
+        "",
+      );
+    }
+    if (r.auditSettleMs !== undefined) {
+      p(
+        `The load's audit records (one per answer, durable in the journal before it left) were ` +
+          `committed to the catalog's hash chains ${num(r.auditSettleMs / 1000)} s after it ` +
+          "ended; the next scenario started once they were.",
         "",
       );
     }
