@@ -103,7 +103,8 @@ export class ReadCache {
   ): Promise<T> {
     // Any count read before this read started: a write after it only makes the value read again.
     const changes = this.#checked?.changes;
-    const value = load();
+    // Adopted once into a promise: a Drizzle query is a thenable that runs again at every `then`.
+    const value = Promise.resolve(load());
     if (replaces) {
       // Takes the old entry's place once read; a write meanwhile (clear) wins.
       value.then(() => {

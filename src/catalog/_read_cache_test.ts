@@ -124,3 +124,14 @@ Deno.test("ReadCache with a change count: a value read while a write lands is re
   db.reads[2]("v3");
   assert.equal(await third, "v3");
 });
+
+Deno.test("ReadCache runs a loader's thenable once, however often its value is read", async () => {
+  const cache = new ReadCache(1000);
+  let runs = 0;
+  // Like a Drizzle query: every `then` runs it again.
+  const query = { then: (resolve: (rows: string[]) => void) => resolve([`run ${++runs}`]) };
+  const load = () => query as unknown as Promise<string[]>;
+  const first = await cache.get("users", load);
+  assert.equal(await cache.get("users", load), first);
+  assert.equal(runs, 1);
+});

@@ -73,8 +73,9 @@ export class UserStore {
     // Remembered: a tenant's compiled policy is checked against its directory on the query path.
     return this.reads.get(
       `users:${tenantId}`,
-      () =>
-        this.db.select().from(users).where(eq(users.tenantId, tenantId)).orderBy(asc(users.email)),
+      async () =>
+        await this.db.select().from(users).where(eq(users.tenantId, tenantId))
+          .orderBy(asc(users.email)),
     );
   }
 }

@@ -46,6 +46,8 @@ export class PolicySecurityProvider implements SecurityProvider {
   readonly #ttlMs: number;
   readonly #entries = new Map<string, Entry>();
   readonly #signatures = new Map<string, string>();
+  /** The catalog's values each tenant's policy was last compiled from. */
+  readonly #inputs = new Map<string, unknown[]>();
 
   constructor(options: PolicyProviderOptions) {
     this.#options = options;
@@ -96,12 +98,20 @@ export class PolicySecurityProvider implements SecurityProvider {
     // Recompiled when the tenant's connections or directory change, not only its policy: a rule
     // for github.pull_requests must cover a GitHub connection added or renamed since, and a
     // class rule a column an MCP connection's mapping classified since. Read side by side.
-    const [row, schema] = await Promise.all([
+    const inputs = await Promise.all([
       catalog.getPolicy(tenantId),
-      tenantPolicySchema(catalog, tenantId, connectors),
+      catalog.listConnectionsPublic(tenantId),
+      catalog.listUsers(tenantId),
     ]);
-    const version = row?.version ?? 0;
     const before = await previous?.catch(() => undefined);
+    // The catalog's memo hands back the very values it read while nothing has changed since
+    // (`ReadCache`): then there is nothing to rebuild or compare.
+    const last = this.#inputs.get(tenantId);
+    this.#inputs.set(tenantId, inputs);
+    if (before && last?.every((value, i) => value === inputs[i])) return before;
+    const [row] = inputs;
+    const schema = await tenantPolicySchema(catalog, tenantId, connectors);
+    const version = row?.version ?? 0;
     const signature = JSON.stringify([
       [...schema.connections].sort(),
       [...schema.roles].sort(),

@@ -36,3 +36,18 @@ withCatalogs(
   },
   { seed: SANDBOXES },
 );
+
+withCatalogs(
+  "a compiled policy is kept while the catalog hands back the values it was compiled from",
+  async ({ catalog }) => {
+    const security = new PolicySecurityProvider({ catalog, connectors: CONNECTORS, ttlMs: 0 });
+    const first = await security.policy("acme");
+    // Nothing changed: the catalog's memo answers with the very same values.
+    assert.equal(await security.policy("acme"), first);
+    // A directory change (a new role) is a new value: compiled again, and it knows the role.
+    await catalog.upsertUser({ tenantId: "acme", email: "a@acme", role: "auditor", teamId: null });
+    const next = await security.policy("acme");
+    assert.notEqual(next, first);
+    next.checkClaims({ sub: "a@acme", tenant: "acme", role: "auditor" });
+  },
+);
