@@ -6,7 +6,7 @@
  */
 
 /** How long work behind an answer waits for it at most, ms (a job's engine step can be long). */
-export const ANSWER_WAIT_MS = 1_000;
+const ANSWER_WAIT_MS = 1_000;
 
 /**
  * Resolves once `answered` settles (at most `maxWaitMs` later), and after at least one turn of

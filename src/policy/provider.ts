@@ -109,8 +109,8 @@ export class PolicySecurityProvider implements SecurityProvider {
     const last = this.#inputs.get(tenantId);
     this.#inputs.set(tenantId, inputs);
     if (before && last?.every((value, i) => value === inputs[i])) return before;
-    const [row] = inputs;
-    const schema = await tenantPolicySchema(catalog, tenantId, connectors);
+    const [row, connections, users] = inputs;
+    const schema = schemaOf(connectors, connections, users);
     const version = row?.version ?? 0;
     const signature = JSON.stringify([
       [...schema.connections].sort(),
@@ -155,6 +155,14 @@ export async function tenantPolicySchema(
     catalog.listConnectionsPublic(tenantId),
     catalog.listUsers(tenantId),
   ]);
+  return schemaOf(connectors, connections, users);
+}
+
+function schemaOf(
+  connectors: Record<string, ConnectorDef>,
+  connections: Awaited<ReturnType<Catalog["listConnectionsPublic"]>>,
+  users: Awaited<ReturnType<Catalog["listUsers"]>>,
+): PolicySchema {
   return policySchema(connectors, {
     connections,
     attributes: users.flatMap((u) => Object.keys(u.attributes ?? {})),
