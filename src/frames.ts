@@ -111,6 +111,72 @@ export class FrameReader<H> {
   }
 }
 
+/** A synchronous byte source: `Deno.stdin`, or a test's own. */
+export interface SyncReader {
+  /** Reads into `into`; the count read, or `null` at the end. */
+  readSync(into: Uint8Array): number | null;
+}
+
+/**
+ * Reads whole frames from a synchronous source, blocking the thread until each has arrived: for
+ * a process that has nothing else to do meanwhile (an engine). A blocked read wakes straight into
+ * the frame, without the event loop and promise turns of a stream (about half a millisecond of a
+ * round trip after a quiet spell, measured on this machine).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeFrame, SyncFrameReader } from "./frames.ts";
+ * const bytes = encodeFrame({ sql: "SELECT 1" }, [new Uint8Array([1, 2])]);
+ * let at = 0;
+ * const reader = new SyncFrameReader<{ sql: string }>({
+ *   readSync(into) {
+ *     if (at === bytes.byteLength) return null;
+ *     const n = Math.min(into.byteLength, 3, bytes.byteLength - at); // a pipe gives what it has
+ *     into.set(bytes.subarray(at, at + n));
+ *     at += n;
+ *     return n;
+ *   },
+ * });
+ * const frame = reader.next();
+ * assert.deepEqual(frame?.header, { sql: "SELECT 1" });
+ * assert.deepEqual(frame?.blobs, [new Uint8Array([1, 2])]);
+ * assert.deepEqual(reader.next(), undefined); // the source ended
+ * ```
+ */
+export class SyncFrameReader<H> {
+  readonly #source: SyncReader;
+
+  constructor(source: SyncReader) {
+    this.#source = source;
+  }
+
+  /**
+   * The next frame, or `undefined` when the source ended cleanly between frames. Each part is
+   * read straight into a buffer of its own size.
+   */
+  next(): Frame<H> | undefined {
+    const head = this.#take(4, true);
+    if (!head) return undefined;
+    const length = new DataView(head.buffer).getUint32(0, true);
+    const envelope = JSON.parse(decoder.decode(this.#take(length))) as Envelope<H>;
+    return { header: envelope.h, blobs: envelope.b.map((size) => this.#take(size)!) };
+  }
+
+  #take(n: number, endOk = false): Uint8Array | undefined {
+    const out = new Uint8Array(n);
+    for (let have = 0; have < n;) {
+      const read = this.#source.readSync(out.subarray(have));
+      if (read === null) {
+        if (endOk && have === 0) return undefined;
+        throw new Error("the stream ended inside a frame");
+      }
+      have += read;
+    }
+    return out;
+  }
+}
+
 function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
   const out = new Uint8Array(total);
   let at = 0;

@@ -120,7 +120,7 @@ export class DuckInstance {
    * result. Throws `OmniError`: `PLAN_FAILED` for SQL DuckDB rejects, `INVALID_REQUEST` for
    * anything but one read-only query, `RESOURCE_EXHAUSTED` when DuckDB runs out of memory.
    */
-  async run(query: InstanceQuery, blobs: readonly Uint8Array[]): Promise<InstanceResult> {
+  run(query: InstanceQuery, blobs: readonly Uint8Array[]): InstanceResult {
     const ingestStart = performance.now();
     const database = this.#next;
     this.#database = database;
@@ -129,7 +129,7 @@ export class DuckInstance {
       for (let i = 0; i < query.tables.length; i++) {
         const { schema, name } = query.tables[i];
         if (blobs[i]?.byteLength) {
-          await this.#conn.insertArrowFromIPCStream(blobs[i], { schema, name, create: false });
+          this.#conn.insertArrowFromIPCStream(blobs[i], { schema, name, create: false });
         }
       }
     } catch (err) {

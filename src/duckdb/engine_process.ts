@@ -12,7 +12,7 @@
  */
 import { OmniError } from "../errors.ts";
 import { DuckInstance, type InstanceQuery } from "./_instance.ts";
-import { encodeFrame, FrameReader } from "../frames.ts";
+import { encodeFrame, SyncFrameReader } from "../frames.ts";
 
 /** A frame an engine process sends. */
 export type EngineReply =
@@ -45,27 +45,28 @@ async function serve(): Promise<void> {
     memoryLimitMb,
     heapLimitMb: heapLimitMb(memoryLimitMb),
   });
-  const out = Deno.stdout;
-  const send = async (reply: EngineReply, blobs: Uint8Array[] = []) => {
+  // Blocking reads and writes: the process has nothing else to do between queries, and a thread
+  // blocked in `read` wakes straight into the next query (see `SyncFrameReader`).
+  const send = (reply: EngineReply, blobs: Uint8Array[] = []) => {
     const bytes = encodeFrame(reply, blobs);
     let written = 0;
-    while (written < bytes.byteLength) written += await out.write(bytes.subarray(written));
+    while (written < bytes.byteLength) written += Deno.stdout.writeSync(bytes.subarray(written));
   };
-  await send({ type: "ready" });
-  const requests = new FrameReader<InstanceQuery>(Deno.stdin.readable);
+  send({ type: "ready" });
+  const requests = new SyncFrameReader<InstanceQuery>(Deno.stdin);
   for (;;) {
-    const frame = await requests.next();
+    const frame = requests.next();
     if (!frame) return; // the pool closed our stdin: leave quietly
     try {
-      const result = await instance.run(frame.header, frame.blobs);
-      await send({ type: "result", ingest_ms: result.ingest_ms, query_ms: result.query_ms }, [
+      const result = instance.run(frame.header, frame.blobs);
+      send({ type: "result", ingest_ms: result.ingest_ms, query_ms: result.query_ms }, [
         result.ipc,
       ]);
     } catch (err) {
       const known = err instanceof OmniError
         ? err
         : new OmniError("INTERNAL", "the engine failed", { cause: err });
-      await send({
+      send({
         type: "error",
         code: known.code,
         message: known.message,
@@ -73,7 +74,7 @@ async function serve(): Promise<void> {
       });
     }
     if (!instance.cleanUp()) Deno.exit(3);
-    await send({ type: "idle" });
+    send({ type: "idle" });
   }
 }
 
