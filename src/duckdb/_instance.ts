@@ -8,7 +8,7 @@
  */
 import { OmniError } from "../errors.ts";
 import { type DuckConnection, instantiateDuckDB, queryIPC } from "./_bindings.ts";
-import { assertReadOnly, cleanMessage, duckMessage, quoteIdent } from "./_sql.ts";
+import { cleanMessage, duckMessage, quoteIdent, ReadOnlyGate } from "./_sql.ts";
 
 /** A table to load: its SQL name and DuckDB column types; its rows come as one Arrow IPC blob. */
 export interface TableShape {
@@ -94,6 +94,7 @@ export class DuckInstance {
    */
   #next: string;
   #queries = 0;
+  readonly #gate = new ReadOnlyGate();
 
   private constructor(conn: DuckConnection, next: string) {
     this.#conn = conn;
@@ -138,7 +139,7 @@ export class DuckInstance {
     const ingest_ms = performance.now() - ingestStart;
 
     const queryStart = performance.now();
-    assertReadOnly(this.#conn, query.sql);
+    this.#gate.check(this.#conn, query.sql);
     let ipc: Uint8Array;
     try {
       ipc = queryIPC(this.#conn, query.sql);

@@ -59,11 +59,55 @@ export function cleanMessage(message: string, options: { sql?: string; hide?: st
 const ONLY_READS = "only a single read-only query (SELECT) can run";
 
 /**
- * Lets through one read-only statement and nothing else, without executing anything:
- * `DESCRIBE <sql>` parses only for queries, and preparing refuses several statements.
- * Bind errors (unknown column…) are left for the real run to report in its own words.
+ * The read-only gate every user statement passes before it runs: lets through one read-only
+ * statement and nothing else, without executing anything. `DESCRIBE <sql>` parses only for
+ * queries, and preparing refuses several statements. Bind errors (unknown column…) are left for
+ * the real run to report in its own words.
+ *
+ * Whether a text passes depends on its parse alone, so the texts that passed are remembered (the
+ * last {@link ReadOnlyGate.capacity} of them): a dashboard's repeated query skips the prepare,
+ * which costs about as much as binding the query. Refusals are never remembered.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ReadOnlyGate } from "./_sql.ts";
+ *
+ * const prepared: string[] = [];
+ * const conn = {
+ *   prepare(sql: string) {
+ *     prepared.push(sql);
+ *     // DuckDB's parser: DESCRIBE takes only a query.
+ *     if (sql === "DESCRIBE DROP TABLE t") throw new Error("Parser Error: syntax error at DROP");
+ *     return { close() {} };
+ *   },
+ * };
+ * const gate = new ReadOnlyGate();
+ * gate.check(conn, "SELECT 1");
+ * gate.check(conn, "SELECT 1");
+ * assert.deepEqual(prepared, ["DESCRIBE SELECT 1"]);
+ * assert.throws(() => gate.check(conn, "DROP TABLE t"), /only a single read-only query/);
+ * assert.throws(() => gate.check(conn, "DROP TABLE t"), /only a single read-only query/);
+ * assert.equal(prepared.length, 5);
+ * ```
  */
-export function assertReadOnly(conn: DuckConnection, sql: string): void {
+export class ReadOnlyGate {
+  /** How many passed texts are remembered. */
+  static readonly capacity = 256;
+  readonly #passed = new Set<string>();
+
+  /** Throws `INVALID_REQUEST` unless `sql` is one read-only statement (`PLAN_FAILED` for bad syntax). */
+  check(conn: Pick<DuckConnection, "prepare">, sql: string): void {
+    if (this.#passed.has(sql)) return;
+    assertReadOnly(conn, sql);
+    if (this.#passed.size >= ReadOnlyGate.capacity) {
+      this.#passed.delete(this.#passed.values().next().value!);
+    }
+    this.#passed.add(sql);
+  }
+}
+
+function assertReadOnly(conn: Pick<DuckConnection, "prepare">, sql: string): void {
   if (sql.trim() === "") throw new OmniError("INVALID_REQUEST", "empty SQL");
   let parseError: string;
   try {
