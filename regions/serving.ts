@@ -125,7 +125,10 @@ export function buildZoneWorker(
     },
     connectors: serving.connectors,
     security: serving.security,
-    prefetch: (tenantId) => cost.prefetch(tenantId),
+    prefetch: (tenantId) => {
+      cost.prefetch(tenantId);
+      stores.caches[zone].warm(tenantId);
+    },
     sourceMiddleware: [
       sourceTelemetry(metrics),
       progress.middleware(),

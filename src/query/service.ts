@@ -32,8 +32,8 @@ export interface QueryServiceOptions {
   /** Middleware around every source fetch, outermost first. @default [] */
   sourceMiddleware?: SourceMiddleware[];
   /**
-   * Starts the reads a tenant's source fetches will make (its cost budgets), when a query
-   * starts, so they overlap planning. @default nothing read ahead
+   * Starts the reads a tenant's source fetches will make (its cost budgets, its cache's data
+   * key), when a query starts, so they overlap planning. @default nothing read ahead
    */
   prefetch?: (tenantId: string) => void;
   /** Input limits before each tenant's settings apply. @default DEFAULT_LIMITS */
