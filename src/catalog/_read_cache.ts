@@ -34,6 +34,8 @@ export class ReadCache {
   /** The last change count read, and when its read started. */
   #checked?: { at: number; changes: number | undefined };
   #checking?: Promise<{ at: number; changes: number | undefined }>;
+  /** When `get` was last called, for {@link ReadCache.keepFresh}. */
+  #lastUse = -Infinity;
 
   /** `now` is the clock (tests pass their own); `changes` reads the catalog's change count. */
   constructor(
@@ -50,6 +52,7 @@ export class ReadCache {
   get<T>(key: string, load: () => Promise<T>): Promise<T> {
     if (this.#ttlMs <= 0) return load();
     const now = this.#now();
+    this.#lastUse = now;
     const hit = this.#entries.get(key);
     if (hit && now - hit.at < this.#ttlMs) {
       if (!hit.refreshing && now - hit.at >= this.#ttlMs / 2) {
@@ -80,12 +83,38 @@ export class ReadCache {
   }
 
   /**
-   * The change count: read once for every caller meanwhile, and reused while it is younger than
-   * half the TTL (a value renewed by it then still has half its life).
+   * Reads the change count every third of the TTL while the cache is in use (a `get` within the
+   * last `activeForMs`), so that a read after a quiet second finds its value renewed by a count
+   * already read, instead of waiting for that round trip on its way (2.5–3 ms on the embedded
+   * catalog after quiet). A server's cost: three small reads a second while it serves. Returns
+   * the function that stops it; without a change count there is nothing to keep.
    */
-  #check(): Promise<{ at: number; changes: number | undefined }> {
+  keepFresh(activeForMs = 60_000): () => void {
+    if (!this.#changes || this.#ttlMs <= 0) return () => {};
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let stopped = false;
+    const schedule = () => {
+      timer = setTimeout(tick, this.#ttlMs / 3);
+      Deno.unrefTimer(timer);
+    };
+    const tick = async () => {
+      if (this.#now() - this.#lastUse < activeForMs) await this.#check(0).catch(() => {});
+      if (!stopped) schedule();
+    };
+    schedule();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }
+
+  /**
+   * The change count: read once for every caller meanwhile, and reused while it is younger than
+   * `maxAgeMs`, by default half the TTL (a value renewed by it then still has half its life).
+   */
+  #check(maxAgeMs = this.#ttlMs / 2): Promise<{ at: number; changes: number | undefined }> {
     const now = this.#now();
-    if (this.#checked && now - this.#checked.at < this.#ttlMs / 2) {
+    if (this.#checked && now - this.#checked.at < maxAgeMs) {
       return Promise.resolve(this.#checked);
     }
     this.#checking ??= this.#changes!().then(

@@ -135,3 +135,59 @@ Deno.test("ReadCache runs a loader's thenable once, however often its value is r
   assert.equal(await cache.get("users", load), first);
   assert.equal(runs, 1);
 });
+
+/** A cache with a change count whose reads the test can await; holds "v2" tagged with count 7. */
+async function keptCache(ttlMs: number) {
+  const clock = testClock();
+  let checks = 0;
+  let nextCheck: (() => void) | undefined;
+  const cache = new ReadCache(ttlMs, clock.now, () => {
+    checks++;
+    nextCheck?.();
+    return Promise.resolve(7);
+  });
+  let reads = 0;
+  const load = () => Promise.resolve(`v${++reads}`);
+  await cache.get("tenant", load); // v1, untagged; the count is read behind it
+  await settle();
+  clock.advance(ttlMs * 1.5);
+  assert.equal(await cache.get("tenant", load), "v2"); // read again, tagged with count 7
+  return {
+    clock,
+    cache,
+    load,
+    checks: () => checks,
+    reads: () => reads,
+    /** Resolves at the next count read. */
+    nextCheck: () => new Promise<void>((resolve) => nextCheck = resolve),
+  };
+}
+
+Deno.test("ReadCache kept fresh: after a quiet spell a value is renewed without a read on its way", async () => {
+  const kept = await keptCache(60);
+  const stop = kept.cache.keepFresh(10_000);
+  try {
+    kept.clock.advance(90); // quiet, longer than the TTL: the value and the count have expired
+    // The keeper reads the count meanwhile (its timer does not keep a process alive: this does).
+    const alive = setTimeout(() => {}, 5_000);
+    await kept.nextCheck();
+    clearTimeout(alive);
+    await settle();
+  } finally {
+    stop();
+  }
+  const checks = kept.checks();
+  assert.equal(await kept.cache.get("tenant", kept.load), "v2");
+  assert.equal(kept.checks(), checks, "renewed by the count already read");
+  assert.equal(kept.reads(), 2);
+});
+
+Deno.test("ReadCache kept fresh reads nothing once it has not been used for a while", async () => {
+  const kept = await keptCache(60);
+  kept.clock.advance(5_000); // no get since: not in use
+  const checks = kept.checks();
+  const stop = kept.cache.keepFresh(1_000);
+  await new Promise((resolve) => setTimeout(resolve, 120)); // several periods of 20 ms
+  stop();
+  assert.equal(kept.checks(), checks);
+});

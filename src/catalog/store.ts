@@ -98,6 +98,22 @@ export class Catalog {
   }
 
   /**
+   * Keeps the remembered reads current while queries come (a server's catalog): the change count
+   * is read in the background, so a query after a quiet second does not wait for that read.
+   * Returns the function that stops it.
+   *
+   * @example
+   * ```ts ignore
+   * const stop = catalog.keepReadsFresh();
+   * // … serve …
+   * stop();
+   * ```
+   */
+  keepReadsFresh(): () => void {
+    return this.#reads.keepFresh();
+  }
+
+  /**
    * The audit chain kept in a zone's own store (`ZONE_<NAME>_DATABASE_URL`), where the SQL text
    * of the zone's queries lives; hashed like this catalog's chain, with the same audit key.
    */

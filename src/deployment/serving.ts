@@ -123,6 +123,7 @@ export async function openServing(
     global: { tokens: config.globalPerMinute, windowMs: 60_000 },
   };
   const settings = tenantSettingsLookup(catalog);
+  const stopKeepingReads = catalog.keepReadsFresh();
   return {
     catalog,
     connectors,
@@ -143,6 +144,7 @@ export async function openServing(
       allowHosts: [...config.notifyAllowHosts, ...options.notifyAllowHosts ?? []],
     }),
     close() {
+      stopKeepingReads();
       untrack();
       disconnect();
       stores.notices.close();
