@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { SignJWT } from "jose";
+import { jwtVerify, SignJWT } from "jose";
 import { ContextTokens, createUserVerifier, DevIssuer } from "./mod.ts";
 import { OmniError } from "../errors.ts";
 
@@ -110,6 +110,61 @@ Deno.test("a context token carries only the request it was signed for", async ()
     /rejected/,
   );
   assert.equal(read, 1);
+});
+
+Deno.test("a context token is a standard HS256 JWT, both ways", async () => {
+  const secret = "a-long-enough-internal-secret";
+  const tokens = new ContextTokens(secret);
+  const key = new TextEncoder().encode(secret);
+  const request = { method: "POST", path: "/internal/v1/query", body: '{"sql":"SELECT 1"}' };
+  const user = { sub: "dev@acme", tenant: "acme" };
+  const jwt = await tokens.sign({ user, zone: "us", traceId: "t" }, request);
+  const { payload, protectedHeader } = await jwtVerify(jwt, key, {
+    issuer: "omnisql-edge",
+    audience: "omnisql-zone:us",
+  });
+  assert.deepEqual(protectedHeader, { alg: "HS256" });
+  assert.equal(payload.exp! - payload.iat!, 60);
+  // A token jose signs with the same claims is read back the same.
+  const { iss: _iss, aud: _aud, iat: _iat, exp: _exp, ...claims } = payload;
+  const byJose = await new SignJWT(claims).setProtectedHeader({ alg: "HS256" })
+    .setIssuer("omnisql-edge").setAudience("omnisql-zone:us").setIssuedAt()
+    .setExpirationTime("60s").sign(key);
+  assert.deepEqual((await tokens.verify(byJose, "us", request)).user, user);
+});
+
+Deno.test("a context token that expired, is unsigned or was altered is refused", async () => {
+  const secret = "a-long-enough-internal-secret";
+  const tokens = new ContextTokens(secret);
+  const key = new TextEncoder().encode(secret);
+  const request = { method: "POST", path: "/internal/v1/query", body: "{}" };
+  const claims = { user: { sub: "dev@acme", tenant: "acme" }, trace_id: "t" };
+  const signed = (exp: number) =>
+    new SignJWT(claims).setProtectedHeader({ alg: "HS256" }).setIssuer("omnisql-edge")
+      .setAudience("omnisql-zone:us").setIssuedAt().setExpirationTime(exp).sign(key);
+  const now = Math.floor(Date.now() / 1000);
+  await rejects(tokens.verify(await signed(now - 1), "us", request), "UNAUTHENTICATED", /rejected/);
+  const jwt = await tokens.sign({ ...claims, zone: "us", traceId: "t" }, request);
+  const [header, payload] = jwt.split(".");
+  const b64 = (v: unknown) => btoa(JSON.stringify(v)).replaceAll("=", "");
+  // `alg: none` with the signature dropped.
+  await rejects(
+    tokens.verify(`${b64({ alg: "none" })}.${payload}.`, "us", request),
+    "UNAUTHENTICATED",
+    /rejected/,
+  );
+  // Another tenant in the payload, the signature kept.
+  const other = b64({
+    ...JSON.parse(atob(payload.replaceAll("-", "+").replaceAll("_", "/"))),
+    user: { sub: "dev@globex", tenant: "globex" },
+  });
+  await rejects(
+    tokens.verify(`${header}.${other}.${jwt.split(".")[2]}`, "us", request),
+    "UNAUTHENTICATED",
+    /rejected/,
+  );
+  await rejects(tokens.verify("not.a.token", "us", request), "UNAUTHENTICATED", /rejected/);
+  await rejects(tokens.verify("x", "us", request), "UNAUTHENTICATED", /rejected/);
 });
 
 Deno.test("a user's passthrough token travels sealed in the context token", async () => {
