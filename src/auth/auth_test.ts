@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { jwtVerify, SignJWT } from "jose";
 import { ContextTokens, createUserVerifier, DevIssuer } from "./mod.ts";
 import { OmniError } from "../errors.ts";
@@ -133,6 +134,16 @@ Deno.test("a context token is a standard HS256 JWT, both ways", async () => {
   assert.deepEqual((await tokens.verify(byJose, "us", request)).user, user);
 });
 
+const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/** The signature with its last character's unused low bits set: other text, the same bytes. */
+function sameBytes(signature: string): string {
+  const last = BASE64URL.indexOf(signature.at(-1)!);
+  const other = signature.slice(0, -1) + BASE64URL[last + 1];
+  assert.deepEqual(Buffer.from(other, "base64url"), Buffer.from(signature, "base64url"));
+  return other;
+}
+
 Deno.test("a context token that expired, is unsigned or was altered is refused", async () => {
   const secret = "a-long-enough-internal-secret";
   const tokens = new ContextTokens(secret);
@@ -163,6 +174,23 @@ Deno.test("a context token that expired, is unsigned or was altered is refused",
     "UNAUTHENTICATED",
     /rejected/,
   );
+  // The signature in another spelling of the same bytes: padding, standard base64, stray text.
+  const signature = jwt.split(".")[2];
+  for (
+    const spelling of [
+      `${signature}=`,
+      `${signature}!`,
+      signature.replaceAll("-", "+").replaceAll("_", "/") + (signature.match(/[-_]/) ? "" : "="),
+      sameBytes(signature),
+    ]
+  ) {
+    assert.equal((await tokens.verify(jwt, "us", request)).user.tenant, "acme");
+    await rejects(
+      tokens.verify(`${header}.${payload}.${spelling}`, "us", request),
+      "UNAUTHENTICATED",
+      /rejected/,
+    );
+  }
   await rejects(tokens.verify("not.a.token", "us", request), "UNAUTHENTICATED", /rejected/);
   await rejects(tokens.verify("x", "us", request), "UNAUTHENTICATED", /rejected/);
 });

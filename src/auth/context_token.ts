@@ -150,8 +150,10 @@ export class ContextTokens {
   #verified(token: string, audience: string): Record<string, unknown> | undefined {
     const parts = token.split(".");
     if (parts.length !== 3 || parts[0] !== HEADER) return undefined;
-    const given = Buffer.from(parts[2], "base64url");
-    const expected = this.#mac(`${parts[0]}.${parts[1]}`);
+    // Compared as text: one signature has one spelling (base64url decoding would let padding,
+    // `+/` and stray characters through, so a token would have many).
+    const given = Buffer.from(parts[2]);
+    const expected = Buffer.from(this.#mac(`${parts[0]}.${parts[1]}`).toString("base64url"));
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
     let payload: unknown;
     try {
