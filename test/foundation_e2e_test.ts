@@ -171,6 +171,23 @@ stackTest("the us worker refuses globex, whatever the context token says", async
   });
   assert.equal(replayed.status, 401);
   assert.match((await replayed.json()).error.message, /signed for another request/);
+  // Nor the same request twice: a token is good once.
+  const once = JSON.stringify({ sql: "SELECT 1 AS x" });
+  const onceToken = await tokens.sign(
+    { user: acmeUser, zone: "us", traceId: "t" },
+    { method: "POST", path: "/internal/v1/query", body: once },
+  );
+  const sendOnce = () =>
+    fetch(`${stack.workerUrls.us}/internal/v1/query`, {
+      method: "POST",
+      headers: { "content-type": "application/json", [CONTEXT_HEADER]: onceToken },
+      body: once,
+    });
+  const first = await sendOnce();
+  assert.equal(first.status, 200, await first.text());
+  const again = await sendOnce();
+  assert.equal(again.status, 401);
+  assert.match((await again.json()).error.message, /already used/);
   assert.equal(
     stack.sandboxes.github.requests.length,
     before,

@@ -195,6 +195,44 @@ Deno.test("a context token that expired, is unsigned or was altered is refused",
   await rejects(tokens.verify("x", "us", request), "UNAUTHENTICATED", /rejected/);
 });
 
+Deno.test("a context token is good once where its uses are recorded", async () => {
+  const used = new Map<string, number>();
+  const tokens = new ContextTokens("a-long-enough-internal-secret", {
+    firstUse: ({ zone, tenant, id, ttlMs }) => {
+      const key = `${zone}/${tenant}/${id}`;
+      const first = !used.has(key);
+      used.set(key, ttlMs);
+      return Promise.resolve(first);
+    },
+  });
+  const request = { method: "POST", path: "/internal/v1/query", body: '{"sql":"SELECT 1"}' };
+  const user = { sub: "dev@acme", tenant: "acme" };
+  const jwt = await tokens.sign({ user, zone: "us", traceId: "t" }, request);
+  assert.equal((await tokens.verify(jwt, "us", request)).user.sub, "dev@acme");
+  await rejects(tokens.verify(jwt, "us", request), "UNAUTHENTICATED", /already used/);
+  // Kept for the token's life, no longer.
+  const [ttlMs] = used.values();
+  assert.ok(ttlMs > 55_000 && ttlMs <= 60_000, `kept ${ttlMs} ms`);
+  // A refused request does not use the token up.
+  const other = await tokens.sign({ user, zone: "us", traceId: "t" }, request);
+  await rejects(
+    tokens.verify(other, "us", { ...request, body: '{"sql":"SELECT 2"}' }),
+    "UNAUTHENTICATED",
+    /another request/,
+  );
+  assert.equal((await tokens.verify(other, "us", request)).user.sub, "dev@acme");
+  // A token without an id (signed elsewhere with the secret) cannot be counted: refused.
+  const { payload } = await jwtVerify(
+    jwt,
+    new TextEncoder().encode("a-long-enough-internal-secret"),
+  );
+  const { jti: _jti, iat: _iat, exp: _exp, ...claims } = payload;
+  const withoutId = await new SignJWT(claims).setProtectedHeader({ alg: "HS256" })
+    .setIssuedAt().setExpirationTime("60s")
+    .sign(new TextEncoder().encode("a-long-enough-internal-secret"));
+  await rejects(tokens.verify(withoutId, "us", request), "UNAUTHENTICATED", /already used/);
+});
+
 Deno.test("a user's passthrough token travels sealed in the context token", async () => {
   const tokens = new ContextTokens("a-long-enough-internal-secret");
   const user = { sub: "dev@acme", tenant: "acme", passthrough_token: "ghp_SECRET123" };

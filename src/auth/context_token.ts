@@ -30,6 +30,16 @@ export interface BoundRequest {
   body?: Uint8Array | string;
 }
 
+/** Options of {@link ContextTokens}. */
+export interface ContextTokenOptions {
+  /**
+   * Records a token's use and says whether it was the first (for `ttlMs`, the token's remaining
+   * life, on a store every instance of the zone shares), so that a token seen on the link cannot
+   * be replayed. @default every use counts as the first
+   */
+  firstUse?(use: { zone: string; tenant: string; id: string; ttlMs: number }): Promise<boolean>;
+}
+
 /** Claim holding the passthrough token, sealed. */
 const SEALED_PASSTHROUGH = "passthrough_sealed";
 
@@ -66,12 +76,14 @@ export class ContextTokens {
   readonly #secret: Uint8Array;
   /** Seals the passthrough claim: derived from the same secret, for encryption only. */
   readonly #sealKey: Promise<CryptoKey>;
+  readonly #firstUse: ContextTokenOptions["firstUse"];
 
   /** Throws unless the secret has at least 16 characters. */
-  constructor(secret: string) {
+  constructor(secret: string, options: ContextTokenOptions = {}) {
     if (secret.length < 16) throw new Error("the internal secret must be at least 16 characters");
     const raw = new TextEncoder().encode(secret);
     this.#secret = raw;
+    this.#firstUse = options.firstUse;
     this.#sealKey = crypto.subtle.importKey("raw", raw, "HKDF", false, ["deriveKey"]).then((base) =>
       crypto.subtle.deriveKey(
         {
@@ -100,6 +112,7 @@ export class ContextTokens {
       trace_id: ctx.traceId,
       door: ctx.door ?? "http",
       req: requestDigest(request),
+      jti: crypto.randomUUID(),
       iss: ISSUER,
       aud: `omnisql-zone:${ctx.zone}`,
       iat: now,
@@ -130,6 +143,16 @@ export class ContextTokens {
     const body = typeof request.body === "function" ? await request.body() : request.body;
     if (payload.req !== requestDigest({ ...request, body })) {
       throw new OmniError("UNAUTHENTICATED", "the context token was signed for another request");
+    }
+    if (this.#firstUse) {
+      const id = payload.jti;
+      const ttlMs = Math.max(1, (payload.exp as number) * 1000 - Date.now());
+      if (
+        typeof id !== "string" ||
+        !await this.#firstUse({ zone, tenant: user.tenant, id, ttlMs })
+      ) {
+        throw new OmniError("UNAUTHENTICATED", "context token already used: it is good once");
+      }
     }
     const sealed = payload[SEALED_PASSTHROUGH];
     if (typeof sealed === "string") {

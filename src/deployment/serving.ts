@@ -127,7 +127,12 @@ export async function openServing(
   return {
     catalog,
     connectors,
-    contextTokens: new ContextTokens(config.internalSecret),
+    // A token is good once, on the zone's store (a store that cannot answer lets it through).
+    contextTokens: new ContextTokens(config.internalSecret, {
+      firstUse: ({ zone, tenant, id, ttlMs }) =>
+        stores.caches[zone]?.claim(tenant, `context:${id}`, "used", ttlMs) ??
+          Promise.resolve(true),
+    }),
     verifyUser,
     devIssuer,
     security,
