@@ -17,12 +17,25 @@ export interface TableShape {
   columns: { name: string; duckType: string }[];
 }
 
-/** One query for the instance. */
+/**
+ * One query for the instance: its SQL and every table it reads. Tables loaded ahead
+ * ({@link InstanceLoad}) come with an empty blob; the others with their rows.
+ */
 export interface InstanceQuery {
   sql: string;
   /** Bytes of Arrow IPC a result may have; a larger one is refused (`RESOURCE_EXHAUSTED`). */
   maxResultBytes: number;
   tables: TableShape[];
+}
+
+/**
+ * Some of a coming query's tables, loaded while its other sources are still being fetched:
+ * `tables` are all of the query's tables (the first load creates them), `load` the indexes of
+ * those whose rows come with this load, one blob each, in that order.
+ */
+export interface InstanceLoad {
+  tables: TableShape[];
+  load: number[];
 }
 
 /** The instance's answer: the result as an Arrow IPC file, and timings. */
@@ -95,6 +108,10 @@ export class DuckInstance {
   #next: string;
   #queries = 0;
   readonly #gate = new ReadOnlyGate();
+  /** The running query's tables once created (by a load or the query), as one text. */
+  #created?: string;
+  /** Indexes of the running query's tables whose rows are in. */
+  readonly #loaded = new Set<number>();
 
   private constructor(conn: DuckConnection, next: string) {
     this.#conn = conn;
@@ -117,25 +134,27 @@ export class DuckInstance {
   }
 
   /**
-   * Loads the tables, checks the SQL is one read-only statement, runs it and serialises the
-   * result. Throws `OmniError`: `PLAN_FAILED` for SQL DuckDB rejects, `INVALID_REQUEST` for
-   * anything but one read-only query, `RESOURCE_EXHAUSTED` when DuckDB runs out of memory.
+   * Loads some of a coming query's tables into its database, ahead of the query: the time the
+   * last source is still being fetched. Throws `OmniError` (`INTERNAL`, `RESOURCE_EXHAUSTED`);
+   * the query's database is then to be cleaned up.
+   */
+  load(load: InstanceLoad, blobs: readonly Uint8Array[]): { ingest_ms: number } {
+    const started = performance.now();
+    this.#ingest(load.tables, load.load, blobs);
+    return { ingest_ms: performance.now() - started };
+  }
+
+  /**
+   * Loads the tables not loaded yet, checks the SQL is one read-only statement, runs it and
+   * serialises the result. Throws `OmniError`: `PLAN_FAILED` for SQL DuckDB rejects,
+   * `INVALID_REQUEST` for anything but one read-only query, `RESOURCE_EXHAUSTED` when DuckDB runs
+   * out of memory.
    */
   run(query: InstanceQuery, blobs: readonly Uint8Array[]): InstanceResult {
     const ingestStart = performance.now();
     const database = this.#next;
-    this.#database = database;
-    try {
-      this.#createTables(query.tables);
-      for (let i = 0; i < query.tables.length; i++) {
-        const { schema, name } = query.tables[i];
-        if (blobs[i]?.byteLength) {
-          this.#conn.insertArrowFromIPCStream(blobs[i], { schema, name, create: false });
-        }
-      }
-    } catch (err) {
-      throw engineError(err, "INTERNAL", "loading tables failed: ", { hide: database });
-    }
+    const indexes = query.tables.map((_, i) => i).filter((i) => !this.#loaded.has(i));
+    this.#ingest(query.tables, indexes, indexes.map((i) => blobs[i]));
     const ingest_ms = performance.now() - ingestStart;
 
     const queryStart = performance.now();
@@ -157,6 +176,37 @@ export class DuckInstance {
   }
 
   /**
+   * Creates the query's tables on its first frame (the same shapes on every later one), then
+   * inserts the rows of `indexes`, whose blobs come in that order (an empty blob: no rows).
+   */
+  #ingest(tables: readonly TableShape[], indexes: readonly number[], blobs: readonly Uint8Array[]) {
+    const database = this.#next;
+    this.#database = database;
+    try {
+      const shapes = JSON.stringify(tables);
+      if (this.#created === undefined) {
+        this.#createTables(tables);
+        this.#created = shapes;
+      } else if (this.#created !== shapes) {
+        throw new OmniError("INTERNAL", "a query's tables changed between its loads");
+      }
+      indexes.forEach((index, at) => {
+        const table = tables[index];
+        if (!table || this.#loaded.has(index)) {
+          throw new OmniError("INTERNAL", `table #${index} cannot be loaded here`);
+        }
+        this.#loaded.add(index);
+        if (blobs[at]?.byteLength) {
+          const { schema, name } = table;
+          this.#conn.insertArrowFromIPCStream(blobs[at], { schema, name, create: false });
+        }
+      });
+    } catch (err) {
+      throw engineError(err, "INTERNAL", "loading tables failed: ", { hide: database });
+    }
+  }
+
+  /**
    * Detaches the last query's database (its tables and anything else made in it go with it), so
    * the next query sees none of it, and attaches the next one's. Returns false when the instance
    * cannot prove it is clean (its process should then be replaced).
@@ -164,6 +214,8 @@ export class DuckInstance {
   cleanUp(): boolean {
     const database = this.#database;
     this.#database = undefined;
+    this.#created = undefined;
+    this.#loaded.clear();
     const full = ++this.#queries % FULL_CHECK_EVERY === 0;
     const next = databaseName();
     try {

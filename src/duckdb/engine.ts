@@ -23,7 +23,7 @@ export type { JsonValue } from "./_convert.ts";
  *   columns: [{ name: "merged_at", type: "timestamp", description: "Merge time" }],
  *   rows: [{ merged_at: "2024-01-02T10:00:00Z" }, {}], // a missing key is NULL
  * };
- * assert.deepEqual(pulls.rows.length, 2);
+ * assert.deepEqual((await pulls.rows).length, 2);
  * ```
  */
 export interface MaterializedTable {
@@ -33,8 +33,12 @@ export interface MaterializedTable {
   name: string;
   /** Declared columns, in order; they fix the DuckDB types. */
   columns: ColumnDef[];
-  /** Rows as fetched: a missing key is NULL, keys not declared are ignored. */
-  rows: Row[];
+  /**
+   * Rows as fetched: a missing key is NULL, keys not declared are ignored. A promise while the
+   * source is still being fetched: the engine may load the tables that have arrived meanwhile,
+   * so that little of its work is left once the last one does. A rejection fails the run.
+   */
+  rows: Row[] | Promise<Row[]>;
 }
 
 /**
@@ -102,8 +106,13 @@ export interface EngineTiming {
   ingest_ms: number;
   /** Running the SQL and serialising its result. */
   query_ms: number;
-  /** Encoding the rows as Arrow IPC, before an engine is taken. */
+  /** Encoding the rows as Arrow IPC, before an engine is taken (each table as it arrives). */
   encode_ms?: number;
+  /**
+   * Loading tables that arrived while others were still fetched, into an engine lent to the
+   * query meanwhile: engine time spent before the last table arrived, off the answer's path.
+   */
+  loaded_ahead_ms?: number;
   /** Waiting for an engine (fair share, a busy pool). */
   wait_ms?: number;
   /** From sending the query to an engine to its result back (pipes both ways included). */

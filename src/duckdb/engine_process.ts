@@ -4,19 +4,30 @@
  * and may kill it at any moment (deadline, memory cap): nothing here is ever waited for by
  * anyone but the query it runs.
  *
- * Frames out, in order: `ready` once; then per query its `result` (or `error`), then `idle` once
- * the query's database (its tables) is detached. When it cannot be proven gone the process exits
+ * Frames in: a query's `load`s (some of its tables, while its other sources are still fetched),
+ * then its `query`, or a `drop` of what was loaded.
+ *
+ * Frames out, in order: `ready` once; `loaded` for each load; then per query its `result` (or
+ * `error`), then `idle` once the query's database (its tables) is detached; a failed load and a
+ * drop are followed by `idle` alike. When the database cannot be proven gone the process exits
  * instead of saying `idle`, and the pool replaces it.
  *
  * @module
  */
 import { OmniError } from "../errors.ts";
-import { DuckInstance, type InstanceQuery } from "./_instance.ts";
+import { DuckInstance, type InstanceLoad, type InstanceQuery } from "./_instance.ts";
 import { encodeFrame, SyncFrameReader } from "../frames.ts";
+
+/** A frame an engine process reads. */
+export type EngineRequest =
+  | ({ type: "load" } & InstanceLoad)
+  | ({ type: "query" } & InstanceQuery)
+  | { type: "drop" };
 
 /** A frame an engine process sends. */
 export type EngineReply =
   | { type: "ready" }
+  | { type: "loaded"; ingest_ms: number }
   | { type: "result"; ingest_ms: number; query_ms: number }
   | { type: "error"; code: string; message: string; details?: Record<string, unknown> }
   | { type: "idle" };
@@ -53,15 +64,22 @@ async function serve(): Promise<void> {
     while (written < bytes.byteLength) written += Deno.stdout.writeSync(bytes.subarray(written));
   };
   send({ type: "ready" });
-  const requests = new SyncFrameReader<InstanceQuery>(Deno.stdin);
+  const requests = new SyncFrameReader<EngineRequest>(Deno.stdin);
   for (;;) {
     const frame = requests.next();
     if (!frame) return; // the pool closed our stdin: leave quietly
+    const request = frame.header;
     try {
-      const result = instance.run(frame.header, frame.blobs);
-      send({ type: "result", ingest_ms: result.ingest_ms, query_ms: result.query_ms }, [
-        result.ipc,
-      ]);
+      if (request.type === "load") {
+        send({ type: "loaded", ...instance.load(request, frame.blobs) });
+        continue;
+      }
+      if (request.type === "query") {
+        const result = instance.run(request, frame.blobs);
+        send({ type: "result", ingest_ms: result.ingest_ms, query_ms: result.query_ms }, [
+          result.ipc,
+        ]);
+      }
     } catch (err) {
       const known = err instanceof OmniError
         ? err

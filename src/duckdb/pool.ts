@@ -27,11 +27,17 @@ import { type ErrorCode, OmniError } from "../errors.ts";
 import type { ArrowTableLike } from "./_bindings.ts";
 import { tableToRows } from "./_convert.ts";
 import { DUCK_TYPES, encodeRows } from "./_ingest.ts";
-import type { InstanceQuery } from "./_instance.ts";
-import { encodeFrame, type FrameReader, spawnFramed } from "../frames.ts";
-import { type EngineReply, MEMORY_LIMIT_ENV } from "./engine_process.ts";
-import { DEFAULT_MAX_ROWS, type QueryEngine, type QueryResult, type RunInput } from "./engine.ts";
-import type { ColumnDef } from "../../connectors/sdk/table.ts";
+import type { TableShape } from "./_instance.ts";
+import { encodeFrame, type Frame, type FrameReader, spawnFramed } from "../frames.ts";
+import { type EngineReply, type EngineRequest, MEMORY_LIMIT_ENV } from "./engine_process.ts";
+import {
+  DEFAULT_MAX_ROWS,
+  type MaterializedTable,
+  type QueryEngine,
+  type QueryResult,
+  type RunInput,
+} from "./engine.ts";
+import type { ColumnDef, Row } from "../../connectors/sdk/table.ts";
 
 /** How a pool is sized and bounded. */
 export interface EnginePoolOptions {
@@ -87,6 +93,8 @@ export interface PoolStats {
   replacements: number;
   /** Queries whose engine was taken back for a tenant or user under its share. */
   preemptions: number;
+  /** Idle engines lent to queries loading the tables that arrived while others are fetched. */
+  lent: number;
 }
 
 const PAGE = 4096;
@@ -96,6 +104,12 @@ const statmDecoder = new TextDecoder();
 const ENGINE_NICE = 5;
 // Whatever `maxRows` keeps, a result this large is refused in the engine, not shipped here.
 const MAX_RESULT_BYTES = 256 * 2 ** 20;
+/**
+ * How long the first tables of a query wait for the others before an engine is lent to load
+ * them: tables from the source cache arrive together, and a load of their own would only add a
+ * round trip to the engine.
+ */
+const LEND_AFTER_MS = 3;
 // The watchdog's look at the busy engines' resident memory.
 const WATCH_MS = 25;
 /**
@@ -141,6 +155,8 @@ export class EnginePool implements QueryEngine {
   /** Engines started for one query that needs more memory than the pool's (async jobs). */
   readonly #oneOffs = new Set<EngineProcess>();
   readonly #idle: EngineProcess[] = [];
+  /** Idle engines lent to queries whose other tables are still being fetched, oldest first. */
+  readonly #loans: Loan[] = [];
   readonly #engineWaiters: (() => void)[] = [];
   readonly #queue: Waiter[] = [];
   readonly #busyByTenant = new Map<string, number>();
@@ -211,10 +227,16 @@ export class EnginePool implements QueryEngine {
       memoryKills: this.#memoryKills,
       replacements: this.#replacements,
       preemptions: this.#preemptions,
+      lent: this.#loans.length,
     };
   }
 
-  /** Runs one query on an engine of its own; see {@link PoolRunOptions} for how it stops. */
+  /**
+   * Runs one query on an engine of its own; see {@link PoolRunOptions} for how it stops. Tables
+   * whose rows are still promised are encoded as they arrive, and those arriving before the last
+   * one are loaded meanwhile into an idle engine lent to the query, when the pool can spare one
+   * (see `#lend`); that engine then runs the query.
+   */
   async run(input: RunInput, options: PoolRunOptions): Promise<QueryResult> {
     const maxRows = input.maxRows ?? DEFAULT_MAX_ROWS;
     if (!Number.isInteger(maxRows) || maxRows < 0) {
@@ -222,36 +244,55 @@ export class EnginePool implements QueryEngine {
     }
     const signal = options.signal;
     if (signal?.aborted) throw stopReason(signal);
-    // Rows become Arrow IPC before an engine is taken: the engine's time is the scarce one.
-    const encodeStart = performance.now();
-    const request = encodeRequest(input);
-    const encode_ms = performance.now() - encodeStart;
     const limit = options.memoryLimitMb ?? this.#memoryLimitMb;
     const who = {
       tenantId: options.tenantId,
       userKey: `${options.tenantId}\n${options.userId ?? ""}`,
     };
+    const shapes = tableShapes(input.tables);
+    const { blobs, encode_ms, loan } = await this.#arrive(input.tables, shapes, who, limit, signal);
+    let claimed = loan ? this.#claim(loan, who) : undefined;
     for (let preempted = false;;) {
       const waitStart = performance.now();
-      const slot = await this.#acquireSlot(who, preempted, signal);
+      const slot = claimed ?? await this.#acquireSlot(who, preempted, signal);
+      // The lent engine, once its loads are answered (a failed load gave it back).
+      const lent = claimed && loan
+        ? await loan.done.then(() => loan.returned ? undefined : loan)
+        : undefined;
+      claimed = undefined;
       try {
         if (limit > this.#memoryLimitMb) {
           slot.engaged = true;
           const oneOff = this.#spawn(limit, false);
           this.#oneOffs.add(oneOff);
           try {
-            return await this.#runOn(oneOff, request, maxRows, limit, signal);
+            return await this.#runOn(
+              oneOff,
+              queryRequest(input.sql, shapes, blobs),
+              maxRows,
+              limit,
+              signal,
+            );
           } finally {
             oneOff.kill();
             await oneOff.exited;
             this.#oneOffs.delete(oneOff);
           }
         }
-        const engine = await this.#takeEngine(signal);
+        const engine = lent?.engine ?? await this.#takeEngine(signal);
         slot.engaged = true;
         const wait_ms = performance.now() - waitStart;
+        const request = queryRequest(input.sql, shapes, blobs, lent?.loaded);
         const result = await this.#runOn(engine, request, maxRows, limit, signal, slot);
-        return { ...result, timing: { ...result.timing, encode_ms, wait_ms } };
+        return {
+          ...result,
+          timing: {
+            ...result.timing,
+            encode_ms,
+            wait_ms,
+            ...(lent ? { loaded_ahead_ms: lent.ingestMs } : {}),
+          },
+        };
       } catch (err) {
         if (err !== PREEMPTED) throw err;
         preempted = true;
@@ -259,6 +300,153 @@ export class EnginePool implements QueryEngine {
         this.#releaseSlot(slot);
       }
     }
+  }
+
+  /**
+   * Waits for every table's rows, encoding each as it arrives. While some are still promised,
+   * the ones in are loaded into an engine lent to the query, if the pool can spare one.
+   */
+  async #arrive(
+    tables: readonly MaterializedTable[],
+    shapes: TableShape[],
+    who: { tenantId: string; userKey: string },
+    limitMb: number,
+    signal: AbortSignal | undefined,
+  ): Promise<{ blobs: Uint8Array[]; encode_ms: number; loan?: Loan }> {
+    const blobs: Uint8Array[] = new Array(tables.length);
+    let encode_ms = 0;
+    let loan: Loan | undefined;
+    let waiting = tables.length;
+    let failed = false;
+    // A one-off engine (more memory than the pool's) cannot be lent ahead.
+    const lendable = limitMb <= this.#memoryLimitMb && tables.some((t) => !Array.isArray(t.rows));
+    // Arrived tables not loaded yet, and the timer that lends an engine for them.
+    let arrived: number[] = [];
+    let lendTimer: ReturnType<typeof setTimeout> | undefined;
+    const lendNow = () => {
+      lendTimer = undefined;
+      if (failed || waiting === 0) return;
+      loan = this.#lend(who);
+      if (!loan) return;
+      this.#load(loan, shapes, arrived, blobs, limitMb);
+      arrived = [];
+    };
+    const arrivals = tables.map(async (table, index) => {
+      const rows = await table.rows;
+      if (failed) return;
+      const started = performance.now();
+      blobs[index] = encodeTable(table, rows);
+      encode_ms += performance.now() - started;
+      if (--waiting === 0 || !lendable) return;
+      if (loan) return this.#load(loan, shapes, [index], blobs, limitMb);
+      // Tables that come together (from the source cache) are not worth a load of their own.
+      arrived.push(index);
+      lendTimer ??= setTimeout(lendNow, LEND_AFTER_MS);
+    });
+    try {
+      await untilAborted(Promise.all(arrivals), signal);
+    } catch (err) {
+      failed = true;
+      // A load running is let finish (an ingest of rows already here, under the memory
+      // watchdog): killing the engine would cost a start-up of seconds.
+      if (loan) this.#giveBack(loan);
+      throw err;
+    } finally {
+      clearTimeout(lendTimer);
+    }
+    return { blobs, encode_ms, ...(loan ? { loan } : {}) };
+  }
+
+  /**
+   * Lends the most recently idle engine to a query whose other tables are still fetched: only
+   * while no query waits, a slot stays free for it and a spare stays idle beyond it, within its
+   * tenant's share. The pool takes it back (`#giveBack`) as soon as it needs the engine.
+   */
+  #lend(who: { tenantId: string; userKey: string }): Loan | undefined {
+    if (this.#closed || this.#queue.length > 0) return undefined;
+    if (this.#busy + this.#loans.length >= this.size || this.#idle.length <= this.#spares) {
+      return undefined;
+    }
+    const tenantLent = this.#loans.filter((l) => l.tenantId === who.tenantId).length;
+    if ((this.#busyByTenant.get(who.tenantId) ?? 0) + tenantLent >= this.perTenant) {
+      return undefined;
+    }
+    const loan: Loan = {
+      engine: this.#idle.pop()!,
+      tenantId: who.tenantId,
+      done: Promise.resolve(),
+      loaded: new Set(),
+      ingestMs: 0,
+      returned: false,
+    };
+    this.#loans.push(loan);
+    return loan;
+  }
+
+  /** Loads tables into a lent engine, after the loads before them; a failure gives it back. */
+  #load(
+    loan: Loan,
+    shapes: TableShape[],
+    indexes: number[],
+    blobs: readonly Uint8Array[],
+    limitMb: number,
+  ): void {
+    const request: EngineRequest = { type: "load", tables: shapes, load: indexes };
+    const bytes = encodeFrame(request, indexes.map((i) => blobs[i]));
+    loan.done = loan.done.then(async () => {
+      const engine = loan.engine;
+      if (loan.returned) return;
+      let ok = false;
+      this.#watch(engine, engine.baselineRss + limitMb * 1024 * 1024 * 1.25, () => engine.kill());
+      try {
+        const reply = await engine.load(bytes);
+        if (reply.header.type === "loaded") {
+          for (const i of indexes) loan.loaded.add(i);
+          loan.ingestMs += reply.header.ingest_ms;
+          ok = true;
+        }
+      } catch {
+        // the engine exited: the pool replaces it
+      } finally {
+        this.#unwatch(engine);
+      }
+      // A failed load's engine has cleaned up already (it says `idle` after the error).
+      if (!ok) this.#giveBack(loan, { cleanedUp: true });
+    });
+  }
+
+  /**
+   * Takes the lent engine's slot for its query, if the query may take one now; otherwise the
+   * engine goes back to the pool and the query waits like any other.
+   */
+  #claim(loan: Loan, who: { tenantId: string; userKey: string }): Slot | undefined {
+    const at = this.#loans.indexOf(loan);
+    if (at < 0) return undefined;
+    if (!this.#mayTake(who, false) || this.#queue.some((w) => this.#eligible(w))) {
+      this.#giveBack(loan);
+      return undefined;
+    }
+    this.#loans.splice(at, 1);
+    const slot = this.#take(who);
+    slot.engaged = true;
+    return slot;
+  }
+
+  /**
+   * Returns a lent engine to the pool once its loads are answered: its tables are dropped, unless
+   * a failed load `cleanedUp` already.
+   */
+  #giveBack(loan: Loan, how: { cleanedUp?: boolean } = {}): void {
+    if (loan.returned) return;
+    loan.returned = true;
+    const at = this.#loans.indexOf(loan);
+    if (at >= 0) this.#loans.splice(at, 1);
+    loan.done = loan.done.then(async () => {
+      const engine = loan.engine;
+      if (engine.dead || this.#closed) return;
+      if (!how.cleanedUp) await engine.drop().catch(() => {});
+      this.#afterQuery(engine);
+    });
   }
 
   /** Kills every engine and refuses what waits; resolves when every process has exited. */
@@ -278,6 +466,7 @@ export class EnginePool implements QueryEngine {
     });
     this.#engines.clear();
     this.#idle.length = 0;
+    this.#loans.length = 0;
     for (const wake of this.#engineWaiters.splice(0)) wake();
     await Promise.all(exits);
   }
@@ -370,6 +559,11 @@ export class EnginePool implements QueryEngine {
       // The engine idle the shortest time: one idle for seconds runs its next query about twice
       // as slowly (cold caches), so a light load keeps reusing the same engine.
       const engine = this.#idle.pop();
+      // A lent engine comes back (in a millisecond or two) when the idle ones run short.
+      if (this.#idle.length < this.#spares || !engine) {
+        const loan = this.#loans.at(-1);
+        if (loan) this.#giveBack(loan);
+      }
       this.#topUp();
       if (engine) return engine;
       await new Promise<void>((resolve, reject) => {
@@ -631,6 +825,20 @@ interface Slot {
   preempting?: boolean;
 }
 
+/** An idle engine lent to a query whose other tables are still being fetched. */
+interface Loan {
+  readonly engine: EngineProcess;
+  readonly tenantId: string;
+  /** The loads sent so far, one after another (and the engine's return, once given back). */
+  done: Promise<void>;
+  /** Indexes of the tables loaded. */
+  readonly loaded: Set<number>;
+  /** The engine's time loading them, ms. */
+  ingestMs: number;
+  /** Back in the pool (taken back, or a load failed): its query sends every table. */
+  returned: boolean;
+}
+
 /** What a preempted run throws inside the pool: the query waits again and reruns. */
 const PREEMPTED = Symbol("preempted");
 
@@ -649,22 +857,52 @@ interface EncodedRequest {
   bytes: Uint8Array;
 }
 
-function encodeRequest(input: RunInput): EncodedRequest {
-  const header: InstanceQuery = {
-    sql: input.sql,
-    maxResultBytes: MAX_RESULT_BYTES,
-    tables: input.tables.map((t) => ({
-      schema: t.schema,
-      name: t.name,
-      columns: t.columns.map((c) => ({ name: c.name, duckType: DUCK_TYPES[c.type] })),
-    })),
+/** The tables' SQL names and DuckDB column types, as the engine creates them. */
+function tableShapes(tables: readonly MaterializedTable[]): TableShape[] {
+  return tables.map((t) => ({
+    schema: t.schema,
+    name: t.name,
+    columns: t.columns.map((c) => ({ name: c.name, duckType: DUCK_TYPES[c.type] })),
+  }));
+}
+
+/** A table's rows as one Arrow IPC stream (empty: no rows to insert). */
+function encodeTable(table: MaterializedTable, rows: readonly Row[]): Uint8Array {
+  return rows.length === 0 || table.columns.length === 0
+    ? new Uint8Array(0)
+    : encodeRows(table.columns, rows);
+}
+
+/** The query's frame: every table's shape, and the rows of those not `loaded` ahead. */
+function queryRequest(
+  sql: string,
+  tables: TableShape[],
+  blobs: readonly Uint8Array[],
+  loaded?: ReadonlySet<number>,
+): EncodedRequest {
+  const request: EngineRequest = { type: "query", sql, maxResultBytes: MAX_RESULT_BYTES, tables };
+  return {
+    bytes: encodeFrame(request, blobs.map((b, i) => loaded?.has(i) ? new Uint8Array(0) : b)),
   };
-  const blobs = input.tables.map((t) =>
-    t.rows.length === 0 || t.columns.length === 0
-      ? new Uint8Array(0)
-      : encodeRows(t.columns, t.rows)
+}
+
+function encodeRequest(input: { sql: string; tables: (MaterializedTable & { rows: Row[] })[] }) {
+  return queryRequest(
+    input.sql,
+    tableShapes(input.tables),
+    input.tables.map((t) => encodeTable(t, t.rows)),
   );
-  return { bytes: encodeFrame(header, blobs) };
+}
+
+/** `promise`, or the signal's stop reason as soon as it aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(stopReason(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(stopReason(signal));
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 /** The answer to a query above its memory limit: which limit, and what to do instead. */
@@ -751,6 +989,7 @@ function warmUpRequests(): EncodedRequest[] {
 }
 
 const ENTRY = new URL("./engine_process.ts", import.meta.url);
+const DROP_FRAME = encodeFrame<EngineRequest>({ type: "drop" });
 
 /** One engine process and the frames it sends. */
 class EngineProcess {
@@ -825,21 +1064,52 @@ class EngineProcess {
   }
 
   /** Sends one query and resolves with its `result` or `error` frame; `idle` follows. */
-  async query(request: EncodedRequest): Promise<{ header: EngineReply; blobs: Uint8Array[] }> {
+  query(request: EncodedRequest): Promise<Frame<EngineReply>> {
+    return this.#send(request.bytes, () => true);
+  }
+
+  /**
+   * Sends a load of some of a coming query's tables and resolves with its `loaded` frame, or its
+   * `error` (the engine then cleans up: `idle` follows).
+   */
+  load(bytes: Uint8Array): Promise<Frame<EngineReply>> {
+    return this.#send(bytes, (reply) => reply.type !== "loaded");
+  }
+
+  /** Drops what was loaded for a query that will not come; resolves when the engine is idle. */
+  async drop(): Promise<void> {
+    await this.#send(DROP_FRAME, () => false);
+  }
+
+  /**
+   * Writes a frame and resolves with the engine's next. `idle` settles when the engine says it
+   * is idle: in this reply (a drop's), in the frame after it when `idleFollows` the reply, or
+   * (false) when the process is gone. A successful load leaves it pending: its tables wait for
+   * their query.
+   */
+  async #send(
+    bytes: Uint8Array,
+    idleFollows: (reply: EngineReply) => boolean,
+  ): Promise<Frame<EngineReply>> {
     let settleIdle!: (clean: boolean) => void;
-    this.idle = new Promise((resolve) => settleIdle = resolve);
+    this.idle = new Promise<boolean>((resolve) => settleIdle = resolve);
     const exited = this.exited.then(() => {
       settleIdle(false);
       throw new Error("the engine exited");
     });
-    await Promise.race([this.#stdin.write(request.bytes), exited]);
+    await Promise.race([this.#stdin.write(bytes), exited]);
     const reply = await Promise.race([this.#frames.next(), exited]);
-    if (!reply) throw new Error("the engine closed its output");
-    // The `idle` frame comes after the query's database is detached; only the pool waits on it.
-    Promise.race([this.#frames.next(), exited]).then(
-      (frame) => settleIdle(frame?.header.type === "idle"),
-      () => settleIdle(false),
-    );
+    if (!reply) {
+      settleIdle(false);
+      throw new Error("the engine closed its output");
+    }
+    if (reply.header.type === "idle") settleIdle(true);
+    else if (idleFollows(reply.header)) {
+      Promise.race([this.#frames.next(), exited]).then(
+        (frame) => settleIdle(frame?.header.type === "idle"),
+        () => settleIdle(false),
+      );
+    }
     return reply;
   }
 

@@ -402,3 +402,118 @@ poolTest(
     assert.deepEqual(pool.stats().replacements, 0);
   },
 );
+
+/** A second table, `demo.labels`, whose rows arrive when `arrive` is called. */
+function laterLabels() {
+  const rows = Promise.withResolvers<Record<string, unknown>[]>();
+  const table: MaterializedTable = {
+    schema: "demo",
+    name: "labels",
+    columns: [
+      { name: "n", type: "integer", description: "" },
+      { name: "label", type: "text", description: "" },
+    ],
+    rows: rows.promise,
+  };
+  return {
+    table,
+    arrive: (n: number) =>
+      rows.resolve(Array.from({ length: n }, (_, i) => ({ n: i, label: `L${i}` }))),
+    fail: (err: unknown) => rows.reject(err),
+  };
+}
+
+const JOIN = "SELECT count(*) AS c, sum(numbers.n) AS s FROM demo.numbers " +
+  "JOIN demo.labels USING (n) WHERE label <> 'L0'";
+
+poolTest(
+  "tables that arrive while another is fetched are loaded ahead into a lent engine",
+  { size: 2, spares: 1 },
+  async (pool) => {
+    await pool.warm("all");
+    const labels = laterLabels();
+    const running = pool.run({ tables: [numbers(10), labels.table], sql: JOIN }, {
+      tenantId: "acme",
+    });
+    await eventually(() => pool.stats().lent === 1, "an engine is lent to the query");
+    // The lent engine still counts for no query: another tenant's query runs meanwhile.
+    const other = await pool.run({
+      tables: [numbers(4)],
+      sql: "SELECT sum(n) AS s FROM demo.numbers",
+    }, {
+      tenantId: "globex",
+    });
+    assert.deepEqual(other.rows, [{ s: 6 }]);
+    labels.arrive(5);
+    const result = await running;
+    assert.deepEqual(result.rows, [{ c: 4, s: 10 }]);
+    assert.ok((result.timing.loaded_ahead_ms ?? -1) >= 0, "the first table was loaded ahead");
+    assert.equal(pool.stats().lent, 0);
+  },
+);
+
+poolTest(
+  "a lent engine is taken back when the pool needs it, and the query still gets every table",
+  { size: 1, spares: 0 },
+  async (pool) => {
+    await pool.warm();
+    const labels = laterLabels();
+    const running = pool.run({ tables: [numbers(10), labels.table], sql: JOIN }, {
+      tenantId: "acme",
+    });
+    await eventually(() => pool.stats().lent === 1, "the only engine is lent");
+    // Another query needs the only engine: it is taken back (its loaded table dropped).
+    const other = await pool.run({
+      tables: [],
+      sql: "SELECT count(*) AS c FROM duckdb_tables() WHERE NOT internal",
+    }, { tenantId: "globex" });
+    assert.deepEqual(other.rows, [{ c: 0 }], "no table of the lent engine's query is visible");
+    assert.equal(pool.stats().lent, 0);
+    labels.arrive(5);
+    const result = await running;
+    assert.deepEqual(result.rows, [{ c: 4, s: 10 }]);
+    assert.equal(result.timing.loaded_ahead_ms, undefined, "everything was sent with the SQL");
+  },
+);
+
+poolTest(
+  "a table that fails to arrive fails the run and returns the lent engine clean",
+  { size: 1, spares: 0 },
+  async (pool) => {
+    await pool.warm();
+    const labels = laterLabels();
+    const running = pool.run({ tables: [numbers(10), labels.table], sql: JOIN }, {
+      tenantId: "acme",
+    });
+    await eventually(() => pool.stats().lent === 1, "the engine is lent");
+    const fetchFailed = new OmniError("SOURCE_TIMEOUT", "jira did not answer");
+    labels.fail(fetchFailed);
+    assert.equal(await errorOf(running), fetchFailed);
+    assert.equal(pool.stats().lent, 0);
+    const next = await pool.run({
+      tables: [],
+      sql: "SELECT count(*) AS c FROM duckdb_tables() WHERE NOT internal",
+    }, { tenantId: "acme" });
+    assert.deepEqual(next.rows, [{ c: 0 }]);
+    assert.equal(pool.stats().replacements, 0, "dropped, not killed");
+  },
+);
+
+poolTest(
+  "a deadline while a table is awaited stops the run at once",
+  { size: 1, spares: 0 },
+  async (pool) => {
+    await pool.warm();
+    const labels = laterLabels();
+    const { signal, stop } = stopper();
+    const running = pool.run({ tables: [numbers(10), labels.table], sql: JOIN }, {
+      tenantId: "acme",
+      signal,
+    });
+    await eventually(() => pool.stats().lent === 1, "the engine is lent");
+    stop();
+    assert.equal((await errorOf(running)).code, "QUERY_TIMEOUT");
+    await eventually(() => pool.stats().idle === 1, "the engine is back");
+    assert.equal(pool.stats().lent, 0);
+  },
+);

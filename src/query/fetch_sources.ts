@@ -42,6 +42,11 @@ export type FetchOne = (source: SourcePlan, fetcher: typeof fetch) => Promise<Fe
 export interface FetchSourcesOptions {
   /** The `fetch` the app calls go through. @default globalThis.fetch */
   fetch?: typeof fetch;
+  /**
+   * Called with each source's scan as soon as it is fetched (`index`: its place in the plan),
+   * before the others are: the engine may load it meanwhile.
+   */
+  onFetched?: (scan: SourceScan, index: number) => void;
 }
 
 /**
@@ -80,7 +85,14 @@ export async function fetchSources(
     );
   }
   // Settle everything before failing, so no fetch keeps running after the query has failed.
-  const settled = await Promise.allSettled(plan.sources.map((s) => tasks.get(s.key)!));
+  const settled = await Promise.allSettled(
+    plan.sources.map((s, i) =>
+      tasks.get(s.key)!.then((scan) => {
+        options.onFetched?.(scan, i);
+        return scan;
+      })
+    ),
+  );
   const failure = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
   if (failure) throw failure.reason;
   return settled.map((s) => (s as PromiseFulfilledResult<SourceScan>).value);
