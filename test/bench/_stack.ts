@@ -169,7 +169,14 @@ export async function captureJoins(): Promise<Map<string, RunInput>> {
   let current = "";
   const run = EnginePool.prototype.run;
   EnginePool.prototype.run = function (input, options) {
-    if (current) captured.set(current, input);
+    const id = current;
+    // Kept with their rows in: a replay hands the engine every table at once.
+    if (id) {
+      Promise.all(input.tables.map(async (t) => ({ ...t, rows: await t.rows }))).then(
+        (tables) => captured.set(id, { ...input, tables }),
+        () => {},
+      );
+    }
     return run.call(this, input, options);
   };
   const bench = await startBenchStack({ scale: 4, latencyMs: 0 });
