@@ -215,6 +215,7 @@ export class Metrics implements MetricsRecorder {
       ["timeouts", "omnisql_engine_timeouts_total", "Queries their deadline stopped in an engine."],
       ["memoryKills", "omnisql_engine_memory_kills_total", "Engines stopped above memory caps."],
       ["replacements", "omnisql_engine_replacements_total", "Engine processes replaced."],
+      ["lent", "omnisql_engine_lent", "Idle engines loading a query's first tables meanwhile."],
     ];
     for (const [key, name, help] of figures) {
       // Every series is labelled by the zone and kept in this registry; a `_total` is a counter
