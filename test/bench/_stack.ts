@@ -12,7 +12,8 @@ import { BENCH, type BenchSandboxes, startBenchSandboxes } from "./sandboxes.ts"
 import { DEMO_GITHUB, DEMO_JIRA } from "../../src/catalog/demo.ts";
 import { loadConfig } from "../../src/config.ts";
 import { EnginePool } from "../../src/duckdb/pool.ts";
-import type { RunInput } from "../../src/duckdb/engine.ts";
+import type { MaterializedTable, RunInput } from "../../src/duckdb/engine.ts";
+import type { Row } from "../../connectors/sdk/table.ts";
 import { SEED_QUERIES } from "./queries.ts";
 import {
   type Budget,
@@ -159,13 +160,18 @@ export function sampleRss(everyMs = 50): { stop(): number } {
   };
 }
 
+/** A seed join's engine input, every table with its rows in. */
+export interface CapturedJoin extends RunInput {
+  tables: (MaterializedTable & { rows: Row[] })[];
+}
+
 /**
  * The engine inputs of the seed joins, as the worker builds them: each seed join is run once,
  * cold, through a bench stack (sandboxes without latency), and the tables and SQL it hands its
  * engine pool are kept, for replays that time the engine step alone.
  */
-export async function captureJoins(): Promise<Map<string, RunInput>> {
-  const captured = new Map<string, RunInput>();
+export async function captureJoins(): Promise<Map<string, CapturedJoin>> {
+  const captured = new Map<string, CapturedJoin>();
   let current = "";
   const run = EnginePool.prototype.run;
   EnginePool.prototype.run = function (input, options) {
