@@ -510,3 +510,46 @@ poolTest(
     assert.equal(pool.stats().lent, 0);
   },
 );
+
+poolTest(
+  "joins whose tables arrive at different times, some never, each get their own answer",
+  { size: 2, spares: 1 },
+  async (pool) => {
+    await pool.warm("all");
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const join = async (i: number) => {
+      const tag = `q${i}`;
+      const n = 5 + (i % 7);
+      const later = <T>(rows: T[], ms: number, fails = false) =>
+        sleep(ms).then(() => {
+          if (fails) throw new OmniError("SOURCE_TIMEOUT", tag);
+          return rows;
+        });
+      const tagged: MaterializedTable = {
+        ...numbers(0),
+        rows: later(Array.from({ length: n }, (_, k) => ({ n: k, tag })), (i * 7) % 29),
+      };
+      const keys: MaterializedTable = {
+        ...laterLabels().table,
+        rows: later(Array.from({ length: n }, (_, k) => ({ n: k })), (i * 11) % 31, i % 10 === 3),
+      };
+      const answer = pool.run({
+        tables: [tagged, keys],
+        sql: "SELECT count(*) AS c, min(tag) AS lo, max(tag) AS hi " +
+          "FROM demo.numbers JOIN demo.labels USING (n)",
+      }, { tenantId: `t${i % 3}` });
+      if (i % 10 === 3) return assert.equal((await errorOf(answer)).message, tag);
+      assert.deepEqual((await answer).rows, [{ c: n, lo: tag, hi: tag }]);
+    };
+    // Spaced so that some find an idle engine to load ahead and others a busy pool.
+    const joins: Promise<void>[] = [];
+    for (let i = 0; i < 30; i++) {
+      joins.push(join(i));
+      await sleep(100);
+    }
+    await Promise.all(joins);
+    await eventually(() => pool.stats().idle === 3, "every engine is back");
+    assert.equal(pool.stats().lent, 0);
+    assert.equal(await visibleTables(pool, "t0"), 0);
+  },
+);
