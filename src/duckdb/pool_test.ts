@@ -403,18 +403,20 @@ poolTest(
   },
 );
 
+const LABELS: MaterializedTable = {
+  schema: "demo",
+  name: "labels",
+  columns: [
+    { name: "n", type: "integer", description: "" },
+    { name: "label", type: "text", description: "" },
+  ],
+  rows: [],
+};
+
 /** A second table, `demo.labels`, whose rows arrive when `arrive` is called. */
 function laterLabels() {
   const rows = Promise.withResolvers<Record<string, unknown>[]>();
-  const table: MaterializedTable = {
-    schema: "demo",
-    name: "labels",
-    columns: [
-      { name: "n", type: "integer", description: "" },
-      { name: "label", type: "text", description: "" },
-    ],
-    rows: rows.promise,
-  };
+  const table: MaterializedTable = { ...LABELS, rows: rows.promise };
   return {
     table,
     arrive: (n: number) =>
@@ -530,7 +532,7 @@ poolTest(
         rows: later(Array.from({ length: n }, (_, k) => ({ n: k, tag })), (i * 7) % 29),
       };
       const keys: MaterializedTable = {
-        ...laterLabels().table,
+        ...LABELS,
         rows: later(Array.from({ length: n }, (_, k) => ({ n: k })), (i * 11) % 31, i % 10 === 3),
       };
       const answer = pool.run({
