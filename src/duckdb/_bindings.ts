@@ -26,7 +26,12 @@ export interface ArrowFieldLike {
 export interface ArrowDataLike {
   readonly offset: number;
   readonly length: number;
+  readonly nullCount: number;
   readonly values: ArrayLike<number | bigint>;
+  /** Validity bits, one per value from `offset` (absent or empty when none is null). */
+  readonly nullBitmap?: Uint8Array;
+  /** Where each value of a variable-width column starts in `values` (and the last one ends). */
+  readonly valueOffsets?: ArrayLike<number>;
 }
 
 /** The subset of an Arrow `Vector` we read. */
