@@ -41,7 +41,8 @@ Deno.test("text columns read from their buffers equal Arrow's own reading, nulls
     "tab\tnewline\n",
     "\u0000nul",
   ];
-  for (const values of [texts, texts.filter((t) => t === null || /^[\x00-\x7f]*$/.test(t))]) {
+  const ascii = (t: string) => [...t].every((c) => c.charCodeAt(0) < 128);
+  for (const values of [texts, texts.filter((t) => t === null || ascii(t))]) {
     const table = viaIpc(new Table({ t: vectorFromArray(values, new Utf8()) }));
     assert.deepEqual(tableToRows(table, 100).rows, referenceRows(table, values.length));
     assert.deepEqual(tableToRows(table, 100).rows.map((r) => r.t), values);
