@@ -17,9 +17,10 @@ const ANSWER_WAIT_MS = 1_000;
 const RELAY_GRACE_MS = 25;
 
 /**
- * Resolves `graceMs` after `answered` settles (or after `maxWaitMs` at most): sealing a cache entry (JSON, encryption) takes milliseconds of the process's
- * only thread, which the query's engine step needs to hand its tables over and read the result,
- * and its response needs to be written and relayed.
+ * Resolves `graceMs` after `answered` settles (or after `maxWaitMs` at most): sealing a cache
+ * entry (JSON, encryption) takes milliseconds of the process's only thread, which the query's
+ * engine step needs to hand its tables over and read the result, and its response needs to be
+ * written and relayed.
  *
  * @example
  * ```ts

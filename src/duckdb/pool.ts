@@ -255,10 +255,7 @@ export class EnginePool implements QueryEngine {
     for (let preempted = false;;) {
       const waitStart = performance.now();
       const slot = claimed ?? await this.#acquireSlot(who, preempted, signal);
-      // The lent engine, once its loads are answered (a failed load gave it back).
-      const lent = claimed && loan
-        ? await loan.done.then(() => loan.returned ? undefined : loan)
-        : undefined;
+      const onLoan = claimed !== undefined;
       claimed = undefined;
       try {
         if (limit > this.#memoryLimitMb) {
@@ -279,6 +276,7 @@ export class EnginePool implements QueryEngine {
             this.#oneOffs.delete(oneOff);
           }
         }
+        const lent = onLoan && loan ? await this.#lentEngine(loan, signal) : undefined;
         const engine = lent?.engine ?? await this.#takeEngine(signal);
         slot.engaged = true;
         const wait_ms = performance.now() - waitStart;
@@ -430,6 +428,20 @@ export class EnginePool implements QueryEngine {
     const slot = this.#take(who);
     slot.engaged = true;
     return slot;
+  }
+
+  /**
+   * A claimed loan once its loads are answered, or undefined when a failed load gave its engine
+   * back. The deadline stops the wait; the engine then goes back once its load is answered.
+   */
+  async #lentEngine(loan: Loan, signal: AbortSignal | undefined): Promise<Loan | undefined> {
+    try {
+      await untilAborted(loan.done, signal);
+    } catch (err) {
+      this.#giveBack(loan);
+      throw err;
+    }
+    return loan.returned ? undefined : loan;
   }
 
   /**
