@@ -306,17 +306,50 @@ export function uniqueNames(names: readonly string[]): string[] {
   return out;
 }
 
+/** Rows as JSON-safe objects: what the engine's result becomes. */
+export interface ConvertedRows {
+  columns: string[];
+  rows: Record<string, JsonValue>[];
+  truncated: boolean;
+}
+
 /** Converts up to `maxRows` rows of an Arrow table to JSON-safe objects. */
-export function tableToRows(
-  table: ArrowTableLike,
-  maxRows: number,
-): { columns: string[]; rows: Record<string, JsonValue>[]; truncated: boolean } {
-  const columns = uniqueNames(table.schema.fields.map((f) => f.name));
+export function tableToRows(table: ArrowTableLike, maxRows: number): ConvertedRows {
   const count = Math.min(table.numRows, maxRows);
-  const values = columns.map((_, i) => {
+  const values = table.schema.fields.map((_, i) => {
     const vector = table.getChildAt(i);
     return vector ? columnValues(vector, count) : new Array<JsonValue>(count).fill(null);
   });
+  return assembleRows(table.schema.fields.map((f) => f.name), values, table.numRows > maxRows);
+}
+
+/**
+ * Converts up to `maxRows` rows of columns read by `readArrowStream` (`_arrow_stream.ts`) as
+ * {@link tableToRows} converts Arrow JS's; undefined when a chunk is not of a layout read here
+ * directly (the caller then reads the result with Arrow JS).
+ */
+export function streamToRows(
+  stream: { numRows: number; columns: readonly Pick<ArrowVectorLike, "type" | "data">[] },
+  names: readonly string[],
+  maxRows: number,
+): ConvertedRows | undefined {
+  const count = Math.min(stream.numRows, maxRows);
+  const values: JsonValue[][] = [];
+  for (const column of stream.columns) {
+    const out = new Array<JsonValue>(count);
+    if (directValues(column.type, column.data, count, out) < count) return undefined;
+    values.push(out);
+  }
+  return assembleRows(names, values, stream.numRows > maxRows);
+}
+
+function assembleRows(
+  names: readonly string[],
+  values: JsonValue[][],
+  truncated: boolean,
+): ConvertedRows {
+  const columns = uniqueNames(names);
+  const count = values[0]?.length ?? 0;
   const rows: Record<string, JsonValue>[] = new Array(count);
   for (let r = 0; r < count; r++) {
     const row: Record<string, JsonValue> = {};
@@ -328,32 +361,97 @@ export function tableToRows(
     }
     rows[r] = row;
   }
-  return { columns, rows, truncated: table.numRows > maxRows };
+  return { columns, rows, truncated };
 }
 
 /**
- * The first `count` values of a column, a chunk at a time: text and microsecond timestamps (most
- * of what sources return) are read straight from the chunk's buffers, where Arrow's `get` costs a
- * chunk lookup and a decoder call per value (5 ms for 525 rows of 22 columns); anything else, or
- * a chunk of another layout, value by value through {@link valueAt}.
+ * The first `count` values of a column, a chunk at a time: text, numbers, booleans and
+ * microsecond timestamps (most of what sources return) are read straight from the chunk's
+ * buffers, where Arrow's `get` costs a chunk lookup and a decoder call per value (5 ms for 525
+ * rows of 22 columns); anything else, or a chunk of another layout, value by value through
+ * {@link valueAt}.
  */
 function columnValues(vector: ArrowVectorLike, count: number): JsonValue[] {
   const out = new Array<JsonValue>(count);
-  const type = vector.type;
-  let base = 0;
-  for (const chunk of vector.data) {
-    const n = Math.min(chunk.length, count - base);
-    if (n <= 0) break;
-    const direct = chunk.offset === 0 &&
-      (type.typeId === T.Utf8
-        ? utf8Values(chunk, n, out, base)
-        : type.typeId === T.Timestamp && type.unit === MICROSECOND &&
-          microsValues(chunk, n, out, base));
-    if (!direct) { for (let i = base; i < base + n; i++) out[i] = valueAt(vector, i); }
-    base += n;
-  }
+  const base = directValues(vector.type, vector.data, count, out);
   for (let i = base; i < count; i++) out[i] = valueAt(vector, i);
   return out;
+}
+
+/** Fills `out` from the chunks read directly, in order; returns how many values it filled. */
+function directValues(
+  type: ArrowTypeLike,
+  chunks: readonly ArrowDataLike[],
+  count: number,
+  out: JsonValue[],
+): number {
+  let base = 0;
+  for (const chunk of chunks) {
+    const n = Math.min(chunk.length, count - base);
+    if (n <= 0) break;
+    if (chunk.offset !== 0 || !directChunk(type, chunk, n, out, base)) return base;
+    base += n;
+  }
+  return base;
+}
+
+function directChunk(
+  type: ArrowTypeLike,
+  chunk: ArrowDataLike,
+  n: number,
+  out: JsonValue[],
+  base: number,
+): boolean {
+  switch (type.typeId) {
+    case T.Utf8:
+      return utf8Values(chunk, n, out, base);
+    case T.Timestamp:
+      return type.unit === MICROSECOND && microsValues(chunk, n, out, base);
+    case T.Int:
+      return intValues(chunk, n, out, base);
+    case T.Float:
+      return floatValues(chunk, n, out, base);
+    case T.Bool:
+      return boolValues(chunk, n, out, base);
+    default:
+      return false;
+  }
+}
+
+/** Integers: 64-bit ones as {@link bigintToJson} renders them, narrower ones as numbers. */
+function intValues(chunk: ArrowDataLike, n: number, out: JsonValue[], base: number): boolean {
+  const values = chunk.values;
+  if (values instanceof BigInt64Array || values instanceof BigUint64Array) {
+    for (let i = 0; i < n; i++) {
+      out[base + i] = isNull(chunk, i) ? null : bigintToJson(values[i]);
+    }
+    return true;
+  }
+  if (
+    !(values instanceof Int32Array || values instanceof Int16Array || values instanceof Int8Array ||
+      values instanceof Uint32Array || values instanceof Uint16Array ||
+      values instanceof Uint8Array)
+  ) return false;
+  for (let i = 0; i < n; i++) out[base + i] = isNull(chunk, i) ? null : values[i];
+  return true;
+}
+
+/** Floats (not half floats, which Arrow JS converts); NaN and infinities as text. */
+function floatValues(chunk: ArrowDataLike, n: number, out: JsonValue[], base: number): boolean {
+  const values = chunk.values;
+  if (!(values instanceof Float64Array || values instanceof Float32Array)) return false;
+  for (let i = 0; i < n; i++) out[base + i] = isNull(chunk, i) ? null : floatToJson(values[i]);
+  return true;
+}
+
+/** Booleans, one bit each. */
+function boolValues(chunk: ArrowDataLike, n: number, out: JsonValue[], base: number): boolean {
+  const bits = chunk.values;
+  if (!(bits instanceof Uint8Array) || bits.length * 8 < n) return false;
+  for (let i = 0; i < n; i++) {
+    out[base + i] = isNull(chunk, i) ? null : (bits[i >> 3] & (1 << (i & 7))) !== 0;
+  }
+  return true;
 }
 
 const MICROSECOND = 2;

@@ -6,22 +6,7 @@
  *
  * @module
  */
-import {
-  Bool,
-  type Data,
-  type DataType,
-  Field,
-  Float64,
-  Int64,
-  makeData,
-  RecordBatch,
-  Schema,
-  Struct,
-  Table,
-  tableToIPC,
-  TimestampMicrosecond,
-  Utf8,
-} from "apache-arrow";
+import { type ArrowColumnType, type ColumnBuffers, writeArrowStream } from "./_arrow_stream.ts";
 import type { ColumnDef, ColumnType, Row } from "../../connectors/sdk/table.ts";
 import { rowTimestampMicros } from "../../connectors/sdk/timestamp.ts";
 
@@ -178,103 +163,91 @@ function epochMicros(value: unknown): number | bigint | null {
   return toEpochMicros(value);
 }
 
-function validity(valid: Uint8Array, nullCount: number): Uint8Array | undefined {
-  return nullCount === 0 ? undefined : valid;
+const NONE = new Uint8Array(0);
+
+/** Values and their validity bits, filled by `set` for each value not null. */
+function column<T>(
+  type: ArrowColumnType,
+  values: readonly (T | null)[],
+  data: Uint8Array,
+  set: (value: T, index: number) => void,
+): ColumnBuffers {
+  const valid = new Uint8Array(Math.ceil(values.length / 8));
+  let nullCount = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === null) nullCount++;
+    else {
+      set(v, i);
+      valid[i >> 3] |= 1 << (i & 7);
+    }
+  }
+  return { type, nullCount, buffers: [nullCount === 0 ? NONE : valid, data] };
 }
 
 const TWO_32 = 2 ** 32;
 
-function int64Buffers(values: (bigint | number | null)[]) {
+function int64Column(type: ArrowColumnType, values: (bigint | number | null)[]): ColumnBuffers {
   const data = new BigInt64Array(values.length);
   // Safe integers are written as two 32-bit halves (little-endian): no BigInt per value.
   const halves = new Int32Array(data.buffer);
-  const valid = new Uint8Array(Math.ceil(values.length / 8));
-  let nullCount = 0;
-  values.forEach((v, i) => {
-    if (v === null) nullCount++;
-    else {
-      if (typeof v === "number") {
-        const high = Math.floor(v / TWO_32);
-        halves[2 * i] = (v - high * TWO_32) | 0;
-        halves[2 * i + 1] = high;
-      } else data[i] = v;
-      valid[i >> 3] |= 1 << (i & 7);
-    }
+  return column(type, values, new Uint8Array(data.buffer), (v, i) => {
+    if (typeof v === "number") {
+      const high = Math.floor(v / TWO_32);
+      halves[2 * i] = (v - high * TWO_32) | 0;
+      halves[2 * i + 1] = high;
+    } else data[i] = v;
   });
-  return { length: values.length, nullCount, data, nullBitmap: validity(valid, nullCount) };
 }
 
-function float64Data(values: (number | null)[]): Data {
+function float64Column(values: (number | null)[]): ColumnBuffers {
   const data = new Float64Array(values.length);
-  const valid = new Uint8Array(Math.ceil(values.length / 8));
-  let nullCount = 0;
-  values.forEach((v, i) => {
-    if (v === null) nullCount++;
-    else {
-      data[i] = v;
-      valid[i >> 3] |= 1 << (i & 7);
-    }
-  });
-  const nullBitmap = validity(valid, nullCount);
-  return makeData({ type: new Float64(), length: values.length, nullCount, data, nullBitmap });
+  return column("float64", values, new Uint8Array(data.buffer), (v, i) => data[i] = v);
 }
 
-function boolData(values: (boolean | null)[]): Data {
+function boolColumn(values: (boolean | null)[]): ColumnBuffers {
   const data = new Uint8Array(Math.ceil(values.length / 8));
-  const valid = new Uint8Array(data.length);
-  let nullCount = 0;
-  values.forEach((v, i) => {
-    if (v === null) nullCount++;
-    else {
-      if (v) data[i >> 3] |= 1 << (i & 7);
-      valid[i >> 3] |= 1 << (i & 7);
-    }
+  return column("bool", values, data, (v, i) => {
+    if (v) data[i >> 3] |= 1 << (i & 7);
   });
-  const nullBitmap = validity(valid, nullCount);
-  return makeData({ type: new Bool(), length: values.length, nullCount, data, nullBitmap });
 }
 
 const encoder = new TextEncoder();
 
-function utf8Data(values: (string | null)[]): Data {
+function utf8Column(values: (string | null)[]): ColumnBuffers {
   const valueOffsets = new Int32Array(values.length + 1);
-  const valid = new Uint8Array(Math.ceil(values.length / 8));
   let buffer = new Uint8Array(Math.max(64, values.length * 16));
   let size = 0;
-  let nullCount = 0;
-  values.forEach((v, i) => {
-    if (v === null) nullCount++;
-    else {
-      valid[i >> 3] |= 1 << (i & 7);
-      // A UTF-16 code unit never needs more than 3 bytes of UTF-8.
-      const need = size + v.length * 3;
-      if (need > buffer.length) {
-        const grown = new Uint8Array(Math.max(need, buffer.length * 2));
-        grown.set(buffer.subarray(0, size));
-        buffer = grown;
-      }
-      // ASCII (most values) is copied here: a call to the encoder per short string costs more.
-      let k = 0;
-      for (; k < v.length; k++) {
-        const c = v.charCodeAt(k);
-        if (c > 127) break;
-        buffer[size + k] = c;
-      }
-      size += k === v.length ? k : encoder.encodeInto(v, buffer.subarray(size)).written;
+  const encoded = column("utf8", values, NONE, (v, i) => {
+    // A UTF-16 code unit never needs more than 3 bytes of UTF-8.
+    const need = size + v.length * 3;
+    if (need > buffer.length) {
+      const grown = new Uint8Array(Math.max(need, buffer.length * 2));
+      grown.set(buffer.subarray(0, size));
+      buffer = grown;
     }
+    // ASCII (most values) is copied here: a call to the encoder per short string costs more.
+    let k = 0;
+    for (; k < v.length; k++) {
+      const c = v.charCodeAt(k);
+      if (c > 127) break;
+      buffer[size + k] = c;
+    }
+    size += k === v.length ? k : encoder.encodeInto(v, buffer.subarray(size)).written;
     valueOffsets[i + 1] = size;
   });
-  return makeData({
-    type: new Utf8(),
-    length: values.length,
-    nullCount,
-    valueOffsets,
-    data: buffer.subarray(0, size),
-    nullBitmap: validity(valid, nullCount),
-  });
+  // A null's offset repeats the one before it (an empty slice).
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] === null) valueOffsets[i + 1] = valueOffsets[i];
+  }
+  const [validity] = encoded.buffers;
+  return {
+    ...encoded,
+    buffers: [validity, new Uint8Array(valueOffsets.buffer), buffer.subarray(0, size)],
+  };
 }
 
-function columnData(column: ColumnDef, rows: readonly Row[]): Data {
+function columnBuffers(column: ColumnDef, rows: readonly Row[]): ColumnBuffers {
   const pick = <T>(convert: (v: unknown) => T | null): (T | null)[] =>
     rows.map((row) => {
       const v = row[column.name];
@@ -282,17 +255,17 @@ function columnData(column: ColumnDef, rows: readonly Row[]): Data {
     });
   switch (column.type) {
     case "integer":
-      return makeData({ type: new Int64(), ...int64Buffers(pick(int64Value)) });
+      return int64Column("int64", pick(int64Value));
     case "double":
-      return float64Data(pick(toFloat64));
+      return float64Column(pick(toFloat64));
     case "boolean":
-      return boolData(pick(toBool));
+      return boolColumn(pick(toBool));
     case "timestamp":
-      return makeData({ type: new TimestampMicrosecond(), ...int64Buffers(pick(epochMicros)) });
+      return int64Column("timestamp_us", pick(epochMicros));
     case "json":
-      return utf8Data(pick(toJsonText));
+      return utf8Column(pick(toJsonText));
     default:
-      return utf8Data(pick(toText));
+      return utf8Column(pick(toText));
   }
 }
 
@@ -336,14 +309,7 @@ export function encodeRows(columns: readonly ColumnDef[], rows: readonly Row[]):
  * their declared types; a key missing from a row is NULL, keys not declared are ignored.
  */
 export function rowsToArrowIPC(columns: readonly ColumnDef[], rows: readonly Row[]): Uint8Array {
-  // Positional field names: DuckDB inserts by position, and names like "1" would reorder an
-  // object-keyed table.
-  const children = columns.map((c) => columnData(c, rows));
-  const fields = children.map((d, i) => new Field(`c${i}`, d.type as DataType, true));
-  const schema = new Schema(fields);
-  const batch = new RecordBatch(
-    schema,
-    makeData({ type: new Struct(fields), length: rows.length, nullCount: 0, children }),
-  );
-  return tableToIPC(new Table(schema, batch), "stream");
+  // Positional field names (see `writeArrowStream`): DuckDB inserts by position, and names like
+  // "1" would reorder an object-keyed table.
+  return writeArrowStream(rows.length, columns.map((c) => columnBuffers(c, rows)));
 }

@@ -25,7 +25,8 @@ import { setPriority } from "node:os";
 import { tableFromIPC } from "apache-arrow";
 import { type ErrorCode, OmniError } from "../errors.ts";
 import type { ArrowTableLike } from "./_bindings.ts";
-import { tableToRows } from "./_convert.ts";
+import { type ConvertedRows, streamToRows, tableToRows } from "./_convert.ts";
+import { readArrowStream } from "./_arrow_stream.ts";
 import { DUCK_TYPES, encodeRows } from "./_ingest.ts";
 import type { TableShape } from "./_instance.ts";
 import { encodeFrame, type Frame, type FrameReader, spawnFramed } from "../frames.ts";
@@ -524,8 +525,7 @@ export class EnginePool implements QueryEngine {
         throw new OmniError(code as ErrorCode, message, { details });
       }
       if (reply.header.type !== "result") throw new Error(`unexpected ${reply.header.type}`);
-      const table = tableFromIPC(reply.blobs[0]) as unknown as ArrowTableLike;
-      const converted = tableToRows(table, maxRows);
+      const converted = resultRows(reply.blobs[0], maxRows);
       return {
         ...converted,
         timing: {
@@ -883,6 +883,16 @@ function encodeTable(table: MaterializedTable, rows: readonly Row[]): Uint8Array
   return rows.length === 0 || table.columns.length === 0
     ? new Uint8Array(0)
     : encodeRows(table.columns, rows);
+}
+
+/**
+ * The engine's result as rows: read straight from its buffers when every column is of a type
+ * `readArrowStream` reads, else through Arrow JS.
+ */
+function resultRows(ipc: Uint8Array, maxRows: number): ConvertedRows {
+  const stream = readArrowStream(ipc);
+  const direct = stream && streamToRows(stream, stream.columns.map((c) => c.name), maxRows);
+  return direct ?? tableToRows(tableFromIPC(ipc) as unknown as ArrowTableLike, maxRows);
 }
 
 /** The query's frame: every table's shape, and the rows of those not `loaded` ahead. */

@@ -84,15 +84,12 @@ export function serveFromCache(
       const fresh = hit != null && Date.now() - hit.oldestDataAt <= maxStaleness;
       metrics[fresh ? "cacheHit" : "cacheMiss"]("result");
       if (hit && fresh) {
+        const template = templateOf(hit);
+        const elapsedMs = performance.now() - ctx.started;
         ctx.answer = {
           status: 200,
-          body: answerFromCache(hit, ctx.traceId, ctx.budget, performance.now() - ctx.started),
-          summary: {
-            tables: Array.isArray(hit.body.sources)
-              ? (hit.body.sources as { table?: string }[]).map((s) => String(s.table))
-              : [],
-            rows: hit.rowCount,
-          },
+          body: answerFromCache(hit, template, ctx.traceId, ctx.budget, elapsedMs),
+          summary: { tables: template.tables, rows: hit.rowCount },
         };
         return;
       }
@@ -130,43 +127,75 @@ function cacheKeyOf(sql: string): string | undefined {
   return key;
 }
 
-/** The encoded answer of a hit: a fresh envelope around the rows' stored JSON text. */
+/** What a hit's answers share: everything but the values of this answer. */
+interface AnswerTemplate {
+  /** `{"columns":…,"rows":…` and the body's other lasting fields, unclosed. */
+  head: string;
+  /** Each source as answered from the cache, unclosed and without its `freshness_ms`. */
+  sources: string[];
+  tables: string[];
+}
+
+/**
+ * Templates by hit: a hit held in memory is the same frozen object on every read, so its
+ * answers are spliced from text encoded once (a hit read from a shared store is a new object and
+ * gets its own).
+ */
+const templates = new WeakMap<CachedResult, AnswerTemplate>();
+
+function templateOf(hit: CachedResult): AnswerTemplate {
+  const known = templates.get(hit);
+  if (known) return known;
+  const {
+    columns,
+    sources,
+    // This answer's own, written by `answerFromCache`.
+    freshness_ms: _freshness,
+    from_cache: _fromCache,
+    rate_limit_status: _budget,
+    trace_id: _traceId,
+    timing: _timing,
+    ...lasting
+  } = hit.body;
+  const rest = JSON.stringify(lasting).slice(1, -1);
+  const listed = Array.isArray(sources) ? sources as Record<string, unknown>[] : [];
+  const template: AnswerTemplate = {
+    head: `{"columns":${JSON.stringify(columns ?? [])},"rows":${hit.rowsJson}${
+      rest ? `,${rest}` : ""
+    }`,
+    sources: listed.map(({ freshness_ms: _, ...source }) =>
+      JSON.stringify({
+        ...source,
+        from_cache: true,
+        calls: 0,
+        revalidated: 0,
+        pages: 0,
+        fetch_ms: 0,
+      }).slice(0, -1)
+    ),
+    tables: listed.map((s) => String(s.table)),
+  };
+  templates.set(hit, template);
+  return template;
+}
+
+/** The encoded answer of a hit: its template with this answer's freshness, budget, trace, time. */
 function answerFromCache(
   hit: CachedResult,
+  template: AnswerTemplate,
   traceId: string,
   budget: BudgetStatus | undefined,
   elapsedMs: number,
 ): string {
   const now = Date.now();
-  const sources = Array.isArray(hit.body.sources)
-    ? (hit.body.sources as Record<string, unknown>[])
-    : [];
-  const { columns, ...rest } = hit.body;
-  const envelope = {
-    ...rest,
-    freshness_ms: now - hit.oldestDataAt,
-    from_cache: true,
-    // Nothing was spent at a source: the caller's own budget is the one that bound this query.
-    rate_limit_status: budget ?? hit.body.rate_limit_status,
-    trace_id: traceId,
-    timing: {
-      total_ms: Math.round(elapsedMs * 10) / 10,
-      planning_ms: 0,
-      fetch_ms: 0,
-      security_ms: 0,
-      duckdb_ms: 0,
-    },
-    sources: sources.map((s, i) => ({
-      ...s,
-      from_cache: true,
-      freshness_ms: now - (hit.sourceFetchedAt[i] ?? hit.oldestDataAt),
-      calls: 0,
-      revalidated: 0,
-      pages: 0,
-      fetch_ms: 0,
-    })),
-  };
-  return `{"columns":${JSON.stringify(columns ?? [])},"rows":${hit.rowsJson},${
-    JSON.stringify(envelope).slice(1)
-  }`;
+  // Nothing was spent at a source: the caller's own budget is the one that bound this query.
+  const rateLimit = budget ?? hit.body.rate_limit_status;
+  const sources = template.sources.map((source, i) =>
+    `${source},"freshness_ms":${now - (hit.sourceFetchedAt[i] ?? hit.oldestDataAt)}}`
+  );
+  return `${template.head},"freshness_ms":${now - hit.oldestDataAt},"from_cache":true${
+    rateLimit === undefined ? "" : `,"rate_limit_status":${JSON.stringify(rateLimit)}`
+  },"trace_id":${JSON.stringify(traceId)},"timing":{"total_ms":${
+    Math.round(elapsedMs * 10) / 10
+  },"planning_ms":0,"fetch_ms":0,"security_ms":0,"duckdb_ms":0},"sources":[${sources.join(",")}]}`;
 }

@@ -87,6 +87,8 @@ export class Metrics implements MetricsRecorder {
   readonly #breakerSources: (() => BreakerReading[] | Promise<BreakerReading[]>)[] = [];
   readonly #queueDepths: (() => number | Promise<number>)[] = [];
   readonly #tenantLabels: boolean;
+  /** The series a query counts in, by label values: labels hashed once per series. */
+  readonly #querySeries = new Map<string, { inc(): void; observe(seconds: number): void }>();
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
@@ -168,8 +170,18 @@ export class Metrics implements MetricsRecorder {
 
   query(labels: { status: string; tenant: string; zone: string }, seconds: number): void {
     const { status, tenant, zone } = labels;
-    this.#queries.inc(this.#tenantLabels ? { status, tenant, zone } : { status, zone });
-    this.#latency.observe({ zone: labels.zone }, seconds);
+    const key = this.#tenantLabels ? `${status}\n${zone}\n${tenant}` : `${status}\n${zone}`;
+    let series = this.#querySeries.get(key);
+    if (!series) {
+      const count = this.#queries.labels(
+        this.#tenantLabels ? { status, tenant, zone } : { status, zone },
+      );
+      const latency = this.#latency.labels({ zone });
+      series = { inc: () => count.inc(), observe: (v) => latency.observe(v) };
+      this.#querySeries.set(key, series);
+    }
+    series.inc();
+    series.observe(seconds);
   }
 
   connectorRequest(connector: string, status: string): void {
