@@ -83,6 +83,17 @@ Deno.test("context tokens are accepted only by the zone they were signed for", a
   await rejects(forged.verify(jwt, "eu", request), "UNAUTHENTICATED", /rejected/);
 });
 
+Deno.test("a context token carries the caller's budget to the zone, or none", async () => {
+  const tokens = new ContextTokens("a-long-enough-internal-secret");
+  const request = { method: "POST", path: "/internal/v1/query", body: '{"sql":"SELECT 1"}' };
+  const user = { sub: "dev@acme", tenant: "acme" };
+  const budget = { remaining: 41, reset_ms: 12_000, level: "user" };
+  const signed = await tokens.sign({ user, zone: "us", traceId: "t", budget }, request);
+  assert.deepEqual((await tokens.verify(signed, "us", request)).budget, budget);
+  const without = await tokens.sign({ user, zone: "us", traceId: "t" }, request);
+  assert.equal((await tokens.verify(without, "us", request)).budget, undefined);
+});
+
 Deno.test("a context token carries only the request it was signed for", async () => {
   const tokens = new ContextTokens("a-long-enough-internal-secret");
   const user = { sub: "dev@acme", tenant: "acme" };

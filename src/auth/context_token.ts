@@ -19,6 +19,15 @@ export interface QueryContext {
   traceId: string;
   /** The door the query came in by at the edge (`http`, `pg`, `mcp`). @default "http" */
   door?: string;
+  /** The caller's budget as the edge spent it, for the worker to fold into its answer. */
+  budget?: CallerBudget;
+}
+
+/** What is left of the caller's tightest budget (`rate_limit_status` in an answer). */
+export interface CallerBudget {
+  remaining: number;
+  reset_ms: number;
+  level?: string;
 }
 
 /** The one request a context token is signed for. */
@@ -111,6 +120,7 @@ export class ContextTokens {
         : {}),
       trace_id: ctx.traceId,
       door: ctx.door ?? "http",
+      ...(ctx.budget ? { budget: ctx.budget } : {}),
       req: requestDigest(request),
       jti: crypto.randomUUID(),
       iss: ISSUER,
@@ -163,7 +173,14 @@ export class ContextTokens {
       }
     }
     const door = typeof payload.door === "string" ? payload.door : "http";
-    return { user, zone, traceId: String(payload.trace_id ?? ""), door };
+    const budget = callerBudget(payload.budget);
+    return {
+      user,
+      zone,
+      traceId: String(payload.trace_id ?? ""),
+      door,
+      ...(budget ? { budget } : {}),
+    };
   }
 
   /**
@@ -223,4 +240,12 @@ function requestDigest(request: BoundRequest): string {
     .update(`${request.method.toUpperCase()} ${request.path}\n`)
     .update(request.body ?? "")
     .digest("base64url");
+}
+
+/** A signed budget claim, if it has a budget's shape. */
+function callerBudget(claim: unknown): CallerBudget | undefined {
+  if (typeof claim !== "object" || claim === null) return undefined;
+  const { remaining, reset_ms, level } = claim as Record<string, unknown>;
+  if (typeof remaining !== "number" || typeof reset_ms !== "number") return undefined;
+  return { remaining, reset_ms, ...(typeof level === "string" ? { level } : {}) };
 }

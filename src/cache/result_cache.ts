@@ -117,7 +117,8 @@ export class ResultCache {
   }
 
   /**
-   * Stores a 200 body as {@link ResultCache.put} does, behind the answer: the write starts once
+   * Stores a 200 body as {@link ResultCache.put} does, behind the answer (`body` may be a function
+   * that decodes it, called then): the write starts once
    * `answered` settles (the response is sent; at most a second later) and the event loop has
    * turned, and this cache's reads of the same entry wait for it, so a repeat of the query here
    * finds it as if the write had been awaited. Its freshness counts from now.
@@ -132,7 +133,7 @@ export class ResultCache {
     tenantId: string,
     fingerprint: string,
     query: string,
-    body: Record<string, unknown>,
+    body: Record<string, unknown> | (() => Record<string, unknown>),
     ttlMs: number,
     answered?: Promise<unknown>,
   ): void {
@@ -141,7 +142,16 @@ export class ResultCache {
     const before = this.#writing.get(id);
     const write: Promise<void> = behindTheAnswer(answered)
       .then(() => before)
-      .then(() => this.put(tenantId, fingerprint, query, body, ttlMs, now))
+      .then(() =>
+        this.put(
+          tenantId,
+          fingerprint,
+          query,
+          typeof body === "function" ? body() : body,
+          ttlMs,
+          now,
+        )
+      )
       .catch((err) => processLog.warn("result cache entry not stored", { error: storeError(err) }))
       .finally(() => {
         if (this.#writing.get(id) === write) this.#writing.delete(id);

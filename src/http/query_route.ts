@@ -69,6 +69,7 @@ export function internalQueryRoute(
       user: context.user,
       body: async () => parseJsonBody(await body()),
       traceId: context.traceId || c.get("traceId"),
+      ...(context.budget ? { budget: context.budget } : {}),
       signal: c.req.raw.signal,
       delivered: responseSent(c),
     });

@@ -45,7 +45,7 @@ export interface ZoneRequest {
  * @example
  * ```ts ignore
  * const toZone = zoneSender({ contextTokens, zoneUrls });
- * const { status, body, recorded } = await toZone({ user, tenant, traceId, method: "POST",
+ * const { status, text, recorded } = await toZone({ user, tenant, traceId, method: "POST",
  *   path: "/internal/v1/query", body: request });
  * ```
  */
@@ -67,6 +67,7 @@ export function zoneSender(options: Omit<ZoneForwardOptions, "catalog">): ZoneSe
       zone: tenant.zone,
       traceId: request.traceId,
       door: request.door,
+      ...(request.budget ? { budget: request.budget } : {}),
     }, { method: request.method, path: url.pathname, body: sent });
     let res: Response;
     try {
@@ -83,8 +84,14 @@ export function zoneSender(options: Omit<ZoneForwardOptions, "catalog">): ZoneSe
         cause: err,
       });
     }
-    const body = await res.json().catch(() => null);
-    return { status: res.status, body, recorded: res.headers.get(AUDITED_HEADER) === "1" };
+    const text = await res.text().catch(() => "");
+    let decoded: { value: unknown } | undefined;
+    return {
+      status: res.status,
+      text,
+      body: () => (decoded ??= { value: decodeJson(text) }).value,
+      recorded: res.headers.get(AUDITED_HEADER) === "1",
+    };
   };
 }
 
@@ -105,8 +112,16 @@ export function zoneForwarder(
   return async function forwardToZone(request) {
     const tenant = await options.catalog.getTenant(request.user.tenant);
     if (!tenant) throw new OmniError("UNAUTHENTICATED", `unknown tenant ${request.user.tenant}`);
-    const { status, body } = await send({ ...request, tenant });
-    if (status >= 400) throw OmniError.fromBody(body, status);
-    return { status, body };
+    const answer = await send({ ...request, tenant });
+    if (answer.status >= 400) throw OmniError.fromBody(answer.body(), answer.status);
+    return { status: answer.status, body: answer.body() };
   };
+}
+
+function decodeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
 }

@@ -42,6 +42,8 @@ export interface QueryInput {
   traceId?: string;
   /** Aborts the query when the caller goes away. */
   signal?: AbortSignal;
+  /** The caller's budget as the edge spent it (a zone's internal route): folded into the answer. */
+  budget?: BudgetStatus;
   /**
    * Settles once the answer has left the process (the HTTP response is sent): work a query
    * leaves behind (cache writes) waits for it, so that it does not hold up the answer.

@@ -62,6 +62,7 @@ export class QueryPipeline {
       traceId: input.traceId ?? crypto.randomUUID(),
       signal: input.signal ?? new AbortController().signal,
       after: [],
+      ...(input.budget ? { budget: input.budget } : {}),
     };
     let answer: StepAnswer;
     let error: OmniError | undefined;

@@ -95,9 +95,12 @@ export function serveFromCache(
       }
     }
     ctx.after.push(function fillResultCache(answer) {
-      if (answer.status !== 200 || typeof answer.body === "string") return Promise.resolve();
-      // Behind the answer: the caller does not wait for the rows to be sealed and stored.
-      cache.putBehind(user.tenant, fingerprint, query, answer.body, ttlMs, ctx.input.delivered);
+      if (answer.status !== 200) return Promise.resolve();
+      // Behind the answer: the caller does not wait for the rows to be decoded (an answer a
+      // zone sent is relayed as text), sealed and stored.
+      const { body } = answer;
+      const decoded = typeof body === "string" ? () => JSON.parse(body) : () => body;
+      cache.putBehind(user.tenant, fingerprint, query, decoded, ttlMs, ctx.input.delivered);
       return Promise.resolve();
     });
   };

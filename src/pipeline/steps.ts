@@ -14,7 +14,7 @@ import type { TenantRow } from "../catalog/schema.ts";
 import { OmniError } from "../errors.ts";
 import type { JobQueue } from "../jobs/queue.ts";
 import { withPassthroughClaim } from "../policy/passthrough.ts";
-import { isPlainObject, parseQueryRequest } from "../query/request.ts";
+import { parseQueryRequest } from "../query/request.ts";
 import type { QueryService } from "../query/service.ts";
 import {
   DEFAULT_BUDGETS,
@@ -196,8 +196,9 @@ export function submitJob(
 
 /**
  * Sends a request to the tenant's zone worker (`zoneSender` of `src/http/zone_forward.ts`):
- * the worker's status and body, and whether its pipeline recorded the query. A zone that cannot
- * be reached throws `REGION_UNAVAILABLE`.
+ * the worker's status and body (as it was sent, and decoded on demand), and whether its pipeline
+ * recorded the query. `budget` is the caller's, which the worker folds into its answer. A zone
+ * that cannot be reached throws `REGION_UNAVAILABLE`.
  */
 export type ZoneSender = (request: {
   user: UserClaims;
@@ -208,7 +209,18 @@ export type ZoneSender = (request: {
   body?: unknown;
   signal?: AbortSignal;
   door?: string;
-}) => Promise<{ status: number; body: unknown; recorded: boolean }>;
+  budget?: BudgetStatus;
+}) => Promise<ZoneAnswer>;
+
+/** A zone worker's answer. */
+export interface ZoneAnswer {
+  status: number;
+  /** The body's JSON text, as the worker sent it. */
+  text: string;
+  /** The body decoded (null when it is not JSON). */
+  body(): unknown;
+  recorded: boolean;
+}
 
 /**
  * Step (edge): an async query is queued in the tenant's zone, where jobs run.
@@ -223,7 +235,7 @@ export function forwardJob(toZone: ZoneSender): Step {
     const request = ctx.request!;
     if (request.metadata.async !== true) return;
     const answer = await sendToZone(ctx, toZone, "/internal/v1/jobs");
-    ctx.answer = { status: answer.status, body: answer.body as Record<string, unknown> };
+    ctx.answer = { status: answer.status, body: answer.body() as Record<string, unknown> };
   };
 }
 
@@ -258,7 +270,9 @@ export function execute(service: Pick<QueryService, "execute">): Step {
 }
 
 /**
- * Last step (edge): forwards the query to the tenant's zone worker, which runs and records it.
+ * Last step (edge): forwards the query to the tenant's zone worker, which runs and records it,
+ * with the caller's budget folded in: its answer is relayed as it was sent, not decoded and
+ * encoded again.
  *
  * @example
  * ```ts ignore
@@ -268,8 +282,7 @@ export function execute(service: Pick<QueryService, "execute">): Step {
 export function forward(toZone: ZoneSender): Step {
   return async function forwardToZone(ctx) {
     const answer = await sendToZone(ctx, toZone, "/internal/v1/query");
-    const body = isPlainObject(answer.body) ? answer.body : {};
-    ctx.answer = { status: answer.status, body: foldBudget(body, ctx.budget) };
+    ctx.answer = { status: answer.status, body: answer.text };
   };
 }
 
@@ -283,10 +296,11 @@ async function sendToZone(ctx: QueryContext, toZone: ZoneSender, path: string) {
     body: ctx.request,
     signal: ctx.signal,
     door: ctx.input.door,
+    ...(ctx.budget ? { budget: ctx.budget } : {}),
   });
   // Whatever the zone answered, refusals included, it has recorded when it says so.
   ctx.recorded = answer.recorded;
-  if (answer.status >= 400) throw OmniError.fromBody(answer.body, answer.status);
+  if (answer.status >= 400) throw OmniError.fromBody(answer.body(), answer.status);
   return answer;
 }
 
