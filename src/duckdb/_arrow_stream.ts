@@ -1,9 +1,10 @@
 /**
- * Writes an Arrow IPC stream (a schema, one record batch, the end marker) from column buffers
- * already laid out as Arrow wants them. Arrow JS's writer builds a `Table` and walks it with
- * visitors to get the same bytes: 0.25 ms for 1,000 rows of three columns back to back, and 1–5 ms
- * after a few seconds of idleness, when that much code runs cold — on the answer's path of every
- * cold join. This writes two small flatbuffers and copies the buffers.
+ * Arrow IPC for the engine's hop, without Arrow JS on the answer's path: writing a query's tables
+ * (a schema, one record batch, the end marker, from column buffers already laid out as Arrow wants
+ * them) and reading results whose columns are of the common types. Arrow JS builds a `Table` and
+ * walks it with visitors for the same work: for 1,000 rows of three columns 0.3 ms back to back and
+ * 0.7–2.4 ms after a few seconds of idleness, when that much code runs cold, on the answer's path of
+ * every cold join.
  *
  * Format: https://arrow.apache.org/docs/format/Columnar.html#serialization-and-interprocess-communication-ipc
  * (`Schema.fbs`, `Message.fbs`): each message is `0xFFFFFFFF`, the metadata's length, the
@@ -89,8 +90,9 @@ function message(b: Builder, headerType: number, header: number, bodyLength: num
   return b.asUint8Array();
 }
 
-/** Schema messages by column types: a handful of shapes, each written once. */
+/** Schema messages by column types: a few shapes recur, each written once. */
 const schemas = new Map<string, Uint8Array>();
+const SCHEMAS_KEPT = 256;
 
 /** The schema message for nullable fields `c0`, `c1`, … of these types. */
 function schemaMessage(types: readonly ArrowColumnType[]): Uint8Array {
@@ -121,6 +123,7 @@ function schemaMessage(types: readonly ArrowColumnType[]): Uint8Array {
   const metadata = message(b, HEADER_SCHEMA, schema, 0);
   const bytes = new Uint8Array(framedLength(metadata));
   writeFramed(bytes, 0, metadata);
+  if (schemas.size >= SCHEMAS_KEPT) schemas.delete(schemas.keys().next().value!);
   schemas.set(key, bytes);
   return bytes;
 }
@@ -426,6 +429,7 @@ export function readArrowStream(
         const data = buffer();
         let chunk: StreamChunk;
         if (field.typeId === TYPE_UTF8) {
+          if (data.length < (rows + 1) * 4) throw new RangeError("short offsets");
           const text = buffer();
           chunk = {
             offset: 0,
