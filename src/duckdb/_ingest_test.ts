@@ -84,14 +84,10 @@ Deno.test("encodeRows remembers the encoding of frozen rows per column set, and 
 });
 
 Deno.test("every column type reads back as written, nulls anywhere, zero rows or many", () => {
-  const columns: ColumnDef[] = [
-    { name: "n", type: "integer", description: "" },
-    { name: "d", type: "double", description: "" },
-    { name: "b", type: "boolean", description: "" },
-    { name: "t", type: "text", description: "" },
-    { name: "ts", type: "timestamp", description: "" },
-    { name: "j", type: "json", description: "" },
-  ];
+  const types = { n: "integer", d: "double", b: "boolean", t: "text", ts: "timestamp", j: "json" };
+  const columns = Object.entries(types).map(([name, type]) =>
+    ({ name, type, description: "" }) as ColumnDef
+  );
   const sample = (i: number) => ({
     n: i % 7 === 0 ? null : i * 3 - 50,
     d: i % 5 === 0 ? null : i / 4,
