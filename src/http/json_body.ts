@@ -30,6 +30,9 @@ export async function readJsonBody(
   return parseJsonBody(await readBody(c.req.raw, { maxBytes, timeoutMs }));
 }
 
+/** Refuses bytes that are not UTF-8; reusable, as each `decode` call without `stream` is whole. */
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
 /**
  * A request body's bytes as JSON: `INVALID_REQUEST` when they are not UTF-8, empty or not JSON.
  *
@@ -43,7 +46,7 @@ export async function readJsonBody(
 export function parseJsonBody(buf: Uint8Array): unknown {
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(buf);
+    text = strictUtf8.decode(buf);
   } catch {
     throw new OmniError("INVALID_REQUEST", "the body is not valid UTF-8 text");
   }
