@@ -217,6 +217,8 @@ export interface StreamColumn {
 /** Arrow JS's `Type` ids of what {@link readArrowStream} reads (the flatbuffer's union tags). */
 const READABLE = new Set([TYPE_INT, TYPE_FLOATING_POINT, TYPE_UTF8, TYPE_BOOL, TYPE_TIMESTAMP]);
 
+const utf8 = new TextDecoder();
+
 /** Reads a flatbuffer's tables, vectors and strings by position. */
 class Flat {
   readonly #view: DataView;
@@ -238,16 +240,18 @@ class Flat {
   }
   /** What an offset field points at. */
   target(at: number): number {
+    if (at === 0) throw new RangeError("an absent table");
     return at + this.#view.getUint32(at, true);
   }
-  u8(at: number, absent = 0): number {
-    return at === 0 ? absent : this.#view.getUint8(at);
+  /** Scalars read 0 when absent, as flatbuffers' defaults are. */
+  u8(at: number): number {
+    return at === 0 ? 0 : this.#view.getUint8(at);
   }
-  i16(at: number, absent = 0): number {
-    return at === 0 ? absent : this.#view.getInt16(at, true);
+  i16(at: number): number {
+    return at === 0 ? 0 : this.#view.getInt16(at, true);
   }
-  i32(at: number, absent = 0): number {
-    return at === 0 ? absent : this.#view.getInt32(at, true);
+  i32(at: number): number {
+    return at === 0 ? 0 : this.#view.getInt32(at, true);
   }
   i64(at: number): number {
     return at === 0 ? 0 : Number(this.#view.getBigInt64(at, true));
@@ -260,17 +264,16 @@ class Flat {
   }
   string(at: number): string {
     const [length, first] = this.vector(at);
-    return new TextDecoder().decode(this.#bytes.subarray(first, first + length));
+    return utf8.decode(this.#bytes.subarray(first, first + length));
   }
 }
 
 interface StreamField {
   name: string;
   typeId: number;
-  /** Int: bytes per value and signedness; float: bytes; timestamp: unit. */
+  /** Int: bytes per value and signedness; float: bytes. */
   width: number;
   signed: boolean;
-  unit: number;
 }
 
 /** A field of the Schema message, or undefined when it is of a type not read here. */
@@ -286,7 +289,6 @@ function readField(flat: Flat, table: number): StreamField | undefined {
     typeId,
     width: 0,
     signed: true,
-    unit: 0,
   };
   if (typeId === TYPE_INT) {
     field.width = flat.i32(flat.field(type, 0)) / 8;
@@ -299,7 +301,6 @@ function readField(flat: Flat, table: number): StreamField | undefined {
   } else if (typeId === TYPE_TIMESTAMP) {
     // Microseconds (DuckDB's TIMESTAMP and TIMESTAMPTZ); other units go through Arrow JS.
     if (flat.i16(flat.field(type, 0)) !== UNIT_MICROSECOND) return undefined;
-    field.unit = UNIT_MICROSECOND;
   }
   return field;
 }
@@ -362,20 +363,27 @@ function typed<T>(
 export function readArrowStream(
   bytes: Uint8Array,
 ): { numRows: number; columns: StreamColumn[] } | undefined {
+  try {
+    return readMessages(bytes);
+  } catch {
+    return undefined; // a layout not read here, or bounds it breaks: Arrow JS decides
+  }
+}
+
+/** The messages of a stream or file; throws (or gives undefined) for anything not read here. */
+function readMessages(bytes: Uint8Array): { numRows: number; columns: StreamColumn[] } | undefined {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // A file is "ARROW1", padding, a stream, its footer, the footer's length and "ARROW1" again.
   const file = bytes.length >= 18 && isMagic(bytes, 0) && isMagic(bytes, bytes.length - 6);
   let at = file ? 8 : 0;
   const end = file ? bytes.length - 10 - view.getInt32(bytes.length - 10, true) : bytes.length;
-  if (end < at) return undefined;
   let fields: StreamField[] | undefined;
   let numRows = 0;
-  const columns: { name: string; data: StreamChunk[]; field: StreamField }[] = [];
+  const chunks: StreamChunk[][] = [];
   while (at + 4 <= end) {
     let length = view.getInt32(at, true);
     at += 4;
     if (length === -1) { // the continuation marker
-      if (at + 4 > end) return undefined;
       length = view.getInt32(at, true);
       at += 4;
     }
@@ -385,12 +393,10 @@ export function readArrowStream(
     at += length;
     const message = flat.root();
     const headerType = flat.u8(flat.field(message, 1));
-    const headerAt = flat.field(message, 2);
-    const bodyLength = flat.i64(flat.field(message, 3));
+    const header = flat.target(flat.field(message, 2));
     const body = at;
-    at += bodyLength;
-    if (headerAt === 0 || at > end) return undefined;
-    const header = flat.target(headerAt);
+    at += flat.i64(flat.field(message, 3));
+    if (at > end) return undefined;
     if (headerType === HEADER_SCHEMA) {
       const [count, first] = flat.vector(flat.field(header, 1));
       fields = [];
@@ -398,88 +404,85 @@ export function readArrowStream(
         const field = readField(flat, flat.target(first + 4 * i));
         if (!field) return undefined;
         fields.push(field);
-        columns.push({ name: field.name, data: [], field });
+        chunks.push([]);
       }
       continue;
     }
     if (headerType !== HEADER_RECORD_BATCH || !fields) return undefined;
     if (flat.field(header, 3) !== 0) return undefined; // compressed
-    const rows = flat.i64(flat.field(header, 0));
-    const [nodeCount, nodes] = flat.vector(flat.field(header, 1));
-    const [bufferCount, buffers] = flat.vector(flat.field(header, 2));
-    if (nodeCount !== fields.length) return undefined;
-    numRows += rows;
-    let next = 0;
-    const buffer = () => {
-      if (next >= bufferCount) throw new RangeError("too few buffers");
-      const entry = buffers + 16 * next++;
-      const start = body + flat.i64(entry);
-      return { start, length: flat.i64(entry + 8) };
-    };
-    try {
-      fields.forEach((field, i) => {
-        const nodeLength = flat.i64(nodes + 16 * i);
-        const nullCount = flat.i64(nodes + 16 * i + 8);
-        if (nodeLength !== rows) throw new RangeError("a column's length is not the batch's");
-        const validity = buffer();
-        const nullBitmap = nullCount > 0 && validity.length > 0
-          ? bytes.subarray(validity.start, validity.start + validity.length)
-          : undefined;
-        if (nullCount > 0 && !nullBitmap) throw new RangeError("nulls without a bitmap");
-        const data = buffer();
-        let chunk: StreamChunk;
-        if (field.typeId === TYPE_UTF8) {
-          if (data.length < (rows + 1) * 4) throw new RangeError("short offsets");
-          const text = buffer();
-          chunk = {
-            offset: 0,
-            length: rows,
-            nullCount,
-            nullBitmap,
-            valueOffsets: typed(Int32Array, bytes, data.start, rows + 1),
-            values: bytes.subarray(text.start, text.start + text.length),
-          };
-        } else if (field.typeId === TYPE_BOOL) {
-          chunk = {
-            offset: 0,
-            length: rows,
-            nullCount,
-            nullBitmap,
-            values: bytes.subarray(data.start, data.start + data.length),
-          };
-        } else {
-          const Kind = field.typeId === TYPE_FLOATING_POINT
-            ? (field.width === 4 ? Float32Array : Float64Array)
-            : field.typeId === TYPE_TIMESTAMP
-            ? BigInt64Array
-            : INT_ARRAYS[field.signed ? "signed" : "unsigned"][field.width - 1]!;
-          if (data.length < rows * Kind.BYTES_PER_ELEMENT) throw new RangeError("short buffer");
-          chunk = {
-            offset: 0,
-            length: rows,
-            nullCount,
-            nullBitmap,
-            values: typed(Kind as typeof Int32Array, bytes, data.start, rows),
-          };
-        }
-        columns[i].data.push(chunk);
-      });
-    } catch {
-      return undefined;
-    }
+    const batch = readBatch(flat, header, bytes, body, fields);
+    batch.forEach((chunk, i) => chunks[i].push(chunk));
+    numRows += flat.i64(flat.field(header, 0));
   }
   if (!fields) return undefined;
   return {
     numRows,
-    columns: columns.map(({ name, data, field }) => ({
-      name,
-      data,
+    columns: fields.map((field, i) => ({
+      name: field.name,
+      data: chunks[i],
       length: numRows,
       type: {
         typeId: field.typeId,
-        ...(field.typeId === TYPE_TIMESTAMP ? { unit: field.unit } : {}),
+        ...(field.typeId === TYPE_TIMESTAMP ? { unit: UNIT_MICROSECOND } : {}),
         toString: () => `${field.typeId}`,
       },
     })),
   };
+}
+
+/** One record batch's chunk of each field, over `bytes` (its body starts at `body`). */
+function readBatch(
+  flat: Flat,
+  header: number,
+  bytes: Uint8Array,
+  body: number,
+  fields: readonly StreamField[],
+): StreamChunk[] {
+  const rows = flat.i64(flat.field(header, 0));
+  const [nodeCount, nodes] = flat.vector(flat.field(header, 1));
+  const [bufferCount, buffers] = flat.vector(flat.field(header, 2));
+  if (nodeCount !== fields.length) throw new RangeError("a node per field");
+  let next = 0;
+  const buffer = () => {
+    if (next >= bufferCount) throw new RangeError("too few buffers");
+    const entry = buffers + 16 * next++;
+    const start = body + flat.i64(entry);
+    return { start, length: flat.i64(entry + 8) };
+  };
+  return fields.map((field, i) => {
+    const nullCount = flat.i64(nodes + 16 * i + 8);
+    if (flat.i64(nodes + 16 * i) !== rows) {
+      throw new RangeError("a column's length is not the batch's");
+    }
+    const validity = buffer();
+    if (nullCount > 0 && validity.length === 0) throw new RangeError("nulls without a bitmap");
+    const chunk = {
+      offset: 0 as const,
+      length: rows,
+      nullCount,
+      nullBitmap: nullCount > 0
+        ? bytes.subarray(validity.start, validity.start + validity.length)
+        : undefined,
+    };
+    const data = buffer();
+    if (field.typeId === TYPE_UTF8) {
+      if (data.length < (rows + 1) * 4) throw new RangeError("short offsets");
+      const text = buffer();
+      return {
+        ...chunk,
+        valueOffsets: typed(Int32Array, bytes, data.start, rows + 1),
+        values: bytes.subarray(text.start, text.start + text.length),
+      };
+    }
+    if (field.typeId === TYPE_BOOL) {
+      return { ...chunk, values: bytes.subarray(data.start, data.start + data.length) };
+    }
+    const Kind = field.typeId === TYPE_FLOATING_POINT
+      ? (field.width === 4 ? Float32Array : Float64Array)
+      : field.typeId === TYPE_TIMESTAMP
+      ? BigInt64Array
+      : INT_ARRAYS[field.signed ? "signed" : "unsigned"][field.width - 1]!;
+    if (data.length < rows * Kind.BYTES_PER_ELEMENT) throw new RangeError("short buffer");
+    return { ...chunk, values: typed(Kind as typeof Int32Array, bytes, data.start, rows) };
+  });
 }

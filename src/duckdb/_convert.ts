@@ -329,8 +329,10 @@ export function tableToRows(table: ArrowTableLike, maxRows: number): ConvertedRo
  * directly (the caller then reads the result with Arrow JS).
  */
 export function streamToRows(
-  stream: { numRows: number; columns: readonly Pick<ArrowVectorLike, "type" | "data">[] },
-  names: readonly string[],
+  stream: {
+    numRows: number;
+    columns: readonly (Pick<ArrowVectorLike, "type" | "data"> & { name: string })[];
+  },
   maxRows: number,
 ): ConvertedRows | undefined {
   const count = Math.min(stream.numRows, maxRows);
@@ -340,7 +342,7 @@ export function streamToRows(
     if (directValues(column.type, column.data, count, out) < count) return undefined;
     values.push(out);
   }
-  return assembleRows(names, values, stream.numRows > maxRows);
+  return assembleRows(stream.columns.map((c) => c.name), values, stream.numRows > maxRows);
 }
 
 function assembleRows(

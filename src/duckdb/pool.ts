@@ -891,7 +891,7 @@ function encodeTable(table: MaterializedTable, rows: readonly Row[]): Uint8Array
  */
 function resultRows(ipc: Uint8Array, maxRows: number): ConvertedRows {
   const stream = readArrowStream(ipc);
-  const direct = stream && streamToRows(stream, stream.columns.map((c) => c.name), maxRows);
+  const direct = stream && streamToRows(stream, maxRows);
   return direct ?? tableToRows(tableFromIPC(ipc) as unknown as ArrowTableLike, maxRows);
 }
 

@@ -8,6 +8,7 @@
  */
 import NodeSqlParser from "node-sql-parser";
 import { OmniError } from "../errors.ts";
+import { deepFreeze } from "../crypto/key_ring.ts";
 import { type Analysis, analyze } from "./_analyze.ts";
 import { asNode, type Node } from "./_ast.ts";
 import { checkFunctions } from "./functions.ts";
@@ -147,13 +148,6 @@ export function parseQuery(sql: string): ParsedQuery {
 const REMEMBERED = 512;
 const REMEMBERED_LENGTH = 8192;
 const recentlyParsed = new Map<string, ParsedQuery>();
-
-function deepFreeze<T>(value: T): T {
-  if (value === null || typeof value !== "object" || Object.isFrozen(value)) return value;
-  Object.freeze(value);
-  for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
-  return value;
-}
 
 function parseFresh(sql: string): ParsedQuery {
   if (typeof sql !== "string" || sql.trim() === "") {
