@@ -31,11 +31,14 @@ export interface InstanceQuery {
 /**
  * Some of a coming query's tables, loaded while its other sources are still being fetched:
  * `tables` are all of the query's tables (the first load creates them), `load` the indexes of
- * those whose rows come with this load, one blob each, in that order.
+ * those whose rows come with this load, one blob each, in that order (none: the tables are only
+ * created). With `sql`, the query's text is put to the read-only gate ahead, whose verdict the
+ * gate remembers; a refusal is left for the query itself to meet.
  */
 export interface InstanceLoad {
   tables: TableShape[];
   load: number[];
+  sql?: string;
 }
 
 /** The instance's answer: the result as an Arrow IPC file, and timings. */
@@ -141,6 +144,13 @@ export class DuckInstance {
   load(load: InstanceLoad, blobs: readonly Uint8Array[]): { ingest_ms: number } {
     const started = performance.now();
     this.#ingest(load.tables, load.load, blobs);
+    if (load.sql !== undefined) {
+      try {
+        this.#gate.check(this.#conn, load.sql);
+      } catch {
+        // The query's own frame checks again and answers the refusal.
+      }
+    }
     return { ingest_ms: performance.now() - started };
   }
 

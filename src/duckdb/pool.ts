@@ -106,11 +106,11 @@ const ENGINE_NICE = 5;
 // Whatever `maxRows` keeps, a result this large is refused in the engine, not shipped here.
 const MAX_RESULT_BYTES = 256 * 2 ** 20;
 /**
- * How long the first tables of a query wait for the others before an engine is lent to load
- * them: tables from the source cache arrive together, and a load of their own would only add a
- * round trip to the engine.
+ * How long tables that arrived wait for the others before they are loaded into an engine lent
+ * to the query: tables from the source cache arrive together, and a load of their own would only
+ * add a round trip to the engine.
  */
-const LEND_AFTER_MS = 3;
+const LOAD_AFTER_MS = 3;
 // The watchdog's look at the busy engines' resident memory.
 const WATCH_MS = 25;
 /**
@@ -251,7 +251,14 @@ export class EnginePool implements QueryEngine {
       userKey: `${options.tenantId}\n${options.userId ?? ""}`,
     };
     const shapes = tableShapes(input.tables);
-    const { blobs, encode_ms, loan } = await this.#arrive(input.tables, shapes, who, limit, signal);
+    const { blobs, encode_ms, loan } = await this.#arrive(
+      input.sql,
+      input.tables,
+      shapes,
+      who,
+      limit,
+      signal,
+    );
     let claimed = loan ? this.#claim(loan, who) : undefined;
     for (let preempted = false;;) {
       const waitStart = performance.now();
@@ -303,9 +310,12 @@ export class EnginePool implements QueryEngine {
 
   /**
    * Waits for every table's rows, encoding each as it arrives. While some are still promised,
-   * the ones in are loaded into an engine lent to the query, if the pool can spare one.
+   * an engine is lent to the query if the pool can spare one: at once, to create the tables and
+   * check the SQL before any rows are in, or else once a table has waited for the others. The
+   * tables that arrive before the last one are loaded into it.
    */
   async #arrive(
+    sql: string,
     tables: readonly MaterializedTable[],
     shapes: TableShape[],
     who: { tenantId: string; userKey: string },
@@ -319,17 +329,21 @@ export class EnginePool implements QueryEngine {
     let failed = false;
     // A one-off engine (more memory than the pool's) cannot be lent ahead.
     const lendable = limitMb <= this.#memoryLimitMb && tables.some((t) => !Array.isArray(t.rows));
-    // Arrived tables not loaded yet, and the timer that lends an engine for them.
+    // Arrived tables not loaded yet, and the timer that loads them (lending an engine first).
     let arrived: number[] = [];
-    let lendTimer: ReturnType<typeof setTimeout> | undefined;
-    const lendNow = () => {
-      lendTimer = undefined;
+    let loadTimer: ReturnType<typeof setTimeout> | undefined;
+    const loadArrived = () => {
+      loadTimer = undefined;
       if (failed || waiting === 0) return;
-      loan = this.#lend(who);
+      const lent = !loan;
+      loan ??= this.#lend(who);
       if (!loan) return;
-      this.#load(loan, shapes, arrived, blobs, limitMb);
+      this.#load(loan, shapes, arrived, blobs, limitMb, lent ? sql : undefined);
       arrived = [];
     };
+    // Lent before any rows are in, the engine creates the tables and puts the SQL to its gate
+    // while the sources are fetched, off the answer's path.
+    if (lendable) loadArrived();
     const arrivals = tables.map(async (table, index) => {
       const rows = await table.rows;
       if (failed) return;
@@ -337,10 +351,9 @@ export class EnginePool implements QueryEngine {
       blobs[index] = encodeTable(table, rows);
       encode_ms += performance.now() - started;
       if (--waiting === 0 || !lendable) return;
-      if (loan) return this.#load(loan, shapes, [index], blobs, limitMb);
       // Tables that come together (from the source cache) are not worth a load of their own.
       arrived.push(index);
-      lendTimer ??= setTimeout(lendNow, LEND_AFTER_MS);
+      loadTimer ??= setTimeout(loadArrived, LOAD_AFTER_MS);
     });
     try {
       await untilAborted(Promise.all(arrivals), signal);
@@ -351,7 +364,7 @@ export class EnginePool implements QueryEngine {
       if (loan) this.#giveBack(loan);
       throw err;
     } finally {
-      clearTimeout(lendTimer);
+      clearTimeout(loadTimer);
     }
     return { blobs, encode_ms, ...(loan ? { loan } : {}) };
   }
@@ -389,8 +402,14 @@ export class EnginePool implements QueryEngine {
     indexes: number[],
     blobs: readonly Uint8Array[],
     limitMb: number,
+    sql?: string,
   ): void {
-    const request: EngineRequest = { type: "load", tables: shapes, load: indexes };
+    const request: EngineRequest = {
+      type: "load",
+      tables: shapes,
+      load: indexes,
+      ...(sql === undefined ? {} : { sql }),
+    };
     const bytes = encodeFrame(request, indexes.map((i) => blobs[i]));
     loan.done = loan.done.then(async () => {
       const engine = loan.engine;

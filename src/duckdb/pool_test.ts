@@ -472,6 +472,56 @@ poolTest(
 );
 
 poolTest(
+  "a query whose only table is still fetched gets an engine lent at once, its table made ahead",
+  { size: 2, spares: 1 },
+  async (pool) => {
+    await pool.warm("all");
+    const labels = laterLabels();
+    const running = pool.run({
+      tables: [labels.table],
+      sql: "SELECT count(*) AS c FROM demo.labels WHERE label <> 'L0'",
+    }, { tenantId: "acme" });
+    await eventually(() => pool.stats().lent === 1, "an engine is lent before any rows are in");
+    labels.arrive(5);
+    const result = await running;
+    assert.deepEqual(result.rows, [{ c: 4 }]);
+    assert.ok((result.timing.loaded_ahead_ms ?? -1) >= 0, "the engine worked before the rows");
+    assert.equal(pool.stats().lent, 0);
+    assert.equal(await visibleTables(pool, "acme"), 0);
+  },
+);
+
+poolTest(
+  "SQL put to the gate ahead is still refused by the query, and the engine stays clean",
+  { size: 1, spares: 0 },
+  async (pool) => {
+    await pool.warm();
+    for (
+      const [sql, code] of [["DROP TABLE demo.labels", "INVALID_REQUEST"], [
+        "SELEC 1",
+        "PLAN_FAILED",
+      ]]
+    ) {
+      await eventually(() => pool.stats().idle === 1, "the engine is back");
+      const labels = laterLabels();
+      const running = pool.run({ tables: [labels.table], sql }, { tenantId: "acme" });
+      await eventually(() => pool.stats().lent === 1, "an engine is lent before any rows are in");
+      labels.arrive(2);
+      assert.equal((await errorOf(running)).code, code, sql);
+    }
+    // Twice: a refusal is never remembered as a pass.
+    const labels = laterLabels();
+    const again = pool.run({ tables: [labels.table], sql: "DROP TABLE demo.labels" }, {
+      tenantId: "acme",
+    });
+    labels.arrive(1);
+    assert.equal((await errorOf(again)).code, "INVALID_REQUEST");
+    assert.equal(await visibleTables(pool, "acme"), 0);
+    assert.equal(pool.stats().replacements, 0);
+  },
+);
+
+poolTest(
   "a lent engine is taken back when the pool needs it, and the query still gets every table",
   { size: 1, spares: 0 },
   async (pool) => {
