@@ -106,9 +106,9 @@ const ENGINE_NICE = 5;
 // Whatever `maxRows` keeps, a result this large is refused in the engine, not shipped here.
 const MAX_RESULT_BYTES = 256 * 2 ** 20;
 /**
- * How long tables that arrived wait for the others before they are loaded into an engine lent
- * to the query: tables from the source cache arrive together, and a load of their own would only
- * add a round trip to the engine.
+ * How long tables that arrived wait for the others before an engine is lent to load them, when
+ * none could be lent as the query started: tables from the source cache arrive together, and a
+ * load of their own would only add a round trip to the engine.
  */
 const LOAD_AFTER_MS = 3;
 // The watchdog's look at the busy engines' resident memory.
@@ -311,8 +311,8 @@ export class EnginePool implements QueryEngine {
   /**
    * Waits for every table's rows, encoding each as it arrives. While some are still promised,
    * an engine is lent to the query if the pool can spare one: at once, to create the tables and
-   * check the SQL before any rows are in, or else once a table has waited for the others. The
-   * tables that arrive before the last one are loaded into it.
+   * check the SQL before any rows are in, or else once a table has waited for the others
+   * ({@link LOAD_AFTER_MS}). The tables that arrive before the last one are loaded into it.
    */
   async #arrive(
     sql: string,
@@ -335,10 +335,10 @@ export class EnginePool implements QueryEngine {
     const loadArrived = () => {
       loadTimer = undefined;
       if (failed || waiting === 0) return;
-      const lent = !loan;
+      const first = !loan;
       loan ??= this.#lend(who);
       if (!loan) return;
-      this.#load(loan, shapes, arrived, blobs, limitMb, lent ? sql : undefined);
+      this.#load(loan, shapes, arrived, blobs, limitMb, first ? sql : undefined);
       arrived = [];
     };
     // Lent before any rows are in, the engine creates the tables and puts the SQL to its gate
@@ -351,8 +351,10 @@ export class EnginePool implements QueryEngine {
       blobs[index] = encodeTable(table, rows);
       encode_ms += performance.now() - started;
       if (--waiting === 0 || !lendable) return;
-      // Tables that come together (from the source cache) are not worth a load of their own.
       arrived.push(index);
+      // An engine lent from the start is idle meanwhile: the table goes to it at once. Otherwise
+      // tables that come together (from the source cache) are not worth lending one for.
+      if (loan) return loadArrived();
       loadTimer ??= setTimeout(loadArrived, LOAD_AFTER_MS);
     });
     try {
