@@ -112,7 +112,11 @@ export function buildZoneWorker(
     ...options.engines,
   });
   metrics.observeEnginePool(zone, () => engines.stats());
-  const cost = costGuard({ db: catalog.db, alerts });
+  const cost = costGuard({
+    db: catalog.db,
+    alerts,
+    remember: (key, load) => catalog.remembered(key, load),
+  });
   const service = new QueryService({
     zone,
     catalog,

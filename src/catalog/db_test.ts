@@ -45,6 +45,7 @@ withCatalogs(
     );
     assert.deepEqual(rows.map((r) => r.table_name), [
       "connections",
+      "cost_budgets",
       "policies",
       "tenant_keys",
       "tenants",

@@ -92,6 +92,20 @@ export class Catalog {
     this.audit = new AuditLog(db, { auditKey: options.auditKey });
   }
 
+  /**
+   * Reads `key` through the catalog's memo of hot reads: for a module outside the catalog that
+   * reads a table the change count covers (a migration adds the table's triggers), so its value
+   * is revalidated with the rest instead of read again after a quiet second.
+   *
+   * @example
+   * ```ts ignore
+   * const budgets = await catalog.remembered(`cost-budgets:${tenantId}`, () => read(tenantId));
+   * ```
+   */
+  remembered<T>(key: string, load: () => Promise<T>): Promise<T> {
+    return this.#reads.get(key, load);
+  }
+
   /** Drops remembered reads (after a write this instance did not make). */
   forgetReads(): void {
     this.#reads.clear();

@@ -97,6 +97,7 @@ export async function setCostBudget(
   const id = await connectionId(catalog, tenantId, connection);
   if (budget === null) {
     await catalog.db.delete(costBudgets).where(eq(costBudgets.connectionId, id));
+    catalog.forgetReads();
     return;
   }
   if (!Number.isSafeInteger(budget.calls) || budget.calls < 1) {
@@ -107,6 +108,8 @@ export async function setCostBudget(
       target: costBudgets.connectionId,
       set: { ...budget, updatedAt: new Date() },
     });
+  // This process's guards see it at once; others when they revalidate (the change count).
+  catalog.forgetReads();
 }
 
 /**
@@ -141,5 +144,6 @@ export async function grantBurst(
   await catalog.db.update(costBudgets)
     .set({ burstCalls, burstPeriod: period, updatedAt: new Date() })
     .where(eq(costBudgets.connectionId, id));
+  catalog.forgetReads();
   return { period, burstCalls };
 }

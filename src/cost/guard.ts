@@ -23,8 +23,12 @@ export interface CostGuardOptions {
   db: CatalogDatabase;
   /** Fires the 80/90/100% alerts. @default none */
   alerts?: CostAlerts;
-  /** How long a connection's budget is remembered (an admin's change applies after it). @default 1000 */
-  budgetTtlMs?: number;
+  /**
+   * How a tenant's budgets are remembered between fetches: the catalog's memo of hot reads
+   * (`Catalog.remembered`), which the change count keeps current. @default not remembered: read
+   * on every fetch
+   */
+  remember?: <T>(key: string, load: () => Promise<T>) => Promise<T>;
 }
 
 /** The cost guard: a source middleware, and a way to read a tenant's budgets ahead. */
@@ -41,31 +45,17 @@ export type CostGuard = SourceMiddleware & {
  *
  * @example
  * ```ts ignore
- * const cost = costGuard({ db: catalog.db, alerts });
+ * const cost = costGuard({ db: catalog.db, alerts, remember: (k, load) => catalog.remembered(k, load) });
  * const service = new QueryService({ ...options, prefetch: (t) => cost.prefetch(t),
  *   sourceMiddleware: [sourceCache(cacheOptions), cost, budget] });
  * ```
  */
 export function costGuard(options: CostGuardOptions): CostGuard {
   const { db } = options;
-  const ttlMs = options.budgetTtlMs ?? 1000;
-  // Most fetches are of unbudgeted connections: one read per tenant and second, not per fetch.
-  const remembered = new Map<
-    string,
-    { at: number; budgets: Promise<Map<string, CostBudget>> }
-  >();
-  const budgetsOf = (tenantId: string) => {
-    const now = Date.now();
-    const hit = remembered.get(tenantId);
-    if (hit && now - hit.at < ttlMs) return hit.budgets;
-    if (remembered.size > 10_000) remembered.clear();
-    const budgets = costBudgetsOf(db, tenantId);
-    remembered.set(tenantId, { at: now, budgets });
-    budgets.catch(() => {
-      if (remembered.get(tenantId)?.budgets === budgets) remembered.delete(tenantId);
-    });
-    return budgets;
-  };
+  // Most fetches are of unbudgeted connections: their budgets are remembered, not read per fetch.
+  const remember = options.remember ?? ((_key, load) => load());
+  const budgetsOf = (tenantId: string): Promise<Map<string, CostBudget>> =>
+    remember(`cost-budgets:${tenantId}`, () => costBudgetsOf(db, tenantId));
   const middleware: SourceMiddleware = (next) =>
     async function costGuardedFetch(source, ctx) {
       const connection = source.connection;

@@ -33,13 +33,14 @@ async function setup() {
       } as FetchedSource,
     );
   };
-  // Two guards on one catalog: two processes counting the same connection.
+  // Two guards on one catalog: two processes counting the same connection. Budgets are
+  // remembered as a zone remembers them: an admin's change must reach the next fetch.
   const registries = [new Registry(), new Registry()];
   const guards = registries.map((registry) =>
     costGuard({
       db: t.catalog.db,
       alerts: new CostAlerts({ catalog: t.catalog, registry }),
-      budgetTtlMs: 0,
+      remember: (key, load) => t.catalog.remembered(key, load),
     })(app)
   );
   const used = () => usageIn(t.catalog.db, "acme", connection.id, periodOf("month", Date.now()));
