@@ -230,13 +230,15 @@ export class DuckInstance {
     const next = databaseName();
     try {
       // One call: back to the empty default database, the detach, the check (an error stops
-      // the rest), then the next query's database.
+      // the rest), a fresh random seed (what one query set must not steer the next one's
+      // `random()`), then the next query's database.
       queryIPC(
         this.#conn,
         [
           "USE memory",
           ...(database ? [`DETACH DATABASE IF EXISTS ${quoteIdent(database)}`] : []),
           full ? FULL_CHECK : DATABASES_CHECK,
+          `SELECT setseed(${freshSeed()})`,
           attach(next),
         ].join("; "),
       );
@@ -271,6 +273,11 @@ export class DuckInstance {
     // the (empty) answer is left as Arrow bytes, never decoded.
     if (statements.length > 0) queryIPC(this.#conn, statements.join("; "));
   }
+}
+
+/** A seed for DuckDB's `setseed`, in [-1, 1], from the system's randomness. */
+function freshSeed(): string {
+  return (crypto.getRandomValues(new Uint32Array(1))[0] / 2 ** 31 - 1).toFixed(9);
 }
 
 /** A query's database: an unguessable name, so no other query can name it. */

@@ -601,3 +601,22 @@ poolTest(
     assert.equal(await visibleTables(pool, "t0"), 0);
   },
 );
+
+poolTest(
+  "a seed one query sets does not steer the next query's random()",
+  { size: 1, spares: 0 },
+  async (pool) => {
+    const run = async (sql: string) =>
+      (await pool.run({ tables: [], sql }, { tenantId: "acme" })).rows[0];
+    const after = async () => {
+      await run("SELECT setseed(0.42) AS s");
+      await eventually(() => pool.stats().idle === 1, "the engine is back");
+      return (await run("SELECT random() AS r")).r;
+    };
+    // The same engine both times: without a fresh seed between queries, both would be equal.
+    const first = await after();
+    await eventually(() => pool.stats().idle === 1, "the engine is back");
+    assert.notEqual(await after(), first);
+    assert.equal(pool.stats().replacements, 0, "one engine served every query");
+  },
+);

@@ -65,7 +65,7 @@ const WORD_PART = /[A-Za-z0-9_$\u0080-\uffff]/;
 
 /**
  * Scans `sql` with DuckDB's lexical rules. Throws `PLAN_FAILED` for an unterminated string,
- * identifier or comment and a nested block comment.
+ * identifier or comment, a nested block comment and a backtick outside strings and comments.
  */
 export function scan(sql: string): Scan {
   const words: Word[] = [];
@@ -109,6 +109,12 @@ export function scan(sql: string): Scan {
       i = skipQuoted(sql, i, ch, isEscapeString, backslashes);
       literals.push(sql.slice(isEscapeString ? start - 1 : start, i));
       continue;
+    }
+    if (ch === "`") {
+      // node-sql-parser reads a backtick as an identifier's quote, DuckDB as an operator's
+      // character: between two of them the parser would see a name where DuckDB runs SQL the
+      // planner never read. DuckDB has no use for one outside strings and comments.
+      throw planFailedAt(sql, i, "a backtick is not a quote: quote identifiers with double quotes");
     }
     if (ch === "$") {
       const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i));

@@ -86,6 +86,19 @@ Deno.test("parseQuery() reports parse errors as PLAN_FAILED with line and column
   fails("/* c */ SELECT FROM WHERE", "PLAN_FAILED", /line 1, column 21/);
 });
 
+Deno.test("parseQuery() refuses a backtick outside strings and comments, where the parsers differ", () => {
+  // node-sql-parser would read the backticks as quoting one name; DuckDB would run the UNION.
+  const hidden = "SELECT NULL AS x FROM (SELECT 1 AS y) t WHERE false " +
+    "WINDOW w AS (ORDER BY ` y) UNION ALL SELECT 42 FROM duckdb_tables() -- `)";
+  fails(hidden, "PLAN_FAILED", /line 1, column 75: a backtick is not a quote/);
+  fails("SELECT `pr_id` FROM github.pull_requests", "PLAN_FAILED", /backtick/);
+  // In a string, a quoted identifier or a comment it is text, as DuckDB reads it.
+  assert.deepEqual(
+    names("SELECT '`', \"a`b\" FROM github.pull_requests -- `\n/* ` */"),
+    ["github.pull_requests"],
+  );
+});
+
 Deno.test("parseQuery() lists tables in subqueries, CTE bodies, UNION branches and EXISTS", () => {
   assert.deepEqual(
     names(`WITH merged AS (SELECT * FROM github.pull_requests WHERE status = 'merged')
