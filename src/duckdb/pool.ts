@@ -1041,6 +1041,7 @@ class EngineProcess {
   readonly exited: Promise<void>;
   baselineRss = 0;
   started = false;
+  /** Killed, or gone: never handed out again, whatever it still says. */
   dead = false;
   /** Resolves when the last query's database is detached (`true`), or the process is gone. */
   idle: Promise<boolean> = Promise.resolve(true);
@@ -1177,6 +1178,10 @@ class EngineProcess {
 
   kill(): void {
     if (this.dead) return;
+    // At once, not when the process is reaped: a killed engine may have written its answer and
+    // its `idle` before the signal landed, and the pool must not take that `idle` for a clean
+    // engine and hand it to the next query (which then met a broken pipe: a 500).
+    this.dead = true;
     try {
       this.#child.kill("SIGKILL");
     } catch {
