@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { deepFreeze, type KeyRing } from "../crypto/key_ring.ts";
+import { deepFreeze } from "../deep_freeze.ts";
+import type { KeyRing } from "../crypto/key_ring.ts";
 import type { KvStore } from "./kv_store.ts";
 import { processLog } from "../telemetry/log.ts";
 

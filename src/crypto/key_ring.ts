@@ -248,7 +248,8 @@ export class KeyRing {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { deepFreeze, generateMasterKey, KeyRing } from "./key_ring.ts";
+   * import { deepFreeze } from "../deep_freeze.ts";
+   * import { generateMasterKey, KeyRing } from "./key_ring.ts";
    * import { MemoryKeyStore } from "./key_store.ts";
    * const ring = new KeyRing({ masterKey: generateMasterKey(), store: new MemoryKeyStore() });
    * const parse = (text: string) => deepFreeze(JSON.parse(text));
@@ -536,27 +537,4 @@ export class KeyRing {
 
 function aad(tenantId: string, version: number): Uint8Array<ArrayBuffer> {
   return new TextEncoder().encode(`omnisql/v1/${tenantId}/${version}`);
-}
-
-/**
- * Freezes a value and everything reachable from it (plain JSON data: objects and arrays), so a
- * value shared between callers cannot be changed by one of them. Returns it.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { deepFreeze } from "./key_ring.ts";
- * const value = deepFreeze({ rows: [{ id: 1 }] });
- * assert.ok(Object.isFrozen(value.rows[0]));
- * ```
- */
-export function deepFreeze<T>(value: T): T {
-  if (value === null || typeof value !== "object" || Object.isFrozen(value)) return value;
-  Object.freeze(value);
-  if (Array.isArray(value)) {
-    for (const item of value) deepFreeze(item);
-  } else {
-    for (const key in value) deepFreeze((value as Record<string, unknown>)[key]);
-  }
-  return value;
 }

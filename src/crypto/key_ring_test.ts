@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { CryptoError, deepFreeze, generateMasterKey, KeyRing, MemoryKeyStore } from "./mod.ts";
+import { deepFreeze } from "../deep_freeze.ts";
+import { CryptoError, generateMasterKey, KeyRing, MemoryKeyStore } from "./mod.ts";
 
 function ring(store = new MemoryKeyStore(), masterKey = generateMasterKey()): KeyRing {
   return new KeyRing({ masterKey, store });

@@ -17,12 +17,6 @@
  * @module
  */
 export { CryptoError, type CryptoErrorReason } from "./crypto_error.ts";
-export {
-  type DataKey,
-  deepFreeze,
-  generateMasterKey,
-  KeyRing,
-  type KeyRingOptions,
-} from "./key_ring.ts";
+export { type DataKey, generateMasterKey, KeyRing, type KeyRingOptions } from "./key_ring.ts";
 export { type KeyStore, MemoryKeyStore, type WrappedKey } from "./key_store.ts";
 export { sha256Hex } from "./sha256.ts";

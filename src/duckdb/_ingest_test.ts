@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { tableFromIPC } from "apache-arrow";
 import type { ColumnDef } from "../../connectors/sdk/table.ts";
-import { deepFreeze } from "../crypto/key_ring.ts";
+import { deepFreeze } from "../deep_freeze.ts";
 import { encodeRows, rowsToArrowIPC, toEpochMicros } from "./_ingest.ts";
 
 const column = (type: "timestamp" | "text" | "integer") => [{ name: "v", type, description: "" }];

@@ -8,7 +8,7 @@
  */
 import NodeSqlParser from "node-sql-parser";
 import { OmniError } from "../errors.ts";
-import { deepFreeze } from "../crypto/key_ring.ts";
+import { deepFreeze } from "../deep_freeze.ts";
 import { type Analysis, analyze } from "./_analyze.ts";
 import { asNode, type Node } from "./_ast.ts";
 import { checkFunctions } from "./functions.ts";
