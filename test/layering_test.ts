@@ -28,7 +28,7 @@ const LAYERS: string[][] = [
   ["sql"], // parse, analyse, plan, offer pushdown
   ["duckdb", "catalog", "auth"], // the engine, the catalog, identities
   ["crypto"], // tenant keys
-  ["."], // src/errors.ts, src/config.ts: the vocabulary everything shares
+  ["."], // src/errors.ts, src/config.ts, src/deep_freeze.ts: the vocabulary everything shares
 ];
 
 const ROOT = normalize(join(dirname(fileURLToPath(import.meta.url)), ".."));
