@@ -19,13 +19,27 @@ export interface TableShape {
 
 /**
  * One query for the instance: its SQL and every table it reads. Tables loaded ahead
- * ({@link InstanceLoad}) come with an empty blob; the others with their rows.
+ * ({@link InstanceLoad}) are named in `after` and come with an empty blob; the others with their
+ * rows.
  */
 export interface InstanceQuery {
   sql: string;
   /** Bytes of Arrow IPC a result may have; a larger one is refused (`RESOURCE_EXHAUSTED`). */
   maxResultBytes: number;
   tables: TableShape[];
+  /** See {@link FrameContinues}: absent when no load came before. */
+  after?: number[];
+}
+
+/**
+ * A frame that continues a query whose earlier frames created its tables names the indexes
+ * those frames loaded, exactly. The pool writes a query's frames one behind another without
+ * waiting for each answer, so a frame may arrive after an earlier one failed (the engine then
+ * cleaned up): it is refused rather than run on tables that are missing or empty. A frame
+ * without `after` starts a query, and is refused if another query's tables are still there.
+ */
+export interface FrameContinues {
+  after?: number[];
 }
 
 /**
@@ -35,7 +49,7 @@ export interface InstanceQuery {
  * created). With `sql`, the query's text is put to the read-only gate ahead, whose verdict the
  * gate remembers; a refusal is left for the query itself to meet.
  */
-export interface InstanceLoad {
+export interface InstanceLoad extends FrameContinues {
   tables: TableShape[];
   load: number[];
   sql?: string;
@@ -143,7 +157,7 @@ export class DuckInstance {
    */
   load(load: InstanceLoad, blobs: readonly Uint8Array[]): { ingest_ms: number } {
     const started = performance.now();
-    this.#ingest(load.tables, load.load, blobs);
+    this.#ingest(load.tables, load.after, load.load, blobs);
     if (load.sql !== undefined) {
       try {
         this.#gate.check(this.#conn, load.sql);
@@ -163,8 +177,9 @@ export class DuckInstance {
   run(query: InstanceQuery, blobs: readonly Uint8Array[]): InstanceResult {
     const ingestStart = performance.now();
     const database = this.#next;
-    const indexes = query.tables.map((_, i) => i).filter((i) => !this.#loaded.has(i));
-    this.#ingest(query.tables, indexes, indexes.map((i) => blobs[i]));
+    const ahead = new Set(query.after);
+    const indexes = query.tables.map((_, i) => i).filter((i) => !ahead.has(i));
+    this.#ingest(query.tables, query.after, indexes, indexes.map((i) => blobs[i]));
     const ingest_ms = performance.now() - ingestStart;
 
     const queryStart = performance.now();
@@ -186,19 +201,30 @@ export class DuckInstance {
   }
 
   /**
-   * Creates the query's tables on its first frame (the same shapes on every later one), then
-   * inserts the rows of `indexes`, whose blobs come in that order (an empty blob: no rows).
+   * Creates the query's tables on its first frame (checks, on a later one, that the frames
+   * before it made and loaded them: `after`), then inserts the rows of `indexes`, whose blobs
+   * come in that order (an empty blob: no rows).
    */
-  #ingest(tables: readonly TableShape[], indexes: readonly number[], blobs: readonly Uint8Array[]) {
+  #ingest(
+    tables: readonly TableShape[],
+    after: readonly number[] | undefined,
+    indexes: readonly number[],
+    blobs: readonly Uint8Array[],
+  ) {
     const database = this.#next;
     this.#database = database;
     try {
       const shapes = JSON.stringify(tables);
-      if (this.#created === undefined) {
+      if (after === undefined) {
+        if (this.#created !== undefined) {
+          throw new OmniError("INTERNAL", "another query's tables are still loaded");
+        }
         this.#createTables(tables);
         this.#created = shapes;
       } else if (this.#created !== shapes) {
-        throw new OmniError("INTERNAL", "a query's tables changed between its loads");
+        throw new OmniError("INTERNAL", "the tables loaded ahead for this query are missing");
+      } else if (after.length !== this.#loaded.size || after.some((i) => !this.#loaded.has(i))) {
+        throw new OmniError("INTERNAL", "the tables loaded ahead for this query are not all in");
       }
       indexes.forEach((index, at) => {
         const table = tables[index];

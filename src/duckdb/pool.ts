@@ -284,21 +284,20 @@ export class EnginePool implements QueryEngine {
             this.#oneOffs.delete(oneOff);
           }
         }
-        const lent = onLoan && loan ? await this.#lentEngine(loan, signal) : undefined;
-        const engine = lent?.engine ?? await this.#takeEngine(signal);
+        if (onLoan && loan) {
+          const request = queryRequest(input.sql, shapes, blobs, loan.sent);
+          const result = await this.#runLent(loan, request, maxRows, limit, signal, slot);
+          if (result) {
+            const timing = { encode_ms, wait_ms: 0, loaded_ahead_ms: loan.ingestMs };
+            return { ...result, timing: { ...result.timing, ...timing } };
+          }
+        }
+        const engine = await this.#takeEngine(signal);
         slot.engaged = true;
         const wait_ms = performance.now() - waitStart;
-        const request = queryRequest(input.sql, shapes, blobs, lent?.loaded);
+        const request = queryRequest(input.sql, shapes, blobs);
         const result = await this.#runOn(engine, request, maxRows, limit, signal, slot);
-        return {
-          ...result,
-          timing: {
-            ...result.timing,
-            encode_ms,
-            wait_ms,
-            ...(lent ? { loaded_ahead_ms: lent.ingestMs } : {}),
-          },
-        };
+        return { ...result, timing: { ...result.timing, encode_ms, wait_ms } };
       } catch (err) {
         if (err !== PREEMPTED) throw err;
         preempted = true;
@@ -389,15 +388,23 @@ export class EnginePool implements QueryEngine {
       engine: this.#idle.pop()!,
       tenantId: who.tenantId,
       done: Promise.resolve(),
-      loaded: new Set(),
+      frames: 0,
+      sent: [],
+      loading: 0,
       ingestMs: 0,
+      failed: false,
+      claimed: false,
       returned: false,
     };
     this.#loans.push(loan);
     return loan;
   }
 
-  /** Loads tables into a lent engine, after the loads before them; a failure gives it back. */
+  /**
+   * Loads tables into a lent engine: the frame is written at once, behind the loan's earlier
+   * frames, whose answers it does not wait for (it names what they loaded: `after`). A failure
+   * gives the engine back, unless its query has claimed it (the query then runs afresh).
+   */
   #load(
     loan: Loan,
     shapes: TableShape[],
@@ -406,32 +413,38 @@ export class EnginePool implements QueryEngine {
     limitMb: number,
     sql?: string,
   ): void {
+    if (loan.returned || loan.claimed) return;
     const request: EngineRequest = {
       type: "load",
       tables: shapes,
       load: indexes,
+      ...(loan.frames++ > 0 ? { after: [...loan.sent] } : {}),
       ...(sql === undefined ? {} : { sql }),
     };
-    const bytes = encodeFrame(request, indexes.map((i) => blobs[i]));
-    loan.done = loan.done.then(async () => {
-      const engine = loan.engine;
-      if (loan.returned) return;
-      let ok = false;
+    for (const i of indexes) loan.sent.push(i);
+    const engine = loan.engine;
+    if (loan.loading++ === 0) {
       this.#watch(engine, engine.baselineRss + limitMb * 1024 * 1024 * 1.25, () => engine.kill());
+    }
+    const reply = engine.load(encodeFrame(request, indexes.map((i) => blobs[i])));
+    reply.catch(() => {}); // read in turn below
+    loan.done = loan.done.then(async () => {
+      let ok = false;
       try {
-        const reply = await engine.load(bytes);
-        if (reply.header.type === "loaded") {
-          for (const i of indexes) loan.loaded.add(i);
-          loan.ingestMs += reply.header.ingest_ms;
+        const answer = await reply;
+        if (answer.header.type === "loaded") {
+          loan.ingestMs += answer.header.ingest_ms;
           ok = true;
         }
       } catch {
         // the engine exited: the pool replaces it
-      } finally {
-        this.#unwatch(engine);
       }
+      // A query that claimed the engine watches it from then on.
+      if (--loan.loading === 0 && !loan.claimed) this.#unwatch(engine);
+      if (ok) return;
+      loan.failed = true;
       // A failed load's engine has cleaned up already (it says `idle` after the error).
-      if (!ok) this.#giveBack(loan, { cleanedUp: true });
+      if (!loan.claimed) this.#giveBack(loan, { cleanedUp: true });
     });
   }
 
@@ -447,23 +460,36 @@ export class EnginePool implements QueryEngine {
       return undefined;
     }
     this.#loans.splice(at, 1);
+    loan.claimed = true;
     const slot = this.#take(who);
     slot.engaged = true;
     return slot;
   }
 
   /**
-   * A claimed loan once its loads are answered, or undefined when a failed load gave its engine
-   * back. The deadline stops the wait; the engine then goes back once its load is answered.
+   * Runs a query on the engine lent to it, its frame written behind the loads still running
+   * rather than after their answers. Undefined when one of those loads failed: the engine refused
+   * the query too (its `after` names tables no longer there) and is back to idle, and the query
+   * is to run afresh on another engine, every table in its frame.
    */
-  async #lentEngine(loan: Loan, signal: AbortSignal | undefined): Promise<Loan | undefined> {
+  async #runLent(
+    loan: Loan,
+    request: EncodedRequest,
+    maxRows: number,
+    limitMb: number,
+    signal: AbortSignal | undefined,
+    slot: Slot,
+  ): Promise<QueryResult | undefined> {
     try {
-      await untilAborted(loan.done, signal);
+      const result = await this.#runOn(loan.engine, request, maxRows, limitMb, signal, slot);
+      await loan.done; // answered before the query: the loads' time is in
+      return result;
     } catch (err) {
-      this.#giveBack(loan);
-      throw err;
+      if (err === PREEMPTED || signal?.aborted) throw err;
+      await loan.done;
+      if (!loan.failed) throw err;
+      return undefined;
     }
-    return loan.returned ? undefined : loan;
   }
 
   /**
@@ -862,12 +888,20 @@ interface Slot {
 interface Loan {
   readonly engine: EngineProcess;
   readonly tenantId: string;
-  /** The loads sent so far, one after another (and the engine's return, once given back). */
+  /** Settles once the loads written so far are answered (and the engine's return, once given back). */
   done: Promise<void>;
-  /** Indexes of the tables loaded. */
-  readonly loaded: Set<number>;
+  /** Frames written to the engine for the query. */
+  frames: number;
+  /** Indexes of the tables whose rows those frames carried, in order. */
+  readonly sent: number[];
+  /** Loads written and not answered yet. */
+  loading: number;
   /** The engine's time loading them, ms. */
   ingestMs: number;
+  /** A load failed: the engine cleaned up, and refuses the frames written behind it. */
+  failed: boolean;
+  /** Taken by its query, whose frame follows the loads. */
+  claimed: boolean;
   /** Back in the pool (taken back, or a load failed): its query sends every table. */
   returned: boolean;
 }
@@ -916,17 +950,22 @@ function resultRows(ipc: Uint8Array, maxRows: number): ConvertedRows {
   return direct ?? tableToRows(tableFromIPC(ipc) as unknown as ArrowTableLike, maxRows);
 }
 
-/** The query's frame: every table's shape, and the rows of those not `loaded` ahead. */
+/** The query's frame: every table's shape, and the rows of those not loaded ahead (`after`). */
 function queryRequest(
   sql: string,
   tables: TableShape[],
   blobs: readonly Uint8Array[],
-  loaded?: ReadonlySet<number>,
+  after?: readonly number[],
 ): EncodedRequest {
-  const request: EngineRequest = { type: "query", sql, maxResultBytes: MAX_RESULT_BYTES, tables };
-  return {
-    bytes: encodeFrame(request, blobs.map((b, i) => loaded?.has(i) ? new Uint8Array(0) : b)),
+  const request: EngineRequest = {
+    type: "query",
+    sql,
+    maxResultBytes: MAX_RESULT_BYTES,
+    tables,
+    ...(after ? { after: [...after] } : {}),
   };
+  const ahead = new Set(after);
+  return { bytes: encodeFrame(request, blobs.map((b, i) => ahead.has(i) ? new Uint8Array(0) : b)) };
 }
 
 function encodeRequest(input: { sql: string; tables: (MaterializedTable & { rows: Row[] })[] }) {
@@ -1053,6 +1092,8 @@ class EngineProcess {
   }
 
   readonly #frames: FrameReader<EngineReply>;
+  /** Settles once the replies to every frame written so far are read (an `idle` after one too). */
+  #replies: Promise<void> = Promise.resolve();
   readonly #statm: string;
   #statmFile?: Deno.FsFile;
   readonly #statmBuffer = new Uint8Array(128);
@@ -1126,12 +1167,13 @@ class EngineProcess {
   }
 
   /**
-   * Writes a frame and resolves with the engine's next. `idle` settles when the engine says it
-   * is idle: in this reply (a drop's), in the frame after it when `idleFollows` the reply, or
-   * (false) when the process is gone. A successful load leaves it pending: its tables wait for
-   * their query.
+   * Writes a frame at once, behind any written before it, and resolves with the engine's reply to
+   * it: replies come in the order of the frames, each followed by `idle` when `idleFollows` it.
+   * `idle` settles with the last frame's: when the engine says it is idle (in the reply, a
+   * drop's, or the frame after it), or (false) when the process is gone. A successful load leaves
+   * it pending: its tables wait for their query.
    */
-  async #send(
+  #send(
     bytes: Uint8Array,
     idleFollows: (reply: EngineReply) => boolean,
   ): Promise<Frame<EngineReply>> {
@@ -1141,19 +1183,26 @@ class EngineProcess {
       settleIdle(false);
       throw new Error("the engine exited");
     });
-    await Promise.race([this.#stdin.write(bytes), exited]);
-    const reply = await Promise.race([this.#frames.next(), exited]);
-    if (!reply) {
-      settleIdle(false);
-      throw new Error("the engine closed its output");
-    }
-    if (reply.header.type === "idle") settleIdle(true);
-    else if (idleFollows(reply.header)) {
-      Promise.race([this.#frames.next(), exited]).then(
-        (frame) => settleIdle(frame?.header.type === "idle"),
-        () => settleIdle(false),
-      );
-    }
+    exited.catch(() => {}); // raced below, perhaps only once the earlier replies are read
+    const written = Promise.race([this.#stdin.write(bytes), exited]);
+    const earlier = this.#replies;
+    const reply = (async () => {
+      await written;
+      await earlier;
+      const frame = await Promise.race([this.#frames.next(), exited]);
+      if (!frame) {
+        settleIdle(false);
+        throw new Error("the engine closed its output");
+      }
+      return frame;
+    })();
+    this.#replies = reply.then(async (frame) => {
+      if (frame.header.type === "idle") settleIdle(true);
+      else if (idleFollows(frame.header)) {
+        const next = await Promise.race([this.#frames.next(), exited]).catch(() => undefined);
+        settleIdle(next?.header.type === "idle");
+      }
+    }).catch(() => {});
     return reply;
   }
 

@@ -546,6 +546,71 @@ poolTest(
   },
 );
 
+/** `demo.numbers` with rows to come, and the label of each row `wide` characters long. */
+function laterNumbers() {
+  const rows = Promise.withResolvers<Record<string, unknown>[]>();
+  const table: MaterializedTable = { ...numbers(0), rows: rows.promise };
+  return {
+    table,
+    arrive: (n: number, wide = 1) => {
+      const tag = "t".repeat(wide);
+      rows.resolve(Array.from({ length: n }, (_, i) => ({ n: i, tag })));
+    },
+  };
+}
+
+poolTest(
+  "a query written behind a load still running answers on every row of both",
+  { size: 2, spares: 1 },
+  async (pool) => {
+    await pool.warm("all");
+    const big = laterNumbers();
+    const labels = laterLabels();
+    const running = pool.run({ tables: [big.table, labels.table], sql: JOIN }, {
+      tenantId: "acme",
+    });
+    await eventually(() => pool.stats().lent === 1, "an engine is lent to the query");
+    // In one turn: the query's frame is written while the engine still inserts the big table.
+    big.arrive(200_000, 20);
+    labels.arrive(5);
+    const result = await running;
+    assert.deepEqual(result.rows, [{ c: 4, s: 10 }]);
+    assert.ok((result.timing.loaded_ahead_ms ?? 0) > 0, "the big table was loaded ahead");
+    assert.equal(await visibleTables(pool, "acme"), 0);
+  },
+);
+
+poolTest(
+  "an engine that dies loading ahead, its query written behind: the query runs afresh",
+  { size: 2, spares: 1 },
+  async (pool) => {
+    await pool.warm("all");
+    const rss = (pid: number) => Number(Deno.readTextFileSync(`/proc/${pid}/statm`).split(" ")[1]);
+    const baseline = new Map(pool.processIds().map((pid) => [pid, rss(pid)]));
+    const big = laterNumbers();
+    const labels = laterLabels();
+    const running = pool.run({ tables: [big.table, labels.table], sql: JOIN }, {
+      tenantId: "acme",
+    });
+    await eventually(() => pool.stats().lent === 1, "an engine is lent to the query");
+    // About 150 MB of labels, then the last table in the same turn: the query's frame is
+    // written behind the load, and the engine dies while inserting (its memory growing).
+    big.arrive(300_000, 500);
+    labels.arrive(5);
+    const pages = 64 * 1024 * 1024 / 4096;
+    await eventually(() => {
+      const loading = [...baseline].find(([pid, before]) => rss(pid) - before > pages);
+      if (loading) Deno.kill(loading[0], "SIGKILL");
+      return loading !== undefined;
+    }, "the lent engine is loading");
+    const result = await running;
+    assert.deepEqual(result.rows, [{ c: 4, s: 10 }]);
+    assert.equal(result.timing.loaded_ahead_ms, undefined, "answered afresh, not by the loan");
+    assert.equal(pool.stats().lent, 0);
+    assert.equal(await visibleTables(pool, "acme"), 0);
+  },
+);
+
 poolTest(
   "a deadline while a table is awaited stops the run at once",
   { size: 1, spares: 0 },
