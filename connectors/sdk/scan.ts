@@ -44,6 +44,17 @@ export function findTable(
   return table;
 }
 
+/** What {@link runScan} takes beyond the HTTP client's options. */
+export interface ScanOptions extends SourceClientOptions {
+  /** The table's plan for the offer. @default table.plan(offer, connection) */
+  plan?: ScanPlan;
+  /**
+   * Called with each page's rows as they are collected, in order (a page cut at the plan's limit
+   * with the rows kept): the result's rows are exactly these pieces, one after another.
+   */
+  onRows?: (rows: Row[]) => void;
+}
+
 /**
  * Plans and runs one table scan against the app, collecting every row.
  *
@@ -58,7 +69,7 @@ export async function runScan(
   table: TableDef,
   connection: Connection,
   offer: ScanOffer,
-  options: SourceClientOptions & { plan?: ScanPlan } = {},
+  options: ScanOptions = {},
 ): Promise<ScanResult> {
   const plan = options.plan ?? table.plan(offer, connection);
   const http = new SourceClient(connector, connection, options);
@@ -67,11 +78,12 @@ export async function runScan(
   let pages = 0;
   for await (const page of table.scan({ connection, http, signal }, plan)) {
     pages++;
+    const start = rows.length;
     for (const row of page) rows.push(row);
-    if (plan.limit !== undefined && rows.length >= plan.limit) {
-      rows.length = plan.limit;
-      break;
-    }
+    const limit = plan.limit ?? Infinity;
+    if (rows.length > limit) rows.length = limit;
+    options.onRows?.(rows.slice(start));
+    if (rows.length >= limit) break;
   }
   return {
     plan,

@@ -183,6 +183,65 @@ export function writeArrowStream(length: number, columns: readonly ColumnBuffers
   return out;
 }
 
+/**
+ * One Arrow IPC stream of the record batches of `streams`, in order: streams as
+ * {@link writeArrowStream} writes them (a schema, record batches, the end marker), of one schema.
+ * Undefined when they are not (another layout, another schema): encode the rows again instead.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tableFromIPC } from "apache-arrow";
+ * import { joinArrowStreams, writeArrowStream } from "./_arrow_stream.ts";
+ * const int64 = (...values: bigint[]) =>
+ *   writeArrowStream(values.length, [{ type: "int64", nullCount: 0,
+ *     buffers: [new Uint8Array(0), new Uint8Array(new BigInt64Array(values).buffer)] }]);
+ * const joined = joinArrowStreams([int64(1n, 2n), int64(3n)])!;
+ * assert.deepEqual([...tableFromIPC(joined).getChild("c0")!], [1n, 2n, 3n]);
+ * ```
+ */
+export function joinArrowStreams(streams: readonly Uint8Array[]): Uint8Array | undefined {
+  if (streams.length === 0) return undefined;
+  if (streams.length === 1) return streams[0];
+  const schemaLength = framedMessageLength(streams[0], 0);
+  if (schemaLength === undefined) return undefined;
+  const schema = streams[0].subarray(0, schemaLength);
+  let total = END_OF_STREAM.length;
+  for (const stream of streams) {
+    const end = stream.length - END_OF_STREAM.length;
+    if (
+      end < schemaLength || !sameBytes(stream.subarray(0, schemaLength), schema) ||
+      !sameBytes(stream.subarray(end), END_OF_STREAM)
+    ) return undefined;
+    total += end - schemaLength;
+  }
+  const out = new Uint8Array(total + schemaLength);
+  out.set(schema, 0);
+  let at = schemaLength;
+  for (const stream of streams) {
+    const batches = stream.subarray(schemaLength, stream.length - END_OF_STREAM.length);
+    out.set(batches, at);
+    at += batches.length;
+  }
+  out.set(END_OF_STREAM, at);
+  return out;
+}
+
+/** The length of the framed message (no body) at `at`: continuation, length, metadata. */
+function framedMessageLength(bytes: Uint8Array, at: number): number | undefined {
+  if (bytes.length < at + 8) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset + at, 8);
+  if (view.getUint32(0, true) !== CONTINUATION) return undefined;
+  const length = 8 + view.getInt32(4, true);
+  return length > 8 && at + length <= bytes.length ? length : undefined;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 const MAGIC = [65, 82, 82, 79, 87, 49]; // "ARROW1"
 const isMagic = (bytes: Uint8Array, at: number) => MAGIC.every((c, i) => bytes[at + i] === c);
 

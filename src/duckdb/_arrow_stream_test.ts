@@ -22,7 +22,9 @@ import {
 } from "apache-arrow";
 import type { ArrowTableLike } from "./_bindings.ts";
 import { streamToRows, tableToRows, valueAt } from "./_convert.ts";
-import { readArrowStream } from "./_arrow_stream.ts";
+import { joinArrowStreams, readArrowStream } from "./_arrow_stream.ts";
+import { rowsToArrowIPC } from "./_ingest.ts";
+import type { ColumnDef } from "../../connectors/sdk/table.ts";
 import { instantiateDuckDB, queryIPC } from "./_bindings.ts";
 
 /** The rows as the general path (`valueAt`, value by value, through Arrow JS) reads them. */
@@ -160,4 +162,24 @@ Deno.test("DuckDB's own results read directly as Arrow JS reads them", async () 
   } finally {
     conn.close();
   }
+});
+
+Deno.test("streams of one schema join into one, every row in order; any other is refused", () => {
+  const columns: ColumnDef[] = [
+    { name: "n", type: "integer", description: "" },
+    { name: "label", type: "text", description: "" },
+    { name: "at", type: "timestamp", description: "" },
+  ];
+  const pieces = [
+    [{ n: 1, label: "ä", at: "2024-01-02T03:04:05Z" }, { n: null, label: null }],
+    [{ n: 3, label: "c" }],
+    [{ n: 4, label: "d", at: "2024-02-01T00:00:00Z" }, { n: 5 }, { label: "f" }],
+  ];
+  const joined = joinArrowStreams(pieces.map((rows) => rowsToArrowIPC(columns, rows)))!;
+  assert.deepEqual(referenceRows(joined), referenceRows(rowsToArrowIPC(columns, pieces.flat())));
+  const other = rowsToArrowIPC([columns[1]], [{ label: "x" }]);
+  assert.equal(joinArrowStreams([rowsToArrowIPC(columns, pieces[0]), other]), undefined);
+  // Arrow JS writes other layouts (here, a file): refused too, never misread.
+  const file = tableToIPC(new Table({ n: vectorFromArray([1n], new Int64()) }), "file");
+  assert.equal(joinArrowStreams([file, file]), undefined);
 });

@@ -39,6 +39,45 @@ export interface MaterializedTable {
    * so that little of its work is left once the last one does. A rejection fails the run.
    */
   rows: Row[] | Promise<Row[]>;
+  /**
+   * The rows in pieces as they arrive, before `rows` settles: the engine may prepare them (encode
+   * them) meanwhile. It uses what it prepared only when `rows` is exactly those pieces' rows, in
+   * order (the same objects); otherwise it starts again from `rows`.
+   */
+  pieces?: RowPieces;
+}
+
+/**
+ * A table's rows in pieces, in order, as its source brings them: each piece is handed to the
+ * listener, and the pieces added before it listens are handed to it as it does.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { RowPieces } from "./engine.ts";
+ * const pieces = new RowPieces();
+ * pieces.add([{ n: 1 }]);
+ * const seen: number[] = [];
+ * pieces.listen((rows) => seen.push(rows.length));
+ * pieces.add([{ n: 2 }, { n: 3 }]);
+ * assert.deepEqual(seen, [1, 2]);
+ * ```
+ */
+export class RowPieces {
+  readonly #pieces: Row[][] = [];
+  #listener?: (rows: Row[]) => void;
+
+  /** Adds the next piece. */
+  add(rows: Row[]): void {
+    this.#pieces.push(rows);
+    this.#listener?.(rows);
+  }
+
+  /** Hands every piece to `listener`, those already added at once; one listener at a time. */
+  listen(listener: (rows: Row[]) => void): void {
+    this.#listener = listener;
+    for (const rows of this.#pieces) listener(rows);
+  }
 }
 
 /**

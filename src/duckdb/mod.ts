@@ -49,6 +49,7 @@ export {
   type MaterializedTable,
   type QueryEngine,
   type QueryResult,
+  RowPieces,
   type RunInput,
 } from "./engine.ts";
 export { EnginePool, type EnginePoolOptions, type PoolRunOptions, type PoolStats } from "./pool.ts";

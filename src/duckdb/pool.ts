@@ -26,7 +26,7 @@ import { tableFromIPC } from "apache-arrow";
 import { type ErrorCode, OmniError } from "../errors.ts";
 import type { ArrowTableLike } from "./_bindings.ts";
 import { type ConvertedRows, streamToRows, tableToRows } from "./_convert.ts";
-import { readArrowStream } from "./_arrow_stream.ts";
+import { joinArrowStreams, readArrowStream } from "./_arrow_stream.ts";
 import { DUCK_TYPES, encodeRows } from "./_ingest.ts";
 import type { TableShape } from "./_instance.ts";
 import { encodeFrame, type Frame, type FrameReader, spawnFramed } from "../frames.ts";
@@ -344,11 +344,12 @@ export class EnginePool implements QueryEngine {
     // while the sources are fetched, off the answer's path.
     if (lendable) loadArrived();
     const arrivals = tables.map(async (table, index) => {
+      const pieces = table.pieces && new EncodedPieces(table, () => failed);
       const rows = await table.rows;
       if (failed) return;
       const started = performance.now();
-      blobs[index] = encodeTable(table, rows);
-      encode_ms += performance.now() - started;
+      blobs[index] = pieces?.of(rows) ?? encodeTable(table, rows);
+      encode_ms += performance.now() - started + (pieces?.ms ?? 0);
       if (--waiting === 0 || !lendable) return;
       arrived.push(index);
       // An engine lent from the start is idle meanwhile: the table goes to it at once. Otherwise
@@ -938,6 +939,35 @@ function encodeTable(table: MaterializedTable, rows: readonly Row[]): Uint8Array
   return rows.length === 0 || table.columns.length === 0
     ? new Uint8Array(0)
     : encodeRows(table.columns, rows);
+}
+
+/**
+ * A table's pieces encoded as they arrive (`MaterializedTable.pieces`), so that only the last is
+ * left to encode once the table is in.
+ */
+class EncodedPieces {
+  readonly #rows: Row[] = [];
+  readonly #blobs: Uint8Array[] = [];
+  /** Time spent encoding, ms. */
+  ms = 0;
+
+  constructor(table: MaterializedTable, stopped: () => boolean) {
+    table.pieces?.listen((piece) => {
+      if (stopped()) return;
+      const started = performance.now();
+      for (const row of piece) this.#rows.push(row);
+      const blob = encodeTable(table, piece);
+      if (blob.length > 0) this.#blobs.push(blob);
+      this.ms += performance.now() - started;
+    });
+  }
+
+  /** The table's blob from its pieces, when `rows` are exactly their rows; else undefined. */
+  of(rows: readonly Row[]): Uint8Array | undefined {
+    if (rows.length !== this.#rows.length) return undefined;
+    for (let i = 0; i < rows.length; i++) if (rows[i] !== this.#rows[i]) return undefined;
+    return this.#blobs.length === 0 ? new Uint8Array(0) : joinArrowStreams(this.#blobs);
+  }
 }
 
 /**

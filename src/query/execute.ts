@@ -16,7 +16,7 @@ import { type RowEstimates, SHARED_ESTIMATES } from "./estimates.ts";
 import { fetchSources, type SourceScan } from "./fetch_sources.ts";
 import { requestRedactor, visiblePushdown } from "../policy/visible_requests.ts";
 import { refuseWithoutPassthroughToken } from "../policy/passthrough.ts";
-import type { QueryEngine } from "../duckdb/engine.ts";
+import { type QueryEngine, RowPieces } from "../duckdb/engine.ts";
 import type { QueryRequest } from "./request.ts";
 import { phaseDone } from "../telemetry/tracing.ts";
 import {
@@ -248,6 +248,10 @@ export async function executeQuery(
     // secured them, go to the engine as they arrive, so little of its work is left after the last.
     const arrivals = plan.sources.map(() => Promise.withResolvers<Row[]>());
     for (const arrival of arrivals) arrival.promise.catch(() => {}); // read by the engine and below
+    // Each page's rows, secured as they come, go to the engine as pieces of their table: only the
+    // last page is left to prepare once the table is in.
+    const pieces = plan.sources.map((source) => new SecuredPieces(source.key, guard));
+    const piecesOf = new Map(plan.sources.map((source, i) => [source.key, pieces[i]]));
     let lastArrival = fetchStarted;
     const engineRun = deps.engine.run({
       maxRows: limits.maxRows,
@@ -257,6 +261,7 @@ export async function executeQuery(
         name: source.table.name,
         columns: columnsRead(source),
         rows: arrivals[i].promise,
+        pieces: pieces[i].secured,
       })),
     }, {
       tenantId: ctx.tenantId,
@@ -267,7 +272,8 @@ export async function executeQuery(
     engineRun.catch(() => {}); // awaited below, after the fetches' own failure if any
     const scans = await fetchSources(plan, async (source, fetch) => {
       try {
-        return await fetchSource(source, { ...fetchCtx, fetch });
+        const onRows = (rows: Row[]) => piecesOf.get(source.key)?.add(rows);
+        return await fetchSource(source, { ...fetchCtx, fetch, onRows });
       } catch (caught) {
         const err = withheldUnderRowRules(caught, source.key, guard);
         if (!failed.signal.aborted) failed.abort(err);
@@ -283,9 +289,9 @@ export async function executeQuery(
       }
     }, {
       fetch: deps.fetch,
-      onFetched: async ({ source, result }, i) => {
+      onFetched: async ({ result }, i) => {
         try {
-          const rows = await guard.apply(source.key, result.rows);
+          const rows = await pieces[i].whole(result.rows);
           lastArrival = performance.now();
           arrivals[i].resolve(rows);
         } catch (err) {
@@ -385,6 +391,53 @@ export async function executeQuery(
   } finally {
     answered.resolve(ctx.delivered);
   }
+}
+
+/**
+ * A source's pages secured by the row rules one by one as they arrive, handed on as pieces of its
+ * table. The rules are row by row, so the pieces secured make the table secured, when the fetch's
+ * rows are exactly the pages handed here (a retried or merged fetch may not be).
+ */
+class SecuredPieces {
+  readonly secured = new RowPieces();
+  readonly #fetched: Row[][] = [];
+  readonly #securedRows: Row[][] = [];
+  #queue: Promise<void> = Promise.resolve();
+  #broken = false;
+
+  constructor(readonly key: string, readonly guard: QueryGuard) {}
+
+  /** The next page's rows, as fetched. */
+  add(rows: Row[]): void {
+    this.#fetched.push(rows);
+    this.#queue = this.#queue.then(async () => {
+      if (this.#broken) return;
+      const secured = await this.guard.apply(this.key, rows);
+      this.#securedRows.push(secured);
+      this.secured.add(secured);
+    }).catch(() => void (this.#broken = true));
+  }
+
+  /** The table secured: from its pieces when `fetched` is exactly theirs, else afresh. */
+  async whole(fetched: Row[]): Promise<Row[]> {
+    await this.#queue;
+    if (!this.#broken && sameRows(fetched, this.#fetched)) {
+      // Rules that left every page as it was leave the table as it was: the same array, which
+      // tells later steps that nothing was hidden.
+      const untouched = this.#securedRows.every((rows, i) => rows === this.#fetched[i]);
+      return untouched ? fetched : this.#securedRows.flat();
+    }
+    return await this.guard.apply(this.key, fetched);
+  }
+}
+
+/** Whether `rows` are the rows of `pieces`, one after another: the same objects, in order. */
+function sameRows(rows: readonly Row[], pieces: readonly Row[][]): boolean {
+  let at = 0;
+  for (const piece of pieces) {
+    for (const row of piece) if (rows[at++] !== row) return false;
+  }
+  return at === rows.length;
 }
 
 /**

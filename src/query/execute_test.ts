@@ -111,3 +111,52 @@ Deno.test("work a query's fetches leave behind waits until its answer is deliver
     await engine.close();
   }
 });
+
+Deno.test("pages handed on as they come count only when they are the fetch's rows, row rules applied", async () => {
+  const engine = new EnginePool({ size: 1, spares: 0, warmUpMs: 0 });
+  const schema = policySchema(CONNECTORS);
+  const doc = parsePolicy(
+    'policies:\n  - rule: "SELECT * FROM github.pull_requests WHERE team_id = user.team_id"\n',
+    schema,
+  );
+  const guard = compilePolicy(doc, { tenantId: "acme", version: 1, schema })
+    .guardFor({ sub: "dev@acme", tenant: "acme", team_id: "mobile" });
+  const pr = (pr_id: number, team_id: string) => ({ pr_id, team_id });
+  const pages = [[pr(1, "mobile"), pr(2, "web")], [pr(3, "mobile")]];
+  // A fetch whose rows are its pages, and one (retried, say) whose rows are not what it handed on.
+  const fetchers = {
+    pages: pages.flat(),
+    retried: [pr(7, "mobile"), pr(8, "web"), pr(9, "web")],
+  };
+  const request = { sql: "SELECT pr_id FROM github.pull_requests ORDER BY pr_id", metadata: {} };
+  try {
+    const answers: Record<string, unknown> = {};
+    for (const [name, rows] of Object.entries(fetchers)) {
+      const fetchSource = (source: SourcePlan, ctx: SourceFetchContext): Promise<FetchedSource> => {
+        for (const page of pages) ctx.onRows?.(page);
+        return Promise.resolve({
+          plan: source.plan,
+          rows,
+          pages: 2,
+          calls: 2,
+          fromCache: false,
+          fetchedAt: Date.now(),
+        });
+      };
+      const deps = { engine, connectors: CONNECTORS, fetchSource };
+      for (const ctx of [{ ...context, guard }, context]) {
+        const res = await executeQuery(request, ctx, deps);
+        const label = `${name}${ctx.guard ? " under row rules" : ""}`;
+        answers[label] = "rows" in res ? res.rows.map((r) => r.pr_id) : undefined;
+      }
+    }
+    assert.deepEqual(answers, {
+      "pages under row rules": [1, 3],
+      "pages": [1, 2, 3],
+      "retried under row rules": [7],
+      "retried": [7, 8, 9],
+    });
+  } finally {
+    await engine.close();
+  }
+});

@@ -72,6 +72,14 @@ export interface SourceFetchContext {
    * it, rather than hold up that step or that response. @default already settled
    */
   answered?: Promise<unknown>;
+  /**
+   * Called with the rows of each page as the app's answers bring them, when this source is
+   * fetched from its app here (not from a cache or another query's fetch): its rows may be put
+   * to work before the last page. The result's rows stay what counts: a consumer uses what it
+   * was handed only when the result's rows are exactly those pieces, in order (a retried or
+   * merged fetch may not be). @default nothing called
+   */
+  onRows?: (rows: Row[]) => void;
 }
 
 /** Fetches one planned source. */
@@ -100,6 +108,7 @@ export const fetchFromApp: SourceFetcher = async (source, ctx) => {
     deadline: ctx.deadline,
     fetch: ctx.fetch,
     conditional: ctx.conditional,
+    onRows: ctx.onRows,
   });
   return {
     ...result,
