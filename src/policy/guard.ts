@@ -27,7 +27,11 @@ export interface QueryGuard {
   check(reads: TableRead[]): void;
   /** Row filters on a table for this user (AND-ed), offered to the source like WHERE conjuncts. */
   rowFilters(key: string): Predicate[];
-  /** Filters and masks a table's rows before DuckDB sees them. */
+  /**
+   * Filters and masks a table's rows before DuckDB sees them, row by row: a query applies it to
+   * each page of a source as the page arrives, and takes the pages' results, in order, for the
+   * table's.
+   */
   apply(key: string, rows: Row[]): Row[] | Promise<Row[]>;
   /** Limits on what the planner may push to a table's source. @default nothing limited */
   pushdown?(key: string): PushdownLimits;

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { CONNECTORS } from "../../connectors/mod.ts";
-import { acmeConnection } from "../../connectors/github/_testing.ts";
+import { acmeConnection, withDemoSandbox } from "../../connectors/github/_testing.ts";
 import { EnginePool } from "../duckdb/pool.ts";
 import { OmniError } from "../errors.ts";
 import { parseQuery } from "../sql/parse.ts";
 import { compilePolicy } from "../policy/compile.ts";
 import { parsePolicy, policySchema } from "../policy/document.ts";
-import type { FetchedSource, SourceFetchContext } from "../source/fetch.ts";
+import { type FetchedSource, fetchFromApp, type SourceFetchContext } from "../source/fetch.ts";
 import type { SourcePlan } from "../sql/plan.ts";
 import { type ExecuteContext, executeQuery, type ExplainResponse } from "./execute.ts";
 
@@ -116,19 +116,26 @@ Deno.test("pages handed on as they come count only when they are the fetch's row
   const engine = new EnginePool({ size: 1, spares: 0, warmUpMs: 0 });
   const schema = policySchema(CONNECTORS);
   const doc = parsePolicy(
-    'policies:\n  - rule: "SELECT * FROM github.pull_requests WHERE team_id = user.team_id"\n',
+    "policies:\n" +
+      '  - rule: "SELECT * FROM github.pull_requests WHERE team_id = user.team_id"\n' +
+      '  - rule: "MASK github.pull_requests.author WITH redact"\n',
     schema,
   );
   const guard = compilePolicy(doc, { tenantId: "acme", version: 1, schema })
-    .guardFor({ sub: "dev@acme", tenant: "acme", team_id: "mobile" });
-  const pr = (pr_id: number, team_id: string) => ({ pr_id, team_id });
+    .guardFor({ sub: "dev@acme", tenant: "acme", team_id: "mobile" }, {
+      maskKey: new Uint8Array(32).fill(1),
+    });
+  const pr = (pr_id: number, team_id: string) => ({ pr_id, team_id, author: `a${pr_id}` });
   const pages = [[pr(1, "mobile"), pr(2, "web")], [pr(3, "mobile")]];
   // A fetch whose rows are its pages, and one (retried, say) whose rows are not what it handed on.
   const fetchers = {
     pages: pages.flat(),
     retried: [pr(7, "mobile"), pr(8, "web"), pr(9, "web")],
   };
-  const request = { sql: "SELECT pr_id FROM github.pull_requests ORDER BY pr_id", metadata: {} };
+  const request = {
+    sql: "SELECT pr_id, author FROM github.pull_requests ORDER BY pr_id",
+    metadata: {},
+  };
   try {
     const answers: Record<string, unknown> = {};
     for (const [name, rows] of Object.entries(fetchers)) {
@@ -147,16 +154,67 @@ Deno.test("pages handed on as they come count only when they are the fetch's row
       for (const ctx of [{ ...context, guard }, context]) {
         const res = await executeQuery(request, ctx, deps);
         const label = `${name}${ctx.guard ? " under row rules" : ""}`;
-        answers[label] = "rows" in res ? res.rows.map((r) => r.pr_id) : undefined;
+        answers[label] = "rows" in res ? res.rows.map((r) => `${r.pr_id} ${r.author}`) : undefined;
       }
     }
     assert.deepEqual(answers, {
-      "pages under row rules": [1, 3],
-      "pages": [1, 2, 3],
-      "retried under row rules": [7],
-      "retried": [7, 8, 9],
+      "pages under row rules": ["1 [HIDDEN]", "3 [HIDDEN]"],
+      "pages": ["1 a1", "2 a2", "3 a3"],
+      "retried under row rules": ["7 [HIDDEN]"],
+      "retried": ["7 a7", "8 a8", "9 a9"],
     });
   } finally {
     await engine.close();
   }
+});
+
+Deno.test("a source of many pages, secured page by page, answers as when secured whole", async () => {
+  await withDemoSandbox(async (gh) => {
+    const engine = new EnginePool({ size: 1, spares: 0, warmUpMs: 0 });
+    const schema = policySchema(CONNECTORS);
+    const doc = parsePolicy(
+      "policies:\n" +
+        '  - rule: "SELECT * FROM github.pull_requests WHERE team_id = user.team_id"\n' +
+        '  - rule: "MASK github.pull_requests.author WITH redact"\n',
+      schema,
+    );
+    const guard = compilePolicy(doc, { tenantId: "acme", version: 1, schema })
+      .guardFor({ sub: "dev@acme", tenant: "acme", team_id: "mobile" }, {
+        maskKey: new Uint8Array(32).fill(1),
+      });
+    const ctx = { ...context, connections: [acmeConnection(gh.url)], guard };
+    const sql = "SELECT pr_id, author, team_id, branch FROM github.pull_requests ORDER BY pr_id";
+    let pages = 0;
+    // The app's pages, handed on as they come (several at once: GitHub's pages 2..N in parallel).
+    const piecewise = (source: SourcePlan, fctx: SourceFetchContext) =>
+      fetchFromApp(source, {
+        ...fctx,
+        onRows: (rows) => {
+          pages++;
+          fctx.onRows?.(rows);
+        },
+      });
+    // The same fetch, its rows only once it is done.
+    const whole = (source: SourcePlan, fctx: SourceFetchContext) =>
+      fetchFromApp(source, { ...fctx, onRows: undefined });
+    try {
+      const answer = async (fetchSource: typeof fetchFromApp) => {
+        const res = await executeQuery({ sql, metadata: {} }, ctx, {
+          engine,
+          connectors: CONNECTORS,
+          fetchSource,
+        });
+        assert.ok("rows" in res);
+        return res.rows;
+      };
+      const expected = await answer(whole);
+      const got = await answer(piecewise);
+      assert.ok(pages > 4, `the source came in ${pages} pages`);
+      assert.ok(expected.length > 100, `${expected.length} rows the rules leave`);
+      assert.ok(expected.every((r) => r.team_id === "mobile" && r.author === "[HIDDEN]"));
+      assert.deepEqual(got, expected);
+    } finally {
+      await engine.close();
+    }
+  }, { scale: 4 });
 });
