@@ -18,6 +18,18 @@ const context: ExecuteContext = {
   zone: "us",
 };
 
+/** dev@acme of the mobile team under a row rule on its team (and the PRs' authors masked). */
+function mobileGuard(options: { masked?: boolean } = {}) {
+  const schema = policySchema(CONNECTORS);
+  const rules = ["SELECT * FROM github.pull_requests WHERE team_id = user.team_id"];
+  if (options.masked) rules.push("MASK github.pull_requests.author WITH redact");
+  const doc = parsePolicy(`policies:\n${rules.map((r) => `  - rule: "${r}"\n`).join("")}`, schema);
+  return compilePolicy(doc, { tenantId: "acme", version: 1, schema })
+    .guardFor({ sub: "dev@acme", tenant: "acme", team_id: "mobile" }, {
+      maskKey: new Uint8Array(32).fill(1),
+    });
+}
+
 Deno.test("executeQuery() plans the query as its door analysed it, without parsing the text again", async () => {
   // Never started: EXPLAIN answers from the plan alone.
   const engine = new EnginePool({ size: 1 });
@@ -49,13 +61,7 @@ Deno.test("an app's error message is withheld from a user under row rules on tha
     );
   const deps = { engine, connectors: CONNECTORS, fetch };
   const request = { sql: "SELECT pr_id FROM github.pull_requests", metadata: {} };
-  const schema = policySchema(CONNECTORS);
-  const doc = parsePolicy(
-    'policies:\n  - rule: "SELECT * FROM github.pull_requests WHERE team_id = user.team_id"\n',
-    schema,
-  );
-  const guard = compilePolicy(doc, { tenantId: "acme", version: 1, schema })
-    .guardFor({ sub: "dev@acme", tenant: "acme", team_id: "mobile" });
+  const guard = mobileGuard();
   const failure = (ctx: ExecuteContext) =>
     executeQuery(request, ctx, deps).then(() => assert.fail("answered"), (e: OmniError) => e);
   try {
@@ -114,17 +120,7 @@ Deno.test("work a query's fetches leave behind waits until its answer is deliver
 
 Deno.test("pages handed on as they come count only when they are the fetch's rows, row rules applied", async () => {
   const engine = new EnginePool({ size: 1, spares: 0, warmUpMs: 0 });
-  const schema = policySchema(CONNECTORS);
-  const doc = parsePolicy(
-    "policies:\n" +
-      '  - rule: "SELECT * FROM github.pull_requests WHERE team_id = user.team_id"\n' +
-      '  - rule: "MASK github.pull_requests.author WITH redact"\n',
-    schema,
-  );
-  const guard = compilePolicy(doc, { tenantId: "acme", version: 1, schema })
-    .guardFor({ sub: "dev@acme", tenant: "acme", team_id: "mobile" }, {
-      maskKey: new Uint8Array(32).fill(1),
-    });
+  const guard = mobileGuard({ masked: true });
   const pr = (pr_id: number, team_id: string) => ({ pr_id, team_id, author: `a${pr_id}` });
   const pages = [[pr(1, "mobile"), pr(2, "web")], [pr(3, "mobile")]];
   // A fetch whose rows are its pages, and one (retried, say) whose rows are not what it handed on.
@@ -171,17 +167,7 @@ Deno.test("pages handed on as they come count only when they are the fetch's row
 Deno.test("a source of many pages, secured page by page, answers as when secured whole", async () => {
   await withDemoSandbox(async (gh) => {
     const engine = new EnginePool({ size: 1, spares: 0, warmUpMs: 0 });
-    const schema = policySchema(CONNECTORS);
-    const doc = parsePolicy(
-      "policies:\n" +
-        '  - rule: "SELECT * FROM github.pull_requests WHERE team_id = user.team_id"\n' +
-        '  - rule: "MASK github.pull_requests.author WITH redact"\n',
-      schema,
-    );
-    const guard = compilePolicy(doc, { tenantId: "acme", version: 1, schema })
-      .guardFor({ sub: "dev@acme", tenant: "acme", team_id: "mobile" }, {
-        maskKey: new Uint8Array(32).fill(1),
-      });
+    const guard = mobileGuard({ masked: true });
     const ctx = { ...context, connections: [acmeConnection(gh.url)], guard };
     const sql = "SELECT pr_id, author, team_id, branch FROM github.pull_requests ORDER BY pr_id";
     let pages = 0;
