@@ -15,6 +15,15 @@ const TABLES: TableShape[] = [
 ];
 const SQL = "SELECT count(*) AS c FROM demo.a JOIN demo.b USING (n)";
 const rows = (n: number) => encodeRows(COLUMNS, Array.from({ length: n }, (_, i) => ({ n: i })));
+const NONE = new Uint8Array(0);
+/** The join's query frame; `after`: the loads it follows. */
+const query = (after?: number[]): EngineRequest => ({
+  type: "query",
+  sql: SQL,
+  maxResultBytes: 1e6,
+  tables: TABLES,
+  ...(after ? { after } : {}),
+});
 
 /** An engine process driven frame by frame, as the pool drives it. */
 async function withEngine(
@@ -48,16 +57,7 @@ Deno.test("frames written behind a failed load are refused, never run on missing
     const text = encodeRows([{ name: "n", type: "text", description: "" }], [{ n: "x" }]);
     await engine.write({ type: "load", tables: TABLES, load: [0] }, [text]);
     await engine.write({ type: "load", tables: TABLES, load: [1], after: [0] }, [rows(3)]);
-    await engine.write({
-      type: "query",
-      sql: SQL,
-      maxResultBytes: 1e6,
-      tables: TABLES,
-      after: [0, 1],
-    }, [
-      new Uint8Array(0),
-      new Uint8Array(0),
-    ]);
+    await engine.write(query([0, 1]), [NONE, NONE]);
     const failed = await engine.read();
     assert.equal(failed.type, "error");
     assert.equal((await engine.read()).type, "idle");
@@ -69,10 +69,7 @@ Deno.test("frames written behind a failed load are refused, never run on missing
       assert.equal((await engine.read()).type, "idle");
     }
     // The engine is clean: a query of its own, every table in its frame, runs as usual.
-    await engine.write({ type: "query", sql: SQL, maxResultBytes: 1e6, tables: TABLES }, [
-      rows(4),
-      rows(3),
-    ]);
+    await engine.write(query(), [rows(4), rows(3)]);
     assert.deepEqual((await engine.read()).rows, [{ c: 3 }]);
     assert.equal((await engine.read()).type, "idle");
   });
@@ -82,25 +79,13 @@ Deno.test("a query written behind its loads runs on exactly what they loaded", a
   await withEngine(async (engine) => {
     await engine.write({ type: "load", tables: TABLES, load: [], sql: SQL });
     await engine.write({ type: "load", tables: TABLES, load: [0], after: [] }, [rows(5)]);
-    await engine.write(
-      { type: "query", sql: SQL, maxResultBytes: 1e6, tables: TABLES, after: [0] },
-      [
-        new Uint8Array(0),
-        rows(2),
-      ],
-    );
+    await engine.write(query([0]), [NONE, rows(2)]);
     assert.equal((await engine.read()).type, "loaded");
     assert.equal((await engine.read()).type, "loaded");
     assert.deepEqual((await engine.read()).rows, [{ c: 2 }]);
     assert.equal((await engine.read()).type, "idle");
     // A frame that claims loads the engine never had is refused.
-    await engine.write(
-      { type: "query", sql: SQL, maxResultBytes: 1e6, tables: TABLES, after: [0] },
-      [
-        new Uint8Array(0),
-        rows(2),
-      ],
-    );
+    await engine.write(query([0]), [NONE, rows(2)]);
     assert.equal((await engine.read()).type, "error");
     assert.equal((await engine.read()).type, "idle");
   });
