@@ -16,9 +16,12 @@ import type { WebhookReceiver } from "../webhooks/receiver.ts";
 import type { Budget, RateLimiter } from "../ratelimit/mod.ts";
 import type { AppEnv } from "./env.ts";
 import { readBody } from "./json_body.ts";
+import { processLog } from "../telemetry/log.ts";
 
 /** Largest webhook body accepted, bytes (GitHub's pull-request payloads are well below). */
 export const MAX_WEBHOOK_BYTES = 1_000_000;
+
+const NOT_VERIFIED = "the webhook's signature does not verify for this endpoint";
 
 /** Headers the apps sign or identify deliveries with: the only ones the edge passes on. */
 const FORWARDED =
@@ -114,9 +117,9 @@ async function spendWebhook(limiter: RateLimiter, tenant: string, connection: st
 }
 
 /**
- * The edge's webhook route: forwards to the worker of the tenant's zone. An unknown tenant is
- * refused like a bad signature (an unauthenticated caller learns nothing from the answer); a
- * direct-only tenant's webhooks must go to its zone's endpoint.
+ * The edge's webhook route: forwards to the worker of the tenant's zone. An unknown tenant, a
+ * direct-only one (its webhooks go to its zone's endpoint) and one whose zone has no worker are
+ * refused like a bad signature: an unauthenticated caller learns nothing from the answer.
  *
  * @example
  * ```ts ignore
@@ -132,22 +135,19 @@ export function forwardWebhook(
     const body = await readRawBody(c.req.raw, maxBytes);
     const tenantId = c.req.param("tenant") ?? "";
     const tenant = await options.catalog.getTenant(tenantId);
-    if (!tenant) {
-      throw new OmniError(
-        "UNAUTHENTICATED",
-        "the webhook's signature does not verify for this endpoint",
-      );
-    }
     // The flood guard is spent in the zone, once the signature verifies.
-    const workerUrl = options.zoneUrls[tenant.zone];
-    if (tenant.directOnly || !workerUrl) {
-      throw new OmniError(
-        tenant.directOnly ? "ENTITLEMENT_DENIED" : "REGION_UNAVAILABLE",
-        tenant.directOnly
-          ? `tenant ${tenant.id} is direct-only: point the app's webhook at its ${tenant.zone} zone endpoint`
-          : `zone ${tenant.zone} has no worker configured`,
-        { details: { zone: tenant.zone } },
-      );
+    const workerUrl = tenant && options.zoneUrls[tenant.zone];
+    if (!tenant || tenant.directOnly || !workerUrl) {
+      // Only the zone can check the signature, so the caller is not yet known: it is told nothing
+      // about the tenant (that it exists, is direct-only, or where it lives). The operator is.
+      if (tenant) {
+        processLog.info("webhook refused at the edge", {
+          tenant: tenant.id,
+          zone: tenant.zone,
+          reason: tenant.directOnly ? "direct-only: use the zone's endpoint" : "no worker for zone",
+        });
+      }
+      throw new OmniError("UNAUTHENTICATED", NOT_VERIFIED);
     }
     const headers = new Headers({ "x-trace-id": c.get("traceId") });
     for (const [name, value] of c.req.raw.headers) {

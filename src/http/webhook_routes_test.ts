@@ -10,7 +10,7 @@ import {
 import { openTestCatalog, type TestCatalog } from "../catalog/testing.ts";
 import { PLACEHOLDER_SANDBOXES } from "../catalog/demo.ts";
 import { OmniError } from "../errors.ts";
-import { type AppEnv, receiveWebhook, renderErrors, traceId } from "./mod.ts";
+import { type AppEnv, forwardWebhook, receiveWebhook, renderErrors, traceId } from "./mod.ts";
 import { hmacHex } from "../crypto/hmac.ts";
 import { MemoryRateLimiter } from "../ratelimit/mod.ts";
 import { WebhookReceiver, type WebhookReceiverOptions } from "../webhooks/receiver.ts";
@@ -294,6 +294,47 @@ Deno.test("the webhook route refuses a body over the cap with 413 and a bad sign
     const refusal = (await flooded.json()).error;
     assert.equal(refusal.details.level, "webhook");
     assert.ok(!refusal.message.includes("metadata.async"));
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("the edge answers a direct-only tenant's webhook, or one for a zone without a worker, as it answers an unknown tenant's", async () => {
+  const { t } = await setup();
+  try {
+    const forwarded: string[] = [];
+    const app = new Hono<AppEnv>();
+    app.use(traceId());
+    app.onError(renderErrors);
+    app.post(
+      "/v1/webhooks/:tenant/:connection",
+      forwardWebhook({
+        catalog: t.catalog,
+        zoneUrls: { us: "http://us.zone.invalid" }, // globex lives in eu: no worker here
+        fetch: (input) => {
+          forwarded.push(String(input));
+          return Promise.resolve(Response.json({ ignored: true }));
+        },
+      }),
+    );
+    const deliver = async (tenant: string) => {
+      const res = await app.request(`/v1/webhooks/${tenant}/github`, {
+        method: "POST",
+        headers: (await github(`d-${tenant}`, PR)).headers,
+        body: PR,
+      });
+      const body = await res.json();
+      return { status: res.status, code: body.error?.code, message: body.error?.message };
+    };
+    const unknown = await deliver("nobody");
+    assert.equal(unknown.status, 401);
+    assert.deepEqual(await deliver("globex"), unknown);
+    await t.catalog.setTenantDirectOnly("acme", true);
+    assert.deepEqual(await deliver("acme"), unknown);
+    assert.deepEqual(forwarded, []);
+    await t.catalog.setTenantDirectOnly("acme", false);
+    assert.equal((await deliver("acme")).status, 200);
+    assert.deepEqual(forwarded, ["http://us.zone.invalid/v1/webhooks/acme/github"]);
   } finally {
     await t.close();
   }
