@@ -53,6 +53,33 @@ Deno.test(
         assert.deepEqual(after.body.rows, [{ x: 42 }]);
       });
 
+      await t.step("a caller who goes away is not counted as the zone failing", async () => {
+        const metric = async () => {
+          const text = await (await fetch(`${stack.edgeUrl}/metrics`)).text();
+          return text.split("\n").filter((l) =>
+            l.startsWith("omnisql_queries_total") && l.includes("REGION_UNAVAILABLE")
+          );
+        };
+        const before = await metric();
+        const gone = await fetch(`${stack.edgeUrl}/v1/query`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${dev}`, "content-type": "application/json" },
+          body: JSON.stringify({
+            sql: RUNAWAY,
+            metadata: { trace_id: "gone-1", max_staleness_ms: 0, timeout_ms: 3000 },
+          }),
+          signal: AbortSignal.timeout(500),
+        }).then(() => "answered", (err: Error) => err.name);
+        assert.equal(gone, "TimeoutError");
+        for (let i = 0; i < 100 && stack.engines.us.stats().busy > 0; i++) {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        const audited = await auditRows(stack, "gone-1");
+        assert.equal(audited.length, 1, JSON.stringify(audited));
+        assert.notEqual(audited[0].errorCode, "REGION_UNAVAILABLE");
+        assert.deepEqual(await metric(), before);
+      });
+
       await t.step("an out-of-memory query gets RESOURCE_EXHAUSTED, not a 500", async () => {
         const res = await postQuery(stack.edgeUrl, dev, {
           sql: "SELECT length(repeat('x', 2000000000)) AS n",

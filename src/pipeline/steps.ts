@@ -14,6 +14,7 @@ import type { TenantRow } from "../catalog/schema.ts";
 import { OmniError } from "../errors.ts";
 import type { JobQueue } from "../jobs/queue.ts";
 import { withPassthroughClaim } from "../policy/passthrough.ts";
+import { effectiveTimeoutMs, limitsFor } from "../query/limits.ts";
 import { parseQueryRequest } from "../query/request.ts";
 import type { QueryService } from "../query/service.ts";
 import {
@@ -286,15 +287,28 @@ export function forward(toZone: ZoneSender): Step {
   };
 }
 
+/**
+ * How long the edge waits for a zone past the query's own deadline (which the zone enforces: its
+ * queue, fetches and engine all count) before it takes the zone for one that cannot serve.
+ */
+const ZONE_ANSWER_GRACE_MS = 5_000;
+
 async function sendToZone(ctx: QueryContext, toZone: ZoneSender, path: string) {
+  const request = ctx.request!;
+  const deadlineMs = effectiveTimeoutMs(
+    request.metadata.timeout_ms,
+    limitsFor(ctx.tenant!.settings),
+  );
   const answer = await toZone({
     user: ctx.user!,
     tenant: ctx.tenant!,
     traceId: ctx.traceId,
     method: "POST",
     path,
-    body: ctx.request,
-    signal: ctx.signal,
+    body: request,
+    // Not the caller's signal: a caller who goes away does not make the zone's answer (and its
+    // audit record, which makes the edge's unnecessary) go unread. The zone's deadline bounds it.
+    signal: AbortSignal.timeout(deadlineMs + ZONE_ANSWER_GRACE_MS),
     door: ctx.input.door,
     ...(ctx.budget ? { budget: ctx.budget } : {}),
   });
