@@ -416,6 +416,26 @@ Deno.test("security: RLS, CLS, policies, off-boarding, residency, audit", opts, 
       });
       assert.ok(JSON.stringify(admin.body.sources).includes("POST /graphql"));
       assert.ok(!JSON.stringify(admin.body.sources).includes("{author}"));
+      assert.equal(typeof (admin.body.sources as { calls?: number }[])[0].calls, "number");
+      // How many authors the email lookups carried is about authors too (a black-box finding:
+      // the GraphQL variables were counted): the probe sees what EXPLAIN shows, and no counts.
+      for (const limit of [1, 6]) {
+        const sql = `SELECT email FROM ${PR} WHERE repo = 'mobile-app' LIMIT ${limit}`;
+        const res = await postQuery(stack.edgeUrl, probe, {
+          sql,
+          metadata: { max_staleness_ms: 0 },
+        });
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        const explain = await postQuery(stack.edgeUrl, probe, { sql: `EXPLAIN ${sql}` });
+        const [source] = res.body.sources as Record<string, unknown>[];
+        const [planned] = explain.body.sources as Record<string, unknown>[];
+        assert.deepEqual(source.pushdown, planned.pushdown);
+        assert.deepEqual([source.pages, source.calls, source.revalidated], [
+          undefined,
+          undefined,
+          undefined,
+        ]);
+      }
     });
 
     await t.step(

@@ -65,9 +65,12 @@ export const QueryResponseSchema = z.object({
   sources: z.array(z.object({
     table: z.string(),
     rows: z.number(),
-    pages: z.number(),
-    calls: z.number().describe("Requests the app charged."),
-    revalidated: z.number().describe(
+    pages: z.number().optional().describe(
+      "Pages fetched. Absent, with calls and revalidated, for a source whose requests would " +
+        "count rows or values the caller may not see (its planned requests are shown instead).",
+    ),
+    calls: z.number().optional().describe("Requests the app charged."),
+    revalidated: z.number().optional().describe(
       "Requests the app answered 304 Not Modified: pages rebuilt from stored validators, not charged.",
     ),
     from_cache: z.boolean(),

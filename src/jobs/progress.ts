@@ -1,7 +1,7 @@
 /**
  * Progress of running jobs, counted by a source-fetch middleware: every source a job's query
- * starts and finishes, with its pages and the rows the user may see. Queries are told apart by trace id; queries no
- * job tracks pass through untouched.
+ * starts and finishes, with the rows the user may see and its pages (unless a row rule hid some of
+ * its rows). Queries are told apart by trace id; queries no job tracks pass through untouched.
  *
  * @module
  */
@@ -46,9 +46,11 @@ export class JobProgress {
       entry.onChange({ ...entry.counts });
       const result = await next(source, ctx);
       entry.counts.sources_done++;
-      entry.counts.pages += result.pages;
-      // Rows the user may see: a count before the row rules would tell how many rows exist.
-      entry.counts.rows += (await ctx.visibleRows?.(source.key, result.rows)) ?? 0;
+      // Rows the user may see: a count before the row rules would tell how many rows exist, and
+      // so would the pages it took to fetch them (counted only when the rules hid none).
+      const visible = (await ctx.visibleRows?.(source.key, result.rows)) ?? 0;
+      entry.counts.rows += visible;
+      if (visible === result.rows.length) entry.counts.pages += result.pages;
       entry.onChange({ ...entry.counts });
       return result;
     };

@@ -147,6 +147,51 @@ export function visiblePushdown<T extends PushdownText>(summary: T, redact: Requ
   };
 }
 
+/** One source's requests as sent, and as planned from the query alone (what EXPLAIN shows). */
+export interface SourceRequests<T extends PushdownText> {
+  sent: T;
+  planned: T;
+  /** The guard removed some of the rows it fetched (a row rule the app could not apply). */
+  rowsHidden: boolean;
+  /** Its requests were built from another source's rows that conceal (a dependent join's keys). */
+  fromConcealing?: boolean;
+}
+
+/**
+ * What a user may see of one source's requests, and whether the source conceals: templating a
+ * value leaves how many requests were sent, and how many values each carried (a GraphQL batch's
+ * variables, a detail fetch per author, a page per hundred rows a row rule hides). Those counts
+ * are about rows or values the user may not read — how many distinct authors, how many rows
+ * exist — so a source whose requests carry any hidden value, whose rows a row rule filtered after
+ * the fetch, or whose requests come from such a source's rows, shows its planned requests instead
+ * (made from the query alone), and its request counts are withheld by the caller.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { visibleRequests } from "./visible_requests.ts";
+ * const redact = (line: string) => line.replaceAll("ivan", "{author}");
+ * const planned = { native: ["POST /graphql (emails, per 100 distinct authors)"] };
+ * const shown = visibleRequests({
+ *   sent: { native: ['POST /graphql variables={"l0":"ivan","l1":"ivan2"}'] },
+ *   planned,
+ *   rowsHidden: false,
+ * }, redact);
+ * assert.equal(shown.conceals, true);
+ * assert.deepEqual(shown.pushdown, planned);
+ * ```
+ */
+export function visibleRequests<T extends PushdownText>(
+  source: SourceRequests<T>,
+  redact: RequestRedactor,
+): { pushdown: T; conceals: boolean } {
+  const { sent, planned } = source;
+  const lines = [...sent.native ?? [], ...sent.pushed ?? [], ...sent.residual ?? []];
+  const conceals = source.rowsHidden || source.fromConcealing === true ||
+    lines.some((line) => redact(line) !== line);
+  return { pushdown: visiblePushdown(conceals ? planned : sent, redact), conceals };
+}
+
 function decoded(token: string): string {
   if (!token.includes("%")) return token;
   try {

@@ -11,10 +11,16 @@ import type { UserClaims } from "../auth/user_token.ts";
 import { OPEN_GUARD, type QueryGuard } from "../policy/guard.ts";
 import { fetchFromApp, type SourceFetchContext, type SourceFetcher } from "../source/fetch.ts";
 import { type ParsedQuery, parseQuery } from "../sql/parse.ts";
-import { planQuery, type PushdownSummary, type SourcePlan, summarisePlan } from "../sql/plan.ts";
+import {
+  planQuery,
+  type PushdownSummary,
+  type QueryPlan,
+  type SourcePlan,
+  summarisePlan,
+} from "../sql/plan.ts";
 import { type RowEstimates, SHARED_ESTIMATES } from "./estimates.ts";
 import { fetchSources, type SourceScan } from "./fetch_sources.ts";
-import { requestRedactor, visiblePushdown } from "../policy/visible_requests.ts";
+import { requestRedactor, visibleRequests } from "../policy/visible_requests.ts";
 import { refuseWithoutPassthroughToken } from "../policy/passthrough.ts";
 import { type QueryEngine, RowPieces } from "../duckdb/engine.ts";
 import type { QueryRequest } from "./request.ts";
@@ -39,11 +45,15 @@ export interface RateLimitStatus {
 export interface SourceReport {
   table: string;
   rows: number;
-  pages: number;
+  /**
+   * Pages, calls and revalidations are absent for a source whose requests would count rows or
+   * values the user may not see (`visibleRequests`).
+   */
+  pages?: number;
   /** Requests the app charged. */
-  calls: number;
+  calls?: number;
   /** Requests the app answered 304 (not charged): pages rebuilt from stored validators. */
-  revalidated: number;
+  revalidated?: number;
   from_cache: boolean;
   freshness_ms: number;
   fetch_ms: number;
@@ -200,23 +210,12 @@ export async function executeQuery(
       trace_id: ctx.traceId,
       region: ctx.zone,
       sql: parsed.sql,
-      sources: plan.sources.map((s) => {
-        const dep = plan.dependent.find((d) => d.probe === s.key);
-        return {
-          table: s.key,
-          pushdown: {
-            ...summarisePlan(s.plan),
-            ...(dep
-              ? {
-                dependent: `${dep.probeColumn} ${dep.chunk === 1 ? "=" : "IN"} (distinct keys ` +
-                  `of ${dep.build}.${dep.buildColumn}, fetched first; ${dep.chunk} per request)`,
-              }
-              : {}),
-          },
-          offered_columns: s.offer.columns,
-          estimated_rows: s.estimatedRows,
-        };
-      }),
+      sources: plan.sources.map((s) => ({
+        table: s.key,
+        pushdown: plannedPushdown(plan, s),
+        offered_columns: s.offer.columns,
+        estimated_rows: s.estimatedRows,
+      })),
     };
   }
 
@@ -329,7 +328,7 @@ export async function executeQuery(
       throw err;
     });
     const duckMs = performance.now() - duckStarted;
-    const pushdowns = scans.map(({ result, requests, dependent }) => ({
+    const pushdowns: SourcePushdown[] = scans.map(({ result, requests, dependent }) => ({
       ...summarisePlan(result.plan),
       ...(requests.length > 0 ? { native: requests } : {}),
       ...(dependent ? { dependent } : {}),
@@ -343,6 +342,24 @@ export async function executeQuery(
       })),
       pushdowns.flatMap((p) => [...p.native, ...p.pushed, ...p.residual]),
     );
+    // A source whose requests would say how many rows or values the user may not see exist shows
+    // its planned requests, and no request counts; so does one whose keys came from it.
+    const shown = new Map<string, { pushdown: SourcePushdown; conceals: boolean }>();
+    const show = (i: number): { pushdown: SourcePushdown; conceals: boolean } => {
+      const { source, result } = scans[i];
+      const known = shown.get(source.key);
+      if (known) return known;
+      const build = plan.dependent.find((d) => d.probe === source.key)?.build;
+      const buildIndex = scans.findIndex((s) => s.source.key === build);
+      const seen = visibleRequests({
+        sent: pushdowns[i],
+        planned: plannedPushdown(plan, source),
+        rowsHidden: secured[i].length < result.rows.length,
+        fromConcealing: buildIndex >= 0 && show(buildIndex).conceals,
+      }, redact);
+      shown.set(source.key, seen);
+      return seen;
+    };
     phaseDone("duckdb", duckStarted, { "omnisql.rows": result.rows.length });
     const now = Date.now();
     const oldest = Math.min(now, ...scans.map(({ result }) => result.fetchedAt));
@@ -370,9 +387,11 @@ export async function executeQuery(
         table: source.key,
         // The rows the user may see: a count of the rows a row rule hid would say how many exist.
         rows: secured[i].length,
-        pages: result.pages,
-        calls: result.calls,
-        revalidated: result.revalidated ?? 0,
+        ...(show(i).conceals ? {} : {
+          pages: result.pages,
+          calls: result.calls,
+          revalidated: result.revalidated ?? 0,
+        }),
         from_cache: result.fromCache,
         freshness_ms: now - result.fetchedAt,
         fetch_ms: round(ms),
@@ -385,7 +404,7 @@ export async function executeQuery(
           : {}),
         estimated_rows: source.estimatedRows,
         // Requests and predicates can carry values the user may not read: shown templated.
-        pushdown: visiblePushdown(pushdowns[i], redact),
+        pushdown: show(i).pushdown,
       })),
     };
   } finally {
@@ -508,4 +527,21 @@ function columnsRead(source: SourcePlan): ColumnDef[] {
   const read = new Set(source.offer.columns.map((c) => c.toLowerCase()));
   const columns = source.table.columns.filter((c) => read.has(c.name.toLowerCase()));
   return columns.length > 0 ? columns : source.table.columns.slice(0, 1);
+}
+
+/**
+ * A source's pushdown as planned from the query alone, before any row was fetched: what EXPLAIN
+ * shows, and what a source that conceals shows instead of the requests it sent.
+ */
+function plannedPushdown(plan: QueryPlan, source: SourcePlan): SourcePushdown {
+  const dep = plan.dependent.find((d) => d.probe === source.key);
+  return {
+    ...summarisePlan(source.plan),
+    ...(dep
+      ? {
+        dependent: `${dep.probeColumn} ${dep.chunk === 1 ? "=" : "IN"} (distinct keys ` +
+          `of ${dep.build}.${dep.buildColumn}, fetched first; ${dep.chunk} per request)`,
+      }
+      : {}),
+  };
 }

@@ -204,3 +204,62 @@ Deno.test("a source of many pages, secured page by page, answers as when secured
     }
   }, { scale: 4 });
 });
+
+Deno.test("a source's requests and their counts say nothing of rows a row rule hid or values a mask hides", async () => {
+  const engine = new EnginePool({ size: 1, spares: 0, warmUpMs: 0 });
+  const pr = (pr_id: number, team_id: string) => ({ pr_id, team_id, author: `ivan-${pr_id}` });
+  const request = { sql: "SELECT pr_id, author FROM github.pull_requests", metadata: {} };
+  const sent = (rows: { author: string }[]) => [
+    "GET /repos/acme/mobile-app/pulls?state=all&per_page=100&page=7",
+    ...rows.map((r) => `GET /users/${r.author}`),
+  ];
+  try {
+    // What EXPLAIN shows this user: the requests planned from the query and their rules alone.
+    const planned = async (guard: ExecuteContext["guard"]) => {
+      const explained = await executeQuery(
+        { ...request, sql: `EXPLAIN ${request.sql}` },
+        { ...context, guard },
+        { engine, connectors: CONNECTORS },
+      ) as ExplainResponse;
+      return explained.sources[0].pushdown.native;
+    };
+    const shown = async (rows: ReturnType<typeof pr>[], guard?: ExecuteContext["guard"]) => {
+      const fetchSource = (source: SourcePlan): Promise<FetchedSource> =>
+        Promise.resolve({
+          plan: { ...source.plan, native: sent(rows) },
+          rows,
+          pages: 7,
+          calls: 7 + rows.length,
+          fromCache: false,
+          fetchedAt: Date.now(),
+        });
+      const res = await executeQuery(request, { ...context, ...(guard ? { guard } : {}) }, {
+        engine,
+        connectors: CONNECTORS,
+        fetchSource,
+      });
+      assert.ok("rows" in res);
+      const { pages, calls, revalidated, pushdown } = res.sources[0];
+      return { counts: [pages, calls, revalidated], native: pushdown.native };
+    };
+    const mobile = [pr(1, "mobile"), pr(2, "mobile")];
+    const mixed = [...mobile, pr(3, "web")];
+    const withheld = async (guard: ExecuteContext["guard"]) => ({
+      counts: [undefined, undefined, undefined],
+      native: await planned(guard),
+    });
+    // A row rule that filtered fetched rows: how many pages and calls it took says how many exist.
+    assert.deepEqual(await shown(mixed, mobileGuard()), await withheld(mobileGuard()));
+    // A masked author in a request: templated, yet one request per author counts them.
+    const masked = mobileGuard({ masked: true });
+    assert.deepEqual(await shown(mobile, masked), await withheld(masked));
+    // Nothing hidden from this user: the requests as sent, and their counts.
+    assert.deepEqual(await shown(mobile, mobileGuard()), {
+      counts: [7, 9, 0],
+      native: sent(mobile),
+    });
+    assert.deepEqual(await shown(mixed), { counts: [7, 10, 0], native: sent(mixed) });
+  } finally {
+    await engine.close();
+  }
+});
