@@ -90,6 +90,11 @@ export interface QueryContext {
    * for a query the edge forwarded.
    */
   recorded?: boolean;
+  /**
+   * Set when the caller left before the zone answered: whether the zone, which still answers,
+   * recorded the query (the pipeline records it otherwise, once that is known).
+   */
+  recordedLater?: Promise<boolean>;
   /** Set by the step that answers; later steps do not run. */
   answer?: StepAnswer;
   /** Work to do once the query is answered (e.g. fill the result cache with a 200). */

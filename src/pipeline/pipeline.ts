@@ -105,10 +105,11 @@ export class QueryPipeline {
       return undefined;
     }
     const ok = !error && answer.status < 400;
-    try {
-      await journal.record({
-        tenantId: ctx.user.tenant,
-        userEmail: ctx.user.sub,
+    const user = ctx.user;
+    const record = () =>
+      journal.record({
+        tenantId: user.tenant,
+        userEmail: user.sub,
         zone: this.#options.zoneOf(ctx),
         traceId: ctx.traceId,
         sql: ctx.request?.sql ?? "",
@@ -119,6 +120,19 @@ export class QueryPipeline {
         kind: "query",
         door: doorOf(ctx.input.door),
       });
+    const { recordedLater } = ctx;
+    if (recordedLater) {
+      // The caller left, and no answer will reach it: recorded once the zone says it did not.
+      void recordedLater.then((recorded) => recorded ? undefined : record()).catch((err) =>
+        processLog.error("audit write failed", {
+          trace_id: ctx.traceId,
+          error: loggableError(err),
+        })
+      );
+      return undefined;
+    }
+    try {
+      await record();
       return undefined;
     } catch (err) {
       processLog.error("audit write failed", { trace_id: ctx.traceId, error: loggableError(err) });

@@ -5,8 +5,9 @@ import type { TenantRow } from "../catalog/schema.ts";
 import { MemoryRateLimiter } from "../ratelimit/mod.ts";
 import { Metrics } from "../telemetry/metrics.ts";
 import type { Step } from "./context.ts";
+import type { ZoneAnswer } from "./steps.ts";
 import { QueryPipeline } from "./pipeline.ts";
-import { parseRequest, spendBudgets } from "./steps.ts";
+import { forward, parseRequest, spendBudgets } from "./steps.ts";
 
 const GLOBEX: TenantRow = {
   id: "globex",
@@ -98,4 +99,30 @@ Deno.test("QueryPipeline withholds an answer whose record cannot be made durable
   assert.equal(res.status, 500);
   assert.equal(JSON.parse(res.body).error.code, "INTERNAL");
   assert.ok(!res.body.includes("rows"), "no data leaves without its record");
+});
+
+Deno.test("a caller who leaves before the zone answers stops waiting; the query is recorded once, by the zone or else here", async () => {
+  for (const zoneRecorded of [true, false]) {
+    const committed: AuditRecord[] = [];
+    const journal = new AuditJournal({
+      commit: (rs) => Promise.resolve(void committed.push(...rs)),
+    });
+    const zone = Promise.withResolvers<ZoneAnswer>();
+    const caller = new AbortController();
+    const run = pipeline([asGlobex, parseRequest(), forward(() => zone.promise)], { journal })
+      .run({ door: "pg", body: { sql: "SELECT 1" }, traceId: "t-left", signal: caller.signal });
+    await new Promise((r) => setTimeout(r, 10));
+    caller.abort();
+    const res = await run; // before the zone answers
+    assert.equal(JSON.parse(res.body).error.code, "INVALID_REQUEST");
+    await journal.settled();
+    assert.equal(committed.length, 0);
+    zone.resolve({ status: 200, text: "{}", body: () => ({}), recorded: zoneRecorded });
+    await new Promise((r) => setTimeout(r, 10));
+    await journal.settled();
+    assert.deepEqual(
+      committed.map((r) => [r.traceId, r.errorCode]),
+      zoneRecorded ? [] : [["t-left", "INVALID_REQUEST"]],
+    );
+  }
 });

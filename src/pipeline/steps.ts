@@ -299,23 +299,47 @@ async function sendToZone(ctx: QueryContext, toZone: ZoneSender, path: string) {
     request.metadata.timeout_ms,
     limitsFor(ctx.tenant!.settings),
   );
-  const answer = await toZone({
+  const answering = toZone({
     user: ctx.user!,
     tenant: ctx.tenant!,
     traceId: ctx.traceId,
     method: "POST",
     path,
     body: request,
-    // Not the caller's signal: a caller who goes away does not make the zone's answer (and its
-    // audit record, which makes the edge's unnecessary) go unread. The zone's deadline bounds it.
+    // Not the caller's signal: the zone's answer says whether it recorded the query, which the
+    // pipeline must know even once the caller is gone. The zone's deadline bounds it.
     signal: AbortSignal.timeout(deadlineMs + ZONE_ANSWER_GRACE_MS),
     door: ctx.input.door,
     ...(ctx.budget ? { budget: ctx.budget } : {}),
   });
+  const answer = await whileCallerWaits(ctx, answering);
   // Whatever the zone answered, refusals included, it has recorded when it says so.
   ctx.recorded = answer.recorded;
   if (answer.status >= 400) throw OmniError.fromBody(answer.body(), answer.status);
   return answer;
+}
+
+/**
+ * The zone's answer, unless the caller leaves first (a client that disconnects, a Postgres cancel
+ * request): the wait ends then, and whether the zone recorded the query is left for the pipeline
+ * to learn once it answers.
+ */
+function whileCallerWaits(ctx: QueryContext, answering: Promise<ZoneAnswer>): Promise<ZoneAnswer> {
+  const { signal } = ctx;
+  return new Promise((resolve, reject) => {
+    const left = () => {
+      ctx.recordedLater = answering.then((a) => a.recorded, () => false);
+      reject(
+        new OmniError(
+          "INVALID_REQUEST",
+          "the caller cancelled the query or left before its answer",
+        ),
+      );
+    };
+    if (signal.aborted) return left();
+    signal.addEventListener("abort", left, { once: true });
+    answering.then(resolve, reject).finally(() => signal.removeEventListener("abort", left));
+  });
 }
 
 /** The caller's budget folded into `rate_limit_status`: the one closer to running out. */
