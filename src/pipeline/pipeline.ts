@@ -147,8 +147,12 @@ export class QueryPipeline {
 
   #count(ctx: QueryContext, answer: StepAnswer, error: OmniError | undefined): void {
     const metrics = this.#options.metrics ?? NO_METRICS;
+    // A caller who left is not an error of any step: counted apart, whatever the answer said.
+    const status = error && ctx.signal.aborted
+      ? "cancelled"
+      : error?.code ?? (answer.status < 400 ? "ok" : String(answer.status));
     metrics.query({
-      status: error?.code ?? (answer.status < 400 ? "ok" : String(answer.status)),
+      status,
       tenant: ctx.user?.tenant ?? "unknown",
       zone: ctx.user ? this.#options.zoneOf(ctx) : "unknown",
     }, (performance.now() - ctx.started) / 1000);

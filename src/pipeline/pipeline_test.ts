@@ -109,12 +109,20 @@ Deno.test("a caller who leaves before the zone answers stops waiting; the query 
     });
     const zone = Promise.withResolvers<ZoneAnswer>();
     const caller = new AbortController();
-    const run = pipeline([asGlobex, parseRequest(), forward(() => zone.promise)], { journal })
+    const metrics = new Metrics();
+    const run = pipeline([asGlobex, parseRequest(), forward(() => zone.promise)], {
+      journal,
+      metrics,
+    })
       .run({ door: "pg", body: { sql: "SELECT 1" }, traceId: "t-left", signal: caller.signal });
     await new Promise((r) => setTimeout(r, 10));
     caller.abort();
     const res = await run; // before the zone answers
     assert.equal(JSON.parse(res.body).error.code, "INVALID_REQUEST");
+    assert.match(
+      await metrics.render(),
+      /^omnisql_queries_total\{status="cancelled",zone="eu"\} 1$/m,
+    );
     await journal.settled();
     assert.equal(committed.length, 0);
     zone.resolve({ status: 200, text: "{}", body: () => ({}), recorded: zoneRecorded });

@@ -170,9 +170,8 @@ function templateOf(hit: CachedResult): AnswerTemplate {
       JSON.stringify({
         ...source,
         from_cache: true,
-        calls: 0,
-        revalidated: 0,
-        pages: 0,
+        // No call made now; a source that conceals its counts shows none.
+        ...("calls" in source ? { calls: 0, revalidated: 0, pages: 0 } : {}),
         fetch_ms: 0,
       }).slice(0, -1)
     ),

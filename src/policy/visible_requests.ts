@@ -114,6 +114,36 @@ export function requestRedactor(
   };
 }
 
+/**
+ * Whether the user may see a count of the calls made to a connection (its budget's `remaining`,
+ * the app's own or the tenant's quota). The count moves with every call through the connection,
+ * those of a source that conceals included, so comparing it before and after a query says how many
+ * calls that query made: only a user from whom none of the connection's tables (`keys`) hides
+ * anything — no row rule, no masked or blocked column, not denied — may see it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { seesCallCounts } from "./visible_requests.ts";
+ * import { OPEN_GUARD } from "./guard.ts";
+ * assert.equal(seesCallCounts(OPEN_GUARD, ["github.pull_requests"]), true);
+ * const ruled = { ...OPEN_GUARD, rowFilters: () => [{ column: "team_id", op: "=" as const, value: "web" }] };
+ * assert.equal(seesCallCounts(ruled, ["github.pull_requests"]), false);
+ * ```
+ */
+export function seesCallCounts(guard: QueryGuard, keys: readonly string[]): boolean {
+  return keys.every((key) => {
+    if (guard.rowFilters(key).length > 0) return false;
+    if ((guard.pushdown?.(key).unpushable.length ?? 0) > 0) return false;
+    try {
+      guard.check([{ key, columns: [] }]);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** A pushdown summary's text fields (native requests, pushed and residual predicates). */
 export interface PushdownText {
   native?: string[];

@@ -5,7 +5,11 @@
  * @module
  */
 import { OmniError } from "../errors.ts";
-import type { ConnectorDef, RateLimitInfo } from "../../connectors/sdk/connector.ts";
+import {
+  connectionTables,
+  type ConnectorDef,
+  type RateLimitInfo,
+} from "../../connectors/sdk/connector.ts";
 import type { ColumnDef, Connection, Row } from "../../connectors/sdk/table.ts";
 import type { UserClaims } from "../auth/user_token.ts";
 import { OPEN_GUARD, type QueryGuard } from "../policy/guard.ts";
@@ -20,7 +24,7 @@ import {
 } from "../sql/plan.ts";
 import { type RowEstimates, SHARED_ESTIMATES } from "./estimates.ts";
 import { fetchSources, type SourceScan } from "./fetch_sources.ts";
-import { requestRedactor, visibleRequests } from "../policy/visible_requests.ts";
+import { requestRedactor, seesCallCounts, visibleRequests } from "../policy/visible_requests.ts";
 import { refuseWithoutPassthroughToken } from "../policy/passthrough.ts";
 import { type QueryEngine, RowPieces } from "../duckdb/engine.ts";
 import type { QueryRequest } from "./request.ts";
@@ -370,8 +374,11 @@ export async function executeQuery(
       freshness_ms: now - oldest,
       from_cache: scans.length > 0 && scans.every(({ result }) => result.fromCache),
       ...(scans.some(({ result }) => result.stale) ? { stale: true } : {}),
+      // A connection's budget counts every query's calls: shown only where nothing is hidden.
       rate_limit_status: tightestSourceBudget(
-        scans.map((s) => ({ key: s.source.key, info: s.result.rateLimit })),
+        scans
+          .filter(({ source }) => seesCallCounts(guard, connectionKeys(source)))
+          .map((s) => ({ key: s.source.key, info: s.result.rateLimit })),
       ),
       trace_id: ctx.traceId,
       region: ctx.zone,
@@ -544,4 +551,10 @@ function plannedPushdown(plan: QueryPlan, source: SourcePlan): SourcePushdown {
       }
       : {}),
   };
+}
+
+/** The keys of every table of a source's connection (its budget is the connection's). */
+function connectionKeys(source: SourcePlan): string[] {
+  return connectionTables(source.connector, source.connection)
+    .map((table) => `${source.connection.name}.${table.name}`.toLowerCase());
 }

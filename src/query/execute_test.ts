@@ -205,7 +205,7 @@ Deno.test("a source of many pages, secured page by page, answers as when secured
   }, { scale: 4 });
 });
 
-Deno.test("a source's requests and their counts say nothing of rows a row rule hid or values a mask hides", async () => {
+Deno.test("a source's requests, their counts and its connection's budget say nothing of rows a row rule hid or values a mask hides", async () => {
   const engine = new EnginePool({ size: 1, spares: 0, warmUpMs: 0 });
   const pr = (pr_id: number, team_id: string) => ({ pr_id, team_id, author: `ivan-${pr_id}` });
   const request = { sql: "SELECT pr_id, author FROM github.pull_requests", metadata: {} };
@@ -232,6 +232,7 @@ Deno.test("a source's requests and their counts say nothing of rows a row rule h
           calls: 7 + rows.length,
           fromCache: false,
           fetchedAt: Date.now(),
+          rateLimit: { limit: 5000, remaining: 4200 },
         });
       const res = await executeQuery(request, { ...context, ...(guard ? { guard } : {}) }, {
         engine,
@@ -240,12 +241,14 @@ Deno.test("a source's requests and their counts say nothing of rows a row rule h
       });
       assert.ok("rows" in res);
       const { pages, calls, revalidated, pushdown } = res.sources[0];
-      return { counts: [pages, calls, revalidated], native: pushdown.native };
+      // The connection's budget left moves with every call, those a concealing source makes too.
+      const budget = res.rate_limit_status.remaining;
+      return { counts: [pages, calls, revalidated, budget], native: pushdown.native };
     };
     const mobile = [pr(1, "mobile"), pr(2, "mobile")];
     const mixed = [...mobile, pr(3, "web")];
     const withheld = async (guard: ExecuteContext["guard"]) => ({
-      counts: [undefined, undefined, undefined],
+      counts: [undefined, undefined, undefined, -1],
       native: await planned(guard),
     });
     // A row rule that filtered fetched rows: how many pages and calls it took says how many exist.
@@ -255,10 +258,10 @@ Deno.test("a source's requests and their counts say nothing of rows a row rule h
     assert.deepEqual(await shown(mobile, masked), await withheld(masked));
     // Nothing hidden from this user: the requests as sent, and their counts.
     assert.deepEqual(await shown(mobile, mobileGuard()), {
-      counts: [7, 9, 0],
+      counts: [7, 9, 0, -1], // a row rule on the table: no call count, though nothing was hidden
       native: sent(mobile),
     });
-    assert.deepEqual(await shown(mixed), { counts: [7, 10, 0], native: sent(mixed) });
+    assert.deepEqual(await shown(mixed), { counts: [7, 10, 0, 4200], native: sent(mixed) });
   } finally {
     await engine.close();
   }

@@ -235,8 +235,11 @@ function describeBody(body: string): string {
   try {
     const parsed = JSON.parse(body);
     if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) {
-      // Each field cut at 500 characters: a GraphQL batch's query text runs to thousands.
+      // Each field cut at 500 characters: a GraphQL batch's query text runs to thousands. A
+      // JSON-RPC call's id is left out: a session's counter, it says how many calls every query
+      // made through it, other users' and those a source conceals included.
       return Object.entries(parsed)
+        .filter(([k]) => !(k === "id" && "jsonrpc" in parsed))
         .map(([k, v]) =>
           `${k}=${
             cut(
