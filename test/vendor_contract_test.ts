@@ -8,13 +8,7 @@
 import assert from "node:assert/strict";
 import { github } from "../connectors/github/mod.ts";
 import { linear } from "../connectors/linear/mod.ts";
-import {
-  type ConditionalEntry,
-  type ConditionalStore,
-  type Connection,
-  findTable,
-  runScan,
-} from "../connectors/sdk/mod.ts";
+import { type Connection, findTable, runScan } from "../connectors/sdk/mod.ts";
 import {
   executeOn,
   fixture,
@@ -22,17 +16,12 @@ import {
   startReplay,
   vendorSchema,
 } from "./contract/_replay.ts";
-import { failure } from "../connectors/sdk/_testing.ts";
+import { failure, memoryValidators } from "../connectors/sdk/_testing.ts";
 
 type Json = Record<string, unknown>;
 type TeamFilter = { team?: { key?: { eq?: string } }; and?: TeamFilter[] };
 
 const FAST = { baseDelayMs: 1, maxRetries: 0 };
-
-function memoryValidators(): ConditionalStore {
-  const entries = new Map<string, ConditionalEntry>();
-  return { lookup: (url) => entries.get(url), store: (url, e) => void entries.set(url, e) };
-}
 
 Deno.test("contract: GitHub's published examples give the right rows, pages and errors", async () => {
   const [pulls, detail, user, errors] = await Promise.all([
@@ -96,7 +85,7 @@ Deno.test("contract: GitHub's published examples give the right rows, pages and 
   const table = findTable(github, "pull_requests");
   const columns = table.columns.map((c) => c.name);
   try {
-    const conditional = memoryValidators();
+    const conditional = memoryValidators().store;
     const first = await runScan(github, table, connection, { predicates: [], columns }, {
       ...FAST,
       conditional,

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { demoOrg } from "../demo/world.ts";
-import { type ConditionalEntry, type ConditionalStore, findTable, runScan } from "../sdk/mod.ts";
+import { findTable, runScan } from "../sdk/mod.ts";
+import { memoryValidators } from "../sdk/_testing.ts";
 import { acmeConnection, withDemoSandbox } from "./_testing.ts";
 import { github } from "./mod.ts";
 
@@ -15,11 +16,6 @@ function smallPages(size: number): typeof fetch {
   };
 }
 
-function memoryValidators(): ConditionalStore {
-  const entries = new Map<string, ConditionalEntry>();
-  return { lookup: (url) => entries.get(url), store: (url, e) => void entries.set(url, e) };
-}
-
 Deno.test("pull_requests: a list revalidated by 304s without Link still yields every page", () =>
   withDemoSandbox(async (gh) => {
     const repo = "mobile-app";
@@ -28,7 +24,7 @@ Deno.test("pull_requests: a list revalidated by 304s without Link still yields e
       predicates: [{ column: "repo", op: "=" as const, value: repo }],
       columns: ["pr_id"],
     };
-    const conditional = memoryValidators();
+    const conditional = memoryValidators().store;
     const options = { fetch: smallPages(5), conditional };
     const first = await runScan(github, table, acmeConnection(gh.url), offer, options);
     assert.ok(first.pages > 2, `pages: ${first.pages}`);

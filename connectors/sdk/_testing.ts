@@ -1,12 +1,13 @@
 /**
- * Fixtures of the SDK's own tests: a fake app's connector and connection, and a helper that
- * expects an {@link OmniError}.
+ * Fixtures of the SDK's and connectors' tests: a fake app's connector and connection, a helper
+ * that expects an {@link OmniError}, and validators kept in memory.
  *
  * @module
  */
 import assert from "node:assert/strict";
 import { OmniError } from "../../src/errors.ts";
 import type { ConnectorDef } from "./connector.ts";
+import type { ConditionalEntry, ConditionalStore } from "./http.ts";
 import { retryAfterMs } from "./protocol.ts";
 import type { Connection } from "./table.ts";
 
@@ -61,4 +62,30 @@ export function acmeConnectionOf(
   config: Record<string, unknown> = {},
 ): Connection {
   return { id, tenantId: "acme", connector, name: connector, baseUrl, credentials, config };
+}
+
+/**
+ * A {@link ConditionalStore} in memory (a 304 confirms an entry as stored: nothing to renew),
+ * with its entries by URL.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { memoryValidators } from "./_testing.ts";
+ * const { entries, store } = memoryValidators();
+ * await store.store("http://app.invalid/a", { etag: '"1"', body: [], headers: {} }, 200);
+ * assert.deepEqual(await store.lookup("http://app.invalid/a"), entries.get("http://app.invalid/a"));
+ * ```
+ */
+export function memoryValidators(): {
+  entries: Map<string, ConditionalEntry>;
+  store: ConditionalStore;
+} {
+  const entries = new Map<string, ConditionalEntry>();
+  const store: ConditionalStore = {
+    lookup: (url) => entries.get(url),
+    entry: (url) => entries.get(url),
+    store: (url, entry) => void entries.set(url, entry),
+  };
+  return { entries, store };
 }

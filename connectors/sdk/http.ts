@@ -37,15 +37,19 @@ export interface SourceClientOptions {
   conditional?: ConditionalStore;
 }
 
-/**
- * A validator of one GET URL and everything needed to rebuild the 200 answer it stands for: the
- * decoded body and the headers a page is read from (`Link`, rate-limit readings…).
- */
-export interface ConditionalEntry {
+/** The validator of one GET URL's answer: what a conditional request sends back. */
+export interface ConditionalValidator {
   /** The answer's `ETag`, sent back as `If-None-Match`. */
   etag?: string;
   /** The answer's `Last-Modified`, sent back as `If-Modified-Since` when there is no ETag. */
   lastModified?: string;
+}
+
+/**
+ * A validator of one GET URL and everything needed to rebuild the 200 answer it stands for: the
+ * decoded body and the headers a page is read from (`Link`, rate-limit readings…).
+ */
+export interface ConditionalEntry extends ConditionalValidator {
   /** The 200's decoded body. */
   body: unknown;
   /** The 200's headers, lower-case names, minus per-connection noise (cookies, dates, lengths). */
@@ -54,11 +58,19 @@ export interface ConditionalEntry {
 
 /**
  * Where a client keeps the validators of its GETs, per request URL, so any later fetch of the
- * same URL — another cache entry, another column set — can revalidate it.
+ * same URL — another cache entry, another column set — can revalidate it. The validator alone is
+ * read before the request leaves; the page it stands for, while the request is out.
  */
 export interface ConditionalStore {
-  /** The entry last seen for a GET of this URL. */
-  lookup(url: string): Promise<ConditionalEntry | undefined> | ConditionalEntry | undefined;
+  /** The validator last stored for a GET of this URL. */
+  lookup(
+    url: string,
+  ): Promise<ConditionalValidator | undefined> | ConditionalValidator | undefined;
+  /** The entry stored for this URL with `validator`; undefined when gone or of another one. */
+  entry(
+    url: string,
+    validator: ConditionalValidator,
+  ): Promise<ConditionalEntry | undefined> | ConditionalEntry | undefined;
   /** Records a 200 answer that carried a validator, or a 304 that confirmed a stored entry. */
   store(url: string, entry: ConditionalEntry, status: 200 | 304): Promise<void> | void;
 }
@@ -227,11 +239,13 @@ export class SourceClient {
     headers.set("accept", headers.get("accept") ?? "application/json");
     headers.set("user-agent", "OmniSQL");
     for (const [k, v] of new Headers(options.headers)) headers.set(k, v);
-    const conditional = method === "GET" && this.#conditional && !headers.has("if-none-match")
+    let validator = method === "GET" && this.#conditional && !headers.has("if-none-match")
       ? await this.#conditional.lookup(url.toString())
       : undefined;
-    if (conditional?.etag) headers.set("if-none-match", conditional.etag);
-    else if (conditional?.lastModified) headers.set("if-modified-since", conditional.lastModified);
+    if (validator?.etag) headers.set("if-none-match", validator.etag);
+    else if (validator?.lastModified) headers.set("if-modified-since", validator.lastModified);
+    // The page a 304 would confirm is opened while the request is out, not before it leaves.
+    let stored = validator ? this.#storedEntry(url, validator) : undefined;
     let body: string | undefined;
     if (options.body !== undefined) {
       body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
@@ -246,9 +260,15 @@ export class SourceClient {
         await this.#retryUnreachable(err, attempt, this.#signal);
         continue;
       }
-      if (res.status === 304 && conditional) {
+      if (res.status === 304 && stored) {
         await res.body?.cancel();
-        return await this.#rebuild(url, res, conditional);
+        const entry = await stored;
+        if (entry) return await this.#rebuild(url, res, entry);
+        // The page is gone (expired, evicted, replaced by another version's): asked in full.
+        headers.delete("if-none-match");
+        headers.delete("if-modified-since");
+        validator = stored = undefined;
+        continue;
       }
       this.stats.calls++;
       const budget = this.#connector.readRateLimit(res.headers);
@@ -340,6 +360,21 @@ export class SourceClient {
    * The 200 a 304 confirms: its body and headers as stored. Only the budget is read from the
    * 304 when it carries one (it is the newer reading); a 304 without `Link` still pages on.
    */
+  /** The stored entry of `validator`, or undefined (absent, another validator's, unreadable). */
+  async #storedEntry(
+    url: URL,
+    validator: ConditionalValidator,
+  ): Promise<ConditionalEntry | undefined> {
+    try {
+      const entry = await this.#conditional?.entry(url.toString(), validator);
+      const same = entry?.etag === validator.etag &&
+        entry?.lastModified === validator.lastModified;
+      return same ? entry : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   async #rebuild<T>(url: URL, res: Response, entry: ConditionalEntry): Promise<SourceResponse<T>> {
     this.stats.revalidated++;
     const headers = new Headers(entry.headers);

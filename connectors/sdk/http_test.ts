@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { ConnectorDef } from "./connector.ts";
-import { type ConditionalEntry, type ConditionalStore, SourceClient } from "./http.ts";
-import { failure, FAKE_CONNECTION, FAKE_CONNECTOR } from "./_testing.ts";
+import { SourceClient } from "./http.ts";
+import { failure, FAKE_CONNECTION, FAKE_CONNECTOR, memoryValidators } from "./_testing.ts";
 
 const connector = FAKE_CONNECTOR;
 const connection = FAKE_CONNECTION;
@@ -113,16 +113,6 @@ Deno.test("request() maps a truncated JSON body to SOURCE_ERROR", async () => {
   assert.match(err.message, /malformed/);
 });
 
-/** A conditional store in memory, counting writes. */
-function memoryValidators() {
-  const entries = new Map<string, ConditionalEntry>();
-  const store: ConditionalStore = {
-    lookup: (url) => entries.get(url),
-    store: (url, entry) => void entries.set(url, entry),
-  };
-  return { entries, store };
-}
-
 Deno.test("request() rebuilds a 304 without Link into the stored 200, links and body included", async () => {
   const link = '<http://app.invalid/things?page=2>; rel="next"';
   const sent: Headers[] = [];
@@ -152,6 +142,39 @@ Deno.test("request() rebuilds a 304 without Link into the stored 200, links and 
   assert.equal(again.headers.get("link"), link);
   assert.deepEqual(client.lastRateLimit, { remaining: 8 }, "the 304's budget is the newer one");
   assert.deepEqual(client.stats, { calls: 1, retries: 0, revalidated: 1 });
+});
+
+Deno.test("request() asks again in full when a 304's stored page is gone or of another validator", async () => {
+  const sent: Headers[] = [];
+  const answers = [
+    () => new Response(null, { status: 304, headers: { etag: 'W/"a"' } }),
+    () => Response.json([3], { headers: { etag: 'W/"b"' } }),
+  ];
+  const fetch = ((_input: URL | RequestInfo, init?: RequestInit) => {
+    sent.push(new Headers(init?.headers));
+    return Promise.resolve(answers.shift()!());
+  }) as typeof globalThis.fetch;
+  // The validator says "a", while the page stored beside it is version "z"'s.
+  const stale = { etag: 'W/"z"', body: [1, 2], headers: {} };
+  const stored = new Map<string, unknown>();
+  const conditional = {
+    lookup: () => ({ etag: 'W/"a"' }),
+    entry: () => stale,
+    store: (url: string, entry: unknown) => void stored.set(url, entry),
+  };
+  const client = new SourceClient(connector, connection, { fetch, conditional });
+  const res = await client.get("/things");
+  assert.equal(sent[0].get("if-none-match"), 'W/"a"');
+  assert.equal(sent[1].get("if-none-match"), null, "the second request is unconditional");
+  assert.equal(res.status, 200);
+  assert.equal(res.revalidated, undefined);
+  assert.deepEqual(res.body, [3]);
+  assert.deepEqual(stored.get("http://app.invalid/things"), {
+    etag: 'W/"b"',
+    body: [3],
+    headers: { "content-type": "application/json", etag: 'W/"b"' },
+  });
+  assert.deepEqual(client.stats, { calls: 1, retries: 0, revalidated: 0 });
 });
 
 Deno.test("request() returns a 200 whole but stores what `keep` keeps, which a 304 rebuilds", async () => {

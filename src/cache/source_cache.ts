@@ -136,8 +136,21 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
               connection: source.connection,
               ttlMs,
             });
-            const fetched = await next(source, { ...ctx, conditional });
-            return { fetched, store: () => store(ctx.tenantId, keys, fetched, ttlMs) };
+            let fetched: FetchedSource;
+            try {
+              fetched = await next(source, { ...ctx, conditional });
+            } catch (err) {
+              // What the pages before the failure taught still holds.
+              void behindTheAnswer(ctx.answered).then(() => conditional.flush()).catch(() => {});
+              throw err;
+            }
+            return {
+              fetched,
+              store: async () => {
+                await conditional.flush();
+                await store(ctx.tenantId, keys, fetched, ttlMs);
+              },
+            };
           }),
       );
       try {

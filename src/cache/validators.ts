@@ -5,9 +5,18 @@
  * cache entry or column set — so any later fetch of the same URL revalidates it, whichever query
  * asks.
  *
+ * The validator and its page are two entries: a request waits only for the small one before it
+ * leaves, and the page (hundreds of rows to decrypt and parse) is opened while it is out. What a
+ * fetch learns is written when the fetch's owner {@link UrlValidators.flush}es it, behind the
+ * query's answer: sealing a page costs the only thread as much as opening one.
+ *
  * @module
  */
-import type { ConditionalEntry, ConditionalStore } from "../../connectors/sdk/http.ts";
+import type {
+  ConditionalEntry,
+  ConditionalStore,
+  ConditionalValidator,
+} from "../../connectors/sdk/http.ts";
 import type { Connection } from "../../connectors/sdk/table.ts";
 import { sha256Hex } from "../crypto/sha256.ts";
 import type { TenantCache } from "./tenant_cache.ts";
@@ -24,7 +33,7 @@ export interface UrlValidatorsOptions {
 }
 
 /**
- * A {@link ConditionalStore} over the tenant cache, one key per connection and URL.
+ * A {@link ConditionalStore} over the tenant cache, two keys per connection and URL.
  *
  * @example
  * ```ts
@@ -38,39 +47,78 @@ export interface UrlValidatorsOptions {
  * const connection = { id: "c1", baseUrl: "https://api.github.com", credentials: { token: "t" } };
  * const one = new UrlValidators({ cache, tenantId: "acme", connection, ttlMs: 60_000 });
  * await one.store("https://api.github.com/x", { etag: 'W/"1"', body: [1], headers: {} }, 200);
+ * await one.flush();
  * const other = new UrlValidators({ cache, tenantId: "acme", connection, ttlMs: 60_000 });
- * assert.equal((await other.lookup("https://api.github.com/x"))?.etag, 'W/"1"');
+ * const validator = await other.lookup("https://api.github.com/x");
+ * assert.deepEqual(validator, { etag: 'W/"1"' });
+ * assert.deepEqual((await other.entry("https://api.github.com/x", validator!))?.body, [1]);
  * ```
  */
 export class UrlValidators implements ConditionalStore {
   readonly #options: UrlValidatorsOptions;
   #scope?: Promise<string>;
+  /** What this fetch learned, by URL, not written yet: the last word on each URL wins. */
+  readonly #pending = new Map<string, { entry: ConditionalEntry; status: 200 | 304 }>();
 
   constructor(options: UrlValidatorsOptions) {
     this.#options = options;
   }
 
-  async lookup(url: string): Promise<ConditionalEntry | undefined> {
+  async lookup(url: string): Promise<ConditionalValidator | undefined> {
     const { cache, tenantId } = this.#options;
-    return await cache.get<ConditionalEntry>(tenantId, await this.#key(url));
+    return await cache.get<ConditionalValidator>(tenantId, `s:v:${await this.#hash(url)}`);
   }
 
-  async store(url: string, entry: ConditionalEntry, status: 200 | 304): Promise<void> {
+  async entry(
+    url: string,
+    validator: ConditionalValidator,
+  ): Promise<ConditionalEntry | undefined> {
+    const { cache, tenantId } = this.#options;
+    const entry = await cache.get<ConditionalEntry>(tenantId, `s:vp:${await this.#hash(url)}`);
+    // Two fetches of the URL may have stored their validator and page in either order.
+    const same = entry?.etag === validator.etag && entry?.lastModified === validator.lastModified;
+    return same ? entry : undefined;
+  }
+
+  store(url: string, entry: ConditionalEntry, status: 200 | 304): void {
+    const earlier = this.#pending.get(url);
+    // A 304 after this fetch's own 200 of the URL confirms a page not written yet.
+    this.#pending.set(url, { entry, status: earlier?.status === 200 ? 200 : status });
+  }
+
+  /**
+   * Writes what this fetch learned: a 200's validator and page, sealed anew; a 304's, given
+   * their time to live again (sealing a page of hundreds of rows again would cost as much as
+   * its first store). Failures are the cache's: logged there, and a later fetch is in full.
+   */
+  async flush(): Promise<void> {
     const { cache, tenantId, ttlMs } = this.#options;
-    // A 304 confirms the stored page as of now: its life starts again, like the entry it
-    // rebuilds. The value is the one stored, so only its expiry moves (sealing a page of
-    // hundreds of rows again would cost as much as the page's first store).
-    if (status === 304) await cache.touch(tenantId, await this.#key(url), ttlMs);
-    else await cache.set(tenantId, await this.#key(url), entry, ttlMs);
+    const learned = [...this.#pending];
+    this.#pending.clear();
+    for (const [url, { entry, status }] of learned) {
+      const hash = await this.#hash(url);
+      if (status === 304) {
+        await cache.touch(tenantId, `s:vp:${hash}`, ttlMs);
+        await cache.touch(tenantId, `s:v:${hash}`, ttlMs);
+        continue;
+      }
+      const validator: ConditionalValidator = {
+        ...(entry.etag ? { etag: entry.etag } : {}),
+        ...(entry.lastModified ? { lastModified: entry.lastModified } : {}),
+      };
+      // The page first: a validator seen is then most likely one whose page is there.
+      await cache.set(tenantId, `s:vp:${hash}`, entry, ttlMs);
+      await cache.set(tenantId, `s:v:${hash}`, validator, ttlMs);
+    }
   }
 
-  async #key(url: string): Promise<string> {
+  async #hash(url: string): Promise<string> {
     this.#scope ??= (() => {
       const c = this.#options.connection;
       const credentials = Object.entries(c.credentials).sort(([a], [b]) => a < b ? -1 : 1);
       return sha256Hex(JSON.stringify([c.id, c.baseUrl, credentials]));
     })();
     // Hashed: no query values in key names.
-    return `s:v:${await sha256Hex(`${await this.#scope}\n${url}`)}`;
+    return await sha256Hex(`${await this.#scope}\n${url}`);
   }
 }
