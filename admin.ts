@@ -9,9 +9,8 @@
  */
 import postgres from "postgres";
 import { runCli } from "./src/admin/cli.ts";
-import { Catalog, CatalogKeyStore, openCatalog } from "./src/catalog/mod.ts";
+import { Catalog, openCatalog } from "./src/catalog/mod.ts";
 import { loadConfig } from "./src/config.ts";
-import { KeyRing } from "./src/crypto/mod.ts";
 import { readStackFile } from "./src/admin/stack_file.ts";
 import { readClusterRuntime, readClusterSecrets } from "./cluster/secrets.ts";
 import { openNotices, publishChanges } from "./src/cache/mod.ts";
@@ -55,11 +54,7 @@ Deno.exit(
         databaseUrl: url,
         maxConnections: config.databaseUrl ? 4 : 1,
       });
-      const catalog = new Catalog(
-        db.db,
-        new KeyRing({ masterKey: config.masterKey, store: new CatalogKeyStore(db.db) }),
-        { auditKey: config.auditKey },
-      );
+      const catalog = Catalog.withKeys(db.db, config.masterKey, { auditKey: config.auditKey });
       // Key rotations, shreds and off-boardings reach every running instance at once.
       publishChanges(openNotices(noticeStoreOf(config), config.cachePrefix), catalog);
       return { catalog, close: () => db.close() };

@@ -11,10 +11,9 @@
  * @module
  */
 import { declaredTables } from "../connectors/mod.ts";
-import { Catalog, CatalogKeyStore, openCatalog, seedDemo } from "../src/catalog/mod.ts";
+import { Catalog, openCatalog, seedDemo } from "../src/catalog/mod.ts";
 import type { DemoSandboxes } from "../src/catalog/demo.ts";
 import { loadConfig } from "../src/config.ts";
-import { KeyRing } from "../src/crypto/mod.ts";
 import { clusterSecrets, saveClusterRuntime, SECRET_NAMES } from "./secrets.ts";
 import { Supervisor, waitHealthy } from "./processes.ts";
 
@@ -160,11 +159,7 @@ async function seedCatalog(sandboxes: DemoSandboxes): Promise<void> {
   const config = loadConfig({ ...env, ...shared });
   const db = await openCatalog({ databaseUrl, maxConnections: 2 });
   try {
-    const catalog = new Catalog(
-      db.db,
-      new KeyRing({ masterKey: config.masterKey, store: new CatalogKeyStore(db.db) }),
-      { auditKey: config.auditKey },
-    );
+    const catalog = Catalog.withKeys(db.db, config.masterKey, { auditKey: config.auditKey });
     // A catalog with tenants is someone's: left as it is (its demo connections, if any, point
     // at the sandboxes of the PORT it was first started on).
     if ((await catalog.listTenants()).length === 0) {

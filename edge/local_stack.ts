@@ -18,13 +18,11 @@ import { DevIssuer } from "../src/auth/dev_issuer.ts";
 import {
   Catalog,
   type CatalogDatabase,
-  CatalogKeyStore,
   openCatalog,
   seedDemo,
   serveCatalog,
 } from "../src/catalog/mod.ts";
 import type { OmniConfig } from "../src/config.ts";
-import { KeyRing } from "../src/crypto/mod.ts";
 import type { EnginePool, EnginePoolOptions } from "../src/duckdb/pool.ts";
 import type { PolicySecurityProvider } from "../src/policy/mod.ts";
 import type { RateLimiter } from "../src/ratelimit/mod.ts";
@@ -158,11 +156,7 @@ export async function startLocalStack(
     closers.push(async () => {
       await Promise.all(journals.map((j) => j.close()));
     });
-    const catalog = new Catalog(
-      catalogDb.db,
-      new KeyRing({ masterKey: config.masterKey, store: new CatalogKeyStore(catalogDb.db) }),
-      { auditKey: config.auditKey },
-    );
+    const catalog = Catalog.withKeys(catalogDb.db, config.masterKey, { auditKey: config.auditKey });
     await seedDemo(catalog, sandboxes.urls);
     const synced = await catalog.syncCatalogTables(declaredTables());
     for (const b of synced.breaking) {

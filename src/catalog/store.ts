@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { KeyRing } from "../crypto/mod.ts";
+import { KeyRing } from "../crypto/mod.ts";
 import type { CatalogDatabase } from "./db.ts";
 import { AuditLog } from "./audit_log.ts";
 import { ConnectionStore } from "./connections.ts";
@@ -16,6 +16,7 @@ import { TableStore } from "./tables.ts";
 import { TenantStore } from "./tenants.ts";
 import { UserStore } from "./users.ts";
 import { ReadCache } from "./_read_cache.ts";
+import { CatalogKeyStore, type CatalogReads } from "./key_store.ts";
 import { catalogChanges } from "./schema.ts";
 import { eq } from "drizzle-orm";
 
@@ -90,6 +91,33 @@ export class Catalog {
     this.policies = new PolicyStore(db, this.#reads);
     this.tables = new TableStore(db);
     this.audit = new AuditLog(db, { auditKey: options.auditKey });
+  }
+
+  /**
+   * A catalog whose tenants' keys are sealed by `masterKey` and kept in its own `tenant_keys`,
+   * read through its memo of hot reads (see {@link CatalogKeyStore}): what a server runs.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Catalog, openCatalog } from "./mod.ts";
+   * import { generateMasterKey } from "../crypto/mod.ts";
+   * const { db, close } = await openCatalog({});
+   * const catalog = Catalog.withKeys(db, generateMasterKey());
+   * const token = await catalog.keyRing.encrypt("acme", "secret");
+   * assert.equal(await catalog.keyRing.decryptText("acme", token), "secret");
+   * await close();
+   * ```
+   */
+  static withKeys(db: CatalogDatabase, masterKey: string, options: CatalogOptions = {}): Catalog {
+    // Read only once the catalog exists: nothing reads a key while it is being built.
+    const reads: CatalogReads = {
+      remembered: (key, load) => catalog.remembered(key, load),
+      forgetReads: () => catalog.forgetReads(),
+    };
+    const store = new CatalogKeyStore(db, reads);
+    const catalog: Catalog = new Catalog(db, new KeyRing({ masterKey, store }), options);
+    return catalog;
   }
 
   /**

@@ -5,7 +5,7 @@
  * @module
  */
 import { CryptoError } from "./crypto_error.ts";
-import type { KeyStore } from "./key_store.ts";
+import type { KeyStore, WrappedKey } from "./key_store.ts";
 import { fromBase64, fromBase64Url, toBase64, toBase64Url } from "./_base64.ts";
 
 /** Options of {@link KeyRing}. */
@@ -34,6 +34,8 @@ export interface DataKey {
 interface CachedKey {
   key: CryptoKey;
   expires: number;
+  /** The stored key it was unwrapped from: read again unchanged, it is not unwrapped again. */
+  wrapped: string;
 }
 
 interface TenantCache {
@@ -430,10 +432,10 @@ export class KeyRing {
         throw new CryptoError("KEY_UNAVAILABLE", `no key for tenant ${tenantId}`);
       }
     }
-    const key = await this.#unwrap(stored.wrappedKey);
-    const expires = Date.now() + this.#ttlMs;
     const entry = this.#tenantCache(tenantId);
-    entry.versions.set(stored.version, { key, expires });
+    const key = await this.#unwrapStored(entry, stored);
+    const expires = Date.now() + this.#ttlMs;
+    entry.versions.set(stored.version, { key, expires, wrapped: stored.wrappedKey });
     entry.current = { version: stored.version, expires };
     return { version: stored.version, key };
   }
@@ -470,8 +472,13 @@ export class KeyRing {
         `key version ${version} of tenant ${tenantId} does not exist (shredded?)`,
       );
     }
-    const key = await this.#unwrap(stored.wrappedKey);
-    this.#tenantCache(tenantId).versions.set(version, { key, expires: Date.now() + this.#ttlMs });
+    const entry = this.#tenantCache(tenantId);
+    const key = await this.#unwrapStored(entry, stored);
+    entry.versions.set(version, {
+      key,
+      expires: Date.now() + this.#ttlMs,
+      wrapped: stored.wrappedKey,
+    });
     return key;
   }
 
@@ -491,10 +498,10 @@ export class KeyRing {
         ? await this.#store.current(tenantId)
         : await this.#store.get(tenantId, which);
       if (!stored) return; // gone: the cached copy expires, and the next use says so
-      const key = await this.#unwrap(stored.wrappedKey);
+      const key = await this.#unwrapStored(entry, stored);
       if (this.#cache.get(tenantId) !== entry) return;
       const expires = started + this.#ttlMs;
-      entry.versions.set(stored.version, { key, expires });
+      entry.versions.set(stored.version, { key, expires, wrapped: stored.wrappedKey });
       if (which === "current") entry.current = { version: stored.version, expires };
     })().catch(() => {}).finally(() => this.#renewing.delete(job));
   }
@@ -512,6 +519,13 @@ export class KeyRing {
     ]);
     const wrapped = await crypto.subtle.wrapKey("raw", key, await this.#master, "AES-KW");
     return toBase64(new Uint8Array(wrapped));
+  }
+
+  /** The key `stored` wraps: the one the tenant's entry holds, when it was unwrapped from it. */
+  async #unwrapStored(entry: TenantCache, stored: WrappedKey): Promise<CryptoKey> {
+    const held = entry.versions.get(stored.version);
+    if (held && held.wrapped === stored.wrappedKey) return held.key;
+    return await this.#unwrap(stored.wrappedKey);
   }
 
   async #unwrap(wrappedKey: string): Promise<CryptoKey> {

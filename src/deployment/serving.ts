@@ -12,9 +12,8 @@ import { ContextTokens } from "../auth/context_token.ts";
 import { DevIssuer } from "../auth/dev_issuer.ts";
 import { createUserVerifier, type UserClaims, type UserVerifier } from "../auth/user_token.ts";
 import { connectNotices, openZoneStores, tenantSettingsLookup } from "../cache/mod.ts";
-import { Catalog, CatalogKeyStore, openCatalog } from "../catalog/mod.ts";
+import { Catalog, openCatalog } from "../catalog/mod.ts";
 import type { OmniConfig } from "../config.ts";
-import { KeyRing } from "../crypto/mod.ts";
 import { guardFingerprint, type ResultCacheOptions } from "../pipeline/mod.ts";
 import { rememberVerifiedTokens } from "../auth/verified_tokens.ts";
 import type { TenantRow } from "../catalog/schema.ts";
@@ -34,11 +33,7 @@ export async function openProductionCatalog(
   config: OmniConfig,
 ): Promise<{ catalog: Catalog; close(): Promise<void> }> {
   const opened = await openCatalog({ databaseUrl: config.databaseUrl });
-  const catalog = new Catalog(
-    opened.db,
-    new KeyRing({ masterKey: config.masterKey, store: new CatalogKeyStore(opened.db) }),
-    { auditKey: config.auditKey },
-  );
+  const catalog = Catalog.withKeys(opened.db, config.masterKey, { auditKey: config.auditKey });
   return { catalog, close: () => opened.close() };
 }
 
