@@ -11,6 +11,7 @@ import { CONTEXT_HEADER, type ContextTokens } from "../src/auth/context_token.ts
 import {
   type AppEnv,
   catalogListing,
+  internalCancelRoute,
   internalQueryRoute,
   notFound,
   queryRoute,
@@ -29,6 +30,7 @@ import {
   identify,
   parseRequest,
   QueryPipeline,
+  RunningQueries,
   type Step,
   submitJob,
 } from "../src/pipeline/mod.ts";
@@ -93,10 +95,17 @@ export function createWorkerApp(options: WorkerOptions): Hono<AppEnv> {
     verifyUser: options.verifyUser,
     getTenant: (id) => catalog.getTenant(id),
   });
+  const running = new RunningQueries();
   app.post(
     "/internal/v1/query",
-    internalQueryRoute(pipeline(fromEdge, [execute(service)]), options.contextTokens, zone),
+    internalQueryRoute(
+      pipeline(fromEdge, [execute(service)]),
+      options.contextTokens,
+      zone,
+      running,
+    ),
   );
+  app.post("/internal/v1/cancel", internalCancelRoute(running, options.contextTokens, zone));
   // The zone's own endpoint: everything the edge does, then execute here.
   const own = pipeline(
     identifyCaller(options),

@@ -211,6 +211,27 @@ export function buildOpenApi(options: OpenApiOptions): OpenApiDocument {
         description: "Only for the edge: carries its signed, short-lived context token.",
       },
     };
+    paths["/internal/v1/cancel"] = {
+      post: {
+        summary: "Stops the running queries of the context's user and trace id",
+        description: "Only for the edge, when a caller leaves; the query's own answer records it.",
+        security: [{ edgeContext: [] }],
+        responses: {
+          "202": {
+            description: "How many were running here",
+            content: {
+              "application/json": {
+                schema: {
+                  type: "object",
+                  properties: { cancelled: { type: "integer" } },
+                  required: ["cancelled"],
+                },
+              },
+            },
+          },
+        },
+      },
+    };
   }
   return {
     openapi: "3.1.0",

@@ -12,6 +12,7 @@ import { PASSTHROUGH_HEADER } from "../policy/passthrough.ts";
 import { MAX_BODY_BYTES } from "../query/request.ts";
 import type { Door, QueryAnswer } from "../pipeline/context.ts";
 import type { QueryPipeline } from "../pipeline/pipeline.ts";
+import type { RunningQueries } from "../pipeline/running_queries.ts";
 import type { AppEnv } from "./env.ts";
 import { parseJsonBody, readBody, readJsonBody } from "./json_body.ts";
 import { doorOf } from "./door.ts";
@@ -55,6 +56,7 @@ export function internalQueryRoute(
   pipeline: QueryPipeline,
   tokens: ContextTokens,
   zone: string,
+  running?: RunningQueries,
 ): Handler<AppEnv> {
   return async function internalQueryHandler(c) {
     let bytes: Promise<Uint8Array> | undefined;
@@ -64,17 +66,48 @@ export function internalQueryRoute(
       path: c.req.path,
       body,
     });
-    const answer = await pipeline.run({
-      door: context.door as Door,
-      user: context.user,
-      body: async () => parseJsonBody(await body()),
-      traceId: context.traceId || c.get("traceId"),
-      ...(context.budget ? { budget: context.budget } : {}),
-      signal: c.req.raw.signal,
-      delivered: responseSent(c),
+    const traceId = context.traceId || c.get("traceId");
+    const query = running?.start(context.user, traceId);
+    try {
+      const answer = await pipeline.run({
+        door: context.door as Door,
+        user: context.user,
+        body: async () => parseJsonBody(await body()),
+        traceId,
+        ...(context.budget ? { budget: context.budget } : {}),
+        signal: query ? AbortSignal.any([c.req.raw.signal, query.signal]) : c.req.raw.signal,
+        delivered: responseSent(c),
+      });
+      c.header(AUDITED_HEADER, "1");
+      return respond(c, answer);
+    } finally {
+      query?.done();
+    }
+  };
+}
+
+/**
+ * A zone's `POST /internal/v1/cancel`: the edge's signed context names the caller and the trace
+ * id of the query they left; their running queries of that id stop. The query's own answer, to
+ * its forward, still records it. 202 with how many were running here (`cancelled`).
+ *
+ * @example
+ * ```ts ignore
+ * app.post("/internal/v1/cancel", internalCancelRoute(running, contextTokens, "us"));
+ * ```
+ */
+export function internalCancelRoute(
+  running: RunningQueries,
+  tokens: ContextTokens,
+  zone: string,
+): Handler<AppEnv> {
+  return async function internalCancelHandler(c) {
+    const context = await tokens.verify(c.req.header(CONTEXT_HEADER), zone, {
+      method: c.req.method,
+      path: c.req.path,
+      body: () => readBody(c.req.raw, { maxBytes: MAX_BODY_BYTES }),
     });
-    c.header(AUDITED_HEADER, "1");
-    return respond(c, answer);
+    return c.json({ cancelled: running.cancel(context.user, context.traceId) }, 202);
   };
 }
 

@@ -24,3 +24,4 @@ export * from "./context.ts";
 export * from "./pipeline.ts";
 export * from "./steps.ts";
 export * from "./result_cache.ts";
+export * from "./running_queries.ts";

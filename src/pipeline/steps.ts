@@ -11,7 +11,7 @@ import {
 } from "../auth/user_token.ts";
 import { completeFromDirectory, type DirectoryEntry } from "../auth/directory.ts";
 import type { TenantRow } from "../catalog/schema.ts";
-import { OmniError } from "../errors.ts";
+import { loggableError, OmniError } from "../errors.ts";
 import type { JobQueue } from "../jobs/queue.ts";
 import { withPassthroughClaim } from "../policy/passthrough.ts";
 import { effectiveTimeoutMs, limitsFor } from "../query/limits.ts";
@@ -24,6 +24,7 @@ import {
   spendEdgeBudgets,
 } from "../ratelimit/mod.ts";
 import type { BudgetStatus, QueryContext, Step } from "./context.ts";
+import { processLog } from "../telemetry/log.ts";
 
 /** What {@link identify} reads. */
 export interface IdentifyOptions {
@@ -282,7 +283,7 @@ export function execute(service: Pick<QueryService, "execute">): Step {
  */
 export function forward(toZone: ZoneSender): Step {
   return async function forwardToZone(ctx) {
-    const answer = await sendToZone(ctx, toZone, "/internal/v1/query");
+    const answer = await sendToZone(ctx, toZone, QUERY_PATH);
     ctx.answer = { status: answer.status, body: answer.text };
   };
 }
@@ -292,6 +293,10 @@ export function forward(toZone: ZoneSender): Step {
  * queue, fetches and engine all count) before it takes the zone for one that cannot serve.
  */
 const ZONE_ANSWER_GRACE_MS = 5_000;
+
+/** A zone's route for forwarded queries, and the one that stops them. */
+const QUERY_PATH = "/internal/v1/query";
+const CANCEL_PATH = "/internal/v1/cancel";
 
 async function sendToZone(ctx: QueryContext, toZone: ZoneSender, path: string) {
   const request = ctx.request!;
@@ -312,7 +317,24 @@ async function sendToZone(ctx: QueryContext, toZone: ZoneSender, path: string) {
     door: ctx.input.door,
     ...(ctx.budget ? { budget: ctx.budget } : {}),
   });
-  const answer = await whileCallerWaits(ctx, answering);
+  const answer = await whileCallerWaits(ctx, answering, () => {
+    // A query the caller left stops in its zone too, rather than running to its deadline.
+    if (path !== QUERY_PATH) return;
+    toZone({
+      user: ctx.user!,
+      tenant: ctx.tenant!,
+      traceId: ctx.traceId,
+      method: "POST",
+      path: CANCEL_PATH,
+      signal: AbortSignal.timeout(ZONE_ANSWER_GRACE_MS),
+      door: ctx.input.door,
+    }).catch((err) =>
+      processLog.warn("cancel not delivered to the zone", {
+        trace_id: ctx.traceId,
+        error: loggableError(err),
+      })
+    );
+  });
   // Whatever the zone answered, refusals included, it has recorded when it says so.
   ctx.recorded = answer.recorded;
   if (answer.status >= 400) throw OmniError.fromBody(answer.body(), answer.status);
@@ -324,11 +346,16 @@ async function sendToZone(ctx: QueryContext, toZone: ZoneSender, path: string) {
  * request): the wait ends then, and whether the zone recorded the query is left for the pipeline
  * to learn once it answers.
  */
-function whileCallerWaits(ctx: QueryContext, answering: Promise<ZoneAnswer>): Promise<ZoneAnswer> {
+function whileCallerWaits(
+  ctx: QueryContext,
+  answering: Promise<ZoneAnswer>,
+  onLeft: () => void,
+): Promise<ZoneAnswer> {
   const { signal } = ctx;
   return new Promise((resolve, reject) => {
     const left = () => {
       ctx.recordedLater = answering.then((a) => a.recorded, () => false);
+      onLeft();
       reject(
         new OmniError(
           "INVALID_REQUEST",

@@ -46,6 +46,8 @@ interface Instance extends InstanceState {
 
 /** Queries (reads of the apps) may be resent after an instance died mid-request. */
 const IDEMPOTENT_POSTS = new Set(["/internal/v1/query"]);
+/** A cancel goes to every instance: the edge does not know which one runs the query. */
+const BROADCAST_POSTS = new Set(["/internal/v1/cancel"]);
 
 /**
  * Spreads a zone's traffic over its instances and fails over.
@@ -99,6 +101,9 @@ export class ZoneInstances {
     // A Request's body can be read once: it goes as it is, to the address it names.
     if (!instances || input instanceof Request) return await this.#send(input, init);
     const method = (init?.method ?? "GET").toUpperCase();
+    if (method === "POST" && BROADCAST_POSTS.has(url.pathname) && instances.length > 1) {
+      return await this.#broadcast(instances, url, init);
+    }
     const resendable = method === "GET" || method === "HEAD" || method === "DELETE" ||
       (method === "POST" && IDEMPOTENT_POSTS.has(url.pathname));
     let lastError: unknown;
@@ -115,6 +120,23 @@ export class ZoneInstances {
     }
     throw lastError;
   };
+
+  /**
+   * Sends the request to every instance at once; answers with the first success (else the
+   * last answer, else the first failure).
+   */
+  async #broadcast(instances: Instance[], url: URL, init?: RequestInit): Promise<Response> {
+    const sent = await Promise.allSettled(
+      instances.map((instance) =>
+        this.#send(new URL(url.pathname + url.search, instance.url + "/"), init)
+      ),
+    );
+    const answers = sent.flatMap((s) => s.status === "fulfilled" ? [s.value] : []);
+    const chosen = answers.find((res) => res.ok) ?? answers.at(-1);
+    await Promise.all(answers.filter((res) => res !== chosen).map((res) => res.body?.cancel()));
+    if (chosen) return chosen;
+    throw (sent[0] as PromiseRejectedResult).reason;
+  }
 
   /** Every instance's state. */
   states(): InstanceState[] {

@@ -123,3 +123,25 @@ Deno.test("a zone given as one address (a load balancer) is tried a second time"
     dying.close();
   }
 });
+
+Deno.test("a cancel reaches every instance of the zone, a down one included", async () => {
+  const a = liveInstance("a");
+  const b = liveInstance("b");
+  const down = closedPortUrl();
+  const zones = new ZoneInstances({ zones: { us: [a.url, b.url, down] } });
+  try {
+    const res = await zones.fetch(`${a.url}/internal/v1/cancel`, { method: "POST" });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    assert.deepEqual([a.paths, b.paths], [["POST /internal/v1/cancel"], [
+      "POST /internal/v1/cancel",
+    ]]);
+    // A query still goes to one instance.
+    await (await zones.fetch(`${a.url}/internal/v1/query`, { method: "POST", body: "{}" })).body
+      ?.cancel();
+    assert.equal(a.paths.length + b.paths.length, 3);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
