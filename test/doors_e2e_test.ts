@@ -323,6 +323,31 @@ Deno.test({
         },
       );
 
+      await t.step(
+        "the catalog and an app's table read together are refused, not answered empty",
+        async () => {
+          for (
+            const statement of [
+              "SELECT * FROM github.pull_requests, pg_class LIMIT 1",
+              'SELECT c.relname FROM pg_catalog.pg_class c JOIN "github".pull_requests p ON true',
+            ]
+          ) {
+            await assert.rejects(
+              sql.unsafe(statement),
+              (err: { code?: string }) => err.code === "0A000",
+              statement,
+            );
+          }
+          const r = await psql(
+            port,
+            "dev@acme",
+            dev,
+            "SELECT * FROM github.pull_requests, pg_class",
+          );
+          assert.match(r.err, /cannot read the Postgres catalog and an app's tables together/);
+        },
+      );
+
       await t.step("a slow catalog statement is stopped; other tenants' still run", async () => {
         const slow = sql.unsafe(
           "SELECT count(g) FROM (SELECT pg_catalog.generate_series(1, 2000000000) AS g) s",

@@ -16,6 +16,7 @@ import type { AuditJournal } from "../audit/journal.ts";
 import { loggableError, OmniError, toOmniError } from "../errors.ts";
 import { type MetricsRecorder, NO_METRICS } from "../telemetry/metrics.ts";
 import { processLog } from "../telemetry/log.ts";
+import { parseQuery } from "../sql/parse.ts";
 import type { Door, QueryAnswer, QueryContext, QueryInput, Step, StepAnswer } from "./context.ts";
 
 /** Options of {@link QueryPipeline}. */
@@ -113,7 +114,7 @@ export class QueryPipeline {
         zone: this.#options.zoneOf(ctx),
         traceId: ctx.traceId,
         sql: ctx.request?.sql ?? "",
-        tables: ok ? answer.summary?.tables ?? [] : [],
+        tables: ok ? answer.summary?.tables ?? [] : namedTables(ctx.request?.sql),
         rows: ok ? answer.summary?.rows ?? null : null,
         status: error?.status ?? answer.status,
         errorCode: error?.code ?? null,
@@ -160,6 +161,22 @@ export class QueryPipeline {
       const level = error.details?.level;
       metrics.rateLimitRefused(typeof level === "string" ? level : "unknown");
     }
+  }
+}
+
+/**
+ * The tables a query names, schema-qualified and each once: what the record of a query that
+ * failed lists (a timeout, a refusal), where no answer says which sources were read.
+ */
+function namedTables(sql: string | undefined): string[] {
+  if (!sql) return [];
+  try {
+    const named = parseQuery(sql).analysis.tables.flatMap((t) =>
+      t.schema ? [`${t.schema}.${t.table}`.toLowerCase()] : []
+    );
+    return [...new Set(named)];
+  } catch {
+    return []; // not SQL: the record's text says what was sent
   }
 }
 

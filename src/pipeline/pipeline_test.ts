@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { AuditJournal } from "../audit/journal.ts";
+import { OmniError } from "../errors.ts";
 import type { AuditRecord } from "../catalog/audit.ts";
 import type { TenantRow } from "../catalog/schema.ts";
 import { MemoryRateLimiter } from "../ratelimit/mod.ts";
@@ -78,6 +79,15 @@ Deno.test("QueryPipeline records each identified query once, with its door and o
   const p = pipeline([asGlobex, parseRequest(), answer], { journal });
   await p.run({ door: "mcp", body: { sql: "SELECT 1" }, traceId: "t-ok" });
   await p.run({ door: "pg", body: { sql: 5 }, traceId: "t-bad" });
+  // A query that fails once planned lists the tables it names: no answer says what was read.
+  const timesOut = () => {
+    throw new OmniError("QUERY_TIMEOUT", "too slow");
+  };
+  await pipeline([asGlobex, parseRequest(), timesOut], { journal }).run({
+    door: "http",
+    body: { sql: "SELECT a.x FROM GitHub.pull_requests a JOIN jira.issues b ON a.x = b.y" },
+    traceId: "t-slow",
+  });
   // Not identified: nothing to record under.
   await pipeline([parseRequest(), answer], { journal }).run({ door: "http", body: {} });
   await journal.settled();
@@ -86,6 +96,7 @@ Deno.test("QueryPipeline records each identified query once, with its door and o
     [
       ["t-ok", "mcp", 200, null, "eu", ["jira.issues"], 0],
       ["t-bad", "pg", 400, "INVALID_REQUEST", "eu", [], null],
+      ["t-slow", "http", 504, "QUERY_TIMEOUT", "eu", ["github.pull_requests", "jira.issues"], null],
     ],
   );
   await journal.close();

@@ -179,12 +179,20 @@ export function visiblePushdown<T extends PushdownText>(summary: T, redact: Requ
 
 /** One source's requests as sent, and as planned from the query alone (what EXPLAIN shows). */
 export interface SourceRequests<T extends PushdownText> {
+  /** The requests as reported (capped, each cut), and the predicates. */
   sent: T;
+  /** Every request as sent, whole: a hidden value past a cut or a cap conceals too. */
+  sentInFull?: readonly string[];
   planned: T;
   /** The guard removed some of the rows it fetched (a row rule the app could not apply). */
   rowsHidden: boolean;
   /** Its requests were built from another source's rows that conceal (a dependent join's keys). */
   fromConcealing?: boolean;
+  /**
+   * Served from a cache to a user from whom its table hides something: the requests of the fetch
+   * that filled it, made for whoever asked then, may have carried values this user may not read.
+   */
+  unknownRequests?: boolean;
 }
 
 /**
@@ -193,8 +201,9 @@ export interface SourceRequests<T extends PushdownText> {
  * variables, a detail fetch per author, a page per hundred rows a row rule hides). Those counts
  * are about rows or values the user may not read — how many distinct authors, how many rows
  * exist — so a source whose requests carry any hidden value, whose rows a row rule filtered after
- * the fetch, or whose requests come from such a source's rows, shows its planned requests instead
- * (made from the query alone), and its request counts are withheld by the caller.
+ * the fetch, whose requests come from such a source's rows, or which a cache served to a user its
+ * table hides something from, shows its planned requests instead (made from the query alone), and
+ * its request counts are withheld by the caller.
  *
  * @example
  * ```ts
@@ -216,9 +225,14 @@ export function visibleRequests<T extends PushdownText>(
   redact: RequestRedactor,
 ): { pushdown: T; conceals: boolean } {
   const { sent, planned } = source;
-  const lines = [...sent.native ?? [], ...sent.pushed ?? [], ...sent.residual ?? []];
+  const lines = [
+    ...sent.native ?? [],
+    ...sent.pushed ?? [],
+    ...sent.residual ?? [],
+    ...source.sentInFull ?? [],
+  ];
   const conceals = source.rowsHidden || source.fromConcealing === true ||
-    lines.some((line) => redact(line) !== line);
+    source.unknownRequests === true || lines.some((line) => redact(line) !== line);
   return { pushdown: visiblePushdown(conceals ? planned : sent, redact), conceals };
 }
 

@@ -344,22 +344,28 @@ export async function executeQuery(
         fetched: result.rows,
         visible: secured[i],
       })),
-      pushdowns.flatMap((p) => [...p.native, ...p.pushed, ...p.residual]),
+      [
+        ...pushdowns.flatMap((p) => [...p.native, ...p.pushed, ...p.residual]),
+        ...scans.flatMap((s) => s.sentInFull),
+      ],
     );
     // A source whose requests would say how many rows or values the user may not see exist shows
     // its planned requests, and no request counts; so does one whose keys came from it.
     const shown = new Map<string, { pushdown: SourcePushdown; conceals: boolean }>();
     const show = (i: number): { pushdown: SourcePushdown; conceals: boolean } => {
-      const { source, result } = scans[i];
+      const { source, result, sentInFull, cached } = scans[i];
       const known = shown.get(source.key);
       if (known) return known;
       const build = plan.dependent.find((d) => d.probe === source.key)?.build;
       const buildIndex = scans.findIndex((s) => s.source.key === build);
       const seen = visibleRequests({
         sent: pushdowns[i],
+        sentInFull,
         planned: plannedPushdown(plan, source),
         rowsHidden: secured[i].length < result.rows.length,
         fromConcealing: buildIndex >= 0 && show(buildIndex).conceals,
+        // What the fetch behind a cached entry sent is not known here.
+        unknownRequests: cached && !seesCallCounts(guard, [source.key]),
       }, redact);
       shown.set(source.key, seen);
       return seen;

@@ -266,3 +266,53 @@ Deno.test("a source's requests, their counts and its connection's budget say not
     await engine.close();
   }
 });
+
+Deno.test("a hidden value past a request line's cut, or a cached source under rules, withholds the counts", async () => {
+  const engine = new EnginePool({ size: 1, spares: 0, warmUpMs: 0 });
+  const masked = mobileGuard({ masked: true });
+  const rows = [{ pr_id: 1, team_id: "mobile", author: "ivan-mobile" }];
+  const request = { sql: "SELECT pr_id, author FROM github.pull_requests", metadata: {} };
+  // The app's fetch: every request answered, none looked at.
+  const fetch = (() => Promise.resolve(Response.json({}))) as typeof globalThis.fetch;
+  const counts = async (
+    fetched: (source: SourcePlan, ctx: SourceFetchContext) => Promise<FetchedSource>,
+    guard?: ExecuteContext["guard"],
+  ) => {
+    const res = await executeQuery(request, { ...context, ...(guard ? { guard } : {}) }, {
+      engine,
+      connectors: CONNECTORS,
+      fetch,
+      fetchSource: fetched,
+    });
+    assert.ok("rows" in res);
+    const { pages, calls, revalidated } = res.sources[0];
+    return [pages, calls, revalidated];
+  };
+  const answer = (source: SourcePlan, fromCache: boolean): FetchedSource => ({
+    plan: source.plan,
+    rows,
+    pages: 1,
+    calls: fromCache ? 0 : 1,
+    fromCache,
+    fetchedAt: Date.now(),
+  });
+  try {
+    // A GraphQL batch whose variables run past the 500 characters a line shows, the author last.
+    const batch = async (source: SourcePlan, ctx: SourceFetchContext) => {
+      const variables = { o0: "acme".repeat(200), l0: "ivan-mobile" };
+      await ctx.fetch!("https://api.github.com/graphql", {
+        method: "POST",
+        body: JSON.stringify({ query: "query { x }", variables }),
+      });
+      return answer(source, false);
+    };
+    assert.deepEqual(await counts(batch, masked), [undefined, undefined, undefined]);
+    assert.deepEqual(await counts(batch), [1, 1, 0], "nothing hidden from this user");
+    // Served from the source cache: what its fetch sent then is unknown here.
+    const cached = (source: SourcePlan) => Promise.resolve(answer(source, true));
+    assert.deepEqual(await counts(cached, masked), [undefined, undefined, undefined]);
+    assert.deepEqual(await counts(cached), [1, 0, 0]);
+  } finally {
+    await engine.close();
+  }
+});

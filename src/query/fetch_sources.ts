@@ -29,8 +29,15 @@ export interface SourceScan {
    * returns (nothing to learn that plan's size from).
    */
   keyed?: boolean;
-  /** The native requests actually sent (empty when served from a cache). */
+  /** The native requests actually sent (empty when served from a cache), as reported: capped, cut. */
   requests: string[];
+  /**
+   * Every request sent, whole (no cap, no cut): what decides whether a request carried a value
+   * the user may not read, wherever in it.
+   */
+  sentInFull: string[];
+  /** Some of its rows came from a cache: requests sent then, for whoever asked, are unknown. */
+  cached: boolean;
   /** How a dependent join fetched it, for `sources[].pushdown.dependent`. */
   dependent?: string;
 }
@@ -65,9 +72,11 @@ export async function fetchSources(
   const baseFetch = options.fetch ?? globalThis.fetch;
   const run = async (source: SourcePlan): Promise<SourceScan> => {
     const requests: string[] = [];
+    const sentInFull: string[] = [];
     const t0 = performance.now();
-    const result = await fetchOne(source, recordingFetch(baseFetch, requests));
-    return { source, result, ms: performance.now() - t0, startedAt: t0, requests };
+    const result = await fetchOne(source, recordingFetch(baseFetch, requests, sentInFull));
+    const ms = performance.now() - t0;
+    return { source, result, ms, startedAt: t0, requests, sentInFull, cached: result.fromCache };
   };
 
   const tasks = new Map<string, Promise<SourceScan>>();
@@ -135,6 +144,8 @@ async function probe(
       ms: 0,
       startedAt: performance.now(),
       requests: [],
+      sentInFull: [],
+      cached: false,
       keyed: true,
       dependent: `${column}: no keys in ${from}, nothing fetched`,
     };
@@ -176,6 +187,8 @@ async function probe(
     ms: performance.now() - t0,
     startedAt: t0,
     requests: capped(scans.flatMap((s) => s.requests)),
+    sentInFull: scans.flatMap((s) => s.sentInFull),
+    cached: scans.some((s) => s.cached),
     keyed: true,
     dependent: label,
   };
@@ -202,15 +215,20 @@ function distinctKeys(rows: Row[], column: string): Scalar[] {
   return [...out];
 }
 
-/** A `fetch` that records each request as `METHOD /path?query [body fields]`. */
-function recordingFetch(base: typeof fetch, out: string[]): typeof fetch {
+/**
+ * A `fetch` that records each request as `METHOD /path?query [body fields]`: in `out` as reported
+ * (the first requests, each body field cut), and in `full` whole.
+ */
+function recordingFetch(base: typeof fetch, out: string[], full: string[]): typeof fetch {
   let extra = 0;
   return (input, init) => {
     const request = input instanceof Request ? input : undefined;
     const url = new URL(request ? request.url : String(input));
     const method = (init?.method ?? request?.method ?? "GET").toUpperCase();
     let line = `${method} ${url.pathname}${url.search}`;
-    if (typeof init?.body === "string") line += " " + describeBody(init.body);
+    const body = typeof init?.body === "string" ? init.body : undefined;
+    full.push(body === undefined ? line : `${line} ${describeBody(body, Infinity)}`);
+    if (body !== undefined) line += " " + describeBody(body, FIELD_SHOWN);
     if (out.length < MAX_RECORDED_REQUESTS) out.push(line);
     else {
       extra++;
@@ -230,14 +248,16 @@ function capped(lines: string[]): string[] {
   return more > 0 ? [...plain.slice(0, MAX_RECORDED_REQUESTS), `… and ${more} more`] : plain;
 }
 
-/** A JSON body as `key=value` pairs (the form EXPLAIN uses), else the raw text. */
-function describeBody(body: string): string {
+/** How much of a body's field a request line shows: a GraphQL batch's query runs to thousands. */
+const FIELD_SHOWN = 500;
+
+/** A JSON body as `key=value` pairs (the form EXPLAIN uses), else the raw text; fields cut at `max`. */
+function describeBody(body: string, max: number): string {
   try {
     const parsed = JSON.parse(body);
     if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) {
-      // Each field cut at 500 characters: a GraphQL batch's query text runs to thousands. A
-      // JSON-RPC call's id is left out: a session's counter, it says how many calls every query
-      // made through it, other users' and those a source conceals included.
+      // A JSON-RPC call's id is left out: a session's counter, it says how many calls every
+      // query made through it, other users' and those a source conceals included.
       return Object.entries(parsed)
         .filter(([k]) => !(k === "id" && "jsonrpc" in parsed))
         .map(([k, v]) =>
@@ -246,7 +266,7 @@ function describeBody(body: string): string {
               Array.isArray(v) ? v.join(",") : typeof v === "object" && v !== null
                 ? JSON.stringify(v) // a JSON-RPC call's params, GraphQL variables
                 : String(v),
-              500,
+              max,
             )
           }`
         )
@@ -255,7 +275,7 @@ function describeBody(body: string): string {
   } catch {
     // not JSON: shown as sent
   }
-  return cut(body, 500);
+  return cut(body, max);
 }
 
 function cut(text: string, max: number): string {

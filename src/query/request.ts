@@ -15,7 +15,7 @@ export const MAX_BODY_BYTES = 1_000_000;
 export const MAX_TIMEOUT_MS = 120_000;
 
 /** Longest `max_staleness_ms` a caller may ask for: one day. */
-const MAX_STALENESS_MS = 86_400_000;
+export const MAX_STALENESS_MS = 86_400_000;
 
 /** What a trace id may look like, wherever one comes from (header or body). */
 export const TRACE_ID: RegExp = /^[\w.:-]{1,128}$/;

@@ -121,6 +121,9 @@ Deno.test("the Postgres door bounds what a client can make it hold", async (t) =
         return (await untilReady(conn)).filter((c) => c !== "S").join(" ");
       };
       assert.equal(await set("SET omnisql.max_staleness_ms = 0"), "C Z");
+      assert.equal(await set("SET omnisql.max_staleness_ms = 'abc'"), "E 22023 Z");
+      assert.equal(await set("SET omnisql.max_staleness_ms = -1"), "E 22023 Z");
+      assert.equal(await set("SET omnisql.max_staleness_ms = 1e20"), "E 22023 Z");
       assert.equal(await set("SET omnisql.tenant = 'globex'"), "E 42501 Z");
       // A timeout longer than any query may run, or not a duration, is refused when set.
       assert.equal(await set("SET statement_timeout = '2min'"), "C Z");

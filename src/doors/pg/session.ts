@@ -21,6 +21,7 @@ import {
 } from "./protocol.ts";
 import { toPgError } from "./sqlstate.ts";
 import { MAX_TIMEOUT_MS } from "../../query/limits.ts";
+import { MAX_STALENESS_MS } from "../../query/request.ts";
 import { type Route, routeOf, splitStatements } from "./statement.ts";
 import { CatalogViewError } from "./view_guard.ts";
 import { binaryValue, hasBinary, inferOid, OID, oidOf, textValue, typeSize } from "./types.ts";
@@ -168,6 +169,8 @@ const encoder = new TextEncoder();
 export class PgSession {
   readonly #o: PgSessionOptions;
   readonly #settings: Map<string, string>;
+  /** The tenant's apps' tables, `schema.table` lower-case. */
+  readonly #appTables: ReadonlySet<string>;
   readonly #statements = new Map<string, Prepared>();
   readonly #portals = new Map<string, Portal>();
   /** The bytes of `#statements` and `#portals`. */
@@ -182,6 +185,7 @@ export class PgSession {
   constructor(options: PgSessionOptions) {
     this.#o = options;
     const schemas = [...new Set(options.tables.map((t) => t.table.split(".")[0]))].sort();
+    this.#appTables = new Set(options.tables.map((t) => t.table.toLowerCase()));
     this.#settings = defaultSettings(options, schemas.join(", ") || "pg_catalog");
   }
 
@@ -229,7 +233,7 @@ export class PgSession {
             bytes: msg.sql.length,
             sql: msg.sql,
             paramTypes: msg.paramTypes,
-            route: routeOf(msg.sql),
+            route: routeOf(msg.sql, this.#appTables),
           });
           this.#out.message("1");
           break;
@@ -338,7 +342,7 @@ export class PgSession {
   }
 
   async #simpleStatement(sql: string): Promise<void> {
-    return await this.#answer(routeOf(sql), true, {
+    return await this.#answer(routeOf(sql, this.#appTables), true, {
       catalog: async () =>
         this.#relay(
           await this.#inView((view, signal) => view.query(sql, signal)),
@@ -371,6 +375,8 @@ export class PgSession {
         return;
       case "catalog":
         return await own.catalog();
+      case "mixed":
+        throw mixedRefusal();
       case "show":
         return await this.#show(route.name, simple);
       case "pipeline":
@@ -430,6 +436,7 @@ export class PgSession {
 
   async #describeStatement(statement: Prepared): Promise<void> {
     const { route } = statement;
+    if (route.kind === "mixed") throw mixedRefusal();
     if (route.kind === "catalog") {
       const reply = await this.#inView((view, signal) =>
         view.describe(statement.sql, statement.paramTypes, signal)
@@ -589,6 +596,7 @@ export class PgSession {
       }
       const value = route.value ?? defaultSettings(this.#o, "").get(route.name) ?? "";
       if (route.name === "statement_timeout") checkStatementTimeout(value);
+      if (route.name === "omnisql.max_staleness_ms") checkMaxStaleness(value);
       if (
         value.length > MAX_SETTING_LENGTH ||
         !this.#settings.has(route.name) && this.#settings.size >= MAX_SETTINGS
@@ -636,7 +644,7 @@ export class PgSession {
     const timeout = parseDuration(this.#settings.get("statement_timeout") ?? "0");
     if (timeout > 0) metadata.timeout_ms = timeout;
     const staleness = this.#settings.get("omnisql.max_staleness_ms");
-    if (staleness !== undefined && /^\d+$/.test(staleness)) {
+    if (staleness !== undefined && /^\d+$/.test(staleness.trim())) {
       metadata.max_staleness_ms = Number(staleness);
     }
     try {
@@ -793,6 +801,20 @@ function checkStatementTimeout(value: string): void {
   }
 }
 
+/**
+ * Refuses an `omnisql.max_staleness_ms` that is not a whole number of milliseconds within what a
+ * query may ask for, rather than letting every later query run without it.
+ */
+function checkMaxStaleness(value: string): void {
+  if (/^\d+$/.test(value.trim()) && Number(value) <= MAX_STALENESS_MS) return;
+  throw new PgError({
+    severity: "ERROR",
+    code: "22023",
+    message: `invalid value for parameter "omnisql.max_staleness_ms": "${value}"`,
+    hint: `a whole number of milliseconds from 0 to ${MAX_STALENESS_MS} (0: fresh data)`,
+  });
+}
+
 /** The entry `name` of a session's statements or portals, or the SQLSTATE Postgres sends. */
 function named<T>(map: Map<string, T>, name: string, code: string, what: string): T {
   const found = map.get(name);
@@ -800,4 +822,14 @@ function named<T>(map: Map<string, T>, name: string, code: string, what: string)
     throw new PgError({ severity: "ERROR", code, message: `${what} "${name}" does not exist` });
   }
   return found;
+}
+
+/** The answer to a statement that reads the catalog and an app's tables together. */
+function mixedRefusal(): PgError {
+  return new PgError({
+    severity: "ERROR",
+    code: "0A000",
+    message: "a statement cannot read the Postgres catalog and an app's tables together",
+    hint: "query the catalog and the apps' tables in separate statements",
+  });
 }

@@ -14,7 +14,9 @@ export type Route =
   | { kind: "set"; name: string; value: string | null }
   | { kind: "show"; name: string }
   | { kind: "catalog" }
-  | { kind: "pipeline" };
+  | { kind: "pipeline" }
+  /** Reads the catalog and an app's table together: neither side can answer it whole. */
+  | { kind: "mixed" };
 
 /**
  * `sql` with string literals, quoted identifiers' quotes kept, and comments blanked out, so
@@ -136,9 +138,13 @@ const CATALOG = new RegExp(
  * assert.equal(routeOf("SELECT 1").kind, "catalog");
  * assert.equal(routeOf("SELECT 'pg_class' AS x FROM github.pull_requests").kind, "pipeline");
  * assert.deepEqual(routeOf("SET application_name = 'psql'"), { kind: "set", name: "application_name", value: "psql" });
+ * const apps = new Set(["github.pull_requests"]);
+ * assert.equal(routeOf("SELECT * FROM github.pull_requests, pg_class", apps).kind, "mixed");
+ * assert.equal(routeOf('SELECT 1 FROM pg_class c JOIN "github".pull_requests p ON true', apps).kind, "mixed");
+ * assert.equal(routeOf("SELECT * FROM pg_class WHERE relname = 'github.pull_requests'", apps).kind, "catalog");
  * ```
  */
-export function routeOf(sql: string): Route {
+export function routeOf(sql: string, appTables: ReadonlySet<string> = new Set()): Route {
   const blank = blankLiterals(sql).trim();
   if (blank === "") return { kind: "empty" };
   const words = blank.split(/\s+/);
@@ -176,9 +182,23 @@ export function routeOf(sql: string): Route {
       return { kind: "show", name: (words[1] ?? "").replace(/;$/, "").toLowerCase() };
   }
   if (CATALOG.test(blank) || !/\bfrom\b/i.test(blank)) {
-    return /^(SELECT|WITH|VALUES|TABLE)$/.test(verb) ? { kind: "catalog" } : { kind: "pipeline" };
+    if (!/^(SELECT|WITH|VALUES|TABLE)$/.test(verb)) return { kind: "pipeline" };
+    // The catalog holds the apps' tables empty (for `\d`): read there, they answer no rows.
+    return namesAppTable(blank, appTables) ? { kind: "mixed" } : { kind: "catalog" };
   }
   return { kind: "pipeline" };
+}
+
+/**
+ * Whether a statement (literals blanked) names one of the apps' tables, `schema.table` as the
+ * catalog lists it (quoted or not): a select list's `alias.column` names none of them.
+ */
+function namesAppTable(blank: string, appTables: ReadonlySet<string>): boolean {
+  const qualified = /(?<![\w$."])"?([A-Za-z_][\w$]*)"?\s*\.\s*"?([A-Za-z_][\w$]*)/g;
+  for (const [, schema, table] of blank.matchAll(qualified)) {
+    if (appTables.has(`${schema}.${table}`.toLowerCase())) return true;
+  }
+  return false;
 }
 
 function setRoute(sql: string): Route {
