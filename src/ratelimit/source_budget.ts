@@ -74,13 +74,13 @@ export function sourceBudget(options: SourceBudgetOptions): SourceMiddleware {
         reading.resetAt > now &&
         reading.remaining <= Math.max(reserveMin, Math.ceil((reading.limit ?? 0) * fraction))
       ) {
+        // No count of the calls left: it moves with every user's calls through the connection,
+        // those of a user the policy keeps from counting them included.
         throw budgetSpent(
           "source",
           undefined,
           reading.resetAt - now,
-          `${appBudget(source)} is down to its reserve (${reading.remaining} of ${
-            reading.limit ?? "?"
-          } calls left)`,
+          `${appBudget(source)} (all but the reserve OmniSQL keeps)`,
         );
       }
 
