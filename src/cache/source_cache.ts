@@ -146,9 +146,12 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
             }
             return {
               fetched,
+              // The lease waits for the source's entry: the validators are written beside it.
               store: async () => {
-                await conditional.flush();
-                await store(ctx.tenantId, keys, fetched, ttlMs);
+                await Promise.all([
+                  conditional.flush(),
+                  store(ctx.tenantId, keys, fetched, ttlMs),
+                ]);
               },
             };
           }),

@@ -95,21 +95,25 @@ export class UrlValidators implements ConditionalStore {
     const { cache, tenantId, ttlMs } = this.#options;
     const learned = [...this.#pending];
     this.#pending.clear();
-    for (const [url, { entry, status }] of learned) {
+    // All at once: a validator seen before its page is written only costs a request in full.
+    await Promise.all(learned.map(async ([url, { entry, status }]) => {
       const hash = await this.#hash(url);
       if (status === 304) {
-        await cache.touch(tenantId, `s:vp:${hash}`, ttlMs);
-        await cache.touch(tenantId, `s:v:${hash}`, ttlMs);
-        continue;
+        await Promise.all([
+          cache.touch(tenantId, `s:vp:${hash}`, ttlMs),
+          cache.touch(tenantId, `s:v:${hash}`, ttlMs),
+        ]);
+        return;
       }
       const validator: ConditionalValidator = {
         ...(entry.etag ? { etag: entry.etag } : {}),
         ...(entry.lastModified ? { lastModified: entry.lastModified } : {}),
       };
-      // The page first: a validator seen is then most likely one whose page is there.
-      await cache.set(tenantId, `s:vp:${hash}`, entry, ttlMs);
-      await cache.set(tenantId, `s:v:${hash}`, validator, ttlMs);
-    }
+      await Promise.all([
+        cache.set(tenantId, `s:vp:${hash}`, entry, ttlMs),
+        cache.set(tenantId, `s:v:${hash}`, validator, ttlMs),
+      ]);
+    }));
   }
 
   async #hash(url: string): Promise<string> {

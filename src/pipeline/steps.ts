@@ -283,7 +283,8 @@ export function execute(service: Pick<QueryService, "execute">): Step {
  */
 export function forward(toZone: ZoneSender): Step {
   return async function forwardToZone(ctx) {
-    const answer = await sendToZone(ctx, toZone, QUERY_PATH);
+    // A query the caller left stops in its zone too, rather than running to its deadline.
+    const answer = await sendToZone(ctx, toZone, QUERY_PATH, () => cancelInZone(ctx, toZone));
     ctx.answer = { status: answer.status, body: answer.text };
   };
 }
@@ -298,7 +299,12 @@ const ZONE_ANSWER_GRACE_MS = 5_000;
 const QUERY_PATH = "/internal/v1/query";
 const CANCEL_PATH = "/internal/v1/cancel";
 
-async function sendToZone(ctx: QueryContext, toZone: ZoneSender, path: string) {
+async function sendToZone(
+  ctx: QueryContext,
+  toZone: ZoneSender,
+  path: string,
+  onLeft: () => void = () => {},
+) {
   const request = ctx.request!;
   const deadlineMs = effectiveTimeoutMs(
     request.metadata.timeout_ms,
@@ -317,28 +323,29 @@ async function sendToZone(ctx: QueryContext, toZone: ZoneSender, path: string) {
     door: ctx.input.door,
     ...(ctx.budget ? { budget: ctx.budget } : {}),
   });
-  const answer = await whileCallerWaits(ctx, answering, () => {
-    // A query the caller left stops in its zone too, rather than running to its deadline.
-    if (path !== QUERY_PATH) return;
-    toZone({
-      user: ctx.user!,
-      tenant: ctx.tenant!,
-      traceId: ctx.traceId,
-      method: "POST",
-      path: CANCEL_PATH,
-      signal: AbortSignal.timeout(ZONE_ANSWER_GRACE_MS),
-      door: ctx.input.door,
-    }).catch((err) =>
-      processLog.warn("cancel not delivered to the zone", {
-        trace_id: ctx.traceId,
-        error: loggableError(err),
-      })
-    );
-  });
+  const answer = await whileCallerWaits(ctx, answering, onLeft);
   // Whatever the zone answered, refusals included, it has recorded when it says so.
   ctx.recorded = answer.recorded;
   if (answer.status >= 400) throw OmniError.fromBody(answer.body(), answer.status);
   return answer;
+}
+
+/** Asks the zone to stop the caller's queries of this trace id; a failure is only logged. */
+function cancelInZone(ctx: QueryContext, toZone: ZoneSender): void {
+  toZone({
+    user: ctx.user!,
+    tenant: ctx.tenant!,
+    traceId: ctx.traceId,
+    method: "POST",
+    path: CANCEL_PATH,
+    signal: AbortSignal.timeout(ZONE_ANSWER_GRACE_MS),
+    door: ctx.input.door,
+  }).catch((err) =>
+    processLog.warn("cancel not delivered to the zone", {
+      trace_id: ctx.traceId,
+      error: loggableError(err),
+    })
+  );
 }
 
 /**

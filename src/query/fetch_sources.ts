@@ -226,9 +226,11 @@ function recordingFetch(base: typeof fetch, out: string[], full: string[]): type
     const url = new URL(request ? request.url : String(input));
     const method = (init?.method ?? request?.method ?? "GET").toUpperCase();
     let line = `${method} ${url.pathname}${url.search}`;
-    const body = typeof init?.body === "string" ? init.body : undefined;
-    full.push(body === undefined ? line : `${line} ${describeBody(body, Infinity)}`);
-    if (body !== undefined) line += " " + describeBody(body, FIELD_SHOWN);
+    if (typeof init?.body === "string") {
+      const { whole, shown } = describeBody(init.body);
+      full.push(`${line} ${whole}`);
+      line += " " + shown;
+    } else full.push(line);
     if (out.length < MAX_RECORDED_REQUESTS) out.push(line);
     else {
       extra++;
@@ -251,31 +253,36 @@ function capped(lines: string[]): string[] {
 /** How much of a body's field a request line shows: a GraphQL batch's query runs to thousands. */
 const FIELD_SHOWN = 500;
 
-/** A JSON body as `key=value` pairs (the form EXPLAIN uses), else the raw text; fields cut at `max`. */
-function describeBody(body: string, max: number): string {
+/**
+ * A body as the request line shows it, whole and with each field cut at {@link FIELD_SHOWN}: a
+ * JSON object as `key=value` pairs (the form EXPLAIN uses), else the raw text.
+ */
+function describeBody(body: string): { whole: string; shown: string } {
+  const fields = bodyFields(body);
+  const describe = (max: number) =>
+    fields ? fields.map(([k, v]) => `${k}=${cut(v, max)}`).join(" ") : cut(body, max);
+  return { whole: describe(Infinity), shown: describe(FIELD_SHOWN) };
+}
+
+/** A JSON object body's fields as text, or undefined for any other body. */
+function bodyFields(body: string): [string, string][] | undefined {
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(body);
-    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) {
-      // A JSON-RPC call's id is left out: a session's counter, it says how many calls every
-      // query made through it, other users' and those a source conceals included.
-      return Object.entries(parsed)
-        .filter(([k]) => !(k === "id" && "jsonrpc" in parsed))
-        .map(([k, v]) =>
-          `${k}=${
-            cut(
-              Array.isArray(v) ? v.join(",") : typeof v === "object" && v !== null
-                ? JSON.stringify(v) // a JSON-RPC call's params, GraphQL variables
-                : String(v),
-              max,
-            )
-          }`
-        )
-        .join(" ");
-    }
+    parsed = JSON.parse(body);
   } catch {
-    // not JSON: shown as sent
+    return undefined; // not JSON: shown as sent
   }
-  return cut(body, max);
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return undefined;
+  // A JSON-RPC call's id is left out: a session's counter, it says how many calls every query
+  // made through it, other users' and those a source conceals included.
+  return Object.entries(parsed)
+    .filter(([k]) => !(k === "id" && "jsonrpc" in parsed))
+    .map(([k, v]) => [
+      k,
+      Array.isArray(v) ? v.join(",") : typeof v === "object" && v !== null
+        ? JSON.stringify(v) // a JSON-RPC call's params, GraphQL variables
+        : String(v),
+    ]);
 }
 
 function cut(text: string, max: number): string {

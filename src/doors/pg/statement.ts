@@ -144,7 +144,7 @@ const CATALOG = new RegExp(
  * assert.equal(routeOf("SELECT * FROM pg_class WHERE relname = 'github.pull_requests'", apps).kind, "catalog");
  * ```
  */
-export function routeOf(sql: string, appTables: ReadonlySet<string> = new Set()): Route {
+export function routeOf(sql: string, appTables: ReadonlySet<string> = NO_TABLES): Route {
   const blank = blankLiterals(sql).trim();
   if (blank === "") return { kind: "empty" };
   const words = blank.split(/\s+/);
@@ -188,6 +188,8 @@ export function routeOf(sql: string, appTables: ReadonlySet<string> = new Set())
   }
   return { kind: "pipeline" };
 }
+
+const NO_TABLES: ReadonlySet<string> = new Set();
 
 /**
  * Whether a statement (literals blanked) names one of the apps' tables, `schema.table` as the
