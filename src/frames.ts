@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { concatBytes } from "./bytes.ts";
 
 /** A decoded frame: its header and its blobs, in order. */
 export interface Frame<H> {
@@ -102,7 +103,7 @@ export class FrameReader<H> {
       chunks.push(value);
       have += value.byteLength;
     }
-    const joined = chunks.length === 1 ? chunks[0] : concat(chunks, have);
+    const joined = chunks.length === 1 ? chunks[0] : concatBytes(chunks);
     this.#buffer = joined.subarray(n);
     const taken = joined.subarray(0, n);
     // A chunk is a view of a 64 KiB read buffer: a small frame kept (a reply waiting to be sent)
@@ -175,16 +176,6 @@ export class SyncFrameReader<H> {
     }
     return out;
   }
-}
-
-function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
 }
 
 const CONFIG = new URL("../deno.json", import.meta.url);

@@ -78,3 +78,28 @@ export function acmeConnection(
 export function auth(token = ACME_TOKEN): HeadersInit {
   return { authorization: `Bearer ${token}` };
 }
+
+/**
+ * A fetch that asks for `size`-row pages instead of 100, so a list takes several pages and
+ * follows `Link`s.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { smallPages } from "./_testing.ts";
+ * let asked = "";
+ * const fetchSmall = smallPages(5, (input) => {
+ *   asked = String(input);
+ *   return Promise.resolve(new Response("[]"));
+ * });
+ * await fetchSmall("https://api.github.com/repos/o/r/pulls?per_page=100");
+ * assert.equal(new URL(asked).searchParams.get("per_page"), "5");
+ * ```
+ */
+export function smallPages(size: number, send: typeof fetch = fetch): typeof fetch {
+  return (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    if (url.searchParams.get("per_page") === "100") url.searchParams.set("per_page", String(size));
+    return send(url, init);
+  };
+}

@@ -13,6 +13,7 @@ import {
   ACME_TEAMS,
   acmeConnection,
   GLOBEX_TOKEN,
+  smallPages,
   withDemoSandbox,
 } from "./_testing.ts";
 import { github } from "./mod.ts";
@@ -32,15 +33,6 @@ const offer = (o: Partial<ScanOffer>): ScanOffer => ({
 });
 const ids = (rows: Row[]) => rows.map((r) => r.pr_id as number).sort((a, b) => a - b);
 const idOf = (p: DemoPull) => pullRequestId("acme", p.repo, p.number);
-
-/** A fetch that asks for `size`-row pages instead of 100, to make the connector follow Links. */
-function smallPages(size: number): typeof fetch {
-  return (input, init) => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
-    if (url.searchParams.get("per_page") === "100") url.searchParams.set("per_page", String(size));
-    return fetch(url, init);
-  };
-}
 
 Deno.test("pull_requests: a full scan returns every PR of every configured repo", () =>
   withDemoSandbox(async (gh) => {

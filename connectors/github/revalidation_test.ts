@@ -2,19 +2,10 @@ import assert from "node:assert/strict";
 import { demoOrg } from "../demo/world.ts";
 import { findTable, runScan } from "../sdk/mod.ts";
 import { memoryValidators } from "../sdk/_testing.ts";
-import { acmeConnection, withDemoSandbox } from "./_testing.ts";
+import { acmeConnection, smallPages, withDemoSandbox } from "./_testing.ts";
 import { github } from "./mod.ts";
 
 const table = findTable(github, "pull_requests");
-
-/** Pages of `size` rows instead of 100, so a list takes several pages and `Link`s. */
-function smallPages(size: number): typeof fetch {
-  return (input, init) => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
-    if (url.searchParams.get("per_page") === "100") url.searchParams.set("per_page", String(size));
-    return fetch(url, init);
-  };
-}
 
 Deno.test("pull_requests: a list revalidated by 304s without Link still yields every page", () =>
   withDemoSandbox(async (gh) => {

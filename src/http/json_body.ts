@@ -4,6 +4,7 @@
  * @module
  */
 import type { Context } from "hono";
+import { concatBytes } from "../bytes.ts";
 import { OmniError } from "../errors.ts";
 
 /**
@@ -113,13 +114,7 @@ export async function readBody(
     timeoutMs,
     () => reader.cancel().catch(() => {}),
   );
-  const body = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return body;
+  return concatBytes(chunks);
 }
 
 /** A body being read, and how it fails once late. */

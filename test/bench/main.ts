@@ -241,18 +241,24 @@ async function runOnCatalog(
   });
   report.peakRssMb["stack start"] = rss.stop();
   try {
-    // A scenario that fails is reported and the others still run.
-    const scenario = async <T>(label: string, run: () => Promise<T>): Promise<T | undefined> => {
+    // A scenario that fails is reported and the others still run; `rss` names its peak RSS.
+    const scenario = async <T>(
+      label: string,
+      run: () => Promise<T>,
+      rss?: string,
+    ): Promise<T | undefined> => {
+      const sampled = rss ? sampleRss() : undefined;
       try {
         return await run();
       } catch (err) {
         report.errors.push(`${label}: ${err instanceof Error ? err.message : err}`);
         return undefined;
+      } finally {
+        if (rss && sampled) report.peakRssMb[rss] = sampled.stop();
       }
     };
     if (args.only.has("cached")) {
       log("scenario 1: cached single-source query");
-      const s = sampleRss();
       report.cached = await scenario("scenario 1", () =>
         runCached(bench, {
           levels: mode.levels,
@@ -260,8 +266,7 @@ async function runOnCatalog(
           durationMs: mode.loadMs,
           repeats: Math.min(mode.repeats, 3),
           log,
-        }));
-      report.peakRssMb["1. cached query"] = s.stop();
+        }), "1. cached query");
       // The load leaves its audit records committing behind it (batches into the hash chains);
       // the embedded catalog's one session would serve the next scenario's reads behind them.
       const settling = performance.now();
@@ -270,14 +275,11 @@ async function runOnCatalog(
     }
     if (args.only.has("federated")) {
       log("scenarios 2–4: federated joins, naive script, pushdown");
-      const s = sampleRss();
-      report.federated = await scenario("scenarios 2–4", () =>
-        runFederated(bench, {
-          repeats: mode.repeats,
-          warmLoadMs: mode.loadMs,
-          log,
-        }));
-      report.peakRssMb["2–4. federated joins"] = s.stop();
+      report.federated = await scenario(
+        "scenarios 2–4",
+        () => runFederated(bench, { repeats: mode.repeats, warmLoadMs: mode.loadMs, log }),
+        "2–4. federated joins",
+      );
     }
     if (args.only.has("isolation")) {
       log("isolation: runaway queries vs /healthz, another tenant and the cache");
