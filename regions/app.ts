@@ -38,6 +38,7 @@ import { accessLog, Logger, Metrics, metricsRoute, traceRequest } from "../src/t
 import type { JobQueue } from "../src/jobs/mod.ts";
 import { cancelJob, jobStatus } from "../src/http/mod.ts";
 import type { WebhookReceiver } from "../src/webhooks/receiver.ts";
+import type { NoticeBus } from "../src/cache/notices.ts";
 import { mcpEndpoint } from "../src/doors/mcp/mod.ts";
 import { appGateway } from "../src/doors/gateway.ts";
 import {
@@ -53,6 +54,11 @@ export interface WorkerOptions extends ServingOptions {
   jobs?: JobQueue;
   /** Verifies and applies the apps' webhooks. @default no webhook route */
   webhooks?: WebhookReceiver;
+  /**
+   * The deployment's notice bus: a cancel that reaches an instance not running the query goes to
+   * the zone's other instances on it. @default a cancel stops this instance's queries only
+   */
+  notices?: NoticeBus;
 }
 
 /**
@@ -95,7 +101,7 @@ export function createWorkerApp(options: WorkerOptions): Hono<AppEnv> {
     verifyUser: options.verifyUser,
     getTenant: (id) => catalog.getTenant(id),
   });
-  const running = new RunningQueries();
+  const running = new RunningQueries({ notices: options.notices });
   app.post(
     "/internal/v1/query",
     internalQueryRoute(

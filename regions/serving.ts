@@ -164,6 +164,7 @@ export function buildZoneWorker(
     jobs,
     metrics,
     logger: options.logger,
+    notices: stores.notices,
     webhooks: new WebhookReceiver({
       catalog,
       zone,

@@ -25,12 +25,26 @@ import { storeError } from "./tenant_cache.ts";
 import { upstashClient, type UpstashCredentials } from "./upstash_store.ts";
 
 /** What changed: a tenant's keys, or (`tenantId: null`) possibly anything (notices were missed). */
-export interface Notice {
+export interface MemoNotice {
   /** The tenant concerned; `null`: forget every tenant. */
   tenantId: string | null;
   /** Keys rotated or shredded; the tenant moved zone or left; notices were missed. */
   reason: "rotated" | "shredded" | "changed" | "missed";
 }
+
+/**
+ * A caller left a query that may be running on another instance of its zone (behind one
+ * load-balanced address, the edge's cancel reaches one of them): whichever runs it stops it.
+ */
+export interface CancelNotice {
+  reason: "cancelled";
+  tenantId: string;
+  /** A digest of the caller and the query's trace id: neither is written to the store. */
+  query: string;
+}
+
+/** A notice: memos to forget, or a query to stop. */
+export type Notice = MemoNotice | CancelNotice;
 
 /** Receives notices. */
 export type NoticeHandler = (notice: Notice) => void;
@@ -249,6 +263,7 @@ export function connectNotices(
   forget: (tenantId: string | null) => void = () => {},
 ): () => void {
   const unsubscribe = bus.subscribe((notice) => {
+    if (notice.reason === "cancelled") return; // for the zone's running queries
     catalog.keyRing.forget(notice.tenantId ?? undefined);
     catalog.forgetReads();
     forget(notice.tenantId);

@@ -89,7 +89,8 @@ export function internalQueryRoute(
 /**
  * A zone's `POST /internal/v1/cancel`: the edge's signed context names the caller and the trace
  * id of the query they left; their running queries of that id stop. The query's own answer, to
- * its forward, still records it. 202 with how many were running here (`cancelled`).
+ * its forward, still records it. 202 with how many were running here (`cancelled`); when none
+ * was, the zone's other instances are told (see `RunningQueries`).
  *
  * @example
  * ```ts ignore
@@ -107,7 +108,7 @@ export function internalCancelRoute(
       path: c.req.path,
       body: () => readBody(c.req.raw, { maxBytes: MAX_BODY_BYTES }),
     });
-    return c.json({ cancelled: running.cancel(context.user, context.traceId) }, 202);
+    return c.json({ cancelled: await running.cancel(context.user, context.traceId) }, 202);
   };
 }
 
