@@ -56,6 +56,16 @@ export interface InstanceLoad extends FrameContinues {
 }
 
 /** The instance's answer: the result as an Arrow IPC file, and timings. */
+/**
+ * A warm-up while a lent engine waits for its query's rows: a small table (one blob of rows) and a
+ * query over it, dropped before any frame of the query can follow.
+ */
+export interface InstanceWarm {
+  /** The table: in the `main` schema of the coming query's database, which no query names. */
+  table: TableShape;
+  sql: string;
+}
+
 export interface InstanceResult {
   ipc: Uint8Array;
   ingest_ms: number;
@@ -166,6 +176,29 @@ export class DuckInstance {
       }
     }
     return { ingest_ms: performance.now() - started };
+  }
+
+  /**
+   * Runs a small ingest and query, so that DuckDB's code is hot when the query's rows come: a
+   * core that did other work for a few hundred milliseconds (the apps' answers are awaited) runs
+   * DuckDB's inserts about twice as slowly (`docs/bench/profile-engine.md` §17). The table is
+   * gone when this returns, whatever happened.
+   */
+  warm(warm: InstanceWarm, blob: Uint8Array): void {
+    const { table } = warm;
+    const name = `${quoteIdent(table.schema)}.${quoteIdent(table.name)}`;
+    const columns = table.columns.map((c) => `${quoteIdent(c.name)} ${c.duckType}`);
+    try {
+      queryIPC(this.#conn, `CREATE OR REPLACE TABLE ${name} (${columns.join(", ")})`);
+      this.#conn.insertArrowFromIPCStream(blob, {
+        schema: table.schema,
+        name: table.name,
+        create: false,
+      });
+      queryIPC(this.#conn, warm.sql);
+    } finally {
+      queryIPC(this.#conn, `DROP TABLE IF EXISTS ${name}`);
+    }
   }
 
   /**

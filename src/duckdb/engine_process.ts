@@ -4,30 +4,37 @@
  * and may kill it at any moment (deadline, memory cap): nothing here is ever waited for by
  * anyone but the query it runs.
  *
- * Frames in: a query's `load`s (some of its tables, while its other sources are still fetched),
- * then its `query`, or a `drop` of what was loaded.
+ * Frames in: a query's `load`s (some of its tables, while its other sources are still fetched)
+ * and `warm`s (while it waits for them), then its `query`, or a `drop` of what was loaded.
  *
- * Frames out, in order: `ready` once; `loaded` for each load; then per query its `result` (or
- * `error`), then `idle` once the query's database (its tables) is detached; a failed load and a
- * drop are followed by `idle` alike. When the database cannot be proven gone the process exits
+ * Frames out, in order: `ready` once; `loaded` for each load and `warmed` for each warm; then per
+ * query its `result` (or `error`), then `idle` once the query's database (its tables) is detached;
+ * a failed load and a drop are followed by `idle` alike. When the database cannot be proven gone the process exits
  * instead of saying `idle`, and the pool replaces it.
  *
  * @module
  */
 import { OmniError } from "../errors.ts";
-import { DuckInstance, type InstanceLoad, type InstanceQuery } from "./_instance.ts";
+import {
+  DuckInstance,
+  type InstanceLoad,
+  type InstanceQuery,
+  type InstanceWarm,
+} from "./_instance.ts";
 import { encodeFrame, SyncFrameReader } from "../frames.ts";
 
 /** A frame an engine process reads. */
 export type EngineRequest =
   | ({ type: "load" } & InstanceLoad)
   | ({ type: "query" } & InstanceQuery)
+  | ({ type: "warm" } & InstanceWarm)
   | { type: "drop" };
 
 /** A frame an engine process sends. */
 export type EngineReply =
   | { type: "ready" }
   | { type: "loaded"; ingest_ms: number }
+  | { type: "warmed" }
   | { type: "result"; ingest_ms: number; query_ms: number }
   | { type: "error"; code: string; message: string; details?: Record<string, unknown> }
   | { type: "idle" };
@@ -69,6 +76,15 @@ async function serve(): Promise<void> {
     const frame = requests.next();
     if (!frame) return; // the pool closed our stdin: leave quietly
     const request = frame.header;
+    if (request.type === "warm") {
+      try {
+        instance.warm(request, frame.blobs[0]);
+      } catch {
+        // A warm-up changes nothing the query relies on: its own frames say what fails.
+      }
+      send({ type: "warmed" });
+      continue;
+    }
     try {
       if (request.type === "load") {
         send({ type: "loaded", ...instance.load(request, frame.blobs) });

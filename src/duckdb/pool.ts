@@ -96,6 +96,8 @@ export interface PoolStats {
   preemptions: number;
   /** Idle engines lent to queries loading the tables that arrived while others are fetched. */
   lent: number;
+  /** Warm-ups lent engines ran while their queries' rows were on their way. */
+  warmUps: number;
 }
 
 const PAGE = 4096;
@@ -174,6 +176,7 @@ export class EnginePool implements QueryEngine {
   #memoryKills = 0;
   #replacements = 0;
   #preemptions = 0;
+  #warmUps = 0;
   #startFailures = 0;
   #restartAt = 0;
   #restartTimer?: ReturnType<typeof setTimeout>;
@@ -229,6 +232,7 @@ export class EnginePool implements QueryEngine {
       replacements: this.#replacements,
       preemptions: this.#preemptions,
       lent: this.#loans.length,
+      warmUps: this.#warmUps,
     };
   }
 
@@ -396,9 +400,30 @@ export class EnginePool implements QueryEngine {
       failed: false,
       claimed: false,
       returned: false,
+      warming: false,
     };
     this.#loans.push(loan);
+    this.#keepWarm(loan);
     return loan;
+  }
+
+  /**
+   * While a lent engine waits for its query's rows, a small ingest and query every
+   * {@link WARM_EVERY_MS}: after a few hundred milliseconds of other work on its core, DuckDB's
+   * inserts run about twice as slowly, and the rows' inserts and the query are what is left of
+   * the engine step once the last source is in. Stops when the query takes the engine or the pool
+   * takes it back; a warm-up never waits for a load, nor a load for more than one warm-up.
+   */
+  #keepWarm(loan: Loan): void {
+    loan.warmTimer = setInterval(() => {
+      if (loan.claimed || loan.returned) return clearInterval(loan.warmTimer);
+      if (loan.loading > 0 || loan.warming || loan.engine.dead) return;
+      loan.warming = true;
+      loan.engine.warm().then(
+        (reply) => void (reply.header.type === "warmed" && this.#warmUps++),
+        () => {}, // the engine exited: the loan's load or query finds out
+      ).finally(() => loan.warming = false);
+    }, WARM_EVERY_MS);
   }
 
   /**
@@ -462,6 +487,7 @@ export class EnginePool implements QueryEngine {
     }
     this.#loans.splice(at, 1);
     loan.claimed = true;
+    clearInterval(loan.warmTimer);
     const slot = this.#take(who);
     slot.engaged = true;
     return slot;
@@ -500,6 +526,7 @@ export class EnginePool implements QueryEngine {
   #giveBack(loan: Loan, how: { cleanedUp?: boolean } = {}): void {
     if (loan.returned) return;
     loan.returned = true;
+    clearInterval(loan.warmTimer);
     const at = this.#loans.indexOf(loan);
     if (at >= 0) this.#loans.splice(at, 1);
     loan.done = loan.done.then(async () => {
@@ -905,6 +932,10 @@ interface Loan {
   claimed: boolean;
   /** Back in the pool (taken back, or a load failed): its query sends every table. */
   returned: boolean;
+  /** Keeps the engine warm while the query's rows are on their way (`#keepWarm`). */
+  warmTimer?: ReturnType<typeof setInterval>;
+  /** A warm-up written and not answered yet. */
+  warming: boolean;
 }
 
 /** What a preempted run throws inside the pool: the query waits again and reruns. */
@@ -1103,6 +1134,40 @@ function warmUpRequests(): EncodedRequest[] {
 const ENTRY = new URL("./engine_process.ts", import.meta.url);
 const DROP_FRAME = encodeFrame<EngineRequest>({ type: "drop" });
 
+/**
+ * How often a lent engine waiting for its query's rows runs a warm-up. Measured in one
+ * DuckDB-WASM instance over the seed joins' tables after 200 ms of waiting: inserts at their
+ * back-to-back speed with a warm-up every 25 or 50 ms, twice as slow without (§17 of
+ * `docs/bench/profile-engine.md`). A warm-up costs the engine about a millisecond.
+ */
+const WARM_EVERY_MS = 40;
+
+/**
+ * A lent engine's warm-up: a few rows of the types apps' tables use most, inserted as Arrow IPC
+ * (the path the query's rows take), joined, grouped and sorted, in the `main` schema of the
+ * query's database, which no query names, and dropped at once.
+ */
+const WARM_FRAME = (() => {
+  const columns: ColumnDef[] = (["integer", "text", "double", "boolean", "timestamp"] as const)
+    .map((type) => ({ name: type, type, description: "" }));
+  const rows = Array.from({ length: 16 }, (_, i) => ({
+    integer: i % 5,
+    text: `key-${i % 3}`,
+    double: i / 4,
+    boolean: i % 2 === 0,
+    timestamp: new Date(Date.UTC(2024, 0, 1) + i * 3_600_000).toISOString(),
+  }));
+  const table = { schema: "main", name: "omnisql_warm", columns, rows };
+  const request: EngineRequest = {
+    type: "warm",
+    table: tableShapes([table])[0],
+    sql: `SELECT a.text, count(*) AS n, sum(b.double) AS s, max(a.timestamp) AS last
+      FROM main.omnisql_warm a JOIN main.omnisql_warm b ON a.integer = b.integer
+      WHERE a.boolean GROUP BY a.text ORDER BY n DESC, a.text`,
+  };
+  return encodeFrame(request, [encodeTable(table, rows)]);
+})();
+
 /** One engine process and the frames it sends. */
 class EngineProcess {
   readonly pooled: boolean;
@@ -1189,6 +1254,11 @@ class EngineProcess {
    */
   load(bytes: Uint8Array): Promise<Frame<EngineReply>> {
     return this.#send(bytes, (reply) => reply.type !== "loaded");
+  }
+
+  /** Runs a warm-up ({@link WARM_FRAME}) while the engine waits for a query's rows. */
+  warm(): Promise<Frame<EngineReply>> {
+    return this.#send(WARM_FRAME, () => false);
   }
 
   /** Drops what was loaded for a query that will not come; resolves when the engine is idle. */

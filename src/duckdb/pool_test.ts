@@ -492,6 +492,30 @@ poolTest(
 );
 
 poolTest(
+  "a lent engine warms up while its query's rows are on their way, and the query sees none of it",
+  { size: 2, spares: 1 },
+  async (pool) => {
+    await pool.warm("all");
+    const labels = laterLabels();
+    const running = pool.run({
+      tables: [labels.table],
+      sql: "SELECT count(*) AS c, (SELECT count(*) FROM duckdb_tables() " +
+        "WHERE table_name = 'omnisql_warm') AS warm FROM demo.labels WHERE label <> 'L0'",
+    }, { tenantId: "acme" });
+    await eventually(() => pool.stats().warmUps >= 3, "warm-ups ran while the rows were awaited");
+    labels.arrive(5);
+    const result = await running;
+    assert.deepEqual(result.rows, [{ c: 4, warm: 0 }]);
+    // Once the query has taken its engine, it warms up no more.
+    const warmUps = pool.stats().warmUps;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    assert.equal(pool.stats().warmUps, warmUps);
+    assert.equal(await visibleTables(pool, "acme"), 0);
+    assert.equal(pool.stats().replacements, 0);
+  },
+);
+
+poolTest(
   "SQL put to the gate ahead is still refused by the query, and the engine stays clean",
   { size: 1, spares: 0 },
   async (pool) => {
