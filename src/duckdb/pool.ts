@@ -180,6 +180,7 @@ export class EnginePool implements QueryEngine {
   #startFailures = 0;
   #restartAt = 0;
   #restartTimer?: ReturnType<typeof setTimeout>;
+  #warmTimer?: ReturnType<typeof setInterval>;
 
   constructor(options: EnginePoolOptions = {}) {
     this.size = Math.max(1, Math.floor(options.size ?? navigator.hardwareConcurrency ?? 2));
@@ -403,26 +404,33 @@ export class EnginePool implements QueryEngine {
       warming: false,
     };
     this.#loans.push(loan);
-    this.#keepWarm(loan);
+    this.#keepLentWarm();
     return loan;
   }
 
   /**
-   * While a lent engine waits for its query's rows, a small ingest and query every
+   * While lent engines wait for their queries' rows, each runs a small ingest and query every
    * {@link WARM_EVERY_MS}: after a few hundred milliseconds of other work on its core, DuckDB's
    * inserts run about twice as slowly, and the rows' inserts and the query are what is left of
-   * the engine step once the last source is in. Stops when the query takes the engine or the pool
-   * takes it back; a warm-up never waits for a load, nor a load for more than one warm-up.
+   * the engine step once the last source is in. An engine stops as soon as its query takes it or
+   * the pool takes it back (it is no longer lent); a warm-up never waits for a load, nor a load
+   * for more than one warm-up. One timer for the pool, running while any engine is lent.
    */
-  #keepWarm(loan: Loan): void {
-    loan.warmTimer = setInterval(() => {
-      if (loan.claimed || loan.returned) return clearInterval(loan.warmTimer);
-      if (loan.loading > 0 || loan.warming || loan.engine.dead) return;
-      loan.warming = true;
-      loan.engine.warm().then(
-        (reply) => void (reply.header.type === "warmed" && this.#warmUps++),
-        () => {}, // the engine exited: the loan's load or query finds out
-      ).finally(() => loan.warming = false);
+  #keepLentWarm(): void {
+    this.#warmTimer ??= setInterval(() => {
+      if (this.#loans.length === 0) {
+        clearInterval(this.#warmTimer);
+        this.#warmTimer = undefined;
+        return;
+      }
+      for (const loan of this.#loans) {
+        if (loan.loading > 0 || loan.warming || loan.engine.dead) continue;
+        loan.warming = true;
+        loan.engine.warm().then(
+          (reply) => void (reply.header.type === "warmed" && this.#warmUps++),
+          () => {}, // the engine exited: the loan's load or query finds out
+        ).finally(() => loan.warming = false);
+      }
     }, WARM_EVERY_MS);
   }
 
@@ -487,7 +495,6 @@ export class EnginePool implements QueryEngine {
     }
     this.#loans.splice(at, 1);
     loan.claimed = true;
-    clearInterval(loan.warmTimer);
     const slot = this.#take(who);
     slot.engaged = true;
     return slot;
@@ -526,7 +533,6 @@ export class EnginePool implements QueryEngine {
   #giveBack(loan: Loan, how: { cleanedUp?: boolean } = {}): void {
     if (loan.returned) return;
     loan.returned = true;
-    clearInterval(loan.warmTimer);
     const at = this.#loans.indexOf(loan);
     if (at >= 0) this.#loans.splice(at, 1);
     loan.done = loan.done.then(async () => {
@@ -555,6 +561,8 @@ export class EnginePool implements QueryEngine {
     this.#engines.clear();
     this.#idle.length = 0;
     this.#loans.length = 0;
+    clearInterval(this.#warmTimer);
+    this.#warmTimer = undefined;
     for (const wake of this.#engineWaiters.splice(0)) wake();
     await Promise.all(exits);
   }
@@ -932,9 +940,7 @@ interface Loan {
   claimed: boolean;
   /** Back in the pool (taken back, or a load failed): its query sends every table. */
   returned: boolean;
-  /** Keeps the engine warm while the query's rows are on their way (`#keepWarm`). */
-  warmTimer?: ReturnType<typeof setInterval>;
-  /** A warm-up written and not answered yet. */
+  /** A warm-up written and not answered yet (`#keepLentWarm`). */
   warming: boolean;
 }
 
