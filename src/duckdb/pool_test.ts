@@ -440,6 +440,13 @@ async function joinAwaitingLabels(pool: EnginePool, signal?: AbortSignal) {
   return { labels, running };
 }
 
+/** Starts `sql` over the labels alone, on a pool whose engines are all started, its rows to come. */
+async function labelsAwaited(pool: EnginePool, sql: string) {
+  await pool.warm("all");
+  const labels = laterLabels();
+  return { labels, running: pool.run({ tables: [labels.table], sql }, { tenantId: "acme" }) };
+}
+
 /** The tables another query on the pool can see: none, whatever ran before it. */
 async function visibleTables(pool: EnginePool, tenantId: string) {
   const result = await pool.run({
@@ -475,12 +482,10 @@ poolTest(
   "a query whose only table is still fetched gets an engine lent at once, its table made ahead",
   { size: 2, spares: 1 },
   async (pool) => {
-    await pool.warm("all");
-    const labels = laterLabels();
-    const running = pool.run({
-      tables: [labels.table],
-      sql: "SELECT count(*) AS c FROM demo.labels WHERE label <> 'L0'",
-    }, { tenantId: "acme" });
+    const { labels, running } = await labelsAwaited(
+      pool,
+      "SELECT count(*) AS c FROM demo.labels WHERE label <> 'L0'",
+    );
     await eventually(() => pool.stats().lent === 1, "an engine is lent before any rows are in");
     labels.arrive(5);
     const result = await running;
@@ -495,13 +500,11 @@ poolTest(
   "a lent engine warms up while its query's rows are on their way, and the query sees none of it",
   { size: 2, spares: 1 },
   async (pool) => {
-    await pool.warm("all");
-    const labels = laterLabels();
-    const running = pool.run({
-      tables: [labels.table],
-      sql: "SELECT count(*) AS c, (SELECT count(*) FROM duckdb_tables() " +
+    const { labels, running } = await labelsAwaited(
+      pool,
+      "SELECT count(*) AS c, (SELECT count(*) FROM duckdb_tables() " +
         "WHERE table_name = 'omnisql_warm') AS warm FROM demo.labels WHERE label <> 'L0'",
-    }, { tenantId: "acme" });
+    );
     await eventually(() => pool.stats().warmUps >= 3, "warm-ups ran while the rows were awaited");
     labels.arrive(5);
     const result = await running;

@@ -35,6 +35,18 @@ async function twoInstances() {
   };
 }
 
+/** Runs `fn` on {@link twoInstances}, closed whatever `fn` does. */
+async function withTwoInstances(
+  fn: (zone: Awaited<ReturnType<typeof twoInstances>>) => Promise<void>,
+): Promise<void> {
+  const zone = await twoInstances();
+  try {
+    await fn(zone);
+  } finally {
+    await zone.close();
+  }
+}
+
 function abortedWithin(signal: AbortSignal, ms: number): Promise<boolean> {
   if (signal.aborted) return Promise.resolve(true);
   return new Promise((resolve) => {
@@ -49,74 +61,66 @@ function abortedWithin(signal: AbortSignal, ms: number): Promise<boolean> {
 Deno.test(
   "a cancel that reaches another instance stops the query where it runs",
   opts,
-  async () => {
-    const zone = await twoInstances();
-    try {
+  () =>
+    withTwoInstances(async (zone) => {
       const query = zone.a.start(dev, "trace-1");
       // Instance b runs nothing of it: it says so, and tells the zone's other instances.
       assert.equal(await zone.b.cancel(dev, "trace-1"), 0);
       assert.equal(await abortedWithin(query.signal, 3_000), true);
       assert.equal((query.signal.reason as { code?: string }).code, "INVALID_REQUEST");
       query.done();
-    } finally {
-      await zone.close();
-    }
-  },
+    }),
 );
 
-Deno.test("a cancel passed on stops only that caller's query of that trace id", opts, async () => {
-  const zone = await twoInstances();
-  try {
-    const mine = zone.a.start(dev, "trace-2");
-    const colleagues = zone.a.start({ ...dev, sub: "qa@acme.com" }, "trace-2");
-    const otherTenant = zone.a.start({ ...dev, tenant: "globex" }, "trace-2");
-    const otherTrace = zone.a.start(dev, "trace-3");
-    await zone.b.cancel(dev, "trace-2");
-    assert.equal(await abortedWithin(mine.signal, 3_000), true);
-    // Given the time the first one took, and as long again.
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.deepEqual(
-      [colleagues, otherTenant, otherTrace].map((q) => q.signal.aborted),
-      [false, false, false],
-    );
-  } finally {
-    await zone.close();
-  }
-});
+Deno.test(
+  "a cancel passed on stops only that caller's query of that trace id",
+  opts,
+  () =>
+    withTwoInstances(async (zone) => {
+      const mine = zone.a.start(dev, "trace-2");
+      const colleagues = zone.a.start({ ...dev, sub: "qa@acme.com" }, "trace-2");
+      const otherTenant = zone.a.start({ ...dev, tenant: "globex" }, "trace-2");
+      const otherTrace = zone.a.start(dev, "trace-3");
+      await zone.b.cancel(dev, "trace-2");
+      assert.equal(await abortedWithin(mine.signal, 3_000), true);
+      // Given the time the first one took, and as long again.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.deepEqual(
+        [colleagues, otherTenant, otherTrace].map((q) => q.signal.aborted),
+        [false, false, false],
+      );
+    }),
+);
 
 Deno.test(
   "a cancel on the shared store names neither the caller nor the trace id",
   opts,
-  async () => {
-    const zone = await twoInstances();
-    try {
+  () =>
+    withTwoInstances(async (zone) => {
       await zone.b.cancel(dev, "trace-secret-4");
       const stored = JSON.stringify(await zone.redis.xrange(zone.key, "-", "+"));
       assert.match(stored, /cancelled/);
       assert.doesNotMatch(stored, /dev@acme\.com|trace-secret-4/);
-    } finally {
-      await zone.close();
-    }
-  },
+    }),
 );
 
-Deno.test("a cancel notice leaves the instances' memos alone", opts, async () => {
-  const zone = await twoInstances();
-  try {
-    const forgotten: string[] = [];
-    const disconnect = connectNotices(zone.buses[0], {
-      keyRing: {
-        forget: (tenant?: string) => void forgotten.push(`key ${tenant}`),
-        onChange: () => () => {},
-      } as never,
-      forgetReads: () => void forgotten.push("reads"),
-      onTenantLifecycle: () => () => {},
-    });
-    await zone.b.cancel(dev, "trace-5");
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    disconnect();
-    assert.deepEqual(forgotten, []);
-  } finally {
-    await zone.close();
-  }
-});
+Deno.test(
+  "a cancel notice leaves the instances' memos alone",
+  opts,
+  () =>
+    withTwoInstances(async (zone) => {
+      const forgotten: string[] = [];
+      const disconnect = connectNotices(zone.buses[0], {
+        keyRing: {
+          forget: (tenant?: string) => void forgotten.push(`key ${tenant}`),
+          onChange: () => () => {},
+        } as never,
+        forgetReads: () => void forgotten.push("reads"),
+        onTenantLifecycle: () => () => {},
+      });
+      await zone.b.cancel(dev, "trace-5");
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      disconnect();
+      assert.deepEqual(forgotten, []);
+    }),
+);
