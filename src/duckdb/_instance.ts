@@ -55,7 +55,6 @@ export interface InstanceLoad extends FrameContinues {
   sql?: string;
 }
 
-/** The instance's answer: the result as an Arrow IPC file, and timings. */
 /**
  * A warm-up while a lent engine waits for its query's rows: a small table (one blob of rows) and a
  * query over it, dropped before any frame of the query can follow.
@@ -66,6 +65,7 @@ export interface InstanceWarm {
   sql: string;
 }
 
+/** The instance's answer: the result as an Arrow IPC file, and timings. */
 export interface InstanceResult {
   ipc: Uint8Array;
   ingest_ms: number;

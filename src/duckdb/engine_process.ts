@@ -9,8 +9,8 @@
  *
  * Frames out, in order: `ready` once; `loaded` for each load and `warmed` for each warm; then per
  * query its `result` (or `error`), then `idle` once the query's database (its tables) is detached;
- * a failed load and a drop are followed by `idle` alike. When the database cannot be proven gone the process exits
- * instead of saying `idle`, and the pool replaces it.
+ * a failed load and a drop are followed by `idle` alike. When the database cannot be proven gone
+ * the process exits instead of saying `idle`, and the pool replaces it.
  *
  * @module
  */
