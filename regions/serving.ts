@@ -108,6 +108,7 @@ export function buildZoneWorker(
     queueLimit: serving.engines.queueLimit,
     memoryLimitMb: serving.engines.memoryLimitMb,
     warmUpMs: serving.engines.warmUpMs,
+    keepWarmMs: serving.engines.keepWarmMs,
     spares: serving.engines.spares,
     ...options.engines,
   });

@@ -60,6 +60,13 @@ export interface EnginePoolOptions {
    * 0 turns it off (tests: it costs about 2 s of CPU per engine started). @default 2000
    */
   warmUpMs?: number;
+  /**
+   * While an engine lent to a query waits for the query's rows, it runs a warm-up this often,
+   * ms (each 4–6 ms of the engine's core, so about a tenth of a core per waiting query):
+   * DuckDB's inserts and query then run at their back-to-back speed when the rows come. 0 turns
+   * it off. @default 40
+   */
+  keepWarmMs?: number;
 }
 
 /** Per-query options of {@link EnginePool.run}. */
@@ -154,6 +161,7 @@ export class EnginePool implements QueryEngine {
   readonly #memoryLimitMb: number;
   readonly #queueLimit: number;
   readonly #warmUpMs: number;
+  readonly #keepWarmMs: number;
   readonly #engines = new Set<EngineProcess>();
   /** Engines started for one query that needs more memory than the pool's (async jobs). */
   readonly #oneOffs = new Set<EngineProcess>();
@@ -188,6 +196,7 @@ export class EnginePool implements QueryEngine {
     this.#memoryLimitMb = options.memoryLimitMb ?? 1024;
     this.#queueLimit = options.queueLimit ?? 64;
     this.#warmUpMs = options.warmUpMs ?? WARMUP_MS;
+    this.#keepWarmMs = options.keepWarmMs ?? KEEP_WARM_MS;
   }
 
   /** The engines one tenant keeps while another tenant waits (it may borrow more when not). */
@@ -410,14 +419,19 @@ export class EnginePool implements QueryEngine {
 
   /**
    * While lent engines wait for their queries' rows, each runs a small ingest and query every
-   * {@link WARM_EVERY_MS}: after a few hundred milliseconds of other work on its core, DuckDB's
+   * `keepWarmMs`: after a few hundred milliseconds of other work on its core, DuckDB's
    * inserts run about twice as slowly, and the rows' inserts and the query are what is left of
    * the engine step once the last source is in. An engine stops as soon as its query takes it or
    * the pool takes it back (it is no longer lent); a warm-up never waits for a load, nor a load
    * for more than one warm-up. One timer for the pool, running while any engine is lent.
+   *
+   * Rows that arrive during a warm-up wait for its end: at a random phase, 5² / 2·40 ≈ 0.3 ms on
+   * average for a 5 ms warm-up every 40 ms (§18 of `docs/bench/profile-engine.md`, which also
+   * measured intervals that vary: they lose more to older warm-ups than they save).
    */
   #keepLentWarm(): void {
-    this.#warmTimer ??= setInterval(() => {
+    if (this.#keepWarmMs <= 0 || this.#warmTimer !== undefined) return;
+    this.#warmTimer = setInterval(() => {
       if (this.#loans.length === 0) {
         clearInterval(this.#warmTimer);
         this.#warmTimer = undefined;
@@ -431,7 +445,7 @@ export class EnginePool implements QueryEngine {
           () => {}, // the engine exited: the loan's load or query finds out
         ).finally(() => loan.warming = false);
       }
-    }, WARM_EVERY_MS);
+    }, this.#keepWarmMs);
   }
 
   /**
@@ -1144,9 +1158,9 @@ const DROP_FRAME = encodeFrame<EngineRequest>({ type: "drop" });
  * How often a lent engine waiting for its query's rows runs a warm-up. Measured in one
  * DuckDB-WASM instance over the seed joins' tables after 200 ms of waiting: inserts at their
  * back-to-back speed with a warm-up every 25 or 50 ms, twice as slow without (§17 of
- * `docs/bench/profile-engine.md`). A warm-up costs the engine about a millisecond.
+ * `docs/bench/profile-engine.md`). A warm-up costs the waiting engine 4–6 ms (§18).
  */
-const WARM_EVERY_MS = 40;
+const KEEP_WARM_MS = 40;
 
 /**
  * A lent engine's warm-up: a few rows of the types apps' tables use most, inserted as Arrow IPC

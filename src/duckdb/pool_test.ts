@@ -519,6 +519,22 @@ poolTest(
 );
 
 poolTest(
+  "a pool told not to keep lent engines warm runs no warm-up while the rows are awaited",
+  { size: 2, spares: 1, keepWarmMs: 0 },
+  async (pool) => {
+    const { labels, running } = await labelsAwaited(
+      pool,
+      "SELECT count(*) AS c FROM demo.labels WHERE label <> 'L0'",
+    );
+    await eventually(() => pool.stats().lent === 1, "an engine is lent before any rows are in");
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    labels.arrive(5);
+    assert.deepEqual((await running).rows, [{ c: 4 }]);
+    assert.equal(pool.stats().warmUps, 0);
+  },
+);
+
+poolTest(
   "SQL put to the gate ahead is still refused by the query, and the engine stays clean",
   { size: 1, spares: 0 },
   async (pool) => {

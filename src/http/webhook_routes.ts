@@ -23,6 +23,22 @@ export const MAX_WEBHOOK_BYTES = 1_000_000;
 
 const NOT_VERIFIED = "the webhook's signature does not verify for this endpoint";
 
+/**
+ * A zone answers a refused delivery no sooner than this after its body was read. What a refusal
+ * costs differs with what exists (an unknown connection is refused before any signature is
+ * checked; a known one's after a catalog read and a decryption), and a caller without the secret
+ * must not learn from the time which tenants and connections exist. A timer, not work: a waiting
+ * refusal costs a socket, and the flood guard is unaffected.
+ */
+export const REFUSAL_FLOOR_MS = 250;
+
+/**
+ * The edge's floor for a refusal: the zone's and room for the hop to it and back, so that a
+ * tenant the edge refuses itself (unknown, direct-only) and one its zone refuses take the same
+ * time.
+ */
+export const EDGE_REFUSAL_FLOOR_MS = REFUSAL_FLOOR_MS + 100;
+
 /** Headers the apps sign or identify deliveries with: the only ones the edge passes on. */
 const FORWARDED =
   /^(content-type|x-hub-signature(-256)?|x-github-[\w-]+|linear-[\w-]+|x-atlassian-webhook-[\w-]+)$/i;
@@ -63,23 +79,44 @@ export async function readRawBody(
  */
 export function receiveWebhook(
   receiver: WebhookReceiver,
-  options: { limiter: RateLimiter; maxBytes?: number },
+  options: {
+    limiter: RateLimiter;
+    maxBytes?: number;
+    /** @default {@link REFUSAL_FLOOR_MS} */
+    refusalFloorMs?: number;
+  },
 ): Handler<AppEnv> {
   const maxBytes = options.maxBytes ?? MAX_WEBHOOK_BYTES;
+  const floorMs = options.refusalFloorMs ?? REFUSAL_FLOOR_MS;
   return async function webhookRoute(c) {
     const body = await readRawBody(c.req.raw, maxBytes);
     const tenantId = c.req.param("tenant") ?? "";
     const connection = c.req.param("connection") ?? "";
-    const outcome = await receiver.receive({
-      tenantId,
-      connection,
-      headers: c.req.raw.headers,
-      body,
-      traceId: c.get("traceId"),
-      admit: () => spendWebhook(options.limiter, tenantId, connection),
-    });
+    const outcome = await refusedNoSooner(floorMs, () =>
+      receiver.receive({
+        tenantId,
+        connection,
+        headers: c.req.raw.headers,
+        body,
+        traceId: c.get("traceId"),
+        admit: () => spendWebhook(options.limiter, tenantId, connection),
+      }));
     return c.json({ ...outcome, trace_id: c.get("traceId") });
   };
+}
+
+/** Runs `answer`; if it refuses the caller (`UNAUTHENTICATED`), not before `floorMs` from now. */
+async function refusedNoSooner<T>(floorMs: number, answer: () => Promise<T>): Promise<T> {
+  const until = performance.now() + floorMs;
+  try {
+    return await answer();
+  } catch (err) {
+    const wait = until - performance.now();
+    if (err instanceof OmniError && err.code === "UNAUTHENTICATED" && wait > 0) {
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+    throw err;
+  }
 }
 
 /** Webhooks a tenant's connection may deliver per window before 429 (a flood guard). */
@@ -92,6 +129,8 @@ export interface ForwardWebhookOptions {
   zoneUrls: Record<string, string>;
   /** @default globalThis.fetch */
   fetch?: typeof fetch;
+  /** @default {@link EDGE_REFUSAL_FLOOR_MS} */
+  refusalFloorMs?: number;
 }
 
 /** Spends one verified delivery of a connection; 429 level `webhook` when spent. */
@@ -119,7 +158,8 @@ async function spendWebhook(limiter: RateLimiter, tenant: string, connection: st
 /**
  * The edge's webhook route: forwards to the worker of the tenant's zone. An unknown tenant, a
  * direct-only one (its webhooks go to its zone's endpoint) and one whose zone has no worker are
- * refused like a bad signature: an unauthenticated caller learns nothing from the answer.
+ * refused like a bad signature, and no sooner ({@link EDGE_REFUSAL_FLOOR_MS}): an
+ * unauthenticated caller learns nothing from the answer nor from its time.
  *
  * @example
  * ```ts ignore
@@ -133,6 +173,14 @@ export function forwardWebhook(
   const send = options.fetch ?? globalThis.fetch;
   return async function forwardWebhookRoute(c: Context<AppEnv>) {
     const body = await readRawBody(c.req.raw, maxBytes);
+    const answer = await refusedNoSooner(
+      options.refusalFloorMs ?? EDGE_REFUSAL_FLOOR_MS,
+      () => forwardToZone(c, body),
+    );
+    return c.json(answer);
+  };
+
+  async function forwardToZone(c: Context<AppEnv>, body: Uint8Array): Promise<unknown> {
     const tenantId = c.req.param("tenant") ?? "";
     const tenant = await options.catalog.getTenant(tenantId);
     // The flood guard is spent in the zone, once the signature verifies.
@@ -172,6 +220,6 @@ export function forwardWebhook(
     }
     const answer = await res.json().catch(() => null);
     if (!res.ok) throw OmniError.fromBody(answer, res.status);
-    return c.json(answer);
-  };
+    return answer;
+  }
 }

@@ -10,7 +10,15 @@ import {
 import { openTestCatalog, type TestCatalog } from "../catalog/testing.ts";
 import { PLACEHOLDER_SANDBOXES } from "../catalog/demo.ts";
 import { OmniError } from "../errors.ts";
-import { type AppEnv, forwardWebhook, receiveWebhook, renderErrors, traceId } from "./mod.ts";
+import {
+  type AppEnv,
+  EDGE_REFUSAL_FLOOR_MS,
+  forwardWebhook,
+  receiveWebhook,
+  REFUSAL_FLOOR_MS,
+  renderErrors,
+  traceId,
+} from "./mod.ts";
 import { hmacHex } from "../crypto/hmac.ts";
 import { MemoryRateLimiter } from "../ratelimit/mod.ts";
 import { WebhookReceiver, type WebhookReceiverOptions } from "../webhooks/receiver.ts";
@@ -238,7 +246,8 @@ Deno.test("the webhook route refuses a body over the cap with 413 and a bad sign
     const limiter = new MemoryRateLimiter();
     app.post(
       "/v1/webhooks/:tenant/:connection",
-      receiveWebhook(receiver, { limiter, maxBytes: 1024 }),
+      // No floor: 650 refusals follow.
+      receiveWebhook(receiver, { limiter, maxBytes: 1024, refusalFloorMs: 0 }),
     );
     const big = JSON.stringify({ pad: "x".repeat(2048) });
     const signed = await github("d-big", big);
@@ -335,6 +344,55 @@ Deno.test("the edge answers a direct-only tenant's webhook, or one for a zone wi
     await t.catalog.setTenantDirectOnly("acme", false);
     assert.equal((await deliver("acme")).status, 200);
     assert.deepEqual(forwarded, ["http://us.zone.invalid/v1/webhooks/acme/github"]);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("a refused webhook takes as long whatever exists: unknown tenant, unknown connection or bad signature, at the zone and at the edge", async () => {
+  const { t, receiver } = await setup();
+  try {
+    const routeOf = (handler: ReturnType<typeof receiveWebhook>) => {
+      const app = new Hono<AppEnv>();
+      app.use(traceId());
+      app.onError(renderErrors);
+      app.post("/v1/webhooks/:tenant/:connection", handler);
+      return app;
+    };
+    const zone = routeOf(receiveWebhook(receiver, { limiter: new MemoryRateLimiter() }));
+    const edge = routeOf(forwardWebhook({
+      catalog: t.catalog,
+      zoneUrls: { us: "http://us.zone.invalid" },
+      fetch: (input, init) => Promise.resolve(zone.request(String(input), init)),
+    }));
+    let deliveries = 0;
+    const timed = async (app: Hono<AppEnv>, path: string, secret: string) => {
+      const started = performance.now();
+      const res = await app.request(path, {
+        method: "POST",
+        headers: (await github(`d-timed-${++deliveries}`, PR, secret)).headers,
+        body: PR,
+      });
+      await res.body?.cancel();
+      return { status: res.status, ms: performance.now() - started };
+    };
+    const refusals = [
+      ["/v1/webhooks/nobody/github", SECRET], // no such tenant
+      ["/v1/webhooks/acme/salesforce", SECRET], // no secret for that connection
+      ["/v1/webhooks/acme/github", "not-the-secret"], // bad signature
+    ];
+    for (const [path, secret] of refusals) {
+      const atZone = await timed(zone, path, secret);
+      assert.equal(atZone.status, 401, path);
+      assert.ok(atZone.ms >= REFUSAL_FLOOR_MS - 1, `${path}: ${atZone.ms} ms at the zone`);
+      const atEdge = await timed(edge, path, secret);
+      assert.equal(atEdge.status, 401, path);
+      assert.ok(atEdge.ms >= EDGE_REFUSAL_FLOOR_MS - 1, `${path}: ${atEdge.ms} ms at the edge`);
+    }
+    // The edge's floor covers the zone's and the hop: a tenant the edge forwards is not told
+    // apart from one it refuses itself by a refusal that comes later.
+    assert.ok(EDGE_REFUSAL_FLOOR_MS >= REFUSAL_FLOOR_MS + 50);
+    assert.equal((await timed(edge, "/v1/webhooks/acme/github", SECRET)).status, 200);
   } finally {
     await t.close();
   }
