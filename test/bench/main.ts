@@ -45,7 +45,9 @@ const MODES = {
     limitMs: 180_000,
   },
   full: {
-    repeats: 5,
+    // A median of five cold runs moved by 2–3 ms between runs on this host (§18 of
+    // docs/bench/profile-engine.md); nine cost the federated scenario about 40 s more.
+    repeats: 9,
     levels: [1, 4, 16, 32, 64],
     loadMs: 5_000,
     latencyMs: 100,
