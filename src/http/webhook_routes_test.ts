@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
+import { Registry } from "prom-client";
 import {
   Invalidations,
   MemoryClaimStore,
@@ -128,6 +129,21 @@ Deno.test("a replayed GitHub delivery id is acknowledged and ignored", async () 
     assert.equal(again.reason, "replayed");
     assert.deepEqual(again.invalidated, []);
     assert.equal(await invalidations.watermark("acme", "github.pull_requests"), mark);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("the deliveries metric counts every refusal alike: it does not tell which connections have a secret", async () => {
+  const registry = new Registry();
+  const { t, receiver } = await setup({ registry });
+  try {
+    await refused(receiver.receive(await github("d-m1", PR, "not-the-secret"))); // a secret is set
+    await refused(receiver.receive({ ...(await github("d-m2", PR)), connection: "salesforce" }));
+    await refused(receiver.receive({ ...(await github("d-m3", PR)), tenantId: "nobody" }));
+    const metric = await registry.getSingleMetricAsString("omnisql_webhooks_total");
+    assert.match(metric, /omnisql_webhooks_total\{connector="unknown",outcome="rejected"\} 3/);
+    assert.ok(!metric.includes('connector="github"'), metric);
   } finally {
     await t.close();
   }

@@ -79,8 +79,8 @@ const REFUSED = "the webhook's signature does not verify for this endpoint";
 
 const DELIVERIES: CounterSpec<"connector" | "outcome"> = {
   name: "omnisql_webhooks_total",
-  help:
-    "Webhook deliveries, by connector and outcome (applied, replayed, outside_window, rejected).",
+  help: "Webhook deliveries, by connector and outcome (applied, replayed, outside_window; " +
+    'rejected ones under connector "unknown").',
   labelNames: ["connector", "outcome"],
 };
 
@@ -118,7 +118,6 @@ export class WebhookReceiver {
     if (!endpoint || !scheme) {
       return this.#refuse(
         arrival,
-        "unknown",
         !tenant
           ? "no such tenant in this zone"
           : !endpoint
@@ -127,7 +126,7 @@ export class WebhookReceiver {
       );
     }
     if (!await scheme.verify(arrival.headers, arrival.body, endpoint.secret)) {
-      return this.#refuse(arrival, scheme.connector, `bad or missing ${scheme.signatureHeader}`);
+      return this.#refuse(arrival, `bad or missing ${scheme.signatureHeader}`);
     }
     await arrival.admit?.();
     let parsed: unknown;
@@ -182,8 +181,10 @@ export class WebhookReceiver {
     return result;
   }
 
-  #refuse(arrival: WebhookArrival, connector: string, why: string): never {
-    this.#counter.inc({ connector, outcome: "rejected" });
+  #refuse(arrival: WebhookArrival, why: string): never {
+    // One label for every refusal: the connector's name would tell an unauthenticated caller who
+    // can read the metrics which connections exist and have a secret. The log says which.
+    this.#counter.inc({ connector: "unknown", outcome: "rejected" });
     processLog.warn("webhook refused", {
       tenant: arrival.tenantId,
       connection: arrival.connection,
