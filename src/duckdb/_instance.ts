@@ -23,6 +23,8 @@ export interface TableShape {
  * rows.
  */
 export interface InstanceQuery extends FrameContinues {
+  /** See {@link InstanceLoad}. */
+  reset?: number[];
   sql: string;
   /** Bytes of Arrow IPC a result may have; a larger one is refused (`RESOURCE_EXHAUSTED`). */
   maxResultBytes: number;
@@ -56,6 +58,11 @@ export interface InstanceLoad extends FrameContinues {
   tables: TableShape[];
   load: number[];
   append?: number[];
+  /**
+   * Tables whose appended pieces are not their rows after all (a retried fetch): emptied before
+   * this frame's rows for them, which are all of them, go in.
+   */
+  reset?: number[];
   sql?: string;
 }
 
@@ -246,7 +253,7 @@ export class DuckInstance {
    * blobs come in that order (an empty blob: no rows).
    */
   #ingest(
-    frame: FrameContinues & { tables: readonly TableShape[] },
+    frame: FrameContinues & { tables: readonly TableShape[]; reset?: number[] },
     indexes: readonly number[],
     blobs: readonly Uint8Array[],
     append: readonly number[] = [],
@@ -282,7 +289,15 @@ export class DuckInstance {
           this.#conn.insertArrowFromIPCStream(blob, { schema, name, create: false });
         }
       };
+      const reset = new Set(frame.reset);
       indexes.forEach((index, at) => {
+        if (reset.has(index)) {
+          const { schema, name } = tables[index] ?? {};
+          if (schema === undefined || name === undefined) {
+            throw new OmniError("INTERNAL", `table #${index} cannot be reset here`);
+          }
+          queryIPC(this.#conn, `DELETE FROM ${quoteIdent(schema)}.${quoteIdent(name)}`);
+        }
         insert(index, blobs[at]);
         this.#loaded.add(index);
         this.#appended.delete(index);

@@ -395,11 +395,9 @@ export class EnginePool implements QueryEngine {
       blobs[index] = whole ?? encodeTable(table, rows);
       const sent = piecesSent[index];
       const rest = sent > 0 && whole !== undefined ? pieces!.after(sent) : undefined;
-      if (sent > 0 && rest === undefined) {
-        // The rows are not the pieces the engine has (a retried fetch): it cannot serve the
-        // query, which runs on another engine with every table whole.
-        this.#giveBack(loan!);
-      }
+      // Rows that are not the pieces the engine has (a retried fetch, a dependent join's keys
+      // filtered): its table is emptied before they all go in.
+      if (sent > 0 && rest === undefined) loan!.stale.add(index);
       lentBlobs[index] = rest ?? blobs[index];
       encode_ms += performance.now() - started + (pieces?.ms ?? 0);
       if (--waiting === 0 || !lendable) return;
@@ -444,6 +442,7 @@ export class EnginePool implements QueryEngine {
       frames: 0,
       sent: [],
       appended: new Map(),
+      stale: new Set(),
       loading: 0,
       ingestMs: 0,
       failed: false,
@@ -503,17 +502,20 @@ export class EnginePool implements QueryEngine {
   ): boolean {
     if (loan.returned || loan.claimed) return false;
     const { load = [], append = [], sql } = rows;
+    const reset = load.filter((i) => loan.stale.has(i));
     const request: EngineRequest = {
       type: "load",
       tables: shapes,
       load,
       ...(append.length > 0 ? { append } : {}),
+      ...(reset.length > 0 ? { reset } : {}),
       ...(loan.frames++ > 0 ? continued(loan) : {}),
       ...(sql === undefined ? {} : { sql }),
     };
     for (const i of load) {
       loan.sent.push(i);
       loan.appended.delete(i);
+      loan.stale.delete(i);
     }
     for (const i of append) loan.appended.set(i, (loan.appended.get(i) ?? 0) + 1);
     const engine = loan.engine;
@@ -993,6 +995,8 @@ interface Loan {
   readonly sent: number[];
   /** Pieces those frames carried of tables whose rows are not all in, per index. */
   readonly appended: Map<number, number>;
+  /** Tables whose appended pieces turned out not to be their rows: emptied as their rows go in. */
+  readonly stale: Set<number>;
   /** Loads written and not answered yet. */
   loading: number;
   /** The engine's time loading them, ms. */
@@ -1114,6 +1118,7 @@ function queryRequest(
     maxResultBytes: MAX_RESULT_BYTES,
     tables,
     ...(loan ? continued(loan) : {}),
+    ...(loan && loan.stale.size > 0 ? { reset: [...loan.stale] } : {}),
   };
   const ahead = new Set(loan?.sent);
   return { bytes: encodeFrame(request, blobs.map((b, i) => ahead.has(i) ? new Uint8Array(0) : b)) };
