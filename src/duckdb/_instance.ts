@@ -22,13 +22,13 @@ export interface TableShape {
  * ({@link InstanceLoad}) are named in `after` and come with an empty blob; the others with their
  * rows.
  */
-export interface InstanceQuery extends FrameContinues {
-  /** See {@link InstanceLoad}. */
-  reset?: number[];
+export interface InstanceQuery {
   sql: string;
   /** Bytes of Arrow IPC a result may have; a larger one is refused (`RESOURCE_EXHAUSTED`). */
   maxResultBytes: number;
   tables: TableShape[];
+  /** See {@link FrameContinues}: absent when no load came before. */
+  after?: number[];
 }
 
 /**
@@ -37,32 +37,21 @@ export interface InstanceQuery extends FrameContinues {
  * waiting for each answer, so a frame may arrive after an earlier one failed (the engine then
  * cleaned up): it is refused rather than run on tables that are missing or empty. A frame
  * without `after` starts a query, and is refused if another query's tables are still there.
- * `appended` names, as exactly, the pieces earlier frames appended to tables whose rows are not
- * all in yet (`[index, pieces]`); a frame that loads such a table brings the rest of its rows.
  */
 export interface FrameContinues {
   after?: number[];
-  appended?: [number, number][];
 }
 
 /**
  * Some of a coming query's tables, loaded while its other sources are still being fetched:
  * `tables` are all of the query's tables (the first load creates them), `load` the indexes of
  * those whose rows come with this load, one blob each, in that order (none: the tables are only
- * created). `append` names tables whose blob, after those of `load`, is one more piece of their
- * rows, the table not complete yet: a source's pages go in as they arrive. With `sql`, the
- * query's text is put to the read-only gate ahead, whose verdict the gate remembers; a refusal is
- * left for the query itself to meet.
+ * created). With `sql`, the query's text is put to the read-only gate ahead, whose verdict the
+ * gate remembers; a refusal is left for the query itself to meet.
  */
 export interface InstanceLoad extends FrameContinues {
   tables: TableShape[];
   load: number[];
-  append?: number[];
-  /**
-   * Tables whose appended pieces are not their rows after all (a retried fetch): emptied before
-   * this frame's rows for them, which are all of them, go in.
-   */
-  reset?: number[];
   sql?: string;
 }
 
@@ -150,8 +139,6 @@ export class DuckInstance {
   #created?: string;
   /** Indexes of the running query's tables whose rows are in. */
   readonly #loaded = new Set<number>();
-  /** Pieces of the running query's tables whose rows are not all in, per index. */
-  readonly #appended = new Map<number, number>();
 
   private constructor(conn: DuckConnection, next: string) {
     this.#conn = conn;
@@ -180,7 +167,7 @@ export class DuckInstance {
    */
   load(load: InstanceLoad, blobs: readonly Uint8Array[]): { ingest_ms: number } {
     const started = performance.now();
-    this.#ingest(load, load.load, blobs, load.append);
+    this.#ingest(load.tables, load.after, load.load, blobs);
     if (load.sql !== undefined) {
       try {
         this.#gate.check(this.#conn, load.sql);
@@ -225,7 +212,7 @@ export class DuckInstance {
     const database = this.#next;
     const ahead = new Set(query.after);
     const indexes = query.tables.map((_, i) => i).filter((i) => !ahead.has(i));
-    this.#ingest(query, indexes, indexes.map((i) => blobs[i]));
+    this.#ingest(query.tables, query.after, indexes, indexes.map((i) => blobs[i]));
     const ingest_ms = performance.now() - ingestStart;
 
     const queryStart = performance.now();
@@ -248,22 +235,19 @@ export class DuckInstance {
 
   /**
    * Creates the query's tables on its first frame (checks, on a later one, that the frames
-   * before it made and loaded them: `after`, `appended`), then inserts the rows of `indexes`
-   * (the rest of each table's rows: it is complete), then one piece for each of `append`; the
-   * blobs come in that order (an empty blob: no rows).
+   * before it made and loaded them: `after`), then inserts the rows of `indexes`, whose blobs
+   * come in that order (an empty blob: no rows).
    */
   #ingest(
-    frame: FrameContinues & { tables: readonly TableShape[]; reset?: number[] },
+    tables: readonly TableShape[],
+    after: readonly number[] | undefined,
     indexes: readonly number[],
     blobs: readonly Uint8Array[],
-    append: readonly number[] = [],
   ) {
-    const { tables, after } = frame;
     const database = this.#next;
     this.#database = database;
     try {
       const shapes = JSON.stringify(tables);
-      const appended = new Map(frame.appended ?? []);
       if (after === undefined) {
         if (this.#created !== undefined) {
           throw new OmniError("INTERNAL", "another query's tables are still loaded");
@@ -272,39 +256,19 @@ export class DuckInstance {
         this.#created = shapes;
       } else if (this.#created !== shapes) {
         throw new OmniError("INTERNAL", "the tables loaded ahead for this query are missing");
-      } else if (
-        after.length !== this.#loaded.size || after.some((i) => !this.#loaded.has(i)) ||
-        appended.size !== this.#appended.size ||
-        [...appended].some(([i, pieces]) => this.#appended.get(i) !== pieces)
-      ) {
+      } else if (after.length !== this.#loaded.size || after.some((i) => !this.#loaded.has(i))) {
         throw new OmniError("INTERNAL", "the tables loaded ahead for this query are not all in");
       }
-      const insert = (index: number, blob: Uint8Array | undefined) => {
+      indexes.forEach((index, at) => {
         const table = tables[index];
         if (!table || this.#loaded.has(index)) {
           throw new OmniError("INTERNAL", `table #${index} cannot be loaded here`);
         }
-        if (blob?.byteLength) {
-          const { schema, name } = table;
-          this.#conn.insertArrowFromIPCStream(blob, { schema, name, create: false });
-        }
-      };
-      const reset = new Set(frame.reset);
-      indexes.forEach((index, at) => {
-        if (reset.has(index)) {
-          const { schema, name } = tables[index] ?? {};
-          if (schema === undefined || name === undefined) {
-            throw new OmniError("INTERNAL", `table #${index} cannot be reset here`);
-          }
-          queryIPC(this.#conn, `DELETE FROM ${quoteIdent(schema)}.${quoteIdent(name)}`);
-        }
-        insert(index, blobs[at]);
         this.#loaded.add(index);
-        this.#appended.delete(index);
-      });
-      append.forEach((index, at) => {
-        insert(index, blobs[indexes.length + at]);
-        this.#appended.set(index, (this.#appended.get(index) ?? 0) + 1);
+        if (blobs[at]?.byteLength) {
+          const { schema, name } = table;
+          this.#conn.insertArrowFromIPCStream(blobs[at], { schema, name, create: false });
+        }
       });
     } catch (err) {
       throw engineError(err, "INTERNAL", "loading tables failed: ", { hide: database });
@@ -321,7 +285,6 @@ export class DuckInstance {
     this.#database = undefined;
     this.#created = undefined;
     this.#loaded.clear();
-    this.#appended.clear();
     const full = ++this.#queries % FULL_CHECK_EVERY === 0;
     const next = databaseName();
     try {

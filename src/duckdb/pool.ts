@@ -28,7 +28,7 @@ import type { ArrowTableLike } from "./_bindings.ts";
 import { type ConvertedRows, streamToRows, tableToRows } from "./_convert.ts";
 import { joinArrowStreams, readArrowStream } from "./_arrow_stream.ts";
 import { DUCK_TYPES, encodeRows } from "./_ingest.ts";
-import type { FrameContinues, TableShape } from "./_instance.ts";
+import type { TableShape } from "./_instance.ts";
 import { encodeFrame, type Frame, type FrameReader, spawnFramed } from "../frames.ts";
 import { type EngineReply, type EngineRequest, MEMORY_LIMIT_ENV } from "./engine_process.ts";
 import {
@@ -105,8 +105,6 @@ export interface PoolStats {
   lent: number;
   /** Warm-ups lent engines ran while their queries' rows were on their way. */
   warmUps: number;
-  /** Pages of tables appended to lent engines as they arrived, before their last page. */
-  piecesAhead: number;
 }
 
 const PAGE = 4096;
@@ -187,7 +185,6 @@ export class EnginePool implements QueryEngine {
   #replacements = 0;
   #preemptions = 0;
   #warmUps = 0;
-  #piecesAhead = 0;
   #startFailures = 0;
   #restartAt = 0;
   #restartTimer?: ReturnType<typeof setTimeout>;
@@ -246,7 +243,6 @@ export class EnginePool implements QueryEngine {
       preemptions: this.#preemptions,
       lent: this.#loans.length,
       warmUps: this.#warmUps,
-      piecesAhead: this.#piecesAhead,
     };
   }
 
@@ -269,7 +265,7 @@ export class EnginePool implements QueryEngine {
       userKey: `${options.tenantId}\n${options.userId ?? ""}`,
     };
     const shapes = tableShapes(input.tables);
-    const { blobs, lentBlobs, encode_ms, loan } = await this.#arrive(
+    const { blobs, encode_ms, loan } = await this.#arrive(
       input.sql,
       input.tables,
       shapes,
@@ -303,7 +299,7 @@ export class EnginePool implements QueryEngine {
           }
         }
         if (onLoan && loan) {
-          const request = queryRequest(input.sql, shapes, lentBlobs, loan);
+          const request = queryRequest(input.sql, shapes, blobs, loan.sent);
           const result = await this.#runLent(loan, request, maxRows, limit, signal, slot);
           if (result) {
             const timing = { encode_ms, wait_ms: 0, loaded_ahead_ms: loan.ingestMs };
@@ -338,10 +334,8 @@ export class EnginePool implements QueryEngine {
     who: { tenantId: string; userKey: string },
     limitMb: number,
     signal: AbortSignal | undefined,
-  ): Promise<{ blobs: Uint8Array[]; lentBlobs: Uint8Array[]; encode_ms: number; loan?: Loan }> {
+  ): Promise<{ blobs: Uint8Array[]; encode_ms: number; loan?: Loan }> {
     const blobs: Uint8Array[] = new Array(tables.length);
-    // What the lent engine still needs of each table: of one it has pieces of, the rest.
-    const lentBlobs: Uint8Array[] = new Array(tables.length);
     let encode_ms = 0;
     let loan: Loan | undefined;
     let waiting = tables.length;
@@ -357,48 +351,18 @@ export class EnginePool implements QueryEngine {
       const first = !loan;
       loan ??= this.#lend(who);
       if (!loan) return;
-      this.#load(
-        loan,
-        shapes,
-        limitMb,
-        { load: arrived, ...(first ? { sql } : {}) },
-        arrived.map((i) => lentBlobs[i]),
-      );
+      this.#load(loan, shapes, arrived, blobs, limitMb, first ? sql : undefined);
       arrived = [];
-    };
-    // A source's pages go to the lent engine as they arrive (secured and encoded), so that once
-    // its last page is in, little is left to insert: every page not sent yet, in one insert, each
-    // time one arrives while the engine is idle. A burst of pages (a repository's pages 2..N)
-    // arriving while it inserts waits for the next, not behind one frame each: what a frame
-    // leaves queued, the query's frame would wait for.
-    const piecesSent = tables.map(() => 0);
-    const appendPieces = (index: number, pieces: EncodedPieces) => {
-      if (!loan || failed || loan.loading > 0 || loan.warming) return;
-      if (lentBlobs[index] !== undefined || pieces.count === piecesSent[index]) return;
-      const count = pieces.count;
-      const blob = pieces.after(piecesSent[index]);
-      if (blob && this.#load(loan, shapes, limitMb, { append: [index] }, [blob])) {
-        this.#piecesAhead += count - piecesSent[index];
-        piecesSent[index] = count;
-      }
     };
     // Lent before any rows are in, the engine creates the tables and puts the SQL to its gate
     // while the sources are fetched, off the answer's path.
     if (lendable) loadArrived();
     const arrivals = tables.map(async (table, index) => {
-      const pieces = table.pieces &&
-        new EncodedPieces(table, () => failed, (encoded) => appendPieces(index, encoded));
+      const pieces = table.pieces && new EncodedPieces(table, () => failed);
       const rows = await table.rows;
       if (failed) return;
       const started = performance.now();
-      const whole = pieces?.of(rows);
-      blobs[index] = whole ?? encodeTable(table, rows);
-      const sent = piecesSent[index];
-      const rest = sent > 0 && whole !== undefined ? pieces!.after(sent) : undefined;
-      // Rows that are not the pieces the engine has (a retried fetch, a dependent join's keys
-      // filtered): its table is emptied before they all go in.
-      if (sent > 0 && rest === undefined) loan!.stale.add(index);
-      lentBlobs[index] = rest ?? blobs[index];
+      blobs[index] = pieces?.of(rows) ?? encodeTable(table, rows);
       encode_ms += performance.now() - started + (pieces?.ms ?? 0);
       if (--waiting === 0 || !lendable) return;
       arrived.push(index);
@@ -418,7 +382,7 @@ export class EnginePool implements QueryEngine {
     } finally {
       clearTimeout(loadTimer);
     }
-    return { blobs, lentBlobs, encode_ms, ...(loan ? { loan } : {}) };
+    return { blobs, encode_ms, ...(loan ? { loan } : {}) };
   }
 
   /**
@@ -441,8 +405,6 @@ export class EnginePool implements QueryEngine {
       done: Promise.resolve(),
       frames: 0,
       sent: [],
-      appended: new Map(),
-      stale: new Set(),
       loading: 0,
       ingestMs: 0,
       failed: false,
@@ -487,42 +449,32 @@ export class EnginePool implements QueryEngine {
   }
 
   /**
-   * Loads tables into a lent engine: the rest of the rows of `load` (those tables are then
-   * complete), then a piece of each of `append`, `blobs` in that order. The frame is written at
-   * once, behind the loan's earlier frames, whose answers it does not wait for (it names what
-   * they loaded: `after`, `appended`). A failure gives the engine back, unless its query has
-   * claimed it (the query then runs afresh). False when the loan no longer takes frames.
+   * Loads tables into a lent engine: the frame is written at once, behind the loan's earlier
+   * frames, whose answers it does not wait for (it names what they loaded: `after`). A failure
+   * gives the engine back, unless its query has claimed it (the query then runs afresh).
    */
   #load(
     loan: Loan,
     shapes: TableShape[],
-    limitMb: number,
-    rows: { load?: number[]; append?: number[]; sql?: string },
+    indexes: number[],
     blobs: readonly Uint8Array[],
-  ): boolean {
-    if (loan.returned || loan.claimed) return false;
-    const { load = [], append = [], sql } = rows;
-    const reset = load.filter((i) => loan.stale.has(i));
+    limitMb: number,
+    sql?: string,
+  ): void {
+    if (loan.returned || loan.claimed) return;
     const request: EngineRequest = {
       type: "load",
       tables: shapes,
-      load,
-      ...(append.length > 0 ? { append } : {}),
-      ...(reset.length > 0 ? { reset } : {}),
-      ...(loan.frames++ > 0 ? continued(loan) : {}),
+      load: indexes,
+      ...(loan.frames++ > 0 ? { after: [...loan.sent] } : {}),
       ...(sql === undefined ? {} : { sql }),
     };
-    for (const i of load) {
-      loan.sent.push(i);
-      loan.appended.delete(i);
-      loan.stale.delete(i);
-    }
-    for (const i of append) loan.appended.set(i, (loan.appended.get(i) ?? 0) + 1);
+    for (const i of indexes) loan.sent.push(i);
     const engine = loan.engine;
     if (loan.loading++ === 0) {
       this.#watch(engine, engine.baselineRss + limitMb * 1024 * 1024 * 1.25, () => engine.kill());
     }
-    const reply = engine.load(encodeFrame(request, [...blobs]));
+    const reply = engine.load(encodeFrame(request, indexes.map((i) => blobs[i])));
     reply.catch(() => {}); // read in turn below
     loan.done = loan.done.then(async () => {
       let ok = false;
@@ -542,7 +494,6 @@ export class EnginePool implements QueryEngine {
       // A failed load's engine has cleaned up already (it says `idle` after the error).
       if (!loan.claimed) this.#giveBack(loan, { cleanedUp: true });
     });
-    return true;
   }
 
   /**
@@ -993,10 +944,6 @@ interface Loan {
   frames: number;
   /** Indexes of the tables whose rows those frames carried, in order. */
   readonly sent: number[];
-  /** Pieces those frames carried of tables whose rows are not all in, per index. */
-  readonly appended: Map<number, number>;
-  /** Tables whose appended pieces turned out not to be their rows: emptied as their rows go in. */
-  readonly stale: Set<number>;
   /** Loads written and not answered yet. */
   loading: number;
   /** The engine's time loading them, ms. */
@@ -1055,33 +1002,15 @@ class EncodedPieces {
   /** Time spent encoding, ms. */
   ms = 0;
 
-  /** `encoded` is told of each piece encoded (a piece without rows has no blob, and is not). */
-  constructor(
-    table: MaterializedTable,
-    stopped: () => boolean,
-    encoded: (pieces: EncodedPieces) => void = () => {},
-  ) {
+  constructor(table: MaterializedTable, stopped: () => boolean) {
     table.pieces?.listen((piece) => {
       if (stopped()) return;
       const started = performance.now();
       for (const row of piece) this.#rows.push(row);
       const blob = encodeTable(table, piece);
+      if (blob.length > 0) this.#blobs.push(blob);
       this.ms += performance.now() - started;
-      if (blob.length === 0) return;
-      this.#blobs.push(blob);
-      encoded(this);
     });
-  }
-
-  /** Blobs encoded so far. */
-  get count(): number {
-    return this.#blobs.length;
-  }
-
-  /** The blobs after the first `count`, as one stream (empty: none; undefined: not joinable). */
-  after(count: number): Uint8Array | undefined {
-    const rest = this.#blobs.slice(count);
-    return rest.length === 0 ? new Uint8Array(0) : joinArrowStreams(rest);
   }
 
   /** The table's blob from its pieces, when `rows` are exactly their rows; else undefined. */
@@ -1102,34 +1031,22 @@ function resultRows(ipc: Uint8Array, maxRows: number): ConvertedRows {
   return direct ?? tableToRows(tableFromIPC(ipc) as unknown as ArrowTableLike, maxRows);
 }
 
-/**
- * The query's frame: every table's shape, and the rows of those not loaded ahead (on a lent
- * engine, `loan`: its `after`; of a table it has pieces of, the rest).
- */
+/** The query's frame: every table's shape, and the rows of those not loaded ahead (`after`). */
 function queryRequest(
   sql: string,
   tables: TableShape[],
   blobs: readonly Uint8Array[],
-  loan?: Loan,
+  after?: readonly number[],
 ): EncodedRequest {
   const request: EngineRequest = {
     type: "query",
     sql,
     maxResultBytes: MAX_RESULT_BYTES,
     tables,
-    ...(loan ? continued(loan) : {}),
-    ...(loan && loan.stale.size > 0 ? { reset: [...loan.stale] } : {}),
+    ...(after ? { after: [...after] } : {}),
   };
-  const ahead = new Set(loan?.sent);
+  const ahead = new Set(after);
   return { bytes: encodeFrame(request, blobs.map((b, i) => ahead.has(i) ? new Uint8Array(0) : b)) };
-}
-
-/** What a frame after a loan's first names of the frames before it. */
-function continued(loan: Loan): FrameContinues {
-  return {
-    after: [...loan.sent],
-    ...(loan.appended.size > 0 ? { appended: [...loan.appended] } : {}),
-  };
 }
 
 function encodeRequest(input: { sql: string; tables: (MaterializedTable & { rows: Row[] })[] }) {

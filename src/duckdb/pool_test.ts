@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { OmniError } from "../errors.ts";
 import { EnginePool, type EnginePoolOptions, type PoolRunOptions } from "./pool.ts";
-import { type MaterializedTable, RowPieces } from "./engine.ts";
+import type { MaterializedTable } from "./engine.ts";
 
 // Each test owns its pool and closes it; engine processes are children of this process.
 const RUNAWAY =
@@ -515,119 +515,6 @@ poolTest(
     assert.equal(pool.stats().warmUps, warmUps);
     assert.equal(await visibleTables(pool, "acme"), 0);
     assert.equal(pool.stats().replacements, 0);
-  },
-);
-
-/** Labels whose rows come page by page (`page`), then whole (`arrive`), as a source brings them. */
-function pagedLabels() {
-  const whole = Promise.withResolvers<Record<string, unknown>[]>();
-  const pieces = new RowPieces();
-  const pages: Record<string, unknown>[][] = [];
-  let next = 0;
-  return {
-    table: { ...LABELS, rows: whole.promise, pieces } as MaterializedTable,
-    page(n: number) {
-      const page = Array.from({ length: n }, () => ({ n: next, label: `L${next++}` }));
-      pages.push(page);
-      pieces.add(page);
-    },
-    /** Every page's rows so far. */
-    rows: () => pages.flat(),
-    /** The rows: the pages' own objects, or (a retried fetch) others. */
-    arrive: (rows = pages.flat()) => whole.resolve(rows),
-  };
-}
-
-const PAGED_SQL = "SELECT count(*) AS c, sum(n) AS s, count(DISTINCT label) AS d FROM demo.labels";
-
-/** Pages of `rows` rows every 20 ms, as an app's answers come, until `enough` or 25 pages. */
-async function pagesUntil(labels: ReturnType<typeof pagedLabels>, enough: () => boolean) {
-  for (let i = 0; i < 25 && !enough(); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    labels.page(2);
-  }
-}
-
-poolTest(
-  "a source's pages go into the lent engine as they arrive, and the answer counts every row once",
-  { size: 2, spares: 1 },
-  async (pool) => {
-    await pool.warm("all");
-    const labels = pagedLabels();
-    const running = pool.run({ tables: [labels.table], sql: PAGED_SQL }, { tenantId: "acme" });
-    await eventually(() => pool.stats().lent === 1, "an engine is lent before any rows are in");
-    labels.page(3);
-    labels.page(0); // a page without rows
-    await pagesUntil(labels, () => pool.stats().piecesAhead >= 3);
-    assert.ok(pool.stats().piecesAhead >= 3, "pages went in while others were fetched");
-    labels.page(2);
-    labels.arrive();
-    const result = await running;
-    const rows = labels.rows();
-    assert.deepEqual(result.rows, [{
-      c: rows.length,
-      s: rows.reduce((sum, r) => sum + (r.n as number), 0),
-      d: rows.length,
-    }]);
-    assert.equal(await visibleTables(pool, "acme"), 0);
-    assert.equal(pool.stats().replacements, 0);
-  },
-);
-
-poolTest(
-  "rows that are not the pages a lent engine has (a retried fetch) replace them there",
-  { size: 2, spares: 1 },
-  async (pool) => {
-    await pool.warm("all");
-    const labels = pagedLabels();
-    const running = pool.run({ tables: [labels.table], sql: PAGED_SQL }, { tenantId: "acme" });
-    await eventually(() => pool.stats().lent === 1, "an engine is lent before any rows are in");
-    labels.page(3);
-    await pagesUntil(labels, () => pool.stats().piecesAhead >= 1);
-    labels.arrive([{ n: 10, label: "retried" }, { n: 20, label: "again" }]);
-    const result = await running;
-    assert.deepEqual(result.rows, [{ c: 2, s: 30, d: 2 }]);
-    // On the engine that had the pages: their table was emptied before the rows went in.
-    assert.ok(result.timing.loaded_ahead_ms !== undefined, "the lent engine ran the query");
-    assert.equal(await visibleTables(pool, "acme"), 0);
-    assert.equal(pool.stats().replacements, 0);
-  },
-);
-
-poolTest(
-  "pages that came before an engine was lent reach it with a later page or the query, each once",
-  { size: 1, spares: 1 },
-  async (pool) => {
-    await pool.warm("all");
-    // The pool's one slot is lent to another query: nothing is lent as this one starts.
-    const blocker = Promise.withResolvers<Record<string, unknown>[]>();
-    const busy = pool.run({
-      tables: [{ ...numbers(0), rows: blocker.promise }],
-      sql: "SELECT count(*) AS c FROM demo.numbers",
-    }, { tenantId: "globex" });
-    await eventually(() => pool.stats().lent === 1, "the other query has the engine");
-    const labels = pagedLabels();
-    const numbersLater = Promise.withResolvers<Record<string, unknown>[]>();
-    const running = pool.run({
-      tables: [labels.table, { ...numbers(0), rows: numbersLater.promise }],
-      sql: "SELECT count(*) AS c, sum(labels.n) AS s FROM demo.labels JOIN demo.numbers USING (n)",
-    }, { tenantId: "acme" });
-    labels.page(3);
-    blocker.resolve([]);
-    assert.deepEqual((await busy).rows, [{ c: 0 }]);
-    await eventually(() => pool.stats().idle === 2, "its engine is back");
-    // The numbers arrive whole: an engine is lent to load them while the labels still come.
-    numbersLater.resolve(Array.from({ length: 10 }, (_, n) => ({ n, tag: "x" })));
-    await eventually(() => pool.stats().lent === 1, "an engine is lent for the numbers");
-    await pagesUntil(labels, () => pool.stats().piecesAhead >= 3);
-    labels.arrive();
-    const rows = labels.rows().filter((r) => (r.n as number) < 10);
-    assert.deepEqual((await running).rows, [{
-      c: rows.length,
-      s: rows.reduce((sum, r) => sum + (r.n as number), 0),
-    }]);
-    assert.ok(pool.stats().piecesAhead >= 3, "the first page went with a later one");
-    assert.equal(await visibleTables(pool, "acme"), 0);
   },
 );
 
