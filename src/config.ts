@@ -105,7 +105,7 @@ export interface EngineConfig {
    */
   warmUpMs: number;
   /**
-   * While an engine lent to a query waits for the query's rows, a warm-up about this often, ms
+   * While an engine lent to a query waits for the query's rows, a warm-up this often, ms
    * (`OMNISQL_ENGINE_KEEP_WARM_MS`; 0 turns it off: the engine step after the last source is in
    * is then slower, and each waiting query spares about a tenth of a core). @default 40
    */

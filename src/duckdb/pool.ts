@@ -426,8 +426,9 @@ export class EnginePool implements QueryEngine {
    * for more than one warm-up. One timer for the pool, running while any engine is lent.
    *
    * Rows that arrive during a warm-up wait for its end: at a random phase, 5² / 2·40 ≈ 0.3 ms on
-   * average for a 5 ms warm-up every 40 ms (§18 of `docs/bench/profile-engine.md`, which also
-   * measured intervals that vary: they lose more to older warm-ups than they save).
+   * average for a 5 ms warm-up every 40 ms. Intervals that vary measured about 1 ms worse on the
+   * bench, whose apps answer at a phase that suits the fixed timer (§18 of
+   * `docs/bench/profile-engine.md`).
    */
   #keepLentWarm(): void {
     if (this.#keepWarmMs <= 0 || this.#warmTimer !== undefined) return;
