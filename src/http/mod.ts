@@ -24,6 +24,7 @@ export * from "./query_route.ts";
 export * from "./discovery.ts";
 export * from "./zone_forward.ts";
 export * from "./webhook_routes.ts";
+export * from "./body_intake.ts";
 export * from "./usage_route.ts";
 export * from "./job_routes.ts";
 export * from "./door.ts";

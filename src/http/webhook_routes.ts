@@ -3,9 +3,10 @@
  * applies them ({@link WebhookReceiver}); the edge forwards them, raw body and the apps' headers
  * unchanged, to the worker of the tenant's zone. Neither asks for a bearer token: the app's
  * signature is the authentication. Bodies above the cap are refused with 413 before they are
- * read whole, and each door counts a known tenant's deliveries per connection against
- * {@link WEBHOOK_BUDGET} (429, `details.level = "webhook"`), so a flood of forged requests cannot
- * make a zone do unbounded verification work.
+ * read whole, each door holds at most a {@link BodyIntake}'s bytes of bodies at once (429,
+ * `details.level = "intake"`, unread), and each zone counts a known tenant's verified deliveries
+ * per connection against {@link WEBHOOK_BUDGET} (429, `details.level = "webhook"`), so a flood of
+ * forged requests can make neither door hold unbounded memory nor do unbounded work.
  *
  * @module
  */
@@ -17,6 +18,7 @@ import type { Budget, RateLimiter } from "../ratelimit/mod.ts";
 import type { AppEnv } from "./env.ts";
 import { readBody } from "./json_body.ts";
 import { processLog } from "../telemetry/log.ts";
+import { BodyIntake, declaredBodyBytes } from "./body_intake.ts";
 
 /** Largest webhook body accepted, bytes (GitHub's pull-request payloads are well below). */
 export const MAX_WEBHOOK_BYTES = 1_000_000;
@@ -84,25 +86,49 @@ export function receiveWebhook(
     maxBytes?: number;
     /** @default {@link REFUSAL_FLOOR_MS} */
     refusalFloorMs?: number;
+    /** @default a {@link BodyIntake} of its own, of the default capacity */
+    intake?: BodyIntake;
   },
 ): Handler<AppEnv> {
   const maxBytes = options.maxBytes ?? MAX_WEBHOOK_BYTES;
   const floorMs = options.refusalFloorMs ?? REFUSAL_FLOOR_MS;
+  const intake = options.intake ?? new BodyIntake();
   return async function webhookRoute(c) {
-    const body = await readRawBody(c.req.raw, maxBytes);
-    const tenantId = c.req.param("tenant") ?? "";
-    const connection = c.req.param("connection") ?? "";
-    const outcome = await refusedNoSooner(floorMs, () =>
-      receiver.receive({
-        tenantId,
-        connection,
-        headers: c.req.raw.headers,
-        body,
-        traceId: c.get("traceId"),
-        admit: () => spendWebhook(options.limiter, tenantId, connection),
-      }));
+    const outcome = await withinIntake(intake, c.req.raw, maxBytes, async () => {
+      const body = await readRawBody(c.req.raw, maxBytes);
+      const tenantId = c.req.param("tenant") ?? "";
+      const connection = c.req.param("connection") ?? "";
+      return await refusedNoSooner(floorMs, () =>
+        receiver.receive({
+          tenantId,
+          connection,
+          headers: c.req.raw.headers,
+          body,
+          traceId: c.get("traceId"),
+          admit: () => spendWebhook(options.limiter, tenantId, connection),
+        }));
+    });
     return c.json({ ...outcome, trace_id: c.get("traceId") });
   };
+}
+
+/**
+ * Runs `read` (which reads the request's body and answers it) holding room in `intake` for the
+ * body's declared size, refusal floor included: a forged body's memory is held until then, and
+ * the floor bounds how many forged bodies a door reads per second.
+ */
+async function withinIntake<T>(
+  intake: BodyIntake,
+  req: Request,
+  maxBytes: number,
+  read: () => Promise<T>,
+): Promise<T> {
+  const held = intake.admit(declaredBodyBytes(req, maxBytes));
+  try {
+    return await read();
+  } finally {
+    held.release();
+  }
 }
 
 /** Runs `answer`; if it refuses the caller (`UNAUTHENTICATED`), not before `floorMs` from now. */
@@ -131,6 +157,8 @@ export interface ForwardWebhookOptions {
   fetch?: typeof fetch;
   /** @default {@link EDGE_REFUSAL_FLOOR_MS} */
   refusalFloorMs?: number;
+  /** @default a {@link BodyIntake} of its own, of the default capacity */
+  intake?: BodyIntake;
 }
 
 /** Spends one verified delivery of a connection; 429 level `webhook` when spent. */
@@ -171,12 +199,15 @@ export function forwardWebhook(
   maxBytes = MAX_WEBHOOK_BYTES,
 ): Handler<AppEnv> {
   const send = options.fetch ?? globalThis.fetch;
+  const intake = options.intake ?? new BodyIntake();
   return async function forwardWebhookRoute(c: Context<AppEnv>) {
-    const body = await readRawBody(c.req.raw, maxBytes);
-    const answer = await refusedNoSooner(
-      options.refusalFloorMs ?? EDGE_REFUSAL_FLOOR_MS,
-      () => forwardToZone(c, body),
-    );
+    const answer = await withinIntake(intake, c.req.raw, maxBytes, async () => {
+      const body = await readRawBody(c.req.raw, maxBytes);
+      return await refusedNoSooner(
+        options.refusalFloorMs ?? EDGE_REFUSAL_FLOOR_MS,
+        () => forwardToZone(c, body),
+      );
+    });
     return c.json(answer);
   };
 

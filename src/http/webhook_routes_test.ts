@@ -13,6 +13,7 @@ import { PLACEHOLDER_SANDBOXES } from "../catalog/demo.ts";
 import { OmniError } from "../errors.ts";
 import {
   type AppEnv,
+  BodyIntake,
   EDGE_REFUSAL_FLOOR_MS,
   forwardWebhook,
   receiveWebhook,
@@ -409,6 +410,58 @@ Deno.test("a refused webhook takes as long whatever exists: unknown tenant, unkn
     // apart from one it refuses itself by a refusal that comes later.
     assert.ok(EDGE_REFUSAL_FLOOR_MS >= REFUSAL_FLOOR_MS + 50);
     assert.equal((await timed(edge, "/v1/webhooks/acme/github", SECRET)).status, 200);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("while forged bodies fill a door's intake, more are refused unread with 429 at both doors, and a delivery lands once they are answered", async () => {
+  const { t, receiver } = await setup();
+  try {
+    const routeOf = (handler: ReturnType<typeof receiveWebhook>) => {
+      const app = new Hono<AppEnv>();
+      app.use(traceId());
+      app.onError(renderErrors);
+      app.post("/v1/webhooks/:tenant/:connection", handler);
+      return app;
+    };
+    const zoneIntake = new BodyIntake(1_000);
+    const zone = routeOf(
+      receiveWebhook(receiver, { limiter: new MemoryRateLimiter(), intake: zoneIntake }),
+    );
+    const edgeIntake = new BodyIntake(1_000);
+    const edge = routeOf(forwardWebhook({
+      catalog: t.catalog,
+      zoneUrls: { us: "http://us.zone.invalid" },
+      fetch: (input, init) => Promise.resolve(zone.request(String(input), init)),
+      intake: edgeIntake,
+    }));
+    const forged = "x".repeat(600);
+    const post = (app: Hono<AppEnv>, headers: Record<string, string>, body: string) =>
+      app.request("/v1/webhooks/acme/github", {
+        method: "POST",
+        headers: { ...headers, "content-length": String(body.length) },
+        body,
+      });
+    for (
+      const [door, app, intake] of [["zone", zone, zoneIntake], ["edge", edge, edgeIntake]] as const
+    ) {
+      // A forged delivery is held through its refusal floor, 600 of the intake's 1,000 bytes.
+      const first = post(app, { "x-hub-signature-256": "sha256=00" }, forged);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(intake.heldBytes, 600, door);
+      const second = await post(app, { "x-hub-signature-256": "sha256=00" }, forged);
+      assert.equal(second.status, 429, door);
+      assert.ok(Number(second.headers.get("retry-after")) >= 1, door);
+      const refusal = (await second.json()).error;
+      assert.equal(refusal.code, "RATE_LIMIT_EXHAUSTED", door);
+      assert.equal(refusal.details.level, "intake", door);
+      assert.equal((await first).status, 401, door);
+      assert.equal(intake.heldBytes, 0, door);
+      const real = await github(`d-intake-${door}`, PR);
+      const landed = await post(app, Object.fromEntries(real.headers), PR);
+      assert.equal(landed.status, 200, door);
+    }
   } finally {
     await t.close();
   }
