@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { behindTheAnswer } from "./_behind.ts";
+import { behindTheAnswer } from "../behind_the_answer.ts";
 import { sha256Hex } from "../crypto/sha256.ts";
 import { Invalidations } from "./invalidations.ts";
 import { processLog } from "../telemetry/log.ts";

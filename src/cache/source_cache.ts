@@ -28,7 +28,7 @@ import type { FetchedSource } from "../source/fetch.ts";
 import type { SourcePlan } from "../sql/plan.ts";
 import { sha256Hex } from "../crypto/sha256.ts";
 import { SingleFlight } from "./_single_flight.ts";
-import { behindTheAnswer } from "./_behind.ts";
+import { behindTheAnswer } from "../behind_the_answer.ts";
 import { type EntryShape, filterRows, predicateId, subsetRemainder } from "./_subset.ts";
 import { freshnessOf, type TenantSettingsLookup } from "./freshness.ts";
 import { Invalidations } from "./invalidations.ts";

@@ -105,7 +105,7 @@ export function costGuard(options: CostGuardOptions): CostGuard {
         if (!budget || !period) {
           // Nothing to enforce or alert on: the answer does not wait for the count (this
           // process's reads of usage do).
-          recordUsageBehind(db, usage, notRecorded);
+          recordUsageBehind(db, usage, notRecorded, ctx.answered);
         } else {
           try {
             await recordUsage(db, usage);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Registry } from "prom-client";
-import { costAlerts } from "../catalog/schema.ts";
+import { apiUsage, costAlerts } from "../catalog/schema.ts";
 import { openTestCatalog } from "../catalog/testing.ts";
 import { OmniError } from "../errors.ts";
 import type { FetchedSource, SourceFetchContext, SourceFetcher } from "../source/fetch.ts";
@@ -47,7 +47,7 @@ async function setup() {
   return {
     t,
     connection,
-    fetch: (i = 0) => guards[i](source, ctx),
+    fetch: (i = 0, context: SourceFetchContext = ctx) => guards[i](source, context),
     answer: (a: Partial<FetchedSource>) => (answer = a),
     appCalls: () => appCalls,
     used,
@@ -88,6 +88,27 @@ guardTest(
     const github = report.connections.find((c) => c.connection === "github")!;
     assert.deepEqual(github.days, [{ day: new Date().toISOString().slice(0, 10), calls: 3 }]);
     assert.equal(github.budget, null);
+  },
+);
+
+guardTest(
+  "a fetch's calls are written once its query is answered; a read of that tenant's count waits for them, another tenant's does not",
+  async (s) => {
+    s.answer({ calls: 2 });
+    const answered = Promise.withResolvers<void>();
+    await s.fetch(0, { ...ctx, answered: answered.promise });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(await s.t.catalog.db.select().from(apiUsage), []);
+    const globex = (await s.t.catalog.listConnections("globex"))[0];
+    const month = periodOf("month", Date.now());
+    assert.equal(await usageIn(s.t.catalog.db, "globex", globex.id, month), 0);
+    let counted: number | undefined;
+    const read = s.used().then((n) => counted = n);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(counted, undefined);
+    answered.resolve();
+    await read;
+    assert.equal(counted, 2);
   },
 );
 

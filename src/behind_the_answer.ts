@@ -1,6 +1,6 @@
 /**
- * When work a query leaves behind (a cache write) may run: once its answer is out, and never
- * later than a bound.
+ * When work a query leaves behind (a cache write, its usage count) may run: once its answer is
+ * out, and never later than a bound.
  *
  * @module
  */
@@ -25,7 +25,7 @@ const RELAY_GRACE_MS = 25;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { behindTheAnswer } from "./_behind.ts";
+ * import { behindTheAnswer } from "./behind_the_answer.ts";
  * const order: string[] = [];
  * const answer = Promise.withResolvers<void>();
  * const write = behindTheAnswer(answer.promise).then(() => order.push("write"));
