@@ -30,6 +30,7 @@ import type { JobQueue, JobQueueOptions } from "../src/jobs/mod.ts";
 import type { CircuitBreakerOptions, CircuitBreakers } from "../src/reliability/mod.ts";
 import { createEdgeApp, edgePipeline } from "./app.ts";
 import { AuditJournal } from "../src/audit/journal.ts";
+import { usageWritesSettled } from "../src/cost/usage.ts";
 import { digestAuditAppender } from "../src/catalog/zone_audit.ts";
 import type { QueryPipeline } from "../src/pipeline/mod.ts";
 import { appParts, openServing } from "../src/deployment/serving.ts";
@@ -151,9 +152,11 @@ export async function startLocalStack(
     });
     closers.push(() => catalogDb.close());
     // Closed after the servers stop and before the catalog: what they hold is committed (or, on
-    // a durable catalog, replayed at the next start).
+    // a durable catalog, replayed at the next start), and so are the usage counts written behind
+    // the answers.
     const journals: AuditJournal[] = [];
     closers.push(async () => {
+      await usageWritesSettled(catalogDb.db);
       await Promise.all(journals.map((j) => j.close()));
     });
     const catalog = Catalog.withKeys(catalogDb.db, config.masterKey, { auditKey: config.auditKey });

@@ -178,6 +178,8 @@ export function buildZoneWorker(
   const close = async () => {
     await jobs.stop();
     await engines.close();
+    // Usage counts are written behind the answers, which are all out by now.
+    await cost.settled();
     await journal.close();
   };
   return { app, service, jobs, breakers, metrics, engines, journal, close };

@@ -15,7 +15,7 @@ import { processLog } from "../telemetry/log.ts";
 import type { CostAlerts } from "./alerts.ts";
 import { allowance, type CostBudget, costBudgetsOf } from "./budgets.ts";
 import { periodOf } from "./periods.ts";
-import { recordUsage, recordUsageBehind, usageIn } from "./usage.ts";
+import { recordUsage, recordUsageBehind, usageIn, usageWritesSettled } from "./usage.ts";
 
 /** Options of {@link costGuard}. */
 export interface CostGuardOptions {
@@ -38,6 +38,11 @@ export type CostGuard = SourceMiddleware & {
    * instead of holding up each source's first call.
    */
   prefetch(tenantId: string): void;
+  /**
+   * Settles once the usage counts this process has begun to write have landed: they are written
+   * behind each query's answer, so a server closing its catalog waits for this first.
+   */
+  settled(): Promise<void>;
 };
 
 /**
@@ -131,5 +136,6 @@ export function costGuard(options: CostGuardOptions): CostGuard {
     prefetch(tenantId: string) {
       budgetsOf(tenantId).catch(() => {}); // a failed read is the fetch's to report
     },
+    settled: () => usageWritesSettled(db),
   });
 }

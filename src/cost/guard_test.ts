@@ -36,18 +36,20 @@ async function setup() {
   // Two guards on one catalog: two processes counting the same connection. Budgets are
   // remembered as a zone remembers them: an admin's change must reach the next fetch.
   const registries = [new Registry(), new Registry()];
-  const guards = registries.map((registry) =>
+  const costGuards = registries.map((registry) =>
     costGuard({
       db: t.catalog.db,
       alerts: new CostAlerts({ catalog: t.catalog, registry }),
       remember: (key, load) => t.catalog.remembered(key, load),
-    })(app)
+    })
   );
+  const guards = costGuards.map((guard) => guard(app));
   const used = () => usageIn(t.catalog.db, "acme", connection.id, periodOf("month", Date.now()));
   return {
     t,
     connection,
     fetch: (i = 0, context: SourceFetchContext = ctx) => guards[i](source, context),
+    settled: () => costGuards[0].settled(),
     answer: (a: Partial<FetchedSource>) => (answer = a),
     appCalls: () => appCalls,
     used,
@@ -109,6 +111,14 @@ guardTest(
     answered.resolve();
     await read;
     assert.equal(counted, 2);
+    // A closing server waits for the counts written behind its answers.
+    const last = Promise.withResolvers<void>();
+    await s.fetch(0, { ...ctx, answered: last.promise });
+    const settled = s.settled();
+    last.resolve();
+    await settled;
+    const [row] = await s.t.catalog.db.select().from(apiUsage);
+    assert.equal(Number(row.calls), 4);
   },
 );
 

@@ -82,6 +82,20 @@ export function recordUsageBehind(
   });
 }
 
+/**
+ * Settles once every usage write of this process to `db` begun so far has landed (or failed):
+ * what a server waits for before it closes its catalog.
+ *
+ * @example
+ * ```ts ignore
+ * await usageWritesSettled(catalog.db);
+ * ```
+ */
+export async function usageWritesSettled(db: CatalogDatabase): Promise<void> {
+  const tenants = inFlight.get(db);
+  if (tenants) await Promise.all([...tenants.values()].flatMap((writes) => [...writes]));
+}
+
 async function writesLanded(db: CatalogDatabase, tenantId: string): Promise<void> {
   const writes = inFlight.get(db)?.get(tenantId);
   if (writes?.size) await Promise.all(writes);

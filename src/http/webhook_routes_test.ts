@@ -78,6 +78,15 @@ async function refused(p: Promise<unknown>) {
 
 const PR = '{"action":"closed","number":1,"repository":{"name":"mobile-app"}}';
 
+/** A door's webhook route alone, as an app serves it. */
+function routeOf(handler: ReturnType<typeof receiveWebhook>): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use(traceId());
+  app.onError(renderErrors);
+  app.post("/v1/webhooks/:tenant/:connection", handler);
+  return app;
+}
+
 Deno.test("a GitHub webhook signed with the connection's secret invalidates github.pull_requests", async () => {
   const { t, receiver, invalidations } = await setup();
   try {
@@ -369,13 +378,6 @@ Deno.test("the edge answers a direct-only tenant's webhook, or one for a zone wi
 Deno.test("a refused webhook takes as long whatever exists: unknown tenant, unknown connection or bad signature, at the zone and at the edge", async () => {
   const { t, receiver } = await setup();
   try {
-    const routeOf = (handler: ReturnType<typeof receiveWebhook>) => {
-      const app = new Hono<AppEnv>();
-      app.use(traceId());
-      app.onError(renderErrors);
-      app.post("/v1/webhooks/:tenant/:connection", handler);
-      return app;
-    };
     const zone = routeOf(receiveWebhook(receiver, { limiter: new MemoryRateLimiter() }));
     const edge = routeOf(forwardWebhook({
       catalog: t.catalog,
@@ -418,13 +420,6 @@ Deno.test("a refused webhook takes as long whatever exists: unknown tenant, unkn
 Deno.test("while forged bodies fill a door's intake, more are refused unread with 429 at both doors, and a delivery lands once they are answered", async () => {
   const { t, receiver } = await setup();
   try {
-    const routeOf = (handler: ReturnType<typeof receiveWebhook>) => {
-      const app = new Hono<AppEnv>();
-      app.use(traceId());
-      app.onError(renderErrors);
-      app.post("/v1/webhooks/:tenant/:connection", handler);
-      return app;
-    };
     const zoneIntake = new BodyIntake(1_000);
     const zone = routeOf(
       receiveWebhook(receiver, { limiter: new MemoryRateLimiter(), intake: zoneIntake }),
