@@ -94,16 +94,20 @@ guardTest(
 );
 
 guardTest(
-  "a fetch's calls are written once its query is answered; a read of that tenant's count waits for them, another tenant's does not",
+  "a fetch's calls are written once its query is answered; a read of that connection's count waits for them, another connection's does not",
   async (s) => {
     s.answer({ calls: 2 });
     const answered = Promise.withResolvers<void>();
     await s.fetch(0, { ...ctx, answered: answered.promise });
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.deepEqual(await s.t.catalog.db.select().from(apiUsage), []);
-    const globex = (await s.t.catalog.listConnections("globex"))[0];
     const month = periodOf("month", Date.now());
+    const globex = (await s.t.catalog.listConnections("globex"))[0];
     assert.equal(await usageIn(s.t.catalog.db, "globex", globex.id, month), 0);
+    const jira = (await s.t.catalog.listConnections("acme")).find((c) => c.name === "jira")!;
+    assert.equal(await usageIn(s.t.catalog.db, "acme", jira.id, month), 0);
+    // Those reads did not wait for the write (it would have landed with them).
+    assert.deepEqual(await s.t.catalog.db.select().from(apiUsage), []);
     let counted: number | undefined;
     const read = s.used().then((n) => counted = n);
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -41,18 +41,21 @@ export async function recordUsage(
 }
 
 /**
- * Usage writes of this process not landed yet, per database and tenant
- * ({@link recordUsageBehind}): a read waits for its own tenant's only.
+ * Usage writes of this process not landed yet ({@link recordUsageBehind}), per database and
+ * connection (`tenant\nconnection id`): a read waits for the writes of what it counts only, so a
+ * budgeted connection's fetch never waits for another query's answer.
  */
 const inFlight = new WeakMap<CatalogDatabase, Map<string, Set<Promise<void>>>>();
+const writesKey = (tenantId: string, connectionId: string) => `${tenantId}\n${connectionId}`;
 
 /**
  * Adds charged calls to today's count without making the caller wait for the write, which starts
  * once `answered` settles (`behindTheAnswer`): the answer of the query that made the calls need
  * not wait for bookkeeping, nor share its thread with it (building and sending the upsert took
- * 0.2–2 ms between a join's last page and its engine step). Every read of a tenant's usage in this
- * process ({@link usageIn}, {@link usageSince}) waits for that tenant's writes not landed yet, so
- * this process never reads a count without its own calls. A failed write goes to `onError`.
+ * 0.2–2 ms between a join's last page and its engine step). Every read of usage in this process
+ * ({@link usageIn}, {@link usageSince}) waits for the writes not landed yet of the connections it
+ * counts, so this process never reads a count without its own calls. A failed write goes to
+ * `onError`.
  *
  * @example
  * ```ts ignore
@@ -67,18 +70,17 @@ export function recordUsageBehind(
   onError: (err: unknown) => void,
   answered?: Promise<unknown>,
 ): void {
-  let tenants = inFlight.get(db);
-  if (!tenants) inFlight.set(db, tenants = new Map());
-  let writes = tenants.get(entry.tenantId);
-  if (!writes) tenants.set(entry.tenantId, writes = new Set());
+  let pending = inFlight.get(db);
+  if (!pending) inFlight.set(db, pending = new Map());
+  const key = writesKey(entry.tenantId, entry.connectionId);
+  let writes = pending.get(key);
+  if (!writes) pending.set(key, writes = new Set());
   const now = Date.now();
   const write = behindTheAnswer(answered).then(() => recordUsage(db, entry, now)).catch(onError);
   writes.add(write);
   void write.finally(() => {
     writes.delete(write);
-    if (writes.size === 0 && tenants.get(entry.tenantId) === writes) {
-      tenants.delete(entry.tenantId);
-    }
+    if (writes.size === 0 && pending.get(key) === writes) pending.delete(key);
   });
 }
 
@@ -92,13 +94,22 @@ export function recordUsageBehind(
  * ```
  */
 export async function usageWritesSettled(db: CatalogDatabase): Promise<void> {
-  const tenants = inFlight.get(db);
-  if (tenants) await Promise.all([...tenants.values()].flatMap((writes) => [...writes]));
+  const pending = inFlight.get(db);
+  if (pending) await Promise.all([...pending.values()].flatMap((writes) => [...writes]));
 }
 
-async function writesLanded(db: CatalogDatabase, tenantId: string): Promise<void> {
-  const writes = inFlight.get(db)?.get(tenantId);
-  if (writes?.size) await Promise.all(writes);
+/** Waits for the writes not landed yet of one connection, or of every connection of a tenant. */
+async function writesLanded(
+  db: CatalogDatabase,
+  tenantId: string,
+  connectionId?: string,
+): Promise<void> {
+  const pending = inFlight.get(db);
+  if (!pending) return;
+  const writes = connectionId !== undefined
+    ? [...pending.get(writesKey(tenantId, connectionId)) ?? []]
+    : [...pending].flatMap(([key, set]) => key.startsWith(`${tenantId}\n`) ? [...set] : []);
+  if (writes.length > 0) await Promise.all(writes);
 }
 
 /**
@@ -115,7 +126,7 @@ export async function usageIn(
   connectionId: string,
   period: Pick<Period, "firstDay" | "endDay">,
 ): Promise<number> {
-  await writesLanded(db, tenantId);
+  await writesLanded(db, tenantId, connectionId);
   const [row] = await db.select({ calls: sum(apiUsage.calls) }).from(apiUsage).where(and(
     eq(apiUsage.tenantId, tenantId),
     eq(apiUsage.connectionId, connectionId),
