@@ -66,6 +66,11 @@ export interface BodyLimits {
   timeoutMs?: number;
   /** The error for a body over `maxBytes`. @default INVALID_REQUEST naming the limit */
   tooLarge?: (maxBytes: number) => OmniError;
+  /**
+   * Told the size of each chunk as it is read (it may throw to stop the read): the body is then
+   * read as a stream even when its length is declared. @default the body is read whole
+   */
+  onChunk?: (bytes: number) => void;
 }
 
 /**
@@ -90,7 +95,7 @@ export async function readBody(
   const tooLarge = limits.tooLarge ?? tooLargeRequest;
   const declared = Number(req.headers.get("content-length") ?? NaN);
   if (declared > maxBytes) throw tooLarge(maxBytes);
-  if (declared >= 0) {
+  if (declared >= 0 && !limits.onChunk) {
     // The length is known and within the limit (the server reads no more than it says): read
     // it whole, without a stream and a JavaScript read per chunk.
     const body = await withinTime(req.bytes(), timeoutMs, () => {});
@@ -108,6 +113,7 @@ export async function readBody(
         if (done) return;
         size += value.byteLength;
         if (size > maxBytes) throw tooLarge(maxBytes);
+        limits.onChunk?.(value.byteLength);
         chunks.push(value);
       }
     })(),

@@ -61,9 +61,11 @@ const FORWARDED =
 export async function readRawBody(
   req: Request,
   maxBytes: number,
+  onChunk?: (bytes: number) => void,
 ): Promise<Uint8Array<ArrayBuffer>> {
   return await readBody(req, {
     maxBytes,
+    onChunk,
     tooLarge: () =>
       new OmniError("PAYLOAD_TOO_LARGE", `the body exceeds ${maxBytes} bytes`, {
         details: { max_bytes: maxBytes },
@@ -94,8 +96,7 @@ export function receiveWebhook(
   const floorMs = options.refusalFloorMs ?? REFUSAL_FLOOR_MS;
   const intake = options.intake ?? new BodyIntake();
   return async function webhookRoute(c) {
-    const outcome = await withinIntake(intake, c.req.raw, maxBytes, async () => {
-      const body = await readRawBody(c.req.raw, maxBytes);
+    const outcome = await withinIntake(intake, c.req.raw, maxBytes, async (body) => {
       const tenantId = c.req.param("tenant") ?? "";
       const connection = c.req.param("connection") ?? "";
       return await refusedNoSooner(floorMs, () =>
@@ -113,21 +114,22 @@ export function receiveWebhook(
 }
 
 /**
- * Runs `read` (which reads the request's body and answers it) holding room in `intake` for the
- * body's declared size, refusal floor included: a forged body's memory is held until then, and
- * the floor bounds how many forged bodies a door reads per second.
+ * Reads the request's body within `intake` (refused unread when its declared size cannot fit,
+ * cut off once the room is taken) and runs `answer` on it, holding the body's room until the
+ * answer, refusal floor included: a forged body's memory is held until then, and the floor bounds
+ * how many forged bodies a door reads per second.
  */
 async function withinIntake<T>(
   intake: BodyIntake,
   req: Request,
   maxBytes: number,
-  read: () => Promise<T>,
+  answer: (body: Uint8Array) => Promise<T>,
 ): Promise<T> {
-  const held = intake.admit(declaredBodyBytes(req, maxBytes));
+  const hold = intake.open(declaredBodyBytes(req, maxBytes));
   try {
-    return await read();
+    return await answer(await readRawBody(req, maxBytes, hold.take));
   } finally {
-    held.release();
+    hold.release();
   }
 }
 
@@ -201,8 +203,7 @@ export function forwardWebhook(
   const send = options.fetch ?? globalThis.fetch;
   const intake = options.intake ?? new BodyIntake();
   return async function forwardWebhookRoute(c: Context<AppEnv>) {
-    const answer = await withinIntake(intake, c.req.raw, maxBytes, async () => {
-      const body = await readRawBody(c.req.raw, maxBytes);
+    const answer = await withinIntake(intake, c.req.raw, maxBytes, async (body) => {
       return await refusedNoSooner(
         options.refusalFloorMs ?? EDGE_REFUSAL_FLOOR_MS,
         () => forwardToZone(c, body),

@@ -456,6 +456,25 @@ Deno.test("while forged bodies fill a door's intake, more are refused unread wit
       const real = await github(`d-intake-${door}`, PR);
       const landed = await post(app, Object.fromEntries(real.headers), PR);
       assert.equal(landed.status, 200, door);
+      // A sender trickling its body holds only the bytes it sent, whatever it declares.
+      let trickle!: ReadableStreamDefaultController<Uint8Array>;
+      const slow = app.request("/v1/webhooks/acme/github", {
+        method: "POST",
+        headers: { "x-hub-signature-256": "sha256=00" },
+        body: new ReadableStream<Uint8Array>({
+          start(controller) {
+            trickle = controller;
+            controller.enqueue(encoder.encode("x".repeat(100)));
+          },
+        }),
+      });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(intake.heldBytes, 100, door);
+      const beside = await github(`d-beside-slow-${door}`, PR);
+      assert.equal((await post(app, Object.fromEntries(beside.headers), PR)).status, 200, door);
+      trickle.close();
+      assert.equal((await slow).status, 401, door);
+      assert.equal(intake.heldBytes, 0, door);
     }
   } finally {
     await t.close();
