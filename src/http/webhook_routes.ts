@@ -251,7 +251,20 @@ export function forwardWebhook(
       });
     }
     const answer = await res.json().catch(() => null);
-    if (!res.ok) throw OmniError.fromBody(answer, res.status);
+    if (!res.ok) {
+      const refusal = OmniError.fromBody(answer, res.status);
+      // A zone's intake can be filled through its own endpoint: passed on, its 429 would tell
+      // which tenants exist and live there. Only the edge's own intake is answered as such.
+      if (refusal.details?.level === "intake") {
+        processLog.warn("webhook refused at the edge", {
+          tenant: tenant.id,
+          zone: tenant.zone,
+          reason: "the zone's intake is full",
+        });
+        throw new OmniError("UNAUTHENTICATED", NOT_VERIFIED);
+      }
+      throw refusal;
+    }
     return answer;
   }
 }

@@ -417,6 +417,39 @@ Deno.test("a refused webhook takes as long whatever exists: unknown tenant, unkn
   }
 });
 
+Deno.test("a zone's full intake reaches the edge's caller as a refusal: it does not tell which tenants live in that zone", async () => {
+  const { t, receiver } = await setup();
+  try {
+    const zoneIntake = new BodyIntake(1_000);
+    const zone = routeOf(
+      receiveWebhook(receiver, { limiter: new MemoryRateLimiter(), intake: zoneIntake }),
+    );
+    const edge = routeOf(forwardWebhook({
+      catalog: t.catalog,
+      zoneUrls: { us: "http://us.zone.invalid", eu: "http://eu.zone.invalid" },
+      fetch: (input, init) => Promise.resolve(zone.request(String(input), init)),
+      refusalFloorMs: 0,
+    }));
+    const held = zoneIntake.open(0);
+    held.take(1_000); // filled through the zone's own endpoint
+    const deliver = async (tenant: string) => {
+      const res = await edge.request(`/v1/webhooks/${tenant}/github`, {
+        method: "POST",
+        headers: { "x-hub-signature-256": "sha256=00", "content-length": "600" },
+        body: "x".repeat(600),
+      });
+      const body = await res.json();
+      return { status: res.status, code: body.error?.code, message: body.error?.message };
+    };
+    const unknown = await deliver("nobody");
+    assert.equal(unknown.status, 401);
+    assert.deepEqual(await deliver("acme"), unknown);
+    held.release();
+  } finally {
+    await t.close();
+  }
+});
+
 Deno.test("while forged bodies fill a door's intake, more are refused unread with 429 at both doors, and a delivery lands once they are answered", async () => {
   const { t, receiver } = await setup();
   try {
