@@ -417,19 +417,32 @@ Deno.test("a refused webhook takes as long whatever exists: unknown tenant, unkn
   }
 });
 
+/** A zone's webhook route and an edge forwarding to it (the zone of acme), each with its intake. */
+function intakeDoors(
+  t: TestCatalog,
+  receiver: WebhookReceiver,
+  zoneIntake: BodyIntake,
+  edgeIntake: BodyIntake,
+  edgeFloorMs?: number,
+) {
+  const zone = routeOf(
+    receiveWebhook(receiver, { limiter: new MemoryRateLimiter(), intake: zoneIntake }),
+  );
+  const edge = routeOf(forwardWebhook({
+    catalog: t.catalog,
+    zoneUrls: { us: "http://us.zone.invalid", eu: "http://eu.zone.invalid" },
+    fetch: (input, init) => Promise.resolve(zone.request(String(input), init)),
+    intake: edgeIntake,
+    ...(edgeFloorMs !== undefined ? { refusalFloorMs: edgeFloorMs } : {}),
+  }));
+  return { zone, edge };
+}
+
 Deno.test("a zone's full intake reaches the edge's caller as a refusal: it does not tell which tenants live in that zone", async () => {
   const { t, receiver } = await setup();
   try {
     const zoneIntake = new BodyIntake(1_000);
-    const zone = routeOf(
-      receiveWebhook(receiver, { limiter: new MemoryRateLimiter(), intake: zoneIntake }),
-    );
-    const edge = routeOf(forwardWebhook({
-      catalog: t.catalog,
-      zoneUrls: { us: "http://us.zone.invalid", eu: "http://eu.zone.invalid" },
-      fetch: (input, init) => Promise.resolve(zone.request(String(input), init)),
-      refusalFloorMs: 0,
-    }));
+    const { edge } = intakeDoors(t, receiver, zoneIntake, new BodyIntake(), 0);
     const held = zoneIntake.open(0);
     held.take(1_000); // filled through the zone's own endpoint
     const deliver = async (tenant: string) => {
@@ -454,16 +467,8 @@ Deno.test("while forged bodies fill a door's intake, more are refused unread wit
   const { t, receiver } = await setup();
   try {
     const zoneIntake = new BodyIntake(1_000);
-    const zone = routeOf(
-      receiveWebhook(receiver, { limiter: new MemoryRateLimiter(), intake: zoneIntake }),
-    );
     const edgeIntake = new BodyIntake(1_000);
-    const edge = routeOf(forwardWebhook({
-      catalog: t.catalog,
-      zoneUrls: { us: "http://us.zone.invalid" },
-      fetch: (input, init) => Promise.resolve(zone.request(String(input), init)),
-      intake: edgeIntake,
-    }));
+    const { zone, edge } = intakeDoors(t, receiver, zoneIntake, edgeIntake);
     const forged = "x".repeat(600);
     const post = (app: Hono<AppEnv>, headers: Record<string, string>, body: string) =>
       app.request("/v1/webhooks/acme/github", {
