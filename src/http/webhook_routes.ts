@@ -203,12 +203,16 @@ export function forwardWebhook(
   const send = options.fetch ?? globalThis.fetch;
   const intake = options.intake ?? new BodyIntake();
   return async function forwardWebhookRoute(c: Context<AppEnv>) {
-    const answer = await withinIntake(intake, c.req.raw, maxBytes, async (body) => {
-      return await refusedNoSooner(
-        options.refusalFloorMs ?? EDGE_REFUSAL_FLOOR_MS,
-        () => forwardToZone(c, body),
-      );
-    });
+    const answer = await withinIntake(
+      intake,
+      c.req.raw,
+      maxBytes,
+      (body) =>
+        refusedNoSooner(
+          options.refusalFloorMs ?? EDGE_REFUSAL_FLOOR_MS,
+          () => forwardToZone(c, body),
+        ),
+    );
     return c.json(answer);
   };
 
