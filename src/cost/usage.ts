@@ -85,17 +85,24 @@ export function recordUsageBehind(
 }
 
 /**
- * Settles once every usage write of this process to `db` begun so far has landed (or failed):
- * what a server waits for before it closes its catalog.
+ * Settles once every usage write of this process to `db` begun so far has landed (or failed), or
+ * after `timeoutMs` (a catalog that stopped answering must not hold a server's shutdown): what a
+ * server waits for before it closes its catalog.
  *
  * @example
  * ```ts ignore
  * await usageWritesSettled(catalog.db);
  * ```
  */
-export async function usageWritesSettled(db: CatalogDatabase): Promise<void> {
+export async function usageWritesSettled(db: CatalogDatabase, timeoutMs = 5_000): Promise<void> {
   const pending = inFlight.get(db);
-  if (pending) await Promise.all([...pending.values()].flatMap((writes) => [...writes]));
+  if (!pending) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    Promise.all([...pending.values()].flatMap((writes) => [...writes])),
+    new Promise((resolve) => timer = setTimeout(resolve, timeoutMs)),
+  ]);
+  clearTimeout(timer);
 }
 
 /** Waits for the writes not landed yet of one connection, or of every connection of a tenant. */
