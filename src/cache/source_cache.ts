@@ -108,18 +108,18 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
       const maxStaleness = Math.min(ctx.metadata.max_staleness_ms ?? defaultStaleness, ttlMs);
       const keys = await cacheKeys(source);
       await written(`${ctx.tenantId}\n${keys.index}`);
-      const [stored, invalidatedAt] = await Promise.all([
-        cache.peek<Entry>(ctx.tenantId, keys.entry),
-        maxStaleness > 0 ? invalidations.watermark(ctx.tenantId, source.key) : 0,
-      ]);
-      // The entry as it is now, decrypted only when used: a live fetch (`max_staleness_ms: 0`)
-      // needs it only to wait on another instance's fetch or to fall back when the app fails,
-      // and a source's entry can be a large part of the work before its first call.
-      const exact = stored.open;
-      const usable = (fetchedAt: number) =>
-        now - fetchedAt <= maxStaleness && fetchedAt > invalidatedAt;
+      // The entry, read from the store and decrypted only when used. A live fetch
+      // (`max_staleness_ms: 0`) needs it only to wait on another instance's fetch or to fall back
+      // when the app fails: read ahead, it would put a store round trip, and the entry's bytes,
+      // before the source's first call to its app.
+      let stored = maxStaleness > 0 ? cache.peek<Entry>(ctx.tenantId, keys.entry) : undefined;
+      const exact = async () =>
+        await (await (stored ??= cache.peek<Entry>(ctx.tenantId, keys.entry))).open();
 
       if (maxStaleness > 0) {
+        const invalidatedAt = await invalidations.watermark(ctx.tenantId, source.key);
+        const usable = (fetchedAt: number) =>
+          now - fetchedAt <= maxStaleness && fetchedAt > invalidatedAt;
         const entry = await exact();
         if (entry && usable(entry.fetchedAt)) return served(source, entry, entry.rows);
         const hit = await findSuperset(ctx.tenantId, source, keys.index, usable);

@@ -169,3 +169,33 @@ Deno.test("sourceCache: a live fetch's entry, written behind its answer, serves 
     await gh.close();
   }
 });
+
+Deno.test("sourceCache: a live fetch reads no entry from the store before its first call to the app", async () => {
+  const gh = await demoSandbox();
+  try {
+    const store = new MemoryKvStore();
+    const fetcher = cachedFetcher(store);
+    const plan = source(gh.url, { predicates: [], columns: ["pr_id", "title"] });
+    await fetcher(plan, context({ max_staleness_ms: 0 }));
+    // An entry is stored now; a second live fetch takes the lease and goes to the app.
+    const reads: string[] = [];
+    const get = store.get.bind(store);
+    store.get = (key) => {
+      reads.push(key);
+      return get(key);
+    };
+    const requests = gh.requests.length;
+    const live = await fetcher(plan, context({ max_staleness_ms: 0 }));
+    assert.equal(live.fromCache, false);
+    assert.ok(gh.requests.length > requests);
+    assert.deepEqual(reads.filter((key) => /:s:e:/.test(key)), [], "the stored entry was read");
+    // A transient failure still falls back to that entry, read once the app has failed.
+    gh.inject({ status: 503, times: 100 });
+    const stale = await fetcher(plan, context({ max_staleness_ms: 0, allow_stale: true }));
+    assert.equal(stale.stale, true);
+    assert.deepEqual(stale.rows, live.rows);
+  } finally {
+    gh.reset();
+    await gh.close();
+  }
+});
