@@ -1,7 +1,9 @@
 /**
  * The edge's hierarchical budgets: a request must fit the user's, the tenant's and the global
- * budget. A refusal is `RATE_LIMIT_EXHAUSTED` naming the level, with the wait; the levels are
- * spent narrowest first, so a user refused on their own budget costs the tenant nothing.
+ * budget. A refusal is `RATE_LIMIT_EXHAUSTED` naming the level, with the wait (the narrowest
+ * level that refuses); a refused request spends none of them, so a user refused on their own
+ * budget costs the tenant nothing, nor a tenant's refusal its user. All three are one round trip
+ * to a shared budget store.
  *
  * @module
  */
@@ -58,9 +60,11 @@ export async function spendEdgeBudgets(
     ["tenant", `tenant:${tenant}`, budgets.tenant],
     ["global", "global", budgets.global ?? DEFAULT_BUDGETS.global],
   ];
+  const results = await limiter.admit(levels.map(([, key, budget]) => ({ key, budget })));
   let tightest: { level: string; result: LimitResult } | undefined;
-  for (const [level, key, budget] of levels) {
-    const result = await limiter.limit(key, budget);
+  for (const [i, [level, , budget]] of levels.entries()) {
+    const result = results[i];
+    if (!result) throw new OmniError("INTERNAL", `the budget store left out the ${level} level`);
     if (!result.success) throw budgetSpent(level, budget, result.reset - Date.now());
     if (!tightest || result.remaining < tightest.result.remaining) tightest = { level, result };
   }

@@ -23,6 +23,18 @@ export interface RateLimiter {
    * so a caller charging after the fact (an app's calls) brings the next refusal forward.
    */
   limit(key: string, budget: Budget, cost?: number): Promise<LimitResult>;
+  /**
+   * Admits one request into every budget (distinct keys), or into none: the results in order, up
+   * to and including the first budget it does not fit (`success: false`), in which case nothing
+   * is spent. A store shared over the network answers it in one round trip.
+   */
+  admit(spends: readonly Spend[]): Promise<LimitResult[]>;
+}
+
+/** One budget a request must fit, for {@link RateLimiter.admit}. */
+export interface Spend {
+  key: string;
+  budget: Budget;
 }
 
 /** A budget: `tokens` requests per `windowMs`. */
@@ -42,6 +54,10 @@ export interface Budget {
  * const budget = { tokens: 1, windowMs: 60_000 };
  * assert.ok((await limiter.limit("u", budget)).success);
  * assert.ok(!(await limiter.limit("u", budget)).success);
+ * // Into both budgets or neither: "v" is not spent by a request "u" refuses.
+ * const refused = await limiter.admit([{ key: "v", budget }, { key: "u", budget }]);
+ * assert.deepEqual(refused.map((r) => r.success), [true, false]);
+ * assert.ok((await limiter.admit([{ key: "v", budget }]))[0].success);
  * ```
  */
 export class MemoryRateLimiter implements RateLimiter {
@@ -53,7 +69,29 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 
   limit(key: string, budget: Budget, cost = 1): Promise<LimitResult> {
+    const window = this.#window(key, budget, this.#now());
+    window.used += cost;
+    return Promise.resolve(reading(window, budget, window.used <= budget.tokens));
+  }
+
+  admit(spends: readonly Spend[]): Promise<LimitResult[]> {
     const now = this.#now();
+    const results: LimitResult[] = [];
+    const windows: { start: number; used: number }[] = [];
+    for (const { key, budget } of spends) {
+      const window = this.#window(key, budget, now);
+      if (window.used + 1 > budget.tokens) {
+        results.push(reading(window, budget, false));
+        return Promise.resolve(results);
+      }
+      results.push(reading({ ...window, used: window.used + 1 }, budget, true));
+      windows.push(window);
+    }
+    for (const window of windows) window.used += 1;
+    return Promise.resolve(results);
+  }
+
+  #window(key: string, budget: Budget, now: number): { start: number; used: number } {
     const start = now - (now % budget.windowMs);
     let window = this.#windows.get(key);
     if (!window || window.start !== start) {
@@ -61,17 +99,23 @@ export class MemoryRateLimiter implements RateLimiter {
       this.#windows.set(key, window);
       if (this.#windows.size > 100_000) this.#evict(start);
     }
-    window.used += cost;
-    const success = window.used <= budget.tokens;
-    return Promise.resolve({
-      success,
-      limit: budget.tokens,
-      remaining: Math.max(0, budget.tokens - window.used),
-      reset: start + budget.windowMs,
-    });
+    return window;
   }
 
   #evict(currentStart: number) {
     for (const [key, w] of this.#windows) if (w.start < currentStart) this.#windows.delete(key);
   }
+}
+
+function reading(
+  window: { start: number; used: number },
+  budget: Budget,
+  success: boolean,
+): LimitResult {
+  return {
+    success,
+    limit: budget.tokens,
+    remaining: Math.max(0, budget.tokens - window.used),
+    reset: window.start + budget.windowMs,
+  };
 }

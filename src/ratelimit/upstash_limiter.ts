@@ -19,7 +19,7 @@
  */
 import { Ratelimit } from "@upstash/ratelimit";
 import type { Redis } from "@upstash/redis";
-import type { Budget, LimitResult, RateLimiter } from "./limiter.ts";
+import type { Budget, LimitResult, RateLimiter, Spend } from "./limiter.ts";
 import { processLog } from "../telemetry/log.ts";
 
 /**
@@ -41,6 +41,39 @@ if used + cost > limit then return {0, limit - used, resetIn} end
 for i = 1, cost do redis.call('ZADD', KEYS[1], now, ARGV[4] .. ':' .. i) end
 redis.call('PEXPIRE', KEYS[1], window)
 return {1, limit - used - cost, resetIn}`;
+
+/**
+ * {@link ROLLING} for several budgets at once (one request each), all or none: each key is
+ * trimmed and checked in order (KEYS[i], window ARGV[2i-1], limit ARGV[2i]); at the first that
+ * cannot take the request nothing is recorded. Answers a flat list, three figures per budget
+ * checked (admitted, remaining, reset in ms), the refusing one last.
+ */
+const ADMIT = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local reply = {}
+for i = 1, #KEYS do
+  local window = tonumber(ARGV[2 * i - 1])
+  local limit = tonumber(ARGV[2 * i])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
+  local used = redis.call('ZCARD', KEYS[i])
+  local oldest = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
+  local resetIn = window
+  if oldest[2] then resetIn = tonumber(oldest[2]) + window - now end
+  if used + 1 > limit then
+    table.insert(reply, 0)
+    table.insert(reply, limit - used)
+    table.insert(reply, resetIn)
+    return reply
+  end
+  table.insert(reply, 1)
+  table.insert(reply, limit - used - 1)
+  table.insert(reply, resetIn)
+end
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], now, ARGV[#ARGV])
+  redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[2 * i - 1]))
+end
+return reply`;
 
 /** Options of {@link UpstashRateLimiter}. */
 export interface UpstashRateLimiterOptions {
@@ -77,25 +110,55 @@ export class UpstashRateLimiter implements RateLimiter {
       const r = await this.#limiter(budget).limit(key, { rate: cost });
       return { success: r.success, limit: r.limit, remaining: r.remaining, reset: r.reset };
     } catch (err) {
-      processLog.warn("budget store unavailable; request allowed (fail open)", {
-        key: key.split(":")[0],
-        error: String(err),
-      });
-      const now = Date.now();
-      return {
-        success: true,
-        limit: budget.tokens,
-        remaining: budget.tokens,
-        reset: now - (now % budget.windowMs) + budget.windowMs,
-      };
+      return failOpen([key], err)(budget);
     }
   }
 
+  /**
+   * Rolling windows: all budgets in one script, one round trip. Fixed windows count every spend,
+   * even one that does not fit, so there the budgets are spent one after another, up to the
+   * first that refuses. Fails open as {@link UpstashRateLimiter.limit} does.
+   */
+  async admit(spends: readonly Spend[]): Promise<LimitResult[]> {
+    if (this.#options.window !== "rolling") {
+      const results: LimitResult[] = [];
+      for (const { key, budget } of spends) {
+        const result = await this.limit(key, budget);
+        results.push(result);
+        if (!result.success) break;
+      }
+      return results;
+    }
+    try {
+      const reply = (await this.#options.redis.eval(
+        ADMIT,
+        spends.map(({ key, budget }) => this.#rollingKey(key, budget)),
+        [
+          ...spends.flatMap(({ budget }) => [String(budget.windowMs), String(budget.tokens)]),
+          crypto.randomUUID(),
+        ],
+      ) as number[]).map(Number);
+      const now = Date.now();
+      return spends.slice(0, reply.length / 3).map(({ budget }, i) => ({
+        success: reply[3 * i] === 1,
+        limit: budget.tokens,
+        remaining: Math.max(0, reply[3 * i + 1]),
+        reset: now + reply[3 * i + 2],
+      }));
+    } catch (err) {
+      const open = failOpen(spends.map(({ key }) => key), err);
+      return spends.map(({ budget }) => open(budget));
+    }
+  }
+
+  #rollingKey(key: string, budget: Budget): string {
+    return `${this.#options.prefix}:rolling:${budget.tokens}/${budget.windowMs}:${key}`;
+  }
+
   async #rolling(key: string, budget: Budget, cost: number): Promise<LimitResult> {
-    const id = `${budget.tokens}/${budget.windowMs}`;
     const reply = await this.#options.redis.eval(
       ROLLING,
-      [`${this.#options.prefix}:rolling:${id}:${key}`],
+      [this.#rollingKey(key, budget)],
       [String(budget.windowMs), String(budget.tokens), String(cost), crypto.randomUUID()],
     ) as number[];
     const [admitted, remaining, resetInMs] = reply.map(Number);
@@ -123,4 +186,19 @@ export class UpstashRateLimiter implements RateLimiter {
     }
     return limiter;
   }
+}
+
+/** What budgets answer while their store cannot: the request passes, and a warning is logged. */
+function failOpen(keys: readonly string[], err: unknown): (budget: Budget) => LimitResult {
+  processLog.warn("budget store unavailable; request allowed (fail open)", {
+    key: keys.map((key) => key.split(":")[0]).join(","),
+    error: String(err),
+  });
+  const now = Date.now();
+  return (budget) => ({
+    success: true,
+    limit: budget.tokens,
+    remaining: budget.tokens,
+    reset: now - (now % budget.windowMs) + budget.windowMs,
+  });
 }

@@ -3,6 +3,7 @@ import { startRedisHttp } from "../../bridge/redis_http.ts";
 import { upstashClient } from "../cache/upstash_store.ts";
 import { OmniError } from "../errors.ts";
 import { type EdgeBudgets, spendEdgeBudgets } from "./budgets.ts";
+import { MemoryRateLimiter } from "./limiter.ts";
 import { UpstashRateLimiter } from "./upstash_limiter.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -101,3 +102,60 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "the edge's three request budgets are one round trip, and a request one refuses spends none",
+  opts,
+  async () => {
+    const bridge = await startRedisHttp({ token: "bridge-token" });
+    try {
+      // Scripts Redis has run (EVAL or EVALSHA), from its own statistics.
+      const scripts = async () => {
+        const stats = new TextDecoder().decode(
+          await bridge.redis("INFO", "commandstats") as Uint8Array,
+        );
+        return [...stats.matchAll(/cmdstat_eval(?:sha)?:calls=(\d+)/g)]
+          .reduce((n, m) => n + Number(m[1]), 0);
+      };
+      const limiter = new UpstashRateLimiter({
+        redis: upstashClient(bridge),
+        prefix: `omnisql-test-${crypto.randomUUID()}`,
+        window: "rolling",
+      });
+      const window = { windowMs: 60_000 };
+      const budgets: EdgeBudgets = {
+        user: { tokens: 5, ...window },
+        tenant: { tokens: 2, ...window },
+        global: { tokens: 100, ...window },
+      };
+      const spend = (user: string) => spendEdgeBudgets(limiter, "a", user, budgets);
+      const before = await scripts();
+      assert.equal((await spend("u1")).remaining, 1);
+      assert.equal(await scripts() - before, 1, "three levels, one script");
+      await spend("u2");
+      const refused = await refusal(spend("u1"));
+      assert.equal(refused.details?.level, "tenant");
+      // The tenant's refusal spent nothing of u1's budget, nor of the deployment's.
+      const user = { key: "user:a:u1", budget: budgets.user };
+      const global = { key: "global", budget: budgets.global! };
+      const [u1, all] = await limiter.admit([user, global]);
+      assert.equal(u1.remaining, 5 - 2, "u1's own two requests, not the refused one");
+      assert.equal(all.remaining, 100 - 3);
+    } finally {
+      await bridge.close();
+    }
+  },
+);
+
+Deno.test("budgets in memory admit a request into every level or none, as on Redis", async () => {
+  const limiter = new MemoryRateLimiter();
+  const budgets: EdgeBudgets = {
+    user: { tokens: 5, windowMs: 60_000 },
+    tenant: { tokens: 1, windowMs: 60_000 },
+  };
+  await spendEdgeBudgets(limiter, "a", "u1", budgets);
+  const refused = await refusal(spendEdgeBudgets(limiter, "a", "u1", budgets));
+  assert.equal(refused.details?.level, "tenant");
+  const [u1] = await limiter.admit([{ key: "user:a:u1", budget: budgets.user }]);
+  assert.equal(u1.remaining, 5 - 2, "the refused request spent none of the user's budget");
+});

@@ -20,6 +20,7 @@ import {
   type LimitResult,
   MemoryRateLimiter,
   type RateLimiter,
+  type Spend,
 } from "../../src/ratelimit/mod.ts";
 
 export { BENCH };
@@ -39,8 +40,15 @@ export interface BenchStack {
 class UnboundLimiter implements RateLimiter {
   readonly #inner = new MemoryRateLimiter();
   limit(key: string, budget: Budget): Promise<LimitResult> {
-    return this.#inner.limit(key, { tokens: Number.MAX_SAFE_INTEGER, windowMs: budget.windowMs });
+    return this.#inner.limit(key, unbound(budget));
   }
+  admit(spends: readonly Spend[]): Promise<LimitResult[]> {
+    return this.#inner.admit(spends.map(({ key, budget }) => ({ key, budget: unbound(budget) })));
+  }
+}
+
+function unbound(budget: Budget): Budget {
+  return { tokens: Number.MAX_SAFE_INTEGER, windowMs: budget.windowMs };
 }
 
 /** Starts the stack, the scaled sandboxes and the bench tenant. */
