@@ -51,10 +51,11 @@ async function withCachedPlan(
     fetcher: SourceFetcher,
     plan: SourcePlan,
   ) => Promise<void>,
+  store = new MemoryKvStore(),
 ): Promise<void> {
   const gh = await demoSandbox();
   try {
-    await fn(gh, cachedFetcher(), source(gh.url, { predicates: [], columns: ["pr_id"] }));
+    await fn(gh, cachedFetcher(store), source(gh.url, { predicates: [], columns: ["pr_id"] }));
   } finally {
     gh.reset();
     await gh.close();
@@ -171,11 +172,8 @@ Deno.test("sourceCache: a live fetch's entry, written behind its answer, serves 
 });
 
 Deno.test("sourceCache: a live fetch reads no entry from the store before its first call to the app", async () => {
-  const gh = await demoSandbox();
-  try {
-    const store = new MemoryKvStore();
-    const fetcher = cachedFetcher(store);
-    const plan = source(gh.url, { predicates: [], columns: ["pr_id", "title"] });
+  const store = new MemoryKvStore();
+  await withCachedPlan(async (gh, fetcher, plan) => {
     await fetcher(plan, context({ max_staleness_ms: 0 }));
     // An entry is stored now; a second live fetch takes the lease and goes to the app.
     const reads: string[] = [];
@@ -194,8 +192,5 @@ Deno.test("sourceCache: a live fetch reads no entry from the store before its fi
     const stale = await fetcher(plan, context({ max_staleness_ms: 0, allow_stale: true }));
     assert.equal(stale.stale, true);
     assert.deepEqual(stale.rows, live.rows);
-  } finally {
-    gh.reset();
-    await gh.close();
-  }
+  }, store);
 });
