@@ -33,7 +33,7 @@ import { type EntryShape, filterRows, predicateId, subsetRemainder } from "./_su
 import { freshnessOf, type TenantSettingsLookup } from "./freshness.ts";
 import { Invalidations } from "./invalidations.ts";
 import { storeError, type TenantCache } from "./tenant_cache.ts";
-import { UrlValidators } from "./validators.ts";
+import { RecentValidators, UrlValidators } from "./validators.ts";
 import { processLog } from "../telemetry/log.ts";
 
 /** Options of {@link sourceCache}. */
@@ -85,6 +85,7 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
   const leaseMs = options.leaseMs ?? 3000;
   const pollMs = options.pollMs ?? 20;
   const flights = new SingleFlight<FetchedSource>();
+  const recent = new RecentValidators();
   const invalidations = new Invalidations(cache);
   /**
    * Entries being written behind their answers, per tenant and table index: a lookup in this
@@ -135,6 +136,7 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
               tenantId: ctx.tenantId,
               connection: source.connection,
               ttlMs,
+              recent,
             });
             let fetched: FetchedSource;
             try {

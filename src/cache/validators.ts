@@ -30,6 +30,56 @@ export interface UrlValidatorsOptions {
   connection: Pick<Connection, "id" | "baseUrl" | "credentials">;
   /** How long a validator (and the page it rebuilds) is kept. */
   ttlMs: number;
+  /** What this process wrote lately, asked before the store. @default none: the store only */
+  recent?: RecentValidators;
+}
+
+/**
+ * The validators this process wrote (or gave a new life with a 304) lately, until they expire in
+ * the store: a request whose validator is here leaves without a store round trip first (one per
+ * page of a fetch, along its whole chain of pages, where the store is Redis). A validator another
+ * instance wrote since costs at worst a page answered in full: an app that no longer knows the
+ * ETag answers 200, and a 304 whose page the store no longer holds is asked again in full. Only
+ * validators are kept here, never a page.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { RecentValidators } from "./validators.ts";
+ * let now = 0;
+ * const recent = new RecentValidators({ now: () => now });
+ * recent.set("acme", "s:v:1", { etag: 'W/"1"' }, 60_000);
+ * assert.deepEqual(recent.get("acme", "s:v:1"), { etag: 'W/"1"' });
+ * now = 60_000;
+ * assert.equal(recent.get("acme", "s:v:1"), undefined);
+ * ```
+ */
+export class RecentValidators {
+  readonly #entries = new Map<string, { validator: ConditionalValidator; expiresAt: number }>();
+  readonly #now: () => number;
+  readonly #maxEntries: number;
+
+  constructor(options: { now?: () => number; maxEntries?: number } = {}) {
+    this.#now = options.now ?? Date.now;
+    this.#maxEntries = options.maxEntries ?? 10_000;
+  }
+
+  get(tenantId: string, key: string): ConditionalValidator | undefined {
+    const at = `${tenantId}\n${key}`;
+    const known = this.#entries.get(at);
+    if (known && known.expiresAt > this.#now()) return known.validator;
+    this.#entries.delete(at);
+    return undefined;
+  }
+
+  set(tenantId: string, key: string, validator: ConditionalValidator, ttlMs: number): void {
+    const at = `${tenantId}\n${key}`;
+    this.#entries.delete(at); // to the newest end: the oldest are the first forgotten
+    this.#entries.set(at, { validator, expiresAt: this.#now() + ttlMs });
+    if (this.#entries.size > this.#maxEntries) {
+      this.#entries.delete(this.#entries.keys().next().value!);
+    }
+  }
 }
 
 /**
@@ -65,8 +115,9 @@ export class UrlValidators implements ConditionalStore {
   }
 
   async lookup(url: string): Promise<ConditionalValidator | undefined> {
-    const { cache, tenantId } = this.#options;
-    return await cache.get<ConditionalValidator>(tenantId, `s:v:${await this.#hash(url)}`);
+    const { cache, tenantId, recent } = this.#options;
+    const key = `s:v:${await this.#hash(url)}`;
+    return recent?.get(tenantId, key) ?? await cache.get<ConditionalValidator>(tenantId, key);
   }
 
   async entry(
@@ -92,27 +143,28 @@ export class UrlValidators implements ConditionalStore {
    * its first store). Failures are the cache's: logged there, and a later fetch is in full.
    */
   async flush(): Promise<void> {
-    const { cache, tenantId, ttlMs } = this.#options;
+    const { cache, tenantId, ttlMs, recent } = this.#options;
     const learned = [...this.#pending];
     this.#pending.clear();
     // All at once: a validator seen before its page is written only costs a request in full.
     await Promise.all(learned.map(async ([url, { entry, status }]) => {
       const hash = await this.#hash(url);
+      const validator: ConditionalValidator = {
+        ...(entry.etag ? { etag: entry.etag } : {}),
+        ...(entry.lastModified ? { lastModified: entry.lastModified } : {}),
+      };
       if (status === 304) {
         await Promise.all([
           cache.touch(tenantId, `s:vp:${hash}`, ttlMs),
           cache.touch(tenantId, `s:v:${hash}`, ttlMs),
         ]);
-        return;
+      } else {
+        await Promise.all([
+          cache.set(tenantId, `s:vp:${hash}`, entry, ttlMs),
+          cache.set(tenantId, `s:v:${hash}`, validator, ttlMs),
+        ]);
       }
-      const validator: ConditionalValidator = {
-        ...(entry.etag ? { etag: entry.etag } : {}),
-        ...(entry.lastModified ? { lastModified: entry.lastModified } : {}),
-      };
-      await Promise.all([
-        cache.set(tenantId, `s:vp:${hash}`, entry, ttlMs),
-        cache.set(tenantId, `s:v:${hash}`, validator, ttlMs),
-      ]);
+      recent?.set(tenantId, `s:v:${hash}`, validator, ttlMs);
     }));
   }
 
