@@ -23,33 +23,16 @@ import type { Budget, LimitResult, RateLimiter, Spend } from "./limiter.ts";
 import { processLog } from "../telemetry/log.ts";
 
 /**
- * A rolling window, atomically: drop what left the window, refuse when the spend does not fit,
- * else record it. Times by Redis's clock, so every instance counts alike. Answers admitted (1/0),
- * what remains, and the ms until the oldest recorded request leaves the window.
+ * Rolling windows, atomically, for one or several budgets (all or none): each key is trimmed of
+ * what left its window and checked in order (KEYS[i], window ARGV[2i-1], limit ARGV[2i]); at the
+ * first that cannot take the spend (ARGV[n-1], recorded as that many members named after ARGV[n])
+ * nothing is recorded anywhere. Times by Redis's clock, so every instance counts alike. Answers a
+ * flat list, three figures per budget checked (admitted 1/0, what remains, the ms until the
+ * oldest recorded request leaves the window), the refusing one last.
  */
 const ROLLING = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local window = tonumber(ARGV[1])
-local limit = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local used = redis.call('ZCARD', KEYS[1])
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-local resetIn = window
-if oldest[2] then resetIn = tonumber(oldest[2]) + window - now end
-if used + cost > limit then return {0, limit - used, resetIn} end
-for i = 1, cost do redis.call('ZADD', KEYS[1], now, ARGV[4] .. ':' .. i) end
-redis.call('PEXPIRE', KEYS[1], window)
-return {1, limit - used - cost, resetIn}`;
-
-/**
- * {@link ROLLING} for several budgets at once (one request each), all or none: each key is
- * trimmed and checked in order (KEYS[i], window ARGV[2i-1], limit ARGV[2i]); at the first that
- * cannot take the request nothing is recorded. Answers a flat list, three figures per budget
- * checked (admitted, remaining, reset in ms), the refusing one last.
- */
-const ADMIT = `local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local cost = tonumber(ARGV[#ARGV - 1])
 local reply = {}
 for i = 1, #KEYS do
   local window = tonumber(ARGV[2 * i - 1])
@@ -59,18 +42,14 @@ for i = 1, #KEYS do
   local oldest = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
   local resetIn = window
   if oldest[2] then resetIn = tonumber(oldest[2]) + window - now end
-  if used + 1 > limit then
-    table.insert(reply, 0)
-    table.insert(reply, limit - used)
-    table.insert(reply, resetIn)
-    return reply
-  end
-  table.insert(reply, 1)
-  table.insert(reply, limit - used - 1)
+  local fits = used + cost <= limit
+  table.insert(reply, fits and 1 or 0)
+  table.insert(reply, fits and limit - used - cost or limit - used)
   table.insert(reply, resetIn)
+  if not fits then return reply end
 end
 for i = 1, #KEYS do
-  redis.call('ZADD', KEYS[i], now, ARGV[#ARGV])
+  for j = 1, cost do redis.call('ZADD', KEYS[i], now, ARGV[#ARGV] .. ':' .. j) end
   redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[2 * i - 1]))
 end
 return reply`;
@@ -106,7 +85,9 @@ export class UpstashRateLimiter implements RateLimiter {
 
   async limit(key: string, budget: Budget, cost = 1): Promise<LimitResult> {
     try {
-      if (this.#options.window === "rolling") return await this.#rolling(key, budget, cost);
+      if (this.#options.window === "rolling") {
+        return (await this.#rolling([{ key, budget }], cost))[0];
+      }
       const r = await this.#limiter(budget).limit(key, { rate: cost });
       return { success: r.success, limit: r.limit, remaining: r.remaining, reset: r.reset };
     } catch (err) {
@@ -130,21 +111,7 @@ export class UpstashRateLimiter implements RateLimiter {
       return results;
     }
     try {
-      const reply = (await this.#options.redis.eval(
-        ADMIT,
-        spends.map(({ key, budget }) => this.#rollingKey(key, budget)),
-        [
-          ...spends.flatMap(({ budget }) => [String(budget.windowMs), String(budget.tokens)]),
-          crypto.randomUUID(),
-        ],
-      ) as number[]).map(Number);
-      const now = Date.now();
-      return spends.slice(0, reply.length / 3).map(({ budget }, i) => ({
-        success: reply[3 * i] === 1,
-        limit: budget.tokens,
-        remaining: Math.max(0, reply[3 * i + 1]),
-        reset: now + reply[3 * i + 2],
-      }));
+      return await this.#rolling(spends, 1);
     } catch (err) {
       const open = failOpen(spends.map(({ key }) => key), err);
       return spends.map(({ budget }) => open(budget));
@@ -155,19 +122,29 @@ export class UpstashRateLimiter implements RateLimiter {
     return `${this.#options.prefix}:rolling:${budget.tokens}/${budget.windowMs}:${key}`;
   }
 
-  async #rolling(key: string, budget: Budget, cost: number): Promise<LimitResult> {
-    const reply = await this.#options.redis.eval(
+  /** Spends `cost` of each budget in one script, all or none (see {@link ROLLING}). */
+  async #rolling(spends: readonly Spend[], cost: number): Promise<LimitResult[]> {
+    const reply = (await this.#options.redis.eval(
       ROLLING,
-      [this.#rollingKey(key, budget)],
-      [String(budget.windowMs), String(budget.tokens), String(cost), crypto.randomUUID()],
-    ) as number[];
-    const [admitted, remaining, resetInMs] = reply.map(Number);
-    return {
-      success: admitted === 1,
+      spends.map(({ key, budget }) => this.#rollingKey(key, budget)),
+      [
+        ...spends.flatMap(({ budget }) => [String(budget.windowMs), String(budget.tokens)]),
+        String(cost),
+        crypto.randomUUID(),
+      ],
+    ) as unknown[]).map(Number);
+    const checked = reply.length / 3;
+    // Every budget, or those up to the one refusing: anything else is not the script's answer.
+    const whole = Number.isInteger(checked) && checked >= 1 && checked <= spends.length &&
+      (checked === spends.length || reply[3 * checked - 3] === 0) && !reply.some(Number.isNaN);
+    if (!whole) throw new Error("the budget store's answer is malformed");
+    const now = Date.now();
+    return spends.slice(0, checked).map(({ budget }, i) => ({
+      success: reply[3 * i] === 1,
       limit: budget.tokens,
-      remaining: Math.max(0, remaining),
-      reset: Date.now() + resetInMs,
-    };
+      remaining: Math.max(0, reply[3 * i + 1]),
+      reset: now + reply[3 * i + 2],
+    }));
   }
 
   #limiter(budget: Budget): Ratelimit {

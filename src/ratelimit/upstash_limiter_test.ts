@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { type RedisHttp, startRedisHttp } from "../../bridge/redis_http.ts";
 import { upstashClient } from "../cache/upstash_store.ts";
 import { OmniError } from "../errors.ts";
-import { type EdgeBudgets, spendEdgeBudgets } from "./budgets.ts";
+import { DEFAULT_BUDGETS, type EdgeBudgets, spendEdgeBudgets } from "./budgets.ts";
+import type { Redis } from "@upstash/redis";
 import { MemoryRateLimiter } from "./limiter.ts";
 import { UpstashRateLimiter } from "./upstash_limiter.ts";
 
@@ -70,6 +71,13 @@ Deno.test("the Upstash limiter fails open when Redis cannot be reached", opts, a
   });
   const r = await limiter.limit("user:a:u", { tokens: 1, windowMs: 60_000 });
   assert.equal(r.success, true);
+});
+
+Deno.test("the edge's budgets pass when the store's answer is not the script's (fail open, no 500)", async () => {
+  const redis = { eval: () => Promise.resolve([1, 4]) } as unknown as Redis;
+  const limiter = new UpstashRateLimiter({ redis, window: "rolling" });
+  const reading = await spendEdgeBudgets(limiter, "a", "u1");
+  assert.equal(reading.remaining, DEFAULT_BUDGETS.user.tokens);
 });
 
 onRedis(
