@@ -58,17 +58,32 @@ export async function startBenchStack(
     latencyMs: number;
     /** The catalog's Postgres (a scratch database); absent → embedded PGlite in memory. */
     databaseUrl?: string;
+    /**
+     * Upstash REST credentials (the bridge in front of a real Redis) for the zone's caches and
+     * every budget, as a production zone has them; the budgets then bind as configured. Absent →
+     * in memory, with budgets that never bind.
+     */
+    upstash?: { url: string; token: string };
   },
 ): Promise<BenchStack> {
   // On Postgres the catalog is durable, so audit records are too: journalled as in production.
   const journalDir = options.databaseUrl ? await Deno.makeTempDir() : undefined;
+  const { upstash } = options;
   const stack = await startLocalStack(
     loadConfig({
       PORT: "0",
       ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
+      ...(upstash
+        ? {
+          UPSTASH_REDIS_REST_URL: upstash.url,
+          UPSTASH_REDIS_REST_TOKEN: upstash.token,
+          UPSTASH_REDIS_REST_URL_US: upstash.url,
+          UPSTASH_REDIS_REST_TOKEN_US: upstash.token,
+        }
+        : {}),
     }),
     {
-      rateLimiter: () => new UnboundLimiter(),
+      ...(upstash ? {} : { rateLimiter: () => new UnboundLimiter() }),
       warmEngines: "all",
       auditJournalDir: journalDir,
     },

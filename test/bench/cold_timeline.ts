@@ -8,7 +8,13 @@
  * ```sh
  * deno run -A test/bench/cold_timeline.ts                 # 3 s of quiet, 12 runs per join
  * deno run -A test/bench/cold_timeline.ts 3000 12 cross_app_join
+ * deno run -A test/bench/cold_timeline.ts 3000 12 --redis  # caches and budgets on Redis
  * ```
+ *
+ * With `--redis` the zone's caches, leases, breakers and budgets live in the local Redis
+ * (127.0.0.1:6379) behind the Upstash REST bridge, which runs in a process of its own as Upstash
+ * runs apart from a zone: the store's round trips on a query's path are then counted, as in
+ * production (where each is a network round trip, not loopback).
  *
  * @module
  */
@@ -16,14 +22,17 @@ import { postQuery, startBenchStack } from "./_stack.ts";
 import { SEED_QUERIES } from "./queries.ts";
 import { type FetchInterval, fetchPathMs } from "./floor.ts";
 
-const quietMs = Number(Deno.args[0] ?? 3000);
-const rounds = Number(Deno.args[1] ?? 12);
-const only = Deno.args[2];
+const onRedis = Deno.args.includes("--redis");
+const args = Deno.args.filter((a) => a !== "--redis");
+const quietMs = Number(args[0] ?? 3000);
+const rounds = Number(args[1] ?? 12);
+const only = args[2];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
 
-const bench = await startBenchStack({ scale: 4, latencyMs: 100 });
+const bridge = onRedis ? await startBridge() : undefined;
+const bench = await startBenchStack({ scale: 4, latencyMs: 100, upstash: bridge?.upstash });
 try {
   const joins = SEED_QUERIES.filter((q) => q.join && (!only || q.id === only));
   const run = (sql: string) =>
@@ -48,4 +57,37 @@ try {
   }
 } finally {
   await bench.close();
+  await bridge?.close();
+}
+
+/** The Upstash REST bridge (`deno task redis-http`) in a process of its own, on a free port. */
+async function startBridge() {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const token = crypto.randomUUID();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../../bridge/main.ts", import.meta.url).pathname],
+    env: { PORT: String(port), REDIS_HTTP_TOKEN: token },
+    stdout: "null",
+  }).spawn();
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0;; i++) {
+    const ok = await fetch(url, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}` },
+      body: '["PING"]',
+    })
+      .then(async (r) => (await r.text(), r.ok), () => false);
+    if (ok) break;
+    if (i > 200) throw new Error("the Redis bridge did not start");
+    await sleep(50);
+  }
+  return {
+    upstash: { url, token },
+    async close() {
+      child.kill("SIGTERM");
+      await child.status;
+    },
+  };
 }
