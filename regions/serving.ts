@@ -135,6 +135,8 @@ export function buildZoneWorker(
       stores.caches[zone].warm(tenantId);
     },
     sourceMiddleware: [
+      // The shared breaker's read starts here, alongside the cache's and budgets' round trips.
+      breakers.prefetch(),
       sourceTelemetry(metrics),
       progress.middleware(),
       sourceCache({ cache: stores.caches[zone], settings }),

@@ -9,7 +9,9 @@
  *
  * With a {@link SharedBreakerState}, the instances of a zone share when a breaker is open: one
  * that opens it tells the others, which then fail fast too instead of each finding the app down
- * on its own; a successful probe tells them it closed.
+ * on its own; a successful probe tells them it closed. A call goes by a read of that state at most
+ * `sharedReadMaxAgeMs` old, which {@link CircuitBreakers.prefetch} starts as the fetch starts: the
+ * read overlaps the source cache's and the budgets' round trips instead of following them.
  *
  * @module
  */
@@ -26,6 +28,12 @@ export interface CircuitBreakerOptions {
   now?: () => number;
   /** Where the zone's instances share open breakers. @default none: this instance alone */
   shared?: SharedBreakerState;
+  /**
+   * How old a read of the shared state may be and still count for a call, ms (by `now`): the
+   * calls and fetches within it share one read. It is how late a breaker another instance opened
+   * may be seen here. @default 250
+   */
+  sharedReadMaxAgeMs?: number;
 }
 
 /** Where the breakers of every instance of a zone share that a connection's breaker is open. */
@@ -57,6 +65,8 @@ export interface BreakerState {
 
 interface Breaker extends BreakerState {
   probing: boolean;
+  /** The last read of the shared state: when it started (by `now`), and its end. */
+  sharedRead?: { at: number; done: Promise<void> };
 }
 
 /**
@@ -77,12 +87,14 @@ export class CircuitBreakers {
   readonly #now: () => number;
   readonly #breakers = new Map<string, Breaker>();
   readonly #shared?: SharedBreakerState;
+  readonly #sharedReadMaxAgeMs: number;
 
   constructor(options: CircuitBreakerOptions = {}) {
     this.#threshold = options.failureThreshold ?? 5;
     this.#openMs = options.openMs ?? 30_000;
     this.#now = options.now ?? Date.now;
     this.#shared = options.shared;
+    this.#sharedReadMaxAgeMs = options.sharedReadMaxAgeMs ?? 250;
     if (!(this.#threshold >= 1)) throw new RangeError("failureThreshold must be at least 1");
     if (!(this.#openMs >= 0)) throw new RangeError("openMs must not be negative");
   }
@@ -90,9 +102,36 @@ export class CircuitBreakers {
   /** Every breaker's state, for `/metrics`. */
   states(): BreakerState[] {
     return [...this.#breakers.values()].map((breaker) => {
-      const { probing: _, ...state } = breaker;
+      const { probing: _, sharedRead: __, ...state } = breaker;
       return { ...state, state: this.#current(breaker) };
     });
+  }
+
+  /**
+   * A source-fetch middleware to put first in the chain, before the source cache: it starts the
+   * read of the source's shared breaker state at once, so that {@link middleware}, last in the
+   * chain, finds it done or in flight. Without a shared state it does nothing.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { CircuitBreakers } from "./circuit_breaker.ts";
+   * const breakers = new CircuitBreakers();
+   * const sourceMiddleware = [
+   *   breakers.prefetch(), // first: before the source cache and the budgets
+   *   breakers.middleware(), // last: around the calls to the app
+   * ];
+   * assert.ok(sourceMiddleware.every((m) => typeof m === "function"));
+   * ```
+   */
+  prefetch(): SourceMiddleware {
+    return (next) => (source, ctx) => {
+      if (this.#shared) {
+        const breaker = this.#breakerFor(source.connection);
+        if (this.#current(breaker) === "closed") void this.#adopt(breaker);
+      }
+      return next(source, ctx);
+    };
   }
 
   /** The source-fetch middleware applying the breakers. */
@@ -123,14 +162,24 @@ export class CircuitBreakers {
     };
   }
 
-  /** Takes on an open state another instance published. A store that fails is ignored. */
-  async #adopt(breaker: Breaker): Promise<void> {
-    const until = await this.#shared!.openUntil(breaker.tenantId, breaker.connectionId)
-      .catch(() => undefined);
-    if (!until || until <= this.#now() || this.#current(breaker) !== "closed") return;
-    breaker.state = "open";
-    breaker.halfOpenAt = until;
-    breaker.failures = Math.max(breaker.failures, this.#threshold);
+  /**
+   * Takes on an open state another instance published, from a read at most
+   * `sharedReadMaxAgeMs` old (one in flight counts). A store that fails is ignored. Never rejects.
+   */
+  #adopt(breaker: Breaker): Promise<void> {
+    const now = this.#now();
+    const last = breaker.sharedRead;
+    if (last && last.at <= now && now - last.at <= this.#sharedReadMaxAgeMs) return last.done;
+    const done = this.#shared!.openUntil(breaker.tenantId, breaker.connectionId)
+      .catch(() => undefined)
+      .then((until) => {
+        if (!until || until <= this.#now() || this.#current(breaker) !== "closed") return;
+        breaker.state = "open";
+        breaker.halfOpenAt = until;
+        breaker.failures = Math.max(breaker.failures, this.#threshold);
+      });
+    breaker.sharedRead = { at: now, done };
+    return done;
   }
 
   #publish(breaker: Breaker, until: number): void {

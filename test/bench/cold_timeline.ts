@@ -9,12 +9,13 @@
  * deno run -A test/bench/cold_timeline.ts                 # 3 s of quiet, 12 runs per join
  * deno run -A test/bench/cold_timeline.ts 3000 12 cross_app_join
  * deno run -A test/bench/cold_timeline.ts 3000 12 --redis  # caches and budgets on Redis
+ * deno run -A test/bench/cold_timeline.ts 3000 12 --redis=2  # … each answer 2 ms later
  * ```
  *
  * With `--redis` the zone's caches, leases, breakers and budgets live in the local Redis
  * (127.0.0.1:6379) behind the Upstash REST bridge, which runs in a process of its own as Upstash
  * runs apart from a zone: the store's round trips on a query's path are then counted, as in
- * production (where each is a network round trip, not loopback).
+ * production. `--redis=N` answers each of them N ms later, as a store across a network would.
  *
  * @module
  */
@@ -22,8 +23,8 @@ import { postQuery, startBenchStack } from "./_stack.ts";
 import { SEED_QUERIES } from "./queries.ts";
 import { type FetchInterval, fetchPathMs } from "./floor.ts";
 
-const onRedis = Deno.args.includes("--redis");
-const args = Deno.args.filter((a) => a !== "--redis");
+const redisFlag = Deno.args.find((a) => /^--redis(=\d+)?$/.test(a));
+const args = Deno.args.filter((a) => a !== redisFlag);
 const quietMs = Number(args[0] ?? 3000);
 const rounds = Number(args[1] ?? 12);
 const only = args[2];
@@ -31,7 +32,7 @@ const only = args[2];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
 
-const bridge = onRedis ? await startBridge() : undefined;
+const bridge = redisFlag ? await startBridge(Number(redisFlag.split("=")[1] ?? 0)) : undefined;
 const bench = await startBenchStack({ scale: 4, latencyMs: 100, upstash: bridge?.upstash });
 try {
   const joins = SEED_QUERIES.filter((q) => q.join && (!only || q.id === only));
@@ -39,7 +40,7 @@ try {
     postQuery(bench.edgeUrl, bench.tokens.bench, { sql, metadata: { max_staleness_ms: 0 } });
   for (const q of joins) for (let i = 0; i < 2; i++) await run(q.sql);
   for (const q of joins) {
-    const overhead: number[] = [], relay: number[] = [], duck: number[] = [];
+    const overhead: number[] = [], relay: number[] = [], duck: number[] = [], first: number[] = [];
     for (let r = 0; r < rounds; r++) {
       await sleep(quietMs);
       const res = await run(q.sql);
@@ -48,10 +49,13 @@ try {
       overhead.push(res.ms - fetchPathMs(res.body.sources as FetchInterval[]));
       relay.push(res.ms - timing.total_ms);
       duck.push(timing.duckdb_ms);
+      const sources = res.body.sources as { app_started_ms?: number }[];
+      first.push(Math.min(...sources.map((s) => s.app_started_ms ?? Infinity)));
     }
     console.log(
       `${q.id}: overhead P50 ${median(overhead).toFixed(1)} ms, client minus zone ` +
-        `${median(relay).toFixed(1)} ms, DuckDB step ${median(duck).toFixed(1)} ms ` +
+        `${median(relay).toFixed(1)} ms, DuckDB step ${median(duck).toFixed(1)} ms, first app ` +
+        `call ${median(first).toFixed(1)} ms into the zone's query ` +
         `(${rounds} runs, ${quietMs} ms of quiet before each)`,
     );
   }
@@ -60,15 +64,21 @@ try {
   await bridge?.close();
 }
 
-/** The Upstash REST bridge (`deno task redis-http`) in a process of its own, on a free port. */
-async function startBridge() {
+/** The Upstash REST bridge in a process of its own (`_store_bridge.ts`), on a free port. */
+async function startBridge(delayMs: number) {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
   const token = crypto.randomUUID();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("../../bridge/main.ts", import.meta.url).pathname],
-    env: { PORT: String(port), REDIS_HTTP_TOKEN: token },
+    args: [
+      "run",
+      "-A",
+      new URL("./_store_bridge.ts", import.meta.url).pathname,
+      String(port),
+      token,
+      String(delayMs),
+    ],
     stdout: "null",
   }).spawn();
   const url = `http://127.0.0.1:${port}`;
