@@ -86,6 +86,8 @@ export function sourceCache(options: SourceCacheOptions): SourceMiddleware {
   const pollMs = options.pollMs ?? 20;
   const flights = new SingleFlight<FetchedSource>();
   const recent = new RecentValidators();
+  // Validators are the apps' words about the tenant's data: they go when its keys do.
+  cache.onForget((tenantId) => recent.forget(tenantId));
   const invalidations = new Invalidations(cache);
   /**
    * Entries being written behind their answers, per tenant and table index: a lookup in this

@@ -11,8 +11,10 @@ import { MemoryKvStore } from "./memory_store.ts";
 import { sourceCache } from "./source_cache.ts";
 import { TenantCache } from "./tenant_cache.ts";
 
-function cachedFetcher(store = new MemoryKvStore()) {
-  const keyRing = new KeyRing({ masterKey: generateMasterKey(), store: new MemoryKeyStore() });
+function cachedFetcher(
+  store = new MemoryKvStore(),
+  keyRing = new KeyRing({ masterKey: generateMasterKey(), store: new MemoryKeyStore() }),
+) {
   const cache = new TenantCache({ store, keyRing, zone: "us" });
   return composeSourceFetch([
     sourceCache({ cache, settings: () => Promise.resolve(undefined) }),
@@ -193,4 +195,34 @@ Deno.test("sourceCache: a live fetch reads no entry from the store before its fi
     assert.equal(stale.stale, true);
     assert.deepEqual(stale.rows, live.rows);
   }, store);
+});
+
+Deno.test("sourceCache: a tenant's remembered validators go when its keys are shredded", async () => {
+  const store = new MemoryKvStore();
+  const keyRing = new KeyRing({ masterKey: generateMasterKey(), store: new MemoryKeyStore() });
+  const gh = await demoSandbox();
+  try {
+    const fetcher = cachedFetcher(store, keyRing);
+    const plan = source(gh.url, { predicates: [], columns: ["pr_id"] });
+    await fetcher(plan, context({ max_staleness_ms: 0 }));
+    await new Promise((resolve) => setTimeout(resolve, 100)); // validators written behind it
+    const validatorReads: string[] = [];
+    const get = store.get.bind(store);
+    store.get = (key) => {
+      if (/:s:v:/.test(key)) validatorReads.push(key);
+      return get(key);
+    };
+    const remembered = await fetcher(plan, context({ max_staleness_ms: 0 }));
+    assert.ok(remembered.revalidated! > 0);
+    assert.deepEqual(validatorReads, [], "the validators were read from the store");
+    await new Promise((resolve) => setTimeout(resolve, 100)); // its 304s renewed behind it
+
+    await keyRing.shred("acme");
+    const after = await fetcher(plan, context({ max_staleness_ms: 0 }));
+    assert.ok(validatorReads.length > 0, "validators were sent from memory after the shred");
+    assert.equal(after.revalidated ?? 0, 0);
+    assert.equal(after.calls, remembered.revalidated);
+  } finally {
+    await gh.close();
+  }
 });

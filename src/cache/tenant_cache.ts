@@ -156,6 +156,15 @@ export class TenantCache {
   }
 
   /**
+   * Calls `listener` when this process forgets a tenant's keys (rotated, shredded, or a notice
+   * from another instance; `undefined`: every tenant's): what a caller remembers in the clear
+   * beside the sealed entries should go with them ({@link KeyRing.onForget}).
+   */
+  onForget(listener: (tenantId: string | undefined) => void): () => void {
+    return this.#keyRing.onForget(listener);
+  }
+
+  /**
    * Gives a stored value `ttlMs` more to live, unchanged (nothing when absent): what re-storing
    * the same value does, without sealing it again.
    */

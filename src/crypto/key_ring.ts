@@ -118,6 +118,7 @@ export class KeyRing {
   readonly #creating = new Map<string, Promise<DataKey>>();
   readonly #loading = new Map<string, Promise<CryptoKey>>();
   readonly #listeners = new Set<KeyChangeListener>();
+  readonly #forgetListeners = new Set<(tenantId: string | undefined) => void>();
   readonly #renewing = new Set<string>();
   /** `decryptDecoded`'s values by token, oldest use first. */
   readonly #decoded = new Map<string, Decoded>();
@@ -329,6 +330,7 @@ export class KeyRing {
     for (const [token, entry] of this.#decoded) {
       if (tenantId === undefined || entry.tenantId === tenantId) this.#dropDecoded(token);
     }
+    for (const listener of this.#forgetListeners) listener(tenantId);
   }
 
   /**
@@ -416,6 +418,29 @@ export class KeyRing {
   onChange(listener: KeyChangeListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Calls `listener` each time this process drops what it holds of a tenant's keys (rotation,
+   * shredding, {@link forget}; `undefined`: every tenant's), so that what it remembers in the
+   * clear for that tenant goes with them. Returns a function that removes it.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { generateMasterKey, KeyRing } from "./key_ring.ts";
+   * import { MemoryKeyStore } from "./key_store.ts";
+   * const ring = new KeyRing({ masterKey: generateMasterKey(), store: new MemoryKeyStore() });
+   * const forgotten: (string | undefined)[] = [];
+   * ring.onForget((tenant) => void forgotten.push(tenant));
+   * await ring.shred("acme");
+   * ring.forget();
+   * assert.deepEqual(forgotten, ["acme", undefined]);
+   * ```
+   */
+  onForget(listener: (tenantId: string | undefined) => void): () => void {
+    this.#forgetListeners.add(listener);
+    return () => this.#forgetListeners.delete(listener);
   }
 
   async #changed(tenantId: string, change: "rotated" | "shredded") {
