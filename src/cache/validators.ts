@@ -40,7 +40,8 @@ export interface UrlValidatorsOptions {
  * page of a fetch, along its whole chain of pages, where the store is Redis). A validator another
  * instance wrote since costs at worst a page answered in full: an app that no longer knows the
  * ETag answers 200, and a 304 whose page the store no longer holds is asked again in full. Only
- * validators are kept here, never a page; a tenant's go when its keys do ({@link RecentValidators.forget}).
+ * validators are kept here, never a page; a tenant's go when its keys do
+ * ({@link RecentValidators.forget}).
  *
  * @example
  * ```ts
@@ -81,7 +82,7 @@ export class RecentValidators {
     }
   }
 
-  /** Drops a tenant's validators (every tenant's without one): its keys were rotated or shredded. */
+  /** Drops a tenant's validators (every tenant's without one): its keys were changed. */
   forget(tenantId?: string): void {
     if (tenantId === undefined) return this.#entries.clear();
     for (const at of this.#entries.keys()) {
