@@ -316,3 +316,43 @@ Deno.test("a hidden value past a request line's cut, or a cached source under ru
     await engine.close();
   }
 });
+
+Deno.test("a query is planned while its admission is pending, and fetches nothing before it", async () => {
+  const engine = new EnginePool({ size: 1, spares: 0, warmUpMs: 0 });
+  let fetched = 0;
+  const deps = {
+    engine,
+    connectors: CONNECTORS,
+    fetchSource: (source: SourcePlan): Promise<FetchedSource> => {
+      fetched++;
+      return Promise.resolve({
+        plan: source.plan,
+        rows: [{ pr_id: 1 }],
+        pages: 1,
+        calls: 1,
+        fromCache: false,
+        fetchedAt: Date.now(),
+      });
+    },
+  };
+  const request = { sql: "SELECT count(*) AS n FROM github.pull_requests", metadata: {} };
+  try {
+    const admission = Promise.withResolvers<void>();
+    const running = executeQuery(request, { ...context, admitted: admission.promise }, deps);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(fetched, 0, "a source was fetched before the request was admitted");
+    admission.resolve();
+    const res = await running;
+    assert.deepEqual("rows" in res ? res.rows : [], [{ n: 1 }]);
+    assert.equal(fetched, 1);
+
+    const refused = await executeQuery(request, {
+      ...context,
+      admitted: Promise.reject(new OmniError("UNAUTHENTICATED", "context token already used")),
+    }, deps).then(() => undefined, (e) => e);
+    assert.equal(refused?.code, "UNAUTHENTICATED");
+    assert.equal(fetched, 1, "a refused request fetched a source");
+  } finally {
+    await engine.close();
+  }
+});

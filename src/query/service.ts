@@ -61,6 +61,8 @@ export interface QueryInput {
   door?: string;
   /** Settles once the answer has left the process (`ExecuteContext.delivered`). */
   delivered?: Promise<void>;
+  /** Settles once the request is admitted (`ExecuteContext.admitted`). */
+  admitted?: Promise<void>;
 }
 
 /**
@@ -165,6 +167,7 @@ export class QueryService {
       signal: input.signal,
       parsed: input.parsed,
       delivered: input.delivered,
+      admitted: input.admitted,
       limits: limitsFor(tenant.settings, this.#options.limits ?? DEFAULT_LIMITS),
     }, {
       engine: this.#options.engine,
