@@ -244,23 +244,6 @@ Deno.test("a context token is good once where its uses are recorded", async () =
   await rejects(tokens.verify(withoutId, "us", request), "UNAUTHENTICATED", /already used/);
 });
 
-Deno.test("admitted later, a context's first use is recorded while the caller goes on", async () => {
-  const recorded = Promise.withResolvers<boolean>();
-  const tokens = new ContextTokens("a-long-enough-internal-secret", {
-    firstUse: () => recorded.promise,
-  });
-  const request = { method: "POST", path: "/internal/v1/query", body: '{"sql":"SELECT 1"}' };
-  const user = { sub: "dev@acme", tenant: "acme" };
-  const jwt = await tokens.sign({ user, zone: "us", traceId: "t" }, request);
-  // Verified while the store has not answered: the caller holds `admitted` instead.
-  const context = await tokens.verify(jwt, "us", request, { admitLater: true });
-  assert.equal(context.user.sub, "dev@acme");
-  recorded.resolve(false); // the store says it was used before
-  await rejects(context.admitted!, "UNAUTHENTICATED", /already used/);
-  // Without `admitLater` the verification itself waits, and refuses.
-  await rejects(tokens.verify(jwt, "us", request), "UNAUTHENTICATED", /already used/);
-});
-
 Deno.test("a user's passthrough token travels sealed in the context token", async () => {
   const tokens = new ContextTokens("a-long-enough-internal-secret");
   const user = { sub: "dev@acme", tenant: "acme", passthrough_token: "ghp_SECRET123" };

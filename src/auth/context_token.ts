@@ -21,11 +21,6 @@ export interface QueryContext {
   door?: string;
   /** The caller's budget as the edge spent it, for the worker to fold into its answer. */
   budget?: CallerBudget;
-  /**
-   * With `admitLater`: settles once the token's use is recorded as its first, and rejects
-   * (`UNAUTHENTICATED`) when it was not. Nothing may act on the request before it settles.
-   */
-  admitted?: Promise<void>;
 }
 
 /** What is left of the caller's tightest budget (`rate_limit_status` in an answer). */
@@ -139,10 +134,7 @@ export class ContextTokens {
 
   /**
    * Verifies a context for this worker's zone and `request` (its body, when a function, is read
-   * only once the signature holds); anything else is `UNAUTHENTICATED`. With `admitLater`, the
-   * token's use is recorded without waiting for the store: the context carries `admitted`
-   * instead, so that what needs no side effect (reading the catalog, planning) overlaps that
-   * round trip.
+   * only once the signature holds); anything else is `UNAUTHENTICATED`.
    */
   async verify(
     token: string | undefined,
@@ -150,7 +142,6 @@ export class ContextTokens {
     request: Omit<BoundRequest, "body"> & {
       body?: BoundRequest["body"] | (() => Promise<Uint8Array>);
     },
-    options: { admitLater?: boolean } = {},
   ): Promise<QueryContext> {
     if (!token) throw new OmniError("UNAUTHENTICATED", "missing context token");
     const payload = this.#verified(token, `omnisql-zone:${zone}`);
@@ -163,19 +154,15 @@ export class ContextTokens {
     if (payload.req !== requestDigest({ ...request, body })) {
       throw new OmniError("UNAUTHENTICATED", "the context token was signed for another request");
     }
-    let admitted: Promise<void> | undefined;
     if (this.#firstUse) {
       const id = payload.jti;
       const ttlMs = Math.max(1, (payload.exp as number) * 1000 - Date.now());
-      const firstUse = typeof id === "string" &&
-        this.#firstUse({ zone, tenant: user.tenant, id, ttlMs });
-      admitted = Promise.resolve(firstUse).then((first) => {
-        if (!first) {
-          throw new OmniError("UNAUTHENTICATED", "context token already used: it is good once");
-        }
-      });
-      if (options.admitLater) admitted.catch(() => {}); // the caller reads it
-      else await admitted;
+      if (
+        typeof id !== "string" ||
+        !await this.#firstUse({ zone, tenant: user.tenant, id, ttlMs })
+      ) {
+        throw new OmniError("UNAUTHENTICATED", "context token already used: it is good once");
+      }
     }
     const sealed = payload[SEALED_PASSTHROUGH];
     if (typeof sealed === "string") {
@@ -193,7 +180,6 @@ export class ContextTokens {
       traceId: String(payload.trace_id ?? ""),
       door,
       ...(budget ? { budget } : {}),
-      ...(options.admitLater && admitted ? { admitted } : {}),
     };
   }
 

@@ -61,13 +61,11 @@ export function internalQueryRoute(
   return async function internalQueryHandler(c) {
     let bytes: Promise<Uint8Array> | undefined;
     const body = () => bytes ??= readBody(c.req.raw, { maxBytes: MAX_BODY_BYTES });
-    // The token's single use is recorded while the query is planned (reads only); the pipeline
-    // fetches nothing before it is, and answers a replay with 401 alone.
     const context = await tokens.verify(c.req.header(CONTEXT_HEADER), zone, {
       method: c.req.method,
       path: c.req.path,
       body,
-    }, { admitLater: true });
+    });
     const traceId = context.traceId || c.get("traceId");
     const query = running?.start(context.user, traceId);
     try {
@@ -79,10 +77,8 @@ export function internalQueryRoute(
         ...(context.budget ? { budget: context.budget } : {}),
         signal: query ? AbortSignal.any([c.req.raw.signal, query.signal]) : c.req.raw.signal,
         delivered: responseSent(c),
-        admitted: context.admitted,
       });
-      const admitted = await context.admitted?.then(() => true, () => false) ?? true;
-      if (admitted) c.header(AUDITED_HEADER, "1");
+      c.header(AUDITED_HEADER, "1");
       return respond(c, answer);
     } finally {
       query?.done();

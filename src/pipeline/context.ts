@@ -50,12 +50,6 @@ export interface QueryInput {
    * @default the answer is out when the pipeline returns
    */
   delivered?: Promise<void>;
-  /**
-   * Settles once the request is admitted (a zone's internal route: its context token's use
-   * recorded as the first); a rejection is the answer, unrecorded (the request did not happen).
-   * The query fetches nothing and takes no engine before it settles. @default admitted
-   */
-  admitted?: Promise<void>;
 }
 
 /** What a step produced as the answer. */

@@ -79,9 +79,6 @@ export class QueryPipeline {
       error = toOmniError(err);
       answer = { status: error.status, body: {} };
     }
-    // A request refused admission did not happen: its refusal is the only answer, unrecorded.
-    const refused = await input.admitted?.then(() => undefined, toOmniError);
-    if (refused) return { ...errorAnswer(refused, ctx.traceId), error: refused };
     const recorded = await this.#audit(ctx, answer, error);
     if (recorded) error = recorded;
     this.#count(ctx, answer, error);

@@ -102,27 +102,6 @@ Deno.test("QueryPipeline records each identified query once, with its door and o
   await journal.close();
 });
 
-Deno.test("QueryPipeline answers a request refused admission with that refusal alone, unrecorded", async () => {
-  const committed: AuditRecord[] = [];
-  const journal = new AuditJournal({
-    commit: (rs) => Promise.resolve(void committed.push(...rs)),
-  });
-  const metrics = new Metrics({ tenantLabels: true });
-  const p = pipeline([asGlobex, parseRequest(), answer], { journal, metrics });
-  const replayed = Promise.reject(new OmniError("UNAUTHENTICATED", "context token already used"));
-  const res = await p.run({ door: "http", body: { sql: "SELECT 1" }, admitted: replayed });
-  assert.equal(res.status, 401);
-  assert.equal(JSON.parse(res.body).error.code, "UNAUTHENTICATED");
-  // Even a step's own failure gives way to the refusal.
-  const failing = pipeline([asGlobex, parseRequest()], { journal, metrics });
-  const bad = await failing.run({ door: "http", body: { sql: 5 }, admitted: replayed });
-  assert.equal(bad.status, 401);
-  await journal.settled();
-  assert.deepEqual(committed, []);
-  assert.doesNotMatch(await metrics.render(), /omnisql_queries_total\{/);
-  await journal.close();
-});
-
 Deno.test("QueryPipeline withholds an answer whose record cannot be made durable", async () => {
   // A journal whose directory cannot exist: no record is ever durable.
   const journal = new AuditJournal({ dir: "/dev/null/journal", commit: () => Promise.resolve() });

@@ -258,7 +258,6 @@ export function execute(service: Pick<QueryService, "execute">): Step {
       traceId: ctx.traceId,
       signal: ctx.signal,
       delivered: ctx.input.delivered,
-      admitted: ctx.input.admitted,
     });
     const body = foldBudget({ ...result }, ctx.budget);
     ctx.answer = {

@@ -161,12 +161,6 @@ export interface ExecuteContext {
    * @default the answer is out when this function returns
    */
   delivered?: Promise<void>;
-  /**
-   * Settles once the request is admitted; a rejection stops the query. Planning (reads only)
-   * runs meanwhile; no engine is taken and no source fetched before it settles.
-   * @default admitted
-   */
-  admitted?: Promise<void>;
 }
 
 /**
@@ -229,7 +223,6 @@ export async function executeQuery(
     };
   }
 
-  await ctx.admitted;
   const timeoutMs = effectiveTimeoutMs(request.metadata.timeout_ms, limits);
   // The deadline runs from the query's start: planning, fetching, the wait for an engine and
   // DuckDB all count.

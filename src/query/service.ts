@@ -61,8 +61,6 @@ export interface QueryInput {
   door?: string;
   /** Settles once the answer has left the process (`ExecuteContext.delivered`). */
   delivered?: Promise<void>;
-  /** Settles once the request is admitted (`ExecuteContext.admitted`). */
-  admitted?: Promise<void>;
 }
 
 /**
@@ -167,7 +165,6 @@ export class QueryService {
       signal: input.signal,
       parsed: input.parsed,
       delivered: input.delivered,
-      admitted: input.admitted,
       limits: limitsFor(tenant.settings, this.#options.limits ?? DEFAULT_LIMITS),
     }, {
       engine: this.#options.engine,
