@@ -188,6 +188,8 @@ stackTest("the us worker refuses globex, whatever the context token says", async
   const again = await sendOnce();
   assert.equal(again.status, 401);
   assert.match((await again.json()).error.message, /already used/);
+  // A replay did not happen: the zone recorded nothing, and says so.
+  assert.equal(again.headers.get(AUDITED_HEADER), null);
   assert.equal(
     stack.sandboxes.github.requests.length,
     before,
