@@ -110,7 +110,7 @@ Deno.test("the shared state's read starts with the fetch, and calls within its a
 
 Deno.test("a breaker another instance opened is seen by a call once the read is older than its age", async () => {
   let clock = 1_000_000;
-  let publishedUntil: number | undefined;
+  let publishedUntil: number | undefined = undefined; // until another instance opens it
   const shared: SharedBreakerState = {
     openUntil: () => Promise.resolve(publishedUntil),
     publish: () => Promise.resolve(),
